@@ -1,0 +1,1 @@
+"""ebook-analytics: operational PostgreSQL -> DuckDB warehouse -> checks -> dashboards and exports."""

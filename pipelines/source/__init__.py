@@ -1,0 +1,1 @@
+"""Step 1, the source: the operational PostgreSQL database (schema, embedded server, synthetic history)."""

@@ -1,0 +1,119 @@
+"""`ebook-analytics source ...`: the operational database's schema, server and synthetic history."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from pipelines.errors import UserError
+from pipelines.source import server
+from pipelines.source.connection import connect, redact, source_url
+
+SCALES = ("tiny", "small", "medium", "large")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    source = subparsers.add_parser("source", help="the operational PostgreSQL database")
+    commands = source.add_subparsers(dest="source_command", metavar="ACTION", required=True)
+
+    commands.add_parser("start", help="start the embedded PostgreSQL").set_defaults(func=_start)
+    commands.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=_stop)
+    commands.add_parser("status", help="is the embedded PostgreSQL running?").set_defaults(func=_status)
+    commands.add_parser("url", help="print the source URL in use").set_defaults(func=_url)
+    commands.add_parser("init", help="create or migrate the platform schema").set_defaults(func=_init)
+
+    partitions = commands.add_parser("partitions", help="create monthly partitions ahead of time")
+    partitions.add_argument("--months-ahead", type=int, default=3, metavar="N")
+    partitions.set_defaults(func=_partitions)
+
+    seed = commands.add_parser("seed", help="fill an empty source with a synthetic platform history")
+    seed.add_argument("--scale", choices=SCALES, default="small")
+    seed.add_argument("--seed", type=int, default=42, help="random seed: same seed, same data")
+    seed.add_argument("--end-date", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                      help="last day of history (default: yesterday, UTC)")
+    seed.add_argument("--months", type=int, default=None, metavar="M", help="months of history")
+    seed.set_defaults(func=_seed)
+
+    advance = commands.add_parser("advance", help="append N more days of activity")
+    advance.add_argument("--days", type=int, default=1, metavar="N")
+    advance.add_argument("--seed", type=int, default=None)
+    advance.set_defaults(func=_advance)
+
+    grant = commands.add_parser("grant", help="create least-privilege login roles for the ETL")
+    grant.add_argument("--reader", metavar="NAME", help="role that may only SELECT what the ETL reads")
+    grant.add_argument("--writer", metavar="NAME", help="role that may only write the two rollup tables")
+    grant.set_defaults(func=_grant)
+
+
+def _start(args: argparse.Namespace) -> int:
+    print(f"embedded PostgreSQL running: {server.start()}")
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    print("embedded PostgreSQL stopped" if server.stop() else "embedded PostgreSQL was not running")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    running = server.url()
+    print(f"running: {running}" if running else "stopped")
+    return 0 if running else 3
+
+
+def _url(args: argparse.Namespace) -> int:
+    print(source_url())
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from pipelines.source.migrate import apply_migrations
+
+    url = source_url()
+    with connect(url) as conn:
+        version, applied = apply_migrations(conn)
+    done = f"applied {', '.join(applied)}" if applied else "already up to date"
+    print(f"schema version {version} in {redact(url)} ({done})")
+    return 0
+
+
+def _partitions(args: argparse.Namespace) -> int:
+    from pipelines.source.partitions import ensure_monthly_partitions
+
+    if args.months_ahead < 0:
+        raise UserError("--months-ahead must be 0 or more")
+    with connect(source_url()) as conn:
+        created = ensure_monthly_partitions(conn, months_ahead=args.months_ahead)
+    print(f"created {len(created)} partitions" + (f": {', '.join(created)}" if created else ""))
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from pipelines.source.seed.generate import seed
+
+    counts = seed(source_url(), scale=args.scale, seed=args.seed, end_date=args.end_date, months=args.months)
+    for table, rows in counts.items():
+        print(f"{table:40s} {rows:>12,}")
+    return 0
+
+
+def _advance(args: argparse.Namespace) -> int:
+    from pipelines.source.seed.advance import advance
+
+    if args.days < 1:
+        raise UserError("--days must be 1 or more")
+    counts = advance(source_url(), days=args.days, seed=args.seed)
+    for table, rows in counts.items():
+        print(f"{table:40s} {rows:>12,}")
+    return 0
+
+
+def _grant(args: argparse.Namespace) -> int:
+    from pipelines.source.grants import grant_roles
+
+    if not (args.reader or args.writer):
+        raise UserError("name at least one role: --reader NAME and/or --writer NAME")
+    with connect(source_url()) as conn:
+        for line in grant_roles(conn, reader=args.reader, writer=args.writer):
+            print(line)
+    return 0

@@ -1,0 +1,49 @@
+"""Connections to the operational database, with one-line errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import psycopg
+
+from pipelines.config import setting
+from pipelines.errors import UserError
+from pipelines.source import server
+
+
+def source_url() -> str:
+    """`EBOOK_ANALYTICS_SOURCE_URL`, or the embedded server (started on demand)."""
+    return setting("source_url") or server.start()
+
+
+def rollup_url() -> str:
+    """Where the write-back goes: `EBOOK_ANALYTICS_ROLLUP_URL`, defaulting to the source URL."""
+    return setting("rollup_url") or source_url()
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise UserError(
+            f"source URL {redact(url)!r} is not a PostgreSQL URL; "
+            "use postgresql://user:password@host:port/dbname or postgresql://user@/dbname?host=/socket/dir"
+        )
+
+
+def connect(url: str, *, autocommit: bool = False, what: str = "source database") -> psycopg.Connection:
+    """Open a psycopg connection or raise a UserError naming the URL (password hidden) and the fix."""
+    _check_url(url)
+    try:
+        return psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
+    except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise UserError(
+            f"cannot connect to the {what} at {redact(url)}: {reason}. "
+            "Check EBOOK_ANALYTICS_SOURCE_URL, or run `ebook-analytics source start` for the embedded server"
+        ) from exc

@@ -1,0 +1,1 @@
+"""Step 3, transform: staging tables -> marts, by SQL models in queries/marts."""

@@ -1,0 +1,97 @@
+"""Shared fixtures: one real PostgreSQL per test session, fresh databases per test, the CLI as users run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pipelines.source import server
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A maintenance-database URL: `EBOOK_ANALYTICS_TEST_SOURCE_URL`, or an embedded server for this session."""
+    configured = os.environ.get("EBOOK_ANALYTICS_TEST_SOURCE_URL")
+    if configured:
+        yield configured
+        return
+    pgdata = tmp_path_factory.mktemp("embedded") / "pg"
+    platform_url = server.start(pgdata)
+    yield platform_url.replace(f"/{server.DATABASE}?", "/postgres?")
+    server.stop(pgdata)
+
+
+def _database_url(admin_url: str, name: str) -> str:
+    return psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+
+
+@pytest.fixture(scope="session")
+def create_database(pg_admin_url: str) -> Iterator[Callable[..., str]]:
+    """Factory: a new empty database (optionally cloned from a template); returns its URL."""
+    created: list[str] = []
+
+    def create(template: str | None = None) -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+            clause = f' template "{template}"' if template else ""
+            conn.execute(f'create database "{name}"{clause}')
+        created.append(name)
+        return _database_url(pg_admin_url, name)
+
+    yield create
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        for name in created:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def schema_template(pg_admin_url: str) -> Iterator[str]:
+    """Name of a database holding the migrated, empty platform schema, to clone per test."""
+    from pipelines.source.migrate import apply_migrations
+
+    name = f"tmpl_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    with psycopg.connect(_database_url(pg_admin_url, name)) as conn:
+        apply_migrations(conn)
+    yield name
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def source_url(create_database: Callable[..., str], schema_template: str) -> str:
+    """A fresh database with the platform schema and no rows."""
+    return create_database(template=schema_template)
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, source_url: str) -> dict[str, str]:
+    """Environment for running the CLI against this test's source, with its own data folder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EBOOK_ANALYTICS_")}
+    env.update(
+        EBOOK_ANALYTICS_HOME=str(tmp_path / "home"),
+        EBOOK_ANALYTICS_SOURCE_URL=source_url,
+        EBOOK_ANALYTICS_WAREHOUSE=str(tmp_path / "home" / "warehouse" / "analytics.duckdb"),
+    )
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str], check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run `ebook-analytics ARGS` as a user would, in a subprocess."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"ebook-analytics {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+    return result
