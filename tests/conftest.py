@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -31,7 +32,8 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _database_url(admin_url: str, name: str) -> str:
-    return psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+    """The same server, another database: still a postgresql:// URL, as the CLI requires of SOURCE_URL."""
+    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
 
 
 @pytest.fixture(scope="session")
@@ -74,23 +76,30 @@ def source_url(create_database: Callable[..., str], schema_template: str) -> str
     return create_database(template=schema_template)
 
 
-@pytest.fixture
-def cli_env(tmp_path: Path, source_url: str) -> dict[str, str]:
-    """Environment for running the CLI against this test's source, with its own data folder."""
+def cli_environment(directory: Path, source_url: str) -> dict[str, str]:
+    """Environment for running the CLI against `source_url`, with its data folder under `directory`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EBOOK_ANALYTICS_")}
     env.update(
-        EBOOK_ANALYTICS_HOME=str(tmp_path / "home"),
+        EBOOK_ANALYTICS_HOME=str(directory / "home"),
         EBOOK_ANALYTICS_SOURCE_URL=source_url,
-        EBOOK_ANALYTICS_WAREHOUSE=str(tmp_path / "home" / "warehouse" / "analytics.duckdb"),
+        EBOOK_ANALYTICS_WAREHOUSE=str(directory / "home" / "warehouse" / "analytics.duckdb"),
     )
     return env
 
 
-def run_cli(*args: str, env: dict[str, str], check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run `ebook-analytics ARGS` as a user would, in a subprocess."""
+@pytest.fixture
+def cli_env(tmp_path: Path, source_url: str) -> dict[str, str]:
+    """Environment for running the CLI against this test's source, with its own data folder."""
+    return cli_environment(tmp_path, source_url)
+
+
+def run_cli(
+    *args: str, env: dict[str, str], check: bool = True, timeout: float = 600, input: str | None = None
+) -> subprocess.CompletedProcess:
+    """Run `ebook-analytics ARGS` as a user would, in a subprocess (`input`: what it reads on stdin)."""
     result = subprocess.run(
         [sys.executable, "-m", "pipelines.cli", *args],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout,
+        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, input=input,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"ebook-analytics {' '.join(args)} exited {result.returncode}:\n{result.stderr}")

@@ -24,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     partitions = commands.add_parser("partitions", help="create monthly partitions ahead of time")
     partitions.add_argument("--months-ahead", type=int, default=3, metavar="N")
+    partitions.add_argument("--start", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                            help="first month to cover (default: the earliest month waiting in DEFAULT, else now)")
     partitions.set_defaults(func=_partitions)
 
     seed = commands.add_parser("seed", help="fill an empty source with a synthetic platform history")
@@ -83,7 +85,7 @@ def _partitions(args: argparse.Namespace) -> int:
     if args.months_ahead < 0:
         raise UserError("--months-ahead must be 0 or more")
     with connect(source_url()) as conn:
-        created = ensure_monthly_partitions(conn, months_ahead=args.months_ahead)
+        created = ensure_monthly_partitions(conn, months_ahead=args.months_ahead, start=args.start)
     print(f"created {len(created)} partitions" + (f": {', '.join(created)}" if created else ""))
     return 0
 

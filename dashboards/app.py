@@ -1,0 +1,110 @@
+"""The dashboards' entrypoint: sign-in, the navigation of the pages the role may open, and the frame around them.
+
+`ebook-analytics dashboard` runs `streamlit run dashboards/app.py`. On every run: sign in, register only the pages
+`allowed_pages(role)` returns, then render the chosen page inside the frame: its title, "data as of", and a banner
+when the last ETL run did not publish or the published one carries warnings about the data the page read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboards import data
+from dashboards.auth import allowed_pages, auth_notice, require_user
+
+VIEWS = Path(__file__).parent / "views"
+# key -> (title, icon); the order of PAGES in dashboards.auth is the navigation order.
+PAGE_LOOK = {
+    "overview": ("Overview", ":material/dashboard:"),
+    "usage": ("Usage", ":material/data_usage:"),
+    "revenue_share": ("Revenue share", ":material/payments:"),
+    "ai_cost": ("AI cost", ":material/smart_toy:"),
+    "writing_progress": ("Writing progress", ":material/edit_note:"),
+    "engagement": ("Engagement", ":material/groups:"),
+    "data_quality": ("Data quality", ":material/fact_check:"),
+}
+
+
+def _navigation(keys: list[str]) -> st.Page:
+    pages = [
+        st.Page(VIEWS / f"{key}.py", title=PAGE_LOOK[key][0], icon=PAGE_LOOK[key][1], url_path=key,
+                default=index == 0)
+        for index, key in enumerate(keys)
+    ]
+    return st.navigation(pages)
+
+
+def _data_as_of() -> None:
+    publication = data.publication()
+    if publication is None:
+        st.caption("Data as of: unknown (this warehouse records no publication)")
+        return
+    st.caption(
+        f"Data as of **{publication.snapshot_at:%Y-%m-%d %H:%M} UTC** · run `{publication.run_id}` · "
+        "days are UTC calendar days"
+    )
+
+
+def _unqualified(table: object) -> str:
+    return str(table or "").rsplit(".", 1)[-1]
+
+
+def _status_banner(tables: set[str]) -> None:
+    """Say when the data may be stale or doubtful, naming the checks that concern the tables this page read."""
+    publication = data.publication()
+    latest = next(iter(data.runs(limit=1)), None)
+    superseded = publication is not None and latest is not None and latest.get("run_id") == publication.run_id
+    if latest and latest.get("status") != "published" and not superseded:
+        failing = [
+            check for check in latest.get("checks") or []
+            if not check.get("success") and _unqualified(check.get("table")) in tables
+        ]
+        reason = f": {latest['error']}" if latest.get("error") else ""
+        lines = [
+            f"The last ETL run `{latest.get('run_id')}` ({latest.get('finished_at')}) was "
+            f"**{latest.get('status')}**{reason}. This page shows the last published data."
+        ]
+        lines += [f"- `{c.get('name')}` on `{c.get('table')}`: {c.get('unexpected_count')} unexpected" for c in failing]
+        st.error("\n".join(lines), icon=":material/block:")
+    warnings = data.failed_checks()
+    if not warnings.empty:
+        warnings = warnings[warnings["table_name"].map(_unqualified).isin(tables)]
+    if not warnings.empty:
+        lines = ["Published with warnings about the data on this page:"]
+        lines += [
+            f"- `{row.name}` on `{row.table_name}`: {row.unexpected_count} unexpected"
+            for row in warnings.itertuples()
+        ]
+        st.warning("\n".join(lines), icon=":material/warning:")
+
+
+def main() -> None:
+    st.set_page_config(page_title="Ebook analytics", page_icon=":material/menu_book:", layout="wide")
+    user = require_user()
+    auth_notice()  # Sign out in the sidebar, or the "no authentication: local only" notice
+    data.start_run(user)
+    keys = allowed_pages(user.role)
+    if not keys:
+        st.error(f"Your role ({user.role}) gives access to no page. Ask an admin for another role.")
+        st.stop()
+    page = _navigation(keys)
+    st.title(page.title)
+    if data.warehouse_version() is None:
+        st.info(
+            f"No warehouse has been published yet at `{data.warehouse_path()}`. "
+            "Run `ebook-analytics etl run` (or `ebook-analytics demo`) and reload this page.",
+            icon=":material/hourglass_empty:",
+        )
+        st.stop()
+    _data_as_of()
+    banner = st.container()
+    try:
+        page.run()
+    finally:
+        with banner:
+            _status_banner(data.tables_read())
+
+
+main()

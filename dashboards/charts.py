@@ -1,0 +1,96 @@
+"""Shared page furniture: KPI tiles, charts with their CSV, paged tables and the empty state.
+
+Every chart's data can be downloaded as the CSV it was drawn from; big tables show one page of rows at a time so
+the browser never receives a million rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from decimal import Decimal
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+PAGE_SIZE = 50
+EMPTY = "No data for these filters. Widen the date range or clear a filter in the sidebar."
+# One palette for every page, so a provider or tier keeps its colour from chart to chart.
+COLORS = ["#3b5bdb", "#f08c00", "#2f9e44", "#e03131", "#7048e8", "#1098ad", "#d6336c", "#868e96"]
+
+
+def money(value: object, places: int = 2) -> str:
+    """`$1,234.56`; money stays Decimal until it becomes text."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    amount = Decimal(str(value)).quantize(Decimal(1).scaleb(-places))
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.{places}f}"
+
+
+def count(value: object) -> str:
+    return "–" if value is None or pd.isna(value) else f"{int(value):,}"
+
+
+def average(value: object) -> str:
+    """Averages of counts (users per day) keep one decimal: 0.4 users a day is not 0."""
+    return "–" if value is None or pd.isna(value) else f"{float(value):,.1f}"
+
+
+def percent(value: object, places: int = 1) -> str:
+    return "–" if value is None or pd.isna(value) else f"{float(value) * 100:.{places}f}%"
+
+
+def kpi(column, label: str, current: object, previous: object, fmt: Callable[[object], str], help: str) -> None:
+    """A KPI tile with its change against the previous period (no delta when there is nothing to compare)."""
+    delta = None
+    if current is not None and previous is not None and not pd.isna(current) and not pd.isna(previous):
+        change = Decimal(str(current)) - Decimal(str(previous))
+        delta = ("+" if change >= 0 else "") + fmt(change) + " vs previous period"
+        delta = delta.replace("+-", "-")
+    column.metric(label, fmt(current), delta, help=help, border=True)
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode()
+
+
+def download(frame: pd.DataFrame, name: str, key: str) -> None:
+    st.download_button(
+        "Download CSV", csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"csv_{key}",
+        icon=":material/download:",
+    )
+
+
+def chart(title: str, frame: pd.DataFrame, draw: Callable[[pd.DataFrame], go.Figure], key: str) -> None:
+    """A titled Plotly chart of `frame` with a CSV download of exactly that data, or the empty state."""
+    st.markdown(f"**{title}**")
+    if frame.empty:
+        st.info(EMPTY, icon=":material/filter_alt_off:")
+        return
+    figure = draw(frame)
+    figure.update_layout(
+        margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=320, colorway=COLORS,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None},
+    )
+    st.plotly_chart(figure, key=f"chart_{key}", config={"displayModeBar": False})
+    download(frame, key, key)
+
+
+def table(title: str, frame: pd.DataFrame, key: str, column_config: dict | None = None) -> None:
+    """A titled table, PAGE_SIZE rows at a time with a page selector, and the whole table as CSV."""
+    st.markdown(f"**{title}**")
+    if frame.empty:
+        st.info(EMPTY, icon=":material/filter_alt_off:")
+        return
+    pages = max(1, math.ceil(len(frame) / PAGE_SIZE))
+    page = 1
+    if pages > 1:
+        page = int(st.number_input(
+            f"Page (of {pages}, {len(frame):,} rows)", min_value=1, max_value=pages, value=1, step=1,
+            key=f"page_{key}",
+        ))
+    shown = frame.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=column_config)
+    download(frame, key, key)

@@ -1,0 +1,132 @@
+"""`ebook-analytics dashboard` serves the Streamlit app; `ebook-analytics demo` sets everything up, then serves it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+from pipelines.config import REPO_ROOT, paths
+from pipelines.errors import UserError
+
+APP = REPO_ROOT / "dashboards" / "app.py"
+DEFAULT_PORT = 8501
+DEFAULT_HOST = "127.0.0.1"
+DEMO_SCALE = "small"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    dashboard = subparsers.add_parser("dashboard", help="serve the dashboards on the published warehouse")
+    _server_arguments(dashboard)
+    dashboard.add_argument("--no-auth", action="store_true",
+                           help="no sign-in, everyone is admin (allowed only on a loopback address)")
+    dashboard.set_defaults(func=_dashboard)
+
+    demo = subparsers.add_parser(
+        "demo", help="one command: start the source, seed it, run the ETL, create a demo admin, serve the dashboards"
+    )
+    _server_arguments(demo)
+    demo.set_defaults(func=_demo)
+
+
+def _server_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="P", help=f"default {DEFAULT_PORT}")
+    parser.add_argument("--host", default=DEFAULT_HOST, metavar="H",
+                        help=f"address to listen on (default {DEFAULT_HOST}: this computer only)")
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    return serve(args.host, args.port, no_auth=args.no_auth)
+
+
+def _check_port(host: str, port: int) -> None:
+    if not 1 <= port <= 65535:
+        raise UserError(f"--port {port} is not a TCP port; use a number from 1 to 65535")
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except socket.gaierror as exc:
+            raise UserError(f"--host {host!r} is not an address of this computer ({exc.strerror}); "
+                            f"use {DEFAULT_HOST} or 0.0.0.0") from exc
+        except OSError as exc:
+            raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); "
+                            "pick another port with --port, or stop what is using it") from exc
+
+
+def _server_env(host: str, no_auth: bool) -> dict[str, str]:
+    """The app runs with the repository as its working directory (for .streamlit/config.toml), so resolve the
+    locations of this command's working directory now and hand them over absolute."""
+    env = dict(os.environ)
+    env.update(
+        EBOOK_ANALYTICS_HOME=str(paths().home),
+        EBOOK_ANALYTICS_WAREHOUSE=str(paths().warehouse),
+        EBOOK_ANALYTICS_USERS_FILE=str(paths().users_file),
+        EBOOK_ANALYTICS_BIND_ADDRESS=host,
+    )
+    if no_auth:
+        env["EBOOK_ANALYTICS_NO_AUTH"] = "1"
+    else:
+        env.pop("EBOOK_ANALYTICS_NO_AUTH", None)
+    return env
+
+
+def serve(host: str, port: int, *, no_auth: bool = False, banner: str = "") -> int:
+    """Run `streamlit run dashboards/app.py` until Ctrl+C (or SIGTERM), read-only on the published warehouse."""
+    if no_auth:
+        from dashboards.auth import ensure_no_auth_allowed
+
+        ensure_no_auth_allowed(host)
+    _check_port(host, port)
+    if not paths().warehouse.exists():
+        print(f"note: no warehouse at {paths().warehouse} yet; the pages will say so until `etl run` publishes one",
+              file=sys.stderr)
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.port", str(port), "--server.address", host, "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]
+    server = subprocess.Popen(command, cwd=REPO_ROOT, env=_server_env(host, no_auth), stdout=subprocess.DEVNULL)
+    # Stopping this command stops the server too: nothing is left listening behind it.
+    signal.signal(signal.SIGTERM, lambda *_: server.terminate())
+    url_host = f"[{host}]" if ":" in host else host
+    print(f"{banner}dashboards: http://{url_host}:{port}  (Ctrl+C to stop)", flush=True)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        server.wait(timeout=15)
+        return 0
+
+
+def _step(*argv: str) -> None:
+    """Run another step's command in this process, exactly as `ebook-analytics ARGV` would."""
+    from pipelines.cli import main
+
+    print(f"$ ebook-analytics {' '.join(argv)}", flush=True)
+    if main(list(argv)) != 0:
+        raise UserError(f"the demo stopped because `ebook-analytics {' '.join(argv)}` failed (see above); "
+                        "fix that and run `ebook-analytics demo` again")
+
+
+def _source_has_users() -> bool:
+    from pipelines.source.connection import connect, source_url
+    from pipelines.source.queries import query
+
+    with connect(source_url()) as conn:
+        return bool(conn.execute(query("seed_has_users")).fetchone()[0])
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Each step runs only when its result is missing, so running the demo again reuses what exists."""
+    _step("source", "init")
+    if not _source_has_users():
+        _step("source", "seed", "--scale", DEMO_SCALE)
+    if not paths().warehouse.exists():
+        _step("etl", "run")
+    from dashboards.auth.users import ensure_demo_admin
+
+    email, password = ensure_demo_admin()
+    return serve(args.host, args.port, banner=f"demo sign-in: {email} / {password}\n")

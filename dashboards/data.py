@@ -1,0 +1,210 @@
+"""The dashboards' one door to the warehouse: named report queries, run read-only, cached per published version.
+
+Pages hold no SQL and no connections. `report("ai_cost/cost_by_day", start=..., end=...)` runs
+`queries/reports/ai_cost/cost_by_day.sql` with its `$name` parameters bound, only for a role allowed to open the
+folder's page (the folder is the scope), and caches the answer under the warehouse version: publishing swaps in a
+new file, so a new inode/mtime means new answers without restarting the server.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from dashboards.auth import User, allowed_pages, pseudonymize
+from dashboards.auth.roles import sees_personal_data
+from pipelines.config import QUERIES_DIR, paths
+from pipelines.publish.history import read_runs
+from pipelines.warehouse import connect
+
+REPORTS_DIR = QUERIES_DIR / "reports"
+# Queries of the frame itself (data as of, banners, names): every signed-in role needs them, whatever its pages.
+FRAME_DIR = QUERIES_DIR / "dashboards"
+_REPORT_NAME = re.compile(r"[a-z_]+/[a-z0-9_]+")
+_PARAMETER = re.compile(r"\$(\w+)")
+_TABLE = re.compile(r"\b(?:marts|staging|meta)\.(\w+)")
+_TABLES_READ = "_data_tables_read"
+_USER = "_data_user"
+
+
+class OutOfScope(PermissionError):
+    """A page asked for a report its viewer's role may not see."""
+
+
+@dataclass(frozen=True)
+class Publication:
+    run_id: str
+    snapshot_at: datetime
+    published_at: datetime | None
+    warnings: int
+
+
+def warehouse_path() -> Path:
+    return paths().warehouse
+
+
+def warehouse_version() -> str | None:
+    """Identifies the published file (publishing swaps in a new one); None when nothing is published yet."""
+    try:
+        stat = warehouse_path().stat()
+    except FileNotFoundError:
+        return None
+    return f"{stat.st_ino}-{stat.st_mtime_ns}"
+
+
+@st.cache_data(show_spinner=False, max_entries=2000)
+def _query(sql: str, version: str, params: dict[str, object]) -> pd.DataFrame:
+    """Run one query on a fresh read-only connection. `version` is only part of the cache key."""
+    con = connect(warehouse_path(), read_only=True)
+    try:
+        # Through Arrow so DECIMAL arrives as Python Decimal (pandas' own conversion would make it float).
+        return con.execute(sql, params).fetch_arrow_table().to_pandas()
+    finally:
+        con.close()
+
+
+def _run_file(path: Path, params: dict[str, object]) -> pd.DataFrame:
+    version = warehouse_version()
+    if version is None:
+        return pd.DataFrame()
+    sql = path.read_text()
+    wanted = set(_PARAMETER.findall(sql))
+    missing = wanted - params.keys()
+    if missing:
+        raise TypeError(f"{path.name} needs parameters {sorted(missing)}")
+    # Bind only what the query names: DuckDB refuses unused named parameters.
+    return _query(sql, version, {name: _bindable(params[name]) for name in sorted(wanted)})
+
+
+def _bindable(value: object) -> object:
+    """Tuples and sets become lists (DuckDB LIST parameters); everything else binds as it is."""
+    return sorted(value) if isinstance(value, set | frozenset) else list(value) if isinstance(value, tuple) else value
+
+
+def start_run(user: User) -> None:
+    """Called by the entrypoint on every run, after sign-in: the role this run's reports are checked against."""
+    st.session_state[_USER] = user
+    st.session_state[_TABLES_READ] = set()
+
+
+def current_user() -> User:
+    user = st.session_state.get(_USER)
+    if user is None:
+        raise OutOfScope("nobody is signed in")
+    return user
+
+
+def _role() -> str:
+    return current_user().role
+
+
+def may_read(page: str) -> bool:
+    """Whether the signed-in role may open `page` (and so run the reports in its folder)."""
+    return page in allowed_pages(_role())
+
+
+def report(name: str, **params: object) -> pd.DataFrame:
+    """The rows of `queries/reports/<page>/<query>.sql`; refused (OutOfScope) unless the role may open <page>."""
+    if not _REPORT_NAME.fullmatch(name):
+        raise ValueError(f"report names look like 'page/query', not {name!r}")
+    page = name.split("/", 1)[0]
+    if not may_read(page):
+        raise OutOfScope(f"the {_role()} role may not read {page} reports")
+    path = REPORTS_DIR / f"{name}.sql"
+    _note_tables_read(path)
+    return _run_file(path, params)
+
+
+def report_value(name: str, **params: object) -> object:
+    """The single value of a one-row, one-column report (None when it has no rows)."""
+    frame = report(name, **params)
+    return None if frame.empty else frame.iat[0, 0]
+
+
+# --- which tables the current page read: the status banner lists only the checks that concern them ---------------
+
+def _note_tables_read(path: Path) -> None:
+    st.session_state.setdefault(_TABLES_READ, set()).update(_TABLE.findall(path.read_text()))
+
+
+def tables_read() -> set[str]:
+    """Unqualified names of the marts/staging tables read by the reports of this page run."""
+    return set(st.session_state.get(_TABLES_READ, set()))
+
+
+# --- the frame: publication, checks, run history, people ------------------------------------------------------------
+
+def _frame(name: str, **params: object) -> pd.DataFrame:
+    try:
+        return _run_file(FRAME_DIR / f"{name}.sql", params)
+    except duckdb.CatalogException:  # a warehouse built before meta tables existed: no banner, not an error
+        return pd.DataFrame()
+
+
+def publication() -> Publication | None:
+    """The published run this warehouse file is (`meta.publication`), or None."""
+    rows = _frame("publication")
+    if rows.empty:
+        return None
+    row = rows.iloc[0]
+    published = row["published_at"]
+    return Publication(
+        run_id=str(row["run_id"]),
+        snapshot_at=row["snapshot_at"].to_pydatetime(),
+        published_at=None if pd.isna(published) else published.to_pydatetime(),
+        warnings=int(row["warnings"] or 0),
+    )
+
+
+def failed_checks() -> pd.DataFrame:
+    """Checks of the published run that did not pass (warn-level ones, or it would not have been published)."""
+    return _frame("failed_checks")
+
+
+def data_span() -> tuple[date, date] | None:
+    """First and last UTC day with activity in the warehouse: the bounds of every date filter."""
+    rows = _frame("data_span")
+    if rows.empty or pd.isna(rows.iat[0, 0]):
+        return None
+    return rows.iat[0, 0], rows.iat[0, 1]
+
+
+def runs(limit: int = 50) -> list[dict]:
+    """The last `limit` ETL runs from the run history (`runs.jsonl` beside the warehouse), newest first."""
+    return read_runs(paths().run_history, limit=limit)
+
+
+def people(user_ids: pd.Series) -> pd.Series:
+    """How people are shown: "Name <email>" to roles that see personal data, a pseudonymous key to the others."""
+    ids = user_ids.astype("string")
+    if not sees_personal_data(_role()):
+        return ids.map(pseudonymize, na_action="ignore")
+    known = _frame("people", ids=sorted(set(ids.dropna())))
+    # A redacted warehouse (etl run --redact-pii) has no names: fall back to the key rather than a blank.
+    names = dict(zip(known.get("user_id", []), known.get("label", []), strict=True))
+    return ids.map(lambda user_id: names.get(user_id) or pseudonymize(user_id), na_action="ignore")
+
+
+def statement_files(month: date) -> tuple[bytes, bytes]:
+    """The month's revenue-share statements as CSV and XLSX, made by the same code as `export revenue-share`."""
+    if not may_read("revenue_share"):
+        raise OutOfScope(f"the {_role()} role may not export revenue share statements")
+    return _statement_files(month, warehouse_version())
+
+
+@st.cache_data(show_spinner=False, max_entries=24)
+def _statement_files(month: date, version: str | None) -> tuple[bytes, bytes]:
+    from pipelines.export.revenue_share import statement_rows, to_csv_bytes, to_xlsx_bytes
+
+    con = connect(warehouse_path(), read_only=True)
+    try:
+        rows = statement_rows(con, month)
+    finally:
+        con.close()
+    return to_csv_bytes(rows), to_xlsx_bytes(rows)

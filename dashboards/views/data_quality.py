@@ -1,0 +1,66 @@
+"""Data quality: recent ETL runs with status and duration, the checks of each run, and each source table's
+freshness."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from dashboards import charts, data
+from dashboards.views import guard
+
+guard("data_quality")
+runs = data.runs(limit=200)
+
+
+def _run_row(run: dict) -> dict:
+    steps = run.get("steps") or {}
+    tables = run.get("tables") or {}
+    failed = [check for check in run.get("checks") or [] if not check.get("success")]
+    return {
+        "run_id": run.get("run_id"),
+        "started_at": pd.to_datetime(run.get("started_at"), utc=True, errors="coerce"),
+        "status": run.get("status"),
+        "mode": run.get("mode"),
+        "seconds": round(sum(v for v in steps.values() if isinstance(v, int | float)), 1),
+        "rows_changed": sum((t or {}).get("rows_changed") or 0 for t in tables.values()),
+        "failed_checks": len(failed),
+        "error": run.get("error"),
+    }
+
+
+history = pd.DataFrame([_run_row(run) for run in runs])
+st.subheader("Recent runs")
+if history.empty:
+    st.info("No ETL run recorded yet beside this warehouse.", icon=":material/history:")
+else:
+    columns = st.columns(4)
+    latest = history.iloc[0]
+    columns[0].metric("Last run", str(latest.status), border=True, help=f"run {latest.run_id}")
+    columns[1].metric("Last run took", f"{latest.seconds:,.1f} s", border=True)
+    columns[2].metric("Runs shown", charts.count(len(history)), border=True)
+    columns[3].metric("Not published", charts.count((history["status"] != "published").sum()), border=True,
+                      help="Blocked by failing checks or failed.")
+    charts.chart("Run durations (seconds)", history,
+                 lambda f: px.bar(f, x="started_at", y="seconds", color="status",
+                                  color_discrete_map={"published": "#2f9e44", "blocked": "#f08c00",
+                                                      "failed": "#e03131"}),
+                 "run_durations")
+    charts.table("Runs, newest first", history, "runs")
+
+    run_ids = history["run_id"].astype(str).tolist()
+    picked = st.selectbox("Checks of run", run_ids, key="run", bind="query-params")
+    checks = pd.DataFrame(next(run for run in runs if str(run.get("run_id")) == picked).get("checks") or [])
+    if not checks.empty:
+        checks = checks.sort_values(["success", "severity"], kind="stable")
+    charts.table(f"Checks of run {picked}", checks, "run_checks")
+
+st.subheader("Freshness of the source tables")
+freshness = data.report("data_quality/freshness")
+if not freshness.empty:
+    now = datetime.now(UTC)
+    freshness["age_hours"] = [round((now - ts).total_seconds() / 3600, 1) for ts in freshness["extracted_at"]]
+charts.table("Last extract of each staged table", freshness, "freshness")

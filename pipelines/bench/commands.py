@@ -1,0 +1,47 @@
+"""`ebook-analytics bench`: one run measures extract limit, naive peer, full and incremental ETL and dashboards."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipelines.source.commands import SCALES
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    bench = subparsers.add_parser(
+        "bench",
+        help="measure the ETL and dashboards on a seeded scale (own data folder, never your demo data)",
+        description="Seeds <home>/bench-<scale> (its own embedded PostgreSQL and warehouse) unless already seeded, "
+        "then measures and writes bench.json and bench.md into --out.",
+    )
+    bench.add_argument("--scale", choices=SCALES, default="medium")
+    bench.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR")
+    bench.add_argument("--skip-dashboards", action="store_true", help="measure the ETL only")
+    bench.add_argument(
+        "--source-url", metavar="URL", default=None,
+        help="an empty database to seed and measure instead of the bench's own embedded server",
+    )
+    bench.set_defaults(func=_bench)
+
+
+def progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from pipelines.bench import report
+    from pipelines.bench.environment import open_environment
+    from pipelines.bench.measure import measure
+
+    bench = open_environment(args.scale, args.source_url)
+    try:
+        results = measure(bench, args.scale, out=args.out, dashboards=not args.skip_dashboards, progress=progress)
+    finally:
+        bench.close()
+    results = report.finish(results)
+    json_path, md_path = report.write(results, args.out)
+    print(report.markdown(results))
+    print(f"wrote {json_path} and {md_path}")
+    return 0

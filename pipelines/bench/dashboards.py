@@ -1,0 +1,178 @@
+"""Dashboard timings: each page run by Streamlit's AppTest (cold and warm cache), then 10 browsers at once.
+
+AppTest runs the page script in this process, so it times our part (queries, frames, charts) without a browser.
+The concurrent part is what users feel: a real server (`ebook-analytics dashboard --no-auth`, loopback only) and 10
+headless Chromium pages opening the default page together, timed until the page's content is drawn and its script
+has finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import numpy as np
+
+from pipelines.bench.environment import BenchEnvironment
+from pipelines.bench.process import cli_command
+from pipelines.config import DASHBOARDS_DIR, REPO_ROOT
+
+APP = DASHBOARDS_DIR / "app.py"
+COLD_RUNS = 3  # each on a cleared cache: the first viewer after a publish
+WARM_RUNS = 10  # the same page again: every later viewer
+SESSIONS = 10
+ROUNDS = 3  # of SESSIONS browsers at once, so the p95 is not just the slowest of ten
+PAGE_TIMEOUT_S = 120
+# The page's content is drawn (a KPI tile, a chart or a table) and Streamlit says its script run is over.
+CONTENT = '[data-testid="stMetric"], .js-plotly-plot, [data-testid="stDataFrame"]'
+SCRIPT_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(float(np.percentile(samples_ms, 50)), 1),
+        "p95_ms": round(float(np.percentile(samples_ms, 95)), 1),
+    }
+
+
+@contextmanager
+def _app_environment(bench: BenchEnvironment) -> Iterator[None]:
+    """AppTest reads settings from this process's environment: point it at the bench warehouse, without sign-in."""
+    wanted = {**bench.env(), "EBOOK_ANALYTICS_NO_AUTH": "1", "EBOOK_ANALYTICS_BIND_ADDRESS": "127.0.0.1"}
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _timed_run(app_test) -> float:
+    started = time.perf_counter()
+    app_test.run(timeout=PAGE_TIMEOUT_S)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    if app_test.exception:
+        raise RuntimeError(app_test.exception[0].message)
+    return elapsed_ms
+
+
+def page_timings(bench: BenchEnvironment) -> dict[str, dict[str, float]]:
+    """{page: {cold_p50_ms, cold_p95_ms, p50_ms, p95_ms}} (p50/p95 are warm), as admin so every page shows."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from dashboards.auth import PAGES
+
+    timings = {}
+    with _app_environment(bench):
+        AppTest.from_file(str(APP)).run(timeout=PAGE_TIMEOUT_S)  # imports once, outside every timing
+        for page in PAGES:
+            cold = []
+            for _ in range(COLD_RUNS):
+                st.cache_data.clear()
+                st.cache_resource.clear()
+                app_test = AppTest.from_file(str(APP))
+                app_test.switch_page(f"views/{page}.py")
+                cold.append(_timed_run(app_test))
+            warm = [_timed_run(app_test) for _ in range(WARM_RUNS)]
+            timings[page] = {**{f"cold_{k}": v for k, v in percentiles(cold).items()}, **percentiles(warm)}
+    return timings
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_healthy(base_url: str, server: subprocess.Popen, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the dashboard server exited ({server.returncode}) before serving")
+        try:
+            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the dashboard server did not answer within {timeout_s:.0f} s")
+
+
+@contextmanager
+def _dashboard_server(bench: BenchEnvironment) -> Iterator[str]:
+    """`ebook-analytics dashboard --no-auth` on a free loopback port; stopped (its whole group) on the way out."""
+    port = _free_port()
+    server = subprocess.Popen(
+        cli_command("dashboard", "--no-auth", "--host", "127.0.0.1", "--port", str(port)),
+        env=bench.env(), cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the streamlit child goes down with it
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base_url, server)
+        yield base_url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+async def _open_page(browser, url: str) -> float:
+    context = await browser.new_context()  # a context per session: its own cookies, its own Streamlit session
+    try:
+        page = await context.new_page()
+        started = time.perf_counter()
+        await page.goto(url)
+        await page.wait_for_selector(CONTENT, timeout=PAGE_TIMEOUT_S * 1000)
+        await page.wait_for_selector(SCRIPT_DONE, timeout=PAGE_TIMEOUT_S * 1000)
+        return (time.perf_counter() - started) * 1000
+    finally:
+        await context.close()
+
+
+async def _concurrent_sessions(url: str, chromium: str) -> list[float]:
+    from playwright.async_api import async_playwright
+
+    samples: list[float] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            await _open_page(browser, url)  # the server's first run imports everything: not a user's wait
+            for _ in range(ROUNDS):
+                samples += await asyncio.gather(*(_open_page(browser, url) for _ in range(SESSIONS)))
+        finally:
+            await browser.close()
+    return samples
+
+
+def measure_dashboards(bench: BenchEnvironment, progress: Callable[[str], None]) -> dict:
+    """The `pages` and `concurrent_*` entries of bench.json."""
+    results: dict = {"pages": page_timings(bench)}
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        progress("no chromium on PATH: concurrent sessions not measured (apt-get install chromium)")
+        return {**results, "concurrent_p95_ms": None, "concurrent_sessions": 0}
+    progress(f"{SESSIONS} concurrent browser sessions x {ROUNDS} rounds")
+    with _dashboard_server(bench) as url:
+        samples = asyncio.run(_concurrent_sessions(url, chromium))
+    concurrent = percentiles(samples)
+    return {
+        **results,
+        "concurrent_p50_ms": concurrent["p50_ms"],
+        "concurrent_p95_ms": concurrent["p95_ms"],
+        "concurrent_sessions": SESSIONS,
+    }

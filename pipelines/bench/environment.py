@@ -1,0 +1,89 @@
+"""The bench's own data: a dedicated home (`<home>/bench-<scale>`) with its own embedded PostgreSQL and warehouse.
+
+The user's demo source and warehouse are never touched: the bench seeds only a database that is empty or that it
+seeded itself (a marker file in its home says which scale), because it also appends days to it (`source advance`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipelines.bench.process import run_step
+from pipelines.bench.tables import query
+from pipelines.config import REPO_ROOT, paths
+from pipelines.errors import UserError
+from pipelines.source import server
+from pipelines.source.connection import connect, redact
+
+
+@dataclass(frozen=True)
+class BenchEnvironment:
+    home: Path
+    source_url: str
+    started_pgdata: Path | None  # the embedded server the bench started, stopped again by `close`
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse" / "analytics.duckdb"
+
+    @property
+    def run_history(self) -> Path:
+        return self.warehouse.parent / "runs.jsonl"
+
+    @property
+    def seed_marker(self) -> Path:
+        return self.home / "seeded.json"
+
+    def env(self) -> dict[str, str]:
+        """The environment of every CLI step: the user's own EBOOK_ANALYTICS_* settings are left out."""
+        env = {key: value for key, value in os.environ.items() if not key.startswith("EBOOK_ANALYTICS_")}
+        env.update(
+            EBOOK_ANALYTICS_HOME=str(self.home),
+            EBOOK_ANALYTICS_SOURCE_URL=self.source_url,
+            EBOOK_ANALYTICS_WAREHOUSE=str(self.warehouse),
+        )
+        return env
+
+    def cli(self, what: str, *args: str) -> float:
+        """Run one CLI step in this environment; returns its seconds."""
+        return run_step(what, *args, env=self.env(), cwd=REPO_ROOT).seconds
+
+    def close(self) -> None:
+        if self.started_pgdata is not None:
+            server.stop(self.started_pgdata)
+
+
+def open_environment(scale: str, source_url: str | None) -> BenchEnvironment:
+    """The bench home for this scale, with its source: the given URL, else the home's own embedded server."""
+    home = paths().home / f"bench-{scale}"
+    home.mkdir(parents=True, exist_ok=True)
+    if source_url:
+        return BenchEnvironment(home, source_url, started_pgdata=None)
+    pgdata = home / "pg"
+    already_running = server.url(pgdata) is not None
+    url = server.start(pgdata)
+    return BenchEnvironment(home, url, started_pgdata=None if already_running else pgdata)
+
+
+def ensure_seeded(bench: BenchEnvironment, scale: str) -> float:
+    """Schema up to date and history at this scale; returns the seconds spent seeding (0 when already seeded)."""
+    bench.cli("source init", "source", "init")
+    with connect(bench.source_url) as conn:
+        empty = conn.execute(query("source_is_empty")).fetchone()[0]
+    if not empty:
+        marker = json.loads(bench.seed_marker.read_text()) if bench.seed_marker.exists() else {}
+        if (marker.get("scale"), marker.get("source")) != (scale, redact(bench.source_url)):
+            raise UserError(
+                f"bench: {redact(bench.source_url)} already holds data the bench did not seed at scale {scale}; "
+                "give --source-url an empty database (the bench appends days to it), or omit it"
+            )
+        return 0.0
+    seconds = bench.cli("seeding", "source", "seed", "--scale", scale)
+    bench.seed_marker.write_text(json.dumps(
+        {"scale": scale, "source": redact(bench.source_url), "seeded_at": datetime.now(UTC).isoformat()}
+    ))
+    return seconds

@@ -1,0 +1,70 @@
+"""The benchmark's sequence, on one dataset: caches warmed, COPY limit, full ETL, naive peer, incremental, pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pipelines.bench.environment import BenchEnvironment, ensure_seeded
+from pipelines.bench.etl import run_etl
+from pipelines.bench.extract_limit import copy_limit_seconds, count_rows
+from pipelines.bench.naive import naive_extract
+from pipelines.config import REPO_ROOT
+from pipelines.extract.tables import load_tables
+
+
+def measure(
+    bench: BenchEnvironment, scale: str, *, out: Path, dashboards: bool, progress: Callable[[str], None]
+) -> dict:
+    """Every measurement of bench.json except provenance, ratios and targets (see report.finish)."""
+    progress(f"source {bench.home} at scale {scale}")
+    seed_s = ensure_seeded(bench, scale)
+    tables = load_tables()
+    rows = count_rows(bench.source_url, tables)  # also warms the caches for every reader below
+
+    progress("extract limit (binary COPY)")
+    limit = copy_limit_seconds(bench.source_url, tables)
+
+    progress("full ETL")
+    etl = {"env": bench.env(), "cwd": REPO_ROOT, "run_history": bench.run_history}
+    full = run_etl("--full", **etl)
+
+    progress("naive peer (pandas.read_sql -> DuckDB)")
+    out.mkdir(parents=True, exist_ok=True)
+    naive = naive_extract(bench.source_url, tables, rows, out / "naive.duckdb")
+
+    progress("one more day of activity, then the incremental ETL")
+    bench.cli("source advance", "source", "advance", "--days", "1")
+    incremental = run_etl(**etl)
+
+    results = {
+        "scale": scale,
+        "rows_extracted": full.rows_read,
+        "seed_s": round(seed_s, 3),
+        "extract_limit_s": round(sum(limit.values()), 3),
+        "naive_extract_s": round(naive.seconds, 3),
+        "naive_measured_s": round(naive.measured_seconds, 3),
+        "naive_share": naive.share,
+        "full_etl_s": round(full.seconds, 3),
+        "full_extract_s": full.steps.get("extract"),
+        "transform_s": full.steps.get("transform"),
+        "checks_s": full.steps.get("checks"),
+        "publish_s": full.steps.get("publish"),
+        "writeback_s": full.steps.get("writeback"),
+        "extract_rows_per_s": round(full.rows_read / full.steps["extract"]) if full.steps.get("extract") else None,
+        "peak_rss_mb": round(full.peak_rss_mb, 1),
+        "incremental_etl_s": round(incremental.seconds, 3),
+        "incremental_steps": incremental.steps,
+        "incremental_peak_rss_mb": round(incremental.peak_rss_mb, 1),
+        "tables": {
+            table.name: {"rows": rows[table.name], "extract_limit_s": round(limit[table.name], 4)} for table in tables
+        },
+        "pages": {},
+        "concurrent_p95_ms": None,
+    }
+    if dashboards:
+        from pipelines.bench.dashboards import measure_dashboards
+
+        progress("dashboards")
+        results.update(measure_dashboards(bench, progress))
+    return results

@@ -1,0 +1,69 @@
+"""The naive peer: what an analyst would write — pandas.read_sql per table, then each frame into a DuckDB file.
+
+When the whole copy would take longer than the time box, the same share of every table is read (LIMIT) and the
+time extrapolated; `share` records how much was really read.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import sqlalchemy
+
+from pipelines.bench.tables import around_select
+from pipelines.extract.tables import SourceTable
+
+TIME_BOX_S = 600.0
+PROBE_ROWS = 20_000  # enough rows for a stable rows/s figure, few enough to cost a second or two
+
+
+@dataclass(frozen=True)
+class NaiveResult:
+    seconds: float  # extrapolated to every row
+    measured_seconds: float
+    share: float  # fraction of each table actually read
+
+
+def _engine(url: str) -> sqlalchemy.Engine:
+    return sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def _read(engine: sqlalchemy.Engine, table: SourceTable, row_limit: int | None) -> pd.DataFrame:
+    query = sqlalchemy.text(around_select("naive_select", table))
+    return pd.read_sql(query, engine, params={"row_limit": row_limit})
+
+
+def choose_share(projected_s: float, time_box_s: float = TIME_BOX_S) -> float:
+    """1.0 when the whole copy fits the time box; else a share whose copy should take about half of it."""
+    if projected_s <= time_box_s:
+        return 1.0
+    share = time_box_s / 2 / projected_s
+    digits = 1 - math.floor(math.log10(share))  # two significant digits, rounded down
+    return math.floor(share * 10**digits) / 10**digits
+
+
+def naive_extract(url: str, tables: list[SourceTable], rows: dict[str, int], duckdb_path: Path) -> NaiveResult:
+    engine = _engine(url)
+    try:
+        biggest = max(tables, key=lambda table: rows[table.name])
+        started = time.perf_counter()
+        probed = len(_read(engine, biggest, PROBE_ROWS))
+        rows_per_s = max(probed, 1) / (time.perf_counter() - started)
+        share = choose_share(sum(rows.values()) / rows_per_s)
+
+        duckdb_path.unlink(missing_ok=True)
+        started = time.perf_counter()
+        with duckdb.connect(str(duckdb_path)) as duck:
+            for table in tables:
+                row_limit = None if share == 1.0 else math.ceil(rows[table.name] * share)
+                duck.from_df(_read(engine, table, row_limit)).create(table.name)
+        measured = time.perf_counter() - started
+    finally:
+        engine.dispose()
+        duckdb_path.unlink(missing_ok=True)
+    return NaiveResult(seconds=measured / share, measured_seconds=measured, share=share)

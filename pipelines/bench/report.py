@@ -1,0 +1,133 @@
+"""bench.json and bench.md: the measurements, their ratios and the targets, in one table."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+from pipelines.config import REPO_ROOT
+
+# (key in bench.json, what it means, unit)
+MEASUREMENTS = (
+    ("rows_extracted", "rows extracted by the full run", "rows"),
+    ("seed_s", "seeding the source (0 when already seeded)", "s"),
+    ("extract_limit_s", "extract limit: binary COPY of the staged columns, discarded", "s"),
+    ("naive_extract_s", "naive peer: pandas.read_sql + DuckDB, extrapolated to every row", "s"),
+    ("naive_share", "share of each table the naive peer really read", ""),
+    ("full_etl_s", "full ETL (`etl run --full`), wall time", "s"),
+    ("full_extract_s", "full ETL: extract step", "s"),
+    ("transform_s", "full ETL: transform step", "s"),
+    ("checks_s", "full ETL: checks step", "s"),
+    ("publish_s", "full ETL: publish step", "s"),
+    ("writeback_s", "full ETL: write-back step", "s"),
+    ("extract_rows_per_s", "full ETL: rows extracted per second of extract", "rows/s"),
+    ("peak_rss_mb", "full ETL: peak resident memory (process and children)", "MiB"),
+    ("incremental_etl_s", "incremental ETL after `source advance --days 1`, wall time", "s"),
+    ("incremental_peak_rss_mb", "incremental ETL: peak resident memory", "MiB"),
+    ("concurrent_p95_ms", "10 concurrent browser sessions: p95 until the page's content shows", "ms"),
+)
+
+# (ratio key, numerator key, denominator key, what it means)
+RATIOS = (
+    ("full_extract_vs_limit", "full_extract_s", "extract_limit_s", "full extract / extract limit"),
+    ("naive_vs_full_extract", "naive_extract_s", "full_extract_s", "naive peer / full extract"),
+    ("incremental_vs_full", "incremental_etl_s", "full_etl_s", "incremental / full ETL"),
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    key: str  # a ratio or measurement key
+    text: str
+    met_when: str  # "<=" or ">="
+    bound: float
+
+    def met(self, value: float | None) -> bool | None:
+        if value is None:
+            return None
+        return value <= self.bound if self.met_when == "<=" else value >= self.bound
+
+
+# Targets are stated for the large scale; the bench reports them at every scale and never fails on them.
+TARGETS = (
+    Target("full_extract_vs_limit", "full extract within 1.5x of the COPY limit", "<=", 1.5),
+    Target("naive_vs_full_extract", "full extract >= 10x faster than naive", ">=", 10.0),
+    Target("incremental_vs_full", "incremental <= 5% of full", "<=", 0.05),
+    Target("peak_rss_mb", "ETL peak RSS < 2 GiB", "<=", 2048.0),
+    Target("slowest_page_p95_ms", "every page < 1 s p95 warm", "<=", 1000.0),
+)
+
+
+def machine() -> dict:
+    return {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1)}
+
+
+def commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO_ROOT, capture_output=True, text=True)
+    revision = result.stdout.strip() or "unknown"
+    return f"{revision}+dirty" if dirty.stdout.strip() else revision
+
+
+def finish(results: dict) -> dict:
+    """Add ratios, targets and provenance (machine, commit, date) to the measurements."""
+    results = dict(results)
+    ratios = {}
+    for key, numerator, denominator, _ in RATIOS:
+        top, bottom = results.get(numerator), results.get(denominator)
+        ratios[key] = round(top / bottom, 4) if top is not None and bottom else None
+    results["ratios"] = ratios
+    warm = [page["p95_ms"] for page in results.get("pages", {}).values() if page.get("p95_ms") is not None]
+    values = {**results, **ratios, "slowest_page_p95_ms": max(warm) if warm else None}
+    results["targets"] = {
+        target.key: {"target": target.text, "value": values.get(target.key), "met": target.met(values.get(target.key))}
+        for target in TARGETS
+    }
+    results.update(machine=machine(), commit=commit(), date=datetime.now(UTC).isoformat(timespec="seconds"))
+    return results
+
+
+def _number(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if value < 10 else f"{value:,.1f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def markdown(results: dict) -> str:
+    lines = [
+        f"# Benchmark, scale `{results['scale']}`",
+        "",
+        f"{results['date']} · commit `{results['commit']}` · {results['machine']['cores']} cores, "
+        f"{results['machine']['memory_gb']} GiB",
+        "",
+        "| measurement | value | unit |",
+        "|---|---:|---|",
+        *(f"| {text} | {_number(results.get(key))} | {unit} |" for key, text, unit in MEASUREMENTS),
+        *(f"| ratio: {text} | {_number(results['ratios'][key])} | x |" for key, _, _, text in RATIOS),
+    ]
+    if results.get("pages"):
+        lines += ["", "| page | cold p50 ms | cold p95 ms | warm p50 ms | warm p95 ms |", "|---|---:|---:|---:|---:|"]
+        for page, timing in results["pages"].items():
+            cells = (timing.get(key) for key in ("cold_p50_ms", "cold_p95_ms", "p50_ms", "p95_ms"))
+            lines.append(f"| {page} | " + " | ".join(_number(cell) for cell in cells) + " |")
+    lines += ["", "| target (stated for `large`) | value | met |", "|---|---:|---|"]
+    for target in results["targets"].values():
+        met = {True: "yes", False: "**no**", None: "not measured"}[target["met"]]
+        lines.append(f"| {target['target']} | {_number(target['value'])} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
+def write(results: dict, out: Path) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out / "bench.json", out / "bench.md"
+    json_path.write_text(json.dumps(results, indent=2) + "\n")
+    md_path.write_text(markdown(results))
+    return json_path, md_path

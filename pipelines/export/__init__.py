@@ -1,0 +1,1 @@
+"""Step 6, export: finance statements (CSV/XLSX) from the published warehouse."""

@@ -1,0 +1,1 @@
+"""Step 2, extract: copies the tables of `queries/staging/sources.yml` into the warehouse's `staging` schema."""

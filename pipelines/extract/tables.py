@@ -1,0 +1,73 @@
+"""What to extract: the entries of `queries/staging/sources.yml`, and the PostgreSQL text that reads each one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from psycopg import sql
+
+from pipelines.config import QUERIES_DIR
+
+SOURCES_FILE = QUERIES_DIR / "staging" / "sources.yml"
+STRATEGIES = ("full", "xmin")
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    name: str  # the staged table: staging.<name>
+    source: str  # schema.table in the operational database
+    key: str
+    strategy: str  # one of STRATEGIES
+    columns: tuple[str, ...]
+    pii: bool = False
+
+    @property
+    def source_identifier(self) -> sql.Identifier:
+        return sql.Identifier(*self.source.split("."))
+
+    def select(self, *, changed_since_xid: int | None = None) -> str:
+        """PostgreSQL text reading only the listed columns; with `changed_since_xid`, only rows written since.
+
+        The xid is an integer our own code computed from `meta.extract_state`, so composing it as a literal is
+        safe, and it has to be: `postgres_query` runs the text as is, it cannot bind parameters on the far side.
+        """
+        query = sql.SQL("select {columns} from {table}").format(
+            columns=sql.SQL(", ").join(sql.Identifier(column) for column in self.columns),
+            table=self.source_identifier,
+        )
+        if changed_since_xid is not None:
+            # xmin is 32 bits and wraps; the caller only asks within one xid epoch, where plain order is right.
+            query += sql.SQL(" where xmin::text::bigint >= {xid}").format(xid=sql.Literal(changed_since_xid))
+        return query.as_string(None)
+
+    def select_keys(self) -> str:
+        return sql.SQL("select {key} from {table}").format(
+            key=sql.Identifier(self.key), table=self.source_identifier
+        ).as_string(None)
+
+    def count_rows(self) -> str:
+        return sql.SQL("select count(*) as n from {table}").format(table=self.source_identifier).as_string(None)
+
+
+def load_tables(path: Path = SOURCES_FILE) -> list[SourceTable]:
+    """Every staged table, in file order; a malformed entry fails loudly with its name."""
+    entries = yaml.safe_load(path.read_text())["tables"]
+    tables = []
+    for name, entry in entries.items():
+        if entry.get("strategy") not in STRATEGIES:
+            raise ValueError(f"{path}: table {name}: strategy must be one of {STRATEGIES}")
+        if entry["key"] not in entry["columns"]:
+            raise ValueError(f"{path}: table {name}: key {entry['key']!r} must be one of its columns")
+        tables.append(
+            SourceTable(
+                name=name,
+                source=entry["source"],
+                key=entry["key"],
+                strategy=entry["strategy"],
+                columns=tuple(entry["columns"]),
+                pii=bool(entry.get("pii", False)),
+            )
+        )
+    return tables

@@ -1,0 +1,89 @@
+"""Text statistics and the Flesch readability scores, from plain counts so projects can combine their chapters.
+
+Syllables use the well-known vowel-group heuristic (as in the `syllable` npm package and many Flesch calculators):
+words of up to three letters have one syllable; otherwise drop a silent ending (-es, -ed, -e, but not -le), drop
+a leading y, and count groups of one or two vowels (y included), at least one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
+_SENTENCE_END = re.compile(r"[.!?]+")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_SILENT_ENDING = re.compile(r"(?:[^laeiouy]es|ed|[^laeiouy]e)$")
+_VOWEL_GROUP = re.compile(r"[aeiouy]{1,2}")
+# content_statistics stores scores as DECIMAL(5,2); pathological text (one 2,000-word sentence) would overflow it.
+_SCORE_LIMIT = Decimal("999.99")
+
+
+@dataclass(frozen=True)
+class TextCounts:
+    words: int = 0
+    characters: int = 0
+    sentences: int = 0
+    paragraphs: int = 0
+    syllables: int = 0
+
+    def __add__(self, other: TextCounts) -> TextCounts:
+        return TextCounts(
+            words=self.words + other.words,
+            characters=self.characters + other.characters,
+            sentences=self.sentences + other.sentences,
+            paragraphs=self.paragraphs + other.paragraphs,
+            syllables=self.syllables + other.syllables,
+        )
+
+    @property
+    def flesch_reading_ease(self) -> Decimal | None:
+        """206.835 - 1.015 x words/sentences - 84.6 x syllables/words; None for text without words."""
+        if not (self.words and self.sentences):
+            return None
+        score = (Fraction("206.835") - Fraction("1.015") * Fraction(self.words, self.sentences)
+                 - Fraction("84.6") * Fraction(self.syllables, self.words))
+        return _two_places(score)
+
+    @property
+    def flesch_kincaid_grade(self) -> Decimal | None:
+        """0.39 x words/sentences + 11.8 x syllables/words - 15.59; None for text without words."""
+        if not (self.words and self.sentences):
+            return None
+        grade = (Fraction("0.39") * Fraction(self.words, self.sentences)
+                 + Fraction("11.8") * Fraction(self.syllables, self.words) - Fraction("15.59"))
+        return _two_places(grade)
+
+
+def _two_places(value: Fraction) -> Decimal:
+    """Exact half-up rounding to hundredths, kept within the DECIMAL(5,2) column."""
+    rounded = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return max(-_SCORE_LIMIT, min(_SCORE_LIMIT, rounded))
+
+
+def syllables(word: str) -> int:
+    word = word.lower()
+    if len(word) <= 3:
+        return 1
+    word = _SILENT_ENDING.sub("", word)
+    word = word.removeprefix("y")
+    return max(1, len(_VOWEL_GROUP.findall(word)))
+
+
+def count_text(text: str | None) -> TextCounts:
+    """Words, characters (all, spaces included), sentences, paragraphs (blocks between blank lines), syllables."""
+    if not text:
+        return TextCounts()
+    words = _WORD.findall(text)
+    # A sentence is a stretch ending in . ! or ? (or the end of the text) that contains a word.
+    sentences = sum(1 for part in _SENTENCE_END.split(text) if _WORD.search(part))
+    paragraphs = sum(1 for block in _PARAGRAPH_BREAK.split(text) if block.strip())
+    return TextCounts(
+        words=len(words),
+        characters=len(text),
+        sentences=sentences,
+        paragraphs=paragraphs,
+        syllables=sum(syllables(word) for word in words),
+    )

@@ -1,0 +1,132 @@
+"""Write-back: the published warehouse's rollups into the operational database, in one transaction.
+
+- `analytics.project_metrics`: one row per project for the run's UTC snapshot date, computed in DuckDB from the
+  warehouse, COPY'd into a temp table and upserted `on conflict (project_id, metrics_date)`.
+- `content.content_statistics`: per chapter and per project, computed near the data from the chapters' text; only
+  projects with a chapter written since the last write-back (an xmin watermark kept beside the warehouse) or whose
+  rows no longer add up are recomputed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cache
+from pathlib import Path
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+
+from pipelines import warehouse
+from pipelines.config import QUERIES_DIR
+from pipelines.publish.readability import TextCounts, count_text
+from pipelines.source.connection import connect, redact
+
+WRITEBACK_DIR = QUERIES_DIR / "writeback"
+XID_BITS = 32
+METRIC_COLUMNS = (
+    "project_id", "total_words", "chapters_completed", "ai_generated_percentage", "active_writing_time_minutes",
+    "ai_generation_time_minutes", "collaborator_count", "comments_count", "revisions_count", "metrics_date",
+)
+STATISTICS_COLUMNS = (
+    "content_id", "content_type", "word_count", "character_count", "sentence_count", "paragraph_count",
+    "flesch_reading_ease", "flesch_kincaid_grade",
+)
+
+
+@dataclass(frozen=True)
+class WriteBackCounts:
+    project_metrics: int  # rows upserted into analytics.project_metrics
+    statistics_chapters: int  # chapter rows of content.content_statistics rewritten
+    statistics_projects: int  # project rows rewritten
+
+
+@cache
+def query(name: str) -> str:
+    """The text of `queries/writeback/<name>.sql`."""
+    return (WRITEBACK_DIR / f"{name}.sql").read_text()
+
+
+def write_back(warehouse_path: Path, url: str, *, snapshot_at: datetime, state_path: Path) -> WriteBackCounts:
+    """Upsert the day's project metrics and refresh stale content statistics, all in one transaction."""
+    metrics = project_metrics(warehouse_path, snapshot_at.astimezone(UTC).date())
+    with connect(url, what="rollup database") as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        snapshot_xmin = conn.execute(query("snapshot_xmin")).fetchone()[0]
+        since_xid = _watermark(state_path, url, snapshot_xmin)
+        upserted = _upsert_project_metrics(conn, metrics)
+        chapters, projects = _refresh_statistics(conn, since_xid=since_xid)
+        conn.commit()
+    # Saved only after the commit: a crash in between just recomputes the same rows next time.
+    state_path.write_text(json.dumps({"rollup": redact(url), "snapshot_xmin": snapshot_xmin}) + "\n")
+    return WriteBackCounts(project_metrics=upserted, statistics_chapters=chapters, statistics_projects=projects)
+
+
+def project_metrics(warehouse_path: Path, metrics_date: date) -> list[tuple]:
+    """Rows of analytics.project_metrics for `metrics_date`, in METRIC_COLUMNS order, from the published file."""
+    with warehouse.connect(warehouse_path, read_only=True) as con:
+        return con.execute(query("project_metrics"), {"metrics_date": metrics_date}).fetchall()
+
+
+def _watermark(state_path: Path, url: str, snapshot_xmin: int) -> int:
+    """The 32-bit xid from which chapters count as written; 0 (all) without a usable watermark for this database.
+
+    A watermark is usable when it was taken on the same database URL, in the same xid epoch, and is not ahead
+    of the database (which would mean it was recreated).
+    """
+    try:
+        state = json.loads(state_path.read_text())
+    except (OSError, ValueError):
+        return 0
+    previous = state.get("snapshot_xmin")
+    same_epoch = isinstance(previous, int) and previous >> XID_BITS == snapshot_xmin >> XID_BITS
+    if state.get("rollup") != redact(url) or not same_epoch or previous > snapshot_xmin:
+        return 0
+    return previous % (1 << XID_BITS)
+
+
+def _copy_rows(conn: psycopg.Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    statement = sql.SQL("copy {table} ({columns}) from stdin").format(
+        table=sql.Identifier(table),
+        columns=sql.SQL(", ").join(sql.Identifier(column) for column in columns),
+    )
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _upsert_project_metrics(conn: psycopg.Connection, rows: list[tuple]) -> int:
+    conn.execute(query("project_metrics_incoming"))
+    _copy_rows(conn, "project_metrics_incoming", METRIC_COLUMNS, rows)
+    return conn.execute(query("project_metrics_upsert")).rowcount
+
+
+def _refresh_statistics(conn: psycopg.Connection, *, since_xid: int) -> tuple[int, int]:
+    """Recompute the statistics of every chapter of the affected projects and of those projects."""
+    conn.execute(query("statistics_delete_orphans"))
+    project_ids = [row[0] for row in conn.execute(query("statistics_affected_projects"), {"since_xid": since_xid})]
+    projects: dict[UUID, TextCounts] = {project_id: TextCounts() for project_id in project_ids}
+    rows = []
+    with conn.cursor(name="affected_chapters") as cur:  # server-side: chapter text streams, never all in memory
+        cur.itersize = 1000
+        cur.execute(query("statistics_chapters"), {"project_ids": project_ids})
+        for chapter_id, project_id, content in cur:
+            counts = count_text(content)
+            rows.append(_statistics_row(chapter_id, "chapter", counts))
+            projects[project_id] += counts
+    chapter_rows = len(rows)
+    rows.extend(_statistics_row(project_id, "project", counts) for project_id, counts in projects.items())
+    conn.execute(query("statistics_incoming"))
+    _copy_rows(conn, "statistics_incoming", STATISTICS_COLUMNS, rows)
+    conn.execute(query("statistics_replace_delete"))
+    conn.execute(query("statistics_replace_insert"))
+    return chapter_rows, len(projects)
+
+
+def _statistics_row(content_id: UUID, content_type: str, counts: TextCounts) -> tuple:
+    return (
+        content_id, content_type, counts.words, counts.characters, counts.sentences, counts.paragraphs,
+        counts.flesch_reading_ease, counts.flesch_kincaid_grade,
+    )

@@ -1,0 +1,132 @@
+"""The quality gate the ETL run calls between transform and publish: every suite, one result per check.
+
+The caller blocks the publish when any result `blocks_publish` (an error-severity check failed) and stores the
+results (`as_dict()`) in the run history and `meta.check_results`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from pipelines.config import paths, setting
+from pipelines.errors import UserError
+from pipelines.quality.result import CheckResult
+from pipelines.quality.staging_checks import load_staging_checks
+from pipelines.quality.suites import Thresholds, TableSuite, add_freshness, add_volume, mart_suite, staging_suite
+from pipelines.quality.validation import validate
+from pipelines.transform.contracts import load_contracts
+from pipelines.warehouse import connect
+
+__all__ = ["CheckResult", "run_checks", "thresholds"]
+
+DEFAULT_THRESHOLDS = {
+    "freshness_hours": "48",
+    "volume_drop_pct": "50",
+    "volume_growth_pct": "100",
+    "volume_min_rows": "1000",
+}
+
+
+def thresholds() -> Thresholds:
+    """The configurable limits (`EBOOK_ANALYTICS_FRESHNESS_HOURS`, ... or secrets.toml), validated."""
+    values = {}
+    for name, default in DEFAULT_THRESHOLDS.items():
+        raw = setting(name, default)
+        try:
+            values[name] = float(raw)
+        except ValueError:
+            values[name] = -1.0
+        if values[name] < 0:
+            raise UserError(f"setting {name} is {raw!r}, not a non-negative number; set e.g. {name}={default}")
+    return Thresholds(
+        freshness_hours=values["freshness_hours"],
+        volume_drop_pct=values["volume_drop_pct"],
+        volume_growth_pct=values["volume_growth_pct"],
+        volume_min_rows=int(values["volume_min_rows"]),
+    )
+
+
+def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
+    return {name for (name,) in rows}
+
+
+def _database_file(con: duckdb.DuckDBPyConnection) -> Path | None:
+    row = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
+    return Path(row[0]).resolve() if row and row[0] else None
+
+
+def previous_row_counts(con: duckdb.DuckDBPyConnection, previous: dict | None) -> dict[str, int]:
+    """Staged row counts of the last published run: from its history record when it carries them (`rows`),
+    else from the live warehouse's `meta.extract_state`. Empty on a first run (no volume checks then)."""
+    if previous is None:
+        return {}
+    recorded = previous.get("tables") or {}
+    if recorded and all("rows" in counts for counts in recorded.values()):
+        return {name: int(counts["rows"]) for name, counts in recorded.items()}
+    live = paths().warehouse
+    # The history's rows_read are only the rows an incremental run re-read, so the live file is the reference;
+    # it cannot be opened a second time if it is the very file being checked.
+    if not live.exists() or live.resolve() == _database_file(con):
+        return {}
+    live_con = connect(live, read_only=True)
+    try:
+        return dict(live_con.execute("select table_name, rows from meta.extract_state").fetchall())
+    except duckdb.CatalogException:
+        return {}
+    finally:
+        live_con.close()
+
+
+def _missing(suite: TableSuite) -> CheckResult:
+    return CheckResult(f"{suite.name}.exists", "error", False, 0, suite.name, ("table missing from the warehouse",))
+
+
+def build_suites(
+    con: duckdb.DuckDBPyConnection, *, snapshot_at: datetime | None, previous_rows: dict[str, int]
+) -> tuple[list[TableSuite], list[CheckResult]]:
+    """The suites for the tables present, and a failed `exists` check for each expected table that is not.
+
+    Without `snapshot_at` there are no freshness checks; tables without a previous count get no volume checks.
+    """
+    limits = thresholds()
+    existing = _existing_tables(con)
+    suites: list[TableSuite] = []
+    missing: list[CheckResult] = []
+    for table in load_staging_checks():
+        suite = staging_suite(table)
+        if suite.name not in existing:
+            if not table.pii:  # PII tables are absent by design under `etl run --redact-pii`
+                missing.append(_missing(suite))
+            continue
+        if table.fresh and snapshot_at is not None:
+            add_freshness(suite, table.fresh, snapshot_at, limits.freshness_hours)
+        if table.table in previous_rows:
+            add_volume(suite, previous_rows[table.table], limits)
+        suites.append(suite)
+    for contract in load_contracts():
+        suite = mart_suite(contract)
+        if suite.name in existing:
+            suites.append(suite)
+        else:
+            missing.append(_missing(suite))
+    return suites, missing
+
+
+def run_checks(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    snapshot_at: datetime,
+    previous: dict | None,
+    docs_dir: Path | None = None,
+) -> list[CheckResult]:
+    """Every check against the freshly built (not yet published) warehouse behind `con`.
+
+    `con` must have committed what it built: GX reads through cursors of it, which see committed data only.
+    `previous` is the last published run's history record (None on a first run): the volume baseline.
+    """
+    suites, missing = build_suites(con, snapshot_at=snapshot_at, previous_rows=previous_row_counts(con, previous))
+    return missing + validate(con, suites, docs_dir=docs_dir)

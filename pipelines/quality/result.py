@@ -1,0 +1,24 @@
+"""One check's outcome, as the run history, `meta.check_results` and the `check` command report it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str  # <schema>.<table>.<check>, e.g. staging.ai_generations.cost.range
+    severity: str  # 'error' blocks the publish, 'warn' publishes with a banner
+    success: bool
+    unexpected_count: int  # offending rows (or rows lost/gained for volume, 1 for a stale table)
+    table: str  # <schema>.<table>
+    sample_ids: tuple[str, ...] = ()  # up to 5 offending rows' keys (or the observed value)
+
+    @property
+    def blocks_publish(self) -> bool:
+        return self.severity == "error" and not self.success
+
+    def as_dict(self) -> dict:
+        record = asdict(self)
+        record["sample_ids"] = list(self.sample_ids)
+        return record

@@ -1,0 +1,75 @@
+"""The declared checks on the staged source tables (`queries/staging/checks.yml`), as objects.
+
+Column and row checks reuse the mart contracts' vocabulary and parser, so both files mean the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from pipelines.config import QUERIES_DIR
+from pipelines.extract.tables import load_tables
+from pipelines.transform.contracts import ColumnCheck, TableCheck, _column_check, _severity
+
+CHECKS_FILE = QUERIES_DIR / "staging" / "checks.yml"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """`column` must be NULL or the key of a row of staging.`parent`; rows that are not are orphans."""
+
+    column: str
+    parent: str
+    parent_key: str
+    severity: str = "error"
+
+
+@dataclass(frozen=True)
+class StagedTableChecks:
+    table: str
+    key: str  # the grain, from sources.yml
+    pii: bool  # absent from the warehouse under `etl run --redact-pii`
+    columns: dict[str, tuple[ColumnCheck, ...]]
+    checks: tuple[TableCheck, ...] = ()
+    references: tuple[Reference, ...] = ()
+    fresh: str | None = None  # timestamp column checked against the snapshot
+
+
+def load_staging_checks(path: Path = CHECKS_FILE) -> list[StagedTableChecks]:
+    """One entry per staged table of sources.yml (in its order), with the checks declared for it."""
+    declared = yaml.safe_load(path.read_text())["tables"]
+    sources = {table.name: table for table in load_tables()}
+    unknown = sorted(set(declared) - set(sources))
+    if unknown:
+        raise ValueError(f"{path}: tables {unknown} are not staged (not in sources.yml)")
+    result = []
+    for name, source in sources.items():
+        spec = declared.get(name) or {}
+        where = f"{path}:{name}"
+        for column in [*spec.get("columns", {}), *(r["column"] for r in spec.get("references", []))]:
+            if column not in source.columns:
+                raise ValueError(f"{where}: column {column!r} is not staged (not in sources.yml)")
+        result.append(
+            StagedTableChecks(
+                table=name,
+                key=source.key,
+                pii=source.pii,
+                columns={
+                    column: tuple(_column_check(check, f"{where}:{column}") for check in checks)
+                    for column, checks in spec.get("columns", {}).items()
+                },
+                checks=tuple(
+                    TableCheck(c["name"], c["expect"], _severity(c, f"{where}:{c['name']}"))
+                    for c in spec.get("checks", [])
+                ),
+                references=tuple(
+                    Reference(r["column"], r["parent"], sources[r["parent"]].key, _severity(r, f"{where}:{r['column']}"))
+                    for r in spec.get("references", [])
+                ),
+                fresh=spec.get("fresh"),
+            )
+        )
+    return result

@@ -1,0 +1,154 @@
+"""Great Expectations suites, built as code from the declarative files, so docs and suites cannot drift.
+
+One `TableSuite` per checked table: the staged source tables (`queries/staging/checks.yml` plus each table's key
+from `sources.yml`, freshness and volume) and the marts (their contracts, `queries/marts/<mart>.yml`).
+Every check becomes a built-in expectation that GX compiles to SQL and runs in DuckDB: column checks as column
+expectations, row conditions, orphans and reconciliations as `UnexpectedRowsExpectation` queries that select the
+offending rows' keys (so the first few keys come back as samples).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import great_expectations.expectations as gxe
+from great_expectations.expectations.metadata_types import FailureSeverity
+
+from pipelines.quality.staging_checks import StagedTableChecks
+from pipelines.transform.contracts import ColumnCheck, MartContract, Reconciliation, TableCheck
+
+GX_SEVERITY = {"error": FailureSeverity.CRITICAL, "warn": FailureSeverity.WARNING}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    severity: str  # 'error' | 'warn'
+    expectation: gxe.Expectation
+    # Row counts the check compares against (volume checks): the unexpected count is the difference.
+    baseline_rows: int | None = None
+
+
+@dataclass
+class TableSuite:
+    schema: str  # staging | marts
+    table: str
+    key: tuple[str, ...]  # the columns naming a row, reported as sample ids
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+    def add(self, name: str, severity: str, expectation: gxe.Expectation, baseline_rows: int | None = None) -> None:
+        """Add a check named `<schema>.<table>.<name>`; a name already present (e.g. a declared key check) is kept."""
+        full_name = f"{self.name}.{name}"
+        if any(check.name == full_name for check in self.checks):
+            return
+        expectation.meta = {"check": full_name, "severity": severity}
+        expectation.description = full_name
+        expectation.severity = GX_SEVERITY[severity]
+        self.checks.append(Check(full_name, severity, expectation, baseline_rows))
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    freshness_hours: float  # newest event/generation/usage older than this before the snapshot: warn
+    volume_drop_pct: float  # a staged table shrinking by more than this since the last publish: error
+    volume_growth_pct: float  # growing by more than this: warn
+    volume_min_rows: int  # tables smaller than this last time are too small for a percentage to mean anything
+
+
+def _literal_sql(text: str) -> str:
+    """SQL text placed in a GX query template, where braces are template syntax: escape them."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _select_keys(key: tuple[str, ...]) -> str:
+    return ", ".join(f'"{column}"' for column in key) if key else "*"
+
+
+def _column_expectation(column: str, check: ColumnCheck) -> gxe.Expectation:
+    if check.kind == "not_null":
+        return gxe.ExpectColumnValuesToNotBeNull(column=column)
+    if check.kind == "unique":
+        return gxe.ExpectColumnValuesToBeUnique(column=column)
+    if check.kind == "accepted_values":
+        return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(check.args))
+    bounds = check.args or {}
+    return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=bounds.get("min"), max_value=bounds.get("max"))
+
+
+def _unique(columns: tuple[str, ...]) -> gxe.Expectation:
+    if len(columns) == 1:
+        return gxe.ExpectColumnValuesToBeUnique(column=columns[0])
+    return gxe.ExpectCompoundColumnsToBeUnique(column_list=list(columns))
+
+
+def _row_condition(suite: TableSuite, check: TableCheck) -> None:
+    # `not (expect)`: a row fails when the condition is false; NULL passes, as in dbt's expression_is_true.
+    query = f"select {_select_keys(suite.key)} from {{batch}} where not ({_literal_sql(check.expect)})"
+    suite.add(check.name, check.severity, gxe.UnexpectedRowsExpectation(unexpected_rows_query=query))
+
+
+def staging_suite(table: StagedTableChecks) -> TableSuite:
+    """Key not null and unique, declared column and row checks, orphans."""
+    suite = TableSuite("staging", table.table, (table.key,))
+    for kind in ("not_null", "unique"):
+        suite.add(f"{table.key}.{kind}", "error", _column_expectation(table.key, ColumnCheck(kind)))
+    for column, checks in table.columns.items():
+        for check in checks:
+            suite.add(f"{column}.{check.kind}", check.severity, _column_expectation(column, check))
+    for check in table.checks:
+        _row_condition(suite, check)
+    for ref in table.references:
+        query = (
+            f'select "{table.key}" from {{batch}} where "{ref.column}" is not null and "{ref.column}" not in '
+            f'(select "{ref.parent_key}" from staging."{ref.parent}" where "{ref.parent_key}" is not null)'
+        )
+        suite.add(f"{ref.column}.orphans", ref.severity, gxe.UnexpectedRowsExpectation(unexpected_rows_query=query))
+    return suite
+
+
+def add_freshness(suite: TableSuite, column: str, snapshot_at: datetime, hours: float) -> None:
+    """The newest `column` must be at most `hours` older than the snapshot (the source is still being written)."""
+    newest_allowed = snapshot_at - timedelta(hours=hours)
+    suite.add("freshness", "warn", gxe.ExpectColumnMaxToBeBetween(column=column, min_value=newest_allowed))
+
+
+def add_volume(suite: TableSuite, previous_rows: int, thresholds: Thresholds) -> None:
+    """Row count against the last published run: a large drop blocks, a large growth warns."""
+    if previous_rows < thresholds.volume_min_rows:
+        return
+    lowest = math.ceil(previous_rows * (1 - thresholds.volume_drop_pct / 100))
+    highest = math.floor(previous_rows * (1 + thresholds.volume_growth_pct / 100))
+    suite.add("volume_drop", "error", gxe.ExpectTableRowCountToBeBetween(min_value=lowest), previous_rows)
+    suite.add("volume_growth", "warn", gxe.ExpectTableRowCountToBeBetween(max_value=highest), previous_rows)
+
+
+def _reconcile(suite: TableSuite, rec: Reconciliation) -> None:
+    # Both totals NULL-as-0: an empty mart reconciles with an empty source. Compared exactly (DECIMAL).
+    query = (
+        "select 'mart ' || coalesce(m.total, 0) || ' <> source ' || coalesce(s.total, 0) as difference "
+        f"from (select {_literal_sql(rec.mart)} as total from {{batch}}) m, "
+        f"({_literal_sql(rec.source)}) s(total) "
+        "where coalesce(m.total, 0) <> coalesce(s.total, 0)"
+    )
+    suite.add(rec.name, rec.severity, gxe.UnexpectedRowsExpectation(unexpected_rows_query=query))
+
+
+def mart_suite(contract: MartContract) -> TableSuite:
+    """Column checks, the unique key, row conditions and reconciliations of a mart contract."""
+    suite = TableSuite("marts", contract.name, contract.unique_key)
+    if contract.unique_key:
+        suite.add("unique_key", "error", _unique(contract.unique_key))
+    for column in contract.columns:
+        for check in column.checks:
+            suite.add(f"{column.name}.{check.kind}", check.severity, _column_expectation(column.name, check))
+    for check in contract.checks:
+        _row_condition(suite, check)
+    for rec in contract.reconcile:
+        _reconcile(suite, rec)
+    return suite

@@ -1,0 +1,1 @@
+"""The ETL run: extract -> transform -> check -> publish -> write-back, and its history."""

@@ -1,0 +1,103 @@
+"""`ebook-analytics etl run` and `ebook-analytics runs`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from pipelines.config import paths
+from pipelines.errors import UserError
+from pipelines.publish.history import read_runs
+
+if TYPE_CHECKING:
+    from pipelines.run.etl import RunRecord
+
+SAMPLE_IDS_SHOWN = 3
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    etl = subparsers.add_parser("etl", help="extract, transform, check, publish and write back")
+    actions = etl.add_subparsers(dest="etl_command", metavar="ACTION", required=True)
+    run = actions.add_parser(
+        "run", help="one ETL run: incremental from the published warehouse when there is one, else full"
+    )
+    run.add_argument("--full", action="store_true", help="re-read every table and build the warehouse from scratch")
+    run.add_argument("--rebuild", action="store_true",
+                     help="with --full: set an unusable file at the warehouse path aside instead of refusing")
+    run.add_argument("--redact-pii", action="store_true", help="leave out personal data (emails, names)")
+    run.add_argument("--wait", action="store_true", help="wait for a running ETL instead of refusing")
+    run.set_defaults(func=_run)
+
+    runs = subparsers.add_parser("runs", help="the ETL run history, newest first")
+    runs.add_argument("--json", action="store_true", help="print a JSON list")
+    runs.add_argument("--limit", type=int, default=20, metavar="N", help="at most N runs (default 20)")
+    runs.set_defaults(func=_runs)
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Imported here: the run pulls in Great Expectations, seconds of imports that `runs` and `--help` need not pay.
+    from pipelines.run.etl import EXIT_BLOCKED, RunOptions, run_etl
+
+    record = run_etl(
+        RunOptions(full=args.full, rebuild=args.rebuild, redact_pii=args.redact_pii, wait=args.wait)
+    )
+    if record.status == "blocked":
+        _print_failed_checks(record)
+    print(_summary(record))
+    return EXIT_BLOCKED if record.status == "blocked" else 0
+
+
+def _print_failed_checks(record: RunRecord) -> None:
+    failed = record.failed_errors
+    print(f"blocked: {len(failed)} error check(s) failed; the published warehouse is unchanged", file=sys.stderr)
+    for check in failed:
+        samples = ", ".join(str(sample) for sample in check["sample_ids"][:SAMPLE_IDS_SHOWN])
+        print(
+            f"  {check['name']} ({check['table']}): {check['unexpected_count']:,} unexpected"
+            + (f", e.g. {samples}" if samples else ""),
+            file=sys.stderr,
+        )
+
+
+def _summary(record: RunRecord) -> str:
+    tables = record.tables.values()
+    read = sum(counts["rows_read"] for counts in tables)
+    changed = sum(counts["rows_changed"] for counts in tables)
+    deleted = sum(counts["rows_deleted"] for counts in tables)
+    warnings = sum(1 for check in record.checks if not check["success"] and check["severity"] == "warn")
+    seconds = (record.finished_at - record.started_at).total_seconds()
+    line = (
+        f"{record.status} run {record.run_id} ({record.mode}): {len(record.tables)} tables, {read:,} rows read, "
+        f"{changed:,} changed, {deleted:,} deleted, {warnings} warning(s), {seconds:.1f} s"
+    )
+    if record.writeback:
+        line += (
+            f"; wrote back {record.writeback.project_metrics:,} project metrics, "
+            f"{record.writeback.statistics_chapters + record.writeback.statistics_projects:,} content statistics"
+        )
+    return line
+
+
+def _runs(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        raise UserError("--limit must be 1 or more")
+    runs = read_runs(paths().run_history, limit=args.limit)
+    if args.json:
+        print(json.dumps(runs, indent=2))
+        return 0
+    if not runs:
+        print(f"no runs recorded in {paths().run_history}; run `ebook-analytics etl run`")
+        return 0
+    print(f"{'run_id':28} {'status':9} {'mode':11} {'snapshot_at':25} {'rows read':>12} {'changed':>10} {'seconds':>8}"
+          "  error")
+    for run in runs:
+        tables = (run.get("tables") or {}).values()
+        seconds = sum((run.get("steps") or {}).values())
+        print(
+            f"{run['run_id']:28} {run['status']:9} {run['mode']:11} {(run.get('snapshot_at') or '-')[:25]:25} "
+            f"{sum(t['rows_read'] for t in tables):>12,} {sum(t['rows_changed'] for t in tables):>10,} "
+            f"{seconds:>8.1f}  {run.get('error') or ''}"
+        )
+    return 0

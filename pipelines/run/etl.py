@@ -1,0 +1,257 @@
+"""One ETL run, start to end: extract -> transform -> check -> publish -> write-back.
+
+Nothing touches the live warehouse until every check passed: the run builds beside it and swaps atomically.
+Every run that got the lock is appended to the run history, whatever its outcome.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from pipelines import warehouse
+from pipelines.config import paths
+from pipelines.errors import UserError
+from pipelines.extract.extract import Extraction, extract, prepare
+from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
+from pipelines.extract.tables import SourceTable, load_tables
+from pipelines.publish import history
+from pipelines.publish.lock import etl_lock
+from pipelines.publish.swap import building_path, copy_live, move_aside, publish, published_exists, remove_leftovers
+from pipelines.publish.writeback import WriteBackCounts, write_back
+from pipelines.source.connection import connect, redact, rollup_url, source_url
+from pipelines.transform.runner import run_models
+
+if TYPE_CHECKING:
+    from pipelines.quality.gate import CheckResult
+
+EXIT_BLOCKED = 2
+WRITEBACK_STATE = "writeback_state.json"  # the content-statistics watermark, beside the warehouse
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    full: bool = False  # rebuild every table from scratch instead of starting from the published file
+    rebuild: bool = False  # with full: set an unusable file at the warehouse path aside instead of refusing
+    redact_pii: bool = False  # leave out the tables marked `pii: true`
+    wait: bool = False  # wait for a running ETL instead of refusing
+
+
+@dataclass
+class RunRecord:
+    """What `runs.jsonl` keeps of a run (docs/architecture.md, "Run history")."""
+
+    run_id: str
+    started_at: datetime
+    mode: str
+    status: str = "failed"
+    finished_at: datetime | None = None
+    snapshot_at: datetime | None = None
+    tables: dict[str, dict[str, int]] = field(default_factory=dict)
+    steps: dict[str, float] = field(default_factory=dict)
+    checks: list[dict] = field(default_factory=list)
+    error: str | None = None
+    writeback: WriteBackCounts | None = None  # for the summary line; not part of the history record
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] = round(time.perf_counter() - started, 3)
+
+    def as_dict(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "status": self.status,
+            "mode": self.mode,
+            "snapshot_at": self.snapshot_at.isoformat() if self.snapshot_at else None,
+            "tables": self.tables,
+            "steps": self.steps,
+            "checks": self.checks,
+            "error": self.error,
+        }
+
+    @property
+    def failed_errors(self) -> list[dict]:
+        return [c for c in self.checks if c["severity"] == "error" and not c["success"]]
+
+
+def new_run_id(now: datetime) -> str:
+    """Sortable by time, unique even for two runs in the same second."""
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def run_etl(options: RunOptions) -> RunRecord:
+    """Run the ETL once under the lock; the returned record has status published or blocked (failures raise)."""
+    if options.rebuild and not options.full:
+        raise UserError("--rebuild builds a fresh warehouse; use it together with --full")
+    live = paths().warehouse
+    _ensure_directory(live.parent)
+    with etl_lock(live.parent, wait=options.wait):
+        now = datetime.now(UTC)
+        record = RunRecord(run_id=new_run_id(now), started_at=now, mode="full" if options.full else "incremental")
+        try:
+            _run_locked(record, options, live)
+        except BaseException as exc:
+            record.status = "failed"
+            record.error = _one_line(exc)
+            raise
+        finally:
+            record.finished_at = datetime.now(UTC)
+            history.append_run(paths().run_history, record.as_dict())
+    return record
+
+
+def _ensure_directory(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"cannot create the warehouse directory {directory}: {exc.strerror}; "
+            "set EBOOK_ANALYTICS_WAREHOUSE to a writable path"
+        ) from exc
+
+
+def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
+    remove_leftovers(live)
+    incremental = _live_is_usable(live, rebuild=options.rebuild) and not options.full
+    record.mode = "incremental" if incremental else "full"
+    url = source_url()
+    tables = [table for table in load_tables() if not (options.redact_pii and table.pii)]
+    _check_source_schema(url, tables)
+
+    build = building_path(live, record.run_id)
+    try:
+        if incremental:
+            copy_live(live, build)
+        published = _build(record, build, url, tables, redacted=options.redact_pii)
+        if not published:
+            return
+        with record.step("publish"):
+            publish(build, live)
+        record.status = "published"
+    except OSError as exc:
+        raise UserError(
+            f"cannot write the warehouse in {live.parent}: {exc.strerror}; free disk space or fix its permissions "
+            "(the published warehouse is unchanged)"
+        ) from exc
+    finally:
+        for leftover in (build, build.with_name(build.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+    with record.step("writeback"):
+        try:
+            record.writeback = write_back(live, rollup_url(), snapshot_at=record.snapshot_at,
+                                          state_path=live.parent / WRITEBACK_STATE)
+        except UserError as exc:
+            raise UserError(f"run {record.run_id} was published, but its write-back failed: {exc}") from exc
+
+
+def _live_is_usable(live: Path, *, rebuild: bool) -> bool:
+    """Whether a published warehouse is there to build on; with rebuild, an unusable one is set aside."""
+    try:
+        return published_exists(live)
+    except UserError:
+        if not rebuild:
+            raise
+        move_aside(live)
+        return False
+
+
+def _check_source_schema(url: str, tables: list[SourceTable]) -> None:
+    """Fail early, with the fix, when the source is unreachable or lacks the platform schema."""
+    with connect(url) as conn:
+        missing = conn.execute(
+            "select name from unnest(%s::text[]) as name where to_regclass(name) is null",
+            (sorted({table.source for table in tables}),),
+        ).fetchall()
+    if missing:
+        names = ", ".join(name for (name,) in missing)
+        raise UserError(
+            f"the source database at {redact(url)} has no table {names}; run `ebook-analytics source init`"
+        )
+
+
+def _build(record: RunRecord, build: Path, url: str, tables: list[SourceTable], *, redacted: bool) -> bool:
+    """Extract, transform and check into the build file; True when it is ready (checkpointed, closed) to publish."""
+    # Imported here: Great Expectations takes seconds to import, and a run refused by the lock should not wait.
+    from pipelines.quality.gate import run_checks
+
+    con = warehouse.connect(build)
+    try:
+        prepare(con, tables)
+        attach_source(con, url)
+        with record.step("extract"):
+            extraction = extract(con, tables)
+        con.execute(f"detach {SOURCE_ALIAS}")
+        record.snapshot_at = extraction.snapshot_at
+        record.tables = {name: counts.as_dict() for name, counts in extraction.tables.items()}
+        with record.step("transform"):
+            run_models(con, _model_parameters(extraction))
+        with record.step("checks"):
+            previous = history.last_published(paths().run_history)
+            results = run_checks(con, snapshot_at=extraction.snapshot_at, previous=previous)
+        record.checks = [result.as_dict() for result in results]
+        if record.failed_errors:
+            record.status = "blocked"
+            return False
+        _write_publication(con, record, results, redacted=redacted)
+        con.execute("checkpoint")
+    except duckdb.IOException as exc:
+        raise UserError(
+            f"the run failed writing or reading data: {str(exc).splitlines()[0]}; nothing was published"
+        ) from exc
+    finally:
+        con.close()
+    return True
+
+
+def _model_parameters(extraction: Extraction) -> dict[str, object]:
+    return {"snapshot_at": extraction.snapshot_at, "snapshot_date": extraction.snapshot_at.astimezone(UTC).date()}
+
+
+def _write_publication(
+    con: duckdb.DuckDBPyConnection, record: RunRecord, results: list[CheckResult], *, redacted: bool
+) -> None:
+    warnings = sum(1 for result in results if not result.success)
+    con.execute("delete from meta.publication")
+    con.execute(
+        "insert into meta.publication values ($run_id, $snapshot_at, $published_at, $warnings, $redacted)",
+        {
+            "run_id": record.run_id,
+            "snapshot_at": record.snapshot_at,
+            "published_at": datetime.now(UTC),
+            "warnings": warnings,
+            "redacted": redacted,
+        },
+    )
+    con.execute("delete from meta.check_results")
+    for result in results:
+        con.execute(
+            "insert into meta.check_results values ($run_id, $name, $severity, $success, $unexpected, $table, $ids)",
+            {
+                "run_id": record.run_id,
+                "name": result.name,
+                "severity": result.severity,
+                "success": result.success,
+                "unexpected": result.unexpected_count,
+                "table": result.table,
+                "ids": [str(sample) for sample in result.sample_ids],
+            },
+        )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

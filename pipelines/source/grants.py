@@ -1,0 +1,120 @@
+"""Least-privilege login roles for the ETL: a reader for the extract, a writer for the rollup write-back.
+
+The reader may SELECT exactly the columns `queries/staging/sources.yml` stages (never a secret column) plus what
+the write-back reads; the writer may only read and write the two rollup tables. Re-running revokes everything
+first, so the privileges are always exactly these, even after sources.yml changed.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections import defaultdict
+
+import psycopg
+from psycopg import errors, sql
+
+from pipelines.config import setting
+from pipelines.errors import UserError
+from pipelines.extract.tables import load_tables
+from pipelines.source.queries import query, template
+
+PLATFORM_SCHEMAS = ("users", "content", "ai_processing", "billing", "analytics", "system")
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+# Read by the write-back (content statistics from chapter text; project metrics from staged columns) but not staged.
+WRITEBACK_READS = {
+    "content.chapters": ("id", "project_id", "content", "updated_at"),
+    "content.projects": ("id",),
+}
+# Row-version system columns, no data: the incremental extract filters on xmin, DuckDB's scanner splits by ctid.
+# PostgreSQL checks column privileges on system columns too.
+ROW_VERSION_COLUMNS = ("xmin", "ctid")
+WRITER_SCHEMAS = ("analytics", "content")
+WRITER_TABLES = ("analytics.project_metrics", "content.content_statistics")
+
+
+def grant_roles(conn: psycopg.Connection, reader: str | None, writer: str | None) -> list[str]:
+    """Create or update the reader and/or writer role with exactly their privileges; returns lines to print."""
+    for role in (reader, writer):
+        if role is not None and not _ROLE_NAME.match(role):
+            raise UserError(f"role name {role!r} is not allowed; use lowercase letters, digits and _ (max 63)")
+    if reader and reader == writer:
+        raise UserError("the reader and the writer must be two different roles; pick another name for one")
+    lines = []
+    try:
+        with conn.transaction():
+            if reader:
+                lines.append(_ensure_role(conn, reader, "reader"))
+                lines.append(_grant_reader(conn, reader))
+            if writer:
+                lines.append(_ensure_role(conn, writer, "writer"))
+                lines.append(_grant_writer(conn, writer))
+    except errors.InsufficientPrivilege as exc:
+        raise UserError(
+            f"not allowed to create roles or grant privileges ({str(exc).strip().splitlines()[0]}); "
+            "run `source grant` as the owner of the platform tables with CREATEROLE, or as a superuser"
+        ) from exc
+    return lines
+
+
+def reader_columns() -> dict[str, list[str]]:
+    """Qualified table -> the columns the reader may SELECT: the staged ones, then the write-back's extras."""
+    columns: dict[str, list[str]] = defaultdict(list)
+    for table in load_tables():
+        columns[table.source].extend(c for c in table.columns if c not in columns[table.source])
+    for table, extra in WRITEBACK_READS.items():
+        columns[table].extend(c for c in extra if c not in columns[table])
+    return dict(columns)
+
+
+def _ensure_role(conn: psycopg.Connection, role: str, kind: str) -> str:
+    """Create the LOGIN role (or set its password when one is configured); returns the line to print."""
+    row = conn.execute(query("grants_role_attributes"), {"role": role}).fetchone()
+    if row and row[0]:
+        raise UserError(f"role {role!r} is a superuser or bypasses row security, so no grant can restrict it; "
+                        f"pick another --{kind} name")
+    configured = setting(f"{kind}_password")
+    password = configured or secrets.token_urlsafe(24)
+    variable = f"EBOOK_ANALYTICS_{kind.upper()}_PASSWORD"
+    parts = {"role": sql.Identifier(role), "password": sql.Literal(password)}
+    if row is None:
+        conn.execute(template("grants_create_role", **parts))
+        shown = f"password from {variable}" if configured else f"password {password} (shown once; or set {variable})"
+        return f"{kind} role {role}: created, {shown}"
+    if configured:
+        conn.execute(template("grants_set_password", **parts))
+        return f"{kind} role {role}: exists, password set from {variable}"
+    return f"{kind} role {role}: exists, password unchanged"
+
+
+def _revoke_everything(conn: psycopg.Connection, role: str) -> None:
+    for schema in PLATFORM_SCHEMAS:
+        conn.execute(template("grants_revoke_schema", schema=sql.Identifier(schema), role=sql.Identifier(role)))
+
+
+def _grant_reader(conn: psycopg.Connection, role: str) -> str:
+    _revoke_everything(conn, role)
+    tables = reader_columns()
+    schemas = sorted({table.split(".")[0] for table in tables})
+    for schema in schemas:
+        conn.execute(template("grants_schema_usage", schema=sql.Identifier(schema), role=sql.Identifier(role)))
+    for table, columns in tables.items():
+        conn.execute(template(
+            "grants_select_columns",
+            columns=sql.SQL(", ").join(sql.Identifier(c) for c in (*columns, *ROW_VERSION_COLUMNS)),
+            table=sql.Identifier(*table.split(".")),
+            role=sql.Identifier(role),
+        ))
+    count = sum(len(columns) for columns in tables.values())
+    return f"reader role {role}: USAGE on {', '.join(schemas)}; SELECT on {count} columns of {len(tables)} tables"
+
+
+def _grant_writer(conn: psycopg.Connection, role: str) -> str:
+    _revoke_everything(conn, role)
+    for schema in WRITER_SCHEMAS:
+        conn.execute(template("grants_schema_usage", schema=sql.Identifier(schema), role=sql.Identifier(role)))
+    for table in WRITER_TABLES:
+        conn.execute(template("grants_write_table", table=sql.Identifier(*table.split(".")),
+                              role=sql.Identifier(role)))
+    return f"writer role {role}: SELECT, INSERT, UPDATE, DELETE on {', '.join(WRITER_TABLES)} only"

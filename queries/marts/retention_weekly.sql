@@ -1,0 +1,63 @@
+with users as (
+    select * from staging.users
+),
+
+events as (
+    select * from staging.user_events
+),
+
+snapshot_week as (
+    select date_trunc('week', $snapshot_date::date)::date as week
+),
+
+cohorts as (
+    select id as user_id, date_trunc('week', created_at)::date as cohort_week
+    from users
+    where created_at is not null
+),
+
+cohort_sizes as (
+    select cohort_week, count(*) as cohort_size
+    from cohorts
+    group by cohort_week
+),
+
+-- Every cohort gets every week up to now, so a week nobody came back shows as 0 rather than missing.
+cohort_weeks as (
+    select
+        cohort_sizes.cohort_week,
+        unnest(range(0, (snapshot_week.week - cohort_sizes.cohort_week) // 7 + 1))::integer as weeks_since_signup,
+        cohort_sizes.cohort_size
+    from cohort_sizes
+    cross join snapshot_week
+),
+
+user_active_weeks as (
+    select distinct user_id, date_trunc('week', "timestamp")::date as week
+    from events
+    where user_id is not null
+),
+
+cohort_activity as (
+    select
+        cohorts.cohort_week,
+        ((user_active_weeks.week - cohorts.cohort_week) // 7)::integer as weeks_since_signup,
+        count(*) as active_users
+    from user_active_weeks
+    join cohorts using (user_id)
+    where user_active_weeks.week >= cohorts.cohort_week
+    group by all
+),
+
+final as (
+    select
+        cohort_weeks.cohort_week,
+        cohort_weeks.weeks_since_signup,
+        cohort_weeks.cohort_size,
+        coalesce(cohort_activity.active_users, 0) as active_users,
+        coalesce(cohort_activity.active_users, 0) / cohort_weeks.cohort_size as retention_rate
+    from cohort_weeks
+    left join cohort_activity using (cohort_week, weeks_since_signup)
+)
+
+select * from final

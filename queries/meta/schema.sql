@@ -1,0 +1,32 @@
+-- The warehouse's own bookkeeping (DuckDB): what each staged table was extracted up to, which run this file is,
+-- and the checks of that run. See docs/architecture.md ("Warehouse file").
+create schema if not exists staging;
+create schema if not exists marts;
+create schema if not exists meta;
+
+create table if not exists meta.extract_state (
+    table_name   varchar primary key,
+    strategy     varchar not null,
+    last_xmin    bigint,            -- 32-bit xid of the snapshot's xmin (pg_snapshot_xmin mod 2^32)
+    xid_epoch    bigint,            -- its epoch (xid8 >> 32): incremental reads are only valid within one epoch
+    rows         bigint not null,
+    extracted_at timestamptz not null
+);
+
+create table if not exists meta.publication (
+    run_id       varchar not null,
+    snapshot_at  timestamptz not null,
+    published_at timestamptz not null,
+    warnings     integer not null,
+    redacted     boolean not null
+);
+
+create table if not exists meta.check_results (
+    run_id           varchar not null,
+    name             varchar not null,
+    severity         varchar not null,
+    success          boolean not null,
+    unexpected_count bigint not null,
+    table_name       varchar,
+    sample_ids       varchar[]
+);

@@ -1,0 +1,18 @@
+-- Events per category over the period (anonymous events too); no category shows as 'uncategorised'.
+with events as (
+    select * from staging.user_events
+),
+
+final as (
+    select
+        coalesce(event_category, 'uncategorised') as category,
+        count(*) as events,
+        count(distinct user_id) as users
+    from events
+    where timestamp >= $start::timestamptz
+      and timestamp < ($end + interval 1 day)::timestamptz
+    group by category
+    order by events desc, category
+)
+
+select * from final

@@ -1,0 +1,29 @@
+-- Words in chapters created in the period, AI-generated or not, per genre.
+with chapters as (
+    select * from staging.chapters
+),
+
+projects as (
+    select * from staging.projects
+),
+
+chosen as (
+    select coalesce(projects.genre, 'unknown') as genre, chapters.ai_generated, coalesce(chapters.word_count, 0) as words
+    from chapters
+    left join projects on projects.id = chapters.project_id
+    where chapters.created_at::date between $start and $end
+),
+
+final as (
+    select
+        genre,
+        coalesce(sum(words) filter (where ai_generated), 0) as ai_words,
+        coalesce(sum(words) filter (where not coalesce(ai_generated, false)), 0) as human_words,
+        sum(words) filter (where ai_generated) / nullif(sum(words), 0) as ai_share
+    from chosen
+    where len($genres) = 0 or list_contains($genres, genre)
+    group by genre
+    order by genre
+)
+
+select * from final

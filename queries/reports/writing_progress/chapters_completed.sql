@@ -1,0 +1,22 @@
+-- Chapters now marked completed, by the UTC day of their last update (chapters carry no completion time), for
+-- projects of the chosen genres.
+with chapters as (
+    select * from staging.chapters
+),
+
+projects as (
+    select * from staging.projects
+),
+
+final as (
+    select chapters.updated_at::date as day, count(*) as chapters_completed
+    from chapters
+    left join projects on projects.id = chapters.project_id
+    where chapters.status = 'completed'
+      and chapters.updated_at::date between $start and $end
+      and (len($genres) = 0 or list_contains($genres, coalesce(projects.genre, 'unknown')))
+    group by day
+    order by day
+)
+
+select * from final

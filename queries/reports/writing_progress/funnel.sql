@@ -1,0 +1,13 @@
+-- The project funnel per genre: created, with chapters, completed, published, and the median days between.
+with funnel as (
+    select * from marts.project_funnel
+),
+
+final as (
+    select *
+    from funnel
+    where len($genres) = 0 or list_contains($genres, genre)
+    order by created desc, genre
+)
+
+select * from final

@@ -1,0 +1,38 @@
+-- Active writers (owners of projects that got a content version) and net words written, in the period and in
+-- the previous one, for projects of the chosen genres. Words written: growth of each project's word count.
+with progress as (
+    select * from marts.writing_progress_daily
+),
+
+projects as (
+    select * from staging.projects
+),
+
+with_growth as (
+    select
+        progress.day,
+        progress.owner_id,
+        progress.words_total
+            - coalesce(lag(progress.words_total) over (partition by progress.project_id order by progress.day), 0)
+            as words_written,
+        coalesce(projects.genre, 'unknown') as genre
+    from progress
+    left join projects on projects.id = progress.project_id
+),
+
+chosen as (
+    select * from with_growth
+    where len($genres) = 0 or list_contains($genres, genre)
+),
+
+final as (
+    select
+        count(distinct owner_id) filter (where day between $start and $end) as active_writers,
+        count(distinct owner_id) filter (where day between $prev_start and $prev_end) as active_writers_previous,
+        coalesce(sum(words_written) filter (where day between $start and $end), 0) as words_written,
+        coalesce(sum(words_written) filter (where day between $prev_start and $prev_end), 0)
+            as words_written_previous
+    from chosen
+)
+
+select * from final

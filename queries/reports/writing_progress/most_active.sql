@@ -1,0 +1,48 @@
+-- The 100 projects with the most content versions in the period, with their net words written and size now.
+with progress as (
+    select * from marts.writing_progress_daily
+),
+
+projects as (
+    select * from staging.projects
+),
+
+with_growth as (
+    select
+        *,
+        words_total - coalesce(lag(words_total) over (partition by project_id order by day), 0) as words_written
+    from progress
+),
+
+in_period as (
+    select
+        project_id,
+        any_value(owner_id) as owner_id,
+        sum(versions_created) as versions_created,
+        sum(words_written) as words_written,
+        arg_max(words_total, day) as words_total,
+        max(day) as last_active_day
+    from with_growth
+    where day between $start and $end
+    group by project_id
+),
+
+final as (
+    select
+        in_period.project_id::varchar as project_id,
+        projects.title,
+        coalesce(projects.genre, 'unknown') as genre,
+        projects.status,
+        in_period.owner_id::varchar as owner_id,
+        in_period.versions_created,
+        in_period.words_written,
+        in_period.words_total,
+        in_period.last_active_day
+    from in_period
+    left join projects on projects.id = in_period.project_id
+    where len($genres) = 0 or list_contains($genres, coalesce(projects.genre, 'unknown'))
+    order by in_period.versions_created desc, in_period.words_written desc, project_id
+    limit 100
+)
+
+select * from final

@@ -1,0 +1,14 @@
+-- Projects of the chosen genres by their current status (as of the snapshot, whatever the date range).
+with projects as (
+    select * from staging.projects
+),
+
+final as (
+    select status, count(*) as projects
+    from projects
+    where len($genres) = 0 or list_contains($genres, coalesce(genre, 'unknown'))
+    group by status
+    order by projects desc, status
+)
+
+select * from final

@@ -1,0 +1,1 @@
+create role {role} with login password {password}

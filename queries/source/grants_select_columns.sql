@@ -1,0 +1,1 @@
+grant select ({columns}) on {table} to {role}

@@ -1,0 +1,1 @@
+select version from system.schema_migrations order by version

@@ -1,0 +1,1 @@
+create temporary table {stash} (like {parent}) on commit drop

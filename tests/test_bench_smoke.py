@@ -1,0 +1,94 @@
+"""`ebook-analytics bench`: the whole measurement sequence at scale tiny, and the pieces whose answers are known."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pipelines.bench.naive import choose_share
+from pipelines.bench.report import finish, markdown
+from tests.conftest import run_cli
+
+KEYS = (
+    "scale", "rows_extracted", "extract_limit_s", "naive_extract_s", "naive_share", "full_etl_s", "full_extract_s",
+    "incremental_etl_s", "checks_s", "peak_rss_mb", "pages", "concurrent_p95_ms", "machine", "commit", "date",
+)
+POSITIVE = (
+    "rows_extracted", "seed_s", "extract_limit_s", "naive_extract_s", "naive_share", "full_etl_s", "full_extract_s",
+    "incremental_etl_s", "checks_s", "peak_rss_mb", "incremental_peak_rss_mb",
+)
+
+
+def test_bench_tiny_measures_everything_on_its_own_data(cli_env: dict[str, str], source_url: str, tmp_path: Path):
+    out = tmp_path / "out"
+    run_cli("bench", "--scale", "tiny", "--skip-dashboards", "--out", str(out), "--source-url", source_url,
+            env=cli_env)
+
+    results = json.loads((out / "bench.json").read_text())
+    assert set(KEYS) <= results.keys()
+    assert results["scale"] == "tiny"
+    for key in POSITIVE:
+        assert results[key] > 0, key
+    assert results["naive_share"] == 1.0  # tiny fits the naive peer's time box: everything was read
+    # The ETL's own count of rows read equals the bench's count(*) of the same tables.
+    assert results["rows_extracted"] == sum(table["rows"] for table in results["tables"].values())
+    assert results["pages"] == {} and results["concurrent_p95_ms"] is None  # --skip-dashboards
+    assert results["machine"]["cores"] >= 1 and len(results["commit"].split("+")[0]) == 40
+    assert results["ratios"]["incremental_vs_full"] == pytest.approx(
+        results["incremental_etl_s"] / results["full_etl_s"], abs=1e-4
+    )
+    assert "# Benchmark, scale `tiny`" in (out / "bench.md").read_text()
+    # Its own data folder; the user's warehouse is never created or touched.
+    bench_home = Path(cli_env["EBOOK_ANALYTICS_HOME"]) / "bench-tiny"
+    assert json.loads((bench_home / "seeded.json").read_text())["scale"] == "tiny"
+    assert (bench_home / "warehouse" / "analytics.duckdb").is_file()
+    assert not Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"]).exists()
+
+
+def test_bench_refuses_a_database_it_did_not_seed(cli_env: dict[str, str], source_url: str, tmp_path: Path):
+    with psycopg.connect(source_url) as conn:
+        conn.execute("insert into users.users (email, username) values ('demo@example.com', 'demo')")
+
+    result = run_cli("bench", "--scale", "tiny", "--skip-dashboards", "--out", str(tmp_path / "out"),
+                     "--source-url", source_url, env=cli_env, check=False)
+
+    assert result.returncode == 1
+    error = [line for line in result.stderr.splitlines() if not line.startswith("bench: ")]  # progress lines
+    assert len(error) == 1 and error[0].startswith("error: bench: ") and "did not seed" in error[0]  # no traceback
+    with psycopg.connect(source_url) as conn:  # the demo data is untouched
+        assert conn.execute("select count(*) from users.users").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("projected_s", "share"),
+    [(30.0, 1.0), (600.0, 1.0), (1200.0, 0.25), (12_345.0, 0.024), (1_000_000.0, 0.0003)],
+)
+def test_naive_share_keeps_the_naive_peer_near_half_the_time_box(projected_s: float, share: float):
+    assert choose_share(projected_s) == share
+
+
+def test_ratios_and_targets_from_known_measurements():
+    results = finish({
+        "scale": "large", "extract_limit_s": 20.0, "full_extract_s": 30.0, "naive_extract_s": 240.0,
+        "full_etl_s": 100.0, "incremental_etl_s": 6.0, "peak_rss_mb": 2100.0,
+        "pages": {"overview": {"p50_ms": 300.0, "p95_ms": 450.0}, "costs": {"p50_ms": 700.0, "p95_ms": 1200.0}},
+    })
+
+    assert results["ratios"] == {
+        "full_extract_vs_limit": 1.5, "naive_vs_full_extract": 8.0, "incremental_vs_full": 0.06,
+    }
+    met = {key: target["met"] for key, target in results["targets"].items()}
+    assert met == {
+        "full_extract_vs_limit": True,  # exactly 1.5x is within
+        "naive_vs_full_extract": False,
+        "incremental_vs_full": False,
+        "peak_rss_mb": False,
+        "slowest_page_p95_ms": False,  # costs at 1.2 s
+    }
+    assert results["targets"]["slowest_page_p95_ms"]["value"] == 1200.0
+    text = markdown(results)
+    assert "| ratio: naive peer / full extract | 8.000 | x |" in text
+    assert "| every page < 1 s p95 warm | 1,200.0 | **no** |" in text

@@ -1,0 +1,81 @@
+"""The mart contracts: the committed doc is their rendering, and the built marts are exactly what they promise."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import duckdb
+import pytest
+
+from pipelines import warehouse
+from pipelines.transform.contract_docs import DOC_PATH, render
+from pipelines.transform.contracts import MARTS_DIR, MartContract, load_contracts
+from tests.conftest import run_cli
+from tests.marts_dataset import publish_platform_data
+
+CONTRACTS = load_contracts()
+
+
+@pytest.fixture(scope="module")
+def con(create_database, schema_template, tmp_path_factory) -> Iterator[duckdb.DuckDBPyConnection]:
+    env = publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("contracts"))
+    connection = warehouse.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    yield connection
+    connection.close()
+
+
+def built_columns(con: duckdb.DuckDBPyConnection, mart: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "select column_name, data_type from information_schema.columns"
+        " where table_schema = 'marts' and table_name = $mart order by ordinal_position",
+        {"mart": mart},
+    ).fetchall()
+
+
+def test_committed_doc_is_the_rendering_of_the_contracts():
+    assert DOC_PATH.read_text() == render(CONTRACTS), "run `python -m pipelines.transform.contract_docs`"
+
+
+def test_every_model_has_a_contract_of_its_name():
+    models = sorted(path.stem for path in MARTS_DIR.glob("*.sql"))
+    assert [contract.name for contract in CONTRACTS] == models
+    assert sorted(path.stem for path in MARTS_DIR.glob("*.yml")) == models
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.name)
+def test_contract_is_consistent(contract: MartContract):
+    assert set(contract.unique_key) <= set(contract.column_names)
+    assert len(set(contract.column_names)) == len(contract.columns)
+    assert contract.grain.startswith("One row per")
+    assert not any(column.type in ("FLOAT", "DOUBLE") and "usd" in column.name for column in contract.columns)
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.name)
+def test_built_mart_has_exactly_the_contract_columns(con, contract: MartContract):
+    assert built_columns(con, contract.name) == [(column.name, column.type) for column in contract.columns]
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.name)
+def test_contract_checks_hold_on_the_dataset(con, contract: MartContract):
+    table = f"marts.{contract.name}"  # names from our own contracts
+    key = ", ".join(contract.unique_key)
+    duplicates = con.execute(f"select count(*) from (select {key} from {table} group by all having count(*) > 1)")
+    assert duplicates.fetchone() == (0,)
+    for check in contract.checks:
+        failing = con.execute(f"select count(*) from {table} where not ({check.expect})").fetchone()
+        assert failing == (0,), check.name
+    for reconciliation in contract.reconcile:
+        (mart_total,) = con.execute(f"select {reconciliation.mart} from {table}").fetchone()
+        (source_total,) = con.execute(reconciliation.source).fetchone()
+        assert mart_total == source_total and mart_total not in (None, 0), reconciliation.name
+
+
+def test_marts_build_from_an_empty_source(cli_env):
+    """No rows anywhere: every mart is still built (empty), and the spines do not trip over NULL bounds."""
+    run_cli("etl", "run", "--full", env=cli_env)
+    con = warehouse.connect(cli_env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    try:
+        for contract in CONTRACTS:
+            assert con.execute(f"select count(*) from marts.{contract.name}").fetchone() == (0,), contract.name
+    finally:
+        con.close()

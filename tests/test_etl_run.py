@@ -1,0 +1,195 @@
+"""`etl run` end to end against a real PostgreSQL: what is staged, what never is, and how runs fail safely."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, run_cli
+from tests.etl_rows import STAGED_ROWS, insert_platform, query_warehouse, sha256
+
+SECRET_COLUMNS = {
+    "password_hash", "session_token", "ip_address", "user_agent", "external_id", "payout_method", "api_endpoint",
+    "configuration", "stripe_subscription_id", "prompt", "response", "content", "system_prompt",
+}
+
+
+def _warehouse(env: dict[str, str]) -> Path:
+    return Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
+
+
+def _runs(env: dict[str, str]) -> list[dict]:
+    history = _warehouse(env).parent / "runs.jsonl"
+    return [json.loads(line) for line in history.read_text().splitlines()]
+
+
+def _all_text_values(path: Path) -> list[str]:
+    """Every value of every column of every table in the warehouse, as text."""
+    tables = query_warehouse(path, "select table_schema, table_name from information_schema.tables")
+    values = []
+    for schema, table in tables:
+        for row in query_warehouse(path, f'select * from "{schema}"."{table}"'):
+            values.extend(str(value) for value in row if value is not None)
+    return values
+
+
+def test_full_run_stages_every_table_and_no_secret(source_url: str, cli_env: dict[str, str]) -> None:
+    insert_platform(source_url)
+    live = _warehouse(cli_env)
+    live.parent.mkdir(parents=True)
+    leftover = live.with_name(live.name + ".building-20240101T000000Z-dead00")
+    leftover.write_bytes(b"half a warehouse from a killed run")
+
+    result = run_cli("etl", "run", "--full", env=cli_env)
+
+    assert re.match(r"published run \S+ \(full\): 19 tables, 32 rows read, 32 changed, 0 deleted", result.stdout)
+    assert not leftover.exists()
+    counts = dict(query_warehouse(live, "select table_name, rows from meta.extract_state"))
+    assert counts == STAGED_ROWS
+    for name, rows in STAGED_ROWS.items():
+        assert query_warehouse(live, f"select count(*) from staging.{name}") == [(rows,)]
+    columns = {name for (name,) in query_warehouse(live, "select column_name from information_schema.columns")}
+    assert not columns & SECRET_COLUMNS
+    assert not [value for value in _all_text_values(live) if "secret" in value or value == "10.9.8.7"]
+    # money stays DECIMAL, timestamps stay instants
+    types = dict(query_warehouse(
+        live, "select column_name, data_type from information_schema.columns "
+        "where table_schema = 'staging' and table_name = 'ai_generations'"))
+    assert types["cost"] == "DECIMAL(10,6)" and types["created_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert query_warehouse(live, "select cost::varchar, created_at::date from staging.ai_generations "
+                                 "where processing_time_ms = 90000") == [("0.012345", __import__("datetime").date(2024, 3, 2))]
+
+    publication = query_warehouse(live, "select run_id, redacted, snapshot_at <= published_at from meta.publication")
+    run = _runs(cli_env)[-1]
+    assert publication == [(run["run_id"], False, True)]
+    assert run["status"] == "published" and run["mode"] == "full" and run["error"] is None
+    assert set(run["steps"]) == {"extract", "transform", "checks", "publish", "writeback"}
+    assert run["tables"]["ai_generations"] == {"rows_read": 3, "rows_changed": 3, "rows_deleted": 0, "rows": 3}
+    stored_checks = query_warehouse(live, "select count(*) from meta.check_results")[0][0]
+    assert stored_checks == len(run["checks"])
+
+    listing = run_cli("runs", "--json", "--limit", "1", env=cli_env)
+    assert [r["run_id"] for r in json.loads(listing.stdout)] == [run["run_id"]]
+
+
+def test_redact_pii_leaves_out_every_email(source_url: str, cli_env: dict[str, str]) -> None:
+    insert_platform(source_url)
+    run_cli("etl", "run", "--full", env=cli_env)
+    live = _warehouse(cli_env)
+    assert query_warehouse(live, "select count(*) from staging.user_pii") == [(3,)]
+
+    run_cli("etl", "run", "--redact-pii", env=cli_env)  # incremental: the PII table is dropped from the copy
+
+    tables = {name for (name,) in query_warehouse(live, "select table_name from information_schema.tables")}
+    assert "user_pii" not in tables and "users" in tables
+    assert query_warehouse(live, "select redacted from meta.publication") == [(True,)]
+    assert not [value for value in _all_text_values(live) if re.search(r"\S@\S+\.\S", value)]
+    assert "user_pii" not in dict(query_warehouse(live, "select table_name, rows from meta.extract_state"))
+
+
+def test_second_concurrent_run_is_refused_and_wait_waits(source_url: str, cli_env: dict[str, str]) -> None:
+    directory = _warehouse(cli_env).parent
+    directory.mkdir(parents=True)
+    with open(directory / ".etl.lock", "w") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        holder.write(f"{os.getpid()}\n")
+        holder.flush()
+
+        refused = run_cli("etl", "run", env=cli_env, check=False)
+        assert refused.returncode == 75
+        assert refused.stderr.strip() == (
+            f"error: another ETL run is in progress (pid {os.getpid()}); wait for it or use --wait"
+        )
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.cli", "etl", "run", "--wait"],
+            env=cli_env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        time.sleep(6)
+        assert waiting.poll() is None
+        assert not (directory / "runs.jsonl").exists()
+    out, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, err
+    assert out.startswith("published run")
+    assert [run["status"] for run in _runs(cli_env)] == ["published"]
+
+
+def test_failed_run_leaves_the_published_file_byte_identical(
+    source_url: str, cli_env: dict[str, str], create_database
+) -> None:
+    insert_platform(source_url)
+    run_cli("etl", "run", env=cli_env)
+    live = _warehouse(cli_env)
+    before = sha256(live)
+
+    gone = create_database()
+    import psycopg
+
+    name = psycopg.conninfo.conninfo_to_dict(gone)["dbname"]
+    admin = psycopg.conninfo.make_conninfo(gone, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'drop database "{name}"')
+    failing = run_cli("etl", "run", env={**cli_env, "EBOOK_ANALYTICS_SOURCE_URL": gone}, check=False)
+
+    assert failing.returncode == 1
+    assert failing.stderr.count("\n") == 1 and failing.stderr.startswith("error: cannot connect to the source")
+    assert "Traceback" not in failing.stderr
+    assert sha256(live) == before
+    last = _runs(cli_env)[-1]
+    assert last["status"] == "failed" and "does not exist" in last["error"]
+    assert list(live.parent.glob("*.building-*")) == []
+
+    empty = create_database()  # reachable, but without the platform schema
+    missing = run_cli("etl", "run", env={**cli_env, "EBOOK_ANALYTICS_SOURCE_URL": empty}, check=False)
+    assert missing.returncode == 1
+    assert "run `ebook-analytics source init`" in missing.stderr and missing.stderr.count("\n") == 1
+    assert sha256(live) == before
+
+
+def test_corrupt_warehouse_is_refused_until_rebuild(source_url: str, cli_env: dict[str, str]) -> None:
+    insert_platform(source_url)
+    live = _warehouse(cli_env)
+    live.parent.mkdir(parents=True)
+    live.write_bytes(b"not a duckdb file, maybe someone's spreadsheet")
+
+    for args in (("etl", "run"), ("etl", "run", "--full")):
+        refused = run_cli(*args, env=cli_env, check=False)
+        assert refused.returncode == 1
+        assert "is not a warehouse published by ebook-analytics" in refused.stderr
+        assert "--full --rebuild" in refused.stderr and refused.stderr.count("\n") == 1
+        assert live.read_bytes() == b"not a duckdb file, maybe someone's spreadsheet"
+
+    run_cli("etl", "run", "--full", "--rebuild", env=cli_env)
+
+    (aside,) = live.parent.glob("analytics.duckdb.corrupt-*")
+    assert aside.read_bytes() == b"not a duckdb file, maybe someone's spreadsheet"
+    assert query_warehouse(live, "select count(*) from staging.users") == [(3,)]
+
+
+@pytest.mark.slow
+def test_kill_9_mid_run_leaves_the_published_file_readable(source_url: str, cli_env: dict[str, str]) -> None:
+    insert_platform(source_url)
+    run_cli("etl", "run", env=cli_env)
+    live = _warehouse(cli_env)
+    before = sha256(live)
+
+    run = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "etl", "run", "--full"],
+                           env=cli_env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not list(live.parent.glob("*.building-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+
+    assert sha256(live) == before
+    assert query_warehouse(live, "select count(*) from staging.ai_generations") == [(3,)]
+    run_cli("etl", "run", env=cli_env)  # the kernel released the lock; the leftover is cleaned up
+    assert list(live.parent.glob("*.building-*")) == []

@@ -1,0 +1,307 @@
+"""Every mart, on the hand-made history of tests/marts_dataset.py, published by the real `etl run`.
+
+Expected values are worked out by hand (the comments show the arithmetic). Months and weeks that run up to the
+snapshot depend on the day the test runs, so those tails are built from the published snapshot date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+
+import duckdb
+import psycopg
+import pytest
+
+from pipelines import warehouse
+from tests.conftest import run_cli
+from tests.marts_dataset import (
+    ALICE,
+    BOB,
+    CAROL,
+    DAVE,
+    DRAGONS,
+    LONG_NIGHT,
+    SEA_GLASS,
+    UNTITLED,
+    insert_platform_data,
+    publish_platform_data,
+    uid,
+)
+
+D = Decimal
+
+
+@pytest.fixture(scope="module")
+def con(create_database, schema_template, tmp_path_factory) -> Iterator[duckdb.DuckDBPyConnection]:
+    env = publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("marts"))
+    connection = warehouse.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def snapshot_date(con: duckdb.DuckDBPyConnection) -> date:
+    return con.execute("select snapshot_at::date from meta.publication").fetchone()[0]
+
+
+def rows(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple]:
+    return con.execute(query).fetchall()
+
+
+def months(first: date, last: date) -> list[date]:
+    """First days of the months from `first` to `last`, both included."""
+    result, month = [], first.replace(day=1)
+    while month <= last:
+        result.append(month)
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return result
+
+
+def test_ai_cost_daily(con):
+    assert rows(con, "select * from marts.ai_cost_daily order by day, provider, model") == [
+        # generation 8 only; not rated
+        (date(2024, 2, 15), "anthropic", "claude-3", 1, 1, 0, 50, D("0.001000"), 700.0, 700.0, None),
+        # generation 7 ('2024-02-29 20:00-05' is March 1 UTC): NULL cost counts as 0
+        (date(2024, 3, 1), "anthropic", "claude-3", 1, 1, 0, 100, D("0.000000"), 500.0, 500.0, 2.0),
+        # generations 1, 3 (gpt-4 version 1106, same model name), 4 (failed), 5 (pending):
+        # tokens 1000 + 200 = 1200; cost 0.03 + 0.006 = 0.036; completed latencies [1000, 2000]:
+        # p50 = 1500, p95 = 1000 + 0.95 * 1000 = 1950 (the failed one's 9000 ms is left out); rating (4 + 5) / 2
+        (date(2024, 3, 1), "openai", "gpt-4", 4, 2, 1, 1200, D("0.036000"), 1500.0, 1950.0, 4.5),
+        (date(2024, 3, 2), "anthropic", "claude-3", 1, 1, 0, 300, D("0.004500"), 1500.0, 1500.0, 3.0),
+        # generation 2: '2024-03-01 23:30-05' is March 2 UTC
+        (date(2024, 3, 2), "openai", "gpt-4", 1, 1, 0, 500, D("0.015000"), 3000.0, 3000.0, None),
+    ]
+
+
+def test_usage_daily(con):
+    assert rows(con, "select * from marts.usage_daily order by day, user_id, resource_type") == [
+        (date(2024, 2, 15), ALICE, "ai_tokens", "premium", 50, D("0.01")),
+        (date(2024, 3, 1), ALICE, "ai_tokens", "premium", 1600, D("0.02")),  # 1000 + 600; NULL cost as 0
+        (date(2024, 3, 1), ALICE, "exports", "premium", 2, D("1.50")),
+        (date(2024, 3, 2), BOB, "ai_tokens", "basic", 200, D("0.00")),
+        (date(2024, 3, 31), CAROL, "ai_tokens", "free", 300, D("0.01")),
+        (date(2024, 4, 1), CAROL, "ai_tokens", "free", 100, D("0.00")),
+    ]
+
+
+def test_subscription_months(con, snapshot_date):
+    now = snapshot_date.replace(day=1)
+    counted = rows(con, """
+        select subscription_id, min(month), max(month), count(*), any_value(plan), any_value(mrr_usd)
+        from marts.subscription_months group by subscription_id order by subscription_id
+    """)
+    assert counted == [
+        (uid("subscription", 1), date(2024, 2, 1), now, len(months(date(2024, 2, 1), now)), "Pro Monthly",
+         D("20.000000")),
+        # created '2024-02-29 23:30-05' = March UTC; 200.00 / 12 = 16.6666666... -> 16.666667
+        (uid("subscription", 2), date(2024, 3, 1), now, len(months(date(2024, 3, 1), now)), "Pro Yearly",
+         D("16.666667")),
+        # cancelled '2024-03-31 22:00-05' = April 1 UTC: live at the end of March, not of April
+        (uid("subscription", 3), date(2024, 1, 1), date(2024, 3, 1), 3, "Pro Monthly", D("20.000000")),
+        (uid("subscription", 4), date(2024, 3, 1), now, len(months(date(2024, 3, 1), now)), "Lifetime",
+         D("0.000000")),
+        # 5 is incomplete: never counts; 6 was created and cancelled within March: never live at a month end
+    ]
+
+
+def test_mrr_monthly(con, snapshot_date):
+    expected = [
+        (date(2024, 1, 1), "Lifetime", 0, D("0"), 0, 0),
+        (date(2024, 1, 1), "Pro Monthly", 1, D("20"), 1, 0),  # subscription 3
+        (date(2024, 1, 1), "Pro Yearly", 0, D("0"), 0, 0),
+        (date(2024, 2, 1), "Lifetime", 0, D("0"), 0, 0),
+        (date(2024, 2, 1), "Pro Monthly", 2, D("40"), 1, 0),  # 3 and new 1: 20 + 20
+        (date(2024, 2, 1), "Pro Yearly", 0, D("0"), 0, 0),
+        (date(2024, 3, 1), "Lifetime", 1, D("0"), 1, 0),  # one-time: counted, no MRR
+        # 1 and 3 live at the end of March; 6 new and churned in March; 5 (incomplete) is not new
+        (date(2024, 3, 1), "Pro Monthly", 2, D("40"), 1, 1),
+        (date(2024, 3, 1), "Pro Yearly", 1, D("16.666667"), 1, 0),
+        (date(2024, 4, 1), "Lifetime", 1, D("0"), 0, 0),
+        (date(2024, 4, 1), "Pro Monthly", 1, D("20"), 0, 1),  # 3 churned on April 1 UTC
+        (date(2024, 4, 1), "Pro Yearly", 1, D("16.666667"), 0, 0),
+    ]
+    for month in months(date(2024, 5, 1), snapshot_date):
+        expected += [(month, "Lifetime", 1, D("0"), 0, 0), (month, "Pro Monthly", 1, D("20"), 0, 0),
+                     (month, "Pro Yearly", 1, D("16.666667"), 0, 0)]
+    assert rows(con, "select * from marts.mrr_monthly order by month, plan") == expected
+
+
+def test_ai_cost_by_user_monthly(con, snapshot_date):
+    expected = [
+        (date(2024, 1, 1), CAROL, "free", 0, 0, D("0"), D("20"), D("20")),
+        (date(2024, 2, 1), ALICE, "premium", 1, 50, D("0.001"), D("20"), D("19.999")),
+        (date(2024, 2, 1), CAROL, "free", 0, 0, D("0"), D("20"), D("20")),
+        # generations 1, 2, 5, 7: tokens 1000 + 500 + 0 + 100; cost 0.03 + 0.015 + 0 + 0; margin 20 - 0.045
+        (date(2024, 3, 1), ALICE, "premium", 4, 1600, D("0.045"), D("20"), D("19.955")),
+        # generations 3 and 4 (failed, NULL cost); 16.666667 - 0.006
+        (date(2024, 3, 1), BOB, "basic", 2, 200, D("0.006"), D("16.666667"), D("16.660667")),
+        (date(2024, 3, 1), CAROL, "free", 1, 300, D("0.0045"), D("20"), D("19.9955")),
+        (date(2024, 3, 1), DAVE, "enterprise", 0, 0, D("0"), D("0"), D("0")),  # one-time plan: no MRR
+    ]
+    for month in months(date(2024, 4, 1), snapshot_date):
+        expected += [(month, ALICE, "premium", 0, 0, D("0"), D("20"), D("20")),
+                     (month, BOB, "basic", 0, 0, D("0"), D("16.666667"), D("16.666667")),
+                     (month, DAVE, "enterprise", 0, 0, D("0"), D("0"), D("0"))]
+    assert rows(con, "select * from marts.ai_cost_by_user_monthly order by month, user_id") == expected
+
+
+def test_plan_utilization_monthly(con, snapshot_date):
+    expected = [
+        (date(2024, 1, 1), CAROL, "Pro Monthly", 0, 1000, 0.0, 0, 5),
+        (date(2024, 2, 1), ALICE, "Pro Monthly", 50, 1000, 0.05, 1, 5),  # 50 / 1000; The Long Night
+        (date(2024, 2, 1), CAROL, "Pro Monthly", 0, 1000, 0.0, 0, 5),
+        (date(2024, 3, 1), ALICE, "Pro Monthly", 1600, 1000, 1.6, 2, 5),  # (1000 + 600) / 1000, over the plan
+        # Untitled was created '2024-02-29 22:00-05' = March UTC
+        (date(2024, 3, 1), BOB, "Pro Yearly", 200, 2000, 0.1, 1, 20),
+        (date(2024, 3, 1), CAROL, "Pro Monthly", 300, 1000, 0.3, 1, 5),
+        # subscriptions 6 (Pro Monthly, Mar 1-4) and 4 (Lifetime, Mar 5) both live in March: the later one;
+        # 5 (incomplete, Mar 6) would be later still but never counts. No allowance: utilization NULL
+        (date(2024, 3, 1), DAVE, "Lifetime", 0, 0, None, 0, 10),
+        (date(2024, 4, 1), ALICE, "Pro Monthly", 0, 1000, 0.0, 2, 5),
+        (date(2024, 4, 1), BOB, "Pro Yearly", 0, 2000, 0.0, 1, 20),
+        # subscription 3 was live on April 1 until 03:00 UTC: April is its last month
+        (date(2024, 4, 1), CAROL, "Pro Monthly", 100, 1000, 0.1, 1, 5),
+        (date(2024, 4, 1), DAVE, "Lifetime", 0, 0, None, 0, 10),
+    ]
+    for month in months(date(2024, 5, 1), snapshot_date):
+        expected += [(month, ALICE, "Pro Monthly", 0, 1000, 0.0, 2, 5),
+                     (month, BOB, "Pro Yearly", 0, 2000, 0.0, 1, 20),
+                     (month, DAVE, "Lifetime", 0, 0, None, 0, 10)]
+    assert rows(con, "select * from marts.plan_utilization_monthly order by month, user_id") == expected
+
+
+def test_revenue_share_statements(con):
+    paid_march_15 = rows(con, "select timestamptz '2024-03-15 00:00:00+00'")[0][0]
+    paid_june_10 = rows(con, "select timestamptz '2024-06-10 00:00:00+00'")[0][0]
+    assert rows(con, "select * from marts.revenue_share_statements order by revenue_share_id") == [
+        (uid("share", 1), ALICE, LONG_NIGHT, "The Long Night", date(2024, 2, 1), date(2024, 2, 29),
+         D("100.00"), D("0.1000"), D("10.00"), D("90.00"), "paid", paid_march_15),
+        (uid("share", 2), ALICE, SEA_GLASS, "Sea Glass", date(2024, 2, 1), date(2024, 2, 29),
+         D("55.55"), D("0.1500"), D("8.33"), D("47.22"), "pending", None),
+        (uid("share", 3), CAROL, DRAGONS, "Dragons Rising", date(2024, 2, 1), date(2024, 2, 29),
+         D("19.99"), D("0.1000"), D("2.00"), D("17.99"), "processing", None),
+        (uid("share", 4), ALICE, LONG_NIGHT, "The Long Night", date(2024, 3, 1), date(2024, 3, 31),
+         D("200.00"), D("0.1000"), D("20.00"), D("180.00"), "failed", None),
+        (uid("share", 5), BOB, UNTITLED, "Untitled", date(2024, 3, 1), date(2024, 3, 31),
+         D("0.00"), D("0.1000"), D("0.00"), D("0.00"), "pending", None),
+        (uid("share", 6), CAROL, DRAGONS, "Dragons Rising", date(2024, 5, 1), date(2024, 5, 31),
+         D("10.01"), D("0.1000"), D("1.00"), D("9.01"), "paid", paid_june_10),
+    ]
+    columns = [c[0] for c in con.execute("select * from marts.revenue_share_statements limit 0").description]
+    assert not {"email", "first_name", "last_name", "author_email", "author_name"} & set(columns)
+
+
+def test_revenue_monthly(con):
+    # (month, statements, book_sales, platform, author, paid, pending, processing, failed)
+    assert rows(con, "select * from marts.revenue_monthly order by month") == [
+        # 100.00 + 55.55 + 19.99 = 175.54; 10.00 + 8.33 + 2.00 = 20.33; 90.00 + 47.22 + 17.99 = 155.21
+        (date(2024, 2, 1), 3, D("175.54"), D("20.33"), D("155.21"), D("90.00"), D("47.22"), D("17.99"), D("0")),
+        (date(2024, 3, 1), 2, D("200.00"), D("20.00"), D("180.00"), D("0"), D("0.00"), D("0"), D("180.00")),
+        (date(2024, 4, 1), 0, D("0"), D("0"), D("0"), D("0"), D("0"), D("0"), D("0")),  # the gap shows as zero
+        (date(2024, 5, 1), 1, D("10.01"), D("1.00"), D("9.01"), D("9.01"), D("0"), D("0"), D("0")),
+    ]
+
+
+def test_engagement_daily(con):
+    # Active days: Alice Feb 26, Mar 1, Mar 5; Bob Mar 1, Mar 12; Carol Mar 4, Apr 5; anonymous Mar 1, Mar 5.
+    # WAU window d-6..d: Alice Feb 26..Mar 11, Bob Mar 1..7 and Mar 12..18, Carol Mar 4..10 and Apr 5.
+    # MAU window d-29..d: Alice Feb 26..Apr 3 (Mar 5 + 29), Bob Mar 1..Apr 10, Carol Mar 4..Apr 2 and Apr 5.
+    # New users (UTC): Alice Feb 26, Bob Mar 1 ('Feb 29 23:30-05'), Carol Mar 4 ('Mar 3 20:00-05'), Dave Mar 5.
+    expected: dict[date, tuple] = {}
+
+    def days(first: date, last: date, values: tuple) -> None:
+        while first <= last:
+            expected[first] = values
+            first += timedelta(days=1)
+
+    # (dau, wau, mau, events, new_users)
+    days(date(2024, 2, 26), date(2024, 2, 26), (1, 1, 1, 1, 1))
+    days(date(2024, 2, 27), date(2024, 2, 29), (0, 1, 1, 0, 0))
+    days(date(2024, 3, 1), date(2024, 3, 1), (2, 2, 2, 4, 1))  # Alice twice, Bob, one anonymous
+    days(date(2024, 3, 2), date(2024, 3, 3), (0, 2, 2, 0, 0))  # quiet days
+    days(date(2024, 3, 4), date(2024, 3, 4), (1, 3, 3, 1, 1))
+    days(date(2024, 3, 5), date(2024, 3, 5), (1, 3, 3, 2, 1))
+    days(date(2024, 3, 6), date(2024, 3, 7), (0, 3, 3, 0, 0))
+    days(date(2024, 3, 8), date(2024, 3, 10), (0, 2, 3, 0, 0))  # Bob's Mar 1 left the week
+    days(date(2024, 3, 11), date(2024, 3, 11), (0, 1, 3, 0, 0))  # Carol's Mar 4 left
+    days(date(2024, 3, 12), date(2024, 3, 12), (1, 1, 3, 1, 0))  # Alice's Mar 5 left, Bob back
+    days(date(2024, 3, 13), date(2024, 3, 18), (0, 1, 3, 0, 0))
+    days(date(2024, 3, 19), date(2024, 4, 2), (0, 0, 3, 0, 0))
+    days(date(2024, 4, 3), date(2024, 4, 3), (0, 0, 2, 0, 0))  # Carol's Mar 4 left the 30 days
+    days(date(2024, 4, 4), date(2024, 4, 4), (0, 0, 1, 0, 0))  # Alice's Mar 5 left
+    days(date(2024, 4, 5), date(2024, 4, 5), (1, 1, 2, 1, 0))
+    assert rows(con, "select * from marts.engagement_daily order by day") == [
+        (day, *values) for day, values in expected.items()
+    ]
+
+
+def test_retention_weekly(con, snapshot_date):
+    # Cohort Feb 26: Alice (Feb 26), Bob (Mar 1 UTC). Alice active weeks 0 and 1 (Mar 5), Bob weeks 0 and 2 (Mar 12).
+    # Cohort Mar 4: Carol ('Mar 3 20:00-05' is Monday Mar 4 UTC), Dave. Carol active week 0 and week 4 (Apr 5).
+    active = {(date(2024, 2, 26), 0): 2, (date(2024, 2, 26), 1): 1, (date(2024, 2, 26), 2): 1,
+              (date(2024, 3, 4), 0): 1, (date(2024, 3, 4), 4): 1}
+    this_week = snapshot_date - timedelta(days=snapshot_date.weekday())
+    expected = [
+        (cohort, week, 2, active.get((cohort, week), 0), active.get((cohort, week), 0) / 2)
+        for cohort in (date(2024, 2, 26), date(2024, 3, 4))
+        for week in range((this_week - cohort).days // 7 + 1)
+    ]
+    assert rows(con, "select * from marts.retention_weekly order by cohort_week, weeks_since_signup") == expected
+
+
+def test_writing_progress_daily(con):
+    assert rows(con, "select * from marts.writing_progress_daily order by project_id, day") == [
+        (date(2024, 2, 27), LONG_NIGHT, ALICE, 1, 100),  # chapter 1 v1
+        (date(2024, 2, 28), LONG_NIGHT, ALICE, 2, 300),  # v2 ('Feb 27 22:00-05' = Feb 28 UTC) then v3: 300
+        (date(2024, 3, 1), LONG_NIGHT, ALICE, 2, 780),  # chapter 2 v1 500 + chapter 1 v4 280
+        (date(2024, 3, 3), LONG_NIGHT, ALICE, 1, 820),  # chapter 1 v5 320 + chapter 2 500
+        (date(2024, 3, 2), SEA_GLASS, ALICE, 1, 1000),
+        (date(2024, 3, 5), DRAGONS, CAROL, 2, 70),  # v1 50 and v2 70 at the same instant: v2 wins
+    ]
+
+
+def test_project_funnel(con):
+    # fantasy: The Long Night (created Feb 26 12:00, chapter Feb 27 00:00 = 0.5 days, completed Mar 5 12:00 =
+    # 7.5 days later, published Mar 8 00:00 = 2.5 days later) and Dragons Rising (chapter after 3 days,
+    # completed 5 days after it, unpublished): medians (0.5 + 3) / 2, (7.5 + 5) / 2, 2.5
+    assert rows(con, "select * from marts.project_funnel order by genre") == [
+        ("fantasy", 2, 2, 2, 1, 1.75, 6.25, 2.5),
+        ("romance", 1, 1, 0, 0, 1.0, None, None),  # created Mar 1, chapter Mar 2
+        ("unknown", 1, 0, 0, 0, None, None, None),  # NULL genre
+    ]
+
+
+def test_marts_follow_updates_and_deletes(source_url, cli_env):
+    """An incremental run after the source changed: marts follow updates, deletes and late rows."""
+    insert_platform_data(source_url)
+    run_cli("etl", "run", "--full", env=cli_env)
+    with psycopg.connect(source_url) as conn:
+        conn.execute("delete from ai_processing.ai_generations where id = %s", (uid("generation", 1),))
+        conn.execute("update ai_processing.ai_generations set status = 'completed', tokens_used = 40, cost = 0.002,"
+                     " processing_time_ms = 4000, completed_at = created_at + interval '4 s' where id = %s",
+                     (uid("generation", 5),))
+        conn.execute("update billing.revenue_shares set payout_status = 'paid', payout_date = '2024-04-02 00:00+00'"
+                    " where id = %s", (uid("share", 4),))
+        conn.execute("update billing.user_subscriptions set status = 'cancelled', cancelled_at = '2024-04-30 23:00-05'"
+                    " where id = %s", (uid("subscription", 1),))
+    run_cli("etl", "run", env=cli_env)
+    con = warehouse.connect(cli_env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    try:
+        # March 1, gpt-4: generation 1 gone, 5 now completed: 3 generations (3, 4, 5), tokens 200 + 40,
+        # cost 0.006 + 0.002, completed latencies [2000, 4000]: p50 3000, p95 2000 + 0.95 * 2000 = 3900
+        assert rows(con, "select * from marts.ai_cost_daily where day = '2024-03-01' and model = 'gpt-4'") == [
+            (date(2024, 3, 1), "openai", "gpt-4", 3, 2, 1, 240, D("0.008000"), 3000.0, 3900.0, 5.0),
+        ]
+        assert rows(con, "select author_revenue_paid, author_revenue_failed from marts.revenue_monthly"
+                         " where month = '2024-03-01'") == [(D("180.00"), D("0.00"))]
+        # cancelled '2024-04-30 23:00-05' = May 1 UTC: live at the end of April, churned in May
+        assert rows(con, "select month, active_subscriptions, mrr_usd, churned_subscriptions from marts.mrr_monthly"
+                         " where plan = 'Pro Monthly' and month between '2024-04-01' and '2024-06-01'"
+                         " order by month") == [
+            (date(2024, 4, 1), 1, D("20"), 1), (date(2024, 5, 1), 0, D("0"), 1), (date(2024, 6, 1), 0, D("0"), 0),
+        ]
+    finally:
+        con.close()
+

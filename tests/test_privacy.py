@@ -1,0 +1,190 @@
+"""Privacy in the warehouse: secrets never extracted, emails and names only in staging.user_pii, none at all under
+`etl run --redact-pii`, and pseudonymous keys that are stable, keyed and unguessable without the key."""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dashboards.auth import pseudonym
+from pipelines.warehouse import connect
+from tests.conftest import run_cli
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+NEVER_EXTRACTED = ("password_hash", "session_token", "ip_address", "external_id", "payout_method", "api_endpoint",
+                   "user_agent", "stripe_subscription_id")
+ALICE, BOB = "00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-0000000000b0"
+
+# One of everything the ETL reads, plus secrets and emails in every column it must not read: if any of them is
+# extracted, a marker ("SECRET", an address) shows up in the warehouse.
+SOURCE_ROWS = f"""
+insert into users.users (id, email, username, password_hash, first_name, last_name, avatar_url, created_at,
+                         updated_at, last_login_at) values
+  ('{ALICE}', 'alice.author@example.com', 'alice_writes', 'SECRET-hash-a', 'Alicia', 'Authorsson',
+   'https://cdn.example.com/alice.author@example.com.png', '2024-03-01 23:30:00-05', '2024-03-02 10:00:00+00',
+   '2024-03-05 08:00:00+00'),
+  ('{BOB}', 'Bob.Reader@Example.org', 'bobr', 'SECRET-hash-b', null, null, null, '2024-03-03 00:10:00+00',
+   '2024-03-03 00:10:00+00', null);
+insert into users.user_auth_methods (id, user_id, method_type, external_id, is_primary, metadata, created_at) values
+  ('00000000-0000-0000-0000-0000000000c1', '{ALICE}', 'google', 'SECRET-external', true,
+   '{{"email": "alice.author@example.com"}}', '2024-03-02 04:30:00+00');
+insert into users.user_sessions (id, user_id, session_token, ip_address, user_agent, expires_at, created_at) values
+  ('00000000-0000-0000-0000-0000000000d1', '{ALICE}', 'SECRET-token', '203.0.113.7', 'SECRET-agent',
+   '2024-03-09 00:00:00+00', '2024-03-02 05:00:00+00');
+insert into users.user_organizations (id, name, owner_id, created_at) values
+  ('00000000-0000-0000-0000-0000000000e1', 'Authorsson Press', '{ALICE}', '2024-03-02 06:00:00+00');
+insert into users.organization_members (id, organization_id, user_id, role, joined_at) values
+  ('00000000-0000-0000-0000-0000000000e2', '00000000-0000-0000-0000-0000000000e1', '{BOB}', 'editor',
+   '2024-03-03 01:00:00+00');
+insert into content.projects (id, title, description, genre, target_word_count, owner_id, status, created_at,
+                              updated_at) values
+  ('00000000-0000-0000-0000-0000000000f1', 'The Long Night', 'contact alice.author@example.com', 'fantasy',
+   50000, '{ALICE}', 'in_progress', '2024-03-02 07:00:00+00', '2024-03-04 07:00:00+00');
+insert into content.project_collaborators (id, project_id, user_id, role, invited_by, invited_at, accepted_at) values
+  ('00000000-0000-0000-0000-0000000000f2', '00000000-0000-0000-0000-0000000000f1', '{BOB}', 'reviewer', '{ALICE}',
+   '2024-03-03 02:00:00+00', '2024-03-03 03:00:00+00');
+insert into content.chapters (id, project_id, title, position, content, notes, word_count, character_count,
+                              status, created_at, updated_at) values
+  ('00000000-0000-0000-0000-000000000101', '00000000-0000-0000-0000-0000000000f1', 'One', 1,
+   'Write to Bob.Reader@Example.org', 'SECRET notes', 5, 31, 'draft', '2024-03-02 08:00:00+00',
+   '2024-03-04 08:00:00+00');
+insert into content.content_versions (id, chapter_id, version_number, content, changed_by, change_type, created_at,
+                                      word_count) values
+  ('00000000-0000-0000-0000-000000000102', '00000000-0000-0000-0000-000000000101', 1,
+   'Write to Bob.Reader@Example.org', '{ALICE}', 'manual', '2024-03-04 08:00:00+00', 5);
+insert into ai_processing.ai_providers (id, name, api_endpoint, configuration, cost_per_token, created_at) values
+  ('00000000-0000-0000-0000-000000000201', 'openai', 'https://SECRET-endpoint.example.com/v1',
+   '{{"api_key": "SECRET-key"}}', 0.00000200, '2024-01-01 00:00:00+00');
+insert into ai_processing.ai_models (id, provider_id, name, version, context_window, max_tokens,
+                                     cost_per_input_token, cost_per_output_token) values
+  ('00000000-0000-0000-0000-000000000202', '00000000-0000-0000-0000-000000000201', 'gpt-4o', '2024-05', 128000,
+   4096, 0.00000250, 0.00001000);
+insert into ai_processing.ai_generations (id, user_id, project_id, chapter_id, model_id, prompt, response,
+                                          tokens_used, cost, processing_time_ms, status, created_at, started_at,
+                                          completed_at) values
+  ('00000000-0000-0000-0000-000000000203', '{ALICE}', '00000000-0000-0000-0000-0000000000f1',
+   '00000000-0000-0000-0000-000000000101', '00000000-0000-0000-0000-000000000202',
+   'SECRET prompt by alice.author@example.com', 'SECRET response', 1200, 0.012000, 900, 'completed',
+   '2024-03-04 09:00:00+00', '2024-03-04 09:00:00+00', '2024-03-04 09:00:01+00');
+insert into ai_processing.prompt_templates (id, name, category, user_prompt_template, created_by, created_at) values
+  ('00000000-0000-0000-0000-000000000204', 'Outline', 'planning', 'SECRET template', '{ALICE}',
+   '2024-03-02 09:00:00+00');
+insert into billing.subscription_plans (id, name, price, billing_cycle, ai_tokens_included, created_at) values
+  ('00000000-0000-0000-0000-000000000301', 'Pro', 19.00, 'monthly', 100000, '2024-01-01 00:00:00+00');
+insert into billing.user_subscriptions (id, user_id, plan_id, stripe_subscription_id, status, current_period_start,
+                                        current_period_end, amount, created_at, updated_at) values
+  ('00000000-0000-0000-0000-000000000302', '{ALICE}', '00000000-0000-0000-0000-000000000301', 'sub_SECRET',
+   'active', '2024-03-02 00:00:00+00', '2024-04-02 00:00:00+00', 19.00, '2024-03-02 00:00:00+00',
+   '2024-03-02 00:00:00+00');
+insert into billing.usage_records (id, user_id, subscription_id, resource_type, quantity, unit_cost, total_cost,
+                                   ai_generation_id, usage_date, created_at) values
+  ('00000000-0000-0000-0000-000000000303', '{ALICE}', '00000000-0000-0000-0000-000000000302', 'ai_tokens', 1200,
+   0.000010, 0.01, '00000000-0000-0000-0000-000000000203', '2024-03-04', '2024-03-04 09:00:01+00');
+insert into billing.revenue_shares (id, user_id, project_id, book_sales, platform_commission_rate, user_revenue,
+                                    platform_revenue, payout_status, payout_method, revenue_period_start,
+                                    revenue_period_end, created_at) values
+  ('00000000-0000-0000-0000-000000000304', '{ALICE}', '00000000-0000-0000-0000-0000000000f1', 100.00, 0.1000,
+   90.00, 10.00, 'pending', '{{"paypal": "alice.author@example.com", "iban": "SECRET-iban"}}', '2024-03-01',
+   '2024-03-31', '2024-04-01 00:00:00+00');
+insert into analytics.user_events (id, user_id, session_id, event_type, event_category, event_data, page_url,
+                                   referrer, user_agent, ip_address, "timestamp") values
+  ('00000000-0000-0000-0000-000000000401', '{ALICE}', '00000000-0000-0000-0000-0000000000d1', 'login', 'auth',
+   '{{"email": "alice.author@example.com"}}', 'https://app.example.com/?u=alice.author@example.com',
+   'SECRET-referrer', 'SECRET-agent', '203.0.113.7', '2024-03-02 05:00:00+00');
+"""
+
+
+@pytest.fixture
+def warehouse(cli_env: dict[str, str], source_url: str) -> tuple[dict[str, str], Path]:
+    with psycopg.connect(source_url) as conn:
+        conn.execute(SOURCE_ROWS)
+    return cli_env, Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
+
+
+def _columns(path: Path) -> list[tuple[str, str, str]]:
+    """(schema, table, column) of every table in the warehouse file."""
+    con = connect(path, read_only=True)
+    try:
+        return con.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where table_schema not in ('information_schema', 'pg_catalog') order by all"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def _values_matching(path: Path, pattern: str) -> dict[str, list[str]]:
+    """Every column (any type, cast to text) holding a value that matches the regex: 'schema.table.column' -> values."""
+    found: dict[str, list[str]] = {}
+    con = connect(path, read_only=True)
+    try:
+        for schema, table, column in _columns(path):
+            # Identifiers come from the warehouse's own catalog; quoting keeps odd names harmless.
+            relation = f'"{schema}"."{table}"'
+            values = con.execute(
+                f'select distinct "{column}"::varchar as v from {relation} '
+                f'where regexp_matches("{column}"::varchar, $pattern) order by v',
+                {"pattern": pattern},
+            ).fetchall()
+            if values:
+                found[f"{schema}.{table}.{column}"] = [value for (value,) in values]
+    finally:
+        con.close()
+    return found
+
+
+def test_pii_only_in_user_pii_then_nowhere_after_redact_pii(warehouse: tuple[dict[str, str], Path]) -> None:
+    env, path = warehouse
+    run_cli("etl", "run", env=env)
+
+    columns = _columns(path)
+    assert {table for schema, table, _ in columns if schema == "marts"}, "the run published no marts"
+    assert [f"{s}.{t}.{c}" for s, t, c in columns if c in NEVER_EXTRACTED] == []
+    assert _values_matching(path, EMAIL.pattern) == {
+        "staging.user_pii.email": ["Bob.Reader@Example.org", "alice.author@example.com"],
+    }
+    assert _values_matching(path, "Alicia|Authorsson") == {
+        "staging.user_pii.first_name": ["Alicia"],
+        "staging.user_pii.last_name": ["Authorsson"],
+    }
+    assert _values_matching(path, "SECRET|203\\.0\\.113\\.7") == {}
+
+    # A redacted run on top of that warehouse must drop what the earlier run staged, not just skip it.
+    run_cli("etl", "run", "--redact-pii", env=env)
+    tables = {f"{schema}.{table}" for schema, table, _ in _columns(path)}
+    assert "staging.users" in tables and "staging.user_pii" not in tables
+    assert _values_matching(path, EMAIL.pattern) == {}
+    assert _values_matching(path, "Alicia|Authorsson|SECRET") == {}
+    con = connect(path, read_only=True)
+    try:
+        assert con.execute("select redacted from meta.publication").fetchall() == [(True,)]
+    finally:
+        con.close()
+
+
+def test_pseudonyms_are_stable_keyed_and_short(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EBOOK_ANALYTICS_PSEUDONYM_KEY", raising=False)
+    monkeypatch.setenv("EBOOK_ANALYTICS_HOME", str(tmp_path / "home"))
+    pseudonym._key.cache_clear()
+    try:
+        first = pseudonym.pseudonymize(ALICE)
+        key_file = tmp_path / "home" / "pseudonym.key"
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and len(key_file.read_text()) == 64
+        pseudonym._key.cache_clear()  # a restart reads the same key back
+        assert pseudonym.pseudonymize(ALICE) == first
+        assert re.fullmatch(r"u_[0-9a-f]{12}", first)
+        assert pseudonym.pseudonymize(BOB) != first
+        assert pseudonym.pseudonymize(None) is None
+
+        # With a configured key: exactly HMAC-SHA256("k3y", id), worked out independently with openssl:
+        # printf %s 00000000-0000-0000-0000-0000000000a1 | openssl dgst -sha256 -hmac k3y
+        monkeypatch.setenv("EBOOK_ANALYTICS_PSEUDONYM_KEY", "k3y")
+        pseudonym._key.cache_clear()
+        assert pseudonym.pseudonymize(ALICE) == "u_7a6165f14160"
+        assert pseudonym.pseudonymize(ALICE) != first
+    finally:
+        pseudonym._key.cache_clear()
