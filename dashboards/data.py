@@ -64,7 +64,7 @@ def _query(sql: str, version: str, params: dict[str, object]) -> pd.DataFrame:
     con = connect(warehouse_path(), read_only=True)
     try:
         # Through Arrow so DECIMAL arrives as Python Decimal (pandas' own conversion would make it float).
-        return con.execute(sql, params).fetch_arrow_table().to_pandas()
+        return con.execute(sql, params).to_arrow_table().to_pandas()
     finally:
         con.close()
 

@@ -87,6 +87,16 @@ def cli_environment(directory: Path, source_url: str) -> dict[str, str]:
     return env
 
 
+def use_settings(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    """Make this process see exactly `env`'s EBOOK_ANALYTICS_* settings (AppTest runs the app in-process)."""
+    for name in list(os.environ):
+        if name.startswith("EBOOK_ANALYTICS_"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        if name.startswith("EBOOK_ANALYTICS_"):
+            monkeypatch.setenv(name, value)
+
+
 @pytest.fixture
 def cli_env(tmp_path: Path, source_url: str) -> dict[str, str]:
     """Environment for running the CLI against this test's source, with its own data folder."""

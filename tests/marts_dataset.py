@@ -117,7 +117,7 @@ VERSIONS = [
 
 # (n, author, project, book_sales, rate, user_revenue, platform_revenue, payout_status, payout_date, start, end)
 REVENUE_SHARES = [
-    (1, ALICE, LONG_NIGHT, "100.00", "0.1000", "90.00", "10.00", "paid", "2024-03-15 00:00:00+00",
+    (1, ALICE, LONG_NIGHT, "100.00", "0.1000", "90.00", "10.00", "paid", "2024-03-14 21:00:00-05",
      "2024-02-01", "2024-02-29"),
     (2, ALICE, SEA_GLASS, "55.55", "0.1500", "47.22", "8.33", "pending", None, "2024-02-01", "2024-02-29"),
     (3, CAROL, DRAGONS, "19.99", "0.1000", "17.99", "2.00", "processing", None, "2024-02-01", "2024-02-29"),

@@ -18,7 +18,7 @@ from dashboards.auth import PAGES, ROLES, allowed_pages, can_see_revenue, rateli
 from dashboards.auth.session import NO_AUTH_NOTICE, SIGN_IN_FAILED, ensure_no_auth_allowed
 from dashboards.auth.users import add_user, authenticate, ensure_demo_admin, list_users
 from pipelines.errors import UserError
-from tests.conftest import REPO_ROOT, run_cli
+from tests.conftest import REPO_ROOT, cli_environment, run_cli, use_settings
 
 PASSWORD = "correct horse battery"
 
@@ -26,10 +26,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private data folder for this test (accounts, login failures), in this process and for the CLI."""
-    for name in list(os.environ):
-        if name.startswith("EBOOK_ANALYTICS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("EBOOK_ANALYTICS_HOME", str(tmp_path / "home"))
+    use_settings(monkeypatch, {"EBOOK_ANALYTICS_HOME": str(tmp_path / "home")})
     return tmp_path / "home"
 
 
@@ -65,7 +62,7 @@ def test_role_page_map() -> None:
     assert allowed_pages("admin") == list(PAGES)
     assert allowed_pages("finance") == ["overview", "revenue_share", "data_quality"]
     assert allowed_pages("analyst") == ["overview", "usage", "ai_cost", "writing_progress", "data_quality"]
-    assert allowed_pages("product") == ["overview", "engagement", "writing_progress", "data_quality"]
+    assert allowed_pages("product") == ["overview", "writing_progress", "engagement", "data_quality"]
     assert allowed_pages("intruder") == []
     assert [role for role in ROLES if sees_personal_data(role)] == ["admin", "finance"]
     assert [role for role in ROLES if can_see_revenue(role)] == ["admin", "finance"]
@@ -313,3 +310,93 @@ def test_no_auth_on_loopback_is_a_local_admin_with_a_notice(
     at = AppTest.from_function(sign_in_app).run()
     assert [w.value for w in at.warning] == [NO_AUTH_NOTICE]
     assert [m.value for m in at.markdown] == ["hello local as admin"]
+
+
+# --- the real dashboards: a tiny seeded source, one published warehouse for this module --------------------------
+
+APP = str(REPO_ROOT / "dashboards" / "app.py")
+
+
+@pytest.fixture(scope="module")
+def published(create_database, schema_template: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of a data folder whose warehouse was published from a tiny seeded source."""
+    env = cli_environment(tmp_path_factory.mktemp("dashboards"), create_database(template=schema_template))
+    run_cli("source", "seed", "--scale", "tiny", "--end-date", "2024-06-30", env=env)
+    run_cli("etl", "run", env=env)
+    return env
+
+
+@pytest.fixture
+def dashboards_env(published: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
+    """This process reads the published warehouse (AppTest runs the app in-process); accounts are per test."""
+    env = {**published, "EBOOK_ANALYTICS_USERS_FILE": str(tmp_path / "users.json")}
+    use_settings(monkeypatch, env)
+    return env
+
+
+def signed_in_app(role: str) -> AppTest:
+    email = f"{role}@example.com"
+    add_user(email, role, PASSWORD)
+    at = sign_in(AppTest.from_file(APP, default_timeout=60).run(), email, PASSWORD)
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def registered_pages(at: AppTest) -> list[str]:
+    """The pages the navigation registered: AppTest can switch only to those."""
+    registered = []
+    for key in PAGES:
+        try:
+            at.switch_page(f"views/{key}.py")
+        except ValueError:
+            continue
+        registered.append(key)
+    return registered
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_exactly_its_pages(dashboards_env: dict[str, str], role: str) -> None:
+    at = signed_in_app(role)
+    assert registered_pages(at) == allowed_pages(role)
+    assert [title.value for title in at.title] == ["Overview"]
+    assert [c.value for c in at.sidebar.caption][:1] == [f"Signed in as **{role}@example.com** ({role})"]
+
+
+def test_a_page_the_role_lost_is_not_rendered(dashboards_env: dict[str, str]) -> None:
+    at = signed_in_app("finance")
+    at.switch_page("views/revenue_share.py").run()
+    assert [title.value for title in at.title] == ["Revenue share"] and not at.exception
+    # The same session, still asking for the revenue page (as a bookmarked URL would), after losing the role.
+    run_cli("users", "set-role", "finance@example.com", "analyst", env=dashboards_env)
+    at.run()
+    assert not at.exception
+    assert "Revenue share" not in [title.value for title in at.title]
+    assert not any("Statements" in str(button.label) for button in at.get("download_button"))
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("views/revenue_share.py")
+
+
+def guarded_page_app() -> None:
+    import streamlit as st
+
+    from dashboards.auth import ensure_page_allowed, require_user
+
+    ensure_page_allowed(require_user(), "revenue_share")
+    st.write("revenue figures")
+
+
+@pytest.mark.parametrize(
+    ("role", "shown"), [("finance", True), ("admin", True), ("analyst", False), ("product", False)]
+)
+def test_page_guard_refuses_on_the_server(home: Path, role: str, shown: bool) -> None:
+    add_user(f"{role}@example.com", role, PASSWORD)
+    at = sign_in(AppTest.from_function(guarded_page_app).run(), f"{role}@example.com", PASSWORD)
+    assert [m.value for m in at.markdown] == (["revenue figures"] if shown else [])
+    assert errors(at) == ([] if shown else [f"Your role ({role}) does not give access to this page."])
+
+
+def test_dashboard_command_refuses_no_auth_off_loopback(env: dict[str, str]) -> None:
+    result = run_cli("dashboard", "--no-auth", "--host", "0.0.0.0", "--port", "8599", env=env, check=False)
+    assert result.returncode == 1
+    assert result.stderr == ("error: --no-auth is allowed only on a loopback address, not 0.0.0.0; drop --no-auth "
+                             "(and add accounts with `ebook-analytics users add`) or bind to 127.0.0.1\n")

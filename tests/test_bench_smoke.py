@@ -64,7 +64,7 @@ def test_bench_refuses_a_database_it_did_not_seed(cli_env: dict[str, str], sourc
 
 @pytest.mark.parametrize(
     ("projected_s", "share"),
-    [(30.0, 1.0), (600.0, 1.0), (1200.0, 0.25), (12_345.0, 0.024), (1_000_000.0, 0.0003)],
+    [(30.0, 1.0), (600.0, 1.0), (700.0, 0.25), (1200.0, 0.25), (12_345.0, 0.01), (10_000_000.0, 0.001)],
 )
 def test_naive_share_keeps_the_naive_peer_near_half_the_time_box(projected_s: float, share: float):
     assert choose_share(projected_s) == share

@@ -7,7 +7,7 @@ snapshot depend on the day the test runs, so those tails are built from the publ
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import duckdb
@@ -173,8 +173,8 @@ def test_plan_utilization_monthly(con, snapshot_date):
 
 
 def test_revenue_share_statements(con):
-    paid_march_15 = rows(con, "select timestamptz '2024-03-15 00:00:00+00'")[0][0]
-    paid_june_10 = rows(con, "select timestamptz '2024-06-10 00:00:00+00'")[0][0]
+    paid_march_15 = datetime(2024, 3, 15, 2, tzinfo=UTC)  # '2024-03-14 21:00-05'
+    paid_june_10 = datetime(2024, 6, 10, tzinfo=UTC)
     assert rows(con, "select * from marts.revenue_share_statements order by revenue_share_id") == [
         (uid("share", 1), ALICE, LONG_NIGHT, "The Long Night", date(2024, 2, 1), date(2024, 2, 29),
          D("100.00"), D("0.1000"), D("10.00"), D("90.00"), "paid", paid_march_15),

@@ -3,20 +3,28 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import shutil
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
+from streamlit.testing.v1 import AppTest
 
-from dashboards.auth import pseudonym
+from dashboards.auth import ROLES, allowed_pages, pseudonym, sees_personal_data
+from dashboards.auth.users import add_user
 from pipelines.warehouse import connect
-from tests.conftest import run_cli
+from tests.conftest import REPO_ROOT, cli_environment, run_cli, use_settings
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 NEVER_EXTRACTED = ("password_hash", "session_token", "ip_address", "external_id", "payout_method", "api_endpoint",
                    "user_agent", "stripe_subscription_id")
+APP = str(REPO_ROOT / "dashboards" / "app.py")
+PASSWORD = "correct horse battery"
 ALICE, BOB = "00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-0000000000b0"
 
 # One of everything the ETL reads, plus secrets and emails in every column it must not read: if any of them is
@@ -98,11 +106,15 @@ insert into analytics.user_events (id, user_id, session_id, event_type, event_ca
 """
 
 
-@pytest.fixture
-def warehouse(cli_env: dict[str, str], source_url: str) -> tuple[dict[str, str], Path]:
+@pytest.fixture(scope="module")
+def published(create_database, schema_template: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The CLI environment of a data folder whose warehouse was published from SOURCE_ROWS (not redacted)."""
+    source_url = create_database(template=schema_template)
     with psycopg.connect(source_url) as conn:
         conn.execute(SOURCE_ROWS)
-    return cli_env, Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
+    env = cli_environment(tmp_path_factory.mktemp("privacy"), source_url)
+    run_cli("etl", "run", env=env)
+    return env
 
 
 def _columns(path: Path) -> list[tuple[str, str, str]]:
@@ -137,10 +149,8 @@ def _values_matching(path: Path, pattern: str) -> dict[str, list[str]]:
     return found
 
 
-def test_pii_only_in_user_pii_then_nowhere_after_redact_pii(warehouse: tuple[dict[str, str], Path]) -> None:
-    env, path = warehouse
-    run_cli("etl", "run", env=env)
-
+def test_emails_and_names_only_in_user_pii_and_no_secret_extracted(published: dict[str, str]) -> None:
+    path = Path(published["EBOOK_ANALYTICS_WAREHOUSE"])
     columns = _columns(path)
     assert {table for schema, table, _ in columns if schema == "marts"}, "the run published no marts"
     assert [f"{s}.{t}.{c}" for s, t, c in columns if c in NEVER_EXTRACTED] == []
@@ -153,7 +163,14 @@ def test_pii_only_in_user_pii_then_nowhere_after_redact_pii(warehouse: tuple[dic
     }
     assert _values_matching(path, "SECRET|203\\.0\\.113\\.7") == {}
 
-    # A redacted run on top of that warehouse must drop what the earlier run staged, not just skip it.
+
+def test_redact_pii_drops_the_pii_an_earlier_run_staged(published: dict[str, str], tmp_path: Path) -> None:
+    # A copy of the published data folder, so the redacted run starts from a warehouse that holds user_pii.
+    shutil.copytree(published["EBOOK_ANALYTICS_HOME"], tmp_path / "home")
+    env = cli_environment(tmp_path, published["EBOOK_ANALYTICS_SOURCE_URL"])
+    path = Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
+    assert "staging.user_pii.email" in _values_matching(path, EMAIL.pattern)
+
     run_cli("etl", "run", "--redact-pii", env=env)
     tables = {f"{schema}.{table}" for schema, table, _ in _columns(path)}
     assert "staging.users" in tables and "staging.user_pii" not in tables
@@ -188,3 +205,107 @@ def test_pseudonyms_are_stable_keyed_and_short(tmp_path: Path, monkeypatch: pyte
         assert pseudonym.pseudonymize(ALICE) != first
     finally:
         pseudonym._key.cache_clear()
+
+
+# --- the rendered dashboards --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def app_env(published: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
+    """This process reads the published warehouse (AppTest runs the app in-process); accounts are per test."""
+    env = {**published, "EBOOK_ANALYTICS_USERS_FILE": str(tmp_path / "users.json")}
+    use_settings(monkeypatch, env)
+    return env
+
+
+def _signed_in(role: str) -> AppTest:
+    email = f"{role}@example.com"
+    add_user(email, role, PASSWORD)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.text_input(key="sign_in_email").input(email)
+    at.text_input(key="sign_in_password").input(PASSWORD)
+    return at.button(key="FormSubmitter:sign_in-Sign in").click().run()
+
+
+def _texts(node: object) -> Iterator[str]:
+    """Everything an element tree sends to the browser, as text (table cells and chart data included)."""
+    proto = getattr(node, "proto", None)
+    if proto is not None:
+        yield str(proto)
+    for child in getattr(node, "children", {}).values():
+        yield from _texts(child)
+
+
+def _open(at: AppTest, page: str, query: dict[str, object] | None = None) -> str:
+    """Run `page` in this session (with these URL query parameters); returns all it rendered, as text."""
+    at.switch_page(f"views/{page}.py")
+    at.query_params.clear()
+    at.query_params.update(query or {})
+    at.run()
+    assert not at.exception, (page, [exception.message for exception in at.exception])
+    return "\n".join(_texts(at.main)) + "\n".join(_texts(at.sidebar))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_people_are_named_only_for_finance_and_admin(app_env: dict[str, str], role: str) -> None:
+    at = _signed_in(role)
+    rendered = {page: _open(at, page).replace(f"{role}@example.com", "") for page in allowed_pages(role)}
+    shown = "\n".join(rendered.values())
+    if sees_personal_data(role):
+        assert "Alicia Authorsson" in rendered["revenue_share"]
+        assert "alice.author@example.com" in rendered["revenue_share"]
+    else:
+        assert EMAIL.findall(shown) == [] and re.findall("Alicia|Authorsson", shown) == []
+        assert pseudonym.pseudonymize(ALICE) in shown  # people still appear, under their key
+    assert ALICE not in shown and "SECRET" not in shown
+
+
+HOSTILE = [
+    "'; drop table marts.usage_daily; --",
+    "Robert'); delete from staging.users; --",
+    "x" * 10_000,
+    "2024-13-45",
+    '"',
+    "' or '1'='1",
+    "$start",
+    "../../../etc/passwd",
+]
+FILTER_KEYS = ("provider", "model", "tier", "plan", "resource", "genre", "month", "run")
+
+
+def _source_checksums(url: str) -> dict[str, str]:
+    """md5 of every platform table's rows, in a stable order."""
+    with psycopg.connect(url) as conn:
+        tables = conn.execute(
+            "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' "
+            "and table_schema in ('users', 'content', 'ai_processing', 'billing', 'analytics', 'system') order by 1, 2"
+        ).fetchall()
+        return {
+            f"{schema}.{table}": conn.execute(
+                sql.SQL("select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {} t").format(
+                    sql.Identifier(schema, table)
+                )
+            ).fetchone()[0]
+            for schema, table in tables
+        }
+
+
+def _file_checksum(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_hostile_links_change_nothing(app_env: dict[str, str]) -> None:
+    warehouse, source_url = Path(app_env["EBOOK_ANALYTICS_WAREHOUSE"]), app_env["EBOOK_ANALYTICS_SOURCE_URL"]
+    source_before, warehouse_before = _source_checksums(source_url), _file_checksum(warehouse)
+
+    at = _signed_in("admin")
+    for value in HOSTILE:
+        for page in allowed_pages("admin"):
+            _open(at, page, {"dates": [value, value], **{key: value for key in FILTER_KEYS}})
+    # A link cannot sign anyone in or lend them a role.
+    stranger = AppTest.from_file(APP, default_timeout=60)
+    stranger.query_params.update(auth_email="admin@example.com", role="admin", page="revenue_share")
+    stranger.run()
+    assert [title.value for title in stranger.title] == ["Ebook analytics"] and not stranger.metric
+
+    assert _file_checksum(warehouse) == warehouse_before
+    assert _source_checksums(source_url) == source_before

@@ -6,7 +6,8 @@ extract and transform steps, then corrupted in `staging` where the source's cons
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,10 +16,11 @@ import psycopg
 import pytest
 
 from pipelines import warehouse
+from pipelines.config import QUERIES_DIR
 from pipelines.extract.extract import extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import load_tables
-from pipelines.quality.gate import run_checks
+from pipelines.quality.gate import previous_row_counts, run_checks
 from pipelines.transform.runner import run_models
 from tests.conftest import run_cli
 
@@ -187,22 +189,41 @@ def test_mart_that_no_longer_matches_its_source_fails_reconciliation(fresh_sourc
 def test_volume_against_the_previous_run(
     fresh_source: str, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("EBOOK_ANALYTICS_VOLUME_MIN_ROWS", "3")
+    monkeypatch.setenv("EBOOK_ANALYTICS_VOLUME_MIN_ROWS", "2")
+    monkeypatch.setenv("EBOOK_ANALYTICS_VOLUME_GROWTH_PCT", "25")
     con, snapshot_at = build(fresh_source, home / "build.duckdb")
-    # Now: 2 users, 3 generations, 3 events. Users halved and more (5 -> 2: error), events more than doubled
-    # (1 -> 3: under the 3-row minimum, not judged), generations doubled exactly (3 -> 3 of 1.5: not judged).
-    previous = {"tables": {"users": {"rows": 5}, "user_events": {"rows": 1}, "ai_generations": {"rows": 3},
-                           "usage_records": {"rows": 1}}}
+    # Staged now: 2 users, 3 events, 2 usage records, 3 generations.
+    previous = {"tables": {
+        "users": {"rows": 5},  # -60%: more than the 50% drop allowed, 3 rows lost
+        "user_events": {"rows": 2},  # +50%: more than the 25% growth allowed (at most 2), 1 row over
+        "usage_records": {"rows": 1},  # +100%, but 1 row is under the 2-row minimum: not judged
+        "ai_generations": {"rows": 3},  # unchanged
+    }}
     results = run_checks(con, snapshot_at=snapshot_at, previous=previous)
-    assert failures(results) == {"staging.users.volume_drop": ("error", 3, ("observed 2",))}
-    monkeypatch.setenv("EBOOK_ANALYTICS_VOLUME_GROWTH_PCT", "0")
-    results = run_checks(con, snapshot_at=snapshot_at, previous={"tables": {"ai_generations": {"rows": 4}}})
-    assert failures(results) == {}
-    results = run_checks(con, snapshot_at=snapshot_at, previous={"tables": {"user_events": {"rows": 2}}})
-    assert failures(results) == {}  # 2 rows is under the minimum
-    monkeypatch.setenv("EBOOK_ANALYTICS_VOLUME_MIN_ROWS", "1")
-    results = run_checks(con, snapshot_at=snapshot_at, previous={"tables": {"user_events": {"rows": 2}}})
-    assert failures(results) == {"staging.user_events.volume_growth": ("warn", 1, ("observed 3",))}
+    assert failures(results) == {
+        "staging.users.volume_drop": ("error", 3, ("observed 2",)),
+        "staging.user_events.volume_growth": ("warn", 1, ("observed 3",)),
+    }
+    assert {r.name for r in results if "volume" in r.name} == {
+        f"staging.{table}.{kind}" for table in ("users", "user_events", "ai_generations")
+        for kind in ("volume_drop", "volume_growth")
+    }
+
+
+def test_volume_baseline_comes_from_the_live_warehouse(home: Path) -> None:
+    """A history record only knows the rows an incremental run re-read; the live file knows the staged counts."""
+    live = home / "warehouse" / "analytics.duckdb"
+    live.parent.mkdir()
+    writer = duckdb.connect(str(live))
+    writer.execute((QUERIES_DIR / "meta" / "schema.sql").read_text())
+    writer.execute("insert into meta.extract_state values ('users', 'xmin', 1, 0, 40, now()), "
+                   "('user_events', 'xmin', 1, 0, 700, now())")
+    writer.close()
+    building = duckdb.connect(str(home / "build.duckdb"))
+    incremental_record = {"tables": {"users": {"rows_read": 1, "rows_changed": 1, "rows_deleted": 0}}}
+    assert previous_row_counts(building, incremental_record) == {"users": 40, "user_events": 700}
+    assert previous_row_counts(building, {"tables": {"users": {"rows": 3}}}) == {"users": 3}
+    assert previous_row_counts(building, None) == {}  # first run: no baseline
 
 
 def test_bad_threshold_setting_is_one_line(fresh_source: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -212,3 +233,68 @@ def test_bad_threshold_setting_is_one_line(fresh_source: str, home: Path, monkey
     monkeypatch.setenv("EBOOK_ANALYTICS_FRESHNESS_HOURS", "two days")
     with pytest.raises(UserError, match="freshness_hours is 'two days'"):
         run_checks(con, snapshot_at=snapshot_at, previous=None)
+
+
+def published(env: dict[str, str]) -> tuple[str, int]:
+    """The live warehouse's run id and staged revenue shares, read-only."""
+    con = duckdb.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    try:
+        run_id = con.execute("select run_id from meta.publication").fetchone()[0]
+        return run_id, con.execute("select count(*) from staging.revenue_shares").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_split_that_does_not_add_up_blocks_the_publish(fresh_source: str, cli_env: dict[str, str]) -> None:
+    run_cli("etl", "run", "--full", env=cli_env)
+    before = published(cli_env)
+
+    # 85.00 + 10.00 <> 100.00: the source has no constraint against it.
+    load(fresh_source, [(
+        "insert into billing.revenue_shares (id, user_id, project_id, book_sales, platform_commission_rate, "
+        "user_revenue, platform_revenue, revenue_period_start, revenue_period_end) "
+        "values (%s, %s, %s, 100.00, 0.1000, 85.00, 10.00, '2024-03-01', '2024-03-31')", (BAD_SHARE, U2, PROJECT))])
+    blocked = run_cli("etl", "run", env=cli_env, check=False)
+    assert blocked.returncode == 2, blocked.stderr
+    history = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl"
+    run = json.loads(history.read_text().splitlines()[-1])
+    assert run["status"] == "blocked"
+    assert {c["name"]: (c["severity"], c["unexpected_count"], c["sample_ids"])
+            for c in run["checks"] if not c["success"]} == {
+        "staging.revenue_shares.shares_add_up_to_sales": ("error", 1, [BAD_SHARE]),
+        "marts.revenue_share_statements.shares_add_up_to_sales": ("error", 1, [BAD_SHARE]),
+        "marts.revenue_monthly.shares_add_up_to_sales": ("error", 1, ["2024-03-01"]),  # the month's totals
+    }
+    assert published(cli_env) == before  # the live warehouse is unchanged: 1 share, the first run's id
+    assert before[1] == 1
+
+
+def test_stale_source_publishes_with_freshness_warnings(
+    stale_source: str, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    run_cli("etl", "run", "--full", env=cli_env)
+    con = duckdb.connect(cli_env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    try:
+        warnings = con.execute("select warnings from meta.publication").fetchone()[0]
+        failed = con.execute(
+            "select name, severity, unexpected_count from meta.check_results where not success order by name"
+        ).fetchall()
+    finally:
+        con.close()
+    assert failed == [
+        ("staging.ai_generations.freshness", "warn", 1),
+        ("staging.usage_records.freshness", "warn", 1),
+        ("staging.user_events.freshness", "warn", 1),
+    ]
+    assert warnings == 3
+    check = run_cli("check", "--failed", "--html", str(tmp_path / "docs"), env=cli_env)  # warnings alone: exit 0
+    assert "staging.user_events.freshness" in check.stdout and "0 errors, 3 warnings" in check.stdout
+    assert (tmp_path / "docs" / "index.html").is_file()
+    # The newest event is 2024-03-02 09:00 UTC, whatever zone it was written in.
+    assert "observed 2024-03-02 09:00:00+00:00" in check.stdout
+
+
+def test_check_without_a_warehouse_is_one_line(cli_env: dict[str, str]) -> None:
+    result = run_cli("check", env=cli_env, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: no warehouse at ") and result.stderr.count("\n") == 1

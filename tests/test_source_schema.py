@@ -416,8 +416,20 @@ def test_partitions_start_skips_existing_months_and_defaults_to_this_month(conn:
     ]
 
 
-def _add_month(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+def test_partitions_inside_a_callers_open_transaction(source_url: str) -> None:
+    last_month = _add_month(datetime.now(UTC).date(), -1)
+    with psycopg.connect(source_url) as conn:
+        conn.execute("select 1")  # the caller's transaction is open: ours become savepoints inside it
+        created = ensure_monthly_partitions(conn, months_ahead=0, start=last_month)
+        conn.commit()
+        this_month = _add_month(last_month)
+        assert created == [f"{schema_table}_{month:y%Ym%m}" for schema_table in
+                           ("analytics.user_events", "billing.usage_records") for month in (last_month, this_month)]
+
+
+def _add_month(day: date, count: int = 1) -> date:
+    index = day.year * 12 + day.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def _connect_as(url: str, role: str) -> psycopg.Connection:

@@ -21,13 +21,13 @@ PAGES: tuple[str, ...] = (
 )
 ROLES: tuple[str, ...] = ("admin", "finance", "analyst", "product")
 
-_ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "admin": PAGES,
+_ROLE_PAGES: dict[str, frozenset[str]] = {
+    "admin": frozenset(PAGES),
     # Finance pays authors: revenue share and its export, nothing about product behaviour.
-    "finance": ("overview", "revenue_share", "data_quality"),
+    "finance": frozenset({"overview", "revenue_share", "data_quality"}),
     # Analysts study usage and cost, never money owed to named people.
-    "analyst": ("overview", "usage", "ai_cost", "writing_progress", "data_quality"),
-    "product": ("overview", "engagement", "writing_progress", "data_quality"),
+    "analyst": frozenset({"overview", "usage", "ai_cost", "writing_progress", "data_quality"}),
+    "product": frozenset({"overview", "engagement", "writing_progress", "data_quality"}),
 }
 # Names and emails are shown only to the roles that must contact or pay authors; others see pseudonyms.
 _PERSONAL_DATA_ROLES = frozenset({"admin", "finance"})
@@ -49,8 +49,9 @@ def validate_role(role: str) -> str:
 
 
 def allowed_pages(role: str) -> list[str]:
-    """The page keys this role may open, in navigation order; an unknown role may open none."""
-    return list(_ROLE_PAGES.get(role, ()))
+    """The page keys this role may open, in navigation order (that of PAGES); an unknown role may open none."""
+    permitted = _ROLE_PAGES.get(role, frozenset())
+    return [page for page in PAGES if page in permitted]
 
 
 def sees_personal_data(role: str) -> bool:

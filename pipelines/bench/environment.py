@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipelines.bench.process import run_step
@@ -18,6 +18,9 @@ from pipelines.config import REPO_ROOT, paths
 from pipelines.errors import UserError
 from pipelines.source import server
 from pipelines.source.connection import connect, redact
+
+# The history ends this many days before today, so every bench run (each appends a day) finds a day to append.
+HEADROOM_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,8 @@ def ensure_seeded(bench: BenchEnvironment, scale: str) -> float:
                 "give --source-url an empty database (the bench appends days to it), or omit it"
             )
         return 0.0
-    seconds = bench.cli("seeding", "source", "seed", "--scale", scale)
+    end_date = datetime.now(UTC).date() - timedelta(days=HEADROOM_DAYS)
+    seconds = bench.cli("seeding", "source", "seed", "--scale", scale, "--end-date", end_date.isoformat())
     bench.seed_marker.write_text(json.dumps(
         {"scale": scale, "source": redact(bench.source_url), "seeded_at": datetime.now(UTC).isoformat()}
     ))

@@ -19,6 +19,7 @@ from pipelines.bench.tables import around_select
 from pipelines.extract.tables import SourceTable
 
 TIME_BOX_S = 600.0
+SHARES = (0.5, 0.25, 0.1, 0.05, 0.025, 0.01, 0.005, 0.0025, 0.001)
 PROBE_ROWS = 20_000  # enough rows for a stable rows/s figure, few enough to cost a second or two
 
 
@@ -39,12 +40,10 @@ def _read(engine: sqlalchemy.Engine, table: SourceTable, row_limit: int | None) 
 
 
 def choose_share(projected_s: float, time_box_s: float = TIME_BOX_S) -> float:
-    """1.0 when the whole copy fits the time box; else a share whose copy should take about half of it."""
+    """1.0 when the whole copy fits the time box; else the largest share whose copy takes at most half of it."""
     if projected_s <= time_box_s:
         return 1.0
-    share = time_box_s / 2 / projected_s
-    digits = 1 - math.floor(math.log10(share))  # two significant digits, rounded down
-    return math.floor(share * 10**digits) / 10**digits
+    return next((share for share in SHARES if projected_s * share <= time_box_s / 2), SHARES[-1])
 
 
 def naive_extract(url: str, tables: list[SourceTable], rows: dict[str, int], duckdb_path: Path) -> NaiveResult:

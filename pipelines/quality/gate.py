@@ -15,7 +15,7 @@ from pipelines.config import paths, setting
 from pipelines.errors import UserError
 from pipelines.quality.result import CheckResult
 from pipelines.quality.staging_checks import load_staging_checks
-from pipelines.quality.suites import Thresholds, TableSuite, add_freshness, add_volume, mart_suite, staging_suite
+from pipelines.quality.suites import TableSuite, Thresholds, add_freshness, add_volume, mart_suite, staging_suite
 from pipelines.quality.validation import validate
 from pipelines.transform.contracts import load_contracts
 from pipelines.warehouse import connect

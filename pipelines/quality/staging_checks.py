@@ -66,7 +66,7 @@ def load_staging_checks(path: Path = CHECKS_FILE) -> list[StagedTableChecks]:
                     for c in spec.get("checks", [])
                 ),
                 references=tuple(
-                    Reference(r["column"], r["parent"], sources[r["parent"]].key, _severity(r, f"{where}:{r['column']}"))
+                    Reference(r["column"], r["parent"], sources[r["parent"]].key, _severity(r, where))
                     for r in spec.get("references", [])
                 ),
                 fresh=spec.get("fresh"),

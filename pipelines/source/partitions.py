@@ -65,13 +65,16 @@ def ensure_monthly_partitions(conn: psycopg.Connection, months_ahead: int, start
             waiting = _months_waiting_in_default(conn, table)
         first = _month_of(start) if start else (waiting[0] if waiting else this_month)
         for month in _months(first, _add_months(this_month, months_ahead)):
-            if _create_partition(conn, table, month, move_rows=month in waiting):
+            if _create_partition(conn, table, month):
                 created.append(f"{table.schema}.{table.partition_name(month)}")
     return created
 
 
-def _create_partition(conn: psycopg.Connection, table: PartitionedTable, month: date, move_rows: bool) -> bool:
-    """Create one month's partition unless it exists, moving that month's rows out of DEFAULT; True if created."""
+def _create_partition(conn: psycopg.Connection, table: PartitionedTable, month: date) -> bool:
+    """Create one month's partition unless it exists, moving that month's rows out of DEFAULT; True if created.
+
+    The rows are looked for under the lock on DEFAULT, not before it, so none written meanwhile is missed.
+    """
     names = table.identifiers()
     lower, upper = table.bound(month), table.bound(_add_months(month, 1))
     with conn.transaction():
@@ -80,14 +83,13 @@ def _create_partition(conn: psycopg.Connection, table: PartitionedTable, month: 
         if table.partition_name(month) in existing:
             return False
         conn.execute(template("partitions_lock_default", **names))
-        if move_rows:
-            conn.execute(template("partitions_stash_create", **names))
-            conn.execute(template("partitions_stash_rows", **names), {"lower": lower, "upper": upper})
+        conn.execute(template("partitions_stash_create", **names))
+        conn.execute(template("partitions_stash_rows", **names), {"lower": lower, "upper": upper})
         partition = sql.Identifier(table.schema, table.partition_name(month))
         conn.execute(template("partitions_create", **names, partition=partition,
                               lower=sql.Literal(lower), upper=sql.Literal(upper)))
-        if move_rows:
-            conn.execute(template("partitions_restore_rows", **names))
+        conn.execute(template("partitions_restore_rows", **names))
+        conn.execute(template("partitions_stash_drop", **names))
     return True
 
 

@@ -93,9 +93,10 @@ def usage_table(rng: np.random.Generator, usage: Usage, subs: Subscriptions, use
     """billing.usage_records, each row charged to the subscription the user had at the time."""
     billable = subs.billable()
     sub = latest_at_or_before(billable.user, billable.created, usage.user, usage.day_of)
-    lapsed = (sub >= 0) & (billable.cancelled[np.maximum(sub, 0)] >= 0) & (billable.cancelled[np.maximum(sub, 0)]
-                                                                           <= usage.day_of)
-    sub = np.where(lapsed, -1, sub)  # between a cancellation and the next plan nothing is charged to a plan
+    if len(billable.ids):
+        cancelled = billable.cancelled[np.maximum(sub, 0)]
+        # Between a cancellation and the next plan nothing is charged to a plan.
+        sub = np.where((sub >= 0) & (cancelled >= 0) & (cancelled <= usage.day_of), -1, sub)
     return pa.table({
         "id": text(uuids(rng, len(usage))),
         "user_id": text(user_ids[usage.user]),

@@ -59,6 +59,8 @@ def text(values: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
 def ref(ids: np.ndarray, index: np.ndarray) -> pa.Array:
     """A foreign-key column: ids[index], NULL where index < 0."""
     missing = index < 0
+    if len(ids) == 0:
+        return pa.nulls(len(index), pa.string())
     return text(ids[np.where(missing, 0, index)], null=missing if missing.any() else None)
 
 

@@ -90,12 +90,11 @@ def session_events(rng: np.random.Generator, sessions: Sessions, writes: np.ndar
     return parts
 
 
-def account_events(user_created: np.ndarray, billing_user: np.ndarray, billing_at: np.ndarray,
-                   billing_kind: np.ndarray) -> list[EventRows]:
+def account_events(signup_user: np.ndarray, signup_at: np.ndarray, billing_user: np.ndarray,
+                   billing_at: np.ndarray, billing_kind: np.ndarray) -> list[EventRows]:
     """Sign-ups and billing events: server-side, outside any session."""
-    none = np.full(len(user_created), -1)
-    parts = [_rows(_TYPES.index("signup"), user_created, np.arange(len(user_created)), none, page=pa.array(
-        ["/signup"] * len(user_created), pa.string()))]
+    parts = [_rows(_TYPES.index("signup"), signup_at, signup_user, np.full(len(signup_at), -1),
+                   page=pa.array(["/signup"] * len(signup_at), pa.string()))]
     for kind_index, name in enumerate(("subscription_start", "subscription_cancel", "payment_failed",
                                        "checkout_abandoned")):
         pick = billing_kind == kind_index

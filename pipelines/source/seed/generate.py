@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
+import psycopg
 import pyarrow as pa
 
 from pipelines.errors import UserError
@@ -37,7 +38,7 @@ def seed(url: str, scale: str, seed: int, end_date: date | None = None, months: 
         try:
             for table, data in history(spec, seed, window):
                 loader.copy(table, data)
-            conn.execute("analyze")
+            conn.execute(query("seed_analyze"))
         finally:
             loader.close()
         conn.commit()
@@ -56,9 +57,13 @@ def history_window(end_date: date | None, months: int) -> Window:
     return Window.of_days(date(index // 12, index % 12 + 1, 1), end_date)
 
 
-def check_empty_source(conn) -> None:
+def check_schema(conn: psycopg.Connection) -> None:
     if not conn.execute(query("seed_schema_present")).fetchone()[0]:
         raise UserError("the source has no platform schema; run `ebook-analytics source init` first")
+
+
+def check_empty_source(conn: psycopg.Connection) -> None:
+    check_schema(conn)
     if conn.execute(query("seed_has_users")).fetchone()[0]:
         raise UserError("the source already has users; seed an empty database (`source init` on a new one), "
                         "or add days to this one with `ebook-analytics source advance --days N`")
@@ -150,7 +155,7 @@ def history(spec: Scale, seed: int, window: Window) -> Iterator[tuple[str, pa.Ta
 
     gen_data = join('{"generation_id": "', text(gens.ids), '", "model": "', model_names, '"}')
     billing_user, billing_at, billing_kind = people.billing_events(subs, window)
-    account = events.account_events(users.created, billing_user, billing_at, billing_kind)
+    account = events.account_events(np.arange(n), users.created, billing_user, billing_at, billing_kind)
     anonymous = events.anonymous_events(rng("anonymous"), int(spec.events * ANONYMOUS_SHARE), window)
     yield "analytics.user_events", events.events_table(rng("events-account"), account + anonymous, sessions,
                                                        users.ids, window)

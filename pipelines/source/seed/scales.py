@@ -15,7 +15,7 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "tiny": Scale(users=40, months=3, generations=400, events=3_000, projects_per_user=1.2),
+    "tiny": Scale(users=40, months=3, generations=400, events=3_000, projects_per_user=1.5),
     "small": Scale(users=2_000, months=6, generations=20_000, events=200_000, projects_per_user=1.0),
     "medium": Scale(users=20_000, months=12, generations=400_000, events=4_000_000, projects_per_user=1.0),
     "large": Scale(users=100_000, months=18, generations=2_000_000, events=20_000_000, projects_per_user=1.0),

@@ -82,14 +82,14 @@ def new_projects(rng: np.random.Generator, users: Users, sessions: Sessions, per
     target_words = rng.integers(low, high + 1) * 1000
     planned = np.clip(np.round(target_words / rng.uniform(4000, 7000, n)), 3, 24).astype(np.int64)
 
-    write_days = target_words / 1000 * rng.lognormal(0, 0.6, n)  # about a thousand words a day, some faster
+    write_days = target_words / 1500 * rng.lognormal(0, 0.6, n)  # ~1,500 words a day with AI help
     finish = created + (write_days * DAY).astype(np.int64)
     abandons = rng.random(n) < 0.4
     abandon_at = np.where(abandons, created + (write_days * rng.uniform(0.05, 0.8, n) * DAY).astype(np.int64),
                           _NEVER)
     stop = np.minimum.reduce([abandon_at, users.active_end[owner], np.full(n, window.end)])
     completed = np.where(finish < stop, finish, -1)
-    publish_at = completed + (rng.lognormal(np.log(12), 0.8, n) * DAY).astype(np.int64)
+    publish_at = completed + (rng.lognormal(np.log(7), 0.8, n) * DAY).astype(np.int64)
     published = np.where((completed >= 0) & (rng.random(n) < 0.55) & (publish_at < window.end), publish_at, -1)
     archived = abandons & (abandon_at < window.end) & (completed < 0) & (rng.random(n) < 0.5)
     writing_until = np.where(completed >= 0, completed, stop)
@@ -320,7 +320,7 @@ def chapters_table(rng: np.random.Generator, chapters: Chapters, projects: Proje
         "position": integers(chapters.position),
         "content": pool.chapter_texts(rng, m),
         "summary": join("In chapter ", position, " the story turns toward the ", pc.utf8_lower(noun), "."),
-        "notes": None if m == 0 else pa.nulls(m, pa.string()),
+        "notes": pa.nulls(m, pa.string()),
         "word_count": integers(chapters.words),
         "character_count": integers(np.round(chapters.words * chars_per_word).astype(np.int64)),
         "ai_generated": booleans(ai),

@@ -1,0 +1,1 @@
+select id::text, name from ai_processing.ai_models

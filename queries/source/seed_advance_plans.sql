@@ -1,0 +1,1 @@
+select id::text, name from billing.subscription_plans

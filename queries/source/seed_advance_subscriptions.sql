@@ -1,0 +1,5 @@
+-- Each user's latest subscription that can be charged (not cancelled, not an abandoned checkout).
+select distinct on (user_id) user_id::text, id::text
+from billing.user_subscriptions
+where status not in ('cancelled', 'incomplete')
+order by user_id, created_at desc, id

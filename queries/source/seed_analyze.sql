@@ -1,0 +1,2 @@
+-- Fresh planner statistics after a bulk load, so the first ETL run does not plan against empty tables.
+analyze

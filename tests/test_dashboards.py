@@ -1,0 +1,266 @@
+"""The dashboards in Streamlit's AppTest, on the hand-made history of tests/marts_dataset.py published by `etl run`.
+
+Headline numbers are checked against values worked out by hand from the dataset (March 2024 against the 31 days
+before it) or, where the mart's rule is the contract (MRR, margins), against the marts read in the test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import psycopg
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboards import charts
+from dashboards.auth import PAGES
+from tests.conftest import REPO_ROOT, run_cli
+from tests.marts_dataset import publish_platform_data
+
+APP = str(REPO_ROOT / "dashboards" / "app.py")
+MARCH = ["2024-03-01", "2024-03-31"]  # the previous period is then 2024-01-30 .. 2024-02-29
+TIMEOUT = 30
+HOSTILE = [
+    "'; drop table marts.ai_cost_daily; --",
+    "x" * 10_000,
+    "2024-13-45",
+    "1 or 1=1",
+    "<script>alert(1)</script>",
+    "",
+]
+
+
+def _env(home: Path, *, no_auth: bool) -> dict[str, str]:
+    env = {
+        "EBOOK_ANALYTICS_HOME": str(home),
+        "EBOOK_ANALYTICS_WAREHOUSE": str(home / "warehouse" / "analytics.duckdb"),
+        "EBOOK_ANALYTICS_BIND_ADDRESS": "127.0.0.1",
+        "EBOOK_ANALYTICS_PSEUDONYM_KEY": "test-key",
+    }
+    if no_auth:
+        env["EBOOK_ANALYTICS_NO_AUTH"] = "1"
+    return env
+
+
+@pytest.fixture(scope="module")
+def published(create_database: Callable[..., str], schema_template: str,
+              tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The CLI environment of a warehouse published from the hand-made dataset."""
+    return publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("dashboards"))
+
+
+@pytest.fixture
+def as_admin(published: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The app's process environment: this warehouse, `--no-auth` (a local admin). Returns the warehouse path."""
+    for name, value in _env(Path(published["EBOOK_ANALYTICS_HOME"]), no_auth=True).items():
+        monkeypatch.setenv(name, value)
+    return Path(published["EBOOK_ANALYTICS_WAREHOUSE"])
+
+
+def _open(page: str, query: dict[str, object] | None = None, signed_in: str | None = None) -> AppTest:
+    """A new browser session opening `page` (a key of PAGES) from a link with these URL query parameters.
+
+    Each call is a new session, as a shared link is; the process (and so Streamlit's cache) is the same server's.
+    """
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if signed_in:
+        at.session_state["auth_email"] = signed_in
+    at.switch_page(f"views/{page}.py")  # before the first run: the page's file name, which is also its URL path
+    at.query_params.update(query or {})
+    return at.run()
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in at.metric}
+
+
+def _no_errors(at: AppTest) -> None:
+    assert not at.exception, [exception.value for exception in at.exception]
+    assert not at.error, [error.value for error in at.error]
+
+
+def _scalar(warehouse: Path, sql: str) -> object:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_every_page_renders_and_says_how_fresh_the_data_is(as_admin: Path) -> None:
+    for page in PAGES:
+        at = _open(page)
+        _no_errors(at)
+        assert any("Data as of" in caption.value for caption in at.caption), page
+        # Every chart comes with its data as CSV.
+        assert len(at.get("plotly_chart")) <= len(at.get("download_button")), page
+
+
+def test_overview_kpis_are_the_hand_computed_values(as_admin: Path) -> None:
+    at = _open("overview", {"dates": MARCH})
+    _no_errors(at)
+    mrr = _scalar(as_admin, "select sum(mrr_usd) from marts.mrr_monthly where month = date '2024-03-01'")
+    margin = _scalar(as_admin, "select sum(gross_margin_usd) from marts.ai_cost_by_user_monthly "
+                               "where month = date '2024-03-01'")
+    assert _metrics(at) == {
+        "MRR": charts.money(mrr),
+        # Statements starting in March: 200.00 + 0.00; in February: 100.00 + 55.55 + 19.99 = 175.54.
+        "Book sales": "$200.00",
+        # Alice (The Long Night, Sea Glass) and Carol (Dragons Rising) got content versions in March.
+        "Active writers": "2",
+        # The Long Night 300 -> 820, Sea Glass 0 -> 1000, Dragons Rising 0 -> 70 (the higher version wins).
+        "Words written": "1,590",
+        # 0.030 + 0.015 + 0.006 + 0.0045 (NULL costs count 0; 2024-02-29 20:00-05 is March 1 UTC) = 0.0555.
+        "AI cost": "$0.06",
+        "Gross margin": charts.money(margin),
+        "Daily active users": charts.average(
+            _scalar(as_admin, "select avg(dau) from marts.engagement_daily where day between '2024-03-01' "
+                              "and '2024-03-31'")),
+    }
+    deltas = {metric.label: metric.delta for metric in at.metric}
+    assert deltas["Book sales"] == "+$24.46 vs previous period"
+    assert deltas["Words written"] == "+1,290 vs previous period"  # February: The Long Night 0 -> 300
+    assert deltas["Active writers"] == "+1 vs previous period"
+
+
+def test_page_headlines_match_the_marts(as_admin: Path) -> None:
+    usage = _metrics(_open("usage", {"dates": MARCH}))
+    # March usage: Alice 0.02 + NULL + 1.50, Bob 0.00, Carol 0.01 (2024-03-31); AI tokens 1000 + 600 + 200 + 300.
+    assert usage["Users with usage"] == "3"
+    assert usage["Usage cost"] == "$1.53"
+    assert usage["AI tokens"] == "2,100"
+
+    revenue = _metrics(_open("revenue_share", {"month": "2024-02"}))
+    assert revenue == {
+        "Book sales": "$175.54",
+        "Platform commission": "$20.33",  # 10.00 + 8.33 + 2.00
+        "Authors' share": "$155.21",  # 90.00 + 47.22 + 17.99
+        "Authors' share not yet paid": "$65.21",  # pending 47.22 + processing 17.99
+    }
+
+    ai_cost = _metrics(_open("ai_cost", {"dates": MARCH, "provider": "anthropic"}))
+    assert ai_cost["AI cost"] == "$0.00"  # claude-3 in March: 0.0045 + NULL
+    ai_cost = _metrics(_open("ai_cost", {"dates": MARCH}))
+    # 7 generations created in March UTC, 1 failed.
+    assert ai_cost["Failure rate"] == charts.percent(Decimal(1) / 7)
+
+    engagement = _metrics(_open("engagement", {"dates": MARCH}))
+    assert engagement["New users"] == "3"  # Bob (2024-03-01 UTC), Carol (2024-03-04 UTC), Dave
+
+
+def test_analysts_see_pseudonyms_and_no_revenue(published: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboards.auth.users import add_user
+
+    home = Path(published["EBOOK_ANALYTICS_HOME"])
+    for name, value in _env(home, no_auth=False).items():
+        monkeypatch.setenv(name, value)
+    add_user("ana@example.com", "analyst", "correct horse battery")
+    at = _open("overview", signed_in="ana@example.com")
+    _no_errors(at)
+    assert "MRR" not in _metrics(at) and "Book sales" not in _metrics(at)
+    assert "AI cost" in _metrics(at)
+    with pytest.raises(ValueError):  # not registered in the navigation at all
+        at.switch_page("views/revenue_share.py")
+    at = _open("ai_cost", {"dates": MARCH}, signed_in="ana@example.com")
+    _no_errors(at)
+    spenders = next(frame.value for frame in at.dataframe if "user" in frame.value.columns)
+    assert spenders["user"].str.fullmatch(r"u_[0-9a-f]{12}").all()
+    assert not spenders["user"].str.contains("@").any()
+
+
+def test_finance_sees_authors_by_name(published: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboards.auth.users import add_user
+
+    for name, value in _env(Path(published["EBOOK_ANALYTICS_HOME"]), no_auth=False).items():
+        monkeypatch.setenv(name, value)
+    add_user("fin@example.com", "finance", "correct horse battery")
+    at = _open("overview", signed_in="fin@example.com")
+    assert set(_metrics(at)) == {"MRR", "Book sales"}
+    at = _open("revenue_share", {"month": "2024-02"}, signed_in="fin@example.com")
+    _no_errors(at)
+    statements = at.dataframe[0].value
+    assert sorted(statements["author"]) == [
+        "Alice Smith <alice@example.com>", "Alice Smith <alice@example.com>", "Carol Jones <carol@example.com>",
+    ]
+
+
+def test_report_queries_outside_the_role_are_refused(published: dict[str, str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def script() -> None:
+        from datetime import date
+
+        import streamlit as st
+
+        from dashboards import data
+        from dashboards.auth import User
+
+        data.start_run(User(email="p@example.com", role="product"))
+        days = data.report("engagement/activity_by_day", start=date(2024, 3, 1), end=date(2024, 3, 31))
+        st.write(f"{len(days)} days")
+        try:
+            data.report("revenue_share/kpis")
+        except data.OutOfScope as refused:
+            st.write(f"refused: {refused}")
+
+    for name, value in _env(Path(published["EBOOK_ANALYTICS_HOME"]), no_auth=False).items():
+        monkeypatch.setenv(name, value)
+    at = AppTest.from_function(script, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert [text.value for text in at.markdown] == [
+        "31 days",  # engagement_daily runs from the first to the last event day: all of March
+        "refused: the product role may not read revenue_share reports",
+    ]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_hostile_and_empty_filters_fall_back_without_errors(as_admin: Path, page: str) -> None:
+    defaults = _metrics(_open(page))
+    for value in HOSTILE:
+        at = _open(page, {"dates": [value, value], "tier": [value, "premium"], "plan": value, "provider": value,
+                          "model": [value], "genre": value, "resource": value, "month": value, "run": value})
+        _no_errors(at)
+        if page not in ("data_quality", "usage", "ai_cost"):  # their tier filter keeps the valid 'premium'
+            assert _metrics(at) == defaults, (page, value[:40])
+    # A range without any activity: every chart shows the empty state instead of failing.
+    at = _open(page, {"dates": ["2024-02-02", "2024-02-03"]})
+    _no_errors(at)
+
+
+def test_a_new_publication_is_picked_up_and_a_blocked_run_is_announced(
+        cli_env: dict[str, str], source_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = Path(cli_env["EBOOK_ANALYTICS_HOME"])
+    publish_platform_data(source_url, home.parent)
+    for name, value in _env(home, no_auth=True).items():
+        monkeypatch.setenv(name, value)
+    at = _open("ai_cost", {"dates": MARCH})
+    assert _metrics(at)["AI cost"] == "$0.06"
+
+    with psycopg.connect(source_url) as conn:  # generation 4 (failed, cost NULL) gets billed after all
+        conn.execute("update ai_processing.ai_generations set cost = 2.5 where id = 'd0000000-0000-0000-0000-000000000004'")
+    run_cli("etl", "run", env=cli_env)
+    at = _open("ai_cost", {"dates": MARCH})  # the same server process and cache: no restart
+    assert _metrics(at)["AI cost"] == "$2.56"
+    assert not at.error
+
+    with psycopg.connect(source_url) as conn:  # an error-level check fails: the run is blocked, nothing published
+        conn.execute("update ai_processing.ai_generations set completed_at = created_at - interval '1 day' "
+                     "where id = 'd0000000-0000-0000-0000-000000000001'")
+    assert run_cli("etl", "run", env=cli_env, check=False).returncode != 0
+    at = _open("ai_cost", {"dates": MARCH})
+    assert _metrics(at)["AI cost"] == "$2.56"
+    (banner,) = at.error
+    assert "was **blocked**" in banner.value
+    assert "completed_not_before_created" in banner.value
+
+
+def test_without_a_warehouse_the_app_says_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in _env(tmp_path, no_auth=True).items():
+        monkeypatch.setenv(name, value)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "ebook-analytics etl run" in at.info[0].value
+    assert os.path.exists(tmp_path / "warehouse") is False

@@ -1,0 +1,117 @@
+"""Write-back into PostgreSQL: project metrics (exact values, reruns overwrite) and content statistics."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pipelines.publish.readability import TextCounts, count_text, syllables
+from tests.conftest import run_cli
+from tests.etl_rows import C1, C1_TEXT, C2, C2_TEXT, G2, P1, P2, U3, execute, insert_platform, query_warehouse
+
+C3, C4 = "c0000000-0000-0000-0000-000000000003", "c0000000-0000-0000-0000-000000000004"
+P3 = "b0000000-0000-0000-0000-000000000003"
+
+
+@pytest.mark.parametrize(("word", "expected"), [
+    ("the", 1), ("cat", 1), ("happy", 2), ("table", 2), ("makes", 1), ("yesterday", 3), ("Loudly", 2), ("2024", 1),
+])
+def test_syllable_heuristic(word: str, expected: int) -> None:
+    assert syllables(word) == expected
+
+
+def test_readability_of_known_texts() -> None:
+    # 9 words, 2 sentences, 10 syllables: 206.835 - 1.015 x 4.5 - 84.6 x 10/9 = 108.2675; 0.39 x 4.5 + 11.8 x 10/9
+    # - 15.59 = -0.7239
+    first = count_text(C1_TEXT)
+    assert first == TextCounts(words=9, characters=37, sentences=2, paragraphs=1, syllables=10)
+    assert (first.flesch_reading_ease, first.flesch_kincaid_grade) == (Decimal("108.27"), Decimal("-0.72"))
+    # 5 words, 2 sentences, 6 syllables: 102.7775 and exactly -0.455, rounded half away from zero
+    second = count_text(C2_TEXT)
+    assert second == TextCounts(words=5, characters=30, sentences=2, paragraphs=2, syllables=6)
+    assert (second.flesch_reading_ease, second.flesch_kincaid_grade) == (Decimal("102.78"), Decimal("-0.46"))
+    # a project combines its chapters' counts: 14 words, 4 sentences, 16 syllables
+    both = first + second
+    assert (both.flesch_reading_ease, both.flesch_kincaid_grade) == (Decimal("106.60"), Decimal("-0.74"))
+    assert count_text("") == TextCounts() and count_text(None).flesch_reading_ease is None
+    assert count_text("no end mark").sentences == 1
+
+
+def _metrics(url: str) -> dict[str, tuple]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select project_id::text, total_words, chapters_completed, ai_generated_percentage, collaborator_count, "
+            "revisions_count, ai_generation_time_minutes, active_writing_time_minutes, comments_count, metrics_date "
+            "from analytics.project_metrics order by project_id, metrics_date"
+        ).fetchall()
+    assert len(rows) == len({row[0] for row in rows})  # one row per project (and date)
+    return {row[0]: row[1:] for row in rows}
+
+
+def _statistics(url: str) -> dict[str, tuple]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select content_id::text, content_type, word_count, character_count, sentence_count, paragraph_count, "
+            "flesch_reading_ease, flesch_kincaid_grade from content.content_statistics order by content_id"
+        ).fetchall()
+    assert len(rows) == len({row[0] for row in rows})  # delete + insert never leaves two rows for one content
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_writeback_values_and_rerun_overwrites(source_url: str, cli_env: dict[str, str]) -> None:
+    insert_platform(source_url)
+    execute(source_url, f"""
+        insert into content.projects (id, title, owner_id) values ('{P3}', 'Untouched', '{U3}');
+        insert into content.chapters (id, project_id, position, content, word_count, status) values
+          ('{C3}', '{P2}', 1, 'Short one.', 2, 'draft'), ('{C4}', '{P3}', 1, 'Hi.', 1, 'draft');
+    """)
+    run_cli("etl", "run", env=cli_env)
+    live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
+    (snapshot_day,) = query_warehouse(live, "select snapshot_at::date from meta.publication")[0]
+    assert isinstance(snapshot_day, date)
+
+    # P1: 1000 AI words of 1500; completed chapter C1; 1 accepted collaborator of 2 invited; 3 versions;
+    # generations 90000 + 45000 ms = 2.25 minutes, floored
+    assert _metrics(source_url) == {
+        P1: (1500, 1, Decimal("66.67"), 2, 3, 2, 0, 0, snapshot_day),
+        P2: (2, 0, Decimal("0.00"), 1, 0, 0, 0, 0, snapshot_day),
+        P3: (1, 0, Decimal("0.00"), 1, 0, 0, 0, 0, snapshot_day),
+    }
+    assert _statistics(source_url) == {
+        P1: ("project", 14, 67, 4, 3, Decimal("106.60"), Decimal("-0.74")),
+        P2: ("project", 2, 10, 1, 1, Decimal("120.21"), Decimal("-3.01")),
+        C1: ("chapter", 9, 37, 2, 1, Decimal("108.27"), Decimal("-0.72")),
+        C2: ("chapter", 5, 30, 2, 2, Decimal("102.78"), Decimal("-0.46")),
+        C3: ("chapter", 2, 10, 1, 1, Decimal("120.21"), Decimal("-3.01")),
+        P3: ("project", 1, 3, 1, 1, Decimal("121.22"), Decimal("-3.40")),
+        C4: ("chapter", 1, 3, 1, 1, Decimal("121.22"), Decimal("-3.40")),
+    }
+
+    execute(source_url, f"""
+        update content.chapters set content = 'Dogs bark loudly.', word_count = 501 where id = '{C2}';
+        update ai_processing.ai_generations set processing_time_ms = 80000 where id = '{G2}';
+        delete from content.chapters where id = '{C3}';
+    """)
+    rerun = run_cli("etl", "run", env=cli_env)
+
+    # 1000 / 1501 = 66.622%; (90000 + 80000) / 60000 = 2.83 minutes, floored to 2 (rounding would give 3)
+    assert _metrics(source_url) == {
+        P1: (1501, 1, Decimal("66.62"), 2, 3, 2, 0, 0, snapshot_day),
+        P2: (0, 0, Decimal("0.00"), 1, 0, 0, 0, 0, snapshot_day),
+        P3: (1, 0, Decimal("0.00"), 1, 0, 0, 0, 0, snapshot_day),
+    }
+    # C2 now: 3 words, 1 sentence, 4 syllables; P1: 12 words, 3 sentences, 14 syllables; P2 has no text left
+    assert _statistics(source_url) == {
+        P1: ("project", 12, 54, 3, 2, Decimal("104.08"), Decimal("-0.26")),
+        P2: ("project", 0, 0, 0, 0, None, None),
+        C1: ("chapter", 9, 37, 2, 1, Decimal("108.27"), Decimal("-0.72")),
+        C2: ("chapter", 3, 17, 1, 1, Decimal("90.99"), Decimal("1.31")),
+        P3: ("project", 1, 3, 1, 1, Decimal("121.22"), Decimal("-3.40")),
+        C4: ("chapter", 1, 3, 1, 1, Decimal("121.22"), Decimal("-3.40")),
+    }
+    # only the affected projects were recomputed: P1 (C1 and C2 re-read) and P2 (its chapter was deleted), not P3
+    assert "wrote back 3 project metrics, 4 content statistics" in rerun.stdout
