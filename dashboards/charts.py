@@ -16,8 +16,7 @@ import streamlit as st
 
 PAGE_SIZE = 50
 EMPTY = "No data for these filters. Widen the date range or clear a filter in the sidebar."
-# One palette for every page, so a provider or tier keeps its colour from chart to chart.
-COLORS = ["#3b5bdb", "#f08c00", "#2f9e44", "#e03131", "#7048e8", "#1098ad", "#d6336c", "#868e96"]
+COST_PLACES = 4  # AI costs are fractions of a cent per row; other money shows cents
 
 
 def money(value: object, places: int = 2) -> str:
@@ -69,13 +68,38 @@ def chart(title: str, frame: pd.DataFrame, draw: Callable[[pd.DataFrame], go.Fig
     if frame.empty:
         st.info(EMPTY, icon=":material/filter_alt_off:")
         return
-    figure = draw(frame)
+    figure = draw(_plottable(frame))
     figure.update_layout(
-        margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=320, colorway=COLORS,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=figure.layout.height or 320,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None},
     )
     st.plotly_chart(figure, key=f"chart_{key}", config={"displayModeBar": False})
     download(frame, key, key)
+
+
+def _decimal_places(column: pd.Series) -> int | None:
+    """Decimal places of a DECIMAL column (None for other columns); integer sums arrive as Decimal with 0."""
+    sample = column.dropna()
+    if sample.empty or not isinstance(sample.iloc[0], Decimal):
+        return None
+    return -int(sample.iloc[0].as_tuple().exponent)
+
+
+def _plottable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Plotly draws numbers, not Decimal objects: convert for the picture only (the CSV keeps the exact values)."""
+    decimals = [name for name in frame.columns if _decimal_places(frame[name]) is not None]
+    return frame.astype({name: "float64" for name in decimals}) if decimals else frame
+
+
+def _money_columns(frame: pd.DataFrame) -> dict:
+    """Show DECIMAL columns with cents as dollars (integers stay plain numbers)."""
+    config = {}
+    for name in frame.columns:
+        places = _decimal_places(frame[name])
+        if places:
+            places = min(places, COST_PLACES if "cost" in str(name) else 2)
+            config[name] = st.column_config.NumberColumn(format="dollar" if places == 2 else f"$%.{places}f")
+    return config
 
 
 def table(title: str, frame: pd.DataFrame, key: str, column_config: dict | None = None) -> None:
@@ -92,5 +116,6 @@ def table(title: str, frame: pd.DataFrame, key: str, column_config: dict | None 
             key=f"page_{key}",
         ))
     shown = frame.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=column_config)
+    config = _money_columns(frame) | (column_config or {})
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
     download(frame, key, key)

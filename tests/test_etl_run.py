@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 
 from tests.conftest import REPO_ROOT, run_cli
-from tests.etl_rows import STAGED_ROWS, insert_platform, query_warehouse, sha256
+from tests.etl_rows import G1, STAGED_ROWS, execute, insert_platform, query_warehouse, sha256
 
 SECRET_COLUMNS = {
     "password_hash", "session_token", "ip_address", "user_agent", "external_id", "payout_method", "api_endpoint",
@@ -131,6 +131,17 @@ def test_failed_or_killed_run_leaves_the_published_file_byte_identical(
     run_cli("etl", "run", env=cli_env)
     live = _warehouse(cli_env)
     before = sha256(live)
+
+    # an error-severity check fails: blocked, listed with counts and sample ids, nothing published
+    execute(source_url, f"update ai_processing.ai_generations set completed_at = null where id = '{G1}'")
+    blocked = run_cli("etl", "run", env=cli_env, check=False)
+    assert blocked.returncode == 2
+    assert blocked.stderr.startswith("blocked: ")
+    assert f"(staging.ai_generations): 1 unexpected, e.g. {G1}" in blocked.stderr
+    assert blocked.stdout.startswith("blocked run ")
+    assert sha256(live) == before
+    assert _runs(cli_env)[-1]["status"] == "blocked"
+    assert list(live.parent.glob("*.building-*")) == []
 
     gone = create_database()
     name = psycopg.conninfo.conninfo_to_dict(gone)["dbname"]

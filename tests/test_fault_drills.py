@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -22,13 +23,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 import psycopg
 import pytest
 
 from pipelines.source import server
-from tests.conftest import REPO_ROOT, run_cli
+from tests.conftest import REPO_ROOT, _database_url, cli_environment, run_cli
 
 # A hand-made history: one user, one model and three generations whose UTC days are known:
 # 2024-03-01 23:30 at -05:00 is 2024-03-02 04:30 UTC, so day 2024-03-01 holds only the 12:00 UTC generation.
@@ -38,22 +40,36 @@ values ('00000000-0000-0000-0000-0000000000a1', 'ada@example.com', 'ada', '2024-
 insert into ai_processing.ai_providers (id, name) values ('00000000-0000-0000-0000-0000000000b1', 'openai');
 insert into ai_processing.ai_models (id, provider_id, name, version)
 values ('00000000-0000-0000-0000-0000000000c1', '00000000-0000-0000-0000-0000000000b1', 'gpt-4', '0613');
-insert into ai_processing.ai_generations (user_id, model_id, prompt, tokens_used, cost, status, created_at) values
+insert into ai_processing.ai_generations (user_id, model_id, prompt, tokens_used, cost, status, created_at,
+                                          completed_at) values
   ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000c1', 'p', 100, 0.500000,
-   'completed', '2024-03-01 23:30:00-05'),
+   'completed', '2024-03-01 23:30:00-05', '2024-03-01 23:30:05-05'),
   ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000c1', 'p', null, 0.250000,
-   'failed', '2024-03-02 10:00:00+00'),
+   'failed', '2024-03-02 10:00:00+00', null),
   ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000c1', 'p', 50, null,
-   'completed', '2024-03-01 12:00:00+00');
+   'completed', '2024-03-01 12:00:00+00', '2024-03-01 12:00:09+00');
+insert into content.projects (id, title, owner_id, status, created_at) values
+  ('00000000-0000-0000-0000-0000000000d1', 'Dragons', '00000000-0000-0000-0000-0000000000a1', 'in_progress',
+   '2024-02-02 10:00:00+00'),
+  ('00000000-0000-0000-0000-0000000000d2', 'Tides', '00000000-0000-0000-0000-0000000000a1', 'draft',
+   '2024-02-03 10:00:00+00');
+insert into content.chapters (id, project_id, position, word_count, ai_generated, status, created_at) values
+  ('00000000-0000-0000-0000-0000000000e1', '00000000-0000-0000-0000-0000000000d1', 1, 300, true, 'completed',
+   '2024-02-05 10:00:00+00'),
+  ('00000000-0000-0000-0000-0000000000e2', '00000000-0000-0000-0000-0000000000d1', 2, 100, false, 'draft',
+   '2024-02-06 10:00:00+00'),
+  ('00000000-0000-0000-0000-0000000000e3', '00000000-0000-0000-0000-0000000000d2', 1, 50, false, 'completed',
+   '2024-02-07 10:00:00+00');
 """
 # day -> (generations, tokens_used, cost_usd)
 COSTS = {"2024-03-01": (1, 50, Decimal("0.000000")), "2024-03-02": (2, 100, Decimal("0.750000"))}
 
 # One more generation on 2024-03-02, so the next run's warehouse differs from the last one.
 MORE = """
-insert into ai_processing.ai_generations (user_id, model_id, prompt, tokens_used, cost, status, created_at)
+insert into ai_processing.ai_generations (user_id, model_id, prompt, tokens_used, cost, status, created_at,
+                                          completed_at)
 values ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000c1', 'p', 10, 1.000000,
-        'completed', '2024-03-02 23:59:59+00');
+        'completed', '2024-03-02 23:59:59+00', '2024-03-03 00:00:03+00');
 """
 COSTS_AFTER_MORE = {**COSTS, "2024-03-02": (3, 110, Decimal("1.750000"))}
 
@@ -99,7 +115,7 @@ def runs(env: dict[str, str]) -> list[dict]:
 
 def leftovers(env: dict[str, str]) -> list[str]:
     """Files in the warehouse folder other than the live file, the run history and the lock."""
-    expected = {warehouse_of(env).name, "runs.jsonl", ".etl.lock"}
+    expected = {warehouse_of(env).name, "runs.jsonl", ".etl.lock", "writeback_state.json"}
     return sorted(p.name for p in warehouse_of(env).parent.iterdir() if p.name not in expected)
 
 
@@ -150,40 +166,59 @@ def finish(process: subprocess.Popen, timeout: float = 120) -> subprocess.Comple
 # --- fixtures ----------------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def published_template(
+    create_database: Callable[..., str], schema_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, Path]:
+    """Run the ETL once for the whole module: a source database (HISTORY published, MORE waiting) to clone per
+    drill, and the warehouse folder it published, to copy per drill."""
+    url = create_database(template=schema_template)
+    execute(url, HISTORY)
+    env = cli_environment(tmp_path_factory.mktemp("template"), url)
+    run_cli("etl", "run", env=env)
+    assert costs(warehouse_of(env)) == COSTS
+    execute(url, MORE)
+    return urlsplit(url).path.lstrip("/"), warehouse_of(env).parent
+
+
 @pytest.fixture
-def published(cli_env: dict[str, str], source_url: str) -> dict[str, str]:
-    """The hand-made history, extracted and published once; then one more generation waits in the source."""
-    execute(source_url, HISTORY)
-    run_cli("etl", "run", env=cli_env)
-    assert costs(warehouse_of(cli_env)) == COSTS
-    execute(source_url, MORE)
+def source_url(create_database: Callable[..., str], published_template: tuple[str, Path]) -> str:
+    """This module's source: a clone of the template database (cli_env uses it)."""
+    return create_database(template=published_template[0])
+
+
+@pytest.fixture
+def published(cli_env: dict[str, str], published_template: tuple[str, Path]) -> dict[str, str]:
+    """cli_env with the template's published warehouse (and its run history) in place."""
+    shutil.copytree(published_template[1], warehouse_of(cli_env).parent)
     return cli_env
 
 
 # --- drills ------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("phase", ["extract", "transform", "publish"])
-def test_killed_mid_run_leaves_the_last_published_warehouse(published: dict[str, str], phase: str):
+def test_killed_mid_run_leaves_the_last_published_warehouse(published: dict[str, str]):
     env = published
     live = warehouse_of(env)
     before, run_id = digest(live), publication(live)
 
-    kill_9(paused_run(phase, env=env))
+    for phase in ("extract", "transform", "publish"):
+        kill_9(paused_run(phase, env=env))
 
-    assert digest(live) == before  # byte-identical
-    assert publication(live) == run_id and costs(live) == COSTS  # opens read-only, still the old data
-    run_cli("check", env=env)
-    # The next run cleans up after the killed one by itself and publishes the new data.
+        assert digest(live) == before, phase  # byte-identical
+        assert publication(live) == run_id and costs(live) == COSTS, phase  # opens read-only, still the old data
+        assert run_cli("check", env=env, check=False).returncode == 0, phase
+    assert any(".building-" in name for name in leftovers(env))  # what the killed run was writing
+    assert len(runs(env)) == 1  # kill -9 leaves no record
+
+    # The next run cleans up after the killed ones by itself and publishes the new data.
     run_cli("etl", "run", env=env)
     assert costs(live) == COSTS_AFTER_MORE
     assert leftovers(env) == []
-    assert [run["status"] for run in runs(env)] == ["published", "published"]  # kill -9 leaves no record
+    assert [run["status"] for run in runs(env)] == ["published", "published"]
 
 
-def test_source_stopped_mid_run_fails_clearly_and_the_next_run_recovers(
-    tmp_path: Path, cli_env: dict[str, str]
-):
+def test_source_stopped_mid_run_fails_clearly_and_the_next_run_recovers(tmp_path: Path):
     from pipelines.source.migrate import apply_migrations
 
     pgdata = tmp_path / "pg"
@@ -192,24 +227,21 @@ def test_source_stopped_mid_run_fails_clearly_and_the_next_run_recovers(
         with psycopg.connect(url) as conn:
             apply_migrations(conn)
         execute(url, HISTORY)
-        env = {**cli_env, "EBOOK_ANALYTICS_SOURCE_URL": url}
-        run_cli("etl", "run", env=env)
+        env = cli_environment(tmp_path, url)
         live = warehouse_of(env)
-        before = digest(live)
-        execute(url, MORE)
 
         process = paused_run("extract", env=env, seconds=3)
         server.stop(pgdata)
         result = finish(process)
 
-        assert result.returncode != 0
+        assert result.returncode == 1
         assert "source" in error_line(result)
-        assert digest(live) == before
-        assert runs(env)[-1]["status"] == "failed"
+        assert not live.exists()  # nothing published
+        assert [run["status"] for run in runs(env)] == ["failed"]
 
         server.start(pgdata)
         run_cli("etl", "run", env=env)
-        assert costs(live) == COSTS_AFTER_MORE
+        assert costs(live) == COSTS
         assert leftovers(env) == []
     finally:
         server.stop(pgdata)
@@ -218,13 +250,13 @@ def test_source_stopped_mid_run_fails_clearly_and_the_next_run_recovers(
 def test_a_second_run_exits_at_once_or_waits_its_turn(published: dict[str, str]):
     env = published
     live = warehouse_of(env)
-    first = paused_run("transform", env=env, seconds=6)
+    first = paused_run("transform", env=env, seconds=8)
 
     started = time.monotonic()
     refused = run_cli("etl", "run", env=env, check=False)
     assert refused.returncode == 75
     assert "another ETL run is in progress" in error_line(refused)
-    assert time.monotonic() - started < 15  # at once, not after the first run
+    assert time.monotonic() - started < 8  # at once, not after the first run
 
     waiting = start_cli("etl", "run", "--wait", env=env)
     assert finish(first).returncode == 0
@@ -232,6 +264,8 @@ def test_a_second_run_exits_at_once_or_waits_its_turn(published: dict[str, str])
     assert costs(live) == COSTS_AFTER_MORE
     statuses = [run["status"] for run in runs(env)]
     assert statuses == ["published", "published", "published"]  # the refused run never started, so no record
+    first_end, second_start = runs(env)[1]["finished_at"], runs(env)[2]["started_at"]
+    assert second_start >= first_end  # the waiting run really waited for the first
 
 
 READER = """
@@ -319,19 +353,19 @@ def fill(directory: Path) -> Path:
     return filler
 
 
-def test_full_disk_fails_clearly_and_keeps_the_old_warehouse(cli_env: dict[str, str], source_url: str):
+def test_full_disk_fails_clearly_and_keeps_the_old_warehouse(
+    cli_env: dict[str, str], published_template: tuple[str, Path]
+):
     env = cli_env
     live = warehouse_of(env)
-    execute(source_url, HISTORY)
     with small_disk(live.parent, "64m"):
-        run_cli("etl", "run", env=env)
+        shutil.copytree(published_template[1], live.parent, dirs_exist_ok=True)
         before = digest(live)
-        execute(source_url, MORE)
         filler = fill(live.parent)
 
         result = run_cli("etl", "run", env=env, check=False)
 
-        assert result.returncode != 0
+        assert result.returncode == 1
         assert "space" in error_line(result).lower()
         assert digest(live) == before
         assert leftovers(env) == ["filler"]  # the failed run removed its own partial build
@@ -340,43 +374,43 @@ def test_full_disk_fails_clearly_and_keeps_the_old_warehouse(cli_env: dict[str, 
         assert costs(live) == COSTS_AFTER_MORE
 
 
-@pytest.mark.parametrize(
-    "foreign",
-    [
-        pytest.param(lambda path: path.write_bytes(b"this is not a database\n" * 100), id="garbage"),
-        pytest.param(lambda path: duckdb.connect(str(path)).execute("create table t as select 1 as x").close(),
-                     id="someone-elses-duckdb"),
-    ],
-)
+def garbage(path: Path) -> None:
+    path.write_bytes(b"this is not a database\n" * 100)
+
+
+def someone_elses_duckdb(path: Path) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table notes as select 1 as x")
+
+
+@pytest.mark.parametrize("foreign", [garbage, someone_elses_duckdb])
 def test_a_foreign_file_at_the_warehouse_path_is_never_overwritten(
-    cli_env: dict[str, str], source_url: str, foreign: Callable[[Path], None]
+    cli_env: dict[str, str], foreign: Callable[[Path], None]
 ):
     env = cli_env
     live = warehouse_of(env)
-    execute(source_url, HISTORY)
     live.parent.mkdir(parents=True)
     foreign(live)
     before = digest(live)
 
     for args in (["etl", "run"], ["etl", "run", "--full"]):
         result = run_cli(*args, env=env, check=False)
-        assert result.returncode != 0
+        assert result.returncode == 1
         assert "--rebuild" in error_line(result)
         assert digest(live) == before
 
     run_cli("etl", "run", "--full", "--rebuild", env=env)
-    assert costs(live) == COSTS
+    assert costs(live) == COSTS_AFTER_MORE
     asides = [name for name in leftovers(env) if ".corrupt-" in name]
     assert len(asides) == 1 and digest(live.parent / asides[0]) == before  # set aside, not destroyed
 
 
 def test_scheduled_runs_go_on_after_a_failed_run(
-    cli_env: dict[str, str], pg_admin_url: str, schema_template: str
+    cli_env: dict[str, str], pg_admin_url: str, published_template: tuple[str, Path]
 ):
     # The source database does not exist yet, so the first scheduled run fails; it is created meanwhile.
     name = f"t_{uuid.uuid4().hex[:12]}"
-    url = psycopg.conninfo.make_conninfo(pg_admin_url, dbname=name)
-    env = {**cli_env, "EBOOK_ANALYTICS_SOURCE_URL": url}
+    env = {**cli_env, "EBOOK_ANALYTICS_SOURCE_URL": _database_url(pg_admin_url, name)}
     scheduler = start_cli("etl", "run", "--every", "3s", "--max-runs", "3", env=env)
     try:
         deadline = time.monotonic() + 60
@@ -384,18 +418,52 @@ def test_scheduled_runs_go_on_after_a_failed_run(
             time.sleep(0.2)
         assert [run["status"] for run in runs(env)] == ["failed"]
         with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(f'create database "{name}" template "{schema_template}"')
-        execute(url, HISTORY)
+            conn.execute(f'create database "{name}" template "{published_template[0]}"')
 
-        result = finish(scheduler, timeout=120)
+        result = finish(scheduler, timeout=180)
     finally:
         if scheduler.poll() is None:
             kill_9(scheduler)
         with psycopg.connect(pg_admin_url, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
 
-    assert result.returncode != 0  # not every run succeeded
+    assert result.returncode == 1  # not every run published
     assert [run["status"] for run in runs(env)] == ["failed", "published", "published"]
-    log = result.stdout + result.stderr
-    assert log.count("failed") >= 1 and log.count("published") == 2
-    assert costs(warehouse_of(env)) == COSTS
+    log = re.findall(r"^\S+Z run (\d)/3: (\w+)", result.stdout, flags=re.MULTILINE)  # one line per run
+    assert log == [("1", "failed"), ("2", "published"), ("3", "published")]
+    assert "run 1/3: failed: cannot connect" in result.stdout
+    assert costs(warehouse_of(env)) == COSTS_AFTER_MORE
+
+
+# project_id -> (total_words, chapters_completed, ai_generated_percentage)
+METRICS = {"d1": (400, 1, Decimal("75.00")), "d2": (50, 1, Decimal("0.00"))}
+REWRITE = """
+update content.chapters set word_count = 500, status = 'completed'
+where id = '00000000-0000-0000-0000-0000000000e2';
+update content.chapters set word_count = 150 where id = '00000000-0000-0000-0000-0000000000e3';
+"""
+METRICS_AFTER_REWRITE = {"d1": (800, 2, Decimal("37.50")), "d2": (150, 1, Decimal("0.00"))}
+
+
+def project_metrics(url: str) -> dict[str, tuple[int, int, Decimal]]:
+    """analytics.project_metrics of the only metrics date there is, by the last two characters of the project id."""
+    with psycopg.connect(url) as conn:
+        (days,) = conn.execute("select count(distinct metrics_date) from analytics.project_metrics").fetchone()
+        assert days == 1
+        rows = conn.execute(
+            "select project_id::text, total_words, chapters_completed, ai_generated_percentage "
+            "from analytics.project_metrics"
+        ).fetchall()
+    return {project[-2:]: (words, completed, share) for project, words, completed, share in rows}
+
+
+def test_a_run_killed_during_write_back_leaves_the_old_metrics_whole(published: dict[str, str], source_url: str):
+    env = published
+    assert project_metrics(source_url) == METRICS  # written back by the template's run
+    execute(source_url, REWRITE)
+
+    kill_9(paused_run("writeback", env=env))  # after the new rows were upserted, before the commit
+
+    assert project_metrics(source_url) == METRICS  # entirely old: the transaction died with the run
+    run_cli("etl", "run", env=env)
+    assert project_metrics(source_url) == METRICS_AFTER_REWRITE  # entirely new

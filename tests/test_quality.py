@@ -7,6 +7,8 @@ extract and transform steps, then corrupted in `staging` where the source's cons
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -133,8 +135,33 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "home"
 
 
-def test_clean_dataset_passes_every_check(fresh_source: str, home: Path) -> None:
-    con, snapshot_at = build(fresh_source, home / "build.duckdb")
+@pytest.fixture(scope="module")
+def clean_build(
+    create_database: Callable[..., str], schema_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, datetime]:
+    """The fresh dataset extracted and transformed once for the in-process tests, which each corrupt a copy."""
+    url = create_database(template=schema_template)
+    load(url, DATASET + RECENT_ACTIVITY)
+    folder = tmp_path_factory.mktemp("clean_build")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EBOOK_ANALYTICS_HOME", str(folder))
+        con, snapshot_at = build(url, folder / "clean.duckdb")
+    con.close()
+    return folder / "clean.duckdb", snapshot_at
+
+
+@pytest.fixture
+def built(clean_build: tuple[Path, datetime], home: Path) -> Iterator[tuple[duckdb.DuckDBPyConnection, datetime]]:
+    """A private copy of the clean build, open for writing, and its snapshot time."""
+    path, snapshot_at = clean_build
+    shutil.copy(path, home / "build.duckdb")
+    con = warehouse.connect(home / "build.duckdb")
+    yield con, snapshot_at
+    con.close()
+
+
+def test_clean_dataset_passes_every_check(built) -> None:
+    con, snapshot_at = built
     results = run_checks(con, snapshot_at=snapshot_at, previous=None)
     assert failures(results) == {}
     names = {r.name for r in results}
@@ -147,8 +174,8 @@ def test_clean_dataset_passes_every_check(fresh_source: str, home: Path) -> None
     assert all(r.table == r.name.rsplit(".", 2)[0] or r.name.startswith(r.table + ".") for r in results)
 
 
-def test_generation_costing_2000_is_an_error_that_blocks(fresh_source: str, home: Path) -> None:
-    con, snapshot_at = build(fresh_source, home / "build.duckdb")
+def test_generation_costing_2000_is_an_error_that_blocks(built) -> None:
+    con, snapshot_at = built
     # The source's CHECK (cost < 1000) forbids it, so the fault is made in the staged copy.
     con.execute("update staging.ai_generations set cost = 2000 where id = $id", {"id": GEN_1})
     rebuild_marts(con, snapshot_at)
@@ -157,8 +184,8 @@ def test_generation_costing_2000_is_an_error_that_blocks(fresh_source: str, home
     assert [r.name for r in results if r.blocks_publish] == ["staging.ai_generations.cost.range"]
 
 
-def test_orphan_content_version_is_counted_with_its_ids(fresh_source: str, home: Path) -> None:
-    con, snapshot_at = build(fresh_source, home / "build.duckdb")
+def test_orphan_content_version_is_counted_with_its_ids(built) -> None:
+    con, snapshot_at = built
     con.execute("update staging.content_versions set chapter_id = uuid() where id in ($a, $b)",
                 {"a": VERSION_1, "b": VERSION_2})
     rebuild_marts(con, snapshot_at)
@@ -168,15 +195,15 @@ def test_orphan_content_version_is_counted_with_its_ids(fresh_source: str, home:
     assert set(failures(results)) == {"staging.content_versions.chapter_id.orphans"}
 
 
-def test_duplicate_key_fails_uniqueness(fresh_source: str, home: Path) -> None:
-    con, snapshot_at = build(fresh_source, home / "build.duckdb")
+def test_duplicate_key_fails_uniqueness(built) -> None:
+    con, snapshot_at = built
     con.execute("insert into staging.user_auth_methods select * from staging.user_auth_methods")
     results = run_checks(con, snapshot_at=snapshot_at, previous=None)
     assert failures(results) == {"staging.user_auth_methods.id.unique": ("error", 2, (AUTH, AUTH))}
 
 
-def test_mart_that_no_longer_matches_its_source_fails_reconciliation(fresh_source: str, home: Path) -> None:
-    con, snapshot_at = build(fresh_source, home / "build.duckdb")
+def test_mart_that_no_longer_matches_its_source_fails_reconciliation(built) -> None:
+    con, snapshot_at = built
     total = con.execute("select sum(cost_usd) from marts.ai_cost_daily").fetchone()[0]
     assert total == Decimal("0.055000")  # 0.045 + NULL-as-0 + 0.010
     con.execute("update marts.ai_cost_daily set cost_usd = cost_usd + 0.000001 where cost_usd > 0.04")
@@ -186,12 +213,10 @@ def test_mart_that_no_longer_matches_its_source_fails_reconciliation(fresh_sourc
     }
 
 
-def test_volume_against_the_previous_run(
-    fresh_source: str, home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_volume_against_the_previous_run(built, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EBOOK_ANALYTICS_VOLUME_MIN_ROWS", "2")
     monkeypatch.setenv("EBOOK_ANALYTICS_VOLUME_GROWTH_PCT", "25")
-    con, snapshot_at = build(fresh_source, home / "build.duckdb")
+    con, snapshot_at = built
     # Staged now: 2 users, 3 events, 2 usage records, 3 generations.
     previous = {"tables": {
         "users": {"rows": 5},  # -60%: more than the 50% drop allowed, 3 rows lost
@@ -226,10 +251,10 @@ def test_volume_baseline_comes_from_the_live_warehouse(home: Path) -> None:
     assert previous_row_counts(building, None) == {}  # first run: no baseline
 
 
-def test_bad_threshold_setting_is_one_line(fresh_source: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_threshold_setting_is_one_line(built, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipelines.errors import UserError
 
-    con, snapshot_at = build(fresh_source, home / "build.duckdb")
+    con, snapshot_at = built
     monkeypatch.setenv("EBOOK_ANALYTICS_FRESHNESS_HOURS", "two days")
     with pytest.raises(UserError, match="freshness_hours is 'two days'"):
         run_checks(con, snapshot_at=snapshot_at, previous=None)

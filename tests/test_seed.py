@@ -187,9 +187,15 @@ def test_advance_appends_days_and_changes_rows_in_place(create_database, schema_
         assert after[table][0] > before[table], table
     # new activity only after the previous last day, and not beyond the two new days
     assert scalar(url, """select max("timestamp")::date from analytics.user_events""").isoformat() == "2024-04-02"
-    assert scalar(url, f"""
-        select count(*) from users.user_sessions where created_at >= '{END}'::date + 1
-    """) == after["users.user_sessions"][0] - before["users.user_sessions"]
+    for table, column in (("users.users", "created_at"), ("users.user_sessions", "created_at"),
+                          ("content.content_versions", "created_at"), ("billing.usage_records", "created_at"),
+                          ("analytics.user_events", '"timestamp"')):
+        new_rows = scalar(url, f"select count(*) from {table} where {column} >= '{END}'::date + 1")
+        deleted = 2 if table == "analytics.user_events" else 0
+        assert new_rows == after[table][0] - before[table] + deleted, table
+        assert scalar(url, f"select count(*) from {table} where {column} >= '{END}'::date + 3") == 0, table
+    assert scalar(url, f"select count(*) from ai_processing.ai_generations where created_at >= '{END}'::date + 1") \
+        == after["ai_processing.ai_generations"][0] - before["ai_processing.ai_generations"] + 1
     # requests left unfinished by the seed completed in place, each with its usage row
     assert scalar(url, "select count(*) from ai_processing.ai_generations where status in ('pending', 'processing') "
                        f"and created_at < '{END}'::date + 1") == 0

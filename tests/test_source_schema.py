@@ -459,14 +459,20 @@ def test_reader_selects_only_staged_columns_and_writes_nothing(
                 as_reader.execute(statement)
 
 
-def test_writer_upserts_rollups_only(
+def test_writer_upserts_rollups_and_reads_only_what_the_write_back_needs(
     source_url: str, conn: psycopg.Connection, platform: dict[str, uuid.UUID], make_role: Callable[[], str],
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writer = make_role()
     monkeypatch.setenv("EBOOK_ANALYTICS_WRITER_PASSWORD", "s3cret-from-env")
-    assert grant_roles(conn, reader=None, writer=writer)[0] == (
-        f"writer role {writer}: created, password from EBOOK_ANALYTICS_WRITER_PASSWORD")
+    assert grant_roles(conn, reader=None, writer=writer) == [
+        f"writer role {writer}: created, password from EBOOK_ANALYTICS_WRITER_PASSWORD",
+        f"writer role {writer}: SELECT, INSERT, UPDATE, DELETE on analytics.project_metrics, "
+        "content.content_statistics only; SELECT on content.chapters(id, project_id, content, updated_at); "
+        "content.projects(id)",
+    ]
+    conn.execute("insert into content.chapters (project_id, position, content) values (%s, 1, 'Call me Ishmael.')",
+                 (platform["project"],))
     upsert = """insert into analytics.project_metrics (project_id, metrics_date, total_words) values (%s, %s, %s)
                 on conflict (project_id, metrics_date) do update set total_words = excluded.total_words"""
     with _connect_as(source_url, writer) as as_writer:
@@ -474,9 +480,14 @@ def test_writer_upserts_rollups_only(
         as_writer.execute(upsert, (platform["project"], date(2024, 3, 1), 250))
         as_writer.execute("insert into content.content_statistics (content_id, content_type, word_count) "
                           "values (%s, 'project', 250)", (platform["project"],))
+        chapters = as_writer.execute("select project_id, content from content.chapters where xmin::text::bigint > 0 "
+                                     "and exists (select 1 from content.projects where projects.id = project_id)")
+        assert chapters.fetchall() == [(platform["project"], "Call me Ishmael.")]
         for statement in ("select id from users.users", "update users.users set tier = 'premium'",
                           "insert into users.users (email) values ('x@example.com')",
-                          "delete from content.projects", "select id from ai_processing.ai_generations"):
+                          "select title from content.chapters", "update content.chapters set content = ''",
+                          "select title from content.projects", "delete from content.projects",
+                          "select id from ai_processing.ai_generations"):
             with pytest.raises(errors.InsufficientPrivilege):
                 as_writer.execute(statement)
     metrics = conn.execute("select metrics_date, total_words from analytics.project_metrics").fetchall()

@@ -27,7 +27,7 @@ from pipelines.errors import UserError
 LOCAL_ADMIN = User(email="local", role="admin")
 NO_AUTH_NOTICE = "No authentication: local only. Anyone who can use this computer sees every page."
 SIGN_IN_FAILED = "Sign-in failed: wrong email or password."
-TOO_MANY_ATTEMPTS = "Too many failed sign-ins. Try again in {minutes} minutes."
+TOO_MANY_ATTEMPTS = "Too many failed sign-ins. Try again in {minutes} min."
 _SIGNED_IN = "auth_email"  # session_state key holding the local account's email
 
 

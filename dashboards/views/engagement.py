@@ -20,7 +20,8 @@ def _kpi(column_name: str) -> tuple[object, object]:
 
 columns = st.columns(4)
 charts.kpi(columns[0], "Daily active users", *_kpi("avg_dau"), charts.average, "Average DAU over the period.")
-charts.kpi(columns[1], "Monthly active users", *_kpi("avg_mau"), charts.average, "Average MAU (30 days) over the period.")
+charts.kpi(columns[1], "Monthly active users", *_kpi("avg_mau"), charts.average,
+           "Average MAU (distinct users in the 30 days ending each day) over the period.")
 charts.kpi(columns[2], "Stickiness (DAU/MAU)", *_kpi("stickiness"), charts.percent,
            "Sum of DAU over sum of MAU across the period's days.")
 charts.kpi(columns[3], "New users", *_kpi("new_users"), charts.count, "Users who signed up in the period.")

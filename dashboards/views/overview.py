@@ -58,7 +58,7 @@ if data.may_read("revenue_share"):
                    "overview_mrr"))
 if data.may_read("ai_cost"):
     trends.append(("AI cost per day", data.report("ai_cost/by_day", providers=[], models=[], **period.params()),
-                   lambda f: px.area(f, x="day", y="cost_usd", color="provider", labels={"cost_usd": "cost (USD)"}),
+                   lambda f: px.bar(f, x="day", y="cost_usd", color="provider", labels={"cost_usd": "cost (USD)"}),
                    "overview_ai_cost"))
 if data.may_read("writing_progress"):
     trends.append(("Words written per day", data.report("writing_progress/words_by_day", genres=[],

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboards import charts, data, filters
 from dashboards.views import open_page
+from pipelines.errors import UserError
 
 period = open_page("revenue_share", default_days=365)
 plans = filters.choose("Plan (MRR charts)", "plan", data.report("revenue_share/plans")["plan"].tolist())
@@ -30,13 +31,17 @@ else:
     columns[2].metric("Authors' share", charts.money(totals.author_revenue), border=True)
     columns[3].metric("Authors' share not yet paid", charts.money(totals.author_revenue_unpaid), border=True,
                       help="Pending, processing or failed payouts.")
-    csv_file, xlsx_file = data.statement_files(month)
-    left, right, _ = st.columns([1, 1, 4])
-    left.download_button("Statements CSV", csv_file, file_name=f"revenue-share-{month:%Y-%m}.csv", mime="text/csv",
-                         key="statements_csv", icon=":material/download:")
-    right.download_button("Statements XLSX", xlsx_file, file_name=f"revenue-share-{month:%Y-%m}.xlsx",
-                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                          key="statements_xlsx", icon=":material/download:")
+    try:
+        csv_file, xlsx_file = data.statement_files(month)
+    except UserError as refused:  # e.g. a --redact-pii warehouse has no author emails to put on statements
+        st.info(f"The statement files are not available: {refused}", icon=":material/file_download_off:")
+    else:
+        left, right, _ = st.columns([1, 1, 4])
+        left.download_button("Statements CSV", csv_file, file_name=f"revenue-share-{month:%Y-%m}.csv",
+                             mime="text/csv", key="statements_csv", icon=":material/download:")
+        right.download_button("Statements XLSX", xlsx_file, file_name=f"revenue-share-{month:%Y-%m}.xlsx",
+                              mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                              key="statements_xlsx", icon=":material/download:")
     statements = data.report("revenue_share/statements", month=month)
     statements.insert(0, "author", data.people(statements.pop("author_id")))
     charts.table("Statements", statements, "revenue_statements", column_config={

@@ -38,7 +38,7 @@ columns[3].metric("Over a plan limit", charts.count(len(over_limit)), border=Tru
 
 by_day = data.report("usage/by_day", **chosen, **period.params())
 charts.chart("Quantity per day by resource type", by_day,
-             lambda f: px.line(f, x="day", y="quantity", facet_row="resource_type", facet_row_spacing=0.08)
+             lambda f: px.bar(f, x="day", y="quantity", facet_row="resource_type", facet_row_spacing=0.08)
              .update_yaxes(matches=None, title=None).for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
              .update_layout(height=120 + 140 * f["resource_type"].nunique()),
              "usage_by_day")

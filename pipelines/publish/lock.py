@@ -21,7 +21,12 @@ EXIT_BUSY = 75  # EX_TEMPFAIL: try again later
 def etl_lock(directory: Path, *, wait: bool) -> Iterator[None]:
     """Hold the ETL lock; without `wait`, refuse at once when another run holds it."""
     path = directory / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UserError(
+            f"cannot open the ETL lock {path}: {exc.strerror}; make the warehouse folder {directory} writable"
+        ) from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))

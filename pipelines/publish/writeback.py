@@ -21,6 +21,7 @@ from psycopg import sql
 
 from pipelines import warehouse
 from pipelines.config import QUERIES_DIR
+from pipelines.pause import pause_if_asked
 from pipelines.publish.readability import TextCounts, count_text
 from pipelines.source.connection import connect, redact
 
@@ -57,6 +58,7 @@ def write_back(warehouse_path: Path, url: str, *, snapshot_at: datetime, state_p
         snapshot_xmin = conn.execute(query("snapshot_xmin")).fetchone()[0]
         since_xid = _watermark(state_path, url, snapshot_xmin)
         upserted = _upsert_project_metrics(conn, metrics)
+        pause_if_asked("writeback")  # fault drill: killed mid-transaction
         chapters, projects = _refresh_statistics(conn, since_xid=since_xid)
         conn.commit()
     # Saved only after the commit: a crash in between just recomputes the same rows next time.

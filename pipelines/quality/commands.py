@@ -61,12 +61,12 @@ def _prepare_docs_dir(directory: Path) -> Path:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from pipelines.quality.gate import run_checks  # GX is slow to import: only when the command runs
-
     docs_dir = _prepare_docs_dir(args.html) if args.html else None
     live = paths().warehouse
     con = connect(live, read_only=True)
     try:
+        from pipelines.quality.gate import run_checks  # GX takes seconds to import: only once there is work
+
         row = con.execute("select snapshot_at from meta.publication").fetchone()
         if row is None:
             raise UserError(f"{live} has no publication record; run `ebook-analytics etl run` to publish one")

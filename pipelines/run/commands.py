@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from pipelines.config import paths
 from pipelines.errors import UserError
 from pipelines.publish.history import read_runs
+from pipelines.run.schedule import parse_interval, run_every
 
 if TYPE_CHECKING:
     from pipelines.run.etl import RunRecord
@@ -28,6 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="with --full: set an unusable file at the warehouse path aside instead of refusing")
     run.add_argument("--redact-pii", action="store_true", help="leave out personal data (emails, names)")
     run.add_argument("--wait", action="store_true", help="wait for a running ETL instead of refusing")
+    run.add_argument("--every", type=parse_interval, metavar="INTERVAL",
+                     help="keep running, one run every INTERVAL (90s, 15m, 1h); a failed run is logged and retried "
+                          "at the next tick (docs/operations.md)")
+    run.add_argument("--max-runs", type=int, metavar="N", help="with --every: stop after N runs")
     run.set_defaults(func=_run)
 
     runs = subparsers.add_parser("runs", help="the ETL run history, newest first")
@@ -37,16 +42,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.max_runs is not None and (args.every is None or args.max_runs < 1):
+        raise UserError("--max-runs N (N >= 1) goes with --every INTERVAL")
+    if args.every is not None:
+        return run_every(args.every, args.max_runs, lambda: _run_once(args))
+    from pipelines.run.etl import EXIT_BLOCKED
+
+    return EXIT_BLOCKED if _run_once(args) == "blocked" else 0
+
+
+def _run_once(args: argparse.Namespace) -> str:
+    """One run, its summary printed; returns its status."""
     # Imported here: the run pulls in Great Expectations, seconds of imports that `runs` and `--help` need not pay.
-    from pipelines.run.etl import EXIT_BLOCKED, RunOptions, run_etl
+    from pipelines.run.etl import RunOptions, run_etl
 
     record = run_etl(
         RunOptions(full=args.full, rebuild=args.rebuild, redact_pii=args.redact_pii, wait=args.wait)
     )
     if record.status == "blocked":
         _print_failed_checks(record)
-    print(_summary(record))
-    return EXIT_BLOCKED if record.status == "blocked" else 0
+    print(_summary(record), flush=True)
+    return record.status
 
 
 def _print_failed_checks(record: RunRecord) -> None:

@@ -6,6 +6,7 @@ Every run that got the lock is appended to the run history, whatever its outcome
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from pipelines.errors import UserError
 from pipelines.extract.extract import Extraction, extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import SourceTable, load_tables
+from pipelines.pause import pause_if_asked
 from pipelines.publish import history
 from pipelines.publish.lock import etl_lock
 from pipelines.publish.swap import building_path, copy_live, move_aside, publish, published_exists, remove_leftovers
@@ -34,7 +36,9 @@ if TYPE_CHECKING:
     from pipelines.quality.gate import CheckResult
 
 EXIT_BLOCKED = 2
-WRITEBACK_STATE = "writeback_state.json"  # the content-statistics watermark, beside the warehouse
+# The content-statistics watermark, in the data folder: the warehouse folder holds only the warehouse, its history
+# and its lock.
+WRITEBACK_STATE = "writeback_state.json"
 
 
 @dataclass(frozen=True)
@@ -105,13 +109,23 @@ def run_etl(options: RunOptions) -> RunRecord:
         try:
             _run_locked(record, options, live)
         except BaseException as exc:
-            record.status = "failed"
+            if record.status != "published":  # a failed write-back does not unpublish the warehouse
+                record.status = "failed"
             record.error = _one_line(exc)
             raise
         finally:
             record.finished_at = datetime.now(UTC)
-            history.append_run(paths().run_history, record.as_dict())
+            _remember(record)
     return record
+
+
+def _remember(record: RunRecord) -> None:
+    """Append the run to the history; a full disk must not hide the run's own error behind this one."""
+    try:
+        history.append_run(paths().run_history, record.as_dict())
+    except OSError as exc:
+        print(f"warning: run {record.run_id} could not be recorded in {paths().run_history}: {exc.strerror}",
+              file=sys.stderr)
 
 
 def _ensure_directory(directory: Path) -> None:
@@ -140,12 +154,18 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
         if not published:
             return
         with record.step("publish"):
+            pause_if_asked("publish")
             publish(build, live)
         record.status = "published"
     except OSError as exc:
         raise UserError(
             f"cannot write the warehouse in {live.parent}: {exc.strerror}; free disk space or fix its permissions "
-            "(the published warehouse is unchanged)"
+            "(the live warehouse is unchanged)"
+        ) from exc
+    except duckdb.IOException as exc:
+        raise UserError(
+            f"cannot write the warehouse in {live.parent}: {_one_line(exc)}; free disk space or fix its permissions "
+            "(the live warehouse is unchanged)"
         ) from exc
     finally:
         for leftover in (build, build.with_name(build.name + ".wal")):
@@ -153,7 +173,7 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
     with record.step("writeback"):
         try:
             record.writeback = write_back(live, rollup_url(), snapshot_at=record.snapshot_at,
-                                          state_path=live.parent / WRITEBACK_STATE)
+                                          state_path=paths().home / WRITEBACK_STATE)
         except UserError as exc:
             raise UserError(f"run {record.run_id} was published, but its write-back failed: {exc}") from exc
 
@@ -193,11 +213,13 @@ def _build(record: RunRecord, build: Path, url: str, tables: list[SourceTable], 
         prepare(con, tables)
         attach_source(con, url)
         with record.step("extract"):
-            extraction = extract(con, tables)
+            pause_if_asked("extract")
+            extraction = _extract(con, tables, url)
         con.execute(f"detach {SOURCE_ALIAS}")
         record.snapshot_at = extraction.snapshot_at
         record.tables = {name: counts.as_dict() for name, counts in extraction.tables.items()}
         with record.step("transform"):
+            pause_if_asked("transform")
             run_models(con, _model_parameters(extraction))
         with record.step("checks"):
             previous = history.last_published(paths().run_history)
@@ -208,13 +230,30 @@ def _build(record: RunRecord, build: Path, url: str, tables: list[SourceTable], 
             return False
         _write_publication(con, record, results, redacted=redacted)
         con.execute("checkpoint")
-    except duckdb.IOException as exc:
-        raise UserError(
-            f"the run failed writing or reading data: {str(exc).splitlines()[0]}; nothing was published"
-        ) from exc
     finally:
         con.close()
     return True
+
+
+def _extract(con: duckdb.DuckDBPyConnection, tables: list[SourceTable], url: str) -> Extraction:
+    """The extract step; a source that goes away mid-read is named in the one-line error."""
+    try:
+        return extract(con, tables)
+    except duckdb.Error as exc:
+        if _is_local_write_failure(exc):
+            raise
+        raise UserError(
+            f"reading the source database at {redact(url)} failed: {_one_line(exc)}; check that it is up and rerun "
+            "(the live warehouse is unchanged)"
+        ) from exc
+
+
+def _is_local_write_failure(exc: duckdb.Error) -> bool:
+    """DuckDB reports a full disk or an unwritable file as an IOException naming the OS error."""
+    text = str(exc)
+    return isinstance(exc, duckdb.IOException) and any(
+        reason in text for reason in ("No space left", "Permission denied", "Read-only file system", "Disk quota")
+    )
 
 
 def _model_parameters(extraction: Extraction) -> dict[str, object]:

@@ -1,8 +1,9 @@
 """Least-privilege login roles for the ETL: a reader for the extract, a writer for the rollup write-back.
 
 The reader may SELECT exactly the columns `queries/staging/sources.yml` stages (never a secret column) plus what
-the write-back reads; the writer may only read and write the two rollup tables. Re-running revokes everything
-first, so the privileges are always exactly these, even after sources.yml changed.
+the write-back reads; the writer may only write the two rollup tables, and read them and the few chapter and
+project columns the write-back needs. Re-running revokes everything first, so the privileges are always exactly
+these, even after sources.yml changed.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 
 import psycopg
 from psycopg import errors, sql
@@ -22,7 +24,8 @@ from pipelines.source.queries import query, template
 PLATFORM_SCHEMAS = ("users", "content", "ai_processing", "billing", "analytics", "system")
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
-# Read by the write-back (content statistics from chapter text; project metrics from staged columns) but not staged.
+# Read by the write-back (content statistics from chapter text; project metrics from staged columns) but not staged:
+# granted to the reader and, since the write-back reads them on the rollup connection, to the writer.
 WRITEBACK_READS = {
     "content.chapters": ("id", "project_id", "content", "updated_at"),
     "content.projects": ("id",),
@@ -97,8 +100,31 @@ def _grant_reader(conn: psycopg.Connection, role: str) -> str:
     _revoke_everything(conn, role)
     tables = reader_columns()
     schemas = sorted({table.split(".")[0] for table in tables})
+    _grant_usage(conn, role, schemas)
+    _grant_select_columns(conn, role, tables)
+    count = sum(len(columns) for columns in tables.values())
+    return f"reader role {role}: USAGE on {', '.join(schemas)}; SELECT on {count} columns of {len(tables)} tables"
+
+
+def _grant_writer(conn: psycopg.Connection, role: str) -> str:
+    _revoke_everything(conn, role)
+    _grant_usage(conn, role, WRITER_SCHEMAS)
+    for table in WRITER_TABLES:
+        conn.execute(template("grants_write_table", table=sql.Identifier(*table.split(".")),
+                              role=sql.Identifier(role)))
+    # The write-back reads chapter text and project ids on its own connection, to find what to recompute.
+    _grant_select_columns(conn, role, WRITEBACK_READS)
+    reads = "; ".join(f"{table}({', '.join(columns)})" for table, columns in WRITEBACK_READS.items())
+    return (f"writer role {role}: SELECT, INSERT, UPDATE, DELETE on {', '.join(WRITER_TABLES)} only; "
+            f"SELECT on {reads}")
+
+
+def _grant_usage(conn: psycopg.Connection, role: str, schemas: Iterable[str]) -> None:
     for schema in schemas:
         conn.execute(template("grants_schema_usage", schema=sql.Identifier(schema), role=sql.Identifier(role)))
+
+
+def _grant_select_columns(conn: psycopg.Connection, role: str, tables: Mapping[str, Iterable[str]]) -> None:
     for table, columns in tables.items():
         conn.execute(template(
             "grants_select_columns",
@@ -106,15 +132,3 @@ def _grant_reader(conn: psycopg.Connection, role: str) -> str:
             table=sql.Identifier(*table.split(".")),
             role=sql.Identifier(role),
         ))
-    count = sum(len(columns) for columns in tables.values())
-    return f"reader role {role}: USAGE on {', '.join(schemas)}; SELECT on {count} columns of {len(tables)} tables"
-
-
-def _grant_writer(conn: psycopg.Connection, role: str) -> str:
-    _revoke_everything(conn, role)
-    for schema in WRITER_SCHEMAS:
-        conn.execute(template("grants_schema_usage", schema=sql.Identifier(schema), role=sql.Identifier(role)))
-    for table in WRITER_TABLES:
-        conn.execute(template("grants_write_table", table=sql.Identifier(*table.split(".")),
-                              role=sql.Identifier(role)))
-    return f"writer role {role}: SELECT, INSERT, UPDATE, DELETE on {', '.join(WRITER_TABLES)} only"

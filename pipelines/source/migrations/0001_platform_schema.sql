@@ -2,6 +2,7 @@
 -- (sections 1-9). Table, column, constraint and index names follow the document; every place where the
 -- document is not valid PostgreSQL carries a `FIX:` comment with the smallest change that makes it so.
 -- Applied by pipelines/source/migrate.py inside one transaction (so no CREATE INDEX CONCURRENTLY).
+-- Section 10 (ALTER SYSTEM for WAL archiving, replicas) is server configuration, not schema: not applied here.
 
 CREATE EXTENSION IF NOT EXISTS vector;
 

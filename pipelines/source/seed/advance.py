@@ -162,9 +162,9 @@ def _advance(conn, loader: Loader, rng, window: Window, last_day: date, user_cou
     gen_data = join('{"generation_id": "', text(gens.ids), '", "model": "', model_names, '"}')
     writes = np.isin(sessions.user, projects.owner)
     none = events.Exports(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    parts = events.session_events(rng("events"), sessions, writes, 0, len(sessions), gens.session, gens.created,
-                                  gen_data, none, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
-                                  np.zeros(0, dtype="S36"))
+    parts = events.session_events(rng("events"), sessions, writes, np.arange(len(sessions)), gens.session,
+                                  gens.created, gen_data, none, np.zeros(0, dtype=np.int64),
+                                  np.zeros(0, dtype=np.int64), np.zeros(0, dtype="S36"))
     billing_user, billing_at, billing_kind = people.billing_events(_shift(subs, n_old), window)
     account = events.account_events(np.arange(n_old, n), new.created, billing_user, billing_at, billing_kind)
     loader.copy("analytics.user_events", events.events_table(rng("events-table"), parts + account, sessions, ids,

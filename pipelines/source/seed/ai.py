@@ -22,6 +22,7 @@ from pipelines.source.seed.columns import (
     nulled,
     ref,
     text,
+    time_uuids,
     timestamps,
     uuids,
 )
@@ -152,7 +153,7 @@ def new_generations(rng: np.random.Generator, sessions: Sessions, user_weight: n
     rating = np.where(rated, 1 + choose(rng, (0.04, 0.08, 0.2, 0.38, 0.3), n), -1)
     confidence = np.where(status == COMPLETED, np.round(rng.beta(8, 2, n) * 10_000).astype(np.int64), -1)
     return Generations(
-        ids=uuids(rng, n), user=user, session=session, project=project, chapter=chapter, model=model,
+        ids=time_uuids(rng, created), user=user, session=session, project=project, chapter=chapter, model=model,
         template=template, created=created, started=started, completed=completed, status=status, tokens=tokens,
         cost=cost, latency_ms=np.where(done & (status != CANCELLED), latency, -1), rating=rating,
         confidence=confidence, temperature=np.array([30, 50, 70, 70, 70, 80, 90, 100])[rng.integers(0, 8, n)],

@@ -18,15 +18,17 @@ from pipelines.source.seed.columns import (
     latest_at_or_before,
     ref,
     text,
+    time_uuids,
     timestamps,
     uuids,
 )
 from pipelines.source.seed.people import Subscriptions
-from pipelines.source.seed.timeline import Window, weekday
+from pipelines.source.seed.timeline import Window
 
 RESOURCE_TYPES = ("ai_tokens", "exports", "projects", "storage_mb")
 EXPORT_PRICE_MICRO = 100_000  # $0.10 per export
-STORAGE_PRICE_MICRO = 10_000  # $0.01 per MB per week
+STORAGE_PRICE_MICRO = 2_000  # $0.002 per MB per reading
+STORAGE_EVERY = 2 * DAY
 
 
 @dataclass
@@ -69,22 +71,18 @@ def flat_usage(resource: int, user: np.ndarray, at: np.ndarray, quantity: np.nda
 
 def storage_usage(project_owner: np.ndarray, project_created: np.ndarray, active_end: np.ndarray,
                   window: Window) -> Usage:
-    """A weekly storage reading (Mondays 02:00 UTC) for every author with a project, while they are active:
-    3 MB per project plus 2 MB of account data."""
+    """A storage reading every other day at 02:00 UTC for every author with a project (projects sorted by owner
+    and created), from the day after their first project while they are active: 3 MB per project plus 2 MB."""
     owners, first = np.unique(project_owner, return_index=True)
     start = project_created[first]
-    first_monday = start - start % DAY + ((7 - weekday(start)) % 7 + 7) % 7 * DAY
-    first_monday = np.where(first_monday <= start, first_monday + 7 * DAY, first_monday)
-    stop = np.minimum(active_end[owners], window.end - 2 * HOUR)
-    weeks = np.maximum((stop - first_monday - 2 * HOUR) // (7 * DAY) + 1, 0)
-    weeks = np.where(first_monday + 2 * HOUR < window.start, 0, weeks)
-    owner = np.repeat(owners, weeks)
-    nth = np.arange(len(owner)) - np.repeat(np.cumsum(weeks) - weeks, weeks)
-    at = np.repeat(first_monday, weeks) + nth * 7 * DAY + 2 * HOUR
-    keys_sorted = np.lexsort((project_created, project_owner))
-    held = latest_at_or_before(project_owner[keys_sorted], project_created[keys_sorted], owner, at)
-    starts = np.searchsorted(project_owner[keys_sorted], owner)
-    count = np.where(held >= 0, held - starts + 1, 0)
+    first_reading = start - start % DAY + DAY + 2 * HOUR
+    stop = np.minimum(active_end[owners], window.end)
+    readings = np.maximum((stop - first_reading - 1) // STORAGE_EVERY + 1, 0)
+    owner = np.repeat(owners, readings)
+    nth = np.arange(len(owner)) - np.repeat(np.cumsum(readings) - readings, readings)
+    at = np.repeat(first_reading, readings) + nth * STORAGE_EVERY
+    held = latest_at_or_before(project_owner, project_created, owner, at)
+    count = held - np.searchsorted(project_owner, owner) + 1
     return flat_usage(3, owner, at, 2 + 3 * count, STORAGE_PRICE_MICRO, np.full(len(owner), -1))
 
 
@@ -98,7 +96,7 @@ def usage_table(rng: np.random.Generator, usage: Usage, subs: Subscriptions, use
         # Between a cancellation and the next plan nothing is charged to a plan.
         sub = np.where((sub >= 0) & (cancelled >= 0) & (cancelled <= usage.day_of), -1, sub)
     return pa.table({
-        "id": text(uuids(rng, len(usage))),
+        "id": text(time_uuids(rng, usage.created)),
         "user_id": text(user_ids[usage.user]),
         "subscription_id": ref(billable.ids, sub),
         "resource_type": labels(RESOURCE_TYPES, usage.resource),

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.source.seed import catalog
-from pipelines.source.seed.columns import join, labels, nulled, ref, text, timestamps, uuids
+from pipelines.source.seed.columns import join, labels, nulled, ref, text, time_uuids, timestamps
 from pipelines.source.seed.people import Sessions, random_ips
 from pipelines.source.seed.timeline import Window, reshape_to_rhythm
 
@@ -57,6 +57,11 @@ class EventRows:
     data: pa.Array  # JSON text
     page: pa.Array  # URL or NULL
 
+    def take(self, index: np.ndarray) -> EventRows:
+        rows = pa.array(index, pa.int64())
+        return EventRows(self.kind[index], self.at[index], self.user[index], self.session[index],
+                         self.data.take(rows), self.page.take(rows))
+
 
 def _rows(kind: int, at: np.ndarray, user: np.ndarray, session: np.ndarray, data: pa.Array | str = "{}",
           page: pa.Array | None = None) -> EventRows:
@@ -65,11 +70,10 @@ def _rows(kind: int, at: np.ndarray, user: np.ndarray, session: np.ndarray, data
     return EventRows(np.full(n, kind), at, user, session, data, page if page is not None else pa.nulls(n, pa.string()))
 
 
-def session_events(rng: np.random.Generator, sessions: Sessions, writes: np.ndarray, first: int, last: int,
+def session_events(rng: np.random.Generator, sessions: Sessions, writes: np.ndarray, s: np.ndarray,
                    gen_session: np.ndarray, gen_at: np.ndarray, gen_data: pa.Array, exports: Exports,
                    project_session: np.ndarray, project_at: np.ndarray, project_ids: np.ndarray) -> list[EventRows]:
-    """The events of sessions first..last-1 (the other arguments are already restricted to those sessions)."""
-    s = np.arange(first, last)
+    """The events of sessions `s` (the other arguments are already restricted to those sessions)."""
     start, end, user = sessions.start[s], sessions.end[s], sessions.user[s]
     parts = [_rows(_TYPES.index("login"), start, user, s)]
     logout = rng.random(len(s)) < LOGOUT_SHARE
@@ -111,10 +115,13 @@ def anonymous_events(rng: np.random.Generator, count: int, window: Window) -> li
 
 def events_table(rng: np.random.Generator, parts: list[EventRows], sessions: Sessions, user_ids: np.ndarray,
                  window: Window) -> pa.Table:
-    kind = np.concatenate([p.kind for p in parts])
     at = np.minimum(np.concatenate([p.at for p in parts]), window.end - 1)
-    user = np.concatenate([p.user for p in parts])
-    session = np.concatenate([p.session for p in parts])
+    order = np.argsort(at, kind="stable")  # time order: each monthly partition and index is appended to in turn
+    at = at[order]
+    kind = np.concatenate([p.kind for p in parts])[order]
+    user = np.concatenate([p.user for p in parts])[order]
+    session = np.concatenate([p.session for p in parts])[order]
+    take = pa.array(order)
     n = len(kind)
     in_session = session >= 0
     login = kind == _TYPES.index("login")
@@ -123,13 +130,13 @@ def events_table(rng: np.random.Generator, parts: list[EventRows], sessions: Ses
     anonymous_ip = random_ips(rng, n)
     referrer = (login | (user < 0)) & (rng.random(n) < 0.4)
     return pa.table({
-        "id": text(uuids(rng, n)),
+        "id": text(time_uuids(rng, at)),
         "user_id": ref(user_ids, user),
         "session_id": ref(sessions.ids, session),
         "event_type": labels(_TYPES, kind),
         "event_category": labels(_CATEGORIES, kind),
-        "event_data": pa.concat_arrays([p.data for p in parts]),
-        "page_url": pa.concat_arrays([p.page for p in parts]),
+        "event_data": pa.concat_arrays([p.data for p in parts]).take(take),
+        "page_url": pa.concat_arrays([p.page for p in parts]).take(take),
         "referrer": nulled(labels(catalog.REFERRERS, rng.integers(0, len(catalog.REFERRERS), n)), ~referrer),
         "user_agent": nulled(labels(catalog.USER_AGENTS, agent), ~(login | (user < 0))),
         "ip_address": pc.if_else(pa.array(in_session), ip, anonymous_ip),

@@ -14,7 +14,7 @@ from pipelines.source.connection import connect
 from pipelines.source.partitions import ensure_monthly_partitions
 from pipelines.source.queries import query
 from pipelines.source.seed import ai, billing, events, people, writing
-from pipelines.source.seed.columns import SECOND, join, labels, latest_at_or_before, stream, text
+from pipelines.source.seed.columns import SECOND, group_starts, join, labels, latest_at_or_before, stream, text
 from pipelines.source.seed.load import Loader
 from pipelines.source.seed.scales import SCALES, Scale
 from pipelines.source.seed.texts import TextPool
@@ -153,22 +153,49 @@ def history(spec: Scale, seed: int, window: Window) -> Iterator[tuple[str, pa.Ta
     yield "billing.revenue_shares", billing.revenue_shares_table(rng("revenue-shares"), projects.owner,
                                                                  projects.published, projects.ids, users.ids, window)
 
-    gen_data = join('{"generation_id": "', text(gens.ids), '", "model": "', model_names, '"}')
     billing_user, billing_at, billing_kind = people.billing_events(subs, window)
-    account = events.account_events(np.arange(n), users.created, billing_user, billing_at, billing_kind)
-    anonymous = events.anonymous_events(rng("anonymous"), int(spec.events * ANONYMOUS_SHARE), window)
-    yield "analytics.user_events", events.events_table(rng("events-account"), account + anonymous, sessions,
-                                                       users.ids, window)
-    for chunk, first in enumerate(range(0, len(sessions), SESSIONS_PER_EVENT_CHUNK)):
-        last = min(first + SESSIONS_PER_EVENT_CHUNK, len(sessions))
-        g0, g1 = np.searchsorted(gens.session, [first, last])
-        e0, e1 = np.searchsorted(exports.session, [first, last])
-        mine = (projects.session >= first) & (projects.session < last)
-        exports_here = events.Exports(exports.session[e0:e1], exports.at[e0:e1], exports.format[e0:e1])
-        parts = events.session_events(
-            stream(seed, "events", chunk), sessions, writes, first, last, gens.session[g0:g1], gens.created[g0:g1],
-            gen_data.slice(g0, g1 - g0), exports_here, projects.session[mine], projects.created[mine],
-            projects.ids[mine],
-        )
-        yield "analytics.user_events", events.events_table(stream(seed, "events-table", chunk), parts, sessions,
+    outside_sessions = events.account_events(np.arange(n), users.created, billing_user, billing_at, billing_kind)
+    outside_sessions += events.anonymous_events(rng("anonymous"), int(spec.events * ANONYMOUS_SHARE), window)
+    for chunk, rows in enumerate(_events_in_time_slices(seed, sessions, writes, gens, model_names, exports, projects,
+                                                        outside_sessions)):
+        yield "analytics.user_events", events.events_table(stream(seed, "events-table", chunk), rows, sessions,
                                                            users.ids, window)
+
+
+def _events_in_time_slices(seed: int, sessions: people.Sessions, writes: np.ndarray, gens: ai.Generations,
+                           model_names: pa.Array, exports: events.Exports, projects: writing.Projects,
+                           outside_sessions: list[events.EventRows]) -> Iterator[list[events.EventRows]]:
+    """The events, a slice of about SESSIONS_PER_EVENT_CHUNK sessions at a time in session start order: memory
+    stays bounded, and each monthly partition and index is filled in time order, which keeps COPY fast."""
+    order = np.argsort(sessions.start, kind="stable")
+    slices = max(1, -(-len(sessions) // SESSIONS_PER_EVENT_CHUNK))
+    slice_of = np.empty(len(sessions), dtype=np.int64)
+    slice_of[order] = np.arange(len(sessions)) * slices // max(len(sessions), 1)
+    session_bounds = group_starts(slice_of[order], slices)
+    first_start = sessions.start[order[session_bounds[1:-1]]]
+
+    def by_slice(session: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows grouped by the slice of their session: (row order, CSR bounds)."""
+        rows = np.argsort(slice_of[session], kind="stable")
+        return rows, group_starts(slice_of[session][rows], slices)
+
+    gen_rows, gen_bounds = by_slice(gens.session)
+    export_rows, export_bounds = by_slice(exports.session)
+    project_rows, project_bounds = by_slice(projects.session)
+    outside = [rows.take(np.argsort(rows.at, kind="stable")) for rows in outside_sessions]
+    outside_bounds = [np.searchsorted(rows.at, np.r_[np.iinfo(np.int64).min, first_start, np.iinfo(np.int64).max])
+                      for rows in outside]
+    gen_data = join('{"generation_id": "', text(gens.ids), '", "model": "', model_names, '"}')
+    for k in range(slices):
+        g = gen_rows[gen_bounds[k]:gen_bounds[k + 1]]
+        e = export_rows[export_bounds[k]:export_bounds[k + 1]]
+        p = project_rows[project_bounds[k]:project_bounds[k + 1]]
+        rows = events.session_events(
+            stream(seed, "events", k), sessions, writes, order[session_bounds[k]:session_bounds[k + 1]],
+            gens.session[g], gens.created[g], gen_data.take(pa.array(g)),
+            events.Exports(exports.session[e], exports.at[e], exports.format[e]),
+            projects.session[p], projects.created[p], projects.ids[p],
+        )
+        rows += [part.take(np.arange(bounds[k], bounds[k + 1])) for part, bounds in zip(outside, outside_bounds,
+                                                                                         strict=True)]
+        yield rows

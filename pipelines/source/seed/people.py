@@ -21,6 +21,7 @@ from pipelines.source.seed.columns import (
     labels,
     random_text,
     text,
+    time_uuids,
     timestamps,
     uuids,
 )
@@ -65,7 +66,7 @@ def new_users(rng: np.random.Generator, count: int, window: Window, first_number
     roll = rng.random(count)
     status = np.where(churned & (roll < 0.12), 2, np.where(churned & (roll > 0.96), 1, 0))
     return Users(
-        ids=uuids(rng, count), number=np.arange(first_number, first_number + count), created=created,
+        ids=time_uuids(rng, created), number=np.arange(first_number, first_number + count), created=created,
         active_end=active_end, intensity=rng.lognormal(0, 0.8, count), status=status,
     )
 
@@ -187,7 +188,7 @@ def new_sessions(rng: np.random.Generator, user_count: int, active_from: np.ndar
     end = np.minimum(start + duration, window.end - 1)
     roaming = rng.random(n) < 0.15
     ip = pc.if_else(pa.array(roaming), random_ips(rng, n), home_ip.take(pa.array(user)))
-    return Sessions(ids=uuids(rng, n), user=user, start=start, end=end, ip=ip,
+    return Sessions(ids=time_uuids(rng, start), user=user, start=start, end=end, ip=ip,
                     agent=rng.integers(0, len(catalog.USER_AGENTS), n))
 
 

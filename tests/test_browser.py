@@ -1,0 +1,142 @@
+"""The real server (`ebook-analytics dashboard --no-auth`) in headless Debian Chromium, on the hand-made history.
+
+Every page opens without an error, a sidebar filter lands in the URL (and changes the numbers), and the statement
+CSV the revenue share page downloads is byte for byte the file `ebook-analytics export revenue-share` writes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from dashboards.auth import PAGES
+from tests.conftest import REPO_ROOT, run_cli
+from tests.marts_dataset import publish_platform_data
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+MARCH = "?dates=2024-03-01&dates=2024-03-31"
+STARTUP_SECONDS = 60
+PAGE_TIMEOUT_MS = 30_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                                                     "(apt-get install -y chromium; tests/run.sh does it)"),
+]
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_healthy(base: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"the dashboard exited with {server.returncode}: {server.stderr.read()}")
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"the dashboard did not answer within {STARTUP_SECONDS} s")
+
+
+@pytest.fixture(scope="module")
+def published(create_database: Callable[..., str], schema_template: str,
+              tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("browser"))
+
+
+@pytest.fixture(scope="module")
+def server(published: dict[str, str]) -> Iterator[str]:
+    """The dashboard as users start it, on a free port; stopped (with its Streamlit child) at the end."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "dashboard", "--port", str(port), "--no-auth"],
+        env=published, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(base, process)
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def page(server: str):
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        tab = context.new_page()
+        tab.set_default_timeout(PAGE_TIMEOUT_MS)
+        yield tab
+        browser.close()
+
+
+def _visit(page, base: str, key: str, query: str = "") -> None:
+    # The first page is the app's default page, served at the root.
+    page.goto(f"{base}/{'' if key == PAGES[0] else key}{query}")
+    page.get_by_text("Data as of").first.wait_for()
+    page.wait_for_load_state("networkidle")
+
+
+def _metric(page, label: str) -> str:
+    tile = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return tile.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def test_every_page_opens_without_an_error(page, server: str) -> None:
+    for key in PAGES:
+        _visit(page, server, key, MARCH)
+        assert page.locator('[data-testid="stException"]').count() == 0, key
+    _visit(page, server, "overview", MARCH)
+    assert _metric(page, "Words written") == "1,590"
+
+
+def test_a_filter_goes_into_the_url_and_changes_the_numbers(page, server: str) -> None:
+    _visit(page, server, "usage", MARCH)
+    assert _metric(page, "Users with usage") == "3"
+    page.locator('[data-testid="stMultiSelect"]').filter(has_text="Tier").locator("input").click()
+    page.get_by_role("option", name="premium").click()
+    page.wait_for_url(re.compile(r"[?&]tier=premium"))
+    page.keyboard.press("Escape")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stMetric]')]"
+        ".some(m => m.innerText.includes('Users with usage') && m.innerText.includes('\\n1\\n'))"
+    )
+    assert _metric(page, "Users with usage") == "1"  # only Alice is premium
+    assert "dates=2024-03-01" in page.url
+
+
+def test_the_statement_csv_is_the_export(page, server: str, published: dict[str, str], tmp_path: Path) -> None:
+    exported = tmp_path / "export.csv"
+    run_cli("export", "revenue-share", "--period", "2024-02", "--format", "csv", "--out", str(exported),
+            env=published)
+    _visit(page, server, "revenue_share", "?month=2024-02")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Statements CSV").click()
+    downloaded = Path(download.value.path()).read_bytes()
+    assert downloaded == exported.read_bytes()
+    assert downloaded.count(b"\n") == 4  # a header and February's three statements
