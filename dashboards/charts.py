@@ -46,9 +46,9 @@ def kpi(column, label: str, current: object, previous: object, fmt: Callable[[ob
     delta = None
     if current is not None and previous is not None and not pd.isna(current) and not pd.isna(previous):
         change = Decimal(str(current)) - Decimal(str(previous))
-        delta = ("+" if change >= 0 else "") + fmt(change) + " vs previous period"
-        delta = delta.replace("+-", "-")
-    column.metric(label, fmt(current), delta, help=help, border=True)
+        delta = fmt(change) if change < 0 else f"+{fmt(change)}"
+    column.metric(label, fmt(current), delta, help=help, border=True,
+                  delta_description="vs previous period" if delta else None)
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:

@@ -170,6 +170,15 @@ def test_users_cli_refuses_weak_password_and_duplicates(env: dict[str, str]) -> 
     assert [(a.email, a.role) for a in list_users()] == [("a@example.com", "admin")]
 
 
+def test_a_damaged_users_file_is_reported_in_one_line(env: dict[str, str], home: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "users.json").write_text('{"users": {')
+    result = run_cli("users", "list", env=env, check=False)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (f"error: {home / 'users.json'} is damaged (Expecting property name enclosed in double "
+                             "quotes at line 1); fix it or move it away\n")
+
+
 def test_demo_admin_gets_a_fresh_working_password(home: Path) -> None:
     email, first = ensure_demo_admin()
     email_again, second = ensure_demo_admin()

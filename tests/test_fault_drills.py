@@ -207,7 +207,7 @@ def test_killed_mid_run_leaves_the_last_published_warehouse(published: dict[str,
 
         assert digest(live) == before, phase  # byte-identical
         assert publication(live) == run_id and costs(live) == COSTS, phase  # opens read-only, still the old data
-        assert run_cli("check", env=env, check=False).returncode == 0, phase
+    run_cli("check", env=env)  # the same bytes after each kill, so checking them once covers all three
     assert any(".building-" in name for name in leftovers(env))  # what the killed run was writing
     assert len(runs(env)) == 1  # kill -9 leaves no record
 
@@ -221,7 +221,7 @@ def test_killed_mid_run_leaves_the_last_published_warehouse(published: dict[str,
 def test_source_stopped_mid_run_fails_clearly_and_the_next_run_recovers(tmp_path: Path):
     from pipelines.source.migrate import apply_migrations
 
-    pgdata = tmp_path / "pg"
+    pgdata = tmp_path / "home" / "pg"  # the embedded server of this CLI home: `source stop|start` drive it
     url = server.start(pgdata)
     try:
         with psycopg.connect(url) as conn:
@@ -231,7 +231,7 @@ def test_source_stopped_mid_run_fails_clearly_and_the_next_run_recovers(tmp_path
         live = warehouse_of(env)
 
         process = paused_run("extract", env=env, seconds=3)
-        server.stop(pgdata)
+        run_cli("source", "stop", env=env)
         result = finish(process)
 
         assert result.returncode == 1
@@ -239,7 +239,7 @@ def test_source_stopped_mid_run_fails_clearly_and_the_next_run_recovers(tmp_path
         assert not live.exists()  # nothing published
         assert [run["status"] for run in runs(env)] == ["failed"]
 
-        server.start(pgdata)
+        run_cli("source", "start", env=env)
         run_cli("etl", "run", env=env)
         assert costs(live) == COSTS
         assert leftovers(env) == []

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import great_expectations.expectations as gxe
 import psycopg
 import pytest
 
@@ -23,6 +24,8 @@ from pipelines.extract.extract import extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import load_tables
 from pipelines.quality.gate import previous_row_counts, run_checks
+from pipelines.quality.suites import TableSuite
+from pipelines.quality.validation import validate
 from pipelines.transform.runner import run_models
 from tests.conftest import run_cli
 
@@ -323,3 +326,13 @@ def test_check_without_a_warehouse_is_one_line(cli_env: dict[str, str]) -> None:
     result = run_cli("check", env=cli_env, check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("error: no warehouse at ") and result.stderr.count("\n") == 1
+
+
+def test_a_check_that_cannot_run_fails_instead_of_passing(built) -> None:
+    con, _ = built
+    suite = TableSuite("staging", "users", ("id",))
+    broken = gxe.UnexpectedRowsExpectation(unexpected_rows_query="select id from {batch} where no_such_column > 0")
+    suite.add("broken", "error", broken)
+    [result] = validate(con, [suite])
+    assert (result.name, result.success, result.unexpected_count) == ("staging.users.broken", False, 0)
+    assert result.sample_ids[0].startswith("check failed to run: ") and "no_such_column" in result.sample_ids[0]

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pipelines.errors import UserError
+
 OWNER_ONLY = 0o600
 
 
@@ -51,6 +53,8 @@ def read_json(path: Path, default: dict) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return default
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path} is damaged ({exc.msg} at line {exc.lineno}); fix it or move it away") from exc
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -139,8 +139,9 @@ def _local_user() -> User:
 def _sign_in_form() -> None:
     st.title("Ebook analytics")
     with st.form("sign_in"):
-        email = st.text_input("Email", key="sign_in_email")
-        password = st.text_input("Password", type="password", key="sign_in_password")
+        # The autocomplete hints let password managers fill in the saved account (Streamlit's default is "new").
+        email = st.text_input("Email", key="sign_in_email", autocomplete="username")
+        password = st.text_input("Password", type="password", key="sign_in_password", autocomplete="current-password")
         submitted = st.form_submit_button("Sign in")
     if not submitted:
         return

@@ -44,7 +44,7 @@ def normalize_email(email: str) -> str:
     return cleaned
 
 
-def validate_password(password: str) -> str:
+def _validate_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"the password is too short; use at least {MIN_PASSWORD_LENGTH} characters")
     if len(password.encode()) > MAX_PASSWORD_BYTES:
@@ -53,7 +53,7 @@ def validate_password(password: str) -> str:
 
 
 def _hash(password: str) -> str:
-    return bcrypt.hashpw(validate_password(password).encode(), bcrypt.gensalt(BCRYPT_ROUNDS)).decode()
+    return bcrypt.hashpw(_validate_password(password).encode(), bcrypt.gensalt(BCRYPT_ROUNDS)).decode()
 
 
 @cache
@@ -125,21 +125,23 @@ def set_role(email: str, role: str) -> Account:
 
 def find_user(email: str) -> User | None:
     """The account's current User (its role may have changed since sign-in), or None when it is gone."""
-    record = _load().get(email.strip().lower())
-    return User(email=email.strip().lower(), role=record["role"]) if record else None
+    email = email.strip().lower()
+    record = _load().get(email)
+    return User(email=email, role=record["role"]) if record else None
 
 
 def authenticate(email: str, password: str) -> User | None:
     """The User when the password matches; None otherwise, taking a bcrypt check's time whether or not the email
     has an account, so neither the answer nor its timing tells which emails exist."""
-    record = _load().get(email.strip().lower())
+    email = email.strip().lower()
+    record = _load().get(email)
     secret = password.encode()
     if record is None or len(secret) > MAX_PASSWORD_BYTES:
         bcrypt.checkpw(secret[:MAX_PASSWORD_BYTES], _dummy_hash())
         return None
     if not bcrypt.checkpw(secret, record["password_hash"].encode()):
         return None
-    return User(email=email.strip().lower(), role=record["role"])
+    return User(email=email, role=record["role"])
 
 
 def ensure_demo_admin() -> tuple[str, str]:

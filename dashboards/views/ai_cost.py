@@ -16,23 +16,20 @@ models = filters.choose("Model", "model", sorted(shown_models["model"].unique())
 tiers = filters.choose("Tier", "tier", data.report("ai_cost/tiers")["tier"].tolist())
 chosen = {"providers": providers, "models": models, **period.params()}
 
-cost = data.report("ai_cost/kpi_cost", **period_params(period)).iloc[0]
+kpis = data.report("ai_cost/kpi_cost", providers=providers, models=models, **period_params(period)).iloc[0]
 units = data.report("ai_cost/unit_costs", **chosen).iloc[0]
 by_day = data.report("ai_cost/by_day", **chosen)
-generations = by_day["generations"].sum() if not by_day.empty else 0
-failure_rate = by_day["failed"].sum() / generations if generations else None
+health = data.report("ai_cost/health_by_day", **chosen)
 
 columns = st.columns(4)
-charts.kpi(columns[0], "AI cost", units.cost_usd or 0, None, charts.money,
+charts.kpi(columns[0], "AI cost", kpis.current, kpis.previous, charts.money,
            "Cost of the generations of the chosen providers and models created in the period.")
-columns[1].metric("Failure rate", charts.percent(failure_rate), border=True,
-                  help="Failed generations out of all generations created in the period.")
-columns[2].metric("Cost per generated word", charts.money(units.cost_per_word, 4), border=True,
+charts.kpi(columns[1], "Failure rate", kpis.failure_rate, kpis.failure_rate_previous, charts.percent,
+           "Failed generations out of all generations created in the period.")
+columns[2].metric("Cost per 1,000 generated words", charts.money(units.cost_per_1k_words, 4), border=True,
                   help="AI cost over the words of AI-written content versions (ai_generation, ai_revision).")
 columns[3].metric("Cost per active writer", charts.money(units.cost_per_writer), border=True,
                   help="AI cost over the distinct users with a generation in the period.")
-if providers or models:
-    st.caption(f"All providers and models together: {charts.money(cost.current)} in the period.")
 
 left, right = st.columns(2)
 with left:
@@ -44,13 +41,13 @@ with right:
                  lambda f: px.bar(f, x="day", y="tokens_used", color="provider", labels={"tokens_used": "tokens"}),
                  "ai_tokens_by_day")
 with left:
-    charts.chart("Latency of completed generations (ms)", by_day,
-                 lambda f: px.line(f, x="day", y=["p50_latency_ms", "p95_latency_ms"], line_dash="provider",
-                                   labels={"value": "ms", "variable": "percentile"}),
+    charts.chart("Latency of completed generations (ms)", health,
+                 lambda f: px.line(f, x="day", y=["p50_latency_ms", "p95_latency_ms"],
+                                   labels={"value": "ms", "variable": ""}),
                  "ai_latency")
 with right:
-    charts.chart("Failure rate per day", by_day,
-                 lambda f: px.line(f, x="day", y="failure_rate", color="provider",
+    charts.chart("Failure rate per day", health,
+                 lambda f: px.line(f, x="day", y="failure_rate",
                                    labels={"failure_rate": "failed / all"}).update_yaxes(tickformat=".0%"),
                  "ai_failure_rate")
 

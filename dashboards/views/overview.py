@@ -33,7 +33,7 @@ if data.may_read("writing_progress"):
     tiles.append(("Words written", writing.words_written, writing.words_written_previous, charts.count,
                   "Net growth of all projects' word counts over the period."))
 if data.may_read("ai_cost"):
-    cost = data.report("ai_cost/kpi_cost", **params).iloc[0]
+    cost = data.report("ai_cost/kpi_cost", providers=[], models=[], **params).iloc[0]
     margin = data.report("ai_cost/kpi_gross_margin", **params).iloc[0]
     tiles.append(("AI cost", cost.current, cost.previous, charts.money,
                   "Cost of all AI generations created in the period."))

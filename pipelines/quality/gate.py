@@ -13,6 +13,7 @@ import duckdb
 
 from pipelines.config import paths, setting
 from pipelines.errors import UserError
+from pipelines.quality.queries import check_sql
 from pipelines.quality.result import CheckResult
 from pipelines.quality.staging_checks import load_staging_checks
 from pipelines.quality.suites import TableSuite, Thresholds, add_freshness, add_volume, mart_suite, staging_suite
@@ -50,12 +51,12 @@ def thresholds() -> Thresholds:
 
 
 def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
+    rows = con.execute(check_sql("existing_tables")).fetchall()
     return {name for (name,) in rows}
 
 
 def _database_file(con: duckdb.DuckDBPyConnection) -> Path | None:
-    row = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
+    row = con.execute(check_sql("database_file")).fetchone()
     return Path(row[0]).resolve() if row and row[0] else None
 
 
@@ -74,7 +75,7 @@ def previous_row_counts(con: duckdb.DuckDBPyConnection, previous: dict | None) -
         return {}
     live_con = connect(live, read_only=True)
     try:
-        return dict(live_con.execute("select table_name, rows from meta.extract_state").fetchall())
+        return dict(live_con.execute(check_sql("staged_row_counts")).fetchall())
     except duckdb.CatalogException:
         return {}
     finally:

@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 
 import great_expectations.expectations as gxe
 from great_expectations.expectations.metadata_types import FailureSeverity
+from psycopg import sql
 
+from pipelines.quality.queries import check_sql
 from pipelines.quality.staging_checks import StagedTableChecks
 from pipelines.transform.contracts import ColumnCheck, MartContract, Reconciliation, TableCheck
 
@@ -62,12 +64,23 @@ class Thresholds:
 
 
 def _literal_sql(text: str) -> str:
-    """SQL text placed in a GX query template, where braces are template syntax: escape them."""
+    """SQL text from our declarative files placed in a GX query, where braces are template syntax: escaped."""
     return text.replace("{", "{{").replace("}", "}}")
 
 
+def _identifier(name: str) -> str:
+    return _literal_sql(sql.Identifier(name).as_string(None))  # DuckDB quotes identifiers as PostgreSQL does
+
+
 def _select_keys(key: tuple[str, ...]) -> str:
-    return ", ".join(f'"{column}"' for column in key) if key else "*"
+    return ", ".join(_identifier(column) for column in key) if key else "*"
+
+
+def _rows_query(template: str, **parts: str) -> gxe.UnexpectedRowsExpectation:
+    """An unexpected-rows expectation from `queries/checks/<template>.sql`, its placeholders filled with our
+    identifiers and declared SQL (GX binds no parameters; its own `{batch}` placeholder is kept)."""
+    query = check_sql(template).format(**parts)
+    return gxe.UnexpectedRowsExpectation(unexpected_rows_query=query)
 
 
 def _column_expectation(column: str, check: ColumnCheck) -> gxe.Expectation:
@@ -88,9 +101,8 @@ def _unique(columns: tuple[str, ...]) -> gxe.Expectation:
 
 
 def _row_condition(suite: TableSuite, check: TableCheck) -> None:
-    # `not (expect)`: a row fails when the condition is false; NULL passes, as in dbt's expression_is_true.
-    query = f"select {_select_keys(suite.key)} from {{batch}} where not ({_literal_sql(check.expect)})"
-    suite.add(check.name, check.severity, gxe.UnexpectedRowsExpectation(unexpected_rows_query=query))
+    query = _rows_query("row_condition", key=_select_keys(suite.key), condition=_literal_sql(check.expect))
+    suite.add(check.name, check.severity, query)
 
 
 def staging_suite(table: StagedTableChecks) -> TableSuite:
@@ -104,11 +116,11 @@ def staging_suite(table: StagedTableChecks) -> TableSuite:
     for check in table.checks:
         _row_condition(suite, check)
     for ref in table.references:
-        query = (
-            f'select "{table.key}" from {{batch}} where "{ref.column}" is not null and "{ref.column}" not in '
-            f'(select "{ref.parent_key}" from staging."{ref.parent}" where "{ref.parent_key}" is not null)'
+        query = _rows_query(
+            "orphans", key=_select_keys(suite.key), column=_identifier(ref.column),
+            parent=_identifier(ref.parent), parent_key=_identifier(ref.parent_key),
         )
-        suite.add(f"{ref.column}.orphans", ref.severity, gxe.UnexpectedRowsExpectation(unexpected_rows_query=query))
+        suite.add(f"{ref.column}.orphans", ref.severity, query)
     return suite
 
 
@@ -129,14 +141,8 @@ def add_volume(suite: TableSuite, previous_rows: int, thresholds: Thresholds) ->
 
 
 def _reconcile(suite: TableSuite, rec: Reconciliation) -> None:
-    # Both totals NULL-as-0: an empty mart reconciles with an empty source. Compared exactly (DECIMAL).
-    query = (
-        "select 'mart ' || coalesce(m.total, 0) || ' <> source ' || coalesce(s.total, 0) as difference "
-        f"from (select {_literal_sql(rec.mart)} as total from {{batch}}) m, "
-        f"({_literal_sql(rec.source)}) s(total) "
-        "where coalesce(m.total, 0) <> coalesce(s.total, 0)"
-    )
-    suite.add(rec.name, rec.severity, gxe.UnexpectedRowsExpectation(unexpected_rows_query=query))
+    query = _rows_query("reconcile", mart_total=_literal_sql(rec.mart), source_total=_literal_sql(rec.source))
+    suite.add(rec.name, rec.severity, query)
 
 
 def mart_suite(contract: MartContract) -> TableSuite:

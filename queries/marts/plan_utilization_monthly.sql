@@ -26,16 +26,19 @@ subscription_ranges as (
         subscriptions.plan_id,
         subscriptions.created_at,
         date_trunc('month', subscriptions.created_at)::date as first_month,
-        least(snapshot_month.month, coalesce(date_trunc('month', subscriptions.cancelled_at)::date, snapshot_month.month))
-            as last_month
+        least(
+            snapshot_month.month,
+            coalesce(date_trunc('month', subscriptions.cancelled_at)::date, snapshot_month.month)
+        ) as last_month
     from subscriptions
     cross join snapshot_month
     where subscriptions.status is distinct from 'incomplete'
 ),
 
-subscription_months as (
+live_months as (
     select
         unnest(generate_series(first_month, last_month, interval 1 month))::date as month,
+        subscription_id,
         user_id,
         plan_id,
         created_at
@@ -43,10 +46,11 @@ subscription_months as (
     where first_month <= last_month
 ),
 
--- When several subscriptions were live in the month, the most recently created one is the user's plan.
+-- When several subscriptions were live in the month, the most recently created one is the user's plan
+-- (the subscription id breaks a tie, so the choice never changes from run to run).
 user_plan_months as (
-    select month, user_id, arg_max(plan_id, created_at) as plan_id
-    from subscription_months
+    select month, user_id, arg_max(plan_id, (created_at, subscription_id)) as plan_id
+    from live_months
     group by month, user_id
 ),
 

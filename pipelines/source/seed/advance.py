@@ -7,6 +7,8 @@ New rows: users (auth methods, subscriptions), sessions, AI generations with the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -39,6 +41,7 @@ from pipelines.source.seed.timeline import Window
 
 _MODEL_INDEX = {model.name: i for i, model in enumerate(catalog.MODELS)}
 _GENRE_INDEX = {genre[0]: i for i, genre in enumerate(catalog.GENRES)}
+Rng = Callable[[str], np.random.Generator]  # the random stream of a step
 
 
 def advance(url: str, days: int, seed: int | None = None) -> dict[str, int]:
@@ -77,98 +80,39 @@ def _dt(us: np.ndarray) -> list[datetime]:
     return [datetime.fromtimestamp(int(u) // SECOND, UTC).replace(microsecond=int(u) % SECOND) for u in us]
 
 
-def _advance(conn, loader: Loader, rng, window: Window, last_day: date, user_count: int) -> dict[str, int]:
+@dataclass
+class _Population:
+    """Users seen in the last 30 days, then the new sign-ups: one index space for sessions and generations."""
+
+    ids: np.ndarray
+    created: np.ndarray
+    tier: np.ndarray
+    returning: int  # users [0, returning) existed before; the rest are `new`
+    new: people.Users
+    subs: people.Subscriptions  # the new users' subscriptions, indexed in this population
+    live_subs: np.ndarray  # the returning users' current subscription id (b"" when none)
+
+
+def _advance(conn: psycopg.Connection, loader: Loader, rng: Rng, window: Window, last_day: date,
+             user_count: int) -> dict[str, int]:
     since = _midnight(last_day) - timedelta(days=27)
     signups, session_rate, generation_rate = (float(v or 0) for v in
                                               conn.execute(query("seed_advance_rates"), {"since": since}).fetchone())
     pool = TextPool.build(rng("texts"))
-
-    # Returning users, then today's sign-ups: one population, indexed together.
-    recently = _midnight(last_day) - timedelta(days=29)
-    returning = conn.execute(query("seed_advance_users"), {"since": recently}).fetchall()
-    new = people.new_users(rng("users"), int(rng("signups").poisson(signups * window.days)), window,
-                           first_number=user_count + 1, growth=1.0)
-    ids = np.concatenate([np.array([r[0].encode() for r in returning], dtype="S36"), new.ids])
-    created = np.concatenate([np.array([r[1] for r in returning], dtype=np.int64), new.created])
-    tier = np.concatenate([np.array([catalog.TIERS.index(r[2]) for r in returning], dtype=np.int64),
-                           np.zeros(len(new), dtype=np.int64)])
-    n_old, n = len(returning), len(ids)
-    primary = people.primary_auth_methods(rng("auth"), len(new))
-    subs = people.new_subscriptions(rng("subscriptions"), new, window)
-    new_tier = subs.tier_of_users(len(new))
-    tier[n_old:] = new_tier
-
-    active_from = np.maximum(created, window.start)
-    first_at = np.full(n, -1, dtype=np.int64)
-    first_at[n_old:] = np.minimum(new.created + 30 * SECOND, window.end - 1)
-    intensity = rng("intensity").lognormal(0, 0.8, n)
-    weight = intensity * np.where(tier > 0, 1.8, 1.0)
-    sessions = people.new_sessions(rng("sessions"), n, active_from, np.full(n, window.end), weight,
-                                   int(session_rate * window.days) - len(new), first_at, window,
-                                   people.random_ips(rng("home-ip"), n))
-    last_login = people.last_login(sessions, n)
-
-    new_users_table = people.users_table(rng("users-table"), new, primary, new_tier, last_login[n_old:], window)
-    loader.copy("users.users", new_users_table)
-    loader.copy("users.user_auth_methods", people.auth_methods_table(rng("auth-table"), new, primary, window))
-    loader.copy("users.user_sessions", people.sessions_table(rng("sessions-table"), sessions, ids))
-
-    projects, chapters, last_version = _open_work(conn, ids[:n_old])
-    gens = ai.new_generations(rng("generations"), sessions, intensity * np.where(tier > 0, 1.6, 0.7),
+    people_now = _population(conn, rng, window, last_day, user_count, signups)
+    sessions, intensity = _load_people(conn, loader, rng, window, people_now, session_rate)
+    projects, chapters, last_version = _open_work(conn, people_now.ids[:people_now.returning])
+    gens = ai.new_generations(rng("generations"), sessions, intensity * np.where(people_now.tier > 0, 1.6, 0.7),
                               int(generation_rate * window.days), projects, chapters, window,
                               history=Window(window.start - 1, window.end))
     model_ids = _ids_by_name(conn, "seed_advance_models", [m.name for m in catalog.MODELS])
     loader.copy("ai_processing.ai_generations", ai.generations_table(
-        rng("generations-table"), gens, ids, projects.ids, chapters.ids, model_ids, pool))
-
-    # Versions continue each chapter's numbering; chapters take the new length.
-    wrote = (gens.status == ai.COMPLETED) & (gens.chapter >= 0)
-    order = np.lexsort((gens.completed[wrote], gens.chapter[wrote]))
-    chapter = gens.chapter[wrote][order]
-    at = gens.completed[wrote][order]
-    number = last_version[chapter] + 1 + rank_in_group(chapter)
-    growth = np.cumsum(rng("growth").integers(80, 600, len(chapter)))
-    base = np.r_[0, growth][group_starts(chapter, len(chapters))[:-1]][chapter] if len(chapter) else growth
-    words = chapters.words[chapter] + growth - base
-    versions = writing.Versions(chapter=chapter, number=number, created=at, changed_by=gens.user[wrote][order],
-                                change_type=np.full(len(chapter), 2), words=words)
-    loader.copy("content.content_versions", writing.versions_table(rng("versions-table"), versions, chapters, ids,
-                                                                   pool))
-    last = np.r_[chapter[1:] != chapter[:-1], True] if len(chapter) else np.zeros(0, dtype=bool)
-    conn.execute(query("seed_advance_chapter_progress"), {
-        "ids": [c.decode() for c in chapters.ids[chapter[last]]], "word_count": words[last].tolist(),
-        "updated_at": _dt(at[last])})
-
-    # The subscriptions charged: each returning user's current one, or the new user's own.
-    live = dict(conn.execute(query("seed_advance_subscriptions")).fetchall())
-    old_subs = np.array([live.get(u.decode(), "").encode() for u in ids[:n_old]], dtype="S36")
-    done = gens.status == ai.COMPLETED
-    usage = billing.token_usage(gens.user[done], gens.tokens[done], gens.cost[done], gens.project[done],
-                                np.flatnonzero(done), gens.created[done], gens.completed[done])
-    plan_ids = _ids_by_name(conn, "seed_advance_plans", [p.name for p in catalog.PLANS])
-    new_subs = people.subscriptions_table(rng("subscriptions-table"), _shift(subs, n_old), ids, plan_ids, window)
-    loader.copy("billing.user_subscriptions", new_subs)
-    usage_rows = billing.usage_table(rng("usage-table"), usage, _shift(subs, n_old), ids, projects.ids, gens.ids)
-    usage_rows = _charge_returning(usage_rows, usage.user, n_old, old_subs)
-    loader.copy("billing.usage_records", usage_rows)
-
-    finished = _finish_unfinished(conn, loader, rng, window, live)
+        rng("generations-table"), gens, people_now.ids, projects.ids, chapters.ids, model_ids, pool))
+    _load_versions(conn, loader, rng, gens, chapters, last_version, people_now.ids, pool)
+    _load_usage(loader, rng, gens, people_now, projects)
+    finished = _finish_unfinished(conn, loader, rng, window, people_now)
     paid = _pay_due_statements(conn, rng, window)
-    conn.execute(query("seed_advance_last_login"), {
-        "ids": [u.decode() for u in ids[:n_old][last_login[:n_old] >= 0]],
-        "at": _dt(last_login[:n_old][last_login[:n_old] >= 0])})
-
-    model_names = labels([m.name for m in catalog.MODELS], gens.model)
-    gen_data = join('{"generation_id": "', text(gens.ids), '", "model": "', model_names, '"}')
-    writes = np.isin(sessions.user, projects.owner)
-    none = events.Exports(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    parts = events.session_events(rng("events"), sessions, writes, np.arange(len(sessions)), gens.session,
-                                  gens.created, gen_data, none, np.zeros(0, dtype=np.int64),
-                                  np.zeros(0, dtype=np.int64), np.zeros(0, dtype="S36"))
-    billing_user, billing_at, billing_kind = people.billing_events(_shift(subs, n_old), window)
-    account = events.account_events(np.arange(n_old, n), new.created, billing_user, billing_at, billing_kind)
-    loader.copy("analytics.user_events", events.events_table(rng("events-table"), parts + account, sessions, ids,
-                                                             window))
+    _load_events(loader, rng, window, people_now, sessions, gens, projects)
     deleted_generations, deleted_events = conn.execute(query("seed_advance_delete")).fetchone()
     return {
         "ai_processing.ai_generations (completed in place)": finished,
@@ -178,6 +122,102 @@ def _advance(conn, loader: Loader, rng, window: Window, last_day: date, user_cou
     }
 
 
+def _population(conn: psycopg.Connection, rng: Rng, window: Window, last_day: date, user_count: int,
+                signups: float) -> _Population:
+    returning = conn.execute(query("seed_advance_users"),
+                             {"since": _midnight(last_day) - timedelta(days=29)}).fetchall()
+    new = people.new_users(rng("users"), int(rng("signups").poisson(signups * window.days)), window,
+                           first_number=user_count + 1, growth=1.0)
+    subs = people.new_subscriptions(rng("subscriptions"), new, window)
+    old = len(returning)
+    live = dict(conn.execute(query("seed_advance_subscriptions")).fetchall())
+    return _Population(
+        ids=np.concatenate([np.array([r[0].encode() for r in returning], dtype="S36"), new.ids]),
+        created=np.concatenate([np.array([r[1] for r in returning], dtype=np.int64), new.created]),
+        tier=np.concatenate([np.array([catalog.TIERS.index(r[2]) for r in returning], dtype=np.int64),
+                             subs.tier_of_users(len(new))]),
+        returning=old, new=new,
+        subs=people.Subscriptions(subs.ids, subs.user + old, subs.plan, subs.status, subs.created, subs.cancelled,
+                                  subs.trial_end),
+        live_subs=np.array([live.get(r[0], "").encode() for r in returning], dtype="S36"),
+    )
+
+
+def _load_people(conn: psycopg.Connection, loader: Loader, rng: Rng, window: Window, population: _Population,
+                 session_rate: float) -> tuple[people.Sessions, np.ndarray]:
+    """New users with their auth methods and subscriptions, everyone's sessions, returning users' last login."""
+    n, old, new = len(population.ids), population.returning, population.new
+    first_at = np.full(n, -1, dtype=np.int64)
+    first_at[old:] = np.minimum(new.created + 30 * SECOND, window.end - 1)
+    intensity = rng("intensity").lognormal(0, 0.8, n)
+    sessions = people.new_sessions(rng("sessions"), n, np.maximum(population.created, window.start),
+                                   np.full(n, window.end), intensity * np.where(population.tier > 0, 1.8, 1.0),
+                                   int(session_rate * window.days) - len(new), first_at, window,
+                                   people.random_ips(rng("home-ip"), n))
+    last_login = people.last_login(sessions, n)
+    primary = people.primary_auth_methods(rng("auth"), len(new))
+    plan_ids = _ids_by_name(conn, "seed_advance_plans", [p.name for p in catalog.PLANS])
+    loader.copy("users.users", people.users_table(rng("users-table"), new, primary, population.tier[old:],
+                                                  last_login[old:], window))
+    loader.copy("users.user_auth_methods", people.auth_methods_table(rng("auth-table"), new, primary, window))
+    loader.copy("billing.user_subscriptions", people.subscriptions_table(
+        rng("subscriptions-table"), population.subs, population.ids, plan_ids, window))
+    loader.copy("users.user_sessions", people.sessions_table(rng("sessions-table"), sessions, population.ids))
+    seen = last_login[:old] >= 0
+    conn.execute(query("seed_advance_last_login"), {
+        "ids": [u.decode() for u in population.ids[:old][seen]], "at": _dt(last_login[:old][seen])})
+    return sessions, intensity
+
+
+def _load_versions(conn: psycopg.Connection, loader: Loader, rng: Rng, gens: ai.Generations,
+                   chapters: writing.Chapters, last_version: np.ndarray, user_ids: np.ndarray,
+                   pool: TextPool) -> None:
+    """A version per completed generation on a chapter, numbered on from the chapter's last one; each chapter
+    grows and takes its latest version's length."""
+    wrote = (gens.status == ai.COMPLETED) & (gens.chapter >= 0)
+    order = np.lexsort((gens.completed[wrote], gens.chapter[wrote]))
+    chapter = gens.chapter[wrote][order]
+    at = gens.completed[wrote][order]
+    growth = np.cumsum(rng("growth").integers(80, 600, len(chapter)))
+    before_chapter = np.r_[0, growth][group_starts(chapter, len(chapters))[:-1]][chapter]
+    words = chapters.words[chapter] + growth - before_chapter
+    versions = writing.Versions(chapter=chapter, number=last_version[chapter] + 1 + rank_in_group(chapter),
+                                created=at, changed_by=gens.user[wrote][order],
+                                change_type=np.full(len(chapter), 2), words=words)
+    loader.copy("content.content_versions", writing.versions_table(rng("versions-table"), versions, chapters,
+                                                                   user_ids, pool))
+    last = np.r_[chapter[1:] != chapter[:-1], True] if len(chapter) else np.zeros(0, dtype=bool)
+    conn.execute(query("seed_advance_chapter_progress"), {
+        "ids": [c.decode() for c in chapters.ids[chapter[last]]], "word_count": words[last].tolist(),
+        "updated_at": _dt(at[last])})
+
+
+def _load_usage(loader: Loader, rng: Rng, gens: ai.Generations, population: _Population,
+                projects: writing.Projects) -> None:
+    done = gens.status == ai.COMPLETED
+    usage = billing.token_usage(gens.user[done], gens.tokens[done], gens.cost[done], gens.project[done],
+                                np.flatnonzero(done), gens.created[done], gens.completed[done])
+    rows = billing.usage_table(rng("usage-table"), usage, population.subs, population.ids, projects.ids, gens.ids)
+    loader.copy("billing.usage_records", _charge_returning(rows, usage.user, population.returning,
+                                                           population.live_subs))
+
+
+def _load_events(loader: Loader, rng: Rng, window: Window, population: _Population, sessions: people.Sessions,
+                 gens: ai.Generations, projects: writing.Projects) -> None:
+    model_names = labels([m.name for m in catalog.MODELS], gens.model)
+    gen_data = join('{"generation_id": "', text(gens.ids), '", "model": "', model_names, '"}')
+    none = np.zeros(0, dtype=np.int64)
+    rows = events.session_events(rng("events"), sessions, np.isin(sessions.user, projects.owner),
+                                 np.arange(len(sessions)), gens.session, gens.created, gen_data,
+                                 events.Exports(none, none, none), none, none, np.zeros(0, dtype="S36"))
+    new = population.new
+    billing_user, billing_at, billing_kind = people.billing_events(population.subs, window)
+    rows += events.account_events(np.arange(population.returning, len(population.ids)), new.created, billing_user,
+                                  billing_at, billing_kind)
+    loader.copy("analytics.user_events", events.events_table(rng("events-table"), rows, sessions, population.ids,
+                                                             window))
+
+
 def _ids_by_name(conn: psycopg.Connection, query_name: str, names: list[str]) -> np.ndarray:
     """Ids of reference rows (models, plans) in catalog order, matched by name."""
     by_name = {name: id_ for id_, name in conn.execute(query(query_name)).fetchall()}
@@ -185,12 +225,6 @@ def _ids_by_name(conn: psycopg.Connection, query_name: str, names: list[str]) ->
     if missing:
         raise UserError(f"the source lacks {', '.join(missing)}; `source advance` continues a seeded history only")
     return np.array([by_name[name].encode() for name in names], dtype="S36")
-
-
-def _shift(subs: people.Subscriptions, offset: int) -> people.Subscriptions:
-    """The new users' subscriptions with user indexes moved past the returning users."""
-    return people.Subscriptions(subs.ids, subs.user + offset, subs.plan, subs.status, subs.created, subs.cancelled,
-                                subs.trial_end)
 
 
 def _charge_returning(rows: pa.Table, user: np.ndarray, n_old: int, old_subs: np.ndarray) -> pa.Table:
@@ -233,7 +267,8 @@ def _open_work(conn: psycopg.Connection, user_ids: np.ndarray) -> tuple[writing.
     return projects, chapters, np.array([r[4] for r in chapter_rows], dtype=np.int64)
 
 
-def _finish_unfinished(conn: psycopg.Connection, loader: Loader, rng, window: Window, live: dict[str, str]) -> int:
+def _finish_unfinished(conn: psycopg.Connection, loader: Loader, rng: Rng, window: Window,
+                       population: _Population) -> int:
     """Requests left pending or processing before the new days complete early in them, with their usage rows."""
     rows = conn.execute(query("seed_advance_unfinished")).fetchall()
     rows = [r for r in rows if r[4] < window.start]
@@ -263,12 +298,13 @@ def _finish_unfinished(conn: psycopg.Connection, loader: Loader, rng, window: Wi
                                 np.array([row[4] for row in rows], dtype=np.int64), completed)
     empty = people.Subscriptions(*(np.zeros(0, dtype=np.int64) for _ in range(7)))
     table = billing.usage_table(r, usage, empty, user_ids, project_ids, gen_ids)
-    subs = np.array([live.get(row[1], "").encode() for row in rows], dtype="S36")
+    live = dict(zip(population.ids[:population.returning], population.live_subs, strict=True))
+    subs = np.array([live.get(row[1].encode(), b"") for row in rows], dtype="S36")
     loader.copy("billing.usage_records", _charge_returning(table, index, k, subs))
     return k
 
 
-def _pay_due_statements(conn: psycopg.Connection, rng, window: Window) -> int:
+def _pay_due_statements(conn: psycopg.Connection, rng: Rng, window: Window) -> int:
     """Statements issued at least a fortnight before the new days get paid during them."""
     due = _dt(np.array([window.start - 14 * DAY]))[0]
     rows = conn.execute(query("seed_advance_payouts_due"), {"due": due}).fetchall()

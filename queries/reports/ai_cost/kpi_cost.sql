@@ -1,13 +1,26 @@
--- AI cost of the period and of the previous one (same length, just before).
+-- AI cost and failure rate of the period and of the previous one (same length, just before), for the chosen
+-- providers and models (empty lists: all).
 with daily as (
     select * from marts.ai_cost_daily
+),
+
+filtered as (
+    select *
+    from daily
+    where (len($providers) = 0 or list_contains($providers, provider))
+      and (len($models) = 0 or list_contains($models, model))
 ),
 
 final as (
     select
         coalesce(sum(cost_usd) filter (where day between $start and $end), 0) as current,
-        coalesce(sum(cost_usd) filter (where day between $prev_start and $prev_end), 0) as previous
-    from daily
+        coalesce(sum(cost_usd) filter (where day between $prev_start and $prev_end), 0) as previous,
+        sum(failed) filter (where day between $start and $end)
+            / nullif(sum(generations) filter (where day between $start and $end), 0) as failure_rate,
+        sum(failed) filter (where day between $prev_start and $prev_end)
+            / nullif(sum(generations) filter (where day between $prev_start and $prev_end), 0)
+            as failure_rate_previous
+    from filtered
 )
 
 select * from final

@@ -1,4 +1,4 @@
--- Cost per AI-generated word and per active writer over the period, for the chosen providers and models.
+-- Cost per 1,000 AI-generated words and per active writer over the period, for the chosen providers and models.
 -- Generated words: words of the content versions the AI wrote (change types ai_generation and ai_revision).
 -- Active writers: distinct users with a generation in the period.
 with generations as (
@@ -44,7 +44,7 @@ final as (
         totals.cost_usd,
         totals.active_writers,
         generated_words.words as generated_words,
-        (totals.cost_usd / nullif(generated_words.words, 0))::decimal(18, 8) as cost_per_word,
+        (totals.cost_usd * 1000 / nullif(generated_words.words, 0))::decimal(18, 6) as cost_per_1k_words,
         (totals.cost_usd / nullif(totals.active_writers, 0))::decimal(18, 6) as cost_per_writer
     from totals
     cross join generated_words

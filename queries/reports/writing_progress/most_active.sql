@@ -29,15 +29,15 @@ in_period as (
 
 final as (
     select
-        in_period.project_id::varchar as project_id,
         projects.title,
+        in_period.owner_id::varchar as owner_id,
         coalesce(projects.genre, 'unknown') as genre,
         projects.status,
-        in_period.owner_id::varchar as owner_id,
         in_period.versions_created,
         in_period.words_written,
         in_period.words_total,
-        in_period.last_active_day
+        in_period.last_active_day,
+        in_period.project_id::varchar as project_id
     from in_period
     left join projects on projects.id = in_period.project_id
     where len($genres) = 0 or list_contains($genres, coalesce(projects.genre, 'unknown'))

@@ -1,0 +1,3 @@
+-- When the published warehouse's data is from (the source's now() at extract): the freshness reference.
+select snapshot_at
+from meta.publication
