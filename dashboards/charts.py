@@ -41,14 +41,17 @@ def percent(value: object, places: int = 1) -> str:
     return "–" if value is None or pd.isna(value) else f"{float(value) * 100:.{places}f}%"
 
 
-def kpi(column, label: str, current: object, previous: object, fmt: Callable[[object], str], help: str) -> None:
-    """A KPI tile with its change against the previous period (no delta when there is nothing to compare)."""
+def kpi(column, label: str, current: object, previous: object, fmt: Callable[[object], str], help: str,
+        lower_is_better: bool = False) -> None:
+    """A KPI tile with its change against the previous period (no delta when there is nothing to compare);
+    a rise shows green unless `lower_is_better` (costs, failures)."""
     delta = None
     if current is not None and previous is not None and not pd.isna(current) and not pd.isna(previous):
         change = Decimal(str(current)) - Decimal(str(previous))
         delta = fmt(change) if change < 0 else f"+{fmt(change)}"
     column.metric(label, fmt(current), delta, help=help, border=True,
-                  delta_description="vs previous period" if delta else None)
+                  delta_color="inverse" if lower_is_better else "normal",
+                  delta_description="vs previous" if delta else None)
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:

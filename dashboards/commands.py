@@ -46,6 +46,8 @@ def _check_port(host: str, port: int) -> None:
     if not 1 <= port <= 65535:
         raise UserError(f"--port {port} is not a TCP port; use a number from 1 to 65535")
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # As the server will: connections of a previous run lingering in TIME_WAIT do not make the port busy.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except socket.gaierror as exc:

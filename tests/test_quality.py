@@ -174,7 +174,10 @@ def test_clean_dataset_passes_every_check(built) -> None:
         "staging.revenue_shares.shares_add_up_to_sales", "staging.user_events.freshness",
         "marts.ai_cost_daily.unique_key", "marts.ai_cost_daily.cost_matches_source",
     } <= names
-    assert all(r.table == r.name.rsplit(".", 2)[0] or r.name.startswith(r.table + ".") for r in results)
+    assert all(r.name.startswith(r.table + ".") and r.unexpected_count == 0 and not r.sample_ids for r in results)
+    assert {r.name for r in results if r.name.endswith(".freshness")} == {
+        "staging.user_events.freshness", "staging.ai_generations.freshness", "staging.usage_records.freshness",
+    }
 
 
 def test_generation_costing_2000_is_an_error_that_blocks(built) -> None:

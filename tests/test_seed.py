@@ -160,6 +160,18 @@ def test_seeding_without_schema_fails_with_one_line(create_database, tmp_path):
     assert result.stderr.strip() == "error: the source has no platform schema; run `ebook-analytics source init` first"
 
 
+def test_bad_history_bounds_fail_with_one_line(source_url, tmp_path):
+    env = cli_environment(tmp_path, source_url)
+    future = run_cli("source", "seed", "--scale", "tiny", "--end-date", "2999-01-01", env=env, check=False)
+    assert future.returncode != 0
+    assert len(future.stderr.strip().splitlines()) == 1
+    assert future.stderr.startswith("error: --end-date 2999-01-01 is not in the past; history must end before today")
+    months = run_cli("source", "seed", "--scale", "tiny", "--months", "0", env=env, check=False)
+    assert months.returncode != 0
+    assert months.stderr.strip() == "error: --months 0 is out of range; use 1 to 120"
+    assert scalar(source_url, "select count(*) from users.users") == 0
+
+
 def test_advance_appends_days_and_changes_rows_in_place(seeded, create_database, tmp_path):
     # Two copies of the seeded history (PostgreSQL clones it as a template: no second seed needed).
     template = psycopg.conninfo.conninfo_to_dict(seeded[0])["dbname"]

@@ -23,11 +23,11 @@ health = data.report("ai_cost/health_by_day", **chosen)
 
 columns = st.columns(4)
 charts.kpi(columns[0], "AI cost", kpis.current, kpis.previous, charts.money,
-           "Cost of the generations of the chosen providers and models created in the period.")
+           "Cost of the generations of the chosen providers and models created in the period.", lower_is_better=True)
 charts.kpi(columns[1], "Failure rate", kpis.failure_rate, kpis.failure_rate_previous, charts.percent,
-           "Failed generations out of all generations created in the period.")
-columns[2].metric("Cost per 1,000 generated words", charts.money(units.cost_per_1k_words, 4), border=True,
-                  help="AI cost over the words of AI-written content versions (ai_generation, ai_revision).")
+           "Failed generations out of all generations created in the period.", lower_is_better=True)
+columns[2].metric("Cost per 1k AI words", charts.money(units.cost_per_1k_words, 4), border=True,
+                  help="AI cost per 1,000 words of AI-written content versions (ai_generation, ai_revision).")
 columns[3].metric("Cost per active writer", charts.money(units.cost_per_writer), border=True,
                   help="AI cost over the distinct users with a generation in the period.")
 

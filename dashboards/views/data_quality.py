@@ -44,10 +44,11 @@ else:
     columns[2].metric("Runs shown", charts.count(len(history)), border=True)
     columns[3].metric("Not published", charts.count((history["status"] != "published").sum()), border=True,
                       help="Blocked by failing checks or failed.")
-    charts.chart("Run durations (seconds)", history,
-                 lambda f: px.bar(f, x="started_at", y="seconds", color="status",
+    charts.chart("Run durations (seconds), oldest to newest", history.iloc[::-1],
+                 lambda f: px.bar(f, x="run_id", y="seconds", color="status",
                                   color_discrete_map={"published": "#2f9e44", "blocked": "#f08c00",
-                                                      "failed": "#e03131"}),
+                                                      "failed": "#e03131"})
+                 .update_xaxes(type="category", showticklabels=len(f) <= 12, title=None),
                  "run_durations")
     charts.table("Runs, newest first", history, "runs")
 
@@ -62,5 +63,5 @@ st.subheader("Freshness of the source tables")
 freshness = data.report("data_quality/freshness")
 if not freshness.empty:
     now = datetime.now(UTC)
-    freshness["age_hours"] = [round((now - ts).total_seconds() / 3600, 1) for ts in freshness["extracted_at"]]
+    freshness["hours_since_extract"] = [round((now - ts).total_seconds() / 3600, 1) for ts in freshness["extracted_at"]]
 charts.table("Last extract of each staged table", freshness, "freshness")

@@ -19,7 +19,7 @@ st.caption(
     "MRR compares the last month of each period; gross margin covers the calendar months each period touches."
 )
 
-tiles: list[tuple[str, object, object, object, str]] = []
+tiles: list[tuple] = []  # (label, current, previous, format, help[, lower_is_better])
 if data.may_read("revenue_share"):
     revenue = data.report("revenue_share/kpis", **params).iloc[0]
     tiles.append(("MRR", revenue.mrr, revenue.mrr_previous, charts.money,
@@ -36,7 +36,7 @@ if data.may_read("ai_cost"):
     cost = data.report("ai_cost/kpi_cost", providers=[], models=[], **params).iloc[0]
     margin = data.report("ai_cost/kpi_gross_margin", **params).iloc[0]
     tiles.append(("AI cost", cost.current, cost.previous, charts.money,
-                  "Cost of all AI generations created in the period."))
+                  "Cost of all AI generations created in the period.", True))
     tiles.append(("Gross margin", margin.current, margin.previous, charts.money,
                   "Subscription MRR minus AI cost, over the calendar months the period touches."))
 if data.may_read("engagement"):
@@ -46,9 +46,8 @@ if data.may_read("engagement"):
 
 for row_start in range(0, len(tiles), 4):
     columns = st.columns(4)
-    for column, (label, current, previous, fmt, help_text) in zip(columns, tiles[row_start:row_start + 4],
-                                                                   strict=False):
-        charts.kpi(column, label, current, previous, fmt, help_text)
+    for column, tile in zip(columns, tiles[row_start:row_start + 4], strict=False):
+        charts.kpi(column, *tile)
 
 left, right = st.columns(2)
 trends = []

@@ -69,10 +69,12 @@ def _timed_run(app_test) -> float:
 def page_timings(bench: BenchEnvironment) -> dict[str, dict[str, float]]:
     """{page: {cold_p50_ms, cold_p95_ms, p50_ms, p95_ms}} (p50/p95 are warm), as admin so every page shows."""
     import streamlit as st
+    from streamlit.logger import set_log_level
     from streamlit.testing.v1 import AppTest
 
     from dashboards.auth import PAGES
 
+    set_log_level("error")  # AppTest runs without a server; Streamlit would warn about that on every run
     timings = {}
     with _app_environment(bench):
         AppTest.from_file(str(APP)).run(timeout=PAGE_TIMEOUT_S)  # imports once, outside every timing

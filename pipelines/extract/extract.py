@@ -7,6 +7,7 @@ transaction on one backend, so every staged table (and the marts built from them
 from __future__ import annotations
 
 import sys
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -73,15 +74,16 @@ def extract(con: duckdb.DuckDBPyConnection, tables: list[SourceTable]) -> Extrac
         counts = {}
         for table in tqdm(tables, desc="extract", unit="table", file=sys.stderr, disable=None, leave=False):
             state = previous.get(table.name)
-            if table.strategy == "xmin" and state is not None and state.xid_epoch == epoch \
-                    and _staged_columns(con, table.name) == list(table.columns):
+            if _changes_suffice(con, table, state, epoch):
                 counts[table.name] = _apply_changes(con, table, since_xid=state.last_xmin)
             else:
                 counts[table.name] = _replace(con, table)
         _record_states(con, counts, tables, snapshot_xmin=snapshot_xmin, extracted_at=snapshot_at)
         con.execute("commit")
     except BaseException:
-        con.execute("rollback")
+        # A failed commit has already ended the transaction; the original error is the one to report.
+        with suppress(duckdb.TransactionException):
+            con.execute("rollback")
         raise
     return Extraction(snapshot_at=snapshot_at, snapshot_xmin=snapshot_xmin, tables=counts)
 
@@ -95,6 +97,20 @@ def _previous_states(con: duckdb.DuckDBPyConnection) -> dict[str, _State]:
         "select table_name, last_xmin, xid_epoch from meta.extract_state where last_xmin is not null"
     ).fetchall()
     return {name: _State(last_xmin=xmin, xid_epoch=epoch) for name, xmin, epoch in rows}
+
+
+def _changes_suffice(con: duckdb.DuckDBPyConnection, table: SourceTable, state: _State | None, epoch: int) -> bool:
+    """Whether reading the rows written since the last snapshot brings the staged table up to date.
+
+    Not when the table is re-read whole by design, has no state (first run, newly listed, back after
+    --redact-pii), the xid epoch moved on (32-bit xmin order is only valid within one epoch), or its columns changed.
+    """
+    return (
+        table.strategy == "xmin"
+        and state is not None
+        and state.xid_epoch == epoch
+        and _staged_columns(con, table.name) == list(table.columns)
+    )
 
 
 def _staged_columns(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:

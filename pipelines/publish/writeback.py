@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -18,6 +19,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg import sql
+from tqdm import tqdm
 
 from pipelines import warehouse
 from pipelines.config import QUERIES_DIR
@@ -27,6 +29,7 @@ from pipelines.source.connection import connect, redact
 
 WRITEBACK_DIR = QUERIES_DIR / "writeback"
 XID_BITS = 32
+CHAPTER_BATCH = 2000  # chapters read, counted and COPY'd at a time
 METRIC_COLUMNS = (
     "project_id", "total_words", "chapters_completed", "ai_generated_percentage", "active_writing_time_minutes",
     "ai_generation_time_minutes", "collaborator_count", "comments_count", "revisions_count", "metrics_date",
@@ -110,21 +113,26 @@ def _refresh_statistics(conn: psycopg.Connection, *, since_xid: int) -> tuple[in
     conn.execute(query("statistics_delete_orphans"))
     project_ids = [row[0] for row in conn.execute(query("statistics_affected_projects"), {"since_xid": since_xid})]
     projects: dict[UUID, TextCounts] = {project_id: TextCounts() for project_id in project_ids}
-    rows = []
-    with conn.cursor(name="affected_chapters") as cur:  # server-side: chapter text streams, never all in memory
-        cur.itersize = 1000
-        cur.execute(query("statistics_chapters"), {"project_ids": project_ids})
-        for chapter_id, project_id, content in cur:
-            counts = count_text(content)
-            rows.append(_statistics_row(chapter_id, "chapter", counts))
-            projects[project_id] += counts
-    chapter_rows = len(rows)
-    rows.extend(_statistics_row(project_id, "project", counts) for project_id, counts in projects.items())
     conn.execute(query("statistics_incoming"))
-    _copy_rows(conn, "statistics_incoming", STATISTICS_COLUMNS, rows)
+    chapters = 0
+    progress = tqdm(desc="content statistics", unit="chapter", file=sys.stderr, disable=None, leave=False)
+    # Server-side cursor, batch by batch: chapter text streams through, never all of it in memory at once.
+    with conn.cursor(name="affected_chapters") as cur, progress:
+        cur.execute(query("statistics_chapters"), {"project_ids": project_ids})
+        while batch := cur.fetchmany(CHAPTER_BATCH):
+            rows = []
+            for chapter_id, project_id, content in batch:
+                counts = count_text(content)
+                rows.append(_statistics_row(chapter_id, "chapter", counts))
+                projects[project_id] += counts
+            _copy_rows(conn, "statistics_incoming", STATISTICS_COLUMNS, rows)
+            chapters += len(rows)
+            progress.update(len(rows))
+    project_rows = [_statistics_row(project_id, "project", counts) for project_id, counts in projects.items()]
+    _copy_rows(conn, "statistics_incoming", STATISTICS_COLUMNS, project_rows)
     conn.execute(query("statistics_replace_delete"))
     conn.execute(query("statistics_replace_insert"))
-    return chapter_rows, len(projects)
+    return chapters, len(projects)
 
 
 def _statistics_row(content_id: UUID, content_type: str, counts: TextCounts) -> tuple:

@@ -31,22 +31,25 @@ DEFAULT_THRESHOLDS = {
 }
 
 
+def _non_negative_setting(name: str) -> float:
+    default = DEFAULT_THRESHOLDS[name]
+    raw = setting(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0:  # NaN too
+        raise UserError(f"setting {name} is {raw!r}, not a non-negative number; set e.g. {name}={default}")
+    return value
+
+
 def thresholds() -> Thresholds:
     """The configurable limits (`EBOOK_ANALYTICS_FRESHNESS_HOURS`, ... or secrets.toml), validated."""
-    values = {}
-    for name, default in DEFAULT_THRESHOLDS.items():
-        raw = setting(name, default)
-        try:
-            values[name] = float(raw)
-        except ValueError:
-            values[name] = -1.0
-        if values[name] < 0:
-            raise UserError(f"setting {name} is {raw!r}, not a non-negative number; set e.g. {name}={default}")
     return Thresholds(
-        freshness_hours=values["freshness_hours"],
-        volume_drop_pct=values["volume_drop_pct"],
-        volume_growth_pct=values["volume_growth_pct"],
-        volume_min_rows=int(values["volume_min_rows"]),
+        freshness_hours=_non_negative_setting("freshness_hours"),
+        volume_drop_pct=_non_negative_setting("volume_drop_pct"),
+        volume_growth_pct=_non_negative_setting("volume_growth_pct"),
+        volume_min_rows=int(_non_negative_setting("volume_min_rows")),
     )
 
 
@@ -73,10 +76,13 @@ def previous_row_counts(con: duckdb.DuckDBPyConnection, previous: dict | None) -
     # it cannot be opened a second time if it is the very file being checked.
     if not live.exists() or live.resolve() == _database_file(con):
         return {}
-    live_con = connect(live, read_only=True)
+    try:
+        live_con = connect(live, read_only=True)
+    except UserError:  # e.g. held for writing by another process: no baseline, rather than no run
+        return {}
     try:
         return dict(live_con.execute(check_sql("staged_row_counts")).fetchall())
-    except duckdb.CatalogException:
+    except duckdb.CatalogException:  # a file from before meta.extract_state existed
         return {}
     finally:
         live_con.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from pipelines.config import QUERIES_DIR
-from pipelines.extract.tables import load_tables
+from pipelines.extract.tables import SourceTable, load_tables
 from pipelines.transform.contracts import ColumnCheck, TableCheck, _column_check, _severity
 
 CHECKS_FILE = QUERIES_DIR / "staging" / "checks.yml"
@@ -38,6 +38,16 @@ class StagedTableChecks:
     fresh: str | None = None  # timestamp column checked against the snapshot
 
 
+def _check_names(spec: dict, source: SourceTable, sources: dict[str, SourceTable], where: str) -> None:
+    """A check naming a column or parent table that is not staged would fail at every run: refuse it here."""
+    for column in [*spec.get("columns", {}), *(r["column"] for r in spec.get("references", []))]:
+        if column not in source.columns:
+            raise ValueError(f"{where}: column {column!r} is not staged (not in sources.yml)")
+    for ref in spec.get("references", []):
+        if ref["parent"] not in sources:
+            raise ValueError(f"{where}: parent table {ref['parent']!r} is not staged (not in sources.yml)")
+
+
 def load_staging_checks(path: Path = CHECKS_FILE) -> list[StagedTableChecks]:
     """One entry per staged table of sources.yml (in its order), with the checks declared for it."""
     declared = yaml.safe_load(path.read_text())["tables"]
@@ -49,9 +59,7 @@ def load_staging_checks(path: Path = CHECKS_FILE) -> list[StagedTableChecks]:
     for name, source in sources.items():
         spec = declared.get(name) or {}
         where = f"{path}:{name}"
-        for column in [*spec.get("columns", {}), *(r["column"] for r in spec.get("references", []))]:
-            if column not in source.columns:
-                raise ValueError(f"{where}: column {column!r} is not staged (not in sources.yml)")
+        _check_names(spec, source, sources, where)
         result.append(
             StagedTableChecks(
                 table=name,

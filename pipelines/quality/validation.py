@@ -22,6 +22,9 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 import great_expectations as gx  # noqa: E402 - must follow the analytics switch
 import great_expectations.expectations as gxe  # noqa: E402
+from great_expectations.core import ExpectationValidationResult  # noqa: E402
+from great_expectations.core.batch_definition import BatchDefinition  # noqa: E402
+from great_expectations.data_context import EphemeralDataContext  # noqa: E402
 from great_expectations.data_context.types.base import (  # noqa: E402
     DataContextConfig,
     InMemoryStoreBackendDefaults,
@@ -51,7 +54,7 @@ class _ReadOnlyConnection(ConnectionWrapper):
         pass
 
 
-def _context(docs_dir: Path | None) -> gx.data_context.EphemeralDataContext:
+def _context(docs_dir: Path | None) -> EphemeralDataContext:
     sites = {}
     if docs_dir is not None:
         sites[DOCS_SITE] = {
@@ -101,7 +104,7 @@ def _failure_message(exception_info: dict) -> str | None:
     return None
 
 
-def _to_check_result(check: Check, suite: TableSuite, gx_result) -> CheckResult:
+def _to_check_result(check: Check, suite: TableSuite, gx_result: ExpectationValidationResult) -> CheckResult:
     result = gx_result.result or {}
     error = _failure_message(gx_result.exception_info or {})
     if error is not None:
@@ -116,8 +119,8 @@ def _to_check_result(check: Check, suite: TableSuite, gx_result) -> CheckResult:
         rows = result.get("partial_unexpected_index_list") or [
             row for row in result.get("partial_unexpected_list") or [] if isinstance(row, dict)
         ]
-        # GX adds the checked column to the key columns; only the key names the row.
-        samples = tuple(_sample({k: row.get(k) for k in suite.key}) for row in rows[:SAMPLE_SIZE])
+        # GX adds the checked column to the key columns; only the key names the row (a mart may have none).
+        samples = tuple(_sample({k: row.get(k) for k in suite.key}) for row in rows[:SAMPLE_SIZE] if suite.key)
     else:  # a table-level expectation: freshness or volume, with an observed value instead of rows
         observed = result.get("observed_value")
         if gx_result.success:
@@ -130,7 +133,13 @@ def _to_check_result(check: Check, suite: TableSuite, gx_result) -> CheckResult:
     return CheckResult(check.name, check.severity, bool(gx_result.success), count, suite.name, samples)
 
 
-def _run(context, batch_definition, name: str, checks: list[Check], result_format: dict) -> list[tuple[Check, object]]:
+def _run(
+    context: EphemeralDataContext,
+    batch_definition: BatchDefinition,
+    name: str,
+    checks: list[Check],
+    result_format: dict,
+) -> list[tuple[Check, ExpectationValidationResult]]:
     """One GX validation of `checks` on the batch: each check with its GX result."""
     expectations = [check.expectation.copy(deep=True) for check in checks]  # a suite takes ownership (ids)
     gx_suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
@@ -144,7 +153,9 @@ def _run(context, batch_definition, name: str, checks: list[Check], result_forma
     ]
 
 
-def _column_checks(context, batch_definition, suite: TableSuite, checks: list[Check]) -> list[CheckResult]:
+def _column_checks(
+    context: EphemeralDataContext, batch_definition: BatchDefinition, suite: TableSuite, checks: list[Check]
+) -> list[CheckResult]:
     """Pass/fail for all in one pass, then counts and sample keys for the failures only.
 
     Offending values and keys each cost GX another scan per expectation (a window over 20M event ids for

@@ -71,7 +71,8 @@ class RunRecord:
         try:
             yield
         finally:
-            self.steps[name] = round(time.perf_counter() - started, 3)
+            # A step may come in parts (extract: copying the live file, then reading the source); they add up.
+            self.steps[name] = round(self.steps.get(name, 0) + time.perf_counter() - started, 3)
 
     def as_dict(self) -> dict:
         return {
@@ -149,7 +150,8 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
     build = building_path(live, record.run_id)
     try:
         if incremental:
-            copy_live(live, build)
+            with record.step("extract"):
+                copy_live(live, build)
         published = _build(record, build, url, tables, redacted=options.redact_pii)
         if not published:
             return

@@ -116,11 +116,6 @@ def month_floor(us: np.ndarray) -> np.ndarray:
     return months.astype("datetime64[us]").astype(np.int64)
 
 
-def next_month(month_us: np.ndarray) -> np.ndarray:
-    months = month_us.astype("datetime64[us]").astype("datetime64[M]") + 1
-    return months.astype("datetime64[us]").astype(np.int64)
-
-
 def revenue_shares_table(rng: np.random.Generator, owner: np.ndarray, published: np.ndarray,
                          project_ids: np.ndarray, user_ids: np.ndarray, window: Window) -> pa.Table:
     """A statement per published book and calendar month after publication, issued a few days after the month

@@ -65,8 +65,7 @@ def hex_text(rng: np.random.Generator, n: int, length: int) -> np.ndarray:
 
 def text(values: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
     """numpy bytes (ids, tokens) as an Arrow string column; `null` marks NULLs."""
-    array = pa.array(values, mask=null).cast(pa.string())
-    return array
+    return pa.array(values, mask=null).cast(pa.string())
 
 
 def ref(ids: np.ndarray, index: np.ndarray) -> pa.Array:
@@ -106,8 +105,8 @@ def join(*parts: pa.Array | str) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
 
 
-def integers(values: np.ndarray, null: np.ndarray | None = None, bits: int = 32) -> pa.Array:
-    return pa.array(values, mask=null, type=pa.int32() if bits == 32 else pa.int64())
+def integers(values: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
+    return pa.array(values, mask=null, type=pa.int32())
 
 
 def booleans(values: np.ndarray) -> pa.Array:

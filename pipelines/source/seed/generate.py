@@ -29,10 +29,10 @@ def seed(url: str, scale: str, seed: int, end_date: date | None = None, months: 
     if scale not in SCALES:
         raise UserError(f"unknown scale {scale!r}; use one of {', '.join(SCALES)}")
     spec = SCALES[scale]
-    window = history_window(end_date, months or spec.months)
+    window = history_window(end_date, spec.months if months is None else months)
     with connect(url) as conn:
         check_empty_source(conn)
-        ensure_monthly_partitions(conn, months_ahead=3, start=datetime.fromtimestamp(window.start / 1e6, UTC).date())
+        ensure_monthly_partitions(conn, months_ahead=3, start=window.first_day)
         conn.commit()
         loader = Loader(conn)
         try:

@@ -39,6 +39,10 @@ class Window:
     def days(self) -> int:
         return (self.end - self.start) // DAY
 
+    @property
+    def first_day(self) -> date:
+        return datetime.fromtimestamp(self.start // 1_000_000, UTC).date()
+
 
 def weekday(us: np.ndarray) -> np.ndarray:
     """0 = Monday .. 6 = Sunday."""
