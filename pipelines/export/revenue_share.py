@@ -107,16 +107,14 @@ def _totals(rows: Iterable[dict]) -> dict[str, Decimal]:
 
 def _author_summaries(rows: list[dict]) -> list[dict]:
     """One line per author, in the statements' order (by author)."""
-    summaries: dict[object, dict] = {}
+    by_author: dict[object, list[dict]] = {}
     for row in rows:
-        summary = summaries.setdefault(row["author_id"], {
-            "author_id": row["author_id"], "author_email": row["author_email"], "author_name": row["author_name"],
-            "statements": 0, **dict.fromkeys(MONEY_COLUMNS, Decimal("0.00")),
-        })
-        summary["statements"] += 1
-        for column in MONEY_COLUMNS:
-            summary[column] += row[column]
-    return list(summaries.values())
+        by_author.setdefault(row["author_id"], []).append(row)
+    return [
+        {"author_id": author_id, "author_email": statements[0]["author_email"],
+         "author_name": statements[0]["author_name"], "statements": len(statements), **_totals(statements)}
+        for author_id, statements in by_author.items()
+    ]
 
 
 def _xlsx_value(value: object) -> object:

@@ -22,7 +22,9 @@ chosen as (
     from generations
     left join models on models.id = generations.model_id
     left join providers on providers.id = models.provider_id
-    where generations.created_at::date between $start and $end
+    -- UTC days as a timestamp range, so DuckDB can skip row groups of other days
+    where generations.created_at >= $start::timestamptz
+      and generations.created_at < ($end + interval 1 day)::timestamptz
       and (len($providers) = 0 or list_contains($providers, coalesce(providers.name, 'unknown')))
       and (len($models) = 0 or list_contains($models, coalesce(models.name, 'unknown')))
 ),
@@ -31,7 +33,9 @@ generated_words as (
     select coalesce(sum(word_count), 0) as words
     from versions
     where change_type in ('ai_generation', 'ai_revision')
-      and created_at::date between $start and $end
+      -- UTC days as a timestamp range, so DuckDB can skip row groups of other days
+      and created_at >= $start::timestamptz
+      and created_at < ($end + interval 1 day)::timestamptz
 ),
 
 totals as (

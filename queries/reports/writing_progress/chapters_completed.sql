@@ -13,7 +13,9 @@ final as (
     from chapters
     left join projects on projects.id = chapters.project_id
     where chapters.status = 'completed'
-      and chapters.updated_at::date between $start and $end
+      -- UTC days as a timestamp range, so DuckDB can skip row groups of other days
+      and chapters.updated_at >= $start::timestamptz
+      and chapters.updated_at < ($end + interval 1 day)::timestamptz
       and (len($genres) = 0 or list_contains($genres, coalesce(projects.genre, 'unknown')))
     group by day
     order by day
