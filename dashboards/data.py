@@ -40,9 +40,7 @@ class OutOfScope(PermissionError):
 @dataclass(frozen=True)
 class Publication:
     run_id: str
-    snapshot_at: datetime
-    published_at: datetime | None
-    warnings: int
+    snapshot_at: datetime  # the source's now() inside the extract transaction: "data as of"
 
 
 def warehouse_path() -> Path:
@@ -69,22 +67,16 @@ def _query(sql: str, version: str, params: dict[str, object]) -> pd.DataFrame:
         con.close()
 
 
-def _run_file(path: Path, params: dict[str, object]) -> pd.DataFrame:
+def _run(sql: str, params: dict[str, object], where: str) -> pd.DataFrame:
     version = warehouse_version()
     if version is None:
         return pd.DataFrame()
-    sql = path.read_text()
     wanted = set(_PARAMETER.findall(sql))
     missing = wanted - params.keys()
     if missing:
-        raise TypeError(f"{path.name} needs parameters {sorted(missing)}")
+        raise TypeError(f"{where} needs parameters {sorted(missing)}")
     # Bind only what the query names: DuckDB refuses unused named parameters.
-    return _query(sql, version, {name: _bindable(params[name]) for name in sorted(wanted)})
-
-
-def _bindable(value: object) -> object:
-    """Tuples and sets become lists (DuckDB LIST parameters); everything else binds as it is."""
-    return sorted(value) if isinstance(value, set | frozenset) else list(value) if isinstance(value, tuple) else value
+    return _query(sql, version, {name: params[name] for name in sorted(wanted)})
 
 
 def start_run(user: User) -> None:
@@ -116,21 +108,15 @@ def report(name: str, **params: object) -> pd.DataFrame:
     page = name.split("/", 1)[0]
     if not may_read(page):
         raise OutOfScope(f"the {_role()} role may not read {page} reports")
-    path = REPORTS_DIR / f"{name}.sql"
-    _note_tables_read(path)
-    return _run_file(path, params)
-
-
-def report_value(name: str, **params: object) -> object:
-    """The single value of a one-row, one-column report (None when it has no rows)."""
-    frame = report(name, **params)
-    return None if frame.empty else frame.iat[0, 0]
+    sql = (REPORTS_DIR / f"{name}.sql").read_text()
+    _note_tables_read(sql)
+    return _run(sql, params, name)
 
 
 # --- which tables the current page read: the status banner lists only the checks that concern them ---------------
 
-def _note_tables_read(path: Path) -> None:
-    st.session_state.setdefault(_TABLES_READ, set()).update(_TABLE.findall(path.read_text()))
+def _note_tables_read(sql: str) -> None:
+    st.session_state.setdefault(_TABLES_READ, set()).update(_TABLE.findall(sql))
 
 
 def tables_read() -> set[str]:
@@ -142,7 +128,7 @@ def tables_read() -> set[str]:
 
 def _frame(name: str, **params: object) -> pd.DataFrame:
     try:
-        return _run_file(FRAME_DIR / f"{name}.sql", params)
+        return _run((FRAME_DIR / f"{name}.sql").read_text(), params, name)
     except duckdb.CatalogException:  # a warehouse built before meta tables existed: no banner, not an error
         return pd.DataFrame()
 
@@ -153,13 +139,7 @@ def publication() -> Publication | None:
     if rows.empty:
         return None
     row = rows.iloc[0]
-    published = row["published_at"]
-    return Publication(
-        run_id=str(row["run_id"]),
-        snapshot_at=row["snapshot_at"].to_pydatetime(),
-        published_at=None if pd.isna(published) else published.to_pydatetime(),
-        warnings=int(row["warnings"] or 0),
-    )
+    return Publication(run_id=str(row["run_id"]), snapshot_at=row["snapshot_at"].to_pydatetime())
 
 
 def failed_checks() -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 Every page opens without an error, a sidebar filter lands in the URL (and changes the numbers), and the statement
 CSV the revenue share page downloads is byte for byte the file `ebook-analytics export revenue-share` writes.
+`ebook-analytics demo` on an existing setup reuses it and serves with a working demo login.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,12 +34,7 @@ MARCH = "?dates=2024-03-01&dates=2024-03-31"
 STARTUP_SECONDS = 60
 PAGE_TIMEOUT_MS = 30_000
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                                                     "(apt-get install -y chromium; tests/run.sh does it)"),
-]
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+pytestmark = pytest.mark.browser
 
 
 def _free_port() -> int:
@@ -66,26 +63,35 @@ def published(create_database: Callable[..., str], schema_template: str,
     return publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("browser"))
 
 
-@pytest.fixture(scope="module")
-def server(published: dict[str, str]) -> Iterator[str]:
-    """The dashboard as users start it, on a free port; stopped (with its Streamlit child) at the end."""
+@contextmanager
+def _serving(env: dict[str, str], *argv: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`ebook-analytics ARGV --port <free>` until healthy; then stopped with its Streamlit child (SIGTERM)."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "dashboard", "--port", str(port), "--no-auth"],
-        env=published, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
+        [sys.executable, "-m", "pipelines.cli", *argv, "--port", str(port)],
+        env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(base, process)
-        yield base
+        yield base, process
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
+def server(published: dict[str, str]) -> Iterator[str]:
+    """The dashboard as users start it, on a free port."""
+    with _serving(published, "dashboard", "--no-auth") as (base, _):
+        yield base
+
+
+@pytest.fixture(scope="module")
 def page(server: str):
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium; tests/run.sh does it)")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
@@ -140,3 +146,18 @@ def test_the_statement_csv_is_the_export(page, server: str, published: dict[str,
     downloaded = Path(download.value.path()).read_bytes()
     assert downloaded == exported.read_bytes()
     assert downloaded.count(b"\n") == 4  # a header and February's three statements
+
+
+def test_demo_reuses_the_setup_and_prints_a_working_login(published: dict[str, str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboards.auth.users import authenticate
+
+    with _serving(published, "demo") as (_, process):
+        pass
+    output = process.stdout.read()
+    assert "$ ebook-analytics source init" in output
+    assert "source seed" not in output and "etl run" not in output  # the source has users, a warehouse exists
+    (login,) = re.findall(r"demo sign-in: (\S+) / (\S+)", output)
+    monkeypatch.setenv("EBOOK_ANALYTICS_HOME", published["EBOOK_ANALYTICS_HOME"])
+    user = authenticate(*login)
+    assert user is not None and user.role == "admin"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -276,3 +277,38 @@ def test_without_a_warehouse_the_app_says_what_to_run(tmp_path: Path, monkeypatc
     assert not at.exception
     assert "ebook-analytics etl run" in at.info[0].value
     assert os.path.exists(tmp_path / "warehouse") is False
+
+
+def test_big_tables_show_one_page_of_rows_at_a_time() -> None:
+    def script() -> None:
+        import pandas as pd
+
+        from dashboards import charts
+
+        charts.table("Numbers", pd.DataFrame({"n": range(120)}), "numbers")
+
+    at = AppTest.from_function(script, default_timeout=TIMEOUT).run()
+    assert list(at.dataframe[0].value["n"]) == list(range(50))
+    at.number_input(key="page_numbers").set_value(3).run()
+    assert list(at.dataframe[0].value["n"]) == list(range(100, 120))
+    assert at.number_input(key="page_numbers").label == "Page (of 3, 120 rows)"
+
+
+def test_dashboard_command_refuses_bad_options(tmp_path: Path) -> None:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("EBOOK_ANALYTICS_")},
+           **_env(tmp_path, no_auth=False)}
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        cases = {
+            ("dashboard", "--port", "0"): "error: --port 0 is not a TCP port; use a number from 1 to 65535\n",
+            ("dashboard", "--port", port): f"error: cannot listen on 127.0.0.1:{port} (Address already in use); "
+                                           "pick another port with --port, or stop what is using it\n",
+            ("dashboard", "--no-auth", "--host", "0.0.0.0"): "error: --no-auth is allowed only on a loopback address",
+        }
+        for argv, message in cases.items():
+            result = run_cli(*argv, env=env, check=False)
+            assert result.returncode == 1, argv
+            assert result.stderr.startswith(message), result.stderr
+            assert "Traceback" not in result.stderr

@@ -158,6 +158,11 @@ def test_failed_or_killed_run_leaves_the_published_file_byte_identical(
     assert last["status"] == "failed" and "does not exist" in last["error"]
     assert list(live.parent.glob("*.building-*")) == []
 
+    bad_url = run_cli("etl", "run", env={**cli_env, "EBOOK_ANALYTICS_SOURCE_URL": "mysql://u@h/db"}, check=False)
+    assert bad_url.returncode == 1
+    assert bad_url.stderr.startswith("error: source URL 'mysql://u@h/db' is not a PostgreSQL URL; use postgresql://")
+    assert bad_url.stderr.count("\n") == 1
+
     empty = create_database()  # reachable, but without the platform schema
     missing = run_cli("etl", "run", env={**cli_env, "EBOOK_ANALYTICS_SOURCE_URL": empty}, check=False)
     assert missing.returncode == 1

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+import numpy as np
 import psycopg
 import pytest
 
+from pipelines.source.seed import ai, billing, catalog
+from pipelines.source.seed.columns import decimals, latest_at_or_before
 from tests.conftest import cli_environment, run_cli
 
 END = "2024-03-31"
@@ -227,3 +232,23 @@ def test_advance_appends_days_and_changes_rows_in_place(seeded, create_database,
     # the oldest cancelled request and the two oldest anonymous events were deleted
     assert scalar(url, old_cancelled) == cancelled - 1
     assert scalar(url, old_anonymous) == anonymous - 2
+
+
+def test_money_helpers_round_half_up_exactly():
+    gpt4o = [m.name for m in catalog.MODELS].index("gpt-4o")  # $2.50 / $10.00 per million tokens
+    # 1,000 x 0.0000025 + 500 x 0.00001 = 0.0075 -> 7,500 micro-dollars; 3 x 0.0000025 + 1 x 0.00001 = 0.0000175
+    # rounds half up to 0.000018
+    assert ai.cost_micro_dollars(np.array([gpt4o, gpt4o]), np.array([1000, 3]), np.array([500, 1])).tolist() == [
+        7500, 18]
+    usage = billing.token_usage(np.array([0, 0]), np.array([1500, 4]), np.array([7500, 18]), np.array([-1, -1]),
+                                np.array([0, 1]), np.array([0, 0]), np.array([1, 1]))
+    assert usage.total_cost.tolist() == [1, 0]  # $0.0075 -> $0.01, $0.000018 -> $0.00
+    assert usage.unit_cost.tolist() == [5, 5]  # 7500/1500 = 5; 18/4 = 4.5 -> 5
+    assert decimals(np.array([151, -5, 0]), 15, 2).to_pylist() == [Decimal("1.51"), Decimal("-0.05"), Decimal("0.00")]
+
+
+def test_latest_at_or_before_finds_each_owners_last_item():
+    owner = np.array([0, 0, 2, 2, 2])
+    at = np.array([10, 20, 5, 15, 15])
+    found = latest_at_or_before(owner, at, np.array([0, 0, 0, 1, 2, 2, 2]), np.array([9, 10, 99, 50, 4, 15, 16]))
+    assert found.tolist() == [-1, 0, 1, -1, -1, 4, 4]

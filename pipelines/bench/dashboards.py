@@ -74,13 +74,14 @@ def page_timings(bench: BenchEnvironment) -> dict[str, dict[str, float]]:
 
     from dashboards.auth import PAGES
 
-    set_log_level("error")  # AppTest runs without a server; Streamlit would warn about that on every run
     timings = {}
     with _app_environment(bench):
         AppTest.from_file(str(APP)).run(timeout=PAGE_TIMEOUT_S)  # imports once, outside every timing
         for page in PAGES:
             cold = []
             for _ in range(COLD_RUNS):
+                # Cleared from outside a server, which Streamlit warns about each time; AppTest resets the level.
+                set_log_level("error")
                 st.cache_data.clear()
                 st.cache_resource.clear()
                 app_test = AppTest.from_file(str(APP))
@@ -146,7 +147,8 @@ async def _open_page(browser, url: str) -> float:
         await context.close()
 
 
-async def _concurrent_sessions(url: str, chromium: str) -> list[float]:
+async def _concurrent_sessions(url: str, chromium: str) -> tuple[float, list[float]]:
+    """One session alone (for comparison), then ROUNDS of SESSIONS sessions at once."""
     from playwright.async_api import async_playwright
 
     samples: list[float] = []
@@ -154,11 +156,12 @@ async def _concurrent_sessions(url: str, chromium: str) -> list[float]:
         browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
             await _open_page(browser, url)  # the server's first run imports everything: not a user's wait
+            alone = await _open_page(browser, url)
             for _ in range(ROUNDS):
                 samples += await asyncio.gather(*(_open_page(browser, url) for _ in range(SESSIONS)))
         finally:
             await browser.close()
-    return samples
+    return alone, samples
 
 
 def measure_dashboards(bench: BenchEnvironment, progress: Callable[[str], None]) -> dict:
@@ -170,10 +173,11 @@ def measure_dashboards(bench: BenchEnvironment, progress: Callable[[str], None])
         return {**results, "concurrent_p95_ms": None, "concurrent_sessions": 0}
     progress(f"{SESSIONS} concurrent browser sessions x {ROUNDS} rounds")
     with _dashboard_server(bench) as url:
-        samples = asyncio.run(_concurrent_sessions(url, chromium))
+        alone, samples = asyncio.run(_concurrent_sessions(url, chromium))
     concurrent = percentiles(samples)
     return {
         **results,
+        "single_session_ms": round(alone, 1),
         "concurrent_p50_ms": concurrent["p50_ms"],
         "concurrent_p95_ms": concurrent["p95_ms"],
         "concurrent_sessions": SESSIONS,

@@ -1,8 +1,8 @@
-"""Runs a CLI step as a child process and measures it: wall time and peak resident memory."""
+"""Runs a CLI step as a child process and measures it: wall time and peak resident memory (sampled)."""
 
 from __future__ import annotations
 
-import os
+import contextlib
 import subprocess
 import sys
 import tempfile
@@ -10,7 +10,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from pipelines.errors import UserError
+
+SAMPLE_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -27,19 +31,38 @@ def cli_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "pipelines.cli", *args]
 
 
+def _tree_rss(process: psutil.Process) -> int:
+    """Resident bytes of a process and all its descendants, skipping any that exit while we look."""
+    total = 0
+    for member in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += member.memory_info().rss
+    return total
+
+
 def run_measured(argv: list[str], env: dict[str, str], cwd: Path) -> Measured:
-    """Run to completion; peak RSS is the kernel's own figure for the child (wait4), not a sampled guess."""
-    # Output goes to files, not pipes: a chatty child must never block on a full pipe while we wait4 it.
+    """Run to completion, sampling the RSS of the child and its children every SAMPLE_S.
+
+    Not the kernel's ru_maxrss from wait4: a child started by fork/vfork+exec inherits the parent's high-water
+    mark, so after the bench itself grew (the naive peer holds whole tables) it would report the bench's size.
+    """
+    # Output goes to files, not pipes: a chatty child must never block on a full pipe while we sample it.
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(process.pid, 0)
+        watched = psutil.Process(process.pid)
+        peak = 0
+        while True:
+            peak = max(peak, _tree_rss(watched))
+            try:
+                process.wait(timeout=SAMPLE_S)  # returns the moment it exits: the wall time stays exact
+                break
+            except subprocess.TimeoutExpired:
+                continue
         seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4: tell Popen so
         out.seek(0)
         err.seek(0)
-        # Linux reports ru_maxrss in KiB.
-        return Measured(seconds, usage.ru_maxrss / 1024, process.returncode, out.read(), err.read())
+        return Measured(seconds, peak / 2**20, process.returncode, out.read(), err.read())
 
 
 def run_step(what: str, *args: str, env: dict[str, str], cwd: Path) -> Measured:

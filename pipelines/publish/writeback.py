@@ -3,7 +3,7 @@
 - `analytics.project_metrics`: one row per project for the run's UTC snapshot date, computed in DuckDB from the
   warehouse, COPY'd into a temp table and upserted `on conflict (project_id, metrics_date)`.
 - `content.content_statistics`: per chapter and per project, computed near the data from the chapters' text; only
-  projects with a chapter written since the last write-back (an xmin watermark kept beside the warehouse) or whose
+  projects with a chapter written since the last write-back (an xmin watermark kept in the data folder) or whose
   rows no longer add up are recomputed.
 """
 
@@ -65,6 +65,7 @@ def write_back(warehouse_path: Path, url: str, *, snapshot_at: datetime, state_p
         chapters, projects = _refresh_statistics(conn, since_xid=since_xid)
         conn.commit()
     # Saved only after the commit: a crash in between just recomputes the same rows next time.
+    state_path.parent.mkdir(parents=True, exist_ok=True)
     state_path.write_text(json.dumps({"rollup": redact(url), "snapshot_xmin": snapshot_xmin}) + "\n")
     return WriteBackCounts(project_metrics=upserted, statistics_chapters=chapters, statistics_projects=projects)
 

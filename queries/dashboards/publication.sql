@@ -1,4 +1,4 @@
 -- The run this warehouse file is: "data as of" on every page.
-select run_id, snapshot_at, published_at, warnings
+select run_id, snapshot_at
 from meta.publication
 limit 1

@@ -65,7 +65,10 @@ def hex_text(rng: np.random.Generator, n: int, length: int) -> np.ndarray:
 
 def text(values: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
     """numpy bytes (ids, tokens) as an Arrow string column; `null` marks NULLs."""
-    return pa.array(values, mask=null).cast(pa.string())
+    array = pa.array(values, mask=null)
+    if isinstance(array, pa.ChunkedArray):  # pyarrow splits big numpy bytes arrays; callers need one array
+        array = array.combine_chunks()
+    return array.cast(pa.string())
 
 
 def ref(ids: np.ndarray, index: np.ndarray) -> pa.Array:
