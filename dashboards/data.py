@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -21,6 +22,7 @@ from dashboards.auth import User, allowed_pages, pseudonymize
 from dashboards.auth.roles import sees_personal_data
 from pipelines.config import QUERIES_DIR, paths
 from pipelines.publish.history import read_runs
+from pipelines.transform.runner import MARTS_DIR
 from pipelines.warehouse import connect
 
 REPORTS_DIR = QUERIES_DIR / "reports"
@@ -28,7 +30,7 @@ REPORTS_DIR = QUERIES_DIR / "reports"
 FRAME_DIR = QUERIES_DIR / "dashboards"
 _REPORT_NAME = re.compile(r"[a-z_]+/[a-z0-9_]+")
 _PARAMETER = re.compile(r"\$(\w+)")
-_TABLE = re.compile(r"\b(?:marts|staging|meta)\.(\w+)")
+_TABLE = re.compile(r"\b(marts|staging|meta)\.(\w+)")
 _TABLES_READ = "_data_tables_read"
 _USER = "_data_user"
 
@@ -116,11 +118,28 @@ def report(name: str, **params: object) -> pd.DataFrame:
 # --- which tables the current page read: the status banner lists only the checks that concern them ---------------
 
 def _note_tables_read(sql: str) -> None:
-    st.session_state.setdefault(_TABLES_READ, set()).update(_TABLE.findall(sql))
+    st.session_state.setdefault(_TABLES_READ, set()).update(_tables_in(sql))
+
+
+def _tables_in(sql: str) -> set[str]:
+    """Unqualified names of the tables `sql` reads, with the tables each mart among them is built from."""
+    names = set()
+    for schema, name in _TABLE.findall(sql):
+        names.add(name)
+        if schema == "marts":
+            names |= _mart_lineage(name)
+    return names
+
+
+@cache
+def _mart_lineage(mart: str) -> frozenset[str]:
+    """The tables a mart is built from, transitively: a failed check on staged data concerns the marts made of it."""
+    model = MARTS_DIR / f"{mart}.sql"
+    return frozenset(_tables_in(model.read_text())) if model.exists() else frozenset()
 
 
 def tables_read() -> set[str]:
-    """Unqualified names of the marts/staging tables read by the reports of this page run."""
+    """Unqualified names of the marts/staging tables read by the reports of this page run, and of their sources."""
     return set(st.session_state.get(_TABLES_READ, set()))
 
 

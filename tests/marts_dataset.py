@@ -82,6 +82,7 @@ USAGE = [
     (5, ALICE, 1, "ai_tokens", 50, "0.01", "2024-02-15"),
     (6, CAROL, 3, "ai_tokens", 300, "0.01", "2024-03-31"),
     (7, CAROL, 3, "ai_tokens", 100, "0.00", "2024-04-01"),
+    (8, DAVE, 4, "exports", 1, "0.50", "2024-02-20"),  # before any subscription of Dave's: no plan that month
 ]
 
 # (id, owner, title, genre, status, created_at, completed_at, published_at)
@@ -102,17 +103,17 @@ CHAPTERS = [
     (4, DRAGONS, 1, "2024-03-05 00:00:00+00"),
 ]
 
-# (n, chapter n, version_number, word_count, created_at)
+# (n, chapter n, version_number, word_count, created_at, change_type)
 VERSIONS = [
-    (1, 1, 1, 100, "2024-02-27 10:00:00+00"),
-    (2, 1, 2, 250, "2024-02-27 22:00:00-05"),  # 2024-02-28 03:00 UTC
-    (3, 1, 3, 300, "2024-02-28 12:00:00+00"),
-    (4, 2, 1, 500, "2024-03-01 12:00:00+00"),
-    (5, 1, 4, 280, "2024-03-01 13:00:00+00"),
-    (6, 1, 5, 320, "2024-03-03 09:00:00+00"),
-    (7, 3, 1, 1000, "2024-03-02 00:00:00+00"),
-    (8, 4, 1, 50, "2024-03-05 00:00:00+00"),
-    (9, 4, 2, 70, "2024-03-05 00:00:00+00"),  # same instant as version 1: the higher version wins
+    (1, 1, 1, 100, "2024-02-27 10:00:00+00", "manual"),
+    (2, 1, 2, 250, "2024-02-27 22:00:00-05", "ai_generation"),  # 2024-02-28 03:00 UTC
+    (3, 1, 3, 300, "2024-02-28 12:00:00+00", "manual"),
+    (4, 2, 1, 500, "2024-03-01 12:00:00+00", "ai_generation"),
+    (5, 1, 4, 280, "2024-03-01 13:00:00+00", "collaboration"),
+    (6, 1, 5, 320, "2024-03-03 09:00:00+00", "ai_revision"),
+    (7, 3, 1, 1000, "2024-03-02 00:00:00+00", "manual"),
+    (8, 4, 1, 50, "2024-03-05 00:00:00+00", "manual"),
+    (9, 4, 2, 70, "2024-03-05 00:00:00+00", "manual"),  # same instant as version 1: the higher version wins
 ]
 
 # (n, author, project, book_sales, rate, user_revenue, platform_revenue, payout_status, payout_date, start, end)
@@ -127,18 +128,18 @@ REVENUE_SHARES = [
      "2024-05-01", "2024-05-31"),
 ]
 
-# (n, user or None for anonymous, timestamp)
+# (n, user or None for anonymous, timestamp, event_category)
 EVENTS = [
-    (1, ALICE, "2024-02-26 10:00:00+00"),
-    (2, ALICE, "2024-02-29 23:30:00-05"),  # 2024-03-01 UTC
-    (3, BOB, "2024-03-01 09:00:00+00"),
-    (4, None, "2024-03-01 10:00:00+00"),
-    (5, ALICE, "2024-03-01 11:00:00+00"),
-    (6, CAROL, "2024-03-04 12:00:00+00"),
-    (7, ALICE, "2024-03-05 08:00:00+00"),
-    (8, None, "2024-03-05 09:00:00+00"),
-    (9, BOB, "2024-03-12 10:00:00+00"),
-    (10, CAROL, "2024-04-05 10:00:00+00"),
+    (1, ALICE, "2024-02-26 10:00:00+00", "session"),
+    (2, ALICE, "2024-02-29 23:30:00-05", "writing"),  # 2024-03-01 UTC
+    (3, BOB, "2024-03-01 09:00:00+00", "writing"),
+    (4, None, "2024-03-01 10:00:00+00", None),
+    (5, ALICE, "2024-03-01 11:00:00+00", "writing"),
+    (6, CAROL, "2024-03-04 12:00:00+00", "session"),
+    (7, ALICE, "2024-03-05 08:00:00+00", None),
+    (8, None, "2024-03-05 09:00:00+00", None),
+    (9, BOB, "2024-03-12 10:00:00+00", "writing"),
+    (10, CAROL, "2024-04-05 10:00:00+00", "session"),
 ]
 
 
@@ -189,8 +190,8 @@ def insert_platform_data(url: str) -> None:
             [(uid("chapter", n), *rest) for n, *rest in CHAPTERS],
         )
         cur.executemany(
-            "insert into content.content_versions (id, chapter_id, version_number, word_count, created_at, content,"
-            " changed_by) values (%s, %s, %s, %s, %s, 'text', %s)",
+            "insert into content.content_versions (id, chapter_id, version_number, word_count, created_at, change_type,"
+            " content, changed_by) values (%s, %s, %s, %s, %s, %s, 'text', %s)",
             [(uid("version", n), uid("chapter", chapter), *rest, ALICE) for n, chapter, *rest in VERSIONS],
         )
         cur.executemany(
@@ -200,8 +201,9 @@ def insert_platform_data(url: str) -> None:
             [(uid("share", n), *rest) for n, *rest in REVENUE_SHARES],
         )
         cur.executemany(
-            "insert into analytics.user_events (id, user_id, event_type, timestamp) values (%s, %s, 'page_view', %s)",
-            [(uid("event", n), user, ts) for n, user, ts in EVENTS],
+            "insert into analytics.user_events (id, user_id, event_type, timestamp, event_category)"
+            " values (%s, %s, 'page_view', %s, %s)",
+            [(uid("event", n), *rest) for n, *rest in EVENTS],
         )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from pipelines.bench.dashboards import percentiles
 from pipelines.bench.naive import choose_share
 from pipelines.bench.report import finish, markdown
 from tests.conftest import run_cli
@@ -92,3 +93,8 @@ def test_ratios_and_targets_from_known_measurements():
     text = markdown(results)
     assert "| ratio: naive peer / full extract | 8.000 | x |" in text
     assert "| every page < 1 s p95 warm | 1,200.0 | **no** |" in text
+
+
+def test_percentiles_interpolate_between_samples():
+    # numpy's linear rule: p50 of 100..400 is halfway between 200 and 300; p95 is 95% of the way from 100 to 400.
+    assert percentiles([400.0, 100.0, 300.0, 200.0]) == {"p50_ms": 250.0, "p95_ms": 385.0}

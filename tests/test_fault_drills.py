@@ -9,6 +9,7 @@ stderr), which lets a drill kill it or pull the source away at exactly that poin
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ import duckdb
 import psycopg
 import pytest
 
+from pipelines.run.schedule import parse_interval
 from pipelines.source import server
 from tests.conftest import REPO_ROOT, _database_url, cli_environment, run_cli
 
@@ -403,6 +405,17 @@ def test_a_foreign_file_at_the_warehouse_path_is_never_overwritten(
     assert costs(live) == COSTS_AFTER_MORE
     asides = [name for name in leftovers(env) if ".corrupt-" in name]
     assert len(asides) == 1 and digest(live.parent / asides[0]) == before  # set aside, not destroyed
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90s", 90.0), ("15m", 900.0), ("1h", 3600.0), (" 2s ", 2.0)])
+def test_schedule_intervals(text: str, seconds: float):
+    assert parse_interval(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["0s", "15", "m", "1d", "1.5h", "-5m"])
+def test_schedule_refuses_what_is_not_an_interval(text: str):
+    with pytest.raises(argparse.ArgumentTypeError, match="write it like 90s, 15m or 1h"):
+        parse_interval(text)
 
 
 def test_scheduled_runs_go_on_after_a_failed_run(

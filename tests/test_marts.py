@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from pipelines import warehouse
+from pipelines.config import QUERIES_DIR
 from tests.conftest import run_cli
 from tests.marts_dataset import (
     ALICE,
@@ -50,6 +51,11 @@ def rows(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple]:
     return con.execute(query).fetchall()
 
 
+def report(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> list[tuple]:
+    """The rows of the dashboards' report `queries/reports/<name>.sql` with these parameters bound."""
+    return con.execute((QUERIES_DIR / "reports" / f"{name}.sql").read_text(), params).fetchall()
+
+
 def months(first: date, last: date) -> list[date]:
     """First days of the months from `first` to `last`, both included."""
     result, month = [], first.replace(day=1)
@@ -76,13 +82,78 @@ def test_ai_cost_daily(con):
 
 
 def test_usage_daily(con):
+    # plan: plan_utilization_monthly's plan of the day's month (Alice Pro Monthly from February, Bob Pro Yearly from
+    # March, Carol Pro Monthly through April 1 UTC); Dave's February has no live subscription
     assert rows(con, "select * from marts.usage_daily order by day, user_id, resource_type") == [
-        (date(2024, 2, 15), ALICE, "ai_tokens", "premium", 50, D("0.01")),
-        (date(2024, 3, 1), ALICE, "ai_tokens", "premium", 1600, D("0.02")),  # 1000 + 600; NULL cost as 0
-        (date(2024, 3, 1), ALICE, "exports", "premium", 2, D("1.50")),
-        (date(2024, 3, 2), BOB, "ai_tokens", "basic", 200, D("0.00")),
-        (date(2024, 3, 31), CAROL, "ai_tokens", "free", 300, D("0.01")),
-        (date(2024, 4, 1), CAROL, "ai_tokens", "free", 100, D("0.00")),
+        (date(2024, 2, 15), ALICE, "ai_tokens", "premium", "Pro Monthly", 50, D("0.01")),
+        (date(2024, 2, 20), DAVE, "exports", "enterprise", "(no plan)", 1, D("0.50")),
+        (date(2024, 3, 1), ALICE, "ai_tokens", "premium", "Pro Monthly", 1600, D("0.02")),  # 1000 + 600; NULL as 0
+        (date(2024, 3, 1), ALICE, "exports", "premium", "Pro Monthly", 2, D("1.50")),
+        (date(2024, 3, 2), BOB, "ai_tokens", "basic", "Pro Yearly", 200, D("0.00")),
+        (date(2024, 3, 31), CAROL, "ai_tokens", "free", "Pro Monthly", 300, D("0.01")),
+        (date(2024, 4, 1), CAROL, "ai_tokens", "free", "Pro Monthly", 100, D("0.00")),
+    ]
+
+
+def test_ai_models(con):
+    assert rows(con, "select * from marts.ai_models order by model_id") == [
+        (uid("model", 1), "openai", "gpt-4"),
+        (uid("model", 2), "openai", "gpt-4"),  # another version: the same model name
+        (uid("model", 3), "anthropic", "claude-3"),
+    ]
+
+
+def test_ai_writer_days(con):
+    assert rows(con, "select * from marts.ai_writer_days order by day, user_id, provider, model") == [
+        (date(2024, 2, 15), ALICE, "anthropic", "claude-3", 1, D("0.001000")),  # generation 8
+        (date(2024, 3, 1), ALICE, "anthropic", "claude-3", 1, D("0.000000")),  # 7 ('Feb 29 20:00-05'), NULL cost
+        (date(2024, 3, 1), ALICE, "openai", "gpt-4", 2, D("0.030000")),  # 1 and 5 (pending, NULL cost)
+        (date(2024, 3, 1), BOB, "openai", "gpt-4", 2, D("0.006000")),  # 3 (version 1106) and 4 (failed)
+        (date(2024, 3, 2), ALICE, "openai", "gpt-4", 1, D("0.015000")),  # 2 ('Mar 1 23:30-05')
+        (date(2024, 3, 2), CAROL, "anthropic", "claude-3", 1, D("0.004500")),  # 6
+    ]
+
+
+def test_ai_words_daily(con):
+    # AI-written versions: 2 (ai_generation, 'Feb 27 22:00-05' = Feb 28 UTC), 4 (ai_generation), 6 (ai_revision);
+    # 5 (collaboration) and the manual ones are not the AI's
+    assert rows(con, "select * from marts.ai_words_daily order by day") == [
+        (date(2024, 2, 28), 1, 250),
+        (date(2024, 3, 1), 1, 500),
+        (date(2024, 3, 3), 1, 320),
+    ]
+
+
+def test_events_by_category_daily(con):
+    assert rows(con, "select * from marts.events_by_category_daily order by day, event_category") == [
+        (date(2024, 2, 26), "session", 1, 1),
+        (date(2024, 3, 1), "uncategorised", 1, 0),  # the anonymous event 4: no user
+        (date(2024, 3, 1), "writing", 3, 2),  # Alice twice (one is 'Feb 29 23:30-05'), Bob
+        (date(2024, 3, 4), "session", 1, 1),
+        (date(2024, 3, 5), "uncategorised", 2, 1),  # Alice and an anonymous event
+        (date(2024, 3, 12), "writing", 1, 1),
+        (date(2024, 4, 5), "session", 1, 1),
+    ]
+
+
+def test_subscriptions(con):
+    def at(*args: int) -> datetime:
+        return datetime(*args, tzinfo=UTC)
+
+    assert rows(con, "select * from marts.subscriptions order by subscription_id") == [
+        (uid("subscription", 1), ALICE, uid("plan", 1), "Pro Monthly", "monthly", D("20.000000"),
+         at(2024, 2, 10), date(2024, 2, 1), None),
+        # '2024-02-29 23:30-05' is March 1 04:30 UTC; 200.00 / 12 = 16.6666666... -> 16.666667
+        (uid("subscription", 2), BOB, uid("plan", 2), "Pro Yearly", "yearly", D("16.666667"),
+         at(2024, 3, 1, 4, 30), date(2024, 3, 1), None),
+        # cancelled '2024-03-31 22:00-05' = April 1 UTC
+        (uid("subscription", 3), CAROL, uid("plan", 1), "Pro Monthly", "monthly", D("20.000000"),
+         at(2024, 1, 15), date(2024, 1, 1), date(2024, 4, 1)),
+        (uid("subscription", 4), DAVE, uid("plan", 3), "Lifetime", "one-time", D("0.000000"),
+         at(2024, 3, 5), date(2024, 3, 1), None),
+        # 5 is incomplete: never a subscription
+        (uid("subscription", 6), DAVE, uid("plan", 1), "Pro Monthly", "monthly", D("20.000000"),
+         at(2024, 3, 1), date(2024, 3, 1), date(2024, 3, 1)),
     ]
 
 
@@ -252,13 +323,16 @@ def test_retention_weekly(con, snapshot_date):
 
 
 def test_writing_progress_daily(con):
+    # (day, project, owner, genre, versions_created, words_written, words_total)
     assert rows(con, "select * from marts.writing_progress_daily order by project_id, day") == [
-        (date(2024, 2, 27), LONG_NIGHT, ALICE, 1, 100),  # chapter 1 v1
-        (date(2024, 2, 28), LONG_NIGHT, ALICE, 2, 300),  # v2 ('Feb 27 22:00-05' = Feb 28 UTC) then v3: 300
-        (date(2024, 3, 1), LONG_NIGHT, ALICE, 2, 780),  # chapter 2 v1 500 + chapter 1 v4 280
-        (date(2024, 3, 3), LONG_NIGHT, ALICE, 1, 820),  # chapter 1 v5 320 + chapter 2 500
-        (date(2024, 3, 2), SEA_GLASS, ALICE, 1, 1000),
-        (date(2024, 3, 5), DRAGONS, CAROL, 2, 70),  # v1 50 and v2 70 at the same instant: v2 wins
+        (date(2024, 2, 27), LONG_NIGHT, ALICE, "fantasy", 1, 100, 100),  # chapter 1 v1
+        # v2 ('Feb 27 22:00-05' = Feb 28 UTC) then v3: 300, so 200 more
+        (date(2024, 2, 28), LONG_NIGHT, ALICE, "fantasy", 2, 200, 300),
+        # chapter 2 v1 500 + chapter 1 v4 280 (20 fewer than v3): 780, 480 more
+        (date(2024, 3, 1), LONG_NIGHT, ALICE, "fantasy", 2, 480, 780),
+        (date(2024, 3, 3), LONG_NIGHT, ALICE, "fantasy", 1, 40, 820),  # chapter 1 v5 320 + chapter 2 500
+        (date(2024, 3, 2), SEA_GLASS, ALICE, "romance", 1, 1000, 1000),
+        (date(2024, 3, 5), DRAGONS, CAROL, "fantasy", 2, 70, 70),  # v1 50 and v2 70 at the same instant: v2 wins
     ]
 
 
@@ -270,6 +344,53 @@ def test_project_funnel(con):
         ("fantasy", 2, 2, 2, 1, 1.75, 6.25, 2.5),
         ("romance", 1, 1, 0, 0, 1.0, None, None),  # created Mar 1, chapter Mar 2
         ("unknown", 1, 0, 0, 0, None, None, None),  # NULL genre
+    ]
+
+
+def test_reports_read_the_plan_of_usage_daily(con):
+    everything = {"start": date(2024, 2, 1), "end": date(2024, 4, 30), "tiers": [], "plans": [], "resource_types": []}
+    # (tier, plan, resource_type, users, quantity, total_cost)
+    assert report(con, "usage/by_tier_plan", **everything) == [
+        ("basic", "Pro Yearly", "ai_tokens", 1, 200, D("0.00")),
+        ("enterprise", "(no plan)", "exports", 1, 1, D("0.50")),  # Dave's February: before his subscriptions
+        ("free", "Pro Monthly", "ai_tokens", 1, 400, D("0.01")),  # 300 (Mar 31) + 100 (Apr 1)
+        ("premium", "Pro Monthly", "ai_tokens", 1, 1650, D("0.03")),  # 50 + 1600
+        ("premium", "Pro Monthly", "exports", 1, 2, D("1.50")),
+    ]
+    assert report(con, "usage/by_day", **{**everything, "plans": ["(no plan)"]}) == [
+        (date(2024, 2, 20), "exports", 1, D("0.50")),
+    ]
+
+
+def test_reports_read_the_small_marts(con):
+    march = {"start": date(2024, 3, 1), "end": date(2024, 3, 31)}
+    # writing: Alice twice and Bob on Mar 1, Bob on Mar 12; uncategorised: anonymous Mar 1, Alice and anonymous Mar 5
+    assert report(con, "engagement/events_by_category", **march) == [
+        ("writing", 4), ("uncategorised", 3), ("session", 1),
+    ]
+    # (cost, active writers, AI words, cost per 1k words, cost per writer). All models: 0.03 + 0.015 + 0.006 +
+    # 0.0045 (NULL costs as 0) = 0.0555 over Alice, Bob and Carol; AI words 500 (Mar 1) + 320 (Mar 3) = 820:
+    # 0.0555 * 1000 / 820 = 0.0676829 -> 0.067683; 0.0555 / 3 = 0.0185
+    assert report(con, "ai_cost/unit_costs", **march, providers=[], models=[]) == [
+        (D("0.055500"), 3, 820, D("0.067683"), D("0.018500")),
+    ]
+    # anthropic: generations 6 (Carol, 0.0045) and 7 (Alice, NULL): 0.0045 * 1000 / 820 = 0.0054878; 0.0045 / 2
+    assert report(con, "ai_cost/unit_costs", **march, providers=["anthropic"], models=[]) == [
+        (D("0.004500"), 2, 820, D("0.005488"), D("0.002250")),
+    ]
+
+
+def test_reports_read_the_words_written_of_writing_progress_daily(con):
+    march = {"start": date(2024, 3, 1), "end": date(2024, 3, 31)}
+    # fantasy: The Long Night on Mar 1 (+480, 2 versions) and Mar 3 (+40), Dragons Rising on Mar 5 (+70, 2 versions)
+    assert report(con, "writing_progress/words_by_day", **march, genres=["fantasy"]) == [
+        (date(2024, 3, 1), 480, 2, 1), (date(2024, 3, 3), 40, 1, 1), (date(2024, 3, 5), 70, 2, 1),
+    ]
+    most_active = [row[:8] for row in report(con, "writing_progress/most_active", **march, genres=[])]
+    assert most_active == [
+        ("The Long Night", str(ALICE), "fantasy", "published", 3, 520, 820, date(2024, 3, 3)),
+        ("Dragons Rising", str(CAROL), "fantasy", "completed", 2, 70, 70, date(2024, 3, 5)),
+        ("Sea Glass", str(ALICE), "romance", "in_progress", 1, 1000, 1000, date(2024, 3, 2)),
     ]
 
 

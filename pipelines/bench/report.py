@@ -31,6 +31,7 @@ MEASUREMENTS = (
     ("incremental_etl_s", "incremental ETL after `source advance --days 1`, wall time", "s"),
     ("incremental_peak_rss_mb", "incremental ETL: peak resident memory", "MiB"),
     ("single_session_ms", "one browser session alone: until the overview's content shows", "ms"),
+    ("server_cpu_ms_per_view", "dashboard server CPU per page view during the concurrent sessions", "ms"),
     ("concurrent_p50_ms", "10 concurrent browser sessions: p50 until the page's content shows", "ms"),
     ("concurrent_p95_ms", "10 concurrent browser sessions: p95 until the page's content shows", "ms"),
 )

@@ -3,28 +3,23 @@ with generations as (
 ),
 
 models as (
-    select * from staging.ai_models
+    select * from marts.ai_models
 ),
 
-providers as (
-    select * from staging.ai_providers
-),
-
--- A generation whose model or provider is gone still counts, under 'unknown', so totals match the source.
+-- A generation whose model is gone still counts, under 'unknown', so totals match the source.
 generations_named as (
     select
         -- created_at::date under TimeZone UTC, without the time-zone library's per-row conversion (10x faster)
         make_timestamp(epoch_us(generations.created_at))::date as day,
-        coalesce(providers.name, 'unknown') as provider,
-        coalesce(models.name, 'unknown') as model,
+        coalesce(models.provider, 'unknown') as provider,
+        coalesce(models.model, 'unknown') as model,
         generations.status,
         generations.tokens_used,
         generations.cost,
         generations.processing_time_ms,
         generations.quality_rating
     from generations
-    left join models on models.id = generations.model_id
-    left join providers on providers.id = models.provider_id
+    left join models on models.model_id = generations.model_id
 ),
 
 final as (

@@ -3,31 +3,17 @@ with subscription_months as (
 ),
 
 subscriptions as (
-    select * from staging.user_subscriptions
-),
-
-plans as (
-    select * from staging.subscription_plans
+    select * from marts.subscriptions
 ),
 
 snapshot_month as (
     select date_trunc('month', $snapshot_date::date)::date as month
 ),
 
-live_subscriptions as (
-    select
-        coalesce(plans.name, 'unknown') as plan,
-        date_trunc('month', subscriptions.created_at)::date as created_month,
-        date_trunc('month', subscriptions.cancelled_at)::date as cancelled_month
-    from subscriptions
-    left join plans on plans.id = subscriptions.plan_id
-    where subscriptions.status is distinct from 'incomplete'
-),
-
 -- Every plan gets every month from the first subscription to now, so quiet months show as zeros.
 month_spine as (
     select unnest(generate_series(
-        (select min(created_month) from live_subscriptions),
+        (select min(created_month) from subscriptions),
         (select month from snapshot_month),
         interval 1 month
     ))::date as month
@@ -36,7 +22,7 @@ month_spine as (
 plan_months as (
     select month_spine.month, plan_names.plan
     from month_spine
-    cross join (select distinct plan from live_subscriptions) as plan_names
+    cross join (select distinct plan from subscriptions) as plan_names
 ),
 
 active as (
@@ -47,13 +33,13 @@ active as (
 
 new as (
     select created_month as month, plan, count(*) as new_subscriptions
-    from live_subscriptions
+    from subscriptions
     group by created_month, plan
 ),
 
 churned as (
     select cancelled_month as month, plan, count(*) as churned_subscriptions
-    from live_subscriptions
+    from subscriptions
     where cancelled_month is not null
     group by cancelled_month, plan
 ),

@@ -1,5 +1,5 @@
 with subscriptions as (
-    select * from staging.user_subscriptions
+    select * from marts.subscriptions
 ),
 
 plans as (
@@ -21,18 +21,14 @@ snapshot_month as (
 -- Live at some point in month M: created before M ended and not cancelled before M began.
 subscription_ranges as (
     select
-        subscriptions.id as subscription_id,
+        subscriptions.subscription_id,
         subscriptions.user_id,
         subscriptions.plan_id,
         subscriptions.created_at,
-        date_trunc('month', subscriptions.created_at)::date as first_month,
-        least(
-            snapshot_month.month,
-            coalesce(date_trunc('month', subscriptions.cancelled_at)::date, snapshot_month.month)
-        ) as last_month
+        subscriptions.created_month as first_month,
+        least(snapshot_month.month, coalesce(subscriptions.cancelled_month, snapshot_month.month)) as last_month
     from subscriptions
     cross join snapshot_month
-    where subscriptions.status is distinct from 'incomplete'
 ),
 
 live_months as (

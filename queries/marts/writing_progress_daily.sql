@@ -58,7 +58,10 @@ final as (
         project_days.day,
         project_days.project_id,
         projects.owner_id,
+        coalesce(projects.genre, 'unknown') as genre,
         project_days.versions_created::bigint as versions_created,
+        -- the day's change is the growth since the project's previous active day: the total's running sum
+        project_days.words_change::bigint as words_written,
         (sum(project_days.words_change) over (partition by project_days.project_id order by project_days.day))::bigint
             as words_total
     from project_days

@@ -1,16 +1,14 @@
 -- Events per category over the period (anonymous events too); no category shows as 'uncategorised'.
--- The range is compared on the raw timestamp (not ts::date) so DuckDB can skip row groups of other days.
-with events as (
-    select * from staging.user_events
+with events_by_category as (
+    select * from marts.events_by_category_daily
 ),
 
 final as (
     select
-        coalesce(event_category, 'uncategorised') as category,
-        count(*) as events
-    from events
-    where timestamp >= $start::timestamptz
-      and timestamp < ($end + interval 1 day)::timestamptz
+        event_category as category,
+        sum(events)::bigint as events
+    from events_by_category
+    where day between $start and $end
     group by category
     order by events desc, category
 )

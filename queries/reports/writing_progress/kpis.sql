@@ -4,24 +4,8 @@ with progress as (
     select * from marts.writing_progress_daily
 ),
 
-projects as (
-    select * from staging.projects
-),
-
-with_growth as (
-    select
-        progress.day,
-        progress.owner_id,
-        progress.words_total
-            - coalesce(lag(progress.words_total) over (partition by progress.project_id order by progress.day), 0)
-            as words_written,
-        coalesce(projects.genre, 'unknown') as genre
-    from progress
-    left join projects on projects.id = progress.project_id
-),
-
 chosen as (
-    select * from with_growth
+    select * from progress
     where len($genres) = 0 or list_contains($genres, genre)
 ),
 

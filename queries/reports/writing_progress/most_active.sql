@@ -7,23 +7,18 @@ projects as (
     select * from staging.projects
 ),
 
-with_growth as (
-    select
-        *,
-        words_total - coalesce(lag(words_total) over (partition by project_id order by day), 0) as words_written
-    from progress
-),
-
 in_period as (
     select
         project_id,
         any_value(owner_id) as owner_id,
+        any_value(genre) as genre,
         sum(versions_created) as versions_created,
         sum(words_written) as words_written,
         arg_max(words_total, day) as words_total,
         max(day) as last_active_day
-    from with_growth
+    from progress
     where day between $start and $end
+      and (len($genres) = 0 or list_contains($genres, genre))
     group by project_id
 ),
 
@@ -31,7 +26,7 @@ final as (
     select
         projects.title,
         in_period.owner_id::varchar as owner_id,
-        coalesce(projects.genre, 'unknown') as genre,
+        in_period.genre,
         projects.status,
         in_period.versions_created,
         in_period.words_written,
@@ -40,7 +35,6 @@ final as (
         in_period.project_id::varchar as project_id
     from in_period
     left join projects on projects.id = in_period.project_id
-    where len($genres) = 0 or list_contains($genres, coalesce(projects.genre, 'unknown'))
     order by in_period.versions_created desc, in_period.words_written desc, project_id
     limit 100
 )
