@@ -1,7 +1,8 @@
 """The naive peer: what an analyst would write — pandas.read_sql per table, then each frame into a DuckDB file.
 
-When the whole copy would take longer than the time box, the same share of every table is read (LIMIT) and the
-time extrapolated; `share` records how much was really read.
+When the whole copy would take longer than the time box, or the biggest table's frame would not fit the memory
+box (pandas holds a whole table, at several times its size in PostgreSQL, and this machine is shared), the same
+share of every table is read (LIMIT) and the time extrapolated; `share` records how much was really read.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pipelines.bench.tables import around_select
 from pipelines.extract.tables import SourceTable
 
 TIME_BOX_S = 600.0
+MEMORY_BOX_BYTES = 4 * 2**30
 SHARES = (0.5, 0.25, 0.1, 0.05, 0.025, 0.01, 0.005, 0.0025, 0.001)
 PROBE_ROWS = 20_000  # enough rows for a stable rows/s figure, few enough to cost a second or two
 
@@ -39,11 +41,16 @@ def _read(engine: sqlalchemy.Engine, table: SourceTable, row_limit: int | None) 
     return pd.read_sql(query, engine, params={"row_limit": row_limit})
 
 
-def choose_share(projected_s: float, time_box_s: float = TIME_BOX_S) -> float:
-    """1.0 when the whole copy fits the time box; else the largest share whose copy takes at most half of it."""
-    if projected_s <= time_box_s:
+def choose_share(projected_s: float, biggest_frame_bytes: float) -> float:
+    """1.0 when the whole copy fits both boxes; else the largest share that takes at most half the time box and
+    whose biggest frame fits the memory box."""
+    if projected_s <= TIME_BOX_S and biggest_frame_bytes <= MEMORY_BOX_BYTES:
         return 1.0
-    return next((share for share in SHARES if projected_s * share <= time_box_s / 2), SHARES[-1])
+    fits = (
+        share for share in SHARES
+        if projected_s * share <= TIME_BOX_S / 2 and biggest_frame_bytes * share <= MEMORY_BOX_BYTES
+    )
+    return next(fits, SHARES[-1])
 
 
 def naive_extract(url: str, tables: list[SourceTable], rows: dict[str, int], duckdb_path: Path) -> NaiveResult:
@@ -51,9 +58,10 @@ def naive_extract(url: str, tables: list[SourceTable], rows: dict[str, int], duc
     try:
         biggest = max(tables, key=lambda table: rows[table.name])
         started = time.perf_counter()
-        probed = len(_read(engine, biggest, PROBE_ROWS))
-        rows_per_s = max(probed, 1) / (time.perf_counter() - started)
-        share = choose_share(sum(rows.values()) / rows_per_s)
+        probe = _read(engine, biggest, PROBE_ROWS)
+        rows_per_s = max(len(probe), 1) / (time.perf_counter() - started)
+        bytes_per_row = probe.memory_usage(deep=True).sum() / max(len(probe), 1)
+        share = choose_share(sum(rows.values()) / rows_per_s, rows[biggest.name] * bytes_per_row)
 
         duckdb_path.unlink(missing_ok=True)
         started = time.perf_counter()
