@@ -64,7 +64,7 @@ def test_bench_refuses_a_database_it_did_not_seed(cli_env: dict[str, str], sourc
 
 
 @pytest.mark.parametrize(
-    ("projected_s", "frame_gib", "share"),
+    ("projected_s", "peak_gib", "share"),
     [
         (30.0, 0.1, 1.0),
         (600.0, 4.0, 1.0),  # both boxes exactly full still fit
@@ -72,13 +72,13 @@ def test_bench_refuses_a_database_it_did_not_seed(cli_env: dict[str, str], sourc
         (1200.0, 0.1, 0.25),
         (12_345.0, 0.1, 0.01),
         (10_000_000.0, 0.1, 0.001),  # the smallest share, even if still too slow
-        (100.0, 10.0, 0.25),  # fast enough, but a 10 GiB frame: 2.5 GiB fits the 4 GiB box, 5 GiB would not
+        (100.0, 10.0, 0.25),  # fast enough, but a 10 GiB peak: 2.5 GiB fits the 4 GiB box, 5 GiB would not
     ],
 )
 def test_naive_share_keeps_the_naive_peer_inside_its_time_and_memory_boxes(
-    projected_s: float, frame_gib: float, share: float
+    projected_s: float, peak_gib: float, share: float
 ):
-    assert choose_share(projected_s, frame_gib * 2**30) == share
+    assert choose_share(projected_s, peak_gib * 2**30) == share
 
 
 def test_ratios_and_targets_from_known_measurements():

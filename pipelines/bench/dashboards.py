@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import psutil
@@ -27,6 +28,9 @@ import psutil
 from pipelines.bench.environment import BenchEnvironment
 from pipelines.bench.process import cli_command
 from pipelines.config import DASHBOARDS_DIR, REPO_ROOT
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 APP = DASHBOARDS_DIR / "app.py"
 COLD_RUNS = 3  # each on a cleared cache: the first viewer after a publish
@@ -60,7 +64,7 @@ def _app_environment(bench: BenchEnvironment) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def _timed_run(app_test) -> float:
+def _timed_run(app_test: AppTest) -> float:
     started = time.perf_counter()
     app_test.run(timeout=PAGE_TIMEOUT_S)
     elapsed_ms = (time.perf_counter() - started) * 1000
@@ -139,12 +143,13 @@ def _dashboard_server(bench: BenchEnvironment) -> Iterator[tuple[str, psutil.Pro
         _wait_healthy(base_url, server)
         yield base_url, psutil.Process(server.pid)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        with contextlib.suppress(ProcessLookupError):  # already gone: nothing left to stop
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
 
 
 async def _open_page(browser, url: str) -> float:
