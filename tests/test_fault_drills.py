@@ -117,7 +117,7 @@ def runs(env: dict[str, str]) -> list[dict]:
 
 def leftovers(env: dict[str, str]) -> list[str]:
     """Files in the warehouse folder other than the live file, the run history and the lock."""
-    expected = {warehouse_of(env).name, "runs.jsonl", ".etl.lock", "writeback_state.json"}
+    expected = {warehouse_of(env).name, "runs.jsonl", ".etl.lock"}
     return sorted(p.name for p in warehouse_of(env).parent.iterdir() if p.name not in expected)
 
 

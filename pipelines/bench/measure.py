@@ -26,8 +26,8 @@ def measure(
     progress("extract limit (binary COPY)")
     limit = copy_limit_seconds(bench.source_url, tables)
 
-    progress("full ETL, from no warehouse (as on the first deployment)")
-    # Its own folder: a fresh start makes every bench run measure the same work, the first write-back included.
+    progress("full ETL, from no warehouse")
+    # The bench's own folder: without a published file to start from, every bench run rebuilds the same warehouse.
     shutil.rmtree(bench.warehouse.parent, ignore_errors=True)
     etl = {"env": bench.env(), "cwd": REPO_ROOT, "run_history": bench.run_history}
     full = run_etl("--full", **etl)
