@@ -10,11 +10,8 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from dashboards.auth import PAGES
+from dashboards.health import free_port, wait_until_healthy
 from tests.conftest import REPO_ROOT, run_cli
 from tests.marts_dataset import publish_platform_data
 
@@ -37,26 +35,6 @@ PAGE_TIMEOUT_MS = 30_000
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_healthy(base: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"the dashboard exited with {server.returncode}: {server.stderr.read()}")
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                if response.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"the dashboard did not answer within {STARTUP_SECONDS} s")
-
-
 @pytest.fixture(scope="module")
 def published(create_database: Callable[..., str], schema_template: str,
               tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
@@ -66,14 +44,14 @@ def published(create_database: Callable[..., str], schema_template: str,
 @contextmanager
 def _serving(env: dict[str, str], *argv: str) -> Iterator[tuple[str, subprocess.Popen]]:
     """`ebook-analytics ARGV --port <free>` until healthy; then stopped with its Streamlit child (SIGTERM)."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", *argv, "--port", str(port)],
         env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_healthy(base, process)
+        wait_until_healthy(base, process, STARTUP_SECONDS)
         yield base, process
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -16,6 +16,8 @@ from psycopg import sql
 from pipelines.source.connection import redact
 from tests.conftest import run_cli
 
+APPLIED_ON_EMPTY = "0001_platform_schema, 0002_content_statistics_lookup_index"
+
 
 def _one_error_line(result, expected_start: str) -> None:
     assert result.returncode != 0
@@ -28,11 +30,11 @@ def test_init_twice_reports_the_version(cli_env: dict[str, str], create_database
     url = create_database()
     env = {**cli_env, "EBOOK_ANALYTICS_SOURCE_URL": url}
     first = run_cli("source", "init", env=env)
-    assert first.stdout == f"schema version 1 in {redact(url)} (applied 0001_platform_schema)\n"
+    assert first.stdout == f"schema version 2 in {redact(url)} (applied {APPLIED_ON_EMPTY})\n"
     second = run_cli("source", "init", env=env)
-    assert second.stdout == f"schema version 1 in {redact(url)} (already up to date)\n"
+    assert second.stdout == f"schema version 2 in {redact(url)} (already up to date)\n"
     with psycopg.connect(url) as conn:
-        assert conn.execute("select count(*) from system.schema_migrations").fetchone() == (1,)
+        assert conn.execute("select count(*) from system.schema_migrations").fetchone() == (2,)
 
 
 @pytest.mark.parametrize(("url", "expected"), [
@@ -113,7 +115,7 @@ def test_embedded_server_start_status_url_stop(tmp_path: Path) -> None:
         assert url.startswith("postgresql://postgres") and url.endswith(f"/ebook_platform?host={tmp_path}/home/pg")
         assert run_cli("source", "status", env=env).stdout == f"running: {url}\n"
         assert run_cli("source", "url", env=env).stdout == f"{url}\n"
-        assert run_cli("source", "init", env=env).stdout.endswith("(applied 0001_platform_schema)\n")
+        assert run_cli("source", "init", env=env).stdout.endswith(f"(applied {APPLIED_ON_EMPTY})\n")
     finally:
         stop = run_cli("source", "stop", env=env)
     assert stop.stdout == "embedded PostgreSQL stopped\n"

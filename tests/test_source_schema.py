@@ -288,10 +288,10 @@ def test_constraints_accept_the_edge_rows(conn: psycopg.Connection, platform: di
 
 def test_migrations_are_recorded_and_a_second_run_applies_nothing(create_database: Callable[..., str]) -> None:
     with psycopg.connect(create_database()) as conn:
-        assert apply_migrations(conn) == (1, ["0001_platform_schema"])
-        assert apply_migrations(conn) == (1, [])
+        assert apply_migrations(conn) == (2, ["0001_platform_schema", "0002_content_statistics_lookup_index"])
+        assert apply_migrations(conn) == (2, [])
         ledger = conn.execute("select version, name from system.schema_migrations").fetchall()
-    assert ledger == [(1, "0001_platform_schema")]
+    assert ledger == [(1, "0001_platform_schema"), (2, "0002_content_statistics_lookup_index")]
 
 
 def test_a_later_migration_applies_to_an_existing_database_without_losing_rows(
@@ -299,14 +299,15 @@ def test_a_later_migration_applies_to_an_existing_database_without_losing_rows(
 ) -> None:
     migrations = tmp_path / "migrations"
     migrations.mkdir()
-    shutil.copy(MIGRATIONS_DIR / "0001_platform_schema.sql", migrations)
-    (migrations / "0002_pen_name.sql").write_text("alter table users.users add column pen_name varchar(100);\n")
+    for shipped in MIGRATIONS_DIR.glob("*.sql"):
+        shutil.copy(shipped, migrations)
+    (migrations / "0003_pen_name.sql").write_text("alter table users.users add column pen_name varchar(100);\n")
     (migrations / "README.md").write_text("not a migration")
     with psycopg.connect(source_url) as conn:
         conn.execute("insert into users.users (email) values ('a@example.com'), ('b@example.com')")
         conn.commit()
-        assert apply_migrations(conn, migrations) == (2, ["0002_pen_name"])
-        assert apply_migrations(conn, migrations) == (2, [])
+        assert apply_migrations(conn, migrations) == (3, ["0003_pen_name"])
+        assert apply_migrations(conn, migrations) == (3, [])
         rows = conn.execute("select email, pen_name from users.users order by email").fetchall()
     assert rows == [("a@example.com", None), ("b@example.com", None)]
 
@@ -327,7 +328,7 @@ def test_two_concurrent_inits_apply_each_migration_once(create_database: Callabl
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(results, key=str) == [(1, ["0001_platform_schema"]), (1, [])]
+    assert sorted(results, key=str) == [(2, ["0001_platform_schema", "0002_content_statistics_lookup_index"]), (2, [])]
 
 
 @pytest.fixture

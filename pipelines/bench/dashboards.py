@@ -13,10 +13,8 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import psutil
 
+from dashboards.health import free_port, wait_until_healthy
 from pipelines.bench.environment import BenchEnvironment
 from pipelines.bench.process import cli_command
 from pipelines.config import DASHBOARDS_DIR, REPO_ROOT
@@ -99,26 +98,6 @@ def page_timings(bench: BenchEnvironment) -> dict[str, dict[str, float]]:
     return timings
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_healthy(base_url: str, server: subprocess.Popen, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the dashboard server exited ({server.returncode}) before serving")
-        try:
-            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"the dashboard server did not answer within {timeout_s:.0f} s")
-
-
 def _cpu_seconds(root: psutil.Process) -> float:
     """User + system CPU seconds of a process tree so far."""
     total = 0.0
@@ -132,7 +111,7 @@ def _cpu_seconds(root: psutil.Process) -> float:
 @contextmanager
 def _dashboard_server(bench: BenchEnvironment) -> Iterator[tuple[str, psutil.Process]]:
     """`ebook-analytics dashboard --no-auth` on a free loopback port; stopped (its whole group) on the way out."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         cli_command("dashboard", "--no-auth", "--host", "127.0.0.1", "--port", str(port)),
         env=bench.env(), cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -140,7 +119,7 @@ def _dashboard_server(bench: BenchEnvironment) -> Iterator[tuple[str, psutil.Pro
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(base_url, server)
+        wait_until_healthy(base_url, server)
         yield base_url, psutil.Process(server.pid)
     finally:
         with contextlib.suppress(ProcessLookupError):  # already gone: nothing left to stop

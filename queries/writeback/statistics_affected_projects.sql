@@ -7,10 +7,17 @@ written_chapters as (
     select chapters.project_id
     from content.chapters
     where chapters.xmin::text::bigint >= %(since_xid)s
-       or not exists (
-           select 1 from content.content_statistics as statistics
-           where statistics.content_type = 'chapter' and statistics.content_id = chapters.id
-       )
+),
+
+-- a separate CTE rather than an OR inside written_chapters, so PostgreSQL plans an anti-join instead of probing
+-- content_statistics once per chapter
+chapters_without_statistics as (
+    select chapters.project_id
+    from content.chapters
+    where not exists (
+        select 1 from content.content_statistics as statistics
+        where statistics.content_type = 'chapter' and statistics.content_id = chapters.id
+    )
 ),
 
 chapter_sums as (
@@ -40,6 +47,8 @@ drifted_projects as (
 
 final as (
     select project_id from written_chapters
+    union
+    select project_id from chapters_without_statistics
     union
     select project_id from drifted_projects
 )
