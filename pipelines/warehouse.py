@@ -9,13 +9,19 @@ import duckdb
 from pipelines.errors import UserError
 
 
-def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; days are UTC calendar days, so the session time zone is UTC."""
+def connect(
+    path: Path | str, *, read_only: bool = False, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse; days are UTC calendar days, so the session time zone is UTC.
+
+    `memory_limit` (e.g. "1GB") caps DuckDB's buffer pool; beyond it DuckDB spills to a temp folder beside the file.
+    """
     path = Path(path)
     if read_only and not path.exists():
         raise UserError(f"no warehouse at {path}; run `ebook-analytics etl run` first")
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        config = {"memory_limit": memory_limit} if memory_limit else {}
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
         raise UserError(f"cannot open the warehouse {path}: {str(exc).splitlines()[0]}") from exc
     except duckdb.Error as exc:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from pipelines import warehouse
-from pipelines.config import paths
+from pipelines.config import paths, setting
 from pipelines.errors import UserError
 from pipelines.extract.extract import Extraction, extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
@@ -39,6 +39,8 @@ EXIT_BLOCKED = 2
 # The content-statistics watermark, in the data folder: the warehouse folder holds only the warehouse, its history
 # and its lock.
 WRITEBACK_STATE = "writeback_state.json"
+# DuckDB would take 80% of RAM; a cap keeps a run beside the dashboards and spills instead of growing.
+DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,7 @@ def _build(record: RunRecord, build: Path, url: str, tables: list[SourceTable], 
     # Imported here: Great Expectations takes seconds to import, and a run refused by the lock should not wait.
     from pipelines.quality.gate import run_checks
 
-    con = warehouse.connect(build)
+    con = warehouse.connect(build, memory_limit=setting("etl_memory_limit", DEFAULT_MEMORY_LIMIT))
     try:
         prepare(con, tables)
         attach_source(con, url)
