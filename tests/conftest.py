@@ -6,12 +6,13 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from pipelines.source import server
 
@@ -114,3 +115,23 @@ def run_cli(
     if check and result.returncode != 0:
         raise AssertionError(f"ebook-analytics {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
     return result
+
+
+PLATFORM_SCHEMAS = ("users", "content", "ai_processing", "billing", "analytics", "system")
+
+
+def table_checksums(url: str, tables: Iterable[str] | None = None) -> dict[str, tuple[int, str]]:
+    """Row count and md5 of the ordered rows of each table (default: every table of the six platform schemas)."""
+    with psycopg.connect(url) as conn:
+        if tables is None:
+            tables = [f"{schema}.{table}" for schema, table in conn.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_type = 'BASE TABLE' and table_schema = any(%s) order by 1, 2", [list(PLATFORM_SCHEMAS)]
+            ).fetchall()]
+        return {
+            table: conn.execute(
+                sql.SQL("select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {} t")
+                .format(sql.Identifier(*table.split(".")))
+            ).fetchone()
+            for table in tables
+        }

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 from streamlit.testing.v1 import AppTest
 
 from dashboards.auth import ROLES, allowed_pages, pseudonym, sees_personal_data
 from dashboards.auth.users import add_user
 from pipelines.warehouse import connect
-from tests.conftest import REPO_ROOT, cli_environment, run_cli, use_settings
+from tests.conftest import REPO_ROOT, cli_environment, run_cli, table_checksums, use_settings
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 NEVER_EXTRACTED = ("password_hash", "session_token", "ip_address", "external_id", "payout_method", "api_endpoint",
@@ -264,30 +263,13 @@ HOSTILE = ["'; drop table marts.usage_daily; --", "x" * 10_000, "2024-13-45' or 
 FILTER_KEYS = ("provider", "model", "tier", "plan", "resource", "genre", "month", "run")
 
 
-def _source_checksums(url: str) -> dict[str, str]:
-    """md5 of every platform table's rows, in a stable order."""
-    with psycopg.connect(url) as conn:
-        tables = conn.execute(
-            "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' "
-            "and table_schema in ('users', 'content', 'ai_processing', 'billing', 'analytics', 'system') order by 1, 2"
-        ).fetchall()
-        return {
-            f"{schema}.{table}": conn.execute(
-                sql.SQL("select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {} t").format(
-                    sql.Identifier(schema, table)
-                )
-            ).fetchone()[0]
-            for schema, table in tables
-        }
-
-
 def _file_checksum(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_hostile_links_change_nothing(app_env: dict[str, str]) -> None:
     warehouse, source_url = Path(app_env["EBOOK_ANALYTICS_WAREHOUSE"]), app_env["EBOOK_ANALYTICS_SOURCE_URL"]
-    source_before, warehouse_before = _source_checksums(source_url), _file_checksum(warehouse)
+    source_before, warehouse_before = table_checksums(source_url), _file_checksum(warehouse)
 
     at = _signed_in("admin")
     for value in HOSTILE:
@@ -300,4 +282,4 @@ def test_hostile_links_change_nothing(app_env: dict[str, str]) -> None:
     assert [title.value for title in stranger.title] == ["Ebook analytics"] and not stranger.metric
 
     assert _file_checksum(warehouse) == warehouse_before
-    assert _source_checksums(source_url) == source_before
+    assert table_checksums(source_url) == source_before

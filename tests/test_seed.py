@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.source.seed import ai, billing, catalog
 from pipelines.source.seed.columns import decimals, latest_at_or_before
-from tests.conftest import cli_environment, run_cli
+from tests.conftest import cli_environment, run_cli, table_checksums
 
 END = "2024-03-31"
 SEED = "7"
@@ -26,13 +26,7 @@ TABLES = (
 
 
 def checksums(url: str) -> dict[str, tuple[int, str]]:
-    with psycopg.connect(url) as conn:
-        return {
-            table: conn.execute(
-                f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {table} as t"
-            ).fetchone()
-            for table in TABLES
-        }
+    return table_checksums(url, TABLES)
 
 
 def scalar(url: str, sql: str):
