@@ -29,8 +29,7 @@ PAGE_LOOK = {
 
 def _navigation(keys: list[str]) -> st.Page:
     pages = [
-        st.Page(VIEWS / f"{key}.py", title=PAGE_LOOK[key][0], icon=PAGE_LOOK[key][1], url_path=key,
-                default=index == 0)
+        st.Page(VIEWS / f"{key}.py", title=PAGE_LOOK[key][0], icon=PAGE_LOOK[key][1], url_path=key, default=index == 0)
         for index, key in enumerate(keys)
     ]
     return st.navigation(pages)
@@ -58,7 +57,8 @@ def _status_banner(tables: set[str]) -> None:
     superseded = publication is not None and latest is not None and latest.get("run_id") == publication.run_id
     if latest and latest.get("status") != "published" and not superseded:
         failing = [
-            check for check in latest.get("checks") or []
+            check
+            for check in latest.get("checks") or []
             if not check.get("success") and _unqualified(check.get("table")) in tables
         ]
         reason = f": {latest['error']}" if latest.get("error") else ""
@@ -74,8 +74,7 @@ def _status_banner(tables: set[str]) -> None:
     if not warnings.empty:
         lines = ["Published with warnings about the data on this page:"]
         lines += [
-            f"- `{row.name}` on `{row.table_name}`: {row.unexpected_count} unexpected"
-            for row in warnings.itertuples()
+            f"- `{row.name}` on `{row.table_name}`: {row.unexpected_count} unexpected" for row in warnings.itertuples()
         ]
         st.warning("\n".join(lines), icon=":material/warning:")
 

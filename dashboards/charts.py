@@ -41,17 +41,30 @@ def percent(value: object, places: int = 1) -> str:
     return "–" if value is None or pd.isna(value) else f"{float(value) * 100:.{places}f}%"
 
 
-def kpi(column, label: str, current: object, previous: object, fmt: Callable[[object], str], help: str,
-        lower_is_better: bool = False) -> None:
+def kpi(
+    column,
+    label: str,
+    current: object,
+    previous: object,
+    fmt: Callable[[object], str],
+    help: str,
+    lower_is_better: bool = False,
+) -> None:
     """A KPI tile with its change against the previous period (no delta when there is nothing to compare);
     a rise shows green unless `lower_is_better` (costs, failures)."""
     delta = None
     if current is not None and previous is not None and not pd.isna(current) and not pd.isna(previous):
         change = Decimal(str(current)) - Decimal(str(previous))
         delta = fmt(change) if change < 0 else f"+{fmt(change)}"
-    column.metric(label, fmt(current), delta, help=help, border=True,
-                  delta_color="inverse" if lower_is_better else "normal",
-                  delta_description="vs previous" if delta else None)
+    column.metric(
+        label,
+        fmt(current),
+        delta,
+        help=help,
+        border=True,
+        delta_color="inverse" if lower_is_better else "normal",
+        delta_description="vs previous" if delta else None,
+    )
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -60,7 +73,11 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 def download(frame: pd.DataFrame, name: str, key: str) -> None:
     st.download_button(
-        "Download CSV", csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"csv_{key}",
+        "Download CSV",
+        csv_bytes(frame),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"csv_{key}",
         icon=":material/download:",
     )
 
@@ -73,7 +90,8 @@ def chart(title: str, frame: pd.DataFrame, draw: Callable[[pd.DataFrame], go.Fig
         return
     figure = draw(_plottable(frame))
     figure.update_layout(
-        margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=figure.layout.height or 320,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        height=figure.layout.height or 320,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None},
     )
     st.plotly_chart(figure, key=f"chart_{key}", config={"displayModeBar": False})
@@ -114,11 +132,17 @@ def table(title: str, frame: pd.DataFrame, key: str, column_config: dict | None 
     pages = max(1, math.ceil(len(frame) / PAGE_SIZE))
     page = 1
     if pages > 1:
-        page = int(st.number_input(
-            f"Page (of {pages}, {len(frame):,} rows)", min_value=1, max_value=pages, value=1, step=1,
-            key=f"page_{key}",
-        ))
-    shown = frame.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+        page = int(
+            st.number_input(
+                f"Page (of {pages}, {len(frame):,} rows)",
+                min_value=1,
+                max_value=pages,
+                value=1,
+                step=1,
+                key=f"page_{key}",
+            )
+        )
+    shown = frame.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     config = _money_columns(frame) | (column_config or {})
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
     download(frame, key, key)

@@ -21,8 +21,9 @@ DEMO_SCALE = "small"
 def register(subparsers: argparse._SubParsersAction) -> None:
     dashboard = subparsers.add_parser("dashboard", help="serve the dashboards on the published warehouse")
     _server_arguments(dashboard)
-    dashboard.add_argument("--no-auth", action="store_true",
-                           help="no sign-in, everyone is admin (allowed only on a loopback address)")
+    dashboard.add_argument(
+        "--no-auth", action="store_true", help="no sign-in, everyone is admin (allowed only on a loopback address)"
+    )
     dashboard.set_defaults(func=_dashboard)
 
     demo = subparsers.add_parser(
@@ -34,8 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="P", help=f"default {DEFAULT_PORT}")
-    parser.add_argument("--host", default=DEFAULT_HOST, metavar="H",
-                        help=f"address to listen on (default {DEFAULT_HOST}: this computer only)")
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        metavar="H",
+        help=f"address to listen on (default {DEFAULT_HOST}: this computer only)",
+    )
 
 
 def _dashboard(args: argparse.Namespace) -> int:
@@ -51,11 +56,14 @@ def _check_port(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except socket.gaierror as exc:
-            raise UserError(f"--host {host!r} is not an address of this computer ({exc.strerror}); "
-                            f"use {DEFAULT_HOST} or 0.0.0.0") from exc
+            raise UserError(
+                f"--host {host!r} is not an address of this computer ({exc.strerror}); use {DEFAULT_HOST} or 0.0.0.0"
+            ) from exc
         except OSError as exc:
-            raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); "
-                            "pick another port with --port, or stop what is using it") from exc
+            raise UserError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); "
+                "pick another port with --port, or stop what is using it"
+            ) from exc
 
 
 def _server_env(host: str, no_auth: bool) -> dict[str, str]:
@@ -83,12 +91,24 @@ def serve(host: str, port: int, *, no_auth: bool = False, banner: str = "") -> i
         ensure_no_auth_allowed(host)
     _check_port(host, port)
     if not paths().warehouse.exists():
-        print(f"note: no warehouse at {paths().warehouse} yet; the pages will say so until `etl run` publishes one",
-              file=sys.stderr)
+        print(
+            f"note: no warehouse at {paths().warehouse} yet; the pages will say so until `etl run` publishes one",
+            file=sys.stderr,
+        )
     command = [
-        sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.port", str(port), "--server.address", host, "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.port",
+        str(port),
+        "--server.address",
+        host,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
     ]
     server = subprocess.Popen(command, cwd=REPO_ROOT, env=_server_env(host, no_auth), stdout=subprocess.DEVNULL)
     # Stopping this command stops the server too: nothing is left listening behind it.
@@ -109,8 +129,10 @@ def _step(*argv: str) -> None:
 
     print(f"$ ebook-analytics {' '.join(argv)}", flush=True)
     if main(list(argv)) != 0:
-        raise UserError(f"the demo stopped because `ebook-analytics {' '.join(argv)}` failed (see above); "
-                        "fix that and run `ebook-analytics demo` again")
+        raise UserError(
+            f"the demo stopped because `ebook-analytics {' '.join(argv)}` failed (see above); "
+            "fix that and run `ebook-analytics demo` again"
+        )
 
 
 def _source_has_users() -> bool:

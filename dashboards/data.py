@@ -117,6 +117,7 @@ def report(name: str, **params: object) -> pd.DataFrame:
 
 # --- which tables the current page read: the status banner lists only the checks that concern them ---------------
 
+
 def _note_tables_read(sql: str) -> None:
     st.session_state.setdefault(_TABLES_READ, set()).update(_tables_in(sql))
 
@@ -144,6 +145,7 @@ def tables_read() -> set[str]:
 
 
 # --- the frame: publication, checks, run history, people ------------------------------------------------------------
+
 
 def _frame(name: str, **params: object) -> pd.DataFrame:
     try:

@@ -36,8 +36,13 @@ def date_range(first: date, last: date, default_days: int = DEFAULT_DAYS) -> Dat
     """The UTC date range picked in the sidebar (URL `dates`); default: the last `default_days` days with data."""
     default = DateRange(max(first, last - timedelta(days=default_days - 1)), last)
     picked = st.sidebar.date_input(
-        "Dates (UTC)", value=(default.start, default.end), min_value=first, max_value=last,
-        key="dates", bind="query-params", help="Both ends included. Days are UTC calendar days.",
+        "Dates (UTC)",
+        value=(default.start, default.end),
+        min_value=first,
+        max_value=last,
+        key="dates",
+        bind="query-params",
+        help="Both ends included. Days are UTC calendar days.",
     )
     # While the user has clicked only the first day of a new range, keep showing the old one.
     if not isinstance(picked, tuple | list) or len(picked) != 2:
@@ -48,5 +53,10 @@ def date_range(first: date, last: date, default_days: int = DEFAULT_DAYS) -> Dat
 def choose(label: str, key: str, options: list[str]) -> list[str]:
     """A multi-select in the sidebar (URL `key`, repeated for several values); nothing chosen means all."""
     return st.sidebar.multiselect(
-        label, options, default=[], key=key, bind="query-params", placeholder="All",
+        label,
+        options,
+        default=[],
+        key=key,
+        bind="query-params",
+        placeholder="All",
     )

@@ -9,9 +9,7 @@ import duckdb
 from pipelines.errors import UserError
 
 
-def connect(
-    path: Path | str, *, read_only: bool = False, memory_limit: str | None = None
-) -> duckdb.DuckDBPyConnection:
+def connect(path: Path | str, *, read_only: bool = False, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse; days are UTC calendar days, so the session time zone is UTC.
 
     `memory_limit` (e.g. "1GB") caps DuckDB's buffer pool; beyond it DuckDB spills to a temp folder beside the file.

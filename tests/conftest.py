@@ -110,7 +110,12 @@ def run_cli(
     """Run `ebook-analytics ARGS` as a user would, in a subprocess (`input`: what it reads on stdin)."""
     result = subprocess.run(
         [sys.executable, "-m", "pipelines.cli", *args],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, input=input,
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"ebook-analytics {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
@@ -124,14 +129,19 @@ def table_checksums(url: str, tables: Iterable[str] | None = None) -> dict[str, 
     """Row count and md5 of the ordered rows of each table (default: every table of the six platform schemas)."""
     with psycopg.connect(url) as conn:
         if tables is None:
-            tables = [f"{schema}.{table}" for schema, table in conn.execute(
-                "select table_schema, table_name from information_schema.tables "
-                "where table_type = 'BASE TABLE' and table_schema = any(%s) order by 1, 2", [list(PLATFORM_SCHEMAS)]
-            ).fetchall()]
+            tables = [
+                f"{schema}.{table}"
+                for schema, table in conn.execute(
+                    "select table_schema, table_name from information_schema.tables "
+                    "where table_type = 'BASE TABLE' and table_schema = any(%s) order by 1, 2",
+                    [list(PLATFORM_SCHEMAS)],
+                ).fetchall()
+            ]
         return {
             table: conn.execute(
-                sql.SQL("select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {} t")
-                .format(sql.Identifier(*table.split(".")))
+                sql.SQL(
+                    "select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {} t"
+                ).format(sql.Identifier(*table.split(".")))
             ).fetchone()
             for table in tables
         }

@@ -86,10 +86,25 @@ insert into analytics.user_events (id, user_id, session_id, event_type, ip_addre
 """
 
 STAGED_ROWS = {
-    "users": 3, "user_pii": 3, "user_auth_methods": 1, "user_sessions": 1, "user_organizations": 1,
-    "organization_members": 1, "projects": 2, "project_collaborators": 2, "chapters": 2, "content_versions": 3,
-    "ai_providers": 1, "ai_models": 1, "ai_generations": 3, "prompt_templates": 1, "subscription_plans": 1,
-    "user_subscriptions": 1, "usage_records": 1, "revenue_shares": 1, "user_events": 2,
+    "users": 3,
+    "user_pii": 3,
+    "user_auth_methods": 1,
+    "user_sessions": 1,
+    "user_organizations": 1,
+    "organization_members": 1,
+    "projects": 2,
+    "project_collaborators": 2,
+    "chapters": 2,
+    "content_versions": 3,
+    "ai_providers": 1,
+    "ai_models": 1,
+    "ai_generations": 3,
+    "prompt_templates": 1,
+    "subscription_plans": 1,
+    "user_subscriptions": 1,
+    "usage_records": 1,
+    "revenue_shares": 1,
+    "user_events": 2,
 }
 
 

@@ -18,8 +18,20 @@ from tests.conftest import cli_environment, run_cli
 
 def uid(kind: str, n: int) -> uuid.UUID:
     """Readable fixed ids: uid('user', 1) is a0000000-...-000000000001 (one hex prefix per kind)."""
-    prefix = {"user": "a", "provider": "b", "model": "c", "generation": "d", "plan": "e", "subscription": "f",
-              "usage": "1", "project": "2", "chapter": "3", "version": "4", "share": "5", "event": "6"}[kind]
+    prefix = {
+        "user": "a",
+        "provider": "b",
+        "model": "c",
+        "generation": "d",
+        "plan": "e",
+        "subscription": "f",
+        "usage": "1",
+        "project": "2",
+        "chapter": "3",
+        "version": "4",
+        "share": "5",
+        "event": "6",
+    }[kind]
     return uuid.UUID(f"{prefix}0000000-0000-0000-0000-{n:012d}")
 
 
@@ -87,12 +99,28 @@ USAGE = [
 
 # (id, owner, title, genre, status, created_at, completed_at, published_at)
 PROJECTS = [
-    (LONG_NIGHT, ALICE, "The Long Night", "fantasy", "published",
-     "2024-02-26 12:00:00+00", "2024-03-05 12:00:00+00", "2024-03-08 00:00:00+00"),
+    (
+        LONG_NIGHT,
+        ALICE,
+        "The Long Night",
+        "fantasy",
+        "published",
+        "2024-02-26 12:00:00+00",
+        "2024-03-05 12:00:00+00",
+        "2024-03-08 00:00:00+00",
+    ),
     (SEA_GLASS, ALICE, "Sea Glass", "romance", "in_progress", "2024-03-01 00:00:00+00", None, None),
     (UNTITLED, BOB, "Untitled", None, "draft", "2024-02-29 22:00:00-05", None, None),  # 2024-03-01 UTC
-    (DRAGONS, CAROL, "Dragons Rising", "fantasy", "completed",
-     "2024-03-02 00:00:00+00", "2024-03-10 00:00:00+00", None),
+    (
+        DRAGONS,
+        CAROL,
+        "Dragons Rising",
+        "fantasy",
+        "completed",
+        "2024-03-02 00:00:00+00",
+        "2024-03-10 00:00:00+00",
+        None,
+    ),
 ]
 
 # (n, project, position, created_at)
@@ -118,14 +146,36 @@ VERSIONS = [
 
 # (n, author, project, book_sales, rate, user_revenue, platform_revenue, payout_status, payout_date, start, end)
 REVENUE_SHARES = [
-    (1, ALICE, LONG_NIGHT, "100.00", "0.1000", "90.00", "10.00", "paid", "2024-03-14 21:00:00-05",
-     "2024-02-01", "2024-02-29"),
+    (
+        1,
+        ALICE,
+        LONG_NIGHT,
+        "100.00",
+        "0.1000",
+        "90.00",
+        "10.00",
+        "paid",
+        "2024-03-14 21:00:00-05",
+        "2024-02-01",
+        "2024-02-29",
+    ),
     (2, ALICE, SEA_GLASS, "55.55", "0.1500", "47.22", "8.33", "pending", None, "2024-02-01", "2024-02-29"),
     (3, CAROL, DRAGONS, "19.99", "0.1000", "17.99", "2.00", "processing", None, "2024-02-01", "2024-02-29"),
     (4, ALICE, LONG_NIGHT, "200.00", "0.1000", "180.00", "20.00", "failed", None, "2024-03-01", "2024-03-31"),
     (5, BOB, UNTITLED, "0.00", "0.1000", "0.00", "0.00", "pending", None, "2024-03-01", "2024-03-31"),
-    (6, CAROL, DRAGONS, "10.01", "0.1000", "9.01", "1.00", "paid", "2024-06-10 00:00:00+00",
-     "2024-05-01", "2024-05-31"),
+    (
+        6,
+        CAROL,
+        DRAGONS,
+        "10.01",
+        "0.1000",
+        "9.01",
+        "1.00",
+        "paid",
+        "2024-06-10 00:00:00+00",
+        "2024-05-01",
+        "2024-05-31",
+    ),
 ]
 
 # (n, user or None for anonymous, timestamp, event_category)

@@ -70,18 +70,22 @@ def test_role_page_map() -> None:
 
 
 def test_users_cli_round_trip(env: dict[str, str], home: Path) -> None:
-    added = run_cli("users", "add", "Alice@Example.com", "--role", "finance", "--password-stdin",
-                    env=env, input=PASSWORD + "\n")
+    added = run_cli(
+        "users", "add", "Alice@Example.com", "--role", "finance", "--password-stdin", env=env, input=PASSWORD + "\n"
+    )
     assert added.stdout == "added alice@example.com (finance)\n"
     run_cli("users", "add", "bob@example.com", "--role", "product", "--password-stdin", env=env, input=PASSWORD)
 
     listing = run_cli("users", "list", env=env).stdout.splitlines()
     assert listing[0].split() == ["email", "role", "created"]
-    assert [line.split()[:2] for line in listing[1:]] == [["alice@example.com", "finance"],
-                                                           ["bob@example.com", "product"]]
+    assert [line.split()[:2] for line in listing[1:]] == [
+        ["alice@example.com", "finance"],
+        ["bob@example.com", "product"],
+    ]
 
-    assert run_cli("users", "set-role", "bob@example.com", "analyst", env=env).stdout == \
-        "bob@example.com is now analyst\n"
+    assert (
+        run_cli("users", "set-role", "bob@example.com", "analyst", env=env).stdout == "bob@example.com is now analyst\n"
+    )
     assert run_cli("users", "remove", "ALICE@example.com", env=env).stdout == "removed alice@example.com\n"
     assert [(a.email, a.role) for a in list_users()] == [("bob@example.com", "analyst")]
 
@@ -98,16 +102,26 @@ def test_users_cli_round_trip(env: dict[str, str], home: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["add", "not-an-email", "--role", "admin"], "error: 'not-an-email' is not an email address; "
-                                                      "give one like name@example.com\n"),
-        (["add", "a@example.com", "--role", "boss"], "error: unknown role 'boss'; "
-                                                     "use one of: admin, finance, analyst, product\n"),
-        (["add", "a@example.com", "--role", "admin"], "error: no terminal to ask for the password; "
-                                                      "pipe it in with --password-stdin\n"),
-        (["set-role", "a@example.com", "root"], "error: unknown role 'root'; "
-                                                "use one of: admin, finance, analyst, product\n"),
-        (["remove", "ghost@example.com"], "error: ghost@example.com has no account; "
-                                          "`ebook-analytics users list` shows who has one\n"),
+        (
+            ["add", "not-an-email", "--role", "admin"],
+            "error: 'not-an-email' is not an email address; give one like name@example.com\n",
+        ),
+        (
+            ["add", "a@example.com", "--role", "boss"],
+            "error: unknown role 'boss'; use one of: admin, finance, analyst, product\n",
+        ),
+        (
+            ["add", "a@example.com", "--role", "admin"],
+            "error: no terminal to ask for the password; pipe it in with --password-stdin\n",
+        ),
+        (
+            ["set-role", "a@example.com", "root"],
+            "error: unknown role 'root'; use one of: admin, finance, analyst, product\n",
+        ),
+        (
+            ["remove", "ghost@example.com"],
+            "error: ghost@example.com has no account; `ebook-analytics users list` shows who has one\n",
+        ),
     ],
 )
 def test_users_cli_bad_input(env: dict[str, str], home: Path, args: list[str], message: str) -> None:
@@ -146,25 +160,33 @@ def run_on_terminal(args: list[str], env: dict[str, str], answers: list[tuple[by
 
 
 def test_users_add_prompts_twice_without_echo(env: dict[str, str]) -> None:
-    code, screen = run_on_terminal(["users", "add", "tty@example.com", "--role", "product"], env,
-                                   [(b"Password: ", PASSWORD), (b"Repeat the password: ", PASSWORD)])
+    code, screen = run_on_terminal(
+        ["users", "add", "tty@example.com", "--role", "product"],
+        env,
+        [(b"Password: ", PASSWORD), (b"Repeat the password: ", PASSWORD)],
+    )
     assert code == 0
     assert screen.replace("\r", "") == "Password: \nRepeat the password: \nadded tty@example.com (product)\n"
     assert authenticate("tty@example.com", PASSWORD).role == "product"
 
-    code, screen = run_on_terminal(["users", "add", "typo@example.com", "--role", "product"], env,
-                                   [(b"Password: ", PASSWORD), (b"Repeat the password: ", PASSWORD + "!")])
+    code, screen = run_on_terminal(
+        ["users", "add", "typo@example.com", "--role", "product"],
+        env,
+        [(b"Password: ", PASSWORD), (b"Repeat the password: ", PASSWORD + "!")],
+    )
     assert code == 1 and screen.endswith("error: the two passwords differ; run the command again\r\n")
     assert [a.email for a in list_users()] == ["tty@example.com"]
 
 
 def test_users_cli_refuses_weak_password_and_duplicates(env: dict[str, str]) -> None:
-    short = run_cli("users", "add", "a@example.com", "--role", "admin", "--password-stdin",
-                    env=env, check=False, input="short\n")
+    short = run_cli(
+        "users", "add", "a@example.com", "--role", "admin", "--password-stdin", env=env, check=False, input="short\n"
+    )
     assert short.stderr == "error: the password is too short; use at least 8 characters\n"
     run_cli("users", "add", "a@example.com", "--role", "admin", "--password-stdin", env=env, input=PASSWORD)
-    again = run_cli("users", "add", "A@example.com", "--role", "product", "--password-stdin",
-                    env=env, check=False, input=PASSWORD)
+    again = run_cli(
+        "users", "add", "A@example.com", "--role", "product", "--password-stdin", env=env, check=False, input=PASSWORD
+    )
     assert again.returncode == 1
     assert again.stderr.startswith("error: a@example.com already has an account;")
     assert [(a.email, a.role) for a in list_users()] == [("a@example.com", "admin")]
@@ -175,8 +197,10 @@ def test_a_damaged_users_file_is_reported_in_one_line(env: dict[str, str], home:
     (home / "users.json").write_text('{"users": {')
     result = run_cli("users", "list", env=env, check=False)
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == (f"error: {home / 'users.json'} is damaged (Expecting property name enclosed in double "
-                             "quotes at line 1); fix it or move it away\n")
+    assert result.stderr == (
+        f"error: {home / 'users.json'} is damaged (Expecting property name enclosed in double "
+        "quotes at line 1); fix it or move it away\n"
+    )
 
 
 def test_demo_admin_gets_a_fresh_working_password(home: Path) -> None:
@@ -231,9 +255,11 @@ def test_failed_sign_ins_are_rate_limited_alike_for_known_and_unknown_emails(hom
         at = AppTest.from_function(sign_in_app).run()  # a new browser session for each email
         outcomes[email] = [errors(sign_in(at, email, f"wrong {attempt}"))[0] for attempt in range(5)]
         outcomes[email].append(errors(sign_in(at, email, PASSWORD))[0])  # even the right password, now
-    assert outcomes["erin@example.com"] == outcomes["nobody@example.com"] == [SIGN_IN_FAILED] * 5 + [
-        "Too many failed sign-ins. Try again in 10 min."
-    ]
+    assert (
+        outcomes["erin@example.com"]
+        == outcomes["nobody@example.com"]
+        == [SIGN_IN_FAILED] * 5 + ["Too many failed sign-ins. Try again in 10 min."]
+    )
     # The lock is on the email, not only the session: a new session is refused too.
     at = sign_in(AppTest.from_function(sign_in_app).run(), "erin@example.com", PASSWORD)
     assert errors(at) == ["Too many failed sign-ins. Try again in 10 min."] and at.markdown.len == 0
@@ -267,19 +293,31 @@ def test_rate_limit_window(home: Path) -> None:
 
 
 ROLES_FILE = '"Grace@Example.com" = "finance"\n"heidi@example.com" = "superuser"\n'
-OIDC_SECRETS = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s",
-                         "client_id": "c", "client_secret": "s",
-                         "server_metadata_url": "https://id.example.com/.well-known/openid-configuration"}}
+OIDC_SECRETS = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "s",
+        "client_id": "c",
+        "client_secret": "s",
+        "server_metadata_url": "https://id.example.com/.well-known/openid-configuration",
+    }
+}
 
 
 @pytest.mark.parametrize(
     ("email", "expected_markdown", "expected_errors"),
     [
         ("grace@example.com", ["hello grace@example.com as finance"], []),
-        ("ivan@example.com", [], ["ivan@example.com has no access to these dashboards. "
-                                  "Ask an admin to add it to the roles file."]),
-        ("heidi@example.com", [], ["heidi@example.com has no access to these dashboards. "
-                                   "Ask an admin to add it to the roles file."]),
+        (
+            "ivan@example.com",
+            [],
+            ["ivan@example.com has no access to these dashboards. Ask an admin to add it to the roles file."],
+        ),
+        (
+            "heidi@example.com",
+            [],
+            ["heidi@example.com has no access to these dashboards. Ask an admin to add it to the roles file."],
+        ),
     ],
 )
 def test_oidc_identity_gets_its_role_from_the_roles_file(
@@ -389,5 +427,7 @@ def test_page_guard_refuses_on_the_server(home: Path, role: str, shown: bool) ->
 def test_dashboard_command_refuses_no_auth_off_loopback(env: dict[str, str]) -> None:
     result = run_cli("dashboard", "--no-auth", "--host", "0.0.0.0", "--port", "8599", env=env, check=False)
     assert result.returncode == 1
-    assert result.stderr == ("error: --no-auth is allowed only on a loopback address, not 0.0.0.0; drop --no-auth "
-                             "(and add accounts with `ebook-analytics users add`) or bind to 127.0.0.1\n")
+    assert result.stderr == (
+        "error: --no-auth is allowed only on a loopback address, not 0.0.0.0; drop --no-auth "
+        "(and add accounts with `ebook-analytics users add`) or bind to 127.0.0.1\n"
+    )

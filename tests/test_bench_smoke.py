@@ -14,19 +14,40 @@ from pipelines.bench.report import finish, markdown
 from tests.conftest import run_cli
 
 KEYS = (
-    "scale", "rows_extracted", "extract_limit_s", "naive_extract_s", "naive_share", "full_etl_s", "full_extract_s",
-    "incremental_etl_s", "checks_s", "peak_rss_mb", "pages", "concurrent_p95_ms", "machine", "commit", "date",
+    "scale",
+    "rows_extracted",
+    "extract_limit_s",
+    "naive_extract_s",
+    "naive_share",
+    "full_etl_s",
+    "full_extract_s",
+    "incremental_etl_s",
+    "checks_s",
+    "peak_rss_mb",
+    "pages",
+    "concurrent_p95_ms",
+    "machine",
+    "commit",
+    "date",
 )
 POSITIVE = (
-    "rows_extracted", "seed_s", "extract_limit_s", "naive_extract_s", "naive_share", "full_etl_s", "full_extract_s",
-    "incremental_etl_s", "checks_s", "peak_rss_mb", "incremental_peak_rss_mb",
+    "rows_extracted",
+    "seed_s",
+    "extract_limit_s",
+    "naive_extract_s",
+    "naive_share",
+    "full_etl_s",
+    "full_extract_s",
+    "incremental_etl_s",
+    "checks_s",
+    "peak_rss_mb",
+    "incremental_peak_rss_mb",
 )
 
 
 def test_bench_tiny_measures_everything_on_its_own_data(cli_env: dict[str, str], source_url: str, tmp_path: Path):
     out = tmp_path / "out"
-    run_cli("bench", "--scale", "tiny", "--skip-dashboards", "--out", str(out), "--source-url", source_url,
-            env=cli_env)
+    run_cli("bench", "--scale", "tiny", "--skip-dashboards", "--out", str(out), "--source-url", source_url, env=cli_env)
 
     results = json.loads((out / "bench.json").read_text())
     assert set(KEYS) <= results.keys()
@@ -53,8 +74,18 @@ def test_bench_refuses_a_database_it_did_not_seed(cli_env: dict[str, str], sourc
     with psycopg.connect(source_url) as conn:
         conn.execute("insert into users.users (email, username) values ('demo@example.com', 'demo')")
 
-    result = run_cli("bench", "--scale", "tiny", "--skip-dashboards", "--out", str(tmp_path / "out"),
-                     "--source-url", source_url, env=cli_env, check=False)
+    result = run_cli(
+        "bench",
+        "--scale",
+        "tiny",
+        "--skip-dashboards",
+        "--out",
+        str(tmp_path / "out"),
+        "--source-url",
+        source_url,
+        env=cli_env,
+        check=False,
+    )
 
     assert result.returncode == 1
     error = [line for line in result.stderr.splitlines() if not line.startswith("bench: ")]  # progress lines
@@ -82,14 +113,23 @@ def test_naive_share_keeps_the_naive_peer_inside_its_time_and_memory_boxes(
 
 
 def test_ratios_and_targets_from_known_measurements():
-    results = finish({
-        "scale": "large", "extract_limit_s": 20.0, "full_extract_s": 30.0, "naive_extract_s": 240.0,
-        "full_etl_s": 100.0, "incremental_etl_s": 6.0, "peak_rss_mb": 2100.0,
-        "pages": {"overview": {"p50_ms": 300.0, "p95_ms": 450.0}, "costs": {"p50_ms": 700.0, "p95_ms": 1200.0}},
-    })
+    results = finish(
+        {
+            "scale": "large",
+            "extract_limit_s": 20.0,
+            "full_extract_s": 30.0,
+            "naive_extract_s": 240.0,
+            "full_etl_s": 100.0,
+            "incremental_etl_s": 6.0,
+            "peak_rss_mb": 2100.0,
+            "pages": {"overview": {"p50_ms": 300.0, "p95_ms": 450.0}, "costs": {"p50_ms": 700.0, "p95_ms": 1200.0}},
+        }
+    )
 
     assert results["ratios"] == {
-        "full_extract_vs_limit": 1.5, "naive_vs_full_extract": 8.0, "incremental_vs_full": 0.06,
+        "full_extract_vs_limit": 1.5,
+        "naive_vs_full_extract": 8.0,
+        "incremental_vs_full": 0.06,
     }
     met = {key: target["met"] for key, target in results["targets"].items()}
     assert met == {

@@ -25,8 +25,14 @@ from tests.marts_dataset import publish_platform_data
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 MARCH = "?dates=2024-03-01&dates=2024-03-31"
 STARTUP_SECONDS = 60
@@ -36,8 +42,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def published(create_database: Callable[..., str], schema_template: str,
-              tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def published(
+    create_database: Callable[..., str], schema_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
     return publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("browser"))
 
 
@@ -47,7 +54,12 @@ def _serving(env: dict[str, str], *argv: str) -> Iterator[tuple[str, subprocess.
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", *argv, "--port", str(port)],
-        env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -116,8 +128,7 @@ def test_a_filter_goes_into_the_url_and_changes_the_numbers(page, server: str) -
 
 def test_the_statement_csv_is_the_export(page, server: str, published: dict[str, str], tmp_path: Path) -> None:
     exported = tmp_path / "export.csv"
-    run_cli("export", "revenue-share", "--period", "2024-02", "--format", "csv", "--out", str(exported),
-            env=published)
+    run_cli("export", "revenue-share", "--period", "2024-02", "--format", "csv", "--out", str(exported), env=published)
     _visit(page, server, "revenue_share", "?month=2024-02")
     with page.expect_download() as download:
         page.get_by_role("button", name="Statements CSV").click()
@@ -126,8 +137,9 @@ def test_the_statement_csv_is_the_export(page, server: str, published: dict[str,
     assert downloaded.count(b"\n") == 4  # a header and February's three statements
 
 
-def test_demo_reuses_the_setup_and_prints_a_working_login(published: dict[str, str],
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_reuses_the_setup_and_prints_a_working_login(
+    published: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dashboards.auth.users import authenticate
 
     with _serving(published, "demo") as (_, process):

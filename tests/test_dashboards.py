@@ -32,10 +32,28 @@ SQL = "'; drop table marts.ai_cost_daily; --"
 LONG = "x" * 10_000
 # Links with values no widget offers: SQL, a 10k-character string, non-dates, markup, blanks, unknown months.
 HOSTILE_LINKS = [
-    {"dates": [SQL, LONG], "tier": [SQL, LONG], "plan": "<script>alert(1)</script>", "provider": "1 or 1=1",
-     "model": [LONG], "genre": SQL, "resource": "", "month": "2099-01", "run": SQL},
-    {"dates": ["2024-13-45", "2024-02-30"], "tier": "", "plan": [LONG, SQL], "provider": [SQL], "model": "",
-     "genre": [LONG], "resource": [SQL, LONG], "month": "2024-3", "run": LONG},
+    {
+        "dates": [SQL, LONG],
+        "tier": [SQL, LONG],
+        "plan": "<script>alert(1)</script>",
+        "provider": "1 or 1=1",
+        "model": [LONG],
+        "genre": SQL,
+        "resource": "",
+        "month": "2099-01",
+        "run": SQL,
+    },
+    {
+        "dates": ["2024-13-45", "2024-02-30"],
+        "tier": "",
+        "plan": [LONG, SQL],
+        "provider": [SQL],
+        "model": "",
+        "genre": [LONG],
+        "resource": [SQL, LONG],
+        "month": "2024-3",
+        "run": LONG,
+    },
     {"dates": ["1999-01-01", "2999-12-31"], "month": [SQL, LONG], "tier": "free%"},
 ]
 
@@ -53,8 +71,9 @@ def _env(home: Path, *, no_auth: bool) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def published(create_database: Callable[..., str], schema_template: str,
-              tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def published(
+    create_database: Callable[..., str], schema_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
     """The CLI environment of a warehouse published from the hand-made dataset."""
     return publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("dashboards"))
 
@@ -110,8 +129,9 @@ def test_overview_kpis_are_the_hand_computed_values(as_admin: Path) -> None:
     at = _open("overview", {"dates": MARCH})
     _no_errors(at)
     mrr = _scalar(as_admin, "select sum(mrr_usd) from marts.mrr_monthly where month = date '2024-03-01'")
-    margin = _scalar(as_admin, "select sum(gross_margin_usd) from marts.ai_cost_by_user_monthly "
-                               "where month = date '2024-03-01'")
+    margin = _scalar(
+        as_admin, "select sum(gross_margin_usd) from marts.ai_cost_by_user_monthly where month = date '2024-03-01'"
+    )
     assert _metrics(at) == {
         "MRR": charts.money(mrr),
         # Statements starting in March: 200.00 + 0.00; in February: 100.00 + 55.55 + 19.99 = 175.54.
@@ -124,8 +144,10 @@ def test_overview_kpis_are_the_hand_computed_values(as_admin: Path) -> None:
         "AI cost": "$0.06",
         "Gross margin": charts.money(margin),
         "Daily active users": charts.average(
-            _scalar(as_admin, "select avg(dau) from marts.engagement_daily where day between '2024-03-01' "
-                              "and '2024-03-31'")),
+            _scalar(
+                as_admin, "select avg(dau) from marts.engagement_daily where day between '2024-03-01' and '2024-03-31'"
+            )
+        ),
     }
     deltas = {metric.label: metric.delta for metric in at.metric}
     assert deltas["Book sales"] == "+$24.46"
@@ -190,12 +212,15 @@ def test_finance_sees_authors_by_name(published: dict[str, str], monkeypatch: py
     _no_errors(at)
     statements = at.dataframe[0].value
     assert sorted(statements["author"]) == [
-        "Alice Smith <alice@example.com>", "Alice Smith <alice@example.com>", "Carol Jones <carol@example.com>",
+        "Alice Smith <alice@example.com>",
+        "Alice Smith <alice@example.com>",
+        "Carol Jones <carol@example.com>",
     ]
 
 
-def test_report_queries_outside_the_role_are_refused(published: dict[str, str],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_report_queries_outside_the_role_are_refused(
+    published: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def script() -> None:
         from datetime import date
 
@@ -244,7 +269,8 @@ def published_copy(published: dict[str, str], create_database: Callable[..., str
 
 
 def test_a_new_publication_is_picked_up_and_a_blocked_run_is_announced(
-        published_copy: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    published_copy: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     cli_env, source_url = published_copy, published_copy["EBOOK_ANALYTICS_SOURCE_URL"]
     home = Path(cli_env["EBOOK_ANALYTICS_HOME"])
     for name, value in _env(home, no_auth=True).items():
@@ -260,8 +286,10 @@ def test_a_new_publication_is_picked_up_and_a_blocked_run_is_announced(
     assert not at.error
 
     with psycopg.connect(source_url) as conn:  # an error-level check fails: the run is blocked, nothing published
-        conn.execute("update ai_processing.ai_generations set completed_at = created_at - interval '1 day' "
-                     "where id = %s", (GENERATION_1,))
+        conn.execute(
+            "update ai_processing.ai_generations set completed_at = created_at - interval '1 day' where id = %s",
+            (GENERATION_1,),
+        )
     assert run_cli("etl", "run", env=cli_env, check=False).returncode != 0
     at = _open("ai_cost", {"dates": MARCH})
     assert _metrics(at)["AI cost"] == "$2.56"
@@ -295,8 +323,10 @@ def test_big_tables_show_one_page_of_rows_at_a_time() -> None:
 
 
 def test_dashboard_command_refuses_bad_options(tmp_path: Path) -> None:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("EBOOK_ANALYTICS_")},
-           **_env(tmp_path, no_auth=False)}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("EBOOK_ANALYTICS_")},
+        **_env(tmp_path, no_auth=False),
+    }
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -304,7 +334,7 @@ def test_dashboard_command_refuses_bad_options(tmp_path: Path) -> None:
         cases = {
             ("dashboard", "--port", "0"): "error: --port 0 is not a TCP port; use a number from 1 to 65535\n",
             ("dashboard", "--port", port): f"error: cannot listen on 127.0.0.1:{port} (Address already in use); "
-                                           "pick another port with --port, or stop what is using it\n",
+            "pick another port with --port, or stop what is using it\n",
             ("dashboard", "--no-auth", "--host", "0.0.0.0"): "error: --no-auth is allowed only on a loopback address",
         }
         for argv, message in cases.items():

@@ -18,8 +18,19 @@ from tests.conftest import REPO_ROOT, run_cli
 from tests.etl_rows import G1, STAGED_ROWS, execute, insert_platform, query_warehouse, sha256
 
 SECRET_COLUMNS = {
-    "password_hash", "session_token", "ip_address", "user_agent", "external_id", "payout_method", "api_endpoint",
-    "configuration", "stripe_subscription_id", "prompt", "response", "content", "system_prompt",
+    "password_hash",
+    "session_token",
+    "ip_address",
+    "user_agent",
+    "external_id",
+    "payout_method",
+    "api_endpoint",
+    "configuration",
+    "stripe_subscription_id",
+    "prompt",
+    "response",
+    "content",
+    "system_prompt",
 }
 
 
@@ -61,13 +72,19 @@ def test_full_run_stages_every_table_and_no_secret(source_url: str, cli_env: dic
     assert not columns & SECRET_COLUMNS
     assert not [value for value in _all_text_values(live) if "secret" in value or value == "10.9.8.7"]
     # money stays DECIMAL, timestamps stay instants
-    types = dict(query_warehouse(
-        live, "select column_name, data_type from information_schema.columns "
-        "where table_schema = 'staging' and table_name = 'ai_generations'"))
+    types = dict(
+        query_warehouse(
+            live,
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'staging' and table_name = 'ai_generations'",
+        )
+    )
     assert types["cost"] == "DECIMAL(10,6)" and types["created_at"] == "TIMESTAMP WITH TIME ZONE"
     # '2024-03-01 23:30:00-05' is March 2nd in UTC
-    assert query_warehouse(live, "select cost::varchar, created_at::date::varchar from staging.ai_generations "
-                                 "where processing_time_ms = 90000") == [("0.012345", "2024-03-02")]
+    assert query_warehouse(
+        live,
+        "select cost::varchar, created_at::date::varchar from staging.ai_generations where processing_time_ms = 90000",
+    ) == [("0.012345", "2024-03-02")]
 
     publication = query_warehouse(live, "select run_id, redacted, snapshot_at <= published_at from meta.publication")
     run = _runs(cli_env)[-1]
@@ -113,7 +130,11 @@ def test_second_concurrent_run_is_refused_and_wait_waits(source_url: str, cli_en
         )
         waiting = subprocess.Popen(
             [sys.executable, "-m", "pipelines.cli", "etl", "run", "--wait"],
-            env=cli_env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=cli_env,
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         time.sleep(3)
         assert waiting.poll() is None
@@ -169,8 +190,13 @@ def test_failed_or_killed_run_leaves_the_published_file_byte_identical(
     assert "run `ebook-analytics source init`" in missing.stderr and missing.stderr.count("\n") == 1
     assert sha256(live) == before
 
-    killed = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "etl", "run", "--full"],
-                              env=cli_env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "etl", "run", "--full"],
+        env=cli_env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while not list(live.parent.glob("*.building-*")) and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -26,8 +26,9 @@ def env(create_database, schema_template, tmp_path_factory) -> dict[str, str]:
 
 
 def export(env: dict[str, str], out: Path, period: str, fmt: str, check: bool = True):
-    return run_cli("export", "revenue-share", "--period", period, "--format", fmt, "--out", str(out), env=env,
-                   check=check)
+    return run_cli(
+        "export", "revenue-share", "--period", period, "--format", fmt, "--out", str(out), env=env, check=check
+    )
 
 
 def test_csv_of_a_month_is_exact(env, tmp_path):
@@ -77,8 +78,12 @@ def test_xlsx_has_exact_numbers_formats_totals_and_author_summary(env, tmp_path)
     money = [COLUMNS.index(name) for name in ("book_sales", "platform_revenue", "author_revenue")]
     values = [[D(str(row[i].value)) for i in money] for row in sheet.iter_rows(min_row=2)]
     # three statements, then the totals: 55.55 + 100.00 + 19.99, 8.33 + 10.00 + 2.00, 47.22 + 90.00 + 17.99
-    assert values == [[D("55.55"), D("8.33"), D("47.22")], [D("100.00"), D("10.00"), D("90.00")],
-                      [D("19.99"), D("2.00"), D("17.99")], [D("175.54"), D("20.33"), D("155.21")]]
+    assert values == [
+        [D("55.55"), D("8.33"), D("47.22")],
+        [D("100.00"), D("10.00"), D("90.00")],
+        [D("19.99"), D("2.00"), D("17.99")],
+        [D("175.54"), D("20.33"), D("155.21")],
+    ]
     assert all(row[i].number_format == CURRENCY_FORMAT for row in sheet.iter_rows(min_row=2) for i in money)
     rate = sheet.cell(row=2, column=COLUMNS.index("commission_rate") + 1)
     assert (D(str(rate.value)), rate.number_format) == (D("0.15"), RATE_FORMAT)
@@ -89,8 +94,7 @@ def test_xlsx_has_exact_numbers_formats_totals_and_author_summary(env, tmp_path)
 
     summary = book["By author"]
     assert [[cell.value for cell in row] for row in summary.iter_rows()] == [
-        ["author_id", "author_email", "author_name", "statements", "book_sales", "platform_revenue",
-         "author_revenue"],
+        ["author_id", "author_email", "author_name", "statements", "book_sales", "platform_revenue", "author_revenue"],
         # Alice: 55.55 + 100.00, 8.33 + 10.00, 47.22 + 90.00
         [ALICE, "alice@example.com", "Alice Smith", 2, 155.55, 18.33, 137.22],
         [CAROL, "carol@example.com", "Carol Jones", 1, 19.99, 2.0, 17.99],

@@ -132,7 +132,11 @@ def error_line(result: subprocess.CompletedProcess) -> str:
 def start_cli(*args: str, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", *args],
-        env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -332,8 +336,9 @@ def test_unwritable_warehouse_folder_fails_clearly_and_keeps_the_old_warehouse(p
 def small_disk(directory: Path, size: str) -> Iterator[None]:
     """A tiny tmpfs on `directory` (root may mount one here; skip where it may not)."""
     directory.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(directory)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(directory)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs to fill: {mounted.stderr.strip()}")
     try:

@@ -35,9 +35,13 @@ def _differences(incremental: Path, full: Path) -> dict[str, tuple[int, int]]:
     con.execute(f"attach '{incremental}' as inc (read_only)")
     con.execute(f"attach '{full}' as ful (read_only)")
     tables = {
-        database: set(con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_catalog = $db and table_schema in ('staging', 'marts')", {"db": database}).fetchall())
+        database: set(
+            con.execute(
+                "select table_schema || '.' || table_name from information_schema.tables "
+                "where table_catalog = $db and table_schema in ('staging', 'marts')",
+                {"db": database},
+            ).fetchall()
+        )
         for database in ("inc", "ful")
     }
     assert tables["inc"] == tables["ful"]
@@ -75,8 +79,9 @@ def test_incremental_run_reflects_changes_and_equals_full(
     assert sum(t["rows_changed"] for t in tables.values()) == 3
     assert "3 changed, 2 deleted" in result.stdout
 
-    assert query_warehouse(live, "select id::varchar, status, tokens_used, cost::varchar from staging.ai_generations "
-                                 "order by id") == [
+    assert query_warehouse(
+        live, "select id::varchar, status, tokens_used, cost::varchar from staging.ai_generations order by id"
+    ) == [
         ("d0000000-0000-0000-0000-000000000001", "completed", 1200, "0.012345"),
         (G2, "completed", 800, "0.004000"),
         (G4, "processing", None, None),

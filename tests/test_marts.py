@@ -141,38 +141,97 @@ def test_subscriptions(con):
         return datetime(*args, tzinfo=UTC)
 
     assert rows(con, "select * from marts.subscriptions order by subscription_id") == [
-        (uid("subscription", 1), ALICE, uid("plan", 1), "Pro Monthly", "monthly", D("20.000000"),
-         at(2024, 2, 10), date(2024, 2, 1), None),
+        (
+            uid("subscription", 1),
+            ALICE,
+            uid("plan", 1),
+            "Pro Monthly",
+            "monthly",
+            D("20.000000"),
+            at(2024, 2, 10),
+            date(2024, 2, 1),
+            None,
+        ),
         # '2024-02-29 23:30-05' is March 1 04:30 UTC; 200.00 / 12 = 16.6666666... -> 16.666667
-        (uid("subscription", 2), BOB, uid("plan", 2), "Pro Yearly", "yearly", D("16.666667"),
-         at(2024, 3, 1, 4, 30), date(2024, 3, 1), None),
+        (
+            uid("subscription", 2),
+            BOB,
+            uid("plan", 2),
+            "Pro Yearly",
+            "yearly",
+            D("16.666667"),
+            at(2024, 3, 1, 4, 30),
+            date(2024, 3, 1),
+            None,
+        ),
         # cancelled '2024-03-31 22:00-05' = April 1 UTC
-        (uid("subscription", 3), CAROL, uid("plan", 1), "Pro Monthly", "monthly", D("20.000000"),
-         at(2024, 1, 15), date(2024, 1, 1), date(2024, 4, 1)),
-        (uid("subscription", 4), DAVE, uid("plan", 3), "Lifetime", "one-time", D("0.000000"),
-         at(2024, 3, 5), date(2024, 3, 1), None),
+        (
+            uid("subscription", 3),
+            CAROL,
+            uid("plan", 1),
+            "Pro Monthly",
+            "monthly",
+            D("20.000000"),
+            at(2024, 1, 15),
+            date(2024, 1, 1),
+            date(2024, 4, 1),
+        ),
+        (
+            uid("subscription", 4),
+            DAVE,
+            uid("plan", 3),
+            "Lifetime",
+            "one-time",
+            D("0.000000"),
+            at(2024, 3, 5),
+            date(2024, 3, 1),
+            None,
+        ),
         # 5 is incomplete: never a subscription
-        (uid("subscription", 6), DAVE, uid("plan", 1), "Pro Monthly", "monthly", D("20.000000"),
-         at(2024, 3, 1), date(2024, 3, 1), date(2024, 3, 1)),
+        (
+            uid("subscription", 6),
+            DAVE,
+            uid("plan", 1),
+            "Pro Monthly",
+            "monthly",
+            D("20.000000"),
+            at(2024, 3, 1),
+            date(2024, 3, 1),
+            date(2024, 3, 1),
+        ),
     ]
 
 
 def test_subscription_months(con, snapshot_date):
     now = snapshot_date.replace(day=1)
-    counted = rows(con, """
+    counted = rows(
+        con,
+        """
         select subscription_id, min(month), max(month), count(*), any_value(plan), any_value(mrr_usd)
         from marts.subscription_months group by subscription_id order by subscription_id
-    """)
+    """,
+    )
     assert counted == [
-        (uid("subscription", 1), date(2024, 2, 1), now, len(months(date(2024, 2, 1), now)), "Pro Monthly",
-         D("20.000000")),
+        (
+            uid("subscription", 1),
+            date(2024, 2, 1),
+            now,
+            len(months(date(2024, 2, 1), now)),
+            "Pro Monthly",
+            D("20.000000"),
+        ),
         # created '2024-02-29 23:30-05' = March UTC; 200.00 / 12 = 16.6666666... -> 16.666667
-        (uid("subscription", 2), date(2024, 3, 1), now, len(months(date(2024, 3, 1), now)), "Pro Yearly",
-         D("16.666667")),
+        (
+            uid("subscription", 2),
+            date(2024, 3, 1),
+            now,
+            len(months(date(2024, 3, 1), now)),
+            "Pro Yearly",
+            D("16.666667"),
+        ),
         # cancelled '2024-03-31 22:00-05' = April 1 UTC: live at the end of March, not of April
         (uid("subscription", 3), date(2024, 1, 1), date(2024, 3, 1), 3, "Pro Monthly", D("20.000000")),
-        (uid("subscription", 4), date(2024, 3, 1), now, len(months(date(2024, 3, 1), now)), "Lifetime",
-         D("0.000000")),
+        (uid("subscription", 4), date(2024, 3, 1), now, len(months(date(2024, 3, 1), now)), "Lifetime", D("0.000000")),
         # 5 is incomplete: never counts; 6 was created and cancelled within March: never live at a month end
     ]
 
@@ -194,8 +253,11 @@ def test_mrr_monthly(con, snapshot_date):
         (date(2024, 4, 1), "Pro Yearly", 1, D("16.666667"), 0, 0),
     ]
     for month in months(date(2024, 5, 1), snapshot_date):
-        expected += [(month, "Lifetime", 1, D("0"), 0, 0), (month, "Pro Monthly", 1, D("20"), 0, 0),
-                     (month, "Pro Yearly", 1, D("16.666667"), 0, 0)]
+        expected += [
+            (month, "Lifetime", 1, D("0"), 0, 0),
+            (month, "Pro Monthly", 1, D("20"), 0, 0),
+            (month, "Pro Yearly", 1, D("16.666667"), 0, 0),
+        ]
     assert rows(con, "select * from marts.mrr_monthly order by month, plan") == expected
 
 
@@ -212,9 +274,11 @@ def test_ai_cost_by_user_monthly(con, snapshot_date):
         (date(2024, 3, 1), DAVE, "enterprise", 0, 0, D("0"), D("0"), D("0")),  # one-time plan: no MRR
     ]
     for month in months(date(2024, 4, 1), snapshot_date):
-        expected += [(month, ALICE, "premium", 0, 0, D("0"), D("20"), D("20")),
-                     (month, BOB, "basic", 0, 0, D("0"), D("16.666667"), D("16.666667")),
-                     (month, DAVE, "enterprise", 0, 0, D("0"), D("0"), D("0"))]
+        expected += [
+            (month, ALICE, "premium", 0, 0, D("0"), D("20"), D("20")),
+            (month, BOB, "basic", 0, 0, D("0"), D("16.666667"), D("16.666667")),
+            (month, DAVE, "enterprise", 0, 0, D("0"), D("0"), D("0")),
+        ]
     assert rows(con, "select * from marts.ai_cost_by_user_monthly order by month, user_id") == expected
 
 
@@ -237,9 +301,11 @@ def test_plan_utilization_monthly(con, snapshot_date):
         (date(2024, 4, 1), DAVE, "Lifetime", 0, 0, None, 0, 10),
     ]
     for month in months(date(2024, 5, 1), snapshot_date):
-        expected += [(month, ALICE, "Pro Monthly", 0, 1000, 0.0, 2, 5),
-                     (month, BOB, "Pro Yearly", 0, 2000, 0.0, 1, 20),
-                     (month, DAVE, "Lifetime", 0, 0, None, 0, 10)]
+        expected += [
+            (month, ALICE, "Pro Monthly", 0, 1000, 0.0, 2, 5),
+            (month, BOB, "Pro Yearly", 0, 2000, 0.0, 1, 20),
+            (month, DAVE, "Lifetime", 0, 0, None, 0, 10),
+        ]
     assert rows(con, "select * from marts.plan_utilization_monthly order by month, user_id") == expected
 
 
@@ -247,18 +313,90 @@ def test_revenue_share_statements(con):
     paid_march_15 = datetime(2024, 3, 15, 2, tzinfo=UTC)  # '2024-03-14 21:00-05'
     paid_june_10 = datetime(2024, 6, 10, tzinfo=UTC)
     assert rows(con, "select * from marts.revenue_share_statements order by revenue_share_id") == [
-        (uid("share", 1), ALICE, LONG_NIGHT, "The Long Night", date(2024, 2, 1), date(2024, 2, 29),
-         D("100.00"), D("0.1000"), D("10.00"), D("90.00"), "paid", paid_march_15),
-        (uid("share", 2), ALICE, SEA_GLASS, "Sea Glass", date(2024, 2, 1), date(2024, 2, 29),
-         D("55.55"), D("0.1500"), D("8.33"), D("47.22"), "pending", None),
-        (uid("share", 3), CAROL, DRAGONS, "Dragons Rising", date(2024, 2, 1), date(2024, 2, 29),
-         D("19.99"), D("0.1000"), D("2.00"), D("17.99"), "processing", None),
-        (uid("share", 4), ALICE, LONG_NIGHT, "The Long Night", date(2024, 3, 1), date(2024, 3, 31),
-         D("200.00"), D("0.1000"), D("20.00"), D("180.00"), "failed", None),
-        (uid("share", 5), BOB, UNTITLED, "Untitled", date(2024, 3, 1), date(2024, 3, 31),
-         D("0.00"), D("0.1000"), D("0.00"), D("0.00"), "pending", None),
-        (uid("share", 6), CAROL, DRAGONS, "Dragons Rising", date(2024, 5, 1), date(2024, 5, 31),
-         D("10.01"), D("0.1000"), D("1.00"), D("9.01"), "paid", paid_june_10),
+        (
+            uid("share", 1),
+            ALICE,
+            LONG_NIGHT,
+            "The Long Night",
+            date(2024, 2, 1),
+            date(2024, 2, 29),
+            D("100.00"),
+            D("0.1000"),
+            D("10.00"),
+            D("90.00"),
+            "paid",
+            paid_march_15,
+        ),
+        (
+            uid("share", 2),
+            ALICE,
+            SEA_GLASS,
+            "Sea Glass",
+            date(2024, 2, 1),
+            date(2024, 2, 29),
+            D("55.55"),
+            D("0.1500"),
+            D("8.33"),
+            D("47.22"),
+            "pending",
+            None,
+        ),
+        (
+            uid("share", 3),
+            CAROL,
+            DRAGONS,
+            "Dragons Rising",
+            date(2024, 2, 1),
+            date(2024, 2, 29),
+            D("19.99"),
+            D("0.1000"),
+            D("2.00"),
+            D("17.99"),
+            "processing",
+            None,
+        ),
+        (
+            uid("share", 4),
+            ALICE,
+            LONG_NIGHT,
+            "The Long Night",
+            date(2024, 3, 1),
+            date(2024, 3, 31),
+            D("200.00"),
+            D("0.1000"),
+            D("20.00"),
+            D("180.00"),
+            "failed",
+            None,
+        ),
+        (
+            uid("share", 5),
+            BOB,
+            UNTITLED,
+            "Untitled",
+            date(2024, 3, 1),
+            date(2024, 3, 31),
+            D("0.00"),
+            D("0.1000"),
+            D("0.00"),
+            D("0.00"),
+            "pending",
+            None,
+        ),
+        (
+            uid("share", 6),
+            CAROL,
+            DRAGONS,
+            "Dragons Rising",
+            date(2024, 5, 1),
+            date(2024, 5, 31),
+            D("10.01"),
+            D("0.1000"),
+            D("1.00"),
+            D("9.01"),
+            "paid",
+            paid_june_10,
+        ),
     ]
     columns = [c[0] for c in con.execute("select * from marts.revenue_share_statements limit 0").description]
     assert not {"email", "first_name", "last_name", "author_email", "author_name"} & set(columns)
@@ -311,8 +449,13 @@ def test_engagement_daily(con):
 def test_retention_weekly(con, snapshot_date):
     # Cohort Feb 26: Alice (Feb 26), Bob (Mar 1 UTC). Alice active weeks 0 and 1 (Mar 5), Bob weeks 0 and 2 (Mar 12).
     # Cohort Mar 4: Carol ('Mar 3 20:00-05' is Monday Mar 4 UTC), Dave. Carol active week 0 and week 4 (Apr 5).
-    active = {(date(2024, 2, 26), 0): 2, (date(2024, 2, 26), 1): 1, (date(2024, 2, 26), 2): 1,
-              (date(2024, 3, 4), 0): 1, (date(2024, 3, 4), 4): 1}
+    active = {
+        (date(2024, 2, 26), 0): 2,
+        (date(2024, 2, 26), 1): 1,
+        (date(2024, 2, 26), 2): 1,
+        (date(2024, 3, 4), 0): 1,
+        (date(2024, 3, 4), 4): 1,
+    }
     this_week = snapshot_date - timedelta(days=snapshot_date.weekday())
     expected = [
         (cohort, week, 2, active.get((cohort, week), 0), active.get((cohort, week), 0) / 2)
@@ -366,7 +509,9 @@ def test_reports_read_the_small_marts(con):
     march = {"start": date(2024, 3, 1), "end": date(2024, 3, 31)}
     # writing: Alice twice and Bob on Mar 1, Bob on Mar 12; uncategorised: anonymous Mar 1, Alice and anonymous Mar 5
     assert report(con, "engagement/events_by_category", **march) == [
-        ("writing", 4), ("uncategorised", 3), ("session", 1),
+        ("writing", 4),
+        ("uncategorised", 3),
+        ("session", 1),
     ]
     # (cost, active writers, AI words, cost per 1k words, cost per writer). All models: 0.03 + 0.015 + 0.006 +
     # 0.0045 (NULL costs as 0) = 0.0555 over Alice, Bob and Carol; AI words 500 (Mar 1) + 320 (Mar 3) = 820:
@@ -384,7 +529,9 @@ def test_reports_read_the_words_written_of_writing_progress_daily(con):
     march = {"start": date(2024, 3, 1), "end": date(2024, 3, 31)}
     # fantasy: The Long Night on Mar 1 (+480, 2 versions) and Mar 3 (+40), Dragons Rising on Mar 5 (+70, 2 versions)
     assert report(con, "writing_progress/words_by_day", **march, genres=["fantasy"]) == [
-        (date(2024, 3, 1), 480, 2, 1), (date(2024, 3, 3), 40, 1, 1), (date(2024, 3, 5), 70, 2, 1),
+        (date(2024, 3, 1), 480, 2, 1),
+        (date(2024, 3, 3), 40, 1, 1),
+        (date(2024, 3, 5), 70, 2, 1),
     ]
     most_active = [row[:8] for row in report(con, "writing_progress/most_active", **march, genres=[])]
     assert most_active == [
@@ -400,13 +547,21 @@ def test_marts_follow_updates_and_deletes(source_url, cli_env):
     run_cli("etl", "run", "--full", env=cli_env)
     with psycopg.connect(source_url) as conn:
         conn.execute("delete from ai_processing.ai_generations where id = %s", (uid("generation", 1),))
-        conn.execute("update ai_processing.ai_generations set status = 'completed', tokens_used = 40, cost = 0.002,"
-                     " processing_time_ms = 4000, completed_at = created_at + interval '4 s' where id = %s",
-                     (uid("generation", 5),))
-        conn.execute("update billing.revenue_shares set payout_status = 'paid', payout_date = '2024-04-02 00:00+00'"
-                    " where id = %s", (uid("share", 4),))
-        conn.execute("update billing.user_subscriptions set status = 'cancelled', cancelled_at = '2024-04-30 23:00-05'"
-                    " where id = %s", (uid("subscription", 1),))
+        conn.execute(
+            "update ai_processing.ai_generations set status = 'completed', tokens_used = 40, cost = 0.002,"
+            " processing_time_ms = 4000, completed_at = created_at + interval '4 s' where id = %s",
+            (uid("generation", 5),),
+        )
+        conn.execute(
+            "update billing.revenue_shares set payout_status = 'paid', payout_date = '2024-04-02 00:00+00'"
+            " where id = %s",
+            (uid("share", 4),),
+        )
+        conn.execute(
+            "update billing.user_subscriptions set status = 'cancelled', cancelled_at = '2024-04-30 23:00-05'"
+            " where id = %s",
+            (uid("subscription", 1),),
+        )
     run_cli("etl", "run", env=cli_env)
     con = warehouse.connect(cli_env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
     try:
@@ -415,14 +570,20 @@ def test_marts_follow_updates_and_deletes(source_url, cli_env):
         assert rows(con, "select * from marts.ai_cost_daily where day = '2024-03-01' and model = 'gpt-4'") == [
             (date(2024, 3, 1), "openai", "gpt-4", 3, 2, 1, 240, D("0.008000"), 3000.0, 3900.0, 5.0),
         ]
-        assert rows(con, "select author_revenue_paid, author_revenue_failed from marts.revenue_monthly"
-                         " where month = '2024-03-01'") == [(D("180.00"), D("0.00"))]
+        assert rows(
+            con,
+            "select author_revenue_paid, author_revenue_failed from marts.revenue_monthly where month = '2024-03-01'",
+        ) == [(D("180.00"), D("0.00"))]
         # cancelled '2024-04-30 23:00-05' = May 1 UTC: live at the end of April, churned in May
-        assert rows(con, "select month, active_subscriptions, mrr_usd, churned_subscriptions from marts.mrr_monthly"
-                         " where plan = 'Pro Monthly' and month between '2024-04-01' and '2024-06-01'"
-                         " order by month") == [
-            (date(2024, 4, 1), 1, D("20"), 1), (date(2024, 5, 1), 0, D("0"), 1), (date(2024, 6, 1), 0, D("0"), 0),
+        assert rows(
+            con,
+            "select month, active_subscriptions, mrr_usd, churned_subscriptions from marts.mrr_monthly"
+            " where plan = 'Pro Monthly' and month between '2024-04-01' and '2024-06-01'"
+            " order by month",
+        ) == [
+            (date(2024, 4, 1), 1, D("20"), 1),
+            (date(2024, 5, 1), 0, D("0"), 1),
+            (date(2024, 6, 1), 0, D("0"), 0),
         ]
     finally:
         con.close()
-

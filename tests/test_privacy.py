@@ -20,8 +20,16 @@ from pipelines.warehouse import connect
 from tests.conftest import REPO_ROOT, cli_environment, run_cli, table_checksums, use_settings
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-NEVER_EXTRACTED = ("password_hash", "session_token", "ip_address", "external_id", "payout_method", "api_endpoint",
-                   "user_agent", "stripe_subscription_id")
+NEVER_EXTRACTED = (
+    "password_hash",
+    "session_token",
+    "ip_address",
+    "external_id",
+    "payout_method",
+    "api_endpoint",
+    "user_agent",
+    "stripe_subscription_id",
+)
 APP = str(REPO_ROOT / "dashboards" / "app.py")
 PASSWORD = "correct horse battery"
 ALICE, BOB = "00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-0000000000b0"
@@ -208,6 +216,7 @@ def test_pseudonyms_are_stable_keyed_and_short(tmp_path: Path, monkeypatch: pyte
 
 
 # --- the rendered dashboards --------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def app_env(published: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:

@@ -40,52 +40,94 @@ AUTH = "00000000-0000-0000-0000-000000000021"
 
 # Every row dated in early March 2024, around a UTC day boundary ('2024-03-01 23:30-05' is March 2nd in UTC).
 DATASET = [
-    ("insert into users.users (id, email, username, status, tier, created_at) values "
-     "(%s, 'ada@example.com', 'ada', 'active', 'premium', '2024-03-01 23:30:00-05'), "
-     "(%s, 'bob@example.com', 'bob', 'active', 'free', '2024-03-01 10:00:00+00')", (U1, U2)),
-    ("insert into users.user_auth_methods (id, user_id, method_type, is_primary) values (%s, %s, 'password', true)",
-     (AUTH, U1)),
-    ("insert into ai_processing.ai_providers (id, name, cost_per_token) values (%s, 'openai', 0.00000200)",
-     (PROVIDER,)),
-    ("insert into ai_processing.ai_models (id, provider_id, name, version) values (%s, %s, 'gpt', '4')",
-     (MODEL, PROVIDER)),
-    ("insert into content.projects (id, title, owner_id, status, target_word_count, created_at) "
-     "values (%s, 'Book', %s, 'in_progress', 50000, '2024-03-01 12:00:00+00')", (PROJECT, U1)),
-    ("insert into content.chapters (id, project_id, position, word_count, status, created_at) "
-     "values (%s, %s, 1, 1200, 'draft', '2024-03-01 12:30:00+00')", (CHAPTER, PROJECT)),
-    ("insert into content.content_versions (id, chapter_id, version_number, content, changed_by, change_type, "
-     "word_count, created_at) values (%s, %s, 1, 'x', %s, 'manual', 1000, '2024-03-01 13:00:00+00'), "
-     "(%s, %s, 2, 'xy', %s, 'ai_revision', 1200, '2024-03-02 01:00:00+00')",
-     (VERSION_1, CHAPTER, U1, VERSION_2, CHAPTER, U1)),
-    ("insert into ai_processing.ai_generations (id, user_id, project_id, model_id, prompt, tokens_used, cost, "
-     "processing_time_ms, quality_rating, status, created_at, started_at, completed_at) values "
-     "(%s, %s, %s, %s, 'p', 1500, 0.045000, 900, 4, 'completed', '2024-03-01 23:30:00-05', "
-     "'2024-03-01 23:30:01-05', '2024-03-01 23:30:02-05'), "
-     "(%s, %s, null, %s, 'p', null, null, null, null, 'failed', '2024-03-02 08:00:00+00', null, null)",
-     (GEN_1, U1, PROJECT, MODEL, GEN_2, U2, MODEL)),
-    ("insert into billing.subscription_plans (id, name, price, billing_cycle, ai_tokens_included) "
-     "values (%s, 'Pro', 19.00, 'monthly', 100000)", (PLAN,)),
-    ("insert into billing.user_subscriptions (id, user_id, plan_id, status, current_period_start, "
-     "current_period_end, amount, created_at) values (%s, %s, %s, 'active', '2024-03-01 00:00:00+00', "
-     "'2024-04-01 00:00:00+00', 19.00, '2024-03-01 00:00:00+00')", (SUBSCRIPTION, U1, PLAN)),
-    ("insert into billing.usage_records (user_id, subscription_id, resource_type, quantity, unit_cost, total_cost, "
-     "usage_date, created_at) values (%s, %s, 'ai_tokens', 1500, 0.000030, 0.05, '2024-03-02', "
-     "'2024-03-01 23:30:00-05')", (U1, SUBSCRIPTION)),
-    ("insert into billing.revenue_shares (id, user_id, project_id, book_sales, platform_commission_rate, "
-     "user_revenue, platform_revenue, payout_status, revenue_period_start, revenue_period_end) values "
-     "(%s, %s, %s, 100.00, 0.1000, 90.00, 10.00, 'pending', '2024-03-01', '2024-03-31')", (SHARE, U1, PROJECT)),
-    ("insert into analytics.user_events (user_id, event_type, event_category, timestamp) values "
-     "(%s, 'login', 'auth', '2024-03-01 23:30:00-05'), (null, 'page_view', 'web', '2024-03-02 09:00:00+00')",
-     (U1,)),
+    (
+        "insert into users.users (id, email, username, status, tier, created_at) values "
+        "(%s, 'ada@example.com', 'ada', 'active', 'premium', '2024-03-01 23:30:00-05'), "
+        "(%s, 'bob@example.com', 'bob', 'active', 'free', '2024-03-01 10:00:00+00')",
+        (U1, U2),
+    ),
+    (
+        "insert into users.user_auth_methods (id, user_id, method_type, is_primary) values (%s, %s, 'password', true)",
+        (AUTH, U1),
+    ),
+    (
+        "insert into ai_processing.ai_providers (id, name, cost_per_token) values (%s, 'openai', 0.00000200)",
+        (PROVIDER,),
+    ),
+    (
+        "insert into ai_processing.ai_models (id, provider_id, name, version) values (%s, %s, 'gpt', '4')",
+        (MODEL, PROVIDER),
+    ),
+    (
+        "insert into content.projects (id, title, owner_id, status, target_word_count, created_at) "
+        "values (%s, 'Book', %s, 'in_progress', 50000, '2024-03-01 12:00:00+00')",
+        (PROJECT, U1),
+    ),
+    (
+        "insert into content.chapters (id, project_id, position, word_count, status, created_at) "
+        "values (%s, %s, 1, 1200, 'draft', '2024-03-01 12:30:00+00')",
+        (CHAPTER, PROJECT),
+    ),
+    (
+        "insert into content.content_versions (id, chapter_id, version_number, content, changed_by, change_type, "
+        "word_count, created_at) values (%s, %s, 1, 'x', %s, 'manual', 1000, '2024-03-01 13:00:00+00'), "
+        "(%s, %s, 2, 'xy', %s, 'ai_revision', 1200, '2024-03-02 01:00:00+00')",
+        (VERSION_1, CHAPTER, U1, VERSION_2, CHAPTER, U1),
+    ),
+    (
+        "insert into ai_processing.ai_generations (id, user_id, project_id, model_id, prompt, tokens_used, cost, "
+        "processing_time_ms, quality_rating, status, created_at, started_at, completed_at) values "
+        "(%s, %s, %s, %s, 'p', 1500, 0.045000, 900, 4, 'completed', '2024-03-01 23:30:00-05', "
+        "'2024-03-01 23:30:01-05', '2024-03-01 23:30:02-05'), "
+        "(%s, %s, null, %s, 'p', null, null, null, null, 'failed', '2024-03-02 08:00:00+00', null, null)",
+        (GEN_1, U1, PROJECT, MODEL, GEN_2, U2, MODEL),
+    ),
+    (
+        "insert into billing.subscription_plans (id, name, price, billing_cycle, ai_tokens_included) "
+        "values (%s, 'Pro', 19.00, 'monthly', 100000)",
+        (PLAN,),
+    ),
+    (
+        "insert into billing.user_subscriptions (id, user_id, plan_id, status, current_period_start, "
+        "current_period_end, amount, created_at) values (%s, %s, %s, 'active', '2024-03-01 00:00:00+00', "
+        "'2024-04-01 00:00:00+00', 19.00, '2024-03-01 00:00:00+00')",
+        (SUBSCRIPTION, U1, PLAN),
+    ),
+    (
+        "insert into billing.usage_records (user_id, subscription_id, resource_type, quantity, unit_cost, total_cost, "
+        "usage_date, created_at) values (%s, %s, 'ai_tokens', 1500, 0.000030, 0.05, '2024-03-02', "
+        "'2024-03-01 23:30:00-05')",
+        (U1, SUBSCRIPTION),
+    ),
+    (
+        "insert into billing.revenue_shares (id, user_id, project_id, book_sales, platform_commission_rate, "
+        "user_revenue, platform_revenue, payout_status, revenue_period_start, revenue_period_end) values "
+        "(%s, %s, %s, 100.00, 0.1000, 90.00, 10.00, 'pending', '2024-03-01', '2024-03-31')",
+        (SHARE, U1, PROJECT),
+    ),
+    (
+        "insert into analytics.user_events (user_id, event_type, event_category, timestamp) values "
+        "(%s, 'login', 'auth', '2024-03-01 23:30:00-05'), (null, 'page_view', 'web', '2024-03-02 09:00:00+00')",
+        (U1,),
+    ),
 ]
 # The same platform still being written: one event, generation and usage record an hour before the snapshot.
 RECENT_ACTIVITY = [
-    ("insert into analytics.user_events (user_id, event_type, timestamp) values (%s, 'login', now() - interval '1h')",
-     (U2,)),
-    ("insert into ai_processing.ai_generations (user_id, model_id, prompt, cost, status, created_at) "
-     "values (%s, %s, 'p', 0.010000, 'pending', now() - interval '1h')", (U2, MODEL)),
-    ("insert into billing.usage_records (user_id, resource_type, quantity, total_cost, usage_date, created_at) "
-     "values (%s, 'exports', 1, 0.00, current_date, now() - interval '1h')", (U2,)),
+    (
+        "insert into analytics.user_events (user_id, event_type, timestamp) "
+        "values (%s, 'login', now() - interval '1h')",
+        (U2,),
+    ),
+    (
+        "insert into ai_processing.ai_generations (user_id, model_id, prompt, cost, status, created_at) "
+        "values (%s, %s, 'p', 0.010000, 'pending', now() - interval '1h')",
+        (U2, MODEL),
+    ),
+    (
+        "insert into billing.usage_records (user_id, resource_type, quantity, total_cost, usage_date, created_at) "
+        "values (%s, 'exports', 1, 0.00, current_date, now() - interval '1h')",
+        (U2,),
+    ),
 ]
 
 
@@ -170,13 +212,19 @@ def test_clean_dataset_passes_every_check(built) -> None:
     names = {r.name for r in results}
     assert len(names) == len(results)  # one result per check
     assert {
-        "staging.users.id.unique", "staging.ai_generations.cost.range", "staging.content_versions.chapter_id.orphans",
-        "staging.revenue_shares.shares_add_up_to_sales", "staging.user_events.freshness",
-        "marts.ai_cost_daily.unique_key", "marts.ai_cost_daily.cost_matches_source",
+        "staging.users.id.unique",
+        "staging.ai_generations.cost.range",
+        "staging.content_versions.chapter_id.orphans",
+        "staging.revenue_shares.shares_add_up_to_sales",
+        "staging.user_events.freshness",
+        "marts.ai_cost_daily.unique_key",
+        "marts.ai_cost_daily.cost_matches_source",
     } <= names
     assert all(r.name.startswith(r.table + ".") and r.unexpected_count == 0 and not r.sample_ids for r in results)
     assert {r.name for r in results if r.name.endswith(".freshness")} == {
-        "staging.user_events.freshness", "staging.ai_generations.freshness", "staging.usage_records.freshness",
+        "staging.user_events.freshness",
+        "staging.ai_generations.freshness",
+        "staging.usage_records.freshness",
     }
 
 
@@ -192,8 +240,9 @@ def test_generation_costing_2000_is_an_error_that_blocks(built) -> None:
 
 def test_orphan_content_version_is_counted_with_its_ids(built) -> None:
     con, snapshot_at = built
-    con.execute("update staging.content_versions set chapter_id = uuid() where id in ($a, $b)",
-                {"a": VERSION_1, "b": VERSION_2})
+    con.execute(
+        "update staging.content_versions set chapter_id = uuid() where id in ($a, $b)", {"a": VERSION_1, "b": VERSION_2}
+    )
     rebuild_marts(con, snapshot_at)
     results = run_checks(con, snapshot_at=snapshot_at, previous=None)
     severity, count, samples = failures(results).pop("staging.content_versions.chapter_id.orphans")
@@ -224,19 +273,22 @@ def test_volume_against_the_previous_run(built, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("EBOOK_ANALYTICS_VOLUME_GROWTH_PCT", "25")
     con, snapshot_at = built
     # Staged now: 2 users, 3 events, 2 usage records, 3 generations.
-    previous = {"tables": {
-        "users": {"rows": 5},  # -60%: more than the 50% drop allowed, 3 rows lost
-        "user_events": {"rows": 2},  # +50%: more than the 25% growth allowed (at most 2), 1 row over
-        "usage_records": {"rows": 1},  # +100%, but 1 row is under the 2-row minimum: not judged
-        "ai_generations": {"rows": 3},  # unchanged
-    }}
+    previous = {
+        "tables": {
+            "users": {"rows": 5},  # -60%: more than the 50% drop allowed, 3 rows lost
+            "user_events": {"rows": 2},  # +50%: more than the 25% growth allowed (at most 2), 1 row over
+            "usage_records": {"rows": 1},  # +100%, but 1 row is under the 2-row minimum: not judged
+            "ai_generations": {"rows": 3},  # unchanged
+        }
+    }
     results = run_checks(con, snapshot_at=snapshot_at, previous=previous)
     assert failures(results) == {
         "staging.users.volume_drop": ("error", 3, ("observed 2",)),
         "staging.user_events.volume_growth": ("warn", 1, ("observed 3",)),
     }
     assert {r.name for r in results if "volume" in r.name} == {
-        f"staging.{table}.{kind}" for table in ("users", "user_events", "ai_generations")
+        f"staging.{table}.{kind}"
+        for table in ("users", "user_events", "ai_generations")
         for kind in ("volume_drop", "volume_growth")
     }
 
@@ -247,8 +299,10 @@ def test_volume_baseline_comes_from_the_live_warehouse(home: Path) -> None:
     live.parent.mkdir()
     writer = duckdb.connect(str(live))
     writer.execute((QUERIES_DIR / "meta" / "schema.sql").read_text())
-    writer.execute("insert into meta.extract_state values ('users', 'xmin', 1, 0, 40, now()), "
-                   "('user_events', 'xmin', 1, 0, 700, now())")
+    writer.execute(
+        "insert into meta.extract_state values ('users', 'xmin', 1, 0, 40, now()), "
+        "('user_events', 'xmin', 1, 0, 700, now())"
+    )
     writer.close()
     building = duckdb.connect(str(home / "build.duckdb"))
     incremental_record = {"tables": {"users": {"rows_read": 1, "rows_changed": 1, "rows_deleted": 0}}}
@@ -281,17 +335,25 @@ def test_split_that_does_not_add_up_blocks_the_publish(fresh_source: str, cli_en
     before = published(cli_env)
 
     # 85.00 + 10.00 <> 100.00: the source has no constraint against it.
-    load(fresh_source, [(
-        "insert into billing.revenue_shares (id, user_id, project_id, book_sales, platform_commission_rate, "
-        "user_revenue, platform_revenue, revenue_period_start, revenue_period_end) "
-        "values (%s, %s, %s, 100.00, 0.1000, 85.00, 10.00, '2024-03-01', '2024-03-31')", (BAD_SHARE, U2, PROJECT))])
+    load(
+        fresh_source,
+        [
+            (
+                "insert into billing.revenue_shares (id, user_id, project_id, book_sales, platform_commission_rate, "
+                "user_revenue, platform_revenue, revenue_period_start, revenue_period_end) "
+                "values (%s, %s, %s, 100.00, 0.1000, 85.00, 10.00, '2024-03-01', '2024-03-31')",
+                (BAD_SHARE, U2, PROJECT),
+            )
+        ],
+    )
     blocked = run_cli("etl", "run", env=cli_env, check=False)
     assert blocked.returncode == 2, blocked.stderr
     history = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl"
     run = json.loads(history.read_text().splitlines()[-1])
     assert run["status"] == "blocked"
-    assert {c["name"]: (c["severity"], c["unexpected_count"], c["sample_ids"])
-            for c in run["checks"] if not c["success"]} == {
+    assert {
+        c["name"]: (c["severity"], c["unexpected_count"], c["sample_ids"]) for c in run["checks"] if not c["success"]
+    } == {
         "staging.revenue_shares.shares_add_up_to_sales": ("error", 1, [BAD_SHARE]),
         "marts.revenue_share_statements.shares_add_up_to_sales": ("error", 1, [BAD_SHARE]),
         "marts.revenue_monthly.shares_add_up_to_sales": ("error", 1, ["2024-03-01"]),  # the month's totals

@@ -37,11 +37,16 @@ def test_init_twice_reports_the_version(cli_env: dict[str, str], create_database
         assert conn.execute("select count(*) from system.schema_migrations").fetchone() == (2,)
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("mysql://x", "error: source URL 'mysql://x' is not a PostgreSQL URL; use postgresql://"),
-    ("postgresql://postgres@127.0.0.1:1/x", "error: cannot connect to the source database at "
-                                            "postgresql://postgres@127.0.0.1:1/x: "),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql://x", "error: source URL 'mysql://x' is not a PostgreSQL URL; use postgresql://"),
+        (
+            "postgresql://postgres@127.0.0.1:1/x",
+            "error: cannot connect to the source database at postgresql://postgres@127.0.0.1:1/x: ",
+        ),
+    ],
+)
 def test_bad_source_urls_give_one_error_line(cli_env: dict[str, str], url: str, expected: str) -> None:
     result = run_cli("source", "init", env={**cli_env, "EBOOK_ANALYTICS_SOURCE_URL": url}, check=False)
     _one_error_line(result, expected)
@@ -54,12 +59,17 @@ def test_a_missing_database_gives_one_error_line(cli_env: dict[str, str], source
     assert 'database "no_such_db" does not exist' in result.stderr
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (("source", "partitions", "--months-ahead", "-1"), "error: --months-ahead must be 0 or more\n"),
-    (("source", "grant"), "error: name at least one role: --reader NAME and/or --writer NAME\n"),
-    (("source", "grant", "--reader", "Bad-Name"), "error: role name 'Bad-Name' is not allowed; "
-                                                  "use lowercase letters, digits and _ (max 63)\n"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("source", "partitions", "--months-ahead", "-1"), "error: --months-ahead must be 0 or more\n"),
+        (("source", "grant"), "error: name at least one role: --reader NAME and/or --writer NAME\n"),
+        (
+            ("source", "grant", "--reader", "Bad-Name"),
+            "error: role name 'Bad-Name' is not allowed; use lowercase letters, digits and _ (max 63)\n",
+        ),
+    ],
+)
 def test_bad_arguments_give_one_error_line(cli_env: dict[str, str], args: tuple[str, ...], expected: str) -> None:
     result = run_cli(*args, env=cli_env, check=False)
     assert (result.returncode, result.stderr) == (1, expected)
@@ -67,21 +77,28 @@ def test_bad_arguments_give_one_error_line(cli_env: dict[str, str], args: tuple[
 
 def test_partitions_command_moves_a_2031_event_into_its_month(cli_env: dict[str, str], source_url: str) -> None:
     with psycopg.connect(source_url, autocommit=True) as conn:
-        conn.execute("insert into analytics.user_events (event_type, timestamp) values "
-                     "('late', '2031-06-30 22:00:00-05'), ('early', '2031-06-01 00:00:00+00')")
+        conn.execute(
+            "insert into analytics.user_events (event_type, timestamp) values "
+            "('late', '2031-06-30 22:00:00-05'), ('early', '2031-06-01 00:00:00+00')"
+        )
         where = "select tableoid::regclass::text from analytics.user_events order by event_type"
         assert conn.execute(where).fetchall() == [("analytics.user_events_default",)] * 2
         this_month = datetime.now(UTC).date()
         to_june_2031 = (2031 * 12 + 6) - (this_month.year * 12 + this_month.month)
-        result = run_cli("source", "partitions", "--start", "2031-06-01", "--months-ahead", str(to_june_2031),
-                         env=cli_env)
-        assert result.stdout == ("created 2 partitions: analytics.user_events_y2031m06, "
-                                 "billing.usage_records_y2031m06\n")
+        result = run_cli(
+            "source", "partitions", "--start", "2031-06-01", "--months-ahead", str(to_june_2031), env=cli_env
+        )
+        assert result.stdout == (
+            "created 2 partitions: analytics.user_events_y2031m06, billing.usage_records_y2031m06\n"
+        )
         # 22:00 at UTC-5 on June 30 is July 1 UTC: that row waits in DEFAULT for July's partition.
-        assert conn.execute(where).fetchall() == [("analytics.user_events_y2031m06",),
-                                                  ("analytics.user_events_default",)]
-        again = run_cli("source", "partitions", "--start", "2031-06-01", "--months-ahead", str(to_june_2031),
-                        env=cli_env)
+        assert conn.execute(where).fetchall() == [
+            ("analytics.user_events_y2031m06",),
+            ("analytics.user_events_default",),
+        ]
+        again = run_cli(
+            "source", "partitions", "--start", "2031-06-01", "--months-ahead", str(to_june_2031), env=cli_env
+        )
         assert again.stdout == "created 0 partitions\n"
 
 

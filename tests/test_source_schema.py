@@ -127,16 +127,38 @@ SEED_COLUMNS = {
 }
 
 SEED_INDEXES = {
-    "idx_users_email", "idx_users_username", "idx_users_status", "idx_users_tier", "idx_users_created_at",
-    "idx_sessions_expires_at", "idx_projects_owner", "idx_projects_status", "idx_projects_genre",
-    "idx_projects_created_at", "idx_projects_updated_at", "idx_chapters_project", "idx_chapters_position",
-    "idx_chapters_status", "idx_chapters_updated_at", "idx_chapters_content_fts", "idx_content_versions_chapter",
-    "idx_ai_generations_user", "idx_ai_generations_status", "idx_ai_generations_created_at",
-    "idx_usage_records_user_date", "idx_usage_records_subscription", "idx_user_events_user_time",
-    "idx_user_events_type", "idx_jobs_status_priority", "idx_users_active_lookup", "idx_chapters_project_active",
-    "idx_ai_gen_cost_summary", "idx_usage_monthly_summary",
+    "idx_users_email",
+    "idx_users_username",
+    "idx_users_status",
+    "idx_users_tier",
+    "idx_users_created_at",
+    "idx_sessions_expires_at",
+    "idx_projects_owner",
+    "idx_projects_status",
+    "idx_projects_genre",
+    "idx_projects_created_at",
+    "idx_projects_updated_at",
+    "idx_chapters_project",
+    "idx_chapters_position",
+    "idx_chapters_status",
+    "idx_chapters_updated_at",
+    "idx_chapters_content_fts",
+    "idx_content_versions_chapter",
+    "idx_ai_generations_user",
+    "idx_ai_generations_status",
+    "idx_ai_generations_created_at",
+    "idx_usage_records_user_date",
+    "idx_usage_records_subscription",
+    "idx_user_events_user_time",
+    "idx_user_events_type",
+    "idx_jobs_status_priority",
+    "idx_users_active_lookup",
+    "idx_chapters_project_active",
+    "idx_ai_gen_cost_summary",
+    "idx_usage_monthly_summary",
     # named by us where the document's inline index / UNIQUE ... WHERE had no name
-    "idx_content_embeddings_embedding", "uq_user_auth_methods_external",
+    "idx_content_embeddings_embedding",
+    "uq_user_auth_methods_external",
 }
 
 _SPELLING = {"varchar": "character varying", "decimal": "numeric", "timestamptz": "timestamp with time zone"}
@@ -182,11 +204,13 @@ def test_seed_indexes_exist_and_time_series_tables_are_partitioned(conn: psycopg
         order by 1, 2""").fetchall()
     assert partitions == [
         ("analytics.user_events", "analytics.user_events_default", "DEFAULT"),
-        ("analytics.user_events", "analytics.user_events_y2024m01",
-         "FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2024-02-01 00:00:00+00')"),
+        (
+            "analytics.user_events",
+            "analytics.user_events_y2024m01",
+            "FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2024-02-01 00:00:00+00')",
+        ),
         ("billing.usage_records", "billing.usage_records_default", "DEFAULT"),
-        ("billing.usage_records", "billing.usage_records_y2024m01",
-         "FOR VALUES FROM ('2024-01-01') TO ('2024-02-01')"),
+        ("billing.usage_records", "billing.usage_records_y2024m01", "FOR VALUES FROM ('2024-01-01') TO ('2024-02-01')"),
     ]
 
 
@@ -196,15 +220,19 @@ def test_defaults_of_the_seed(conn: psycopg.Connection) -> None:
         returning email_verified, preferences, timezone, language, status, tier, created_at is not null""").fetchone()
     assert row == (False, {}, "UTC", "en", "active", "free", True)
     user_id = conn.execute("select id from users.users").fetchone()[0]
-    project = conn.execute("""
+    project = conn.execute(
+        """
         insert into content.projects (title, owner_id) values ('Book', %s) returning id, status, visibility""",
-        (user_id,)).fetchone()
+        (user_id,),
+    ).fetchone()
     assert project[1:] == ("draft", "private")
-    share = conn.execute("""
+    share = conn.execute(
+        """
         insert into billing.revenue_shares (user_id, project_id, revenue_period_start, revenue_period_end)
         values (%s, %s, '2024-03-01', '2024-03-31')
         returning book_sales, platform_commission_rate, payout_status, payout_method""",
-        (user_id, project[0])).fetchone()
+        (user_id, project[0]),
+    ).fetchone()
     assert share == (Decimal("0.00"), Decimal("0.1000"), "pending", {})
 
 
@@ -214,54 +242,116 @@ def platform(conn: psycopg.Connection) -> dict[str, uuid.UUID]:
     ids = {}
     ids["user"] = conn.execute("insert into users.users (email) values ('u1@example.com') returning id").fetchone()[0]
     ids["other"] = conn.execute("insert into users.users (email) values ('u2@example.com') returning id").fetchone()[0]
-    ids["project"] = conn.execute("insert into content.projects (title, owner_id) values ('P', %s) returning id",
-                                  (ids["user"],)).fetchone()[0]
-    ids["provider"] = conn.execute("insert into ai_processing.ai_providers (name) values ('openai') returning id"
-                                   ).fetchone()[0]
-    ids["model"] = conn.execute("insert into ai_processing.ai_models (provider_id, name) values (%s, 'gpt') "
-                                "returning id", (ids["provider"],)).fetchone()[0]
-    ids["plan"] = conn.execute("insert into billing.subscription_plans (name, price) values ('Pro', 19.00) "
-                               "returning id").fetchone()[0]
+    ids["project"] = conn.execute(
+        "insert into content.projects (title, owner_id) values ('P', %s) returning id", (ids["user"],)
+    ).fetchone()[0]
+    ids["provider"] = conn.execute(
+        "insert into ai_processing.ai_providers (name) values ('openai') returning id"
+    ).fetchone()[0]
+    ids["model"] = conn.execute(
+        "insert into ai_processing.ai_models (provider_id, name) values (%s, 'gpt') returning id", (ids["provider"],)
+    ).fetchone()[0]
+    ids["plan"] = conn.execute(
+        "insert into billing.subscription_plans (name, price) values ('Pro', 19.00) returning id"
+    ).fetchone()[0]
     return ids
 
 
 # (statement, parameters from the platform fixture, expected error, expected constraint name or None)
 REJECTED = [
-    ("insert into users.users (email, status) values ('z@example.com', 'zombie')", [],
-     errors.CheckViolation, "users_status_check"),
+    (
+        "insert into users.users (email, status) values ('z@example.com', 'zombie')",
+        [],
+        errors.CheckViolation,
+        "users_status_check",
+    ),
     ("insert into users.users (email) values ('not-an-email')", [], errors.CheckViolation, "valid_email"),
     ("insert into users.users (email) values ('u1@example.com')", [], errors.UniqueViolation, "users_email_key"),
-    ("insert into ai_processing.ai_generations (user_id, model_id, prompt, cost) values (%s, %s, 'p', 1000)",
-     ["user", "model"], errors.CheckViolation, "check_reasonable_cost"),
-    ("insert into ai_processing.ai_generations (user_id, model_id, prompt, cost) values (%s, %s, 'p', -0.000001)",
-     ["user", "model"], errors.CheckViolation, "check_reasonable_cost"),
-    ("insert into ai_processing.ai_generations (user_id, model_id, prompt, quality_rating) values (%s, %s, 'p', 6)",
-     ["user", "model"], errors.CheckViolation, "ai_generations_quality_rating_check"),
-    ("insert into billing.user_subscriptions (user_id, plan_id, current_period_start, current_period_end, amount) "
-     "values (%s, %s, '2024-03-01 00:00:00+00', '2024-02-29 23:59:59+00', 19.00)",
-     ["user", "plan"], errors.CheckViolation, "check_subscription_period"),
-    ("insert into content.projects (title, owner_id, target_word_count) values ('P0', %s, 0)",
-     ["user"], errors.CheckViolation, "check_word_count_positive"),
-    ("insert into content.projects (title, owner_id) values ('Orphan', gen_random_uuid())", [],
-     errors.ForeignKeyViolation, "projects_owner_id_fkey"),
-    ("insert into content.chapters (project_id, position) values (%s, 1), (%s, 1)", ["project", "project"],
-     errors.UniqueViolation, "chapters_project_id_position_key"),
-    ("insert into users.user_auth_methods (user_id, method_type, external_id) values (%s, 'google', 'g-1'), "
-     "(%s, 'google', 'g-1')", ["user", "other"], errors.UniqueViolation, "uq_user_auth_methods_external"),
-    ("insert into users.user_auth_methods (user_id, method_type) values (%s, 'myspace')", ["user"],
-     errors.CheckViolation, "user_auth_methods_method_type_check"),
-    ("insert into users.user_sessions (user_id, session_token, expires_at, created_at) "
-     "values (%s, 't', '2024-03-01 23:30:00-05', '2024-03-02 04:30:00+00')", ["user"],
-     errors.CheckViolation, "user_sessions_check"),
-    ("insert into analytics.user_events (event_type, timestamp) values ('view', null)", [],
-     errors.NotNullViolation, None),
+    (
+        "insert into ai_processing.ai_generations (user_id, model_id, prompt, cost) values (%s, %s, 'p', 1000)",
+        ["user", "model"],
+        errors.CheckViolation,
+        "check_reasonable_cost",
+    ),
+    (
+        "insert into ai_processing.ai_generations (user_id, model_id, prompt, cost) values (%s, %s, 'p', -0.000001)",
+        ["user", "model"],
+        errors.CheckViolation,
+        "check_reasonable_cost",
+    ),
+    (
+        "insert into ai_processing.ai_generations (user_id, model_id, prompt, quality_rating) values (%s, %s, 'p', 6)",
+        ["user", "model"],
+        errors.CheckViolation,
+        "ai_generations_quality_rating_check",
+    ),
+    (
+        "insert into billing.user_subscriptions (user_id, plan_id, current_period_start, current_period_end, amount) "
+        "values (%s, %s, '2024-03-01 00:00:00+00', '2024-02-29 23:59:59+00', 19.00)",
+        ["user", "plan"],
+        errors.CheckViolation,
+        "check_subscription_period",
+    ),
+    (
+        "insert into content.projects (title, owner_id, target_word_count) values ('P0', %s, 0)",
+        ["user"],
+        errors.CheckViolation,
+        "check_word_count_positive",
+    ),
+    (
+        "insert into content.projects (title, owner_id) values ('Orphan', gen_random_uuid())",
+        [],
+        errors.ForeignKeyViolation,
+        "projects_owner_id_fkey",
+    ),
+    (
+        "insert into content.chapters (project_id, position) values (%s, 1), (%s, 1)",
+        ["project", "project"],
+        errors.UniqueViolation,
+        "chapters_project_id_position_key",
+    ),
+    (
+        "insert into users.user_auth_methods (user_id, method_type, external_id) values (%s, 'google', 'g-1'), "
+        "(%s, 'google', 'g-1')",
+        ["user", "other"],
+        errors.UniqueViolation,
+        "uq_user_auth_methods_external",
+    ),
+    (
+        "insert into users.user_auth_methods (user_id, method_type) values (%s, 'myspace')",
+        ["user"],
+        errors.CheckViolation,
+        "user_auth_methods_method_type_check",
+    ),
+    (
+        "insert into users.user_sessions (user_id, session_token, expires_at, created_at) "
+        "values (%s, 't', '2024-03-01 23:30:00-05', '2024-03-02 04:30:00+00')",
+        ["user"],
+        errors.CheckViolation,
+        "user_sessions_check",
+    ),
+    (
+        "insert into analytics.user_events (event_type, timestamp) values ('view', null)",
+        [],
+        errors.NotNullViolation,
+        None,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("statement", "refs", "error", "constraint"), REJECTED,
-                         ids=[case[3] or "partition_key_not_null" for case in REJECTED])
-def test_constraints_reject_bad_rows(conn: psycopg.Connection, platform: dict[str, uuid.UUID], statement: str,
-                                     refs: list[str], error: type[Exception], constraint: str | None) -> None:
+@pytest.mark.parametrize(
+    ("statement", "refs", "error", "constraint"),
+    REJECTED,
+    ids=[case[3] or "partition_key_not_null" for case in REJECTED],
+)
+def test_constraints_reject_bad_rows(
+    conn: psycopg.Connection,
+    platform: dict[str, uuid.UUID],
+    statement: str,
+    refs: list[str],
+    error: type[Exception],
+    constraint: str | None,
+) -> None:
     with pytest.raises(error) as raised:
         conn.execute(statement, [platform[ref] for ref in refs])
     assert raised.value.diag.constraint_name == constraint
@@ -269,17 +359,23 @@ def test_constraints_reject_bad_rows(conn: psycopg.Connection, platform: dict[st
 
 def test_constraints_accept_the_edge_rows(conn: psycopg.Connection, platform: dict[str, uuid.UUID]) -> None:
     user, other, model = platform["user"], platform["other"], platform["model"]
-    conn.execute("insert into ai_processing.ai_generations (user_id, model_id, prompt, cost) "
-                 "values (%s, %s, 'p', 999.999999), (%s, %s, 'p', 0), (%s, %s, 'p', null)",
-                 [user, model] * 3)
-    conn.execute("insert into content.projects (title, owner_id, target_word_count) values ('Open', %s, null)",
-                 [user])
+    conn.execute(
+        "insert into ai_processing.ai_generations (user_id, model_id, prompt, cost) "
+        "values (%s, %s, 'p', 999.999999), (%s, %s, 'p', 0), (%s, %s, 'p', null)",
+        [user, model] * 3,
+    )
+    conn.execute("insert into content.projects (title, owner_id, target_word_count) values ('Open', %s, null)", [user])
     # The partial unique index only covers rows with an external id: two users may both lack one.
-    conn.execute("insert into users.user_auth_methods (user_id, method_type) values (%s, 'password'), "
-                 "(%s, 'password')", [user, other])
+    conn.execute(
+        "insert into users.user_auth_methods (user_id, method_type) values (%s, 'password'), (%s, 'password')",
+        [user, other],
+    )
     # 23:30 at UTC-5 is 04:30 UTC the next day: the session ends 1 second after it starts.
-    conn.execute("insert into users.user_sessions (user_id, session_token, expires_at, created_at) "
-                 "values (%s, 't', '2024-03-02 04:30:01+00', '2024-03-01 23:30:00-05')", [user])
+    conn.execute(
+        "insert into users.user_sessions (user_id, session_token, expires_at, created_at) "
+        "values (%s, 't', '2024-03-02 04:30:01+00', '2024-03-01 23:30:00-05')",
+        [user],
+    )
     counts = conn.execute("""select (select count(*) from ai_processing.ai_generations),
                                     (select count(*) from users.user_auth_methods),
                                     (select count(*) from users.user_sessions)""").fetchone()
@@ -294,9 +390,7 @@ def test_migrations_are_recorded_and_a_second_run_applies_nothing(create_databas
     assert ledger == [(1, "0001_platform_schema"), (2, "0002_content_statistics_lookup_index")]
 
 
-def test_a_later_migration_applies_to_an_existing_database_without_losing_rows(
-    source_url: str, tmp_path: Path
-) -> None:
+def test_a_later_migration_applies_to_an_existing_database_without_losing_rows(source_url: str, tmp_path: Path) -> None:
     migrations = tmp_path / "migrations"
     migrations.mkdir()
     for shipped in MIGRATIONS_DIR.glob("*.sql"):
@@ -367,7 +461,8 @@ def test_migrating_over_unrecorded_tables_is_a_user_error(create_database: Calla
             apply_migrations(conn)
     assert str(raised.value) == (
         'migration 0001_platform_schema clashes with objects already in the database (relation "users" already '
-        "exists) that system.schema_migrations does not record; run `source init` on an empty database")
+        "exists) that system.schema_migrations does not record; run `source init` on an empty database"
+    )
 
 
 def _rows_by_partition(conn: psycopg.Connection) -> list[tuple[str, str]]:
@@ -385,16 +480,23 @@ def test_partitions_move_waiting_rows_out_of_default(conn: psycopg.Connection, p
             ('mar_first', '2031-03-01 00:30:00+00'),
             ('feb_late_ny', '2031-02-28 23:30:00-05'),      -- 2031-03-01 04:30 UTC: March
             ('dec_far', '2031-12-15 12:00:00+00')""")
-    conn.execute("insert into billing.usage_records (user_id, resource_type, quantity, usage_date) "
-                 "values (%s, 'ai_tokens', 10, '2031-03-31')", [platform["user"]])
+    conn.execute(
+        "insert into billing.usage_records (user_id, resource_type, quantity, usage_date) "
+        "values (%s, 'ai_tokens', 10, '2031-03-31')",
+        [platform["user"]],
+    )
     waiting = _rows_by_partition(conn)
     assert {partition for partition, _ in waiting} == {"analytics.user_events_default", "billing.usage_records_default"}
 
     this_month = datetime.now(UTC).date().replace(day=1)
     to_april_2031 = (2031 * 12 + 4) - (this_month.year * 12 + this_month.month)
     created = ensure_monthly_partitions(conn, months_ahead=to_april_2031)  # starts at the earliest waiting month
-    assert created == ["analytics.user_events_y2031m03", "analytics.user_events_y2031m04",
-                       "billing.usage_records_y2031m03", "billing.usage_records_y2031m04"]
+    assert created == [
+        "analytics.user_events_y2031m03",
+        "analytics.user_events_y2031m04",
+        "billing.usage_records_y2031m03",
+        "billing.usage_records_y2031m04",
+    ]
     assert _rows_by_partition(conn) == [
         ("billing.usage_records_y2031m03", "ai_tokens"),
         ("analytics.user_events_default", "dec_far"),  # beyond the range: still accepted, still in DEFAULT
@@ -413,7 +515,8 @@ def test_partitions_start_skips_existing_months_and_defaults_to_this_month(conn:
     assert created[:2] == ["analytics.user_events_y2023m12", "analytics.user_events_y2024m02"]
     next_month = f"{_add_month(this_month):y%Ym%m}"
     assert ensure_monthly_partitions(conn, months_ahead=1) == [
-        f"analytics.user_events_{next_month}", f"billing.usage_records_{next_month}"
+        f"analytics.user_events_{next_month}",
+        f"billing.usage_records_{next_month}",
     ]
 
 
@@ -424,8 +527,11 @@ def test_partitions_inside_a_callers_open_transaction(source_url: str) -> None:
         created = ensure_monthly_partitions(conn, months_ahead=0, start=last_month)
         conn.commit()
         this_month = _add_month(last_month)
-        assert created == [f"{schema_table}_{month:y%Ym%m}" for schema_table in
-                           ("analytics.user_events", "billing.usage_records") for month in (last_month, this_month)]
+        assert created == [
+            f"{schema_table}_{month:y%Ym%m}"
+            for schema_table in ("analytics.user_events", "billing.usage_records")
+            for month in (last_month, this_month)
+        ]
 
 
 def _add_month(day: date, count: int = 1) -> date:
@@ -443,26 +549,37 @@ def test_reader_selects_only_staged_columns_and_writes_nothing(
     reader = make_role()
     lines = grant_roles(conn, reader=reader, writer=None)
     assert lines[0].startswith(f"reader role {reader}: created, password ")
-    assert lines[1] == (f"reader role {reader}: USAGE on ai_processing, analytics, billing, content, users; "
-                        "SELECT on 160 columns of 18 tables")
+    assert lines[1] == (
+        f"reader role {reader}: USAGE on ai_processing, analytics, billing, content, users; "
+        "SELECT on 160 columns of 18 tables"
+    )
     with _connect_as(source_url, reader) as as_reader:
         assert as_reader.execute("select count(*), min(tier) from users.users").fetchone() == (2, "free")
         assert as_reader.execute("select xmin::text::bigint > 0, id from users.users limit 1").fetchone()[0]
         assert as_reader.execute("select id, content, updated_at from content.chapters").fetchall() == []
-        for statement in ("select password_hash from users.users", "select session_token from users.user_sessions",
-                          "select ip_address from analytics.user_events", "select * from content.projects",
-                          "select api_endpoint from ai_processing.ai_providers", "select * from system.app_settings",
-                          "insert into users.users (email) values ('x@example.com')",
-                          "insert into analytics.project_metrics (project_id, metrics_date) "
-                          f"values ('{platform['project']}', '2024-03-01')",
-                          "delete from content.content_statistics", "update users.users set tier = 'premium'"):
+        for statement in (
+            "select password_hash from users.users",
+            "select session_token from users.user_sessions",
+            "select ip_address from analytics.user_events",
+            "select * from content.projects",
+            "select api_endpoint from ai_processing.ai_providers",
+            "select * from system.app_settings",
+            "insert into users.users (email) values ('x@example.com')",
+            "insert into analytics.project_metrics (project_id, metrics_date) "
+            f"values ('{platform['project']}', '2024-03-01')",
+            "delete from content.content_statistics",
+            "update users.users set tier = 'premium'",
+        ):
             with pytest.raises(errors.InsufficientPrivilege):
                 as_reader.execute(statement)
 
 
 def test_writer_upserts_rollups_and_reads_only_what_the_write_back_needs(
-    source_url: str, conn: psycopg.Connection, platform: dict[str, uuid.UUID], make_role: Callable[[], str],
-    monkeypatch: pytest.MonkeyPatch
+    source_url: str,
+    conn: psycopg.Connection,
+    platform: dict[str, uuid.UUID],
+    make_role: Callable[[], str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     writer = make_role()
     monkeypatch.setenv("EBOOK_ANALYTICS_WRITER_PASSWORD", "s3cret-from-env")
@@ -472,37 +589,56 @@ def test_writer_upserts_rollups_and_reads_only_what_the_write_back_needs(
         "content.content_statistics only; SELECT on content.chapters(id, project_id, content, updated_at); "
         "content.projects(id)",
     ]
-    conn.execute("insert into content.chapters (project_id, position, content) values (%s, 1, 'Call me Ishmael.')",
-                 (platform["project"],))
+    conn.execute(
+        "insert into content.chapters (project_id, position, content) values (%s, 1, 'Call me Ishmael.')",
+        (platform["project"],),
+    )
     upsert = """insert into analytics.project_metrics (project_id, metrics_date, total_words) values (%s, %s, %s)
                 on conflict (project_id, metrics_date) do update set total_words = excluded.total_words"""
     with _connect_as(source_url, writer) as as_writer:
         as_writer.execute(upsert, (platform["project"], date(2024, 3, 1), 100))
         as_writer.execute(upsert, (platform["project"], date(2024, 3, 1), 250))
-        as_writer.execute("insert into content.content_statistics (content_id, content_type, word_count) "
-                          "values (%s, 'project', 250)", (platform["project"],))
-        chapters = as_writer.execute("select project_id, content from content.chapters where xmin::text::bigint > 0 "
-                                     "and exists (select 1 from content.projects where projects.id = project_id)")
+        as_writer.execute(
+            "insert into content.content_statistics (content_id, content_type, word_count) values (%s, 'project', 250)",
+            (platform["project"],),
+        )
+        chapters = as_writer.execute(
+            "select project_id, content from content.chapters where xmin::text::bigint > 0 "
+            "and exists (select 1 from content.projects where projects.id = project_id)"
+        )
         assert chapters.fetchall() == [(platform["project"], "Call me Ishmael.")]
-        for statement in ("select id from users.users", "update users.users set tier = 'premium'",
-                          "insert into users.users (email) values ('x@example.com')",
-                          "select title from content.chapters", "update content.chapters set content = ''",
-                          "select title from content.projects", "delete from content.projects",
-                          "select id from ai_processing.ai_generations"):
+        for statement in (
+            "select id from users.users",
+            "update users.users set tier = 'premium'",
+            "insert into users.users (email) values ('x@example.com')",
+            "select title from content.chapters",
+            "update content.chapters set content = ''",
+            "select title from content.projects",
+            "delete from content.projects",
+            "select id from ai_processing.ai_generations",
+        ):
             with pytest.raises(errors.InsufficientPrivilege):
                 as_writer.execute(statement)
     metrics = conn.execute("select metrics_date, total_words from analytics.project_metrics").fetchall()
     assert metrics == [(date(2024, 3, 1), 250)]
     # Re-running keeps the role, takes the configured password again, and grants the same.
     assert grant_roles(conn, reader=None, writer=writer)[0] == (
-        f"writer role {writer}: exists, password set from EBOOK_ANALYTICS_WRITER_PASSWORD")
+        f"writer role {writer}: exists, password set from EBOOK_ANALYTICS_WRITER_PASSWORD"
+    )
 
 
-@pytest.mark.parametrize(("reader", "writer", "message"), [
-    ("Robert'); drop table users.users; --", None, "role name \"Robert'); drop table users.users; --\" is not allowed"),
-    ("same", "same", "the reader and the writer must be two different roles"),
-    ("postgres", None, "role 'postgres' is a superuser or bypasses row security"),
-])
+@pytest.mark.parametrize(
+    ("reader", "writer", "message"),
+    [
+        (
+            "Robert'); drop table users.users; --",
+            None,
+            'role name "Robert\'); drop table users.users; --" is not allowed',
+        ),
+        ("same", "same", "the reader and the writer must be two different roles"),
+        ("postgres", None, "role 'postgres' is a superuser or bypasses row security"),
+    ],
+)
 def test_grant_refuses_bad_role_names(conn: psycopg.Connection, reader: str, writer: str | None, message: str) -> None:
     with pytest.raises(UserError) as raised:
         grant_roles(conn, reader=reader, writer=writer)

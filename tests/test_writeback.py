@@ -17,9 +17,19 @@ C3, C4 = "c0000000-0000-0000-0000-000000000003", "c0000000-0000-0000-0000-000000
 P3 = "b0000000-0000-0000-0000-000000000003"
 
 
-@pytest.mark.parametrize(("word", "expected"), [
-    ("the", 1), ("cat", 1), ("happy", 2), ("table", 2), ("makes", 1), ("yesterday", 3), ("Loudly", 2), ("2024", 1),
-])
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("the", 1),
+        ("cat", 1),
+        ("happy", 2),
+        ("table", 2),
+        ("makes", 1),
+        ("yesterday", 3),
+        ("Loudly", 2),
+        ("2024", 1),
+    ],
+)
 def test_syllable_heuristic(word: str, expected: int) -> None:
     assert syllables(word) == expected
 
@@ -64,11 +74,14 @@ def _statistics(url: str) -> dict[str, tuple]:
 
 def test_writeback_values_and_rerun_overwrites(source_url: str, cli_env: dict[str, str]) -> None:
     insert_platform(source_url)
-    execute(source_url, f"""
+    execute(
+        source_url,
+        f"""
         insert into content.projects (id, title, owner_id) values ('{P3}', 'Untouched', '{U3}');
         insert into content.chapters (id, project_id, position, content, word_count, status) values
           ('{C3}', '{P2}', 1, 'Short one.', 2, 'draft'), ('{C4}', '{P3}', 1, 'Hi.', 1, 'draft');
-    """)
+    """,
+    )
     run_cli("etl", "run", env=cli_env)
     live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
     (snapshot_day,) = query_warehouse(live, "select snapshot_at::date from meta.publication")[0]
@@ -91,11 +104,14 @@ def test_writeback_values_and_rerun_overwrites(source_url: str, cli_env: dict[st
         C4: ("chapter", 1, 3, 1, 1, Decimal("121.22"), Decimal("-3.40")),
     }
 
-    execute(source_url, f"""
+    execute(
+        source_url,
+        f"""
         update content.chapters set content = 'Dogs bark loudly.', word_count = 501 where id = '{C2}';
         update ai_processing.ai_generations set processing_time_ms = 80000 where id = '{G2}';
         delete from content.chapters where id = '{C3}';
-    """)
+    """,
+    )
     rerun = run_cli("etl", "run", env=cli_env)
 
     # 1000 / 1501 = 66.622%; (90000 + 80000) / 60000 = 2.83 minutes, floored to 2 (rounding would give 3)

@@ -104,8 +104,9 @@ def _oidc_user() -> User:
     email = str(st.user.get("email") or "").lower()
     role = _roles_file_role(email)
     if role is None:
-        st.error(f"{email or 'This identity'} has no access to these dashboards. Ask an admin to add it to the "
-                 "roles file.")
+        st.error(
+            f"{email or 'This identity'} has no access to these dashboards. Ask an admin to add it to the roles file."
+        )
         st.button("Sign out", on_click=st.logout)
         st.stop()
     return User(email=email, role=role)

@@ -42,14 +42,24 @@ else:
     columns[0].metric("Last run", str(latest.status), border=True, help=f"run {latest.run_id}")
     columns[1].metric("Last run took", f"{latest.seconds:,.1f} s", border=True)
     columns[2].metric("Runs shown", charts.count(len(history)), border=True)
-    columns[3].metric("Not published", charts.count((history["status"] != "published").sum()), border=True,
-                      help="Blocked by failing checks or failed.")
-    charts.chart("Run durations (seconds), oldest to newest", history.iloc[::-1],
-                 lambda f: px.bar(f, x="run_id", y="seconds", color="status",
-                                  color_discrete_map={"published": "#2f9e44", "blocked": "#f08c00",
-                                                      "failed": "#e03131"})
-                 .update_xaxes(type="category", showticklabels=len(f) <= 12, title=None),
-                 "run_durations")
+    columns[3].metric(
+        "Not published",
+        charts.count((history["status"] != "published").sum()),
+        border=True,
+        help="Blocked by failing checks or failed.",
+    )
+    charts.chart(
+        "Run durations (seconds), oldest to newest",
+        history.iloc[::-1],
+        lambda f: px.bar(
+            f,
+            x="run_id",
+            y="seconds",
+            color="status",
+            color_discrete_map={"published": "#2f9e44", "blocked": "#f08c00", "failed": "#e03131"},
+        ).update_xaxes(type="category", showticklabels=len(f) <= 12, title=None),
+        "run_durations",
+    )
     charts.table("Runs, newest first", history, "runs")
 
     run_ids = history["run_id"].astype(str).tolist()

@@ -20,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR")
     bench.add_argument("--skip-dashboards", action="store_true", help="measure the ETL only")
     bench.add_argument(
-        "--source-url", metavar="URL", default=None,
+        "--source-url",
+        metavar="URL",
+        default=None,
         help="an empty database to seed and measure instead of the bench's own embedded server",
     )
     bench.set_defaults(func=_bench)

@@ -114,7 +114,10 @@ def _dashboard_server(bench: BenchEnvironment) -> Iterator[tuple[str, psutil.Pro
     port = free_port()
     server = subprocess.Popen(
         cli_command("dashboard", "--no-auth", "--host", "127.0.0.1", "--port", str(port)),
-        env=bench.env(), cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=bench.env(),
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,  # its own process group: the streamlit child goes down with it
     )
     base_url = f"http://127.0.0.1:{port}"

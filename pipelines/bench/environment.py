@@ -87,7 +87,7 @@ def ensure_seeded(bench: BenchEnvironment, scale: str) -> float:
         return 0.0
     end_date = datetime.now(UTC).date() - timedelta(days=HEADROOM_DAYS)
     seconds = bench.cli("seeding", "source", "seed", "--scale", scale, "--end-date", end_date.isoformat())
-    bench.seed_marker.write_text(json.dumps(
-        {"scale": scale, "source": redact(bench.source_url), "seeded_at": datetime.now(UTC).isoformat()}
-    ))
+    bench.seed_marker.write_text(
+        json.dumps({"scale": scale, "source": redact(bench.source_url), "seeded_at": datetime.now(UTC).isoformat()})
+    )
     return seconds

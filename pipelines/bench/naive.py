@@ -50,8 +50,7 @@ def choose_share(projected_s: float, peak_bytes: float) -> float:
     if projected_s <= TIME_BOX_S and peak_bytes <= MEMORY_BOX_BYTES:
         return 1.0
     fits = (
-        share for share in SHARES
-        if projected_s * share <= TIME_BOX_S / 2 and peak_bytes * share <= MEMORY_BOX_BYTES
+        share for share in SHARES if projected_s * share <= TIME_BOX_S / 2 and peak_bytes * share <= MEMORY_BOX_BYTES
     )
     return next(fits, SHARES[-1])
 

@@ -23,9 +23,20 @@ STATEMENTS_QUERY = QUERIES_DIR / "exports" / "revenue_share_statements.sql"
 
 # The file's columns, in order (the query returns them in this order too).
 COLUMNS = (
-    "revenue_share_id", "author_id", "author_email", "author_name", "project_id", "project_title",
-    "period_start", "period_end", "book_sales", "commission_rate", "platform_revenue", "author_revenue",
-    "payout_status", "payout_date",
+    "revenue_share_id",
+    "author_id",
+    "author_email",
+    "author_name",
+    "project_id",
+    "project_title",
+    "period_start",
+    "period_end",
+    "book_sales",
+    "commission_rate",
+    "platform_revenue",
+    "author_revenue",
+    "payout_status",
+    "payout_date",
 )
 MONEY_COLUMNS = ("book_sales", "platform_revenue", "author_revenue")
 SUMMARY_COLUMNS = ("author_id", "author_email", "author_name", "statements", *MONEY_COLUMNS)
@@ -111,8 +122,13 @@ def _author_summaries(rows: list[dict]) -> list[dict]:
     for row in rows:
         by_author.setdefault(row["author_id"], []).append(row)
     return [
-        {"author_id": author_id, "author_email": statements[0]["author_email"],
-         "author_name": statements[0]["author_name"], "statements": len(statements), **_totals(statements)}
+        {
+            "author_id": author_id,
+            "author_email": statements[0]["author_email"],
+            "author_name": statements[0]["author_name"],
+            "statements": len(statements),
+            **_totals(statements),
+        }
         for author_id, statements in by_author.items()
     ]
 
@@ -138,7 +154,9 @@ def _write_sheet(sheet, columns: tuple[str, ...], rows: list[dict], totals: dict
     for cell in sheet[sheet.max_row]:
         cell.font = bold
     formats = {column: CURRENCY_FORMAT for column in MONEY_COLUMNS} | {
-        "commission_rate": RATE_FORMAT, "period_start": DATE_FORMAT, "period_end": DATE_FORMAT,
+        "commission_rate": RATE_FORMAT,
+        "period_start": DATE_FORMAT,
+        "period_end": DATE_FORMAT,
         "payout_date": TIMESTAMP_FORMAT,
     }
     for index, column in enumerate(columns, start=1):
@@ -155,8 +173,12 @@ def to_xlsx_bytes(rows: list[dict]) -> bytes:
     statements.title = "Statements"
     totals = _totals(rows)
     _write_sheet(statements, COLUMNS, rows, totals)
-    _write_sheet(workbook.create_sheet("By author"), SUMMARY_COLUMNS, _author_summaries(rows),
-                 {"statements": len(rows), **totals})
+    _write_sheet(
+        workbook.create_sheet("By author"),
+        SUMMARY_COLUMNS,
+        _author_summaries(rows),
+        {"statements": len(rows), **totals},
+    )
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -145,9 +145,7 @@ def _replace(con: duckdb.DuckDBPyConnection, table: SourceTable) -> TableCounts:
         return TableCounts(rows_read=rows, rows_changed=rows, rows_deleted=0, rows=rows)
     rows_read = _fetch_incoming(con, table.select())
     changed = _count_changed(con, table)
-    deleted = con.execute(
-        f"select count(*) from {target} as staged anti join incoming using ({key})"
-    ).fetchone()[0]
+    deleted = con.execute(f"select count(*) from {target} as staged anti join incoming using ({key})").fetchone()[0]
     con.execute(f"create or replace table {target} as select * from incoming")
     con.execute("drop table incoming")
     return TableCounts(rows_read=rows_read, rows_changed=changed, rows_deleted=deleted, rows=rows_read)
@@ -169,8 +167,9 @@ def _apply_changes(con: duckdb.DuckDBPyConnection, table: SourceTable, *, since_
     staged_rows = con.execute(f"select count(*) from {target}").fetchone()[0]
     deleted = 0
     if source_rows != staged_rows:
-        con.execute(f"create or replace temp table source_keys as select * from {source_scan()}",
-                    {"query": table.select_keys()})
+        con.execute(
+            f"create or replace temp table source_keys as select * from {source_scan()}", {"query": table.select_keys()}
+        )
         deleted = con.execute(f"delete from {target} where {key} not in (select {key} from source_keys)").fetchone()[0]
         con.execute("drop table source_keys")
     return TableCounts(rows_read=rows_read, rows_changed=changed, rows_deleted=deleted, rows=staged_rows - deleted)

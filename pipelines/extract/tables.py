@@ -43,9 +43,11 @@ class SourceTable:
         return query.as_string(None)
 
     def select_keys(self) -> str:
-        return sql.SQL("select {key} from {table}").format(
-            key=sql.Identifier(self.key), table=self.source_identifier
-        ).as_string(None)
+        return (
+            sql.SQL("select {key} from {table}")
+            .format(key=sql.Identifier(self.key), table=self.source_identifier)
+            .as_string(None)
+        )
 
     def count_rows(self) -> str:
         return sql.SQL("select count(*) as n from {table}").format(table=self.source_identifier).as_string(None)

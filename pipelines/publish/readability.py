@@ -43,8 +43,11 @@ class TextCounts:
         """206.835 - 1.015 x words/sentences - 84.6 x syllables/words; None for text without words."""
         if not (self.words and self.sentences):
             return None
-        score = (Fraction("206.835") - Fraction("1.015") * Fraction(self.words, self.sentences)
-                 - Fraction("84.6") * Fraction(self.syllables, self.words))
+        score = (
+            Fraction("206.835")
+            - Fraction("1.015") * Fraction(self.words, self.sentences)
+            - Fraction("84.6") * Fraction(self.syllables, self.words)
+        )
         return _two_places(score)
 
     @property
@@ -52,8 +55,11 @@ class TextCounts:
         """0.39 x words/sentences + 11.8 x syllables/words - 15.59; None for text without words."""
         if not (self.words and self.sentences):
             return None
-        grade = (Fraction("0.39") * Fraction(self.words, self.sentences)
-                 + Fraction("11.8") * Fraction(self.syllables, self.words) - Fraction("15.59"))
+        grade = (
+            Fraction("0.39") * Fraction(self.words, self.sentences)
+            + Fraction("11.8") * Fraction(self.syllables, self.words)
+            - Fraction("15.59")
+        )
         return _two_places(grade)
 
 

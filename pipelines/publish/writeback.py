@@ -31,12 +31,26 @@ WRITEBACK_DIR = QUERIES_DIR / "writeback"
 XID_BITS = 32
 CHAPTER_BATCH = 2000  # chapters read, counted and COPY'd at a time
 METRIC_COLUMNS = (
-    "project_id", "total_words", "chapters_completed", "ai_generated_percentage", "active_writing_time_minutes",
-    "ai_generation_time_minutes", "collaborator_count", "comments_count", "revisions_count", "metrics_date",
+    "project_id",
+    "total_words",
+    "chapters_completed",
+    "ai_generated_percentage",
+    "active_writing_time_minutes",
+    "ai_generation_time_minutes",
+    "collaborator_count",
+    "comments_count",
+    "revisions_count",
+    "metrics_date",
 )
 STATISTICS_COLUMNS = (
-    "content_id", "content_type", "word_count", "character_count", "sentence_count", "paragraph_count",
-    "flesch_reading_ease", "flesch_kincaid_grade",
+    "content_id",
+    "content_type",
+    "word_count",
+    "character_count",
+    "sentence_count",
+    "paragraph_count",
+    "flesch_reading_ease",
+    "flesch_kincaid_grade",
 )
 
 
@@ -138,6 +152,12 @@ def _refresh_statistics(conn: psycopg.Connection, *, since_xid: int) -> tuple[in
 
 def _statistics_row(content_id: UUID, content_type: str, counts: TextCounts) -> tuple:
     return (
-        content_id, content_type, counts.words, counts.characters, counts.sentences, counts.paragraphs,
-        counts.flesch_reading_ease, counts.flesch_kincaid_grade,
+        content_id,
+        content_type,
+        counts.words,
+        counts.characters,
+        counts.sentences,
+        counts.paragraphs,
+        counts.flesch_reading_ease,
+        counts.flesch_kincaid_grade,
     )

@@ -79,8 +79,10 @@ def _check(args: argparse.Namespace) -> int:
     print(format_table(shown))
     failed = [r for r in results if not r.success]
     errors = [r for r in failed if r.blocks_publish]
-    print(f"\n{len(results)} checks: {len(results) - len(failed)} passed, {len(errors)} errors, "
-          f"{len(failed) - len(errors)} warnings")
+    print(
+        f"\n{len(results)} checks: {len(results) - len(failed)} passed, {len(errors)} errors, "
+        f"{len(failed) - len(errors)} warnings"
+    )
     if docs_dir is not None:
         print(f"Data Docs: {docs_dir / 'index.html'}")
     return EXIT_ERRORS if errors else 0

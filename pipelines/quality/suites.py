@@ -117,8 +117,11 @@ def staging_suite(table: StagedTableChecks) -> TableSuite:
         _row_condition(suite, check)
     for ref in table.references:
         query = _rows_query(
-            "orphans", key=_select_keys(suite.key), column=_identifier(ref.column),
-            parent=_identifier(ref.parent), parent_key=_identifier(ref.parent_key),
+            "orphans",
+            key=_select_keys(suite.key),
+            column=_identifier(ref.column),
+            parent=_identifier(ref.parent),
+            parent_key=_identifier(ref.parent_key),
         )
         suite.add(f"{ref.column}.orphans", ref.severity, query)
     return suite

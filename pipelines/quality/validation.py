@@ -165,8 +165,11 @@ def _column_checks(
     failed = [check for check, gx_result in outcomes if not gx_result.success]
     details = {}
     if failed:
-        summary = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE,
-                   "unexpected_index_column_names": list(suite.key)}
+        summary = {
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": SAMPLE_SIZE,
+            "unexpected_index_column_names": list(suite.key),
+        }
         rerun = _run(context, batch_definition, f"{suite.name}.failed", failed, summary)
         details = {check.name: gx_result for check, gx_result in rerun}
     return [_to_check_result(check, suite, details.get(check.name, gx_result)) for check, gx_result in outcomes]
@@ -194,8 +197,9 @@ def validate(
         # for column checks COMPLETE would fetch every offending key.
         query_checks = [check for check in suite.checks if _is_row_query(check)]
         if query_checks:
-            outcomes = _run(context, batch_definition, f"{suite.name}.queries", query_checks,
-                            {"result_format": "COMPLETE"})
+            outcomes = _run(
+                context, batch_definition, f"{suite.name}.queries", query_checks, {"result_format": "COMPLETE"}
+            )
             results += [_to_check_result(check, suite, gx_result) for check, gx_result in outcomes]
     if docs_dir is not None:
         context.build_data_docs(site_names=[DOCS_SITE])

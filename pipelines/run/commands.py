@@ -25,13 +25,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run", help="one ETL run: incremental from the published warehouse when there is one, else full"
     )
     run.add_argument("--full", action="store_true", help="re-read every table and build the warehouse from scratch")
-    run.add_argument("--rebuild", action="store_true",
-                     help="with --full: set an unusable file at the warehouse path aside instead of refusing")
+    run.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="with --full: set an unusable file at the warehouse path aside instead of refusing",
+    )
     run.add_argument("--redact-pii", action="store_true", help="leave out personal data (emails, names)")
     run.add_argument("--wait", action="store_true", help="wait for a running ETL instead of refusing")
-    run.add_argument("--every", type=parse_interval, metavar="INTERVAL",
-                     help="keep running, one run every INTERVAL (90s, 15m, 1h); a failed run is logged and retried "
-                          "at the next tick (docs/operations.md)")
+    run.add_argument(
+        "--every",
+        type=parse_interval,
+        metavar="INTERVAL",
+        help="keep running, one run every INTERVAL (90s, 15m, 1h); a failed run is logged and retried "
+        "at the next tick (docs/operations.md)",
+    )
     run.add_argument("--max-runs", type=int, metavar="N", help="with --every: stop after N runs")
     run.set_defaults(func=_run)
 
@@ -56,9 +63,7 @@ def _run_once(args: argparse.Namespace) -> str:
     # Imported here: the run pulls in Great Expectations, seconds of imports that `runs` and `--help` need not pay.
     from pipelines.run.etl import RunOptions, run_etl
 
-    record = run_etl(
-        RunOptions(full=args.full, rebuild=args.rebuild, redact_pii=args.redact_pii, wait=args.wait)
-    )
+    record = run_etl(RunOptions(full=args.full, rebuild=args.rebuild, redact_pii=args.redact_pii, wait=args.wait))
     if record.status == "blocked":
         _print_failed_checks(record)
     print(_summary(record), flush=True)
@@ -106,8 +111,10 @@ def _runs(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs recorded in {paths().run_history}; run `ebook-analytics etl run`")
         return 0
-    print(f"{'run_id':28} {'status':9} {'mode':11} {'snapshot_at':25} {'rows read':>12} {'changed':>10} {'seconds':>8}"
-          "  error")
+    print(
+        f"{'run_id':28} {'status':9} {'mode':11} {'snapshot_at':25} {'rows read':>12} {'changed':>10} {'seconds':>8}"
+        "  error"
+    )
     for run in runs:
         tables = (run.get("tables") or {}).values()
         seconds = sum((run.get("steps") or {}).values())

@@ -127,8 +127,10 @@ def _remember(record: RunRecord) -> None:
     try:
         history.append_run(paths().run_history, record.as_dict())
     except OSError as exc:
-        print(f"warning: run {record.run_id} could not be recorded in {paths().run_history}: {exc.strerror}",
-              file=sys.stderr)
+        print(
+            f"warning: run {record.run_id} could not be recorded in {paths().run_history}: {exc.strerror}",
+            file=sys.stderr,
+        )
 
 
 def _ensure_directory(directory: Path) -> None:
@@ -176,8 +178,9 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
             leftover.unlink(missing_ok=True)
     with record.step("writeback"):
         try:
-            record.writeback = write_back(live, rollup_url(), snapshot_at=record.snapshot_at,
-                                          state_path=paths().home / WRITEBACK_STATE)
+            record.writeback = write_back(
+                live, rollup_url(), snapshot_at=record.snapshot_at, state_path=paths().home / WRITEBACK_STATE
+            )
         except UserError as exc:
             raise UserError(f"run {record.run_id} was published, but its write-back failed: {exc}") from exc
 
@@ -202,9 +205,7 @@ def _check_source_schema(url: str, tables: list[SourceTable]) -> None:
         ).fetchall()
     if missing:
         names = ", ".join(name for (name,) in missing)
-        raise UserError(
-            f"the source database at {redact(url)} has no table {names}; run `ebook-analytics source init`"
-        )
+        raise UserError(f"the source database at {redact(url)} has no table {names}; run `ebook-analytics source init`")
 
 
 def _build(record: RunRecord, build: Path, url: str, tables: list[SourceTable], *, redacted: bool) -> bool:

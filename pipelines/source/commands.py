@@ -24,15 +24,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     partitions = commands.add_parser("partitions", help="create monthly partitions ahead of time")
     partitions.add_argument("--months-ahead", type=int, default=3, metavar="N")
-    partitions.add_argument("--start", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
-                            help="first month to cover (default: the earliest month waiting in DEFAULT, else now)")
+    partitions.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="first month to cover (default: the earliest month waiting in DEFAULT, else now)",
+    )
     partitions.set_defaults(func=_partitions)
 
     seed = commands.add_parser("seed", help="fill an empty source with a synthetic platform history")
     seed.add_argument("--scale", choices=SCALES, default="small")
     seed.add_argument("--seed", type=int, default=42, help="random seed: same seed, same data")
-    seed.add_argument("--end-date", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
-                      help="last day of history (default: yesterday, UTC)")
+    seed.add_argument(
+        "--end-date",
+        type=date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="last day of history (default: yesterday, UTC)",
+    )
     seed.add_argument("--months", type=int, default=None, metavar="M", help="months of history")
     seed.set_defaults(func=_seed)
 

@@ -75,8 +75,10 @@ def _ensure_role(conn: psycopg.Connection, role: str, kind: str) -> str:
     """Create the LOGIN role (or set its password when one is configured); returns the line to print."""
     row = conn.execute(query("grants_role_attributes"), {"role": role}).fetchone()
     if row and row[0]:
-        raise UserError(f"role {role!r} is a superuser or bypasses row security, so no grant can restrict it; "
-                        f"pick another --{kind} name")
+        raise UserError(
+            f"role {role!r} is a superuser or bypasses row security, so no grant can restrict it; "
+            f"pick another --{kind} name"
+        )
     configured = setting(f"{kind}_password")
     password = configured or secrets.token_urlsafe(24)
     variable = f"EBOOK_ANALYTICS_{kind.upper()}_PASSWORD"
@@ -110,13 +112,11 @@ def _grant_writer(conn: psycopg.Connection, role: str) -> str:
     _revoke_everything(conn, role)
     _grant_usage(conn, role, WRITER_SCHEMAS)
     for table in WRITER_TABLES:
-        conn.execute(template("grants_write_table", table=sql.Identifier(*table.split(".")),
-                              role=sql.Identifier(role)))
+        conn.execute(template("grants_write_table", table=sql.Identifier(*table.split(".")), role=sql.Identifier(role)))
     # The write-back reads chapter text and project ids on its own connection, to find what to recompute.
     _grant_select_columns(conn, role, WRITEBACK_READS)
     reads = "; ".join(f"{table}({', '.join(columns)})" for table, columns in WRITEBACK_READS.items())
-    return (f"writer role {role}: SELECT, INSERT, UPDATE, DELETE on {', '.join(WRITER_TABLES)} only; "
-            f"SELECT on {reads}")
+    return f"writer role {role}: SELECT, INSERT, UPDATE, DELETE on {', '.join(WRITER_TABLES)} only; SELECT on {reads}"
 
 
 def _grant_usage(conn: psycopg.Connection, role: str, schemas: Iterable[str]) -> None:
@@ -126,9 +126,11 @@ def _grant_usage(conn: psycopg.Connection, role: str, schemas: Iterable[str]) ->
 
 def _grant_select_columns(conn: psycopg.Connection, role: str, tables: Mapping[str, Iterable[str]]) -> None:
     for table, columns in tables.items():
-        conn.execute(template(
-            "grants_select_columns",
-            columns=sql.SQL(", ").join(sql.Identifier(c) for c in (*columns, *ROW_VERSION_COLUMNS)),
-            table=sql.Identifier(*table.split(".")),
-            role=sql.Identifier(role),
-        ))
+        conn.execute(
+            template(
+                "grants_select_columns",
+                columns=sql.SQL(", ").join(sql.Identifier(c) for c in (*columns, *ROW_VERSION_COLUMNS)),
+                table=sql.Identifier(*table.split(".")),
+                role=sql.Identifier(role),
+            )
+        )

@@ -86,8 +86,11 @@ def _create_partition(conn: psycopg.Connection, table: PartitionedTable, month: 
         conn.execute(template("partitions_stash_create", **names))
         conn.execute(template("partitions_stash_rows", **names), {"lower": lower, "upper": upper})
         partition = sql.Identifier(table.schema, table.partition_name(month))
-        conn.execute(template("partitions_create", **names, partition=partition,
-                              lower=sql.Literal(lower), upper=sql.Literal(upper)))
+        conn.execute(
+            template(
+                "partitions_create", **names, partition=partition, lower=sql.Literal(lower), upper=sql.Literal(upper)
+            )
+        )
         conn.execute(template("partitions_restore_rows", **names))
         conn.execute(template("partitions_stash_drop", **names))
     return True

@@ -61,9 +61,7 @@ def render_contract(contract: MartContract) -> str:
         lines += [f"- `{check.name}` ({check.severity}): `{_cell(check.expect)}`" for check in contract.checks]
     if contract.reconcile:
         lines += ["", "Reconciliations (mart total = source total):", ""]
-        lines += [
-            f"- `{r.name}` ({r.severity}): `{_cell(r.mart)}` = `{_cell(r.source)}`" for r in contract.reconcile
-        ]
+        lines += [f"- `{r.name}` ({r.severity}): `{_cell(r.mart)}` = `{_cell(r.source)}`" for r in contract.reconcile]
     return "\n".join(lines) + "\n"
 
 

@@ -54,8 +54,10 @@ def advance(url: str, days: int, seed: int | None = None) -> dict[str, int]:
         window = Window.of_days(last_day + timedelta(days=1), last_day + timedelta(days=days))
         today = datetime.now(UTC).date()
         if last_day + timedelta(days=days) >= today:
-            raise UserError(f"the history ends on {last_day}: --days {days} would reach today ({today}, UTC); "
-                            f"use at most {max((today - last_day).days - 1, 0)}")
+            raise UserError(
+                f"the history ends on {last_day}: --days {days} would reach today ({today}, UTC); "
+                f"use at most {max((today - last_day).days - 1, 0)}"
+            )
         ensure_monthly_partitions(conn, months_ahead=3, start=last_day.replace(day=1))
         conn.commit()
         key = (seed or 0, last_day.toordinal(), user_count)
@@ -93,21 +95,34 @@ class _Population:
     live_subs: np.ndarray  # the returning users' current subscription id (b"" when none)
 
 
-def _advance(conn: psycopg.Connection, loader: Loader, rng: Rng, window: Window, last_day: date,
-             user_count: int) -> dict[str, int]:
+def _advance(
+    conn: psycopg.Connection, loader: Loader, rng: Rng, window: Window, last_day: date, user_count: int
+) -> dict[str, int]:
     since = _midnight(last_day) - timedelta(days=27)
-    signups, session_rate, generation_rate = (float(v or 0) for v in
-                                              conn.execute(query("seed_advance_rates"), {"since": since}).fetchone())
+    signups, session_rate, generation_rate = (
+        float(v or 0) for v in conn.execute(query("seed_advance_rates"), {"since": since}).fetchone()
+    )
     pool = TextPool.build(rng("texts"))
     people_now = _population(conn, rng, window, last_day, user_count, signups)
     sessions, intensity = _load_people(conn, loader, rng, window, people_now, session_rate)
-    projects, chapters, last_version = _open_work(conn, people_now.ids[:people_now.returning])
-    gens = ai.new_generations(rng("generations"), sessions, intensity * np.where(people_now.tier > 0, 1.6, 0.7),
-                              int(generation_rate * window.days), projects, chapters, window,
-                              history=Window(window.start - 1, window.end))
+    projects, chapters, last_version = _open_work(conn, people_now.ids[: people_now.returning])
+    gens = ai.new_generations(
+        rng("generations"),
+        sessions,
+        intensity * np.where(people_now.tier > 0, 1.6, 0.7),
+        int(generation_rate * window.days),
+        projects,
+        chapters,
+        window,
+        history=Window(window.start - 1, window.end),
+    )
     model_ids = _ids_by_name(conn, "seed_advance_models", [m.name for m in catalog.MODELS])
-    loader.copy("ai_processing.ai_generations", ai.generations_table(
-        rng("generations-table"), gens, people_now.ids, projects.ids, chapters.ids, model_ids, pool))
+    loader.copy(
+        "ai_processing.ai_generations",
+        ai.generations_table(
+            rng("generations-table"), gens, people_now.ids, projects.ids, chapters.ids, model_ids, pool
+        ),
+    )
     _load_versions(conn, loader, rng, gens, chapters, last_version, people_now.ids, pool)
     _load_usage(loader, rng, gens, people_now, projects)
     finished = _finish_unfinished(conn, loader, rng, window, people_now)
@@ -122,56 +137,87 @@ def _advance(conn: psycopg.Connection, loader: Loader, rng: Rng, window: Window,
     }
 
 
-def _population(conn: psycopg.Connection, rng: Rng, window: Window, last_day: date, user_count: int,
-                signups: float) -> _Population:
-    returning = conn.execute(query("seed_advance_users"),
-                             {"since": _midnight(last_day) - timedelta(days=29)}).fetchall()
-    new = people.new_users(rng("users"), int(rng("signups").poisson(signups * window.days)), window,
-                           first_number=user_count + 1, growth=1.0)
+def _population(
+    conn: psycopg.Connection, rng: Rng, window: Window, last_day: date, user_count: int, signups: float
+) -> _Population:
+    returning = conn.execute(
+        query("seed_advance_users"), {"since": _midnight(last_day) - timedelta(days=29)}
+    ).fetchall()
+    new = people.new_users(
+        rng("users"),
+        int(rng("signups").poisson(signups * window.days)),
+        window,
+        first_number=user_count + 1,
+        growth=1.0,
+    )
     subs = people.new_subscriptions(rng("subscriptions"), new, window)
     old = len(returning)
     live = dict(conn.execute(query("seed_advance_subscriptions")).fetchall())
     return _Population(
         ids=np.concatenate([np.array([r[0].encode() for r in returning], dtype="S36"), new.ids]),
         created=np.concatenate([np.array([r[1] for r in returning], dtype=np.int64), new.created]),
-        tier=np.concatenate([np.array([catalog.TIERS.index(r[2]) for r in returning], dtype=np.int64),
-                             subs.tier_of_users(len(new))]),
-        returning=old, new=new,
-        subs=people.Subscriptions(subs.ids, subs.user + old, subs.plan, subs.status, subs.created, subs.cancelled,
-                                  subs.trial_end),
+        tier=np.concatenate(
+            [np.array([catalog.TIERS.index(r[2]) for r in returning], dtype=np.int64), subs.tier_of_users(len(new))]
+        ),
+        returning=old,
+        new=new,
+        subs=people.Subscriptions(
+            subs.ids, subs.user + old, subs.plan, subs.status, subs.created, subs.cancelled, subs.trial_end
+        ),
         live_subs=np.array([live.get(r[0], "").encode() for r in returning], dtype="S36"),
     )
 
 
-def _load_people(conn: psycopg.Connection, loader: Loader, rng: Rng, window: Window, population: _Population,
-                 session_rate: float) -> tuple[people.Sessions, np.ndarray]:
+def _load_people(
+    conn: psycopg.Connection, loader: Loader, rng: Rng, window: Window, population: _Population, session_rate: float
+) -> tuple[people.Sessions, np.ndarray]:
     """New users with their auth methods and subscriptions, everyone's sessions, returning users' last login."""
     n, old, new = len(population.ids), population.returning, population.new
     first_at = np.full(n, -1, dtype=np.int64)
     first_at[old:] = np.minimum(new.created + 30 * SECOND, window.end - 1)
     intensity = rng("intensity").lognormal(0, 0.8, n)
-    sessions = people.new_sessions(rng("sessions"), n, np.maximum(population.created, window.start),
-                                   np.full(n, window.end), intensity * np.where(population.tier > 0, 1.8, 1.0),
-                                   int(session_rate * window.days) - len(new), first_at, window,
-                                   people.random_ips(rng("home-ip"), n))
+    sessions = people.new_sessions(
+        rng("sessions"),
+        n,
+        np.maximum(population.created, window.start),
+        np.full(n, window.end),
+        intensity * np.where(population.tier > 0, 1.8, 1.0),
+        int(session_rate * window.days) - len(new),
+        first_at,
+        window,
+        people.random_ips(rng("home-ip"), n),
+    )
     last_login = people.last_login(sessions, n)
     primary = people.primary_auth_methods(rng("auth"), len(new))
     plan_ids = _ids_by_name(conn, "seed_advance_plans", [p.name for p in catalog.PLANS])
-    loader.copy("users.users", people.users_table(rng("users-table"), new, primary, population.tier[old:],
-                                                  last_login[old:], window))
+    loader.copy(
+        "users.users",
+        people.users_table(rng("users-table"), new, primary, population.tier[old:], last_login[old:], window),
+    )
     loader.copy("users.user_auth_methods", people.auth_methods_table(rng("auth-table"), new, primary, window))
-    loader.copy("billing.user_subscriptions", people.subscriptions_table(
-        rng("subscriptions-table"), population.subs, population.ids, plan_ids, window))
+    loader.copy(
+        "billing.user_subscriptions",
+        people.subscriptions_table(rng("subscriptions-table"), population.subs, population.ids, plan_ids, window),
+    )
     loader.copy("users.user_sessions", people.sessions_table(rng("sessions-table"), sessions, population.ids))
     seen = last_login[:old] >= 0
-    conn.execute(query("seed_advance_last_login"), {
-        "ids": [u.decode() for u in population.ids[:old][seen]], "at": _dt(last_login[:old][seen])})
+    conn.execute(
+        query("seed_advance_last_login"),
+        {"ids": [u.decode() for u in population.ids[:old][seen]], "at": _dt(last_login[:old][seen])},
+    )
     return sessions, intensity
 
 
-def _load_versions(conn: psycopg.Connection, loader: Loader, rng: Rng, gens: ai.Generations,
-                   chapters: writing.Chapters, last_version: np.ndarray, user_ids: np.ndarray,
-                   pool: TextPool) -> None:
+def _load_versions(
+    conn: psycopg.Connection,
+    loader: Loader,
+    rng: Rng,
+    gens: ai.Generations,
+    chapters: writing.Chapters,
+    last_version: np.ndarray,
+    user_ids: np.ndarray,
+    pool: TextPool,
+) -> None:
     """A version per completed generation on a chapter, numbered on from the chapter's last one; each chapter
     grows and takes its latest version's length."""
     wrote = (gens.status == ai.COMPLETED) & (gens.chapter >= 0)
@@ -181,41 +227,80 @@ def _load_versions(conn: psycopg.Connection, loader: Loader, rng: Rng, gens: ai.
     growth = np.cumsum(rng("growth").integers(80, 600, len(chapter)))
     before_chapter = np.r_[0, growth][group_starts(chapter, len(chapters))[:-1]][chapter]
     words = chapters.words[chapter] + growth - before_chapter
-    versions = writing.Versions(chapter=chapter, number=last_version[chapter] + 1 + rank_in_group(chapter),
-                                created=at, changed_by=gens.user[wrote][order],
-                                change_type=np.full(len(chapter), 2), words=words)
-    loader.copy("content.content_versions", writing.versions_table(rng("versions-table"), versions, chapters,
-                                                                   user_ids, pool))
+    versions = writing.Versions(
+        chapter=chapter,
+        number=last_version[chapter] + 1 + rank_in_group(chapter),
+        created=at,
+        changed_by=gens.user[wrote][order],
+        change_type=np.full(len(chapter), 2),
+        words=words,
+    )
+    loader.copy(
+        "content.content_versions", writing.versions_table(rng("versions-table"), versions, chapters, user_ids, pool)
+    )
     last = np.r_[chapter[1:] != chapter[:-1], True] if len(chapter) else np.zeros(0, dtype=bool)
-    conn.execute(query("seed_advance_chapter_progress"), {
-        "ids": [c.decode() for c in chapters.ids[chapter[last]]], "word_count": words[last].tolist(),
-        "updated_at": _dt(at[last])})
+    conn.execute(
+        query("seed_advance_chapter_progress"),
+        {
+            "ids": [c.decode() for c in chapters.ids[chapter[last]]],
+            "word_count": words[last].tolist(),
+            "updated_at": _dt(at[last]),
+        },
+    )
 
 
-def _load_usage(loader: Loader, rng: Rng, gens: ai.Generations, population: _Population,
-                projects: writing.Projects) -> None:
+def _load_usage(
+    loader: Loader, rng: Rng, gens: ai.Generations, population: _Population, projects: writing.Projects
+) -> None:
     done = gens.status == ai.COMPLETED
-    usage = billing.token_usage(gens.user[done], gens.tokens[done], gens.cost[done], gens.project[done],
-                                np.flatnonzero(done), gens.created[done], gens.completed[done])
+    usage = billing.token_usage(
+        gens.user[done],
+        gens.tokens[done],
+        gens.cost[done],
+        gens.project[done],
+        np.flatnonzero(done),
+        gens.created[done],
+        gens.completed[done],
+    )
     rows = billing.usage_table(rng("usage-table"), usage, population.subs, population.ids, projects.ids, gens.ids)
-    loader.copy("billing.usage_records", _charge_returning(rows, usage.user, population.returning,
-                                                           population.live_subs))
+    loader.copy(
+        "billing.usage_records", _charge_returning(rows, usage.user, population.returning, population.live_subs)
+    )
 
 
-def _load_events(loader: Loader, rng: Rng, window: Window, population: _Population, sessions: people.Sessions,
-                 gens: ai.Generations, projects: writing.Projects) -> None:
+def _load_events(
+    loader: Loader,
+    rng: Rng,
+    window: Window,
+    population: _Population,
+    sessions: people.Sessions,
+    gens: ai.Generations,
+    projects: writing.Projects,
+) -> None:
     model_names = labels([m.name for m in catalog.MODELS], gens.model)
     gen_data = join('{"generation_id": "', text(gens.ids), '", "model": "', model_names, '"}')
     none = np.zeros(0, dtype=np.int64)
-    rows = events.session_events(rng("events"), sessions, np.isin(sessions.user, projects.owner),
-                                 np.arange(len(sessions)), gens.session, gens.created, gen_data,
-                                 events.Exports(none, none, none), none, none, np.zeros(0, dtype="S36"))
+    rows = events.session_events(
+        rng("events"),
+        sessions,
+        np.isin(sessions.user, projects.owner),
+        np.arange(len(sessions)),
+        gens.session,
+        gens.created,
+        gen_data,
+        events.Exports(none, none, none),
+        none,
+        none,
+        np.zeros(0, dtype="S36"),
+    )
     new = population.new
     billing_user, billing_at, billing_kind = people.billing_events(population.subs, window)
-    rows += events.account_events(np.arange(population.returning, len(population.ids)), new.created, billing_user,
-                                  billing_at, billing_kind)
-    loader.copy("analytics.user_events", events.events_table(rng("events-table"), rows, sessions, population.ids,
-                                                             window))
+    rows += events.account_events(
+        np.arange(population.returning, len(population.ids)), new.created, billing_user, billing_at, billing_kind
+    )
+    loader.copy(
+        "analytics.user_events", events.events_table(rng("events-table"), rows, sessions, population.ids, window)
+    )
 
 
 def _ids_by_name(conn: psycopg.Connection, query_name: str, names: list[str]) -> np.ndarray:
@@ -235,8 +320,7 @@ def _charge_returning(rows: pa.Table, user: np.ndarray, n_old: int, old_subs: np
     return rows.set_column(rows.column_names.index("subscription_id"), "subscription_id", column)
 
 
-def _open_work(conn: psycopg.Connection, user_ids: np.ndarray) -> tuple[writing.Projects, writing.Chapters,
-                                                                      np.ndarray]:
+def _open_work(conn: psycopg.Connection, user_ids: np.ndarray) -> tuple[writing.Projects, writing.Chapters, np.ndarray]:
     """The returning users' unfinished projects and their chapters (with each chapter's last version number),
     shaped like the seed's own so generations attach to them the same way."""
     owner_index = {u.decode(): i for i, u in enumerate(user_ids)}
@@ -247,11 +331,19 @@ def _open_work(conn: psycopg.Connection, user_ids: np.ndarray) -> tuple[writing.
     p = len(rows)
     none = np.full(p, -1, dtype=np.int64)
     projects = writing.Projects(
-        ids=np.array([r[0].encode() for r in rows], dtype="S36"), owner=owner[order],
+        ids=np.array([r[0].encode() for r in rows], dtype="S36"),
+        owner=owner[order],
         created=np.array([r[2] for r in rows], dtype=np.int64),
         genre=np.array([_GENRE_INDEX.get(r[3], 0) for r in rows], dtype=np.int64),
-        target_words=none, planned_chapters=none, completed=none, published=none, archived=np.zeros(p, dtype=bool),
-        finish=none, writing_until=none, session=none, organization=none,
+        target_words=none,
+        planned_chapters=none,
+        completed=none,
+        published=none,
+        archived=np.zeros(p, dtype=bool),
+        finish=none,
+        writing_until=none,
+        session=none,
+        organization=none,
     )
     project_index = {r[0]: i for i, r in enumerate(rows)}
     chapter_rows = conn.execute(query("seed_advance_chapters"), {"projects": [r[0] for r in rows]}).fetchall()
@@ -260,15 +352,18 @@ def _open_work(conn: psycopg.Connection, user_ids: np.ndarray) -> tuple[writing.
     chapters = writing.Chapters(
         ids=np.array([r[0].encode() for r in chapter_rows], dtype="S36"),
         project=np.array([project_index[r[1]] for r in chapter_rows], dtype=np.int64),
-        position=np.zeros(c, dtype=np.int64), created=np.array([r[2] for r in chapter_rows], dtype=np.int64),
-        words=np.array([r[3] or 0 for r in chapter_rows], dtype=np.int64), status=np.zeros(c, dtype=np.int64),
+        position=np.zeros(c, dtype=np.int64),
+        created=np.array([r[2] for r in chapter_rows], dtype=np.int64),
+        words=np.array([r[3] or 0 for r in chapter_rows], dtype=np.int64),
+        status=np.zeros(c, dtype=np.int64),
         active_until=np.zeros(c, dtype=np.int64),
     )
     return projects, chapters, np.array([r[4] for r in chapter_rows], dtype=np.int64)
 
 
-def _finish_unfinished(conn: psycopg.Connection, loader: Loader, rng: Rng, window: Window,
-                       population: _Population) -> int:
+def _finish_unfinished(
+    conn: psycopg.Connection, loader: Loader, rng: Rng, window: Window, population: _Population
+) -> int:
     """Requests left pending or processing before the new days complete early in them, with their usage rows."""
     rows = conn.execute(query("seed_advance_unfinished")).fetchall()
     rows = [r for r in rows if r[4] < window.start]
@@ -283,22 +378,34 @@ def _finish_unfinished(conn: psycopg.Connection, loader: Loader, rng: Rng, windo
     latency = r.integers(2_000, 60_000, k)
     completed = window.start + r.integers(MINUTE, 6 * HOUR, k)
     started = completed - latency * 1000
-    conn.execute(query("seed_advance_complete_generations"), {
-        "ids": [row[0] for row in rows], "started_at": _dt(started), "completed_at": _dt(completed),
-        "tokens_used": (prompt_tokens + completion_tokens).tolist(),
-        "cost": [Decimal(int(c)).scaleb(-6) for c in cost], "processing_time_ms": latency.tolist(),
-        "response": TextPool.build(r, size=8).passages.take(pa.array(r.integers(0, 8, k))).to_pylist(),
-    })
+    conn.execute(
+        query("seed_advance_complete_generations"),
+        {
+            "ids": [row[0] for row in rows],
+            "started_at": _dt(started),
+            "completed_at": _dt(completed),
+            "tokens_used": (prompt_tokens + completion_tokens).tolist(),
+            "cost": [Decimal(int(c)).scaleb(-6) for c in cost],
+            "processing_time_ms": latency.tolist(),
+            "response": TextPool.build(r, size=8).passages.take(pa.array(r.integers(0, 8, k))).to_pylist(),
+        },
+    )
     user_ids = np.array([row[1].encode() for row in rows], dtype="S36")
     project_ids = np.array([(row[2] or "").encode() for row in rows], dtype="S36")
     gen_ids = np.array([row[0].encode() for row in rows], dtype="S36")
     index = np.arange(k)
-    usage = billing.token_usage(index, prompt_tokens + completion_tokens, cost,
-                                np.where(project_ids == b"", -1, index), index,
-                                np.array([row[4] for row in rows], dtype=np.int64), completed)
+    usage = billing.token_usage(
+        index,
+        prompt_tokens + completion_tokens,
+        cost,
+        np.where(project_ids == b"", -1, index),
+        index,
+        np.array([row[4] for row in rows], dtype=np.int64),
+        completed,
+    )
     empty = people.Subscriptions(*(np.zeros(0, dtype=np.int64) for _ in range(7)))
     table = billing.usage_table(r, usage, empty, user_ids, project_ids, gen_ids)
-    live = dict(zip(population.ids[:population.returning], population.live_subs, strict=True))
+    live = dict(zip(population.ids[: population.returning], population.live_subs, strict=True))
     subs = np.array([live.get(row[1].encode(), b"") for row in rows], dtype="S36")
     loader.copy("billing.usage_records", _charge_returning(table, index, k, subs))
     return k

@@ -87,8 +87,16 @@ class Generations:
         return len(self.ids)
 
 
-def new_generations(rng: np.random.Generator, sessions: Sessions, user_weight: np.ndarray, target: int,
-                    projects: Projects, chapters: Chapters, window: Window, history: Window) -> Generations:
+def new_generations(
+    rng: np.random.Generator,
+    sessions: Sessions,
+    user_weight: np.ndarray,
+    target: int,
+    projects: Projects,
+    chapters: Chapters,
+    window: Window,
+    history: Window,
+) -> Generations:
     """About `target` requests inside sessions, on the author's current project and one of its recent chapters.
     `history` is the whole seeded period: the model mix drifts across it."""
     weight = user_weight[sessions.user]
@@ -111,14 +119,17 @@ def new_generations(rng: np.random.Generator, sessions: Sessions, user_weight: n
     lateness = np.clip((created - history.start) / max(history.end - history.start, 1), 0, 1)
     model = model_mix(rng, lateness)
     genre_template = _GENRE_TEMPLATE[projects.genre[np.maximum(project, 0)]]
-    template = np.where((project >= 0) & (genre_template >= 0) & (rng.random(n) < 0.3), genre_template,
-                        _GENERIC_TEMPLATES[rng.integers(0, len(_GENERIC_TEMPLATES), n)])
+    template = np.where(
+        (project >= 0) & (genre_template >= 0) & (rng.random(n) < 0.3),
+        genre_template,
+        _GENERIC_TEMPLATES[rng.integers(0, len(_GENERIC_TEMPLATES), n)],
+    )
 
-    max_tokens = np.minimum(np.array([1024, 2048, 4096, 8192])[choose(rng, (0.2, 0.4, 0.3, 0.1), n)],
-                            _MODEL_MAX_TOKENS[model])
+    max_tokens = np.minimum(
+        np.array([1024, 2048, 4096, 8192])[choose(rng, (0.2, 0.4, 0.3, 0.1), n)], _MODEL_MAX_TOKENS[model]
+    )
     prompt_tokens = np.clip(rng.lognormal(np.log(450), 0.7, n), 20, 8000).astype(np.int64)
-    completion_tokens = np.minimum(np.clip(rng.lognormal(np.log(650), 0.8, n), 10, None).astype(np.int64),
-                                   max_tokens)
+    completion_tokens = np.minimum(np.clip(rng.lognormal(np.log(650), 0.8, n), 10, None).astype(np.int64), max_tokens)
     latency = (400 + completion_tokens * _MS_PER_TOKEN[model]) * rng.lognormal(0, 0.35, n)
     latency = np.where(rng.random(n) < 0.02, latency * rng.uniform(3, 12, n), latency).astype(np.int64) + 80
     queue = (rng.lognormal(np.log(150), 0.8, n) * 1000).astype(np.int64)
@@ -153,10 +164,23 @@ def new_generations(rng: np.random.Generator, sessions: Sessions, user_weight: n
     rating = np.where(rated, 1 + choose(rng, (0.04, 0.08, 0.2, 0.38, 0.3), n), -1)
     confidence = np.where(status == COMPLETED, np.round(rng.beta(8, 2, n) * 10_000).astype(np.int64), -1)
     return Generations(
-        ids=time_uuids(rng, created), user=user, session=session, project=project, chapter=chapter, model=model,
-        template=template, created=created, started=started, completed=completed, status=status, tokens=tokens,
-        cost=cost, latency_ms=np.where(done & (status != CANCELLED), latency, -1), rating=rating,
-        confidence=confidence, temperature=np.array([30, 50, 70, 70, 70, 80, 90, 100])[rng.integers(0, 8, n)],
+        ids=time_uuids(rng, created),
+        user=user,
+        session=session,
+        project=project,
+        chapter=chapter,
+        model=model,
+        template=template,
+        created=created,
+        started=started,
+        completed=completed,
+        status=status,
+        tokens=tokens,
+        cost=cost,
+        latency_ms=np.where(done & (status != CANCELLED), latency, -1),
+        rating=rating,
+        confidence=confidence,
+        temperature=np.array([30, 50, 70, 70, 70, 80, 90, 100])[rng.integers(0, 8, n)],
         max_tokens=max_tokens,
     )
 
@@ -166,34 +190,44 @@ def prompts(template: np.ndarray) -> pa.Array:
     return labels(texts, template)
 
 
-def generations_table(rng: np.random.Generator, gens: Generations, user_ids: np.ndarray, project_ids: np.ndarray,
-                      chapter_ids: np.ndarray, model_ids: np.ndarray, pool: TextPool) -> pa.Table:
+def generations_table(
+    rng: np.random.Generator,
+    gens: Generations,
+    user_ids: np.ndarray,
+    project_ids: np.ndarray,
+    chapter_ids: np.ndarray,
+    model_ids: np.ndarray,
+    pool: TextPool,
+) -> pa.Table:
     n = len(gens)
     completed = gens.status == COMPLETED
     failed = gens.status == FAILED
-    return pa.table({
-        "id": text(gens.ids),
-        "user_id": text(user_ids[gens.user]),
-        "project_id": ref(project_ids, gens.project),
-        "chapter_id": ref(chapter_ids, gens.chapter),
-        "model_id": text(model_ids[gens.model]),
-        "prompt": prompts(gens.template),
-        "system_prompt": labels((SYSTEM_PROMPT, None), (rng.random(n) < 0.4).astype(np.int64)),
-        "temperature": decimals(gens.temperature, 3, 2),
-        "max_tokens": integers(gens.max_tokens),
-        "response": nulled(pool.passage_texts(rng, n), ~completed),
-        "tokens_used": integers(np.maximum(gens.tokens, 0), null=gens.tokens < 0),
-        "cost": decimals(np.maximum(gens.cost, 0), 10, 6, null=gens.cost < 0),
-        "processing_time_ms": integers(np.maximum(gens.latency_ms, 0), null=gens.latency_ms < 0),
-        "confidence_score": decimals(np.maximum(gens.confidence, 0), 5, 4, null=gens.confidence < 0),
-        "quality_rating": integers(np.maximum(gens.rating, 0), null=gens.rating < 0),
-        "status": labels(GENERATION_STATUSES, gens.status),
-        "error_message": nulled(labels(catalog.ERROR_MESSAGES, rng.integers(0, len(catalog.ERROR_MESSAGES), n)),
-                                ~failed),
-        "created_at": timestamps(gens.created),
-        "started_at": timestamps(np.maximum(gens.started, 0), null=gens.started < 0),
-        "completed_at": timestamps(np.maximum(gens.completed, 0), null=gens.completed < 0),
-    })
+    return pa.table(
+        {
+            "id": text(gens.ids),
+            "user_id": text(user_ids[gens.user]),
+            "project_id": ref(project_ids, gens.project),
+            "chapter_id": ref(chapter_ids, gens.chapter),
+            "model_id": text(model_ids[gens.model]),
+            "prompt": prompts(gens.template),
+            "system_prompt": labels((SYSTEM_PROMPT, None), (rng.random(n) < 0.4).astype(np.int64)),
+            "temperature": decimals(gens.temperature, 3, 2),
+            "max_tokens": integers(gens.max_tokens),
+            "response": nulled(pool.passage_texts(rng, n), ~completed),
+            "tokens_used": integers(np.maximum(gens.tokens, 0), null=gens.tokens < 0),
+            "cost": decimals(np.maximum(gens.cost, 0), 10, 6, null=gens.cost < 0),
+            "processing_time_ms": integers(np.maximum(gens.latency_ms, 0), null=gens.latency_ms < 0),
+            "confidence_score": decimals(np.maximum(gens.confidence, 0), 5, 4, null=gens.confidence < 0),
+            "quality_rating": integers(np.maximum(gens.rating, 0), null=gens.rating < 0),
+            "status": labels(GENERATION_STATUSES, gens.status),
+            "error_message": nulled(
+                labels(catalog.ERROR_MESSAGES, rng.integers(0, len(catalog.ERROR_MESSAGES), n)), ~failed
+            ),
+            "created_at": timestamps(gens.created),
+            "started_at": timestamps(np.maximum(gens.started, 0), null=gens.started < 0),
+            "completed_at": timestamps(np.maximum(gens.completed, 0), null=gens.completed < 0),
+        }
+    )
 
 
 def providers_and_models(rng: np.random.Generator, history: Window) -> tuple[pa.Table, pa.Table, np.ndarray]:
@@ -201,28 +235,32 @@ def providers_and_models(rng: np.random.Generator, history: Window) -> tuple[pa.
     model_ids = uuids(rng, len(catalog.MODELS))
     names = [p.name for p in catalog.PROVIDERS]
     since = history.start - 120 * DAY
-    providers = pa.table({
-        "id": text(provider_ids),
-        "name": pa.array(names),
-        "api_endpoint": pa.array([p.api_endpoint for p in catalog.PROVIDERS]),
-        "configuration": pa.array(['{"timeout_s": 120, "retries": 2}'] * len(names)),
-        "cost_per_token": decimals(np.array([p.cost_per_token for p in catalog.PROVIDERS]), 10, 8),
-        "rate_limit_config": pa.array(['{"requests_per_minute": 3000}'] * len(names)),
-        "status": pa.array([p.status for p in catalog.PROVIDERS]),
-        "created_at": timestamps(since + np.arange(len(names)) * DAY),
-    })
-    models = pa.table({
-        "id": text(model_ids),
-        "provider_id": text(provider_ids[[names.index(m.provider) for m in catalog.MODELS]]),
-        "name": pa.array([m.name for m in catalog.MODELS]),
-        "version": pa.array([m.version for m in catalog.MODELS]),
-        "context_window": pa.array([m.context_window for m in catalog.MODELS], pa.int32()),
-        "max_tokens": pa.array([m.max_tokens for m in catalog.MODELS], pa.int32()),
-        "cost_per_input_token": decimals(_INPUT_PRICE, 10, 8),
-        "cost_per_output_token": decimals(_OUTPUT_PRICE, 10, 8),
-        "capabilities": pa.array(['{"chat": true, "streaming": true}'] * len(catalog.MODELS)),
-        "status": pa.array([m.status for m in catalog.MODELS]),
-    })
+    providers = pa.table(
+        {
+            "id": text(provider_ids),
+            "name": pa.array(names),
+            "api_endpoint": pa.array([p.api_endpoint for p in catalog.PROVIDERS]),
+            "configuration": pa.array(['{"timeout_s": 120, "retries": 2}'] * len(names)),
+            "cost_per_token": decimals(np.array([p.cost_per_token for p in catalog.PROVIDERS]), 10, 8),
+            "rate_limit_config": pa.array(['{"requests_per_minute": 3000}'] * len(names)),
+            "status": pa.array([p.status for p in catalog.PROVIDERS]),
+            "created_at": timestamps(since + np.arange(len(names)) * DAY),
+        }
+    )
+    models = pa.table(
+        {
+            "id": text(model_ids),
+            "provider_id": text(provider_ids[[names.index(m.provider) for m in catalog.MODELS]]),
+            "name": pa.array([m.name for m in catalog.MODELS]),
+            "version": pa.array([m.version for m in catalog.MODELS]),
+            "context_window": pa.array([m.context_window for m in catalog.MODELS], pa.int32()),
+            "max_tokens": pa.array([m.max_tokens for m in catalog.MODELS], pa.int32()),
+            "cost_per_input_token": decimals(_INPUT_PRICE, 10, 8),
+            "cost_per_output_token": decimals(_OUTPUT_PRICE, 10, 8),
+            "capabilities": pa.array(['{"chat": true, "streaming": true}'] * len(catalog.MODELS)),
+            "status": pa.array([m.status for m in catalog.MODELS]),
+        }
+    )
     return providers, models, model_ids
 
 
@@ -236,21 +274,23 @@ def templates_table(rng: np.random.Generator, gens: Generations, model_ids: np.n
     # round(sum / count, 2) half up, in hundredths, without floats
     average = (200 * rating_sum + rating_count) // np.maximum(2 * rating_count, 1)
     created = history.start - 30 * DAY + np.arange(k) * HOUR
-    return pa.table({
-        "id": text(uuids(rng, k)),
-        "name": pa.array([t[0] for t in catalog.TEMPLATES]),
-        "description": pa.array([f"{t[1].title()} helper" for t in catalog.TEMPLATES]),
-        "category": pa.array([t[1] for t in catalog.TEMPLATES]),
-        "genre": pa.array([t[2] for t in catalog.TEMPLATES], pa.string()),
-        "system_prompt": pa.array([SYSTEM_PROMPT] * k),
-        "user_prompt_template": pa.array([t[3] for t in catalog.TEMPLATES]),
-        "variables": pa.array(['["genre", "chapter", "topic"]'] * k),
-        "default_model_id": text(model_ids[rng.integers(0, len(model_ids), k)]),
-        "default_parameters": pa.array(['{"temperature": 0.7}'] * k),
-        "usage_count": integers(usage),
-        "average_rating": decimals(average, 3, 2, null=rating_count == 0),
-        "created_by": pa.nulls(k, pa.string()),
-        "created_at": timestamps(created),
-        "updated_at": timestamps(created),
-        "is_public": booleans(np.ones(k, dtype=bool)),
-    })
+    return pa.table(
+        {
+            "id": text(uuids(rng, k)),
+            "name": pa.array([t[0] for t in catalog.TEMPLATES]),
+            "description": pa.array([f"{t[1].title()} helper" for t in catalog.TEMPLATES]),
+            "category": pa.array([t[1] for t in catalog.TEMPLATES]),
+            "genre": pa.array([t[2] for t in catalog.TEMPLATES], pa.string()),
+            "system_prompt": pa.array([SYSTEM_PROMPT] * k),
+            "user_prompt_template": pa.array([t[3] for t in catalog.TEMPLATES]),
+            "variables": pa.array(['["genre", "chapter", "topic"]'] * k),
+            "default_model_id": text(model_ids[rng.integers(0, len(model_ids), k)]),
+            "default_parameters": pa.array(['{"temperature": 0.7}'] * k),
+            "usage_count": integers(usage),
+            "average_rating": decimals(average, 3, 2, null=rating_count == 0),
+            "created_by": pa.nulls(k, pa.string()),
+            "created_at": timestamps(created),
+            "updated_at": timestamps(created),
+            "is_public": booleans(np.ones(k, dtype=bool)),
+        }
+    )

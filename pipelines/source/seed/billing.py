@@ -51,26 +51,51 @@ class Usage:
         return len(self.user)
 
 
-def token_usage(user: np.ndarray, tokens: np.ndarray, cost_micro: np.ndarray, project: np.ndarray,
-                generation: np.ndarray, created: np.ndarray, completed: np.ndarray) -> Usage:
+def token_usage(
+    user: np.ndarray,
+    tokens: np.ndarray,
+    cost_micro: np.ndarray,
+    project: np.ndarray,
+    generation: np.ndarray,
+    created: np.ndarray,
+    completed: np.ndarray,
+) -> Usage:
     """One row per completed generation: quantity = tokens, total = cost rounded to cents (half up), unit cost =
     cost per token rounded to micro-dollars; dated on the generation's UTC day, recorded when it completed."""
     unit = (2 * cost_micro + tokens) // (2 * tokens)
-    return Usage(user=user, resource=np.zeros(len(user), dtype=np.int64), quantity=tokens, unit_cost=unit,
-                 total_cost=(cost_micro + 5_000) // 10_000, project=project, generation=generation, day_of=created,
-                 created=completed)
+    return Usage(
+        user=user,
+        resource=np.zeros(len(user), dtype=np.int64),
+        quantity=tokens,
+        unit_cost=unit,
+        total_cost=(cost_micro + 5_000) // 10_000,
+        project=project,
+        generation=generation,
+        day_of=created,
+        created=completed,
+    )
 
 
-def flat_usage(resource: int, user: np.ndarray, at: np.ndarray, quantity: np.ndarray, unit_micro: int,
-               project: np.ndarray) -> Usage:
+def flat_usage(
+    resource: int, user: np.ndarray, at: np.ndarray, quantity: np.ndarray, unit_micro: int, project: np.ndarray
+) -> Usage:
     n = len(user)
-    return Usage(user=user, resource=np.full(n, resource), quantity=quantity, unit_cost=np.full(n, unit_micro),
-                 total_cost=(quantity * unit_micro + 5_000) // 10_000, project=project,
-                 generation=np.full(n, -1), day_of=at, created=at)
+    return Usage(
+        user=user,
+        resource=np.full(n, resource),
+        quantity=quantity,
+        unit_cost=np.full(n, unit_micro),
+        total_cost=(quantity * unit_micro + 5_000) // 10_000,
+        project=project,
+        generation=np.full(n, -1),
+        day_of=at,
+        created=at,
+    )
 
 
-def storage_usage(project_owner: np.ndarray, project_created: np.ndarray, active_end: np.ndarray,
-                  window: Window) -> Usage:
+def storage_usage(
+    project_owner: np.ndarray, project_created: np.ndarray, active_end: np.ndarray, window: Window
+) -> Usage:
     """A storage reading every other day at 02:00 UTC for every author with a project (projects sorted by owner
     and created), from the day after their first project while they are active: 3 MB per project plus 2 MB."""
     owners, first = np.unique(project_owner, return_index=True)
@@ -86,8 +111,14 @@ def storage_usage(project_owner: np.ndarray, project_created: np.ndarray, active
     return flat_usage(3, owner, at, 2 + 3 * count, STORAGE_PRICE_MICRO, np.full(len(owner), -1))
 
 
-def usage_table(rng: np.random.Generator, usage: Usage, subs: Subscriptions, user_ids: np.ndarray,
-                project_ids: np.ndarray, gen_ids: np.ndarray) -> pa.Table:
+def usage_table(
+    rng: np.random.Generator,
+    usage: Usage,
+    subs: Subscriptions,
+    user_ids: np.ndarray,
+    project_ids: np.ndarray,
+    gen_ids: np.ndarray,
+) -> pa.Table:
     """billing.usage_records, each row charged to the subscription the user had at the time."""
     billable = subs.billable()
     sub = latest_at_or_before(billable.user, billable.created, usage.user, usage.day_of)
@@ -95,19 +126,21 @@ def usage_table(rng: np.random.Generator, usage: Usage, subs: Subscriptions, use
         cancelled = billable.cancelled[np.maximum(sub, 0)]
         # Between a cancellation and the next plan nothing is charged to a plan.
         sub = np.where((sub >= 0) & (cancelled >= 0) & (cancelled <= usage.day_of), -1, sub)
-    return pa.table({
-        "id": text(time_uuids(rng, usage.created)),
-        "user_id": text(user_ids[usage.user]),
-        "subscription_id": ref(billable.ids, sub),
-        "resource_type": labels(RESOURCE_TYPES, usage.resource),
-        "quantity": integers(usage.quantity),
-        "unit_cost": decimals(usage.unit_cost, 10, 6),
-        "total_cost": decimals(usage.total_cost, 10, 2),
-        "project_id": ref(project_ids, usage.project),
-        "ai_generation_id": ref(gen_ids, usage.generation),
-        "usage_date": dates(usage.day_of),
-        "created_at": timestamps(usage.created),
-    })
+    return pa.table(
+        {
+            "id": text(time_uuids(rng, usage.created)),
+            "user_id": text(user_ids[usage.user]),
+            "subscription_id": ref(billable.ids, sub),
+            "resource_type": labels(RESOURCE_TYPES, usage.resource),
+            "quantity": integers(usage.quantity),
+            "unit_cost": decimals(usage.unit_cost, 10, 6),
+            "total_cost": decimals(usage.total_cost, 10, 2),
+            "project_id": ref(project_ids, usage.project),
+            "ai_generation_id": ref(gen_ids, usage.generation),
+            "usage_date": dates(usage.day_of),
+            "created_at": timestamps(usage.created),
+        }
+    )
 
 
 def month_floor(us: np.ndarray) -> np.ndarray:
@@ -116,8 +149,14 @@ def month_floor(us: np.ndarray) -> np.ndarray:
     return months.astype("datetime64[us]").astype(np.int64)
 
 
-def revenue_shares_table(rng: np.random.Generator, owner: np.ndarray, published: np.ndarray,
-                         project_ids: np.ndarray, user_ids: np.ndarray, window: Window) -> pa.Table:
+def revenue_shares_table(
+    rng: np.random.Generator,
+    owner: np.ndarray,
+    published: np.ndarray,
+    project_ids: np.ndarray,
+    user_ids: np.ndarray,
+    window: Window,
+) -> pa.Table:
     """A statement per published book and calendar month after publication, issued a few days after the month
     ends; sales decay from a launch peak. platform = round(sales x rate, 2) half up, author = sales - platform."""
     books = np.flatnonzero(published >= 0)
@@ -146,20 +185,28 @@ def revenue_shares_table(rng: np.random.Generator, owner: np.ndarray, published:
     paid_at = issued + rng.integers(3, 20, n) * DAY
     status = np.where(age > 30 * DAY, np.where(roll < 0.03, 3, 2), np.where(roll < 0.6, 0, 1))
     status = np.where((status == 2) & (paid_at >= window.end), 1, status)
-    method = labels(('{"type": "bank_transfer", "iban_last4": "4321"}', '{"type": "paypal", "email": "masked"}',
-                     '{"type": "stripe_connect", "account": "acct_masked"}'), rng.integers(0, 3, n))
-    return pa.table({
-        "id": text(uuids(rng, n)),
-        "user_id": text(user_ids[owner[book]]),
-        "project_id": text(project_ids[book]),
-        "book_sales": decimals(sales_cents, 15, 2),
-        "platform_commission_rate": decimals(rate_bp, 5, 4),
-        "user_revenue": decimals(author, 15, 2),
-        "platform_revenue": decimals(platform, 15, 2),
-        "payout_status": labels(("pending", "processing", "paid", "failed"), status),
-        "payout_date": timestamps(paid_at, null=status != 2),
-        "payout_method": method,
-        "revenue_period_start": dates(start),
-        "revenue_period_end": dates(end - DAY),
-        "created_at": timestamps(issued),
-    })
+    method = labels(
+        (
+            '{"type": "bank_transfer", "iban_last4": "4321"}',
+            '{"type": "paypal", "email": "masked"}',
+            '{"type": "stripe_connect", "account": "acct_masked"}',
+        ),
+        rng.integers(0, 3, n),
+    )
+    return pa.table(
+        {
+            "id": text(uuids(rng, n)),
+            "user_id": text(user_ids[owner[book]]),
+            "project_id": text(project_ids[book]),
+            "book_sales": decimals(sales_cents, 15, 2),
+            "platform_commission_rate": decimals(rate_bp, 5, 4),
+            "user_revenue": decimals(author, 15, 2),
+            "platform_revenue": decimals(platform, 15, 2),
+            "payout_status": labels(("pending", "processing", "paid", "failed"), status),
+            "payout_date": timestamps(paid_at, null=status != 2),
+            "payout_method": method,
+            "revenue_period_start": dates(start),
+            "revenue_period_end": dates(end - DAY),
+            "created_at": timestamps(issued),
+        }
+    )

@@ -148,7 +148,7 @@ def latest_at_or_before(owner: np.ndarray, at: np.ndarray, q_owner: np.ndarray, 
     _, rank = np.unique(np.concatenate([at, q_at]), return_inverse=True)
     span = int(rank.max()) + 1
     keys = owner.astype(np.int64) * span + rank[: len(at)]
-    q_keys = q_owner.astype(np.int64) * span + rank[len(at):]
+    q_keys = q_owner.astype(np.int64) * span + rank[len(at) :]
     index = np.searchsorted(keys, q_keys, side="right") - 1
     found = (index >= 0) & (owner[np.maximum(index, 0)] == q_owner)
     return np.where(found, index, -1)

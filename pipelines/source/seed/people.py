@@ -66,8 +66,12 @@ def new_users(rng: np.random.Generator, count: int, window: Window, first_number
     roll = rng.random(count)
     status = np.where(churned & (roll < 0.12), 2, np.where(churned & (roll > 0.96), 1, 0))
     return Users(
-        ids=time_uuids(rng, created), number=np.arange(first_number, first_number + count), created=created,
-        active_end=active_end, intensity=rng.lognormal(0, 0.8, count), status=status,
+        ids=time_uuids(rng, created),
+        number=np.arange(first_number, first_number + count),
+        created=created,
+        active_end=active_end,
+        intensity=rng.lognormal(0, 0.8, count),
+        status=status,
     )
 
 
@@ -76,8 +80,14 @@ def primary_auth_methods(rng: np.random.Generator, count: int) -> np.ndarray:
     return choose(rng, (0.62, 0.22, 0.05, 0.07, 0.04), count)
 
 
-def users_table(rng: np.random.Generator, users: Users, primary_method: np.ndarray, tier: np.ndarray,
-                last_login: np.ndarray, window: Window) -> pa.Table:
+def users_table(
+    rng: np.random.Generator,
+    users: Users,
+    primary_method: np.ndarray,
+    tier: np.ndarray,
+    last_login: np.ndarray,
+    window: Window,
+) -> pa.Table:
     """users.users; last_login < 0 means never logged in."""
     n = len(users)
     first = labels(catalog.FIRST_NAMES, rng.integers(0, len(catalog.FIRST_NAMES), n))
@@ -91,34 +101,40 @@ def users_table(rng: np.random.Generator, users: Users, primary_method: np.ndarr
     verified_at = np.minimum(users.created + (rng.exponential(2, n) * HOUR).astype(np.int64), window.end - 1)
     has_avatar = pa.array(rng.random(n) < 0.4)
     left = users.status > 0
-    updated = np.maximum.reduce([
-        users.created, last_login, np.where(left, np.minimum(users.active_end, window.end - 1), 0),
-    ])
-    preferences = labels(('{}', '{"theme": "dark"}', '{"autosave": true, "theme": "light"}'),
-                         choose(rng, (0.5, 0.3, 0.2), n))
-    return pa.table({
-        "id": text(users.ids),
-        "email": pc.utf8_lower(join(first, ".", last, ".", number, "@", domain)),
-        "username": username,
-        "password_hash": password_hash,
-        "first_name": first,
-        "last_name": last,
-        "avatar_url": pc.if_else(has_avatar, join("https://avatars.example.com/", username, ".png"), None),
-        "email_verified": booleans(verified),
-        "email_verified_at": timestamps(verified_at, null=~verified),
-        "preferences": preferences,
-        "timezone": labels([t for t, _ in catalog.TIMEZONES], choose(rng, [w for _, w in catalog.TIMEZONES], n)),
-        "language": labels([t for t, _ in catalog.LANGUAGES], choose(rng, [w for _, w in catalog.LANGUAGES], n)),
-        "status": labels(USER_STATUSES, users.status),
-        "tier": labels(catalog.TIERS, tier),
-        "created_at": timestamps(users.created),
-        "updated_at": timestamps(updated),
-        "last_login_at": timestamps(np.maximum(last_login, 0), null=last_login < 0),
-    })
+    updated = np.maximum.reduce(
+        [
+            users.created,
+            last_login,
+            np.where(left, np.minimum(users.active_end, window.end - 1), 0),
+        ]
+    )
+    preferences = labels(
+        ("{}", '{"theme": "dark"}', '{"autosave": true, "theme": "light"}'), choose(rng, (0.5, 0.3, 0.2), n)
+    )
+    return pa.table(
+        {
+            "id": text(users.ids),
+            "email": pc.utf8_lower(join(first, ".", last, ".", number, "@", domain)),
+            "username": username,
+            "password_hash": password_hash,
+            "first_name": first,
+            "last_name": last,
+            "avatar_url": pc.if_else(has_avatar, join("https://avatars.example.com/", username, ".png"), None),
+            "email_verified": booleans(verified),
+            "email_verified_at": timestamps(verified_at, null=~verified),
+            "preferences": preferences,
+            "timezone": labels([t for t, _ in catalog.TIMEZONES], choose(rng, [w for _, w in catalog.TIMEZONES], n)),
+            "language": labels([t for t, _ in catalog.LANGUAGES], choose(rng, [w for _, w in catalog.LANGUAGES], n)),
+            "status": labels(USER_STATUSES, users.status),
+            "tier": labels(catalog.TIERS, tier),
+            "created_at": timestamps(users.created),
+            "updated_at": timestamps(updated),
+            "last_login_at": timestamps(np.maximum(last_login, 0), null=last_login < 0),
+        }
+    )
 
 
-def auth_methods_table(rng: np.random.Generator, users: Users, primary_method: np.ndarray,
-                       window: Window) -> pa.Table:
+def auth_methods_table(rng: np.random.Generator, users: Users, primary_method: np.ndarray, window: Window) -> pa.Table:
     """One primary method per user, a second one for a fifth of them; oauth methods carry a fake external id."""
     n = len(users)
     second = rng.random(n) < 0.2
@@ -140,14 +156,16 @@ def auth_methods_table(rng: np.random.Generator, users: Users, primary_method: n
         join("001", number, ".", text(hex_text(rng, rows, 32)), ".0420"),  # apple: team-scoped id
         join(number, digits),  # github: numeric user id
     )
-    return pa.table({
-        "id": text(uuids(rng, rows)),
-        "user_id": text(users.ids[user]),
-        "method_type": labels(AUTH_METHODS, method),
-        "external_id": external,
-        "is_primary": booleans(np.arange(rows) < n),
-        "created_at": timestamps(created),
-    })
+    return pa.table(
+        {
+            "id": text(uuids(rng, rows)),
+            "user_id": text(users.ids[user]),
+            "method_type": labels(AUTH_METHODS, method),
+            "external_id": external,
+            "is_primary": booleans(np.arange(rows) < n),
+            "created_at": timestamps(created),
+        }
+    )
 
 
 @dataclass
@@ -163,9 +181,17 @@ class Sessions:
         return len(self.ids)
 
 
-def new_sessions(rng: np.random.Generator, user_count: int, active_from: np.ndarray, active_until: np.ndarray,
-                 weight: np.ndarray, target: int, first_at: np.ndarray | None, window: Window,
-                 home_ip: pa.Array) -> Sessions:
+def new_sessions(
+    rng: np.random.Generator,
+    user_count: int,
+    active_from: np.ndarray,
+    active_until: np.ndarray,
+    weight: np.ndarray,
+    target: int,
+    first_at: np.ndarray | None,
+    window: Window,
+    home_ip: pa.Array,
+) -> Sessions:
     """About `target` sessions spread over each user's active span in proportion to weight x span length.
 
     `first_at` (optional) is a session every user starts right after signing up (-1: none).
@@ -188,14 +214,21 @@ def new_sessions(rng: np.random.Generator, user_count: int, active_from: np.ndar
     end = np.minimum(start + duration, window.end - 1)
     roaming = rng.random(n) < 0.15
     ip = pc.if_else(pa.array(roaming), random_ips(rng, n), home_ip.take(pa.array(user)))
-    return Sessions(ids=time_uuids(rng, start), user=user, start=start, end=end, ip=ip,
-                    agent=rng.integers(0, len(catalog.USER_AGENTS), n))
+    return Sessions(
+        ids=time_uuids(rng, start),
+        user=user,
+        start=start,
+        end=end,
+        ip=ip,
+        agent=rng.integers(0, len(catalog.USER_AGENTS), n),
+    )
 
 
 def random_ips(rng: np.random.Generator, count: int) -> pa.Array:
     """Fake client addresses from the shared address space 100.64.0.0/10 (never routed on the internet)."""
-    octets = [pc.cast(pa.array(rng.integers(low, high, count)), pa.string())
-              for low, high in ((64, 128), (0, 256), (1, 255))]
+    octets = [
+        pc.cast(pa.array(rng.integers(low, high, count)), pa.string()) for low, high in ((64, 128), (0, 256), (1, 255))
+    ]
     return join("100.", octets[0], ".", octets[1], ".", octets[2])
 
 
@@ -203,15 +236,17 @@ def sessions_table(rng: np.random.Generator, sessions: Sessions, user_ids: np.nd
     n = len(sessions)
     remember = rng.random(n) < 0.6
     expires = sessions.start + np.where(remember, 30 * DAY, DAY)
-    return pa.table({
-        "id": text(sessions.ids),
-        "user_id": text(user_ids[sessions.user]),
-        "session_token": text(hex_text(rng, n, 64)),
-        "ip_address": sessions.ip,
-        "user_agent": labels(catalog.USER_AGENTS, sessions.agent),
-        "expires_at": timestamps(expires),
-        "created_at": timestamps(sessions.start),
-    })
+    return pa.table(
+        {
+            "id": text(sessions.ids),
+            "user_id": text(user_ids[sessions.user]),
+            "session_token": text(hex_text(rng, n, 64)),
+            "ip_address": sessions.ip,
+            "user_agent": labels(catalog.USER_AGENTS, sessions.agent),
+            "expires_at": timestamps(expires),
+            "created_at": timestamps(sessions.start),
+        }
+    )
 
 
 @dataclass
@@ -236,8 +271,9 @@ class Subscriptions:
     def billable(self) -> Subscriptions:
         """The subscriptions usage can be charged to (incomplete checkouts never became one)."""
         keep = self.status != INCOMPLETE
-        return Subscriptions(*(getattr(self, f)[keep] for f in
-                               ("ids", "user", "plan", "status", "created", "cancelled", "trial_end")))
+        return Subscriptions(
+            *(getattr(self, f)[keep] for f in ("ids", "user", "plan", "status", "created", "cancelled", "trial_end"))
+        )
 
 
 def new_subscriptions(rng: np.random.Generator, users: Users, window: Window) -> Subscriptions:
@@ -287,12 +323,20 @@ def new_subscriptions(rng: np.random.Generator, users: Users, window: Window) ->
     status[is_checkout] = INCOMPLETE
 
     order = np.lexsort((created, user))
-    return Subscriptions(ids=uuids(rng, len(user))[order], user=user[order], plan=plan[order], status=status[order],
-                         created=created[order], cancelled=cancelled[order], trial_end=trial_end[order])
+    return Subscriptions(
+        ids=uuids(rng, len(user))[order],
+        user=user[order],
+        plan=plan[order],
+        status=status[order],
+        created=created[order],
+        cancelled=cancelled[order],
+        trial_end=trial_end[order],
+    )
 
 
-def subscriptions_table(rng: np.random.Generator, subs: Subscriptions, user_ids: np.ndarray, plan_ids: np.ndarray,
-                        window: Window) -> pa.Table:
+def subscriptions_table(
+    rng: np.random.Generator, subs: Subscriptions, user_ids: np.ndarray, plan_ids: np.ndarray, window: Window
+) -> pa.Table:
     n = len(subs.ids)
     cycle = _PLAN_CYCLE[subs.plan]
     until = np.where(subs.cancelled >= 0, subs.cancelled, window.end - 1)
@@ -302,22 +346,24 @@ def subscriptions_table(rng: np.random.Generator, subs: Subscriptions, user_ids:
     bills = np.isin(subs.status, (ACTIVE, PAST_DUE, UNPAID)) & ~_ONE_TIME[subs.plan] & (subs.plan != catalog.FREE_PLAN)
     updated = np.minimum(np.maximum.reduce([subs.created, subs.cancelled, period_start]), window.end - 1)
     free = subs.plan == catalog.FREE_PLAN
-    return pa.table({
-        "id": text(subs.ids),
-        "user_id": text(user_ids[subs.user]),
-        "plan_id": text(plan_ids[subs.plan]),
-        "stripe_subscription_id": join("sub_", text(random_text(rng, n, 24)[:], null=free)),
-        "status": labels(SUBSCRIPTION_STATUSES, subs.status),
-        "current_period_start": timestamps(period_start),
-        "current_period_end": timestamps(period_end),
-        "trial_end": timestamps(np.maximum(subs.trial_end, 0), null=subs.trial_end < 0),
-        "next_billing_date": timestamps(period_end, null=~bills),
-        "amount": decimals(_PLAN_PRICE[subs.plan], 10, 2),
-        "currency": labels(("USD",), np.zeros(n, dtype=np.int64)),
-        "created_at": timestamps(subs.created),
-        "updated_at": timestamps(updated),
-        "cancelled_at": timestamps(np.maximum(subs.cancelled, 0), null=subs.cancelled < 0),
-    })
+    return pa.table(
+        {
+            "id": text(subs.ids),
+            "user_id": text(user_ids[subs.user]),
+            "plan_id": text(plan_ids[subs.plan]),
+            "stripe_subscription_id": join("sub_", text(random_text(rng, n, 24)[:], null=free)),
+            "status": labels(SUBSCRIPTION_STATUSES, subs.status),
+            "current_period_start": timestamps(period_start),
+            "current_period_end": timestamps(period_end),
+            "trial_end": timestamps(np.maximum(subs.trial_end, 0), null=subs.trial_end < 0),
+            "next_billing_date": timestamps(period_end, null=~bills),
+            "amount": decimals(_PLAN_PRICE[subs.plan], 10, 2),
+            "currency": labels(("USD",), np.zeros(n, dtype=np.int64)),
+            "created_at": timestamps(subs.created),
+            "updated_at": timestamps(updated),
+            "cancelled_at": timestamps(np.maximum(subs.cancelled, 0), null=subs.cancelled < 0),
+        }
+    )
 
 
 def billing_events(subs: Subscriptions, window: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -337,21 +383,24 @@ def billing_events(subs: Subscriptions, window: Window) -> tuple[np.ndarray, np.
 def plans_table(rng: np.random.Generator, window: Window) -> tuple[pa.Table, np.ndarray]:
     ids = uuids(rng, len(catalog.PLANS))
     plans = catalog.PLANS
-    return pa.table({
-        "id": text(ids),
-        "name": pa.array([p.name for p in plans]),
-        "description": pa.array([f"{p.tier.title()} tier, billed {p.billing_cycle}" for p in plans]),
-        "price": decimals(np.array([p.price_cents for p in plans]), 10, 2),
-        "billing_cycle": pa.array([p.billing_cycle for p in plans]),
-        "features": pa.array([f'{{"ai_tokens": {p.ai_tokens_included}, "projects": {p.projects_limit}}}'
-                              for p in plans]),
-        "ai_tokens_included": pa.array([p.ai_tokens_included for p in plans], pa.int32()),
-        "projects_limit": pa.array([p.projects_limit for p in plans], pa.int32()),
-        "collaborators_limit": pa.array([p.collaborators_limit for p in plans], pa.int32()),
-        "export_formats": pa.array(["{pdf}" if p.tier == "free" else "{pdf,epub,docx,mobi}" for p in plans]),
-        "status": pa.array([p.status for p in plans]),
-        "created_at": timestamps(np.full(len(plans), window.start - 90 * DAY)),
-    }), ids
+    return pa.table(
+        {
+            "id": text(ids),
+            "name": pa.array([p.name for p in plans]),
+            "description": pa.array([f"{p.tier.title()} tier, billed {p.billing_cycle}" for p in plans]),
+            "price": decimals(np.array([p.price_cents for p in plans]), 10, 2),
+            "billing_cycle": pa.array([p.billing_cycle for p in plans]),
+            "features": pa.array(
+                [f'{{"ai_tokens": {p.ai_tokens_included}, "projects": {p.projects_limit}}}' for p in plans]
+            ),
+            "ai_tokens_included": pa.array([p.ai_tokens_included for p in plans], pa.int32()),
+            "projects_limit": pa.array([p.projects_limit for p in plans], pa.int32()),
+            "collaborators_limit": pa.array([p.collaborators_limit for p in plans], pa.int32()),
+            "export_formats": pa.array(["{pdf}" if p.tier == "free" else "{pdf,epub,docx,mobi}" for p in plans]),
+            "status": pa.array([p.status for p in plans]),
+            "created_at": timestamps(np.full(len(plans), window.start - 90 * DAY)),
+        }
+    ), ids
 
 
 @dataclass
@@ -369,8 +418,9 @@ def new_organizations(rng: np.random.Generator, users: Users, tier: np.ndarray, 
     candidates = np.flatnonzero((tier >= 2) & (rng.random(len(users)) < np.where(tier == 3, 0.7, 0.15)))
     if len(candidates) == 0:  # tiny histories still get one team to show
         candidates = np.array([int(np.argmax(users.intensity))])
-    created = np.minimum(users.created[candidates] + (rng.exponential(10, len(candidates)) * DAY).astype(np.int64),
-                         window.end - HOUR)
+    created = np.minimum(
+        users.created[candidates] + (rng.exponential(10, len(candidates)) * DAY).astype(np.int64), window.end - HOUR
+    )
     sizes = np.where(tier[candidates] == 3, 3 + rng.poisson(6, len(candidates)), 1 + rng.poisson(2, len(candidates)))
     org = np.repeat(np.arange(len(candidates)), sizes)
     member = rng.integers(0, len(users), len(org))
@@ -381,32 +431,46 @@ def new_organizations(rng: np.random.Generator, users: Users, tier: np.ndarray, 
     org = np.concatenate([np.arange(len(candidates)), org[first]])
     member = np.concatenate([candidates, member[first]])
     joined = np.concatenate([created, joined[first]])
-    return Organizations(ids=uuids(rng, len(candidates)), owner=candidates, created=created,
-                         member_user=member, member_org=org, member_joined=joined)
+    return Organizations(
+        ids=uuids(rng, len(candidates)),
+        owner=candidates,
+        created=created,
+        member_user=member,
+        member_org=org,
+        member_joined=joined,
+    )
 
 
 def organization_tables(rng: np.random.Generator, orgs: Organizations, user_ids: np.ndarray) -> tuple[pa.Table, ...]:
     n = len(orgs.ids)
-    name = join(labels(catalog.TITLE_ADJECTIVES, rng.integers(0, len(catalog.TITLE_ADJECTIVES), n)), " ",
-                labels(catalog.TITLE_NOUNS, rng.integers(0, len(catalog.TITLE_NOUNS), n)), " ",
-                labels(("Press", "Studio", "Writers", "Publishing", "Collective"), rng.integers(0, 5, n)))
-    organizations = pa.table({
-        "id": text(orgs.ids),
-        "name": name,
-        "description": join("Writing team of ", name),
-        "owner_id": text(user_ids[orgs.owner]),
-        "settings": labels(('{"default_visibility": "organization"}',), np.zeros(n, dtype=np.int64)),
-        "created_at": timestamps(orgs.created),
-    })
+    name = join(
+        labels(catalog.TITLE_ADJECTIVES, rng.integers(0, len(catalog.TITLE_ADJECTIVES), n)),
+        " ",
+        labels(catalog.TITLE_NOUNS, rng.integers(0, len(catalog.TITLE_NOUNS), n)),
+        " ",
+        labels(("Press", "Studio", "Writers", "Publishing", "Collective"), rng.integers(0, 5, n)),
+    )
+    organizations = pa.table(
+        {
+            "id": text(orgs.ids),
+            "name": name,
+            "description": join("Writing team of ", name),
+            "owner_id": text(user_ids[orgs.owner]),
+            "settings": labels(('{"default_visibility": "organization"}',), np.zeros(n, dtype=np.int64)),
+            "created_at": timestamps(orgs.created),
+        }
+    )
     m = len(orgs.member_user)
     role = np.where(np.arange(m) < n, 0, 1 + choose(rng, (0.1, 0.4, 0.15, 0.35), m))
-    members = pa.table({
-        "id": text(uuids(rng, m)),
-        "organization_id": text(orgs.ids[orgs.member_org]),
-        "user_id": text(user_ids[orgs.member_user]),
-        "role": labels(("owner", "admin", "editor", "viewer", "member"), role),
-        "joined_at": timestamps(orgs.member_joined),
-    })
+    members = pa.table(
+        {
+            "id": text(uuids(rng, m)),
+            "organization_id": text(orgs.ids[orgs.member_org]),
+            "user_id": text(user_ids[orgs.member_user]),
+            "role": labels(("owner", "admin", "editor", "viewer", "member"), role),
+            "joined_at": timestamps(orgs.member_joined),
+        }
+    )
     return organizations, members
 
 
@@ -415,4 +479,3 @@ def last_login(sessions: Sessions, user_count: int) -> np.ndarray:
     latest = np.full(user_count, -1, dtype=np.int64)
     np.maximum.at(latest, sessions.user, sessions.start)
     return latest
-

@@ -12,10 +12,34 @@ from pipelines.source.seed.columns import DAY, HOUR
 # Monday .. Sunday: writers work more on weekdays.
 WEEKDAY_WEIGHT = np.array([1.10, 1.15, 1.12, 1.05, 0.95, 0.70, 0.78])
 # UTC hours 0..23: a global audience with the Americas and Europe dominating.
-HOUR_WEIGHT = np.array([
-    3.0, 2.6, 2.0, 1.6, 1.3, 1.2, 1.5, 2.2, 3.0, 3.6, 4.0, 4.2,
-    4.4, 4.8, 5.2, 5.4, 5.3, 5.0, 4.6, 4.3, 4.1, 4.0, 3.8, 3.4,
-])
+HOUR_WEIGHT = np.array(
+    [
+        3.0,
+        2.6,
+        2.0,
+        1.6,
+        1.3,
+        1.2,
+        1.5,
+        2.2,
+        3.0,
+        3.6,
+        4.0,
+        4.2,
+        4.4,
+        4.8,
+        5.2,
+        5.4,
+        5.3,
+        5.0,
+        4.6,
+        4.3,
+        4.1,
+        4.0,
+        3.8,
+        3.4,
+    ]
+)
 _EPOCH_MONDAY_OFFSET = 3  # 1970-01-01 was a Thursday
 
 
