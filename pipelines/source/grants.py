@@ -19,7 +19,8 @@ from psycopg import errors, sql
 from pipelines.config import setting
 from pipelines.errors import UserError
 from pipelines.extract.tables import load_tables
-from pipelines.source.queries import query, template
+from pipelines.queries import sql_file
+from pipelines.source.queries import template
 
 PLATFORM_SCHEMAS = ("users", "content", "ai_processing", "billing", "analytics", "system")
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -73,7 +74,7 @@ def reader_columns() -> dict[str, list[str]]:
 
 def _ensure_role(conn: psycopg.Connection, role: str, kind: str) -> str:
     """Create the LOGIN role (or set its password when one is configured); returns the line to print."""
-    row = conn.execute(query("grants_role_attributes"), {"role": role}).fetchone()
+    row = conn.execute(sql_file("source/grants_role_attributes"), {"role": role}).fetchone()
     if row and row[0]:
         raise UserError(
             f"role {role!r} is a superuser or bypasses row security, so no grant can restrict it; "
