@@ -21,8 +21,8 @@ import streamlit as st
 from dashboards.auth import User, allowed_pages, pseudonymize
 from dashboards.auth.roles import sees_personal_data
 from pipelines.config import paths
-from pipelines.queries import sql_file
 from pipelines.publish.history import read_runs
+from pipelines.queries import sql_file
 from pipelines.transform.runner import MARTS_DIR
 from pipelines.warehouse import connect
 

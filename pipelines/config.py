@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+
 @cache
 def _secrets() -> dict:
     path = Path(".streamlit") / "secrets.toml"

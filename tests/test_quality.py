@@ -19,13 +19,13 @@ import psycopg
 import pytest
 
 from pipelines import warehouse
-from pipelines.queries import sql_file
 from pipelines.extract.extract import extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import load_tables
 from pipelines.quality.gate import previous_row_counts, run_checks
 from pipelines.quality.suites import TableSuite
 from pipelines.quality.validation import validate
+from pipelines.queries import sql_file
 from pipelines.transform.runner import run_models
 from tests.conftest import run_cli
 

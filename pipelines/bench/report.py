@@ -11,7 +11,6 @@ from pathlib import Path
 
 import psutil
 
-
 # (key in bench.json, what it means, unit)
 MEASUREMENTS = (
     ("rows_extracted", "rows extracted by the full run", "rows"),

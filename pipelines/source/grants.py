@@ -17,7 +17,7 @@ import psycopg
 from psycopg import errors, sql
 
 from pipelines.config import setting
-from pipelines.errors import UserError
+from pipelines.errors import UserError, first_line
 from pipelines.extract.tables import load_tables
 from pipelines.queries import sql_file
 from pipelines.source.queries import template
@@ -56,7 +56,7 @@ def grant_roles(conn: psycopg.Connection, reader: str | None, writer: str | None
                 lines.append(_grant_writer(conn, writer))
     except errors.InsufficientPrivilege as exc:
         raise UserError(
-            f"not allowed to create roles or grant privileges ({str(exc).strip().splitlines()[0]}); "
+            f"not allowed to create roles or grant privileges ({first_line(exc)}); "
             "run `source grant` as the owner of the platform tables with CREATEROLE, or as a superuser"
         ) from exc
     return lines

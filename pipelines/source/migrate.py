@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 from psycopg import errors
 
-from pipelines.errors import UserError
+from pipelines.errors import UserError, first_line
 from pipelines.queries import sql_file
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -59,7 +59,7 @@ def apply_migrations(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR)
 
 def _explained(exc: psycopg.Error, migration: Migration) -> UserError | None:
     """A UserError with the fix, for the failures a user can fix."""
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    reason = first_line(exc)
     if isinstance(exc, errors.InsufficientPrivilege):
         return UserError(
             f"not allowed to change the schema ({reason}); run `source init` as the database owner "
