@@ -11,7 +11,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from pipelines.config import paths
+from pipelines.config import paths, setting
 from pipelines.errors import UserError
 
 APP = Path(__file__).with_name("app.py")
@@ -148,8 +148,8 @@ def _step(*argv: str) -> None:
 
 
 def _source_has_users() -> bool:
+    from pipelines.connections import connect, source_url
     from pipelines.queries import sql_file
-    from pipelines.source.connection import connect, source_url
 
     with connect(source_url()) as conn:
         return bool(conn.execute(sql_file("source/seed_has_users")).fetchone()[0])
@@ -157,6 +157,8 @@ def _source_has_users() -> bool:
 
 def _demo(args: argparse.Namespace) -> int:
     """Each step runs only when its result is missing, so running the demo again reuses what exists."""
+    if setting("source_url") is None:
+        _step("source", "start")  # the demo's own source: the embedded server of the data folder
     _step("source", "init")
     if not _source_has_users():
         _step("source", "seed", "--scale", DEMO_SCALE)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
+from pipelines.connections import connect, redact, source_url
 from pipelines.errors import UserError
 from pipelines.source import server
-from pipelines.source.connection import connect, redact, source_url
 
 SCALES = ("tiny", "small", "medium", "large")
 

@@ -9,9 +9,9 @@ import numpy as np
 import psycopg
 import pyarrow as pa
 
+from pipelines.connections import connect
 from pipelines.errors import UserError
 from pipelines.queries import sql_file
-from pipelines.source.connection import connect
 from pipelines.source.partitions import ensure_monthly_partitions
 from pipelines.source.seed import ai, billing, events, people, writing
 from pipelines.source.seed.columns import SECOND, group_starts, join, labels, latest_at_or_before, stream, text
