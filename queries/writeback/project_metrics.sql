@@ -1,3 +1,4 @@
+-- sqlfluff:dialect:duckdb
 -- DuckDB, over the published warehouse: one analytics.project_metrics row per project for $metrics_date (the run's
 -- UTC snapshot date). Definitions: docs/etl.md ("Write-back").
 with
