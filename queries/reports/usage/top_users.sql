@@ -16,7 +16,7 @@ final as (
       and (len($plans) = 0 or list_contains($plans, plan))
       and (len($resource_types) = 0 or list_contains($resource_types, resource_type))
     group by user_id
-    order by total_cost desc, user_id
+    order by total_cost desc, user_id asc
     limit 100
 )
 

@@ -7,7 +7,7 @@ final as (
     select *
     from funnel
     where len($genres) = 0 or list_contains($genres, genre)
-    order by created desc, genre
+    order by created desc, genre asc
 )
 
 select * from final

@@ -8,7 +8,7 @@ final as (
     from projects
     where len($genres) = 0 or list_contains($genres, coalesce(genre, 'unknown'))
     group by status
-    order by projects desc, status
+    order by projects desc, status asc
 )
 
 select * from final
