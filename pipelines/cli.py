@@ -7,6 +7,7 @@ import importlib
 import sys
 import traceback
 
+from pipelines.config import SETTINGS_HELP
 from pipelines.errors import UserError, unexpected
 
 # Each module defines `register(subparsers)`; its handlers take the parsed args and return an exit code.
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ebook-analytics",
         description="Analytics for the AI ebook platform: source, ETL, checks, dashboards and exports.",
+        epilog=SETTINGS_HELP,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
