@@ -7,8 +7,8 @@ with daily as (
 filtered as (
     select *
     from daily
-    where (len($providers) = 0 or list_contains($providers, provider))
-      and (len($models) = 0 or list_contains($models, model))
+    where picked($providers, provider)
+      and picked($models, model)
 ),
 
 final as (

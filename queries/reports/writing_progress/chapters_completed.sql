@@ -16,7 +16,7 @@ final as (
       -- UTC days as a timestamp range, so DuckDB can skip row groups of other days
       and chapters.updated_at >= $start::timestamptz
       and chapters.updated_at < ($end + interval 1 day)::timestamptz
-      and (len($genres) = 0 or list_contains($genres, coalesce(projects.genre, 'unknown')))
+      and picked($genres, coalesce(projects.genre, 'unknown'))
     group by day
     order by day
 )
