@@ -34,7 +34,7 @@ def settings_file() -> Path:
 
 
 @cache
-def _file_settings(path: Path) -> dict:
+def _file_settings(path: Path) -> dict[str, object]:
     if not path.is_file():
         return {}
     try:
