@@ -10,10 +10,11 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any, overload
 
 
 @cache
-def _secrets() -> dict:
+def _secrets() -> dict[str, Any]:
     path = Path(".streamlit") / "secrets.toml"
     if not path.is_file():
         return {}
@@ -21,6 +22,10 @@ def _secrets() -> dict:
         return tomllib.load(handle)
 
 
+@overload
+def setting(name: str, default: str) -> str: ...
+@overload
+def setting(name: str, default: None = None) -> str | None: ...
 def setting(name: str, default: str | None = None) -> str | None:
     """An `EBOOK_ANALYTICS_<NAME>` environment variable, else the `<name>` key of secrets.toml, else default."""
     value = os.environ.get(f"EBOOK_ANALYTICS_{name.upper()}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -20,7 +21,7 @@ COLUMN_CHECK_KINDS = ("not_null", "unique", "accepted_values", "range")
 @dataclass(frozen=True)
 class ColumnCheck:
     kind: str  # one of COLUMN_CHECK_KINDS
-    args: object = None  # accepted_values: list; range: {min, max}; otherwise None
+    args: Any = None  # accepted_values: list; range: {min, max}; otherwise None
     severity: str = "error"
 
 
@@ -62,14 +63,14 @@ class MartContract:
         return [column.name for column in self.columns]
 
 
-def _severity(spec: dict, where: str) -> str:
+def _severity(spec: dict[str, Any], where: str) -> str:
     severity = spec.get("severity", "error")
     if severity not in SEVERITIES:
         raise ValueError(f"{where}: severity must be one of {SEVERITIES}, not {severity!r}")
-    return severity
+    return str(severity)
 
 
-def _column_check(spec: str | dict, where: str) -> ColumnCheck:
+def _column_check(spec: str | dict[str, Any], where: str) -> ColumnCheck:
     if isinstance(spec, str):
         spec = {spec: None}
     kinds = [key for key in spec if key != "severity"]
@@ -78,7 +79,7 @@ def _column_check(spec: str | dict, where: str) -> ColumnCheck:
     return ColumnCheck(kind=kinds[0], args=spec[kinds[0]], severity=_severity(spec, where))
 
 
-def parse_contract(data: dict, where: str) -> MartContract:
+def parse_contract(data: dict[str, Any], where: str) -> MartContract:
     columns = tuple(
         Column(
             name=c["name"],
