@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from pipelines.bench.tables import around_select
+from pipelines.connections import connect
 from pipelines.extract.tables import SourceTable
 from pipelines.queries import one_row
-from pipelines.source.connection import connect
 
 
 def count_rows(url: str, tables: list[SourceTable]) -> dict[str, int]:
