@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -69,6 +70,26 @@ def schema_template(pg_admin_url: str) -> Iterator[str]:
     yield name
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def published_dataset(
+    create_database: Callable[..., str], schema_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """The CLI environment of tests/marts_dataset.py published by `etl run --full`, once per session.
+
+    Read-only: a module that writes to the data folder (users, logins) takes `copy_published` of it, and a test that
+    changes the source clones the source database first.
+    """
+    from tests.marts_dataset import publish_platform_data  # it imports this module: not at the top
+
+    return publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("published"))
+
+
+def copy_published(env: dict[str, str], directory: Path) -> dict[str, str]:
+    """A copy of a published data folder (warehouse, run history) under `directory`, on the same source."""
+    shutil.copytree(Path(env["EBOOK_ANALYTICS_HOME"]), directory / "home")
+    return cli_environment(directory, env["EBOOK_ANALYTICS_SOURCE_URL"])
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboards import charts
 from dashboards.auth import PAGES
-from tests.conftest import REPO_ROOT, cli_environment, run_cli
-from tests.marts_dataset import publish_platform_data, uid
+from tests.conftest import REPO_ROOT, cli_environment, copy_published, run_cli
+from tests.marts_dataset import uid
 
 APP = str(REPO_ROOT / "dashboards" / "app.py")
 GENERATION_1, GENERATION_4 = uid("generation", 1), uid("generation", 4)
@@ -71,11 +71,9 @@ def _env(home: Path, *, no_auth: bool) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def published(
-    create_database: Callable[..., str], schema_template: str, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, str]:
-    """The CLI environment of a warehouse published from the hand-made dataset."""
-    return publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("dashboards"))
+def published(published_dataset: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The CLI environment of a warehouse published from the hand-made dataset (a copy: the tests add users)."""
+    return copy_published(published_dataset, tmp_path_factory.mktemp("dashboards"))
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from tests.marts_dataset import (
     SEA_GLASS,
     UNTITLED,
     insert_platform_data,
-    publish_platform_data,
     uid,
 )
 
@@ -35,9 +34,8 @@ D = Decimal
 
 
 @pytest.fixture(scope="module")
-def con(create_database, schema_template, tmp_path_factory) -> Iterator[duckdb.DuckDBPyConnection]:
-    env = publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("marts"))
-    connection = warehouse.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+def con(published_dataset: dict[str, str]) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = warehouse.connect(published_dataset["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
     yield connection
     connection.close()
 
