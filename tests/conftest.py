@@ -86,10 +86,16 @@ def published_dataset(
     return publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("published"))
 
 
-def copy_published(env: dict[str, str], directory: Path) -> dict[str, str]:
-    """A copy of a published data folder (warehouse, run history) under `directory`, on the same source."""
+def copy_published(
+    env: dict[str, str], directory: Path, create_database: Callable[..., str] | None = None
+) -> dict[str, str]:
+    """A copy of a published data folder (warehouse, run history) under `directory`: on the same source, or, given
+    `create_database`, on a clone of it (for a test that changes the source and runs the ETL again)."""
     shutil.copytree(Path(env["EBOOK_ANALYTICS_HOME"]), directory / "home")
-    return cli_environment(directory, env["EBOOK_ANALYTICS_SOURCE_URL"])
+    source = env["EBOOK_ANALYTICS_SOURCE_URL"]
+    if create_database is not None:
+        source = create_database(template=urlsplit(source).path.lstrip("/"))
+    return cli_environment(directory, source)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ before it) or, where the mart's rule is the contract (MRR, margins), against the
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 from collections.abc import Callable
 from decimal import Decimal
@@ -16,12 +15,11 @@ from pathlib import Path
 import duckdb
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict
 from streamlit.testing.v1 import AppTest
 
 from dashboards import charts
 from dashboards.auth import PAGES
-from tests.conftest import REPO_ROOT, cli_environment, copy_published, run_cli
+from tests.conftest import REPO_ROOT, copy_published, run_cli
 from tests.marts_dataset import uid
 
 APP = str(REPO_ROOT / "dashboards" / "app.py")
@@ -261,9 +259,7 @@ def test_hostile_and_empty_filters_fall_back_without_errors(as_admin: Path, page
 @pytest.fixture
 def published_copy(published: dict[str, str], create_database: Callable[..., str], tmp_path: Path) -> dict[str, str]:
     """A copy of the published source database and data folder, for a test that runs the ETL again."""
-    source = create_database(template=conninfo_to_dict(published["EBOOK_ANALYTICS_SOURCE_URL"])["dbname"])
-    shutil.copytree(Path(published["EBOOK_ANALYTICS_HOME"]), tmp_path / "home")
-    return cli_environment(tmp_path, source)
+    return copy_published(published, tmp_path, create_database)
 
 
 def test_a_new_publication_is_picked_up_and_a_blocked_run_is_announced(
