@@ -94,6 +94,7 @@ def test_bench_refuses_a_database_it_did_not_seed(cli_env: dict[str, str], sourc
         assert conn.execute("select count(*) from users.users").fetchone()[0] == 1
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     ("projected_s", "peak_gib", "share"),
     [
@@ -112,6 +113,7 @@ def test_naive_share_keeps_the_naive_peer_inside_its_time_and_memory_boxes(
     assert choose_share(projected_s, peak_gib * 2**30) == share
 
 
+@pytest.mark.fast
 def test_ratios_and_targets_from_known_measurements():
     results = finish(
         {
@@ -145,6 +147,7 @@ def test_ratios_and_targets_from_known_measurements():
     assert "| every page < 1 s p95 warm | 1,200.0 | **no** |" in text
 
 
+@pytest.mark.fast
 def test_percentiles_interpolate_between_samples():
     # numpy's linear rule: p50 of 100..400 is halfway between 200 and 300; p95 is 95% of the way from 100 to 400.
     assert percentiles([400.0, 100.0, 300.0, 200.0]) == {"p50_ms": 250.0, "p95_ms": 385.0}

@@ -7,7 +7,6 @@ before it) or, where the mart's rule is the contract (MRR, margins), against the
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 from collections.abc import Callable
 from decimal import Decimal
@@ -16,13 +15,12 @@ from pathlib import Path
 import duckdb
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict
 from streamlit.testing.v1 import AppTest
 
 from dashboards import charts
 from dashboards.auth import PAGES
-from tests.conftest import REPO_ROOT, cli_environment, run_cli
-from tests.marts_dataset import publish_platform_data, uid
+from tests.conftest import REPO_ROOT, copy_published, run_cli
+from tests.marts_dataset import uid
 
 APP = str(REPO_ROOT / "dashboards" / "app.py")
 GENERATION_1, GENERATION_4 = uid("generation", 1), uid("generation", 4)
@@ -71,11 +69,9 @@ def _env(home: Path, *, no_auth: bool) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def published(
-    create_database: Callable[..., str], schema_template: str, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, str]:
-    """The CLI environment of a warehouse published from the hand-made dataset."""
-    return publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("dashboards"))
+def published(published_dataset: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The CLI environment of a warehouse published from the hand-made dataset (a copy: the tests add users)."""
+    return copy_published(published_dataset, tmp_path_factory.mktemp("dashboards"))
 
 
 @pytest.fixture
@@ -263,9 +259,7 @@ def test_hostile_and_empty_filters_fall_back_without_errors(as_admin: Path, page
 @pytest.fixture
 def published_copy(published: dict[str, str], create_database: Callable[..., str], tmp_path: Path) -> dict[str, str]:
     """A copy of the published source database and data folder, for a test that runs the ETL again."""
-    source = create_database(template=conninfo_to_dict(published["EBOOK_ANALYTICS_SOURCE_URL"])["dbname"])
-    shutil.copytree(Path(published["EBOOK_ANALYTICS_HOME"]), tmp_path / "home")
-    return cli_environment(tmp_path, source)
+    return copy_published(published, tmp_path, create_database)
 
 
 def test_a_new_publication_is_picked_up_and_a_blocked_run_is_announced(

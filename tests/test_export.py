@@ -12,7 +12,6 @@ import pytest
 from pipelines import warehouse
 from pipelines.export.revenue_share import COLUMNS, CURRENCY_FORMAT, RATE_FORMAT, statement_rows
 from tests.conftest import cli_environment, run_cli
-from tests.marts_dataset import publish_platform_data
 
 D = Decimal
 ALICE = "a0000000-0000-0000-0000-000000000001"
@@ -21,8 +20,8 @@ HEADER = ",".join(COLUMNS) + "\n"
 
 
 @pytest.fixture(scope="module")
-def env(create_database, schema_template, tmp_path_factory) -> dict[str, str]:
-    return publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("export"))
+def env(published_dataset: dict[str, str]) -> dict[str, str]:
+    return published_dataset
 
 
 def export(env: dict[str, str], out: Path, period: str, fmt: str, check: bool = True):

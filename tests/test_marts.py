@@ -16,7 +16,7 @@ import pytest
 
 from pipelines import warehouse
 from pipelines.queries import sql_file
-from tests.conftest import run_cli
+from tests.conftest import copy_published, run_cli
 from tests.marts_dataset import (
     ALICE,
     BOB,
@@ -26,8 +26,6 @@ from tests.marts_dataset import (
     LONG_NIGHT,
     SEA_GLASS,
     UNTITLED,
-    insert_platform_data,
-    publish_platform_data,
     uid,
 )
 
@@ -35,9 +33,8 @@ D = Decimal
 
 
 @pytest.fixture(scope="module")
-def con(create_database, schema_template, tmp_path_factory) -> Iterator[duckdb.DuckDBPyConnection]:
-    env = publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("marts"))
-    connection = warehouse.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+def con(published_dataset: dict[str, str]) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = warehouse.connect(published_dataset["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
     yield connection
     connection.close()
 
@@ -541,10 +538,10 @@ def test_reports_read_the_words_written_of_writing_progress_daily(con):
     ]
 
 
-def test_marts_follow_updates_and_deletes(source_url, cli_env):
+def test_marts_follow_updates_and_deletes(published_dataset, create_database, tmp_path):
     """An incremental run after the source changed: marts follow updates, deletes and late rows."""
-    insert_platform_data(source_url)
-    run_cli("etl", "run", "--full", env=cli_env)
+    cli_env = copy_published(published_dataset, tmp_path, create_database)  # the dataset, published by a full run
+    source_url = cli_env["EBOOK_ANALYTICS_SOURCE_URL"]
     with psycopg.connect(source_url) as conn:
         conn.execute("delete from ai_processing.ai_generations where id = %s", (uid("generation", 1),))
         conn.execute(

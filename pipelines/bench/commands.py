@@ -9,7 +9,7 @@ from pathlib import Path
 from pipelines.source.commands import SCALES
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = subparsers.add_parser(
         "bench",
         help="measure the ETL and dashboards on a seeded scale (own data folder, never your demo data)",

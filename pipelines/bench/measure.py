@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pipelines.bench.environment import BenchEnvironment, ensure_seeded
 from pipelines.bench.etl import run_etl
@@ -15,7 +16,7 @@ from pipelines.extract.tables import load_tables
 
 def measure(
     bench: BenchEnvironment, scale: str, *, out: Path, dashboards: bool, progress: Callable[[str], None]
-) -> dict:
+) -> dict[str, Any]:
     """Every measurement of bench.json except provenance, ratios and targets (see report.finish)."""
     progress(f"source {bench.home} at scale {scale}")
     seed_s = ensure_seeded(bench, scale)
@@ -28,8 +29,8 @@ def measure(
     progress("full ETL, from no warehouse")
     # The bench's own folder: without a published file to start from, every bench run rebuilds the same warehouse.
     shutil.rmtree(bench.warehouse.parent, ignore_errors=True)
-    etl = {"env": bench.env(), "run_history": bench.run_history}
-    full = run_etl("--full", **etl)
+    env, run_history = bench.env(), bench.run_history
+    full = run_etl("--full", env=env, run_history=run_history)
 
     progress("naive peer (pandas.read_sql -> DuckDB)")
     out.mkdir(parents=True, exist_ok=True)
@@ -37,7 +38,7 @@ def measure(
 
     progress("one more day of activity, then the incremental ETL")
     bench.cli("source advance", "source", "advance", "--days", "1")
-    incremental = run_etl(**etl)
+    incremental = run_etl(env=env, run_history=run_history)
 
     results = {
         "scale": scale,

@@ -8,6 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -65,7 +66,7 @@ TARGETS = (
 )
 
 
-def machine() -> dict:
+def machine() -> dict[str, Any]:
     return {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1)}
 
 
@@ -78,7 +79,7 @@ def commit() -> str:
     return f"{revision}+dirty" if dirty.stdout.strip() else revision
 
 
-def finish(results: dict) -> dict:
+def finish(results: dict[str, Any]) -> dict[str, Any]:
     """Add ratios, targets and provenance (machine, commit, date) to the measurements."""
     results = dict(results)
     ratios = {}
@@ -104,7 +105,7 @@ def _number(value: object) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def markdown(results: dict) -> str:
+def markdown(results: dict[str, Any]) -> str:
     lines = [
         f"# Benchmark, scale `{results['scale']}`",
         "",
@@ -128,7 +129,7 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(results: dict, out: Path) -> tuple[Path, Path]:
+def write(results: dict[str, Any], out: Path) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out / "bench.json", out / "bench.md"
     json_path.write_text(json.dumps(results, indent=2) + "\n")

@@ -13,7 +13,7 @@ from pipelines.export.revenue_share import parse_period, statement_rows, to_csv_
 WRITERS = {"csv": to_csv_bytes, "xlsx": to_xlsx_bytes}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = subparsers.add_parser("export", help="finance exports from the published warehouse")
     commands = export.add_subparsers(dest="export_command", metavar="EXPORT", required=True)
     revenue_share = commands.add_parser(

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 SAMPLE_IDS_SHOWN = 3
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     etl = subparsers.add_parser("etl", help="extract, transform, check, publish and write back")
     actions = etl.add_subparsers(dest="etl_command", metavar="ACTION", required=True)
     run = actions.add_parser(
@@ -88,6 +88,7 @@ def _summary(record: RunRecord) -> str:
     changed = sum(counts["rows_changed"] for counts in tables)
     deleted = sum(counts["rows_deleted"] for counts in tables)
     warnings = sum(1 for check in record.checks if not check["success"] and check["severity"] == "warn")
+    assert record.finished_at is not None  # run() sets it before returning
     seconds = (record.finished_at - record.started_at).total_seconds()
     line = (
         f"{record.status} run {record.run_id} ({record.mode}): {len(record.tables)} tables, {read:,} rows read, "

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -63,7 +63,7 @@ class RunRecord:
     snapshot_at: datetime | None = None
     tables: dict[str, dict[str, int]] = field(default_factory=dict)
     steps: dict[str, float] = field(default_factory=dict)
-    checks: list[dict] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     writeback: WriteBackCounts | None = None  # for the summary line; not part of the history record
 
@@ -76,7 +76,7 @@ class RunRecord:
             # A step may come in parts (extract: copying the live file, then reading the source); they add up.
             self.steps[name] = round(self.steps.get(name, 0) + time.perf_counter() - started, 3)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "started_at": self.started_at.isoformat(),
@@ -91,7 +91,7 @@ class RunRecord:
         }
 
     @property
-    def failed_errors(self) -> list[dict]:
+    def failed_errors(self) -> list[dict[str, Any]]:
         return [c for c in self.checks if c["severity"] == "error" and not c["success"]]
 
 
@@ -176,6 +176,7 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
     finally:
         for leftover in (build, build.with_name(build.name + ".wal")):
             leftover.unlink(missing_ok=True)
+    assert record.snapshot_at is not None  # the extract of a published run set it
     with record.step("writeback"):
         try:
             record.writeback = write_back(

