@@ -207,7 +207,9 @@ def test_finance_sees_authors_by_name(published: dict[str, str], monkeypatch: py
         monkeypatch.setenv(name, value)
     add_user("fin@example.com", "finance", "correct horse battery")
     at = _open("overview", signed_in="fin@example.com")
-    assert set(_metrics(at)) == {"MRR", "Book sales"}
+    # Issue 11 finding 8: finance answers for the margin, so it sees AI cost and gross margin too.
+    assert set(_metrics(at)) == {"MRR", "Book sales", "AI cost", "Gross margin"}
+    _no_errors(_open("ai_cost", {"dates": MARCH}, signed_in="fin@example.com"))
     at = _open("revenue_share", {"month": "2024-02"}, signed_in="fin@example.com")
     _no_errors(at)
     statements = at.dataframe[0].value

@@ -23,8 +23,9 @@ ROLES: tuple[str, ...] = ("admin", "finance", "analyst", "product")
 
 _ROLE_PAGES: dict[str, frozenset[str]] = {
     "admin": frozenset(PAGES),
-    # Finance pays authors: revenue share and its export, nothing about product behaviour.
-    "finance": frozenset({"overview", "revenue_share", "data_quality"}),
+    # Finance pays authors (revenue share and its export) and answers for the margin: AI cost against subscription
+    # revenue. Nothing about product behaviour.
+    "finance": frozenset({"overview", "revenue_share", "ai_cost", "data_quality"}),
     # Analysts study usage and cost, never money owed to named people.
     "analyst": frozenset({"overview", "usage", "ai_cost", "writing_progress", "data_quality"}),
     "product": frozenset({"overview", "engagement", "writing_progress", "data_quality"}),
