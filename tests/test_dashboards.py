@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from dashboards import charts
 from dashboards.auth import PAGES
 from tests.conftest import REPO_ROOT, cli_environment, run_cli
-from tests.marts_dataset import publish_platform_data, uid
+from tests.marts_dataset import ALICE, LONG_NIGHT, publish_platform_data, uid
 
 APP = str(REPO_ROOT / "dashboards" / "app.py")
 GENERATION_1, GENERATION_4 = uid("generation", 1), uid("generation", 4)
@@ -298,6 +298,31 @@ def test_a_new_publication_is_picked_up_and_a_blocked_run_is_announced(
     (banner,) = at.error
     assert "was **blocked**" in banner.value
     assert "completed_not_before_created" in banner.value
+
+
+def test_a_revenue_period_not_yet_ended_is_marked_partial(
+    published_copy: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli_env, source_url = published_copy, published_copy["EBOOK_ANALYTICS_SOURCE_URL"]
+    for name, value in _env(Path(cli_env["EBOOK_ANALYTICS_HOME"]), no_auth=True).items():
+        monkeypatch.setenv(name, value)
+    with psycopg.connect(source_url) as conn:  # this month's statement: its period ends after the snapshot
+        month = conn.execute("select date_trunc('month', now() at time zone 'UTC')::date").fetchone()[0]
+        conn.execute(
+            "insert into billing.revenue_shares (id, user_id, project_id, book_sales, platform_commission_rate,"
+            " user_revenue, platform_revenue, payout_status, revenue_period_start, revenue_period_end)"
+            " values (%s, %s, %s, 12.00, 0.1000, 10.80, 1.20, 'pending', %s,"
+            " %s + interval '1 month' - interval '1 day')",
+            (uid("share", 7), ALICE, LONG_NIGHT, month, month),
+        )
+    run_cli("etl", "run", env=cli_env)
+    at = _open("revenue_share", {"month": f"{month:%Y-%m}"})
+    _no_errors(at)
+    (warning,) = [w.value for w in at.warning if "Partial" in w.value]
+    assert warning.startswith(f"**Partial**: the revenue period of {month:%Y-%m} runs to ")
+    assert _metrics(at)["Book sales"] == "$12.00"
+    at = _open("revenue_share", {"month": "2024-02"})  # an ended period carries no mark
+    assert not [w.value for w in at.warning if "Partial" in w.value]
 
 
 def test_without_a_warehouse_the_app_says_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

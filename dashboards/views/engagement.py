@@ -55,16 +55,18 @@ with right:
 
 
 def _retention_heatmap(frame: pd.DataFrame) -> go.Figure:
-    grid = frame.pivot(index="cohort_week", columns="weeks_since_signup", values="retention_rate")
+    """Cohorts by weeks since signup; a week not yet fully observed has no rate and stays an empty cell (never 0%)."""
+    grid = frame.pivot(index="cohort_week", columns="weeks_since_signup", values="retention_rate").astype("float64")
     figure = px.imshow(
         grid,
-        text_auto=".0%",
         color_continuous_scale="Blues",
         zmin=0,
         zmax=1,
         aspect="auto",
         labels={"x": "weeks since signup", "y": "cohort (week of signup)", "color": "retained"},
     )
+    text = [["" if pd.isna(rate) else f"{rate:.0%}" for rate in row] for row in grid.to_numpy()]
+    figure.update_traces(text=text, texttemplate="%{text}", hovertemplate="%{y}, week %{x}: %{text}<extra></extra>")
     figure.update_yaxes(type="category")
     return figure.update_layout(coloraxis_showscale=False, height=max(320, 28 * len(grid)))
 

@@ -24,6 +24,12 @@ else:
     picked = st.selectbox("Statement month (revenue period start)", months, key="month", bind="query-params")
     month = date.fromisoformat(f"{picked}-01")
     totals = data.report("revenue_share/month_totals", month=month).iloc[0]
+    if totals.partial:
+        st.warning(
+            f"**Partial**: the revenue period of {picked} runs to {totals.period_end:%Y-%m-%d}, after these data were "
+            "taken; its figures will still change.",
+            icon=":material/hourglass_top:",
+        )
     columns = st.columns(4)
     columns[0].metric(
         "Book sales", charts.money(totals.book_sales), border=True, help=f"{charts.count(totals.statements)} statements"
