@@ -30,6 +30,7 @@ from pipelines.publish.lock import etl_lock
 from pipelines.publish.swap import building_path, copy_live, move_aside, publish, published_exists, remove_leftovers
 from pipelines.publish.writeback import WriteBackCounts, write_back
 from pipelines.source.connection import connect, redact, rollup_url, source_url
+from pipelines.transform.history import carry_over, update_history
 from pipelines.transform.runner import run_models
 
 if TYPE_CHECKING:
@@ -145,7 +146,8 @@ def _ensure_directory(directory: Path) -> None:
 
 def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
     remove_leftovers(live)
-    incremental = _live_is_usable(live, rebuild=options.rebuild) and not options.full
+    usable = _live_is_usable(live, rebuild=options.rebuild)
+    incremental = usable and not options.full
     record.mode = "incremental" if incremental else "full"
     url = source_url()
     tables = [table for table in load_tables() if not (options.redact_pii and table.pii)]
@@ -156,7 +158,9 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
         if incremental:
             with record.step("extract"):
                 copy_live(live, build)
-        published = _build(record, build, url, tables, redacted=options.redact_pii)
+        # A full run rebuilds staging and marts from the source, but the history exists only in the warehouse.
+        history_from = live if usable and not incremental else None
+        published = _build(record, build, url, tables, redacted=options.redact_pii, history_from=history_from)
         if not published:
             return
         with record.step("publish"):
@@ -208,8 +212,19 @@ def _check_source_schema(url: str, tables: list[SourceTable]) -> None:
         raise UserError(f"the source database at {redact(url)} has no table {names}; run `ebook-analytics source init`")
 
 
-def _build(record: RunRecord, build: Path, url: str, tables: list[SourceTable], *, redacted: bool) -> bool:
-    """Extract, transform and check into the build file; True when it is ready (checkpointed, closed) to publish."""
+def _build(
+    record: RunRecord,
+    build: Path,
+    url: str,
+    tables: list[SourceTable],
+    *,
+    redacted: bool,
+    history_from: Path | None = None,
+) -> bool:
+    """Extract, transform and check into the build file; True when it is ready (checkpointed, closed) to publish.
+
+    `history_from`: a published warehouse whose history tables a fresh build carries over.
+    """
     # Imported here: Great Expectations takes seconds to import, and a run refused by the lock should not wait.
     from pipelines.quality.gate import run_checks
 
@@ -223,6 +238,10 @@ def _build(record: RunRecord, build: Path, url: str, tables: list[SourceTable], 
         con.execute(f"detach {SOURCE_ALIAS}")
         record.snapshot_at = extraction.snapshot_at
         record.tables = {name: counts.as_dict() for name, counts in extraction.tables.items()}
+        with record.step("history"):
+            if history_from is not None:
+                carry_over(con, history_from)
+            update_history(con, extraction.snapshot_at)
         with record.step("transform"):
             pause_if_asked("transform")
             run_models(con, _model_parameters(extraction))
