@@ -12,6 +12,8 @@ from datetime import date, timedelta
 
 import streamlit as st
 
+from pipelines.metrics.query import complete_months
+
 DEFAULT_DAYS = 90
 
 
@@ -34,10 +36,8 @@ class DateRange:
     def complete_months(self) -> DateRange | None:
         """The whole calendar months inside this range (from the 1st of the first to the last day of the last), or
         None when it holds no whole month: what monthly figures such as gross margin cover."""
-        first = self.start if self.start.day == 1 else _add_months(self.start.replace(day=1), 1)
-        after = _add_months(self.end.replace(day=1), 1)  # the 1st of the month after the range's last month
-        last = self.end if self.end == after - timedelta(days=1) else self.end.replace(day=1) - timedelta(days=1)
-        return DateRange(first, last) if first < last else None
+        months = complete_months(self.start, self.end)  # the engine's rule for monthly models
+        return DateRange(*months) if months else None
 
     def previous_months(self, data_start: date) -> DateRange | None:
         """As many whole months just before these (whole) months, or None when they would begin before the data
@@ -45,6 +45,11 @@ class DateRange:
         months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
         previous = DateRange(_add_months(self.start, -months), self.start - timedelta(days=1))
         return previous if previous.start >= data_start else None
+
+
+def month(first_day: date) -> DateRange:
+    """The calendar month starting on `first_day`."""
+    return DateRange(first_day, _add_months(first_day, 1) - timedelta(days=1))
 
 
 def _add_months(first_of_month: date, months: int) -> date:

@@ -16,6 +16,7 @@ import pytest
 
 from pipelines import warehouse
 from pipelines.config import QUERIES_DIR
+from pipelines.metrics.query import query_metrics
 from tests.conftest import run_cli
 from tests.marts_dataset import (
     ALICE,
@@ -490,19 +491,33 @@ def test_project_funnel(con):
     ]
 
 
-def test_reports_read_the_plan_of_usage_daily(con):
-    everything = {"start": date(2024, 2, 1), "end": date(2024, 4, 30), "tiers": [], "plans": [], "resource_types": []}
-    # (tier, plan, resource_type, users, quantity, total_cost)
-    assert report(con, "usage/by_tier_plan", **everything) == [
-        ("basic", "Pro Yearly", "ai_tokens", 1, 200, D("0.00")),
-        ("enterprise", "(no plan)", "exports", 1, 1, D("0.50")),  # Dave's February: before his subscriptions
-        ("free", "Pro Monthly", "ai_tokens", 1, 400, D("0.01")),  # 300 (Mar 31) + 100 (Apr 1)
-        ("premium", "Pro Monthly", "ai_tokens", 1, 1650, D("0.03")),  # 50 + 1600
-        ("premium", "Pro Monthly", "exports", 1, 2, D("1.50")),
+def test_usage_metrics_read_the_plan_of_usage_daily(con):
+    everything = {"start": date(2024, 2, 1), "end": date(2024, 4, 30)}
+    by_tier_plan = query_metrics(
+        con, ["usage_users", "usage_quantity", "usage_cost"], **everything, by=["tier", "plan", "resource_type"]
+    )
+    # (period, tier, plan, resource_type, users, quantity, cost)
+    assert list(by_tier_plan.itertuples(index=False, name=None)) == [
+        (None, "basic", "Pro Yearly", "ai_tokens", 1, 200, D("0.00")),
+        (None, "enterprise", "(no plan)", "exports", 1, 1, D("0.50")),  # Dave's February: before his subscriptions
+        (None, "free", "Pro Monthly", "ai_tokens", 1, 400, D("0.01")),  # 300 (Mar 31) + 100 (Apr 1)
+        (None, "premium", "Pro Monthly", "ai_tokens", 1, 1650, D("0.03")),  # 50 + 1600
+        (None, "premium", "Pro Monthly", "exports", 1, 2, D("1.50")),
     ]
-    assert report(con, "usage/by_day", **{**everything, "plans": ["(no plan)"]}) == [
-        (date(2024, 2, 20), "exports", 1, D("0.50")),
-    ]
+    no_plan = query_metrics(
+        con,
+        ["usage_quantity", "usage_cost"],
+        **everything,
+        grain="day",
+        by=["resource_type"],
+        where={"plan": ["(no plan)"]},
+    )
+    assert list(no_plan.itertuples(index=False, name=None)) == [(date(2024, 2, 20), "exports", 1, D("0.50"))]
+    # AI tokens billed: only the 'ai_tokens' records, whatever the resource filter says about the others
+    march = query_metrics(
+        con, ["usage_users", "usage_ai_tokens", "usage_cost"], start=date(2024, 3, 1), end=date(2024, 3, 31)
+    )
+    assert list(march.itertuples(index=False, name=None)) == [(None, 3, 2100, D("1.53"))]
 
 
 def test_reports_read_the_small_marts(con):

@@ -1,14 +1,19 @@
 """The page scripts `app.py` registers with `st.navigation` (not `pages/`, so Streamlit does not auto-discover them).
 
 Each page opens with `open_page(key)`: a server-side guard (a page reached without its role's permission renders
-nothing) and the page's date range from the sidebar.
+nothing) and the page's date range from the sidebar. KPI tiles of defined metrics go through `tiles`: the values come
+from the metrics layer for the period and its comparison period, the label, tooltip and format from the definition.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+
+import pandas as pd
 import streamlit as st
 
-from dashboards import data, filters
+from dashboards import charts, data, filters
 from dashboards.auth import ensure_page_allowed
 
 
@@ -27,7 +32,67 @@ def open_page(key: str, default_days: int = filters.DEFAULT_DAYS) -> filters.Dat
     return filters.date_range(*span, default_days=default_days)
 
 
-def period_params(period: filters.DateRange) -> dict[str, object]:
-    """The bound parameters of KPI queries: this period and the previous one of the same length."""
-    previous = period.previous()
-    return {"start": period.start, "end": period.end, "prev_start": previous.start, "prev_end": previous.end}
+def data_start() -> date:
+    """The first UTC day with data: no comparison reaches before it."""
+    span = data.data_span()
+    return span[0] if span else date.min
+
+
+def tile(
+    column: object,
+    name: str,
+    period: filters.DateRange | None,
+    previous: filters.DateRange | None = None,
+    *,
+    where: Mapping[str, Sequence[str]] | None = None,
+    lower_is_better: bool = False,
+    fmt: Callable[[object], str] | None = None,
+) -> object:
+    """The KPI tile of metric `name` in `column`: its value over `period` (None when there is no whole period to
+    show: the tile says "–") against `previous` (None: no delta); label, tooltip and format from its definition.
+    A filter on a dimension the metric does not have leaves the tile empty rather than silently unfiltered.
+    Returns the value shown."""
+    definition = data.definition(name)
+    uncut = sorted(dim for dim, values in (where or {}).items() if values and dim not in definition.dimensions)
+    help = data.metric_help(name)
+    if uncut:
+        period = None
+        help += f"\n\nNot defined by {', '.join(uncut)}: clear that filter to see it."
+    current = value(name, period, where)
+    charts.kpi(
+        column,
+        definition.label,
+        current,
+        value(name, previous, where) if period is not None else None,
+        fmt or charts.UNIT_FORMATS[definition.unit],
+        help,
+        lower_is_better=lower_is_better,
+    )
+    return current
+
+
+def value(name: str, period: filters.DateRange | None, where: Mapping[str, Sequence[str]] | None = None) -> object:
+    """Metric `name` over the whole of `period` (grain all), or None without a period."""
+    if period is None:
+        return None
+    rows = data.metric(name, start=period.start, end=period.end, where=where)
+    return None if rows.empty else rows.iloc[0][name]
+
+
+def series(
+    names: str | Sequence[str],
+    period: filters.DateRange,
+    *,
+    grain: str = "day",
+    by: Sequence[str] = (),
+    where: Mapping[str, Sequence[str]] | None = None,
+    time: str = "day",
+) -> pd.DataFrame:
+    """Metrics per `grain` period of the range (and per `by`), for a chart, the period column named `time`; no rows
+    when every value is empty or 0, so a range without activity shows the empty state, not a flat line."""
+    wanted = [names] if isinstance(names, str) else list(names)
+    rows = data.metric(wanted, start=period.start, end=period.end, grain=grain, by=by, where=where)
+    values = rows[wanted]
+    if (values.isna() | (values == 0)).all(axis=None):
+        return rows.iloc[0:0]
+    return rows.rename(columns={"period": time})
