@@ -6,6 +6,7 @@ before it) or, where the mart's rule is the contract (MRR, margins), against the
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -26,7 +27,9 @@ from tests.marts_dataset import ALICE, LONG_NIGHT, publish_platform_data, uid
 
 APP = str(REPO_ROOT / "dashboards" / "app.py")
 GENERATION_1, GENERATION_4 = uid("generation", 1), uid("generation", 4)
-MARCH = ["2024-03-01", "2024-03-31"]  # the previous period is then 2024-01-30 .. 2024-02-29
+MARCH = ["2024-03-01", "2024-03-31"]
+BEFORE_MARCH = ["2024-01-30", "2024-02-29"]  # the 31 days before March: what March's tiles compare with
+FEBRUARY = ["2024-02-01", "2024-02-29"]
 TIMEOUT = 30
 SQL = "'; drop table marts.ai_cost_daily; --"
 LONG = "x" * 10_000
@@ -136,23 +139,21 @@ def test_overview_kpis_are_the_hand_computed_values(as_admin: Path) -> None:
         "MRR": charts.money(mrr),
         # Statements starting in March: 200.00 + 0.00; in February: 100.00 + 55.55 + 19.99 = 175.54.
         "Book sales": "$200.00",
-        # Alice (The Long Night, Sea Glass) and Carol (Dragons Rising) got content versions in March.
-        "Active writers": "2",
+        # Issue 11: people who saved a version (changed_by), not project owners: Alice saved every version, so 1
+        # (the page said 2 before, counting Carol as the owner of Dragons Rising).
+        "Active writers": "1",
         # The Long Night 300 -> 820, Sea Glass 0 -> 1000, Dragons Rising 0 -> 70 (the higher version wins).
         "Words written": "1,590",
         # 0.030 + 0.015 + 0.006 + 0.0045 (NULL costs count 0; 2024-02-29 20:00-05 is March 1 UTC) = 0.0555.
         "AI cost": "$0.06",
         "Gross margin": charts.money(margin),
-        "Daily active users": charts.average(
-            _scalar(
-                as_admin, "select avg(dau) from marts.engagement_daily where day between '2024-03-01' and '2024-03-31'"
-            )
-        ),
+        # Active on the period's last day, March 31: nobody (the page showed the mean DAU before).
+        "Daily active users": "0",
     }
     deltas = {metric.label: metric.delta for metric in at.metric}
     assert deltas["Book sales"] == "+$24.46"
     assert deltas["Words written"] == "+1,290"  # February: The Long Night 0 -> 300
-    assert deltas["Active writers"] == "+1"
+    assert deltas["Active writers"] == "+0"  # Alice in February too
 
 
 def test_page_headlines_match_the_marts(as_admin: Path) -> None:
@@ -160,7 +161,7 @@ def test_page_headlines_match_the_marts(as_admin: Path) -> None:
     # March usage: Alice 0.02 + NULL + 1.50, Bob 0.00, Carol 0.01 (2024-03-31); AI tokens 1000 + 600 + 200 + 300.
     assert usage["Users with usage"] == "3"
     assert usage["Usage cost"] == "$1.53"
-    assert usage["AI tokens"] == "2,100"
+    assert usage["AI tokens billed"] == "2,100"
 
     revenue = _metrics(_open("revenue_share", {"month": "2024-02"}))
     assert revenue == {
@@ -173,11 +174,80 @@ def test_page_headlines_match_the_marts(as_admin: Path) -> None:
     ai_cost = _metrics(_open("ai_cost", {"dates": MARCH, "provider": "anthropic"}))
     assert ai_cost["AI cost"] == "$0.00"  # claude-3 in March: 0.0045 + NULL
     ai_cost = _metrics(_open("ai_cost", {"dates": MARCH}))
-    # 7 generations created in March UTC, 1 failed.
-    assert ai_cost["Failure rate"] == charts.percent(Decimal(1) / 7)
+    # 7 generations created in March UTC: 1 failed, 1 pending. Issue 11: failed / finished, in-flight excluded, so
+    # 1 / 6 (the page said 1 / 7 before).
+    assert ai_cost["AI failure rate"] == "16.7%"
+    # Exact p95 of the completed generations' times 500, 1000, 1500, 2000, 3000 ms: 0.95 * 4 = 3.8, so 2000 +
+    # 0.8 * (3000 - 2000) = 2800 ms. AI words 500 + 40 = 540, so 0.0555 * 1000 / 540 = $0.1028 per 1k.
+    assert ai_cost["AI latency p95"] == "2,800 ms"
+    assert ai_cost["AI cost per 1k AI words"] == "$0.10"
 
     engagement = _metrics(_open("engagement", {"dates": MARCH}))
     assert engagement["New users"] == "3"  # Bob (2024-03-01 UTC), Carol (2024-03-04 UTC), Dave
+
+
+# Each page opened from a link, the period its tiles cover and the one they compare with (None: no delta), and the
+# `metrics query --where` equal to the link's filters.
+TILE_CASES = [
+    ("overview", {"dates": MARCH}, MARCH, BEFORE_MARCH, {}),
+    ("usage", {"dates": MARCH, "tier": "premium"}, MARCH, BEFORE_MARCH, {"tier": ["premium"]}),
+    ("revenue_share", {"month": "2024-02"}, FEBRUARY, None, {}),
+    ("ai_cost", {"dates": MARCH, "provider": "openai"}, MARCH, BEFORE_MARCH, {"provider": ["openai"]}),
+    ("writing_progress", {"dates": MARCH}, MARCH, BEFORE_MARCH, {}),
+    ("engagement", {"dates": MARCH}, MARCH, BEFORE_MARCH, {}),
+]
+# Gross margin covers the whole months inside the range (March) against as many months just before, unfiltered.
+OWN_PERIODS = {"gross_margin": (MARCH, FEBRUARY, {})}
+NOT_METRICS = {"Over a plan limit", "Authors' share not yet paid"}  # lists of people, not defined metrics
+PAGE_METRICS = {
+    "overview": {"mrr", "book_sales", "active_writers", "words_written", "ai_cost", "gross_margin", "dau"},
+    "usage": {"usage_users", "usage_cost", "usage_ai_tokens"},
+    "revenue_share": {"book_sales", "platform_revenue", "author_revenue"},
+    "ai_cost": {"ai_cost", "ai_failure_rate", "ai_cost_per_1k_ai_words", "ai_latency_p95", "gross_margin"},
+    "writing_progress": {"words_written", "active_writers", "chapters_completed", "ai_words"},
+    "engagement": {"dau", "mau", "stickiness", "new_users"},
+}
+
+
+def _metrics_query(env: dict[str, str], names: list[str], days: list[str], where: dict[str, list[str]]) -> dict:
+    """`ebook-analytics metrics query` as users run it: the one row of grain all, values as their JSON says."""
+    argv = ["metrics", "query", ",".join(names), "--start", days[0], "--end", days[1], "--format", "json"]
+    argv += [f"--where={dim}={value}" for dim, values in where.items() for value in values]
+    (row,) = json.loads(run_cli(*argv, env=env).stdout, parse_float=Decimal)
+    return {name: Decimal(row[name]) if isinstance(row[name], str) else row[name] for name in names}
+
+
+def _delta(current: object, previous: object, fmt: Callable[[object], str]) -> str | None:
+    if current is None or previous is None:
+        return None
+    change = Decimal(str(current)) - Decimal(str(previous))
+    return fmt(change) if change < 0 else f"+{fmt(change)}"
+
+
+def test_every_kpi_tile_is_the_metrics_query_for_the_same_filters(published: dict[str, str], as_admin: Path) -> None:
+    definitions = {m["label"]: m for m in json.loads(run_cli("metrics", "list", "--json", env=published).stdout)}
+    for page, link, days, before, where in TILE_CASES:
+        at = _open(page, link)
+        _no_errors(at)
+        tiles = {metric.label: metric for metric in at.metric if metric.label not in NOT_METRICS}
+        names = {label: definitions[label]["name"] for label in tiles}  # every other tile is a defined metric
+        assert set(names.values()) == PAGE_METRICS[page], page
+        asked: dict[tuple, list[str]] = {}  # one CLI call per period and filter
+        for name in names.values():
+            own_days, own_before, own_where = OWN_PERIODS.get(name, (days, before, where))
+            for span, key in ((own_days, "current"), (own_before, "previous")):
+                if span is not None:
+                    asked.setdefault((key, tuple(span), json.dumps(own_where)), []).append(name)
+        answers: dict[tuple[str, str], object] = {}
+        for (key, span, chosen), wanted in asked.items():
+            for name, value in _metrics_query(published, wanted, list(span), json.loads(chosen)).items():
+                answers[key, name] = value
+        for label, shown in tiles.items():
+            definition = definitions[label]
+            fmt = charts.UNIT_FORMATS[definition["unit"]]
+            current, previous = answers["current", names[label]], answers.get(("previous", names[label]))
+            assert (shown.value, shown.delta or None) == (fmt(current), _delta(current, previous, fmt)), (page, label)
+            assert shown.help == f"**{label}**: {definition['description']}", (page, label)
 
 
 def test_analysts_see_pseudonyms_and_no_revenue(published: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -220,7 +290,7 @@ def test_finance_sees_authors_by_name(published: dict[str, str], monkeypatch: py
     ]
 
 
-def test_report_queries_outside_the_role_are_refused(
+def test_reports_and_metrics_outside_the_role_are_refused(
     published: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def script() -> None:
@@ -232,20 +302,30 @@ def test_report_queries_outside_the_role_are_refused(
         from dashboards.auth import User
 
         data.start_run(User(email="p@example.com", role="product"))
-        days = data.report("engagement/activity_by_day", start=date(2024, 3, 1), end=date(2024, 3, 31))
-        st.write(f"{len(days)} days")
+        categories = data.report("engagement/events_by_category", start=date(2024, 3, 1), end=date(2024, 3, 31))
+        st.write(f"{len(categories)} categories")
         try:
-            data.report("revenue_share/kpis")
+            data.report("revenue_share/statements", month=date(2024, 2, 1))
         except data.OutOfScope as refused:
             st.write(f"refused: {refused}")
+        days = data.metric("dau", start=date(2024, 3, 1), end=date(2024, 3, 31), grain="day")
+        st.write(f"{len(days)} days")
+        for names in (["ai_cost"], ["dau", "mrr"]):  # AI cost is for admin, analyst and finance; MRR too
+            try:
+                data.metric(names, start=date(2024, 3, 1), end=date(2024, 3, 31))
+            except data.OutOfScope as refused:
+                st.write(f"refused: {refused}")
 
     for name, value in _env(Path(published["EBOOK_ANALYTICS_HOME"]), no_auth=False).items():
         monkeypatch.setenv(name, value)
     at = AppTest.from_function(script, default_timeout=TIMEOUT).run()
     assert not at.exception
     assert [text.value for text in at.markdown] == [
-        "31 days",  # engagement_daily runs from the first to the last event day: all of March
+        "3 categories",  # writing, uncategorised, session
         "refused: the product role may not read revenue_share reports",
+        "31 days",  # a row for every day of the range
+        "refused: the product role may not read the ai_cost metric",
+        "refused: the product role may not read the mrr metric",
     ]
 
 

@@ -528,25 +528,21 @@ def test_reports_read_the_small_marts(con):
         ("uncategorised", 3),
         ("session", 1),
     ]
-    # (cost, active writers, AI words, cost per 1k words, cost per writer). All models: 0.03 + 0.015 + 0.006 +
-    # 0.0045 (NULL costs as 0) = 0.0555 over Alice, Bob and Carol; AI words 500 (Mar 1) + 320 (Mar 3) = 820:
-    # 0.0555 * 1000 / 820 = 0.0676829 -> 0.067683; 0.0555 / 3 = 0.0185
-    assert report(con, "ai_cost/unit_costs", **march, providers=[], models=[]) == [
-        (D("0.055500"), 3, 820, D("0.067683"), D("0.018500")),
-    ]
-    # anthropic: generations 6 (Carol, 0.0045) and 7 (Alice, NULL): 0.0045 * 1000 / 820 = 0.0054878; 0.0045 / 2
-    assert report(con, "ai_cost/unit_costs", **march, providers=["anthropic"], models=[]) == [
-        (D("0.004500"), 2, 820, D("0.005488"), D("0.002250")),
-    ]
+    # cost per 1k AI words: 0.0555 over the words AI versions added in March, 500 (chapter 2's first version, Mar 1)
+    # + 40 (chapter 1: 280 -> 320, Mar 3) = 540
+    assert query_metrics(con, ["ai_cost_per_1k_ai_words"], start=march["start"], end=march["end"]).iat[0, 1] == (
+        D("0.055500") * 1000 / 540
+    )
 
 
-def test_reports_read_the_words_written_of_writing_progress_daily(con):
+def test_words_written_by_genre_and_the_most_active_projects(con):
     march = {"start": date(2024, 3, 1), "end": date(2024, 3, 31)}
     # fantasy: The Long Night on Mar 1 (+480, 2 versions) and Mar 3 (+40), Dragons Rising on Mar 5 (+70, 2 versions)
-    assert report(con, "writing_progress/words_by_day", **march, genres=["fantasy"]) == [
-        (date(2024, 3, 1), 480, 2, 1),
-        (date(2024, 3, 3), 40, 1, 1),
-        (date(2024, 3, 5), 70, 2, 1),
+    words = query_metrics(con, ["words_written"], **march, grain="day", by=["genre"], where={"genre": ["fantasy"]})
+    assert list(words.itertuples(index=False, name=None)) == [
+        (date(2024, 3, 1), "fantasy", 480),
+        (date(2024, 3, 3), "fantasy", 40),
+        (date(2024, 3, 5), "fantasy", 70),
     ]
     most_active = [row[:8] for row in report(con, "writing_progress/most_active", **march, genres=[])]
     assert most_active == [

@@ -9,7 +9,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import charts, data, filters
-from dashboards.views import open_page
+from dashboards.views import open_page, series, tile
 from pipelines.errors import UserError
 
 period = open_page("revenue_share", default_days=365)
@@ -31,16 +31,13 @@ else:
             icon=":material/hourglass_top:",
         )
     columns = st.columns(4)
-    columns[0].metric(
-        "Book sales", charts.money(totals.book_sales), border=True, help=f"{charts.count(totals.statements)} statements"
-    )
-    columns[1].metric("Platform commission", charts.money(totals.platform_revenue), border=True)
-    columns[2].metric("Authors' share", charts.money(totals.author_revenue), border=True)
+    for column, name in zip(columns, ["book_sales", "platform_revenue", "author_revenue"], strict=False):
+        tile(column, name, filters.month(month))
     columns[3].metric(
         "Authors' share not yet paid",
         charts.money(totals.author_revenue_unpaid),
         border=True,
-        help="Pending, processing or failed payouts.",
+        help=f"Pending, processing or failed payouts of the month's {charts.count(totals.statements)} statements.",
     )
     try:
         csv_file, xlsx_file = data.statement_files(month)
@@ -76,17 +73,19 @@ else:
     )
 
 st.subheader(f"{period.start:%B %Y} to {period.end:%B %Y}")
-by_month = data.report("revenue_share/by_month", **period.params())
+by_month = series(["book_sales", "platform_revenue"], period, grain="month", time="month")
+by_status = series("author_revenue", period, grain="month", by=["payout_status"], time="month")
 left, right = st.columns(2)
 with left:
     charts.chart(
         "Authors' share by payout status (USD)",
-        by_month,
+        by_status,
         lambda f: px.bar(
-            f.rename(columns=lambda c: c.removeprefix("author_revenue_")),
+            f,
             x="month",
-            y=["paid", "processing", "pending", "failed"],
-            labels={"value": "USD", "variable": ""},
+            y="author_revenue",
+            color="payout_status",
+            labels={"author_revenue": "USD", "payout_status": ""},
         ),
         "revenue_by_payout_status",
     )
@@ -100,27 +99,28 @@ with right:
         "revenue_commission",
     )
 
-mrr = data.report("revenue_share/mrr_by_plan", plans=plans, **period.params())
+MOVEMENTS = ["new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr", "churned_mrr"]
+plan_where = {"plan": plans}
 left, right = st.columns(2)
 with left:
     charts.chart(
-        "MRR by plan (USD)",
-        mrr,
-        lambda f: px.bar(f, x="month", y="mrr_usd", color="plan", labels={"mrr_usd": "MRR (USD)"}),
+        "MRR at each month's end, by plan (USD)",
+        series("mrr", period, grain="month", by=["plan"], where=plan_where, time="month"),
+        lambda f: px.bar(f, x="month", y="mrr", color="plan", labels={"mrr": "MRR (USD)"}),
         "revenue_mrr",
     )
 with right:
     charts.chart(
-        "New and churned subscriptions",
-        mrr,
+        "MRR movements (USD; contraction and churn below zero)",
+        series(MOVEMENTS, period, grain="month", where=plan_where, time="month"),
         lambda f: px.bar(
-            f.assign(churned_subscriptions=-f["churned_subscriptions"]),
+            f.assign(contraction_mrr=-f["contraction_mrr"], churned_mrr=-f["churned_mrr"]),
             x="month",
-            y=["new_subscriptions", "churned_subscriptions"],
+            y=MOVEMENTS,
             barmode="relative",
-            labels={"value": "subscriptions", "variable": ""},
+            labels={"value": "USD", "variable": ""},
         ),
-        "revenue_new_churned",
+        "revenue_mrr_movements",
     )
 
 authors = data.report("revenue_share/author_totals", **period.params())
