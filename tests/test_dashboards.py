@@ -6,6 +6,7 @@ before it) or, where the mart's rule is the contract (MRR, margins), against the
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
@@ -380,14 +382,22 @@ def test_a_new_publication_is_picked_up_and_a_blocked_run_is_announced(
     assert "completed_not_before_created" in banner.value
 
 
-def test_a_revenue_period_not_yet_ended_is_marked_partial(
+def _figure(at: AppTest, key: str) -> dict:
+    """The Plotly figure of chart `key` (charts.chart's key) as the browser receives it."""
+    (chart,) = [c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-chart_{key}")]
+    return json.loads(chart.proto.spec)
+
+
+def test_periods_not_over_at_the_snapshot_are_marked_partial_or_left_empty(
     published_copy: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cli_env, source_url = published_copy, published_copy["EBOOK_ANALYTICS_SOURCE_URL"]
     for name, value in _env(Path(cli_env["EBOOK_ANALYTICS_HOME"]), no_auth=True).items():
         monkeypatch.setenv(name, value)
-    with psycopg.connect(source_url) as conn:  # this month's statement: its period ends after the snapshot
-        month = conn.execute("select date_trunc('month', now() at time zone 'UTC')::date").fetchone()[0]
+    with psycopg.connect(source_url) as conn:
+        today = conn.execute("select (now() at time zone 'UTC')::date").fetchone()[0]
+        month = today.replace(day=1)
+        # This month's statement: its revenue period ends after the snapshot.
         conn.execute(
             "insert into billing.revenue_shares (id, user_id, project_id, book_sales, platform_commission_rate,"
             " user_revenue, platform_revenue, payout_status, revenue_period_start, revenue_period_end)"
@@ -395,7 +405,19 @@ def test_a_revenue_period_not_yet_ended_is_marked_partial(
             " %s + interval '1 month' - interval '1 day')",
             (uid("share", 7), ALICE, LONG_NIGHT, month, month),
         )
+        # Erin signs up and writes today: her cohort's first week is not over at the snapshot.
+        conn.execute(
+            "insert into users.users (id, email, first_name, last_name, tier, created_at)"
+            " values (%s, 'erin@example.com', 'Erin', 'Stone', 'free', now())",
+            (uid("user", 5),),
+        )
+        conn.execute(
+            "insert into analytics.user_events (id, user_id, event_type, timestamp, event_category)"
+            " values (%s, %s, 'page_view', now(), 'writing')",
+            (uid("event", 11), uid("user", 5)),
+        )
     run_cli("etl", "run", env=cli_env)
+
     at = _open("revenue_share", {"month": f"{month:%Y-%m}"})
     _no_errors(at)
     (warning,) = [w.value for w in at.warning if "Partial" in w.value]
@@ -403,6 +425,12 @@ def test_a_revenue_period_not_yet_ended_is_marked_partial(
     assert _metrics(at)["Book sales"] == "$12.00"
     at = _open("revenue_share", {"month": "2024-02"})  # an ended period carries no mark
     assert not [w.value for w in at.warning if "Partial" in w.value]
+
+    at = _open("engagement", {"dates": [str(today), str(today)]})
+    _no_errors(at)
+    (heatmap,) = _figure(at, "retention")["data"]
+    rates = np.frombuffer(base64.b64decode(heatmap["z"]["bdata"]), dtype=heatmap["z"]["dtype"])  # Plotly's binary
+    assert len(rates) == 1 and np.isnan(rates[0]) and heatmap["text"] == [[""]]  # an empty cell, not 0%
 
 
 def test_without_a_warehouse_the_app_says_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
