@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import paths
-from pipelines.errors import UserError
+from pipelines.errors import UserError, first_line
 from pipelines.source.connection import redact
 
 SOURCE_ALIAS = "src"
@@ -43,7 +43,7 @@ def attach_source(con: duckdb.DuckDBPyConnection, url: str) -> None:
         con.execute(f"attach '{_quoted(url)}' as {SOURCE_ALIAS} (type postgres, read_only)")
     except duckdb.Error as exc:
         raise UserError(
-            f"cannot attach the source database at {redact(url)}: {str(exc).splitlines()[0]}; "
+            f"cannot attach the source database at {redact(url)}: {first_line(exc)}; "
             "check EBOOK_ANALYTICS_SOURCE_URL or run `ebook-analytics source start`"
         ) from exc
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.config import QUERIES_DIR
 from pipelines.extract.tables import SourceTable, load_tables
+from pipelines.queries import QUERIES_DIR
 from pipelines.transform.contracts import ColumnCheck, TableCheck, _column_check, _severity
 
 CHECKS_FILE = QUERIES_DIR / "staging" / "checks.yml"

@@ -20,7 +20,7 @@ import duckdb
 
 from pipelines import warehouse
 from pipelines.config import paths, setting
-from pipelines.errors import UserError
+from pipelines.errors import UserError, first_line
 from pipelines.extract.extract import Extraction, extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import SourceTable, load_tables
@@ -115,7 +115,7 @@ def run_etl(options: RunOptions) -> RunRecord:
         except BaseException as exc:
             if record.status != "published":  # a failed write-back does not unpublish the warehouse
                 record.status = "failed"
-            record.error = _one_line(exc)
+            record.error = first_line(exc)
             raise
         finally:
             record.finished_at = datetime.now(UTC)
@@ -174,7 +174,7 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
         ) from exc
     except duckdb.IOException as exc:
         raise UserError(
-            f"cannot write the warehouse in {live.parent}: {_one_line(exc)}; free disk space or fix its permissions "
+            f"cannot write the warehouse in {live.parent}: {first_line(exc)}; free disk space or fix its permissions "
             "(the live warehouse is unchanged)"
         ) from exc
     finally:
@@ -267,7 +267,7 @@ def _extract(con: duckdb.DuckDBPyConnection, tables: list[SourceTable], url: str
         if _is_local_write_failure(exc):
             raise
         raise UserError(
-            f"reading the source database at {redact(url)} failed: {_one_line(exc)}; check that it is up and rerun "
+            f"reading the source database at {redact(url)} failed: {first_line(exc)}; check that it is up and rerun "
             "(the live warehouse is unchanged)"
         ) from exc
 
@@ -313,8 +313,3 @@ def _write_publication(
                 "ids": [str(sample) for sample in result.sample_ids],
             },
         )
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.config import QUERIES_DIR
+from pipelines.queries import QUERIES_DIR
 
 MARTS_DIR = QUERIES_DIR / "marts"
 SEVERITIES = ("error", "warn")

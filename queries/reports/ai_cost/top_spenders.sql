@@ -7,7 +7,7 @@ filtered as (
     select *
     from by_user
     where month between date_trunc('month', $start) and $end
-      and (len($tiers) = 0 or list_contains($tiers, tier))
+      and picked($tiers, tier)
 ),
 
 final as (

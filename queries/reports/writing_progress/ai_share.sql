@@ -23,7 +23,7 @@ final as (
         coalesce(sum(words) filter (where not coalesce(ai_generated, false)), 0) as human_words,
         sum(words) filter (where ai_generated) / nullif(sum(words), 0) as ai_share
     from chosen
-    where len($genres) = 0 or list_contains($genres, genre)
+    where picked($genres, genre)
     group by genre
     order by genre
 )

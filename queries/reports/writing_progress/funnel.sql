@@ -6,7 +6,7 @@ with funnel as (
 final as (
     select *
     from funnel
-    where len($genres) = 0 or list_contains($genres, genre)
+    where picked($genres, genre)
     order by created desc, genre
 )
 

@@ -18,7 +18,7 @@ in_period as (
         max(day) as last_active_day
     from progress
     where day between $start and $end
-      and (len($genres) = 0 or list_contains($genres, genre))
+      and picked($genres, genre)
     group by project_id
 ),
 
