@@ -92,7 +92,6 @@ def series(
     when every value is empty or 0, so a range without activity shows the empty state, not a flat line."""
     wanted = [names] if isinstance(names, str) else list(names)
     rows = data.metric(wanted, start=period.start, end=period.end, grain=grain, by=by, where=where)
+    rows = rows.rename(columns={"period": time})
     values = rows[wanted]
-    if (values.isna() | (values == 0)).all(axis=None):
-        return rows.iloc[0:0]
-    return rows.rename(columns={"period": time})
+    return rows.iloc[0:0] if (values.isna() | (values == 0)).all(axis=None) else rows

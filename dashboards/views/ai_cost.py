@@ -6,6 +6,7 @@ list is a report.
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -94,28 +95,30 @@ charts.table(
     },
 )
 
-st.subheader("Cost against subscription revenue")
-months = period.complete_months()
-previous_months = months.previous_months(data_start()) if months else None
-st.caption(
-    "Whole calendar months inside the date range"
-    + (f" ({months.start:%B %Y} to {months.end:%B %Y})" if months else " (none: widen the range to a whole month)")
-    + ", each user in the tier in force that month; provider and model filters do not apply here."
-)
-tier_where = {"tier": tiers}
-columns = st.columns(4)
-tile(columns[0], "gross_margin", months, previous_months, where=tier_where)
-by_tier = (
-    data.metric(MARGIN, start=months.start, end=months.end, by=["tier"], where=tier_where).drop(columns="period")
-    if months
-    else None
-)
-charts.chart(
-    "Subscription revenue, AI cost and gross margin by tier (USD)",
-    by_tier if by_tier is not None else options.iloc[0:0],
-    lambda f: px.bar(f, x="tier", y=MARGIN, barmode="group", labels={"value": "USD", "variable": ""}),
-    "ai_by_tier",
-)
+if all(data.may_read_metric(name) for name in MARGIN):
+    st.subheader("Cost against subscription revenue")
+    months = period.complete_months()
+    st.caption(
+        "Whole calendar months inside the date range"
+        + (f" ({months.start:%B %Y} to {months.end:%B %Y})" if months else " (none: widen the range to a whole month)")
+        + ", each user in the tier in force that month; provider and model filters do not apply here."
+    )
+    tier_where = {"tier": tiers}
+    tile(
+        st.columns(4)[0],
+        "gross_margin",
+        months,
+        months.previous_months(data_start()) if months else None,
+        where=tier_where,
+    )
+    charts.chart(
+        "Subscription revenue, AI cost and gross margin by tier (USD)",
+        series(MARGIN, months, grain="all", by=["tier"], where=tier_where).drop(columns="day")
+        if months
+        else pd.DataFrame(),
+        lambda f: px.bar(f, x="tier", y=MARGIN, barmode="group", labels={"value": "USD", "variable": ""}),
+        "ai_by_tier",
+    )
 
 spenders = data.report("ai_cost/top_spenders", tiers=tiers, **period.params())
 if not spenders.empty:

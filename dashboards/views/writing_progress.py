@@ -13,14 +13,16 @@ import streamlit as st
 from dashboards import charts, data, filters
 from dashboards.views import open_page, series, tile
 
+TILES = ["words_written", "active_writers", "chapters_completed", "ai_words"]
+
 period = open_page("writing_progress")
 genres = filters.choose("Genre", "genre", data.report("writing_progress/genres")["genre"].tolist())
 chosen = {"genres": genres, **period.params()}
 where = {"genre": genres}
 previous = period.previous()
 
-columns = st.columns(4)
-for column, name in zip(columns, ["words_written", "active_writers", "chapters_completed", "ai_words"], strict=True):
+shown = [name for name in TILES if data.may_read_metric(name)]  # words added by AI: not for product
+for column, name in zip(st.columns(4), shown, strict=False):
     tile(column, name, period, previous, where=where)
 
 ai_share = data.report("writing_progress/ai_share", **chosen)
