@@ -292,6 +292,22 @@ def test_finance_sees_authors_by_name(published: dict[str, str], monkeypatch: py
     ]
 
 
+def test_product_sees_only_the_metrics_of_its_audience(
+    published: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboards.auth.users import add_user
+
+    for name, value in _env(Path(published["EBOOK_ANALYTICS_HOME"]), no_auth=False).items():
+        monkeypatch.setenv(name, value)
+    add_user("pat@example.com", "product", "correct horse battery")
+    at = _open("overview", {"dates": MARCH}, signed_in="pat@example.com")
+    _no_errors(at)
+    assert set(_metrics(at)) == {"Active writers", "Words written", "Daily active users"}
+    at = _open("writing_progress", {"dates": MARCH}, signed_in="pat@example.com")
+    _no_errors(at)
+    assert list(_metrics(at)) == ["Words written", "Active writers", "Chapters completed"]  # no AI words
+
+
 def test_reports_and_metrics_outside_the_role_are_refused(
     published: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
