@@ -116,11 +116,12 @@ def test_ai_writer_days(con):
 
 def test_ai_words_daily(con):
     # AI-written versions: 2 (ai_generation, 'Feb 27 22:00-05' = Feb 28 UTC), 4 (ai_generation), 6 (ai_revision);
-    # 5 (collaboration) and the manual ones are not the AI's
+    # 5 (collaboration) and the manual ones are not the AI's. Words added, never the chapter's whole length:
+    # 250 - 100 (version 1), 500 (chapter 2's first version), 320 - 280 (version 5)
     assert rows(con, "select * from marts.ai_words_daily order by day") == [
-        (date(2024, 2, 28), 1, 250),
+        (date(2024, 2, 28), 1, 150),
         (date(2024, 3, 1), 1, 500),
-        (date(2024, 3, 3), 1, 320),
+        (date(2024, 3, 3), 1, 40),
     ]
 
 
@@ -472,12 +473,16 @@ def test_retention_weekly(con, snapshot_date):
         (date(2024, 3, 4), 0): 1,
         (date(2024, 3, 4), 4): 1,
     }
+    # The snapshot's own week is not over: not fully observed, so empty (NULL), never 0%.
     this_week = snapshot_date - timedelta(days=snapshot_date.weekday())
     expected = [
-        (cohort, week, 2, active.get((cohort, week), 0), active.get((cohort, week), 0) / 2)
+        (cohort, week, 2, True, active.get((cohort, week), 0), active.get((cohort, week), 0) / 2)
+        if cohort + timedelta(days=7 * week) < this_week
+        else (cohort, week, 2, False, None, None)
         for cohort in (date(2024, 2, 26), date(2024, 3, 4))
         for week in range((this_week - cohort).days // 7 + 1)
     ]
+    assert expected[-1] == (date(2024, 3, 4), (this_week - date(2024, 3, 4)).days // 7, 2, False, None, None)
     assert rows(con, "select * from marts.retention_weekly order by cohort_week, weeks_since_signup") == expected
 
 
@@ -530,14 +535,14 @@ def test_reports_read_the_small_marts(con):
         ("session", 1),
     ]
     # (cost, active writers, AI words, cost per 1k words, cost per writer). All models: 0.03 + 0.015 + 0.006 +
-    # 0.0045 (NULL costs as 0) = 0.0555 over Alice, Bob and Carol; AI words 500 (Mar 1) + 320 (Mar 3) = 820:
-    # 0.0555 * 1000 / 820 = 0.0676829 -> 0.067683; 0.0555 / 3 = 0.0185
+    # 0.0045 (NULL costs as 0) = 0.0555 over Alice, Bob and Carol; words added by AI 500 (Mar 1) + 40 (Mar 3) =
+    # 540: 0.0555 * 1000 / 540 = 0.1027777 -> 0.102778; 0.0555 / 3 = 0.0185
     assert report(con, "ai_cost/unit_costs", **march, providers=[], models=[]) == [
-        (D("0.055500"), 3, 820, D("0.067683"), D("0.018500")),
+        (D("0.055500"), 3, 540, D("0.102778"), D("0.018500")),
     ]
-    # anthropic: generations 6 (Carol, 0.0045) and 7 (Alice, NULL): 0.0045 * 1000 / 820 = 0.0054878; 0.0045 / 2
+    # anthropic: generations 6 (Carol, 0.0045) and 7 (Alice, NULL): 0.0045 * 1000 / 540 = 0.0083333; 0.0045 / 2
     assert report(con, "ai_cost/unit_costs", **march, providers=["anthropic"], models=[]) == [
-        (D("0.004500"), 2, 820, D("0.005488"), D("0.002250")),
+        (D("0.004500"), 2, 540, D("0.008333"), D("0.002250")),
     ]
 
 

@@ -1,22 +1,14 @@
--- Chapters now marked completed, by the UTC day of their last update (chapters carry no completion time), for
--- projects of the chosen genres.
-with chapters as (
-    select * from staging.chapters
-),
-
-projects as (
-    select * from staging.projects
+-- Chapters completed per UTC day, dated when their completion was first seen (marts.chapter_completions: the date
+-- never moves when a chapter is revised later), for projects of the chosen genres.
+with completions as (
+    select * from marts.chapter_completions
 ),
 
 final as (
-    select chapters.updated_at::date as day, count(*) as chapters_completed
-    from chapters
-    left join projects on projects.id = chapters.project_id
-    where chapters.status = 'completed'
-      -- UTC days as a timestamp range, so DuckDB can skip row groups of other days
-      and chapters.updated_at >= $start::timestamptz
-      and chapters.updated_at < ($end + interval 1 day)::timestamptz
-      and (len($genres) = 0 or list_contains($genres, coalesce(projects.genre, 'unknown')))
+    select day, count(*) as chapters_completed
+    from completions
+    where day between $start and $end
+      and (len($genres) = 0 or list_contains($genres, genre))
     group by day
     order by day
 )
