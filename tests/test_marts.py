@@ -117,11 +117,12 @@ def test_ai_writer_days(con):
 
 def test_ai_words_daily(con):
     # AI-written versions: 2 (ai_generation, 'Feb 27 22:00-05' = Feb 28 UTC), 4 (ai_generation), 6 (ai_revision);
-    # 5 (collaboration) and the manual ones are not the AI's
+    # 5 (collaboration) and the manual ones are not the AI's. Words added, never the chapter's whole length:
+    # 250 - 100 (version 1), 500 (chapter 2's first version), 320 - 280 (version 5)
     assert rows(con, "select * from marts.ai_words_daily order by day") == [
-        (date(2024, 2, 28), 1, 250),
+        (date(2024, 2, 28), 1, 150),
         (date(2024, 3, 1), 1, 500),
-        (date(2024, 3, 3), 1, 320),
+        (date(2024, 3, 3), 1, 40),
     ]
 
 
@@ -232,30 +233,34 @@ def test_subscription_months(con, snapshot_date):
         ),
         # cancelled '2024-03-31 22:00-05' = April 1 UTC: live at the end of March, not of April
         (uid("subscription", 3), date(2024, 1, 1), date(2024, 3, 1), 3, "Pro Monthly", D("20.000000")),
-        (uid("subscription", 4), date(2024, 3, 1), now, len(months(date(2024, 3, 1), now)), "Lifetime", D("0.000000")),
-        # 5 is incomplete: never counts; 6 was created and cancelled within March: never live at a month end
+        # 4 is one-time: never MRR; 5 is incomplete: never counts. 6 was created at 2024-03-01 00:00 UTC, the
+        # instant that ends February (month ends are read at the exclusive midnight, like every balance), and
+        # cancelled March 4: it counts for February only
+        (uid("subscription", 6), date(2024, 2, 1), date(2024, 2, 1), 1, "Pro Monthly", D("20.000000")),
     ]
 
 
 def test_mrr_monthly(con, snapshot_date):
+    # (month, plan, active, mrr, new, churned); one-time plans are never MRR (Lifetime: zeros)
     expected = [
         (date(2024, 1, 1), "Lifetime", 0, D("0"), 0, 0),
         (date(2024, 1, 1), "Pro Monthly", 1, D("20"), 1, 0),  # subscription 3
         (date(2024, 1, 1), "Pro Yearly", 0, D("0"), 0, 0),
         (date(2024, 2, 1), "Lifetime", 0, D("0"), 0, 0),
-        (date(2024, 2, 1), "Pro Monthly", 2, D("40"), 1, 0),  # 3 and new 1: 20 + 20
+        # 3, new 1 and new 6 (created at 2024-03-01 00:00, the instant ending February): 20 + 20 + 20
+        (date(2024, 2, 1), "Pro Monthly", 3, D("60"), 2, 0),
         (date(2024, 2, 1), "Pro Yearly", 0, D("0"), 0, 0),
-        (date(2024, 3, 1), "Lifetime", 1, D("0"), 1, 0),  # one-time: counted, no MRR
-        # 1 and 3 live at the end of March; 6 new and churned in March; 5 (incomplete) is not new
-        (date(2024, 3, 1), "Pro Monthly", 2, D("40"), 1, 1),
+        (date(2024, 3, 1), "Lifetime", 0, D("0"), 0, 0),
+        # 1 and 3 paying at the end of March; 6 churned (cancelled March 4); 5 (incomplete) is nothing
+        (date(2024, 3, 1), "Pro Monthly", 2, D("40"), 0, 1),
         (date(2024, 3, 1), "Pro Yearly", 1, D("16.666667"), 1, 0),
-        (date(2024, 4, 1), "Lifetime", 1, D("0"), 0, 0),
+        (date(2024, 4, 1), "Lifetime", 0, D("0"), 0, 0),
         (date(2024, 4, 1), "Pro Monthly", 1, D("20"), 0, 1),  # 3 churned on April 1 UTC
         (date(2024, 4, 1), "Pro Yearly", 1, D("16.666667"), 0, 0),
     ]
     for month in months(date(2024, 5, 1), snapshot_date):
         expected += [
-            (month, "Lifetime", 1, D("0"), 0, 0),
+            (month, "Lifetime", 0, D("0"), 0, 0),
             (month, "Pro Monthly", 1, D("20"), 0, 0),
             (month, "Pro Yearly", 1, D("16.666667"), 0, 0),
         ]
@@ -263,22 +268,22 @@ def test_mrr_monthly(con, snapshot_date):
 
 
 def test_ai_cost_by_user_monthly(con, snapshot_date):
+    # Dave's one-time plan is no MRR: he has no row without AI cost or MRR
     expected = [
         (date(2024, 1, 1), CAROL, "free", 0, 0, D("0"), D("20"), D("20")),
         (date(2024, 2, 1), ALICE, "premium", 1, 50, D("0.001"), D("20"), D("19.999")),
         (date(2024, 2, 1), CAROL, "free", 0, 0, D("0"), D("20"), D("20")),
+        (date(2024, 2, 1), DAVE, "enterprise", 0, 0, D("0"), D("20"), D("20")),  # 6, paying at 2024-03-01 00:00
         # generations 1, 2, 5, 7: tokens 1000 + 500 + 0 + 100; cost 0.03 + 0.015 + 0 + 0; margin 20 - 0.045
         (date(2024, 3, 1), ALICE, "premium", 4, 1600, D("0.045"), D("20"), D("19.955")),
         # generations 3 and 4 (failed, NULL cost); 16.666667 - 0.006
         (date(2024, 3, 1), BOB, "basic", 2, 200, D("0.006"), D("16.666667"), D("16.660667")),
         (date(2024, 3, 1), CAROL, "free", 1, 300, D("0.0045"), D("20"), D("19.9955")),
-        (date(2024, 3, 1), DAVE, "enterprise", 0, 0, D("0"), D("0"), D("0")),  # one-time plan: no MRR
     ]
     for month in months(date(2024, 4, 1), snapshot_date):
         expected += [
             (month, ALICE, "premium", 0, 0, D("0"), D("20"), D("20")),
             (month, BOB, "basic", 0, 0, D("0"), D("16.666667"), D("16.666667")),
-            (month, DAVE, "enterprise", 0, 0, D("0"), D("0"), D("0")),
         ]
     assert rows(con, "select * from marts.ai_cost_by_user_monthly order by month, user_id") == expected
 
@@ -321,6 +326,8 @@ def test_revenue_share_statements(con):
             "The Long Night",
             date(2024, 2, 1),
             date(2024, 2, 29),
+            date(2024, 2, 1),  # period_month
+            False,  # partial: ended before the snapshot
             D("100.00"),
             D("0.1000"),
             D("10.00"),
@@ -335,6 +342,8 @@ def test_revenue_share_statements(con):
             "Sea Glass",
             date(2024, 2, 1),
             date(2024, 2, 29),
+            date(2024, 2, 1),  # period_month
+            False,  # partial: ended before the snapshot
             D("55.55"),
             D("0.1500"),
             D("8.33"),
@@ -349,6 +358,8 @@ def test_revenue_share_statements(con):
             "Dragons Rising",
             date(2024, 2, 1),
             date(2024, 2, 29),
+            date(2024, 2, 1),  # period_month
+            False,  # partial: ended before the snapshot
             D("19.99"),
             D("0.1000"),
             D("2.00"),
@@ -363,6 +374,8 @@ def test_revenue_share_statements(con):
             "The Long Night",
             date(2024, 3, 1),
             date(2024, 3, 31),
+            date(2024, 3, 1),  # period_month
+            False,  # partial: ended before the snapshot
             D("200.00"),
             D("0.1000"),
             D("20.00"),
@@ -377,6 +390,8 @@ def test_revenue_share_statements(con):
             "Untitled",
             date(2024, 3, 1),
             date(2024, 3, 31),
+            date(2024, 3, 1),  # period_month
+            False,  # partial: ended before the snapshot
             D("0.00"),
             D("0.1000"),
             D("0.00"),
@@ -391,6 +406,8 @@ def test_revenue_share_statements(con):
             "Dragons Rising",
             date(2024, 5, 1),
             date(2024, 5, 31),
+            date(2024, 5, 1),  # period_month
+            False,  # partial: ended before the snapshot
             D("10.01"),
             D("0.1000"),
             D("1.00"),
@@ -404,13 +421,13 @@ def test_revenue_share_statements(con):
 
 
 def test_revenue_monthly(con):
-    # (month, statements, book_sales, platform, author, paid, pending, processing, failed)
+    # (month, statements, partial, book_sales, platform, author, paid, pending, processing, failed)
     assert rows(con, "select * from marts.revenue_monthly order by month") == [
         # 100.00 + 55.55 + 19.99 = 175.54; 10.00 + 8.33 + 2.00 = 20.33; 90.00 + 47.22 + 17.99 = 155.21
-        (date(2024, 2, 1), 3, D("175.54"), D("20.33"), D("155.21"), D("90.00"), D("47.22"), D("17.99"), D("0")),
-        (date(2024, 3, 1), 2, D("200.00"), D("20.00"), D("180.00"), D("0"), D("0.00"), D("0"), D("180.00")),
-        (date(2024, 4, 1), 0, D("0"), D("0"), D("0"), D("0"), D("0"), D("0"), D("0")),  # the gap shows as zero
-        (date(2024, 5, 1), 1, D("10.01"), D("1.00"), D("9.01"), D("9.01"), D("0"), D("0"), D("0")),
+        (date(2024, 2, 1), 3, False, D("175.54"), D("20.33"), D("155.21"), D("90.00"), D("47.22"), D("17.99"), D("0")),
+        (date(2024, 3, 1), 2, False, D("200.00"), D("20.00"), D("180.00"), D("0"), D("0.00"), D("0"), D("180.00")),
+        (date(2024, 4, 1), 0, False, D("0"), D("0"), D("0"), D("0"), D("0"), D("0"), D("0")),  # the gap shows as zero
+        (date(2024, 5, 1), 1, False, D("10.01"), D("1.00"), D("9.01"), D("9.01"), D("0"), D("0"), D("0")),
     ]
 
 
@@ -457,12 +474,16 @@ def test_retention_weekly(con, snapshot_date):
         (date(2024, 3, 4), 0): 1,
         (date(2024, 3, 4), 4): 1,
     }
+    # The snapshot's own week is not over: not fully observed, so empty (NULL), never 0%.
     this_week = snapshot_date - timedelta(days=snapshot_date.weekday())
     expected = [
-        (cohort, week, 2, active.get((cohort, week), 0), active.get((cohort, week), 0) / 2)
+        (cohort, week, 2, True, active.get((cohort, week), 0), active.get((cohort, week), 0) / 2)
+        if cohort + timedelta(days=7 * week) < this_week
+        else (cohort, week, 2, False, None, None)
         for cohort in (date(2024, 2, 26), date(2024, 3, 4))
         for week in range((this_week - cohort).days // 7 + 1)
     ]
+    assert expected[-1] == (date(2024, 3, 4), (this_week - date(2024, 3, 4)).days // 7, 2, False, None, None)
     assert rows(con, "select * from marts.retention_weekly order by cohort_week, weeks_since_signup") == expected
 
 

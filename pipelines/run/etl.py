@@ -42,6 +42,8 @@ EXIT_BLOCKED = 2
 WRITEBACK_STATE = "writeback_state.json"
 # DuckDB would take 80% of RAM; a cap keeps a run beside the dashboards and spills instead of growing.
 DEFAULT_MEMORY_LIMIT = "1GB"
+# ChartMogul's default: a customer who resubscribes within 14 days of cancelling never churned.
+DEFAULT_RESUBSCRIBE_WINDOW_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -281,7 +283,21 @@ def _is_local_write_failure(exc: duckdb.Error) -> bool:
 
 
 def _model_parameters(extraction: Extraction) -> dict[str, object]:
-    return {"snapshot_at": extraction.snapshot_at, "snapshot_date": extraction.snapshot_at.astimezone(UTC).date()}
+    return {
+        "snapshot_at": extraction.snapshot_at,
+        "snapshot_date": extraction.snapshot_at.astimezone(UTC).date(),
+        "resubscribe_window_days": _resubscribe_window_days(),
+    }
+
+
+def _resubscribe_window_days() -> int:
+    """How soon a customer's new subscription after a cancellation makes it a plan change, not churn then new."""
+    value = setting("resubscribe_window_days", str(DEFAULT_RESUBSCRIBE_WINDOW_DAYS)) or ""
+    if not value.isdigit():
+        raise UserError(
+            f"EBOOK_ANALYTICS_RESUBSCRIBE_WINDOW_DAYS is {value!r}; set it to a whole number of days (default 14)"
+        )
+    return int(value)
 
 
 def _write_publication(
