@@ -133,12 +133,11 @@ def test_every_page_renders_and_says_how_fresh_the_data_is(as_admin: Path) -> No
 def test_overview_kpis_are_the_hand_computed_values(as_admin: Path) -> None:
     at = _open("overview", {"dates": MARCH})
     _no_errors(at)
-    mrr = _scalar(as_admin, "select sum(mrr_usd) from marts.mrr_monthly where month = date '2024-03-01'")
-    margin = _scalar(
-        as_admin, "select sum(gross_margin_usd) from marts.ai_cost_by_user_monthly where month = date '2024-03-01'"
-    )
     assert _metrics(at) == {
-        "MRR": charts.money(mrr),
+        # Live at the end of March (April 1 00:00 UTC): Alice 20.00, Bob's yearly 200.00 / 12 = 16.666667, Carol
+        # 20.00 (cancelled April 1 03:00 UTC); Dave's lifetime plan is one-time, his other two are incomplete or
+        # cancelled on March 4.
+        "MRR": "$56.67",
         # Statements starting in March: 200.00 + 0.00; in February: 100.00 + 55.55 + 19.99 = 175.54.
         "Book sales": "$200.00",
         # Issue 11: people who saved a version (changed_by), not project owners: Alice saved every version, so 1
@@ -148,14 +147,20 @@ def test_overview_kpis_are_the_hand_computed_values(as_admin: Path) -> None:
         "Words written": "1,590",
         # 0.030 + 0.015 + 0.006 + 0.0045 (NULL costs count 0; 2024-02-29 20:00-05 is March 1 UTC) = 0.0555.
         "AI cost": "$0.06",
-        "Gross margin": charts.money(margin),
+        # March is the whole month inside the range: MRR at its end 56.666667 - AI cost 0.0555 = 56.611167.
+        "Gross margin": "$56.61",
         # Active on the period's last day, March 31: nobody (the page showed the mean DAU before).
         "Daily active users": "0",
     }
     deltas = {metric.label: metric.delta for metric in at.metric}
+    # At the end of February (March 1 00:00 UTC): Alice 20, Carol 20 and Dave's monthly plan, live from that very
+    # instant, 20 = 60.00; Bob subscribed at 04:30.
+    assert deltas["MRR"] == "-$3.33"
     assert deltas["Book sales"] == "+$24.46"
     assert deltas["Words written"] == "+1,290"  # February: The Long Night 0 -> 300
     assert deltas["Active writers"] == "+0"  # Alice in February too
+    # February, the month before: MRR 60.00 - AI cost 0.001 (generation 8) = 59.999; 56.611167 - 59.999 = -3.387833.
+    assert deltas["Gross margin"] == "-$3.39"
 
 
 def test_page_headlines_match_the_marts(as_admin: Path) -> None:
@@ -168,8 +173,8 @@ def test_page_headlines_match_the_marts(as_admin: Path) -> None:
     revenue = _metrics(_open("revenue_share", {"month": "2024-02"}))
     assert revenue == {
         "Book sales": "$175.54",
-        "Platform commission": "$20.33",  # 10.00 + 8.33 + 2.00
-        "Authors' share": "$155.21",  # 90.00 + 47.22 + 17.99
+        "Platform revenue": "$20.33",  # 10.00 + 8.33 + 2.00 (labels: the metrics' definitions)
+        "Author revenue": "$155.21",  # 90.00 + 47.22 + 17.99
         "Authors' share not yet paid": "$65.21",  # pending 47.22 + processing 17.99
     }
 
@@ -198,8 +203,9 @@ TILE_CASES = [
     ("writing_progress", {"dates": MARCH}, MARCH, BEFORE_MARCH, {}),
     ("engagement", {"dates": MARCH}, MARCH, BEFORE_MARCH, {}),
 ]
-# Gross margin covers the whole months inside the range (March) against as many months just before, unfiltered.
-OWN_PERIODS = {"gross_margin": (MARCH, FEBRUARY, {})}
+# Monthly metrics (book sales, gross margin) cover the whole months inside the range: these ranges are whole
+# months, compared with the month before.
+MONTH_BEFORE = {tuple(MARCH): FEBRUARY, tuple(FEBRUARY): None}
 NOT_METRICS = {"Over a plan limit", "Authors' share not yet paid"}  # lists of people, not defined metrics
 PAGE_METRICS = {
     "overview": {"mrr", "book_sales", "active_writers", "words_written", "ai_cost", "gross_margin", "dau"},
@@ -235,9 +241,11 @@ def test_every_kpi_tile_is_the_metrics_query_for_the_same_filters(published: dic
         names = {label: definitions[label]["name"] for label in tiles}  # every other tile is a defined metric
         assert set(names.values()) == PAGE_METRICS[page], page
         asked: dict[tuple, list[str]] = {}  # one CLI call per period and filter
-        for name in names.values():
-            own_days, own_before, own_where = OWN_PERIODS.get(name, (days, before, where))
-            for span, key in ((own_days, "current"), (own_before, "previous")):
+        for label, name in names.items():
+            definition = definitions[label]
+            own_before = MONTH_BEFORE[tuple(days)] if definition["time_grain"] == "month" and before else before
+            own_where = {dim: values for dim, values in where.items() if dim in definition["dimensions"]}
+            for span, key in ((days, "current"), (own_before, "previous")):
                 if span is not None:
                     asked.setdefault((key, tuple(span), json.dumps(own_where)), []).append(name)
         answers: dict[tuple[str, str], object] = {}
@@ -252,7 +260,9 @@ def test_every_kpi_tile_is_the_metrics_query_for_the_same_filters(published: dic
             assert shown.help == f"**{label}**: {definition['description']}", (page, label)
 
 
-def test_analysts_see_pseudonyms_and_no_revenue(published: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_analysts_see_pseudonyms_and_no_revenue_share(
+    published: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dashboards.auth.users import add_user
 
     home = Path(published["EBOOK_ANALYTICS_HOME"])
@@ -261,8 +271,9 @@ def test_analysts_see_pseudonyms_and_no_revenue(published: dict[str, str], monke
     add_user("ana@example.com", "analyst", "correct horse battery")
     at = _open("overview", signed_in="ana@example.com")
     _no_errors(at)
-    assert "MRR" not in _metrics(at) and "Book sales" not in _metrics(at)
-    assert "AI cost" in _metrics(at)
+    # Revenue-share figures (money owed to named authors) are for admin and finance only; MRR, AI cost and gross
+    # margin have analysts in their audience.
+    assert set(_metrics(at)) == {"MRR", "Active writers", "Words written", "AI cost", "Gross margin"}
     with pytest.raises(ValueError):  # not registered in the navigation at all
         at.switch_page("views/revenue_share.py")
     at = _open("ai_cost", {"dates": MARCH}, signed_in="ana@example.com")

@@ -48,11 +48,15 @@ def tile(
     lower_is_better: bool = False,
     fmt: Callable[[object], str] | None = None,
 ) -> object:
-    """The KPI tile of metric `name` in `column`: its value over `period` (None when there is no whole period to
-    show: the tile says "–") against `previous` (None: no delta); label, tooltip and format from its definition.
-    A filter on a dimension the metric does not have leaves the tile empty rather than silently unfiltered.
+    """The KPI tile of metric `name` in `column`: its value over `period` against `previous` (None: no delta);
+    label, tooltip and format from its definition. A monthly metric (gross margin, book sales) covers the whole
+    months inside `period` against as many whole months just before, none before the data starts. Without a whole
+    period, or with a filter on a dimension the metric does not have, the tile says "–" rather than mislead.
     Returns the value shown."""
     definition = data.definition(name)
+    if definition.time_grain == "month" and period is not None:
+        period = period.complete_months()
+        previous = period.previous_months(data_start()) if period and previous else None
     uncut = sorted(dim for dim, values in (where or {}).items() if values and dim not in definition.dimensions)
     help = data.metric_help(name)
     if uncut:

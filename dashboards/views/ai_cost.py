@@ -11,7 +11,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import charts, data, filters
-from dashboards.views import data_start, open_page, series, tile
+from dashboards.views import open_page, series, tile
 
 BY_MODEL = [
     "ai_generations",
@@ -104,13 +104,7 @@ if all(data.may_read_metric(name) for name in MARGIN):
         + ", each user in the tier in force that month; provider and model filters do not apply here."
     )
     tier_where = {"tier": tiers}
-    tile(
-        st.columns(4)[0],
-        "gross_margin",
-        months,
-        months.previous_months(data_start()) if months else None,
-        where=tier_where,
-    )
+    tile(st.columns(4)[0], "gross_margin", period, period.previous(), where=tier_where)
     charts.chart(
         "Subscription revenue, AI cost and gross margin by tier (USD)",
         series(MARGIN, months, grain="all", by=["tier"], where=tier_where).drop(columns="day")

@@ -17,15 +17,15 @@ import streamlit as st
 from dashboards import charts, data
 from dashboards.views import data_start, open_page, series, tile
 
-# (metric, compared over "days" or whole "months", lower is better), in the order the tiles appear
+# (metric, lower is better), in the order the tiles appear
 TILES = [
-    ("mrr", "days", False),
-    ("book_sales", "days", False),
-    ("active_writers", "days", False),
-    ("words_written", "days", False),
-    ("ai_cost", "days", True),
-    ("gross_margin", "months", False),
-    ("dau", "days", False),
+    ("mrr", False),
+    ("book_sales", False),
+    ("active_writers", False),
+    ("words_written", False),
+    ("ai_cost", True),
+    ("gross_margin", False),
+    ("dau", False),
 ]
 
 period = open_page("overview")
@@ -34,7 +34,7 @@ months = period.complete_months()
 previous_months = months.previous_months(data_start()) if months else None
 st.caption(
     f"{period.start} to {period.end} ({period.days} days), compared with the {period.days} days before; MRR and "
-    "active users are counted at the end of each period. Gross margin: "
+    "active users are counted at the end of each period. Book sales and gross margin: "
     + (
         f"{months.start:%B %Y} to {months.end:%B %Y}"
         + (
@@ -48,11 +48,10 @@ st.caption(
     + "."
 )
 
-periods = {"days": (period, previous), "months": (months, previous_months)}
-shown = [(name, basis, lower) for name, basis, lower in TILES if data.may_read_metric(name)]
+shown = [(name, lower) for name, lower in TILES if data.may_read_metric(name)]
 for row_start in range(0, len(shown), 4):
-    for column, (name, basis, lower) in zip(st.columns(4), shown[row_start : row_start + 4], strict=False):
-        tile(column, name, *periods[basis], lower_is_better=lower)
+    for column, (name, lower) in zip(st.columns(4), shown[row_start : row_start + 4], strict=False):
+        tile(column, name, period, previous, lower_is_better=lower)
 
 trends: list[tuple[str, pd.DataFrame, Callable[[pd.DataFrame], go.Figure], str]] = []
 if data.may_read_metric("mrr"):
