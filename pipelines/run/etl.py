@@ -20,16 +20,16 @@ import duckdb
 
 from pipelines import warehouse
 from pipelines.config import paths, setting
+from pipelines.connections import connect, redact, rollup_url, source_url
 from pipelines.errors import UserError, first_line
 from pipelines.extract.extract import Extraction, extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import SourceTable, load_tables
-from pipelines.pause import pause_if_asked
 from pipelines.publish import history
 from pipelines.publish.lock import etl_lock
 from pipelines.publish.swap import building_path, copy_live, move_aside, publish, published_exists, remove_leftovers
 from pipelines.publish.writeback import WriteBackCounts, write_back
-from pipelines.source.connection import connect, redact, rollup_url, source_url
+from pipelines.run import hooks
 from pipelines.transform.history import carry_over, update_history
 from pipelines.transform.runner import run_models
 
@@ -166,7 +166,7 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
         if not published:
             return
         with record.step("publish"):
-            pause_if_asked("publish")
+            hooks.reached("publish")
             publish(build, live)
         record.status = "published"
     except OSError as exc:
@@ -235,7 +235,7 @@ def _build(
         prepare(con, tables)
         attach_source(con, url)
         with record.step("extract"):
-            pause_if_asked("extract")
+            hooks.reached("extract")
             extraction = _extract(con, tables, url)
         con.execute(f"detach {SOURCE_ALIAS}")
         record.snapshot_at = extraction.snapshot_at
@@ -245,7 +245,7 @@ def _build(
                 carry_over(con, history_from)
             update_history(con, extraction.snapshot_at)
         with record.step("transform"):
-            pause_if_asked("transform")
+            hooks.reached("transform")
             run_models(con, _model_parameters(extraction))
         with record.step("checks"):
             previous = history.last_published(paths().run_history)
