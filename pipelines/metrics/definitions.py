@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from dashboards.auth.roles import ROLES
+from dashboards.pages import ROLES
 from pipelines.errors import UserError
 from pipelines.queries import QUERIES_DIR
 from pipelines.transform.contract_docs import REPO_ROOT
