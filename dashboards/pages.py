@@ -32,7 +32,7 @@ class Page:
 
 # In navigation order; the first is the default page.
 REGISTRY: tuple[Page, ...] = (
-    # Everyone's landing page; its sections reuse other pages' reports, each shown only to the roles that may read it.
+    # Everyone's landing page: metrics' tiles and trends, each shown only to the roles in the metric's audience.
     Page(
         key="overview",
         title="Overview",

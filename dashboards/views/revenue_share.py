@@ -73,8 +73,10 @@ else:
     )
 
 st.subheader(f"{period.start:%B %Y} to {period.end:%B %Y}")
-by_month = series(["book_sales", "platform_revenue"], period, grain="month", time="month")
-by_status = series("author_revenue", period, grain="month", by=["payout_status"], time="month")
+# A revenue-period month's statements are whole: every month the range touches, the last one marked if partial.
+statement_months = filters.DateRange(period.start.replace(day=1), filters.month(period.end.replace(day=1)).end)
+by_month = series(["book_sales", "platform_revenue"], statement_months, grain="month", time="month")
+by_status = series("author_revenue", statement_months, grain="month", by=["payout_status"], time="month")
 left, right = st.columns(2)
 with left:
     charts.chart(
@@ -98,6 +100,9 @@ with right:
         ),
         "revenue_commission",
     )
+    partial = [f"{month:%Y-%m}" for month in data.report("revenue_share/partial_months", **period.params())["month"]]
+    if partial:
+        st.caption(f"**Partial**: {', '.join(partial)}; the revenue period had not ended when these data were taken.")
 
 MOVEMENTS = ["new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr", "churned_mrr"]
 plan_where = {"plan": plans}
