@@ -450,6 +450,10 @@ def test_periods_not_over_at_the_snapshot_are_marked_partial_or_left_empty(
     (warning,) = [w.value for w in at.warning if "Partial" in w.value]
     assert warning.startswith(f"**Partial**: the revenue period of {month:%Y-%m} runs to ")
     assert _metrics(at)["Book sales"] == "$12.00"
+    # The default range ends today: the month charts name this month as partial.
+    assert [c.value for c in at.caption if c.value.startswith("**Partial**")] == [
+        f"**Partial**: {month:%Y-%m}; the revenue period had not ended when these data were taken."
+    ]
     at = _open("revenue_share", {"month": "2024-02"})  # an ended period carries no mark
     assert not [w.value for w in at.warning if "Partial" in w.value]
 
