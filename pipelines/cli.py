@@ -7,7 +7,7 @@ import importlib
 import sys
 import traceback
 
-from pipelines.errors import UserError
+from pipelines.errors import UserError, unexpected
 
 # Each module defines `register(subparsers)`; its handlers take the parsed args and return an exit code.
 COMMAND_MODULES = (
@@ -59,8 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         else:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            print(f"error: {type(exc).__name__}: {first} (rerun with --debug for details)", file=sys.stderr)
+            print(f"error: {unexpected(exc)} (rerun with --debug for details)", file=sys.stderr)
         return 1
 
 

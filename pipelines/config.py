@@ -11,10 +11,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-QUERIES_DIR = REPO_ROOT / "queries"
-DASHBOARDS_DIR = REPO_ROOT / "dashboards"
-
 
 @cache
 def _secrets() -> dict:

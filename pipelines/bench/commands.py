@@ -16,8 +16,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Seeds <home>/bench-<scale> (its own embedded PostgreSQL and warehouse) unless already seeded, "
         "then measures and writes bench.json and bench.md into --out.",
     )
-    bench.add_argument("--scale", choices=SCALES, default="medium")
-    bench.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR")
+    bench.add_argument("--scale", choices=SCALES, default="medium", help="size of the seeded history (docs/seed.md)")
+    bench.add_argument(
+        "--out", type=Path, default=Path("bench-out"), metavar="DIR", help="where bench.json and bench.md go"
+    )
     bench.add_argument("--skip-dashboards", action="store_true", help="measure the ETL only")
     bench.add_argument(
         "--source-url",

@@ -23,15 +23,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import psutil
 
+from dashboards.commands import APP
 from dashboards.health import free_port, wait_until_healthy
 from pipelines.bench.environment import BenchEnvironment
 from pipelines.bench.process import cli_command
-from pipelines.config import DASHBOARDS_DIR, REPO_ROOT
 
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
 
-APP = DASHBOARDS_DIR / "app.py"
 COLD_RUNS = 3  # each on a cleared cache: the first viewer after a publish
 WARM_RUNS = 10  # the same page again: every later viewer
 SESSIONS = 10
@@ -115,7 +114,6 @@ def _dashboard_server(bench: BenchEnvironment) -> Iterator[tuple[str, psutil.Pro
     server = subprocess.Popen(
         cli_command("dashboard", "--no-auth", "--host", "127.0.0.1", "--port", str(port)),
         env=bench.env(),
-        cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # its own process group: the streamlit child goes down with it

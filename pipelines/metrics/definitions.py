@@ -15,9 +15,10 @@ from typing import Any
 
 import yaml
 
-from dashboards.auth.roles import ROLES
-from pipelines.config import QUERIES_DIR, REPO_ROOT
+from dashboards.pages import ROLES
 from pipelines.errors import UserError
+from pipelines.queries import QUERIES_DIR
+from pipelines.transform.contract_docs import REPO_ROOT
 
 METRICS_DIR = QUERIES_DIR / "metrics"
 KINDS = ("sum", "mean", "count_distinct", "percentile", "ratio", "balance", "trailing_distinct")

@@ -5,9 +5,8 @@ Regenerate after editing a `queries/metrics/*.yml`: `python -m pipelines.metrics
 
 from __future__ import annotations
 
-from pipelines.config import REPO_ROOT
 from pipelines.metrics.definitions import Metric, definitions
-from pipelines.transform.contract_docs import _cell
+from pipelines.transform.contract_docs import REPO_ROOT, _cell
 
 DOC_PATH = REPO_ROOT / "docs" / "metrics.md"
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from pipelines.config import QUERIES_DIR
 from pipelines.errors import UserError
+from pipelines.queries import QUERIES_DIR
 
 HISTORY_DIR = QUERIES_DIR / "history"
 ENTITIES_FILE = HISTORY_DIR / "entities.yml"

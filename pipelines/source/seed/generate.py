@@ -9,10 +9,10 @@ import numpy as np
 import psycopg
 import pyarrow as pa
 
+from pipelines.connections import connect
 from pipelines.errors import UserError
-from pipelines.source.connection import connect
+from pipelines.queries import sql_file
 from pipelines.source.partitions import ensure_monthly_partitions
-from pipelines.source.queries import query
 from pipelines.source.seed import ai, billing, events, people, writing
 from pipelines.source.seed.columns import SECOND, group_starts, join, labels, latest_at_or_before, stream, text
 from pipelines.source.seed.load import Loader
@@ -38,7 +38,7 @@ def seed(url: str, scale: str, seed: int, end_date: date | None = None, months: 
         try:
             for table, data in history(spec, seed, window):
                 loader.copy(table, data)
-            conn.execute(query("seed_analyze"))
+            conn.execute(sql_file("source/seed_analyze"))
         finally:
             loader.close()
         conn.commit()
@@ -58,13 +58,13 @@ def history_window(end_date: date | None, months: int) -> Window:
 
 
 def check_schema(conn: psycopg.Connection) -> None:
-    if not conn.execute(query("seed_schema_present")).fetchone()[0]:
+    if not conn.execute(sql_file("source/seed_schema_present")).fetchone()[0]:
         raise UserError("the source has no platform schema; run `ebook-analytics source init` first")
 
 
 def check_empty_source(conn: psycopg.Connection) -> None:
     check_schema(conn)
-    if conn.execute(query("seed_has_users")).fetchone()[0]:
+    if conn.execute(sql_file("source/seed_has_users")).fetchone()[0]:
         raise UserError(
             "the source already has users; seed an empty database (`source init` on a new one), "
             "or add days to this one with `ebook-analytics source advance --days N`"
