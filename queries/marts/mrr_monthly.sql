@@ -13,7 +13,9 @@ intervals as (
 -- Every plan gets every month from the first subscription to now, so quiet months show as zeros.
 month_spine as (
     select unnest(generate_series(
-        (select min(created_month) from subscriptions),
+        -- the first month whose end (exclusive midnight) can see a subscription: created at 00:00 on the 1st counts
+            -- for the month before
+            (select date_trunc('month', min(created_at) - interval 1 microsecond) from subscriptions),
         date_trunc('month', $snapshot_date::date),
         interval 1 month
     ))::date as month

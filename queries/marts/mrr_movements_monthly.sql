@@ -13,7 +13,7 @@ month_spine as (
         (month + interval 1 month)::timestamptz as month_end
     from (
         select unnest(generate_series(
-            date_trunc('month', (select min(valid_from) from intervals where mrr_usd > 0) - interval 1 month),
+            date_trunc('month', (select min(valid_from) from intervals where mrr_usd > 0) - interval 1 microsecond),
             date_trunc('month', $snapshot_date::date),
             interval 1 month
         )) as month
