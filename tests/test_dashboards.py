@@ -189,6 +189,12 @@ def test_page_headlines_match_the_marts(as_admin: Path) -> None:
     assert ai_cost["AI latency p95"] == "2,800 ms"
     assert ai_cost["AI cost per 1k AI words"] == "$0.10"
 
+    # Words added by AI are not defined by genre: with a genre chosen the tile is empty and says why, never unfiltered.
+    writing = {m.label: m for m in _open("writing_progress", {"dates": MARCH, "genre": "fantasy"}).metric}
+    assert writing["Words written"].value == "590"  # fantasy: 480 (Mar 1) + 40 (Mar 3) + 70 (Mar 5)
+    assert writing["Words added by AI"].value == "–"
+    assert writing["Words added by AI"].help.endswith("Not defined by genre: clear that filter to see it.")
+
     engagement = _metrics(_open("engagement", {"dates": MARCH}))
     assert engagement["New users"] == "3"  # Bob (2024-03-01 UTC), Carol (2024-03-04 UTC), Dave
 

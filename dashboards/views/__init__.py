@@ -7,7 +7,7 @@ from the metrics layer for the period and its comparison period, the label, tool
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import pandas as pd
@@ -46,33 +46,29 @@ def tile(
     *,
     where: Mapping[str, Sequence[str]] | None = None,
     lower_is_better: bool = False,
-    fmt: Callable[[object], str] | None = None,
-) -> object:
+) -> None:
     """The KPI tile of metric `name` in `column`: its value over `period` against `previous` (None: no delta);
     label, tooltip and format from its definition. A monthly metric (gross margin, book sales) covers the whole
     months inside `period` against as many whole months just before, none before the data starts. Without a whole
-    period, or with a filter on a dimension the metric does not have, the tile says "–" rather than mislead.
-    Returns the value shown."""
+    period, or with a filter on a dimension the metric does not have, the tile says "–" rather than mislead."""
     definition = data.definition(name)
     if definition.time_grain == "month" and period is not None:
         period = period.complete_months()
         previous = period.previous_months(data_start()) if period and previous else None
     uncut = sorted(dim for dim, values in (where or {}).items() if values and dim not in definition.dimensions)
-    help = data.metric_help(name)
+    tooltip = data.metric_help(name)
     if uncut:
         period = None
-        help += f"\n\nNot defined by {', '.join(uncut)}: clear that filter to see it."
-    current = value(name, period, where)
+        tooltip += f"\n\nNot defined by {', '.join(uncut)}: clear that filter to see it."
     charts.kpi(
         column,
         definition.label,
-        current,
+        value(name, period, where),
         value(name, previous, where) if period is not None else None,
-        fmt or charts.UNIT_FORMATS[definition.unit],
-        help,
+        charts.UNIT_FORMATS[definition.unit],
+        tooltip,
         lower_is_better=lower_is_better,
     )
-    return current
 
 
 def value(name: str, period: filters.DateRange | None, where: Mapping[str, Sequence[str]] | None = None) -> object:
