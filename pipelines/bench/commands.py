@@ -20,7 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument(
         "--out", type=Path, default=Path("bench-out"), metavar="DIR", help="where bench.json and bench.md go"
     )
-    bench.add_argument("--skip-dashboards", action="store_true", help="measure the ETL only")
+    bench.add_argument(
+        "--skip-dashboards",
+        action="store_true",
+        help="measure the ETL only (the dashboard part needs the bench extra and Chromium)",
+    )
     bench.add_argument(
         "--source-url",
         metavar="URL",
@@ -38,7 +42,9 @@ def _bench(args: argparse.Namespace) -> int:
     from pipelines.bench import report
     from pipelines.bench.environment import open_environment
     from pipelines.bench.measure import measure
+    from pipelines.bench.prerequisites import check_prerequisites
 
+    check_prerequisites(dashboards=not args.skip_dashboards, out=args.out)
     bench = open_environment(args.scale, args.source_url)
     try:
         results = measure(bench, args.scale, out=args.out, dashboards=not args.skip_dashboards, progress=progress)

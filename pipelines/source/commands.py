@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=date.fromisoformat,
         default=None,
         metavar="YYYY-MM-DD",
-        help="last day of history (default: yesterday, UTC)",
+        help="last day of history (default: 4 days ago, UTC, so `source advance --days 3` fits today)",
     )
     seed.add_argument("--months", type=int, default=None, metavar="M", help="months of history")
     seed.set_defaults(func=_seed)

@@ -24,6 +24,10 @@ SESSIONS_PER_EVENT_CHUNK = 100_000  # bounds memory: a chunk is ~1M events
 ANONYMOUS_SHARE = 0.03  # of all events: visitors on the public pages
 
 
+# Days `source advance` can append to a default history on the day it was seeded (advance never reaches today).
+ADVANCE_ROOM_DAYS = 3
+
+
 def seed(url: str, scale: str, seed: int, end_date: date | None = None, months: int | None = None) -> dict[str, int]:
     """Fill the empty source at `url`; returns rows inserted per table (schema.table)."""
     if scale not in SCALES:
@@ -45,10 +49,15 @@ def seed(url: str, scale: str, seed: int, end_date: date | None = None, months: 
     return loader.counts
 
 
+def default_end_date(today: date) -> date:
+    """The last day of a default history: early enough that `source advance --days 3` (up to yesterday) fits today."""
+    return today - timedelta(days=ADVANCE_ROOM_DAYS + 1)
+
+
 def history_window(end_date: date | None, months: int) -> Window:
     """From the first day of the month `months - 1` before the end date's month through the end date (UTC)."""
     today = datetime.now(UTC).date()
-    end_date = end_date or today - timedelta(days=1)
+    end_date = end_date or default_end_date(today)
     if end_date >= today:
         raise UserError(f"--end-date {end_date} is not in the past; history must end before today ({today}, UTC)")
     if months < 1 or months > 120:
