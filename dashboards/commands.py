@@ -8,11 +8,15 @@ import signal
 import socket
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
-from pipelines.config import REPO_ROOT, paths
+from pipelines.config import paths, setting, settings_file
 from pipelines.errors import UserError
 
-APP = REPO_ROOT / "dashboards" / "app.py"
+APP = Path(__file__).with_name("app.py")
+# Streamlit reads `.streamlit/config.toml` from the working directory only: ours goes over as flags instead.
+STREAMLIT_CONFIG = Path(__file__).with_name("streamlit.toml")
 DEFAULT_PORT = 8501
 DEFAULT_HOST = "127.0.0.1"
 DEMO_SCALE = "small"
@@ -67,8 +71,7 @@ def _check_port(host: str, port: int) -> None:
 
 
 def _server_env(host: str, no_auth: bool) -> dict[str, str]:
-    """The app runs with the repository as its working directory (for .streamlit/config.toml), so resolve the
-    locations of this command's working directory now and hand them over absolute."""
+    """The locations as this command resolved them, absolute: the app sees the same files whatever its directory."""
     env = dict(os.environ)
     env.update(
         EBOOK_ANALYTICS_HOME=str(paths().home),
@@ -83,6 +86,36 @@ def _server_env(host: str, no_auth: bool) -> dict[str, str]:
     return env
 
 
+def streamlit_flags(path: Path = STREAMLIT_CONFIG) -> list[str]:
+    """`--section.option=value` for every setting of our Streamlit config file."""
+    with path.open("rb") as handle:
+        config = tomllib.load(handle)
+    flags = []
+    for section, options in config.items():
+        for option, value in options.items():
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            flags.append(f"--{section}.{option}={text}")
+    return flags
+
+
+def server_command(host: str, port: int) -> list[str]:
+    """`streamlit run dashboards/app.py` with our Streamlit settings and our settings file as its secrets."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.port",
+        str(port),
+        "--server.address",
+        host,
+        *streamlit_flags(),
+        # Sign-in's [auth] section lives in our settings file, not in a .streamlit/ of the working directory.
+        f"--secrets.files={settings_file()}",
+    ]
+
+
 def serve(host: str, port: int, *, no_auth: bool = False, banner: str = "") -> int:
     """Run `streamlit run dashboards/app.py` until Ctrl+C (or SIGTERM), read-only on the published warehouse."""
     if no_auth:
@@ -95,22 +128,8 @@ def serve(host: str, port: int, *, no_auth: bool = False, banner: str = "") -> i
             f"note: no warehouse at {paths().warehouse} yet; the pages will say so until `etl run` publishes one",
             file=sys.stderr,
         )
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.port",
-        str(port),
-        "--server.address",
-        host,
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    server = subprocess.Popen(command, cwd=REPO_ROOT, env=_server_env(host, no_auth), stdout=subprocess.DEVNULL)
+    command = server_command(host, port)
+    server = subprocess.Popen(command, env=_server_env(host, no_auth), stdout=subprocess.DEVNULL)
     # Stopping this command stops the server too: nothing is left listening behind it.
     signal.signal(signal.SIGTERM, lambda *_: server.terminate())
     url_host = f"[{host}]" if ":" in host else host
@@ -136,15 +155,17 @@ def _step(*argv: str) -> None:
 
 
 def _source_has_users() -> bool:
-    from pipelines.source.connection import connect, source_url
-    from pipelines.source.queries import query
+    from pipelines.connections import connect, source_url
+    from pipelines.queries import sql_file
 
     with connect(source_url()) as conn:
-        return bool(conn.execute(query("seed_has_users")).fetchone()[0])
+        return bool(conn.execute(sql_file("source/seed_has_users")).fetchone()[0])
 
 
 def _demo(args: argparse.Namespace) -> int:
     """Each step runs only when its result is missing, so running the demo again reuses what exists."""
+    if setting("source_url") is None:
+        _step("source", "start")  # the demo's own source: the embedded server of the data folder
     _step("source", "init")
     if not _source_has_users():
         _step("source", "seed", "--scale", DEMO_SCALE)

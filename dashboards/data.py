@@ -18,16 +18,15 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from dashboards import pages
 from dashboards.auth import User, allowed_pages, pseudonymize
 from dashboards.auth.roles import sees_personal_data
-from pipelines.config import QUERIES_DIR, paths
+from pipelines.config import paths
 from pipelines.publish.history import read_runs
+from pipelines.queries import sql_file
 from pipelines.transform.runner import MARTS_DIR
 from pipelines.warehouse import connect
 
-REPORTS_DIR = QUERIES_DIR / "reports"
-# Queries of the frame itself (data as of, banners, names): every signed-in role needs them, whatever its pages.
-FRAME_DIR = QUERIES_DIR / "dashboards"
 _REPORT_NAME = re.compile(r"[a-z_]+/[a-z0-9_]+")
 _PARAMETER = re.compile(r"\$(\w+)")
 _TABLE = re.compile(r"\b(marts|staging|meta)\.(\w+)")
@@ -104,13 +103,15 @@ def may_read(page: str) -> bool:
 
 
 def report(name: str, **params: object) -> pd.DataFrame:
-    """The rows of `queries/reports/<page>/<query>.sql`; refused (OutOfScope) unless the role may open <page>."""
+    """The rows of `queries/reports/<folder>/<query>.sql`; refused (OutOfScope) unless the role may open the page
+    that owns <folder> (`dashboards.pages`)."""
     if not _REPORT_NAME.fullmatch(name):
-        raise ValueError(f"report names look like 'page/query', not {name!r}")
-    page = name.split("/", 1)[0]
-    if not may_read(page):
-        raise OutOfScope(f"the {_role()} role may not read {page} reports")
-    sql = (REPORTS_DIR / f"{name}.sql").read_text()
+        raise ValueError(f"report names look like 'folder/query', not {name!r}")
+    folder = name.split("/", 1)[0]
+    owner = pages.owner_of_reports(folder)
+    if owner is None or not may_read(owner.key):
+        raise OutOfScope(f"the {_role()} role may not read {folder} reports")
+    sql = sql_file(f"reports/{name}")
     _note_tables_read(sql)
     return _run(sql, params, name)
 
@@ -148,8 +149,10 @@ def tables_read() -> set[str]:
 
 
 def _frame(name: str, **params: object) -> pd.DataFrame:
+    """A query of the frame itself (data as of, banners, names), in `queries/dashboards/`: every signed-in role
+    needs them, whatever its pages."""
     try:
-        return _run((FRAME_DIR / f"{name}.sql").read_text(), params, name)
+        return _run(sql_file(f"dashboards/{name}"), params, name)
     except duckdb.CatalogException:  # a warehouse built before meta tables existed: no banner, not an error
         return pd.DataFrame()
 

@@ -7,7 +7,8 @@ import importlib
 import sys
 import traceback
 
-from pipelines.errors import UserError
+from pipelines.config import SETTINGS_HELP
+from pipelines.errors import UserError, unexpected
 
 # Each module defines `register(subparsers)`; its handlers take the parsed args and return an exit code.
 COMMAND_MODULES = (
@@ -26,17 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ebook-analytics",
         description="Analytics for the AI ebook platform: source, ETL, checks, dashboards and exports.",
+        epilog=SETTINGS_HELP,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):  # a step not built yet: its commands are absent
-                continue
-            raise
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
     return parser
 
 
@@ -59,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         else:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            print(f"error: {type(exc).__name__}: {first} (rerun with --debug for details)", file=sys.stderr)
+            print(f"error: {unexpected(exc)} (rerun with --debug for details)", file=sys.stderr)
         return 1
 
 

@@ -1,12 +1,20 @@
-"""Connections to the DuckDB warehouse file, configured the same way everywhere."""
+"""Connections to the DuckDB warehouse file, configured the same way everywhere.
+
+Every connection gets the house SQL macros (`queries/macros/*.sql`: `picked`, `utc_day`, ...) as temporary macros,
+so the marts, the reports and an analyst's session (`pipelines.warehouse.connect(path, read_only=True)`, or the
+DuckDB CLI with `-cmd "$(cat queries/macros/*.sql)"`) speak the same SQL. Temporary: the warehouse file holds none,
+and read-only connections can create them.
+"""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import duckdb
 
-from pipelines.errors import UserError
+from pipelines.errors import UserError, first_line
+from pipelines.queries import QUERIES_DIR
 
 
 def connect(path: Path | str, *, read_only: bool = False, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
@@ -21,11 +29,19 @@ def connect(path: Path | str, *, read_only: bool = False, memory_limit: str | No
         config = {"memory_limit": memory_limit} if memory_limit else {}
         con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
-        raise UserError(f"cannot open the warehouse {path}: {str(exc).splitlines()[0]}") from exc
+        raise UserError(f"cannot open the warehouse {path}: {first_line(exc)}") from exc
     except duckdb.Error as exc:
         raise UserError(
-            f"{path} is not a readable DuckDB warehouse ({str(exc).splitlines()[0]}); "
+            f"{path} is not a readable DuckDB warehouse ({first_line(exc)}); "
             "move it away or run `ebook-analytics etl run --full --rebuild` to build a fresh one"
         ) from exc
     con.execute("set TimeZone = 'UTC'")
+    for macro in macros():
+        con.execute(macro)
     return con
+
+
+@cache
+def macros() -> tuple[str, ...]:
+    """The `create temp macro` statements of `queries/macros/`, in file-name order."""
+    return tuple(path.read_text() for path in sorted((QUERIES_DIR / "macros").glob("*.sql")))

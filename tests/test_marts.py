@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from pipelines import warehouse
-from pipelines.config import QUERIES_DIR
+from pipelines.queries import sql_file
 from tests.conftest import run_cli
 from tests.marts_dataset import (
     ALICE,
@@ -53,7 +53,7 @@ def rows(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple]:
 
 def report(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> list[tuple]:
     """The rows of the dashboards' report `queries/reports/<name>.sql` with these parameters bound."""
-    return con.execute((QUERIES_DIR / "reports" / f"{name}.sql").read_text(), params).fetchall()
+    return con.execute(sql_file(f"reports/{name}"), params).fetchall()
 
 
 def months(first: date, last: date) -> list[date]:

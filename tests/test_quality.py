@@ -19,13 +19,13 @@ import psycopg
 import pytest
 
 from pipelines import warehouse
-from pipelines.config import QUERIES_DIR
 from pipelines.extract.extract import extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import load_tables
 from pipelines.quality.gate import previous_row_counts, run_checks
 from pipelines.quality.suites import TableSuite
 from pipelines.quality.validation import validate
+from pipelines.queries import sql_file
 from pipelines.transform.runner import run_models
 from tests.conftest import run_cli
 
@@ -298,7 +298,7 @@ def test_volume_baseline_comes_from_the_live_warehouse(home: Path) -> None:
     live = home / "warehouse" / "analytics.duckdb"
     live.parent.mkdir()
     writer = duckdb.connect(str(live))
-    writer.execute((QUERIES_DIR / "meta" / "schema.sql").read_text())
+    writer.execute(sql_file("meta/schema"))
     writer.execute(
         "insert into meta.extract_state values ('users', 'xmin', 1, 0, 40, now()), "
         "('user_events', 'xmin', 1, 0, 700, now())"

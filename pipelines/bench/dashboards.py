@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -23,15 +22,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import psutil
 
+from dashboards.commands import APP
 from dashboards.health import free_port, wait_until_healthy
 from pipelines.bench.environment import BenchEnvironment
+from pipelines.bench.prerequisites import find_chromium
 from pipelines.bench.process import cli_command
-from pipelines.config import DASHBOARDS_DIR, REPO_ROOT
+from pipelines.errors import UserError
 
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
 
-APP = DASHBOARDS_DIR / "app.py"
 COLD_RUNS = 3  # each on a cleared cache: the first viewer after a publish
 WARM_RUNS = 10  # the same page again: every later viewer
 SESSIONS = 10
@@ -115,7 +115,6 @@ def _dashboard_server(bench: BenchEnvironment) -> Iterator[tuple[str, psutil.Pro
     server = subprocess.Popen(
         cli_command("dashboard", "--no-auth", "--host", "127.0.0.1", "--port", str(port)),
         env=bench.env(),
-        cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # its own process group: the streamlit child goes down with it
@@ -175,10 +174,9 @@ async def _concurrent_sessions(url: str, chromium: str, server: psutil.Process) 
 def measure_dashboards(bench: BenchEnvironment, progress: Callable[[str], None]) -> dict:
     """The `pages` and `concurrent_*` entries of bench.json."""
     results: dict = {"pages": page_timings(bench)}
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        progress("no chromium on PATH: concurrent sessions not measured (apt-get install chromium)")
-        return {**results, "concurrent_p95_ms": None, "concurrent_sessions": 0}
+    chromium = find_chromium()
+    if chromium is None:  # checked before the bench began (pipelines.bench.prerequisites); gone since
+        raise UserError("Chromium is no longer on PATH; apt-get install chromium, or use --skip-dashboards")
     progress(f"{SESSIONS} concurrent browser sessions x {ROUNDS} rounds")
     with _dashboard_server(bench) as (url, server):
         concurrent = asyncio.run(_concurrent_sessions(url, chromium, server))

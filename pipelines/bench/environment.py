@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipelines.bench.process import run_step
-from pipelines.bench.tables import query
-from pipelines.config import REPO_ROOT, paths
+from pipelines.config import paths
+from pipelines.connections import connect, redact
 from pipelines.errors import UserError
+from pipelines.queries import sql_file
 from pipelines.source import server
-from pipelines.source.connection import connect, redact
 
 # The history ends this many days before today, so every bench run (each appends a day) finds a day to append.
 HEADROOM_DAYS = 30
@@ -53,7 +53,7 @@ class BenchEnvironment:
 
     def cli(self, what: str, *args: str) -> float:
         """Run one CLI step in this environment; returns its seconds."""
-        return run_step(what, *args, env=self.env(), cwd=REPO_ROOT).seconds
+        return run_step(what, *args, env=self.env()).seconds
 
     def close(self) -> None:
         if self.started_pgdata is not None:
@@ -76,7 +76,7 @@ def ensure_seeded(bench: BenchEnvironment, scale: str) -> float:
     """Schema up to date and history at this scale; returns the seconds spent seeding (0 when already seeded)."""
     bench.cli("source init", "source", "init")
     with connect(bench.source_url) as conn:
-        empty = conn.execute(query("source_is_empty")).fetchone()[0]
+        empty = conn.execute(sql_file("bench/source_is_empty")).fetchone()[0]
     if not empty:
         marker = json.loads(bench.seed_marker.read_text()) if bench.seed_marker.exists() else {}
         if (marker.get("scale"), marker.get("source")) != (scale, redact(bench.source_url)):

@@ -32,9 +32,9 @@ def last_run(run_history: Path) -> dict:
     return json.loads(lines[-1])
 
 
-def run_etl(*flags: str, env: dict[str, str], cwd: Path, run_history: Path) -> EtlRun:
+def run_etl(*flags: str, env: dict[str, str], run_history: Path) -> EtlRun:
     """`etl run FLAGS`; the run must publish, or the bench stops with the run's own error."""
-    measured = run_step("the ETL run", "etl", "run", *flags, env=env, cwd=cwd)
+    measured = run_step("the ETL run", "etl", "run", *flags, env=env)
     record = last_run(run_history)
     if record.get("status") != "published":
         raise UserError(f"bench: the ETL run ended {record.get('status')!r}, not published: {record.get('error')}")

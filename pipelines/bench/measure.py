@@ -10,7 +10,6 @@ from pipelines.bench.environment import BenchEnvironment, ensure_seeded
 from pipelines.bench.etl import run_etl
 from pipelines.bench.extract_limit import copy_limit_seconds, count_rows
 from pipelines.bench.naive import naive_extract
-from pipelines.config import REPO_ROOT
 from pipelines.extract.tables import load_tables
 
 
@@ -29,7 +28,7 @@ def measure(
     progress("full ETL, from no warehouse")
     # The bench's own folder: without a published file to start from, every bench run rebuilds the same warehouse.
     shutil.rmtree(bench.warehouse.parent, ignore_errors=True)
-    etl = {"env": bench.env(), "cwd": REPO_ROOT, "run_history": bench.run_history}
+    etl = {"env": bench.env(), "run_history": bench.run_history}
     full = run_etl("--full", **etl)
 
     progress("naive peer (pandas.read_sql -> DuckDB)")

@@ -8,7 +8,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import psutil
 
@@ -40,7 +39,7 @@ def _tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def run_measured(argv: list[str], env: dict[str, str], cwd: Path) -> Measured:
+def run_measured(argv: list[str], env: dict[str, str]) -> Measured:
     """Run to completion, sampling the RSS of the child and its children every SAMPLE_S.
 
     Not the kernel's ru_maxrss from wait4: a child started by fork/vfork+exec inherits the parent's high-water
@@ -49,7 +48,7 @@ def run_measured(argv: list[str], env: dict[str, str], cwd: Path) -> Measured:
     # Output goes to files, not pipes: a chatty child must never block on a full pipe while we sample it.
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=err, text=True)
+        process = subprocess.Popen(argv, env=env, stdout=out, stderr=err, text=True)
         watched = psutil.Process(process.pid)
         peak = 0
         while True:
@@ -65,9 +64,9 @@ def run_measured(argv: list[str], env: dict[str, str], cwd: Path) -> Measured:
         return Measured(seconds, peak / 2**20, process.returncode, out.read(), err.read())
 
 
-def run_step(what: str, *args: str, env: dict[str, str], cwd: Path) -> Measured:
+def run_step(what: str, *args: str, env: dict[str, str]) -> Measured:
     """A CLI step the benchmark cannot go on without: its failure becomes the bench's one-line error."""
-    measured = run_measured(cli_command(*args), env, cwd)
+    measured = run_measured(cli_command(*args), env)
     if measured.returncode != 0:
         last = measured.stderr.strip().splitlines()[-1] if measured.stderr.strip() else "no message"
         raise UserError(f"bench: {what} (`ebook-analytics {' '.join(args)}`) failed: {last}; fix that step first")

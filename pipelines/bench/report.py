@@ -11,8 +11,6 @@ from pathlib import Path
 
 import psutil
 
-from pipelines.config import REPO_ROOT
-
 # (key in bench.json, what it means, unit)
 MEASUREMENTS = (
     ("rows_extracted", "rows extracted by the full run", "rows"),
@@ -72,8 +70,10 @@ def machine() -> dict:
 
 
 def commit() -> str:
-    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO_ROOT, capture_output=True, text=True)
+    """The checkout's commit the bench ran from ("unknown" when it runs from an installed wheel)."""
+    here = Path(__file__).parent
+    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=here, capture_output=True, text=True)
     revision = result.stdout.strip() or "unknown"
     return f"{revision}+dirty" if dirty.stdout.strip() else revision
 

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from pipelines.config import QUERIES_DIR
 from pipelines.extract.tables import SourceTable
-
-BENCH_QUERIES = QUERIES_DIR / "bench"
-
-
-def query(name: str) -> str:
-    return (BENCH_QUERIES / f"{name}.sql").read_text()
+from pipelines.queries import sql_file
 
 
 def around_select(name: str, table: SourceTable) -> str:
     """`queries/bench/<name>.sql` wrapped around the extract's select of exactly the staged columns."""
-    return sql.SQL(query(name)).format(select=sql.SQL(table.select())).as_string(None)
+    return sql.SQL(sql_file(f"bench/{name}")).format(select=sql.SQL(table.select())).as_string(None)

@@ -16,10 +16,8 @@ import duckdb
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from pipelines.config import QUERIES_DIR
 from pipelines.errors import UserError
-
-STATEMENTS_QUERY = QUERIES_DIR / "exports" / "revenue_share_statements.sql"
+from pipelines.queries import sql_file
 
 # The file's columns, in order (the query returns them in this order too).
 COLUMNS = (
@@ -79,7 +77,9 @@ def statement_rows(con: duckdb.DuckDBPyConnection, month: date) -> list[dict]:
     """The statements whose revenue period starts in `month`, by author then project: dicts in COLUMNS order."""
     _require_pii(con)
     start = month.replace(day=1)
-    cursor = con.execute(STATEMENTS_QUERY.read_text(), {"period_start": start, "period_end": _next_month(start)})
+    cursor = con.execute(
+        sql_file("exports/revenue_share_statements"), {"period_start": start, "period_end": _next_month(start)}
+    )
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 

@@ -15,12 +15,10 @@ import duckdb
 from psycopg import sql
 from tqdm import tqdm
 
-from pipelines.config import QUERIES_DIR
 from pipelines.extract.postgres import source_scan
 from pipelines.extract.tables import SourceTable
+from pipelines.queries import sql_file
 
-SNAPSHOT_QUERY = (QUERIES_DIR / "meta" / "source_snapshot.sql").read_text()
-META_SCHEMA = (QUERIES_DIR / "meta" / "schema.sql").read_text()
 XID_BITS = 32
 
 
@@ -50,7 +48,7 @@ class _State:
 
 def prepare(con: duckdb.DuckDBPyConnection, tables: list[SourceTable]) -> None:
     """Create the warehouse schemas and drop staged tables no longer wanted (e.g. PII under --redact-pii)."""
-    con.execute(META_SCHEMA)
+    con.execute(sql_file("meta/schema"))
     wanted = [table.name for table in tables]
     staged = con.execute(
         "select table_name from information_schema.tables where table_schema = 'staging' "
@@ -67,7 +65,7 @@ def extract(con: duckdb.DuckDBPyConnection, tables: list[SourceTable]) -> Extrac
     con.execute("begin")
     try:
         snapshot_at, snapshot_xmin = con.execute(
-            f"select snapshot_at, snapshot_xmin from {source_scan()}", {"query": SNAPSHOT_QUERY}
+            f"select snapshot_at, snapshot_xmin from {source_scan()}", {"query": sql_file("meta/source_snapshot")}
         ).fetchone()
         previous = _previous_states(con)
         epoch = snapshot_xmin >> XID_BITS

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from psycopg import sql
 
-from pipelines.config import QUERIES_DIR
+from pipelines.queries import QUERIES_DIR
 
 SOURCES_FILE = QUERIES_DIR / "staging" / "sources.yml"
 STRATEGIES = ("full", "xmin")

@@ -16,10 +16,11 @@ from typing import Any
 import yaml
 
 from dashboards.auth.roles import ROLES
-from pipelines.config import QUERIES_DIR, REPO_ROOT
 from pipelines.errors import UserError
+from pipelines.queries import QUERIES_DIR
 
 METRICS_DIR = QUERIES_DIR / "metrics"
+REPO_ROOT = QUERIES_DIR.parent
 KINDS = ("sum", "mean", "count_distinct", "percentile", "ratio", "balance", "trailing_distinct")
 UNITS = ("usd", "count", "ratio", "ms", "words", "tokens", "rating")
 GRAINS = ("day", "week", "month", "all")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.errors import UserError
+from pipelines.errors import UserError, first_line
 
 BUILDING = ".building-"
 
@@ -39,9 +39,8 @@ def published_exists(live: Path) -> bool:
         with duckdb.connect(str(live), read_only=True) as con:
             publications = con.execute("select count(*) from meta.publication").fetchone()[0]
     except duckdb.Error as exc:
-        reason = str(exc).splitlines()[0]
         raise UserError(
-            f"{live} is not a warehouse published by ebook-analytics ({reason}); it was left untouched. "
+            f"{live} is not a warehouse published by ebook-analytics ({first_line(exc)}); it was left untouched. "
             "Move it away, or run `ebook-analytics etl run --full --rebuild` to set it aside and build a fresh one"
         ) from exc
     if publications != 1:

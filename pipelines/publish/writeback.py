@@ -13,7 +13,6 @@ import json
 import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cache
 from pathlib import Path
 from uuid import UUID
 
@@ -22,12 +21,11 @@ from psycopg import sql
 from tqdm import tqdm
 
 from pipelines import warehouse
-from pipelines.config import QUERIES_DIR
-from pipelines.pause import pause_if_asked
+from pipelines.connections import connect, redact
 from pipelines.publish.readability import TextCounts, count_text
-from pipelines.source.connection import connect, redact
+from pipelines.queries import sql_file
+from pipelines.run import hooks
 
-WRITEBACK_DIR = QUERIES_DIR / "writeback"
 XID_BITS = 32
 CHAPTER_BATCH = 2000  # chapters read, counted and COPY'd at a time
 METRIC_COLUMNS = (
@@ -61,21 +59,15 @@ class WriteBackCounts:
     statistics_projects: int  # project rows rewritten
 
 
-@cache
-def query(name: str) -> str:
-    """The text of `queries/writeback/<name>.sql`."""
-    return (WRITEBACK_DIR / f"{name}.sql").read_text()
-
-
 def write_back(warehouse_path: Path, url: str, *, snapshot_at: datetime, state_path: Path) -> WriteBackCounts:
     """Upsert the day's project metrics and refresh stale content statistics, all in one transaction."""
     metrics = project_metrics(warehouse_path, snapshot_at.astimezone(UTC).date())
     with connect(url, what="rollup database") as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        snapshot_xmin = conn.execute(query("snapshot_xmin")).fetchone()[0]
+        snapshot_xmin = conn.execute(sql_file("writeback/snapshot_xmin")).fetchone()[0]
         since_xid = _watermark(state_path, url, snapshot_xmin)
         upserted = _upsert_project_metrics(conn, metrics)
-        pause_if_asked("writeback")  # fault drill: killed mid-transaction
+        hooks.reached("writeback")  # upserts done, not yet committed
         chapters, projects = _refresh_statistics(conn, since_xid=since_xid)
         conn.commit()
     # Saved only after the commit: a crash in between just recomputes the same rows next time.
@@ -87,7 +79,7 @@ def write_back(warehouse_path: Path, url: str, *, snapshot_at: datetime, state_p
 def project_metrics(warehouse_path: Path, metrics_date: date) -> list[tuple]:
     """Rows of analytics.project_metrics for `metrics_date`, in METRIC_COLUMNS order, from the published file."""
     with warehouse.connect(warehouse_path, read_only=True) as con:
-        return con.execute(query("project_metrics"), {"metrics_date": metrics_date}).fetchall()
+        return con.execute(sql_file("writeback/project_metrics"), {"metrics_date": metrics_date}).fetchall()
 
 
 def _watermark(state_path: Path, url: str, snapshot_xmin: int) -> int:
@@ -118,22 +110,24 @@ def _copy_rows(conn: psycopg.Connection, table: str, columns: tuple[str, ...], r
 
 
 def _upsert_project_metrics(conn: psycopg.Connection, rows: list[tuple]) -> int:
-    conn.execute(query("project_metrics_incoming"))
+    conn.execute(sql_file("writeback/project_metrics_incoming"))
     _copy_rows(conn, "project_metrics_incoming", METRIC_COLUMNS, rows)
-    return conn.execute(query("project_metrics_upsert")).rowcount
+    return conn.execute(sql_file("writeback/project_metrics_upsert")).rowcount
 
 
 def _refresh_statistics(conn: psycopg.Connection, *, since_xid: int) -> tuple[int, int]:
     """Recompute the statistics of every chapter of the affected projects and of those projects."""
-    conn.execute(query("statistics_delete_orphans"))
-    project_ids = [row[0] for row in conn.execute(query("statistics_affected_projects"), {"since_xid": since_xid})]
+    conn.execute(sql_file("writeback/statistics_delete_orphans"))
+    project_ids = [
+        row[0] for row in conn.execute(sql_file("writeback/statistics_affected_projects"), {"since_xid": since_xid})
+    ]
     projects: dict[UUID, TextCounts] = {project_id: TextCounts() for project_id in project_ids}
-    conn.execute(query("statistics_incoming"))
+    conn.execute(sql_file("writeback/statistics_incoming"))
     chapters = 0
     progress = tqdm(desc="content statistics", unit="chapter", file=sys.stderr, disable=None, leave=False)
     # Server-side cursor, batch by batch: chapter text streams through, never all of it in memory at once.
     with conn.cursor(name="affected_chapters") as cur, progress:
-        cur.execute(query("statistics_chapters"), {"project_ids": project_ids})
+        cur.execute(sql_file("writeback/statistics_chapters"), {"project_ids": project_ids})
         while batch := cur.fetchmany(CHAPTER_BATCH):
             rows = []
             for chapter_id, project_id, content in batch:
@@ -145,8 +139,8 @@ def _refresh_statistics(conn: psycopg.Connection, *, since_xid: int) -> tuple[in
             progress.update(len(rows))
     project_rows = [_statistics_row(project_id, "project", counts) for project_id, counts in projects.items()]
     _copy_rows(conn, "statistics_incoming", STATISTICS_COLUMNS, project_rows)
-    conn.execute(query("statistics_replace_delete"))
-    conn.execute(query("statistics_replace_insert"))
+    conn.execute(sql_file("writeback/statistics_replace_delete"))
+    conn.execute(sql_file("writeback/statistics_replace_insert"))
     return chapters, len(projects)
 
 

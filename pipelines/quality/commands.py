@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pipelines.config import paths
 from pipelines.errors import UserError
-from pipelines.quality.queries import check_sql
 from pipelines.quality.result import CheckResult
+from pipelines.queries import sql_file
 from pipelines.warehouse import connect
 
 EXIT_ERRORS = 2  # an error-severity check failed, as `etl run` exits when it blocks a publish
@@ -68,7 +68,7 @@ def _check(args: argparse.Namespace) -> int:
     try:
         from pipelines.quality.gate import run_checks  # GX takes seconds to import: only once there is work
 
-        row = con.execute(check_sql("published_snapshot")).fetchone()
+        row = con.execute(sql_file("checks/published_snapshot")).fetchone()
         if row is None:
             raise UserError(f"{live} has no publication record; run `ebook-analytics etl run` to publish one")
         # The live file is itself the last published run: there is no earlier baseline for volume checks here.

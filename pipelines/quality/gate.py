@@ -13,11 +13,11 @@ import duckdb
 
 from pipelines.config import paths, setting
 from pipelines.errors import UserError
-from pipelines.quality.queries import check_sql
 from pipelines.quality.result import CheckResult
 from pipelines.quality.staging_checks import load_staging_checks
 from pipelines.quality.suites import TableSuite, Thresholds, add_freshness, add_volume, mart_suite, staging_suite
 from pipelines.quality.validation import validate
+from pipelines.queries import sql_file
 from pipelines.transform.contracts import load_contracts
 from pipelines.warehouse import connect
 
@@ -44,7 +44,7 @@ def _non_negative_setting(name: str) -> float:
 
 
 def thresholds() -> Thresholds:
-    """The configurable limits (`EBOOK_ANALYTICS_FRESHNESS_HOURS`, ... or secrets.toml), validated."""
+    """The configurable limits (`EBOOK_ANALYTICS_FRESHNESS_HOURS`, ... or the settings file), validated."""
     return Thresholds(
         freshness_hours=_non_negative_setting("freshness_hours"),
         volume_drop_pct=_non_negative_setting("volume_drop_pct"),
@@ -54,12 +54,12 @@ def thresholds() -> Thresholds:
 
 
 def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute(check_sql("existing_tables")).fetchall()
+    rows = con.execute(sql_file("checks/existing_tables")).fetchall()
     return {name for (name,) in rows}
 
 
 def _database_file(con: duckdb.DuckDBPyConnection) -> Path | None:
-    row = con.execute(check_sql("database_file")).fetchone()
+    row = con.execute(sql_file("checks/database_file")).fetchone()
     return Path(row[0]).resolve() if row and row[0] else None
 
 
@@ -81,7 +81,7 @@ def previous_row_counts(con: duckdb.DuckDBPyConnection, previous: dict | None) -
     except UserError:  # e.g. held for writing by another process: no baseline, rather than no run
         return {}
     try:
-        return dict(live_con.execute(check_sql("staged_row_counts")).fetchall())
+        return dict(live_con.execute(sql_file("checks/staged_row_counts")).fetchall())
     except duckdb.CatalogException:  # a file from before meta.extract_state existed
         return {}
     finally:

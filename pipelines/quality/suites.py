@@ -17,9 +17,10 @@ import great_expectations.expectations as gxe
 from great_expectations.expectations.metadata_types import FailureSeverity
 from psycopg import sql
 
-from pipelines.quality.queries import check_sql
+from pipelines.declared_checks import ColumnCheck, TableCheck
 from pipelines.quality.staging_checks import StagedTableChecks
-from pipelines.transform.contracts import ColumnCheck, MartContract, Reconciliation, TableCheck
+from pipelines.queries import sql_file
+from pipelines.transform.contracts import MartContract, Reconciliation
 
 GX_SEVERITY = {"error": FailureSeverity.CRITICAL, "warn": FailureSeverity.WARNING}
 
@@ -79,7 +80,7 @@ def _select_keys(key: tuple[str, ...]) -> str:
 def _rows_query(template: str, **parts: str) -> gxe.UnexpectedRowsExpectation:
     """An unexpected-rows expectation from `queries/checks/<template>.sql`, its placeholders filled with our
     identifiers and declared SQL (GX binds no parameters; its own `{batch}` placeholder is kept)."""
-    query = check_sql(template).format(**parts)
+    query = sql_file(f"checks/{template}").format(**parts)
     return gxe.UnexpectedRowsExpectation(unexpected_rows_query=query)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 from duckdb_engine import ConnectionWrapper
 
+from pipelines.errors import first_line
 from pipelines.quality.result import CheckResult
 from pipelines.quality.suites import Check, TableSuite
 
@@ -100,7 +101,7 @@ def _failure_message(exception_info: dict) -> str | None:
     infos = exception_info.values() if "raised_exception" not in exception_info else [exception_info]
     for info in infos:
         if isinstance(info, dict) and info.get("raised_exception"):
-            return (info.get("exception_message") or "exception").strip().splitlines()[0]
+            return first_line(info.get("exception_message") or "exception")
     return None
 
 

@@ -20,16 +20,16 @@ import duckdb
 
 from pipelines import warehouse
 from pipelines.config import paths, setting
-from pipelines.errors import UserError
+from pipelines.connections import connect, redact, rollup_url, source_url
+from pipelines.errors import UserError, first_line
 from pipelines.extract.extract import Extraction, extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import SourceTable, load_tables
-from pipelines.pause import pause_if_asked
 from pipelines.publish import history
 from pipelines.publish.lock import etl_lock
 from pipelines.publish.swap import building_path, copy_live, move_aside, publish, published_exists, remove_leftovers
 from pipelines.publish.writeback import WriteBackCounts, write_back
-from pipelines.source.connection import connect, redact, rollup_url, source_url
+from pipelines.run import hooks
 from pipelines.transform.history import carry_over, update_history
 from pipelines.transform.runner import run_models
 
@@ -117,7 +117,7 @@ def run_etl(options: RunOptions) -> RunRecord:
         except BaseException as exc:
             if record.status != "published":  # a failed write-back does not unpublish the warehouse
                 record.status = "failed"
-            record.error = _one_line(exc)
+            record.error = first_line(exc)
             raise
         finally:
             record.finished_at = datetime.now(UTC)
@@ -166,7 +166,7 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
         if not published:
             return
         with record.step("publish"):
-            pause_if_asked("publish")
+            hooks.reached("publish")
             publish(build, live)
         record.status = "published"
     except OSError as exc:
@@ -176,7 +176,7 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
         ) from exc
     except duckdb.IOException as exc:
         raise UserError(
-            f"cannot write the warehouse in {live.parent}: {_one_line(exc)}; free disk space or fix its permissions "
+            f"cannot write the warehouse in {live.parent}: {first_line(exc)}; free disk space or fix its permissions "
             "(the live warehouse is unchanged)"
         ) from exc
     finally:
@@ -235,7 +235,7 @@ def _build(
         prepare(con, tables)
         attach_source(con, url)
         with record.step("extract"):
-            pause_if_asked("extract")
+            hooks.reached("extract")
             extraction = _extract(con, tables, url)
         con.execute(f"detach {SOURCE_ALIAS}")
         record.snapshot_at = extraction.snapshot_at
@@ -245,7 +245,7 @@ def _build(
                 carry_over(con, history_from)
             update_history(con, extraction.snapshot_at)
         with record.step("transform"):
-            pause_if_asked("transform")
+            hooks.reached("transform")
             run_models(con, _model_parameters(extraction))
         with record.step("checks"):
             previous = history.last_published(paths().run_history)
@@ -269,7 +269,7 @@ def _extract(con: duckdb.DuckDBPyConnection, tables: list[SourceTable], url: str
         if _is_local_write_failure(exc):
             raise
         raise UserError(
-            f"reading the source database at {redact(url)} failed: {_one_line(exc)}; check that it is up and rerun "
+            f"reading the source database at {redact(url)} failed: {first_line(exc)}; check that it is up and rerun "
             "(the live warehouse is unchanged)"
         ) from exc
 
@@ -329,8 +329,3 @@ def _write_publication(
                 "ids": [str(sample) for sample in result.sample_ids],
             },
         )
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

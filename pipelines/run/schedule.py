@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from pipelines.errors import UserError
+from pipelines.errors import UserError, unexpected
 
 _INTERVAL = re.compile(r"(\d+)(s|m|h)")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
@@ -45,7 +45,7 @@ def run_every(interval_s: float, max_runs: int | None, run_once: Callable[[], st
         except UserError as exc:
             outcome = f"failed: {exc}"
         except Exception as exc:  # noqa: BLE001 - a scheduler that dies on one bad run stops every later one
-            outcome = f"failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            outcome = f"failed: {unexpected(exc)}"
         if outcome != "published":
             failures += 1
         _log(f"run {runs}{f'/{max_runs}' if max_runs else ''}: {outcome} ({time.monotonic() - started:.1f}s)")

@@ -17,9 +17,10 @@ import psycopg
 from psycopg import errors, sql
 
 from pipelines.config import setting
-from pipelines.errors import UserError
+from pipelines.errors import UserError, first_line
 from pipelines.extract.tables import load_tables
-from pipelines.source.queries import query, template
+from pipelines.queries import sql_file
+from pipelines.source.queries import template
 
 PLATFORM_SCHEMAS = ("users", "content", "ai_processing", "billing", "analytics", "system")
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -55,7 +56,7 @@ def grant_roles(conn: psycopg.Connection, reader: str | None, writer: str | None
                 lines.append(_grant_writer(conn, writer))
     except errors.InsufficientPrivilege as exc:
         raise UserError(
-            f"not allowed to create roles or grant privileges ({str(exc).strip().splitlines()[0]}); "
+            f"not allowed to create roles or grant privileges ({first_line(exc)}); "
             "run `source grant` as the owner of the platform tables with CREATEROLE, or as a superuser"
         ) from exc
     return lines
@@ -73,7 +74,7 @@ def reader_columns() -> dict[str, list[str]]:
 
 def _ensure_role(conn: psycopg.Connection, role: str, kind: str) -> str:
     """Create the LOGIN role (or set its password when one is configured); returns the line to print."""
-    row = conn.execute(query("grants_role_attributes"), {"role": role}).fetchone()
+    row = conn.execute(sql_file("source/grants_role_attributes"), {"role": role}).fetchone()
     if row and row[0]:
         raise UserError(
             f"role {role!r} is a superuser or bypasses row security, so no grant can restrict it; "

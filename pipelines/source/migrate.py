@@ -13,8 +13,8 @@ from pathlib import Path
 import psycopg
 from psycopg import errors
 
-from pipelines.errors import UserError
-from pipelines.source.queries import query
+from pipelines.errors import UserError, first_line
+from pipelines.queries import sql_file
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _MIGRATION_FILE = re.compile(r"^(\d{4})_(\w+)\.sql$")
@@ -53,13 +53,13 @@ def apply_migrations(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR)
         if applied:
             applied_now.append(migration.name)
     with conn.transaction():
-        version = conn.execute(query("migrations_version")).fetchone()[0]
+        version = conn.execute(sql_file("source/migrations_version")).fetchone()[0]
     return version, applied_now
 
 
 def _explained(exc: psycopg.Error, migration: Migration) -> UserError | None:
     """A UserError with the fix, for the failures a user can fix."""
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    reason = first_line(exc)
     if isinstance(exc, errors.InsufficientPrivilege):
         return UserError(
             f"not allowed to change the schema ({reason}); run `source init` as the database owner "
@@ -82,12 +82,12 @@ def _explained(exc: psycopg.Error, migration: Migration) -> UserError | None:
 def _apply(conn: psycopg.Connection, migration: Migration) -> bool:
     """Apply one migration in its own transaction unless it is recorded already; True when applied."""
     with conn.transaction():
-        conn.execute(query("advisory_xact_lock"), {"lock_key": SCHEMA_LOCK_KEY})
+        conn.execute(sql_file("source/advisory_xact_lock"), {"lock_key": SCHEMA_LOCK_KEY})
         # Under the lock: another process may have created the ledger or applied this file meanwhile.
-        conn.execute(query("migrations_bootstrap"))
-        applied = {row[0] for row in conn.execute(query("migrations_applied"))}
+        conn.execute(sql_file("source/migrations_bootstrap"))
+        applied = {row[0] for row in conn.execute(sql_file("source/migrations_applied"))}
         if migration.version in applied:
             return False
         conn.execute(migration.path.read_text())
-        conn.execute(query("migrations_record"), {"version": migration.version, "name": migration.name})
+        conn.execute(sql_file("source/migrations_record"), {"version": migration.version, "name": migration.name})
     return True

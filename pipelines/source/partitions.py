@@ -13,8 +13,9 @@ from datetime import UTC, date, datetime
 import psycopg
 from psycopg import sql
 
+from pipelines.queries import sql_file
 from pipelines.source.migrate import SCHEMA_LOCK_KEY
-from pipelines.source.queries import query, template
+from pipelines.source.queries import template
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def ensure_monthly_partitions(conn: psycopg.Connection, months_ahead: int, start
     created = []
     for table in PARTITIONED_TABLES:
         with conn.transaction():
-            conn.execute(query("session_utc"))
+            conn.execute(sql_file("source/session_utc"))
             waiting = _months_waiting_in_default(conn, table)
         first = _month_of(start) if start else (waiting[0] if waiting else this_month)
         for month in _months(first, _add_months(this_month, months_ahead)):
@@ -78,8 +79,8 @@ def _create_partition(conn: psycopg.Connection, table: PartitionedTable, month: 
     names = table.identifiers()
     lower, upper = table.bound(month), table.bound(_add_months(month, 1))
     with conn.transaction():
-        conn.execute(query("advisory_xact_lock"), {"lock_key": SCHEMA_LOCK_KEY})
-        existing = {row[0] for row in conn.execute(query("partitions_existing"), {"parent": table.qualified})}
+        conn.execute(sql_file("source/advisory_xact_lock"), {"lock_key": SCHEMA_LOCK_KEY})
+        existing = {row[0] for row in conn.execute(sql_file("source/partitions_existing"), {"parent": table.qualified})}
         if table.partition_name(month) in existing:
             return False
         conn.execute(template("partitions_lock_default", **names))

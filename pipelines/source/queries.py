@@ -1,20 +1,10 @@
-"""The SQL of the source step: one statement (or one DDL template) per file under `queries/source/`."""
+"""DDL templates of the source step: `queries/source/<name>.sql` with `{placeholders}` for identifiers."""
 
 from __future__ import annotations
 
-from functools import cache
-
 from psycopg import sql
 
-from pipelines.config import QUERIES_DIR
-
-SOURCE_QUERIES_DIR = QUERIES_DIR / "source"
-
-
-@cache
-def query(name: str) -> str:
-    """The text of `queries/source/<name>.sql`."""
-    return (SOURCE_QUERIES_DIR / f"{name}.sql").read_text()
+from pipelines.queries import sql_file
 
 
 def template(name: str, **parts: sql.Composable) -> sql.Composed:
@@ -23,4 +13,4 @@ def template(name: str, **parts: sql.Composable) -> sql.Composed:
     DDL takes no bind parameters, so identifiers from our own config and values we generated are composed
     with psycopg's quoting instead.
     """
-    return sql.SQL(query(name)).format(**parts)
+    return sql.SQL(sql_file(f"source/{name}")).format(**parts)

@@ -5,9 +5,13 @@ Regenerate after editing a `queries/marts/*.yml`: `python -m pipelines.transform
 
 from __future__ import annotations
 
-from pipelines.config import REPO_ROOT
-from pipelines.transform.contracts import ColumnCheck, MartContract, load_contracts
+from pathlib import Path
 
+from pipelines.declared_checks import ColumnCheck
+from pipelines.transform.contracts import MartContract, load_contracts
+
+# A development tool: it writes into the checkout this module was imported from.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DOC_PATH = REPO_ROOT / "docs" / "data-contract.md"
 
 HEADER = """\

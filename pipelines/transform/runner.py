@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.config import QUERIES_DIR
+from pipelines.queries import QUERIES_DIR
 
 MARTS_DIR = QUERIES_DIR / "marts"
 _MART_REFERENCE = re.compile(r"\bmarts\.(\w+)")

@@ -13,7 +13,7 @@ users as (
 ai_cost as (
     select
         -- the UTC month without the time-zone library's per-row conversion (10x faster over millions of rows)
-        date_trunc('month', make_timestamp(epoch_us(created_at)))::date as month,
+        date_trunc('month', utc_day(created_at))::date as month,
         user_id,
         count(*) as generations,
         sum(coalesce(tokens_used, 0))::bigint as tokens_used,

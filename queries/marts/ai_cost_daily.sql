@@ -10,7 +10,7 @@ models as (
 generations_named as (
     select
         -- created_at::date under TimeZone UTC, without the time-zone library's per-row conversion (10x faster)
-        make_timestamp(epoch_us(generations.created_at))::date as day,
+        utc_day(generations.created_at) as day,
         coalesce(models.provider, 'unknown') as provider,
         coalesce(models.model, 'unknown') as model,
         generations.status,

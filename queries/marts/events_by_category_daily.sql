@@ -6,7 +6,7 @@ with events as (
 -- library's per-row conversion (10x faster over tens of millions of events).
 event_days as (
     select
-        make_timestamp(epoch_us("timestamp"))::date as day,
+        utc_day("timestamp") as day,
         coalesce(event_category, 'uncategorised') as event_category,
         user_id
     from events

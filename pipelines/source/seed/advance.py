@@ -17,10 +17,10 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.connections import connect
 from pipelines.errors import UserError
-from pipelines.source.connection import connect
+from pipelines.queries import sql_file
 from pipelines.source.partitions import ensure_monthly_partitions
-from pipelines.source.queries import query
 from pipelines.source.seed import ai, billing, catalog, events, people, writing
 from pipelines.source.seed.columns import (
     DAY,
@@ -48,7 +48,7 @@ def advance(url: str, days: int, seed: int | None = None) -> dict[str, int]:
     """Append `days` days of activity; returns rows inserted, updated and deleted per table."""
     with connect(url) as conn:
         check_schema(conn)
-        last_day, user_count = conn.execute(query("seed_advance_clock")).fetchone()
+        last_day, user_count = conn.execute(sql_file("source/seed_advance_clock")).fetchone()
         if last_day is None:
             raise UserError("the source has no history to continue; run `ebook-analytics source seed` first")
         window = Window.of_days(last_day + timedelta(days=1), last_day + timedelta(days=days))
@@ -100,7 +100,7 @@ def _advance(
 ) -> dict[str, int]:
     since = _midnight(last_day) - timedelta(days=27)
     signups, session_rate, generation_rate = (
-        float(v or 0) for v in conn.execute(query("seed_advance_rates"), {"since": since}).fetchone()
+        float(v or 0) for v in conn.execute(sql_file("source/seed_advance_rates"), {"since": since}).fetchone()
     )
     pool = TextPool.build(rng("texts"))
     people_now = _population(conn, rng, window, last_day, user_count, signups)
@@ -128,7 +128,7 @@ def _advance(
     finished = _finish_unfinished(conn, loader, rng, window, people_now)
     paid = _pay_due_statements(conn, rng, window)
     _load_events(loader, rng, window, people_now, sessions, gens, projects)
-    deleted_generations, deleted_events = conn.execute(query("seed_advance_delete")).fetchone()
+    deleted_generations, deleted_events = conn.execute(sql_file("source/seed_advance_delete")).fetchone()
     return {
         "ai_processing.ai_generations (completed in place)": finished,
         "billing.revenue_shares (paid in place)": paid,
@@ -141,7 +141,7 @@ def _population(
     conn: psycopg.Connection, rng: Rng, window: Window, last_day: date, user_count: int, signups: float
 ) -> _Population:
     returning = conn.execute(
-        query("seed_advance_users"), {"since": _midnight(last_day) - timedelta(days=29)}
+        sql_file("source/seed_advance_users"), {"since": _midnight(last_day) - timedelta(days=29)}
     ).fetchall()
     new = people.new_users(
         rng("users"),
@@ -152,7 +152,7 @@ def _population(
     )
     subs = people.new_subscriptions(rng("subscriptions"), new, window)
     old = len(returning)
-    live = dict(conn.execute(query("seed_advance_subscriptions")).fetchall())
+    live = dict(conn.execute(sql_file("source/seed_advance_subscriptions")).fetchall())
     return _Population(
         ids=np.concatenate([np.array([r[0].encode() for r in returning], dtype="S36"), new.ids]),
         created=np.concatenate([np.array([r[1] for r in returning], dtype=np.int64), new.created]),
@@ -202,7 +202,7 @@ def _load_people(
     loader.copy("users.user_sessions", people.sessions_table(rng("sessions-table"), sessions, population.ids))
     seen = last_login[:old] >= 0
     conn.execute(
-        query("seed_advance_last_login"),
+        sql_file("source/seed_advance_last_login"),
         {"ids": [u.decode() for u in population.ids[:old][seen]], "at": _dt(last_login[:old][seen])},
     )
     return sessions, intensity
@@ -240,7 +240,7 @@ def _load_versions(
     )
     last = np.r_[chapter[1:] != chapter[:-1], True] if len(chapter) else np.zeros(0, dtype=bool)
     conn.execute(
-        query("seed_advance_chapter_progress"),
+        sql_file("source/seed_advance_chapter_progress"),
         {
             "ids": [c.decode() for c in chapters.ids[chapter[last]]],
             "word_count": words[last].tolist(),
@@ -305,7 +305,7 @@ def _load_events(
 
 def _ids_by_name(conn: psycopg.Connection, query_name: str, names: list[str]) -> np.ndarray:
     """Ids of reference rows (models, plans) in catalog order, matched by name."""
-    by_name = {name: id_ for id_, name in conn.execute(query(query_name)).fetchall()}
+    by_name = {name: id_ for id_, name in conn.execute(sql_file(f"source/{query_name}")).fetchall()}
     missing = [name for name in names if name not in by_name]
     if missing:
         raise UserError(f"the source lacks {', '.join(missing)}; `source advance` continues a seeded history only")
@@ -324,7 +324,7 @@ def _open_work(conn: psycopg.Connection, user_ids: np.ndarray) -> tuple[writing.
     """The returning users' unfinished projects and their chapters (with each chapter's last version number),
     shaped like the seed's own so generations attach to them the same way."""
     owner_index = {u.decode(): i for i, u in enumerate(user_ids)}
-    rows = conn.execute(query("seed_advance_projects"), {"owners": [u.decode() for u in user_ids]}).fetchall()
+    rows = conn.execute(sql_file("source/seed_advance_projects"), {"owners": [u.decode() for u in user_ids]}).fetchall()
     owner = np.array([owner_index[r[1]] for r in rows], dtype=np.int64)
     order = np.lexsort((np.array([r[2] for r in rows], dtype=np.int64), owner))
     rows = [rows[i] for i in order]
@@ -346,7 +346,7 @@ def _open_work(conn: psycopg.Connection, user_ids: np.ndarray) -> tuple[writing.
         organization=none,
     )
     project_index = {r[0]: i for i, r in enumerate(rows)}
-    chapter_rows = conn.execute(query("seed_advance_chapters"), {"projects": [r[0] for r in rows]}).fetchall()
+    chapter_rows = conn.execute(sql_file("source/seed_advance_chapters"), {"projects": [r[0] for r in rows]}).fetchall()
     chapter_rows.sort(key=lambda r: (project_index[r[1]], r[2]))
     c = len(chapter_rows)
     chapters = writing.Chapters(
@@ -365,7 +365,7 @@ def _finish_unfinished(
     conn: psycopg.Connection, loader: Loader, rng: Rng, window: Window, population: _Population
 ) -> int:
     """Requests left pending or processing before the new days complete early in them, with their usage rows."""
-    rows = conn.execute(query("seed_advance_unfinished")).fetchall()
+    rows = conn.execute(sql_file("source/seed_advance_unfinished")).fetchall()
     rows = [r for r in rows if r[4] < window.start]
     k = len(rows)
     if k == 0:
@@ -379,7 +379,7 @@ def _finish_unfinished(
     completed = window.start + r.integers(MINUTE, 6 * HOUR, k)
     started = completed - latency * 1000
     conn.execute(
-        query("seed_advance_complete_generations"),
+        sql_file("source/seed_advance_complete_generations"),
         {
             "ids": [row[0] for row in rows],
             "started_at": _dt(started),
@@ -414,9 +414,11 @@ def _finish_unfinished(
 def _pay_due_statements(conn: psycopg.Connection, rng: Rng, window: Window) -> int:
     """Statements issued at least a fortnight before the new days get paid during them."""
     due = _dt(np.array([window.start - 14 * DAY]))[0]
-    rows = conn.execute(query("seed_advance_payouts_due"), {"due": due}).fetchall()
+    rows = conn.execute(sql_file("source/seed_advance_payouts_due"), {"due": due}).fetchall()
     if not rows:
         return 0
     paid_at = window.start + rng("payouts").integers(0, window.end - window.start, len(rows))
-    conn.execute(query("seed_advance_pay_statements"), {"ids": [r[0] for r in rows], "payout_date": _dt(paid_at)})
+    conn.execute(
+        sql_file("source/seed_advance_pay_statements"), {"ids": [r[0] for r in rows], "payout_date": _dt(paid_at)}
+    )
     return len(rows)

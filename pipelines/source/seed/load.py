@@ -11,7 +11,7 @@ import pyarrow.csv as csv
 from psycopg import sql
 from tqdm import tqdm
 
-from pipelines.source.queries import query
+from pipelines.queries import sql_file
 
 _CSV = csv.WriteOptions(include_header=False, batch_size=50_000)
 _BLOCK_ROWS = 100_000  # rows per CSV block handed to COPY: bounded memory, steady progress
@@ -28,7 +28,7 @@ class Loader:
     def copy(self, table: str, data: pa.Table) -> None:
         """COPY `data` (columns named as in the table) into `schema.table`."""
         schema, name = table.split(".")
-        statement = sql.SQL(query("seed_copy")).format(
+        statement = sql.SQL(sql_file("source/seed_copy")).format(
             table=sql.Identifier(schema, name),
             columns=sql.SQL(", ").join(sql.Identifier(column) for column in data.column_names),
         )

@@ -7,8 +7,8 @@ filtered as (
     select *
     from daily
     where day between $start and $end
-      and (len($providers) = 0 or list_contains($providers, provider))
-      and (len($models) = 0 or list_contains($models, model))
+      and picked($providers, provider)
+      and picked($models, model)
 ),
 
 final as (

@@ -7,8 +7,8 @@ filtered as (
     select *
     from daily
     where day between $start and $end
-      and (len($providers) = 0 or list_contains($providers, provider))
-      and (len($models) = 0 or list_contains($models, model))
+      and picked($providers, provider)
+      and picked($models, model)
 ),
 
 final as (
@@ -27,7 +27,7 @@ final as (
         avg(avg_quality_rating) as avg_quality_rating
     from filtered
     group by provider, model
-    order by cost_usd desc, provider, model
+    order by cost_usd desc, provider asc, model asc
 )
 
 select * from final

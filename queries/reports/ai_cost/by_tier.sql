@@ -7,7 +7,7 @@ filtered as (
     select *
     from by_user
     where month between date_trunc('month', $start) and $end
-      and (len($tiers) = 0 or list_contains($tiers, tier))
+      and picked($tiers, tier)
 ),
 
 final as (
@@ -20,7 +20,7 @@ final as (
         sum(gross_margin_usd) / nullif(sum(subscription_mrr_usd), 0) as gross_margin_rate
     from filtered
     group by tier
-    order by cost_usd desc, tier
+    order by cost_usd desc, tier asc
 )
 
 select * from final

@@ -7,19 +7,22 @@ with daily as (
 filtered as (
     select *
     from daily
-    where (len($providers) = 0 or list_contains($providers, provider))
-      and (len($models) = 0 or list_contains($models, model))
+    where picked($providers, provider)
+      and picked($models, model)
 ),
 
 final as (
     select
         coalesce(sum(cost_usd) filter (where day between $start and $end), 0) as current,
         coalesce(sum(cost_usd) filter (where day between $prev_start and $prev_end), 0) as previous,
-        sum(failed) filter (where day between $start and $end)
-            / nullif(sum(generations) filter (where day between $start and $end), 0) as failure_rate,
-        sum(failed) filter (where day between $prev_start and $prev_end)
+        (
+            sum(failed) filter (where day between $start and $end)
+            / nullif(sum(generations) filter (where day between $start and $end), 0)
+        ) as failure_rate,
+        (
+            sum(failed) filter (where day between $prev_start and $prev_end)
             / nullif(sum(generations) filter (where day between $prev_start and $prev_end), 0)
-            as failure_rate_previous
+        ) as failure_rate_previous
     from filtered
 )
 

@@ -7,7 +7,7 @@ filtered as (
     select *
     from by_user
     where month between date_trunc('month', $start) and $end
-      and (len($tiers) = 0 or list_contains($tiers, tier))
+      and picked($tiers, tier)
 ),
 
 final as (
@@ -22,7 +22,7 @@ final as (
     from filtered
     group by user_id
     having sum(cost_usd) > 0
-    order by cost_usd desc, user_id
+    order by cost_usd desc, user_id asc
     limit 100
 )
 

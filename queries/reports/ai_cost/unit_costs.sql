@@ -13,8 +13,8 @@ totals as (
     select sum(cost_usd) as cost_usd, count(distinct user_id) as active_writers
     from writer_days
     where day between $start and $end
-      and (len($providers) = 0 or list_contains($providers, provider))
-      and (len($models) = 0 or list_contains($models, model))
+      and picked($providers, provider)
+      and picked($models, model)
 ),
 
 generated_words as (

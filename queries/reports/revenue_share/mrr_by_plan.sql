@@ -7,7 +7,7 @@ final as (
     select month, plan, active_subscriptions, mrr_usd, new_subscriptions, churned_subscriptions
     from mrr
     where month between date_trunc('month', $start) and $end
-      and (len($plans) = 0 or list_contains($plans, plan))
+      and picked($plans, plan)
     order by month, plan
 )
 

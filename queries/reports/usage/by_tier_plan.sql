@@ -13,9 +13,9 @@ final as (
         sum(total_cost) as total_cost
     from usage
     where day between $start and $end
-      and (len($tiers) = 0 or list_contains($tiers, tier))
-      and (len($plans) = 0 or list_contains($plans, plan))
-      and (len($resource_types) = 0 or list_contains($resource_types, resource_type))
+      and picked($tiers, tier)
+      and picked($plans, plan)
+      and picked($resource_types, resource_type)
     group by tier, plan, resource_type
     order by tier, plan, resource_type
 )

@@ -7,9 +7,9 @@ chosen as (
     select *, case when day >= $start then 'current' else 'previous' end as period
     from usage
     where day between $prev_start and $end
-      and (len($tiers) = 0 or list_contains($tiers, tier))
-      and (len($plans) = 0 or list_contains($plans, plan))
-      and (len($resource_types) = 0 or list_contains($resource_types, resource_type))
+      and picked($tiers, tier)
+      and picked($plans, plan)
+      and picked($resource_types, resource_type)
 ),
 
 final as (

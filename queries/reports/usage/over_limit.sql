@@ -15,8 +15,8 @@ final as (
     from utilization
     where month = date_trunc('month', $end)
       and (utilization > 1 or projects > projects_limit)
-      and (len($plans) = 0 or list_contains($plans, plan))
-    order by utilization desc nulls last, projects desc, user_id
+      and picked($plans, plan)
+    order by utilization desc nulls last, projects desc, user_id asc
 )
 
 select * from final

@@ -12,11 +12,11 @@ final as (
         count(distinct day) as active_days
     from usage
     where day between $start and $end
-      and (len($tiers) = 0 or list_contains($tiers, tier))
-      and (len($plans) = 0 or list_contains($plans, plan))
-      and (len($resource_types) = 0 or list_contains($resource_types, resource_type))
+      and picked($tiers, tier)
+      and picked($plans, plan)
+      and picked($resource_types, resource_type)
     group by user_id
-    order by total_cost desc, user_id
+    order by total_cost desc, user_id asc
     limit 100
 )
 

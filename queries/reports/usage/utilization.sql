@@ -13,7 +13,7 @@ final as (
         count(*) filter (where projects > projects_limit) as over_project_limit
     from utilization
     where month between date_trunc('month', $start) and $end
-      and (len($plans) = 0 or list_contains($plans, plan))
+      and picked($plans, plan)
     group by month, plan
     order by month, plan
 )

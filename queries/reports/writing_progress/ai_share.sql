@@ -8,7 +8,10 @@ projects as (
 ),
 
 chosen as (
-    select coalesce(projects.genre, 'unknown') as genre, chapters.ai_generated, coalesce(chapters.word_count, 0) as words
+    select
+        coalesce(projects.genre, 'unknown') as genre,
+        chapters.ai_generated,
+        coalesce(chapters.word_count, 0) as words
     from chapters
     left join projects on projects.id = chapters.project_id
     -- UTC days as a timestamp range, so DuckDB can skip row groups of other days
@@ -23,7 +26,7 @@ final as (
         coalesce(sum(words) filter (where not coalesce(ai_generated, false)), 0) as human_words,
         sum(words) filter (where ai_generated) / nullif(sum(words), 0) as ai_share
     from chosen
-    where len($genres) = 0 or list_contains($genres, genre)
+    where picked($genres, genre)
     group by genre
     order by genre
 )

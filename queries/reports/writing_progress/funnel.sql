@@ -6,8 +6,8 @@ with funnel as (
 final as (
     select *
     from funnel
-    where len($genres) = 0 or list_contains($genres, genre)
-    order by created desc, genre
+    where picked($genres, genre)
+    order by created desc, genre asc
 )
 
 select * from final

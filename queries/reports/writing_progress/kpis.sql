@@ -6,7 +6,7 @@ with progress as (
 
 chosen as (
     select * from progress
-    where len($genres) = 0 or list_contains($genres, genre)
+    where picked($genres, genre)
 ),
 
 final as (

@@ -18,7 +18,7 @@ in_period as (
         max(day) as last_active_day
     from progress
     where day between $start and $end
-      and (len($genres) = 0 or list_contains($genres, genre))
+      and picked($genres, genre)
     group by project_id
 ),
 
@@ -35,7 +35,7 @@ final as (
         in_period.project_id::varchar as project_id
     from in_period
     left join projects on projects.id = in_period.project_id
-    order by in_period.versions_created desc, in_period.words_written desc, project_id
+    order by in_period.versions_created desc, in_period.words_written desc, project_id asc
     limit 100
 )
 

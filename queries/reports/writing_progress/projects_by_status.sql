@@ -6,9 +6,9 @@ with projects as (
 final as (
     select status, count(*) as projects
     from projects
-    where len($genres) = 0 or list_contains($genres, coalesce(genre, 'unknown'))
+    where picked($genres, coalesce(genre, 'unknown'))
     group by status
-    order by projects desc, status
+    order by projects desc, status asc
 )
 
 select * from final

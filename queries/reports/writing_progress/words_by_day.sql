@@ -12,7 +12,7 @@ final as (
         count(distinct owner_id) as active_writers
     from progress
     where day between $start and $end
-      and (len($genres) = 0 or list_contains($genres, genre))
+      and picked($genres, genre)
     group by day
     order by day
 )

@@ -1,0 +1,20 @@
+"""The one loader of the SQL files under the top-level `queries/` folder (shipped in the wheel as package data).
+
+`sql_file("source/seed_copy")` is the text of `queries/source/seed_copy.sql`. The folder is found through the
+imported `queries` package, so an installed CLI works from any working directory.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import queries
+
+QUERIES_DIR = Path(queries.__file__).resolve().parent
+
+
+@cache
+def sql_file(name: str) -> str:
+    """The text of `queries/<name>.sql` (`name` is a path relative to `queries/`, without the suffix)."""
+    return (QUERIES_DIR / f"{name}.sql").read_text()
