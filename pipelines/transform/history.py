@@ -16,7 +16,7 @@ import duckdb
 import yaml
 
 from pipelines.errors import UserError
-from pipelines.queries import QUERIES_DIR
+from pipelines.queries import QUERIES_DIR, sql_file
 
 HISTORY_DIR = QUERIES_DIR / "history"
 ENTITIES_FILE = HISTORY_DIR / "entities.yml"
@@ -33,7 +33,7 @@ class Entity:
 
     @property
     def sql(self) -> str:
-        return (HISTORY_DIR / f"{self.name}.sql").read_text().strip().rstrip(";")
+        return sql_file(f"history/{self.name}").strip().rstrip(";")
 
 
 def _identifier(value: object, where: str) -> str:
@@ -60,7 +60,7 @@ def load_entities(path: Path = ENTITIES_FILE) -> list[Entity]:
 
 
 def _statement(name: str, **identifiers: str) -> str:
-    return (HISTORY_DIR / f"{name}.sql").read_text().format(**identifiers)
+    return sql_file(f"history/{name}").format(**identifiers)
 
 
 def update_history(con: duckdb.DuckDBPyConnection, snapshot_at: datetime) -> dict[str, int]:
@@ -75,15 +75,21 @@ def update_history(con: duckdb.DuckDBPyConnection, snapshot_at: datetime) -> dic
             _statement("scd2_close", table=entity.name, key=entity.key, same_values=same_values),
             {"snapshot_at": snapshot_at},
         )
-        opened[entity.name] = con.execute(
-            _statement("scd2_open", table=entity.name, key=entity.key), {"snapshot_at": snapshot_at}
-        ).fetchone()[0]
+        opened[entity.name] = _rows_written(
+            con, _statement("scd2_open", table=entity.name, key=entity.key), snapshot_at
+        )
         con.execute("drop table history_incoming")
     con.execute(_statement("chapter_completions_create"))
-    opened[COMPLETIONS_TABLE] = con.execute(
-        f"insert into history.{COMPLETIONS_TABLE} {_statement(COMPLETIONS_TABLE)}", {"snapshot_at": snapshot_at}
-    ).fetchone()[0]
+    opened[COMPLETIONS_TABLE] = _rows_written(
+        con, f"insert into history.{COMPLETIONS_TABLE} {_statement(COMPLETIONS_TABLE)}", snapshot_at
+    )
     return opened
+
+
+def _rows_written(con: duckdb.DuckDBPyConnection, insert: str, snapshot_at: datetime) -> int:
+    """Run an insert; DuckDB answers with one row holding the count it wrote."""
+    row = con.execute(insert, {"snapshot_at": snapshot_at}).fetchone()
+    return int(row[0]) if row else 0
 
 
 def carry_over(con: duckdb.DuckDBPyConnection, live: Path) -> list[str]:

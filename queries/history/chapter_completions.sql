@@ -26,10 +26,12 @@ last_versions as (
 ),
 
 newly_completed as (
-    select chapters.id as chapter_id, coalesce(last_versions.last_version_at, chapters.updated_at, $snapshot_at) as last_version_at
+    select
+        chapters.id as chapter_id,
+        coalesce(last_versions.last_version_at, chapters.updated_at, $snapshot_at) as last_version_at
     from chapters
     left join last_versions on last_versions.chapter_id = chapters.id
-    where chapters.status = 'completed' and chapters.id not in (select chapter_id from recorded)
+    where chapters.status = 'completed' and chapters.id not in (select recorded.chapter_id from recorded)
 ),
 
 final as (

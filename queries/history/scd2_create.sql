@@ -8,4 +8,4 @@ select
     null::timestamptz as effective_from,
     null::timestamptz as effective_to
 from history_incoming
-limit 0
+where false

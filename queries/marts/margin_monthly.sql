@@ -24,7 +24,7 @@ complete_months as (
             date_trunc('month', $snapshot_at::timestamptz) - interval 1 month,
             interval 1 month
         )) as month
-    )
+    ) as months
 ),
 
 -- Subscription revenue is the month's MRR (the balance at the month end), by the plan paid and the tier in force.
@@ -35,15 +35,15 @@ revenue as (
         intervals.plan,
         sum(intervals.mrr_usd) as subscription_revenue_usd
     from complete_months
-    join intervals
+    inner join intervals
         on
-            intervals.valid_from <= complete_months.month_end
-            and (intervals.valid_to is null or intervals.valid_to > complete_months.month_end)
+        intervals.valid_from <= complete_months.month_end
+        and (intervals.valid_to is null or intervals.valid_to > complete_months.month_end)
     left join user_tiers
         on
-            user_tiers.user_id = intervals.user_id
-            and user_tiers.effective_from <= complete_months.month_end
-            and complete_months.month_end < user_tiers.effective_to
+        user_tiers.user_id = intervals.user_id
+        and user_tiers.effective_from <= complete_months.month_end
+        and complete_months.month_end < user_tiers.effective_to
     where intervals.mrr_usd > 0
     group by all
 ),
@@ -56,10 +56,10 @@ month_generations as (
         generations.created_at,
         coalesce(generations.cost, 0) as cost
     from generations
-    join complete_months
+    inner join complete_months
         on
-            generations.created_at >= complete_months.month::timestamptz
-            and generations.created_at < complete_months.month_end
+        generations.created_at >= complete_months.month::timestamptz
+        and generations.created_at < complete_months.month_end
 ),
 
 -- A generation's cost goes to the tier in force when it was created and to the plan the user was on then
@@ -69,11 +69,11 @@ generation_plans as (
         month_generations.generation_id,
         arg_max(intervals.plan, (intervals.mrr_usd + intervals.mrr_at_risk_usd, intervals.valid_from)) as plan
     from month_generations
-    join intervals
+    inner join intervals
         on
-            intervals.user_id = month_generations.user_id
-            and intervals.valid_from <= month_generations.created_at
-            and (intervals.valid_to is null or intervals.valid_to > month_generations.created_at)
+        intervals.user_id = month_generations.user_id
+        and intervals.valid_from <= month_generations.created_at
+        and (intervals.valid_to is null or intervals.valid_to > month_generations.created_at)
     group by month_generations.generation_id
 ),
 
@@ -87,9 +87,9 @@ cost as (
     left join generation_plans on generation_plans.generation_id = month_generations.generation_id
     left join user_tiers
         on
-            user_tiers.user_id = month_generations.user_id
-            and user_tiers.effective_from <= month_generations.created_at
-            and month_generations.created_at < user_tiers.effective_to
+        user_tiers.user_id = month_generations.user_id
+        and user_tiers.effective_from <= month_generations.created_at
+        and month_generations.created_at < user_tiers.effective_to
     group by all
 ),
 

@@ -14,8 +14,8 @@ intervals as (
 month_spine as (
     select unnest(generate_series(
         -- the first month whose end (exclusive midnight) can see a subscription: created at 00:00 on the 1st counts
-            -- for the month before
-            (select date_trunc('month', min(created_at) - interval 1 microsecond) from subscriptions),
+        -- for the month before
+        (select date_trunc('month', min(created_at) - interval 1 microsecond) from subscriptions),
         date_trunc('month', $snapshot_date::date),
         interval 1 month
     ))::date as month
@@ -57,10 +57,14 @@ counted_spans as (
 span_months as (
     select
         counted_spans.*,
-        date_trunc('month', counted_from - interval 1 microsecond)::date as new_month,
-        case when not isinf(counted_to) then date_trunc('month', counted_to - interval 1 microsecond)::date end
+        date_trunc('month', counted_spans.counted_from - interval 1 microsecond)::date as new_month,
+        case
+            when
+                not isinf(counted_spans.counted_to)
+                then date_trunc('month', counted_spans.counted_to - interval 1 microsecond)::date
+        end
             as churn_month,
-        exists (
+        exists(
             select 1 from intervals as other
             where
                 other.user_id = counted_spans.user_id
@@ -69,7 +73,7 @@ span_months as (
                 and other.valid_from < counted_spans.counted_from
                 and coalesce(other.valid_to, 'infinity'::timestamptz) >= counted_spans.counted_from
         ) as continues_another,
-        exists (
+        exists(
             select 1 from intervals as other
             where
                 other.user_id = counted_spans.user_id

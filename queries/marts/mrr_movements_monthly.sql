@@ -17,7 +17,7 @@ month_spine as (
             date_trunc('month', $snapshot_date::date),
             interval 1 month
         )) as month
-    )
+    ) as months
 ),
 
 -- Each customer's MRR at each month end; the plan is the one carrying most of it (the latest plan on a tie).
@@ -28,12 +28,16 @@ month_end_mrr as (
         sum(intervals.mrr_usd)::decimal(18, 6) as mrr,
         arg_max(intervals.plan, (intervals.mrr_usd, intervals.valid_from, intervals.plan)) as plan
     from month_spine
-    join intervals
+    inner join intervals
         on
-            intervals.valid_from <= month_spine.month_end
-            and (intervals.valid_to is null or intervals.valid_to > month_spine.month_end)
+        intervals.valid_from <= month_spine.month_end
+        and (intervals.valid_to is null or intervals.valid_to > month_spine.month_end)
     where intervals.mrr_usd > 0
     group by month_spine.month, intervals.user_id
+),
+
+customers as (
+    select distinct user_id from month_end_mrr
 ),
 
 customer_months as (
@@ -45,12 +49,12 @@ customer_months as (
         coalesce(starting.mrr, 0)::decimal(18, 6) as mrr_start,
         coalesce(ending.plan, starting.plan) as plan,
         -- a customer paying at an earlier month end who comes back after a month end at 0 is reactivated
-        exists (
+        exists(
             select 1 from month_end_mrr as earlier
             where earlier.user_id = customers.user_id and earlier.month < month_spine.month - interval 1 month
         ) as paid_before
     from month_spine
-    cross join (select distinct user_id from month_end_mrr) as customers
+    cross join customers
     left join month_end_mrr as ending
         on ending.user_id = customers.user_id and ending.month = month_spine.month
     left join month_end_mrr as starting
@@ -88,9 +92,9 @@ final as (
     from movements
     left join user_tiers
         on
-            user_tiers.user_id = movements.user_id
-            and user_tiers.effective_from <= movements.month_end
-            and movements.month_end < user_tiers.effective_to
+        user_tiers.user_id = movements.user_id
+        and user_tiers.effective_from <= movements.month_end
+        and movements.month_end < user_tiers.effective_to
 )
 
 select * from final

@@ -47,8 +47,8 @@ live_versions as (
             coalesce(states.cancelled_at, 'infinity'::timestamptz)
         ) < states.effective_to as ends_by_cancellation
     from states
-    join latest on latest.subscription_id = states.subscription_id
-    join plans on plans.id = states.plan_id
+    inner join latest on latest.subscription_id = states.subscription_id
+    inner join plans on plans.id = states.plan_id
     where plans.billing_cycle in ('monthly', 'yearly') and states.status <> 'incomplete'
 ),
 
@@ -102,11 +102,11 @@ bridges as (
         ending.valid_from,
         min(following.valid_from) as bridged_to
     from monthly_amounts as ending
-    join paying as following
+    inner join paying as following
         on
-            following.user_id = ending.user_id
-            and following.valid_from > ending.valid_to
-            and following.valid_from <= ending.valid_to + to_days($resubscribe_window_days::integer)
+        following.user_id = ending.user_id
+        and following.valid_from > ending.valid_to
+        and following.valid_from <= ending.valid_to + to_days($resubscribe_window_days::integer)
     where
         ending.state = 'paying'
         and ending.ends_by_cancellation_piece
@@ -145,9 +145,9 @@ final as (
     from monthly_amounts
     left join bridges
         on
-            bridges.subscription_id = monthly_amounts.subscription_id
-            and bridges.valid_from = monthly_amounts.valid_from
-            and monthly_amounts.state = 'paying'
+        bridges.subscription_id = monthly_amounts.subscription_id
+        and bridges.valid_from = monthly_amounts.valid_from
+        and monthly_amounts.state = 'paying'
 )
 
 select * from final

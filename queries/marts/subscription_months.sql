@@ -19,7 +19,7 @@ month_spine as (
             date_trunc('month', $snapshot_date::date),
             interval 1 month
         )) as month
-    )
+    ) as months
 ),
 
 final as (
@@ -31,10 +31,10 @@ final as (
         intervals.billing_cycle,
         intervals.mrr_usd
     from month_spine
-    join intervals
+    inner join intervals
         on
-            intervals.valid_from <= month_spine.month_end
-            and (intervals.valid_to is null or intervals.valid_to > month_spine.month_end)
+        intervals.valid_from <= month_spine.month_end
+        and (intervals.valid_to is null or intervals.valid_to > month_spine.month_end)
     where intervals.mrr_usd > 0
 )
 
