@@ -37,6 +37,7 @@ COLUMNS = (
     "author_revenue",
     "payout_status",
     "payout_date",
+    "partial",  # the revenue period had not ended at the snapshot: the figures may still change
 )
 MONEY_COLUMNS = ("book_sales", "platform_revenue", "author_revenue")
 SUMMARY_COLUMNS = ("author_id", "author_email", "author_name", "statements", *MONEY_COLUMNS)
@@ -94,6 +95,8 @@ def _csv_value(column: str, value: object) -> str:
     if column == "payout_date":
         assert isinstance(value, datetime)  # TIMESTAMPTZ arrives as an aware datetime
         return value.astimezone(UTC).isoformat(sep=" ")
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return str(value)
 
 
@@ -137,7 +140,7 @@ def _xlsx_value(value: object) -> object:
     """What a cell can hold: UUIDs as text, timestamps as naive UTC (Excel has no time zones)."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None)
-    if value is None or isinstance(value, int | Decimal | date | str):
+    if value is None or isinstance(value, bool | int | Decimal | date | str):
         return value
     return str(value)
 
@@ -168,14 +171,31 @@ def _write_sheet(
     sheet.freeze_panes = "A2"
 
 
+def partial_note(rows: list[dict[str, Any]]) -> str | None:
+    """What to tell the reader when some statements' revenue periods had not ended at the snapshot; else None."""
+    partial = [row for row in rows if row["partial"]]
+    if not partial:
+        return None
+    last_day = max(row["period_end"] for row in partial)
+    return (
+        f"partial: the revenue period of {len(partial)} of {len(rows)} statement(s) runs to {last_day:%Y-%m-%d} and "
+        "had not ended when the warehouse was published; their figures may still change"
+    )
+
+
 def to_xlsx_bytes(rows: list[dict[str, Any]]) -> bytes:
-    """A workbook: 'Statements' (one row each, then totals) and 'By author' (one row per author, then totals)."""
+    """A workbook: 'Statements' (one row each, then totals, then a note if partial) and 'By author'."""
     workbook = Workbook()
     statements = workbook.active
     assert isinstance(statements, Worksheet)  # a new workbook has one empty worksheet
     statements.title = "Statements"
     totals = _totals(rows)
     _write_sheet(statements, COLUMNS, rows, totals)
+    note = partial_note(rows)
+    if note is not None:
+        statements.append([])
+        statements.append([f"Note: {note}"])
+        statements.cell(row=statements.max_row, column=1).font = Font(bold=True)
     _write_sheet(
         workbook.create_sheet("By author"),
         SUMMARY_COLUMNS,

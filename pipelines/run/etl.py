@@ -30,6 +30,7 @@ from pipelines.publish.lock import etl_lock
 from pipelines.publish.swap import building_path, copy_live, move_aside, publish, published_exists, remove_leftovers
 from pipelines.publish.writeback import WriteBackCounts, write_back
 from pipelines.run import hooks
+from pipelines.transform.history import carry_over, update_history
 from pipelines.transform.runner import run_models
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ EXIT_BLOCKED = 2
 WRITEBACK_STATE = "writeback_state.json"
 # DuckDB would take 80% of RAM; a cap keeps a run beside the dashboards and spills instead of growing.
 DEFAULT_MEMORY_LIMIT = "1GB"
+# ChartMogul's default: a customer who resubscribes within 14 days of cancelling never churned.
+DEFAULT_RESUBSCRIBE_WINDOW_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,8 @@ def _ensure_directory(directory: Path) -> None:
 
 def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
     remove_leftovers(live)
-    incremental = _live_is_usable(live, rebuild=options.rebuild) and not options.full
+    usable = _live_is_usable(live, rebuild=options.rebuild)
+    incremental = usable and not options.full
     record.mode = "incremental" if incremental else "full"
     url = source_url()
     tables = [table for table in load_tables() if not (options.redact_pii and table.pii)]
@@ -156,7 +160,9 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
         if incremental:
             with record.step("extract"):
                 copy_live(live, build)
-        published = _build(record, build, url, tables, redacted=options.redact_pii)
+        # A full run rebuilds staging and marts from the source, but the history exists only in the warehouse.
+        history_from = live if usable and not incremental else None
+        published = _build(record, build, url, tables, redacted=options.redact_pii, history_from=history_from)
         if not published:
             return
         with record.step("publish"):
@@ -209,8 +215,19 @@ def _check_source_schema(url: str, tables: list[SourceTable]) -> None:
         raise UserError(f"the source database at {redact(url)} has no table {names}; run `ebook-analytics source init`")
 
 
-def _build(record: RunRecord, build: Path, url: str, tables: list[SourceTable], *, redacted: bool) -> bool:
-    """Extract, transform and check into the build file; True when it is ready (checkpointed, closed) to publish."""
+def _build(
+    record: RunRecord,
+    build: Path,
+    url: str,
+    tables: list[SourceTable],
+    *,
+    redacted: bool,
+    history_from: Path | None = None,
+) -> bool:
+    """Extract, transform and check into the build file; True when it is ready (checkpointed, closed) to publish.
+
+    `history_from`: a published warehouse whose history tables a fresh build carries over.
+    """
     # Imported here: Great Expectations takes seconds to import, and a run refused by the lock should not wait.
     from pipelines.quality.gate import run_checks
 
@@ -224,6 +241,10 @@ def _build(record: RunRecord, build: Path, url: str, tables: list[SourceTable], 
         con.execute(f"detach {SOURCE_ALIAS}")
         record.snapshot_at = extraction.snapshot_at
         record.tables = {name: counts.as_dict() for name, counts in extraction.tables.items()}
+        with record.step("history"):
+            if history_from is not None:
+                carry_over(con, history_from)
+            update_history(con, extraction.snapshot_at)
         with record.step("transform"):
             hooks.reached("transform")
             run_models(con, _model_parameters(extraction))
@@ -263,7 +284,21 @@ def _is_local_write_failure(exc: duckdb.Error) -> bool:
 
 
 def _model_parameters(extraction: Extraction) -> dict[str, object]:
-    return {"snapshot_at": extraction.snapshot_at, "snapshot_date": extraction.snapshot_at.astimezone(UTC).date()}
+    return {
+        "snapshot_at": extraction.snapshot_at,
+        "snapshot_date": extraction.snapshot_at.astimezone(UTC).date(),
+        "resubscribe_window_days": _resubscribe_window_days(),
+    }
+
+
+def _resubscribe_window_days() -> int:
+    """How soon a customer's new subscription after a cancellation makes it a plan change, not churn then new."""
+    value = setting("resubscribe_window_days", str(DEFAULT_RESUBSCRIBE_WINDOW_DAYS)) or ""
+    if not value.isdigit():
+        raise UserError(
+            f"EBOOK_ANALYTICS_RESUBSCRIBE_WINDOW_DAYS is {value!r}; set it to a whole number of days (default 14)"
+        )
+    return int(value)
 
 
 def _write_publication(
