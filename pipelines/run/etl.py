@@ -31,6 +31,8 @@ from pipelines.publish.swap import building_path, copy_live, move_aside, publish
 from pipelines.publish.writeback import WriteBackCounts, write_back
 from pipelines.source.connection import connect, redact, rollup_url, source_url
 from pipelines.transform.runner import run_models
+from pipelines.transform.spark import check_prerequisites as check_spark_prerequisites
+from pipelines.transform.spark import run_models_on_spark
 
 if TYPE_CHECKING:
     from pipelines.quality.gate import CheckResult
@@ -49,6 +51,7 @@ class RunOptions:
     rebuild: bool = False  # with full: set an unusable file at the warehouse path aside instead of refusing
     redact_pii: bool = False  # leave out the tables marked `pii: true`
     wait: bool = False  # wait for a running ETL instead of refusing
+    engine: str = "duckdb"  # what runs the mart SQL: duckdb, or spark (pipelines/transform/spark.py)
 
 
 @dataclass
@@ -104,6 +107,8 @@ def run_etl(options: RunOptions) -> RunRecord:
     """Run the ETL once under the lock; the returned record has status published or blocked (failures raise)."""
     if options.rebuild and not options.full:
         raise UserError("--rebuild builds a fresh warehouse; use it together with --full")
+    if options.engine == "spark":
+        check_spark_prerequisites()  # before the lock and any reading: a missing Java is a one-line error
     live = paths().warehouse
     _ensure_directory(live.parent)
     with etl_lock(live.parent, wait=options.wait):
@@ -156,7 +161,7 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
         if incremental:
             with record.step("extract"):
                 copy_live(live, build)
-        published = _build(record, build, url, tables, redacted=options.redact_pii)
+        published = _build(record, build, url, tables, redacted=options.redact_pii, engine=options.engine)
         if not published:
             return
         with record.step("publish"):
@@ -208,7 +213,7 @@ def _check_source_schema(url: str, tables: list[SourceTable]) -> None:
         raise UserError(f"the source database at {redact(url)} has no table {names}; run `ebook-analytics source init`")
 
 
-def _build(record: RunRecord, build: Path, url: str, tables: list[SourceTable], *, redacted: bool) -> bool:
+def _build(record: RunRecord, build: Path, url: str, tables: list[SourceTable], *, redacted: bool, engine: str) -> bool:
     """Extract, transform and check into the build file; True when it is ready (checkpointed, closed) to publish."""
     # Imported here: Great Expectations takes seconds to import, and a run refused by the lock should not wait.
     from pipelines.quality.gate import run_checks
@@ -225,7 +230,10 @@ def _build(record: RunRecord, build: Path, url: str, tables: list[SourceTable], 
         record.tables = {name: counts.as_dict() for name, counts in extraction.tables.items()}
         with record.step("transform"):
             pause_if_asked("transform")
-            run_models(con, _model_parameters(extraction))
+            if engine == "spark":
+                run_models_on_spark(con, _model_parameters(extraction))
+            else:
+                run_models(con, _model_parameters(extraction))
         with record.step("checks"):
             previous = history.last_published(paths().run_history)
             results = run_checks(con, snapshot_at=extraction.snapshot_at, previous=previous)

@@ -73,16 +73,16 @@ def java_version() -> int | None:
 
 
 @contextmanager
-def spark_session() -> Iterator[SparkSession]:
-    """A Spark session for one transform (master from EBOOK_ANALYTICS_SPARK_MASTER), stopped afterwards."""
-    session = _new_session(setting("spark_master", DEFAULT_MASTER) or DEFAULT_MASTER)
+def spark_session(conf: dict[str, str] | None = None) -> Iterator[SparkSession]:
+    """A Spark session (master from EBOOK_ANALYTICS_SPARK_MASTER; `conf` on top of ours), stopped afterwards."""
+    session = _new_session(setting("spark_master", DEFAULT_MASTER) or DEFAULT_MASTER, conf or {})
     try:
         yield session
     finally:
         session.stop()
 
 
-def _new_session(master: str) -> SparkSession:
+def _new_session(master: str, conf: dict[str, str]) -> SparkSession:
     from pyspark.sql import SparkSession
 
     builder = (
@@ -98,6 +98,8 @@ def _new_session(master: str) -> SparkSession:
     if master.startswith("local"):
         # 200 shuffle partitions (the cluster default) are 200 tiny tasks per stage on one machine.
         builder = builder.config("spark.sql.shuffle.partitions", str(2 * (os.cpu_count() or 1)))
+    for key, value in conf.items():
+        builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
@@ -128,11 +130,11 @@ def _run(
     models = load_models()
     con.execute("create schema if not exists marts")
     schema: dict[str, dict[str, dict[str, str]]] = {}
-    for table in _tables_read(models):
-        schema.setdefault(table[0], {})[table[1]] = _export(con, session, table, work)
-    for schema_name in schema:
+    tables = _tables_read(models)
+    for schema_name in {table[0] for table in tables} | {"marts"}:
         session.sql(f"create database if not exists {schema_name}")
-    session.sql("create database if not exists marts")
+    for table in tables:
+        schema.setdefault(table[0], {})[table[1]] = _export(con, session, table, work)
     timings: dict[str, float] = {}
     for model in models:
         started = time.perf_counter()
@@ -140,8 +142,10 @@ def _run(
         columns = _create_empty_mart(con, model, bound)
         schema.setdefault("marts", {})[model.name] = columns
         output = work / "marts" / model.name
-        session.sql(to_spark(model.sql, schema), args=bound).write.parquet(str(output))
-        session.sql(f"create table marts.{model.name} using parquet location '{output}'")
+        result = session.sql(to_spark(model.sql, schema), args=bound)
+        result.write.parquet(str(output))
+        spark_columns = {field.name: field.dataType.simpleString() for field in result.schema.fields}
+        _register(session, f"marts.{model.name}", spark_columns, output)
         con.execute(f"insert into marts.{model.name} select * from read_parquet('{output}/*.parquet')")
         timings[model.name] = time.perf_counter() - started
     return timings
@@ -164,6 +168,8 @@ def _export(
     con: duckdb.DuckDBPyConnection, session: SparkSession, table: tuple[str, str], work: Path
 ) -> dict[str, str]:
     """One table to Parquet, registered in Spark's catalog under the same name; returns its DuckDB columns."""
+    from pipelines.transform.spark_sql import spark_type
+
     schema_name, name = table
     columns = _columns(con, f"select * from {schema_name}.{name}")
     selected = ", ".join(
@@ -173,9 +179,16 @@ def _export(
     path = work / schema_name / f"{name}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     con.execute(f"copy (select {selected} from {schema_name}.{name}) to '{path}' (format parquet)")
-    session.sql(f"create database if not exists {schema_name}")
-    session.sql(f"create table {schema_name}.{name} using parquet location '{path}'")
+    spark_columns = {column: "string" if type_ in _AS_TEXT else spark_type(type_) for column, type_ in columns.items()}
+    _register(session, f"{schema_name}.{name}", spark_columns, path)
     return columns
+
+
+def _register(session: SparkSession, table: str, columns: dict[str, str], path: Path) -> None:
+    """A Parquet file or folder as a table of Spark's catalog; its columns given, so Spark need not read footers."""
+    definition = ", ".join(f"`{column}` {type_}" for column, type_ in columns.items())
+    session.sql(f"drop table if exists {table}")  # from an earlier transform in the same session
+    session.sql(f"create table {table} ({definition}) using parquet location '{path}'")
 
 
 def _columns(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object] | None = None) -> dict[str, str]:

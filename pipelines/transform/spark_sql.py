@@ -61,6 +61,11 @@ def to_spark(sql: str, schema: Schema) -> str:
     return tree.sql(dialect="spark", pretty=True, comments=False)
 
 
+def spark_type(duckdb_type: str) -> str:
+    """Spark's name of a DuckDB column type (TIMESTAMP WITH TIME ZONE -> TIMESTAMP, INTEGER -> INT, ...)."""
+    return exp.DataType.build(duckdb_type, dialect="duckdb").sql(dialect="spark")
+
+
 def _expand_macro(node: exp.Expression) -> exp.Expression:
     if not isinstance(node, exp.Anonymous) or str(node.this).lower() not in macros():
         return node
