@@ -58,6 +58,7 @@ def test_bench_tiny_measures_everything_on_its_own_data(cli_env: dict[str, str],
     # The ETL's own count of rows read equals the bench's count(*) of the same tables.
     assert results["rows_extracted"] == sum(table["rows"] for table in results["tables"].values())
     assert results["pages"] == {} and results["concurrent_p95_ms"] is None  # --skip-dashboards
+    assert results["spark_transform_s"] is None and results["ratios"]["spark_vs_duckdb_transform"] is None
     assert results["machine"]["cores"] >= 1 and len(results["commit"].split("+")[0]) == 40
     assert results["ratios"]["incremental_vs_full"] == pytest.approx(
         results["incremental_etl_s"] / results["full_etl_s"], abs=1e-4

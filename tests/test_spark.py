@@ -23,13 +23,24 @@ from tests.conftest import run_cli
 from tests.marts_dataset import publish_platform_data
 
 
+# On a few dozen rows, compiling code per stage and re-planning between stages cost more than they save; one shuffle
+# partition instead of one per core. The results do not depend on any of these.
+SMALL_DATA = {
+    "spark.sql.shuffle.partitions": "1",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+}
+
+
 @pytest.fixture(scope="session")
 def spark() -> Iterator[object]:
+    """One local Spark session for the whole test session (starting the JVM is most of the cost)."""
     try:
         check_prerequisites()
     except UserError as exc:  # tests/run.sh installs Java; only a failed installation gets here
         pytest.skip(f"Spark cannot start here: {exc}")
-    with spark_session() as session:
+    with spark_session(SMALL_DATA) as session:
         yield session
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from pipelines.source.commands import SCALES
+from pipelines.transform.runner import ENGINES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,6 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--scale", choices=SCALES, default="medium")
     bench.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR")
     bench.add_argument("--skip-dashboards", action="store_true", help="measure the ETL only")
+    bench.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="duckdb",
+        help="spark: also run the full ETL with `--engine spark` and compare its transform with DuckDB's",
+    )
     bench.add_argument(
         "--source-url",
         metavar="URL",
@@ -37,9 +44,21 @@ def _bench(args: argparse.Namespace) -> int:
     from pipelines.bench.environment import open_environment
     from pipelines.bench.measure import measure
 
+    if args.engine == "spark":
+        from pipelines.transform.spark import check_prerequisites
+
+        check_prerequisites()  # before seeding: a missing Java is a one-line error, not a failure an hour in
+
     bench = open_environment(args.scale, args.source_url)
     try:
-        results = measure(bench, args.scale, out=args.out, dashboards=not args.skip_dashboards, progress=progress)
+        results = measure(
+            bench,
+            args.scale,
+            out=args.out,
+            dashboards=not args.skip_dashboards,
+            spark=args.engine == "spark",
+            progress=progress,
+        )
     finally:
         bench.close()
     results = report.finish(results)
