@@ -20,16 +20,16 @@ import duckdb
 
 from pipelines import warehouse
 from pipelines.config import paths, setting
+from pipelines.connections import connect, redact, rollup_url, source_url
 from pipelines.errors import UserError, first_line
 from pipelines.extract.extract import Extraction, extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import SourceTable, load_tables
-from pipelines.pause import pause_if_asked
 from pipelines.publish import history
 from pipelines.publish.lock import etl_lock
 from pipelines.publish.swap import building_path, copy_live, move_aside, publish, published_exists, remove_leftovers
 from pipelines.publish.writeback import WriteBackCounts, write_back
-from pipelines.source.connection import connect, redact, rollup_url, source_url
+from pipelines.run import hooks
 from pipelines.transform.runner import run_models
 from pipelines.transform.spark import check_prerequisites as check_spark_prerequisites
 from pipelines.transform.spark import run_models_on_spark
@@ -165,7 +165,7 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
         if not published:
             return
         with record.step("publish"):
-            pause_if_asked("publish")
+            hooks.reached("publish")
             publish(build, live)
         record.status = "published"
     except OSError as exc:
@@ -223,13 +223,13 @@ def _build(record: RunRecord, build: Path, url: str, tables: list[SourceTable], 
         prepare(con, tables)
         attach_source(con, url)
         with record.step("extract"):
-            pause_if_asked("extract")
+            hooks.reached("extract")
             extraction = _extract(con, tables, url)
         con.execute(f"detach {SOURCE_ALIAS}")
         record.snapshot_at = extraction.snapshot_at
         record.tables = {name: counts.as_dict() for name, counts in extraction.tables.items()}
         with record.step("transform"):
-            pause_if_asked("transform")
+            hooks.reached("transform")
             if engine == "spark":
                 run_models_on_spark(con, _model_parameters(extraction))
             else:
