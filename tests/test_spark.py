@@ -22,7 +22,6 @@ from pipelines.transform.spark import check_prerequisites, run_models_on_spark, 
 from tests.conftest import run_cli
 from tests.marts_dataset import publish_platform_data
 
-
 # On a few dozen rows, compiling code per stage and re-planning between stages cost more than they save; one shuffle
 # partition instead of one per core. The results do not depend on any of these.
 SMALL_DATA = {

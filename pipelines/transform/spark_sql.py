@@ -19,6 +19,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
 
 from pipelines import warehouse
 
@@ -37,15 +38,15 @@ _FUNCTIONS = {
 
 
 @cache
-def macros() -> dict[str, tuple[list[str], exp.Expression]]:
+def macros() -> dict[str, tuple[list[str], exp.Expr]]:
     """The house macros (`pipelines.warehouse.macros`) as name -> (parameters, body)."""
-    parsed: dict[str, tuple[list[str], exp.Expression]] = {}
+    parsed: dict[str, tuple[list[str], exp.Expr]] = {}
     for text in warehouse.macros():
         body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
         match = _MACRO.search(body)
         if match is None:
             raise ValueError(f"not a macro definition: {text[:80]!r}")
-        name, parameters, expression = match.groups()
+        name, parameters, expression = (str(group) for group in match.groups())
         names = [parameter.strip().lower() for parameter in parameters.split(",") if parameter.strip()]
         parsed[name.lower()] = (names, sqlglot.parse_one(expression.strip().rstrip(";"), read="duckdb"))
     return parsed
@@ -55,8 +56,9 @@ def to_spark(sql: str, schema: Schema) -> str:
     """The Spark SQL of one DuckDB model; `schema` holds the columns of every table the model reads."""
     tree = sqlglot.parse_one(sql, read="duckdb")
     tree = tree.transform(_expand_macro)
-    tree = qualify(tree, schema=schema, dialect="duckdb", validate_qualify_columns=False, identify=False)
-    tree = _days_between_dates(tree, schema)
+    tables = MappingSchema(dict(schema), dialect="duckdb")
+    tree = qualify(tree, schema=tables, dialect="duckdb", validate_qualify_columns=False, identify=False)
+    tree = _days_between_dates(tree, tables)
     tree = tree.transform(_spark_function)
     return tree.sql(dialect="spark", pretty=True, comments=False)
 
@@ -66,7 +68,7 @@ def spark_type(duckdb_type: str) -> str:
     return exp.DataType.build(duckdb_type, dialect="duckdb").sql(dialect="spark")
 
 
-def _expand_macro(node: exp.Expression) -> exp.Expression:
+def _expand_macro(node: exp.Expr) -> exp.Expr:
     if not isinstance(node, exp.Anonymous) or str(node.this).lower() not in macros():
         return node
     parameters, body = macros()[str(node.this).lower()]
@@ -74,7 +76,7 @@ def _expand_macro(node: exp.Expression) -> exp.Expression:
         raise ValueError(f"macro {node.this} takes {len(parameters)} arguments, got {len(node.expressions)}")
     arguments = dict(zip(parameters, node.expressions, strict=True))
 
-    def substitute(inner: exp.Expression) -> exp.Expression:
+    def substitute(inner: exp.Expr) -> exp.Expr:
         if isinstance(inner, exp.Column) and not inner.table and inner.name.lower() in arguments:
             return exp.Paren(this=arguments[inner.name.lower()].copy())
         return inner
@@ -82,7 +84,7 @@ def _expand_macro(node: exp.Expression) -> exp.Expression:
     return body.copy().transform(substitute).transform(_expand_macro)
 
 
-def _days_between_dates(tree: exp.Expression, schema: Schema) -> exp.Expression:
+def _days_between_dates(tree: exp.Expr, schema: MappingSchema) -> exp.Expr:
     """`a - b` of two DATEs (an integer in DuckDB) as `datediff(a, b)`, innermost first, retyping after each."""
     while True:
         annotate_types(tree, schema=schema, dialect="duckdb")
@@ -107,11 +109,11 @@ def _days_between_dates(tree: exp.Expression, schema: Schema) -> exp.Expression:
         found.replace(replacement)
 
 
-def _is_date(node: exp.Expression) -> bool:
+def _is_date(node: exp.Expr) -> bool:
     return node.type is not None and node.type.is_type(exp.DataType.Type.DATE)
 
 
-def _spark_function(node: exp.Expression) -> exp.Expression:
+def _spark_function(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Anonymous):
         spark_name = _FUNCTIONS.get((str(node.this).lower(), len(node.expressions)))
         if spark_name:
@@ -125,7 +127,7 @@ def _spark_function(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _cast_inside(cast: exp.Cast) -> exp.Expression:
+def _cast_inside(cast: exp.Cast) -> exp.Expr:
     """`cast(explode(list) as T)` -> `explode(cast(list as array<T>))`."""
     generator = cast.this
     inner = generator.expressions[0] if isinstance(generator, exp.Unnest) else generator.this
