@@ -110,11 +110,13 @@ def run_models_on_spark(
 ) -> dict[str, float]:
     """Build every mart on Spark into `marts.*` of `con`'s database; returns seconds per model.
 
-    Work files go to a temporary folder beside the database (removed afterwards). Without `session`, one is
-    started for this transform and stopped after it.
+    Work files go to a temporary folder beside the database, or under EBOOK_ANALYTICS_SPARK_WORK_DIR, removed
+    afterwards. Without `session`, one is started for this transform and stopped after it.
     """
     database = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
-    parent = Path(database[0]).parent if database and database[0] else None
+    # On a cluster the executors must read what the driver wrote: EBOOK_ANALYTICS_SPARK_WORK_DIR on shared storage.
+    configured = setting("spark_work_dir")
+    parent = Path(configured) if configured else Path(database[0]).parent if database and database[0] else None
     with tempfile.TemporaryDirectory(prefix="spark-", dir=parent) as work:
         if session is not None:
             return _run(con, params, session, Path(work))
