@@ -33,8 +33,15 @@ if TYPE_CHECKING:
 MINIMUM_JAVA = 17
 DEFAULT_MASTER = "local[*]"
 DEFAULT_DRIVER_MEMORY = "2g"
-# Parquet has no UUID or JSON type Spark reads: such columns travel as text, and DuckDB casts them back on load.
-_AS_TEXT = ("UUID", "JSON")
+# DuckDB types Spark cannot read from Parquet travel as one it can (DuckDB casts them back on load): UUID, JSON,
+# ENUM and TIME as text, HUGEINT as a 38-digit decimal.
+_TRANSPORTED = {"UUID": "VARCHAR", "JSON": "VARCHAR", "ENUM": "VARCHAR", "TIME": "VARCHAR", "HUGEINT": "DECIMAL(38,0)"}
+
+
+def _transported(duckdb_type: str) -> str | None:
+    return _TRANSPORTED.get(duckdb_type.split("(")[0].strip())
+
+
 _JAVA_VERSION = re.compile(r'version "(\d+)(?:\.(\d+))?')
 
 
@@ -174,14 +181,15 @@ def _export(
 
     schema_name, name = table
     columns = _columns(con, f"select * from {schema_name}.{name}")
+    transported = {column: _transported(type_) or type_ for column, type_ in columns.items()}
     selected = ", ".join(
-        f'"{column}"::varchar as "{column}"' if type_ in _AS_TEXT else f'"{column}"'
+        f'"{column}"::{transported[column]} as "{column}"' if transported[column] != type_ else f'"{column}"'
         for column, type_ in columns.items()
     )
     path = work / schema_name / f"{name}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     con.execute(f"copy (select {selected} from {schema_name}.{name}) to '{path}' (format parquet)")
-    spark_columns = {column: "string" if type_ in _AS_TEXT else spark_type(type_) for column, type_ in columns.items()}
+    spark_columns = {column: spark_type(type_) for column, type_ in transported.items()}
     _register(session, f"{schema_name}.{name}", spark_columns, path)
     return columns
 
