@@ -122,6 +122,8 @@ def test_ratios_and_targets_from_known_measurements():
             "naive_extract_s": 240.0,
             "full_etl_s": 100.0,
             "incremental_etl_s": 6.0,
+            "transform_s": 4.0,
+            "spark_transform_s": 50.0,
             "peak_rss_mb": 2100.0,
             "pages": {"overview": {"p50_ms": 300.0, "p95_ms": 450.0}, "costs": {"p50_ms": 700.0, "p95_ms": 1200.0}},
         }
@@ -131,6 +133,7 @@ def test_ratios_and_targets_from_known_measurements():
         "full_extract_vs_limit": 1.5,
         "naive_vs_full_extract": 8.0,
         "incremental_vs_full": 0.06,
+        "spark_vs_duckdb_transform": 12.5,
     }
     met = {key: target["met"] for key, target in results["targets"].items()}
     assert met == {
