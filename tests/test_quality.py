@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,6 +26,8 @@ from pipelines.quality.gate import previous_row_counts, run_checks
 from pipelines.quality.suites import TableSuite
 from pipelines.quality.validation import validate
 from pipelines.queries import sql_file
+from pipelines.run.etl import model_parameters
+from pipelines.transform.history import update_history
 from pipelines.transform.runner import run_models
 from tests.conftest import run_cli
 
@@ -159,12 +161,13 @@ def build(url: str, path: Path) -> tuple[duckdb.DuckDBPyConnection, datetime]:
     attach_source(con, url)
     extraction = extract(con, tables)
     con.execute(f"detach {SOURCE_ALIAS}")
+    update_history(con, extraction.snapshot_at)
     rebuild_marts(con, extraction.snapshot_at)
     return con, extraction.snapshot_at
 
 
 def rebuild_marts(con: duckdb.DuckDBPyConnection, snapshot_at: datetime) -> None:
-    run_models(con, {"snapshot_at": snapshot_at, "snapshot_date": snapshot_at.astimezone(UTC).date()})
+    run_models(con, model_parameters(snapshot_at))
 
 
 def failures(results) -> dict[str, tuple[str, int, tuple[str, ...]]]:
