@@ -161,7 +161,7 @@ def build(url: str, path: Path) -> tuple[duckdb.DuckDBPyConnection, datetime]:
     attach_source(con, url)
     extraction = extract(con, tables)
     con.execute(f"detach {SOURCE_ALIAS}")
-    update_history(con, extraction.snapshot_at)
+    update_history(con, extraction.snapshot_at)  # the marts read the tier in force and completion days from it
     rebuild_marts(con, extraction.snapshot_at)
     return con, extraction.snapshot_at
 

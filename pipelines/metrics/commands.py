@@ -107,14 +107,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     listing = commands.add_parser("list", help="the defined metrics: name, kind, unit, dimensions, label")
     listing.add_argument("--json", action="store_true", help="every definition in full, as JSON")
     listing.set_defaults(func=_list)
-    query = commands.add_parser("query", help="compute metrics for an inclusive UTC date range")
+    query = commands.add_parser(
+        "query",
+        help="compute metrics for an inclusive UTC date range",
+        description="One row per period (and combination of --by dimensions). JSON: a list of objects with period "
+        "(ISO date of the period's first day, null for grain all), each dimension and each metric; money and other "
+        "decimals as strings at full precision, counts as integers, rates and percentiles as numbers.",
+    )
     query.add_argument("names", metavar="NAME[,NAME...]", help="metric names, comma-separated")
-    query.add_argument("--start", type=_day, required=True, help="first UTC day, YYYY-MM-DD")
-    query.add_argument("--end", type=_day, required=True, help="last UTC day (included), YYYY-MM-DD")
+    query.add_argument("--start", type=_day, required=True, metavar="YYYY-MM-DD", help="first UTC day")
+    query.add_argument("--end", type=_day, required=True, metavar="YYYY-MM-DD", help="last UTC day (included)")
     query.add_argument("--grain", choices=GRAINS, default="all", help="period per row (week: ISO, Monday)")
     query.add_argument("--by", metavar="DIM[,DIM...]", help="dimensions to cut by")
     query.add_argument(
-        "--where", metavar="DIM=VALUE", action="append", default=[], help="keep one value of a dimension (repeatable)"
+        "--where",
+        metavar="DIM=VALUE",
+        action="append",
+        default=[],
+        help="keep rows whose dimension is VALUE (repeatable; values of one dimension combine with or)",
     )
-    query.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
+    query.add_argument("--format", choices=FORMATS, default="table", help="output format")
     query.set_defaults(func=_query)

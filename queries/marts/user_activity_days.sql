@@ -12,8 +12,7 @@ user_tiers as (
 user_events as (
     select
         user_id,
-        -- "timestamp"::date under TimeZone UTC, without the time-zone library's per-row conversion (10x faster)
-        make_timestamp(epoch_us("timestamp"))::date as day
+        utc_day("timestamp") as day
     from events
     where user_id is not null
       and event_type not in ('subscription_start', 'subscription_cancel', 'payment_failed', 'checkout_abandoned')

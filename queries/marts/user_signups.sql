@@ -8,7 +8,7 @@ user_tiers as (
 
 final as (
     select
-        users.created_at::date as day,
+        utc_day(users.created_at) as day,
         users.id as user_id,
         coalesce(user_tiers.tier, 'unknown') as tier
     from users

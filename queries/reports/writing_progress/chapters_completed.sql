@@ -8,7 +8,7 @@ final as (
     select day, count(*) as chapters_completed
     from completions
     where day between $start and $end
-      and (len($genres) = 0 or list_contains($genres, genre))
+      and picked($genres, genre)
     group by day
     order by day
 )
