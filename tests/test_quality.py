@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from pipelines.quality.gate import previous_row_counts, run_checks
 from pipelines.quality.suites import TableSuite
 from pipelines.quality.validation import validate
 from pipelines.queries import sql_file
+from pipelines.run.etl import model_parameters
 from pipelines.transform.history import update_history
 from pipelines.transform.runner import run_models
 from tests.conftest import run_cli
@@ -166,7 +167,7 @@ def build(url: str, path: Path) -> tuple[duckdb.DuckDBPyConnection, datetime]:
 
 
 def rebuild_marts(con: duckdb.DuckDBPyConnection, snapshot_at: datetime) -> None:
-    run_models(con, {"snapshot_at": snapshot_at, "snapshot_date": snapshot_at.astimezone(UTC).date()})
+    run_models(con, model_parameters(snapshot_at))
 
 
 def failures(results) -> dict[str, tuple[str, int, tuple[str, ...]]]:

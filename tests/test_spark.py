@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import UTC
 from pathlib import Path
 
 import duckdb
@@ -17,10 +16,10 @@ import pytest
 
 from pipelines import warehouse
 from pipelines.errors import UserError
+from pipelines.run.etl import model_parameters
 from pipelines.transform.runner import load_models
 from pipelines.transform.spark import check_prerequisites, run_models_on_spark, spark_session
 from tests.conftest import run_cli
-from tests.marts_dataset import publish_platform_data
 
 # On a few dozen rows, compiling code per stage and re-planning between stages cost more than they save; one shuffle
 # partition instead of one per core. The results do not depend on any of these.
@@ -44,17 +43,16 @@ def spark() -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def both(create_database, schema_template, tmp_path_factory, spark) -> Iterator[duckdb.DuckDBPyConnection]:
+def both(published_dataset, tmp_path_factory, spark) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the Spark-built copy, with DuckDB's published warehouse attached as `duck`."""
     directory = tmp_path_factory.mktemp("spark")
-    env = publish_platform_data(create_database(template=schema_template), directory)
+    env = published_dataset
     published = Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
     copy = directory / "spark.duckdb"
     shutil.copy(published, copy)
     con = warehouse.connect(copy)
     snapshot_at = con.execute("select snapshot_at from meta.publication").fetchone()[0]
-    params = {"snapshot_at": snapshot_at, "snapshot_date": snapshot_at.astimezone(UTC).date()}
-    run_models_on_spark(con, params, spark)
+    run_models_on_spark(con, model_parameters(snapshot_at), spark)
     con.execute(f"attach '{published}' as duck (read_only)")
     yield con
     con.close()

@@ -61,6 +61,7 @@ def measure(
         "naive_share": naive.share,
         "full_etl_s": round(full.seconds, 3),
         "full_extract_s": full.steps.get("extract"),
+        "history_s": full.steps.get("history"),
         "transform_s": full.steps.get("transform"),
         "checks_s": full.steps.get("checks"),
         "publish_s": full.steps.get("publish"),

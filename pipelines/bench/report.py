@@ -21,6 +21,7 @@ MEASUREMENTS = (
     ("naive_share", "share of each table the naive peer really read", ""),
     ("full_etl_s", "full ETL (`etl run --full`), wall time", "s"),
     ("full_extract_s", "full ETL: extract step", "s"),
+    ("history_s", "full ETL: history step (SCD-2 tables)", "s"),
     ("transform_s", "full ETL: transform step", "s"),
     ("checks_s", "full ETL: checks step", "s"),
     ("publish_s", "full ETL: publish step", "s"),

@@ -18,9 +18,9 @@ import yaml
 from dashboards.pages import ROLES
 from pipelines.errors import UserError
 from pipelines.queries import QUERIES_DIR
+from pipelines.transform.contract_docs import REPO_ROOT
 
 METRICS_DIR = QUERIES_DIR / "metrics"
-REPO_ROOT = QUERIES_DIR.parent
 KINDS = ("sum", "mean", "count_distinct", "percentile", "ratio", "balance", "trailing_distinct")
 UNITS = ("usd", "count", "ratio", "ms", "words", "tokens", "rating")
 GRAINS = ("day", "week", "month", "all")

@@ -6,10 +6,8 @@ Regenerate after editing a `queries/metrics/*.yml`: `python -m pipelines.metrics
 from __future__ import annotations
 
 from pipelines.metrics.definitions import Metric, definitions
-from pipelines.queries import QUERIES_DIR
-from pipelines.transform.contract_docs import _cell
+from pipelines.transform.contract_docs import REPO_ROOT, _cell
 
-REPO_ROOT = QUERIES_DIR.parent
 DOC_PATH = REPO_ROOT / "docs" / "metrics.md"
 
 HEADER = """\

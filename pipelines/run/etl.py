@@ -256,9 +256,9 @@ def _build(
         with record.step("transform"):
             hooks.reached("transform")
             if engine == "spark":
-                run_models_on_spark(con, _model_parameters(extraction))
+                run_models_on_spark(con, model_parameters(extraction.snapshot_at))
             else:
-                run_models(con, _model_parameters(extraction))
+                run_models(con, model_parameters(extraction.snapshot_at))
         with record.step("checks"):
             previous = history.last_published(paths().run_history)
             results = run_checks(con, snapshot_at=extraction.snapshot_at, previous=previous)
@@ -294,10 +294,11 @@ def _is_local_write_failure(exc: duckdb.Error) -> bool:
     )
 
 
-def _model_parameters(extraction: Extraction) -> dict[str, object]:
+def model_parameters(snapshot_at: datetime) -> dict[str, object]:
+    """What the marts' SQL may bind: the snapshot and the settings that shape a definition."""
     return {
-        "snapshot_at": extraction.snapshot_at,
-        "snapshot_date": extraction.snapshot_at.astimezone(UTC).date(),
+        "snapshot_at": snapshot_at,
+        "snapshot_date": snapshot_at.astimezone(UTC).date(),
         "resubscribe_window_days": _resubscribe_window_days(),
     }
 
