@@ -32,8 +32,6 @@ from pipelines.publish.writeback import WriteBackCounts, write_back
 from pipelines.run import hooks
 from pipelines.transform.history import carry_over, update_history
 from pipelines.transform.runner import run_models
-from pipelines.transform.spark import check_prerequisites as check_spark_prerequisites
-from pipelines.transform.spark import run_models_on_spark
 
 if TYPE_CHECKING:
     from pipelines.quality.gate import CheckResult
@@ -54,7 +52,6 @@ class RunOptions:
     rebuild: bool = False  # with full: set an unusable file at the warehouse path aside instead of refusing
     redact_pii: bool = False  # leave out the tables marked `pii: true`
     wait: bool = False  # wait for a running ETL instead of refusing
-    engine: str = "duckdb"  # what runs the mart SQL: duckdb, or spark (pipelines/transform/spark.py)
 
 
 @dataclass
@@ -110,8 +107,6 @@ def run_etl(options: RunOptions) -> RunRecord:
     """Run the ETL once under the lock; the returned record has status published or blocked (failures raise)."""
     if options.rebuild and not options.full:
         raise UserError("--rebuild builds a fresh warehouse; use it together with --full")
-    if options.engine == "spark":
-        check_spark_prerequisites()  # before the lock and any reading: a missing Java is a one-line error
     live = paths().warehouse
     _ensure_directory(live.parent)
     with etl_lock(live.parent, wait=options.wait):
@@ -167,9 +162,7 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
                 copy_live(live, build)
         # A full run rebuilds staging and marts from the source, but the history exists only in the warehouse.
         history_from = live if usable and not incremental else None
-        published = _build(
-            record, build, url, tables, redacted=options.redact_pii, history_from=history_from, engine=options.engine
-        )
+        published = _build(record, build, url, tables, redacted=options.redact_pii, history_from=history_from)
         if not published:
             return
         with record.step("publish"):
@@ -229,7 +222,6 @@ def _build(
     tables: list[SourceTable],
     *,
     redacted: bool,
-    engine: str,
     history_from: Path | None = None,
 ) -> bool:
     """Extract, transform and check into the build file; True when it is ready (checkpointed, closed) to publish.
@@ -255,10 +247,7 @@ def _build(
             update_history(con, extraction.snapshot_at)
         with record.step("transform"):
             hooks.reached("transform")
-            if engine == "spark":
-                run_models_on_spark(con, model_parameters(extraction.snapshot_at))
-            else:
-                run_models(con, model_parameters(extraction.snapshot_at))
+            run_models(con, model_parameters(extraction.snapshot_at))
         with record.step("checks"):
             previous = history.last_published(paths().run_history)
             results = run_checks(con, snapshot_at=extraction.snapshot_at, previous=previous)
