@@ -91,7 +91,13 @@ def test_full_run_stages_every_table_and_no_secret(source_url: str, cli_env: dic
     assert publication == [(run["run_id"], False, True)]
     assert run["status"] == "published" and run["mode"] == "full" and run["error"] is None
     assert set(run["steps"]) == {"extract", "transform", "checks", "publish", "writeback"}
-    assert run["tables"]["ai_generations"] == {"rows_read": 3, "rows_changed": 3, "rows_deleted": 0, "rows": 3}
+    assert run["tables"]["ai_generations"] == {
+        "rows_read": 3,
+        "rows_changed": 3,
+        "rows_deleted": 0,
+        "rows": 3,
+        "capture_method": "full",
+    }
     stored_checks = query_warehouse(live, "select count(*) from meta.check_results")[0][0]
     assert stored_checks == len(run["checks"])
 

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import time
+
+from pipelines.errors import UserError
 from pipelines.queries import sql_file
 from pipelines.source.connection import connect
 
+QUIET_TIMEOUT_S = 30
 
-def tuples_read(url: str, tables: list[str]) -> int:
-    """seq_tup_read + idx_tup_fetch so far over `tables` (schema.table, partitions included).
 
-    The counters of a session reach the view when it ends (or idles a while), so measure after the run's process
-    and its connections are gone.
+def tuples_read(url: str, tables: list[str]) -> dict[str, int]:
+    """seq_tup_read + idx_tup_fetch so far per table (schema.table, partitions included).
+
+    A session's counters reach the view when it ends, so call `wait_until_quiet` first.
     """
     with connect(url) as conn:
-        return int(conn.execute(sql_file("bench/tuples_read"), {"tables": tables}).fetchone()[0])
+        rows = conn.execute(sql_file("bench/tuples_read"), {"tables": tables}).fetchall()
+    return {name: int(count) for name, count in rows}
+
+
+def wait_until_quiet(url: str) -> None:
+    """Wait until no other session is connected to the database: every backend flushes its statistics on exit."""
+    deadline = time.monotonic() + QUIET_TIMEOUT_S
+    with connect(url, autocommit=True) as conn:
+        while conn.execute(sql_file("bench/other_sessions")).fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise UserError("bench: other sessions stay connected to the source; measure on a quiet database")
+            time.sleep(0.1)

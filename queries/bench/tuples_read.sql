@@ -1,6 +1,8 @@
--- PostgreSQL: rows the server has read from the given tables (and their partitions) so far: sequential-scan
+-- PostgreSQL: rows the server has read from each given table (its partitions included) so far: sequential-scan
 -- tuples plus index fetches (pg_stat_user_tables). A run's cost at the source is the difference around it.
-select coalesce(sum(stats.seq_tup_read + coalesce(stats.idx_tup_fetch, 0)), 0)::bigint as tuples_read
+select extracted.name as source_table,
+       coalesce(sum(stats.seq_tup_read + coalesce(stats.idx_tup_fetch, 0)), 0)::bigint as tuples_read
 from unnest(%(tables)s::text[]) as extracted (name)
 cross join lateral pg_partition_tree(extracted.name::regclass) as tree
-join pg_stat_user_tables as stats on stats.relid = tree.relid
+left join pg_stat_user_tables as stats on stats.relid = tree.relid
+group by extracted.name
