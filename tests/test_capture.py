@@ -15,8 +15,9 @@ import pytest
 
 from pipelines.bench.tuples import tuples_read, wait_until_quiet
 from pipelines.extract.tables import load_tables
-from tests.conftest import run_cli
+from tests.conftest import cli_environment, run_cli
 from tests.etl_rows import E1, E2, G2, G3, G4, M1, P2, RS1, U1, U2, U3, insert_platform, query_warehouse
+from tests.test_fault_drills import error_line, finish, kill_9, paused_run
 from tests.test_incremental import _differences
 
 G5 = "d0000000-0000-0000-0000-000000000005"
@@ -285,3 +286,78 @@ def test_an_incremental_run_reads_at_most_twice_the_rows_it_changes(
     # scanned for changes and counted for deletes
     assert after["ai_processing.ai_generations"] - before["ai_processing.ai_generations"] >= 3
     assert sum(after.values()) - sum(before.values()) > 2 * 1
+
+
+# --- fault drills (tests/test_fault_drills.py style: the real CLI, paused at a phase, then hit) ---------------------
+
+
+def test_killed_before_the_publish_the_next_run_reads_the_same_changes(
+    captured: dict[str, str], source_url: str, tmp_path: Path
+):
+    env = captured
+    slot, published_lsn = slot_position(env)
+    apply(source_url, CHANGES)
+
+    kill_9(paused_run("publish", env=env))  # extracted and checked, not yet published
+    assert confirmed_lsn(source_url, slot) == published_lsn
+
+    run_cli("etl", "run", env=env)
+    run = last_run(env)
+    assert (run["status"], run["capture"]["method"]) == ("published", "logical")
+    assert counts(run, "ai_generations") == {"rows_read": 6, "rows_changed": 2, "rows_deleted": 1}
+    assert confirmed_lsn(source_url, slot) == slot_position(env)[1] > published_lsn
+    full_copy_equals(env, tmp_path)
+
+
+def test_killed_after_the_publish_the_next_run_skips_what_is_staged(
+    captured: dict[str, str], source_url: str, tmp_path: Path
+):
+    env = captured
+    slot, first_lsn = slot_position(env)
+    apply(source_url, CHANGES)
+
+    kill_9(paused_run("writeback", env=env))  # published, the slot not yet advanced
+    _, published_lsn = slot_position(env)
+    assert confirmed_lsn(source_url, slot) == first_lsn < published_lsn  # the slot is behind the warehouse
+
+    apply(source_url, (f"delete from analytics.user_events where id = '{E3}'",))
+    run_cli("etl", "run", env=env)
+    run = last_run(env)
+    assert run["capture"]["method"] == "logical"
+    # the published transactions are still in the slot but skipped: only the new delete is read
+    assert sum(table["rows_read"] for table in run["tables"].values()) == 1
+    assert counts(run, "user_events") == {"rows_read": 1, "rows_changed": 0, "rows_deleted": 1}
+    assert confirmed_lsn(source_url, slot) == slot_position(env)[1]
+    full_copy_equals(env, tmp_path)
+
+
+def test_source_restarted_mid_run_fails_clearly_and_the_next_run_continues_from_the_slot(tmp_path: Path):
+    from pipelines.source import server
+    from pipelines.source.migrate import apply_migrations
+
+    pgdata = tmp_path / "home" / "pg"  # this CLI home's own embedded server: `source start` restarts it
+    url = server.start(pgdata)
+    try:
+        with psycopg.connect(url) as conn:
+            apply_migrations(conn)
+        insert_platform(url)
+        env = cli_environment(tmp_path, url)
+        run_cli("etl", "run", env=env)
+        slot, published_lsn = slot_position(env)
+        apply(url, CHANGES)
+
+        process = paused_run("extract", env=env, seconds=8)  # the slot checked, its changes not yet read
+        server.stop(pgdata)
+        result = finish(process)
+        assert result.returncode == 1 and "source" in error_line(result)
+        assert last_run(env)["status"] == "failed"
+
+        run_cli("source", "start", env=env)
+        assert confirmed_lsn(url, slot) == published_lsn  # the slot survived the restart, unconsumed
+        run_cli("etl", "run", env=env)
+        run = last_run(env)
+        assert (run["status"], run["capture"]["method"], run["capture"]["slot"]) == ("published", "logical", slot)
+        assert counts(run, "ai_generations") == {"rows_read": 6, "rows_changed": 2, "rows_deleted": 1}
+        full_copy_equals(env, tmp_path)
+    finally:
+        server.stop(pgdata)
