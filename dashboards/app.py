@@ -7,32 +7,21 @@ when the last ETL run did not publish or the published one carries warnings abou
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
-from dashboards import data
+from dashboards import data, pages
 from dashboards.auth import allowed_pages, auth_notice, require_user
-
-VIEWS = Path(__file__).parent / "views"
-# key -> (title, icon); the order of PAGES in dashboards.auth is the navigation order.
-PAGE_LOOK = {
-    "overview": ("Overview", ":material/dashboard:"),
-    "usage": ("Usage", ":material/data_usage:"),
-    "revenue_share": ("Revenue share", ":material/payments:"),
-    "ai_cost": ("AI cost", ":material/smart_toy:"),
-    "writing_progress": ("Writing progress", ":material/edit_note:"),
-    "engagement": ("Engagement", ":material/groups:"),
-    "data_quality": ("Data quality", ":material/fact_check:"),
-}
 
 
 def _navigation(keys: list[str]) -> st.Page:
-    pages = [
-        st.Page(VIEWS / f"{key}.py", title=PAGE_LOOK[key][0], icon=PAGE_LOOK[key][1], url_path=key, default=index == 0)
-        for index, key in enumerate(keys)
-    ]
-    return st.navigation(pages)
+    """The role's pages from the registry (`dashboards.pages`), in its order; the first is the default."""
+    registered = [pages.page(key) for key in keys]
+    return st.navigation(
+        [
+            st.Page(page.view_path, title=page.title, icon=page.icon, url_path=page.key, default=index == 0)
+            for index, page in enumerate(registered)
+        ]
+    )
 
 
 def _data_as_of() -> None:

@@ -11,7 +11,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from pipelines.config import paths
+from pipelines.config import paths, setting, settings_file
 from pipelines.errors import UserError
 
 APP = Path(__file__).with_name("app.py")
@@ -98,6 +98,24 @@ def streamlit_flags(path: Path = STREAMLIT_CONFIG) -> list[str]:
     return flags
 
 
+def server_command(host: str, port: int) -> list[str]:
+    """`streamlit run dashboards/app.py` with our Streamlit settings and our settings file as its secrets."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.port",
+        str(port),
+        "--server.address",
+        host,
+        *streamlit_flags(),
+        # Sign-in's [auth] section lives in our settings file, not in a .streamlit/ of the working directory.
+        f"--secrets.files={settings_file()}",
+    ]
+
+
 def serve(host: str, port: int, *, no_auth: bool = False, banner: str = "") -> int:
     """Run `streamlit run dashboards/app.py` until Ctrl+C (or SIGTERM), read-only on the published warehouse."""
     if no_auth:
@@ -110,18 +128,7 @@ def serve(host: str, port: int, *, no_auth: bool = False, banner: str = "") -> i
             f"note: no warehouse at {paths().warehouse} yet; the pages will say so until `etl run` publishes one",
             file=sys.stderr,
         )
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.port",
-        str(port),
-        "--server.address",
-        host,
-        *streamlit_flags(),
-    ]
+    command = server_command(host, port)
     server = subprocess.Popen(command, env=_server_env(host, no_auth), stdout=subprocess.DEVNULL)
     # Stopping this command stops the server too: nothing is left listening behind it.
     signal.signal(signal.SIGTERM, lambda *_: server.terminate())
@@ -148,8 +155,8 @@ def _step(*argv: str) -> None:
 
 
 def _source_has_users() -> bool:
+    from pipelines.connections import connect, source_url
     from pipelines.queries import sql_file
-    from pipelines.source.connection import connect, source_url
 
     with connect(source_url()) as conn:
         return bool(conn.execute(sql_file("source/seed_has_users")).fetchone()[0])
@@ -157,6 +164,8 @@ def _source_has_users() -> bool:
 
 def _demo(args: argparse.Namespace) -> int:
     """Each step runs only when its result is missing, so running the demo again reuses what exists."""
+    if setting("source_url") is None:
+        _step("source", "start")  # the demo's own source: the embedded server of the data folder
     _step("source", "init")
     if not _source_has_users():
         _step("source", "seed", "--scale", DEMO_SCALE)

@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from dashboards import pages
 from dashboards.auth import User, allowed_pages, pseudonymize
 from dashboards.auth.roles import sees_personal_data
 from pipelines.config import paths
@@ -102,12 +103,14 @@ def may_read(page: str) -> bool:
 
 
 def report(name: str, **params: object) -> pd.DataFrame:
-    """The rows of `queries/reports/<page>/<query>.sql`; refused (OutOfScope) unless the role may open <page>."""
+    """The rows of `queries/reports/<folder>/<query>.sql`; refused (OutOfScope) unless the role may open the page
+    that owns <folder> (`dashboards.pages`)."""
     if not _REPORT_NAME.fullmatch(name):
-        raise ValueError(f"report names look like 'page/query', not {name!r}")
-    page = name.split("/", 1)[0]
-    if not may_read(page):
-        raise OutOfScope(f"the {_role()} role may not read {page} reports")
+        raise ValueError(f"report names look like 'folder/query', not {name!r}")
+    folder = name.split("/", 1)[0]
+    owner = pages.owner_of_reports(folder)
+    if owner is None or not may_read(owner.key):
+        raise OutOfScope(f"the {_role()} role may not read {folder} reports")
     sql = sql_file(f"reports/{name}")
     _note_tables_read(sql)
     return _run(sql, params, name)

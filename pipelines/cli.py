@@ -7,6 +7,7 @@ import importlib
 import sys
 import traceback
 
+from pipelines.config import SETTINGS_HELP
 from pipelines.errors import UserError, unexpected
 
 # Each module defines `register(subparsers)`; its handlers take the parsed args and return an exit code.
@@ -25,17 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ebook-analytics",
         description="Analytics for the AI ebook platform: source, ETL, checks, dashboards and exports.",
+        epilog=SETTINGS_HELP,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):  # a step not built yet: its commands are absent
-                continue
-            raise
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
     return parser
 
 

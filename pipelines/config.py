@@ -1,6 +1,10 @@
-"""Where things are: the source database, the warehouse file and the local data folder.
+"""Where things are: the settings file, the warehouse file and the local data folder.
 
-Settings come from the environment first, then from `.streamlit/secrets.toml` (never committed), then defaults.
+Settings come from the environment first (`EBOOK_ANALYTICS_<NAME>`), then from the settings file, then defaults.
+The settings file is `EBOOK_ANALYTICS_SETTINGS`, else `$XDG_CONFIG_HOME/ebook-analytics/settings.toml` (by default
+`~/.config/ebook-analytics/settings.toml`): the same file whatever directory a command starts in. It holds the same
+names in lower case without the prefix (`source_url = "..."`, `home = "/srv/ebook-analytics"`), and the dashboards'
+`[auth]` section; it is never committed.
 """
 
 from __future__ import annotations
@@ -11,23 +15,44 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from pipelines.errors import UserError
+
+SETTINGS_HELP = (
+    "Settings: environment variables EBOOK_ANALYTICS_<NAME>, then the settings file (EBOOK_ANALYTICS_SETTINGS, "
+    "default ~/.config/ebook-analytics/settings.toml; the same names in lower case without the prefix), then "
+    "defaults. The data folder is EBOOK_ANALYTICS_HOME (default ./.ebook-analytics). See the README, Configuration."
+)
+
+
+def settings_file() -> Path:
+    """`EBOOK_ANALYTICS_SETTINGS`, else `$XDG_CONFIG_HOME/ebook-analytics/settings.toml` (`~/.config/...`)."""
+    configured = os.environ.get("EBOOK_ANALYTICS_SETTINGS")
+    if configured:
+        return Path(configured).expanduser().absolute()
+    config_home = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(config_home) / "ebook-analytics" / "settings.toml"
+
 
 @cache
-def _secrets() -> dict:
-    path = Path(".streamlit") / "secrets.toml"
+def _file_settings(path: Path) -> dict:
     if not path.is_file():
         return {}
-    with path.open("rb") as handle:
-        return tomllib.load(handle)
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UserError(
+            f"cannot read the settings file {path} ({exc}); fix it, or point EBOOK_ANALYTICS_SETTINGS elsewhere"
+        ) from exc
 
 
 def setting(name: str, default: str | None = None) -> str | None:
-    """An `EBOOK_ANALYTICS_<NAME>` environment variable, else the `<name>` key of secrets.toml, else default."""
+    """An `EBOOK_ANALYTICS_<NAME>` environment variable, else `<name>` in the settings file, else default."""
     value = os.environ.get(f"EBOOK_ANALYTICS_{name.upper()}")
     if value:
         return value
-    secret = _secrets().get(name.lower())
-    return str(secret) if secret else default
+    configured = _file_settings(settings_file()).get(name.lower())
+    return str(configured) if configured else default
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (README, .ci/run): sets up everything on a fresh machine, then runs lint and the suite.
+# The test command (README, .ci/run): sets up everything on a fresh machine, then runs lint, format, SQL lint, type checks and the suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,4 +15,7 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/sqlfluff lint queries  # dialect, templater and rules: pyproject.toml [tool.sqlfluff]
+.venv/bin/mypy  # strict on pipelines/: pyproject.toml [tool.mypy]
 exec .venv/bin/python -m pytest "$@"

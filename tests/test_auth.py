@@ -17,7 +17,9 @@ from streamlit.testing.v1 import AppTest
 from dashboards.auth import PAGES, ROLES, allowed_pages, can_see_revenue, ratelimit, sees_personal_data
 from dashboards.auth.session import NO_AUTH_NOTICE, SIGN_IN_FAILED, ensure_no_auth_allowed
 from dashboards.auth.users import add_user, authenticate, ensure_demo_admin, list_users
+from dashboards.pages import REGISTRY
 from pipelines.errors import UserError
+from pipelines.queries import QUERIES_DIR
 from tests.conftest import REPO_ROOT, run_cli, use_settings
 
 PASSWORD = "correct horse battery"
@@ -431,3 +433,10 @@ def test_dashboard_command_refuses_no_auth_off_loopback(env: dict[str, str]) -> 
         "error: --no-auth is allowed only on a loopback address, not 0.0.0.0; drop --no-auth "
         "(and add accounts with `ebook-analytics users add`) or bind to 127.0.0.1\n"
     )
+
+
+def test_the_page_registry_is_whole() -> None:
+    """Every page names known roles, an existing view and report folder; every report folder has its page."""
+    assert all(page.roles <= set(ROLES) and page.view_path.is_file() for page in REGISTRY)
+    folders = sorted(path.name for path in (QUERIES_DIR / "reports").iterdir() if path.is_dir())
+    assert sorted(page.reports for page in REGISTRY if page.reports) == folders

@@ -157,3 +157,15 @@ def test_ratios_and_targets_from_known_measurements():
 def test_percentiles_interpolate_between_samples():
     # numpy's linear rule: p50 of 100..400 is halfway between 200 and 300; p95 is 95% of the way from 100 to 400.
     assert percentiles([400.0, 100.0, 300.0, 200.0]) == {"p50_ms": 250.0, "p95_ms": 385.0}
+
+
+def test_bench_without_chromium_stops_before_any_work(cli_env: dict[str, str], source_url: str, tmp_path: Path):
+    no_browser = {**cli_env, "PATH": str(tmp_path)}  # an empty PATH: no chromium (Playwright is installed here)
+    result = run_cli("bench", "--scale", "tiny", "--source-url", source_url, env=no_browser, check=False)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "error: the bench's dashboard part needs Chromium on PATH: apt-get install chromium, "
+        "or run `ebook-analytics bench --skip-dashboards`\n"
+    )
+    with psycopg.connect(source_url) as conn:
+        assert conn.execute("select count(*) from users.users").fetchone() == (0,)

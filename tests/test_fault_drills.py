@@ -3,8 +3,9 @@
 Each drill checks the promises of the publish step: the live warehouse is always the last published one, a failed
 or killed run leaves nothing behind that the next run does not clean up, and the next run recovers by itself.
 
-The ETL pauses at a named phase when `EBOOK_ANALYTICS_TEST_PAUSE_AT` says so (printing `paused at <phase>` on
-stderr), which lets a drill kill it or pull the source away at exactly that point.
+A drill starts the CLI through `tests/paused_cli.py`, which registers a phase hook (`pipelines.run.hooks`) pausing
+the run at a named phase (printing `paused at <phase>` on stderr): the drill kills it or pulls the source away at
+exactly that point. Production code has no pause of its own.
 """
 
 from __future__ import annotations
@@ -75,9 +76,6 @@ values ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000
 """
 COSTS_AFTER_MORE = {**COSTS, "2024-03-02": (3, 110, Decimal("1.750000"))}
 
-PAUSE_AT = "EBOOK_ANALYTICS_TEST_PAUSE_AT"
-PAUSE_SECONDS = "EBOOK_ANALYTICS_TEST_PAUSE_SECONDS"
-
 
 # --- helpers -----------------------------------------------------------------------------------------------------
 
@@ -129,9 +127,10 @@ def error_line(result: subprocess.CompletedProcess) -> str:
     return errors[0]
 
 
-def start_cli(*args: str, env: dict[str, str]) -> subprocess.Popen:
+def start_cli(*args: str, env: dict[str, str], launcher: tuple[str, ...] = ("pipelines.cli",)) -> subprocess.Popen:
+    """`ebook-analytics ARGS` in the background; `launcher`: the module (and its own arguments) that runs it."""
     return subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", *args],
+        [sys.executable, "-m", *launcher, *args],
         env=env,
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
@@ -142,7 +141,7 @@ def start_cli(*args: str, env: dict[str, str]) -> subprocess.Popen:
 
 def paused_run(phase: str, *args: str, env: dict[str, str], seconds: float = 120) -> subprocess.Popen:
     """Start `etl run ARGS` and return once it sits paused at `phase`."""
-    process = start_cli("etl", "run", *args, env={**env, PAUSE_AT: phase, PAUSE_SECONDS: str(seconds)})
+    process = start_cli("etl", "run", *args, env=env, launcher=("tests.paused_cli", phase, str(seconds)))
     deadline = time.monotonic() + 90
     seen = []
     while time.monotonic() < deadline:

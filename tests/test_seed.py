@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -385,3 +386,22 @@ def test_latest_at_or_before_finds_each_owners_last_item():
     at = np.array([10, 20, 5, 15, 15])
     found = latest_at_or_before(owner, at, np.array([0, 0, 0, 1, 2, 2, 2]), np.array([9, 10, 99, 50, 4, 15, 16]))
     assert found.tolist() == [-1, 0, 1, -1, -1, 4, 4]
+
+
+def test_the_default_history_leaves_room_to_advance_three_days_today(source_url, tmp_path):
+    """The newcomer's path, the day of seeding: seed, etl run, advance --days 3, an incremental etl run."""
+    env = cli_environment(tmp_path, source_url)
+    today = datetime.now(UTC).date()
+    run_cli("source", "seed", "--scale", "tiny", env=env)
+    last_event = "select max((timestamp at time zone 'UTC')::date) from analytics.user_events"
+    assert scalar(source_url, last_event) == today - timedelta(days=4)
+    run_cli("etl", "run", env=env)
+    run_cli("source", "advance", "--days", "3", env=env)
+    assert scalar(source_url, last_event) == today - timedelta(days=1)
+    ran = run_cli("etl", "run", env=env).stdout
+    assert ran.startswith("published run ") and " (incremental): " in ran, ran
+    refused = run_cli("source", "advance", "--days", "1", env=env, check=False)
+    assert refused.stderr == (
+        f"error: the history ends on {today - timedelta(days=1)}: --days 1 would reach today ({today}, UTC); "
+        "use at most 0\n"
+    )

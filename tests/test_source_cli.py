@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pipelines.source.connection import redact
+from pipelines.connections import redact
 from tests.conftest import run_cli
 
 APPLIED_ON_EMPTY = "0001_platform_schema, 0002_content_statistics_lookup_index"
@@ -138,3 +138,15 @@ def test_embedded_server_start_status_url_stop(tmp_path: Path) -> None:
     assert stop.stdout == "embedded PostgreSQL stopped\n"
     assert run_cli("source", "stop", env=env).stdout == "embedded PostgreSQL was not running\n"
     assert run_cli("source", "status", env=env, check=False).stdout == "stopped\n"
+
+
+def test_no_source_is_an_error_not_a_server_started_behind_your_back(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EBOOK_ANALYTICS_")}
+    env["EBOOK_ANALYTICS_HOME"] = str(tmp_path / "home")
+    result = run_cli("source", "init", env=env, check=False)
+    _one_error_line(
+        result,
+        "error: no source database: EBOOK_ANALYTICS_SOURCE_URL is unset and the embedded PostgreSQL is not running; "
+        "run `ebook-analytics source start`, or set EBOOK_ANALYTICS_SOURCE_URL",
+    )
+    assert not (tmp_path / "home" / "pg").exists()

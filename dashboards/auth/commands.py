@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
 
     add = commands.add_parser("add", help="create an account (asks for its password)")
-    add.add_argument("email")
+    add.add_argument("email", help="the sign-in email")
     add.add_argument("--role", required=True, metavar="ROLE", help=f"one of: {', '.join(ROLES)}")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(func=_add)
@@ -23,11 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands.add_parser("list", help="show accounts: email, role, created").set_defaults(func=_list)
 
     remove = commands.add_parser("remove", help="delete an account")
-    remove.add_argument("email")
+    remove.add_argument("email", help="the sign-in email")
     remove.set_defaults(func=_remove)
 
     set_role = commands.add_parser("set-role", help="change an account's role")
-    set_role.add_argument("email")
+    set_role.add_argument("email", help="the sign-in email")
     set_role.add_argument("role", metavar="ROLE", help=f"one of: {', '.join(ROLES)}")
     set_role.set_defaults(func=_set_role)
 

@@ -1,34 +1,17 @@
-"""Who may see what: the dashboard pages, the roles, and which role sees which page and which personal data.
+"""Who may see what: which role opens which page (from the page registry, `dashboards.pages`) and personal data.
 
-This map is the single source of truth for access: the navigation registers only a role's pages, every page checks
-it again on the server (`ensure_page_allowed`), and the data module refuses report queries outside it.
+The registry is the single source of truth for access: the navigation registers only a role's pages, every page
+checks it again on the server (`ensure_page_allowed`), and the data module refuses report queries outside it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dashboards.pages import REGISTRY, ROLES
 from pipelines.errors import UserError
 
-PAGES: tuple[str, ...] = (
-    "overview",
-    "usage",
-    "revenue_share",
-    "ai_cost",
-    "writing_progress",
-    "engagement",
-    "data_quality",
-)
-ROLES: tuple[str, ...] = ("admin", "finance", "analyst", "product")
-
-_ROLE_PAGES: dict[str, frozenset[str]] = {
-    "admin": frozenset(PAGES),
-    # Finance pays authors: revenue share and its export, nothing about product behaviour.
-    "finance": frozenset({"overview", "revenue_share", "data_quality"}),
-    # Analysts study usage and cost, never money owed to named people.
-    "analyst": frozenset({"overview", "usage", "ai_cost", "writing_progress", "data_quality"}),
-    "product": frozenset({"overview", "engagement", "writing_progress", "data_quality"}),
-}
+PAGES: tuple[str, ...] = tuple(page.key for page in REGISTRY)  # the page keys, in navigation order
 # Names and emails are shown only to the roles that must contact or pay authors; others see pseudonyms.
 _PERSONAL_DATA_ROLES = frozenset({"admin", "finance"})
 
@@ -50,8 +33,7 @@ def validate_role(role: str) -> str:
 
 def allowed_pages(role: str) -> list[str]:
     """The page keys this role may open, in navigation order (that of PAGES); an unknown role may open none."""
-    permitted = _ROLE_PAGES.get(role, frozenset())
-    return [page for page in PAGES if page in permitted]
+    return [page.key for page in REGISTRY if role in page.roles]
 
 
 def sees_personal_data(role: str) -> bool:

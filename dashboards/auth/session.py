@@ -1,6 +1,7 @@
 """Signing in to the dashboards: Streamlit's native OIDC when configured, local accounts otherwise.
 
-- OIDC: an `[auth]` section in `.streamlit/secrets.toml` turns on `st.login`; the identity's email gets its role
+- OIDC: an `[auth]` section in the settings file (`pipelines.config.settings_file()`, handed to Streamlit as its
+  secrets file) turns on `st.login`; the identity's email gets its role
   from the roles file (`setting('roles_file')`, default `<home>/roles.toml`, lines `"email" = "role"`).
 - Local accounts: a sign-in form checked against `users.py`, rate-limited by `ratelimit.py`.
 - `--no-auth`: a local admin, only while the server listens on a loopback address.
@@ -92,7 +93,7 @@ def _no_auth_user() -> User:
 def _oidc_configured() -> bool:
     try:
         return "auth" in st.secrets
-    except FileNotFoundError:  # no secrets.toml at all
+    except FileNotFoundError:  # no settings file at all
         return False
 
 

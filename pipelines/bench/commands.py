@@ -16,9 +16,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Seeds <home>/bench-<scale> (its own embedded PostgreSQL and warehouse) unless already seeded, "
         "then measures and writes bench.json and bench.md into --out.",
     )
-    bench.add_argument("--scale", choices=SCALES, default="medium")
-    bench.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR")
-    bench.add_argument("--skip-dashboards", action="store_true", help="measure the ETL only")
+    bench.add_argument("--scale", choices=SCALES, default="medium", help="size of the seeded history (docs/seed.md)")
+    bench.add_argument(
+        "--out", type=Path, default=Path("bench-out"), metavar="DIR", help="where bench.json and bench.md go"
+    )
+    bench.add_argument(
+        "--skip-dashboards",
+        action="store_true",
+        help="measure the ETL only (the dashboard part needs the bench extra and Chromium)",
+    )
     bench.add_argument(
         "--source-url",
         metavar="URL",
@@ -36,7 +42,9 @@ def _bench(args: argparse.Namespace) -> int:
     from pipelines.bench import report
     from pipelines.bench.environment import open_environment
     from pipelines.bench.measure import measure
+    from pipelines.bench.prerequisites import check_prerequisites
 
+    check_prerequisites(dashboards=not args.skip_dashboards, out=args.out)
     bench = open_environment(args.scale, args.source_url)
     try:
         results = measure(bench, args.scale, out=args.out, dashboards=not args.skip_dashboards, progress=progress)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -26,7 +25,9 @@ import psutil
 from dashboards.commands import APP
 from dashboards.health import free_port, wait_until_healthy
 from pipelines.bench.environment import BenchEnvironment
+from pipelines.bench.prerequisites import find_chromium
 from pipelines.bench.process import cli_command
+from pipelines.errors import UserError
 
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
@@ -173,10 +174,9 @@ async def _concurrent_sessions(url: str, chromium: str, server: psutil.Process) 
 def measure_dashboards(bench: BenchEnvironment, progress: Callable[[str], None]) -> dict:
     """The `pages` and `concurrent_*` entries of bench.json."""
     results: dict = {"pages": page_timings(bench)}
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        progress("no chromium on PATH: concurrent sessions not measured (apt-get install chromium)")
-        return {**results, "concurrent_p95_ms": None, "concurrent_sessions": 0}
+    chromium = find_chromium()
+    if chromium is None:  # checked before the bench began (pipelines.bench.prerequisites); gone since
+        raise UserError("Chromium is no longer on PATH; apt-get install chromium, or use --skip-dashboards")
     progress(f"{SESSIONS} concurrent browser sessions x {ROUNDS} rounds")
     with _dashboard_server(bench) as (url, server):
         concurrent = asyncio.run(_concurrent_sessions(url, chromium, server))

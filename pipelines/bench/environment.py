@@ -14,10 +14,10 @@ from pathlib import Path
 
 from pipelines.bench.process import run_step
 from pipelines.config import paths
+from pipelines.connections import connect, redact
 from pipelines.errors import UserError
 from pipelines.queries import sql_file
 from pipelines.source import server
-from pipelines.source.connection import connect, redact
 
 # The history ends this many days before today, so every bench run (each appends a day) finds a day to append.
 HEADROOM_DAYS = 30

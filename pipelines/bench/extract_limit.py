@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from pipelines.bench.tables import around_select
+from pipelines.connections import connect
 from pipelines.extract.tables import SourceTable
-from pipelines.source.connection import connect
 
 
 def count_rows(url: str, tables: list[SourceTable]) -> dict[str, int]:

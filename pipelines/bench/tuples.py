@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
+from pipelines.connections import connect
 from pipelines.errors import UserError
 from pipelines.queries import sql_file
-from pipelines.source.connection import connect
 
 QUIET_TIMEOUT_S = 30
 

@@ -20,11 +20,11 @@ import psycopg
 from psycopg import errors, sql
 
 from pipelines.config import setting
+from pipelines.connections import connect
 from pipelines.errors import first_line
 from pipelines.extract.pgoutput import Change, Decoder
 from pipelines.extract.tables import SourceTable, load_tables
 from pipelines.queries import sql_file
-from pipelines.source.connection import connect
 
 PUBLICATION = "ebook_analytics"
 SLOT_PREFIX = "ebook_analytics_"

@@ -17,13 +17,13 @@ import pyarrow as pa
 from psycopg import sql
 from tqdm import tqdm
 
+from pipelines.connections import connect
 from pipelines.extract import capture
 from pipelines.extract.capture import FULL, LOGICAL, XMIN, Plan, SlotState
 from pipelines.extract.pgoutput import UNCHANGED, Change, Row
 from pipelines.extract.postgres import SOURCE_ALIAS, source_scan
 from pipelines.extract.tables import SourceTable
 from pipelines.queries import sql_file
-from pipelines.source.connection import connect
 
 XID_BITS = 32
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import paths
+from pipelines.connections import redact
 from pipelines.errors import UserError, first_line
-from pipelines.source.connection import redact
 
 SOURCE_ALIAS = "src"
 # DuckDB looks an extension up by the name inside the binary, which is `postgres_scanner`.
@@ -34,7 +34,7 @@ def extension_path() -> Path:
 def attach_source(con: duckdb.DuckDBPyConnection, url: str) -> None:
     """Load the extension and attach the source read-only as `src`.
 
-    ATTACH takes no bound parameters, so the URL (checked by `pipelines.source.connection.connect` before) goes in
+    ATTACH takes no bound parameters, so the URL (checked by `pipelines.connections.connect` before) goes in
     as a SQL string literal with its quotes doubled.
     """
     con.execute("set autoinstall_known_extensions = false")

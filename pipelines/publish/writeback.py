@@ -21,10 +21,10 @@ from psycopg import sql
 from tqdm import tqdm
 
 from pipelines import warehouse
-from pipelines.pause import pause_if_asked
+from pipelines.connections import connect, redact
 from pipelines.publish.readability import TextCounts, count_text
 from pipelines.queries import sql_file
-from pipelines.source.connection import connect, redact
+from pipelines.run import hooks
 
 XID_BITS = 32
 CHAPTER_BATCH = 2000  # chapters read, counted and COPY'd at a time
@@ -67,7 +67,7 @@ def write_back(warehouse_path: Path, url: str, *, snapshot_at: datetime, state_p
         snapshot_xmin = conn.execute(sql_file("writeback/snapshot_xmin")).fetchone()[0]
         since_xid = _watermark(state_path, url, snapshot_xmin)
         upserted = _upsert_project_metrics(conn, metrics)
-        pause_if_asked("writeback")  # fault drill: killed mid-transaction
+        hooks.reached("writeback")  # upserts done, not yet committed
         chapters, projects = _refresh_statistics(conn, since_xid=since_xid)
         conn.commit()
     # Saved only after the commit: a crash in between just recomputes the same rows next time.

@@ -44,7 +44,7 @@ def _non_negative_setting(name: str) -> float:
 
 
 def thresholds() -> Thresholds:
-    """The configurable limits (`EBOOK_ANALYTICS_FRESHNESS_HOURS`, ... or secrets.toml), validated."""
+    """The configurable limits (`EBOOK_ANALYTICS_FRESHNESS_HOURS`, ... or the settings file), validated."""
     return Thresholds(
         freshness_hours=_non_negative_setting("freshness_hours"),
         volume_drop_pct=_non_negative_setting("volume_drop_pct"),

@@ -1,6 +1,7 @@
 """The declared checks on the staged source tables (`queries/staging/checks.yml`), as objects.
 
-Column and row checks reuse the mart contracts' vocabulary and parser, so both files mean the same thing.
+Column and row checks use the vocabulary of the mart contracts (`pipelines.declared_checks`), so both files mean
+the same thing.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.declared_checks import ColumnCheck, TableCheck, parse_column_check, parse_severity, parse_table_check
 from pipelines.extract.tables import SourceTable, load_tables
 from pipelines.queries import QUERIES_DIR
-from pipelines.transform.contracts import ColumnCheck, TableCheck, _column_check, _severity
 
 CHECKS_FILE = QUERIES_DIR / "staging" / "checks.yml"
 
@@ -66,15 +67,12 @@ def load_staging_checks(path: Path = CHECKS_FILE) -> list[StagedTableChecks]:
                 key=source.key,
                 pii=source.pii,
                 columns={
-                    column: tuple(_column_check(check, f"{where}:{column}") for check in checks)
+                    column: tuple(parse_column_check(check, f"{where}:{column}") for check in checks)
                     for column, checks in spec.get("columns", {}).items()
                 },
-                checks=tuple(
-                    TableCheck(c["name"], c["expect"], _severity(c, f"{where}:{c['name']}"))
-                    for c in spec.get("checks", [])
-                ),
+                checks=tuple(parse_table_check(c, where) for c in spec.get("checks", [])),
                 references=tuple(
-                    Reference(r["column"], r["parent"], sources[r["parent"]].key, _severity(r, where))
+                    Reference(r["column"], r["parent"], sources[r["parent"]].key, parse_severity(r, where))
                     for r in spec.get("references", [])
                 ),
                 fresh=spec.get("fresh"),

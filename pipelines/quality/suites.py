@@ -17,9 +17,10 @@ import great_expectations.expectations as gxe
 from great_expectations.expectations.metadata_types import FailureSeverity
 from psycopg import sql
 
+from pipelines.declared_checks import ColumnCheck, TableCheck
 from pipelines.quality.staging_checks import StagedTableChecks
 from pipelines.queries import sql_file
-from pipelines.transform.contracts import ColumnCheck, MartContract, Reconciliation, TableCheck
+from pipelines.transform.contracts import MartContract, Reconciliation
 
 GX_SEVERITY = {"error": FailureSeverity.CRITICAL, "warn": FailureSeverity.WARNING}
 

@@ -21,17 +21,17 @@ import psycopg
 
 from pipelines import warehouse
 from pipelines.config import paths, setting
+from pipelines.connections import connect, redact, rollup_url, source_url
 from pipelines.errors import UserError, first_line
 from pipelines.extract import capture
 from pipelines.extract.extract import Extraction, capture_ready, extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import SourceTable, load_tables
-from pipelines.pause import pause_if_asked
 from pipelines.publish import history
 from pipelines.publish.lock import etl_lock
 from pipelines.publish.swap import building_path, copy_live, move_aside, publish, published_exists, remove_leftovers
 from pipelines.publish.writeback import WriteBackCounts, write_back
-from pipelines.source.connection import connect, redact, rollup_url, source_url
+from pipelines.run import hooks
 from pipelines.transform.runner import run_models
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
         if extraction is None:
             return
         with record.step("publish"):
-            pause_if_asked("publish")
+            hooks.reached("publish")
             publish(build, live)
         record.status = "published"
     except OSError as exc:
@@ -240,12 +240,12 @@ def _build(
     try:
         prepare(con, tables)
         with record.step("extract"):
-            previous, why_full = capture_ready(con, tables)
-            plan = capture.plan(url, tables, previous, warehouse=live, full=record.mode == "full", why_full=why_full)
+            position, why_full = capture_ready(con, tables)
+            plan = capture.plan(url, tables, position, warehouse=live, full=record.mode == "full", why_full=why_full)
             created = plan.slot if plan.snapshot else None
             record.capture = {"method": "logical" if plan.logical else "xmin", "slot": plan.slot, "note": plan.note}
             attach_source(con, url)
-            pause_if_asked("extract")
+            hooks.reached("extract")
             extraction = _extract(con, tables, plan, url)
         con.execute(f"detach {SOURCE_ALIAS}")
         if plan.incremental and extraction.slot is not None and plan.since_lsn is not None:
@@ -253,7 +253,7 @@ def _build(
         record.snapshot_at = extraction.snapshot_at
         record.tables = {name: counts.as_dict() for name, counts in extraction.tables.items()}
         with record.step("transform"):
-            pause_if_asked("transform")
+            hooks.reached("transform")
             run_models(con, _model_parameters(extraction))
         with record.step("checks"):
             previous = history.last_published(paths().run_history)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
+from pipelines.connections import connect, redact, source_url
 from pipelines.errors import UserError
 from pipelines.source import server
-from pipelines.source.connection import connect, redact, source_url
 
 SCALES = ("tiny", "small", "medium", "large")
 
@@ -23,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands.add_parser("init", help="create or migrate the platform schema").set_defaults(func=_init)
 
     partitions = commands.add_parser("partitions", help="create monthly partitions ahead of time")
-    partitions.add_argument("--months-ahead", type=int, default=3, metavar="N")
+    partitions.add_argument(
+        "--months-ahead", type=int, default=3, metavar="N", help="months after the current one to create"
+    )
     partitions.add_argument(
         "--start",
         type=date.fromisoformat,
@@ -34,21 +36,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     partitions.set_defaults(func=_partitions)
 
     seed = commands.add_parser("seed", help="fill an empty source with a synthetic platform history")
-    seed.add_argument("--scale", choices=SCALES, default="small")
+    seed.add_argument("--scale", choices=SCALES, default="small", help="size of the history (docs/seed.md)")
     seed.add_argument("--seed", type=int, default=42, help="random seed: same seed, same data")
     seed.add_argument(
         "--end-date",
         type=date.fromisoformat,
         default=None,
         metavar="YYYY-MM-DD",
-        help="last day of history (default: yesterday, UTC)",
+        help="last day of history (default: 4 days ago, UTC, so `source advance --days 3` fits today)",
     )
     seed.add_argument("--months", type=int, default=None, metavar="M", help="months of history")
     seed.set_defaults(func=_seed)
 
     advance = commands.add_parser("advance", help="append N more days of activity")
-    advance.add_argument("--days", type=int, default=1, metavar="N")
-    advance.add_argument("--seed", type=int, default=None)
+    advance.add_argument("--days", type=int, default=1, metavar="N", help="days to append after the last one")
+    advance.add_argument("--seed", type=int, default=None, help="random seed of the new days (default 0)")
     advance.set_defaults(func=_advance)
 
     grant = commands.add_parser("grant", help="create least-privilege login roles for the ETL")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.transform.contracts import ColumnCheck, MartContract, load_contracts
+from pipelines.declared_checks import ColumnCheck
+from pipelines.transform.contracts import MartContract, load_contracts
 
 # A development tool: it writes into the checkout this module was imported from.
 REPO_ROOT = Path(__file__).resolve().parents[2]

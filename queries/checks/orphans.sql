@@ -4,4 +4,6 @@
 select {key}
 from {{batch}}
 where {column} is not null
-  and {column} not in (select {parent_key} from staging.{parent} where {parent_key} is not null)
+  and {column} not in (
+    select parents.{parent_key} from staging.{parent} as parents where parents.{parent_key} is not null
+  )

@@ -3,5 +3,5 @@
 -- the batch placeholder.
 select 'mart ' || coalesce(m.total, 0) || ' <> source ' || coalesce(s.total, 0) as difference
 from (select {mart_total} as total from {{batch}}) as m,
-     ({source_total}) as s(total)
+    ({source_total}) as s (total)
 where coalesce(m.total, 0) <> coalesce(s.total, 0)

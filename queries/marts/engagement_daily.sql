@@ -86,7 +86,7 @@ final as (
         coalesce(events_by_day.events, 0) as events,
         coalesce(new_users.new_users, 0) as new_users
     from day_spine
-    join rolling_active using (day)
+    inner join rolling_active using (day)
     left join dau using (day)
     left join events_by_day using (day)
     left join new_users using (day)

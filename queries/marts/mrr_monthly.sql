@@ -19,10 +19,14 @@ month_spine as (
     ))::date as month
 ),
 
+plan_names as (
+    select distinct plan from subscriptions
+),
+
 plan_months as (
     select month_spine.month, plan_names.plan
     from month_spine
-    cross join (select distinct plan from subscriptions) as plan_names
+    cross join plan_names
 ),
 
 active as (

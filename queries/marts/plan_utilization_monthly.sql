@@ -70,7 +70,7 @@ projects_owned as (
         user_plan_months.user_id,
         sum(projects_created_by_month.created) as projects
     from user_plan_months
-    join projects_created_by_month
+    inner join projects_created_by_month
         on projects_created_by_month.user_id = user_plan_months.user_id
         and projects_created_by_month.month <= user_plan_months.month
     group by user_plan_months.month, user_plan_months.user_id

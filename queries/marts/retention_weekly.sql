@@ -47,7 +47,7 @@ cohort_activity as (
             as weeks_since_signup,
         count(*) as active_users
     from user_active_weeks
-    join cohorts using (user_id)
+    inner join cohorts using (user_id)
     where user_active_weeks.week_number >= (cohorts.cohort_week - date '1970-01-01' + 3) // 7
     group by all
 ),

@@ -11,8 +11,8 @@ counted_ranges as (
     select
         subscriptions.*,
         case
-            when cancelled_month is null then snapshot_month.month
-            else least(snapshot_month.month, (cancelled_month - interval 1 month)::date)
+            when subscriptions.cancelled_month is null then snapshot_month.month
+            else least(snapshot_month.month, (subscriptions.cancelled_month - interval 1 month)::date)
         end as last_month
     from subscriptions
     cross join snapshot_month

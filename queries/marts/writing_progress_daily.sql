@@ -20,7 +20,7 @@ chapter_versions as (
         versions.version_number,
         coalesce(versions.word_count, 0) as word_count
     from versions
-    join chapters on chapters.id = versions.chapter_id
+    inner join chapters on chapters.id = versions.chapter_id
 ),
 
 -- A chapter's length at the end of a day is its latest version of that day (by time, then version number).

@@ -1,5 +1,5 @@
 -- Names of the partitions a partitioned table has now.
 select child.relname
 from pg_inherits as inheritance
-join pg_class as child on child.oid = inheritance.inhrelid
+inner join pg_class as child on child.oid = inheritance.inhrelid
 where inheritance.inhparent = %(parent)s::regclass

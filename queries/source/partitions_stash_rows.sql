@@ -4,5 +4,6 @@ with moved as (
     where {key} >= %(lower)s and {key} < %(upper)s
     returning *
 )
+
 insert into {stash}
 select * from moved

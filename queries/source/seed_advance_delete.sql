@@ -4,6 +4,7 @@ with gone_generation as (
     where id = (select id from ai_processing.ai_generations where status = 'cancelled' order by created_at, id limit 1)
     returning 1
 ),
+
 gone_events as (
     delete from analytics.user_events
     where (id, "timestamp") in (
@@ -11,4 +12,5 @@ gone_events as (
     )
     returning 1
 )
-select (select count(*) from gone_generation), (select count(*) from gone_events)
+
+select (select count(*) from gone_generation) as generations, (select count(*) from gone_events) as events

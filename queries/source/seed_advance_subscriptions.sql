@@ -2,4 +2,4 @@
 select distinct on (user_id) user_id::text, id::text
 from billing.user_subscriptions
 where status not in ('cancelled', 'incomplete')
-order by user_id, created_at desc, id
+order by user_id asc, created_at desc, id asc

@@ -1,2 +1,2 @@
 -- Seeding is for an empty source: any user means there is history already.
-select exists (select 1 from users.users)
+select exists(select 1 from users.users)

@@ -1,3 +1,4 @@
+-- sqlfluff:dialect:duckdb
 -- DuckDB, over the published warehouse: one analytics.project_metrics row per project for $metrics_date (the run's
 -- UTC snapshot date). Definitions: docs/etl.md ("Write-back").
 with
@@ -36,7 +37,7 @@ chapter_totals as (
 revisions as (
     select chapters.project_id, count(*) as revisions_count
     from content_versions
-    join chapters using (chapter_id)
+    inner join chapters using (chapter_id)
     group by chapters.project_id
 ),
 
@@ -61,8 +62,10 @@ final as (
         -- 100 x ai words / words, rounded half up to hundredths in integers (DuckDB divides DECIMALs as DOUBLE)
         case
             when coalesce(chapter_totals.total_words, 0) = 0 then 0.00
-            else ((20000 * coalesce(chapter_totals.ai_words, 0) + chapter_totals.total_words)
-                  // (2 * chapter_totals.total_words))::decimal(18, 0) * 0.01
+            else (
+                (20000 * coalesce(chapter_totals.ai_words, 0) + chapter_totals.total_words)
+                // (2 * chapter_totals.total_words)
+            )::decimal(18, 0) * 0.01
         end::decimal(5, 2) as ai_generated_percentage,
         0 as active_writing_time_minutes,  -- not derivable from the platform's data (docs/etl.md)
         (coalesce(generation_time.processing_ms, 0) // 60000)::integer as ai_generation_time_minutes,

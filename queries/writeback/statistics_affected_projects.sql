@@ -28,7 +28,7 @@ chapter_sums as (
         sum(statistics.sentence_count) as sentence_count,
         sum(statistics.paragraph_count) as paragraph_count
     from content.content_statistics as statistics
-    join content.chapters on chapters.id = statistics.content_id
+    inner join content.chapters on chapters.id = statistics.content_id
     where statistics.content_type = 'chapter'
     group by chapters.project_id
 ),

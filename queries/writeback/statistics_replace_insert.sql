@@ -5,5 +5,5 @@ insert into content.content_statistics (
 )
 select
     content_id, content_type, word_count, character_count, sentence_count, paragraph_count,
-    flesch_reading_ease, flesch_kincaid_grade, now()
+    flesch_reading_ease, flesch_kincaid_grade, now() as calculated_at
 from statistics_incoming

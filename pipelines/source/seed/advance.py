@@ -17,9 +17,9 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.connections import connect
 from pipelines.errors import UserError
 from pipelines.queries import sql_file
-from pipelines.source.connection import connect
 from pipelines.source.partitions import ensure_monthly_partitions
 from pipelines.source.seed import ai, billing, catalog, events, people, writing
 from pipelines.source.seed.columns import (

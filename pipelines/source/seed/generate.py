@@ -9,9 +9,9 @@ import numpy as np
 import psycopg
 import pyarrow as pa
 
+from pipelines.connections import connect
 from pipelines.errors import UserError
 from pipelines.queries import sql_file
-from pipelines.source.connection import connect
 from pipelines.source.partitions import ensure_monthly_partitions
 from pipelines.source.seed import ai, billing, events, people, writing
 from pipelines.source.seed.columns import SECOND, group_starts, join, labels, latest_at_or_before, stream, text
@@ -22,6 +22,10 @@ from pipelines.source.seed.timeline import Window
 
 SESSIONS_PER_EVENT_CHUNK = 100_000  # bounds memory: a chunk is ~1M events
 ANONYMOUS_SHARE = 0.03  # of all events: visitors on the public pages
+
+
+# Days `source advance` can append to a default history on the day it was seeded (advance never reaches today).
+ADVANCE_ROOM_DAYS = 3
 
 
 def seed(url: str, scale: str, seed: int, end_date: date | None = None, months: int | None = None) -> dict[str, int]:
@@ -45,10 +49,15 @@ def seed(url: str, scale: str, seed: int, end_date: date | None = None, months: 
     return loader.counts
 
 
+def default_end_date(today: date) -> date:
+    """The last day of a default history: early enough that `source advance --days 3` (up to yesterday) fits today."""
+    return today - timedelta(days=ADVANCE_ROOM_DAYS + 1)
+
+
 def history_window(end_date: date | None, months: int) -> Window:
     """From the first day of the month `months - 1` before the end date's month through the end date (UTC)."""
     today = datetime.now(UTC).date()
-    end_date = end_date or today - timedelta(days=1)
+    end_date = end_date or default_end_date(today)
     if end_date >= today:
         raise UserError(f"--end-date {end_date} is not in the past; history must end before today ({today}, UTC)")
     if months < 1 or months > 120:

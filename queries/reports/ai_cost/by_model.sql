@@ -27,7 +27,7 @@ final as (
         avg(avg_quality_rating) as avg_quality_rating
     from filtered
     group by provider, model
-    order by cost_usd desc, provider, model
+    order by cost_usd desc, provider asc, model asc
 )
 
 select * from final

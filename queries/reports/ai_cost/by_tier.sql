@@ -20,7 +20,7 @@ final as (
         sum(gross_margin_usd) / nullif(sum(subscription_mrr_usd), 0) as gross_margin_rate
     from filtered
     group by tier
-    order by cost_usd desc, tier
+    order by cost_usd desc, tier asc
 )
 
 select * from final

@@ -15,11 +15,14 @@ final as (
     select
         coalesce(sum(cost_usd) filter (where day between $start and $end), 0) as current,
         coalesce(sum(cost_usd) filter (where day between $prev_start and $prev_end), 0) as previous,
-        sum(failed) filter (where day between $start and $end)
-            / nullif(sum(generations) filter (where day between $start and $end), 0) as failure_rate,
-        sum(failed) filter (where day between $prev_start and $prev_end)
+        (
+            sum(failed) filter (where day between $start and $end)
+            / nullif(sum(generations) filter (where day between $start and $end), 0)
+        ) as failure_rate,
+        (
+            sum(failed) filter (where day between $prev_start and $prev_end)
             / nullif(sum(generations) filter (where day between $prev_start and $prev_end), 0)
-            as failure_rate_previous
+        ) as failure_rate_previous
     from filtered
 )
 

@@ -22,7 +22,7 @@ final as (
     from filtered
     group by user_id
     having sum(cost_usd) > 0
-    order by cost_usd desc, user_id
+    order by cost_usd desc, user_id asc
     limit 100
 )
 

@@ -10,7 +10,7 @@ final as (
     from events_by_category
     where day between $start and $end
     group by category
-    order by events desc, category
+    order by events desc, category asc
 )
 
 select * from final

@@ -15,7 +15,7 @@ final as (
     from statements
     where period_start between $start and $end
     group by author_id
-    order by author_revenue desc, author_id
+    order by author_revenue desc, author_id asc
 )
 
 select * from final

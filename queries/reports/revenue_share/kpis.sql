@@ -24,7 +24,7 @@ sales_totals as (
 ),
 
 final as (
-    select * from mrr_totals cross join sales_totals
+    select mrr_totals.*, sales_totals.* from mrr_totals cross join sales_totals
 )
 
 select * from final

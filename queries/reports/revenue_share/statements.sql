@@ -17,7 +17,7 @@ final as (
         payout_date
     from statements
     where date_trunc('month', period_start) = $month
-    order by author_revenue desc, author_id, period_start
+    order by author_revenue desc, author_id asc, period_start asc
 )
 
 select * from final

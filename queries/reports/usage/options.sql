@@ -10,11 +10,11 @@ utilization as (
 final as (
     select distinct 'tier' as filter, tier as value from usage
     union
-    select distinct 'resource_type', resource_type from usage
+    select distinct 'resource_type' as filter, resource_type as value from usage
     union
-    select distinct 'plan', plan from utilization
+    select distinct 'plan' as filter, plan as value from utilization
     union
-    select 'plan', '(no plan)'
+    select 'plan' as filter, '(no plan)' as value
     order by filter, value
 )
 

@@ -16,7 +16,7 @@ final as (
     where month = date_trunc('month', $end)
       and (utilization > 1 or projects > projects_limit)
       and picked($plans, plan)
-    order by utilization desc nulls last, projects desc, user_id
+    order by utilization desc nulls last, projects desc, user_id asc
 )
 
 select * from final

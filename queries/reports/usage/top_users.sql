@@ -16,7 +16,7 @@ final as (
       and picked($plans, plan)
       and picked($resource_types, resource_type)
     group by user_id
-    order by total_cost desc, user_id
+    order by total_cost desc, user_id asc
     limit 100
 )
 

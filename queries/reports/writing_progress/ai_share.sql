@@ -8,7 +8,10 @@ projects as (
 ),
 
 chosen as (
-    select coalesce(projects.genre, 'unknown') as genre, chapters.ai_generated, coalesce(chapters.word_count, 0) as words
+    select
+        coalesce(projects.genre, 'unknown') as genre,
+        chapters.ai_generated,
+        coalesce(chapters.word_count, 0) as words
     from chapters
     left join projects on projects.id = chapters.project_id
     -- UTC days as a timestamp range, so DuckDB can skip row groups of other days

@@ -7,7 +7,7 @@ final as (
     select *
     from funnel
     where picked($genres, genre)
-    order by created desc, genre
+    order by created desc, genre asc
 )
 
 select * from final

@@ -35,7 +35,7 @@ final as (
         in_period.project_id::varchar as project_id
     from in_period
     left join projects on projects.id = in_period.project_id
-    order by in_period.versions_created desc, in_period.words_written desc, project_id
+    order by in_period.versions_created desc, in_period.words_written desc, project_id asc
     limit 100
 )
 

@@ -8,7 +8,7 @@ final as (
     from projects
     where picked($genres, coalesce(genre, 'unknown'))
     group by status
-    order by projects desc, status
+    order by projects desc, status asc
 )
 
 select * from final

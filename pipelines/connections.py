@@ -1,4 +1,9 @@
-"""Connections to the operational database, with one-line errors instead of tracebacks."""
+"""Where the operational database is, and connections to it with one-line errors instead of tracebacks.
+
+The source is `EBOOK_ANALYTICS_SOURCE_URL`, else the embedded server of the data folder when it is running. Finding
+the source never starts anything: the commands that manage the embedded server (`source start`, `demo`, `bench`)
+start it explicitly, and any other command without a source says how to get one.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,14 @@ from pipelines.source import server
 
 
 def source_url() -> str:
-    """`EBOOK_ANALYTICS_SOURCE_URL`, or the embedded server (started on demand)."""
-    return setting("source_url") or server.start()
+    """`EBOOK_ANALYTICS_SOURCE_URL`, else the running embedded server's URL; a UserError when there is neither."""
+    url = setting("source_url") or server.url()
+    if url is None:
+        raise UserError(
+            "no source database: EBOOK_ANALYTICS_SOURCE_URL is unset and the embedded PostgreSQL is not running; "
+            "run `ebook-analytics source start`, or set EBOOK_ANALYTICS_SOURCE_URL"
+        )
+    return url
 
 
 def rollup_url() -> str:

@@ -1,0 +1,85 @@
+"""Where settings are read: the environment, then one settings file, whatever directory a command starts in."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dashboards.commands import server_command
+from tests.conftest import REPO_ROOT
+
+
+def _cli(*args: str, cwd: Path, **settings: str) -> subprocess.CompletedProcess:
+    """The CLI started in `cwd`, with no EBOOK_ANALYTICS_* variable but `settings` (and this checkout's code)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EBOOK_ANALYTICS_") and k != "XDG_CONFIG_HOME"}
+    env.update(settings, PYTHONPATH=str(REPO_ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path) -> Path:
+    """A working directory holding the old-style `.streamlit/secrets.toml`, which must play no part."""
+    directory = tmp_path / "elsewhere"
+    (directory / ".streamlit").mkdir(parents=True)
+    (directory / ".streamlit" / "secrets.toml").write_text('source_url = "postgresql://cwd@/ignored"\n')
+    return directory
+
+
+def test_the_settings_file_named_by_the_environment(tmp_path: Path, elsewhere: Path) -> None:
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f'source_url = "postgresql://reader@/platform"\nhome = "{tmp_path / "data"}"\n')
+    url = _cli("source", "url", cwd=elsewhere, EBOOK_ANALYTICS_SETTINGS=str(settings))
+    assert (url.returncode, url.stdout, url.stderr) == (0, "postgresql://reader@/platform\n", "")
+    runs = _cli("runs", cwd=elsewhere, EBOOK_ANALYTICS_SETTINGS=str(settings))
+    assert runs.stdout == f"no runs recorded in {tmp_path}/data/warehouse/runs.jsonl; run `ebook-analytics etl run`\n"
+    # The environment beats the file.
+    env_wins = _cli(
+        "source",
+        "url",
+        cwd=elsewhere,
+        EBOOK_ANALYTICS_SETTINGS=str(settings),
+        EBOOK_ANALYTICS_SOURCE_URL="postgresql:///env",
+    )
+    assert env_wins.stdout == "postgresql:///env\n"
+
+
+def test_the_default_settings_file_is_in_the_users_config_folder(tmp_path: Path, elsewhere: Path) -> None:
+    config = tmp_path / "user" / ".config" / "ebook-analytics"
+    config.mkdir(parents=True)
+    (config / "settings.toml").write_text('source_url = "postgresql://default@/platform"\n')
+    url = _cli("source", "url", cwd=elsewhere, HOME=str(tmp_path / "user"))
+    assert url.stdout == "postgresql://default@/platform\n"
+
+
+def test_a_broken_settings_file_is_one_line(tmp_path: Path, elsewhere: Path) -> None:
+    settings = tmp_path / "settings.toml"
+    settings.write_text("source_url = \n")
+    result = _cli("source", "url", cwd=elsewhere, EBOOK_ANALYTICS_SETTINGS=str(settings))
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: cannot read the settings file {settings} (Invalid value (at line 1, column 14)); "
+        "fix it, or point EBOOK_ANALYTICS_SETTINGS elsewhere\n"
+    )
+
+
+def test_help_says_where_settings_come_from(elsewhere: Path) -> None:
+    text = " ".join(_cli("--help", cwd=elsewhere).stdout.split())
+    assert (
+        "Settings: environment variables EBOOK_ANALYTICS_<NAME>, then the settings file (EBOOK_ANALYTICS_SETTINGS, "
+        "default ~/.config/ebook-analytics/settings.toml; the same names in lower case without the prefix), then "
+        "defaults." in text
+    )
+
+
+def test_the_dashboard_server_reads_sign_in_from_the_settings_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EBOOK_ANALYTICS_SETTINGS", str(tmp_path / "settings.toml"))
+    command = server_command("127.0.0.1", 8599)
+    assert command[-1] == f"--secrets.files={tmp_path / 'settings.toml'}"
