@@ -217,12 +217,14 @@ def read_changes(url: str, capture: Plan, upto_lsn: int) -> Iterator[Change]:
                     yield from transaction.changes
 
 
-def confirm(url: str, slot: str, lsn: int, *, warehouse: Path) -> None:
-    """After a publication: the slot moves on to `lsn`, and this warehouse's other slots are dropped."""
+def confirm(url: str, slot: SlotState | None, *, warehouse: Path) -> None:
+    """After a publication: the slot moves on to the published position, and this warehouse's other slots (all of
+    them after a run without a slot, e.g. `capture = xmin`) are dropped: none may hold WAL for nobody."""
     with connect(url, autocommit=True) as conn:
-        conn.execute(sql_file("capture/advance"), {"slot": slot, "lsn": lsn_text(lsn)})
+        if slot is not None:
+            conn.execute(sql_file("capture/advance"), {"slot": slot.slot, "lsn": lsn_text(slot.lsn)})
         for (other,) in conn.execute(sql_file("capture/our_slots"), {"prefix": slot_prefix(warehouse)}).fetchall():
-            if other != slot:
+            if slot is None or other != slot.slot:
                 conn.execute(sql_file("capture/drop_slot"), {"slot": other})
 
 

@@ -219,12 +219,10 @@ def _check_source_schema(url: str, tables: list[SourceTable]) -> None:
 
 def _confirm_capture(url: str, extraction: Extraction, live: Path) -> None:
     """Published: the slot moves on. If that fails the next run skips what is already staged, so only warn."""
-    if extraction.slot is None:
-        return
     try:
-        capture.confirm(url, extraction.slot.slot, extraction.slot.lsn, warehouse=live)
+        capture.confirm(url, extraction.slot, warehouse=live)
     except (UserError, psycopg.Error) as exc:
-        print(f"warning: replication slot {extraction.slot.slot} not advanced: {first_line(exc)}", file=sys.stderr)
+        print(f"warning: replication slots not advanced or dropped: {first_line(exc)}", file=sys.stderr)
 
 
 def _build(
