@@ -8,6 +8,7 @@ row, deletes. Every expected count below is worked out from those rows.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import psycopg
@@ -361,3 +362,20 @@ def test_source_restarted_mid_run_fails_clearly_and_the_next_run_continues_from_
         full_copy_equals(env, tmp_path)
     finally:
         server.stop(pgdata)
+
+
+def test_source_status_shows_the_slot_and_its_lag(captured: dict[str, str], source_url: str):
+    env = captured
+    slot, _ = slot_position(env)
+    database = source_url.rsplit("/", 1)[1].split("?")[0]
+    line = f"slot {slot} ({database}): "
+    before = [row for row in run_cli("source", "status", env=env, check=False).stdout.splitlines() if line in row]
+    apply(source_url, CHANGES)  # WAL the slot has not consumed yet
+    after = [row for row in run_cli("source", "status", env=env, check=False).stdout.splitlines() if line in row]
+
+    pattern = re.compile(
+        re.escape(line) + r"([\d,.]+) MiB behind, [\d,.]+ MiB of WAL kept, unused for [\d,]+ s, wal_status reserved$"
+    )
+    assert len(before) == len(after) == 1
+    lag_before, lag_after = (float(pattern.match(row).group(1).replace(",", "")) for row in (before[0], after[0]))
+    assert lag_after > lag_before
