@@ -374,8 +374,8 @@ def test_source_status_shows_the_slot_and_its_lag(captured: dict[str, str], sour
     after = [row for row in run_cli("source", "status", env=env, check=False).stdout.splitlines() if line in row]
 
     pattern = re.compile(
-        re.escape(line) + r"([\d,.]+) MiB behind, [\d,.]+ MiB of WAL kept, unused for [\d,]+ s, wal_status reserved$"
+        re.escape(line) + r"([\d,]+) bytes behind, [\d,]+ bytes of WAL kept, unused for [\d,]+ s, wal_status reserved$"
     )
     assert len(before) == len(after) == 1
-    lag_before, lag_after = (float(pattern.match(row).group(1).replace(",", "")) for row in (before[0], after[0]))
+    lag_before, lag_after = (int(pattern.match(row).group(1).replace(",", "")) for row in (before[0], after[0]))
     assert lag_after > lag_before

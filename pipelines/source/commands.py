@@ -91,8 +91,8 @@ def _print_slots(url: str) -> None:
 
     for slot in slot_lag(url):
         print(
-            f"slot {slot.name} ({slot.database}): {slot.lag_bytes / 2**20:,.1f} MiB behind, "
-            f"{slot.retained_bytes / 2**20:,.1f} MiB of WAL kept, "
+            f"slot {slot.name} ({slot.database}): {slot.lag_bytes:,} bytes behind, "
+            f"{slot.retained_bytes:,} bytes of WAL kept, "
             + (f"unused for {slot.idle_seconds:,} s, " if slot.idle_seconds is not None else "in use, ")
             + f"wal_status {slot.wal_status}"
             + (f", invalidated: {slot.invalidation}" if slot.invalidation else "")
