@@ -62,7 +62,8 @@ def test_full_run_stages_every_table_and_no_secret(source_url: str, cli_env: dic
 
     result = run_cli("etl", "run", "--full", env=cli_env)
 
-    assert re.match(r"published run \S+ \(full\): 19 tables, 31 rows read, 31 changed, 0 deleted", result.stdout)
+    # (full, full): a full run, every table read whole (docs/etl.md, "Change capture")
+    assert re.match(r"published run \S+ \(full, full\): 19 tables, 31 rows read, 31 changed, 0 deleted", result.stdout)
     assert not leftover.exists()
     counts = dict(query_warehouse(live, "select table_name, rows from meta.extract_state"))
     assert counts == STAGED_ROWS
