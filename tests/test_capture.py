@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -367,7 +368,7 @@ def test_source_restarted_mid_run_fails_clearly_and_the_next_run_continues_from_
 def test_source_status_shows_the_slot_and_its_lag(captured: dict[str, str], source_url: str):
     env = captured
     slot, _ = slot_position(env)
-    database = source_url.rsplit("/", 1)[1].split("?")[0]
+    database = urlsplit(source_url).path.lstrip("/")
     line = f"slot {slot} ({database}): "
     before = [row for row in run_cli("source", "status", env=env, check=False).stdout.splitlines() if line in row]
     apply(source_url, CHANGES)  # WAL the slot has not consumed yet
