@@ -32,13 +32,28 @@ def count(value: object) -> str:
     return "–" if value is None or pd.isna(value) else f"{int(value):,}"
 
 
-def average(value: object) -> str:
-    """Averages of counts (users per day) keep one decimal: 0.4 users a day is not 0."""
-    return "–" if value is None or pd.isna(value) else f"{float(value):,.1f}"
-
-
 def percent(value: object, places: int = 1) -> str:
     return "–" if value is None or pd.isna(value) else f"{float(value) * 100:.{places}f}%"
+
+
+def milliseconds(value: object) -> str:
+    return "–" if value is None or pd.isna(value) else f"{float(value):,.0f} ms"
+
+
+def rating(value: object) -> str:
+    return "–" if value is None or pd.isna(value) else f"{float(value):.2f}"
+
+
+# How a metric's value reads, by the `unit` of its definition.
+UNIT_FORMATS: dict[str, Callable[[object], str]] = {
+    "usd": money,
+    "count": count,
+    "words": count,
+    "tokens": count,
+    "ratio": percent,
+    "ms": milliseconds,
+    "rating": rating,
+}
 
 
 def kpi(

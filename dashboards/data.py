@@ -1,14 +1,19 @@
-"""The dashboards' one door to the warehouse: named report queries, run read-only, cached per published version.
+"""The dashboards' one door to the warehouse: metrics and named report queries, run read-only, cached per published
+version.
 
-Pages hold no SQL and no connections. `report("ai_cost/cost_by_day", start=..., end=...)` runs
-`queries/reports/ai_cost/cost_by_day.sql` with its `$name` parameters bound, only for a role allowed to open the
-folder's page (the folder is the scope), and caches the answer under the warehouse version: publishing swaps in a
-new file, so a new inode/mtime means new answers without restarting the server.
+Pages hold no SQL and no connections. Every defined business metric (`queries/metrics/*.yml`) is read with
+`metric("ai_cost", start=..., end=...)` through the metrics engine, only for a role in the metric's `audience`;
+reports serve the lists and tables that are not metrics (statements, top spenders, ...):
+`report("ai_cost/top_spenders", start=..., end=...)` runs `queries/reports/ai_cost/top_spenders.sql` with its `$name`
+parameters bound, only for a role allowed to open the folder's page (the folder is the scope). Both cache their
+answers under the warehouse version: publishing swaps in a new file, so a new inode/mtime means new answers without
+restarting the server.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -22,6 +27,8 @@ from dashboards import pages
 from dashboards.auth import User, allowed_pages, pseudonymize
 from dashboards.auth.roles import sees_personal_data
 from pipelines.config import paths
+from pipelines.metrics.definitions import Metric, resolve
+from pipelines.metrics.query import query_metrics
 from pipelines.publish.history import read_runs
 from pipelines.queries import sql_file
 from pipelines.transform.runner import MARTS_DIR
@@ -35,7 +42,7 @@ _USER = "_data_user"
 
 
 class OutOfScope(PermissionError):
-    """A page asked for a report its viewer's role may not see."""
+    """A page asked for a report or a metric its viewer's role may not see."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,76 @@ def report(name: str, **params: object) -> pd.DataFrame:
     sql = sql_file(f"reports/{name}")
     _note_tables_read(sql)
     return _run(sql, params, name)
+
+
+# --- metrics: every defined figure comes from the metrics layer, never from a page's own SQL ----------------------
+
+
+def definition(name: str) -> Metric:
+    """The definition of metric `name` (`queries/metrics/*.yml`): its label, description, unit and audience."""
+    return resolve([name])[0]
+
+
+def may_read_metric(name: str) -> bool:
+    """Whether the signed-in role is in the metric's `audience`."""
+    return _role() in definition(name).audience
+
+
+def metric_help(name: str) -> str:
+    """A tile's tooltip: the metric's label and its one-paragraph definition, as written in its yml."""
+    metric = definition(name)
+    return f"**{metric.label}**: {metric.description}"
+
+
+def metric(
+    names: str | Sequence[str],
+    *,
+    start: date,
+    end: date,
+    grain: str = "all",
+    by: Sequence[str] = (),
+    where: Mapping[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
+    """`query_metrics` on the published warehouse, cached per publication: columns `period`, each of `by`, each
+    metric. Refused (OutOfScope) unless the role is in every metric's audience. Empty lists in `where` mean all."""
+    wanted = [names] if isinstance(names, str) else list(names)
+    refused = [name for name in wanted if not may_read_metric(name)]
+    if refused:
+        raise OutOfScope(f"the {_role()} role may not read the {', '.join(refused)} metric")
+    for name in wanted:
+        _note_metric_tables(name)
+    version = warehouse_version()
+    if version is None:
+        return pd.DataFrame()
+    chosen = tuple(sorted((dim, tuple(values)) for dim, values in (where or {}).items() if values))
+    return _metric_query(tuple(wanted), start, end, grain, tuple(by), chosen, version)
+
+
+@st.cache_data(show_spinner=False, max_entries=2000)
+def _metric_query(
+    names: tuple[str, ...],
+    start: date,
+    end: date,
+    grain: str,
+    by: tuple[str, ...],
+    where: tuple[tuple[str, tuple[str, ...]], ...],
+    version: str,
+) -> pd.DataFrame:
+    """One engine query on a fresh read-only connection. `version` is only part of the cache key."""
+    con = connect(warehouse_path(), read_only=True)
+    try:
+        return query_metrics(con, names, start=start, end=end, grain=grain, by=by, where=dict(where))
+    finally:
+        con.close()
+
+
+def _note_metric_tables(name: str) -> None:
+    metric = definition(name)
+    if metric.model is None:  # a ratio: the tables of its two sides
+        for side in (metric.numerator, metric.denominator):
+            _note_metric_tables(str(side))
+        return
+    st.session_state.setdefault(_TABLES_READ, set()).update(_tables_in(metric.model))
 
 
 # --- which tables the current page read: the status banner lists only the checks that concern them ---------------

@@ -12,6 +12,8 @@ from datetime import date, timedelta
 
 import streamlit as st
 
+from pipelines.metrics.query import complete_months
+
 DEFAULT_DAYS = 90
 
 
@@ -30,6 +32,29 @@ class DateRange:
 
     def params(self) -> dict[str, date]:
         return {"start": self.start, "end": self.end}
+
+    def complete_months(self) -> DateRange | None:
+        """The whole calendar months inside this range (from the 1st of the first to the last day of the last), or
+        None when it holds no whole month: what monthly figures such as gross margin cover."""
+        months = complete_months(self.start, self.end)  # the engine's rule for monthly models
+        return DateRange(*months) if months else None
+
+    def previous_months(self, data_start: date) -> DateRange | None:
+        """As many whole months just before these (whole) months, or None when they would begin before the data
+        does: a comparison with months the warehouse cannot know would show growth from nothing."""
+        months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+        previous = DateRange(_add_months(self.start, -months), self.start - timedelta(days=1))
+        return previous if previous.start >= data_start else None
+
+
+def month(first_day: date) -> DateRange:
+    """The calendar month starting on `first_day`."""
+    return DateRange(first_day, _add_months(first_day, 1) - timedelta(days=1))
+
+
+def _add_months(first_of_month: date, months: int) -> date:
+    index = first_of_month.year * 12 + first_of_month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def date_range(first: date, last: date, default_days: int = DEFAULT_DAYS) -> DateRange:

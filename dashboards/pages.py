@@ -32,7 +32,7 @@ class Page:
 
 # In navigation order; the first is the default page.
 REGISTRY: tuple[Page, ...] = (
-    # Everyone's landing page; its sections reuse other pages' reports, each shown only to the roles that may read it.
+    # Everyone's landing page: metrics' tiles and trends, each shown only to the roles in the metric's audience.
     Page(
         key="overview",
         title="Overview",
@@ -59,11 +59,12 @@ REGISTRY: tuple[Page, ...] = (
         view="revenue_share",
         reports="revenue_share",
     ),
+    # Finance answers for the margin (AI cost against subscription revenue, issue 11 finding 8).
     Page(
         key="ai_cost",
         title="AI cost",
         icon=":material/smart_toy:",
-        roles=frozenset({"admin", "analyst"}),
+        roles=frozenset({"admin", "analyst", "finance"}),
         view="ai_cost",
         reports="ai_cost",
     ),

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "pipelines.run.commands",  # etl run, runs
     "pipelines.quality.commands",  # check
     "pipelines.export.commands",  # export revenue-share
+    "pipelines.metrics.commands",  # metrics list|query
     "dashboards.commands",  # dashboard, demo
     "dashboards.auth.commands",  # users add|list|remove|set-role
     "pipelines.bench.commands",  # bench

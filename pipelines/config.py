@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any, overload
 
 from pipelines.errors import UserError
 
@@ -34,7 +35,7 @@ def settings_file() -> Path:
 
 
 @cache
-def _file_settings(path: Path) -> dict:
+def _file_settings(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
@@ -46,6 +47,10 @@ def _file_settings(path: Path) -> dict:
         ) from exc
 
 
+@overload
+def setting(name: str, default: str) -> str: ...
+@overload
+def setting(name: str, default: None = None) -> str | None: ...
 def setting(name: str, default: str | None = None) -> str | None:
     """An `EBOOK_ANALYTICS_<NAME>` environment variable, else `<name>` in the settings file, else default."""
     value = os.environ.get(f"EBOOK_ANALYTICS_{name.upper()}")

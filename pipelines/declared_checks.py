@@ -9,6 +9,7 @@ publishing, `warn` publishes with a banner.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 SEVERITIES = ("error", "warn")
 COLUMN_CHECK_KINDS = ("not_null", "unique", "accepted_values", "range")
@@ -17,7 +18,7 @@ COLUMN_CHECK_KINDS = ("not_null", "unique", "accepted_values", "range")
 @dataclass(frozen=True)
 class ColumnCheck:
     kind: str  # one of COLUMN_CHECK_KINDS
-    args: object = None  # accepted_values: list; range: {min, max}; otherwise None
+    args: Any = None  # accepted_values: list; range: {min, max}; otherwise None
     severity: str = "error"
 
 
@@ -28,15 +29,15 @@ class TableCheck:
     severity: str = "error"
 
 
-def parse_severity(spec: dict, where: str) -> str:
+def parse_severity(spec: dict[str, Any], where: str) -> str:
     """The `severity` of a declared check (default `error`); `where` names the declaration in errors."""
     severity = spec.get("severity", "error")
     if severity not in SEVERITIES:
         raise ValueError(f"{where}: severity must be one of {SEVERITIES}, not {severity!r}")
-    return severity
+    return str(severity)
 
 
-def parse_column_check(spec: str | dict, where: str) -> ColumnCheck:
+def parse_column_check(spec: str | dict[str, Any], where: str) -> ColumnCheck:
     """`not_null`, or `{accepted_values: [...], severity: warn}`, ... as a ColumnCheck."""
     if isinstance(spec, str):
         spec = {spec: None}
@@ -46,6 +47,6 @@ def parse_column_check(spec: str | dict, where: str) -> ColumnCheck:
     return ColumnCheck(kind=kinds[0], args=spec[kinds[0]], severity=parse_severity(spec, where))
 
 
-def parse_table_check(spec: dict, where: str) -> TableCheck:
+def parse_table_check(spec: dict[str, Any], where: str) -> TableCheck:
     """`{name, expect, severity?}` as a TableCheck."""
     return TableCheck(spec["name"], spec["expect"], parse_severity(spec, f"{where}:{spec['name']}"))

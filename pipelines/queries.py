@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any, Protocol
 
 import queries
 
@@ -18,3 +19,16 @@ QUERIES_DIR = Path(queries.__file__).resolve().parent
 def sql_file(name: str) -> str:
     """The text of `queries/<name>.sql` (`name` is a path relative to `queries/`, without the suffix)."""
     return (QUERIES_DIR / f"{name}.sql").read_text()
+
+
+class _Cursor(Protocol):
+    def fetchone(self) -> tuple[Any, ...] | None: ...
+
+
+def one_row(cursor: _Cursor) -> tuple[Any, ...]:
+    """The row of a statement that always returns exactly one (an aggregate, `exists`), from a DuckDB or psycopg
+    cursor: no row is a bug, not a user's problem."""
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("a single-row statement returned no row")
+    return row

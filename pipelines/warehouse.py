@@ -26,7 +26,7 @@ def connect(path: Path | str, *, read_only: bool = False, memory_limit: str | No
     if read_only and not path.exists():
         raise UserError(f"no warehouse at {path}; run `ebook-analytics etl run` first")
     try:
-        config = {"memory_limit": memory_limit} if memory_limit else {}
+        config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit} if memory_limit else {}
         con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
         raise UserError(f"cannot open the warehouse {path}: {first_line(exc)}") from exc

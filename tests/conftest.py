@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -69,6 +70,32 @@ def schema_template(pg_admin_url: str) -> Iterator[str]:
     yield name
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def published_dataset(
+    create_database: Callable[..., str], schema_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """The CLI environment of tests/marts_dataset.py published by `etl run --full`, once per session.
+
+    Read-only: a module that writes to the data folder (users, logins) takes `copy_published` of it, and a test that
+    changes the source clones the source database first.
+    """
+    from tests.marts_dataset import publish_platform_data  # it imports this module: not at the top
+
+    return publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("published"))
+
+
+def copy_published(
+    env: dict[str, str], directory: Path, create_database: Callable[..., str] | None = None
+) -> dict[str, str]:
+    """A copy of a published data folder (warehouse, run history) under `directory`: on the same source, or, given
+    `create_database`, on a clone of it (for a test that changes the source and runs the ETL again)."""
+    shutil.copytree(Path(env["EBOOK_ANALYTICS_HOME"]), directory / "home")
+    source = env["EBOOK_ANALYTICS_SOURCE_URL"]
+    if create_database is not None:
+        source = create_database(template=urlsplit(source).path.lstrip("/"))
+    return cli_environment(directory, source)
 
 
 @pytest.fixture

@@ -63,6 +63,7 @@ def test_bench_tiny_measures_everything_on_its_own_data(cli_env: dict[str, str],
     # The ETL's own count of rows read equals the bench's count(*) of the same tables.
     assert results["rows_extracted"] == sum(table["rows"] for table in results["tables"].values())
     assert results["pages"] == {} and results["concurrent_p95_ms"] is None  # --skip-dashboards
+    assert results["spark_transform_s"] is None and results["ratios"]["spark_vs_duckdb_transform"] is None
     assert results["machine"]["cores"] >= 1 and len(results["commit"].split("+")[0]) == 40
     assert results["ratios"]["incremental_vs_full"] == pytest.approx(
         results["incremental_etl_s"] / results["full_etl_s"], abs=1e-4
@@ -99,6 +100,7 @@ def test_bench_refuses_a_database_it_did_not_seed(cli_env: dict[str, str], sourc
         assert conn.execute("select count(*) from users.users").fetchone()[0] == 1
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     ("projected_s", "peak_gib", "share"),
     [
@@ -117,6 +119,7 @@ def test_naive_share_keeps_the_naive_peer_inside_its_time_and_memory_boxes(
     assert choose_share(projected_s, peak_gib * 2**30) == share
 
 
+@pytest.mark.fast
 def test_ratios_and_targets_from_known_measurements():
     results = finish(
         {
@@ -128,6 +131,8 @@ def test_ratios_and_targets_from_known_measurements():
             "incremental_etl_s": 6.0,
             "source_tuples_read_incremental": 300,
             "rows_changed_incremental": 100,
+            "transform_s": 4.0,
+            "spark_transform_s": 50.0,
             "peak_rss_mb": 2100.0,
             "pages": {"overview": {"p50_ms": 300.0, "p95_ms": 450.0}, "costs": {"p50_ms": 700.0, "p95_ms": 1200.0}},
         }
@@ -137,6 +142,7 @@ def test_ratios_and_targets_from_known_measurements():
         "full_extract_vs_limit": 1.5,
         "naive_vs_full_extract": 8.0,
         "incremental_vs_full": 0.06,
+        "spark_vs_duckdb_transform": 12.5,
         "tuples_read_vs_changed": 3.0,
     }
     met = {key: target["met"] for key, target in results["targets"].items()}
@@ -154,6 +160,7 @@ def test_ratios_and_targets_from_known_measurements():
     assert "| every page < 1 s p95 warm | 1,200.0 | **no** |" in text
 
 
+@pytest.mark.fast
 def test_percentiles_interpolate_between_samples():
     # numpy's linear rule: p50 of 100..400 is halfway between 200 and 300; p95 is 95% of the way from 100 to 400.
     assert percentiles([400.0, 100.0, 300.0, 200.0]) == {"p50_ms": 250.0, "p95_ms": 385.0}

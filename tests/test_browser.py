@@ -12,7 +12,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,8 +20,7 @@ import pytest
 
 from dashboards.auth import PAGES
 from dashboards.health import free_port, wait_until_healthy
-from tests.conftest import REPO_ROOT, run_cli
-from tests.marts_dataset import publish_platform_data
+from tests.conftest import REPO_ROOT, copy_published, run_cli
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -42,10 +41,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def published(
-    create_database: Callable[..., str], schema_template: str, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, str]:
-    return publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("browser"))
+def published(published_dataset: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A copy of the published dataset's data folder: `demo` adds its admin there."""
+    return copy_published(published_dataset, tmp_path_factory.mktemp("browser"))
 
 
 @contextmanager

@@ -11,15 +11,13 @@ from pipelines import warehouse
 from pipelines.transform.contract_docs import DOC_PATH, render
 from pipelines.transform.contracts import MARTS_DIR, MartContract, load_contracts
 from tests.conftest import run_cli
-from tests.marts_dataset import publish_platform_data
 
 CONTRACTS = load_contracts()
 
 
 @pytest.fixture(scope="module")
-def con(create_database, schema_template, tmp_path_factory) -> Iterator[duckdb.DuckDBPyConnection]:
-    env = publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("contracts"))
-    connection = warehouse.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+def con(published_dataset: dict[str, str]) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = warehouse.connect(published_dataset["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
     yield connection
     connection.close()
 
@@ -32,16 +30,19 @@ def built_columns(con: duckdb.DuckDBPyConnection, mart: str) -> list[tuple[str, 
     ).fetchall()
 
 
+@pytest.mark.fast
 def test_committed_doc_is_the_rendering_of_the_contracts():
     assert DOC_PATH.read_text() == render(CONTRACTS), "run `python -m pipelines.transform.contract_docs`"
 
 
+@pytest.mark.fast
 def test_every_model_has_a_contract_of_its_name():
     models = sorted(path.stem for path in MARTS_DIR.glob("*.sql"))
     assert [contract.name for contract in CONTRACTS] == models
     assert sorted(path.stem for path in MARTS_DIR.glob("*.yml")) == models
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.name)
 def test_contract_is_consistent(contract: MartContract):
     assert set(contract.unique_key) <= set(contract.column_names)

@@ -6,27 +6,30 @@ before it) or, where the mart's rule is the contract (MRR, margins), against the
 
 from __future__ import annotations
 
+import base64
+import json
 import os
-import shutil
 import socket
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict
 from streamlit.testing.v1 import AppTest
 
 from dashboards import charts
 from dashboards.auth import PAGES
-from tests.conftest import REPO_ROOT, cli_environment, run_cli
-from tests.marts_dataset import publish_platform_data, uid
+from tests.conftest import REPO_ROOT, copy_published, run_cli
+from tests.marts_dataset import ALICE, LONG_NIGHT, uid
 
 APP = str(REPO_ROOT / "dashboards" / "app.py")
 GENERATION_1, GENERATION_4 = uid("generation", 1), uid("generation", 4)
-MARCH = ["2024-03-01", "2024-03-31"]  # the previous period is then 2024-01-30 .. 2024-02-29
+MARCH = ["2024-03-01", "2024-03-31"]
+BEFORE_MARCH = ["2024-01-30", "2024-02-29"]  # the 31 days before March: what March's tiles compare with
+FEBRUARY = ["2024-02-01", "2024-02-29"]
 TIMEOUT = 30
 SQL = "'; drop table marts.ai_cost_daily; --"
 LONG = "x" * 10_000
@@ -71,11 +74,9 @@ def _env(home: Path, *, no_auth: bool) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def published(
-    create_database: Callable[..., str], schema_template: str, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, str]:
-    """The CLI environment of a warehouse published from the hand-made dataset."""
-    return publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("dashboards"))
+def published(published_dataset: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The CLI environment of a warehouse published from the hand-made dataset (a copy: the tests add users)."""
+    return copy_published(published_dataset, tmp_path_factory.mktemp("dashboards"))
 
 
 @pytest.fixture
@@ -128,31 +129,34 @@ def test_every_page_renders_and_says_how_fresh_the_data_is(as_admin: Path) -> No
 def test_overview_kpis_are_the_hand_computed_values(as_admin: Path) -> None:
     at = _open("overview", {"dates": MARCH})
     _no_errors(at)
-    mrr = _scalar(as_admin, "select sum(mrr_usd) from marts.mrr_monthly where month = date '2024-03-01'")
-    margin = _scalar(
-        as_admin, "select sum(gross_margin_usd) from marts.ai_cost_by_user_monthly where month = date '2024-03-01'"
-    )
     assert _metrics(at) == {
-        "MRR": charts.money(mrr),
+        # Live at the end of March (April 1 00:00 UTC): Alice 20.00, Bob's yearly 200.00 / 12 = 16.666667, Carol
+        # 20.00 (cancelled April 1 03:00 UTC); Dave's lifetime plan is one-time, his other two are incomplete or
+        # cancelled on March 4.
+        "MRR": "$56.67",
         # Statements starting in March: 200.00 + 0.00; in February: 100.00 + 55.55 + 19.99 = 175.54.
         "Book sales": "$200.00",
-        # Alice (The Long Night, Sea Glass) and Carol (Dragons Rising) got content versions in March.
-        "Active writers": "2",
+        # Issue 11: people who saved a version (changed_by), not project owners: Alice saved every version, so 1
+        # (the page said 2 before, counting Carol as the owner of Dragons Rising).
+        "Active writers": "1",
         # The Long Night 300 -> 820, Sea Glass 0 -> 1000, Dragons Rising 0 -> 70 (the higher version wins).
         "Words written": "1,590",
         # 0.030 + 0.015 + 0.006 + 0.0045 (NULL costs count 0; 2024-02-29 20:00-05 is March 1 UTC) = 0.0555.
         "AI cost": "$0.06",
-        "Gross margin": charts.money(margin),
-        "Daily active users": charts.average(
-            _scalar(
-                as_admin, "select avg(dau) from marts.engagement_daily where day between '2024-03-01' and '2024-03-31'"
-            )
-        ),
+        # March is the whole month inside the range: MRR at its end 56.666667 - AI cost 0.0555 = 56.611167.
+        "Gross margin": "$56.61",
+        # Active on the period's last day, March 31: nobody (the page showed the mean DAU before).
+        "Daily active users": "0",
     }
     deltas = {metric.label: metric.delta for metric in at.metric}
+    # At the end of February (March 1 00:00 UTC): Alice 20, Carol 20 and Dave's monthly plan, live from that very
+    # instant, 20 = 60.00; Bob subscribed at 04:30.
+    assert deltas["MRR"] == "-$3.33"
     assert deltas["Book sales"] == "+$24.46"
     assert deltas["Words written"] == "+1,290"  # February: The Long Night 0 -> 300
-    assert deltas["Active writers"] == "+1"
+    assert deltas["Active writers"] == "+0"  # Alice in February too
+    # February, the month before: MRR 60.00 - AI cost 0.001 (generation 8) = 59.999; 56.611167 - 59.999 = -3.387833.
+    assert deltas["Gross margin"] == "-$3.39"
 
 
 def test_page_headlines_match_the_marts(as_admin: Path) -> None:
@@ -160,27 +164,107 @@ def test_page_headlines_match_the_marts(as_admin: Path) -> None:
     # March usage: Alice 0.02 + NULL + 1.50, Bob 0.00, Carol 0.01 (2024-03-31); AI tokens 1000 + 600 + 200 + 300.
     assert usage["Users with usage"] == "3"
     assert usage["Usage cost"] == "$1.53"
-    assert usage["AI tokens"] == "2,100"
+    assert usage["AI tokens billed"] == "2,100"
 
     revenue = _metrics(_open("revenue_share", {"month": "2024-02"}))
     assert revenue == {
         "Book sales": "$175.54",
-        "Platform commission": "$20.33",  # 10.00 + 8.33 + 2.00
-        "Authors' share": "$155.21",  # 90.00 + 47.22 + 17.99
+        "Platform revenue": "$20.33",  # 10.00 + 8.33 + 2.00 (labels: the metrics' definitions)
+        "Author revenue": "$155.21",  # 90.00 + 47.22 + 17.99
         "Authors' share not yet paid": "$65.21",  # pending 47.22 + processing 17.99
     }
 
     ai_cost = _metrics(_open("ai_cost", {"dates": MARCH, "provider": "anthropic"}))
     assert ai_cost["AI cost"] == "$0.00"  # claude-3 in March: 0.0045 + NULL
     ai_cost = _metrics(_open("ai_cost", {"dates": MARCH}))
-    # 7 generations created in March UTC, 1 failed.
-    assert ai_cost["Failure rate"] == charts.percent(Decimal(1) / 7)
+    # 7 generations created in March UTC: 1 failed, 1 pending. Issue 11: failed / finished, in-flight excluded, so
+    # 1 / 6 (the page said 1 / 7 before).
+    assert ai_cost["AI failure rate"] == "16.7%"
+    # Exact p95 of the completed generations' times 500, 1000, 1500, 2000, 3000 ms: 0.95 * 4 = 3.8, so 2000 +
+    # 0.8 * (3000 - 2000) = 2800 ms. AI words 500 + 40 = 540, so 0.0555 * 1000 / 540 = $0.1028 per 1k.
+    assert ai_cost["AI latency p95"] == "2,800 ms"
+    assert ai_cost["AI cost per 1k AI words"] == "$0.10"
+
+    # Words added by AI are not defined by genre: with a genre chosen the tile is empty and says why, never unfiltered.
+    writing = {m.label: m for m in _open("writing_progress", {"dates": MARCH, "genre": "fantasy"}).metric}
+    assert writing["Words written"].value == "590"  # fantasy: 480 (Mar 1) + 40 (Mar 3) + 70 (Mar 5)
+    assert writing["Words added by AI"].value == "–"
+    assert writing["Words added by AI"].help.endswith("Not defined by genre: clear that filter to see it.")
 
     engagement = _metrics(_open("engagement", {"dates": MARCH}))
     assert engagement["New users"] == "3"  # Bob (2024-03-01 UTC), Carol (2024-03-04 UTC), Dave
 
 
-def test_analysts_see_pseudonyms_and_no_revenue(published: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+# Each page opened from a link, the period its tiles cover and the one they compare with (None: no delta), and the
+# `metrics query --where` equal to the link's filters.
+TILE_CASES = [
+    ("overview", {"dates": MARCH}, MARCH, BEFORE_MARCH, {}),
+    ("usage", {"dates": MARCH, "tier": "premium"}, MARCH, BEFORE_MARCH, {"tier": ["premium"]}),
+    ("revenue_share", {"month": "2024-02"}, FEBRUARY, None, {}),
+    ("ai_cost", {"dates": MARCH, "provider": "openai"}, MARCH, BEFORE_MARCH, {"provider": ["openai"]}),
+    ("writing_progress", {"dates": MARCH}, MARCH, BEFORE_MARCH, {}),
+    ("engagement", {"dates": MARCH}, MARCH, BEFORE_MARCH, {}),
+]
+# Monthly metrics (book sales, gross margin) cover the whole months inside the range: these ranges are whole
+# months, compared with the month before.
+MONTH_BEFORE = {tuple(MARCH): FEBRUARY, tuple(FEBRUARY): None}
+NOT_METRICS = {"Over a plan limit", "Authors' share not yet paid"}  # lists of people, not defined metrics
+PAGE_METRICS = {
+    "overview": {"mrr", "book_sales", "active_writers", "words_written", "ai_cost", "gross_margin", "dau"},
+    "usage": {"usage_users", "usage_cost", "usage_ai_tokens"},
+    "revenue_share": {"book_sales", "platform_revenue", "author_revenue"},
+    "ai_cost": {"ai_cost", "ai_failure_rate", "ai_cost_per_1k_ai_words", "ai_latency_p95", "gross_margin"},
+    "writing_progress": {"words_written", "active_writers", "chapters_completed", "ai_words"},
+    "engagement": {"dau", "mau", "stickiness", "new_users"},
+}
+
+
+def _metrics_query(env: dict[str, str], names: list[str], days: list[str], where: dict[str, list[str]]) -> dict:
+    """`ebook-analytics metrics query` as users run it: the one row of grain all, values as their JSON says."""
+    argv = ["metrics", "query", ",".join(names), "--start", days[0], "--end", days[1], "--format", "json"]
+    argv += [f"--where={dim}={value}" for dim, values in where.items() for value in values]
+    (row,) = json.loads(run_cli(*argv, env=env).stdout, parse_float=Decimal)
+    return {name: Decimal(row[name]) if isinstance(row[name], str) else row[name] for name in names}
+
+
+def _delta(current: object, previous: object, fmt: Callable[[object], str]) -> str | None:
+    if current is None or previous is None:
+        return None
+    change = Decimal(str(current)) - Decimal(str(previous))
+    return fmt(change) if change < 0 else f"+{fmt(change)}"
+
+
+def test_every_kpi_tile_is_the_metrics_query_for_the_same_filters(published: dict[str, str], as_admin: Path) -> None:
+    definitions = {m["label"]: m for m in json.loads(run_cli("metrics", "list", "--json", env=published).stdout)}
+    for page, link, days, before, where in TILE_CASES:
+        at = _open(page, link)
+        _no_errors(at)
+        tiles = {metric.label: metric for metric in at.metric if metric.label not in NOT_METRICS}
+        names = {label: definitions[label]["name"] for label in tiles}  # every other tile is a defined metric
+        assert set(names.values()) == PAGE_METRICS[page], page
+        asked: dict[tuple, list[str]] = {}  # one CLI call per period and filter
+        for label, name in names.items():
+            definition = definitions[label]
+            own_before = MONTH_BEFORE[tuple(days)] if definition["time_grain"] == "month" and before else before
+            own_where = {dim: values for dim, values in where.items() if dim in definition["dimensions"]}
+            for span, key in ((days, "current"), (own_before, "previous")):
+                if span is not None:
+                    asked.setdefault((key, tuple(span), json.dumps(own_where)), []).append(name)
+        answers: dict[tuple[str, str], object] = {}
+        for (key, span, chosen), wanted in asked.items():
+            for name, value in _metrics_query(published, wanted, list(span), json.loads(chosen)).items():
+                answers[key, name] = value
+        for label, shown in tiles.items():
+            definition = definitions[label]
+            fmt = charts.UNIT_FORMATS[definition["unit"]]
+            current, previous = answers["current", names[label]], answers.get(("previous", names[label]))
+            assert (shown.value, shown.delta or None) == (fmt(current), _delta(current, previous, fmt)), (page, label)
+            assert shown.help == f"**{label}**: {definition['description']}", (page, label)
+
+
+def test_analysts_see_pseudonyms_and_no_revenue_share(
+    published: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dashboards.auth.users import add_user
 
     home = Path(published["EBOOK_ANALYTICS_HOME"])
@@ -189,8 +273,9 @@ def test_analysts_see_pseudonyms_and_no_revenue(published: dict[str, str], monke
     add_user("ana@example.com", "analyst", "correct horse battery")
     at = _open("overview", signed_in="ana@example.com")
     _no_errors(at)
-    assert "MRR" not in _metrics(at) and "Book sales" not in _metrics(at)
-    assert "AI cost" in _metrics(at)
+    # Revenue-share figures (money owed to named authors) are for admin and finance only; MRR, AI cost and gross
+    # margin have analysts in their audience.
+    assert set(_metrics(at)) == {"MRR", "Active writers", "Words written", "AI cost", "Gross margin"}
     with pytest.raises(ValueError):  # not registered in the navigation at all
         at.switch_page("views/revenue_share.py")
     at = _open("ai_cost", {"dates": MARCH}, signed_in="ana@example.com")
@@ -207,7 +292,9 @@ def test_finance_sees_authors_by_name(published: dict[str, str], monkeypatch: py
         monkeypatch.setenv(name, value)
     add_user("fin@example.com", "finance", "correct horse battery")
     at = _open("overview", signed_in="fin@example.com")
-    assert set(_metrics(at)) == {"MRR", "Book sales"}
+    # Issue 11 finding 8: finance answers for the margin, so it sees AI cost and gross margin too.
+    assert set(_metrics(at)) == {"MRR", "Book sales", "AI cost", "Gross margin"}
+    _no_errors(_open("ai_cost", {"dates": MARCH}, signed_in="fin@example.com"))
     at = _open("revenue_share", {"month": "2024-02"}, signed_in="fin@example.com")
     _no_errors(at)
     statements = at.dataframe[0].value
@@ -218,7 +305,23 @@ def test_finance_sees_authors_by_name(published: dict[str, str], monkeypatch: py
     ]
 
 
-def test_report_queries_outside_the_role_are_refused(
+def test_product_sees_only_the_metrics_of_its_audience(
+    published: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboards.auth.users import add_user
+
+    for name, value in _env(Path(published["EBOOK_ANALYTICS_HOME"]), no_auth=False).items():
+        monkeypatch.setenv(name, value)
+    add_user("pat@example.com", "product", "correct horse battery")
+    at = _open("overview", {"dates": MARCH}, signed_in="pat@example.com")
+    _no_errors(at)
+    assert set(_metrics(at)) == {"Active writers", "Words written", "Daily active users"}
+    at = _open("writing_progress", {"dates": MARCH}, signed_in="pat@example.com")
+    _no_errors(at)
+    assert list(_metrics(at)) == ["Words written", "Active writers", "Chapters completed"]  # no AI words
+
+
+def test_reports_and_metrics_outside_the_role_are_refused(
     published: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def script() -> None:
@@ -230,20 +333,30 @@ def test_report_queries_outside_the_role_are_refused(
         from dashboards.auth import User
 
         data.start_run(User(email="p@example.com", role="product"))
-        days = data.report("engagement/activity_by_day", start=date(2024, 3, 1), end=date(2024, 3, 31))
-        st.write(f"{len(days)} days")
+        categories = data.report("engagement/events_by_category", start=date(2024, 3, 1), end=date(2024, 3, 31))
+        st.write(f"{len(categories)} categories")
         try:
-            data.report("revenue_share/kpis")
+            data.report("revenue_share/statements", month=date(2024, 2, 1))
         except data.OutOfScope as refused:
             st.write(f"refused: {refused}")
+        days = data.metric("dau", start=date(2024, 3, 1), end=date(2024, 3, 31), grain="day")
+        st.write(f"{len(days)} days")
+        for names in (["ai_cost"], ["dau", "mrr"]):  # AI cost is for admin, analyst and finance; MRR too
+            try:
+                data.metric(names, start=date(2024, 3, 1), end=date(2024, 3, 31))
+            except data.OutOfScope as refused:
+                st.write(f"refused: {refused}")
 
     for name, value in _env(Path(published["EBOOK_ANALYTICS_HOME"]), no_auth=False).items():
         monkeypatch.setenv(name, value)
     at = AppTest.from_function(script, default_timeout=TIMEOUT).run()
     assert not at.exception
     assert [text.value for text in at.markdown] == [
-        "31 days",  # engagement_daily runs from the first to the last event day: all of March
+        "3 categories",  # writing, uncategorised, session
         "refused: the product role may not read revenue_share reports",
+        "31 days",  # a row for every day of the range
+        "refused: the product role may not read the ai_cost metric",
+        "refused: the product role may not read the mrr metric",
     ]
 
 
@@ -263,9 +376,7 @@ def test_hostile_and_empty_filters_fall_back_without_errors(as_admin: Path, page
 @pytest.fixture
 def published_copy(published: dict[str, str], create_database: Callable[..., str], tmp_path: Path) -> dict[str, str]:
     """A copy of the published source database and data folder, for a test that runs the ETL again."""
-    source = create_database(template=conninfo_to_dict(published["EBOOK_ANALYTICS_SOURCE_URL"])["dbname"])
-    shutil.copytree(Path(published["EBOOK_ANALYTICS_HOME"]), tmp_path / "home")
-    return cli_environment(tmp_path, source)
+    return copy_published(published, tmp_path, create_database)
 
 
 def test_a_new_publication_is_picked_up_and_a_blocked_run_is_announced(
@@ -296,6 +407,61 @@ def test_a_new_publication_is_picked_up_and_a_blocked_run_is_announced(
     (banner,) = at.error
     assert "was **blocked**" in banner.value
     assert "completed_not_before_created" in banner.value
+
+
+def _figure(at: AppTest, key: str) -> dict:
+    """The Plotly figure of chart `key` (charts.chart's key) as the browser receives it."""
+    (chart,) = [c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-chart_{key}")]
+    return json.loads(chart.proto.spec)
+
+
+def test_periods_not_over_at_the_snapshot_are_marked_partial_or_left_empty(
+    published_copy: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli_env, source_url = published_copy, published_copy["EBOOK_ANALYTICS_SOURCE_URL"]
+    for name, value in _env(Path(cli_env["EBOOK_ANALYTICS_HOME"]), no_auth=True).items():
+        monkeypatch.setenv(name, value)
+    with psycopg.connect(source_url) as conn:
+        today = conn.execute("select (now() at time zone 'UTC')::date").fetchone()[0]
+        month = today.replace(day=1)
+        # This month's statement: its revenue period ends after the snapshot.
+        conn.execute(
+            "insert into billing.revenue_shares (id, user_id, project_id, book_sales, platform_commission_rate,"
+            " user_revenue, platform_revenue, payout_status, revenue_period_start, revenue_period_end)"
+            " values (%s, %s, %s, 12.00, 0.1000, 10.80, 1.20, 'pending', %s,"
+            " %s + interval '1 month' - interval '1 day')",
+            (uid("share", 7), ALICE, LONG_NIGHT, month, month),
+        )
+        # Erin signs up and writes today: her cohort's first week is not over at the snapshot.
+        conn.execute(
+            "insert into users.users (id, email, first_name, last_name, tier, created_at)"
+            " values (%s, 'erin@example.com', 'Erin', 'Stone', 'free', now())",
+            (uid("user", 5),),
+        )
+        conn.execute(
+            "insert into analytics.user_events (id, user_id, event_type, timestamp, event_category)"
+            " values (%s, %s, 'page_view', now(), 'writing')",
+            (uid("event", 11), uid("user", 5)),
+        )
+    run_cli("etl", "run", env=cli_env)
+
+    at = _open("revenue_share", {"month": f"{month:%Y-%m}"})
+    _no_errors(at)
+    (warning,) = [w.value for w in at.warning if "Partial" in w.value]
+    assert warning.startswith(f"**Partial**: the revenue period of {month:%Y-%m} runs to ")
+    assert _metrics(at)["Book sales"] == "$12.00"
+    # The default range ends today: the month charts name this month as partial.
+    assert [c.value for c in at.caption if c.value.startswith("**Partial**")] == [
+        f"**Partial**: {month:%Y-%m}; the revenue period had not ended when these data were taken."
+    ]
+    at = _open("revenue_share", {"month": "2024-02"})  # an ended period carries no mark
+    assert not [w.value for w in at.warning if "Partial" in w.value]
+
+    at = _open("engagement", {"dates": [str(today), str(today)]})
+    _no_errors(at)
+    (heatmap,) = _figure(at, "retention")["data"]
+    rates = np.frombuffer(base64.b64decode(heatmap["z"]["bdata"]), dtype=heatmap["z"]["dtype"])  # Plotly's binary
+    assert len(rates) == 1 and np.isnan(rates[0]) and heatmap["text"] == [[""]]  # an empty cell, not 0%
 
 
 def test_without_a_warehouse_the_app_says_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

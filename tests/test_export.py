@@ -12,7 +12,6 @@ import pytest
 from pipelines import warehouse
 from pipelines.export.revenue_share import COLUMNS, CURRENCY_FORMAT, RATE_FORMAT, statement_rows
 from tests.conftest import cli_environment, run_cli
-from tests.marts_dataset import publish_platform_data
 
 D = Decimal
 ALICE = "a0000000-0000-0000-0000-000000000001"
@@ -21,8 +20,8 @@ HEADER = ",".join(COLUMNS) + "\n"
 
 
 @pytest.fixture(scope="module")
-def env(create_database, schema_template, tmp_path_factory) -> dict[str, str]:
-    return publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("export"))
+def env(published_dataset: dict[str, str]) -> dict[str, str]:
+    return published_dataset
 
 
 def export(env: dict[str, str], out: Path, period: str, fmt: str, check: bool = True):
@@ -38,13 +37,13 @@ def test_csv_of_a_month_is_exact(env, tmp_path):
     # ('Sea Glass' < 'The Long Night'); the payout '2024-03-14 21:00-05' in UTC.
     assert out.read_text() == HEADER + (
         f"50000000-0000-0000-0000-000000000002,{ALICE},alice@example.com,Alice Smith,"
-        "20000000-0000-0000-0000-000000000002,Sea Glass,2024-02-01,2024-02-29,55.55,0.1500,8.33,47.22,pending,\n"
+        "20000000-0000-0000-0000-000000000002,Sea Glass,2024-02-01,2024-02-29,55.55,0.1500,8.33,47.22,pending,,false\n"
         f"50000000-0000-0000-0000-000000000001,{ALICE},alice@example.com,Alice Smith,"
         "20000000-0000-0000-0000-000000000001,The Long Night,2024-02-01,2024-02-29,100.00,0.1000,10.00,90.00,paid,"
-        "2024-03-15 02:00:00+00:00\n"
+        "2024-03-15 02:00:00+00:00,false\n"
         f"50000000-0000-0000-0000-000000000003,{CAROL},carol@example.com,Carol Jones,"
         "20000000-0000-0000-0000-000000000004,Dragons Rising,2024-02-01,2024-02-29,19.99,0.1000,2.00,17.99,"
-        "processing,\n"
+        "processing,,false\n"
     )
     # 100.00 + 55.55 + 19.99
     assert result.stdout.strip() == f"wrote 3 statements for 2024-02 (book sales 175.54 USD) to {out}"

@@ -411,11 +411,13 @@ def test_a_foreign_file_at_the_warehouse_path_is_never_overwritten(
     assert len(asides) == 1 and digest(live.parent / asides[0]) == before  # set aside, not destroyed
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90.0), ("15m", 900.0), ("1h", 3600.0), (" 2s ", 2.0)])
 def test_schedule_intervals(text: str, seconds: float):
     assert parse_interval(text) == seconds
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("text", ["0s", "15", "m", "1d", "1.5h", "-5m"])
 def test_schedule_refuses_what_is_not_an_interval(text: str):
     with pytest.raises(argparse.ArgumentTypeError, match="write it like 90s, 15m or 1h"):

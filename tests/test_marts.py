@@ -15,8 +15,9 @@ import psycopg
 import pytest
 
 from pipelines import warehouse
+from pipelines.metrics.query import query_metrics
 from pipelines.queries import sql_file
-from tests.conftest import run_cli
+from tests.conftest import copy_published, run_cli
 from tests.marts_dataset import (
     ALICE,
     BOB,
@@ -26,8 +27,6 @@ from tests.marts_dataset import (
     LONG_NIGHT,
     SEA_GLASS,
     UNTITLED,
-    insert_platform_data,
-    publish_platform_data,
     uid,
 )
 
@@ -35,9 +34,8 @@ D = Decimal
 
 
 @pytest.fixture(scope="module")
-def con(create_database, schema_template, tmp_path_factory) -> Iterator[duckdb.DuckDBPyConnection]:
-    env = publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("marts"))
-    connection = warehouse.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+def con(published_dataset: dict[str, str]) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = warehouse.connect(published_dataset["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
     yield connection
     connection.close()
 
@@ -116,11 +114,12 @@ def test_ai_writer_days(con):
 
 def test_ai_words_daily(con):
     # AI-written versions: 2 (ai_generation, 'Feb 27 22:00-05' = Feb 28 UTC), 4 (ai_generation), 6 (ai_revision);
-    # 5 (collaboration) and the manual ones are not the AI's
+    # 5 (collaboration) and the manual ones are not the AI's. Words added, never the chapter's whole length:
+    # 250 - 100 (version 1), 500 (chapter 2's first version), 320 - 280 (version 5)
     assert rows(con, "select * from marts.ai_words_daily order by day") == [
-        (date(2024, 2, 28), 1, 250),
+        (date(2024, 2, 28), 1, 150),
         (date(2024, 3, 1), 1, 500),
-        (date(2024, 3, 3), 1, 320),
+        (date(2024, 3, 3), 1, 40),
     ]
 
 
@@ -231,30 +230,34 @@ def test_subscription_months(con, snapshot_date):
         ),
         # cancelled '2024-03-31 22:00-05' = April 1 UTC: live at the end of March, not of April
         (uid("subscription", 3), date(2024, 1, 1), date(2024, 3, 1), 3, "Pro Monthly", D("20.000000")),
-        (uid("subscription", 4), date(2024, 3, 1), now, len(months(date(2024, 3, 1), now)), "Lifetime", D("0.000000")),
-        # 5 is incomplete: never counts; 6 was created and cancelled within March: never live at a month end
+        # 4 is one-time: never MRR; 5 is incomplete: never counts. 6 was created at 2024-03-01 00:00 UTC, the
+        # instant that ends February (month ends are read at the exclusive midnight, like every balance), and
+        # cancelled March 4: it counts for February only
+        (uid("subscription", 6), date(2024, 2, 1), date(2024, 2, 1), 1, "Pro Monthly", D("20.000000")),
     ]
 
 
 def test_mrr_monthly(con, snapshot_date):
+    # (month, plan, active, mrr, new, churned); one-time plans are never MRR (Lifetime: zeros)
     expected = [
         (date(2024, 1, 1), "Lifetime", 0, D("0"), 0, 0),
         (date(2024, 1, 1), "Pro Monthly", 1, D("20"), 1, 0),  # subscription 3
         (date(2024, 1, 1), "Pro Yearly", 0, D("0"), 0, 0),
         (date(2024, 2, 1), "Lifetime", 0, D("0"), 0, 0),
-        (date(2024, 2, 1), "Pro Monthly", 2, D("40"), 1, 0),  # 3 and new 1: 20 + 20
+        # 3, new 1 and new 6 (created at 2024-03-01 00:00, the instant ending February): 20 + 20 + 20
+        (date(2024, 2, 1), "Pro Monthly", 3, D("60"), 2, 0),
         (date(2024, 2, 1), "Pro Yearly", 0, D("0"), 0, 0),
-        (date(2024, 3, 1), "Lifetime", 1, D("0"), 1, 0),  # one-time: counted, no MRR
-        # 1 and 3 live at the end of March; 6 new and churned in March; 5 (incomplete) is not new
-        (date(2024, 3, 1), "Pro Monthly", 2, D("40"), 1, 1),
+        (date(2024, 3, 1), "Lifetime", 0, D("0"), 0, 0),
+        # 1 and 3 paying at the end of March; 6 churned (cancelled March 4); 5 (incomplete) is nothing
+        (date(2024, 3, 1), "Pro Monthly", 2, D("40"), 0, 1),
         (date(2024, 3, 1), "Pro Yearly", 1, D("16.666667"), 1, 0),
-        (date(2024, 4, 1), "Lifetime", 1, D("0"), 0, 0),
+        (date(2024, 4, 1), "Lifetime", 0, D("0"), 0, 0),
         (date(2024, 4, 1), "Pro Monthly", 1, D("20"), 0, 1),  # 3 churned on April 1 UTC
         (date(2024, 4, 1), "Pro Yearly", 1, D("16.666667"), 0, 0),
     ]
     for month in months(date(2024, 5, 1), snapshot_date):
         expected += [
-            (month, "Lifetime", 1, D("0"), 0, 0),
+            (month, "Lifetime", 0, D("0"), 0, 0),
             (month, "Pro Monthly", 1, D("20"), 0, 0),
             (month, "Pro Yearly", 1, D("16.666667"), 0, 0),
         ]
@@ -262,22 +265,22 @@ def test_mrr_monthly(con, snapshot_date):
 
 
 def test_ai_cost_by_user_monthly(con, snapshot_date):
+    # Dave's one-time plan is no MRR: he has no row without AI cost or MRR
     expected = [
         (date(2024, 1, 1), CAROL, "free", 0, 0, D("0"), D("20"), D("20")),
         (date(2024, 2, 1), ALICE, "premium", 1, 50, D("0.001"), D("20"), D("19.999")),
         (date(2024, 2, 1), CAROL, "free", 0, 0, D("0"), D("20"), D("20")),
+        (date(2024, 2, 1), DAVE, "enterprise", 0, 0, D("0"), D("20"), D("20")),  # 6, paying at 2024-03-01 00:00
         # generations 1, 2, 5, 7: tokens 1000 + 500 + 0 + 100; cost 0.03 + 0.015 + 0 + 0; margin 20 - 0.045
         (date(2024, 3, 1), ALICE, "premium", 4, 1600, D("0.045"), D("20"), D("19.955")),
         # generations 3 and 4 (failed, NULL cost); 16.666667 - 0.006
         (date(2024, 3, 1), BOB, "basic", 2, 200, D("0.006"), D("16.666667"), D("16.660667")),
         (date(2024, 3, 1), CAROL, "free", 1, 300, D("0.0045"), D("20"), D("19.9955")),
-        (date(2024, 3, 1), DAVE, "enterprise", 0, 0, D("0"), D("0"), D("0")),  # one-time plan: no MRR
     ]
     for month in months(date(2024, 4, 1), snapshot_date):
         expected += [
             (month, ALICE, "premium", 0, 0, D("0"), D("20"), D("20")),
             (month, BOB, "basic", 0, 0, D("0"), D("16.666667"), D("16.666667")),
-            (month, DAVE, "enterprise", 0, 0, D("0"), D("0"), D("0")),
         ]
     assert rows(con, "select * from marts.ai_cost_by_user_monthly order by month, user_id") == expected
 
@@ -320,6 +323,8 @@ def test_revenue_share_statements(con):
             "The Long Night",
             date(2024, 2, 1),
             date(2024, 2, 29),
+            date(2024, 2, 1),  # period_month
+            False,  # partial: ended before the snapshot
             D("100.00"),
             D("0.1000"),
             D("10.00"),
@@ -334,6 +339,8 @@ def test_revenue_share_statements(con):
             "Sea Glass",
             date(2024, 2, 1),
             date(2024, 2, 29),
+            date(2024, 2, 1),  # period_month
+            False,  # partial: ended before the snapshot
             D("55.55"),
             D("0.1500"),
             D("8.33"),
@@ -348,6 +355,8 @@ def test_revenue_share_statements(con):
             "Dragons Rising",
             date(2024, 2, 1),
             date(2024, 2, 29),
+            date(2024, 2, 1),  # period_month
+            False,  # partial: ended before the snapshot
             D("19.99"),
             D("0.1000"),
             D("2.00"),
@@ -362,6 +371,8 @@ def test_revenue_share_statements(con):
             "The Long Night",
             date(2024, 3, 1),
             date(2024, 3, 31),
+            date(2024, 3, 1),  # period_month
+            False,  # partial: ended before the snapshot
             D("200.00"),
             D("0.1000"),
             D("20.00"),
@@ -376,6 +387,8 @@ def test_revenue_share_statements(con):
             "Untitled",
             date(2024, 3, 1),
             date(2024, 3, 31),
+            date(2024, 3, 1),  # period_month
+            False,  # partial: ended before the snapshot
             D("0.00"),
             D("0.1000"),
             D("0.00"),
@@ -390,6 +403,8 @@ def test_revenue_share_statements(con):
             "Dragons Rising",
             date(2024, 5, 1),
             date(2024, 5, 31),
+            date(2024, 5, 1),  # period_month
+            False,  # partial: ended before the snapshot
             D("10.01"),
             D("0.1000"),
             D("1.00"),
@@ -403,13 +418,13 @@ def test_revenue_share_statements(con):
 
 
 def test_revenue_monthly(con):
-    # (month, statements, book_sales, platform, author, paid, pending, processing, failed)
+    # (month, statements, partial, book_sales, platform, author, paid, pending, processing, failed)
     assert rows(con, "select * from marts.revenue_monthly order by month") == [
         # 100.00 + 55.55 + 19.99 = 175.54; 10.00 + 8.33 + 2.00 = 20.33; 90.00 + 47.22 + 17.99 = 155.21
-        (date(2024, 2, 1), 3, D("175.54"), D("20.33"), D("155.21"), D("90.00"), D("47.22"), D("17.99"), D("0")),
-        (date(2024, 3, 1), 2, D("200.00"), D("20.00"), D("180.00"), D("0"), D("0.00"), D("0"), D("180.00")),
-        (date(2024, 4, 1), 0, D("0"), D("0"), D("0"), D("0"), D("0"), D("0"), D("0")),  # the gap shows as zero
-        (date(2024, 5, 1), 1, D("10.01"), D("1.00"), D("9.01"), D("9.01"), D("0"), D("0"), D("0")),
+        (date(2024, 2, 1), 3, False, D("175.54"), D("20.33"), D("155.21"), D("90.00"), D("47.22"), D("17.99"), D("0")),
+        (date(2024, 3, 1), 2, False, D("200.00"), D("20.00"), D("180.00"), D("0"), D("0.00"), D("0"), D("180.00")),
+        (date(2024, 4, 1), 0, False, D("0"), D("0"), D("0"), D("0"), D("0"), D("0"), D("0")),  # the gap shows as zero
+        (date(2024, 5, 1), 1, False, D("10.01"), D("1.00"), D("9.01"), D("9.01"), D("0"), D("0"), D("0")),
     ]
 
 
@@ -456,12 +471,16 @@ def test_retention_weekly(con, snapshot_date):
         (date(2024, 3, 4), 0): 1,
         (date(2024, 3, 4), 4): 1,
     }
+    # The snapshot's own week is not over: not fully observed, so empty (NULL), never 0%.
     this_week = snapshot_date - timedelta(days=snapshot_date.weekday())
     expected = [
-        (cohort, week, 2, active.get((cohort, week), 0), active.get((cohort, week), 0) / 2)
+        (cohort, week, 2, True, active.get((cohort, week), 0), active.get((cohort, week), 0) / 2)
+        if cohort + timedelta(days=7 * week) < this_week
+        else (cohort, week, 2, False, None, None)
         for cohort in (date(2024, 2, 26), date(2024, 3, 4))
         for week in range((this_week - cohort).days // 7 + 1)
     ]
+    assert expected[-1] == (date(2024, 3, 4), (this_week - date(2024, 3, 4)).days // 7, 2, False, None, None)
     assert rows(con, "select * from marts.retention_weekly order by cohort_week, weeks_since_signup") == expected
 
 
@@ -490,19 +509,33 @@ def test_project_funnel(con):
     ]
 
 
-def test_reports_read_the_plan_of_usage_daily(con):
-    everything = {"start": date(2024, 2, 1), "end": date(2024, 4, 30), "tiers": [], "plans": [], "resource_types": []}
-    # (tier, plan, resource_type, users, quantity, total_cost)
-    assert report(con, "usage/by_tier_plan", **everything) == [
-        ("basic", "Pro Yearly", "ai_tokens", 1, 200, D("0.00")),
-        ("enterprise", "(no plan)", "exports", 1, 1, D("0.50")),  # Dave's February: before his subscriptions
-        ("free", "Pro Monthly", "ai_tokens", 1, 400, D("0.01")),  # 300 (Mar 31) + 100 (Apr 1)
-        ("premium", "Pro Monthly", "ai_tokens", 1, 1650, D("0.03")),  # 50 + 1600
-        ("premium", "Pro Monthly", "exports", 1, 2, D("1.50")),
+def test_usage_metrics_read_the_plan_of_usage_daily(con):
+    everything = {"start": date(2024, 2, 1), "end": date(2024, 4, 30)}
+    by_tier_plan = query_metrics(
+        con, ["usage_users", "usage_quantity", "usage_cost"], **everything, by=["tier", "plan", "resource_type"]
+    )
+    # (period, tier, plan, resource_type, users, quantity, cost)
+    assert list(by_tier_plan.itertuples(index=False, name=None)) == [
+        (None, "basic", "Pro Yearly", "ai_tokens", 1, 200, D("0.00")),
+        (None, "enterprise", "(no plan)", "exports", 1, 1, D("0.50")),  # Dave's February: before his subscriptions
+        (None, "free", "Pro Monthly", "ai_tokens", 1, 400, D("0.01")),  # 300 (Mar 31) + 100 (Apr 1)
+        (None, "premium", "Pro Monthly", "ai_tokens", 1, 1650, D("0.03")),  # 50 + 1600
+        (None, "premium", "Pro Monthly", "exports", 1, 2, D("1.50")),
     ]
-    assert report(con, "usage/by_day", **{**everything, "plans": ["(no plan)"]}) == [
-        (date(2024, 2, 20), "exports", 1, D("0.50")),
-    ]
+    no_plan = query_metrics(
+        con,
+        ["usage_quantity", "usage_cost"],
+        **everything,
+        grain="day",
+        by=["resource_type"],
+        where={"plan": ["(no plan)"]},
+    )
+    assert list(no_plan.itertuples(index=False, name=None)) == [(date(2024, 2, 20), "exports", 1, D("0.50"))]
+    # AI tokens billed: only the 'ai_tokens' records, whatever the resource filter says about the others
+    march = query_metrics(
+        con, ["usage_users", "usage_ai_tokens", "usage_cost"], start=date(2024, 3, 1), end=date(2024, 3, 31)
+    )
+    assert list(march.itertuples(index=False, name=None)) == [(None, 3, 2100, D("1.53"))]
 
 
 def test_reports_read_the_small_marts(con):
@@ -513,25 +546,21 @@ def test_reports_read_the_small_marts(con):
         ("uncategorised", 3),
         ("session", 1),
     ]
-    # (cost, active writers, AI words, cost per 1k words, cost per writer). All models: 0.03 + 0.015 + 0.006 +
-    # 0.0045 (NULL costs as 0) = 0.0555 over Alice, Bob and Carol; AI words 500 (Mar 1) + 320 (Mar 3) = 820:
-    # 0.0555 * 1000 / 820 = 0.0676829 -> 0.067683; 0.0555 / 3 = 0.0185
-    assert report(con, "ai_cost/unit_costs", **march, providers=[], models=[]) == [
-        (D("0.055500"), 3, 820, D("0.067683"), D("0.018500")),
-    ]
-    # anthropic: generations 6 (Carol, 0.0045) and 7 (Alice, NULL): 0.0045 * 1000 / 820 = 0.0054878; 0.0045 / 2
-    assert report(con, "ai_cost/unit_costs", **march, providers=["anthropic"], models=[]) == [
-        (D("0.004500"), 2, 820, D("0.005488"), D("0.002250")),
-    ]
+    # cost per 1k AI words: 0.0555 over the words AI versions added in March, 500 (chapter 2's first version, Mar 1)
+    # + 40 (chapter 1: 280 -> 320, Mar 3) = 540
+    assert query_metrics(con, ["ai_cost_per_1k_ai_words"], start=march["start"], end=march["end"]).iat[0, 1] == (
+        D("0.055500") * 1000 / 540
+    )
 
 
-def test_reports_read_the_words_written_of_writing_progress_daily(con):
+def test_words_written_by_genre_and_the_most_active_projects(con):
     march = {"start": date(2024, 3, 1), "end": date(2024, 3, 31)}
     # fantasy: The Long Night on Mar 1 (+480, 2 versions) and Mar 3 (+40), Dragons Rising on Mar 5 (+70, 2 versions)
-    assert report(con, "writing_progress/words_by_day", **march, genres=["fantasy"]) == [
-        (date(2024, 3, 1), 480, 2, 1),
-        (date(2024, 3, 3), 40, 1, 1),
-        (date(2024, 3, 5), 70, 2, 1),
+    words = query_metrics(con, ["words_written"], **march, grain="day", by=["genre"], where={"genre": ["fantasy"]})
+    assert list(words.itertuples(index=False, name=None)) == [
+        (date(2024, 3, 1), "fantasy", 480),
+        (date(2024, 3, 3), "fantasy", 40),
+        (date(2024, 3, 5), "fantasy", 70),
     ]
     most_active = [row[:8] for row in report(con, "writing_progress/most_active", **march, genres=[])]
     assert most_active == [
@@ -541,10 +570,10 @@ def test_reports_read_the_words_written_of_writing_progress_daily(con):
     ]
 
 
-def test_marts_follow_updates_and_deletes(source_url, cli_env):
+def test_marts_follow_updates_and_deletes(published_dataset, create_database, tmp_path):
     """An incremental run after the source changed: marts follow updates, deletes and late rows."""
-    insert_platform_data(source_url)
-    run_cli("etl", "run", "--full", env=cli_env)
+    cli_env = copy_published(published_dataset, tmp_path, create_database)  # the dataset, published by a full run
+    source_url = cli_env["EBOOK_ANALYTICS_SOURCE_URL"]
     with psycopg.connect(source_url) as conn:
         conn.execute("delete from ai_processing.ai_generations where id = %s", (uid("generation", 1),))
         conn.execute(

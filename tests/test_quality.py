@@ -27,6 +27,7 @@ from pipelines.quality.gate import previous_row_counts, run_checks
 from pipelines.quality.suites import TableSuite
 from pipelines.quality.validation import validate
 from pipelines.queries import sql_file
+from pipelines.transform.history import update_history
 from pipelines.transform.runner import run_models
 from tests.conftest import run_cli
 
@@ -160,6 +161,7 @@ def build(url: str, path: Path) -> tuple[duckdb.DuckDBPyConnection, datetime]:
     attach_source(con, url)
     extraction = extract(con, tables, Plan(logical=False), url)  # one snapshot, no slot
     con.execute(f"detach {SOURCE_ALIAS}")
+    update_history(con, extraction.snapshot_at)  # the marts read the tier in force and completion days from it
     rebuild_marts(con, extraction.snapshot_at)
     return con, extraction.snapshot_at
 

@@ -359,6 +359,7 @@ def test_advance_appends_days_and_changes_rows_in_place(seeded, create_database,
     assert scalar(url, old_anonymous) == anonymous - 2
 
 
+@pytest.mark.fast
 def test_money_helpers_round_half_up_exactly():
     gpt4o = [m.name for m in catalog.MODELS].index("gpt-4o")  # $2.50 / $10.00 per million tokens
     # 1,000 x 0.0000025 + 500 x 0.00001 = 0.0075 -> 7,500 micro-dollars; 3 x 0.0000025 + 1 x 0.00001 = 0.0000175
@@ -381,6 +382,7 @@ def test_money_helpers_round_half_up_exactly():
     assert decimals(np.array([151, -5, 0]), 15, 2).to_pylist() == [Decimal("1.51"), Decimal("-0.05"), Decimal("0.00")]
 
 
+@pytest.mark.fast
 def test_latest_at_or_before_finds_each_owners_last_item():
     owner = np.array([0, 0, 2, 2, 2])
     at = np.array([10, 20, 5, 15, 15])

@@ -17,6 +17,7 @@ C3, C4 = "c0000000-0000-0000-0000-000000000003", "c0000000-0000-0000-0000-000000
 P3 = "b0000000-0000-0000-0000-000000000003"
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     ("word", "expected"),
     [
@@ -34,6 +35,7 @@ def test_syllable_heuristic(word: str, expected: int) -> None:
     assert syllables(word) == expected
 
 
+@pytest.mark.fast
 def test_readability_of_known_texts() -> None:
     # 9 words, 2 sentences, 10 syllables: 206.835 - 1.015 x 4.5 - 84.6 x 10/9 = 108.2675; 0.39 x 4.5 + 11.8 x 10/9
     # - 15.59 = -0.7239

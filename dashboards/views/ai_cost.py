@@ -1,12 +1,30 @@
-"""AI cost: cost and tokens by day, provider and model; latency; failures; unit costs; margin by tier; top spenders."""
+"""AI cost: cost and tokens by day, provider and model; latency; failures; unit costs; margin by tier; top spenders.
+
+Every figure of a defined metric comes from the metrics layer (exact percentiles, ratios of sums); the top spenders
+list is a report.
+"""
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from dashboards import charts, data, filters
-from dashboards.views import open_page, period_params
+from dashboards.views import open_page, series, tile
+
+BY_MODEL = [
+    "ai_generations",
+    "ai_failure_rate",
+    "ai_tokens",
+    "ai_cost",
+    "ai_words",
+    "ai_cost_per_1k_ai_words",
+    "ai_latency_p50",
+    "ai_latency_p95",
+    "ai_quality_avg",
+]
+MARGIN = ["subscription_revenue", "margin_ai_cost", "gross_margin"]
 
 period = open_page("ai_cost")
 options = data.report("ai_cost/options")
@@ -14,107 +32,87 @@ providers = filters.choose("Provider", "provider", sorted(options["provider"].un
 shown_models = options[options["provider"].isin(providers)] if providers else options
 models = filters.choose("Model", "model", sorted(shown_models["model"].unique()) if not options.empty else [])
 tiers = filters.choose("Tier", "tier", data.report("ai_cost/tiers")["tier"].tolist())
-chosen = {"providers": providers, "models": models, **period.params()}
-
-kpis = data.report("ai_cost/kpi_cost", providers=providers, models=models, **period_params(period)).iloc[0]
-units = data.report("ai_cost/unit_costs", **chosen).iloc[0]
-by_day = data.report("ai_cost/by_day", **chosen)
-health = data.report("ai_cost/health_by_day", **chosen)
+where = {"provider": providers, "model": models}
+previous = period.previous()
 
 columns = st.columns(4)
-charts.kpi(
-    columns[0],
-    "AI cost",
-    kpis.current,
-    kpis.previous,
-    charts.money,
-    "Cost of the generations of the chosen providers and models created in the period.",
-    lower_is_better=True,
-)
-charts.kpi(
-    columns[1],
-    "Failure rate",
-    kpis.failure_rate,
-    kpis.failure_rate_previous,
-    charts.percent,
-    "Failed generations out of all generations created in the period.",
-    lower_is_better=True,
-)
-columns[2].metric(
-    "Cost per 1k AI words",
-    charts.money(units.cost_per_1k_words, 4),
-    border=True,
-    help="AI cost per 1,000 words of AI-written content versions (ai_generation, ai_revision).",
-)
-columns[3].metric(
-    "Cost per active writer",
-    charts.money(units.cost_per_writer),
-    border=True,
-    help="AI cost over the distinct users with a generation in the period.",
-)
+tile(columns[0], "ai_cost", period, previous, where=where, lower_is_better=True)
+tile(columns[1], "ai_failure_rate", period, previous, where=where, lower_is_better=True)
+tile(columns[2], "ai_cost_per_1k_ai_words", period, previous, where=where, lower_is_better=True)
+tile(columns[3], "ai_latency_p95", period, previous, where=where, lower_is_better=True)
 
+by_day = series(["ai_cost", "ai_tokens"], period, by=["provider"], where=where)
+health = series(["ai_latency_p50", "ai_latency_p95", "ai_failure_rate"], period, where=where)
 left, right = st.columns(2)
 with left:
     charts.chart(
         "Cost per day by provider (USD)",
         by_day,
-        lambda f: px.bar(f, x="day", y="cost_usd", color="provider", labels={"cost_usd": "cost (USD)"}),
+        lambda f: px.bar(f, x="day", y="ai_cost", color="provider", labels={"ai_cost": "cost (USD)"}),
         "ai_cost_by_day",
     )
 with right:
     charts.chart(
         "Tokens per day by provider",
         by_day,
-        lambda f: px.bar(f, x="day", y="tokens_used", color="provider", labels={"tokens_used": "tokens"}),
+        lambda f: px.bar(f, x="day", y="ai_tokens", color="provider", labels={"ai_tokens": "tokens"}),
         "ai_tokens_by_day",
     )
 with left:
     charts.chart(
-        "Latency of completed generations (ms)",
+        "Latency of completed generations (ms), exact percentiles of each day",
         health,
-        lambda f: px.line(f, x="day", y=["p50_latency_ms", "p95_latency_ms"], labels={"value": "ms", "variable": ""}),
+        lambda f: px.line(f, x="day", y=["ai_latency_p50", "ai_latency_p95"], labels={"value": "ms", "variable": ""}),
         "ai_latency",
     )
 with right:
     charts.chart(
-        "Failure rate per day",
+        "Failure rate per day (failed / finished)",
         health,
-        lambda f: px.line(f, x="day", y="failure_rate", labels={"failure_rate": "failed / all"}).update_yaxes(
-            tickformat=".0%"
-        ),
+        lambda f: px.line(
+            f, x="day", y="ai_failure_rate", labels={"ai_failure_rate": "failed / finished"}
+        ).update_yaxes(tickformat=".0%"),
         "ai_failure_rate",
     )
 
+by_model = data.metric(BY_MODEL, start=period.start, end=period.end, by=["provider", "model"], where=where)
 charts.table(
     "By model",
-    data.report("ai_cost/by_model", **chosen),
+    by_model.drop(columns="period"),
     "ai_by_model",
     column_config={
-        "failure_rate": st.column_config.NumberColumn("failure rate", format="percent"),
-        "p50_latency_ms": st.column_config.NumberColumn("p50 ms", format="%.0f"),
-        "p95_latency_ms": st.column_config.NumberColumn("p95 ms", format="%.0f"),
-        "avg_quality_rating": st.column_config.NumberColumn("quality (1-5)", format="%.2f"),
+        "ai_generations": st.column_config.NumberColumn("generations"),
+        "ai_failure_rate": st.column_config.NumberColumn("failure rate", format="percent"),
+        "ai_tokens": st.column_config.NumberColumn("tokens"),
+        "ai_cost": st.column_config.NumberColumn("cost", format=f"$%.{charts.COST_PLACES}f"),
+        "ai_words": st.column_config.NumberColumn("words added by AI"),
+        "ai_cost_per_1k_ai_words": st.column_config.NumberColumn(
+            "cost per 1k AI words", format=f"$%.{charts.COST_PLACES}f"
+        ),
+        "ai_latency_p50": st.column_config.NumberColumn("p50 ms", format="%.0f"),
+        "ai_latency_p95": st.column_config.NumberColumn("p95 ms", format="%.0f"),
+        "ai_quality_avg": st.column_config.NumberColumn("quality (1-5)", format="%.2f"),
     },
 )
 
-st.subheader("Cost against subscription revenue")
-st.caption(
-    "By calendar month and user, so the months the date range touches count whole; provider and model "
-    "filters do not apply here."
-)
-by_tier = data.report("ai_cost/by_tier", tiers=tiers, **period.params())
-charts.chart(
-    "Cost, subscription revenue and gross margin by tier (USD)",
-    by_tier,
-    lambda f: px.bar(
-        f,
-        x="tier",
-        y=["cost_usd", "subscription_revenue_usd", "gross_margin_usd"],
-        barmode="group",
-        labels={"value": "USD", "variable": ""},
-    ),
-    "ai_by_tier",
-)
+if all(data.may_read_metric(name) for name in MARGIN):
+    st.subheader("Cost against subscription revenue")
+    months = period.complete_months()
+    st.caption(
+        "Whole calendar months inside the date range"
+        + (f" ({months.start:%B %Y} to {months.end:%B %Y})" if months else " (none: widen the range to a whole month)")
+        + ", each user in the tier in force that month; provider and model filters do not apply here."
+    )
+    tier_where = {"tier": tiers}
+    tile(st.columns(4)[0], "gross_margin", period, period.previous(), where=tier_where)
+    charts.chart(
+        "Subscription revenue, AI cost and gross margin by tier (USD)",
+        series(MARGIN, months, grain="all", by=["tier"], where=tier_where).drop(columns="day")
+        if months
+        else pd.DataFrame(),
+        lambda f: px.bar(f, x="tier", y=MARGIN, barmode="group", labels={"value": "USD", "variable": ""}),
+        "ai_by_tier",
+    )
 
 spenders = data.report("ai_cost/top_spenders", tiers=tiers, **period.params())
 if not spenders.empty:

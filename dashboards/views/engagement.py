@@ -1,4 +1,7 @@
-"""Engagement: DAU/WAU/MAU and stickiness, the weekly retention of signup cohorts, events by category, new users."""
+"""Engagement: DAU/WAU/MAU and stickiness, the weekly retention of signup cohorts, events by category, new users.
+
+Active users, stickiness and new users come from the metrics layer; retention and events by category are reports.
+"""
 
 from __future__ import annotations
 
@@ -8,39 +11,20 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboards import charts, data
-from dashboards.views import open_page, period_params
+from dashboards.views import open_page, series, tile
 
 period = open_page("engagement")
-kpis = data.report("engagement/kpis", **period_params(period)).set_index("period")
-
-
-def _kpi(column_name: str) -> tuple[object, object]:
-    return kpis[column_name].get("current"), kpis[column_name].get("previous")
-
+previous = period.previous()
 
 columns = st.columns(4)
-charts.kpi(columns[0], "Daily active users", *_kpi("avg_dau"), charts.average, "Average DAU over the period.")
-charts.kpi(
-    columns[1],
-    "Monthly active users",
-    *_kpi("avg_mau"),
-    charts.average,
-    "Average MAU (distinct users in the 30 days ending each day) over the period.",
-)
-charts.kpi(
-    columns[2],
-    "Stickiness (DAU/MAU)",
-    *_kpi("stickiness"),
-    charts.percent,
-    "Sum of DAU over sum of MAU across the period's days.",
-)
-charts.kpi(columns[3], "New users", *_kpi("new_users"), charts.count, "Users who signed up in the period.")
+for column, name in zip(columns, ["dau", "mau", "stickiness", "new_users"], strict=True):
+    tile(column, name, period, previous)
 
-activity = data.report("engagement/activity_by_day", **period.params())
+activity = series(["dau", "wau", "mau", "stickiness", "new_users"], period)
 left, right = st.columns(2)
 with left:
     charts.chart(
-        "Active users",
+        "Active users (each day, and the 7 and 30 days ending on it)",
         activity,
         lambda f: px.line(f, x="day", y=["dau", "wau", "mau"], labels={"value": "users", "variable": ""}),
         "active_users",
@@ -55,16 +39,18 @@ with right:
 
 
 def _retention_heatmap(frame: pd.DataFrame) -> go.Figure:
-    grid = frame.pivot(index="cohort_week", columns="weeks_since_signup", values="retention_rate")
+    """Cohorts by weeks since signup; a week not yet fully observed has no rate and stays an empty cell (never 0%)."""
+    grid = frame.pivot(index="cohort_week", columns="weeks_since_signup", values="retention_rate").astype("float64")
     figure = px.imshow(
         grid,
-        text_auto=".0%",
         color_continuous_scale="Blues",
         zmin=0,
         zmax=1,
         aspect="auto",
         labels={"x": "weeks since signup", "y": "cohort (week of signup)", "color": "retained"},
     )
+    text = [["" if pd.isna(rate) else f"{rate:.0%}" for rate in row] for row in grid.to_numpy()]
+    figure.update_traces(text=text, texttemplate="%{text}", hovertemplate="%{y}, week %{x}: %{text}<extra></extra>")
     figure.update_yaxes(type="category")
     return figure.update_layout(coloraxis_showscale=False, height=max(320, 28 * len(grid)))
 

@@ -1,143 +1,97 @@
 """Overview: the headline KPIs against the previous period, and small trends; each role sees only its own KPIs.
 
-A KPI's query lives in the folder of the page it belongs to (MRR under revenue_share, ...), so the data module's
-scope check keeps, for example, revenue figures away from roles without the revenue share page.
+Every tile and trend is a defined metric read through the metrics layer, shown only to the roles in the metric's
+`audience`. Day-based metrics compare with the days just before; balances (MRR) are read at each period's end; gross
+margin covers the whole months inside the range against as many whole months just before.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboards import charts, data
-from dashboards.views import open_page, period_params
+from dashboards.views import data_start, open_page, series, tile
+
+# (metric, lower is better), in the order the tiles appear
+TILES = [
+    ("mrr", False),
+    ("book_sales", False),
+    ("active_writers", False),
+    ("words_written", False),
+    ("ai_cost", True),
+    ("gross_margin", False),
+    ("dau", False),
+]
 
 period = open_page("overview")
-params = period_params(period)
+previous = period.previous()
+months = period.complete_months()
+previous_months = months.previous_months(data_start()) if months else None
 st.caption(
-    f"{period.start} to {period.end} ({period.days} days), compared with the {period.days} days before. "
-    "MRR compares the last month of each period; gross margin covers the calendar months each period touches."
+    f"{period.start} to {period.end} ({period.days} days), compared with the {period.days} days before; MRR and "
+    "active users are counted at the end of each period. Book sales and gross margin: "
+    + (
+        f"{months.start:%B %Y} to {months.end:%B %Y}"
+        + (
+            f", compared with {previous_months.start:%B %Y} to {previous_months.end:%B %Y}"
+            if previous_months
+            else " (no earlier months of data to compare with)"
+        )
+        if months
+        else "no whole month inside the range"
+    )
+    + "."
 )
 
-tiles: list[tuple] = []  # (label, current, previous, format, help[, lower_is_better])
-if data.may_read("revenue_share"):
-    revenue = data.report("revenue_share/kpis", **params).iloc[0]
-    tiles.append(
-        (
-            "MRR",
-            revenue.mrr,
-            revenue.mrr_previous,
-            charts.money,
-            "Monthly recurring revenue of the subscriptions live at the end of the period's last month.",
-        )
-    )
-    tiles.append(
-        (
-            "Book sales",
-            revenue.book_sales,
-            revenue.book_sales_previous,
-            charts.money,
-            "Gross book sales of the revenue-share statements whose period starts in the period.",
-        )
-    )
-if data.may_read("writing_progress"):
-    writing = data.report("writing_progress/kpis", genres=[], **params).iloc[0]
-    tiles.append(
-        (
-            "Active writers",
-            writing.active_writers,
-            writing.active_writers_previous,
-            charts.count,
-            "Owners of projects that got at least one new content version in the period.",
-        )
-    )
-    tiles.append(
-        (
-            "Words written",
-            writing.words_written,
-            writing.words_written_previous,
-            charts.count,
-            "Net growth of all projects' word counts over the period.",
-        )
-    )
-if data.may_read("ai_cost"):
-    cost = data.report("ai_cost/kpi_cost", providers=[], models=[], **params).iloc[0]
-    margin = data.report("ai_cost/kpi_gross_margin", **params).iloc[0]
-    tiles.append(
-        (
-            "AI cost",
-            cost.current,
-            cost.previous,
-            charts.money,
-            "Cost of all AI generations created in the period.",
-            True,
-        )
-    )
-    tiles.append(
-        (
-            "Gross margin",
-            margin.current,
-            margin.previous,
-            charts.money,
-            "Subscription MRR minus AI cost, over the calendar months the period touches.",
-        )
-    )
-if data.may_read("engagement"):
-    engagement = data.report("engagement/kpis", **params).set_index("period")
-    tiles.append(
-        (
-            "Daily active users",
-            engagement.avg_dau.get("current"),
-            engagement.avg_dau.get("previous"),
-            charts.average,
-            "Average distinct users with an event per day.",
-        )
-    )
+shown = [(name, lower) for name, lower in TILES if data.may_read_metric(name)]
+for row_start in range(0, len(shown), 4):
+    for column, (name, lower) in zip(st.columns(4), shown[row_start : row_start + 4], strict=False):
+        tile(column, name, period, previous, lower_is_better=lower)
 
-for row_start in range(0, len(tiles), 4):
-    columns = st.columns(4)
-    for column, tile in zip(columns, tiles[row_start : row_start + 4], strict=False):
-        charts.kpi(column, *tile)
-
-left, right = st.columns(2)
-trends = []
-if data.may_read("revenue_share"):
+trends: list[tuple[str, pd.DataFrame, Callable[[pd.DataFrame], go.Figure], str]] = []
+if data.may_read_metric("mrr"):
     trends.append(
         (
-            "MRR by plan",
-            data.report("revenue_share/mrr_by_plan", plans=[], **period.params()),
-            lambda f: px.bar(f, x="month", y="mrr_usd", color="plan", labels={"mrr_usd": "MRR (USD)"}),
+            "MRR at each month's end, by plan",
+            series("mrr", period, grain="month", by=["plan"], time="month"),
+            lambda f: px.bar(f, x="month", y="mrr", color="plan", labels={"mrr": "MRR (USD)"}),
             "overview_mrr",
         )
     )
-if data.may_read("ai_cost"):
+if data.may_read_metric("ai_cost"):
     trends.append(
         (
             "AI cost per day",
-            data.report("ai_cost/by_day", providers=[], models=[], **period.params()),
-            lambda f: px.bar(f, x="day", y="cost_usd", color="provider", labels={"cost_usd": "cost (USD)"}),
+            series("ai_cost", period, by=["provider"]),
+            lambda f: px.bar(f, x="day", y="ai_cost", color="provider", labels={"ai_cost": "cost (USD)"}),
             "overview_ai_cost",
         )
     )
-if data.may_read("writing_progress"):
+if data.may_read_metric("words_written"):
     trends.append(
         (
             "Words written per day",
-            data.report("writing_progress/words_by_day", genres=[], **period.params()),
+            series("words_written", period),
             lambda f: px.bar(f, x="day", y="words_written", labels={"words_written": "words"}),
             "overview_words",
         )
     )
-if data.may_read("engagement"):
+if data.may_read_metric("dau"):
     trends.append(
         (
             "Daily active users",
-            data.report("engagement/activity_by_day", **period.params()),
+            series("dau", period),
             lambda f: px.line(f, x="day", y="dau", labels={"dau": "DAU"}),
             "overview_dau",
         )
     )
 
+left, right = st.columns(2)
 for index, (title, frame, draw, key) in enumerate(trends):
     with left if index % 2 == 0 else right:
         charts.chart(title, frame, draw, key)

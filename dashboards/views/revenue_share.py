@@ -9,7 +9,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import charts, data, filters
-from dashboards.views import open_page
+from dashboards.views import open_page, series, tile
 from pipelines.errors import UserError
 
 period = open_page("revenue_share", default_days=365)
@@ -24,17 +24,20 @@ else:
     picked = st.selectbox("Statement month (revenue period start)", months, key="month", bind="query-params")
     month = date.fromisoformat(f"{picked}-01")
     totals = data.report("revenue_share/month_totals", month=month).iloc[0]
+    if totals.partial:
+        st.warning(
+            f"**Partial**: the revenue period of {picked} runs to {totals.period_end:%Y-%m-%d}, after these data were "
+            "taken; its figures will still change.",
+            icon=":material/hourglass_top:",
+        )
     columns = st.columns(4)
-    columns[0].metric(
-        "Book sales", charts.money(totals.book_sales), border=True, help=f"{charts.count(totals.statements)} statements"
-    )
-    columns[1].metric("Platform commission", charts.money(totals.platform_revenue), border=True)
-    columns[2].metric("Authors' share", charts.money(totals.author_revenue), border=True)
+    for column, name in zip(columns, ["book_sales", "platform_revenue", "author_revenue"], strict=False):
+        tile(column, name, filters.month(month))
     columns[3].metric(
         "Authors' share not yet paid",
         charts.money(totals.author_revenue_unpaid),
         border=True,
-        help="Pending, processing or failed payouts.",
+        help=f"Pending, processing or failed payouts of the month's {charts.count(totals.statements)} statements.",
     )
     try:
         csv_file, xlsx_file = data.statement_files(month)
@@ -70,17 +73,21 @@ else:
     )
 
 st.subheader(f"{period.start:%B %Y} to {period.end:%B %Y}")
-by_month = data.report("revenue_share/by_month", **period.params())
+# A revenue-period month's statements are whole: every month the range touches, the last one marked if partial.
+statement_months = filters.DateRange(period.start.replace(day=1), filters.month(period.end.replace(day=1)).end)
+by_month = series(["book_sales", "platform_revenue"], statement_months, grain="month", time="month")
+by_status = series("author_revenue", statement_months, grain="month", by=["payout_status"], time="month")
 left, right = st.columns(2)
 with left:
     charts.chart(
         "Authors' share by payout status (USD)",
-        by_month,
+        by_status,
         lambda f: px.bar(
-            f.rename(columns=lambda c: c.removeprefix("author_revenue_")),
+            f,
             x="month",
-            y=["paid", "processing", "pending", "failed"],
-            labels={"value": "USD", "variable": ""},
+            y="author_revenue",
+            color="payout_status",
+            labels={"author_revenue": "USD", "payout_status": ""},
         ),
         "revenue_by_payout_status",
     )
@@ -93,28 +100,32 @@ with right:
         ),
         "revenue_commission",
     )
+    partial = [f"{month:%Y-%m}" for month in data.report("revenue_share/partial_months", **period.params())["month"]]
+    if partial:
+        st.caption(f"**Partial**: {', '.join(partial)}; the revenue period had not ended when these data were taken.")
 
-mrr = data.report("revenue_share/mrr_by_plan", plans=plans, **period.params())
+MOVEMENTS = ["new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr", "churned_mrr"]
+plan_where = {"plan": plans}
 left, right = st.columns(2)
 with left:
     charts.chart(
-        "MRR by plan (USD)",
-        mrr,
-        lambda f: px.bar(f, x="month", y="mrr_usd", color="plan", labels={"mrr_usd": "MRR (USD)"}),
+        "MRR at each month's end, by plan (USD)",
+        series("mrr", period, grain="month", by=["plan"], where=plan_where, time="month"),
+        lambda f: px.bar(f, x="month", y="mrr", color="plan", labels={"mrr": "MRR (USD)"}),
         "revenue_mrr",
     )
 with right:
     charts.chart(
-        "New and churned subscriptions",
-        mrr,
+        "MRR movements (USD; contraction and churn below zero)",
+        series(MOVEMENTS, period, grain="month", where=plan_where, time="month"),
         lambda f: px.bar(
-            f.assign(churned_subscriptions=-f["churned_subscriptions"]),
+            f.assign(contraction_mrr=-f["contraction_mrr"], churned_mrr=-f["churned_mrr"]),
             x="month",
-            y=["new_subscriptions", "churned_subscriptions"],
+            y=MOVEMENTS,
             barmode="relative",
-            labels={"value": "subscriptions", "variable": ""},
+            labels={"value": "USD", "variable": ""},
         ),
-        "revenue_new_churned",
+        "revenue_mrr_movements",
     )
 
 authors = data.report("revenue_share/author_totals", **period.params())

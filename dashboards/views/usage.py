@@ -1,4 +1,8 @@
-"""Usage: what users consume by resource type over time, by tier and plan; plan utilization; top users."""
+"""Usage: what users consume by resource type over time, by tier and plan; plan utilization; top users.
+
+Users with usage, usage cost, AI tokens billed and quantities come from the metrics layer; plan utilization, the
+subscribers over a limit and the top users are reports.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import charts, data, filters
-from dashboards.views import open_page, period_params
+from dashboards.views import open_page, series, tile
 
 period = open_page("usage")
 options = data.report("usage/options")
@@ -21,18 +25,13 @@ chosen = {
     "plans": filters.choose("Plan", "plan", _choices("plan")),
     "resource_types": filters.choose("Resource type", "resource", _choices("resource_type")),
 }
-kpis = data.report("usage/kpis", **chosen, **period_params(period)).set_index("period")
+where = {"tier": chosen["tiers"], "plan": chosen["plans"], "resource_type": chosen["resource_types"]}
+previous = period.previous()
 over_limit = data.report("usage/over_limit", plans=chosen["plans"], end=period.end)
 
-
-def _kpi(column_name: str):
-    return kpis[column_name].get("current", 0), kpis[column_name].get("previous", 0)
-
-
 columns = st.columns(4)
-charts.kpi(columns[0], "Users with usage", *_kpi("users"), charts.count, "Distinct users with a usage record.")
-charts.kpi(columns[1], "Usage cost", *_kpi("total_cost"), charts.money, "Sum of the usage records' total cost.")
-charts.kpi(columns[2], "AI tokens", *_kpi("ai_tokens"), charts.count, "Quantity of 'ai_tokens' usage.")
+for column, name in zip(columns, ["usage_users", "usage_cost", "usage_ai_tokens"], strict=False):
+    tile(column, name, period, previous, where=where)
 columns[3].metric(
     "Over a plan limit",
     charts.count(len(over_limit)),
@@ -40,12 +39,11 @@ columns[3].metric(
     help=f"Subscribers over their token allowance or project limit in {period.end:%B %Y}.",
 )
 
-by_day = data.report("usage/by_day", **chosen, **period.params())
 charts.chart(
     "Quantity per day by resource type",
-    by_day,
+    series("usage_quantity", period, by=["resource_type"], where=where),
     lambda f: (
-        px.bar(f, x="day", y="quantity", facet_row="resource_type", facet_row_spacing=0.08)
+        px.bar(f, x="day", y="usage_quantity", facet_row="resource_type", facet_row_spacing=0.08)
         .update_yaxes(matches=None, title=None)
         .for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
         .update_layout(height=120 + 140 * f["resource_type"].nunique())
@@ -53,20 +51,26 @@ charts.chart(
     "usage_by_day",
 )
 
-by_tier_plan = data.report("usage/by_tier_plan", **chosen, **period.params())
+by_tier_plan = series(
+    ["usage_users", "usage_quantity", "usage_cost"],
+    period,
+    grain="all",
+    by=["tier", "plan", "resource_type"],
+    where=where,
+).drop(columns="day", errors="ignore")
 left, right = st.columns(2)
 with left:
     charts.chart(
         "Cost by tier (USD)",
         by_tier_plan,
-        lambda f: px.bar(f, x="tier", y="total_cost", color="resource_type", labels={"total_cost": "USD"}),
+        lambda f: px.bar(f, x="tier", y="usage_cost", color="resource_type", labels={"usage_cost": "USD"}),
         "usage_cost_by_tier",
     )
 with right:
     charts.chart(
         "Cost by plan (USD)",
         by_tier_plan,
-        lambda f: px.bar(f, x="plan", y="total_cost", color="resource_type", labels={"total_cost": "USD"}),
+        lambda f: px.bar(f, x="plan", y="usage_cost", color="resource_type", labels={"usage_cost": "USD"}),
         "usage_cost_by_plan",
     )
 charts.table("Usage by tier, plan and resource type", by_tier_plan, "usage_by_tier_plan")

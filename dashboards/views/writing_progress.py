@@ -1,5 +1,9 @@
 """Writing progress: words written over time, chapters completed, projects by status, the funnel by genre, the
-share of AI-generated words and the most active projects."""
+share of AI-generated words and the most active projects.
+
+Words written, active writers, chapters completed and words added by AI come from the metrics layer; the funnel,
+projects by status, AI share by genre and the most active projects are reports.
+"""
 
 from __future__ import annotations
 
@@ -7,60 +11,33 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import charts, data, filters
-from dashboards.views import open_page, period_params
+from dashboards.views import open_page, series, tile
+
+TILES = ["words_written", "active_writers", "chapters_completed", "ai_words"]
 
 period = open_page("writing_progress")
 genres = filters.choose("Genre", "genre", data.report("writing_progress/genres")["genre"].tolist())
 chosen = {"genres": genres, **period.params()}
+where = {"genre": genres}
+previous = period.previous()
 
-kpis = data.report("writing_progress/kpis", genres=genres, **period_params(period)).iloc[0]
+shown = [name for name in TILES if data.may_read_metric(name)]  # words added by AI: not for product
+for column, name in zip(st.columns(4), shown, strict=False):
+    tile(column, name, period, previous, where=where)
+
 ai_share = data.report("writing_progress/ai_share", **chosen)
-chapters = data.report("writing_progress/chapters_completed", **chosen)
-ai_words, human_words = ai_share["ai_words"].sum(), ai_share["human_words"].sum()
-
-columns = st.columns(4)
-charts.kpi(
-    columns[0],
-    "Words written",
-    kpis.words_written,
-    kpis.words_written_previous,
-    charts.count,
-    "Net growth of the projects' word counts over the period.",
-)
-charts.kpi(
-    columns[1],
-    "Active writers",
-    kpis.active_writers,
-    kpis.active_writers_previous,
-    charts.count,
-    "Owners of projects that got at least one new content version.",
-)
-columns[2].metric(
-    "Chapters completed",
-    charts.count(chapters["chapters_completed"].sum()),
-    border=True,
-    help="Chapters now completed whose last update falls in the period.",
-)
-columns[3].metric(
-    "AI-generated words",
-    charts.percent(ai_words / (ai_words + human_words) if ai_words + human_words else None),
-    border=True,
-    help="Share of the words of chapters created in the period that the AI generated.",
-)
-
-words = data.report("writing_progress/words_by_day", **chosen)
 left, right = st.columns(2)
 with left:
     charts.chart(
         "Words written per day",
-        words,
+        series("words_written", period, where=where),
         lambda f: px.bar(f, x="day", y="words_written", labels={"words_written": "words"}),
         "words_by_day",
     )
 with right:
     charts.chart(
-        "Chapters completed per day",
-        chapters,
+        "Chapters completed per day (the day the completion was first seen)",
+        series("chapters_completed", period, where=where),
         lambda f: px.bar(f, x="day", y="chapters_completed", labels={"chapters_completed": "chapters"}),
         "chapters_completed",
     )

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import psutil
@@ -30,6 +30,7 @@ from pipelines.bench.process import cli_command
 from pipelines.errors import UserError
 
 if TYPE_CHECKING:
+    from playwright.async_api import Browser
     from streamlit.testing.v1 import AppTest
 
 COLD_RUNS = 3  # each on a cleared cache: the first viewer after a publish
@@ -133,7 +134,7 @@ def _dashboard_server(bench: BenchEnvironment) -> Iterator[tuple[str, psutil.Pro
                 server.wait()
 
 
-async def _open_page(browser, url: str) -> float:
+async def _open_page(browser: Browser, url: str) -> float:
     context = await browser.new_context()  # a context per session: its own cookies, its own Streamlit session
     try:
         page = await context.new_page()
@@ -171,9 +172,9 @@ async def _concurrent_sessions(url: str, chromium: str, server: psutil.Process) 
     return Concurrent(alone, samples, cpu_ms / len(samples))
 
 
-def measure_dashboards(bench: BenchEnvironment, progress: Callable[[str], None]) -> dict:
+def measure_dashboards(bench: BenchEnvironment, progress: Callable[[str], None]) -> dict[str, Any]:
     """The `pages` and `concurrent_*` entries of bench.json."""
-    results: dict = {"pages": page_timings(bench)}
+    results: dict[str, Any] = {"pages": page_timings(bench)}
     chromium = find_chromium()
     if chromium is None:  # checked before the bench began (pipelines.bench.prerequisites); gone since
         raise UserError("Chromium is no longer on PATH; apt-get install chromium, or use --skip-dashboards")

@@ -16,7 +16,7 @@ from pipelines.bench.process import run_step
 from pipelines.config import paths
 from pipelines.connections import connect, redact
 from pipelines.errors import UserError
-from pipelines.queries import sql_file
+from pipelines.queries import one_row, sql_file
 from pipelines.source import server
 
 # The history ends this many days before today, so every bench run (each appends a day) finds a day to append.
@@ -76,7 +76,7 @@ def ensure_seeded(bench: BenchEnvironment, scale: str) -> float:
     """Schema up to date and history at this scale; returns the seconds spent seeding (0 when already seeded)."""
     bench.cli("source init", "source", "init")
     with connect(bench.source_url) as conn:
-        empty = conn.execute(sql_file("bench/source_is_empty")).fetchone()[0]
+        empty = one_row(conn.execute(sql_file("bench/source_is_empty")))[0]
     if not empty:
         marker = json.loads(bench.seed_marker.read_text()) if bench.seed_marker.exists() else {}
         if (marker.get("scale"), marker.get("source")) != (scale, redact(bench.source_url)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipelines.bench.process import run_step
 from pipelines.errors import UserError
@@ -14,22 +15,24 @@ from pipelines.errors import UserError
 class EtlRun:
     seconds: float  # wall time of the whole process, start-up included
     peak_rss_mb: float
-    record: dict  # the run's line in runs.jsonl
+    record: dict[str, Any]  # the run's line in runs.jsonl
 
     @property
     def steps(self) -> dict[str, float]:
-        return self.record.get("steps", {})
+        steps: dict[str, float] = self.record.get("steps", {})
+        return steps
 
     @property
     def rows_read(self) -> int:
         return sum(table.get("rows_read", 0) for table in self.record.get("tables", {}).values())
 
 
-def last_run(run_history: Path) -> dict:
+def last_run(run_history: Path) -> dict[str, Any]:
     lines = run_history.read_text().splitlines() if run_history.exists() else []
     if not lines:
         raise UserError(f"bench: the ETL left no run record in {run_history}; check `ebook-analytics runs`")
-    return json.loads(lines[-1])
+    record: dict[str, Any] = json.loads(lines[-1])
+    return record
 
 
 def run_etl(*flags: str, env: dict[str, str], run_history: Path) -> EtlRun:

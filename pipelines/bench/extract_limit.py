@@ -7,12 +7,13 @@ import time
 from pipelines.bench.tables import around_select
 from pipelines.connections import connect
 from pipelines.extract.tables import SourceTable
+from pipelines.queries import one_row
 
 
 def count_rows(url: str, tables: list[SourceTable]) -> dict[str, int]:
     """Rows per staged table. Run first: it also warms the caches, so no timed reader pays for a cold disk."""
     with connect(url) as conn:
-        return {table.name: conn.execute(table.count_rows()).fetchone()[0] for table in tables}
+        return {table.name: one_row(conn.execute(table.count_rows()))[0] for table in tables}
 
 
 def copy_limit_seconds(url: str, tables: list[SourceTable]) -> dict[str, float]:

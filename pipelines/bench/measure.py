@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pipelines.bench.environment import BenchEnvironment, ensure_seeded
 from pipelines.bench.etl import run_etl
@@ -16,8 +17,14 @@ from pipelines.run.commands import capture_methods
 
 
 def measure(
-    bench: BenchEnvironment, scale: str, *, out: Path, dashboards: bool, progress: Callable[[str], None]
-) -> dict:
+    bench: BenchEnvironment,
+    scale: str,
+    *,
+    out: Path,
+    dashboards: bool,
+    progress: Callable[[str], None],
+    spark: bool = False,
+) -> dict[str, Any]:
     """Every measurement of bench.json except provenance, ratios and targets (see report.finish)."""
     progress(f"source {bench.home} at scale {scale}")
     seed_s = ensure_seeded(bench, scale)
@@ -30,8 +37,13 @@ def measure(
     progress("full ETL, from no warehouse")
     # The bench's own folder: without a published file to start from, every bench run rebuilds the same warehouse.
     shutil.rmtree(bench.warehouse.parent, ignore_errors=True)
-    etl = {"env": bench.env(), "run_history": bench.run_history}
-    full = run_etl("--full", **etl)
+    env, run_history = bench.env(), bench.run_history
+    full = run_etl("--full", env=env, run_history=run_history)
+
+    spark_full = None
+    if spark:
+        progress("full ETL again, the transform on Spark")
+        spark_full = run_etl("--full", "--engine", "spark", env=env, run_history=run_history)
 
     progress("naive peer (pandas.read_sql -> DuckDB)")
     out.mkdir(parents=True, exist_ok=True)
@@ -42,7 +54,7 @@ def measure(
     sources = sorted({table.source for table in tables})
     wait_until_quiet(bench.source_url)
     tuples_before = tuples_read(bench.source_url, sources)
-    incremental = run_etl(**etl)
+    incremental = run_etl(env=env, run_history=run_history)
     wait_until_quiet(bench.source_url)
     tuples_by_table = {
         name: count - tuples_before[name] for name, count in tuples_read(bench.source_url, sources).items()
@@ -80,6 +92,9 @@ def measure(
         "tables": {
             table.name: {"rows": rows[table.name], "extract_limit_s": round(limit[table.name], 4)} for table in tables
         },
+        "spark_full_etl_s": round(spark_full.seconds, 3) if spark_full else None,
+        "spark_transform_s": spark_full.steps.get("transform") if spark_full else None,
+        "spark_peak_rss_mb": round(spark_full.peak_rss_mb, 1) if spark_full else None,
         "pages": {},
         "concurrent_p95_ms": None,
     }

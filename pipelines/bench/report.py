@@ -8,6 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -26,6 +27,9 @@ MEASUREMENTS = (
     ("writeback_s", "full ETL: write-back step", "s"),
     ("extract_rows_per_s", "full ETL: rows extracted per second of extract", "rows/s"),
     ("peak_rss_mb", "full ETL: peak resident memory (process and children)", "MiB"),
+    ("spark_full_etl_s", "full ETL with `--engine spark` (bench --engine spark), wall time", "s"),
+    ("spark_transform_s", "full ETL with `--engine spark`: transform step", "s"),
+    ("spark_peak_rss_mb", "full ETL with `--engine spark`: peak resident memory (the JVM included)", "MiB"),
     ("incremental_etl_s", "incremental ETL after `source advance --days 1`, wall time", "s"),
     ("incremental_peak_rss_mb", "incremental ETL: peak resident memory", "MiB"),
     ("capture_method", "incremental ETL: how the tables were read (logical = replication slot)", ""),
@@ -42,6 +46,7 @@ RATIOS = (
     ("full_extract_vs_limit", "full_extract_s", "extract_limit_s", "full extract / extract limit"),
     ("naive_vs_full_extract", "naive_extract_s", "full_extract_s", "naive peer / full extract"),
     ("incremental_vs_full", "incremental_etl_s", "full_etl_s", "incremental / full ETL"),
+    ("spark_vs_duckdb_transform", "spark_transform_s", "transform_s", "transform on Spark / on DuckDB"),
     (
         "tuples_read_vs_changed",
         "source_tuples_read_incremental",
@@ -75,7 +80,7 @@ TARGETS = (
 )
 
 
-def machine() -> dict:
+def machine() -> dict[str, Any]:
     return {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1)}
 
 
@@ -88,7 +93,7 @@ def commit() -> str:
     return f"{revision}+dirty" if dirty.stdout.strip() else revision
 
 
-def finish(results: dict) -> dict:
+def finish(results: dict[str, Any]) -> dict[str, Any]:
     """Add ratios, targets and provenance (machine, commit, date) to the measurements."""
     results = dict(results)
     ratios = {}
@@ -114,7 +119,7 @@ def _number(value: object) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def markdown(results: dict) -> str:
+def markdown(results: dict[str, Any]) -> str:
     lines = [
         f"# Benchmark, scale `{results['scale']}`",
         "",
@@ -138,7 +143,7 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(results: dict, out: Path) -> tuple[Path, Path]:
+def write(results: dict[str, Any], out: Path) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out / "bench.json", out / "bench.md"
     json_path.write_text(json.dumps(results, indent=2) + "\n")

@@ -6,7 +6,7 @@ import time
 
 from pipelines.connections import connect
 from pipelines.errors import UserError
-from pipelines.queries import sql_file
+from pipelines.queries import one_row, sql_file
 
 QUIET_TIMEOUT_S = 30
 
@@ -25,7 +25,7 @@ def wait_until_quiet(url: str) -> None:
     """Wait until no other session is connected to the database: every backend flushes its statistics on exit."""
     deadline = time.monotonic() + QUIET_TIMEOUT_S
     with connect(url, autocommit=True) as conn:
-        while conn.execute(sql_file("bench/other_sessions")).fetchone()[0]:
+        while one_row(conn.execute(sql_file("bench/other_sessions")))[0]:
             if time.monotonic() > deadline:
                 raise UserError("bench: other sessions stay connected to the source; measure on a quiet database")
             time.sleep(0.1)

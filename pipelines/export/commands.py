@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from pipelines import warehouse
 from pipelines.config import paths
 from pipelines.errors import UserError
-from pipelines.export.revenue_share import parse_period, statement_rows, to_csv_bytes, to_xlsx_bytes
+from pipelines.export.revenue_share import parse_period, partial_note, statement_rows, to_csv_bytes, to_xlsx_bytes
 
 WRITERS = {"csv": to_csv_bytes, "xlsx": to_xlsx_bytes}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = subparsers.add_parser("export", help="finance exports from the published warehouse")
     commands = export.add_subparsers(dest="export_command", metavar="EXPORT", required=True)
     revenue_share = commands.add_parser(
@@ -39,4 +40,7 @@ def _revenue_share(args: argparse.Namespace) -> int:
         raise UserError(f"cannot write {args.out}: {exc.strerror}; choose another --out path") from exc
     sales = sum((row["book_sales"] for row in rows), start=0)
     print(f"wrote {len(rows)} statements for {month:%Y-%m} (book sales {sales:.2f} USD) to {args.out}")
+    note = partial_note(rows)
+    if note is not None:
+        print(f"warning: {note}", file=sys.stderr)
     return 0

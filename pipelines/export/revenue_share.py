@@ -8,16 +8,18 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import duckdb
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
 
 from pipelines.errors import UserError
-from pipelines.queries import sql_file
+from pipelines.queries import one_row, sql_file
 
 # The file's columns, in order (the query returns them in this order too).
 COLUMNS = (
@@ -35,6 +37,7 @@ COLUMNS = (
     "author_revenue",
     "payout_status",
     "payout_date",
+    "partial",  # the revenue period had not ended at the snapshot: the figures may still change
 )
 MONEY_COLUMNS = ("book_sales", "platform_revenue", "author_revenue")
 SUMMARY_COLUMNS = ("author_id", "author_email", "author_name", "statements", *MONEY_COLUMNS)
@@ -62,7 +65,7 @@ def _next_month(month: date) -> date:
 def _require_pii(con: duckdb.DuckDBPyConnection) -> None:
     """Statements go to authors, so they need the emails and names a --redact-pii warehouse does not hold."""
     try:
-        (redacted,) = con.execute("select bool_or(redacted) from meta.publication").fetchone()
+        (redacted,) = one_row(con.execute("select bool_or(redacted) from meta.publication"))
     except duckdb.CatalogException as exc:
         raise UserError("the warehouse has no publication record; run `ebook-analytics etl run` first") from exc
     if redacted:
@@ -72,7 +75,7 @@ def _require_pii(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def statement_rows(con: duckdb.DuckDBPyConnection, month: date) -> list[dict]:
+def statement_rows(con: duckdb.DuckDBPyConnection, month: date) -> list[dict[str, Any]]:
     """The statements whose revenue period starts in `month`, by author then project: dicts in COLUMNS order."""
     _require_pii(con)
     start = month.replace(day=1)
@@ -83,21 +86,21 @@ def statement_rows(con: duckdb.DuckDBPyConnection, month: date) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    return moment.astimezone(UTC) if moment is not None else None
-
-
 def _csv_value(column: str, value: object) -> str:
     if value is None:
         return ""
     if column in MONEY_COLUMNS:
+        assert isinstance(value, Decimal)  # DECIMAL columns arrive as Decimal
         return str(value.quantize(CENT))
     if column == "payout_date":
-        return _utc(value).isoformat(sep=" ")
+        assert isinstance(value, datetime)  # TIMESTAMPTZ arrives as an aware datetime
+        return value.astimezone(UTC).isoformat(sep=" ")
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return str(value)
 
 
-def to_csv_bytes(rows: list[dict]) -> bytes:
+def to_csv_bytes(rows: list[dict[str, Any]]) -> bytes:
     """UTF-8 CSV with a header; money with exactly two decimals, timestamps in UTC."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -107,7 +110,7 @@ def to_csv_bytes(rows: list[dict]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def _totals(rows: Iterable[dict]) -> dict[str, Decimal]:
+def _totals(rows: Iterable[dict[str, Any]]) -> dict[str, Decimal]:
     """Sums of the money columns, in Decimal: exact to the cent, like the source."""
     totals = dict.fromkeys(MONEY_COLUMNS, Decimal("0.00"))
     for row in rows:
@@ -116,9 +119,9 @@ def _totals(rows: Iterable[dict]) -> dict[str, Decimal]:
     return totals
 
 
-def _author_summaries(rows: list[dict]) -> list[dict]:
+def _author_summaries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One line per author, in the statements' order (by author)."""
-    by_author: dict[object, list[dict]] = {}
+    by_author: dict[object, list[dict[str, Any]]] = {}
     for row in rows:
         by_author.setdefault(row["author_id"], []).append(row)
     return [
@@ -136,13 +139,15 @@ def _author_summaries(rows: list[dict]) -> list[dict]:
 def _xlsx_value(value: object) -> object:
     """What a cell can hold: UUIDs as text, timestamps as naive UTC (Excel has no time zones)."""
     if isinstance(value, datetime):
-        return _utc(value).replace(tzinfo=None)
-    if value is None or isinstance(value, int | Decimal | date | str):
+        return value.astimezone(UTC).replace(tzinfo=None)
+    if value is None or isinstance(value, bool | int | Decimal | date | str):
         return value
     return str(value)
 
 
-def _write_sheet(sheet, columns: tuple[str, ...], rows: list[dict], totals: dict[str, object]) -> None:
+def _write_sheet(
+    sheet: Worksheet, columns: tuple[str, ...], rows: list[dict[str, Any]], totals: Mapping[str, object]
+) -> None:
     """Header, rows and a bold totals row; money as numbers with a currency format."""
     bold = Font(bold=True)
     sheet.append(list(columns))
@@ -166,13 +171,31 @@ def _write_sheet(sheet, columns: tuple[str, ...], rows: list[dict], totals: dict
     sheet.freeze_panes = "A2"
 
 
-def to_xlsx_bytes(rows: list[dict]) -> bytes:
-    """A workbook: 'Statements' (one row each, then totals) and 'By author' (one row per author, then totals)."""
+def partial_note(rows: list[dict[str, Any]]) -> str | None:
+    """What to tell the reader when some statements' revenue periods had not ended at the snapshot; else None."""
+    partial = [row for row in rows if row["partial"]]
+    if not partial:
+        return None
+    last_day = max(row["period_end"] for row in partial)
+    return (
+        f"partial: the revenue period of {len(partial)} of {len(rows)} statement(s) runs to {last_day:%Y-%m-%d} and "
+        "had not ended when the warehouse was published; their figures may still change"
+    )
+
+
+def to_xlsx_bytes(rows: list[dict[str, Any]]) -> bytes:
+    """A workbook: 'Statements' (one row each, then totals, then a note if partial) and 'By author'."""
     workbook = Workbook()
     statements = workbook.active
+    assert isinstance(statements, Worksheet)  # a new workbook has one empty worksheet
     statements.title = "Statements"
     totals = _totals(rows)
     _write_sheet(statements, COLUMNS, rows, totals)
+    note = partial_note(rows)
+    if note is not None:
+        statements.append([])
+        statements.append([f"Note: {note}"])
+        statements.cell(row=statements.max_row, column=1).font = Font(bold=True)
     _write_sheet(
         workbook.create_sheet("By author"),
         SUMMARY_COLUMNS,

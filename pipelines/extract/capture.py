@@ -24,7 +24,7 @@ from pipelines.connections import connect
 from pipelines.errors import first_line
 from pipelines.extract.pgoutput import Change, Decoder
 from pipelines.extract.tables import SourceTable, load_tables
-from pipelines.queries import sql_file
+from pipelines.queries import one_row, sql_file
 
 PUBLICATION = "ebook_analytics"
 SLOT_PREFIX = "ebook_analytics_"
@@ -108,7 +108,7 @@ def plan(
 
 
 def _not_allowed(conn: psycopg.Connection) -> str | None:
-    logical_wal, in_recovery, may_replicate, _ = conn.execute(sql_file("capture/allowed")).fetchone()
+    logical_wal, in_recovery, may_replicate, _ = one_row(conn.execute(sql_file("capture/allowed")))
     if not logical_wal:
         return "the source's wal_level is not logical"
     if in_recovery:
@@ -186,7 +186,7 @@ def _new_slot(url: str, prefix: str, *, note: str | None) -> Plan:
         command = "\n".join(line for line in sql_file("capture/create_slot").splitlines() if not line.startswith("--"))
         cursor = psycopg.ClientCursor(replication)
         cursor.execute(sql.SQL(command).format(slot=sql.Identifier(slot)))
-        _, consistent, snapshot, _ = cursor.fetchone()
+        _, consistent, snapshot, _ = one_row(cursor)
     except psycopg.Error as exc:
         replication.close()
         return Plan(logical=False, note=f"cannot create a replication slot ({first_line(exc)}): xmin method")

@@ -23,7 +23,7 @@ from pipelines.extract.capture import FULL, LOGICAL, XMIN, Plan, SlotState
 from pipelines.extract.pgoutput import UNCHANGED, Change, Row
 from pipelines.extract.postgres import SOURCE_ALIAS, source_scan
 from pipelines.extract.tables import SourceTable
-from pipelines.queries import sql_file
+from pipelines.queries import one_row, sql_file
 
 XID_BITS = 32
 
@@ -112,16 +112,18 @@ def _extract_snapshot(con: duckdb.DuckDBPyConnection, tables: list[SourceTable],
         # read as of the slot's consistent point. The snapshot id is PostgreSQL's own text, quoted as a literal.
         statement = sql.SQL("set transaction snapshot {}").format(sql.Literal(plan.snapshot)).as_string(None)
         con.execute(f"call postgres_execute('{SOURCE_ALIAS}', $statement)", {"statement": statement})
-    snapshot_at, snapshot_xmin = con.execute(
-        f"select snapshot_at, snapshot_xmin from {source_scan()}", {"query": sql_file("meta/source_snapshot")}
-    ).fetchone()
+    snapshot_at, snapshot_xmin = one_row(
+        con.execute(
+            f"select snapshot_at, snapshot_xmin from {source_scan()}", {"query": sql_file("meta/source_snapshot")}
+        )
+    )
     plan.release_snapshot()  # imported: the exporting connection may go
     previous = _previous_states(con)
     epoch = snapshot_xmin >> XID_BITS
     counts = {}
     for table in tqdm(tables, desc="extract", unit="table", file=sys.stderr, disable=None, leave=False):
         state = previous.get(table.name)
-        if not plan.logical and _changes_suffice(con, table, state, epoch):
+        if not plan.logical and state is not None and _changes_suffice(con, table, state, epoch):
             counts[table.name] = _apply_changes(con, table, since_xid=state.last_xmin)
         else:
             counts[table.name] = _replace(con, table)
@@ -136,7 +138,7 @@ def _extract_snapshot(con: duckdb.DuckDBPyConnection, tables: list[SourceTable],
 def _extract_changes(con: duckdb.DuckDBPyConnection, tables: list[SourceTable], plan: Plan, url: str) -> Extraction:
     """Apply the slot's changes committed since the last publication, up to the WAL flushed now."""
     with connect(url) as conn:
-        snapshot_at, upto = conn.execute(sql_file("capture/position")).fetchone()
+        snapshot_at, upto = one_row(conn.execute(sql_file("capture/position")))
     upto_lsn = capture.lsn_number(upto)
     pending = _fold(capture.read_changes(url, plan, upto_lsn), tables)
     counts = {table.name: _apply_pending(con, table, pending[table.name]) for table in tables}
@@ -231,7 +233,7 @@ def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: 
         gone = f"{key} not in (select {key} from incoming)"
     else:
         gone = f"{key} in (select cast({key} as {key_type}) from capture_rows where _deleted)"
-    deleted = con.execute(f"select count(*) from {target} where {gone}").fetchone()[0]
+    deleted = one_row(con.execute(f"select count(*) from {target} where {gone}"))[0]
     if pending.truncated:
         con.execute(f"delete from {target}")
     else:
@@ -239,7 +241,7 @@ def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: 
     con.execute(f"insert into {target} select * from incoming")
     con.execute("drop table incoming")
     con.unregister("capture_rows")
-    staged = con.execute(f"select count(*) from {target}").fetchone()[0]
+    staged = one_row(con.execute(f"select count(*) from {target}"))[0]
     return TableCounts(
         rows_read=pending.read, rows_changed=changed, rows_deleted=deleted, rows=staged, capture_method=LOGICAL
     )
@@ -262,15 +264,15 @@ def _previous_states(con: duckdb.DuckDBPyConnection) -> dict[str, _State]:
     return {name: _State(last_xmin=xmin, xid_epoch=epoch) for name, xmin, epoch in rows}
 
 
-def _changes_suffice(con: duckdb.DuckDBPyConnection, table: SourceTable, state: _State | None, epoch: int) -> bool:
+def _changes_suffice(con: duckdb.DuckDBPyConnection, table: SourceTable, state: _State, epoch: int) -> bool:
     """Whether reading the rows written since the last snapshot brings the staged table up to date.
 
-    Not when the table is re-read whole by design, has no state (first run, newly listed, back after
-    --redact-pii), the xid epoch moved on (32-bit xmin order is only valid within one epoch), or its columns changed.
+    Not when the table is re-read whole by design, the xid epoch moved on (32-bit xmin order is only valid within
+    one epoch), or its columns changed. (A table without a state, on a first run, newly listed or back after
+    --redact-pii, is re-read whole: the caller checks.)
     """
     return (
         table.strategy == "xmin"
-        and state is not None
         and state.xid_epoch == epoch
         and _staged_columns(con, table.name) == list(table.columns)
     )
@@ -287,16 +289,20 @@ def _staged_columns(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
 
 def _fetch_incoming(con: duckdb.DuckDBPyConnection, query: str) -> int:
     con.execute(f"create or replace temp table incoming as select * from {source_scan()}", {"query": query})
-    return con.execute("select count(*) from incoming").fetchone()[0]
+    return int(one_row(con.execute("select count(*) from incoming"))[0])
 
 
 def _count_changed(con: duckdb.DuckDBPyConnection, table: SourceTable) -> int:
     """Incoming rows that are new or differ from the staged row with the same key (whole rows compared)."""
     target, key = f"staging.{_identifier(table.name)}", _identifier(table.key)
-    return con.execute(
-        f"select count(*) from incoming left join {target} as staged on staged.{key} = incoming.{key} "
-        f"where staged.{key} is null or incoming is distinct from staged"
-    ).fetchone()[0]
+    return int(
+        one_row(
+            con.execute(
+                f"select count(*) from incoming left join {target} as staged on staged.{key} = incoming.{key} "
+                f"where staged.{key} is null or incoming is distinct from staged"
+            )
+        )[0]
+    )
 
 
 def _replace(con: duckdb.DuckDBPyConnection, table: SourceTable) -> TableCounts:
@@ -304,11 +310,11 @@ def _replace(con: duckdb.DuckDBPyConnection, table: SourceTable) -> TableCounts:
     target, key = f"staging.{_identifier(table.name)}", _identifier(table.key)
     if not _staged_columns(con, table.name):
         con.execute(f"create table {target} as select * from {source_scan()}", {"query": table.select()})
-        rows = con.execute(f"select count(*) from {target}").fetchone()[0]
+        rows = one_row(con.execute(f"select count(*) from {target}"))[0]
         return TableCounts(rows_read=rows, rows_changed=rows, rows_deleted=0, rows=rows, capture_method=FULL)
     rows_read = _fetch_incoming(con, table.select())
     changed = _count_changed(con, table)
-    deleted = con.execute(f"select count(*) from {target} as staged anti join incoming using ({key})").fetchone()[0]
+    deleted = one_row(con.execute(f"select count(*) from {target} as staged anti join incoming using ({key})"))[0]
     con.execute(f"create or replace table {target} as select * from incoming")
     con.execute("drop table incoming")
     return TableCounts(
@@ -328,14 +334,14 @@ def _apply_changes(con: duckdb.DuckDBPyConnection, table: SourceTable, *, since_
     con.execute(f"delete from {target} where {key} in (select {key} from incoming)")
     con.execute(f"insert into {target} select * from incoming")
     con.execute("drop table incoming")
-    source_rows = con.execute(f"select n from {source_scan()}", {"query": table.count_rows()}).fetchone()[0]
-    staged_rows = con.execute(f"select count(*) from {target}").fetchone()[0]
+    source_rows = one_row(con.execute(f"select n from {source_scan()}", {"query": table.count_rows()}))[0]
+    staged_rows = one_row(con.execute(f"select count(*) from {target}"))[0]
     deleted = 0
     if source_rows != staged_rows:
         con.execute(
             f"create or replace temp table source_keys as select * from {source_scan()}", {"query": table.select_keys()}
         )
-        deleted = con.execute(f"delete from {target} where {key} not in (select {key} from source_keys)").fetchone()[0]
+        deleted = one_row(con.execute(f"delete from {target} where {key} not in (select {key} from source_keys)"))[0]
         con.execute("drop table source_keys")
     return TableCounts(
         rows_read=rows_read,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 STATUSES = ("published", "blocked", "failed")
 
 
-def append_run(path: Path, record: dict) -> None:
+def append_run(path: Path, record: dict[str, Any]) -> None:
     """Append one run as a single line; one `write` of a line opened for append cannot interleave with another."""
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(record, default=str, sort_keys=False) + "\n"
@@ -21,7 +22,7 @@ def append_run(path: Path, record: dict) -> None:
         os.close(fd)
 
 
-def read_runs(path: Path, *, limit: int | None = None) -> list[dict]:
+def read_runs(path: Path, *, limit: int | None = None) -> list[dict[str, Any]]:
     """The recorded runs, newest first; a torn last line (a crash mid-write) is skipped."""
     if not path.is_file():
         return []
@@ -35,5 +36,5 @@ def read_runs(path: Path, *, limit: int | None = None) -> list[dict]:
     return runs[:limit] if limit is not None else runs
 
 
-def last_published(path: Path) -> dict | None:
+def last_published(path: Path) -> dict[str, Any] | None:
     return next((run for run in read_runs(path) if run.get("status") == "published"), None)

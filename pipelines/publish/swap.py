@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.errors import UserError, first_line
+from pipelines.queries import one_row
 
 BUILDING = ".building-"
 
@@ -37,7 +38,7 @@ def published_exists(live: Path) -> bool:
         return False
     try:
         with duckdb.connect(str(live), read_only=True) as con:
-            publications = con.execute("select count(*) from meta.publication").fetchone()[0]
+            publications = one_row(con.execute("select count(*) from meta.publication"))[0]
     except duckdb.Error as exc:
         raise UserError(
             f"{live} is not a warehouse published by ebook-analytics ({first_line(exc)}); it was left untouched. "

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -23,7 +24,7 @@ from tqdm import tqdm
 from pipelines import warehouse
 from pipelines.connections import connect, redact
 from pipelines.publish.readability import TextCounts, count_text
-from pipelines.queries import sql_file
+from pipelines.queries import one_row, sql_file
 from pipelines.run import hooks
 
 XID_BITS = 32
@@ -64,7 +65,7 @@ def write_back(warehouse_path: Path, url: str, *, snapshot_at: datetime, state_p
     metrics = project_metrics(warehouse_path, snapshot_at.astimezone(UTC).date())
     with connect(url, what="rollup database") as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        snapshot_xmin = conn.execute(sql_file("writeback/snapshot_xmin")).fetchone()[0]
+        snapshot_xmin = one_row(conn.execute(sql_file("writeback/snapshot_xmin")))[0]
         since_xid = _watermark(state_path, url, snapshot_xmin)
         upserted = _upsert_project_metrics(conn, metrics)
         hooks.reached("writeback")  # upserts done, not yet committed
@@ -76,7 +77,7 @@ def write_back(warehouse_path: Path, url: str, *, snapshot_at: datetime, state_p
     return WriteBackCounts(project_metrics=upserted, statistics_chapters=chapters, statistics_projects=projects)
 
 
-def project_metrics(warehouse_path: Path, metrics_date: date) -> list[tuple]:
+def project_metrics(warehouse_path: Path, metrics_date: date) -> list[tuple[Any, ...]]:
     """Rows of analytics.project_metrics for `metrics_date`, in METRIC_COLUMNS order, from the published file."""
     with warehouse.connect(warehouse_path, read_only=True) as con:
         return con.execute(sql_file("writeback/project_metrics"), {"metrics_date": metrics_date}).fetchall()
@@ -96,10 +97,10 @@ def _watermark(state_path: Path, url: str, snapshot_xmin: int) -> int:
     same_epoch = isinstance(previous, int) and previous >> XID_BITS == snapshot_xmin >> XID_BITS
     if state.get("rollup") != redact(url) or not same_epoch or previous > snapshot_xmin:
         return 0
-    return previous % (1 << XID_BITS)
+    return int(previous) % (1 << XID_BITS)
 
 
-def _copy_rows(conn: psycopg.Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+def _copy_rows(conn: psycopg.Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     statement = sql.SQL("copy {table} ({columns}) from stdin").format(
         table=sql.Identifier(table),
         columns=sql.SQL(", ").join(sql.Identifier(column) for column in columns),
@@ -109,7 +110,7 @@ def _copy_rows(conn: psycopg.Connection, table: str, columns: tuple[str, ...], r
             copy.write_row(row)
 
 
-def _upsert_project_metrics(conn: psycopg.Connection, rows: list[tuple]) -> int:
+def _upsert_project_metrics(conn: psycopg.Connection, rows: list[tuple[Any, ...]]) -> int:
     conn.execute(sql_file("writeback/project_metrics_incoming"))
     _copy_rows(conn, "project_metrics_incoming", METRIC_COLUMNS, rows)
     return conn.execute(sql_file("writeback/project_metrics_upsert")).rowcount
@@ -144,7 +145,7 @@ def _refresh_statistics(conn: psycopg.Connection, *, since_xid: int) -> tuple[in
     return chapters, len(projects)
 
 
-def _statistics_row(content_id: UUID, content_type: str, counts: TextCounts) -> tuple:
+def _statistics_row(content_id: UUID, content_type: str, counts: TextCounts) -> tuple[Any, ...]:
     return (
         content_id,
         content_type,

@@ -15,7 +15,7 @@ EXIT_ERRORS = 2  # an error-severity check failed, as `etl run` exits when it bl
 SAMPLES_SHOWN = 3
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = subparsers.add_parser(
         "check",
         help="run the data-quality checks on the published warehouse",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -63,7 +64,7 @@ def _database_file(con: duckdb.DuckDBPyConnection) -> Path | None:
     return Path(row[0]).resolve() if row and row[0] else None
 
 
-def previous_row_counts(con: duckdb.DuckDBPyConnection, previous: dict | None) -> dict[str, int]:
+def previous_row_counts(con: duckdb.DuckDBPyConnection, previous: dict[str, Any] | None) -> dict[str, int]:
     """Staged row counts of the last published run: from its history record when it carries them (`rows`),
     else from the live warehouse's `meta.extract_state`. Empty on a first run (no volume checks then)."""
     if previous is None:
@@ -127,7 +128,7 @@ def run_checks(
     con: duckdb.DuckDBPyConnection,
     *,
     snapshot_at: datetime,
-    previous: dict | None,
+    previous: dict[str, Any] | None,
     docs_dir: Path | None = None,
 ) -> list[CheckResult]:
     """Every check against the freshly built (not yet published) warehouse behind `con`.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class CheckResult:
     def blocks_publish(self) -> bool:
         return self.severity == "error" and not self.success
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         record = asdict(self)
         record["sample_ids"] = list(self.sample_ids)
         return record

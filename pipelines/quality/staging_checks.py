@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -39,7 +40,7 @@ class StagedTableChecks:
     fresh: str | None = None  # timestamp column checked against the snapshot
 
 
-def _check_names(spec: dict, source: SourceTable, sources: dict[str, SourceTable], where: str) -> None:
+def _check_names(spec: dict[str, Any], source: SourceTable, sources: dict[str, SourceTable], where: str) -> None:
     """A check naming a column or parent table that is not staged would fail at every run: refuse it here."""
     for column in [*spec.get("columns", {}), *(r["column"] for r in spec.get("references", []))]:
         if column not in source.columns:

@@ -114,8 +114,8 @@ def staging_suite(table: StagedTableChecks) -> TableSuite:
     for column, checks in table.columns.items():
         for check in checks:
             suite.add(f"{column}.{check.kind}", check.severity, _column_expectation(column, check))
-    for check in table.checks:
-        _row_condition(suite, check)
+    for condition in table.checks:
+        _row_condition(suite, condition)
     for ref in table.references:
         query = _rows_query(
             "orphans",
@@ -157,8 +157,8 @@ def mart_suite(contract: MartContract) -> TableSuite:
     for column in contract.columns:
         for check in column.checks:
             suite.add(f"{column.name}.{check.kind}", check.severity, _column_expectation(column.name, check))
-    for check in contract.checks:
-        _row_condition(suite, check)
+    for condition in contract.checks:
+        _row_condition(suite, condition)
     for rec in contract.reconcile:
         _reconcile(suite, rec)
     return suite

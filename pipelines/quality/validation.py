@@ -9,7 +9,9 @@ process), so GX sees exactly what the caller committed.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from duckdb_engine import ConnectionWrapper
@@ -72,7 +74,7 @@ def _context(docs_dir: Path | None) -> EphemeralDataContext:
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def _schema_creator(con: duckdb.DuckDBPyConnection, schema: str):
+def _schema_creator(con: duckdb.DuckDBPyConnection, schema: str) -> Callable[[], _ReadOnlyConnection]:
     """SQLAlchemy `creator`: a cursor of `con` whose default schema is `schema`.
 
     Unqualified table names are what GX's column introspection falls back to with duckdb-engine, so each
@@ -92,11 +94,11 @@ def _is_row_query(check: Check) -> bool:
     return isinstance(check.expectation, gxe.UnexpectedRowsExpectation)
 
 
-def _sample(row: dict) -> str:
+def _sample(row: dict[str, Any]) -> str:
     return "/".join("" if value is None else str(value) for value in row.values())
 
 
-def _failure_message(exception_info: dict) -> str | None:
+def _failure_message(exception_info: dict[str, Any]) -> str | None:
     """The first line of an exception GX caught while computing a check (e.g. broken SQL in a contract)."""
     infos = exception_info.values() if "raised_exception" not in exception_info else [exception_info]
     for info in infos:
@@ -136,10 +138,10 @@ def _to_check_result(check: Check, suite: TableSuite, gx_result: ExpectationVali
 
 def _run(
     context: EphemeralDataContext,
-    batch_definition: BatchDefinition,
+    batch_definition: BatchDefinition[Any],
     name: str,
     checks: list[Check],
-    result_format: dict,
+    result_format: dict[str, Any],
 ) -> list[tuple[Check, ExpectationValidationResult]]:
     """One GX validation of `checks` on the batch: each check with its GX result."""
     expectations = [check.expectation.copy(deep=True) for check in checks]  # a suite takes ownership (ids)
@@ -149,13 +151,20 @@ def _run(
     )
     by_name = {check.name: check for check in checks}
     return [
-        (by_name[gx_result.expectation_config.meta["check"]], gx_result)
+        (by_name[_check_name(gx_result)], gx_result)
         for gx_result in definition.run(result_format=result_format).results
     ]
 
 
+def _check_name(gx_result: ExpectationValidationResult) -> str:
+    """The check an expectation's result belongs to (its `meta`; every result of a suite run has its expectation)."""
+    config = gx_result.expectation_config
+    assert config is not None and config.meta is not None
+    return str(config.meta["check"])
+
+
 def _column_checks(
-    context: EphemeralDataContext, batch_definition: BatchDefinition, suite: TableSuite, checks: list[Check]
+    context: EphemeralDataContext, batch_definition: BatchDefinition[Any], suite: TableSuite, checks: list[Check]
 ) -> list[CheckResult]:
     """Pass/fail for all in one pass, then counts and sample keys for the failures only.
 
@@ -183,7 +192,9 @@ def validate(
     context = _context(docs_dir)
     sources = {
         schema: context.data_sources.add_sql(
-            schema, connection_string="duckdb:///:memory:", kwargs={"creator": _schema_creator(con, schema)}
+            schema,
+            connection_string="duckdb:///:memory:",
+            kwargs={"creator": _schema_creator(con, schema)},  # type: ignore[call-arg]  # a field GX's stub omits
         )
         for schema in sorted({suite.schema for suite in suites})
     }

@@ -12,6 +12,7 @@ from pipelines.config import paths
 from pipelines.errors import UserError
 from pipelines.publish.history import read_runs
 from pipelines.run.schedule import parse_interval, run_every
+from pipelines.transform.runner import ENGINES, choose_engine
 
 if TYPE_CHECKING:
     from pipelines.run.etl import RunRecord
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 SAMPLE_IDS_SHOWN = 3
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     etl = subparsers.add_parser("etl", help="extract, transform, check, publish and write back")
     actions = etl.add_subparsers(dest="etl_command", metavar="ACTION", required=True)
     run = actions.add_parser(
@@ -33,6 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--redact-pii", action="store_true", help="leave out personal data (emails, names)")
     run.add_argument("--wait", action="store_true", help="wait for a running ETL instead of refusing")
+    run.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="what runs the mart SQL: duckdb (default, or EBOOK_ANALYTICS_ENGINE) or spark "
+        "(Apache Spark, master EBOOK_ANALYTICS_SPARK_MASTER, default local[*]; docs/scaling.md)",
+    )
     run.add_argument(
         "--every",
         type=parse_interval,
@@ -64,7 +72,14 @@ def _run_once(args: argparse.Namespace) -> str:
     # Imported here: the run pulls in Great Expectations, seconds of imports that `runs` and `--help` need not pay.
     from pipelines.run.etl import RunOptions, run_etl
 
-    record = run_etl(RunOptions(full=args.full, rebuild=args.rebuild, redact_pii=args.redact_pii, wait=args.wait))
+    options = RunOptions(
+        full=args.full,
+        rebuild=args.rebuild,
+        redact_pii=args.redact_pii,
+        wait=args.wait,
+        engine=choose_engine(args.engine),
+    )
+    record = run_etl(options)
     if record.capture.get("note"):
         print(f"capture: {record.capture['note']}", flush=True)
     if record.status == "blocked":
@@ -87,10 +102,11 @@ def _print_failed_checks(record: RunRecord) -> None:
 
 def _summary(record: RunRecord) -> str:
     tables = record.tables.values()
-    read = sum(counts["rows_read"] for counts in tables)
-    changed = sum(counts["rows_changed"] for counts in tables)
-    deleted = sum(counts["rows_deleted"] for counts in tables)
+    read = sum(int(counts["rows_read"]) for counts in tables)
+    changed = sum(int(counts["rows_changed"]) for counts in tables)
+    deleted = sum(int(counts["rows_deleted"]) for counts in tables)
     warnings = sum(1 for check in record.checks if not check["success"] and check["severity"] == "warn")
+    assert record.finished_at is not None  # run() sets it before returning
     seconds = (record.finished_at - record.started_at).total_seconds()
     line = (
         f"{record.status} run {record.run_id} ({record.mode}, {capture_methods(record.tables)}): "

@@ -14,7 +14,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import psycopg
@@ -32,7 +32,10 @@ from pipelines.publish.lock import etl_lock
 from pipelines.publish.swap import building_path, copy_live, move_aside, publish, published_exists, remove_leftovers
 from pipelines.publish.writeback import WriteBackCounts, write_back
 from pipelines.run import hooks
+from pipelines.transform.history import carry_over, update_history
 from pipelines.transform.runner import run_models
+from pipelines.transform.spark import check_prerequisites as check_spark_prerequisites
+from pipelines.transform.spark import run_models_on_spark
 
 if TYPE_CHECKING:
     from pipelines.quality.gate import CheckResult
@@ -43,6 +46,8 @@ EXIT_BLOCKED = 2
 WRITEBACK_STATE = "writeback_state.json"
 # DuckDB would take 80% of RAM; a cap keeps a run beside the dashboards and spills instead of growing.
 DEFAULT_MEMORY_LIMIT = "1GB"
+# ChartMogul's default: a customer who resubscribes within 14 days of cancelling never churned.
+DEFAULT_RESUBSCRIBE_WINDOW_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class RunOptions:
     rebuild: bool = False  # with full: set an unusable file at the warehouse path aside instead of refusing
     redact_pii: bool = False  # leave out the tables marked `pii: true`
     wait: bool = False  # wait for a running ETL instead of refusing
+    engine: str = "duckdb"  # what runs the mart SQL: duckdb, or spark (pipelines/transform/spark.py)
 
 
 @dataclass
@@ -68,7 +74,7 @@ class RunRecord:
     # snapshot when that was not the plan (docs/etl.md, "Change capture").
     capture: dict[str, object] = field(default_factory=dict)
     steps: dict[str, float] = field(default_factory=dict)
-    checks: list[dict] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     writeback: WriteBackCounts | None = None  # for the summary line; not part of the history record
 
@@ -81,7 +87,7 @@ class RunRecord:
             # A step may come in parts (extract: copying the live file, then reading the source); they add up.
             self.steps[name] = round(self.steps.get(name, 0) + time.perf_counter() - started, 3)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "started_at": self.started_at.isoformat(),
@@ -97,7 +103,7 @@ class RunRecord:
         }
 
     @property
-    def failed_errors(self) -> list[dict]:
+    def failed_errors(self) -> list[dict[str, Any]]:
         return [c for c in self.checks if c["severity"] == "error" and not c["success"]]
 
 
@@ -110,6 +116,8 @@ def run_etl(options: RunOptions) -> RunRecord:
     """Run the ETL once under the lock; the returned record has status published or blocked (failures raise)."""
     if options.rebuild and not options.full:
         raise UserError("--rebuild builds a fresh warehouse; use it together with --full")
+    if options.engine == "spark":
+        check_spark_prerequisites()  # before the lock and any reading: a missing Java is a one-line error
     live = paths().warehouse
     _ensure_directory(live.parent)
     with etl_lock(live.parent, wait=options.wait):
@@ -151,7 +159,8 @@ def _ensure_directory(directory: Path) -> None:
 
 def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
     remove_leftovers(live)
-    incremental = _live_is_usable(live, rebuild=options.rebuild) and not options.full
+    usable = _live_is_usable(live, rebuild=options.rebuild)
+    incremental = usable and not options.full
     record.mode = "incremental" if incremental else "full"
     url = source_url()
     tables = [table for table in load_tables() if not (options.redact_pii and table.pii)]
@@ -162,7 +171,18 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
         if incremental:
             with record.step("extract"):
                 copy_live(live, build)
-        extraction = _build(record, build, url, tables, redacted=options.redact_pii, live=live)
+        # A full run rebuilds staging and marts from the source, but the history exists only in the warehouse.
+        history_from = live if usable and not incremental else None
+        extraction = _build(
+            record,
+            build,
+            url,
+            tables,
+            redacted=options.redact_pii,
+            live=live,
+            history_from=history_from,
+            engine=options.engine,
+        )
         if extraction is None:
             return
         with record.step("publish"):
@@ -182,6 +202,7 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
     finally:
         for leftover in (build, build.with_name(build.name + ".wal")):
             leftover.unlink(missing_ok=True)
+    assert record.snapshot_at is not None  # the extract of a published run set it
     try:
         with record.step("writeback"):
             try:
@@ -226,10 +247,21 @@ def _confirm_capture(url: str, extraction: Extraction, live: Path) -> None:
 
 
 def _build(
-    record: RunRecord, build: Path, url: str, tables: list[SourceTable], *, redacted: bool, live: Path
+    record: RunRecord,
+    build: Path,
+    url: str,
+    tables: list[SourceTable],
+    *,
+    redacted: bool,
+    live: Path,
+    engine: str,
+    history_from: Path | None = None,
 ) -> Extraction | None:
     """Extract, transform and check into the build file; the extraction when it is ready (checkpointed, closed)
-    to publish, None when the checks blocked it."""
+    to publish, None when the checks blocked it.
+
+    `history_from`: a published warehouse whose history tables a fresh build carries over.
+    """
     # Imported here: Great Expectations takes seconds to import, and a run refused by the lock should not wait.
     from pipelines.quality.gate import run_checks
 
@@ -250,9 +282,16 @@ def _build(
             record.capture["backlog_bytes"] = extraction.slot.lsn - plan.since_lsn
         record.snapshot_at = extraction.snapshot_at
         record.tables = {name: counts.as_dict() for name, counts in extraction.tables.items()}
+        with record.step("history"):
+            if history_from is not None:
+                carry_over(con, history_from)
+            update_history(con, extraction.snapshot_at)
         with record.step("transform"):
             hooks.reached("transform")
-            run_models(con, _model_parameters(extraction))
+            if engine == "spark":
+                run_models_on_spark(con, _model_parameters(extraction))
+            else:
+                run_models(con, _model_parameters(extraction))
         with record.step("checks"):
             previous = history.last_published(paths().run_history)
             results = run_checks(con, snapshot_at=extraction.snapshot_at, previous=previous)
@@ -301,7 +340,21 @@ def _is_local_write_failure(exc: duckdb.Error) -> bool:
 
 
 def _model_parameters(extraction: Extraction) -> dict[str, object]:
-    return {"snapshot_at": extraction.snapshot_at, "snapshot_date": extraction.snapshot_at.astimezone(UTC).date()}
+    return {
+        "snapshot_at": extraction.snapshot_at,
+        "snapshot_date": extraction.snapshot_at.astimezone(UTC).date(),
+        "resubscribe_window_days": _resubscribe_window_days(),
+    }
+
+
+def _resubscribe_window_days() -> int:
+    """How soon a customer's new subscription after a cancellation makes it a plan change, not churn then new."""
+    value = setting("resubscribe_window_days", str(DEFAULT_RESUBSCRIBE_WINDOW_DAYS)) or ""
+    if not value.isdigit():
+        raise UserError(
+            f"EBOOK_ANALYTICS_RESUBSCRIBE_WINDOW_DAYS is {value!r}; set it to a whole number of days (default 14)"
+        )
+    return int(value)
 
 
 def _write_publication(

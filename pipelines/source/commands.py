@@ -12,7 +12,7 @@ from pipelines.source import server
 SCALES = ("tiny", "small", "medium", "large")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     source = subparsers.add_parser("source", help="the operational PostgreSQL database")
     commands = source.add_subparsers(dest="source_command", metavar="ACTION", required=True)
 

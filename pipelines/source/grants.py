@@ -75,8 +75,8 @@ def reader_columns() -> dict[str, list[str]]:
     columns: dict[str, list[str]] = defaultdict(list)
     for table in load_tables():
         columns[table.source].extend(c for c in table.columns if c not in columns[table.source])
-    for table, extra in WRITEBACK_READS.items():
-        columns[table].extend(c for c in extra if c not in columns[table])
+    for qualified, extra in WRITEBACK_READS.items():
+        columns[qualified].extend(c for c in extra if c not in columns[qualified])
     return dict(columns)
 
 

@@ -14,7 +14,7 @@ import psycopg
 from psycopg import errors
 
 from pipelines.errors import UserError, first_line
-from pipelines.queries import sql_file
+from pipelines.queries import one_row, sql_file
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _MIGRATION_FILE = re.compile(r"^(\d{4})_(\w+)\.sql$")
@@ -53,7 +53,7 @@ def apply_migrations(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR)
         if applied:
             applied_now.append(migration.name)
     with conn.transaction():
-        version = conn.execute(sql_file("source/migrations_version")).fetchone()[0]
+        version = one_row(conn.execute(sql_file("source/migrations_version")))[0]
     return version, applied_now
 
 

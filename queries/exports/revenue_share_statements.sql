@@ -1,5 +1,6 @@
 -- The finance export: one month's revenue-share statements with the author's contact details.
 -- Bound: $period_start (first day of the month), $period_end (first day of the next month).
+-- partial: the statement's revenue period had not ended at the snapshot, so its figures may still change.
 with statements as (
     select * from marts.revenue_share_statements
 ),
@@ -29,7 +30,8 @@ final as (
         period_statements.platform_revenue,
         period_statements.author_revenue,
         period_statements.payout_status,
-        period_statements.payout_date
+        period_statements.payout_date,
+        period_statements.partial
     from period_statements
     left join authors on authors.id = period_statements.author_id
 )

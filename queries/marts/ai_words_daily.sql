@@ -1,22 +1,15 @@
-with versions as (
-    select * from staging.content_versions
-),
-
-ai_versions as (
-    select
-        -- created_at::date under TimeZone UTC, without the time-zone library's per-row conversion (10x faster)
-        utc_day(created_at) as day,
-        word_count
-    from versions
-    where change_type in ('ai_generation', 'ai_revision')
+with version_facts as (
+    select * from marts.version_facts
 ),
 
 final as (
     select
         day,
         count(*) as versions,
-        sum(coalesce(word_count, 0))::bigint as words
-    from ai_versions
+        -- words added by AI: each AI version's growth over the chapter's previous version, never its whole length
+        sum(ai_words)::bigint as words
+    from version_facts
+    where is_ai
     group by day
 )
 

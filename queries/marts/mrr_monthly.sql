@@ -6,15 +6,17 @@ subscriptions as (
     select * from marts.subscriptions
 ),
 
-snapshot_month as (
-    select date_trunc('month', $snapshot_date::date)::date as month
+intervals as (
+    select * from marts.subscription_intervals
 ),
 
 -- Every plan gets every month from the first subscription to now, so quiet months show as zeros.
 month_spine as (
     select unnest(generate_series(
-        (select min(created_month) from subscriptions),
-        (select month from snapshot_month),
+        -- the first month whose end (exclusive midnight) can see a subscription: created at 00:00 on the 1st counts
+        -- for the month before
+        (select date_trunc('month', min(created_at) - interval 1 microsecond) from subscriptions),
+        date_trunc('month', $snapshot_date::date),
         interval 1 month
     ))::date as month
 ),
@@ -35,17 +37,70 @@ active as (
     group by month, plan
 ),
 
+-- A subscription's counted span: its first paying instant to its last. A span continuing another paying
+-- subscription of the customer (an upgrade, or a plan change bridged over a short gap) is not new, and one that
+-- another paying subscription takes over from is not churned: only a customer starting or stopping to pay is.
+counted_spans as (
+    select
+        subscription_id,
+        any_value(user_id) as user_id,
+        any_value(plan) as plan,
+        min(valid_from) as counted_from,
+        max(coalesce(valid_to, 'infinity'::timestamptz)) as counted_to
+    from intervals
+    where mrr_usd > 0
+    group by subscription_id
+),
+
+-- The month whose end (exclusive midnight) first sees the span counted, and the month whose end first does not;
+-- a span between two month ends is never counted, so neither new nor churned.
+span_months as (
+    select
+        counted_spans.*,
+        date_trunc('month', counted_spans.counted_from - interval 1 microsecond)::date as new_month,
+        case
+            when
+                not isinf(counted_spans.counted_to)
+                then date_trunc('month', counted_spans.counted_to - interval 1 microsecond)::date
+        end
+            as churn_month,
+        exists(
+            select 1 from intervals as other
+            where
+                other.user_id = counted_spans.user_id
+                and other.subscription_id <> counted_spans.subscription_id
+                and other.mrr_usd > 0
+                and other.valid_from < counted_spans.counted_from
+                and coalesce(other.valid_to, 'infinity'::timestamptz) >= counted_spans.counted_from
+        ) as continues_another,
+        exists(
+            select 1 from intervals as other
+            where
+                other.user_id = counted_spans.user_id
+                and other.subscription_id <> counted_spans.subscription_id
+                and other.mrr_usd > 0
+                and other.valid_from <= counted_spans.counted_to
+                and coalesce(other.valid_to, 'infinity'::timestamptz) > counted_spans.counted_to
+        ) as taken_over
+    from counted_spans
+),
+
+counted_span_months as (
+    select * from span_months where churn_month is null or new_month < churn_month
+),
+
 new as (
-    select created_month as month, plan, count(*) as new_subscriptions
-    from subscriptions
-    group by created_month, plan
+    select new_month as month, plan, count(*) as new_subscriptions
+    from counted_span_months
+    where not continues_another
+    group by all
 ),
 
 churned as (
-    select cancelled_month as month, plan, count(*) as churned_subscriptions
-    from subscriptions
-    where cancelled_month is not null
-    group by cancelled_month, plan
+    select churn_month as month, plan, count(*) as churned_subscriptions
+    from counted_span_months
+    where churn_month is not null and not taken_over
+    group by all
 ),
 
 final as (

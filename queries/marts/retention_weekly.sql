@@ -2,8 +2,9 @@ with users as (
     select * from staging.users
 ),
 
-events as (
-    select * from staging.user_events
+-- Active means a user-initiated event: billing events the system records are not activity.
+activity as (
+    select * from marts.user_activity_days
 ),
 
 snapshot_week as (
@@ -33,11 +34,10 @@ cohort_weeks as (
 ),
 
 -- Weeks as integers: whole UTC days since 1970-01-01 (a Thursday) plus 3, divided by 7, turns over on Mondays.
--- The same weeks as date_trunc('week', ...), without its per-row calendar work (2x faster over 20M events).
+-- The same weeks as date_trunc('week', ...), without its per-row calendar work.
 user_active_weeks as (
-    select distinct user_id, (epoch_us("timestamp") // 86400000000 + 3) // 7 as week_number
-    from events
-    where user_id is not null
+    select distinct user_id, (day - date '1970-01-01' + 3) // 7 as week_number
+    from activity
 ),
 
 cohort_activity as (
@@ -52,13 +52,17 @@ cohort_activity as (
     group by all
 ),
 
+-- A week not over at the snapshot is not fully observed: its cell is empty (NULL), never 0%. Week k of a cohort
+-- runs from cohort_week + 7k to the following Monday.
 final as (
     select
         cohort_weeks.cohort_week,
         cohort_weeks.weeks_since_signup,
         cohort_weeks.cohort_size,
-        coalesce(cohort_activity.active_users, 0) as active_users,
-        coalesce(cohort_activity.active_users, 0) / cohort_weeks.cohort_size as retention_rate
+        cohort_weeks.cohort_week + 7 * (cohort_weeks.weeks_since_signup + 1) <= $snapshot_date::date as observed,
+        case when observed then coalesce(cohort_activity.active_users, 0) end as active_users,
+        case when observed then coalesce(cohort_activity.active_users, 0) / cohort_weeks.cohort_size end
+            as retention_rate
     from cohort_weeks
     left join cohort_activity using (cohort_week, weeks_since_signup)
 )

@@ -17,6 +17,7 @@ revenue_by_month as (
     select
         month,
         count(*) as statements,
+        bool_or(partial) as partial,
         sum(book_sales) as book_sales,
         sum(platform_revenue) as platform_revenue,
         sum(author_revenue) as author_revenue,
@@ -32,6 +33,7 @@ final as (
     select
         month_spine.month,
         coalesce(revenue_by_month.statements, 0) as statements,
+        coalesce(revenue_by_month.partial, false) as partial,
         coalesce(revenue_by_month.book_sales, 0)::decimal(18, 2) as book_sales,
         coalesce(revenue_by_month.platform_revenue, 0)::decimal(18, 2) as platform_revenue,
         coalesce(revenue_by_month.author_revenue, 0)::decimal(18, 2) as author_revenue,

@@ -1,33 +1,41 @@
-with subscriptions as (
+with intervals as (
+    select * from marts.subscription_intervals
+),
+
+subscriptions as (
     select * from marts.subscriptions
 ),
 
-snapshot_month as (
-    select date_trunc('month', $snapshot_date::date)::date as month
-),
-
--- Counted for month M while live at the end of M: a subscription cancelled during M last counts for M - 1.
-counted_ranges as (
+-- Month ends are read at the exclusive midnight that ends the month (the metrics engine's balance instant).
+month_spine as (
     select
-        subscriptions.*,
-        case
-            when subscriptions.cancelled_month is null then snapshot_month.month
-            else least(snapshot_month.month, (subscriptions.cancelled_month - interval 1 month)::date)
-        end as last_month
-    from subscriptions
-    cross join snapshot_month
+        month::date as month,
+        (month + interval 1 month)::timestamptz as month_end
+    from (
+        select unnest(generate_series(
+            -- the first month whose end (exclusive midnight) can see a subscription: created at 00:00 on the 1st counts
+            -- for the month before
+            (select date_trunc('month', min(created_at) - interval 1 microsecond) from subscriptions),
+            date_trunc('month', $snapshot_date::date),
+            interval 1 month
+        )) as month
+    ) as months
 ),
 
 final as (
     select
-        unnest(generate_series(created_month, last_month, interval 1 month))::date as month,
-        subscription_id,
-        user_id,
-        plan,
-        billing_cycle,
-        mrr_usd
-    from counted_ranges
-    where created_month <= last_month
+        month_spine.month,
+        intervals.subscription_id,
+        intervals.user_id,
+        intervals.plan,
+        intervals.billing_cycle,
+        intervals.mrr_usd
+    from month_spine
+    inner join intervals
+        on
+        intervals.valid_from <= month_spine.month_end
+        and (intervals.valid_to is null or intervals.valid_to > month_spine.month_end)
+    where intervals.mrr_usd > 0
 )
 
 select * from final

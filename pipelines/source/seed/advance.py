@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from pipelines.connections import connect
 from pipelines.errors import UserError
-from pipelines.queries import sql_file
+from pipelines.queries import one_row, sql_file
 from pipelines.source.partitions import ensure_monthly_partitions
 from pipelines.source.seed import ai, billing, catalog, events, people, writing
 from pipelines.source.seed.columns import (
@@ -48,7 +48,7 @@ def advance(url: str, days: int, seed: int | None = None) -> dict[str, int]:
     """Append `days` days of activity; returns rows inserted, updated and deleted per table."""
     with connect(url) as conn:
         check_schema(conn)
-        last_day, user_count = conn.execute(sql_file("source/seed_advance_clock")).fetchone()
+        last_day, user_count = one_row(conn.execute(sql_file("source/seed_advance_clock")))
         if last_day is None:
             raise UserError("the source has no history to continue; run `ebook-analytics source seed` first")
         window = Window.of_days(last_day + timedelta(days=1), last_day + timedelta(days=days))
@@ -100,7 +100,7 @@ def _advance(
 ) -> dict[str, int]:
     since = _midnight(last_day) - timedelta(days=27)
     signups, session_rate, generation_rate = (
-        float(v or 0) for v in conn.execute(sql_file("source/seed_advance_rates"), {"since": since}).fetchone()
+        float(v or 0) for v in one_row(conn.execute(sql_file("source/seed_advance_rates"), {"since": since}))
     )
     pool = TextPool.build(rng("texts"))
     people_now = _population(conn, rng, window, last_day, user_count, signups)
@@ -128,7 +128,7 @@ def _advance(
     finished = _finish_unfinished(conn, loader, rng, window, people_now)
     paid = _pay_due_statements(conn, rng, window)
     _load_events(loader, rng, window, people_now, sessions, gens, projects)
-    deleted_generations, deleted_events = conn.execute(sql_file("source/seed_advance_delete")).fetchone()
+    deleted_generations, deleted_events = one_row(conn.execute(sql_file("source/seed_advance_delete")))
     return {
         "ai_processing.ai_generations (completed in place)": finished,
         "billing.revenue_shares (paid in place)": paid,
@@ -152,7 +152,7 @@ def _population(
     )
     subs = people.new_subscriptions(rng("subscriptions"), new, window)
     old = len(returning)
-    live = dict(conn.execute(sql_file("source/seed_advance_subscriptions")).fetchall())
+    live: dict[str, str] = dict(conn.execute(sql_file("source/seed_advance_subscriptions")).fetchall())
     return _Population(
         ids=np.concatenate([np.array([r[0].encode() for r in returning], dtype="S36"), new.ids]),
         created=np.concatenate([np.array([r[1] for r in returning], dtype=np.int64), new.created]),

@@ -49,7 +49,8 @@ SYSTEM_PROMPT = "You are a skilled book editor and co-writer. Keep the author's 
 def cost_micro_dollars(model: np.ndarray, prompt_tokens: np.ndarray, completion_tokens: np.ndarray) -> np.ndarray:
     """List-price cost in micro-dollars (DECIMAL(10,6) units), rounded half up from the exact 1e-8 amount."""
     exact = prompt_tokens * _INPUT_PRICE[model] + completion_tokens * _OUTPUT_PRICE[model]
-    return (exact + 50) // 100
+    cost: np.ndarray = (exact + 50) // 100
+    return cost
 
 
 def model_mix(rng: np.random.Generator, lateness: np.ndarray) -> np.ndarray:
@@ -57,7 +58,8 @@ def model_mix(rng: np.random.Generator, lateness: np.ndarray) -> np.ndarray:
     weights = (1 - lateness)[:, None] * _EARLY + lateness[:, None] * _LATE
     cumulative = np.cumsum(weights, axis=1)
     draw = rng.random(len(lateness)) * cumulative[:, -1]
-    return np.minimum((cumulative < draw[:, None]).sum(axis=1), len(catalog.MODELS) - 1)
+    model: np.ndarray = np.minimum((cumulative < draw[:, None]).sum(axis=1), len(catalog.MODELS) - 1)
+    return model
 
 
 @dataclass

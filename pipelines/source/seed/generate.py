@@ -11,9 +11,9 @@ import pyarrow as pa
 
 from pipelines.connections import connect
 from pipelines.errors import UserError
-from pipelines.queries import sql_file
+from pipelines.queries import one_row, sql_file
 from pipelines.source.partitions import ensure_monthly_partitions
-from pipelines.source.seed import ai, billing, events, people, writing
+from pipelines.source.seed import ai, billing, catalog, events, people, writing
 from pipelines.source.seed.columns import SECOND, group_starts, join, labels, latest_at_or_before, stream, text
 from pipelines.source.seed.load import Loader
 from pipelines.source.seed.scales import SCALES, Scale
@@ -67,13 +67,13 @@ def history_window(end_date: date | None, months: int) -> Window:
 
 
 def check_schema(conn: psycopg.Connection) -> None:
-    if not conn.execute(sql_file("source/seed_schema_present")).fetchone()[0]:
+    if not one_row(conn.execute(sql_file("source/seed_schema_present")))[0]:
         raise UserError("the source has no platform schema; run `ebook-analytics source init` first")
 
 
 def check_empty_source(conn: psycopg.Connection) -> None:
     check_schema(conn)
-    if conn.execute(sql_file("source/seed_has_users")).fetchone()[0]:
+    if one_row(conn.execute(sql_file("source/seed_has_users")))[0]:
         raise UserError(
             "the source already has users; seed an empty database (`source init` on a new one), "
             "or add days to this one with `ebook-analytics source advance --days N`"
@@ -143,7 +143,7 @@ def history(spec: Scale, seed: int, window: Window) -> Iterator[tuple[str, pa.Ta
         window,
         history=window,
     )
-    model_names = labels([m.name for m in ai.catalog.MODELS], gens.model)
+    model_names = labels([m.name for m in catalog.MODELS], gens.model)
     work_rows = (gens.status == ai.COMPLETED) & (gens.chapter >= 0)
     work = writing.AiWork(
         chapter=gens.chapter[work_rows],
@@ -259,7 +259,8 @@ def _events_in_time_slices(
     project_rows, project_bounds = by_slice(projects.session)
     outside = [rows.take(np.argsort(rows.at, kind="stable")) for rows in outside_sessions]
     outside_bounds = [
-        np.searchsorted(rows.at, np.r_[np.iinfo(np.int64).min, first_start, np.iinfo(np.int64).max]) for rows in outside
+        np.asarray(np.searchsorted(rows.at, np.r_[np.iinfo(np.int64).min, first_start, np.iinfo(np.int64).max]))
+        for rows in outside
     ]
     gen_data = join('{"generation_id": "', text(gens.ids), '", "model": "', model_names, '"}')
     for k in range(slices):

@@ -15,7 +15,7 @@ from pipelines.source.seed import catalog
 
 def _sentence(rng: np.random.Generator) -> str:
     words = [catalog.WORDS[i] for i in rng.integers(0, len(catalog.WORDS), int(rng.integers(6, 16)))]
-    return " ".join(words).capitalize() + rng.choice([".", ".", ".", "!", "?"])
+    return " ".join(words).capitalize() + str(rng.choice([".", ".", ".", "!", "?"]))
 
 
 def _paragraph(rng: np.random.Generator) -> str:

@@ -77,7 +77,8 @@ def daily_weights(window: Window, growth: float) -> np.ndarray:
     """Relative activity of each day: exponential growth over the window (x `growth` end to end) x weekday."""
     day_index = np.arange(window.days)
     trend = np.exp(np.log(growth) * day_index / max(window.days - 1, 1))
-    return trend * WEEKDAY_WEIGHT[weekday(window.start + day_index * DAY)]
+    weights: np.ndarray = trend * WEEKDAY_WEIGHT[weekday(window.start + day_index * DAY)]
+    return weights
 
 
 def times_on_days(rng: np.random.Generator, window: Window, day_index: np.ndarray) -> np.ndarray:
@@ -93,4 +94,5 @@ def reshape_to_rhythm(rng: np.random.Generator, us: np.ndarray, earliest: np.nda
     moved = times_on_days(rng, Window(0, 0), day_start // DAY)
     weekend = (weekday(moved) >= 5) & (rng.random(len(us)) < 0.3)
     moved = np.where(weekend, moved - (weekday(moved) - 4) * DAY, moved)
-    return np.clip(moved, earliest, latest - 1)
+    kept: np.ndarray = np.clip(moved, earliest, latest - 1)
+    return kept

@@ -1,4 +1,5 @@
--- Totals of the chosen month's statements: sales, both shares, and the authors' share not yet paid.
+-- The chosen month's statements: how many, the authors' share not yet paid, and whether any revenue period had not
+-- ended at the snapshot (the mart's `partial`: those figures will still change).
 with statements as (
     select * from marts.revenue_share_statements
 ),
@@ -6,12 +7,11 @@ with statements as (
 final as (
     select
         count(*) as statements,
-        coalesce(sum(book_sales), 0) as book_sales,
-        coalesce(sum(platform_revenue), 0) as platform_revenue,
-        coalesce(sum(author_revenue), 0) as author_revenue,
-        coalesce(sum(author_revenue) filter (where payout_status <> 'paid'), 0) as author_revenue_unpaid
+        coalesce(sum(author_revenue) filter (where payout_status <> 'paid'), 0) as author_revenue_unpaid,
+        max(period_end) as period_end,
+        coalesce(bool_or(partial), false) as partial
     from statements
-    where date_trunc('month', period_start) = $month
+    where period_month = $month
 )
 
 select * from final

@@ -1,0 +1,41 @@
+"""The metrics layer: one definition per business metric (`queries/metrics/*.yml`), one engine computing them.
+
+For notebooks::
+
+    from datetime import date
+    from pipelines.metrics import metrics
+
+    frame = metrics(["ai_cost", "ai_latency_p95"], date(2024, 3, 1), date(2024, 3, 31), grain="week", by=["model"])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines import warehouse as warehouse_file
+from pipelines.config import paths
+from pipelines.metrics.query import query_metrics
+
+__all__ = ["metrics", "query_metrics"]
+
+
+def metrics(
+    names: Sequence[str],
+    start: date,
+    end: date,
+    grain: str = "all",
+    by: Sequence[str] = (),
+    where: Mapping[str, Sequence[str]] | None = None,
+    warehouse: Path | str | None = None,
+) -> pd.DataFrame:
+    """The named metrics from the published warehouse (read-only; default: the configured one).
+
+    One row per period (first day; None for grain "all") and combination of the `by` dimensions; `where` keeps
+    rows whose dimension is one of the given values. Ranges are inclusive UTC days; weeks start on Monday.
+    """
+    with warehouse_file.connect(warehouse or paths().warehouse, read_only=True) as con:
+        return query_metrics(con, names, start=start, end=end, grain=grain, by=by, where=where)

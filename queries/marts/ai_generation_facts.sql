@@ -1,0 +1,41 @@
+with generations as (
+    select * from staging.ai_generations
+),
+
+models as (
+    select * from marts.ai_models
+),
+
+user_tiers as (
+    select * from history.user_tiers
+),
+
+-- The tier in force when the generation was created, so a past month keeps its tiers when a user changes tier
+-- today (the first tier seen reaches back before the first load: history.user_tiers.effective_from).
+final as (
+    select
+        utc_day(generations.created_at) as day,
+        generations.id as generation_id,
+        generations.user_id,
+        generations.project_id,
+        generations.chapter_id,
+        coalesce(models.provider, 'unknown') as provider,
+        coalesce(models.model, 'unknown') as model,
+        generations.status,
+        coalesce(generations.tokens_used, 0)::bigint as tokens_used,
+        coalesce(generations.cost, 0)::decimal(18, 6) as cost_usd,
+        generations.processing_time_ms,
+        generations.quality_rating,
+        generations.confidence_score,
+        coalesce(user_tiers.tier, 'unknown') as tier
+    from generations
+    left join models on models.model_id = generations.model_id
+    left join user_tiers
+        on user_tiers.user_id = generations.user_id
+        and user_tiers.effective_from <= generations.created_at
+        and generations.created_at < user_tiers.effective_to
+    -- in day order, so a period's query skips the row groups of other days
+    order by day
+)
+
+select * from final

@@ -1,0 +1,43 @@
+with events as (
+    select * from staging.user_events
+),
+
+user_tiers as (
+    select * from history.user_tiers
+),
+
+-- Activity is what people do. The billing system records its own events for them, outside any session
+-- (subscription_start, subscription_cancel, payment_failed, checkout_abandoned: category 'billing'); those make
+-- nobody active. Anonymous events have nobody to count.
+user_events as (
+    select
+        user_id,
+        utc_day("timestamp") as day
+    from events
+    where user_id is not null
+      and event_type not in ('subscription_start', 'subscription_cancel', 'payment_failed', 'checkout_abandoned')
+      and coalesce(event_category, '') != 'billing'
+),
+
+user_days as (
+    select user_id, day, count(*) as events
+    from user_events
+    group by user_id, day
+),
+
+-- The tier in force at the end of that day (the first tier seen reaches back before the first load).
+final as (
+    select
+        user_days.day,
+        user_days.user_id,
+        coalesce(user_tiers.tier, 'unknown') as tier,
+        user_days.events::bigint as events
+    from user_days
+    left join user_tiers
+        on user_tiers.user_id = user_days.user_id
+        and user_tiers.effective_from < (user_days.day + 1)::timestamptz
+        and (user_days.day + 1)::timestamptz <= user_tiers.effective_to
+    order by user_days.day
+)
+
+select * from final

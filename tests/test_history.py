@@ -1,0 +1,180 @@
+"""History (queries/history/): SCD-2 tables kept across incremental and --full runs, on tests/marts_dataset.py.
+
+Run 1 loads the dataset (chapter 4 already completed); between runs a user's tier, a subscription's status, a
+chapter's status and a payout change in place at the source. Each run's snapshot_at comes from runs.jsonl.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import psycopg
+
+from tests.conftest import run_cli
+from tests.marts_dataset import ALICE, BOB, CAROL, DAVE, PRO_MONTHLY, insert_platform_data, uid
+
+SINCE_EVER = datetime.min  # '-infinity'::timestamptz as DuckDB hands it to Python
+FOREVER = datetime.max  # 'infinity'
+
+
+def _snapshots(env: dict[str, str]) -> list[datetime]:
+    runs = (Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl").read_text().splitlines()
+    return [datetime.fromisoformat(json.loads(line)["snapshot_at"]) for line in runs]
+
+
+def _rows(path: Path | str, query: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        con.execute("set TimeZone = 'UTC'")
+        return con.execute(query).fetchall()
+
+
+def _execute(url: str, statement: str) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(statement)
+
+
+def _history_differences(first: Path, second: Path) -> dict[str, tuple[int, int]]:
+    """Per history table, rows only in `first` and rows only in `second` (EXCEPT ALL both ways)."""
+    con = duckdb.connect()
+    con.execute(f"attach '{first}' as one (read_only)")
+    con.execute(f"attach '{second}' as two (read_only)")
+    tables = [
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_catalog = 'one' "
+            "and table_schema = 'history' order by 1"
+        ).fetchall()
+    ]
+    assert len(tables) == 6
+    return {
+        table: (
+            con.execute(
+                f"select count(*) from (from one.history.{table} except all from two.history.{table})"
+            ).fetchone()[0],
+            con.execute(
+                f"select count(*) from (from two.history.{table} except all from one.history.{table})"
+            ).fetchone()[0],
+        )
+        for table in tables
+    }
+
+
+def test_history_follows_in_place_changes_across_incremental_and_full_runs(
+    source_url: str, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    insert_platform_data(source_url)
+    # Chapter 4 is completed before the first load: it is dated by its last version (versions 8, 9: 2024-03-05).
+    _execute(source_url, f"update content.chapters set status = 'completed' where id = '{uid('chapter', 4)}'")
+    run_cli("etl", "run", env=cli_env)
+    live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
+    (s1,) = _snapshots(cli_env)
+
+    assert _rows(live, "select * from history.user_tiers order by user_id") == [
+        (ALICE, "premium", s1, None, SINCE_EVER, FOREVER),
+        (BOB, "basic", s1, None, SINCE_EVER, FOREVER),
+        (CAROL, "free", s1, None, SINCE_EVER, FOREVER),
+        (DAVE, "enterprise", s1, None, SINCE_EVER, FOREVER),
+    ]
+    assert _rows(live, "select * from history.chapter_completions") == [
+        (uid("chapter", 4), date(2024, 3, 5), "initial_load")
+    ]
+
+    _execute(
+        source_url,
+        f"""
+        update users.users set tier = 'basic' where id = '{CAROL}';
+        update billing.user_subscriptions set status = 'past_due' where id = '{uid("subscription", 1)}';
+        update content.chapters set status = 'completed' where id = '{uid("chapter", 1)}';
+        update billing.revenue_shares set payout_status = 'paid', payout_date = '2024-03-20 00:00:00+00'
+            where id = '{uid("share", 2)}';
+        -- chapter 4 is revised after its completion (back in review, a new version): its day stays
+        update content.chapters set status = 'review' where id = '{uid("chapter", 4)}';
+        insert into content.content_versions (id, chapter_id, version_number, word_count, created_at, change_type,
+                                              content, changed_by)
+            values ('{uid("version", 10)}', '{uid("chapter", 4)}', 3, 90, now(), 'manual', 'text', '{ALICE}');
+        """,
+    )
+    run_cli("etl", "run", env=cli_env)
+    s1, s2 = _snapshots(cli_env)
+
+    assert _rows(live, f"select * from history.user_tiers where user_id = '{CAROL}' order by valid_from") == [
+        (CAROL, "free", s1, s2, SINCE_EVER, s2),
+        (CAROL, "basic", s2, None, s2, FOREVER),
+    ]
+    assert _rows(live, "select count(*) from history.user_tiers where valid_to is null") == [(4,)]
+    created = datetime(2024, 2, 10, tzinfo=UTC)
+    assert _rows(
+        live,
+        f"select * from history.subscription_states where subscription_id = '{uid('subscription', 1)}' "
+        "order by valid_from",
+    ) == [
+        (uid("subscription", 1), ALICE, PRO_MONTHLY, "active", Decimal("20.00"), "USD", None, None, created,
+         s1, s2, SINCE_EVER, s2),
+        (uid("subscription", 1), ALICE, PRO_MONTHLY, "past_due", Decimal("20.00"), "USD", None, None, created,
+         s2, None, s2, FOREVER),
+    ]  # fmt: skip
+    assert _rows(live, "select count(*), count(valid_to) from history.subscription_states") == [(7, 1)]
+    assert _rows(
+        live, f"select * from history.chapter_states where chapter_id = '{uid('chapter', 4)}' order by valid_from"
+    ) == [
+        (uid("chapter", 4), "completed", s1, s2, SINCE_EVER, s2),
+        (uid("chapter", 4), "review", s2, None, s2, FOREVER),
+    ]
+    assert _rows(live, "select * from history.chapter_completions order by completed_day") == [
+        (uid("chapter", 4), date(2024, 3, 5), "initial_load"),  # revised later: the day does not move
+        (uid("chapter", 1), s2.date(), "observed"),  # first seen completed by run 2
+    ]
+    assert _rows(
+        live, f"select * from history.payout_states where revenue_share_id = '{uid('share', 2)}' order by valid_from"
+    ) == [
+        (uid("share", 2), "pending", None, s1, s2, SINCE_EVER, s2),
+        (uid("share", 2), "paid", datetime(2024, 3, 20, tzinfo=UTC), s2, None, s2, FOREVER),
+    ]
+    assert _rows(live, "select count(*), count(valid_to) from history.model_prices") == [(3, 0)]
+
+    # --full rebuilds staging and marts but carries the history over: with no change at the source, the history
+    # is exactly the incremental run's.
+    after_incremental = tmp_path / "after_incremental.duckdb"
+    shutil.copyfile(live, after_incremental)
+    run_cli("etl", "run", "--full", env=cli_env)
+    assert _snapshots(cli_env)[-1] > s2
+    assert set(_history_differences(live, after_incremental).values()) == {(0, 0)}
+
+    # and the history goes on from there: Carol moves again, chapter 1 stays dated by run 2
+    _execute(
+        source_url,
+        f"update users.users set tier = 'premium' where id = '{CAROL}';"
+        f"update content.chapters set status = 'review' where id = '{uid('chapter', 1)}'",
+    )
+    run_cli("etl", "run", "--full", env=cli_env)
+    s4 = _snapshots(cli_env)[-1]
+    assert _rows(live, f"select * from history.user_tiers where user_id = '{CAROL}' order by valid_from") == [
+        (CAROL, "free", s1, s2, SINCE_EVER, s2),
+        (CAROL, "basic", s2, s4, s2, s4),
+        (CAROL, "premium", s4, None, s4, FOREVER),
+    ]
+    assert _rows(live, "select chapter_id, completed_day from history.chapter_completions order by 2") == [
+        (uid("chapter", 4), date(2024, 3, 5)),
+        (uid("chapter", 1), s2.date()),
+    ]
+
+
+def test_full_rebuild_over_an_unusable_file_starts_the_history_afresh(source_url: str, cli_env: dict[str, str]) -> None:
+    insert_platform_data(source_url)
+    live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
+    live.parent.mkdir(parents=True)
+    live.write_bytes(b"not a warehouse")
+    run_cli("etl", "run", "--full", "--rebuild", env=cli_env)
+    (snapshot,) = _snapshots(cli_env)
+    assert _rows(live, "select tier, valid_from, effective_from, effective_to from history.user_tiers order by 1") == [
+        ("basic", snapshot, SINCE_EVER, FOREVER),
+        ("enterprise", snapshot, SINCE_EVER, FOREVER),
+        ("free", snapshot, SINCE_EVER, FOREVER),
+        ("premium", snapshot, SINCE_EVER, FOREVER),
+    ]
+    assert len(list(live.parent.glob("analytics.duckdb.corrupt-*"))) == 1
