@@ -24,6 +24,9 @@ KEYS = (
     "incremental_etl_s",
     "checks_s",
     "peak_rss_mb",
+    "capture_method",
+    "source_tuples_read_incremental",
+    "rows_changed_incremental",
     "pages",
     "concurrent_p95_ms",
     "machine",
@@ -54,6 +57,8 @@ def test_bench_tiny_measures_everything_on_its_own_data(cli_env: dict[str, str],
     assert results["scale"] == "tiny"
     for key in POSITIVE:
         assert results[key] > 0, key
+    assert results["capture_method"] == "logical" and results["rows_changed_incremental"] > 0
+    assert results["source_tuples_read_incremental"] >= 0
     assert results["naive_share"] == 1.0  # tiny fits the naive peer's time box: everything was read
     # The ETL's own count of rows read equals the bench's count(*) of the same tables.
     assert results["rows_extracted"] == sum(table["rows"] for table in results["tables"].values())
@@ -123,6 +128,8 @@ def test_ratios_and_targets_from_known_measurements():
             "naive_extract_s": 240.0,
             "full_etl_s": 100.0,
             "incremental_etl_s": 6.0,
+            "source_tuples_read_incremental": 300,
+            "rows_changed_incremental": 100,
             "peak_rss_mb": 2100.0,
             "pages": {"overview": {"p50_ms": 300.0, "p95_ms": 450.0}, "costs": {"p50_ms": 700.0, "p95_ms": 1200.0}},
         }
@@ -132,12 +139,14 @@ def test_ratios_and_targets_from_known_measurements():
         "full_extract_vs_limit": 1.5,
         "naive_vs_full_extract": 8.0,
         "incremental_vs_full": 0.06,
+        "tuples_read_vs_changed": 3.0,
     }
     met = {key: target["met"] for key, target in results["targets"].items()}
     assert met == {
         "full_extract_vs_limit": True,  # exactly 1.5x is within
         "naive_vs_full_extract": False,
         "incremental_vs_full": False,
+        "tuples_read_vs_changed": False,  # 3 tuples read per row changed
         "peak_rss_mb": False,
         "slowest_page_p95_ms": False,  # costs at 1.2 s
     }

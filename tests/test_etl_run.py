@@ -62,7 +62,8 @@ def test_full_run_stages_every_table_and_no_secret(source_url: str, cli_env: dic
 
     result = run_cli("etl", "run", "--full", env=cli_env)
 
-    assert re.match(r"published run \S+ \(full\): 19 tables, 31 rows read, 31 changed, 0 deleted", result.stdout)
+    # (full, full): a full run, every table read whole (docs/etl.md, "Change capture")
+    assert re.match(r"published run \S+ \(full, full\): 19 tables, 31 rows read, 31 changed, 0 deleted", result.stdout)
     assert not leftover.exists()
     counts = dict(query_warehouse(live, "select table_name, rows from meta.extract_state"))
     assert counts == STAGED_ROWS
@@ -91,7 +92,13 @@ def test_full_run_stages_every_table_and_no_secret(source_url: str, cli_env: dic
     assert publication == [(run["run_id"], False, True)]
     assert run["status"] == "published" and run["mode"] == "full" and run["error"] is None
     assert set(run["steps"]) == {"extract", "history", "transform", "checks", "publish", "writeback"}
-    assert run["tables"]["ai_generations"] == {"rows_read": 3, "rows_changed": 3, "rows_deleted": 0, "rows": 3}
+    assert run["tables"]["ai_generations"] == {
+        "rows_read": 3,
+        "rows_changed": 3,
+        "rows_deleted": 0,
+        "rows": 3,
+        "capture_method": "full",
+    }
     stored_checks = query_warehouse(live, "select count(*) from meta.check_results")[0][0]
     assert stored_checks == len(run["checks"])
 

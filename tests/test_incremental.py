@@ -1,4 +1,5 @@
-"""Incremental runs: in-place updates without updated_at, inserts and deletes all land, and equal a --full run."""
+"""Incremental runs by the xmin method: in-place updates without updated_at, inserts and deletes all land, and
+equal a --full run. (Change capture from a replication slot, where the source allows it: tests/test_capture.py.)"""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests.conftest import run_cli
 from tests.etl_rows import E2, G2, G3, G4, M1, P2, RS1, U2, execute, insert_platform, query_warehouse
@@ -54,6 +56,16 @@ def _differences(incremental: Path, full: Path) -> dict[str, tuple[int, int]]:
     return differences
 
 
+@pytest.fixture
+def cli_env(cli_env: dict[str, str]) -> dict[str, str]:
+    """The xmin method, as where the source allows no change capture (the test server does)."""
+    return {**cli_env, "EBOOK_ANALYTICS_CAPTURE": "xmin"}
+
+
+def _xmin(**counts: int) -> dict[str, int | str]:
+    return {**counts, "capture_method": "xmin"}
+
+
 def _full_env_with_history_of(live: Path, env: dict[str, str], directory: Path) -> dict[str, str]:
     """An environment whose warehouse is a copy of `live`: `--full` there rebuilds staging and marts from the source
     but carries the history over, which the source cannot give back (docs/etl.md, "History")."""
@@ -80,12 +92,25 @@ def test_incremental_run_reflects_changes_and_equals_full(
     run = _last_run(cli_env)
     assert run["mode"] == "incremental" and run["status"] == "published"
     tables = run["tables"]
-    assert tables["ai_generations"] == {"rows_read": 2, "rows_changed": 2, "rows_deleted": 1, "rows": 3}
-    assert tables["revenue_shares"] == {"rows_read": 1, "rows_changed": 1, "rows_deleted": 0, "rows": 1}
-    assert tables["user_events"] == {"rows_read": 0, "rows_changed": 0, "rows_deleted": 1, "rows": 1}
-    assert tables["users"] == {"rows_read": 3, "rows_changed": 0, "rows_deleted": 0, "rows": 3}
-    assert tables["projects"] == {"rows_read": 0, "rows_changed": 0, "rows_deleted": 0, "rows": 2}
-    assert tables["ai_models"] == {"rows_read": 1, "rows_changed": 0, "rows_deleted": 0, "rows": 1}  # strategy full
+    assert tables["ai_generations"] == _xmin(rows_read=2, rows_changed=2, rows_deleted=1, rows=3)
+    assert tables["revenue_shares"] == _xmin(rows_read=1, rows_changed=1, rows_deleted=0, rows=1)
+    assert tables["user_events"] == _xmin(rows_read=0, rows_changed=0, rows_deleted=1, rows=1)
+    # no extract state: re-read whole
+    assert tables["users"] == {
+        "rows_read": 3,
+        "rows_changed": 0,
+        "rows_deleted": 0,
+        "rows": 3,
+        "capture_method": "full",
+    }
+    assert tables["projects"] == _xmin(rows_read=0, rows_changed=0, rows_deleted=0, rows=2)
+    assert tables["ai_models"] == {  # strategy full
+        "rows_read": 1,
+        "rows_changed": 0,
+        "rows_deleted": 0,
+        "rows": 1,
+        "capture_method": "full",
+    }
     assert sum(t["rows_changed"] for t in tables.values()) == 3
     assert "3 changed, 2 deleted" in result.stdout
 

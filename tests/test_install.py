@@ -85,7 +85,7 @@ def test_the_installed_cli_runs_from_any_directory(
     seeded = cli("source", "seed", "--scale", "tiny", "--end-date", END_DATE)
     users = int(re.search(r"^users\.users +([\d,]+)$", seeded, re.M)[1].replace(",", ""))
     ran = cli("etl", "run")
-    assert re.match(r"published run \S+ \(full\): \d+ tables, ", ran), ran
+    assert re.match(r"published run \S+ \(full, full\): \d+ tables, ", ran), ran
     runs = json.loads(cli("runs", "--json"))
     assert [run["status"] for run in runs] == ["published"]
     assert runs[0]["tables"]["users"]["rows_read"] == users == 40

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from pipelines import warehouse
+from pipelines.extract.capture import Plan
 from pipelines.extract.extract import extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import load_tables
@@ -159,7 +160,7 @@ def build(url: str, path: Path) -> tuple[duckdb.DuckDBPyConnection, datetime]:
     tables = load_tables()
     prepare(con, tables)
     attach_source(con, url)
-    extraction = extract(con, tables)
+    extraction = extract(con, tables, Plan(logical=False), url)  # one snapshot, no slot
     con.execute(f"detach {SOURCE_ALIAS}")
     update_history(con, extraction.snapshot_at)  # the marts read the tier in force and completion days from it
     rebuild_marts(con, extraction.snapshot_at)

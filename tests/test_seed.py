@@ -401,7 +401,7 @@ def test_the_default_history_leaves_room_to_advance_three_days_today(source_url,
     run_cli("source", "advance", "--days", "3", env=env)
     assert scalar(source_url, last_event) == today - timedelta(days=1)
     ran = run_cli("etl", "run", env=env).stdout
-    assert ran.startswith("published run ") and " (incremental): " in ran, ran
+    assert ran.startswith("published run ") and " (incremental, " in ran, ran
     refused = run_cli("source", "advance", "--days", "1", env=env, check=False)
     assert refused.stderr == (
         f"error: the history ends on {today - timedelta(days=1)}: --days 1 would reach today ({today}, UTC); "

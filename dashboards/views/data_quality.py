@@ -48,6 +48,15 @@ else:
         border=True,
         help="Blocked by failing checks or failed.",
     )
+    capture = runs[0].get("capture") or {}
+    if capture:  # change capture (docs/etl.md): how the last run read the source, and the slot's backlog then
+        backlog = capture.get("backlog_bytes")
+        st.caption(
+            f"Source read by: {capture.get('method')}"
+            + (f" · slot {capture['slot']}" if capture.get("slot") else "")
+            + (f" · slot lag at the last run: {backlog / 2**20:,.1f} MiB of WAL" if backlog is not None else "")
+            + (f" · {capture['note']}" if capture.get("note") else "")
+        )
     charts.chart(
         "Run durations (seconds), oldest to newest",
         history.iloc[::-1],

@@ -11,7 +11,9 @@ from pipelines.bench.environment import BenchEnvironment, ensure_seeded
 from pipelines.bench.etl import run_etl
 from pipelines.bench.extract_limit import copy_limit_seconds, count_rows
 from pipelines.bench.naive import naive_extract
+from pipelines.bench.tuples import tuples_read, wait_until_quiet
 from pipelines.extract.tables import load_tables
+from pipelines.run.commands import capture_methods
 
 
 def measure(
@@ -38,7 +40,14 @@ def measure(
 
     progress("one more day of activity, then the incremental ETL")
     bench.cli("source advance", "source", "advance", "--days", "1")
+    sources = sorted({table.source for table in tables})
+    wait_until_quiet(bench.source_url)
+    tuples_before = tuples_read(bench.source_url, sources)
     incremental = run_etl(env=env, run_history=run_history)
+    wait_until_quiet(bench.source_url)
+    tuples_by_table = {
+        name: count - tuples_before[name] for name, count in tuples_read(bench.source_url, sources).items()
+    }
 
     results = {
         "scale": scale,
@@ -60,6 +69,16 @@ def measure(
         "incremental_etl_s": round(incremental.seconds, 3),
         "incremental_steps": incremental.steps,
         "incremental_peak_rss_mb": round(incremental.peak_rss_mb, 1),
+        # Change capture (issue 12): what the incremental run read at the source (its write-back included) against
+        # the staged rows it changed or deleted, and how it read them.
+        "capture_method": capture_methods(incremental.record.get("tables", {})),
+        "capture_note": (incremental.record.get("capture") or {}).get("note"),
+        "source_tuples_read_incremental": sum(tuples_by_table.values()),
+        "source_tuples_read_incremental_by_table": {name: n for name, n in tuples_by_table.items() if n},
+        "rows_changed_incremental": sum(
+            table.get("rows_changed", 0) + table.get("rows_deleted", 0)
+            for table in incremental.record.get("tables", {}).values()
+        ),
         "tables": {
             table.name: {"rows": rows[table.name], "extract_limit_s": round(limit[table.name], 4)} for table in tables
         },

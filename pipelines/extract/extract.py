@@ -7,15 +7,21 @@ transaction on one backend, so every staged table (and the marts built from them
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from contextlib import suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import duckdb
+import pyarrow as pa
 from psycopg import sql
 from tqdm import tqdm
 
-from pipelines.extract.postgres import source_scan
+from pipelines.connections import connect
+from pipelines.extract import capture
+from pipelines.extract.capture import FULL, LOGICAL, XMIN, Plan, SlotState
+from pipelines.extract.pgoutput import UNCHANGED, Change, Row
+from pipelines.extract.postgres import SOURCE_ALIAS, source_scan
 from pipelines.extract.tables import SourceTable
 from pipelines.queries import one_row, sql_file
 
@@ -28,16 +34,27 @@ class TableCounts:
     rows_changed: int  # staged rows inserted or whose values changed
     rows_deleted: int  # staged rows removed because they left the source
     rows: int  # staged rows after the run (the quality gate's volume baseline)
+    capture_method: str  # logical (slot changes), xmin (rows written since the last snapshot) or full (re-read)
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | str]:
         return asdict(self)
 
 
 @dataclass(frozen=True)
 class Extraction:
-    snapshot_at: datetime  # the source's now() in the extract transaction
-    snapshot_xmin: int  # the snapshot's xmin as an xid8 (epoch << 32 | xid)
+    snapshot_at: datetime  # the source's now() in the extract transaction ("data as of")
     tables: dict[str, TableCounts]
+    slot: SlotState | None = None  # the slot position the staging reflects: confirmed after the publication
+    created_slot: str | None = None  # a slot this run created (dropped again when the run does not publish)
+
+
+@dataclass
+class _Pending:
+    """One staged table's changes from the slot, folded to the last state per key (None: deleted)."""
+
+    rows: dict[str, Row | None] = field(default_factory=dict)
+    truncated: bool = False
+    read: int = 0
 
 
 @dataclass(frozen=True)
@@ -60,32 +77,180 @@ def prepare(con: duckdb.DuckDBPyConnection, tables: list[SourceTable]) -> None:
     con.execute("delete from meta.extract_state where not list_contains($wanted, table_name)", {"wanted": wanted})
 
 
-def extract(con: duckdb.DuckDBPyConnection, tables: list[SourceTable]) -> Extraction:
-    """Stage every table from one source snapshot and record how far each got in `meta.extract_state`."""
+def capture_ready(con: duckdb.DuckDBPyConnection, tables: list[SourceTable]) -> tuple[SlotState | None, str | None]:
+    """The build file's slot position, and why the staging cannot continue from a slot (a table new to it)."""
+    row = con.execute("select slot_name, lsn from meta.capture_state").fetchone()
+    for table in tables:
+        if _staged_columns(con, table.name) != list(table.columns):
+            return None, f"staging.{table.name} is new or its columns changed"
+    return (SlotState(slot=row[0], lsn=row[1]) if row else None), None
+
+
+def extract(con: duckdb.DuckDBPyConnection, tables: list[SourceTable], plan: Plan, url: str) -> Extraction:
+    """Stage every table from one consistent source point and record how far each got in `meta.extract_state`."""
     con.execute("begin")
     try:
-        snapshot_at, snapshot_xmin = one_row(
-            con.execute(
-                f"select snapshot_at, snapshot_xmin from {source_scan()}", {"query": sql_file("meta/source_snapshot")}
-            )
-        )
-        previous = _previous_states(con)
-        epoch = snapshot_xmin >> XID_BITS
-        counts = {}
-        for table in tqdm(tables, desc="extract", unit="table", file=sys.stderr, disable=None, leave=False):
-            state = previous.get(table.name)
-            if state is not None and _changes_suffice(con, table, state, epoch):
-                counts[table.name] = _apply_changes(con, table, since_xid=state.last_xmin)
-            else:
-                counts[table.name] = _replace(con, table)
-        _record_states(con, counts, tables, snapshot_xmin=snapshot_xmin, extracted_at=snapshot_at)
+        if plan.incremental:
+            extraction = _extract_changes(con, tables, plan, url)
+        else:
+            extraction = _extract_snapshot(con, tables, plan)
         con.execute("commit")
     except BaseException:
         # A failed commit has already ended the transaction; the original error is the one to report.
         with suppress(duckdb.TransactionException):
             con.execute("rollback")
         raise
-    return Extraction(snapshot_at=snapshot_at, snapshot_xmin=snapshot_xmin, tables=counts)
+    finally:
+        plan.release_snapshot()
+    return extraction
+
+
+def _extract_snapshot(con: duckdb.DuckDBPyConnection, tables: list[SourceTable], plan: Plan) -> Extraction:
+    """Read the tables in one REPEATABLE READ snapshot: a new slot's exported one, else the xmin method's own."""
+    if plan.snapshot is not None:
+        # The extension runs this first in its REPEATABLE READ transaction, before any read: every table is then
+        # read as of the slot's consistent point. The snapshot id is PostgreSQL's own text, quoted as a literal.
+        statement = sql.SQL("set transaction snapshot {}").format(sql.Literal(plan.snapshot)).as_string(None)
+        con.execute(f"call postgres_execute('{SOURCE_ALIAS}', $statement)", {"statement": statement})
+    snapshot_at, snapshot_xmin = one_row(
+        con.execute(
+            f"select snapshot_at, snapshot_xmin from {source_scan()}", {"query": sql_file("meta/source_snapshot")}
+        )
+    )
+    plan.release_snapshot()  # imported: the exporting connection may go
+    previous = _previous_states(con)
+    epoch = snapshot_xmin >> XID_BITS
+    counts = {}
+    for table in tqdm(tables, desc="extract", unit="table", file=sys.stderr, disable=None, leave=False):
+        state = previous.get(table.name)
+        if not plan.logical and state is not None and _changes_suffice(con, table, state, epoch):
+            counts[table.name] = _apply_changes(con, table, since_xid=state.last_xmin)
+        else:
+            counts[table.name] = _replace(con, table)
+    _record_states(con, counts, tables, snapshot_xmin=snapshot_xmin, extracted_at=snapshot_at)
+    slot = None
+    if plan.slot is not None and plan.consistent_lsn is not None:
+        slot = SlotState(plan.slot, plan.consistent_lsn)
+    _record_slot(con, slot)
+    return Extraction(snapshot_at=snapshot_at, tables=counts, slot=slot, created_slot=plan.slot)
+
+
+def _extract_changes(con: duckdb.DuckDBPyConnection, tables: list[SourceTable], plan: Plan, url: str) -> Extraction:
+    """Apply the slot's changes committed since the last publication, up to the WAL flushed now."""
+    with connect(url) as conn:
+        snapshot_at, upto = one_row(conn.execute(sql_file("capture/position")))
+    upto_lsn = capture.lsn_number(upto)
+    pending = _fold(capture.read_changes(url, plan, upto_lsn), tables)
+    counts = {table.name: _apply_pending(con, table, pending[table.name]) for table in tables}
+    # The xmin state stays that of the last snapshot: still a valid (if older) start should xmin be needed again.
+    for table in tables:
+        con.execute(
+            "update meta.extract_state set rows = $rows, extracted_at = $at where table_name = $name",
+            {"name": table.name, "rows": counts[table.name].rows, "at": snapshot_at},
+        )
+    assert plan.slot is not None
+    slot = SlotState(plan.slot, upto_lsn)
+    _record_slot(con, slot)
+    return Extraction(snapshot_at=snapshot_at, tables=counts, slot=slot)
+
+
+def _fold(changes: Iterable[Change], tables: list[SourceTable]) -> dict[str, _Pending]:
+    """Each staged table's changes reduced to the last state per key, in commit order."""
+    pending = {table.name: _Pending() for table in tables}
+    by_source: dict[str, list[SourceTable]] = {}
+    for table in tables:
+        by_source.setdefault(table.source, []).append(table)
+    for change in changes:
+        for table in by_source.get(change.relation, []):
+            _fold_one(pending[table.name], table, change)
+    return pending
+
+
+def _fold_one(pending: _Pending, table: SourceTable, change: Change) -> None:
+    pending.read += 1
+    if change.kind == "truncate":
+        pending.rows.clear()
+        pending.truncated = True
+        return
+    assert change.row is not None
+    key = change.row[table.key]
+    assert key is not None
+    if change.kind == "delete":
+        pending.rows[key] = None
+        return
+    old_key = (change.old_key or {}).get(table.key)
+    if old_key is not None and old_key != key:
+        pending.rows[old_key] = None  # the key itself changed: the old row is gone
+    values = {column: change.row.get(column) for column in table.columns}
+    previous = pending.rows.get(key)
+    if previous is not None:  # an unchanged TOASTed value is the one this batch set before
+        values = {column: previous[column] if value == UNCHANGED else value for column, value in values.items()}
+    pending.rows[key] = values
+
+
+def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: _Pending) -> TableCounts:
+    """Upsert and delete the folded changes in the staged table; counts as the other methods count them."""
+    target, key = f"staging.{_identifier(table.name)}", _identifier(table.key)
+    types = dict(
+        con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'staging' and table_name = $name",
+            {"name": table.name},
+        ).fetchall()
+    )
+    rows = list(pending.rows.items())
+    arrow = pa.table(
+        {
+            "_deleted": pa.array([values is None for _, values in rows], pa.bool_()),
+            "_unchanged": pa.array(
+                [[c for c, v in (values or {}).items() if v == UNCHANGED] for _, values in rows], pa.list_(pa.string())
+            ),
+            **{
+                column: pa.array(
+                    [key_text if column == table.key else (values or {}).get(column) for key_text, values in rows],
+                    pa.string(),
+                )
+                for column in table.columns
+            },
+        }
+    )
+    con.register("capture_rows", arrow)
+    key_type = types[table.key]
+    # Values arrive as PostgreSQL's text output, cast to the staged types; an unchanged TOASTed value keeps the
+    # staged one.
+    selected = ", ".join(
+        f"case when list_contains(capture_rows._unchanged, '{column}') then staged.{_identifier(column)} "
+        f"else cast(capture_rows.{_identifier(column)} as {types[column]}) end as {_identifier(column)}"
+        for column in table.columns
+    )
+    con.execute(
+        f"create or replace temp table incoming as select {selected} from capture_rows "
+        f"left join {target} as staged on staged.{key} = cast(capture_rows.{key} as {key_type}) "
+        "where not capture_rows._deleted"
+    )
+    changed = _count_changed(con, table)
+    if pending.truncated:
+        gone = f"{key} not in (select {key} from incoming)"
+    else:
+        gone = f"{key} in (select cast({key} as {key_type}) from capture_rows where _deleted)"
+    deleted = one_row(con.execute(f"select count(*) from {target} where {gone}"))[0]
+    if pending.truncated:
+        con.execute(f"delete from {target}")
+    else:
+        con.execute(f"delete from {target} where {key} in (select cast({key} as {key_type}) from capture_rows)")
+    con.execute(f"insert into {target} select * from incoming")
+    con.execute("drop table incoming")
+    con.unregister("capture_rows")
+    staged = one_row(con.execute(f"select count(*) from {target}"))[0]
+    return TableCounts(
+        rows_read=pending.read, rows_changed=changed, rows_deleted=deleted, rows=staged, capture_method=LOGICAL
+    )
+
+
+def _record_slot(con: duckdb.DuckDBPyConnection, slot: SlotState | None) -> None:
+    con.execute("delete from meta.capture_state")
+    if slot is not None:
+        con.execute("insert into meta.capture_state values ($slot, $lsn)", {"slot": slot.slot, "lsn": slot.lsn})
 
 
 def _identifier(name: str) -> str:
@@ -146,13 +311,15 @@ def _replace(con: duckdb.DuckDBPyConnection, table: SourceTable) -> TableCounts:
     if not _staged_columns(con, table.name):
         con.execute(f"create table {target} as select * from {source_scan()}", {"query": table.select()})
         rows = one_row(con.execute(f"select count(*) from {target}"))[0]
-        return TableCounts(rows_read=rows, rows_changed=rows, rows_deleted=0, rows=rows)
+        return TableCounts(rows_read=rows, rows_changed=rows, rows_deleted=0, rows=rows, capture_method=FULL)
     rows_read = _fetch_incoming(con, table.select())
     changed = _count_changed(con, table)
     deleted = one_row(con.execute(f"select count(*) from {target} as staged anti join incoming using ({key})"))[0]
     con.execute(f"create or replace table {target} as select * from incoming")
     con.execute("drop table incoming")
-    return TableCounts(rows_read=rows_read, rows_changed=changed, rows_deleted=deleted, rows=rows_read)
+    return TableCounts(
+        rows_read=rows_read, rows_changed=changed, rows_deleted=deleted, rows=rows_read, capture_method=FULL
+    )
 
 
 def _apply_changes(con: duckdb.DuckDBPyConnection, table: SourceTable, *, since_xid: int) -> TableCounts:
@@ -176,7 +343,13 @@ def _apply_changes(con: duckdb.DuckDBPyConnection, table: SourceTable, *, since_
         )
         deleted = one_row(con.execute(f"delete from {target} where {key} not in (select {key} from source_keys)"))[0]
         con.execute("drop table source_keys")
-    return TableCounts(rows_read=rows_read, rows_changed=changed, rows_deleted=deleted, rows=staged_rows - deleted)
+    return TableCounts(
+        rows_read=rows_read,
+        rows_changed=changed,
+        rows_deleted=deleted,
+        rows=staged_rows - deleted,
+        capture_method=XMIN,
+    )
 
 
 def _record_states(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from pipelines.config import paths
@@ -63,7 +64,15 @@ def _run_once(args: argparse.Namespace) -> str:
     # Imported here: the run pulls in Great Expectations, seconds of imports that `runs` and `--help` need not pay.
     from pipelines.run.etl import RunOptions, run_etl
 
-    record = run_etl(RunOptions(full=args.full, rebuild=args.rebuild, redact_pii=args.redact_pii, wait=args.wait))
+    options = RunOptions(
+        full=args.full,
+        rebuild=args.rebuild,
+        redact_pii=args.redact_pii,
+        wait=args.wait,
+    )
+    record = run_etl(options)
+    if record.capture.get("note"):
+        print(f"capture: {record.capture['note']}", flush=True)
     if record.status == "blocked":
         _print_failed_checks(record)
     print(_summary(record), flush=True)
@@ -84,14 +93,15 @@ def _print_failed_checks(record: RunRecord) -> None:
 
 def _summary(record: RunRecord) -> str:
     tables = record.tables.values()
-    read = sum(counts["rows_read"] for counts in tables)
-    changed = sum(counts["rows_changed"] for counts in tables)
-    deleted = sum(counts["rows_deleted"] for counts in tables)
+    read = sum(int(counts["rows_read"]) for counts in tables)
+    changed = sum(int(counts["rows_changed"]) for counts in tables)
+    deleted = sum(int(counts["rows_deleted"]) for counts in tables)
     warnings = sum(1 for check in record.checks if not check["success"] and check["severity"] == "warn")
     assert record.finished_at is not None  # run() sets it before returning
     seconds = (record.finished_at - record.started_at).total_seconds()
     line = (
-        f"{record.status} run {record.run_id} ({record.mode}): {len(record.tables)} tables, {read:,} rows read, "
+        f"{record.status} run {record.run_id} ({record.mode}, {capture_methods(record.tables)}): "
+        f"{len(record.tables)} tables, {read:,} rows read, "
         f"{changed:,} changed, {deleted:,} deleted, {warnings} warning(s), {seconds:.1f} s"
     )
     if record.writeback:
@@ -100,6 +110,14 @@ def _summary(record: RunRecord) -> str:
             f"{record.writeback.statistics_chapters + record.writeback.statistics_projects:,} content statistics"
         )
     return line
+
+
+def capture_methods(tables: dict[str, dict[str, int | str]]) -> str:
+    """How the tables were read, e.g. `logical` or `xmin 11 + full 8` (docs/etl.md, "Change capture")."""
+    counts = Counter(str(table.get("capture_method", "-")) for table in tables.values())
+    if len(counts) == 1:
+        return next(iter(counts))
+    return " + ".join(f"{method} {count}" for method, count in sorted(counts.items(), key=lambda item: -item[1]))
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -113,14 +131,15 @@ def _runs(args: argparse.Namespace) -> int:
         print(f"no runs recorded in {paths().run_history}; run `ebook-analytics etl run`")
         return 0
     print(
-        f"{'run_id':28} {'status':9} {'mode':11} {'snapshot_at':25} {'rows read':>12} {'changed':>10} {'seconds':>8}"
-        "  error"
+        f"{'run_id':28} {'status':9} {'mode':11} {'capture':18} {'snapshot_at':25} {'rows read':>12} {'changed':>10} "
+        f"{'seconds':>8}  error"
     )
     for run in runs:
         tables = (run.get("tables") or {}).values()
         seconds = sum((run.get("steps") or {}).values())
         print(
-            f"{run['run_id']:28} {run['status']:9} {run['mode']:11} {(run.get('snapshot_at') or '-')[:25]:25} "
+            f"{run['run_id']:28} {run['status']:9} {run['mode']:11} {capture_methods(run.get('tables') or {}):18} "
+            f"{(run.get('snapshot_at') or '-')[:25]:25} "
             f"{sum(t['rows_read'] for t in tables):>12,} {sum(t['rows_changed'] for t in tables):>10,} "
             f"{seconds:>8.1f}  {run.get('error') or ''}"
         )

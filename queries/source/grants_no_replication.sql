@@ -1,0 +1,2 @@
+-- No replication: the ETL then reads with the xmin method; DDL template.
+alter role {role} with noreplication

@@ -1,0 +1,383 @@
+"""Change capture: incremental runs read the source's row changes from a logical replication slot (pgoutput).
+
+The hand-made platform of tests/etl_rows.py, changed between runs in ways a table scan would find hard: an insert
+deleted again before the next run, in-place updates without updated_at, an update of a months-old row, a late
+row, deletes. Every expected count below is worked out from those rows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+from pipelines.bench.tuples import tuples_read, wait_until_quiet
+from pipelines.extract.tables import load_tables
+from tests.conftest import cli_environment, run_cli
+from tests.etl_rows import E1, E2, G2, G3, G4, M1, P2, RS1, U1, U2, U3, insert_platform, query_warehouse
+from tests.test_fault_drills import error_line, finish, kill_9, paused_run
+from tests.test_incremental import _differences, _full_env_with_history_of
+
+G5 = "d0000000-0000-0000-0000-000000000005"
+E3 = "f0000000-0000-0000-0000-000000000003"
+
+# Each statement commits on its own (autocommit), so the slot sees six separate transactions in this order.
+CHANGES = (
+    f"""insert into ai_processing.ai_generations (id, user_id, project_id, model_id, prompt, status, created_at)
+        values ('{G4}', '{U2}', '{P2}', '{M1}', 'secret prompt', 'processing', '2024-03-03 01:00:00+00')""",
+    # in place, no updated_at: only the WAL (or xmin) tells
+    f"""update ai_processing.ai_generations set status = 'completed', completed_at = '2024-03-02 10:05:00+00',
+        tokens_used = 800, cost = 0.004000 where id = '{G2}'""",
+    # inserted and deleted between two runs: must leave no trace
+    f"""insert into ai_processing.ai_generations (id, user_id, model_id, prompt, status, created_at)
+        values ('{G5}', '{U1}', '{M1}', 'secret prompt', 'failed', '2024-03-03 02:00:00+00')""",
+    f"delete from ai_processing.ai_generations where id = '{G5}'",
+    f"delete from ai_processing.ai_generations where id = '{G3}'",
+    # G4 finishes later: the staged row is its last state
+    f"""update ai_processing.ai_generations set status = 'completed', completed_at = '2024-03-03 01:00:30+00',
+        tokens_used = 10, cost = 0.000100 where id = '{G4}'""",
+    # a months-old row updated in place: February's statement is paid
+    f"""update billing.revenue_shares set payout_status = 'paid', payout_date = '2024-03-05 00:00:00+00'
+        where id = '{RS1}'""",
+    # a late row: an event of February arriving now
+    f"""insert into analytics.user_events (id, user_id, event_type, timestamp)
+        values ('{E3}', '{U3}', 'login', '2024-02-15 08:00:00+00')""",
+    f"delete from analytics.user_events where id = '{E2}'",
+    # a personal column only: users is re-read but unchanged, user_pii changed
+    f"update users.users set email = 'carol@example.org', password_hash = 'secret-hash-3' where id = '{U3}'",
+)
+UNTOUCHED = {"rows_read": 0, "rows_changed": 0, "rows_deleted": 0}
+
+
+def apply(url: str, statements: tuple[str, ...]) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def last_run(env: dict[str, str]) -> dict:
+    history = Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl"
+    return json.loads(history.read_text().splitlines()[-1])
+
+
+def warehouse(env: dict[str, str]) -> Path:
+    return Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
+
+
+def slot_position(env: dict[str, str]) -> tuple[str, int]:
+    ((slot, lsn),) = query_warehouse(warehouse(env), "select slot_name, lsn from meta.capture_state")
+    return slot, lsn
+
+
+def confirmed_lsn(url: str, slot: str) -> int | None:
+    from pipelines.extract.capture import lsn_number
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "select confirmed_flush_lsn::text from pg_replication_slots where slot_name = %s", (slot,)
+        ).fetchone()
+    return lsn_number(row[0]) if row else None
+
+
+def counts(run: dict, table: str) -> dict:
+    return {key: value for key, value in run["tables"][table].items() if key not in ("rows", "capture_method")}
+
+
+def full_copy_equals(env: dict[str, str], tmp_path: Path) -> None:
+    """A --full run on a copy of the warehouse (the history carried over) gives the same staging, history and marts,
+    table by table (EXCEPT ALL both ways)."""
+    full_env = _full_env_with_history_of(warehouse(env), env, tmp_path)
+    run_cli("etl", "run", "--full", env=full_env)
+    differences = _differences(warehouse(env), warehouse(full_env))
+    assert {table: diff for table, diff in differences.items() if diff != (0, 0)} == {}
+    assert len([table for table in differences if table.startswith("staging.")]) == 19
+
+
+@pytest.fixture
+def captured(source_url: str, cli_env: dict[str, str]) -> dict[str, str]:
+    """The platform published once by a full run that created this warehouse's slot."""
+    insert_platform(source_url)
+    result = run_cli("etl", "run", env=cli_env)
+    run = last_run(cli_env)
+    assert run["capture"]["method"] == "logical" and run["capture"]["note"] is None
+    assert {table["capture_method"] for table in run["tables"].values()} == {"full"}
+    assert "(full, full)" in result.stdout
+    slot, lsn = slot_position(cli_env)
+    assert confirmed_lsn(source_url, slot) == lsn  # a new slot starts where its snapshot ends
+    return cli_env
+
+
+def test_changes_arrive_exactly_and_equal_a_full_run(captured: dict[str, str], source_url: str, tmp_path: Path):
+    env = captured
+    apply(source_url, CHANGES)
+    result = run_cli("etl", "run", env=env)
+
+    run = last_run(env)
+    assert (run["mode"], run["status"], run["capture"]["method"]) == ("incremental", "published", "logical")
+    assert {table["capture_method"] for table in run["tables"].values()} == {"logical"}
+    assert "(incremental, logical)" in result.stdout
+    # 6 messages: G4 insert + update, G2 update, G5 insert + delete, G3 delete; G5 never reaches the staging
+    assert counts(run, "ai_generations") == {"rows_read": 6, "rows_changed": 2, "rows_deleted": 1}
+    assert counts(run, "revenue_shares") == {"rows_read": 1, "rows_changed": 1, "rows_deleted": 0}
+    assert counts(run, "user_events") == {"rows_read": 2, "rows_changed": 1, "rows_deleted": 1}
+    assert counts(run, "users") == {"rows_read": 1, "rows_changed": 0, "rows_deleted": 0}
+    assert counts(run, "user_pii") == {"rows_read": 1, "rows_changed": 1, "rows_deleted": 0}
+    assert counts(run, "projects") == UNTOUCHED and counts(run, "ai_models") == UNTOUCHED
+    assert sum(table["rows_changed"] for table in run["tables"].values()) == 5
+    assert run["tables"]["ai_generations"]["rows"] == 3 and run["tables"]["user_events"]["rows"] == 2
+
+    live = warehouse(env)
+    assert query_warehouse(
+        live, "select id::varchar, status, tokens_used, cost::varchar from staging.ai_generations order by id"
+    ) == [
+        ("d0000000-0000-0000-0000-000000000001", "completed", 1200, "0.012345"),
+        (G2, "completed", 800, "0.004000"),
+        (G4, "completed", 10, "0.000100"),
+    ]
+    assert query_warehouse(live, "select payout_status, payout_date::varchar from staging.revenue_shares") == [
+        ("paid", "2024-03-05 00:00:00+00")
+    ]
+    assert query_warehouse(live, "select id::varchar, timestamp::varchar from staging.user_events order by id") == [
+        (E1, "2024-03-02 04:30:00+00"),
+        (E3, "2024-02-15 08:00:00+00"),
+    ]
+    assert query_warehouse(live, f"select email from staging.user_pii where id = '{U3}'") == [("carol@example.org",)]
+    # the slot moved on to exactly what the warehouse holds
+    slot, lsn = slot_position(env)
+    assert confirmed_lsn(source_url, slot) == lsn
+    # nothing to read the next time
+    run_cli("etl", "run", env=env)
+    assert sum(table["rows_read"] for table in last_run(env)["tables"].values()) == 0
+
+    full_copy_equals(env, tmp_path)
+
+
+def test_redact_pii_stages_no_personal_column_from_the_slot(captured: dict[str, str], source_url: str):
+    env = captured
+    apply(source_url, CHANGES)
+    run_cli("etl", "run", "--redact-pii", env=env)
+    run = last_run(env)
+    assert "user_pii" not in run["tables"] and run["capture"]["method"] == "logical"
+    assert counts(run, "users") == {"rows_read": 1, "rows_changed": 0, "rows_deleted": 0}
+    columns = query_warehouse(
+        warehouse(env), "select column_name from information_schema.columns where table_schema = 'staging'"
+    )
+    assert not {"email", "first_name", "last_name", "username", "password_hash"} & {c for (c,) in columns}
+
+
+def test_a_blocked_run_leaves_its_changes_in_the_slot(captured: dict[str, str], source_url: str, tmp_path: Path):
+    env = captured
+    slot, published_lsn = slot_position(env)
+    apply(source_url, CHANGES)
+    # an error-level defect: a completed generation without completed_at blocks the publication
+    apply(source_url, (f"update ai_processing.ai_generations set completed_at = null where id = '{G2}'",))
+    blocked = run_cli("etl", "run", env=env, check=False)
+    assert blocked.returncode == 2 and last_run(env)["status"] == "blocked"
+    assert confirmed_lsn(source_url, slot) == published_lsn  # not consumed
+
+    apply(
+        source_url,
+        (f"update ai_processing.ai_generations set completed_at = '2024-03-02 10:05:00+00' where id = '{G2}'",),
+    )
+    run_cli("etl", "run", env=env)
+    run = last_run(env)
+    assert (run["status"], run["capture"]["method"]) == ("published", "logical")
+    # every change since the last publication, the blocked run's included (G2: 2 more updates)
+    assert counts(run, "ai_generations") == {"rows_read": 8, "rows_changed": 2, "rows_deleted": 1}
+    assert counts(run, "user_events") == {"rows_read": 2, "rows_changed": 1, "rows_deleted": 1}
+    full_copy_equals(env, tmp_path)
+
+
+def test_a_slot_dropped_behind_the_etls_back_falls_back_to_a_full_snapshot(
+    captured: dict[str, str], source_url: str, tmp_path: Path
+):
+    env = captured
+    slot, _ = slot_position(env)
+    with psycopg.connect(source_url, autocommit=True) as conn:
+        conn.execute("select pg_drop_replication_slot(%s)", (slot,))
+    apply(source_url, CHANGES)
+
+    result = run_cli("etl", "run", env=env)
+    run = last_run(env)
+    assert (run["mode"], run["status"]) == ("incremental", "published")
+    assert run["capture"]["note"] == f"replication slot {slot} is gone: full snapshot"
+    assert f"capture: replication slot {slot} is gone: full snapshot" in result.stdout
+    assert {table["capture_method"] for table in run["tables"].values()} == {"full"}
+    assert counts(run, "ai_generations") == {"rows_read": 3, "rows_changed": 2, "rows_deleted": 1}
+    new_slot, lsn = slot_position(env)
+    assert new_slot != slot and confirmed_lsn(source_url, new_slot) == lsn
+
+    apply(source_url, (f"delete from analytics.user_events where id = '{E3}'",))
+    run_cli("etl", "run", env=env)  # logical again from the new slot
+    run = last_run(env)
+    assert run["capture"] == {
+        "method": "logical",
+        "slot": new_slot,
+        "note": None,
+        "backlog_bytes": run["capture"]["backlog_bytes"],
+    }
+    assert counts(run, "user_events") == {"rows_read": 1, "rows_changed": 0, "rows_deleted": 1}
+    full_copy_equals(env, tmp_path)
+
+
+def test_xmin_stays_where_the_role_may_not_replicate_until_granted(
+    source_url: str, cli_env: dict[str, str], tmp_path: Path
+):
+    from urllib.parse import urlsplit, urlunsplit
+
+    insert_platform(source_url)
+    reader = f"reader_{tmp_path.name[-8:].lower().replace('-', '_')}"
+    grant_env = {**cli_env, "EBOOK_ANALYTICS_READER_PASSWORD": "pw-reader"}
+    run_cli("source", "grant", "--reader", reader, env=grant_env)
+    parts = urlsplit(source_url)
+    reader_url = urlunsplit(parts._replace(netloc=f"{reader}:pw-reader@{parts.hostname or ''}"))
+    env = {**cli_env, "EBOOK_ANALYTICS_SOURCE_URL": reader_url, "EBOOK_ANALYTICS_ROLLUP_URL": source_url}
+
+    run_cli("etl", "run", env=env)
+    apply(source_url, CHANGES)
+    result = run_cli("etl", "run", env=env)
+    run = last_run(env)
+    assert run["capture"]["method"] == "xmin"
+    assert run["capture"]["note"] == "the source role may not replicate (`source grant --replication`): xmin method"
+    methods = {name: table["capture_method"] for name, table in run["tables"].items()}
+    assert methods["ai_generations"] == "xmin" and methods["ai_models"] == "full"
+    assert "(incremental, xmin 11 + full 8)" in result.stdout
+
+    granted = run_cli("source", "grant", "--reader", reader, "--replication", env=grant_env)
+    assert f"reader role {reader}: REPLICATION" in granted.stdout
+    run_cli("etl", "run", env=env)  # starts the slot with a full snapshot
+    assert last_run(env)["capture"]["note"] == "no change-capture slot yet: full snapshot"
+    apply(source_url, (f"delete from analytics.user_events where id = '{E3}'",))
+    run_cli("etl", "run", env=env)
+    run = last_run(env)
+    assert run["capture"]["method"] == "logical"
+    assert counts(run, "user_events") == {"rows_read": 1, "rows_changed": 0, "rows_deleted": 1}
+    full_copy_equals(env, tmp_path)
+
+
+def test_an_incremental_run_reads_at_most_twice_the_rows_it_changes(
+    captured: dict[str, str], source_url: str, create_database, schema_template: str
+):
+    # The write-back goes to another database, so only the extract's reads of the source are counted.
+    env = {**captured, "EBOOK_ANALYTICS_ROLLUP_URL": create_database(template=schema_template)}
+    names = sorted({table.source for table in load_tables()})
+    apply(source_url, CHANGES)
+    wait_until_quiet(source_url)
+    before = tuples_read(source_url, names)
+    run_cli("etl", "run", env=env)
+    wait_until_quiet(source_url)
+    read = sum(tuples_read(source_url, names).values()) - sum(before.values())
+
+    run = last_run(env)
+    changed = sum(table["rows_changed"] + table["rows_deleted"] for table in run["tables"].values())
+    assert changed == 7 and run["capture"]["method"] == "logical"
+    assert read == 0 <= 2 * changed  # the changes come from the WAL: no table is scanned
+
+    # The xmin method on the same change scans the tables (calibration: the counter does see the ETL's reads).
+    apply(source_url, (f"delete from analytics.user_events where id = '{E3}'",))
+    wait_until_quiet(source_url)
+    before = tuples_read(source_url, names)
+    run_cli("etl", "run", env={**env, "EBOOK_ANALYTICS_CAPTURE": "xmin"})
+    wait_until_quiet(source_url)
+    assert last_run(env)["capture"]["method"] == "xmin"
+    after = tuples_read(source_url, names)
+    # every row of every table: 25 staged source rows (users.users once, though staged twice); the xmin tables are
+    # scanned for changes and counted for deletes
+    assert after["ai_processing.ai_generations"] - before["ai_processing.ai_generations"] >= 3
+    assert sum(after.values()) - sum(before.values()) > 2 * 1
+
+
+# --- fault drills (tests/test_fault_drills.py style: the real CLI, paused at a phase, then hit) ---------------------
+
+
+def test_killed_before_the_publish_the_next_run_reads_the_same_changes(
+    captured: dict[str, str], source_url: str, tmp_path: Path
+):
+    env = captured
+    slot, published_lsn = slot_position(env)
+    apply(source_url, CHANGES)
+
+    kill_9(paused_run("publish", env=env))  # extracted and checked, not yet published
+    assert confirmed_lsn(source_url, slot) == published_lsn
+
+    run_cli("etl", "run", env=env)
+    run = last_run(env)
+    assert (run["status"], run["capture"]["method"]) == ("published", "logical")
+    assert counts(run, "ai_generations") == {"rows_read": 6, "rows_changed": 2, "rows_deleted": 1}
+    assert confirmed_lsn(source_url, slot) == slot_position(env)[1] > published_lsn
+    full_copy_equals(env, tmp_path)
+
+
+def test_killed_after_the_publish_the_next_run_skips_what_is_staged(
+    captured: dict[str, str], source_url: str, tmp_path: Path
+):
+    env = captured
+    slot, first_lsn = slot_position(env)
+    apply(source_url, CHANGES)
+
+    kill_9(paused_run("writeback", env=env))  # published, the slot not yet advanced
+    _, published_lsn = slot_position(env)
+    assert confirmed_lsn(source_url, slot) == first_lsn < published_lsn  # the slot is behind the warehouse
+
+    apply(source_url, (f"delete from analytics.user_events where id = '{E3}'",))
+    run_cli("etl", "run", env=env)
+    run = last_run(env)
+    assert run["capture"]["method"] == "logical"
+    # the published transactions are still in the slot but skipped: only the new delete is read
+    assert sum(table["rows_read"] for table in run["tables"].values()) == 1
+    assert counts(run, "user_events") == {"rows_read": 1, "rows_changed": 0, "rows_deleted": 1}
+    assert confirmed_lsn(source_url, slot) == slot_position(env)[1]
+    full_copy_equals(env, tmp_path)
+
+
+def test_source_restarted_mid_run_fails_clearly_and_the_next_run_continues_from_the_slot(tmp_path: Path):
+    from pipelines.source import server
+    from pipelines.source.migrate import apply_migrations
+
+    pgdata = tmp_path / "home" / "pg"  # this CLI home's own embedded server: `source start` restarts it
+    url = server.start(pgdata)
+    try:
+        with psycopg.connect(url) as conn:
+            apply_migrations(conn)
+        insert_platform(url)
+        env = cli_environment(tmp_path, url)
+        run_cli("etl", "run", env=env)
+        slot, published_lsn = slot_position(env)
+        apply(url, CHANGES)
+
+        process = paused_run("extract", env=env, seconds=8)  # the slot checked, its changes not yet read
+        server.stop(pgdata)
+        result = finish(process)
+        assert result.returncode == 1 and "source" in error_line(result)
+        assert last_run(env)["status"] == "failed"
+
+        run_cli("source", "start", env=env)
+        assert confirmed_lsn(url, slot) == published_lsn  # the slot survived the restart, unconsumed
+        run_cli("etl", "run", env=env)
+        run = last_run(env)
+        assert (run["status"], run["capture"]["method"], run["capture"]["slot"]) == ("published", "logical", slot)
+        assert counts(run, "ai_generations") == {"rows_read": 6, "rows_changed": 2, "rows_deleted": 1}
+        full_copy_equals(env, tmp_path)
+    finally:
+        server.stop(pgdata)
+
+
+def test_source_status_shows_the_slot_and_its_lag(captured: dict[str, str], source_url: str):
+    env = captured
+    slot, _ = slot_position(env)
+    database = urlsplit(source_url).path.lstrip("/")
+    line = f"slot {slot} ({database}): "
+    before = [row for row in run_cli("source", "status", env=env, check=False).stdout.splitlines() if line in row]
+    apply(source_url, CHANGES)  # WAL the slot has not consumed yet
+    after = [row for row in run_cli("source", "status", env=env, check=False).stdout.splitlines() if line in row]
+
+    pattern = re.compile(
+        re.escape(line) + r"([\d,]+) bytes behind, [\d,]+ bytes of WAL kept, unused for [\d,]+ s, wal_status reserved$"
+    )
+    assert len(before) == len(after) == 1
+    lag_before, lag_after = (int(pattern.match(row).group(1).replace(",", "")) for row in (before[0], after[0]))
+    assert lag_after > lag_before
