@@ -19,7 +19,7 @@ DATABASE = "ebook_platform"
 SUPERUSER = "postgres"
 # Change capture (docs/etl.md, "Change capture"): logical decoding, room for one slot per warehouse plus the
 # replication connection that creates a slot with an exported snapshot. These need a restart to change.
-RESTART_SETTINGS = {"wal_level": "logical", "max_replication_slots": "32", "max_wal_senders": "10"}
+RESTART_SETTINGS = {"wal_level": "logical", "max_replication_slots": "128", "max_wal_senders": "10"}
 # What a slot may hold back before PostgreSQL invalidates it (the ETL then takes a full snapshot by itself): a
 # stopped ETL must never fill the source's disk. Setting `slot_wal_keep_size`; a reload applies it.
 DEFAULT_SLOT_WAL_KEEP_SIZE = "2GB"
