@@ -5,6 +5,14 @@ them. Every rewrite here is generic (a function, a macro, a type rule), never a 
 - the house macros of `queries/macros/` are expanded in place (Spark has no macros);
 - DuckDB functions SQLGlot leaves as they are map to their Spark equivalents (`_FUNCTIONS`);
 - `quantile_cont(x, p)` is Spark's exact `percentile(x, p)`, row values `(a, b)` are `struct(a, b)`;
+- `arg_max(x, y)` skips rows where x is NULL, Spark's `max_by` does not: it orders by y only where x is not NULL;
+  `arg_max_null` keeps them, as `max_by` does (and `arg_min`, `arg_min_null` alike);
+- DuckDB's infinite timestamps are its int64 extremes in microseconds, and so in Parquet: Spark carries them as
+  they are and compares them rightly, so `'infinity'::timestamptz` is that timestamp and `isinf(t)` tests for it
+  (arithmetic on them overflows in Spark, a loud error where DuckDB would stay infinite);
+- `to_days(n)` is `make_dt_interval(n)`;
+- an ASOF join (the latest right row at or before the left one) is an ordinary join on the right rows' intervals
+  up to the next right row of the same keys;
 - `cast(unnest(list) as T)` casts the list to `array<T>` (Spark refuses a generator nested in an expression);
 - `date - date` is a whole number of days in DuckDB but an interval in Spark: with the column types known
   (SQLGlot's type annotation over the warehouse's schema), it becomes `datediff(end, start)`.
@@ -34,7 +42,23 @@ _MACRO = re.compile(
 _FUNCTIONS = {
     ("epoch_us", 1): "unix_micros",
     ("make_timestamp", 1): "timestamp_micros",  # the one-argument form: microseconds since the epoch
+    ("arg_max_null", 2): "max_by",
+    ("arg_min_null", 2): "min_by",
 }
+
+# DuckDB's 'infinity' and '-infinity' timestamps in microseconds since the epoch.
+_INFINITY_US = {"infinity": 2**63 - 1, "-infinity": -(2**63 - 1)}
+_TEMPORAL = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.DATE)
+
+# ASOF join inequality (right column on the left side) -> the neighbour that bounds the right row's interval
+# (`lead` for the latest at or before, `lag` for the earliest at or after) and how the left value compares with it.
+_ASOF_BOUNDS: dict[type[exp.Expr], tuple[type[exp.Func], type[exp.Binary]]] = {
+    exp.LTE: (exp.Lead, exp.LT),
+    exp.LT: (exp.Lead, exp.LTE),
+    exp.GTE: (exp.Lag, exp.GT),
+    exp.GT: (exp.Lag, exp.GTE),
+}
+_FLIPPED: dict[type[exp.Expr], type[exp.Binary]] = {exp.LTE: exp.GTE, exp.LT: exp.GT, exp.GTE: exp.LTE, exp.GT: exp.LT}
 
 
 @cache
@@ -59,6 +83,7 @@ def to_spark(sql: str, schema: Schema) -> str:
     tables = MappingSchema(dict(schema), dialect="duckdb")
     tree = qualify(tree, schema=tables, dialect="duckdb", validate_qualify_columns=False, identify=False)
     tree = _days_between_dates(tree, tables)
+    tree = tree.transform(_asof_join)
     tree = tree.transform(_spark_function)
     return tree.sql(dialect="spark", pretty=True, comments=False)
 
@@ -118,6 +143,20 @@ def _spark_function(node: exp.Expr) -> exp.Expr:
         spark_name = _FUNCTIONS.get((str(node.this).lower(), len(node.expressions)))
         if spark_name:
             return exp.Anonymous(this=spark_name, expressions=node.expressions)
+    if isinstance(node, exp.ArgMax | exp.ArgMin) and not node.args.get("count"):
+        # Rows whose argument is NULL get no ordering value: max_by / min_by skip them, as DuckDB's arg_max does.
+        value = node.this.copy().transform(_spark_function)
+        kept = exp.case().when(exp.not_(exp.Is(this=node.this.copy(), expression=exp.Null())), node.expression.copy())
+        return type(node)(this=value, expression=kept.transform(_spark_function))
+    if isinstance(node, exp.Cast) and node.to.is_type(*_TEMPORAL) and node.this.is_string:
+        micros = _INFINITY_US.get(node.this.name.lower())
+        if micros is not None:
+            return exp.Anonymous(this="timestamp_micros", expressions=[exp.Literal.number(micros)])
+    if isinstance(node, exp.IsInf):
+        extremes = [exp.Literal.number(micros) for micros in _INFINITY_US.values()]
+        return exp.In(this=exp.Anonymous(this="unix_micros", expressions=[node.this.copy()]), expressions=extremes)
+    if isinstance(node, exp.ToDays):
+        return exp.Anonymous(this="make_dt_interval", expressions=[node.this.copy()])
     if isinstance(node, exp.PercentileCont) and node.expression is not None:
         return exp.Anonymous(this="percentile", expressions=[node.this, node.expression])
     if isinstance(node, exp.Tuple) and isinstance(node.parent, exp.Func):
@@ -133,3 +172,50 @@ def _cast_inside(cast: exp.Cast) -> exp.Expr:
     inner = generator.expressions[0] if isinstance(generator, exp.Unnest) else generator.this
     array_type = exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[cast.to.copy()], nested=True)
     return exp.Explode(this=exp.Cast(this=inner.copy(), to=array_type))
+
+
+def _asof_join(node: exp.Expr) -> exp.Expr:
+    """`l asof [left] join r on r.k = l.k and r.t <= l.t` -> `l [left] join (r with r.t's successor) as r on
+    r.k = l.k and r.t <= l.t and (successor is null or l.t < successor)`: each left row meets exactly the right row
+    DuckDB would pick (among right rows with equal keys and times, one of them, as in DuckDB)."""
+    if not isinstance(node, exp.Join) or str(node.args.get("method") or "").upper() != "ASOF":
+        return node
+    right = node.this
+    alias = right.alias_or_name
+    conditions = list(node.args["on"].flatten()) if isinstance(node.args["on"], exp.And) else [node.args["on"]]
+    keys: list[exp.Expr] = []
+    inequality: tuple[exp.Column, type[exp.Expr], exp.Expr] | None = None
+    for condition in conditions:
+        sides = (condition.this, condition.expression)
+        mine = [side for side in sides if isinstance(side, exp.Column) and side.table == alias]
+        if len(mine) != 1:
+            raise ValueError(f"ASOF join condition must compare one column of {alias}: {condition.sql('duckdb')}")
+        if isinstance(condition, exp.EQ):
+            keys.append(exp.column(mine[0].name))
+        elif type(condition) in _ASOF_BOUNDS and inequality is None:
+            flipped = mine[0] is condition.expression
+            kind = _FLIPPED[type(condition)] if flipped else type(condition)
+            other = condition.this if flipped else condition.expression
+            inequality = (mine[0], kind, other)
+        else:
+            raise ValueError(f"unsupported ASOF join condition: {condition.sql('duckdb')}")
+    if inequality is None:
+        raise ValueError(f"ASOF join on {alias} without an inequality")
+    column, kind, left_value = inequality
+    neighbour, bound = _ASOF_BOUNDS[kind]
+    window = exp.Window(
+        this=neighbour(this=exp.column(column.name)),
+        partition_by=keys,
+        order=exp.Order(expressions=[exp.Ordered(this=exp.column(column.name))]),
+    )
+    successor = "_asof_bound"
+    intervals = exp.select("*", exp.alias_(window, successor)).from_(right.copy())
+    within = exp.or_(
+        exp.Is(this=exp.column(successor, table=alias), expression=exp.Null()),
+        bound(this=left_value.copy(), expression=exp.column(successor, table=alias)),
+    )
+    joined = node.copy()
+    joined.set("method", None)
+    joined.set("this", exp.Subquery(this=intervals, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+    joined.set("on", exp.and_(node.args["on"].copy(), exp.Paren(this=within)))
+    return joined
