@@ -21,6 +21,7 @@ them. Every rewrite here is generic (a function, a macro, a type rule), never a 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 
 import sqlglot
@@ -83,14 +84,26 @@ def to_spark(sql: str, schema: Schema) -> str:
     tables = MappingSchema(dict(schema), dialect="duckdb")
     tree = qualify(tree, schema=tables, dialect="duckdb", validate_qualify_columns=False, identify=False)
     tree = _days_between_dates(tree, tables)
-    tree = tree.transform(_asof_join)
-    tree = tree.transform(_spark_function)
+    tree = _bottom_up(tree, _asof_join)
+    tree = _bottom_up(tree, _spark_function)
     return tree.sql(dialect="spark", pretty=True, comments=False)
 
 
 def spark_type(duckdb_type: str) -> str:
     """Spark's name of a DuckDB column type (TIMESTAMP WITH TIME ZONE -> TIMESTAMP, INTEGER -> INT, ...)."""
     return exp.DataType.build(duckdb_type, dialect="duckdb").sql(dialect="spark")
+
+
+def _bottom_up(tree: exp.Expr, rewrite: Callable[[exp.Expr], exp.Expr]) -> exp.Expr:
+    """`rewrite` every node, its descendants first: a replacement is built from rewritten parts (SQLGlot's
+    `transform` goes top-down and never visits inside what it replaced), and a node sees its original parent."""
+    for node in reversed(list(tree.walk(bfs=False))):  # reversed pre-order: every node after its descendants
+        replacement = rewrite(node)
+        if replacement is not node:
+            if node is tree:
+                return replacement
+            node.replace(replacement)
+    return tree
 
 
 def _expand_macro(node: exp.Expr) -> exp.Expr:
@@ -145,9 +158,8 @@ def _spark_function(node: exp.Expr) -> exp.Expr:
             return exp.Anonymous(this=spark_name, expressions=node.expressions)
     if isinstance(node, exp.ArgMax | exp.ArgMin) and not node.args.get("count"):
         # Rows whose argument is NULL get no ordering value: max_by / min_by skip them, as DuckDB's arg_max does.
-        value = node.this.copy().transform(_spark_function)
         kept = exp.case().when(exp.not_(exp.Is(this=node.this.copy(), expression=exp.Null())), node.expression.copy())
-        return type(node)(this=value, expression=kept.transform(_spark_function))
+        return type(node)(this=node.this.copy(), expression=kept)
     if isinstance(node, exp.Cast) and node.to.is_type(*_TEMPORAL) and node.this.is_string:
         micros = _INFINITY_US.get(node.this.name.lower())
         if micros is not None:
