@@ -11,6 +11,8 @@ them. Every rewrite here is generic (a function, a macro, a type rule), never a 
   they are and compares them rightly, so `'infinity'::timestamptz` is that timestamp and `isinf(t)` tests for it
   (arithmetic on them overflows in Spark, a loud error where DuckDB would stay infinite);
 - `to_days(n)` is `make_dt_interval(n)`;
+- `date_diff(unit, a, b)` counts the unit's boundaries between a and b in DuckDB, whole units elapsed in Spark:
+  the same count between a and b truncated to the unit;
 - an ASOF join (the latest right row at or before the left one) is an ordinary join on the right rows' intervals
   up to the next right row of the same keys;
 - `cast(unnest(list) as T)` casts the list to `array<T>` (Spark refuses a generator nested in an expression);
@@ -46,6 +48,10 @@ _FUNCTIONS = {
     ("arg_max_null", 2): "max_by",
     ("arg_min_null", 2): "min_by",
 }
+
+# Units whose boundaries date_diff counts, as whole units between the times truncated to them (not weeks: DuckDB's
+# week boundaries are not date_trunc's Mondays).
+_BOUNDARY_UNITS = {"MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "MONTH", "QUARTER", "YEAR"}
 
 # DuckDB's 'infinity' and '-infinity' timestamps in microseconds since the epoch.
 _INFINITY_US = {"infinity": 2**63 - 1, "-infinity": -(2**63 - 1)}
@@ -167,6 +173,13 @@ def _spark_function(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.IsInf):
         extremes = [exp.Literal.number(micros) for micros in _INFINITY_US.values()]
         return exp.In(this=exp.Anonymous(this="unix_micros", expressions=[node.this.copy()]), expressions=extremes)
+    if isinstance(node, exp.DateDiff) and node.args.get("date_part_boundary"):
+        unit = node.text("unit").upper()
+        if unit in _BOUNDARY_UNITS:
+            later, earlier = (
+                exp.TimestampTrunc(this=part.copy(), unit=exp.var(unit)) for part in (node.this, node.expression)
+            )
+            return exp.DateDiff(this=later, expression=earlier, unit=exp.var(unit))
     if isinstance(node, exp.ToDays):
         return exp.Anonymous(this="make_dt_interval", expressions=[node.this.copy()])
     if isinstance(node, exp.PercentileCont) and node.expression is not None:
