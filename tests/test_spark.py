@@ -6,8 +6,8 @@ mart is then compared both ways with EXCEPT ALL (duplicates count; DECIMAL money
 types. The DuckDB constructs that Spark SQL spells differently (spark_sql.py) are checked one by one on hand-made
 rows where a naive translation would differ. Money (DECIMAL) compares exactly; DOUBLE columns to 6 decimals.
 
-One local Spark session serves the test session (starting the JVM is most of the cost); only two tests need it, in
-the `spark` xdist group so that `--dist loadgroup` runs them on one worker.
+One local Spark session serves the test session (starting the JVM is most of the cost); the suite runs each module
+whole on one worker (`--dist loadfile`), so one JVM starts for this module.
 """
 
 from __future__ import annotations
@@ -83,7 +83,6 @@ def differences(con: duckdb.DuckDBPyConnection, left: str, right: str) -> tuple[
     )
 
 
-@pytest.mark.xdist_group("spark")
 def test_spark_builds_every_mart_as_duckdb_does(published_dataset, tmp_path, spark):
     published = Path(published_dataset["EBOOK_ANALYTICS_WAREHOUSE"])
     copy = tmp_path / "spark.duckdb"
@@ -200,7 +199,6 @@ DIALECT_CASES = [
 ]
 
 
-@pytest.mark.xdist_group("spark")
 def test_duckdb_constructs_mean_the_same_on_spark(spark, tmp_path):
     con = warehouse.connect(tmp_path / "dialect.duckdb")
     con.execute("create schema edges")

@@ -2,6 +2,6 @@
 
 import warnings
 
-# Great Expectations imports PySpark when it is installed (the `spark` extra), and PySpark warns about pandas 3 on
-# import: noise on every run's stderr that says nothing about this run. Our Spark engine does not use pandas.
+# After the Spark engine ran, Great Expectations finds PySpark imported and loads its testing helpers (gx.py), which
+# warn about pandas 3: noise on the run's stderr that says nothing about this run. Our Spark engine uses no pandas.
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
