@@ -9,6 +9,15 @@ if ! command -v chromium >/dev/null 2>&1; then
         || echo "warning: could not install chromium; browser tests will be skipped" >&2
 fi
 
+# Debian's Java runs Spark for tests/test_spark.py (the Spark engine's equality with DuckDB): 17 or newer.
+java_major=$( (java -version 2>&1 || true) | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)
+if [ "${java_major:-0}" -lt 17 ]; then
+    # (the JRE package fails to configure in slim images without the man page folder)
+    (mkdir -p /usr/share/man/man1 && apt-get update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+        || echo "warning: could not install Java 17 (openjdk-17-jre-headless); the Spark tests will be skipped" >&2
+fi
+
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi

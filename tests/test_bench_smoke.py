@@ -63,6 +63,7 @@ def test_bench_tiny_measures_everything_on_its_own_data(cli_env: dict[str, str],
     # The ETL's own count of rows read equals the bench's count(*) of the same tables.
     assert results["rows_extracted"] == sum(table["rows"] for table in results["tables"].values())
     assert results["pages"] == {} and results["concurrent_p95_ms"] is None  # --skip-dashboards
+    assert results["spark_transform_s"] is None and results["ratios"]["spark_vs_duckdb_transform"] is None
     assert results["machine"]["cores"] >= 1 and len(results["commit"].split("+")[0]) == 40
     assert results["ratios"]["incremental_vs_full"] == pytest.approx(
         results["incremental_etl_s"] / results["full_etl_s"], abs=1e-4
@@ -130,6 +131,8 @@ def test_ratios_and_targets_from_known_measurements():
             "incremental_etl_s": 6.0,
             "source_tuples_read_incremental": 300,
             "rows_changed_incremental": 100,
+            "transform_s": 4.0,
+            "spark_transform_s": 50.0,
             "peak_rss_mb": 2100.0,
             "pages": {"overview": {"p50_ms": 300.0, "p95_ms": 450.0}, "costs": {"p50_ms": 700.0, "p95_ms": 1200.0}},
         }
@@ -140,6 +143,7 @@ def test_ratios_and_targets_from_known_measurements():
         "naive_vs_full_extract": 8.0,
         "incremental_vs_full": 0.06,
         "tuples_read_vs_changed": 3.0,
+        "spark_vs_duckdb_transform": 12.5,
     }
     met = {key: target["met"] for key, target in results["targets"].items()}
     assert met == {

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from pipelines.source.commands import SCALES
+from pipelines.transform.runner import ENGINES
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,6 +25,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--skip-dashboards",
         action="store_true",
         help="measure the ETL only (the dashboard part needs the bench extra and Chromium)",
+    )
+    bench.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="duckdb",
+        help="spark: also run the full ETL with `--engine spark` and compare its transform with DuckDB's",
     )
     bench.add_argument(
         "--source-url",
@@ -45,9 +52,20 @@ def _bench(args: argparse.Namespace) -> int:
     from pipelines.bench.prerequisites import check_prerequisites
 
     check_prerequisites(dashboards=not args.skip_dashboards, out=args.out)
+    if args.engine == "spark":
+        from pipelines.transform.spark import check_prerequisites as check_spark_prerequisites
+
+        check_spark_prerequisites()  # before seeding: a missing Java is a one-line error, not a failure an hour in
     bench = open_environment(args.scale, args.source_url)
     try:
-        results = measure(bench, args.scale, out=args.out, dashboards=not args.skip_dashboards, progress=progress)
+        results = measure(
+            bench,
+            args.scale,
+            out=args.out,
+            dashboards=not args.skip_dashboards,
+            spark=args.engine == "spark",
+            progress=progress,
+        )
     finally:
         bench.close()
     results = report.finish(results)

@@ -17,7 +17,13 @@ from pipelines.run.commands import capture_methods
 
 
 def measure(
-    bench: BenchEnvironment, scale: str, *, out: Path, dashboards: bool, progress: Callable[[str], None]
+    bench: BenchEnvironment,
+    scale: str,
+    *,
+    out: Path,
+    dashboards: bool,
+    progress: Callable[[str], None],
+    spark: bool = False,
 ) -> dict[str, Any]:
     """Every measurement of bench.json except provenance, ratios and targets (see report.finish)."""
     progress(f"source {bench.home} at scale {scale}")
@@ -33,6 +39,11 @@ def measure(
     shutil.rmtree(bench.warehouse.parent, ignore_errors=True)
     env, run_history = bench.env(), bench.run_history
     full = run_etl("--full", env=env, run_history=run_history)
+
+    spark_full = None
+    if spark:
+        progress("full ETL again, the transform on Spark")
+        spark_full = run_etl("--full", "--engine", "spark", env=env, run_history=run_history)
 
     progress("naive peer (pandas.read_sql -> DuckDB)")
     out.mkdir(parents=True, exist_ok=True)
@@ -82,6 +93,9 @@ def measure(
         "tables": {
             table.name: {"rows": rows[table.name], "extract_limit_s": round(limit[table.name], 4)} for table in tables
         },
+        "spark_full_etl_s": round(spark_full.seconds, 3) if spark_full else None,
+        "spark_transform_s": spark_full.steps.get("transform") if spark_full else None,
+        "spark_peak_rss_mb": round(spark_full.peak_rss_mb, 1) if spark_full else None,
         "pages": {},
         "concurrent_p95_ms": None,
     }

@@ -28,6 +28,9 @@ MEASUREMENTS = (
     ("writeback_s", "full ETL: write-back step", "s"),
     ("extract_rows_per_s", "full ETL: rows extracted per second of extract", "rows/s"),
     ("peak_rss_mb", "full ETL: peak resident memory (process and children)", "MiB"),
+    ("spark_full_etl_s", "full ETL with `--engine spark` (bench --engine spark), wall time", "s"),
+    ("spark_transform_s", "full ETL with `--engine spark`: transform step", "s"),
+    ("spark_peak_rss_mb", "full ETL with `--engine spark`: peak resident memory (the JVM included)", "MiB"),
     ("incremental_etl_s", "incremental ETL after `source advance --days 1`, wall time", "s"),
     ("incremental_peak_rss_mb", "incremental ETL: peak resident memory", "MiB"),
     ("capture_method", "incremental ETL: how the tables were read (logical = replication slot)", ""),
@@ -44,6 +47,7 @@ RATIOS = (
     ("full_extract_vs_limit", "full_extract_s", "extract_limit_s", "full extract / extract limit"),
     ("naive_vs_full_extract", "naive_extract_s", "full_extract_s", "naive peer / full extract"),
     ("incremental_vs_full", "incremental_etl_s", "full_etl_s", "incremental / full ETL"),
+    ("spark_vs_duckdb_transform", "spark_transform_s", "transform_s", "transform on Spark / on DuckDB"),
     (
         "tuples_read_vs_changed",
         "source_tuples_read_incremental",

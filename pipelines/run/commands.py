@@ -12,6 +12,7 @@ from pipelines.config import paths
 from pipelines.errors import UserError
 from pipelines.publish.history import read_runs
 from pipelines.run.schedule import parse_interval, run_every
+from pipelines.transform.runner import ENGINES, choose_engine
 
 if TYPE_CHECKING:
     from pipelines.run.etl import RunRecord
@@ -33,6 +34,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     run.add_argument("--redact-pii", action="store_true", help="leave out personal data (emails, names)")
     run.add_argument("--wait", action="store_true", help="wait for a running ETL instead of refusing")
+    run.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="what runs the mart SQL: duckdb (default, or EBOOK_ANALYTICS_ENGINE) or spark "
+        "(Apache Spark, master EBOOK_ANALYTICS_SPARK_MASTER, default local[*]; docs/scaling.md)",
+    )
     run.add_argument(
         "--every",
         type=parse_interval,
@@ -69,6 +77,7 @@ def _run_once(args: argparse.Namespace) -> str:
         rebuild=args.rebuild,
         redact_pii=args.redact_pii,
         wait=args.wait,
+        engine=choose_engine(args.engine),
     )
     record = run_etl(options)
     if record.capture.get("note"):

@@ -34,6 +34,8 @@ from pipelines.publish.writeback import WriteBackCounts, write_back
 from pipelines.run import hooks
 from pipelines.transform.history import carry_over, update_history
 from pipelines.transform.runner import run_models
+from pipelines.transform.spark import check_prerequisites as check_spark_prerequisites
+from pipelines.transform.spark import run_models_on_spark
 
 if TYPE_CHECKING:
     from pipelines.quality.gate import CheckResult
@@ -54,6 +56,7 @@ class RunOptions:
     rebuild: bool = False  # with full: set an unusable file at the warehouse path aside instead of refusing
     redact_pii: bool = False  # leave out the tables marked `pii: true`
     wait: bool = False  # wait for a running ETL instead of refusing
+    engine: str = "duckdb"  # what runs the mart SQL: duckdb, or spark (pipelines/transform/spark.py)
 
 
 @dataclass
@@ -113,6 +116,8 @@ def run_etl(options: RunOptions) -> RunRecord:
     """Run the ETL once under the lock; the returned record has status published or blocked (failures raise)."""
     if options.rebuild and not options.full:
         raise UserError("--rebuild builds a fresh warehouse; use it together with --full")
+    if options.engine == "spark":
+        check_spark_prerequisites()  # before the lock and any reading: a missing Java is a one-line error
     live = paths().warehouse
     _ensure_directory(live.parent)
     with etl_lock(live.parent, wait=options.wait):
@@ -176,6 +181,7 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
             redacted=options.redact_pii,
             live=live,
             history_from=history_from,
+            engine=options.engine,
         )
         if extraction is None:
             return
@@ -248,6 +254,7 @@ def _build(
     *,
     redacted: bool,
     live: Path,
+    engine: str,
     history_from: Path | None = None,
 ) -> Extraction | None:
     """Extract, transform and check into the build file; the extraction when it is ready (checkpointed, closed)
@@ -281,7 +288,10 @@ def _build(
             update_history(con, extraction.snapshot_at)
         with record.step("transform"):
             hooks.reached("transform")
-            run_models(con, model_parameters(extraction.snapshot_at))
+            if engine == "spark":
+                run_models_on_spark(con, model_parameters(extraction.snapshot_at))
+            else:
+                run_models(con, model_parameters(extraction.snapshot_at))
         with record.step("checks"):
             previous = history.last_published(paths().run_history)
             results = run_checks(con, snapshot_at=extraction.snapshot_at, previous=previous)

@@ -10,11 +10,15 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.config import setting
+from pipelines.errors import UserError
 from pipelines.queries import QUERIES_DIR
 
 MARTS_DIR = QUERIES_DIR / "marts"
 _MART_REFERENCE = re.compile(r"\bmarts\.(\w+)")
 _PARAMETER = re.compile(r"\$(\w+)")
+# What runs the mart SQL: DuckDB in the build file, or Apache Spark (pipelines/transform/spark.py) on the same SQL.
+ENGINES = ("duckdb", "spark")
 
 
 @dataclass(frozen=True)
@@ -50,3 +54,13 @@ def run_models(con: duckdb.DuckDBPyConnection, params: dict[str, object]) -> dic
         con.execute(f"create or replace table marts.{model.name} as {body}", bound)
         timings[model.name] = time.perf_counter() - started
     return timings
+
+
+def choose_engine(flag: str | None = None) -> str:
+    """The transform engine: the `--engine` flag, else EBOOK_ANALYTICS_ENGINE, else duckdb."""
+    engine = (flag or setting("engine", "duckdb") or "duckdb").lower()
+    if engine not in ENGINES:
+        raise UserError(
+            f"unknown transform engine {engine!r}; use one of {', '.join(ENGINES)} (EBOOK_ANALYTICS_ENGINE)"
+        )
+    return engine

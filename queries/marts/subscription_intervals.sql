@@ -39,7 +39,7 @@ live_versions as (
             coalesce(latest.cancelled_at, 'infinity'::timestamptz),
             coalesce(
                 states.cancelled_at,
-                case when states.status = 'cancelled' then '-infinity' else 'infinity' end::timestamptz
+                case when states.status = 'cancelled' then '-infinity'::timestamptz else 'infinity'::timestamptz end
             )
         ) as live_to,
         least(

@@ -1,0 +1,230 @@
+"""The Spark engine builds every mart exactly as DuckDB does, on the hand-made history of tests/marts_dataset.py.
+
+DuckDB's marts come from the real `etl run` (the session's `published_dataset`); Spark's from the transform on a copy
+of that published file with its marts dropped (its staged and history tables, the same snapshot parameters). Each
+mart is then compared both ways with EXCEPT ALL (duplicates count; DECIMAL money compares exactly) and by its column
+types. The DuckDB constructs that Spark SQL spells differently (spark_sql.py) are checked one by one on hand-made
+rows where a naive translation would differ. Money (DECIMAL) compares exactly; DOUBLE columns to 6 decimals.
+
+One local Spark session serves the test session (starting the JVM is most of the cost); the suite runs each module
+whole on one worker (`--dist loadfile`), so one JVM starts for this module.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from pipelines import warehouse
+from pipelines.errors import UserError
+from pipelines.run.etl import model_parameters
+from pipelines.transform.runner import load_models
+from pipelines.transform.spark import check_prerequisites, run_models_on_spark, spark_session
+from pipelines.transform.spark_sql import spark_type, to_spark
+from tests.conftest import run_cli
+
+# On a few dozen rows, compiling code per stage and re-planning between stages cost more than they save; one shuffle
+# partition instead of one per core. The results do not depend on any of these.
+SMALL_DATA = {
+    "spark.sql.shuffle.partitions": "1",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+}
+MARTS = sorted(model.name for model in load_models())
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local Spark session for the whole test session."""
+    try:
+        check_prerequisites()
+    except UserError as exc:  # tests/run.sh installs Java; only a failed installation gets here
+        pytest.skip(f"Spark cannot start here: {exc}")
+    with spark_session(SMALL_DATA) as session:
+        yield session
+
+
+def marts(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
+    query = "select table_name from information_schema.tables where table_catalog = $db and table_schema = 'marts'"
+    return sorted(name for (name,) in con.execute(query, {"db": database}).fetchall())
+
+
+def columns(con: duckdb.DuckDBPyConnection, database: str, table: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "select column_name, data_type from information_schema.columns"
+        " where table_catalog = $db and table_schema = 'marts' and table_name = $table order by ordinal_position",
+        {"db": database, "table": table},
+    ).fetchall()
+
+
+def comparable(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The table with its DOUBLE columns (latencies, ratings, durations: never money) rounded to 6 decimals: the
+    engines add and interpolate floats in different orders (20323.65 and 20323.649999999998 are both right)."""
+    types = con.execute(f"select column_name, column_type from (describe {table})").fetchall()
+    selected = ", ".join(
+        f'round("{column}", 6) as "{column}"' if type_ in ("DOUBLE", "FLOAT") else f'"{column}"'
+        for column, type_ in types
+    )
+    return f"(select {selected} from {table})"
+
+
+def differences(con: duckdb.DuckDBPyConnection, left: str, right: str) -> tuple[list[tuple], list[tuple]]:
+    """Rows only in `left`, rows only in `right` (multisets: a duplicate more is a difference)."""
+    return (
+        con.execute(f"select * from {left} except all select * from {right}").fetchall(),
+        con.execute(f"select * from {right} except all select * from {left}").fetchall(),
+    )
+
+
+def test_spark_builds_every_mart_as_duckdb_does(published_dataset, tmp_path, spark):
+    published = Path(published_dataset["EBOOK_ANALYTICS_WAREHOUSE"])
+    copy = tmp_path / "spark.duckdb"
+    shutil.copy(published, copy)
+    con = warehouse.connect(copy)
+    for mart in MARTS:  # whatever is in marts.* afterwards, Spark built
+        con.execute(f"drop table marts.{mart}")
+    snapshot_at = con.execute("select snapshot_at from meta.publication").fetchone()[0]
+    run_models_on_spark(con, model_parameters(snapshot_at), spark)
+    con.execute(f"attach '{published}' as duck (read_only)")
+
+    assert marts(con, "spark") == marts(con, "duck") == MARTS
+    assert {mart: columns(con, "spark", mart) for mart in MARTS} == {mart: columns(con, "duck", mart) for mart in MARTS}
+    differing = {
+        mart: differences(con, comparable(con, f"duck.marts.{mart}"), comparable(con, f"spark.marts.{mart}"))
+        for mart in MARTS
+    }
+    assert {mart: rows for mart, rows in differing.items() if rows != ([], [])} == {}
+    con.close()
+
+
+def test_the_comparison_catches_one_cent(published_dataset):
+    """The comparison itself can fail: one cent more on one statement is one row in each direction."""
+    con = warehouse.connect(Path(published_dataset["EBOOK_ANALYTICS_WAREHOUSE"]), read_only=True)
+    one_cent_more = (
+        "(select * replace (author_revenue + case when revenue_share_id = (select min(revenue_share_id)"
+        " from marts.revenue_share_statements) then 0.01 else 0 end as author_revenue)"
+        " from marts.revenue_share_statements)"
+    )
+    only_duckdb, only_changed = differences(con, "marts.revenue_share_statements", one_cent_more)
+    database = con.execute("select current_database()").fetchone()[0]
+    revenue = [name for name, _ in columns(con, database, "revenue_share_statements")].index("author_revenue")
+    assert len(only_duckdb) == len(only_changed) == 1
+    assert only_changed[0][revenue] - only_duckdb[0][revenue] == Decimal("0.01")
+    con.close()
+
+
+# Hand-made rows for the DuckDB constructs Spark spells differently, each with a row where a naive translation
+# would differ: a NULL argument of arg_max, infinite and NULL timestamps, a version before any generation.
+EDGES = {
+    "versions": """
+        select * from (values
+            (1, 1, 1, '2024-03-01 09:00:00+00'::timestamptz, 100),
+            (2, 1, 2, '2024-03-01 10:00:00+00'::timestamptz, null),
+            (3, 1, 3, '2024-03-01 11:59:59+00'::timestamptz, 140),
+            (4, 1, 4, '2024-03-01 13:00:00+00'::timestamptz, null),
+            (5, 2, 1, '2024-03-01 08:00:00+00'::timestamptz, null),
+            (6, 3, 1, '2024-03-01 10:00:00+00'::timestamptz, 7)
+        ) as rows (version_id, chapter_id, version_number, created_at, word_count)
+    """,
+    "generations": """
+        select * from (values
+            (1, '2024-03-01 10:00:00+00'::timestamptz, 'model-a'),
+            (1, '2024-03-01 12:00:00+00'::timestamptz, 'model-b'),
+            (2, '2024-03-01 09:00:00+00'::timestamptz, 'model-c')
+        ) as rows (chapter_id, landed_at, model)
+    """,
+    "spans": """
+        select * from (values
+            (1, '2024-01-01 00:00:00+00'::timestamptz),
+            (2, 'infinity'::timestamptz),
+            (3, '-infinity'::timestamptz),
+            (4, null)
+        ) as rows (span_id, ends_at)
+    """,
+}
+DIALECT_CASES = [
+    # arg_max skips rows whose argument is NULL (chapter 1's latest known count is version 3's), arg_max_null does not.
+    (
+        "select chapter_id, arg_max(word_count, (created_at, version_number)), arg_max_null(word_count, created_at),"
+        " arg_min(word_count, version_number) from edges.versions group by chapter_id order by chapter_id",
+        [(1, 140, None, 100), (2, None, None, None), (3, 7, 7, 7)],
+    ),
+    # Infinite timestamps compare, coalesce and least as in DuckDB; NULL is no infinity.
+    (
+        "select span_id, isinf(ends_at), ends_at < 'infinity'::timestamptz, ends_at > '-infinity'::timestamptz,"
+        " coalesce(ends_at, 'infinity'::timestamptz) > '2024-06-01'::timestamptz,"
+        " least(ends_at, '2024-06-01'::timestamptz) = '2024-06-01'::timestamptz"
+        " from edges.spans order by span_id",
+        [
+            (1, False, True, True, False, False),
+            (2, True, False, True, True, True),
+            (3, True, True, False, False, False),
+            (4, None, None, None, True, True),
+        ],
+    ),
+    # date_diff counts the unit's boundaries crossed (Spark's counts whole units elapsed).
+    (
+        "select date_diff('second', '2024-03-01 10:00:00.9'::timestamptz, '2024-03-01 10:00:02.1'::timestamptz),"
+        " date_diff('hour', '2024-03-01 10:59:59'::timestamptz, '2024-03-01 11:00:01'::timestamptz),"
+        " date_diff('day', '2024-03-01 23:30:00'::timestamptz, '2024-03-02 00:10:00'::timestamptz),"
+        " date_diff('month', '2024-01-31 12:00:00'::timestamptz, '2024-02-01 00:00:00'::timestamptz)",
+        [(2, 1, 1, 1)],
+    ),
+    # to_days: whole UTC days.
+    (
+        "select epoch_us(created_at + to_days(2)) - epoch_us(created_at) from edges.versions where version_id = 1",
+        [(2 * 86_400_000_000,)],
+    ),
+    # ASOF: the latest generation at or before each version (10:00 itself included); none before 10:00 on chapter
+    # 1, none at all on chapter 3; the inner form drops those versions.
+    (
+        "select versions.version_id, generations.model from edges.versions asof left join edges.generations"
+        " on generations.chapter_id = versions.chapter_id and generations.landed_at <= versions.created_at"
+        " order by versions.version_id",
+        [(1, None), (2, "model-a"), (3, "model-a"), (4, "model-b"), (5, None), (6, None)],
+    ),
+    (
+        "select versions.version_id, generations.model from edges.versions asof join edges.generations"
+        " on versions.chapter_id = generations.chapter_id and versions.created_at > generations.landed_at"
+        " order by versions.version_id",
+        [(3, "model-a"), (4, "model-b")],
+    ),
+]
+
+
+def test_duckdb_constructs_mean_the_same_on_spark(spark, tmp_path):
+    con = warehouse.connect(tmp_path / "dialect.duckdb")
+    con.execute("create schema edges")
+    spark.sql("create database if not exists edges")
+    schema: dict[str, dict[str, dict[str, str]]] = {"edges": {}}
+    for name, query in EDGES.items():
+        con.execute(f"create table edges.{name} as {query}")
+        path = tmp_path / f"{name}.parquet"
+        con.execute(f"copy edges.{name} to '{path}' (format parquet)")
+        types = dict(con.execute(f"select column_name, column_type from (describe edges.{name})").fetchall())
+        schema["edges"][name] = types
+        definition = ", ".join(f"`{column}` {spark_type(type_)}" for column, type_ in types.items())
+        spark.sql(f"drop table if exists edges.{name}")
+        spark.sql(f"create table edges.{name} ({definition}) using parquet location '{path}'")
+    for query, expected in DIALECT_CASES:
+        assert con.execute(query).fetchall() == expected, query
+        assert [tuple(row) for row in spark.sql(to_spark(query, schema)).collect()] == expected, query
+    con.close()
+
+
+def test_spark_without_java_is_one_line_before_any_work(cli_env, tmp_path):
+    env = {**cli_env, "JAVA_HOME": str(tmp_path / "no-java")}
+    result = run_cli("etl", "run", "--engine", "spark", env=env, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: the Spark engine needs Java 17 or newer (no Java runtime found); on Debian run "
+        "`apt-get install openjdk-17-jre-headless` (or set JAVA_HOME to a Java 17+ runtime)"
+    )
+    assert not Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).exists()
