@@ -33,6 +33,7 @@ from great_expectations.data_context.types.base import (  # noqa: E402
     InMemoryStoreBackendDefaults,
     ProgressBarsConfig,
 )
+from great_expectations.datasource.fluent import SQLDatasource  # noqa: E402
 
 SAMPLE_SIZE = 5
 DOCS_SITE = "local_site"
@@ -199,20 +200,32 @@ def validate(
         for schema in sorted({suite.schema for suite in suites})
     }
     results: list[CheckResult] = []
-    for suite in suites:
-        batch = sources[suite.schema].add_table_asset(suite.table, table_name=suite.table)
-        batch_definition = batch.add_batch_definition_whole_table("whole table")
-        column_checks = [check for check in suite.checks if not _is_row_query(check)]
-        if column_checks:
-            results += _column_checks(context, batch_definition, suite, column_checks)
-        # Row queries return their rows (at most 200 fetched) only in COMPLETE, which is why they run apart:
-        # for column checks COMPLETE would fetch every offending key.
-        query_checks = [check for check in suite.checks if _is_row_query(check)]
-        if query_checks:
-            outcomes = _run(
-                context, batch_definition, f"{suite.name}.queries", query_checks, {"result_format": "COMPLETE"}
-            )
-            results += [_to_check_result(check, suite, gx_result) for check, gx_result in outcomes]
+    try:
+        for suite in suites:
+            results += _validate_suite(context, sources[suite.schema], suite)
+    finally:
+        # The pooled cursors hold open transactions on `con`; after a write that also reads another database
+        # (the held-back marts copied from the live file) DuckDB would refuse to checkpoint while they live.
+        for source in sources.values():
+            source.get_engine().dispose()  # the one GX tested the data source with
+            source.get_execution_engine().engine.dispose()
     if docs_dir is not None:
         context.build_data_docs(site_names=[DOCS_SITE])
+    return results
+
+
+def _validate_suite(context: EphemeralDataContext, source: SQLDatasource, suite: TableSuite) -> list[CheckResult]:
+    """One table's checks: the column checks in one validation, the row queries in another."""
+    results: list[CheckResult] = []
+    batch = source.add_table_asset(suite.table, table_name=suite.table)
+    batch_definition = batch.add_batch_definition_whole_table("whole table")
+    column_checks = [check for check in suite.checks if not _is_row_query(check)]
+    if column_checks:
+        results += _column_checks(context, batch_definition, suite, column_checks)
+    # Row queries return their rows (at most 200 fetched) only in COMPLETE, which is why they run apart:
+    # for column checks COMPLETE would fetch every offending key.
+    query_checks = [check for check in suite.checks if _is_row_query(check)]
+    if query_checks:
+        outcomes = _run(context, batch_definition, f"{suite.name}.queries", query_checks, {"result_format": "COMPLETE"})
+        results += [_to_check_result(check, suite, gx_result) for check, gx_result in outcomes]
     return results
