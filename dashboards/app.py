@@ -2,11 +2,13 @@
 
 `ebook-analytics dashboard` runs `streamlit run dashboards/app.py`. On every run: sign in, register only the pages
 `allowed_pages(role)` returns, then render the chosen page inside the frame: its title, "data as of", and a banner
-when the last ETL run did not publish or the published one carries warnings about the data the page read.
+when the last ETL run did not publish, when the published one held back a mart the page read (with the time of the
+publication it still shows and the failed checks), or carries warnings about the data the page read.
 """
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboards import data, pages
@@ -57,6 +59,7 @@ def _status_banner(tables: set[str]) -> None:
         ]
         lines += [f"- `{c.get('name')}` on `{c.get('table')}`: {c.get('unexpected_count')} unexpected" for c in failing]
         st.error("\n".join(lines), icon=":material/block:")
+    _held_back_banner(tables)
     warnings = data.failed_checks()
     if not warnings.empty:
         warnings = warnings[warnings["table_name"].map(_unqualified).isin(tables)]
@@ -66,6 +69,29 @@ def _status_banner(tables: set[str]) -> None:
             f"- `{row.name}` on `{row.table_name}`: {row.unexpected_count} unexpected" for row in warnings.itertuples()
         ]
         st.warning("\n".join(lines), icon=":material/warning:")
+
+
+def _held_back_banner(tables: set[str]) -> None:
+    """Name the marts of this page the published run held back, the publication they still show and why."""
+    held = data.held_back()
+    if held.empty:
+        return
+    held = held[held["mart"].isin(tables)]
+    lines = []
+    for mart, rows in held.groupby("mart", sort=True):
+        first = rows.iloc[0]
+        if pd.isna(first["kept_run_id"]):
+            kept = "it has no earlier publication, so it is empty"
+        else:
+            kept = (
+                f"it shows the last good publication, data as of {first['kept_snapshot_at']:%Y-%m-%d %H:%M} UTC "
+                f"(run `{first['kept_run_id']}`, published {first['kept_published_at']:%Y-%m-%d %H:%M} UTC)"
+            )
+        lines.append(f"**`{mart}` is held back**: {kept}. Failed checks:")
+        for row in rows.itertuples():
+            lines.append(f"- `{row.check_name}` on `{row.table_name}`: {row.unexpected_count} unexpected")
+    if lines:
+        st.error("\n".join(lines), icon=":material/block:")
 
 
 def main() -> None:

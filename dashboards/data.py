@@ -31,7 +31,7 @@ from pipelines.metrics.definitions import Metric, resolve
 from pipelines.metrics.query import query_metrics
 from pipelines.publish.history import read_runs
 from pipelines.queries import sql_file
-from pipelines.transform.runner import MARTS_DIR
+from pipelines.transform.lineage import lineage
 from pipelines.warehouse import connect
 
 _REPORT_NAME = re.compile(r"[a-z_]+/[a-z0-9_]+")
@@ -213,8 +213,7 @@ def _tables_in(sql: str) -> set[str]:
 @cache
 def _mart_lineage(mart: str) -> frozenset[str]:
     """The tables a mart is built from, transitively: a failed check on staged data concerns the marts made of it."""
-    model = MARTS_DIR / f"{mart}.sql"
-    return frozenset(_tables_in(model.read_text())) if model.exists() else frozenset()
+    return frozenset(name.split(".", 1)[1] for name in lineage().upstream(f"marts.{mart}"))
 
 
 def tables_read() -> set[str]:
@@ -244,8 +243,14 @@ def publication() -> Publication | None:
 
 
 def failed_checks() -> pd.DataFrame:
-    """Checks of the published run that did not pass (warn-level ones, or it would not have been published)."""
+    """Warn-level checks of the published run that did not pass."""
     return _frame("failed_checks")
+
+
+def held_back() -> pd.DataFrame:
+    """The marts the published run held back, one row per failed check that reached them, with the publication
+    whose contents each keeps (`kept_*`, NULL when there was none)."""
+    return _frame("held_back")
 
 
 def data_span() -> tuple[date, date] | None:

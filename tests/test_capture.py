@@ -169,15 +169,21 @@ def test_redact_pii_stages_no_personal_column_from_the_slot(captured: dict[str, 
     assert not {"email", "first_name", "last_name", "username", "password_hash"} & {c for (c,) in columns}
 
 
-def test_a_blocked_run_leaves_its_changes_in_the_slot(captured: dict[str, str], source_url: str, tmp_path: Path):
+def test_a_partial_run_consumes_its_changes_and_the_fix_catches_up(
+    captured: dict[str, str], source_url: str, tmp_path: Path
+):
     env = captured
     slot, published_lsn = slot_position(env)
     apply(source_url, CHANGES)
-    # an error-level defect: a completed generation without completed_at blocks the publication
-    apply(source_url, (f"update ai_processing.ai_generations set completed_at = null where id = '{G2}'",))
-    blocked = run_cli("etl", "run", env=env, check=False)
-    assert blocked.returncode == 2 and last_run(env)["status"] == "blocked"
-    assert confirmed_lsn(source_url, slot) == published_lsn  # not consumed
+    # an error-level defect on the generations: their marts are held back, the staged rows (and the slot) move on
+    apply(
+        source_url,
+        (f"update ai_processing.ai_generations set completed_at = created_at - interval '1 day' where id = '{G2}'",),
+    )
+    partial = run_cli("etl", "run", env=env, check=False)
+    assert partial.returncode == 2 and last_run(env)["status"] == "partial"
+    assert "ai_cost_daily" in last_run(env)["held_back"]
+    assert confirmed_lsn(source_url, slot) > published_lsn  # consumed: staging was published
 
     apply(
         source_url,
@@ -185,10 +191,9 @@ def test_a_blocked_run_leaves_its_changes_in_the_slot(captured: dict[str, str], 
     )
     run_cli("etl", "run", env=env)
     run = last_run(env)
-    assert (run["status"], run["capture"]["method"]) == ("published", "logical")
-    # every change since the last publication, the blocked run's included (G2: 2 more updates)
-    assert counts(run, "ai_generations") == {"rows_read": 8, "rows_changed": 2, "rows_deleted": 1}
-    assert counts(run, "user_events") == {"rows_read": 2, "rows_changed": 1, "rows_deleted": 1}
+    assert (run["status"], run["held_back"], run["capture"]["method"]) == ("published", {}, "logical")
+    assert counts(run, "ai_generations") == {"rows_read": 1, "rows_changed": 1, "rows_deleted": 0}  # the fix only
+    assert counts(run, "user_events") == {"rows_read": 0, "rows_changed": 0, "rows_deleted": 0}
     full_copy_equals(env, tmp_path)
 
 

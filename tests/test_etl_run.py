@@ -15,8 +15,9 @@ from pathlib import Path
 import psycopg
 
 from tests.conftest import REPO_ROOT, run_cli
-from tests.etl_rows import G1, STAGED_ROWS, execute, insert_platform, query_warehouse, sha256
+from tests.etl_rows import E2, P2, STAGED_ROWS, U3, execute, insert_platform, query_warehouse, sha256
 
+NOBODY = "99999999-0000-0000-0000-000000000000"  # a key no row has
 SECRET_COLUMNS = {
     "password_hash",
     "session_token",
@@ -160,15 +161,31 @@ def test_failed_or_killed_run_leaves_the_published_file_byte_identical(
     live = _warehouse(cli_env)
     before = sha256(live)
 
-    # an error-severity check fails: blocked, listed with counts and sample ids, nothing published
-    execute(source_url, f"update ai_processing.ai_generations set completed_at = null where id = '{G1}'")
+    # A faulty release at the source breaks users, models, subscriptions, projects and events at once: failed
+    # error-level checks reach every mart, so nothing is published (blocked), each listed with counts and ids.
+    execute(
+        source_url,
+        f"""
+        alter table users.users drop constraint users_tier_check;
+        update users.users set tier = 'platinum' where id = '{U3}';
+        set session_replication_role = replica;  -- foreign keys off: orphans
+        update ai_processing.ai_models set provider_id = '{NOBODY}';
+        update billing.user_subscriptions set plan_id = '{NOBODY}';
+        update content.projects set owner_id = '{NOBODY}' where id = '{P2}';
+        update analytics.user_events set user_id = '{NOBODY}' where id = '{E2}';
+        """,
+    )
     blocked = run_cli("etl", "run", env=cli_env, check=False)
     assert blocked.returncode == 2
-    assert blocked.stderr.startswith("blocked: ")
-    assert f"(staging.ai_generations): 1 unexpected, e.g. {G1}" in blocked.stderr
+    assert "blocked: 5 error check(s) failed, reaching every mart; the published warehouse is unchanged" in (
+        blocked.stderr
+    )
+    assert f"staging.users.tier.accepted_values (staging.users): 1 unexpected, e.g. {U3}" in blocked.stderr
+    assert f"staging.projects.owner_id.orphans (staging.projects): 1 unexpected, e.g. {P2}" in blocked.stderr
     assert blocked.stdout.startswith("blocked run ")
     assert sha256(live) == before
-    assert _runs(cli_env)[-1]["status"] == "blocked"
+    last = _runs(cli_env)[-1]
+    assert last["status"] == "blocked" and len(last["held_back"]) == 26  # every mart
     assert list(live.parent.glob("*.building-*")) == []
 
     gone = create_database()

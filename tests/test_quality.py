@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import great_expectations.expectations as gxe
 import psycopg
 import pytest
 
@@ -24,6 +23,7 @@ from pipelines.extract.extract import extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import load_tables
 from pipelines.quality.gate import previous_row_counts, run_checks
+from pipelines.quality.gx import gxe  # GX without PySpark (whose import exits an xdist worker)
 from pipelines.quality.suites import TableSuite
 from pipelines.quality.validation import validate
 from pipelines.queries import sql_file
@@ -258,7 +258,8 @@ def test_duplicate_key_fails_uniqueness(built) -> None:
     con, snapshot_at = built
     con.execute("insert into staging.user_auth_methods select * from staging.user_auth_methods")
     results = run_checks(con, snapshot_at=snapshot_at, previous=None)
-    assert failures(results) == {"staging.user_auth_methods.id.unique": ("error", 2, (AUTH, AUTH))}
+    # No mart reads user_auth_methods: a duplicate there changes no published figure, so it only warns.
+    assert failures(results) == {"staging.user_auth_methods.id.unique": ("warn", 2, (AUTH, AUTH))}
 
 
 def test_mart_that_no_longer_matches_its_source_fails_reconciliation(built) -> None:
@@ -324,21 +325,37 @@ def test_bad_threshold_setting_is_one_line(built, monkeypatch: pytest.MonkeyPatc
         run_checks(con, snapshot_at=snapshot_at, previous=None)
 
 
-def published(env: dict[str, str]) -> tuple[str, int]:
-    """The live warehouse's run id and staged revenue shares, read-only."""
+def query(env: dict[str, str], statement: str) -> list[tuple]:
+    """Rows of the live warehouse, read-only."""
     con = duckdb.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
     try:
-        run_id = con.execute("select run_id from meta.publication").fetchone()[0]
-        return run_id, con.execute("select count(*) from staging.revenue_shares").fetchone()[0]
+        return con.execute(statement).fetchall()
     finally:
         con.close()
 
 
-def test_split_that_does_not_add_up_blocks_the_publish(fresh_source: str, cli_env: dict[str, str]) -> None:
-    run_cli("etl", "run", "--full", env=cli_env)
-    before = published(cli_env)
+def last_run(env: dict[str, str]) -> dict:
+    history = Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl"
+    return json.loads(history.read_text().splitlines()[-1])
 
-    # 85.00 + 10.00 <> 100.00: the source has no constraint against it.
+
+REVENUE_MARTS = "select * from marts.revenue_share_statements order by all"
+REVENUE_MONTHLY = "select * from marts.revenue_monthly order by all"
+EVENTS = (
+    "select event_category, events, users from marts.events_by_category_daily where day = '2024-03-02' order by all"
+)
+
+
+def test_split_that_does_not_add_up_holds_back_only_the_revenue_marts(
+    fresh_source: str, cli_env: dict[str, str]
+) -> None:
+    run_cli("etl", "run", "--full", env=cli_env)
+    first_run = last_run(cli_env)
+    statements, monthly = query(cli_env, REVENUE_MARTS), query(cli_env, REVENUE_MONTHLY)
+    assert len(statements) == 1 and query(cli_env, "select count(*) from staging.revenue_shares") == [(1,)]
+    assert query(cli_env, EVENTS) == [("auth", 1, 1), ("web", 1, 0)]  # the anonymous page view
+
+    # 85.00 + 10.00 <> 100.00 (the source has no constraint against it), and one more 'web' event on March 2nd.
     load(
         fresh_source,
         [
@@ -347,23 +364,77 @@ def test_split_that_does_not_add_up_blocks_the_publish(fresh_source: str, cli_en
                 "user_revenue, platform_revenue, revenue_period_start, revenue_period_end) "
                 "values (%s, %s, %s, 100.00, 0.1000, 85.00, 10.00, '2024-03-01', '2024-03-31')",
                 (BAD_SHARE, U2, PROJECT),
-            )
+            ),
+            (
+                "insert into analytics.user_events (user_id, event_type, event_category, timestamp) "
+                "values (%s, 'page_view', 'web', '2024-03-02 23:59:59+00')",
+                (U2,),
+            ),
         ],
     )
-    blocked = run_cli("etl", "run", env=cli_env, check=False)
-    assert blocked.returncode == 2, blocked.stderr
-    history = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl"
-    run = json.loads(history.read_text().splitlines()[-1])
-    assert run["status"] == "blocked"
+    partial = run_cli("etl", "run", env=cli_env, check=False)
+
+    assert partial.returncode == 2, partial.stderr
+    staged_check = "staging.revenue_shares.shares_add_up_to_sales"
+    statements_check = "marts.revenue_share_statements.shares_add_up_to_sales"
+    monthly_check = "marts.revenue_monthly.shares_add_up_to_sales"
+    lines = partial.stderr.splitlines()
+    held_lines = lines[lines.index(next(line for line in lines if line.startswith("partial: "))) :][:3]
+    assert held_lines == [
+        "partial: 3 error check(s) failed; 2 mart(s) held back (they keep their previous publication), "
+        "the others are published",
+        f"  held back revenue_monthly: {monthly_check}, {statements_check}, {staged_check}",
+        f"  held back revenue_share_statements: {statements_check}, {staged_check}",
+    ]
+    assert partial.stdout.startswith("partial run ")
+    run = last_run(cli_env)
+    assert json.loads(run_cli("runs", "--json", "--limit", "1", env=cli_env).stdout) == [run]
+    assert run["status"] == "partial"
+    assert run["held_back"] == {
+        "revenue_monthly": [monthly_check, statements_check, staged_check],
+        "revenue_share_statements": [statements_check, staged_check],
+    }
+    assert run["writeback_held_back"] == []  # project metrics are not made of revenue shares
     assert {
         c["name"]: (c["severity"], c["unexpected_count"], c["sample_ids"]) for c in run["checks"] if not c["success"]
     } == {
-        "staging.revenue_shares.shares_add_up_to_sales": ("error", 1, [BAD_SHARE]),
-        "marts.revenue_share_statements.shares_add_up_to_sales": ("error", 1, [BAD_SHARE]),
-        "marts.revenue_monthly.shares_add_up_to_sales": ("error", 1, ["2024-03-01"]),  # the month's totals
+        staged_check: ("error", 1, [BAD_SHARE]),
+        statements_check: ("error", 1, [BAD_SHARE]),
+        monthly_check: ("error", 1, ["2024-03-01"]),  # the month's totals
     }
-    assert published(cli_env) == before  # the live warehouse is unchanged: 1 share, the first run's id
-    assert before[1] == 1
+    # Held back: exactly the first publication's rows, and said so; everything else is this run's.
+    assert query(cli_env, REVENUE_MARTS) == statements and query(cli_env, REVENUE_MONTHLY) == monthly
+    assert query(cli_env, "select mart, kept_run_id from meta.held_back order by mart") == [
+        ("revenue_monthly", first_run["run_id"]),
+        ("revenue_share_statements", first_run["run_id"]),
+    ]
+    assert query(cli_env, "select run_id from meta.publication") == [(run["run_id"],)]
+    assert query(cli_env, "select count(*) from staging.revenue_shares") == [(2,)]
+    assert query(cli_env, EVENTS) == [("auth", 1, 1), ("web", 2, 1)]  # the new event counts: this mart is fresh
+    listing = run_cli("runs", env=cli_env).stdout.splitlines()
+    assert " partial " in listing[1] and listing[1].endswith("held back: revenue_monthly, revenue_share_statements")
+
+    # Fixed at the source: the next run publishes everything, and the held-back marts catch up.
+    load(fresh_source, [("update billing.revenue_shares set user_revenue = 90.00 where id = %s", (BAD_SHARE,))])
+    fixed = run_cli("etl", "run", env=cli_env)
+    assert fixed.stdout.startswith("published run ") and "held back" not in fixed.stderr
+    run = last_run(cli_env)
+    assert (run["status"], run["held_back"]) == ("published", {})
+    assert query(cli_env, "select count(*) from meta.held_back") == [(0,)]
+    assert query(
+        cli_env, "select revenue_share_id::varchar, author_revenue from marts.revenue_share_statements order by 1"
+    ) == [(SHARE, Decimal("90.00")), (BAD_SHARE, Decimal("90.00"))]
+
+    # A completed generation without completed_at changes no published figure: a warning, everything publishes.
+    load(fresh_source, [("update ai_processing.ai_generations set completed_at = null where id = %s", (GEN_1,))])
+    warned = run_cli("etl", "run", env=cli_env)
+    assert warned.stdout.startswith("published run ") and " 1 warning(s)" in warned.stdout
+    run = last_run(cli_env)
+    assert (run["status"], run["held_back"]) == ("published", {})
+    assert [
+        (c["name"], c["severity"], c["unexpected_count"], c["sample_ids"]) for c in run["checks"] if not c["success"]
+    ] == [("staging.ai_generations.completed_has_completed_at", "warn", 1, [GEN_1])]
+    assert query(cli_env, "select warnings from meta.publication") == [(1,)]
 
 
 def test_stale_source_publishes_with_freshness_warnings(

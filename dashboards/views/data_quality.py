@@ -12,6 +12,8 @@ import streamlit as st
 from dashboards import charts, data
 from dashboards.views import guard
 
+STATUS_COLOURS = {"published": "#2f9e44", "partial": "#fab005", "blocked": "#f08c00", "failed": "#e03131"}
+
 guard("data_quality")
 runs = data.runs(limit=200)
 
@@ -28,6 +30,7 @@ def _run_row(run: dict) -> dict:
         "seconds": round(sum(v for v in steps.values() if isinstance(v, int | float)), 1),
         "rows_changed": sum((t or {}).get("rows_changed") or 0 for t in tables.values()),
         "failed_checks": len(failed),
+        "held_back": ", ".join(sorted(run.get("held_back") or {})),
         "error": run.get("error"),
     }
 
@@ -46,7 +49,7 @@ else:
         "Not published",
         charts.count((history["status"] != "published").sum()),
         border=True,
-        help="Blocked by failing checks or failed.",
+        help="Partial (some marts held back by failing checks), blocked or failed.",
     )
     capture = runs[0].get("capture") or {}
     if capture:  # change capture (docs/etl.md): how the last run read the source, and the slot's backlog then
@@ -65,7 +68,7 @@ else:
             x="run_id",
             y="seconds",
             color="status",
-            color_discrete_map={"published": "#2f9e44", "blocked": "#f08c00", "failed": "#e03131"},
+            color_discrete_map=STATUS_COLOURS,
         ).update_xaxes(type="category", showticklabels=len(f) <= 12, title=None),
         "run_durations",
     )

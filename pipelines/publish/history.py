@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-STATUSES = ("published", "blocked", "failed")
+STATUSES = ("published", "partial", "blocked", "failed")
 
 
 def append_run(path: Path, record: dict[str, Any]) -> None:
@@ -37,4 +37,5 @@ def read_runs(path: Path, *, limit: int | None = None) -> list[dict[str, Any]]:
 
 
 def last_published(path: Path) -> dict[str, Any] | None:
-    return next((run for run in read_runs(path) if run.get("status") == "published"), None)
+    """The last run whose build became the live warehouse (a partial run too: its staging is published whole)."""
+    return next((run for run in read_runs(path) if run.get("status") in ("published", "partial")), None)

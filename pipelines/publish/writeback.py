@@ -60,14 +60,20 @@ class WriteBackCounts:
     statistics_projects: int  # project rows rewritten
 
 
-def write_back(warehouse_path: Path, url: str, *, snapshot_at: datetime, state_path: Path) -> WriteBackCounts:
-    """Upsert the day's project metrics and refresh stale content statistics, all in one transaction."""
-    metrics = project_metrics(warehouse_path, snapshot_at.astimezone(UTC).date())
+def write_back(
+    warehouse_path: Path, url: str, *, snapshot_at: datetime, state_path: Path, project_metrics: bool = True
+) -> WriteBackCounts:
+    """Upsert the day's project metrics and refresh stale content statistics, all in one transaction.
+
+    `project_metrics` False: a failed check held them back (docs/quality.md, "The gate"); the source keeps the
+    rows it has. The content statistics are computed from the source's own text, so they are always refreshed.
+    """
+    metrics = metric_rows(warehouse_path, snapshot_at.astimezone(UTC).date()) if project_metrics else []
     with connect(url, what="rollup database") as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         snapshot_xmin = one_row(conn.execute(sql_file("writeback/snapshot_xmin")))[0]
         since_xid = _watermark(state_path, url, snapshot_xmin)
-        upserted = _upsert_project_metrics(conn, metrics)
+        upserted = _upsert_project_metrics(conn, metrics) if project_metrics else 0
         hooks.reached("writeback")  # upserts done, not yet committed
         chapters, projects = _refresh_statistics(conn, since_xid=since_xid)
         conn.commit()
@@ -77,7 +83,7 @@ def write_back(warehouse_path: Path, url: str, *, snapshot_at: datetime, state_p
     return WriteBackCounts(project_metrics=upserted, statistics_chapters=chapters, statistics_projects=projects)
 
 
-def project_metrics(warehouse_path: Path, metrics_date: date) -> list[tuple[Any, ...]]:
+def metric_rows(warehouse_path: Path, metrics_date: date) -> list[tuple[Any, ...]]:
     """Rows of analytics.project_metrics for `metrics_date`, in METRIC_COLUMNS order, from the published file."""
     with warehouse.connect(warehouse_path, read_only=True) as con:
         return con.execute(sql_file("writeback/project_metrics"), {"metrics_date": metrics_date}).fetchall()

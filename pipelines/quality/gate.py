@@ -1,6 +1,6 @@
 """The quality gate the ETL run calls between transform and publish: every suite, one result per check.
 
-The caller blocks the publish when any result `blocks_publish` (an error-severity check failed) and stores the
+The caller holds back the marts a failed error-severity check reaches (`held_back`, by lineage) and stores the
 results (`as_dict()`) in the run history and `meta.check_results`.
 """
 
@@ -20,9 +20,10 @@ from pipelines.quality.suites import TableSuite, Thresholds, add_freshness, add_
 from pipelines.quality.validation import validate
 from pipelines.queries import sql_file
 from pipelines.transform.contracts import load_contracts
+from pipelines.transform.lineage import consumed_tables, lineage
 from pipelines.warehouse import connect
 
-__all__ = ["CheckResult", "run_checks", "thresholds"]
+__all__ = ["CheckResult", "held_back", "run_checks", "thresholds"]
 
 DEFAULT_THRESHOLDS = {
     "freshness_hours": "48",
@@ -89,8 +90,8 @@ def previous_row_counts(con: duckdb.DuckDBPyConnection, previous: dict[str, Any]
         live_con.close()
 
 
-def _missing(suite: TableSuite) -> CheckResult:
-    return CheckResult(f"{suite.name}.exists", "error", False, 0, suite.name, ("table missing from the warehouse",))
+def _missing(suite: TableSuite, severity: str = "error") -> CheckResult:
+    return CheckResult(f"{suite.name}.exists", severity, False, 0, suite.name, ("table missing from the warehouse",))
 
 
 def build_suites(
@@ -102,18 +103,21 @@ def build_suites(
     """
     limits = thresholds()
     existing = _existing_tables(con)
+    consumed = consumed_tables()
     suites: list[TableSuite] = []
     missing: list[CheckResult] = []
     for table in load_staging_checks():
-        suite = staging_suite(table)
+        # Severity follows impact: the generated checks of a table no mart reads cannot change a published figure.
+        severity = "error" if f"staging.{table.table}" in consumed else "warn"
+        suite = staging_suite(table, key_severity=severity)
         if suite.name not in existing:
             if not table.pii:  # PII tables are absent by design under `etl run --redact-pii`
-                missing.append(_missing(suite))
+                missing.append(_missing(suite, severity))
             continue
         if table.fresh and snapshot_at is not None:
             add_freshness(suite, table.fresh, snapshot_at, limits.freshness_hours)
         if table.table in previous_rows:
-            add_volume(suite, previous_rows[table.table], limits)
+            add_volume(suite, previous_rows[table.table], limits, drop_severity=severity)
         suites.append(suite)
     for contract in load_contracts():
         suite = mart_suite(contract)
@@ -138,3 +142,14 @@ def run_checks(
     """
     suites, missing = build_suites(con, snapshot_at=snapshot_at, previous_rows=previous_row_counts(con, previous))
     return missing + validate(con, suites, docs_dir=docs_dir)
+
+
+def held_back(results: list[CheckResult]) -> dict[str, list[str]]:
+    """The marts (`marts.<name>`) and the write-back (`lineage.WRITEBACK`) that the failed error-severity checks
+    reach, each with the names of those checks: a check on a table holds back that table's marts and everything
+    built from it, nothing else."""
+    failed: dict[str, list[str]] = {}
+    for result in results:
+        if result.blocks_publish:
+            failed.setdefault(result.table, []).append(result.name)
+    return lineage().held_back(failed)

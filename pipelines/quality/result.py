@@ -9,7 +9,7 @@ from typing import Any
 @dataclass(frozen=True)
 class CheckResult:
     name: str  # <schema>.<table>.<check>, e.g. staging.ai_generations.cost.range
-    severity: str  # 'error' blocks the publish, 'warn' publishes with a banner
+    severity: str  # 'error' holds back the marts built from the table, 'warn' publishes with a banner
     success: bool
     unexpected_count: int  # offending rows (or rows lost/gained for volume, 1 for a stale table)
     table: str  # <schema>.<table>

@@ -105,11 +105,11 @@ def _row_condition(suite: TableSuite, check: TableCheck) -> None:
     suite.add(check.name, check.severity, query)
 
 
-def staging_suite(table: StagedTableChecks) -> TableSuite:
-    """Key not null and unique, declared column and row checks, orphans."""
+def staging_suite(table: StagedTableChecks, key_severity: str = "error") -> TableSuite:
+    """Key not null and unique (at `key_severity`), declared column and row checks, orphans."""
     suite = TableSuite("staging", table.table, (table.key,))
     for kind in ("not_null", "unique"):
-        suite.add(f"{table.key}.{kind}", "error", _column_expectation(table.key, ColumnCheck(kind)))
+        suite.add(f"{table.key}.{kind}", key_severity, _column_expectation(table.key, ColumnCheck(kind)))
     for column, checks in table.columns.items():
         for check in checks:
             suite.add(f"{column}.{check.kind}", check.severity, _column_expectation(column, check))
@@ -133,13 +133,13 @@ def add_freshness(suite: TableSuite, column: str, snapshot_at: datetime, hours: 
     suite.add("freshness", "warn", gxe.ExpectColumnMaxToBeBetween(column=column, min_value=newest_allowed))
 
 
-def add_volume(suite: TableSuite, previous_rows: int, thresholds: Thresholds) -> None:
-    """Row count against the last published run: a large drop blocks, a large growth warns."""
+def add_volume(suite: TableSuite, previous_rows: int, thresholds: Thresholds, drop_severity: str = "error") -> None:
+    """Row count against the last published run: a large drop is a `drop_severity` failure, a large growth warns."""
     if previous_rows < thresholds.volume_min_rows:
         return
     lowest = math.ceil(previous_rows * (1 - thresholds.volume_drop_pct / 100))
     highest = math.floor(previous_rows * (1 + thresholds.volume_growth_pct / 100))
-    suite.add("volume_drop", "error", gxe.ExpectTableRowCountToBeBetween(min_value=lowest), previous_rows)
+    suite.add("volume_drop", drop_severity, gxe.ExpectTableRowCountToBeBetween(min_value=lowest), previous_rows)
     suite.add("volume_growth", "warn", gxe.ExpectTableRowCountToBeBetween(max_value=highest), previous_rows)
 
 

@@ -213,11 +213,18 @@ def validate(
         for schema in sorted({suite.schema for suite in suites})
     }
     results: list[CheckResult] = []
-    for suite in suites:
-        batch = sources[suite.schema].add_table_asset(suite.table, table_name=suite.table)
-        batch_definition = batch.add_batch_definition_whole_table("whole table")
-        if suite.checks:
-            results += _table_checks(context, batch_definition, suite, for_docs=for_docs)
+    try:
+        for suite in suites:
+            batch = sources[suite.schema].add_table_asset(suite.table, table_name=suite.table)
+            batch_definition = batch.add_batch_definition_whole_table("whole table")
+            if suite.checks:
+                results += _table_checks(context, batch_definition, suite, for_docs=for_docs)
+    finally:
+        # The pooled cursors hold open transactions on `con`; after a write that also reads another database
+        # (the held-back marts copied from the live file) DuckDB would refuse to checkpoint while they live.
+        for source in sources.values():
+            source.get_engine().dispose()  # the one GX tested the data source with
+            source.get_execution_engine().engine.dispose()
     if for_docs:
         context.build_data_docs(site_names=[DOCS_SITE])
     return results

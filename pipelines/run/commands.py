@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipelines.config import paths
 from pipelines.errors import UserError
@@ -64,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
         return run_every(args.every, args.max_runs, lambda: _run_once(args))
     from pipelines.run.etl import EXIT_BLOCKED
 
-    return EXIT_BLOCKED if _run_once(args) == "blocked" else 0
+    return EXIT_BLOCKED if _run_once(args) in ("blocked", "partial") else 0
 
 
 def _run_once(args: argparse.Namespace) -> str:
@@ -82,7 +82,7 @@ def _run_once(args: argparse.Namespace) -> str:
     record = run_etl(options)
     if record.capture.get("note"):
         print(f"capture: {record.capture['note']}", flush=True)
-    if record.status == "blocked":
+    if record.status in ("blocked", "partial"):
         _print_failed_checks(record)
     print(_summary(record), flush=True)
     return record.status
@@ -90,7 +90,24 @@ def _run_once(args: argparse.Namespace) -> str:
 
 def _print_failed_checks(record: RunRecord) -> None:
     failed = record.failed_errors
-    print(f"blocked: {len(failed)} error check(s) failed; the published warehouse is unchanged", file=sys.stderr)
+    if record.status == "blocked":
+        print(
+            f"blocked: {len(failed)} error check(s) failed, reaching every mart; the published warehouse is unchanged",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"partial: {len(failed)} error check(s) failed; {len(record.held_back)} mart(s) held back "
+            "(they keep their previous publication), the others are published",
+            file=sys.stderr,
+        )
+        for mart, checks in sorted(record.held_back.items()):
+            print(f"  held back {mart}: {', '.join(checks)}", file=sys.stderr)
+        if record.writeback_held_back:
+            print(
+                f"  held back the project-metrics write-back: {', '.join(record.writeback_held_back)}",
+                file=sys.stderr,
+            )
     for check in failed:
         samples = ", ".join(str(sample) for sample in check["sample_ids"][:SAMPLE_IDS_SHOWN])
         print(
@@ -141,7 +158,7 @@ def _runs(args: argparse.Namespace) -> int:
         return 0
     print(
         f"{'run_id':28} {'status':9} {'mode':11} {'capture':18} {'snapshot_at':25} {'rows read':>12} {'changed':>10} "
-        f"{'seconds':>8}  error"
+        f"{'seconds':>8}  error / held back"
     )
     for run in runs:
         tables = (run.get("tables") or {}).values()
@@ -150,6 +167,12 @@ def _runs(args: argparse.Namespace) -> int:
             f"{run['run_id']:28} {run['status']:9} {run['mode']:11} {capture_methods(run.get('tables') or {}):18} "
             f"{(run.get('snapshot_at') or '-')[:25]:25} "
             f"{sum(t['rows_read'] for t in tables):>12,} {sum(t['rows_changed'] for t in tables):>10,} "
-            f"{seconds:>8.1f}  {run.get('error') or ''}"
+            f"{seconds:>8.1f}  {run.get('error') or _held_back(run)}"
         )
     return 0
+
+
+def _held_back(run: dict[str, Any]) -> str:
+    """The marts a partial run held back, for the `runs` table."""
+    held = sorted(run.get("held_back") or {})
+    return f"held back: {', '.join(held)}" if held else ""

@@ -1,7 +1,9 @@
 """One ETL run, start to end: extract -> transform -> check -> publish -> write-back.
 
-Nothing touches the live warehouse until every check passed: the run builds beside it and swaps atomically.
-Every run that got the lock is appended to the run history, whatever its outcome.
+Nothing touches the live warehouse until the checks ran: the run builds beside it and swaps atomically. A failed
+error-level check holds back only the marts built from the failing table (they keep their previous publication,
+status `partial`); when it reaches every mart nothing is published (`blocked`). Every run that got the lock is
+appended to the run history, whatever its outcome.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ from pipelines.extract.extract import Extraction, capture_ready, extract, prepar
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import SourceTable, load_tables
 from pipelines.publish import history
+from pipelines.publish.held_back import keep_previous
 from pipelines.publish.lock import etl_lock
 from pipelines.publish.swap import building_path, copy_live, move_aside, publish, published_exists, remove_leftovers
 from pipelines.publish.writeback import WriteBackCounts, write_back
 from pipelines.run import hooks
 from pipelines.transform.history import carry_over, update_history
+from pipelines.transform.lineage import WRITEBACK, lineage
 from pipelines.transform.runner import run_models
 from pipelines.transform.spark import check_prerequisites as check_spark_prerequisites
 from pipelines.transform.spark import run_models_on_spark
@@ -40,7 +44,8 @@ from pipelines.transform.spark import run_models_on_spark
 if TYPE_CHECKING:
     from pipelines.quality.gate import CheckResult
 
-EXIT_BLOCKED = 2
+EXIT_BLOCKED = 2  # blocked, or partial: something was held back
+PUBLISHED = ("published", "partial")  # the statuses of a run whose build became the live warehouse
 # The content-statistics watermark, in the data folder: the warehouse folder holds only the warehouse, its history
 # and its lock.
 WRITEBACK_STATE = "writeback_state.json"
@@ -75,6 +80,10 @@ class RunRecord:
     capture: dict[str, object] = field(default_factory=dict)
     steps: dict[str, float] = field(default_factory=dict)
     checks: list[dict[str, Any]] = field(default_factory=list)
+    # Marts a failed error-level check held back (they keep their previous publication), each with those checks;
+    # and the checks that held back the project-metrics write-back (docs/quality.md, "The gate").
+    held_back: dict[str, list[str]] = field(default_factory=dict)
+    writeback_held_back: list[str] = field(default_factory=list)
     error: str | None = None
     writeback: WriteBackCounts | None = None  # for the summary line; not part of the history record
 
@@ -99,6 +108,8 @@ class RunRecord:
             "capture": self.capture,
             "steps": self.steps,
             "checks": self.checks,
+            "held_back": self.held_back,
+            "writeback_held_back": self.writeback_held_back,
             "error": self.error,
         }
 
@@ -113,7 +124,8 @@ def new_run_id(now: datetime) -> str:
 
 
 def run_etl(options: RunOptions) -> RunRecord:
-    """Run the ETL once under the lock; the returned record has status published or blocked (failures raise)."""
+    """Run the ETL once under the lock; the returned record has status published, partial or blocked (failures
+    raise)."""
     if options.rebuild and not options.full:
         raise UserError("--rebuild builds a fresh warehouse; use it together with --full")
     if options.engine == "spark":
@@ -126,7 +138,7 @@ def run_etl(options: RunOptions) -> RunRecord:
         try:
             _run_locked(record, options, live)
         except BaseException as exc:
-            if record.status != "published":  # a failed write-back does not unpublish the warehouse
+            if record.status not in PUBLISHED:  # a failed write-back does not unpublish the warehouse
                 record.status = "failed"
             record.error = first_line(exc)
             raise
@@ -182,13 +194,14 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
             live=live,
             history_from=history_from,
             engine=options.engine,
+            keep_from=live if usable else None,
         )
         if extraction is None:
             return
         with record.step("publish"):
             hooks.reached("publish")
             publish(build, live)
-        record.status = "published"
+        record.status = "partial" if record.held_back or record.writeback_held_back else "published"
     except OSError as exc:
         raise UserError(
             f"cannot write the warehouse in {live.parent}: {exc.strerror}; free disk space or fix its permissions "
@@ -207,7 +220,11 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
         with record.step("writeback"):
             try:
                 record.writeback = write_back(
-                    live, rollup_url(), snapshot_at=record.snapshot_at, state_path=paths().home / WRITEBACK_STATE
+                    live,
+                    rollup_url(),
+                    snapshot_at=record.snapshot_at,
+                    state_path=paths().home / WRITEBACK_STATE,
+                    project_metrics=not record.writeback_held_back,
                 )
             except UserError as exc:
                 raise UserError(f"run {record.run_id} was published, but its write-back failed: {exc}") from exc
@@ -256,14 +273,16 @@ def _build(
     live: Path,
     engine: str,
     history_from: Path | None = None,
+    keep_from: Path | None = None,
 ) -> Extraction | None:
     """Extract, transform and check into the build file; the extraction when it is ready (checkpointed, closed)
     to publish, None when the checks blocked it.
 
-    `history_from`: a published warehouse whose history tables a fresh build carries over.
+    `history_from`: a published warehouse whose history tables a fresh build carries over; `keep_from`: the
+    published warehouse whose marts the held-back marts keep.
     """
     # Imported here: Great Expectations takes seconds to import, and a run refused by the lock should not wait.
-    from pipelines.quality.gate import run_checks
+    from pipelines.quality.gate import held_back, run_checks
 
     con = warehouse.connect(build, memory_limit=setting("etl_memory_limit", DEFAULT_MEMORY_LIMIT))
     created: str | None = None
@@ -296,10 +315,14 @@ def _build(
             previous = history.last_published(paths().run_history)
             results = run_checks(con, snapshot_at=extraction.snapshot_at, previous=previous)
         record.checks = [result.as_dict() for result in results]
-        if record.failed_errors:
+        held = held_back(results)
+        record.writeback_held_back = held.pop(WRITEBACK, [])
+        record.held_back = {name.removeprefix("marts."): checks for name, checks in held.items()}
+        if len(record.held_back) == len(lineage().marts):  # nothing left to publish
             record.status = "blocked"
             _drop_created(url, created)
             return None
+        keep_previous(con, record.held_back, keep_from)
         _write_publication(con, record, results, redacted=redacted)
         con.execute("checkpoint")
     except BaseException:

@@ -94,7 +94,7 @@ def _rows_written(con: duckdb.DuckDBPyConnection, insert: str, snapshot_at: date
 
 def carry_over(con: duckdb.DuckDBPyConnection, live: Path) -> list[str]:
     """Copy the live warehouse's history tables into a fresh build (`etl run --full`); returns the tables copied."""
-    con.execute(f"attach '{_quoted_path(live)}' as {_LIVE_ALIAS} (read_only)")
+    con.execute(f"attach '{quoted_path(live)}' as {_LIVE_ALIAS} (read_only)")
     try:
         tables = [
             name
@@ -113,6 +113,6 @@ def carry_over(con: duckdb.DuckDBPyConnection, live: Path) -> list[str]:
     return tables
 
 
-def _quoted_path(path: Path) -> str:
+def quoted_path(path: Path) -> str:
     # ATTACH takes no bound parameter; a quote in the path is doubled as in any SQL string literal.
     return str(path).replace("'", "''")

@@ -1,5 +1,5 @@
 -- The warehouse's own bookkeeping (DuckDB): what each staged table was extracted up to, which run this file is,
--- and the checks of that run. See docs/architecture.md ("Warehouse file").
+-- the checks of that run and the marts they held back. See docs/architecture.md ("Warehouse file").
 create schema if not exists staging;
 create schema if not exists marts;
 create schema if not exists meta;
@@ -36,4 +36,14 @@ create table if not exists meta.check_results (
     unexpected_count bigint not null,
     table_name       varchar,
     sample_ids       varchar[]
+);
+
+-- The marts this publication held back (docs/quality.md, "The gate"): a failed error-level check reached them, so
+-- they keep the contents of the publication `kept_run_id`; NULL there: none was ever published (the mart is empty).
+create table if not exists meta.held_back (
+    mart              varchar not null,
+    failed_checks     varchar[] not null,
+    kept_run_id       varchar,
+    kept_snapshot_at  timestamptz,
+    kept_published_at timestamptz
 );

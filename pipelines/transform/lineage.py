@@ -1,0 +1,113 @@
+"""Lineage: which tables each mart, history table and the write-back is built from, read from their SQL.
+
+The references come from DuckDB's own parser (`json_serialize_sql`: every base table a query names, CTEs
+excluded), so the lineage is the SQL and cannot drift from it. The publish gate uses it to hold back only what
+a failed check reaches (docs/quality.md, "The gate"); the dashboards use it to name the checks behind a page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import duckdb
+
+from pipelines.queries import sql_file
+from pipelines.transform.history import COMPLETIONS_TABLE, load_entities
+from pipelines.transform.runner import load_models
+
+# The write-back of analytics.project_metrics (queries/writeback/project_metrics.sql) reads the warehouse: a node
+# of its own, held back like a mart. (content.content_statistics is computed from the source's text, not from here.)
+WRITEBACK = "writeback.project_metrics"
+_SCHEMAS = ("staging", "history", "marts")
+
+
+def tables_read(sql: str) -> frozenset[str]:
+    """The `schema.table` names (schemas staging, history, marts) a SELECT statement reads."""
+    con = duckdb.connect()
+    try:
+        row = con.execute("select json_serialize_sql($sql)", {"sql": sql}).fetchone()
+    finally:
+        con.close()
+    tree = json.loads(row[0]) if row else {}
+    if tree.get("error"):
+        raise ValueError(f"cannot parse SQL for its lineage: {tree.get('error_message')}")
+    return frozenset(
+        f"{node['schema_name']}.{node['table_name']}"
+        for node in _nodes(tree)
+        if node.get("type") == "BASE_TABLE" and node.get("schema_name") in _SCHEMAS
+    )
+
+
+def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(tree, dict):
+        yield tree
+        for value in tree.values():
+            yield from _nodes(value)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from _nodes(value)
+
+
+@dataclass(frozen=True)
+class Lineage:
+    reads: Mapping[str, frozenset[str]]  # built table -> the tables its SQL reads directly
+
+    @property
+    def marts(self) -> list[str]:
+        """Every mart, unqualified, in name order."""
+        return sorted(name.removeprefix("marts.") for name in self.reads if name.startswith("marts."))
+
+    def upstream(self, table: str) -> set[str]:
+        """Every table `table` is built from, transitively (staging tables are where it ends)."""
+        seen: set[str] = set()
+        pending = list(self.reads.get(table, ()))
+        while pending:
+            name = pending.pop()
+            if name not in seen:
+                seen.add(name)
+                pending.extend(self.reads.get(name, ()))
+        return seen
+
+    def held_back(self, failed: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
+        """What failed checks hold back: each mart (and the write-back) that is, or is built from, a table with a
+        failed check, mapped to those checks' names. `failed`: table -> names of its failed checks.
+
+        History tables are never held back: like staging they are the state the next run builds on (docs/quality.md).
+        """
+        held: dict[str, list[str]] = {}
+        for table in sorted(self.reads):
+            if table.startswith("history."):
+                continue
+            reached = ({table} | self.upstream(table)) & failed.keys()
+            if reached:
+                held[table] = sorted(check for name in reached for check in failed[name])
+        return held
+
+
+def _history_reads() -> dict[str, frozenset[str]]:
+    reads = {f"history.{entity.name}": tables_read(entity.sql) for entity in load_entities()}
+    completions = f"history.{COMPLETIONS_TABLE}"
+    reads[completions] = tables_read(sql_file(f"history/{COMPLETIONS_TABLE}")) - {completions}
+    return reads
+
+
+@cache
+def lineage() -> Lineage:
+    """The lineage of every mart, history table and the write-back, from their SQL files."""
+    reads = _history_reads()
+    for model in load_models():
+        name = f"marts.{model.name}"
+        reads[name] = tables_read(model.sql) - {name}
+    reads[WRITEBACK] = tables_read(sql_file("writeback/project_metrics"))
+    return Lineage(reads)
+
+
+def consumed_tables() -> set[str]:
+    """The staged tables some mart or the write-back is built from: a defect anywhere else changes no published
+    figure (docs/quality.md, "Severities")."""
+    graph = lineage()
+    return {name for built in graph.reads for name in graph.upstream(built) if name.startswith("staging.")}

@@ -1,0 +1,49 @@
+"""`ebook-analytics sql`: read-only SQL on the session's published dataset (tests/marts_dataset.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from tests.conftest import run_cli
+from tests.etl_rows import query_warehouse
+
+QUERY = "select 1.50::decimal(10, 2) as amount, 'a,b' as label, date '2024-03-02' as day"
+
+
+def test_sql_formats_refuses_writes_and_bad_sql_and_knows_its_publication(published_dataset: dict[str, str]) -> None:
+    env = published_dataset
+    table = run_cli("sql", QUERY, env=env).stdout
+    assert table == "amount  label  day\n1.50    a,b    2024-03-02\n"
+    assert run_cli("sql", QUERY, "--format", "csv", env=env).stdout == 'amount,label,day\n1.50,"a,b",2024-03-02\n'
+    assert json.loads(run_cli("sql", QUERY, "--format", "json", env=env).stdout) == [
+        {"amount": "1.50", "label": "a,b", "day": "2024-03-02"}
+    ]
+
+    live = env["EBOOK_ANALYTICS_WAREHOUSE"]
+    ((run_id, published_at, marts),) = query_warehouse(
+        live,
+        "select run_id, published_at, (select count(*) from information_schema.tables where table_schema = 'marts') "
+        "from meta.publication",
+    )
+    for write in ("drop table marts.ai_cost_daily", "create table marts.x as select 1", "delete from meta.publication"):
+        refused = run_cli("sql", write, env=env, check=False)
+        assert refused.returncode == 1 and refused.stderr.startswith("error: ") and refused.stderr.count("\n") == 1
+        assert "read-only" in refused.stderr and "Traceback" not in refused.stderr
+    assert query_warehouse(live, "select count(*) from information_schema.tables where table_schema = 'marts'") == [
+        (marts,)
+    ]
+    bad = run_cli("sql", "select from nowhere where", env=env, check=False)
+    assert bad.returncode == 1 and bad.stderr.startswith("error: Parser Error: ") and bad.stderr.count("\n") == 1
+
+    count = "select count(*) as runs from meta.publication"
+    later = (published_at + timedelta(seconds=1)).isoformat()
+    for as_of in (run_id, later, published_at.isoformat()):
+        assert run_cli("sql", count, "--as-of", as_of, env=env).stdout == "runs\n1\n"
+    for older in ("20240101T000000Z-abcdef", (published_at - timedelta(seconds=1)).isoformat()):
+        refused = run_cli("sql", count, "--as-of", older, env=env, check=False)
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+        assert refused.stderr.startswith("error: publication ") and " is no longer kept; only the latest, run " in (
+            refused.stderr
+        )
+        assert f"run {run_id} (published " in refused.stderr
