@@ -7,10 +7,14 @@ prove none of them reaches the warehouse. Expected numbers in the tests are work
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 import psycopg
+
+T = TypeVar("T")
 
 U1, U2, U3 = (f"a0000000-0000-0000-0000-00000000000{n}" for n in (1, 2, 3))
 P1, P2 = "b0000000-0000-0000-0000-000000000001", "b0000000-0000-0000-0000-000000000002"
@@ -118,9 +122,26 @@ def execute(url: str, statement: str) -> None:
         conn.execute(statement)
 
 
-def query_warehouse(path: Path, statement: str) -> list[tuple]:
+def query_warehouse(path: Path, statement: str, params: dict[str, Any] | None = None) -> list[tuple]:
     with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(statement).fetchall()
+        con.execute("set TimeZone = 'UTC'")  # days are UTC days, whatever the machine's zone
+        return con.execute(statement, params or {}).fetchall()
+
+
+def publish_then_change(
+    url: str, directory: Path, change: Callable[[str], None], read_first: Callable[[Path], T]
+) -> tuple[dict[str, str], Path, T]:
+    """`etl run --full` of the rows already in `url`, `read_first` of that warehouse, then `change(url)` and an
+    incremental run: the CLI environment, the warehouse and what `read_first` read."""
+    from tests.conftest import cli_environment, run_cli  # conftest imports this module: not at the top
+
+    env = cli_environment(directory, url)
+    path = Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
+    run_cli("etl", "run", "--full", env=env)
+    first = read_first(path)
+    change(url)
+    run_cli("etl", "run", env=env)
+    return env, path, first
 
 
 def sha256(path: Path) -> str:

@@ -27,4 +27,6 @@ fi
 .venv/bin/ruff format --check .
 .venv/bin/sqlfluff lint queries  # dialect, templater and rules: pyproject.toml [tool.sqlfluff]
 .venv/bin/mypy  # strict on pipelines/: pyproject.toml [tool.mypy]
-exec .venv/bin/python -m pytest "$@"
+# Two workers, a test module each (module fixtures publish once): the suite waits on PostgreSQL, subprocesses and
+# the browser as much as it computes, so two cores carry two workers.
+exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"

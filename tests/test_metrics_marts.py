@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipelines.metrics import metrics
-from tests.conftest import cli_environment, run_cli
-from tests.etl_rows import query_warehouse
+from tests.conftest import run_cli
+from tests.etl_rows import publish_then_change, query_warehouse
 from tests.metrics_datasets import AMY, BEN, CH1, CH2, PROJECT, change_after_first_load, insert_metrics_platform
 
 D = Decimal
@@ -27,15 +26,15 @@ MON, TUE, WED = date(2024, 3, 4), date(2024, 3, 5), date(2024, 3, 6)
 def runs(create_database, schema_template, tmp_path_factory) -> dict[str, Any]:
     url = create_database(template=schema_template)
     insert_metrics_platform(url)
-    env = cli_environment(tmp_path_factory.mktemp("metrics_marts"), url)
-    path = Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
-    run_cli("etl", "run", "--full", env=env)
-    first = {
-        "completions": query_warehouse(path, "select * from marts.chapter_completions order by chapter_id"),
-        "cost_by_tier": metrics(["ai_cost"], MON, TUE, by=["tier"], warehouse=path).values.tolist(),
-    }
-    change_after_first_load(url)
-    run_cli("etl", "run", env=env)
+    env, path, first = publish_then_change(
+        url,
+        tmp_path_factory.mktemp("metrics_marts"),
+        change_after_first_load,
+        lambda path: {
+            "completions": query_warehouse(path, "select * from marts.chapter_completions order by chapter_id"),
+            "cost_by_tier": metrics(["ai_cost"], MON, TUE, by=["tier"], warehouse=path).values.tolist(),
+        },
+    )
     snapshot = query_warehouse(path, "select snapshot_at::date from meta.publication")[0][0]
     return {"env": env, "path": path, "first": first, "snapshot_date": snapshot}
 

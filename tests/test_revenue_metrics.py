@@ -22,13 +22,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import openpyxl
 import psycopg
 import pytest
 
 from pipelines.metrics import metrics
 from tests.conftest import cli_environment, run_cli
+from tests.etl_rows import publish_then_change, query_warehouse
 from tests.marts_dataset import uid
 from tests.revenue_datasets import (
     ANN,
@@ -51,12 +51,6 @@ MONTHLY_2024 = ["mrr", "mrr_at_risk", "paying_customers"]
 MOVEMENTS = ["new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr"]
 
 
-def query_warehouse(path: Path, statement: str, params: dict[str, Any] | None = None) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        con.execute("set TimeZone = 'UTC'")
-        return con.execute(statement, params or {}).fetchall()
-
-
 def values(path: Path, names: list[str], start: date, end: date, **options: Any) -> list[list[Any]]:
     return metrics(names, start, end, warehouse=path, **options).values.tolist()
 
@@ -65,12 +59,12 @@ def values(path: Path, names: list[str], start: date, end: date, **options: Any)
 def runs(create_database, schema_template, tmp_path_factory) -> dict[str, Any]:
     url = create_database(template=schema_template)
     insert_revenue_platform(url)
-    env = cli_environment(tmp_path_factory.mktemp("revenue_metrics"), url)
-    path = Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
-    run_cli("etl", "run", "--full", env=env)
-    first = values(path, MONTHLY_2024, JAN, APR_30, grain="month")
-    change_after_first_load(url)
-    run_cli("etl", "run", env=env)
+    env, path, first = publish_then_change(
+        url,
+        tmp_path_factory.mktemp("revenue_metrics"),
+        change_after_first_load,
+        lambda path: values(path, MONTHLY_2024, JAN, APR_30, grain="month"),
+    )
     return {"env": env, "path": path, "first": first}
 
 

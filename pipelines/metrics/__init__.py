@@ -32,10 +32,7 @@ def metrics(
     where: Mapping[str, Sequence[str]] | None = None,
     warehouse: Path | str | None = None,
 ) -> pd.DataFrame:
-    """The named metrics from the published warehouse (read-only; default: the configured one).
-
-    One row per period (first day; None for grain "all") and combination of the `by` dimensions; `where` keeps
-    rows whose dimension is one of the given values. Ranges are inclusive UTC days; weeks start on Monday.
-    """
+    """`query_metrics` (which documents the arguments and columns) on the published warehouse, opened read-only
+    (default: the configured one), for notebooks that hold no connection of their own."""
     with warehouse_file.connect(warehouse or paths().warehouse, read_only=True) as con:
         return query_metrics(con, names, start=start, end=end, grain=grain, by=by, where=where)

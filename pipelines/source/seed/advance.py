@@ -252,16 +252,7 @@ def _load_versions(
 def _load_usage(
     loader: Loader, rng: Rng, gens: ai.Generations, population: _Population, projects: writing.Projects
 ) -> None:
-    done = gens.status == ai.COMPLETED
-    usage = billing.token_usage(
-        gens.user[done],
-        gens.tokens[done],
-        gens.cost[done],
-        gens.project[done],
-        np.flatnonzero(done),
-        gens.created[done],
-        gens.completed[done],
-    )
+    usage = billing.generation_usage(gens)
     rows = billing.usage_table(rng("usage-table"), usage, population.subs, population.ids, projects.ids, gens.ids)
     loader.copy(
         "billing.usage_records", _charge_returning(rows, usage.user, population.returning, population.live_subs)

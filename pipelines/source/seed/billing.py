@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from pipelines.source.seed.ai import COMPLETED, Generations
 from pipelines.source.seed.columns import (
     DAY,
     HOUR,
@@ -73,6 +74,20 @@ def token_usage(
         generation=generation,
         day_of=created,
         created=completed,
+    )
+
+
+def generation_usage(gens: Generations) -> Usage:
+    """The token usage of the completed generations (the generation's row index is its id)."""
+    done = gens.status == COMPLETED
+    return token_usage(
+        gens.user[done],
+        gens.tokens[done],
+        gens.cost[done],
+        gens.project[done],
+        np.flatnonzero(done),
+        gens.created[done],
+        gens.completed[done],
     )
 
 

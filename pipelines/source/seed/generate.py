@@ -181,18 +181,9 @@ def history(spec: Scale, seed: int, window: Window) -> Iterator[tuple[str, pa.Ta
     writes = latest_at_or_before(projects.owner, projects.created, sessions.user, sessions.end) >= 0
     exports = events.new_exports(rng("exports"), sessions, writes)
     export_user = sessions.user[exports.session]
-    done = gens.status == ai.COMPLETED
     usage = billing.Usage.concat(
         [
-            billing.token_usage(
-                gens.user[done],
-                gens.tokens[done],
-                gens.cost[done],
-                gens.project[done],
-                np.flatnonzero(done),
-                gens.created[done],
-                gens.completed[done],
-            ),
+            billing.generation_usage(gens),
             billing.flat_usage(
                 1,
                 export_user,
