@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "pipelines.quality.commands",  # check
     "pipelines.export.commands",  # export revenue-share
     "pipelines.metrics.commands",  # metrics list|query
+    "pipelines.alerts.commands",  # alerts list|test|history
     "dashboards.commands",  # dashboard, demo
     "dashboards.auth.commands",  # users add|list|remove|set-role
     "pipelines.bench.commands",  # bench
