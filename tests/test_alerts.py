@@ -80,13 +80,13 @@ def test_cost_spike_against_the_median_day_quiet_days_counting_as_zero(tmp_path:
 
 def test_model_failure_rate_and_latency_against_the_models_own_baseline(tmp_path: Path) -> None:
     rows: list[tuple[Any, ...]] = []
-    # m1: 36 completed (1,000 ms) and 4 failed before: rate 0.1, threshold 2 x 0.1 + 0.05 = 0.25. On the day 8
-    # completed and 4 failed of 12 finished: 0.333333; p95 of 7 x 1,000 ms and one 30,000 ms: position 0.95 x 7
-    # = 6.65, 1,000 + 0.65 x 29,000 = 19,850 ms against 2 x 1,000.
+    # m1: 36 completed (1,000 ms) and 4 failed before: rate 0.1, threshold 2 x 0.1 + 0.05 = 0.25. On the day 10
+    # completed and 5 failed of 15 finished: 0.333333; p95 of 9 x 1,000 ms and one 30,000 ms: position 0.95 x 9
+    # = 8.55, 1,000 + 0.55 x 29,000 = 16,950 ms against 2 x 1,000.
     rows += _times(36, BASELINE_DAYS[0], "m1", "completed", None, 1000)
     rows += _times(4, BASELINE_DAYS[5], "m1", "failed", None, None)
-    rows += _times(7, LAST_DAY, "m1", "completed", None, 1000) + [(LAST_DAY, "m1", "completed", None, 30000)]
-    rows += _times(4, LAST_DAY, "m1", "failed", None, None) + _times(3, LAST_DAY, "m1", "pending", None, None)
+    rows += _times(9, LAST_DAY, "m1", "completed", None, 1000) + [(LAST_DAY, "m1", "completed", None, 30000)]
+    rows += _times(5, LAST_DAY, "m1", "failed", None, None) + _times(3, LAST_DAY, "m1", "pending", None, None)
     # m2: 9 of 9 finished failed on the day: under the minimum volume of 10.
     rows += _times(10, BASELINE_DAYS[1], "m2", "completed", None, 1000) + _times(
         9, LAST_DAY, "m2", "failed", None, None
@@ -106,13 +106,13 @@ def test_model_failure_rate_and_latency_against_the_models_own_baseline(tmp_path
 
     assert evaluate_rule(con, rule("model_failure_rate"), _context()) == [
         Breach(
-            "model_failure_rate", "m1", D("0.333333"), D("0.25"), WINDOW, "baseline 0.1, 12 ai_finished_generations"
+            "model_failure_rate", "m1", D("0.333333"), D("0.25"), WINDOW, "baseline 0.1, 15 ai_finished_generations"
         ),
         # m5: 1 of 11 = 0.090909 over 2 x 0 + 0.05
         Breach("model_failure_rate", "m5", D("0.090909"), D("0.05"), WINDOW, "baseline 0, 11 ai_finished_generations"),
     ]
     assert evaluate_rule(con, rule("model_latency_p95"), _context()) == [
-        Breach("model_latency_p95", "m1", D("19850"), D("2000"), WINDOW, "baseline 1000, 12 ai_finished_generations")
+        Breach("model_latency_p95", "m1", D("16950"), D("2000"), WINDOW, "baseline 1000, 10 ai_completed_generations")
     ]
 
 
