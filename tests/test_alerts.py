@@ -130,7 +130,8 @@ def test_sql_rules_on_hand_made_marts(tmp_path: Path) -> None:
         " ('s2', 'a1', date '2024-01-01', date '2024-01-31', 4.25, 'processing'),"
         " ('s3', 'a2', date '2024-02-01', date '2024-02-15', 7.00, 'pending'),"
         " ('s4', 'a3', date '2023-01-01', date '2023-01-31', 1.00, 'paid'),"
-        " ('s5', 'a4', date '2023-02-01', date '2023-02-28', 180.00, 'failed'))"
+        " ('s5', 'a4', date '2023-02-01', date '2023-02-28', 180.00, 'failed'),"
+        " ('s6', 'a5', date '2023-02-01', date '2023-02-28', 0.00, 'pending'))"
         " as t(revenue_share_id, author_id, period_start, period_end, author_revenue, payout_status)"
     )
     # MRR at month ends: January 150, February 140 (down 10), March (not complete at the snapshot) 10.

@@ -21,6 +21,27 @@ from pipelines.config import paths
 from pipelines.queries import sql_file
 
 STATE_FILE = "alerts.sqlite"
+# The columns of an episode (queries/alert_state/create.sql).
+EPISODE_COLUMNS = (
+    "id",
+    "rule",
+    "subject",
+    "severity",
+    "role",
+    "subject_kind",
+    "value",
+    "threshold",
+    "alert_window",
+    "detail",
+    "fired_at",
+    "fired_run_id",
+    "last_value",
+    "last_seen_at",
+    "resolved_at",
+    "resolved_run_id",
+    "delivered_at",
+    "delivery_error",
+)
 
 
 def state_path() -> Path:

@@ -1,4 +1,5 @@
--- Authors with a share unpaid more than $threshold days after its period ended, at the snapshot's UTC day.
+-- Authors with a share unpaid more than $threshold days after its period ended, at the snapshot's UTC day (a
+-- share of 0.00 owes nothing).
 with statements as (
     select * from marts.revenue_share_statements
 ),
@@ -12,6 +13,7 @@ unpaid as (
     from statements
     where
         payout_status in ('pending', 'processing')
+        and author_revenue > 0
         and $snapshot_date::date - period_end > $threshold
     group by author_id
 ),
