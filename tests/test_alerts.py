@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from pipelines import warehouse
+from pipelines.alerts.docs import DOC_PATH, render
 from pipelines.alerts.evaluate import Breach, Context, evaluate_rule, exact
 from pipelines.alerts.rules import load_rules, parse_rule, rule, rules
 from pipelines.alerts.state import open_state, read_episodes, reconcile
@@ -311,3 +312,7 @@ def test_the_built_in_rules() -> None:
     ]
     with pytest.raises(UserError, match="unknown alert rule 'nope'; `ebook-analytics alerts list` shows the rules"):
         rule("nope")
+
+
+def test_docs_are_generated_from_the_rules() -> None:
+    assert DOC_PATH.read_text() == render(rules()), "run `python -m pipelines.alerts.docs`"
