@@ -10,15 +10,26 @@ completed, rate 0, so the threshold is 2 x 0 + 0.05.
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from psycopg import sql
 
+from pipelines.alerts.deliver import deliver
+from pipelines.alerts.evaluate import Breach
+from pipelines.alerts.rules import rules
+from pipelines.alerts.state import open_state, read_episodes, reconcile
+from pipelines.source.grants import grant_roles
 from tests.conftest import copy_published, run_cli
 from tests.marts_dataset import CAROL, uid
 
@@ -124,3 +135,79 @@ def test_alert_drill(
     assert episode["resolved_at"] is not None and episode["id"] == job["episode"]
     still_open = json.loads(run_cli("alerts", "history", "--open", "--json", env=env).stdout)
     assert "model_failure_rate" not in {row["rule"] for row in still_open}
+
+
+def _as_role(url: str, role: str) -> str:
+    """The same database URL, logging in as `role` (the embedded server trusts local logins)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{role}@{host}"))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_undelivered_alerts_go_out_at_the_next_evaluation_through_the_writer(
+    source_url: str, tmp_path: Path, webhook: tuple[str, list[dict[str, Any]]]
+) -> None:
+    writer = f"t_role_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(source_url) as conn:
+        grant_roles(conn, reader=None, writer=writer)
+    hook_url, posted = webhook
+    state = tmp_path / "alerts.sqlite"
+    fired_at = datetime(2024, 4, 1, 6, 0, tzinfo=UTC)
+    found = {"payout_failed": [Breach("payout_failed", "s5", Decimal("180"), Decimal("0"), "2023-02", "author a4")]}
+    try:
+        with open_state(state) as conn:
+            reconcile(conn, found, rules(), run_id="r1", now=fired_at)
+            # The source is down: nothing is delivered, the episode says why.
+            down = f"postgresql://nobody@127.0.0.1:{_free_port()}/platform"
+            [problem] = deliver(conn, down, hook_url, fired_at)
+        assert problem.startswith("alert jobs not written: cannot connect to the database for alert jobs at ")
+        [episode] = read_episodes(state)
+        assert (episode["delivered_at"], episode["delivery_error"]) == (None, problem)
+        assert posted == [] and _jobs(source_url) == []
+
+        later = fired_at + timedelta(minutes=15)
+        with open_state(state) as conn:
+            assert deliver(conn, _as_role(source_url, writer), hook_url, later) == []
+            assert deliver(conn, _as_role(source_url, writer), hook_url, later) == []  # nothing left to deliver
+        [episode] = read_episodes(state)
+        assert (episode["delivered_at"], episode["delivery_error"]) == (later.isoformat(), None)
+        expected = {
+            "rule": "payout_failed",
+            "description": rules()["payout_failed"].description,
+            "severity": "critical",
+            "role": "finance",
+            "subject_kind": "statement",
+            "subject": "s5",
+            "value": "180",
+            "threshold": "0",
+            "window": "2023-02",
+            "detail": "author a4",
+            "run_id": "r1",
+            "fired_at": "2024-04-01T06:00:00+00:00",  # when it fired, not when it got through
+            "episode": episode["id"],
+        }
+        assert _jobs(source_url) == [expected] and posted == [expected]
+        with psycopg.connect(source_url) as conn:
+            assert conn.execute("select priority from system.background_jobs").fetchall() == [(2,)]
+
+        # A webhook that does not answer is a problem reported, not a reason to hold the job back.
+        with open_state(state) as conn:
+            reconcile(
+                conn,
+                {"payout_failed": [*found["payout_failed"], Breach("payout_failed", "s6", None, None, "")]},
+                rules(),
+                run_id="r2",
+                now=later,
+            )
+            [problem] = deliver(conn, _as_role(source_url, writer), f"http://127.0.0.1:{_free_port()}/", later)
+        assert problem.startswith("webhook payout_failed/s6: ")
+        assert [job["subject"] for job in _jobs(source_url)] == ["s5", "s6"]
+    finally:
+        with psycopg.connect(source_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop owned by {0}; drop role {0}").format(sql.Identifier(writer)))
