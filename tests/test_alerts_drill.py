@@ -30,7 +30,7 @@ from pipelines.alerts.evaluate import Breach
 from pipelines.alerts.rules import rules
 from pipelines.alerts.state import open_state, read_episodes, reconcile
 from pipelines.source.grants import grant_roles
-from tests.conftest import copy_published, run_cli
+from tests.conftest import cli_environment, copy_published, run_cli
 from tests.marts_dataset import CAROL, uid
 
 BURST = [uid("generation", 100 + n) for n in range(12)]
@@ -211,3 +211,29 @@ def test_undelivered_alerts_go_out_at_the_next_evaluation_through_the_writer(
     finally:
         with psycopg.connect(source_url, autocommit=True) as conn:
             conn.execute(sql.SQL("drop owned by {0}; drop role {0}").format(sql.Identifier(writer)))
+
+
+def test_alerts_cli_without_a_warehouse(tmp_path: Path) -> None:
+    env = cli_environment(tmp_path, "postgresql://unused@/never")
+    listing = run_cli("alerts", "list", env=env).stdout.splitlines()
+    assert listing[0].split() == ["name", "severity", "role", "subject", "fires", "when"]
+    assert [line.split()[0] for line in listing[1:]] == list(rules())
+    assert json.loads(run_cli("alerts", "list", "--json", env=env).stdout)[3]["baseline"] == {
+        "days": 28,
+        "statistic": "period",
+        "factor": "2",
+        "margin": "0.05",
+    }
+    unknown = run_cli("alerts", "test", "nope", env=env, check=False)
+    assert (unknown.returncode, unknown.stderr) == (
+        1,
+        "error: unknown alert rule 'nope'; `ebook-analytics alerts list` shows the rules\n",
+    )
+    missing = run_cli("alerts", "test", "stale_data", env=env, check=False)
+    warehouse = tmp_path / "home" / "warehouse" / "analytics.duckdb"
+    assert (missing.returncode, missing.stderr) == (
+        1,
+        f"error: no published warehouse at {warehouse}; run `ebook-analytics etl run` first\n",
+    )
+    history = run_cli("alerts", "history", env=env).stdout
+    assert history == f"no alert episodes recorded in {warehouse.parent / 'alerts.sqlite'}\n"
