@@ -551,3 +551,41 @@ def test_alerts_page_shows_each_role_the_alerts_that_concern_it(
     at = _open("alerts", signed_in="alerts-pat@example.com")
     _no_errors(at)
     assert _metrics(at) == {"Open alerts": "0", "Critical open": "0", "Resolved": "0"}
+
+
+def test_model_league_table_on_the_ai_cost_page(as_admin: Path) -> None:
+    """March: gpt-4 (both versions) generations 1-5: 1 failed of 4 finished, p95 of 1,000/2,000/3,000 ms = 2,900,
+    rating (4 + 5) / 2, cost 0.051 / 5; claude-3 generations 6 and 7: rating (3 + 2) / 2, p95 of 500/1,500 = 1,450,
+    cost 0.0045 / 2. Ranks: claude-3 (1 + 1 + 2 + 1) / 4 = 1.25, gpt-4 1.75; gpt-4 alone is within 0.2 stars of
+    the best rating."""
+    at = _open("ai_cost", {"dates": MARCH})
+    _no_errors(at)
+    league = next(frame.value for frame in at.dataframe if "composite_rank" in frame.value.columns)
+    shown = league[
+        ["composite_rank", "model", "generations", "failure_rate", "latency_p95_ms", "mean_rating"]
+        + ["cost_per_generation_usd", "composite_score", "cheapest_near_best"]
+    ]
+    assert shown.to_dict("records") == [
+        {
+            "composite_rank": 1,
+            "model": "claude-3",
+            "generations": 2,
+            "failure_rate": 0.0,
+            "latency_p95_ms": 1450.0,
+            "mean_rating": 2.5,
+            "cost_per_generation_usd": Decimal("0.002250"),
+            "composite_score": 1.25,
+            "cheapest_near_best": False,
+        },
+        {
+            "composite_rank": 2,
+            "model": "gpt-4",
+            "generations": 5,
+            "failure_rate": 0.25,
+            "latency_p95_ms": 2900.0,
+            "mean_rating": 4.5,
+            "cost_per_generation_usd": Decimal("0.010200"),
+            "composite_score": 1.75,
+            "cheapest_near_best": True,
+        },
+    ]
