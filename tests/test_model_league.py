@@ -3,12 +3,15 @@ tables in a real DuckDB file; every figure worked out by hand."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipelines import warehouse
+from pipelines.metrics.query import query_metrics
 from pipelines.queries import sql_file
 
 pytestmark = pytest.mark.fast
@@ -37,7 +40,7 @@ VERSIONS = [
 ]
 
 
-def test_league_table(tmp_path: Path) -> None:
+def _league_warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con = warehouse.connect(tmp_path / "w.duckdb")
     con.execute(
         "create schema marts; create table marts.ai_generation_facts (day date, generation_id integer,"
@@ -49,6 +52,11 @@ def test_league_table(tmp_path: Path) -> None:
         "create table marts.version_facts (day date, provider varchar, model varchar, is_ai boolean, ai_words bigint)"
     )
     con.executemany("insert into marts.version_facts values (?, ?, ?, ?, ?)", VERSIONS)
+    return con
+
+
+def test_league_table(tmp_path: Path) -> None:
+    con = _league_warehouse(tmp_path)
     rows = con.execute(
         sql_file("reports/ai_cost/model_league"), {"start": "2024-03-01", "end": "2024-03-31"}
     ).fetchall()
@@ -135,3 +143,37 @@ def test_a_generation_on_the_same_chapter_within_10_minutes_is_a_regeneration(tm
         f"select generation_id, is_regeneration from ({sql_file('marts/ai_generation_facts')}) order by 1"
     ).fetchall()
     assert flags == [("g1", False), ("g2", True), ("g3", False), ("g4", False), ("g5", False), ("g6", True)]
+
+
+def test_regeneration_and_confidence_metrics_match_the_league(tmp_path: Path) -> None:
+    con = _league_warehouse(tmp_path)
+    frame = query_metrics(
+        con,
+        ["ai_regeneration_rate", "ai_regenerations", "ai_chapter_generations", "ai_confidence_avg"],
+        start=date(2024, 3, 1),
+        end=date(2024, 3, 31),
+        by=["model"],
+    )
+    assert frame.drop(columns="period").to_dict("records") == [
+        {
+            "model": "A",
+            "ai_regeneration_rate": pytest.approx(1 / 3),
+            "ai_regenerations": 1,
+            "ai_chapter_generations": 3,
+            "ai_confidence_avg": pytest.approx(0.8),
+        },
+        {
+            "model": "B",
+            "ai_regeneration_rate": 0.0,
+            "ai_regenerations": 0,
+            "ai_chapter_generations": 1,
+            "ai_confidence_avg": 0.5,
+        },
+        {
+            "model": "C",
+            "ai_regeneration_rate": 0.5,
+            "ai_regenerations": 1,
+            "ai_chapter_generations": 2,
+            "ai_confidence_avg": pytest.approx(float("nan"), nan_ok=True),  # none reported: undefined
+        },
+    ]
