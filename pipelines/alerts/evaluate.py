@@ -25,7 +25,7 @@ import pandas as pd
 from pipelines.alerts.rules import Rule
 from pipelines.metrics.definitions import Metric, definitions
 from pipelines.metrics.query import ADDITIVE_KINDS, query_metrics
-from pipelines.queries import one_row
+from pipelines.queries import one_row, sql_file
 
 Number = Decimal | None
 # Decimal places kept of a rate or percentile computed in floating point (the metrics engine's own rounding).
@@ -166,8 +166,6 @@ def _runs_frame(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def _sql_breaches(con: duckdb.DuckDBPyConnection, rule: Rule, context: Context) -> list[Breach]:
-    from pipelines.queries import sql_file
-
     text = sql_file(f"alerts/{rule.sql}")
     available: dict[str, object] = {
         "snapshot_at": context.snapshot_at,
