@@ -21,7 +21,8 @@ Generated from `queries/alerts/*.yml` by `python -m pipelines.alerts.docs`; do n
 Every ETL run that publishes (or is held back by its checks, on the last published data) evaluates every rule
 right after the publication, on the live warehouse, as the step `alerts` of the run. A failure of the step is
 recorded in the run (`runs --json`: `alerts.error`, or `alerts.errors` per rule) and printed as a warning; it never
-undoes the publication.
+undoes the publication. A run that fails outright (the source down) evaluates nothing; the next run's evaluation
+sees it in the run history (`etl_run_held_back` looks back over the last day).
 
 **Episodes.** The state (`alerts.sqlite`, SQLite, beside the run history in the warehouse folder) holds one row
 per episode: a subject (a model, a user, an author, a statement, a table, a run) breaching a rule. The first
