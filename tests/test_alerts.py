@@ -293,7 +293,13 @@ def test_sql_rule_needs_its_file_and_the_file_its_name(tmp_path: Path) -> None:
         parse_rule({**sql_rule, "sql": "missing", "threshold": 1}, "r.yml", definitions(), tmp_path)
     with pytest.raises(UserError, match="the file must be named after the rule"):
         parse_rule(GOOD, "other.yml", definitions(), tmp_path)
-    (tmp_path / "q.sql").write_text("select 1")
+    (tmp_path / "q.sql").write_text("select $window_days")
+    with pytest.raises(UserError, match=r"its SQL binds \$window_days; set `window_days` in the rule"):
+        parse_rule({**sql_rule, "sql": "q", "threshold": 1}, "r.yml", definitions(), tmp_path)
+    (tmp_path / "q.sql").write_text("select $run_id")
+    with pytest.raises(UserError, match=r"its SQL binds \$run_id; a rule's SQL may bind snapshot_at, "):
+        parse_rule({**sql_rule, "sql": "q", "threshold": 1}, "r.yml", definitions(), tmp_path)
+    (tmp_path / "q.sql").write_text("select $threshold")
     parsed = parse_rule({**sql_rule, "sql": "q", "threshold": 0.05}, "r.yml", definitions(), tmp_path)
     assert (parsed.sql, parsed.threshold, parsed.window_days) == ("q", D("0.05"), None)
 

@@ -10,7 +10,6 @@ above factor x baseline + margin and the window holds at least the minimum volum
 from __future__ import annotations
 
 import math
-import re
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -22,7 +21,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines.alerts.rules import Rule
+from pipelines.alerts.rules import SQL_PARAMETER, Rule
 from pipelines.metrics.definitions import Metric, definitions
 from pipelines.metrics.query import ADDITIVE_KINDS, query_metrics
 from pipelines.queries import one_row, sql_file
@@ -30,7 +29,6 @@ from pipelines.queries import one_row, sql_file
 Number = Decimal | None
 # Decimal places kept of a rate or percentile computed in floating point (the metrics engine's own rounding).
 FLOAT_PLACES = 6
-_PARAMETER = re.compile(r"\$([a-z_]+)")
 RUN_COLUMNS = ("run_id", "status", "started_at", "error", "failed_error_checks")
 
 
@@ -175,7 +173,7 @@ def _sql_breaches(con: duckdb.DuckDBPyConnection, rule: Rule, context: Context) 
         "min_volume": rule.min_volume.at_least if rule.min_volume else None,
         "window_days": rule.window_days,
     }
-    params = {name: available[name] for name in set(_PARAMETER.findall(text))}
+    params = {name: available[name] for name in set(SQL_PARAMETER.findall(text))}
     con.register("etl_runs", _runs_frame(context.runs))
     try:
         rows = con.execute(text, params).fetchall()

@@ -27,6 +27,9 @@ SEVERITIES = ("info", "warning", "critical")
 # What a rule's subject names: in the payload so the platform's mailer knows whom or what an alert concerns.
 SUBJECT_KINDS = ("platform", "model", "user", "author", "statement", "table", "run")
 STATISTICS = ("period", "daily_median")
+# What a SQL rule may bind (pipelines.alerts.evaluate supplies them).
+SQL_PARAMETERS = ("snapshot_at", "snapshot_date", "now", "threshold", "min_volume", "window_days")
+SQL_PARAMETER = re.compile(r"\$([a-z_]+)")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _COMMON = {"name", "description", "severity", "role", "subject_kind", "window_days"}
 _METRIC_KEYS = {"metric", "by", "baseline", "min_volume"}
@@ -169,7 +172,17 @@ def parse_rule(data: Any, source: str, metrics: dict[str, Metric], directory: Pa
     volume = None
     if "min_volume" in data:
         volume = MinVolume("", _positive_int(data["min_volume"], where, "min_volume"))
+    _check_parameters((directory / f"{data['sql']}.sql").read_text(), data, where)
     return Rule(**common, sql=data["sql"], threshold=_number(data["threshold"], where, "threshold"), min_volume=volume)
+
+
+def _check_parameters(text: str, data: dict[str, Any], where: str) -> None:
+    """A SQL rule binds only what the evaluation offers, and its own settings only when the rule sets them."""
+    for name in sorted(set(SQL_PARAMETER.findall(text))):
+        if name not in SQL_PARAMETERS:
+            raise _fail(where, f"its SQL binds ${name}; a rule's SQL may bind {', '.join(SQL_PARAMETERS)}")
+        if name in ("min_volume", "window_days") and name not in data:
+            raise _fail(where, f"its SQL binds ${name}; set `{name}` in the rule")
 
 
 def load_rules(directory: Path = ALERTS_DIR, metrics: dict[str, Metric] | None = None) -> dict[str, Rule]:
