@@ -26,6 +26,7 @@ import streamlit as st
 from dashboards import pages
 from dashboards.auth import User, allowed_pages, pseudonymize
 from dashboards.auth.roles import sees_personal_data
+from pipelines.alerts.state import EPISODE_COLUMNS, read_episodes, state_path
 from pipelines.config import paths
 from pipelines.metrics.definitions import Metric, resolve
 from pipelines.metrics.query import query_metrics
@@ -264,6 +265,14 @@ def data_span() -> tuple[date, date] | None:
 def runs(limit: int = 50) -> list[dict]:
     """The last `limit` ETL runs from the run history (`runs.jsonl` beside the warehouse), newest first."""
     return read_runs(paths().run_history, limit=limit)
+
+
+def alert_episodes() -> pd.DataFrame:
+    """The alert episodes of the state beside the warehouse (docs/alerts.md), newest first: all of them for an
+    admin, those of rules concerning the signed-in role for the others."""
+    role = _role()
+    episodes = [row for row in read_episodes(state_path()) if role == "admin" or row["role"] == role]
+    return pd.DataFrame(episodes, columns=list(EPISODE_COLUMNS))
 
 
 def people(user_ids: pd.Series) -> pd.Series:

@@ -94,6 +94,15 @@ REGISTRY: tuple[Page, ...] = (
         view="data_quality",
         reports="data_quality",
     ),
+    # Alerts fired into the platform's job queue (docs/alerts.md): each role sees the rules that concern it.
+    Page(
+        key="alerts",
+        title="Alerts",
+        icon=":material/notifications:",
+        roles=EVERY_ROLE,
+        view="alerts",
+        reports=None,
+    ),
 )
 PAGES_BY_KEY: dict[str, Page] = {page.key: page for page in REGISTRY}
 

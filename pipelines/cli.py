@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "pipelines.export.commands",  # export revenue-share
     "pipelines.metrics.commands",  # metrics list|query
     "pipelines.sql_command",  # sql
+    "pipelines.alerts.commands",  # alerts list|test|history
     "dashboards.commands",  # dashboard, demo
     "dashboards.auth.commands",  # users add|list|remove|set-role
     "pipelines.bench.commands",  # bench

@@ -62,9 +62,9 @@ def errors(at: AppTest) -> list[str]:
 def test_role_page_map() -> None:
     assert ROLES == ("admin", "finance", "analyst", "product")
     assert allowed_pages("admin") == list(PAGES)
-    assert allowed_pages("finance") == ["overview", "revenue_share", "ai_cost", "data_quality"]
-    assert allowed_pages("analyst") == ["overview", "usage", "ai_cost", "writing_progress", "data_quality"]
-    assert allowed_pages("product") == ["overview", "writing_progress", "engagement", "data_quality"]
+    assert allowed_pages("finance") == ["overview", "revenue_share", "ai_cost", "data_quality", "alerts"]
+    assert allowed_pages("analyst") == ["overview", "usage", "ai_cost", "writing_progress", "data_quality", "alerts"]
+    assert allowed_pages("product") == ["overview", "writing_progress", "engagement", "data_quality", "alerts"]
     assert allowed_pages("intruder") == []
     assert [role for role in ROLES if sees_personal_data(role)] == ["admin", "finance"]
     assert [role for role in ROLES if can_see_revenue(role)] == ["admin", "finance"]

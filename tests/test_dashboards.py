@@ -514,3 +514,84 @@ def test_dashboard_command_refuses_bad_options(tmp_path: Path) -> None:
             assert result.returncode == 1, argv
             assert result.stderr.startswith(message), result.stderr
             assert "Traceback" not in result.stderr
+
+
+def test_alerts_page_shows_each_role_the_alerts_that_concern_it(
+    published: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the session's publication fired (tests/marts_dataset.py, snapshot now): statement 4's payout failed;
+    Alice's and Carol's February shares are unpaid (Bob's March share is 0.00: nothing owed); the 2024 generations
+    and events are stale; 2024-03-02 cost 0.0195 against a median day of 0."""
+    from dashboards.auth.users import add_user
+
+    for name, value in _env(Path(published["EBOOK_ANALYTICS_HOME"]), no_auth=False).items():
+        monkeypatch.setenv(name, value)
+    add_user("alerts-admin@example.com", "admin", "correct horse battery")
+    add_user("alerts-fin@example.com", "finance", "correct horse battery")
+    add_user("alerts-ana@example.com", "analyst", "correct horse battery")
+    add_user("alerts-pat@example.com", "product", "correct horse battery")
+
+    def shown(email: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
+        at = _open("alerts", signed_in=email)
+        _no_errors(at)
+        open_alerts = at.dataframe[0].value
+        return _metrics(at), sorted(zip(open_alerts["rule"], open_alerts["subject"], strict=True))
+
+    metrics, alerts = shown("alerts-admin@example.com")
+    assert metrics == {"Open alerts": "6", "Critical open": "1", "Resolved": "0"}
+    assert alerts == [
+        ("ai_cost_spike", "ai_cost"),
+        ("author_share_unpaid", "Alice Smith <alice@example.com>"),
+        ("author_share_unpaid", "Carol Jones <carol@example.com>"),
+        ("payout_failed", str(uid("share", 4))),
+        ("stale_data", "staging.ai_generations"),
+        ("stale_data", "staging.user_events"),
+    ]
+    metrics, alerts = shown("alerts-fin@example.com")
+    assert metrics == {"Open alerts": "3", "Critical open": "1", "Resolved": "0"}
+    assert [rule for rule, _subject in alerts] == ["author_share_unpaid", "author_share_unpaid", "payout_failed"]
+    assert shown("alerts-ana@example.com") == (
+        {"Open alerts": "1", "Critical open": "0", "Resolved": "0"},
+        [("ai_cost_spike", "ai_cost")],
+    )
+    at = _open("alerts", signed_in="alerts-pat@example.com")
+    _no_errors(at)
+    assert _metrics(at) == {"Open alerts": "0", "Critical open": "0", "Resolved": "0"}
+
+
+def test_model_league_table_on_the_ai_cost_page(as_admin: Path) -> None:
+    """March: gpt-4 (both versions) generations 1-5: 1 failed of 4 finished, p95 of 1,000/2,000/3,000 ms = 2,900,
+    rating (4 + 5) / 2, cost 0.051 / 5; claude-3 generations 6 and 7: rating (3 + 2) / 2, p95 of 500/1,500 = 1,450,
+    cost 0.0045 / 2. Ranks: claude-3 (1 + 1 + 2 + 1) / 4 = 1.25, gpt-4 1.75; gpt-4 alone is within 0.2 stars of
+    the best rating."""
+    at = _open("ai_cost", {"dates": MARCH})
+    _no_errors(at)
+    league = next(frame.value for frame in at.dataframe if "composite_rank" in frame.value.columns)
+    shown = league[
+        ["composite_rank", "model", "generations", "failure_rate", "latency_p95_ms", "mean_rating"]
+        + ["cost_per_generation_usd", "composite_score", "cheapest_near_best"]
+    ]
+    assert shown.to_dict("records") == [
+        {
+            "composite_rank": 1,
+            "model": "claude-3",
+            "generations": 2,
+            "failure_rate": 0.0,
+            "latency_p95_ms": 1450.0,
+            "mean_rating": 2.5,
+            "cost_per_generation_usd": Decimal("0.002250"),
+            "composite_score": 1.25,
+            "cheapest_near_best": False,
+        },
+        {
+            "composite_rank": 2,
+            "model": "gpt-4",
+            "generations": 5,
+            "failure_rate": 0.25,
+            "latency_p95_ms": 2900.0,
+            "mean_rating": 4.5,
+            "cost_per_generation_usd": Decimal("0.010200"),
+            "composite_score": 1.75,
+            "cheapest_near_best": True,
+        },
+    ]

@@ -92,7 +92,9 @@ def test_full_run_stages_every_table_and_no_secret(source_url: str, cli_env: dic
     run = _runs(cli_env)[-1]
     assert publication == [(run["run_id"], False, True)]
     assert run["status"] == "published" and run["mode"] == "full" and run["error"] is None
-    assert set(run["steps"]) == {"extract", "history", "transform", "checks", "publish", "writeback"}
+    assert set(run["steps"]) == {"extract", "history", "transform", "checks", "publish", "writeback", "alerts"}
+    # every built-in alert rule evaluated on the published warehouse, and what fired reached the job queue
+    assert (run["alerts"]["errors"], run["alerts"]["delivery"]) == ({}, [])
     assert run["tables"]["ai_generations"] == {
         "rows_read": 3,
         "rows_changed": 3,

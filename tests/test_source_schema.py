@@ -587,7 +587,7 @@ def test_writer_upserts_rollups_and_reads_only_what_the_write_back_needs(
         f"writer role {writer}: created, password from EBOOK_ANALYTICS_WRITER_PASSWORD",
         f"writer role {writer}: SELECT, INSERT, UPDATE, DELETE on analytics.project_metrics, "
         "content.content_statistics only; SELECT on content.chapters(id, project_id, content, updated_at); "
-        "content.projects(id)",
+        "content.projects(id); INSERT on system.background_jobs",
     ]
     conn.execute(
         "insert into content.chapters (project_id, position, content) values (%s, 1, 'Call me Ishmael.')",
@@ -601,6 +601,10 @@ def test_writer_upserts_rollups_and_reads_only_what_the_write_back_needs(
         as_writer.execute(
             "insert into content.content_statistics (content_id, content_type, word_count) values (%s, 'project', 250)",
             (platform["project"],),
+        )
+        # Alert jobs: it may add one to the platform's queue, never read, change or remove one.
+        as_writer.execute(
+            "insert into system.background_jobs (job_type, payload) values ('analytics_alert', '{\"rule\": \"r\"}')"
         )
         chapters = as_writer.execute(
             "select project_id, content from content.chapters where xmin::text::bigint > 0 "
@@ -616,9 +620,15 @@ def test_writer_upserts_rollups_and_reads_only_what_the_write_back_needs(
             "select title from content.projects",
             "delete from content.projects",
             "select id from ai_processing.ai_generations",
+            "select payload from system.background_jobs",
+            "update system.background_jobs set status = 'completed'",
+            "delete from system.background_jobs",
+            "select setting_key from system.app_settings",
         ):
             with pytest.raises(errors.InsufficientPrivilege):
                 as_writer.execute(statement)
+    jobs = conn.execute("select job_type, payload, status from system.background_jobs").fetchall()
+    assert jobs == [("analytics_alert", {"rule": "r"}, "pending")]
     metrics = conn.execute("select metrics_date, total_words from analytics.project_metrics").fetchall()
     assert metrics == [(date(2024, 3, 1), 250)]
     # Re-running keeps the role, takes the configured password again, and grants the same.

@@ -95,6 +95,42 @@ charts.table(
     },
 )
 
+league = data.report("ai_cost/model_league", **period.params())
+# The ranks are over every model of the period; the provider and model filters only narrow what is shown.
+if providers:
+    league = league[league["provider"].isin(providers)]
+if models:
+    league = league[league["model"].isin(models)]
+charts.table(
+    "Model league table (rank: mean of the ranks on failure rate, p95 latency, rating and cost per generation)",
+    league,
+    "ai_model_league",
+    column_config={
+        "composite_rank": st.column_config.NumberColumn("rank"),
+        "failure_rate": st.column_config.NumberColumn("failure rate", format="percent"),
+        "latency_p95_ms": st.column_config.NumberColumn("p95 ms", format="%.0f"),
+        "mean_rating": st.column_config.NumberColumn("rating (1-5)", format="%.2f"),
+        "ratings": st.column_config.NumberColumn("rated"),
+        "mean_confidence": st.column_config.NumberColumn("confidence", format="%.3f"),
+        "cost_per_generation_usd": st.column_config.NumberColumn(
+            "cost per generation", format=f"$%.{charts.COST_PLACES}f"
+        ),
+        "cost_per_1k_ai_words_usd": st.column_config.NumberColumn(
+            "cost per 1k AI words", format=f"$%.{charts.COST_PLACES}f"
+        ),
+        "regeneration_rate": st.column_config.NumberColumn(
+            "regenerated",
+            format="percent",
+            help="Generations on a chapter that had another one in the 10 minutes before.",
+        ),
+        "composite_score": st.column_config.NumberColumn("mean rank", format="%.2f"),
+        "cheapest_near_best": st.column_config.CheckboxColumn(
+            "cheapest within 0.2 stars of the best",
+            help="The cheapest per generation among the models rated within 0.2 stars of the best-rated one.",
+        ),
+    },
+)
+
 if all(data.may_read_metric(name) for name in MARGIN):
     st.subheader("Cost against subscription revenue")
     months = period.complete_months()

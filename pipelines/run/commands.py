@@ -135,6 +135,8 @@ def _summary(record: RunRecord) -> str:
             f"; wrote back {record.writeback.project_metrics:,} project metrics, "
             f"{record.writeback.statistics_chapters + record.writeback.statistics_projects:,} content statistics"
         )
+    if record.alerts.get("fired") or record.alerts.get("resolved"):
+        line += f"; alerts: {record.alerts['fired']} fired, {record.alerts['resolved']} resolved"
     return line
 
 

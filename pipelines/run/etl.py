@@ -8,6 +8,7 @@ appended to the run history, whatever its outcome.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import time
 import uuid
@@ -85,6 +86,9 @@ class RunRecord:
     held_back: dict[str, list[str]] = field(default_factory=dict)
     writeback_held_back: list[str] = field(default_factory=list)
     error: str | None = None
+    # The alerts step (docs/alerts.md): fired, resolved, open, errors per rule, delivery problems; `error` when
+    # it could not run at all. Never a reason to undo the publication.
+    alerts: dict[str, Any] = field(default_factory=dict)
     writeback: WriteBackCounts | None = None  # for the summary line; not part of the history record
 
     @contextmanager
@@ -111,6 +115,7 @@ class RunRecord:
             "held_back": self.held_back,
             "writeback_held_back": self.writeback_held_back,
             "error": self.error,
+            "alerts": self.alerts,
         }
 
     @property
@@ -137,6 +142,7 @@ def run_etl(options: RunOptions) -> RunRecord:
         record = RunRecord(run_id=new_run_id(now), started_at=now, mode="full" if options.full else "incremental")
         try:
             _run_locked(record, options, live)
+            _alerts(record, live)
         except BaseException as exc:
             if record.status not in PUBLISHED:  # a failed write-back does not unpublish the warehouse
                 record.status = "failed"
@@ -146,6 +152,33 @@ def run_etl(options: RunOptions) -> RunRecord:
             record.finished_at = datetime.now(UTC)
             _remember(record)
     return record
+
+
+def _alerts(record: RunRecord, live: Path) -> None:
+    """After a publication (or a run held back, on the last published data): evaluate the alert rules and deliver
+    what fired. A failure is recorded in the run and printed as a warning; the publication stands."""
+    if not published_exists(live):
+        return  # nothing published yet: nothing to evaluate
+    from pipelines.alerts.run import alert_step
+    from pipelines.alerts.state import state_path
+
+    with record.step("alerts"):
+        try:
+            record.alerts = alert_step(
+                live=live,
+                state=state_path(),
+                run_id=record.run_id,
+                runs=[record.as_dict(), *history.read_runs(paths().run_history)],
+                now=datetime.now(UTC),
+                jobs_url=rollup_url(),
+                webhook=setting("alerts_webhook_url"),
+            )
+        except (UserError, OSError, sqlite3.Error, duckdb.Error) as exc:
+            record.alerts = {"error": first_line(exc)}
+    problems = [record.alerts["error"]] if "error" in record.alerts else record.alerts.get("delivery", [])
+    problems += [f"rule {name}: {why}" for name, why in record.alerts.get("errors", {}).items()]
+    for problem in problems:
+        print(f"warning: alerts: {problem}", file=sys.stderr)
 
 
 def _remember(record: RunRecord) -> None:

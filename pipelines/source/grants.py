@@ -34,8 +34,11 @@ WRITEBACK_READS = {
 # Row-version system columns, no data: the incremental extract filters on xmin, DuckDB's scanner splits by ctid.
 # PostgreSQL checks column privileges on system columns too.
 ROW_VERSION_COLUMNS = ("xmin", "ctid")
-WRITER_SCHEMAS = ("analytics", "content")
+WRITER_SCHEMAS = ("analytics", "content", "system")
 WRITER_TABLES = ("analytics.project_metrics", "content.content_statistics")
+# Fired alerts become jobs in the platform's own queue (docs/alerts.md): the writer may add rows there, nothing more
+# (no SELECT: it never reads the queue; the job id comes from the column default).
+ALERT_JOBS_TABLE = "system.background_jobs"
 
 
 def grant_roles(
@@ -139,8 +142,14 @@ def _grant_writer(conn: psycopg.Connection, role: str) -> str:
         conn.execute(template("grants_write_table", table=sql.Identifier(*table.split(".")), role=sql.Identifier(role)))
     # The write-back reads chapter text and project ids on its own connection, to find what to recompute.
     _grant_select_columns(conn, role, WRITEBACK_READS)
+    conn.execute(
+        template("grants_insert_table", table=sql.Identifier(*ALERT_JOBS_TABLE.split(".")), role=sql.Identifier(role))
+    )
     reads = "; ".join(f"{table}({', '.join(columns)})" for table, columns in WRITEBACK_READS.items())
-    return f"writer role {role}: SELECT, INSERT, UPDATE, DELETE on {', '.join(WRITER_TABLES)} only; SELECT on {reads}"
+    return (
+        f"writer role {role}: SELECT, INSERT, UPDATE, DELETE on {', '.join(WRITER_TABLES)} only; SELECT on {reads}; "
+        f"INSERT on {ALERT_JOBS_TABLE}"
+    )
 
 
 def _grant_usage(conn: psycopg.Connection, role: str, schemas: Iterable[str]) -> None:

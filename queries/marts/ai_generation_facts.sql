@@ -10,6 +10,15 @@ user_tiers as (
     select * from history.user_tiers
 ),
 
+-- The generation before each one on the same chapter: within 10 minutes, the writer asked again (a regeneration).
+previous_on_chapter as (
+    select
+        id,
+        lag(created_at) over (partition by chapter_id order by created_at, id) as previous_at
+    from generations
+    where chapter_id is not null
+),
+
 -- The tier in force when the generation was created, so a past month keeps its tiers when a user changes tier
 -- today (the first tier seen reaches back before the first load: history.user_tiers.effective_from).
 final as (
@@ -27,9 +36,12 @@ final as (
         generations.processing_time_ms,
         generations.quality_rating,
         generations.confidence_score,
-        coalesce(user_tiers.tier, 'unknown') as tier
+        coalesce(user_tiers.tier, 'unknown') as tier,
+        coalesce(previous_on_chapter.previous_at >= generations.created_at - interval 10 minute, false)
+            as is_regeneration
     from generations
     left join models on models.model_id = generations.model_id
+    left join previous_on_chapter on previous_on_chapter.id = generations.id
     left join user_tiers
         on user_tiers.user_id = generations.user_id
         and user_tiers.effective_from <= generations.created_at

@@ -1,0 +1,1 @@
+select * from alert_episodes order by fired_at desc, id desc

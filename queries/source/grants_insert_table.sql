@@ -1,0 +1,1 @@
+grant insert on {table} to {role}
