@@ -281,11 +281,12 @@ def statement_files(month: date) -> tuple[bytes, bytes]:
 
 @st.cache_data(show_spinner=False, max_entries=24)
 def _statement_files(month: date, version: str | None) -> tuple[bytes, bytes]:
-    from pipelines.export.revenue_share import statement_rows, to_csv_bytes, to_xlsx_bytes
+    from pipelines.export.revenue_share import publication, statement_rows, to_csv_bytes, to_xlsx_bytes
 
     con = connect(warehouse_path(), read_only=True)
     try:
         rows = statement_rows(con, month)
+        source = publication(con)
     finally:
         con.close()
-    return to_csv_bytes(rows), to_xlsx_bytes(rows)
+    return to_csv_bytes(rows), to_xlsx_bytes(month, rows, source)
