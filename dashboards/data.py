@@ -26,6 +26,7 @@ import streamlit as st
 from dashboards import pages
 from dashboards.auth import User, allowed_pages, pseudonymize
 from dashboards.auth.roles import sees_personal_data
+from pipelines import audit
 from pipelines.config import paths
 from pipelines.metrics.definitions import Metric, resolve
 from pipelines.metrics.query import query_metrics
@@ -39,6 +40,7 @@ _PARAMETER = re.compile(r"\$(\w+)")
 _TABLE = re.compile(r"\b(marts|staging|meta)\.(\w+)")
 _TABLES_READ = "_data_tables_read"
 _USER = "_data_user"
+_PAGE = "_data_page"
 
 
 class OutOfScope(PermissionError):
@@ -102,6 +104,11 @@ def current_user() -> User:
 
 def _role() -> str:
     return current_user().role
+
+
+def open_page(key: str) -> None:
+    """Called by each page's guard: the page this run shows, which download records name."""
+    st.session_state[_PAGE] = key
 
 
 def may_read(page: str) -> bool:
@@ -290,3 +297,35 @@ def _statement_files(month: date, version: str | None) -> tuple[bytes, bytes]:
     finally:
         con.close()
     return to_csv_bytes(rows), to_xlsx_bytes(month, rows, source)
+
+
+# --- the audit log: downloads are recorded through `record_download`; only admins read the log ------------------
+
+
+def record_download(what: str, action: str = "download") -> None:
+    """A download button's on-click: append who took `what`, from which page with which on-screen filters (the URL's
+    query parameters), and from which publication, to the audit log (`pipelines.audit`)."""
+    user = current_user()
+    source = publication()
+    filters = {"page": st.session_state.get(_PAGE, "")} | {
+        key: ",".join(st.query_params.get_all(key)) for key in sorted(st.query_params)
+    }
+    audit.record(
+        action,
+        what,
+        filters=filters,
+        run_id=source.run_id if source else None,
+        user=user.email,
+        role=user.role,
+    )
+
+
+def audit_entries() -> pd.DataFrame:
+    """The audit log, newest first, for the Audit log page (admins only)."""
+    if not may_read("audit_log"):
+        raise OutOfScope(f"the {_role()} role may not read the audit log")
+    entries = audit.read()
+    frame = pd.DataFrame(entries, columns=list(audit.FIELDS))
+    frame["filters"] = frame["filters"].map(lambda filters: "; ".join(f"{k}={v}" for k, v in filters.items()))
+    frame["files"] = frame["files"].map("; ".join)
+    return frame

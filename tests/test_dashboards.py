@@ -508,3 +508,58 @@ def test_dashboard_command_refuses_bad_options(tmp_path: Path) -> None:
             assert result.returncode == 1, argv
             assert result.stderr.startswith(message), result.stderr
             assert "Traceback" not in result.stderr
+
+
+def test_downloads_are_recorded_and_only_admins_read_the_audit_log(
+    as_admin: Path, published: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = Path(published["EBOOK_ANALYTICS_HOME"]) / "audit" / "audit.jsonl"
+    before = log.read_text().count("\n") if log.exists() else 0
+    run_id = _scalar(as_admin, "select run_id from meta.publication")
+    at = _open("revenue_share", {"month": "2024-02", "dates": MARCH})
+    _no_errors(at)
+    buttons = {button.label: button for button in at.get("download_button")}
+    buttons["Statements XLSX"].click().run()
+    _no_errors(at)
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(entries) == before + 1
+    assert {key: value for key, value in entries[-1].items() if key != "at"} == {
+        "user": "local",  # --no-auth: the local admin
+        "role": "admin",
+        "action": "export statements",
+        "what": "revenue-share-2024-02.xlsx",
+        "filters": {"page": "revenue_share", "dates": "2024-03-01,2024-03-31", "month": "2024-02"},
+        "run_id": run_id,
+        "files": [],
+    }
+
+    at = _open("audit_log")
+    _no_errors(at)
+    shown = at.dataframe[0].value
+    assert list(shown.columns) == ["at", "user", "role", "action", "what", "filters", "run_id", "files"]
+    assert shown.iloc[0][["user", "role", "what", "filters"]].tolist() == [
+        "local",
+        "admin",
+        "revenue-share-2024-02.xlsx",
+        "dates=2024-03-01,2024-03-31; month=2024-02; page=revenue_share",  # the log keeps keys sorted
+    ]
+    # The log's own CSV download is an export too.
+    at.get("download_button")[0].click().run()
+    assert json.loads(log.read_text().splitlines()[-1])["what"] == "audit_log.csv"
+
+    def script() -> None:
+        import streamlit as st
+
+        from dashboards import data
+        from dashboards.auth import User
+
+        data.start_run(User(email="f@example.com", role="finance"))
+        try:
+            data.audit_entries()
+        except data.OutOfScope as refused:
+            st.write(f"refused: {refused}")
+
+    for name, value in _env(Path(published["EBOOK_ANALYTICS_HOME"]), no_auth=False).items():
+        monkeypatch.setenv(name, value)
+    refused = AppTest.from_function(script, default_timeout=TIMEOUT).run()
+    assert [text.value for text in refused.markdown] == ["refused: the finance role may not read the audit log"]
