@@ -105,6 +105,7 @@ def download(frame: pd.DataFrame, name: str, key: str) -> None:
 def chart(title: str, frame: pd.DataFrame, draw: Callable[[pd.DataFrame], go.Figure], key: str) -> None:
     """A titled Plotly chart of `frame` with a CSV download of exactly that data, or the empty state."""
     st.markdown(f"**{title}**")
+    data.note_section(title, key, frame)
     if frame.empty:
         st.info(EMPTY, icon=":material/filter_alt_off:")
         return
@@ -146,6 +147,7 @@ def _money_columns(frame: pd.DataFrame) -> dict:
 def table(title: str, frame: pd.DataFrame, key: str, column_config: dict | None = None) -> None:
     """A titled table, PAGE_SIZE rows at a time with a page selector, and the whole table as CSV."""
     st.markdown(f"**{title}**")
+    data.note_section(title, key, frame)
     if frame.empty:
         st.info(EMPTY, icon=":material/filter_alt_off:")
         return

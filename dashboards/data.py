@@ -13,7 +13,7 @@ restarting the server.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -41,6 +41,7 @@ _TABLE = re.compile(r"\b(marts|staging|meta)\.(\w+)")
 _TABLES_READ = "_data_tables_read"
 _USER = "_data_user"
 _PAGE = "_data_page"
+_SECTIONS = "_data_sections"
 
 
 class OutOfScope(PermissionError):
@@ -93,6 +94,7 @@ def start_run(user: User) -> None:
     """Called by the entrypoint on every run, after sign-in: the role this run's reports are checked against."""
     st.session_state[_USER] = user
     st.session_state[_TABLES_READ] = set()
+    st.session_state[_SECTIONS] = []
 
 
 def current_user() -> User:
@@ -329,3 +331,32 @@ def audit_entries() -> pd.DataFrame:
     frame["filters"] = frame["filters"].map(lambda filters: "; ".join(f"{k}={v}" for k, v in filters.items()))
     frame["files"] = frame["files"].map("; ".join)
     return frame
+
+
+# --- the page's report pack: every chart and table the page drew this run, as one workbook ------------------------
+
+
+def note_section(title: str, key: str, frame: pd.DataFrame) -> None:
+    """Called by `charts.chart` and `charts.table`: a chart or table of this run, with exactly its CSV's data."""
+    from pipelines.export.report_pack import Section
+
+    st.session_state.setdefault(_SECTIONS, []).append(Section(title=title, key=key, frame=frame))
+
+
+def page_pack(title: str, warnings: list[str]) -> Callable[[], bytes]:
+    """The XLSX report pack of the page this run drew (cover: page, role, filters, data as of, run id, open warnings;
+    one sheet per chart and table), as a function that makes it: everything it needs is taken now, in the script
+    run, because Streamlit calls it on another thread when the button is clicked."""
+    from pipelines.export.report_pack import report_workbook
+
+    source = publication()
+    contents = {
+        "page": title,
+        "role": _role(),
+        "filters": [(key, ",".join(st.query_params.get_all(key))) for key in sorted(st.query_params)],
+        "data_as_of": source.snapshot_at if source else None,
+        "run_id": source.run_id if source else None,
+        "warnings": list(warnings),
+        "sections": list(st.session_state.get(_SECTIONS, [])),
+    }
+    return lambda: report_workbook(**contents)
