@@ -39,23 +39,13 @@ def _unqualified(table: object) -> str:
     return str(table or "").rsplit(".", 1)[-1]
 
 
-def _open_warnings(tables: set[str]) -> list[str]:
-    """The published run's warn-level check failures about the tables this page read (Markdown)."""
-    warnings = data.failed_checks()
-    if warnings.empty:
-        return []
-    warnings = warnings[warnings["table_name"].map(_unqualified).isin(tables)]
-    return [f"`{row.name}` on `{row.table_name}`: {row.unexpected_count} unexpected" for row in warnings.itertuples()]
-
-
 def _page_pack_button(title: str, key: str) -> None:
     """The sidebar's "Download page (XLSX)": every chart and table of this run in one workbook (made on click)."""
     publication = data.publication()
     name = f"{key}-{publication.snapshot_at:%Y-%m-%d}.xlsx" if publication else f"{key}.xlsx"
-    warnings = [warning.replace("`", "") for warning in _open_warnings(data.tables_read())]
     st.sidebar.download_button(
         "Download page (XLSX)",
-        data.page_pack(title, warnings),
+        data.page_pack(title),
         file_name=name,
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="page_pack",
@@ -83,9 +73,10 @@ def _status_banner(tables: set[str]) -> None:
         ]
         lines += [f"- `{c.get('name')}` on `{c.get('table')}`: {c.get('unexpected_count')} unexpected" for c in failing]
         st.error("\n".join(lines), icon=":material/block:")
-    warnings = _open_warnings(tables)
+    warnings = data.open_warnings(tables)
     if warnings:
-        lines = ["Published with warnings about the data on this page:", *(f"- {warning}" for warning in warnings)]
+        lines = ["Published with warnings about the data on this page:"]
+        lines += [f"- `{name}` on `{table}`: {count} unexpected" for name, table, count in warnings]
         st.warning("\n".join(lines), icon=":material/warning:")
 
 

@@ -343,7 +343,16 @@ def note_section(title: str, key: str, frame: pd.DataFrame) -> None:
     st.session_state.setdefault(_SECTIONS, []).append(Section(title=title, key=key, frame=frame))
 
 
-def page_pack(title: str, warnings: list[str]) -> Callable[[], bytes]:
+def open_warnings(tables: set[str]) -> list[tuple[str, str, int]]:
+    """The published run's warn-level check failures about `tables` (unqualified names): (check, table, count)."""
+    failed = failed_checks()
+    if failed.empty:
+        return []
+    concerned = failed[failed["table_name"].map(lambda table: str(table or "").rsplit(".", 1)[-1]).isin(tables)]
+    return [(str(row.name), str(row.table_name), int(row.unexpected_count)) for row in concerned.itertuples()]
+
+
+def page_pack(title: str) -> Callable[[], bytes]:
     """The XLSX report pack of the page this run drew (cover: page, role, filters, data as of, run id, open warnings;
     one sheet per chart and table), as a function that makes it: everything it needs is taken now, in the script
     run, because Streamlit calls it on another thread when the button is clicked."""
@@ -356,7 +365,7 @@ def page_pack(title: str, warnings: list[str]) -> Callable[[], bytes]:
         "filters": [(key, ",".join(st.query_params.get_all(key))) for key in sorted(st.query_params)],
         "data_as_of": source.snapshot_at if source else None,
         "run_id": source.run_id if source else None,
-        "warnings": list(warnings),
+        "warnings": [f"{name} on {table}: {count} unexpected" for name, table, count in open_warnings(tables_read())],
         "sections": list(st.session_state.get(_SECTIONS, [])),
     }
     return lambda: report_workbook(**contents)

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "pipelines.metrics.commands",  # metrics list|query
     "dashboards.commands",  # dashboard, demo
     "dashboards.auth.commands",  # users add|list|remove|set-role
+    "dashboards.report",  # report (a page's report pack)
     "pipelines.bench.commands",  # bench
 )
 
