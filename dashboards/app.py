@@ -41,6 +41,22 @@ def _unqualified(table: object) -> str:
     return str(table or "").rsplit(".", 1)[-1]
 
 
+def _page_pack_button(title: str, key: str) -> None:
+    """The sidebar's "Download page (XLSX)": every chart and table of this run in one workbook (made on click)."""
+    publication = data.publication()
+    name = f"{key}-{publication.snapshot_at:%Y-%m-%d}.xlsx" if publication else f"{key}.xlsx"
+    st.sidebar.download_button(
+        "Download page (XLSX)",
+        data.page_pack(title),
+        file_name=name,
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="page_pack",
+        icon=":material/download:",
+        on_click=data.record_download,
+        args=(name, "report pack"),
+    )
+
+
 def _status_banner(tables: set[str]) -> None:
     """Say when the data may be stale or doubtful, naming the checks that concern the tables this page read."""
     publication = data.publication()
@@ -60,14 +76,10 @@ def _status_banner(tables: set[str]) -> None:
         lines += [f"- `{c.get('name')}` on `{c.get('table')}`: {c.get('unexpected_count')} unexpected" for c in failing]
         st.error("\n".join(lines), icon=":material/block:")
     _held_back_banner(tables)
-    warnings = data.failed_checks()
-    if not warnings.empty:
-        warnings = warnings[warnings["table_name"].map(_unqualified).isin(tables)]
-    if not warnings.empty:
+    warnings = data.open_warnings(tables)
+    if warnings:
         lines = ["Published with warnings about the data on this page:"]
-        lines += [
-            f"- `{row.name}` on `{row.table_name}`: {row.unexpected_count} unexpected" for row in warnings.itertuples()
-        ]
+        lines += [f"- `{name}` on `{table}`: {count} unexpected" for name, table, count in warnings]
         st.warning("\n".join(lines), icon=":material/warning:")
 
 
@@ -116,6 +128,7 @@ def main() -> None:
     banner = st.container()
     try:
         page.run()
+        _page_pack_button(page.title, page.url_path)
     finally:
         with banner:
             _status_banner(data.tables_read())

@@ -14,6 +14,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboards import data
+
 PAGE_SIZE = 50
 EMPTY = "No data for these filters. Widen the date range or clear a filter in the sidebar."
 COST_PLACES = 4  # AI costs are fractions of a cent per row; other money shows cents
@@ -87,6 +89,7 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def download(frame: pd.DataFrame, name: str, key: str) -> None:
+    """The CSV of `frame`; a click is recorded in the audit log."""
     st.download_button(
         "Download CSV",
         csv_bytes(frame),
@@ -94,12 +97,15 @@ def download(frame: pd.DataFrame, name: str, key: str) -> None:
         mime="text/csv",
         key=f"csv_{key}",
         icon=":material/download:",
+        on_click=data.record_download,
+        args=(f"{name}.csv",),
     )
 
 
 def chart(title: str, frame: pd.DataFrame, draw: Callable[[pd.DataFrame], go.Figure], key: str) -> None:
     """A titled Plotly chart of `frame` with a CSV download of exactly that data, or the empty state."""
     st.markdown(f"**{title}**")
+    data.note_section(title, key, frame)
     if frame.empty:
         st.info(EMPTY, icon=":material/filter_alt_off:")
         return
@@ -141,6 +147,7 @@ def _money_columns(frame: pd.DataFrame) -> dict:
 def table(title: str, frame: pd.DataFrame, key: str, column_config: dict | None = None) -> None:
     """A titled table, PAGE_SIZE rows at a time with a page selector, and the whole table as CSV."""
     st.markdown(f"**{title}**")
+    data.note_section(title, key, frame)
     if frame.empty:
         st.info(EMPTY, icon=":material/filter_alt_off:")
         return

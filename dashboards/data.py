@@ -13,7 +13,7 @@ restarting the server.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -27,6 +27,7 @@ from dashboards import pages
 from dashboards.auth import User, allowed_pages, pseudonymize
 from dashboards.auth.roles import sees_personal_data
 from pipelines.alerts.state import EPISODE_COLUMNS, read_episodes, state_path
+from pipelines import audit
 from pipelines.config import paths
 from pipelines.metrics.definitions import Metric, resolve
 from pipelines.metrics.query import query_metrics
@@ -40,6 +41,8 @@ _PARAMETER = re.compile(r"\$(\w+)")
 _TABLE = re.compile(r"\b(marts|staging|meta)\.(\w+)")
 _TABLES_READ = "_data_tables_read"
 _USER = "_data_user"
+_PAGE = "_data_page"
+_SECTIONS = "_data_sections"
 
 
 class OutOfScope(PermissionError):
@@ -92,6 +95,7 @@ def start_run(user: User) -> None:
     """Called by the entrypoint on every run, after sign-in: the role this run's reports are checked against."""
     st.session_state[_USER] = user
     st.session_state[_TABLES_READ] = set()
+    st.session_state[_SECTIONS] = []
 
 
 def current_user() -> User:
@@ -103,6 +107,11 @@ def current_user() -> User:
 
 def _role() -> str:
     return current_user().role
+
+
+def open_page(key: str) -> None:
+    """Called by each page's guard: the page this run shows, which download records name."""
+    st.session_state[_PAGE] = key
 
 
 def may_read(page: str) -> bool:
@@ -295,11 +304,82 @@ def statement_files(month: date) -> tuple[bytes, bytes]:
 
 @st.cache_data(show_spinner=False, max_entries=24)
 def _statement_files(month: date, version: str | None) -> tuple[bytes, bytes]:
-    from pipelines.export.revenue_share import statement_rows, to_csv_bytes, to_xlsx_bytes
+    from pipelines.export.revenue_share import publication, statement_rows, to_csv_bytes, to_xlsx_bytes
 
     con = connect(warehouse_path(), read_only=True)
     try:
         rows = statement_rows(con, month)
+        source = publication(con)
     finally:
         con.close()
-    return to_csv_bytes(rows), to_xlsx_bytes(rows)
+    return to_csv_bytes(rows), to_xlsx_bytes(month, rows, source)
+
+
+# --- the audit log: downloads are recorded through `record_download`; only admins read the log ------------------
+
+
+def record_download(what: str, action: str = "download") -> None:
+    """A download button's on-click: append who took `what`, from which page with which on-screen filters (the URL's
+    query parameters), and from which publication, to the audit log (`pipelines.audit`)."""
+    user = current_user()
+    source = publication()
+    filters = {"page": st.session_state.get(_PAGE, "")} | {
+        key: ",".join(st.query_params.get_all(key)) for key in sorted(st.query_params)
+    }
+    audit.record(
+        action,
+        what,
+        filters=filters,
+        run_id=source.run_id if source else None,
+        user=user.email,
+        role=user.role,
+    )
+
+
+def audit_entries() -> pd.DataFrame:
+    """The audit log, newest first, for the Audit log page (admins only)."""
+    if not may_read("audit_log"):
+        raise OutOfScope(f"the {_role()} role may not read the audit log")
+    entries = audit.read()
+    frame = pd.DataFrame(entries, columns=list(audit.FIELDS))
+    frame["filters"] = frame["filters"].map(lambda filters: "; ".join(f"{k}={v}" for k, v in filters.items()))
+    frame["files"] = frame["files"].map("; ".join)
+    return frame
+
+
+# --- the page's report pack: every chart and table the page drew this run, as one workbook ------------------------
+
+
+def note_section(title: str, key: str, frame: pd.DataFrame) -> None:
+    """Called by `charts.chart` and `charts.table`: a chart or table of this run, with exactly its CSV's data."""
+    from pipelines.export.report_pack import Section
+
+    st.session_state.setdefault(_SECTIONS, []).append(Section(title=title, key=key, frame=frame))
+
+
+def open_warnings(tables: set[str]) -> list[tuple[str, str, int]]:
+    """The published run's warn-level check failures about `tables` (unqualified names): (check, table, count)."""
+    failed = failed_checks()
+    if failed.empty:
+        return []
+    concerned = failed[failed["table_name"].map(lambda table: str(table or "").rsplit(".", 1)[-1]).isin(tables)]
+    return [(str(row.name), str(row.table_name), int(row.unexpected_count)) for row in concerned.itertuples()]
+
+
+def page_pack(title: str) -> Callable[[], bytes]:
+    """The XLSX report pack of the page this run drew (cover: page, role, filters, data as of, run id, open warnings;
+    one sheet per chart and table), as a function that makes it: everything it needs is taken now, in the script
+    run, because Streamlit calls it on another thread when the button is clicked."""
+    from pipelines.export.report_pack import report_workbook
+
+    source = publication()
+    contents = {
+        "page": title,
+        "role": _role(),
+        "filters": [(key, ",".join(st.query_params.get_all(key))) for key in sorted(st.query_params)],
+        "data_as_of": source.snapshot_at if source else None,
+        "run_id": source.run_id if source else None,
+        "warnings": [f"{name} on {table}: {count} unexpected" for name, table, count in open_warnings(tables_read())],
+        "sections": list(st.session_state.get(_SECTIONS, [])),
+    }
+    return lambda: report_workbook(**contents)

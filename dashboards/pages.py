@@ -103,6 +103,15 @@ REGISTRY: tuple[Page, ...] = (
         view="alerts",
         reports=None,
     ),
+    # Who took which export or download: admins only (the log names people and what they took).
+    Page(
+        key="audit_log",
+        title="Audit log",
+        icon=":material/policy:",
+        roles=frozenset({"admin"}),
+        view="audit_log",
+        reports=None,
+    ),
 )
 PAGES_BY_KEY: dict[str, Page] = {page.key: page for page in REGISTRY}
 

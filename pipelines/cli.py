@@ -15,12 +15,14 @@ COMMAND_MODULES = (
     "pipelines.source.commands",  # source init|start|stop|status|url|seed|advance|partitions|grant
     "pipelines.run.commands",  # etl run, runs
     "pipelines.quality.commands",  # check
-    "pipelines.export.commands",  # export revenue-share
+    "pipelines.export.commands",  # export statements (alias revenue-share)
+    "pipelines.audit.commands",  # audit
     "pipelines.metrics.commands",  # metrics list|query
     "pipelines.sql_command",  # sql
     "pipelines.alerts.commands",  # alerts list|test|history
     "dashboards.commands",  # dashboard, demo
     "dashboards.auth.commands",  # users add|list|remove|set-role
+    "dashboards.report",  # report (a page's report pack)
     "pipelines.bench.commands",  # bench
 )
 

@@ -7,17 +7,23 @@ before it) or, where the mart's rule is the contract (MRR, margins), against the
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import os
 import socket
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import numpy as np
+import openpyxl
+import pandas as pd
 import psycopg
 import pytest
+from openpyxl.utils import get_column_letter
 from streamlit.testing.v1 import AppTest
 
 from dashboards import charts
@@ -595,3 +601,143 @@ def test_model_league_table_on_the_ai_cost_page(as_admin: Path) -> None:
             "cheapest_near_best": True,
         },
     ]
+
+
+def test_downloads_are_recorded_and_only_admins_read_the_audit_log(
+    as_admin: Path, published: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = Path(published["EBOOK_ANALYTICS_HOME"]) / "audit" / "audit.jsonl"
+    before = log.read_text().count("\n") if log.exists() else 0
+    run_id = _scalar(as_admin, "select run_id from meta.publication")
+    at = _open("revenue_share", {"month": "2024-02", "dates": MARCH})
+    _no_errors(at)
+    buttons = {button.label: button for button in at.get("download_button")}
+    buttons["Statements XLSX"].click().run()
+    _no_errors(at)
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(entries) == before + 1
+    assert {key: value for key, value in entries[-1].items() if key != "at"} == {
+        "user": "local",  # --no-auth: the local admin
+        "role": "admin",
+        "action": "export statements",
+        "what": "revenue-share-2024-02.xlsx",
+        "filters": {"page": "revenue_share", "dates": "2024-03-01,2024-03-31", "month": "2024-02"},
+        "run_id": run_id,
+        "files": [],
+    }
+    # The page's report pack is recorded too, named by the page and the day of the data.
+    buttons = {button.label: button for button in at.get("download_button")}
+    buttons["Download page (XLSX)"].click().run()
+    newest = json.loads(log.read_text().splitlines()[-1])
+    snapshot_day = f"{_scalar(as_admin, 'select snapshot_at from meta.publication'):%Y-%m-%d}"
+    assert (newest["action"], newest["what"]) == ("report pack", f"revenue_share-{snapshot_day}.xlsx")
+
+    at = _open("audit_log")
+    _no_errors(at)
+    shown = at.dataframe[0].value
+    assert list(shown.columns) == ["at", "user", "role", "action", "what", "filters", "run_id", "files"]
+    assert shown.iloc[1][["user", "role", "what", "filters"]].tolist() == [
+        "local",
+        "admin",
+        "revenue-share-2024-02.xlsx",
+        "dates=2024-03-01,2024-03-31; month=2024-02; page=revenue_share",  # the log keeps keys sorted
+    ]
+    # The log's own CSV download is an export too.
+    at.get("download_button")[0].click().run()
+    assert json.loads(log.read_text().splitlines()[-1])["what"] == "audit_log.csv"
+
+    def script() -> None:
+        import streamlit as st
+
+        from dashboards import data
+        from dashboards.auth import User
+
+        data.start_run(User(email="f@example.com", role="finance"))
+        try:
+            data.audit_entries()
+        except data.OutOfScope as refused:
+            st.write(f"refused: {refused}")
+
+    for name, value in _env(Path(published["EBOOK_ANALYTICS_HOME"]), no_auth=False).items():
+        monkeypatch.setenv(name, value)
+    refused = AppTest.from_function(script, default_timeout=TIMEOUT).run()
+    assert [text.value for text in refused.markdown] == ["refused: the finance role may not read the audit log"]
+
+
+def _same_as_csv(cell: object, text: str) -> bool:
+    """Whether an XLSX cell holds the value its CSV line prints (numbers as numbers, timestamps as dates)."""
+    if text == "":
+        return cell is None
+    if isinstance(cell, datetime):
+        return pd.Timestamp(text).tz_localize(None) == pd.Timestamp(cell)
+    if isinstance(cell, bool) or not isinstance(cell, int | float | Decimal):
+        return str(cell) == text
+    return Decimal(str(cell)) == Decimal(text)
+
+
+def test_an_analysts_page_pack_equals_the_page_csvs_and_names_nobody(
+    published: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def script() -> None:
+        import runpy
+
+        import streamlit as st
+
+        from dashboards import data
+        from dashboards.auth import User
+        from dashboards.pages import page
+
+        data.start_run(User(email="ann@example.com", role="analyst"))
+        data.open_page("ai_cost")
+        runpy.run_path(str(page("ai_cost").view_path))
+        st.session_state["pack"] = data.page_pack("AI cost")()
+
+    for name, value in _env(Path(published["EBOOK_ANALYTICS_HOME"]), no_auth=False).items():
+        monkeypatch.setenv(name, value)
+    at = AppTest.from_function(script, default_timeout=TIMEOUT)
+    at.query_params.update({"dates": MARCH, "provider": "openai"})
+    at.run()
+    _no_errors(at)
+    sections = at.session_state["_data_sections"]
+    book = openpyxl.load_workbook(io.BytesIO(at.session_state["pack"]))
+    assert len(book.sheetnames) == len(sections) + 1 == 8  # the cover, 5 charts and 2 tables
+    cover = {row[0].value: row[1].value for row in book["Cover"].iter_rows()}
+    con = duckdb.connect(published["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    try:
+        run_id, snapshot_at = con.execute("select run_id, snapshot_at from meta.publication").fetchone()
+    finally:
+        con.close()
+    assert {key: cover[key] for key in list(cover)[:9]} == {
+        "Page": "AI cost",
+        "Role": "analyst",
+        "Filter: dates": "2024-03-01,2024-03-31",
+        "Filter: provider": "openai",
+        "Data as of (UTC)": snapshot_at.astimezone(UTC).replace(tzinfo=None, microsecond=0),
+        "Run id": run_id,
+        "Currency": "USD",
+        # The page read staging.ai_generations, whose last row is from 2024: the freshness check warns.
+        "Open warnings": 1,
+        "Warning": "staging.ai_generations.freshness on staging.ai_generations: 1 unexpected",
+    }
+    assert cover["Sheets"] == 7
+    for name, section in zip(book.sheetnames[1:], sections, strict=True):
+        assert (name, cover[name]) == (section.key, section.title)
+        sheet = book[name]
+        lines = list(csv.reader(io.StringIO(charts.csv_bytes(section.frame).decode())))
+        cells = [[cell.value for cell in row] for row in sheet.iter_rows()]
+        assert cells[0] == lines[0] and len(cells) == len(lines), name
+        for row, line in zip(cells[1:], lines[1:], strict=True):
+            assert all(_same_as_csv(cell, text) for cell, text in zip(row, line, strict=True)), (name, row, line)
+        assert sheet.freeze_panes == "A2"
+        assert sheet.auto_filter.ref == f"A1:{get_column_letter(len(lines[0]))}{len(lines)}"
+    # Money numeric with a currency format: the top spenders' cost (AI cost keeps its 6 places).
+    spenders = book["ai_top_spenders"]
+    header = [cell.value for cell in spenders[1]]
+    cost = spenders.cell(row=2, column=header.index("cost_usd") + 1)
+    assert (type(cost.value), cost.number_format) == (float, '"$"#,##0.000000')
+    generations = spenders.cell(row=2, column=header.index("generations") + 1)
+    assert generations.number_format in ("General", "0")
+    # An analyst's pack: people under their pseudonymous key, never a name or an email.
+    texts = [str(cell.value) for sheet in book for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert not [text for text in texts if "@" in text or "Alice" in text or str(ALICE) in text]
+    assert any(text.startswith("u_") for text in texts)

@@ -1,17 +1,19 @@
-"""`ebook-analytics export revenue-share`: exact CSV text, an XLSX with exact numbers, and one-line errors."""
+"""`ebook-analytics export statements` (and its earlier name `export revenue-share`): exact CSV text naming its
+publication, a finance-grade XLSX with exact numbers, and one-line errors."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import openpyxl
 import pytest
 
 from pipelines import warehouse
-from pipelines.export.revenue_share import COLUMNS, CURRENCY_FORMAT, RATE_FORMAT, statement_rows
-from tests.conftest import cli_environment, run_cli
+from pipelines.export.revenue_share import COLUMNS, CURRENCY_FORMAT, LABELS, RATE_FORMAT, statement_rows
+from tests.conftest import cli_environment, copy_published, run_cli
 
 D = Decimal
 ALICE = "a0000000-0000-0000-0000-000000000001"
@@ -20,30 +22,41 @@ HEADER = ",".join(COLUMNS) + "\n"
 
 
 @pytest.fixture(scope="module")
-def env(published_dataset: dict[str, str]) -> dict[str, str]:
-    return published_dataset
+def env(published_dataset: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    # A copy: every export appends to the audit log in the data folder.
+    return copy_published(published_dataset, tmp_path_factory.mktemp("export"))
 
 
-def export(env: dict[str, str], out: Path, period: str, fmt: str, check: bool = True):
-    return run_cli(
-        "export", "revenue-share", "--period", period, "--format", fmt, "--out", str(out), env=env, check=check
-    )
+@pytest.fixture(scope="module")
+def publication(env: dict[str, str]) -> tuple:
+    con = duckdb.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    try:
+        return con.execute("select run_id, snapshot_at from meta.publication").fetchone()
+    finally:
+        con.close()
 
 
-def test_csv_of_a_month_is_exact(env, tmp_path):
+def export(env: dict[str, str], out: Path, period: str, fmt: str, check: bool = True, name: str = "revenue-share"):
+    return run_cli("export", name, "--period", period, "--format", fmt, "--out", str(out), env=env, check=check)
+
+
+@pytest.mark.parametrize("name", ["statements", "revenue-share"])
+def test_csv_of_a_month_is_exact(env, publication, tmp_path, name):
     out = tmp_path / "february.csv"
-    result = export(env, out, "2024-02", "csv")
+    result = export(env, out, "2024-02", "csv", name=name)
+    run_id = publication[0]
     # Statements whose period starts in February, by author (Alice Smith, Carol Jones) then project title
     # ('Sea Glass' < 'The Long Night'); the payout '2024-03-14 21:00-05' in UTC.
     assert out.read_text() == HEADER + (
         f"50000000-0000-0000-0000-000000000002,{ALICE},alice@example.com,Alice Smith,"
-        "20000000-0000-0000-0000-000000000002,Sea Glass,2024-02-01,2024-02-29,55.55,0.1500,8.33,47.22,pending,,false\n"
+        "20000000-0000-0000-0000-000000000002,Sea Glass,2024-02-01,2024-02-29,55.55,0.1500,8.33,47.22,pending,,false,"
+        f"{run_id}\n"
         f"50000000-0000-0000-0000-000000000001,{ALICE},alice@example.com,Alice Smith,"
         "20000000-0000-0000-0000-000000000001,The Long Night,2024-02-01,2024-02-29,100.00,0.1000,10.00,90.00,paid,"
-        "2024-03-15 02:00:00+00:00,false\n"
+        f"2024-03-15 02:00:00+00:00,false,{run_id}\n"
         f"50000000-0000-0000-0000-000000000003,{CAROL},carol@example.com,Carol Jones,"
         "20000000-0000-0000-0000-000000000004,Dragons Rising,2024-02-01,2024-02-29,19.99,0.1000,2.00,17.99,"
-        "processing,,false\n"
+        f"processing,,false,{run_id}\n"
     )
     # 100.00 + 55.55 + 19.99
     assert result.stdout.strip() == f"wrote 3 statements for 2024-02 (book sales 175.54 USD) to {out}"
@@ -66,14 +79,20 @@ def test_month_without_statements_gives_just_the_header(env, tmp_path):
     assert "wrote 0 statements" in result.stdout
 
 
-def test_xlsx_has_exact_numbers_formats_totals_and_author_summary(env, tmp_path):
+def test_xlsx_has_exact_numbers_formats_totals_and_author_summary(env, publication, tmp_path):
     out = tmp_path / "february.xlsx"
-    export(env, out, "2024-02", "xlsx")
+    export(env, out, "2024-02", "xlsx", name="statements")
     book = openpyxl.load_workbook(out)
-    assert book.sheetnames == ["Statements", "By author"]
+    assert book.sheetnames == ["Statements", "By author", "Info"]
 
     sheet = book["Statements"]
-    assert [cell.value for cell in sheet[1]] == list(COLUMNS)
+    assert [cell.value for cell in sheet[1]] == [LABELS[column] for column in COLUMNS]
+    assert [cell.value for cell in sheet[1]][8:12] == [
+        "Book sales (USD)",
+        "Commission rate",
+        "Commission (USD)",
+        "Author share (USD)",
+    ]
     money = [COLUMNS.index(name) for name in ("book_sales", "platform_revenue", "author_revenue")]
     values = [[D(str(row[i].value)) for i in money] for row in sheet.iter_rows(min_row=2)]
     # three statements, then the totals: 55.55 + 100.00 + 19.99, 8.33 + 10.00 + 2.00, 47.22 + 90.00 + 17.99
@@ -87,20 +106,58 @@ def test_xlsx_has_exact_numbers_formats_totals_and_author_summary(env, tmp_path)
     rate = sheet.cell(row=2, column=COLUMNS.index("commission_rate") + 1)
     assert (D(str(rate.value)), rate.number_format) == (D("0.15"), RATE_FORMAT)
     assert sheet.cell(row=2, column=COLUMNS.index("period_start") + 1).value.date() == date(2024, 2, 1)
+    assert sheet.cell(row=2, column=COLUMNS.index("run_id") + 1).value == publication[0]
     totals = sheet[5]
     assert totals[0].value == "Total" and all(cell.font.bold for cell in totals)
     assert not sheet[4][0].font.bold
+    # Filters on the header and the statements (A1 to the last column, P, and row 4), not on the totals row.
+    assert (sheet.auto_filter.ref, sheet.freeze_panes) == ("A1:P4", "A2")
+    # Wide enough for every amount: "$175.54" is 7 characters, the header "Author share (USD)" 18, plus 2.
+    assert sheet.column_dimensions["L"].width == len("Author share (USD)") + 2
+    assert sheet.column_dimensions["D"].width == len("Alice Smith") + 2
 
     summary = book["By author"]
     assert [[cell.value for cell in row] for row in summary.iter_rows()] == [
-        ["author_id", "author_email", "author_name", "statements", "book_sales", "platform_revenue", "author_revenue"],
-        # Alice: 55.55 + 100.00, 8.33 + 10.00, 47.22 + 90.00
-        [ALICE, "alice@example.com", "Alice Smith", 2, 155.55, 18.33, 137.22],
-        [CAROL, "carol@example.com", "Carol Jones", 1, 19.99, 2.0, 17.99],
-        ["Total", None, None, 3, 175.54, 20.33, 155.21],
+        [
+            "Author id",
+            "Author email",
+            "Author",
+            "Statements",
+            "Book sales (USD)",
+            "Commission (USD)",
+            "Author share (USD)",
+            "Author share paid (USD)",
+            "Author share unpaid (USD)",
+        ],
+        # Alice: 55.55 + 100.00, 8.33 + 10.00, 47.22 + 90.00; paid The Long Night's 90.00, Sea Glass pending
+        [ALICE, "alice@example.com", "Alice Smith", 2, 155.55, 18.33, 137.22, 90.0, 47.22],
+        [CAROL, "carol@example.com", "Carol Jones", 1, 19.99, 2.0, 17.99, 0.0, 17.99],  # processing
+        ["Total", None, None, 3, 175.54, 20.33, 155.21, 90.0, 65.21],
     ]
-    assert summary.cell(row=2, column=5).number_format == CURRENCY_FORMAT
+    assert all(summary.cell(row=2, column=column).number_format == CURRENCY_FORMAT for column in range(5, 10))
     assert all(cell.font.bold for cell in summary[4])
+    assert summary.auto_filter.ref == "A1:I3"
+
+    info = {row[0].value: row[1].value for row in book["Info"].iter_rows()}
+    generated = info.pop("Generated at (UTC)")
+    assert info == {
+        "Report": "Revenue-share statements",
+        "Period": "2024-02",
+        "Period complete": "yes",
+        "Currency": "USD",
+        "Statements": 3,
+        "Run id": publication[0],
+        "Data as of (UTC)": publication[1].astimezone(UTC).replace(tzinfo=None, microsecond=0),
+    }
+    assert publication[1].astimezone(UTC).replace(tzinfo=None) <= generated
+
+
+def test_xlsx_of_a_month_the_data_do_not_cover_says_incomplete(env, tmp_path):
+    # The snapshot is the test's "now"; the month after it has not ended, and has no statements.
+    out = tmp_path / "future.xlsx"
+    export(env, out, "2099-12", "xlsx")
+    info = {row[0].value: row[1].value for row in openpyxl.load_workbook(out)["Info"].iter_rows()}
+    assert (info["Period complete"], info["Statements"]) == ("no", 0)
 
 
 def test_statement_rows_for_the_dashboards_are_decimal(env):

@@ -20,6 +20,7 @@ from dashboards.auth import ensure_page_allowed
 def guard(key: str) -> None:
     """Stop here, showing a refusal, when the signed-in role may not see page `key`."""
     ensure_page_allowed(data.current_user(), key)
+    data.open_page(key)
 
 
 def open_page(key: str, default_days: int = filters.DEFAULT_DAYS) -> filters.DateRange:

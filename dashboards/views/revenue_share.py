@@ -52,6 +52,8 @@ else:
             mime="text/csv",
             key="statements_csv",
             icon=":material/download:",
+            on_click=data.record_download,
+            args=(f"revenue-share-{month:%Y-%m}.csv", "export statements"),
         )
         right.download_button(
             "Statements XLSX",
@@ -60,6 +62,8 @@ else:
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key="statements_xlsx",
             icon=":material/download:",
+            on_click=data.record_download,
+            args=(f"revenue-share-{month:%Y-%m}.xlsx", "export statements"),
         )
     statements = data.report("revenue_share/statements", month=month)
     statements.insert(0, "author", data.people(statements.pop("author_id")))

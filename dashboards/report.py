@@ -1,0 +1,113 @@
+"""`ebook-analytics report`: a page's report pack (the "Download page (XLSX)" workbook) from the command line, for cron.
+
+The page's own script draws it, headless, in Streamlit's in-process runner (`streamlit.testing.v1.AppTest`, the one
+way to run a page script without a browser session): so the pack holds exactly what the page would show that role
+with those filters, through the same data module and its scope rules (an analyst's pack carries pseudonyms, never an
+email). The role is a scope chosen by whoever runs the command, who can read the warehouse file anyway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import date
+from pathlib import Path
+
+from dashboards import pages
+from pipelines import audit
+from pipelines.config import paths
+from pipelines.errors import UserError
+
+TIMEOUT_SECONDS = 300
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    report = subparsers.add_parser(
+        "report", help="a page's report pack (XLSX: cover sheet, one sheet per chart and table) for a role"
+    )
+    report.add_argument("--page", required=True, choices=[page.key for page in pages.REGISTRY], help="the page")
+    report.add_argument("--role", required=True, choices=pages.ROLES, help="whose view: the pack follows its scope")
+    report.add_argument("--start", type=date.fromisoformat, metavar="YYYY-MM-DD", help="first UTC day (inclusive)")
+    report.add_argument("--end", type=date.fromisoformat, metavar="YYYY-MM-DD", help="last UTC day (inclusive)")
+    report.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an on-screen filter as in the page's URL (e.g. provider=openai, month=2024-03); repeat for more",
+    )
+    report.add_argument("--format", required=True, choices=["xlsx"], help="file format")
+    report.add_argument("--out", required=True, type=Path, metavar="PATH", help="file to write")
+    report.set_defaults(func=_report)
+
+
+def _filters(args: argparse.Namespace) -> dict[str, list[str]]:
+    """The page's URL query parameters: `dates` from --start/--end, then each --filter (repeated keys add values)."""
+    query: dict[str, list[str]] = {}
+    if (args.start is None) != (args.end is None):
+        raise UserError("give both --start and --end, or neither (the page's default range)")
+    if args.start is not None:
+        if args.start > args.end:
+            raise UserError(f"--start {args.start} is after --end {args.end}; swap them")
+        query["dates"] = [args.start.isoformat(), args.end.isoformat()]
+    for item in args.filter:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--filter {item!r} is not KEY=VALUE; write it as in the page's URL, e.g. provider=openai")
+        query.setdefault(key.strip(), []).append(value.strip())
+    return query
+
+
+def _page_script(page_key: str, role: str, user: str) -> None:
+    """Runs inside the headless runner: the page as `role` sees it, then its pack into the session state."""
+    import runpy
+
+    import streamlit as st
+
+    from dashboards import data
+    from dashboards.auth import User
+    from dashboards.pages import page
+
+    data.start_run(User(email=user, role=role))
+    data.open_page(page_key)
+    runpy.run_path(str(page(page_key).view_path))
+    st.session_state["report_pack"] = data.page_pack(page(page_key).title)()
+    source = data.publication()
+    st.session_state["report_run_id"] = source.run_id if source else None
+
+
+def _report(args: argparse.Namespace) -> int:
+    from streamlit.testing.v1 import AppTest
+
+    page = pages.page(args.page)
+    if args.role not in page.roles:
+        raise UserError(f"the {args.role} role may not open the {page.title} page; choose one of {sorted(page.roles)}")
+    query = _filters(args)
+    if not paths().warehouse.exists():
+        raise UserError(f"no warehouse at {paths().warehouse}; run `ebook-analytics etl run` first")
+    os.environ.setdefault("STREAMLIT_SERVER_HEADLESS", "true")
+    runner = AppTest.from_function(
+        _page_script, args=(args.page, args.role, audit.cli_user()), default_timeout=TIMEOUT_SECONDS
+    )
+    runner.query_params.update(query)
+    runner.run()
+    if runner.exception:
+        raise UserError(f"the {page.title} page failed: {runner.exception[0].message}; rerun with --debug")
+    if "report_pack" not in runner.session_state:  # the page stopped early, e.g. on an empty warehouse
+        shown = " ".join(element.value for element in [*runner.info, *runner.error])
+        raise UserError(f"the {page.title} page drew nothing to pack ({shown or 'it stopped'}); publish data first")
+    content = runner.session_state["report_pack"]
+    filters = {"page": args.page, "role": args.role, **{key: ",".join(values) for key, values in query.items()}}
+    audit.record(
+        "report pack",
+        f"{page.title} report pack ({args.format})",
+        filters=filters,
+        run_id=runner.session_state["report_run_id"],
+        files=[str(args.out.absolute())],
+    )
+    try:
+        args.out.write_bytes(content)
+    except OSError as exc:
+        raise UserError(f"cannot write {args.out}: {exc.strerror}; choose another --out path") from exc
+    print(f"wrote the {page.title} report pack for the {args.role} role to {args.out}")
+    return 0

@@ -1,0 +1,111 @@
+"""`ebook-analytics report`: a page's report pack from the command line, as the role would see the page."""
+
+from __future__ import annotations
+
+import getpass
+import json
+
+import duckdb
+import openpyxl
+import pytest
+
+from tests.conftest import copy_published, run_cli
+from tests.marts_dataset import ALICE
+
+
+@pytest.fixture(scope="module")
+def env(published_dataset, tmp_path_factory) -> dict[str, str]:
+    # A copy: the pack is recorded in the audit log of the data folder; the pseudonym key is fixed, not generated.
+    return copy_published(published_dataset, tmp_path_factory.mktemp("report")) | {
+        "EBOOK_ANALYTICS_PSEUDONYM_KEY": "test-key"
+    }
+
+
+def test_an_analysts_ai_cost_pack_from_the_command_line(env, tmp_path):
+    out = tmp_path / "ai-cost.xlsx"
+    result = run_cli(
+        "report",
+        "--page",
+        "ai_cost",
+        "--role",
+        "analyst",
+        "--start",
+        "2024-03-01",
+        "--end",
+        "2024-03-31",
+        "--filter",
+        "provider=openai",
+        "--format",
+        "xlsx",
+        "--out",
+        str(out),
+        env=env,
+    )
+    assert result.stdout == f"wrote the AI cost report pack for the analyst role to {out}\n"
+    book = openpyxl.load_workbook(out)
+    # The cover, then the page's 5 charts and 2 tables in its order.
+    assert book.sheetnames == [
+        "Cover",
+        "ai_cost_by_day",
+        "ai_tokens_by_day",
+        "ai_latency",
+        "ai_failure_rate",
+        "ai_by_model",
+        "ai_by_tier",
+        "ai_top_spenders",
+    ]
+    cover = {row[0].value: row[1].value for row in book["Cover"].iter_rows()}
+    con = duckdb.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    try:
+        (run_id,) = con.execute("select run_id from meta.publication").fetchone()
+    finally:
+        con.close()
+    assert [cover["Page"], cover["Role"], cover["Filter: dates"], cover["Filter: provider"], cover["Run id"]] == [
+        "AI cost",
+        "analyst",
+        "2024-03-01,2024-03-31",
+        "openai",
+        run_id,
+    ]
+    # Only OpenAI's generations in March: 1000 + 500 (Alice, gpt-4 0613) and 200 (Bob, gpt-4 1106) tokens.
+    tokens = book["ai_tokens_by_day"]
+    header = [cell.value for cell in tokens[1]]
+    assert sum(row[header.index("ai_tokens")] for row in tokens.iter_rows(min_row=2, values_only=True)) == 1700
+    texts = [str(cell.value) for sheet in book for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert not [text for text in texts if "@" in text or "Alice" in text or str(ALICE) in text]
+    spenders = book["ai_top_spenders"]
+    assert all(str(row[0]).startswith("u_") for row in spenders.iter_rows(min_row=2, values_only=True))
+
+    (entry,) = [json.loads(line) for line in run_cli("audit", "--json", env=env).stdout.splitlines()][:1]
+    assert {key: entry[key] for key in ("user", "role", "action", "what", "filters", "run_id", "files")} == {
+        "user": getpass.getuser(),
+        "role": "cli",
+        "action": "report pack",
+        "what": "AI cost report pack (xlsx)",
+        "filters": {"page": "ai_cost", "role": "analyst", "dates": "2024-03-01,2024-03-31", "provider": "openai"},
+        "run_id": run_id,
+        "files": [str(out)],
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--page", "revenue_share", "--role", "analyst"],
+            "error: the analyst role may not open the Revenue share page; choose one of ['admin', 'finance']\n",
+        ),
+        (
+            ["--page", "usage", "--role", "admin", "--start", "2024-03-01"],
+            "error: give both --start and --end, or neither (the page's default range)\n",
+        ),
+        (
+            ["--page", "usage", "--role", "admin", "--filter", "tier"],
+            "error: --filter 'tier' is not KEY=VALUE; write it as in the page's URL, e.g. provider=openai\n",
+        ),
+    ],
+)
+def test_refusals_are_one_line(env, tmp_path, args, message):
+    result = run_cli("report", *args, "--format", "xlsx", "--out", str(tmp_path / "x.xlsx"), env=env, check=False)
+    assert (result.returncode, result.stderr) == (1, message)
+    assert not (tmp_path / "x.xlsx").exists()
