@@ -26,8 +26,8 @@ import streamlit as st
 from dashboards import pages
 from dashboards.auth import User, allowed_pages, pseudonymize
 from dashboards.auth.roles import sees_personal_data
-from pipelines.alerts.state import EPISODE_COLUMNS, read_episodes, state_path
 from pipelines import audit
+from pipelines.alerts.state import EPISODE_COLUMNS, read_episodes, state_path
 from pipelines.config import paths
 from pipelines.metrics.definitions import Metric, resolve
 from pipelines.metrics.query import query_metrics
