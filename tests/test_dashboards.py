@@ -11,11 +11,13 @@ import json
 import os
 import socket
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import psycopg
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -188,7 +190,7 @@ def test_page_headlines_match_the_marts(as_admin: Path) -> None:
     # Words added by AI are not defined by genre: with a genre chosen the tile is empty and says why, never unfiltered.
     writing = {m.label: m for m in _open("writing_progress", {"dates": MARCH, "genre": "fantasy"}).metric}
     assert writing["Words written"].value == "590"  # fantasy: 480 (Mar 1) + 40 (Mar 3) + 70 (Mar 5)
-    assert writing["Words added by AI"].value == "–"
+    assert writing["Words added by AI"].value == "—"
     assert writing["Words added by AI"].help.endswith("Not defined by genre: clear that filter to see it.")
 
     engagement = _metrics(_open("engagement", {"dates": MARCH}))
@@ -508,3 +510,46 @@ def test_dashboard_command_refuses_bad_options(tmp_path: Path) -> None:
             assert result.returncode == 1, argv
             assert result.stderr.startswith(message), result.stderr
             assert "Traceback" not in result.stderr
+
+
+def test_charts_read_right_whatever_the_page_draws() -> None:
+    import plotly.express as px
+
+    from dashboards.colours import PALETTE, colour
+
+    november = pd.DataFrame({"month": [date(2026, 11, 1)], "plan": ["Basic Monthly"], "mrr": [Decimal("9.99")]})
+    figure = charts.read_right(px.bar(november, x="month", y="mrr", color="plan"), november)
+    axis = figure.layout.xaxis
+    # One month: a month axis labelled "Nov 2026" (it was "00:00:00 Nov 1, 2026"), from Oct 16 to Nov 17.
+    assert (axis.type, axis.dtick, axis.tickformat, axis.hoverformat) == ("date", "M1", "%b %Y", "%B %Y")
+    assert [str(end)[:10] for end in axis.range] == ["2026-10-16", "2026-11-17"]
+    (bar,) = figure.data
+    assert bar.hovertemplate == "<b>Basic Monthly</b><br>%{x|%B %Y}: %{y:$,.2f}<extra></extra>"
+    assert bar.marker.color == colour("basic monthly") == "#56b4e9"  # the plan's declared colour, any case
+    assert figure.layout.yaxis.title.text == "MRR (USD)"  # the metric's label and unit, not `mrr`
+
+    days = pd.DataFrame(
+        {
+            "day": [date(2024, 3, day) for day in range(1, 41 - 9)],
+            "ai_latency_p50": [None] * 10 + [500.0] + [None] * 20,  # one point alone: invisible without a marker
+            "ai_latency_p95": [700.0] * 31,
+            "ai_failure_rate": [0.0] * 31,
+        }
+    )
+    figure = charts.read_right(px.line(days, x="day", y=["ai_latency_p50", "ai_latency_p95"]), days)
+    assert [(line.name, line.mode) for line in figure.data] == [
+        ("AI latency p50 (ms)", "lines+markers"),
+        ("AI latency p95 (ms)", "lines"),  # 31 points in a row: the line shows them
+    ]
+    assert figure.data[0].hovertemplate == (
+        "<b>AI latency p50 (ms)</b><br>%{x|%a %b %d, %Y}: %{y:,.0f} ms<extra></extra>"
+    )
+    assert figure.layout.yaxis.title.text == "ms"  # two measures of one unit: the unit
+    figure = charts.read_right(px.line(days, x="day", y="ai_failure_rate"), days)
+    # A failure rate of 0 everywhere ran from -100% to 100%; rates run from 0 to 100%.
+    assert (figure.layout.yaxis.tickformat, tuple(figure.layout.yaxis.range)) == (".0%", (0, 1.0))
+
+    # A name nobody declared still has one colour, the same in every process.
+    assert colour("Team Plan (2027)") == colour("team plan (2027)") == "#59a14f"
+    assert colour("Team Plan (2027)") in PALETTE
+    assert (charts.money(None), charts.count(float("nan")), charts.percent(None)) == ("—", "—", "—")

@@ -94,4 +94,6 @@ def series(
     rows = data.metric(wanted, start=period.start, end=period.end, grain=grain, by=by, where=where)
     rows = rows.rename(columns={"period": time})
     values = rows[wanted]
-    return rows.iloc[0:0] if (values.isna() | (values == 0)).all(axis=None) else rows
+    rows = rows.iloc[0:0] if (values.isna() | (values == 0)).all(axis=None) else rows
+    rows.attrs["period"] = (period.start, period.end)  # the chart's time axis spans the range, not just the rows
+    return rows

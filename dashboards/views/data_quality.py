@@ -65,7 +65,6 @@ else:
             x="run_id",
             y="seconds",
             color="status",
-            color_discrete_map={"published": "#2f9e44", "blocked": "#f08c00", "failed": "#e03131"},
         ).update_xaxes(type="category", showticklabels=len(f) <= 12, title=None),
         "run_durations",
     )

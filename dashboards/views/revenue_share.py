@@ -87,7 +87,6 @@ with left:
             x="month",
             y="author_revenue",
             color="payout_status",
-            labels={"author_revenue": "USD", "payout_status": ""},
         ),
         "revenue_by_payout_status",
     )
@@ -95,9 +94,7 @@ with right:
     charts.chart(
         "Platform commission and book sales (USD)",
         by_month,
-        lambda f: px.line(
-            f, x="month", y=["book_sales", "platform_revenue"], markers=True, labels={"value": "USD", "variable": ""}
-        ),
+        lambda f: px.line(f, x="month", y=["book_sales", "platform_revenue"], markers=True),
         "revenue_commission",
     )
     partial = [f"{month:%Y-%m}" for month in data.report("revenue_share/partial_months", **period.params())["month"]]
@@ -111,7 +108,7 @@ with left:
     charts.chart(
         "MRR at each month's end, by plan (USD)",
         series("mrr", period, grain="month", by=["plan"], where=plan_where, time="month"),
-        lambda f: px.bar(f, x="month", y="mrr", color="plan", labels={"mrr": "MRR (USD)"}),
+        lambda f: px.bar(f, x="month", y="mrr", color="plan"),
         "revenue_mrr",
     )
 with right:
@@ -123,7 +120,6 @@ with right:
             x="month",
             y=MOVEMENTS,
             barmode="relative",
-            labels={"value": "USD", "variable": ""},
         ),
         "revenue_mrr_movements",
     )

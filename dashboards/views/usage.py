@@ -63,14 +63,14 @@ with left:
     charts.chart(
         "Cost by tier (USD)",
         by_tier_plan,
-        lambda f: px.bar(f, x="tier", y="usage_cost", color="resource_type", labels={"usage_cost": "USD"}),
+        lambda f: px.bar(f, x="tier", y="usage_cost", color="resource_type"),
         "usage_cost_by_tier",
     )
 with right:
     charts.chart(
         "Cost by plan (USD)",
         by_tier_plan,
-        lambda f: px.bar(f, x="plan", y="usage_cost", color="resource_type", labels={"usage_cost": "USD"}),
+        lambda f: px.bar(f, x="plan", y="usage_cost", color="resource_type"),
         "usage_cost_by_plan",
     )
 charts.table("Usage by tier, plan and resource type", by_tier_plan, "usage_by_tier_plan")
@@ -88,7 +88,6 @@ with left:
             y="median_utilization",
             color="plan",
             markers=True,
-            labels={"median_utilization": "used / included"},
         ).update_yaxes(tickformat=".0%"),
         "usage_utilization",
     )
@@ -96,7 +95,7 @@ with right:
     charts.chart(
         "Subscribers over their token allowance",
         utilization,
-        lambda f: px.bar(f, x="month", y="over_token_limit", color="plan", labels={"over_token_limit": "subscribers"}),
+        lambda f: px.bar(f, x="month", y="over_token_limit", color="plan"),
         "usage_over_limit_by_month",
     )
 if not over_limit.empty:

@@ -31,14 +31,14 @@ with left:
     charts.chart(
         "Words written per day",
         series("words_written", period, where=where),
-        lambda f: px.bar(f, x="day", y="words_written", labels={"words_written": "words"}),
+        lambda f: px.bar(f, x="day", y="words_written"),
         "words_by_day",
     )
 with right:
     charts.chart(
         "Chapters completed per day (the day the completion was first seen)",
         series("chapters_completed", period, where=where),
-        lambda f: px.bar(f, x="day", y="chapters_completed", labels={"chapters_completed": "chapters"}),
+        lambda f: px.bar(f, x="day", y="chapters_completed"),
         "chapters_completed",
     )
 
@@ -59,7 +59,6 @@ with right:
             x="genre",
             y=["created", "with_chapters", "completed", "published"],
             barmode="group",
-            labels={"value": "projects", "variable": ""},
         ),
         "funnel_by_genre",
     )
@@ -67,7 +66,7 @@ with left:
     charts.chart(
         "AI-generated and written words (chapters created in the period)",
         ai_share,
-        lambda f: px.bar(f, x="genre", y=["ai_words", "human_words"], labels={"value": "words", "variable": ""}),
+        lambda f: px.bar(f, x="genre", y=["ai_words", "human_words"]),
         "ai_share",
     )
 with right:
