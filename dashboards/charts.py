@@ -159,7 +159,21 @@ WORDS: dict[str, str] = {
     "user": "User",
     "author": "Author",
     "owner": "Owner",
+    "cost": "AI cost",
+    "tokens_used": "Tokens",
+    "generations": "Generations",
+    "table_name": "Table",
+    "table": "Table",
+    "strategy": "Extract strategy",
+    "rows": "Rows",
+    "extracted": "Last extracted",
+    "hours_since_extract": "Hours since the last extract",
+    "unexpected_count": "Rows unexpected",
+    "severity": "Severity",
+    "success": "Passed",
+    "name": "Check",
 }
+_UNIT_ENDINGS = {"_usd": "USD", "_ms": "ms", "_at": "UTC"}
 UNIT_WORDS = {"usd": "USD", "words": "words", "tokens": "tokens", "ratio": "%", "ms": "ms", "rating": "1-5"}
 # How a value reads in hover text, by unit (d3 formats); costs keep fractions of a cent.
 _HOVER_FORMATS = {
@@ -194,7 +208,12 @@ def words(column: str) -> str:
     if metric is not None:
         suffix = UNIT_WORDS.get(metric.unit)
         return f"{metric.label} ({suffix})" if suffix else metric.label
-    return WORDS.get(column) or column.replace("_", " ").capitalize()
+    if column in WORDS:
+        return WORDS[column]
+    for ending, unit_word in _UNIT_ENDINGS.items():
+        if column.endswith(ending):
+            return f"{words(column.removesuffix(ending))} ({unit_word})"
+    return column.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)
@@ -343,30 +362,115 @@ def _money_columns(frame: pd.DataFrame) -> dict:
         places = _decimal_places(frame[name])
         if places:
             places = min(places, COST_PLACES if "cost" in str(name) else 2)
-            config[name] = st.column_config.NumberColumn(format="dollar" if places == 2 else f"$%.{places}f")
+            config[name] = st.column_config.NumberColumn(
+                words(str(name)), format="dollar" if places == 2 else f"$%.{places}f"
+            )
     return config
 
 
+ROWS_PER_PAGE = (10, 25, PAGE_SIZE, 100)
+AS_LISTED = ""  # the sort choice that keeps the rows as the report orders them
+
+
+@dataclass(frozen=True)
+class TableView:
+    """What the reader asked of a table: sort column and order, search text, rows per page."""
+
+    sort: str | None
+    descending: bool
+    search: str
+    size: int
+
+
+def _table_controls(key: str, columns: list[str]) -> TableView:
+    """Search, sort and page size over every row of the table, above it."""
+    search_at, sort_at, order_at, size_at = st.columns([3, 2, 1, 1])
+    search = search_at.text_input(
+        "Search all rows", key=f"search_{key}", placeholder="Text in any column; Enter to search"
+    )
+    sort = sort_at.selectbox(
+        "Sort all rows by",
+        [AS_LISTED, *columns],
+        format_func=lambda column: "as listed" if column == AS_LISTED else words(column),
+        key=f"sort_{key}",
+    )
+    order = order_at.selectbox("Order", ["Ascending", "Descending"], key=f"order_{key}")
+    size = size_at.selectbox("Rows per page", ROWS_PER_PAGE, index=ROWS_PER_PAGE.index(PAGE_SIZE), key=f"size_{key}")
+    return TableView(sort or None, order == "Descending", search, int(size))
+
+
+def _page_number(key: str, total: int, size: int) -> int:
+    """The page picked (1-based); the selector only when there is more than one page."""
+    pages = max(1, math.ceil(total / size))
+    if pages == 1:
+        return 1
+    return int(
+        st.number_input(
+            f"Page (of {pages}, {total:,} rows)", min_value=1, max_value=pages, value=1, step=1, key=f"page_{key}"
+        )
+    )
+
+
+def _show(shown: pd.DataFrame, whole: pd.DataFrame, key: str, total: int, column_config: dict | None) -> None:
+    config = _column_words(whole) | _money_columns(whole) | (column_config or {})
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
+    st.caption(f"{total:,} row{'s' if total != 1 else ''}")
+    download(whole, key, key)
+
+
 def table(title: str, frame: pd.DataFrame, key: str, column_config: dict | None = None) -> None:
-    """A titled table, PAGE_SIZE rows at a time with a page selector, and the whole table as CSV."""
+    """A titled table sorted and searched over all its rows, shown a page of rows at a time with its row count, and
+    the whole table as CSV."""
     st.markdown(f"**{title}**")
     if frame.empty:
         st.info(EMPTY, icon=":material/filter_alt_off:")
         return
-    pages = max(1, math.ceil(len(frame) / PAGE_SIZE))
-    page = 1
-    if pages > 1:
-        page = int(
-            st.number_input(
-                f"Page (of {pages}, {len(frame):,} rows)",
-                min_value=1,
-                max_value=pages,
-                value=1,
-                step=1,
-                key=f"page_{key}",
-            )
-        )
-    shown = frame.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    config = _money_columns(frame) | (column_config or {})
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
-    download(frame, key, key)
+    view = _table_controls(key, [str(column) for column in frame.columns])
+    rows = frame
+    if view.search:
+        text = frame.astype("string").fillna("").agg(" ".join, axis=1).str.lower()
+        rows = frame[text.str.contains(view.search.strip().lower(), regex=False)]
+    if view.sort:
+        rows = rows.sort_values(view.sort, ascending=not view.descending, na_position="last", kind="stable")
+    page = _page_number(key, len(rows), view.size)
+    _show(rows.iloc[(page - 1) * view.size : page * view.size], frame, key, len(rows), column_config)
+
+
+def report_table(
+    title: str,
+    name: str,
+    key: str,
+    params: dict[str, object] | None = None,
+    shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    column_config: dict | None = None,
+) -> None:
+    """A titled table of report `name`, sorted, searched and paged in the query (`data.report_page`), so sorting
+    finds the smallest row of the whole result; `shape` turns rows into what is shown (names for ids, ...)."""
+    from dashboards import data  # the data module reads Streamlit's session: imported when a page draws a table
+
+    st.markdown(f"**{title}**")
+    params = params or {}
+    columns = data.report_page(name, limit=0, **params).columns
+    view = _table_controls(key, columns)
+    counted = data.report_page(name, search=view.search, limit=0, **params)
+    if counted.total == 0:
+        st.info(EMPTY if not view.search else f"No row matches “{view.search}”.", icon=":material/filter_alt_off:")
+        return
+    page = _page_number(key, counted.total, view.size)
+    rows = data.report_page(
+        name,
+        sort=view.sort,
+        descending=view.descending,
+        search=view.search,
+        offset=(page - 1) * view.size,
+        limit=view.size,
+        **params,
+    ).rows
+    whole = data.report(name, **params)
+    shape = shape or (lambda frame: frame)
+    _show(shape(rows), shape(whole), key, counted.total, column_config)
+
+
+def _column_words(frame: pd.DataFrame) -> dict:
+    """Column headers in words (`words`), unless the page names a column itself."""
+    return {name: st.column_config.Column(words(str(name))) for name in frame.columns}

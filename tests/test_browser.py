@@ -238,3 +238,83 @@ def test_charts_label_each_month_once_and_keep_a_provider_colour(page, browser, 
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def _select(page, label: str, option: str) -> None:
+    """Pick `option` in the last select box labelled `label` on the page."""
+    page.get_by_role("combobox", name=label, exact=True).last.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_a_reversed_range_is_refused_and_enter_applies_typed_dates(page, server: str) -> None:
+    _visit(page, server, "overview", "?dates=2024-03-31&dates=2024-03-01")
+    page.get_by_text("The range ends (Mar 01, 2024) before it starts (Mar 31, 2024).").wait_for()
+    assert page.locator('[data-testid="stMetric"]').count() == 0  # no figures (it showed "-180 days")
+    # Typing a range and pressing Enter applies it: one step, no Apply click.
+    page.get_by_role("spinbutton", name="year, Dates (UTC) start date").click()
+    page.keyboard.type("20240301")  # the fields move on by themselves: year, month, day, then the end date
+    page.get_by_role("spinbutton", name="year, Dates (UTC) end date").click()
+    page.keyboard.type("20240331")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"dates=2024-03-01&dates=2024-03-31"))
+    page.get_by_text("Words written").first.wait_for()
+    assert _metric(page, "Words written") == "1,590"
+
+
+def test_sorting_a_table_finds_the_smallest_row_of_the_whole_result(page, server: str, published) -> None:
+    import duckdb
+
+    con = duckdb.connect(published["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    try:
+        rows, smallest, count = con.execute(
+            "select arg_min(table_name, rows), min(rows), count(*) from meta.extract_state"
+        ).fetchone()
+    finally:
+        con.close()
+    _visit(page, server, "data_quality")
+    page.get_by_text(f"{count} rows", exact=True).wait_for()  # the freshness table: the last on the page
+    _select(page, "Rows per page", "10")
+    page.get_by_text(f"Page (of {-(-count // 10)}, {count} rows)").wait_for()
+    _select(page, "Sort all rows by", "Rows")
+    grid = page.locator('[data-testid="stDataFrame"]').last
+    grid.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "([first]) => [...document.querySelectorAll('[role=gridcell]')].some(c => c.innerText === first)", [rows]
+    )
+    first_row = grid.locator("[role=gridcell]").all_inner_texts()[:3]
+    assert first_row[0] == rows and first_row[2] == str(smallest)
+
+
+def test_the_sidebar_closes_after_choosing_a_page_on_a_phone(browser, server: str) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    phone.set_default_timeout(PAGE_TIMEOUT_MS)
+    try:
+        _visit(phone, server, "overview")
+        sidebar = phone.locator('[data-testid="stSidebar"]')
+
+        def width() -> float:
+            return sidebar.evaluate("node => node.getBoundingClientRect().right")
+
+        phone.locator('[data-testid="stExpandSidebarButton"]').click()
+        phone.wait_for_function(
+            "() => document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().right >= 300"
+        )
+        phone.locator('[data-testid="stSidebarNav"] a').filter(has_text="Usage").click()
+        phone.wait_for_url(re.compile(r"/usage"))
+        phone.wait_for_function(
+            "() => document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().right <= 0"
+        )
+        assert width() <= 0  # one tap per page: it stayed open before
+        # The keyboard's place is visible: a focused sidebar link carries the focus ring.
+        phone.locator('[data-testid="stExpandSidebarButton"]').click()
+        link = phone.locator('[data-testid="stSidebarNav"] a').first
+        link.focus()
+        phone.keyboard.press("Tab")
+        phone.keyboard.press("Shift+Tab")
+        outline = link.evaluate(
+            "node => getComputedStyle(node).outlineStyle + ' ' + getComputedStyle(node).outlineWidth"
+        )
+        assert outline == "solid 3px"
+    finally:
+        context.close()

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dashboards import charts, data, filters
+from dashboards import charts, data, filters, views
 from dashboards.views import open_page, series, tile
 
 BY_MODEL = [
@@ -112,7 +112,10 @@ if all(data.may_read_metric(name) for name in MARGIN):
         "ai_by_tier",
     )
 
-spenders = data.report("ai_cost/top_spenders", tiers=tiers, **period.params())
-if not spenders.empty:
-    spenders.insert(0, "user", data.people(spenders.pop("user_id")))
-charts.table("Top spenders", spenders, "ai_top_spenders")
+charts.report_table(
+    "Top spenders",
+    "ai_cost/top_spenders",
+    "ai_top_spenders",
+    {"tiers": tiers, **period.params()},
+    shape=views.with_people("user_id", "user"),
+)

@@ -8,7 +8,7 @@ from datetime import date
 import plotly.express as px
 import streamlit as st
 
-from dashboards import charts, data, filters
+from dashboards import charts, data, filters, views
 from dashboards.views import open_page, series, tile
 from pipelines.errors import UserError
 
@@ -21,7 +21,7 @@ st.subheader("Statements of a month")
 if not months:
     st.info("No revenue-share statements yet.", icon=":material/receipt_long:")
 else:
-    picked = st.selectbox("Statement month (revenue period start)", months, key="month", bind="query-params")
+    picked = filters.select("Statement month (revenue period start)", "month", months)
     month = date.fromisoformat(f"{picked}-01")
     totals = data.report("revenue_share/month_totals", month=month).iloc[0]
     if totals.partial:
@@ -61,14 +61,14 @@ else:
             key="statements_xlsx",
             icon=":material/download:",
         )
-    statements = data.report("revenue_share/statements", month=month)
-    statements.insert(0, "author", data.people(statements.pop("author_id")))
-    charts.table(
+    charts.report_table(
         "Statements",
-        statements,
+        "revenue_share/statements",
         "revenue_statements",
+        {"month": month},
+        shape=views.with_people("author_id", "author"),
         column_config={
-            "commission_rate": st.column_config.NumberColumn("commission", format="percent"),
+            "commission_rate": st.column_config.NumberColumn("Commission", format="percent"),
         },
     )
 
@@ -124,7 +124,10 @@ with right:
         "revenue_mrr_movements",
     )
 
-authors = data.report("revenue_share/author_totals", **period.params())
-if not authors.empty:
-    authors.insert(0, "author", data.people(authors.pop("author_id")))
-charts.table("Authors (statements starting in the period)", authors, "revenue_authors")
+charts.report_table(
+    "Authors (statements starting in the period)",
+    "revenue_share/author_totals",
+    "revenue_authors",
+    period.params(),
+    shape=views.with_people("author_id", "author"),
+)

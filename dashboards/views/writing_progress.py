@@ -10,7 +10,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from dashboards import charts, data, filters
+from dashboards import charts, data, filters, views
 from dashboards.views import open_page, series, tile
 
 TILES = ["words_written", "active_writers", "chapters_completed", "ai_words"]
@@ -90,7 +90,10 @@ with right:
         },
     )
 
-active = data.report("writing_progress/most_active", **chosen)
-if not active.empty:
-    active.insert(1, "owner", data.people(active.pop("owner_id")))
-charts.table("Most active projects", active, "most_active_projects")
+charts.report_table(
+    "Most active projects",
+    "writing_progress/most_active",
+    "most_active_projects",
+    chosen,
+    shape=views.with_people("owner_id", "owner", position=1),
+)
