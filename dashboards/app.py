@@ -95,7 +95,7 @@ def _in_words(check: object, snapshot: datetime | None) -> str:
     kind = str(getattr(check, "name", "")).rsplit(".", 1)[-1]
     subject = SUBJECTS.get(table, f"{table.replace('_', ' ').capitalize()} data")
     affected = data.metrics_from(table)
-    figures = f" Affected: {', '.join(affected[:4])}{', …' if len(affected) > 4 else ''}." if affected else ""
+    figures = f" Affected: {', '.join(affected[:4])}{', …' if len(affected) > 4 else '.'}" if affected else ""
     newest = data.newest_record(table) if kind == "freshness" else None
     if newest is not None and snapshot is not None:
         age = (snapshot.date() - newest.date()).days
