@@ -13,11 +13,10 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import great_expectations.expectations as gxe
-from great_expectations.expectations.metadata_types import FailureSeverity
 from psycopg import sql
 
 from pipelines.declared_checks import ColumnCheck, TableCheck
+from pipelines.quality.gx import FailureSeverity, gxe
 from pipelines.quality.staging_checks import StagedTableChecks
 from pipelines.queries import sql_file
 from pipelines.transform.contracts import MartContract, Reconciliation
