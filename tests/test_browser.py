@@ -283,8 +283,12 @@ def test_sorting_a_table_finds_the_smallest_row_of_the_whole_result(page, server
     _select(page, "Sort all rows by", "Rows")
     grid = page.locator('[data-testid="stDataFrame"]').last
     grid.scroll_into_view_if_needed()
+    # The sorted page replaces the listed one: wait for its first cell (the listed page also holds that table).
     page.wait_for_function(
-        "([first]) => [...document.querySelectorAll('[role=gridcell]')].some(c => c.innerText === first)", arg=[rows]
+        "([first]) => { const grids = document.querySelectorAll('[data-testid=stDataFrame]');"
+        " const cell = grids[grids.length - 1].querySelector('[role=gridcell]');"
+        " return cell !== null && cell.innerText === first; }",
+        arg=[rows],
     )
     first_row = grid.locator("[role=gridcell]").all_inner_texts()[:3]
     assert first_row[0] == rows and first_row[2] == str(smallest)
