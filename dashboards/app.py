@@ -8,10 +8,13 @@ publication it still shows and the failed checks), or carries warnings about the
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
-from dashboards import data, pages
+from dashboards import data, filters, pages
 from dashboards.auth import allowed_pages, auth_notice, require_user
 
 
@@ -76,11 +79,73 @@ def _status_banner(tables: set[str]) -> None:
         lines += [f"- `{c.get('name')}` on `{c.get('table')}`: {c.get('unexpected_count')} unexpected" for c in failing]
         st.error("\n".join(lines), icon=":material/block:")
     _held_back_banner(tables)
-    warnings = data.open_warnings(tables)
-    if warnings:
-        lines = ["Published with warnings about the data on this page:"]
-        lines += [f"- `{name}` on `{table}`: {count} unexpected" for name, table, count in warnings]
-        st.warning("\n".join(lines), icon=":material/warning:")
+    warnings = data.failed_checks()
+    if not warnings.empty:
+        warnings = warnings[warnings["table_name"].map(_unqualified).isin(tables)]
+    if warnings.empty:
+        return
+    snapshot = publication.snapshot_at if publication else None
+    st.warning("\n".join(f"- {_in_words(row, snapshot)}" for row in warnings.itertuples()), icon=":material/warning:")
+    with st.expander("Details: the checks behind this warning"):
+        st.markdown(
+            "\n".join(
+                f"- `{row.name}` on `{row.table_name}`: {row.unexpected_count} unexpected"
+                for row in warnings.itertuples()
+            )
+            + "\n\nEvery check of every run: the **Data quality** page."
+        )
+
+
+# What a staged table holds, for readers; other tables read as their name.
+SUBJECTS = {
+    "ai_generations": "AI cost data",
+    "user_events": "Activity data",
+    "usage_records": "Usage data",
+    "revenue_shares": "Revenue share data",
+    "user_subscriptions": "Subscription data",
+    "content_versions": "Writing data",
+}
+
+
+def _in_words(check: object, snapshot: datetime | None) -> str:
+    """A failed check as the reader needs it: what is affected and how, e.g. "AI cost data is 3 days old; figures
+    after Nov 27 are missing"."""
+    table = _unqualified(getattr(check, "table_name", ""))
+    kind = str(getattr(check, "name", "")).rsplit(".", 1)[-1]
+    subject = SUBJECTS.get(table, f"{table.replace('_', ' ').capitalize()} data")
+    affected = data.metrics_from(table)
+    figures = f" Affected: {', '.join(affected[:4])}{', …' if len(affected) > 4 else '.'}" if affected else ""
+    newest = data.newest_record(table) if kind == "freshness" else None
+    if newest is not None and snapshot is not None:
+        age = (snapshot.date() - newest.date()).days
+        return (
+            f"**{subject}** is {age:,} day{'s' if age != 1 else ''} old; figures after {newest:%b %d, %Y} are "
+            f"missing.{figures}"
+        )
+    count = getattr(check, "unexpected_count", 0)
+    return (
+        f"**{subject}**: {count:,} row{'s' if count != 1 else ''} failed a check ({kind.replace('_', ' ')}); "
+        f"figures built from them may be off.{figures}"
+    )
+
+
+def _ignored_notice(reasons: list[str]) -> None:
+    """Say which parameters of the link were not used, and why: a silent fallback looks like the asked-for view."""
+    if reasons:
+        lines = ["Parts of the link were ignored; the page shows its defaults for them:"]
+        st.info("\n".join(lines + [f"- {reason}" for reason in reasons]), icon=":material/link_off:")
+
+
+FRAME_CSS = Path(__file__).with_name("frame.css")
+FRAME_JS = Path(__file__).with_name("frame.js")
+
+
+def _phone_and_keyboard() -> None:
+    """Focus rings on every interactive element; on a phone, the sidebar closes once a page is chosen."""
+    st.html(
+        f"<style>{FRAME_CSS.read_text()}</style><script>{FRAME_JS.read_text()}</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def _held_back_banner(tables: set[str]) -> None:
@@ -108,6 +173,7 @@ def _held_back_banner(tables: set[str]) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Ebook analytics", page_icon=":material/menu_book:", layout="wide")
+    _phone_and_keyboard()
     user = require_user()
     auth_notice()  # Sign out in the sidebar, or the "no authentication: local only" notice
     data.start_run(user)
@@ -126,11 +192,13 @@ def main() -> None:
         st.stop()
     _data_as_of()
     banner = st.container()
+    asked = filters.start_run()
     try:
         page.run()
         _page_pack_button(page.title, page.url_path)
     finally:
         with banner:
+            _ignored_notice(filters.ignored(asked))
             _status_banner(data.tables_read())
 
 

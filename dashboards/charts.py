@@ -1,22 +1,33 @@
 """Shared page furniture: KPI tiles, charts with their CSV, paged tables and the empty state.
 
 Every chart's data can be downloaded as the CSV it was drawn from; big tables show one page of rows at a time so
-the browser never receives a million rows.
+the browser never receives a million rows. Every chart goes through `chart`, which makes them read alike
+(`_read_right`): a period column (`month`, `week`, `day`) becomes a date axis with one label per period
+("Nov 2026") and hover text naming the period; sparse lines get markers; rate axes run from 0 to 100%; every series
+is coloured by its name (`dashboards.colours`); legends and axis titles are words with units, from the metric
+definitions (`queries/metrics/*.yml`) or `WORDS`, never column names.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from dashboards import data
+from dashboards.colours import colour
+from pipelines.metrics.definitions import Metric, definitions
 
 PAGE_SIZE = 50
+MISSING = "—"  # how an empty value reads, in tiles, tables and hover text
 EMPTY = "No data for these filters. Widen the date range or clear a filter in the sidebar."
 COST_PLACES = 4  # AI costs are fractions of a cent per row; other money shows cents
 
@@ -24,26 +35,26 @@ COST_PLACES = 4  # AI costs are fractions of a cent per row; other money shows c
 def money(value: object, places: int = 2) -> str:
     """`$1,234.56`; money stays Decimal until it becomes text."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return MISSING
     amount = Decimal(str(value)).quantize(Decimal(1).scaleb(-places))
     sign = "-" if amount < 0 else ""
     return f"{sign}${abs(amount):,.{places}f}"
 
 
 def count(value: object) -> str:
-    return "–" if value is None or pd.isna(value) else f"{int(value):,}"
+    return MISSING if value is None or pd.isna(value) else f"{int(value):,}"
 
 
 def percent(value: object, places: int = 1) -> str:
-    return "–" if value is None or pd.isna(value) else f"{float(value) * 100:.{places}f}%"
+    return MISSING if value is None or pd.isna(value) else f"{float(value) * 100:.{places}f}%"
 
 
 def milliseconds(value: object) -> str:
-    return "–" if value is None or pd.isna(value) else f"{float(value):,.0f} ms"
+    return MISSING if value is None or pd.isna(value) else f"{float(value):,.0f} ms"
 
 
 def rating(value: object) -> str:
-    return "–" if value is None or pd.isna(value) else f"{float(value):.2f}"
+    return MISSING if value is None or pd.isna(value) else f"{float(value):.2f}"
 
 
 # How a metric's value reads, by the `unit` of its definition.
@@ -109,7 +120,8 @@ def chart(title: str, frame: pd.DataFrame, draw: Callable[[pd.DataFrame], go.Fig
     if frame.empty:
         st.info(EMPTY, icon=":material/filter_alt_off:")
         return
-    figure = draw(_plottable(frame))
+    plotted = _plottable(frame)
+    figure = read_right(draw(plotted), plotted)
     figure.update_layout(
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         height=figure.layout.height or 320,
@@ -117,6 +129,221 @@ def chart(title: str, frame: pd.DataFrame, draw: Callable[[pd.DataFrame], go.Fig
     )
     st.plotly_chart(figure, key=f"chart_{key}", config={"displayModeBar": False})
     download(frame, key, key)
+
+
+# Words for the columns of reports and the frame (metrics take theirs from their definitions).
+WORDS: dict[str, str] = {
+    "day": "Day",
+    "week": "Week",
+    "month": "Month",
+    "provider": "Provider",
+    "model": "Model",
+    "tier": "Tier",
+    "plan": "Plan",
+    "genre": "Genre",
+    "status": "Status",
+    "payout_status": "Payout status",
+    "resource_type": "Resource type",
+    "category": "Event category",
+    "events": "Events",
+    "projects": "Projects",
+    "created": "Created",
+    "with_chapters": "With chapters",
+    "completed": "Completed",
+    "published": "Published",
+    "human_words": "Words written by people",
+    "median_utilization": "Median share of the token allowance used (%)",
+    "over_token_limit": "Subscribers over their token allowance",
+    "run_id": "Run",
+    "seconds": "Duration (s)",
+    "started_at": "Started (UTC)",
+    "rows_changed": "Rows changed",
+    "failed_checks": "Failed checks",
+    "error": "Error",
+    "mode": "Mode",
+    "user": "User",
+    "author": "Author",
+    "owner": "Owner",
+    "cost": "AI cost",
+    "tokens_used": "Tokens",
+    "generations": "Generations",
+    "table_name": "Table",
+    "table": "Table",
+    "strategy": "Extract strategy",
+    "rows": "Rows",
+    "extracted": "Last extracted",
+    "hours_since_extract": "Hours since the last extract",
+    "unexpected_count": "Rows unexpected",
+    "severity": "Severity",
+    "success": "Passed",
+    "name": "Check",
+}
+_UNIT_ENDINGS = {"_usd": "USD", "_ms": "ms", "_at": "UTC"}
+UNIT_WORDS = {"usd": "USD", "words": "words", "tokens": "tokens", "ratio": "%", "ms": "ms", "rating": "1-5"}
+# How a value reads in hover text, by unit (d3 formats); costs keep fractions of a cent.
+_HOVER_FORMATS = {
+    "usd": "$,.2f",
+    "ratio": ".1%",
+    "rating": ".2f",
+    "ms": ",.0f",
+    "count": ",.0f",
+    "words": ",.0f",
+    "tokens": ",.0f",
+}
+_PX_FIELD = re.compile(r"(?:^|<br>)([^=<]+)=%\{(x|y)\}")
+_DAY_MS = 86_400_000
+
+
+def _metric_definition(column: str) -> Metric | None:
+    return definitions().get(column)
+
+
+def unit(column: str) -> str | None:
+    """The unit of a metric column (its definition's), "ratio" for a share, None for other columns."""
+    metric = _metric_definition(column)
+    if metric is not None:
+        return metric.unit
+    return "ratio" if column == "median_utilization" else None
+
+
+def words(column: str) -> str:
+    """How column `column` is named to readers: a metric's label with its unit ("AI latency p95 (ms)"), a word from
+    WORDS, or the name with spaces."""
+    metric = _metric_definition(column)
+    if metric is not None:
+        suffix = UNIT_WORDS.get(metric.unit)
+        return f"{metric.label} ({suffix})" if suffix else metric.label
+    if column in WORDS:
+        return WORDS[column]
+    for ending, unit_word in _UNIT_ENDINGS.items():
+        if column.endswith(ending):
+            return f"{words(column.removesuffix(ending))} ({unit_word})"
+    return column.replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class _Period:
+    dtick: str | int  # one tick per period
+    label: str  # strftime of a tick
+    hover: str  # strftime naming the period in hover text
+    pad: timedelta  # room on each side of the first and last period
+    bar_ms: int  # a bar's width: most of the period
+
+
+PERIODS: dict[str, _Period] = {
+    "month": _Period("M1", "%b %Y", "%B %Y", timedelta(days=16), 24 * _DAY_MS),
+    "week": _Period(7 * _DAY_MS, "%b %d", "week of %b %d, %Y", timedelta(days=4), 6 * _DAY_MS),
+    "day": _Period(_DAY_MS, "%b %d", "%a %b %d, %Y", timedelta(hours=14), _DAY_MS * 8 // 10),
+}
+SPARSE_POINTS = 20  # a line of this many points or fewer shows each one
+MAX_PERIOD_TICKS = 18  # beyond this many periods, Plotly picks fewer ticks (still on period starts)
+
+
+def _fields(trace: go.Figure) -> dict[str, str]:
+    """The columns Plotly Express put on the x and y axes of `trace` (from its hover template)."""
+    return {axis: name for name, axis in _PX_FIELD.findall(getattr(trace, "hovertemplate", None) or "")}
+
+
+def _hover_value(measure: str, rate: bool) -> str:
+    measure_unit = "ratio" if rate else unit(measure)
+    if measure_unit == "usd" and "cost" in measure:
+        return f"$,.{COST_PLACES}f"
+    return _HOVER_FORMATS.get(measure_unit or "", ",.4~f")
+
+
+def read_right(figure: go.Figure, frame: pd.DataFrame) -> go.Figure:
+    """Make a Plotly Express figure of `frame` read like every other chart (see the module's docstring)."""
+    period_column: str | None = None
+    measures: list[str] = []
+    rate_axis = str(figure.layout.yaxis.tickformat or "").endswith("%")
+    for trace in figure.data:
+        if trace.type not in ("bar", "scatter"):
+            continue
+        fields = _fields(trace)
+        value_axis, category_axis = ("x", "y") if trace.orientation == "h" else ("y", "x")
+        measure = fields.get(value_axis, "")
+        wide = str(trace.name) in frame.columns  # wide form: one trace per column, the column is its name
+        if wide:
+            measure = str(trace.name)
+        category = fields.get(category_axis, "")
+        if category in PERIODS and category in frame.columns:
+            period_column = category
+        measures.append(measure)
+        rate = rate_axis or unit(measure) == "ratio"
+        name = str(trace.name or "")
+        shown = words(name) if wide else name
+        series_colour = colour(name or measure)
+        trace.update(name=shown, legendgroup=shown)
+        if trace.type == "bar":
+            trace.update(marker_color=series_colour)
+        else:
+            trace.update(line_color=series_colour, marker_color=series_colour)
+            _mark_sparse(trace)
+        where = f"%{{{category_axis}|{PERIODS[category].hover}}}" if category in PERIODS else f"%{{{category_axis}}}"
+        heading = f"<b>{shown}</b><br>" if shown else ""
+        suffix = " ms" if unit(measure) == "ms" else ""
+        trace.hovertemplate = (
+            f"{heading}{where}: %{{{value_axis}:{_hover_value(measure, rate)}}}{suffix}<extra></extra>"
+        )
+    if not measures:
+        return figure
+    if any(unit(measure) == "ratio" for measure in measures):
+        rate_axis = True
+    horizontal = figure.data[0].orientation == "h"
+    value_title = words(measures[0]) if len(set(measures)) == 1 else _common_unit(measures)
+    category_title = None if period_column else _category_title(figure, horizontal)
+    if len(list(figure.select_yaxes())) == 1:  # facets name their rows themselves
+        (figure.update_xaxes if horizontal else figure.update_yaxes)(title_text=value_title)
+        (figure.update_yaxes if horizontal else figure.update_xaxes)(title_text=category_title)
+    if rate_axis:
+        top = max(1.0, float(np.nanmax([np.nanmax(np.asarray(t.y, dtype="float64")) for t in figure.data])))
+        figure.update_yaxes(tickformat=".0%", range=[0, top * (1.05 if top > 1 else 1)], rangemode="tozero")
+    if period_column:
+        _period_axis(figure, frame[period_column], PERIODS[period_column], frame.attrs.get("period"))
+    return figure
+
+
+def _common_unit(measures: list[str]) -> str | None:
+    units = {unit(measure) for measure in measures}
+    return UNIT_WORDS.get(units.pop() or "") if len(units) == 1 else None
+
+
+def _category_title(figure: go.Figure, horizontal: bool) -> str | None:
+    axis = figure.layout.yaxis if horizontal else figure.layout.xaxis
+    title = axis.title.text
+    return words(title) if title else None
+
+
+def _mark_sparse(trace: go.Scatter) -> None:
+    """Markers on a line with few points or with points standing alone between gaps (a line alone hides them)."""
+    values = pd.Series(np.asarray(trace.y, dtype="float64"))
+    present = values.notna()
+    alone = present & ~present.shift(1, fill_value=False) & ~present.shift(-1, fill_value=False)
+    if present.sum() <= SPARSE_POINTS or alone.any():
+        trace.mode = "lines+markers"
+
+
+def _period_axis(figure: go.Figure, periods: pd.Series, period: _Period, span: tuple[date, date] | None = None) -> None:
+    """A date axis with one tick per period labelled by the period ("Nov 2026"), over the date range the rows were
+    asked for (`span`, when known: `views.series` records it) or else the periods drawn."""
+    days = pd.to_datetime(periods)
+    first, last = days.min(), days.max()
+    if span is not None:
+        grain = {"M1": "MS", 7 * _DAY_MS: "W-MON", _DAY_MS: "D"}[period.dtick]
+        asked = pd.date_range(pd.Timestamp(span[0]), pd.Timestamp(span[1]), freq=grain)
+        if len(asked):
+            first, last = min(first, asked.min()), max(last, asked.max())
+    count = len(pd.date_range(first, last, freq={"M1": "MS", 7 * _DAY_MS: "7D", _DAY_MS: "D"}[period.dtick]))
+    figure.update_xaxes(
+        type="date",
+        tickformat=period.label,
+        hoverformat=period.hover,
+        range=[first - period.pad, last + period.pad],
+        title_text=None,
+        **({"dtick": period.dtick, "tick0": first} if count <= MAX_PERIOD_TICKS else {}),
+    )
+    if figure.layout.barmode != "group":
+        figure.update_traces(width=period.bar_ms, selector={"type": "bar"})
 
 
 def _decimal_places(column: pd.Series) -> int | None:
@@ -140,31 +367,116 @@ def _money_columns(frame: pd.DataFrame) -> dict:
         places = _decimal_places(frame[name])
         if places:
             places = min(places, COST_PLACES if "cost" in str(name) else 2)
-            config[name] = st.column_config.NumberColumn(format="dollar" if places == 2 else f"$%.{places}f")
+            config[name] = st.column_config.NumberColumn(
+                words(str(name)), format="dollar" if places == 2 else f"$%.{places}f"
+            )
     return config
 
 
+ROWS_PER_PAGE = (10, 25, PAGE_SIZE, 100)
+AS_LISTED = ""  # the sort choice that keeps the rows as the report orders them
+
+
+@dataclass(frozen=True)
+class TableView:
+    """What the reader asked of a table: sort column and order, search text, rows per page."""
+
+    sort: str | None
+    descending: bool
+    search: str
+    size: int
+
+
+def _table_controls(key: str, columns: list[str]) -> TableView:
+    """Search, sort and page size over every row of the table, above it."""
+    search_at, sort_at, order_at, size_at = st.columns([3, 2, 1, 1])
+    search = search_at.text_input(
+        "Search all rows", key=f"search_{key}", placeholder="Text in any column; Enter to search"
+    )
+    sort = sort_at.selectbox(
+        "Sort all rows by",
+        [AS_LISTED, *columns],
+        format_func=lambda column: "as listed" if column == AS_LISTED else words(column),
+        key=f"sort_{key}",
+    )
+    order = order_at.selectbox("Order", ["Ascending", "Descending"], key=f"order_{key}")
+    size = size_at.selectbox("Rows per page", ROWS_PER_PAGE, index=ROWS_PER_PAGE.index(PAGE_SIZE), key=f"size_{key}")
+    return TableView(sort or None, order == "Descending", search, int(size))
+
+
+def _page_number(key: str, total: int, size: int) -> int:
+    """The page picked (1-based); the selector only when there is more than one page."""
+    pages = max(1, math.ceil(total / size))
+    if pages == 1:
+        return 1
+    return int(
+        st.number_input(
+            f"Page (of {pages}, {total:,} rows)", min_value=1, max_value=pages, value=1, step=1, key=f"page_{key}"
+        )
+    )
+
+
+def _show(shown: pd.DataFrame, whole: pd.DataFrame, key: str, total: int, column_config: dict | None) -> None:
+    config = _column_words(whole) | _money_columns(whole) | (column_config or {})
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
+    st.caption(f"{total:,} row{'s' if total != 1 else ''}")
+    download(whole, key, key)
+
+
 def table(title: str, frame: pd.DataFrame, key: str, column_config: dict | None = None) -> None:
-    """A titled table, PAGE_SIZE rows at a time with a page selector, and the whole table as CSV."""
+    """A titled table sorted and searched over all its rows, shown a page of rows at a time with its row count, and
+    the whole table as CSV."""
     st.markdown(f"**{title}**")
     data.note_section(title, key, frame)
     if frame.empty:
         st.info(EMPTY, icon=":material/filter_alt_off:")
         return
-    pages = max(1, math.ceil(len(frame) / PAGE_SIZE))
-    page = 1
-    if pages > 1:
-        page = int(
-            st.number_input(
-                f"Page (of {pages}, {len(frame):,} rows)",
-                min_value=1,
-                max_value=pages,
-                value=1,
-                step=1,
-                key=f"page_{key}",
-            )
-        )
-    shown = frame.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    config = _money_columns(frame) | (column_config or {})
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
-    download(frame, key, key)
+    view = _table_controls(key, [str(column) for column in frame.columns])
+    rows = frame
+    if view.search:
+        text = frame.astype("string").fillna("").agg(" ".join, axis=1).str.lower()
+        rows = frame[text.str.contains(view.search.strip().lower(), regex=False)]
+    if view.sort:
+        rows = rows.sort_values(view.sort, ascending=not view.descending, na_position="last", kind="stable")
+    page = _page_number(key, len(rows), view.size)
+    _show(rows.iloc[(page - 1) * view.size : page * view.size], frame, key, len(rows), column_config)
+
+
+def report_table(
+    title: str,
+    name: str,
+    key: str,
+    params: dict[str, object] | None = None,
+    shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    column_config: dict | None = None,
+) -> None:
+    """A titled table of report `name`, sorted, searched and paged in the query (`data.report_page`), so sorting
+    finds the smallest row of the whole result; `shape` turns rows into what is shown (names for ids, ...)."""
+    from dashboards import data  # the data module reads Streamlit's session: imported when a page draws a table
+
+    st.markdown(f"**{title}**")
+    params = params or {}
+    columns = data.report_page(name, limit=0, **params).columns
+    view = _table_controls(key, columns)
+    counted = data.report_page(name, search=view.search, limit=0, **params)
+    if counted.total == 0:
+        st.info(EMPTY if not view.search else f"No row matches “{view.search}”.", icon=":material/filter_alt_off:")
+        return
+    page = _page_number(key, counted.total, view.size)
+    rows = data.report_page(
+        name,
+        sort=view.sort,
+        descending=view.descending,
+        search=view.search,
+        offset=(page - 1) * view.size,
+        limit=view.size,
+        **params,
+    ).rows
+    whole = data.report(name, **params)
+    shape = shape or (lambda frame: frame)
+    _show(shape(rows), shape(whole), key, counted.total, column_config)
+
+
+def _column_words(frame: pd.DataFrame) -> dict:
+    """Column headers in words (`words`), unless the page names a column itself."""
+    return {name: st.column_config.Column(words(str(name))) for name in frame.columns}

@@ -122,6 +122,10 @@ def may_read(page: str) -> bool:
 def report(name: str, **params: object) -> pd.DataFrame:
     """The rows of `queries/reports/<folder>/<query>.sql`; refused (OutOfScope) unless the role may open the page
     that owns <folder> (`dashboards.pages`)."""
+    return _run(_report_sql(name), params, name)
+
+
+def _report_sql(name: str) -> str:
     if not _REPORT_NAME.fullmatch(name):
         raise ValueError(f"report names look like 'folder/query', not {name!r}")
     folder = name.split("/", 1)[0]
@@ -130,7 +134,53 @@ def report(name: str, **params: object) -> pd.DataFrame:
         raise OutOfScope(f"the {_role()} role may not read {folder} reports")
     sql = sql_file(f"reports/{name}")
     _note_tables_read(sql)
-    return _run(sql, params, name)
+    return sql
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    rows: pd.DataFrame  # the rows of this page
+    total: int  # rows of the whole result that match the search
+    columns: list[str]  # every column of the report: what may be sorted on
+
+
+def report_page(
+    name: str,
+    *,
+    sort: str | None = None,
+    descending: bool = False,
+    search: str = "",
+    offset: int = 0,
+    limit: int = 50,
+    **params: object,
+) -> ReportPage:
+    """One page of report `name` sorted, searched and counted over its whole result, in the query: a table sorted
+    on the browser's page of rows found the smallest of those rows only, not of the result.
+
+    `sort` must be one of the report's columns (checked here, then quoted: an ORDER BY column cannot be a bound
+    parameter); the search text, limit and offset are bound. The search matches any column, without regard to case.
+    """
+    sql = _report_sql(name)
+    columns = list(_run(f"select * from ({sql}) as result limit 0", params, name).columns)
+    if sort is not None and sort not in columns:
+        raise ValueError(f"{name} has no column {sort!r} to sort on")
+    every_column = ", ".join(f"coalesce({_quoted(column)}::varchar, '')" for column in columns)
+    matching = f"select * from ({sql}) as result where contains(lower(concat_ws(' ', {every_column})), $search)"
+    # Then every column: rows that tie on the sort column keep one order from page to page.
+    order = (
+        f" order by {_quoted(sort)} {'desc' if descending else 'asc'} nulls last, "
+        + ", ".join(_quoted(column) for column in columns)
+        if sort
+        else ""
+    )
+    bound = {**params, "search": search.strip().lower(), "limit": limit, "offset": offset}
+    total = _run(f"select count(*) as matching from ({matching}) as counted", bound, name)
+    rows = _run(f"{matching}{order} limit $limit offset $offset", bound, name)
+    return ReportPage(rows=rows, total=int(total.iat[0, 0]) if not total.empty else 0, columns=columns)
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
 
 
 # --- metrics: every defined figure comes from the metrics layer, never from a page's own SQL ----------------------
@@ -261,6 +311,37 @@ def held_back() -> pd.DataFrame:
     """The marts the published run held back, one row per failed check that reached them, with the publication
     whose contents each keeps (`kept_*`, NULL when there was none)."""
     return _frame("held_back")
+
+
+@cache
+def _freshness_columns() -> dict[str, str]:
+    """Staged table -> the timestamp column its freshness check reads (`queries/staging/checks.yml`)."""
+    from pipelines.quality.staging_checks import load_staging_checks
+
+    return {checks.table: checks.fresh for checks in load_staging_checks() if checks.fresh}
+
+
+def newest_record(table: str) -> datetime | None:
+    """The newest timestamp of staged `table`'s freshness column: where its figures stop."""
+    column = _freshness_columns().get(table)
+    if column is None:
+        return None
+    # Table and column come from the checks file (declarations, not input): quoted, not bound.
+    rows = _run(f"select max({_quoted(column)}) as newest from staging.{_quoted(table)}", {}, table)
+    newest = None if rows.empty else rows.iat[0, 0]
+    return None if newest is None or pd.isna(newest) else pd.Timestamp(newest).to_pydatetime()
+
+
+def metrics_from(table: str) -> list[str]:
+    """Labels of the metrics the signed-in role may see that are computed from `table` (through their marts)."""
+    from pipelines.metrics.definitions import definitions
+
+    role = _role()
+    return [
+        metric.label
+        for metric in definitions().values()
+        if role in metric.audience and metric.model and table in _tables_in(metric.model)
+    ]
 
 
 def data_span() -> tuple[date, date] | None:

@@ -13,7 +13,7 @@ import json
 import os
 import socket
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -63,7 +63,7 @@ HOSTILE_LINKS = [
         "month": "2024-3",
         "run": LONG,
     },
-    {"dates": ["1999-01-01", "2999-12-31"], "month": [SQL, LONG], "tier": "free%"},
+    {"dates": ["2024-13-01", "2024-03-31"], "month": [SQL, LONG], "tier": "free%", "period": SQL},
 ]
 
 
@@ -194,7 +194,7 @@ def test_page_headlines_match_the_marts(as_admin: Path) -> None:
     # Words added by AI are not defined by genre: with a genre chosen the tile is empty and says why, never unfiltered.
     writing = {m.label: m for m in _open("writing_progress", {"dates": MARCH, "genre": "fantasy"}).metric}
     assert writing["Words written"].value == "590"  # fantasy: 480 (Mar 1) + 40 (Mar 3) + 70 (Mar 5)
-    assert writing["Words added by AI"].value == "–"
+    assert writing["Words added by AI"].value == "—"
     assert writing["Words added by AI"].help.endswith("Not defined by genre: clear that filter to see it.")
 
     engagement = _metrics(_open("engagement", {"dates": MARCH}))
@@ -374,6 +374,15 @@ def test_hostile_and_empty_filters_fall_back_without_errors(as_admin: Path, page
         _no_errors(at)
         if page != "data_quality":  # its "last run took" tile is not a function of the warehouse
             assert _metrics(at) == defaults, (page, query)
+        if page != "overview" or query is not HOSTILE_LINKS[0]:
+            continue
+        # The link says which of its parameters were ignored, and why (it fell back silently before).
+        (notice,) = [info.value for info in at.info if info.value.startswith("Parts of the link were ignored")]
+        assert notice.splitlines()[1:] == [
+            f"- dates `{SQL}`: not a date (YYYY-MM-DD) or not a two-date range",
+            f"- dates `{LONG[:40]}…`: not a date (YYYY-MM-DD) or not a two-date range",
+            *[f"- `{key}`: this page has no such filter" for key in list(query)[1:]],
+        ]
     # A range without any activity: every chart shows the empty state instead of failing.
     at = _open(page, {"dates": ["2024-02-02", "2024-02-03"]})
     _no_errors(at)
@@ -498,6 +507,14 @@ def test_big_tables_show_one_page_of_rows_at_a_time() -> None:
     at.number_input(key="page_numbers").set_value(3).run()
     assert list(at.dataframe[0].value["n"]) == list(range(100, 120))
     assert at.number_input(key="page_numbers").label == "Page (of 3, 120 rows)"
+    # Sorting and searching run over all 120 rows, not over the page on screen.
+    at.selectbox(key="sort_numbers").set_value("n").run()
+    at.selectbox(key="order_numbers").set_value("Descending").run()
+    at.number_input(key="page_numbers").set_value(1).run()
+    assert list(at.dataframe[0].value["n"])[:3] == [119, 118, 117]
+    at.text_input(key="search_numbers").input("11").run()
+    assert list(at.dataframe[0].value["n"]) == [119, 118, 117, 116, 115, 114, 113, 112, 111, 110, 11]
+    assert at.caption[-1].value == "11 rows"
 
 
 def test_dashboard_command_refuses_bad_options(tmp_path: Path) -> None:
@@ -741,3 +758,139 @@ def test_an_analysts_page_pack_equals_the_page_csvs_and_names_nobody(
     texts = [str(cell.value) for sheet in book for row in sheet.iter_rows() for cell in row if cell.value is not None]
     assert not [text for text in texts if "@" in text or "Alice" in text or str(ALICE) in text]
     assert any(text.startswith("u_") for text in texts)
+
+
+def test_charts_read_right_whatever_the_page_draws() -> None:
+    import plotly.express as px
+
+    from dashboards.colours import PALETTE, colour
+
+    november = pd.DataFrame({"month": [date(2026, 11, 1)], "plan": ["Basic Monthly"], "mrr": [Decimal("9.99")]})
+    figure = charts.read_right(px.bar(november, x="month", y="mrr", color="plan"), november)
+    axis = figure.layout.xaxis
+    # One month: a month axis labelled "Nov 2026" (it was "00:00:00 Nov 1, 2026"), from Oct 16 to Nov 17.
+    assert (axis.type, axis.dtick, axis.tickformat, axis.hoverformat) == ("date", "M1", "%b %Y", "%B %Y")
+    assert [str(end)[:10] for end in axis.range] == ["2026-10-16", "2026-11-17"]
+    (bar,) = figure.data
+    assert bar.hovertemplate == "<b>Basic Monthly</b><br>%{x|%B %Y}: %{y:$,.2f}<extra></extra>"
+    assert bar.marker.color == colour("basic monthly") == "#56b4e9"  # the plan's declared colour, any case
+    assert figure.layout.yaxis.title.text == "MRR (USD)"  # the metric's label and unit, not `mrr`
+
+    days = pd.DataFrame(
+        {
+            "day": [date(2024, 3, day) for day in range(1, 41 - 9)],
+            "ai_latency_p50": [None] * 10 + [500.0] + [None] * 20,  # one point alone: invisible without a marker
+            "ai_latency_p95": [700.0] * 31,
+            "ai_failure_rate": [0.0] * 31,
+        }
+    )
+    figure = charts.read_right(px.line(days, x="day", y=["ai_latency_p50", "ai_latency_p95"]), days)
+    assert [(line.name, line.mode) for line in figure.data] == [
+        ("AI latency p50 (ms)", "lines+markers"),
+        ("AI latency p95 (ms)", "lines"),  # 31 points in a row: the line shows them
+    ]
+    assert figure.data[0].hovertemplate == (
+        "<b>AI latency p50 (ms)</b><br>%{x|%a %b %d, %Y}: %{y:,.0f} ms<extra></extra>"
+    )
+    assert figure.layout.yaxis.title.text == "ms"  # two measures of one unit: the unit
+    figure = charts.read_right(px.line(days, x="day", y="ai_failure_rate"), days)
+    # A failure rate of 0 everywhere ran from -100% to 100%; rates run from 0 to 100%.
+    assert (figure.layout.yaxis.tickformat, tuple(figure.layout.yaxis.range)) == (".0%", (0, 1.0))
+
+    # A name nobody declared still has one colour, the same in every process.
+    assert colour("Team Plan (2027)") == colour("team plan (2027)") == "#59a14f"
+    assert colour("Team Plan (2027)") in PALETTE
+    assert (charts.money(None), charts.count(float("nan")), charts.percent(None)) == ("—", "—", "—")
+
+
+def test_date_presets_and_refused_ranges(as_admin: Path) -> None:
+    # The hand-made history runs from 2024-02-01 to 2024-05-01: presets end on its last day.
+    cases = {
+        "Last 7 days": "Apr 25, 2024 to May 01, 2024 (7 days, UTC)",
+        "Month to date": "May 01, 2024 to May 01, 2024 (1 days, UTC)",
+        "Last complete month": "Apr 01, 2024 to Apr 30, 2024 (30 days, UTC)",
+        "Quarter to date": "Apr 01, 2024 to May 01, 2024 (31 days, UTC)",
+        "Last complete quarter": "Feb 01, 2024 to Mar 31, 2024 (60 days, UTC)",  # Jan 1 to Mar 31, cut to the data
+    }
+    for preset, shown in cases.items():
+        at = _open("overview", {"period": preset})
+        _no_errors(at)
+        assert shown in [caption.value for caption in at.sidebar.caption], preset
+    # March as a link's custom range is March, and "last complete month" on a March-end warehouse would be too.
+    at = _open("writing_progress", {"dates": MARCH})
+    assert at.selectbox(key="period").value == "Custom range"
+    assert _metrics(at)["Words written"] == "1,590"
+    # Reversed, or without a day of data: a message and no figures (it showed "-180 days" and a bogus MRR).
+    at = _open("overview", {"dates": ["2024-03-31", "2024-03-01"]})
+    _no_errors(at)
+    assert not at.metric and not at.get("plotly_chart")
+    assert [w.value for w in at.warning if "range" in w.value] == [
+        "The range ends (Mar 01, 2024) before it starts (Mar 31, 2024). Pick the start date first, then the end date."
+    ]
+    at = _open("overview", {"dates": ["2020-01-01", "2020-01-31"]})
+    assert not at.metric
+    assert any(
+        w.value.startswith("No data between Jan 01, 2020 and Jan 31, 2020: the warehouse holds Feb 01, 2024 to May")
+        for w in at.warning
+    )
+    # A range wider than the data is cut to it, and says so.
+    at = _open("usage", {"dates": ["1999-01-01", "2999-12-31"]})
+    _no_errors(at)
+    assert "Feb 01, 2024 to May 01, 2024 (91 days, UTC)" in [caption.value for caption in at.sidebar.caption]
+    # Comparisons only against a period mostly with data: the 91 days before February have none, so no delta.
+    tiles = {metric.label: metric for metric in at.metric}
+    assert tiles["Users with usage"].delta in (None, "")
+    assert tiles["Users with usage"].help.endswith("lies mostly before the data start (Feb 01, 2024).")
+
+
+def test_report_tables_sort_search_and_page_the_whole_result_in_the_query(as_admin: Path) -> None:
+    warehouse = as_admin
+    tables = json.loads(
+        _scalar(warehouse, "select to_json(list(table_name order by table_name)) from meta.extract_state")
+    )
+    smallest = _scalar(warehouse, "select min(rows) from meta.extract_state")
+    at = _open("data_quality")
+    _no_errors(at)
+    at.selectbox(key="size_freshness").set_value(10).run()
+    shown = next(frame.value for frame in at.dataframe if "table_name" in frame.value.columns)
+    assert list(shown["table_name"]) == tables[:10]  # as listed: by table name
+    assert at.number_input(key="page_freshness").label == f"Page (of {-(-len(tables) // 10)}, {len(tables)} rows)"
+    at.selectbox(key="sort_freshness").set_value("rows").run()
+    shown = next(frame.value for frame in at.dataframe if "table_name" in frame.value.columns)
+    assert shown["rows"].iloc[0] == smallest  # the smallest of all rows, wherever it was listed
+    at.selectbox(key="order_freshness").set_value("Descending").run()
+    at.selectbox(key="sort_freshness").set_value("table_name").run()
+    at.number_input(key="page_freshness").set_value(2).run()
+    shown = next(frame.value for frame in at.dataframe if "table_name" in frame.value.columns)
+    assert list(shown["table_name"]) == sorted(tables, reverse=True)[10:20]
+    at.text_input(key="search_freshness").input("AI_").run()  # any column, any case
+    shown = next(frame.value for frame in at.dataframe if "table_name" in frame.value.columns)
+    assert list(shown["table_name"]) == ["ai_providers", "ai_models", "ai_generations"]
+    assert "3 rows" in [caption.value for caption in at.caption]
+
+
+def test_the_banner_says_what_is_affected_and_data_quality_shows_the_failed_checks(as_admin: Path) -> None:
+    warehouse = as_admin
+    snapshot = _scalar(warehouse, "select snapshot_at from meta.publication")
+    # The hand-made history's newest generation is from March 2, 2024: days old at the snapshot (run today).
+    age = (snapshot.date() - date(2024, 3, 2)).days
+    at = _open("ai_cost", {"dates": MARCH})
+    _no_errors(at)
+    (banner,) = [w.value for w in at.warning if "old" in w.value]
+    assert banner == (
+        f"- **AI cost data** is {age:,} days old; figures after Mar 02, 2024 are missing. Affected: AI cost, "
+        "AI tokens, AI generations, Failed AI generations, …"
+    )
+    (details,) = at.expander
+    assert "`staging.ai_generations.freshness` on `staging.ai_generations`: 1 unexpected" in details.markdown[0].value
+
+    at = _open("data_quality")
+    _no_errors(at)
+    failed = _scalar(warehouse, "select count(*) from meta.check_results where not success")
+    every = _scalar(warehouse, "select count(*) from meta.check_results")
+    checks = next(frame.value for frame in at.dataframe if "success" in frame.value.columns)
+    assert len(checks) == failed == 2 and not checks["success"].any()  # the two freshness warnings
+    assert f"2 of {every:,} checks failed in run" in " ".join(caption.value for caption in at.caption)
+    at.toggle(key="failed_only").set_value(False).run()
+    checks = next(frame.value for frame in at.dataframe if "success" in frame.value.columns)
+    assert len(checks) == min(every, 50)

@@ -30,7 +30,7 @@ def test_money(value: object, places: int, text: str) -> None:
 
 @pytest.mark.parametrize("missing", [None, float("nan")])
 def test_missing_values_show_a_dash(missing: object) -> None:
-    assert money(missing) == count(missing) == percent(missing) == "–"
+    assert money(missing) == count(missing) == percent(missing) == "—"
 
 
 def test_counts_and_percentages() -> None:

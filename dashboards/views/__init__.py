@@ -7,7 +7,7 @@ from the metrics layer for the period and its comparison period, the label, tool
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 import pandas as pd
@@ -53,11 +53,14 @@ def tile(
     months inside `period` against as many whole months just before, none before the data starts. Without a whole
     period, or with a filter on a dimension the metric does not have, the tile says "–" rather than mislead."""
     definition = data.definition(name)
+    tooltip = data.metric_help(name)
+    if previous is not None and not _mostly_with_data(previous):  # a delta against nothing reads as growth
+        previous = None
+        tooltip += f"\n\nNo comparison: the period before lies mostly before the data start ({data_start():%b %d, %Y})."
     if definition.time_grain == "month" and period is not None:
         period = period.complete_months()
         previous = period.previous_months(data_start()) if period and previous else None
     uncut = sorted(dim for dim, values in (where or {}).items() if values and dim not in definition.dimensions)
-    tooltip = data.metric_help(name)
     if uncut:
         period = None
         tooltip += f"\n\nNot defined by {', '.join(uncut)}: clear that filter to see it."
@@ -70,6 +73,12 @@ def tile(
         tooltip,
         lower_is_better=lower_is_better,
     )
+
+
+def _mostly_with_data(period: filters.DateRange) -> bool:
+    """Whether at least half the days of `period` are on or after the first day with data."""
+    covered = (period.end - max(period.start, data_start())).days + 1
+    return covered * 2 >= period.days
 
 
 def value(name: str, period: filters.DateRange | None, where: Mapping[str, Sequence[str]] | None = None) -> object:
@@ -95,4 +104,19 @@ def series(
     rows = data.metric(wanted, start=period.start, end=period.end, grain=grain, by=by, where=where)
     rows = rows.rename(columns={"period": time})
     values = rows[wanted]
-    return rows.iloc[0:0] if (values.isna() | (values == 0)).all(axis=None) else rows
+    rows = rows.iloc[0:0] if (values.isna() | (values == 0)).all(axis=None) else rows
+    rows.attrs["period"] = (period.start, period.end)  # the chart's time axis spans the range, not just the rows
+    return rows
+
+
+def with_people(id_column: str, label: str, position: int = 0) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """A table's `shape`: the column of user ids replaced by how the role sees people (`data.people`)."""
+
+    def shape(frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.empty:
+            return frame
+        shaped = frame.copy()
+        shaped.insert(position, label, data.people(shaped.pop(id_column)))
+        return shaped
+
+    return shape

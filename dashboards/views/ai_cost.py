@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dashboards import charts, data, filters
+from dashboards import charts, data, filters, views
 from dashboards.views import open_page, series, tile
 
 BY_MODEL = [
@@ -48,30 +48,28 @@ with left:
     charts.chart(
         "Cost per day by provider (USD)",
         by_day,
-        lambda f: px.bar(f, x="day", y="ai_cost", color="provider", labels={"ai_cost": "cost (USD)"}),
+        lambda f: px.bar(f, x="day", y="ai_cost", color="provider"),
         "ai_cost_by_day",
     )
 with right:
     charts.chart(
         "Tokens per day by provider",
         by_day,
-        lambda f: px.bar(f, x="day", y="ai_tokens", color="provider", labels={"ai_tokens": "tokens"}),
+        lambda f: px.bar(f, x="day", y="ai_tokens", color="provider"),
         "ai_tokens_by_day",
     )
 with left:
     charts.chart(
         "Latency of completed generations (ms), exact percentiles of each day",
         health,
-        lambda f: px.line(f, x="day", y=["ai_latency_p50", "ai_latency_p95"], labels={"value": "ms", "variable": ""}),
+        lambda f: px.line(f, x="day", y=["ai_latency_p50", "ai_latency_p95"]),
         "ai_latency",
     )
 with right:
     charts.chart(
         "Failure rate per day (failed / finished)",
         health,
-        lambda f: px.line(
-            f, x="day", y="ai_failure_rate", labels={"ai_failure_rate": "failed / finished"}
-        ).update_yaxes(tickformat=".0%"),
+        lambda f: px.line(f, x="day", y="ai_failure_rate").update_yaxes(tickformat=".0%"),
         "ai_failure_rate",
     )
 
@@ -146,11 +144,14 @@ if all(data.may_read_metric(name) for name in MARGIN):
         series(MARGIN, months, grain="all", by=["tier"], where=tier_where).drop(columns="day")
         if months
         else pd.DataFrame(),
-        lambda f: px.bar(f, x="tier", y=MARGIN, barmode="group", labels={"value": "USD", "variable": ""}),
+        lambda f: px.bar(f, x="tier", y=MARGIN, barmode="group"),
         "ai_by_tier",
     )
 
-spenders = data.report("ai_cost/top_spenders", tiers=tiers, **period.params())
-if not spenders.empty:
-    spenders.insert(0, "user", data.people(spenders.pop("user_id")))
-charts.table("Top spenders", spenders, "ai_top_spenders")
+charts.report_table(
+    "Top spenders",
+    "ai_cost/top_spenders",
+    "ai_top_spenders",
+    {"tiers": tiers, **period.params()},
+    shape=views.with_people("user_id", "user"),
+)

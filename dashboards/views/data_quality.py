@@ -9,10 +9,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dashboards import charts, data
+from dashboards import charts, data, filters
 from dashboards.views import guard
-
-STATUS_COLOURS = {"published": "#2f9e44", "partial": "#fab005", "blocked": "#f08c00", "failed": "#e03131"}
 
 guard("data_quality")
 runs = data.runs(limit=200)
@@ -68,22 +66,33 @@ else:
             x="run_id",
             y="seconds",
             color="status",
-            color_discrete_map=STATUS_COLOURS,
         ).update_xaxes(type="category", showticklabels=len(f) <= 12, title=None),
         "run_durations",
     )
     charts.table("Runs, newest first", history, "runs")
 
     run_ids = history["run_id"].astype(str).tolist()
-    picked = st.selectbox("Checks of run", run_ids, key="run", bind="query-params")
+    picked = filters.select("Checks of run", "run", run_ids)
     checks = pd.DataFrame(next(run for run in runs if str(run.get("run_id")) == picked).get("checks") or [])
+    failed_only = st.toggle("Failed checks only", value=True, key="failed_only")
     if not checks.empty:
         checks = checks.sort_values(["success", "severity"], kind="stable")
-    charts.table(f"Checks of run {picked}", checks, "run_checks")
+        failed = checks[~checks["success"].astype(bool)]
+        st.caption(f"{len(failed):,} of {len(checks):,} checks failed in run {picked}.")
+        if failed_only:
+            checks = failed
+    if failed_only and checks.empty:
+        st.success(f"Every check of run {picked} passed.", icon=":material/check_circle:")
+    else:
+        charts.table(f"Checks of run {picked}" + (" that failed" if failed_only else ""), checks, "run_checks")
 
 st.subheader("Freshness of the source tables")
-freshness = data.report("data_quality/freshness")
-if not freshness.empty:
+
+
+def _with_age(freshness: pd.DataFrame) -> pd.DataFrame:
     now = datetime.now(UTC)
-    freshness["hours_since_extract"] = [round((now - ts).total_seconds() / 3600, 1) for ts in freshness["extracted_at"]]
-charts.table("Last extract of each staged table", freshness, "freshness")
+    hours = [round((now - ts).total_seconds() / 3600, 1) for ts in freshness["extracted_at"]]
+    return freshness.assign(hours_since_extract=hours)
+
+
+charts.report_table("Last extract of each staged table", "data_quality/freshness", "freshness", shape=_with_age)

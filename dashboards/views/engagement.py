@@ -26,7 +26,7 @@ with left:
     charts.chart(
         "Active users (each day, and the 7 and 30 days ending on it)",
         activity,
-        lambda f: px.line(f, x="day", y=["dau", "wau", "mau"], labels={"value": "users", "variable": ""}),
+        lambda f: px.line(f, x="day", y=["dau", "wau", "mau"]),
         "active_users",
     )
 with right:
@@ -75,6 +75,6 @@ with right:
     charts.chart(
         "New users per day",
         activity,
-        lambda f: px.bar(f, x="day", y="new_users", labels={"new_users": "new users"}),
+        lambda f: px.bar(f, x="day", y="new_users"),
         "new_users",
     )

@@ -59,7 +59,7 @@ if data.may_read_metric("mrr"):
         (
             "MRR at each month's end, by plan",
             series("mrr", period, grain="month", by=["plan"], time="month"),
-            lambda f: px.bar(f, x="month", y="mrr", color="plan", labels={"mrr": "MRR (USD)"}),
+            lambda f: px.bar(f, x="month", y="mrr", color="plan"),
             "overview_mrr",
         )
     )
@@ -68,7 +68,7 @@ if data.may_read_metric("ai_cost"):
         (
             "AI cost per day",
             series("ai_cost", period, by=["provider"]),
-            lambda f: px.bar(f, x="day", y="ai_cost", color="provider", labels={"ai_cost": "cost (USD)"}),
+            lambda f: px.bar(f, x="day", y="ai_cost", color="provider"),
             "overview_ai_cost",
         )
     )
@@ -77,7 +77,7 @@ if data.may_read_metric("words_written"):
         (
             "Words written per day",
             series("words_written", period),
-            lambda f: px.bar(f, x="day", y="words_written", labels={"words_written": "words"}),
+            lambda f: px.bar(f, x="day", y="words_written"),
             "overview_words",
         )
     )
@@ -86,7 +86,7 @@ if data.may_read_metric("dau"):
         (
             "Daily active users",
             series("dau", period),
-            lambda f: px.line(f, x="day", y="dau", labels={"dau": "DAU"}),
+            lambda f: px.line(f, x="day", y="dau"),
             "overview_dau",
         )
     )

@@ -8,7 +8,7 @@ from datetime import date
 import plotly.express as px
 import streamlit as st
 
-from dashboards import charts, data, filters
+from dashboards import charts, data, filters, views
 from dashboards.views import open_page, series, tile
 from pipelines.errors import UserError
 
@@ -21,7 +21,7 @@ st.subheader("Statements of a month")
 if not months:
     st.info("No revenue-share statements yet.", icon=":material/receipt_long:")
 else:
-    picked = st.selectbox("Statement month (revenue period start)", months, key="month", bind="query-params")
+    picked = filters.select("Statement month (revenue period start)", "month", months)
     month = date.fromisoformat(f"{picked}-01")
     totals = data.report("revenue_share/month_totals", month=month).iloc[0]
     if totals.partial:
@@ -65,14 +65,14 @@ else:
             on_click=data.record_download,
             args=(f"revenue-share-{month:%Y-%m}.xlsx", "export statements"),
         )
-    statements = data.report("revenue_share/statements", month=month)
-    statements.insert(0, "author", data.people(statements.pop("author_id")))
-    charts.table(
+    charts.report_table(
         "Statements",
-        statements,
+        "revenue_share/statements",
         "revenue_statements",
+        {"month": month},
+        shape=views.with_people("author_id", "author"),
         column_config={
-            "commission_rate": st.column_config.NumberColumn("commission", format="percent"),
+            "commission_rate": st.column_config.NumberColumn("Commission", format="percent"),
         },
     )
 
@@ -91,7 +91,6 @@ with left:
             x="month",
             y="author_revenue",
             color="payout_status",
-            labels={"author_revenue": "USD", "payout_status": ""},
         ),
         "revenue_by_payout_status",
     )
@@ -99,9 +98,7 @@ with right:
     charts.chart(
         "Platform commission and book sales (USD)",
         by_month,
-        lambda f: px.line(
-            f, x="month", y=["book_sales", "platform_revenue"], markers=True, labels={"value": "USD", "variable": ""}
-        ),
+        lambda f: px.line(f, x="month", y=["book_sales", "platform_revenue"], markers=True),
         "revenue_commission",
     )
     partial = [f"{month:%Y-%m}" for month in data.report("revenue_share/partial_months", **period.params())["month"]]
@@ -115,7 +112,7 @@ with left:
     charts.chart(
         "MRR at each month's end, by plan (USD)",
         series("mrr", period, grain="month", by=["plan"], where=plan_where, time="month"),
-        lambda f: px.bar(f, x="month", y="mrr", color="plan", labels={"mrr": "MRR (USD)"}),
+        lambda f: px.bar(f, x="month", y="mrr", color="plan"),
         "revenue_mrr",
     )
 with right:
@@ -127,12 +124,14 @@ with right:
             x="month",
             y=MOVEMENTS,
             barmode="relative",
-            labels={"value": "USD", "variable": ""},
         ),
         "revenue_mrr_movements",
     )
 
-authors = data.report("revenue_share/author_totals", **period.params())
-if not authors.empty:
-    authors.insert(0, "author", data.people(authors.pop("author_id")))
-charts.table("Authors (statements starting in the period)", authors, "revenue_authors")
+charts.report_table(
+    "Authors (statements starting in the period)",
+    "revenue_share/author_totals",
+    "revenue_authors",
+    period.params(),
+    shape=views.with_people("author_id", "author"),
+)

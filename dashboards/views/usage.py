@@ -9,7 +9,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from dashboards import charts, data, filters
+from dashboards import charts, data, filters, views
 from dashboards.views import open_page, series, tile
 
 period = open_page("usage")
@@ -63,14 +63,14 @@ with left:
     charts.chart(
         "Cost by tier (USD)",
         by_tier_plan,
-        lambda f: px.bar(f, x="tier", y="usage_cost", color="resource_type", labels={"usage_cost": "USD"}),
+        lambda f: px.bar(f, x="tier", y="usage_cost", color="resource_type"),
         "usage_cost_by_tier",
     )
 with right:
     charts.chart(
         "Cost by plan (USD)",
         by_tier_plan,
-        lambda f: px.bar(f, x="plan", y="usage_cost", color="resource_type", labels={"usage_cost": "USD"}),
+        lambda f: px.bar(f, x="plan", y="usage_cost", color="resource_type"),
         "usage_cost_by_plan",
     )
 charts.table("Usage by tier, plan and resource type", by_tier_plan, "usage_by_tier_plan")
@@ -88,7 +88,6 @@ with left:
             y="median_utilization",
             color="plan",
             markers=True,
-            labels={"median_utilization": "used / included"},
         ).update_yaxes(tickformat=".0%"),
         "usage_utilization",
     )
@@ -96,21 +95,23 @@ with right:
     charts.chart(
         "Subscribers over their token allowance",
         utilization,
-        lambda f: px.bar(f, x="month", y="over_token_limit", color="plan", labels={"over_token_limit": "subscribers"}),
+        lambda f: px.bar(f, x="month", y="over_token_limit", color="plan"),
         "usage_over_limit_by_month",
     )
-if not over_limit.empty:
-    over_limit.insert(0, "user", data.people(over_limit.pop("user_id")))
-charts.table(
+charts.report_table(
     f"Subscribers over a limit in {period.end:%B %Y}",
-    over_limit,
+    "usage/over_limit",
     "usage_over_limit",
+    {"plans": chosen["plans"], "end": period.end},
+    shape=views.with_people("user_id", "user"),
     column_config={
-        "utilization": st.column_config.NumberColumn("utilization", format="percent"),
+        "utilization": st.column_config.NumberColumn("Utilization", format="percent"),
     },
 )
-
-top = data.report("usage/top_users", **chosen, **period.params())
-if not top.empty:
-    top.insert(0, "user", data.people(top.pop("user_id")))
-charts.table("Top users by usage cost", top, "usage_top_users")
+charts.report_table(
+    "Top users by usage cost",
+    "usage/top_users",
+    "usage_top_users",
+    {**chosen, **period.params()},
+    shape=views.with_people("user_id", "user"),
+)

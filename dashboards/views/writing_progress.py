@@ -10,7 +10,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from dashboards import charts, data, filters
+from dashboards import charts, data, filters, views
 from dashboards.views import open_page, series, tile
 
 TILES = ["words_written", "active_writers", "chapters_completed", "ai_words"]
@@ -31,14 +31,14 @@ with left:
     charts.chart(
         "Words written per day",
         series("words_written", period, where=where),
-        lambda f: px.bar(f, x="day", y="words_written", labels={"words_written": "words"}),
+        lambda f: px.bar(f, x="day", y="words_written"),
         "words_by_day",
     )
 with right:
     charts.chart(
         "Chapters completed per day (the day the completion was first seen)",
         series("chapters_completed", period, where=where),
-        lambda f: px.bar(f, x="day", y="chapters_completed", labels={"chapters_completed": "chapters"}),
+        lambda f: px.bar(f, x="day", y="chapters_completed"),
         "chapters_completed",
     )
 
@@ -59,7 +59,6 @@ with right:
             x="genre",
             y=["created", "with_chapters", "completed", "published"],
             barmode="group",
-            labels={"value": "projects", "variable": ""},
         ),
         "funnel_by_genre",
     )
@@ -67,7 +66,7 @@ with left:
     charts.chart(
         "AI-generated and written words (chapters created in the period)",
         ai_share,
-        lambda f: px.bar(f, x="genre", y=["ai_words", "human_words"], labels={"value": "words", "variable": ""}),
+        lambda f: px.bar(f, x="genre", y=["ai_words", "human_words"]),
         "ai_share",
     )
 with right:
@@ -91,7 +90,10 @@ with right:
         },
     )
 
-active = data.report("writing_progress/most_active", **chosen)
-if not active.empty:
-    active.insert(1, "owner", data.people(active.pop("owner_id")))
-charts.table("Most active projects", active, "most_active_projects")
+charts.report_table(
+    "Most active projects",
+    "writing_progress/most_active",
+    "most_active_projects",
+    chosen,
+    shape=views.with_people("owner_id", "owner", position=1),
+)
