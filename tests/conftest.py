@@ -16,6 +16,7 @@ import pytest
 from psycopg import sql
 
 from pipelines.source import server
+from tests.warm_cli import WarmCli
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,19 +132,32 @@ def cli_env(tmp_path: Path, source_url: str) -> dict[str, str]:
     return cli_environment(tmp_path, source_url)
 
 
+_warm: list[WarmCli] = []  # this session's warm CLI process (tests/warm_cli.py), once started
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_cli() -> Iterator[None]:
+    _warm.append(WarmCli(REPO_ROOT))
+    yield
+    _warm.pop().close()
+
+
 def run_cli(
     *args: str, env: dict[str, str], check: bool = True, timeout: float = 600, input: str | None = None
 ) -> subprocess.CompletedProcess:
-    """Run `ebook-analytics ARGS` as a user would, in a subprocess (`input`: what it reads on stdin)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        input=input,
-    )
+    """Run `ebook-analytics ARGS` as a user would, in a process of its own (`input`: what it reads on stdin): a
+    child of the warm CLI process, or a fresh interpreter when that one is busy."""
+    result = _warm[0].run(list(args), env=env, cwd=REPO_ROOT, timeout=timeout, input=input) if _warm else None
+    if result is None:
+        result = subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", *args],
+            env=env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+        )
     if check and result.returncode != 0:
         raise AssertionError(f"ebook-analytics {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
     return result

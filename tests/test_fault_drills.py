@@ -31,6 +31,7 @@ import duckdb
 import psycopg
 import pytest
 
+from pipelines.alerts.state import STATE_FILE
 from pipelines.run.schedule import parse_interval
 from pipelines.source import server
 from tests.conftest import REPO_ROOT, _database_url, cli_environment, run_cli
@@ -114,8 +115,8 @@ def runs(env: dict[str, str]) -> list[dict]:
 
 
 def leftovers(env: dict[str, str]) -> list[str]:
-    """Files in the warehouse folder other than the live file, the run history and the lock."""
-    expected = {warehouse_of(env).name, "runs.jsonl", ".etl.lock"}
+    """Files in the warehouse folder other than the live file, the run history, the alert state and the lock."""
+    expected = {warehouse_of(env).name, "runs.jsonl", STATE_FILE, ".etl.lock"}
     return sorted(p.name for p in warehouse_of(env).parent.iterdir() if p.name not in expected)
 
 

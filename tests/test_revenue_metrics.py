@@ -202,7 +202,8 @@ def test_revenue_share_by_period_month_marks_the_running_period_partial(runs, tm
         "export", "revenue-share", "--period", f"{month:%Y-%m}", "--format", "csv", "--out", str(out), env=runs["env"]
     )
     header, line = out.read_text().splitlines()
-    assert header.endswith(",partial") and line.endswith(",true")
+    run_id = query_warehouse(runs["path"], "select run_id from meta.publication")[0][0]
+    assert header.endswith(",partial,run_id") and line.endswith(f",true,{run_id}")
     assert result.stderr == (
         f"warning: partial: the revenue period of 1 of 1 statement(s) runs to {last:%Y-%m-%d} and had not ended "
         "when the warehouse was published; their figures may still change\n"
