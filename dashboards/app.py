@@ -197,7 +197,7 @@ def main() -> None:
         st.error(f"Your role ({user.role}) gives access to no page. Ask an admin for another role.")
         st.stop()
     page = _navigation(keys)
-    if page.url_path not in keys:
+    if page.visibility == "hidden":
         page.run()  # a link to a page this role may not open: say so, and offer the pages it may
         st.stop()
     st.title(page.title)
