@@ -99,6 +99,11 @@ def test_idle_and_absolute_expiry(home: Path, monkeypatch: pytest.MonkeyPatch) -
     idle_id, _ = sessions.begin("alice@example.com", "finance", now=NOW)
     assert sessions.resolve(idle_id, now=NOW + 30 * 60) is not None
     assert sessions.resolve(idle_id, now=NOW + 60 * 60 + 1) is None
+    # A timeout shorter than the minute between last-use notes still counts every use.
+    monkeypatch.setenv("EBOOK_ANALYTICS_SESSION_IDLE", "30s")
+    short_id, _ = sessions.begin("alice@example.com", "finance", now=NOW)
+    assert all(sessions.resolve(short_id, now=NOW + seconds) for seconds in range(20, 200, 20))
+    assert sessions.resolve(short_id, now=NOW + 180 + 31) is None
 
 
 def test_a_bad_lifetime_setting_is_one_line(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

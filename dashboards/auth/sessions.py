@@ -176,9 +176,10 @@ def resolve(session_id: str, now: float | None = None) -> Session | None:
         if row is None:
             return None
         email, role, last_seen_at, expires_at = row
-        if now >= expires_at or now - last_seen_at > idle_seconds():
+        idle = idle_seconds()
+        if now >= expires_at or now - last_seen_at > idle:
             return None
-        if now - last_seen_at > _TOUCH_EVERY_SECONDS:
+        if now - last_seen_at > min(_TOUCH_EVERY_SECONDS, idle / 2):  # a short idle timeout needs finer notes
             db.execute("update sessions set last_seen_at = ? where id_digest = ?", (now, _digest(session_id)))
     return Session(email=email, role=role, expires_at=expires_at)
 
