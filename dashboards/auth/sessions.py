@@ -56,11 +56,10 @@ create table if not exists sessions (
 
 @dataclass(frozen=True)
 class Session:
-    """A live session: who signed in, with which role, and when the cookie stops working."""
+    """A live session: who signed in, with which role."""
 
     email: str
     role: str
-    expires_at: float
 
 
 def duration_setting(name: str, default: str) -> float:
@@ -181,14 +180,7 @@ def resolve(session_id: str, now: float | None = None) -> Session | None:
             return None
         if now - last_seen_at > min(_TOUCH_EVERY_SECONDS, idle / 2):  # a short idle timeout needs finer notes
             db.execute("update sessions set last_seen_at = ? where id_digest = ?", (now, _digest(session_id)))
-    return Session(email=email, role=role, expires_at=expires_at)
-
-
-def resolve_cookie(cookie: str | None, now: float | None = None) -> tuple[str, Session] | None:
-    """(session id, session) for a cookie that is signed, unexpired and backed by a live record; None otherwise."""
-    session_id = verify(cookie, now) if cookie else None
-    session = resolve(session_id, now) if session_id else None
-    return (session_id, session) if session_id and session else None
+    return Session(email=email, role=role)
 
 
 def revoke(session_id: str, now: float | None = None) -> None:
