@@ -1,14 +1,16 @@
 """The dashboards' entrypoint: sign-in, the navigation of the pages the role may open, and the frame around them.
 
-`ebook-analytics dashboard` runs `streamlit run dashboards/app.py`. On every run: sign in, register only the pages
-`allowed_pages(role)` returns, then render the chosen page inside the frame: its title, "data as of", and a banner
-when the last ETL run did not publish, when the published one held back a mart the page read (with the time of the
-publication it still shows and the failed checks), or carries warnings about the data the page read.
+`ebook-analytics dashboard` serves it (through `dashboards/server.py`). On every run: sign in, register the pages
+`allowed_pages(role)` returns (the others hidden, answering "no access"), then render the chosen page inside the
+frame: its title, "data as of", and a banner when the last ETL run did not publish, when the published one held back
+a mart the page read (with the time of the publication it still shows and the failed checks), or carries warnings
+about the data the page read.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -19,14 +21,27 @@ from dashboards.auth import allowed_pages, auth_notice, require_user
 
 
 def _navigation(keys: list[str]) -> st.Page:
-    """The role's pages from the registry (`dashboards.pages`), in its order; the first is the default."""
-    registered = [pages.page(key) for key in keys]
-    return st.navigation(
-        [
-            st.Page(page.view_path, title=page.title, icon=page.icon, url_path=page.key, default=index == 0)
-            for index, page in enumerate(registered)
-        ]
-    )
+    """The role's pages from the registry (`dashboards.pages`), in its order; the first is the default. Every other
+    page is registered hidden, answering its links with "no access" (unregistered, Streamlit would silently show
+    the default page instead)."""
+    visible = [
+        st.Page(page.view_path, title=page.title, icon=page.icon, url_path=page.key, default=index == 0)
+        for index, page in enumerate(pages.page(key) for key in keys)
+    ]
+    hidden = [
+        st.Page(partial(_no_access, page.title, visible), title=page.title, url_path=page.key, visibility="hidden")
+        for page in pages.REGISTRY
+        if page.key not in keys
+    ]
+    return st.navigation(visible + hidden)
+
+
+def _no_access(title: str, visible: list[st.Page]) -> None:
+    """What a link to a page the role may not open shows instead: the refusal and the pages it may open."""
+    st.error(f"You do not have access to {title}.", icon=":material/block:")
+    st.markdown("Pages you can open:")
+    for page in visible:
+        st.page_link(page)
 
 
 def _data_as_of() -> None:
@@ -182,6 +197,9 @@ def main() -> None:
         st.error(f"Your role ({user.role}) gives access to no page. Ask an admin for another role.")
         st.stop()
     page = _navigation(keys)
+    if page.visibility == "hidden":
+        page.run()  # a link to a page this role may not open: say so, and offer the pages it may
+        st.stop()
     st.title(page.title)
     if data.warehouse_version() is None:
         st.info(

@@ -15,6 +15,7 @@ from pipelines.config import paths, setting, settings_file
 from pipelines.errors import UserError
 
 APP = Path(__file__).with_name("app.py")
+SERVER = Path(__file__).with_name("server.py")  # the app plus the session cookie's routes (an st.App)
 # Streamlit reads `.streamlit/config.toml` from the working directory only: ours goes over as flags instead.
 STREAMLIT_CONFIG = Path(__file__).with_name("streamlit.toml")
 DEFAULT_PORT = 8501
@@ -99,13 +100,13 @@ def streamlit_flags(path: Path = STREAMLIT_CONFIG) -> list[str]:
 
 
 def server_command(host: str, port: int) -> list[str]:
-    """`streamlit run dashboards/app.py` with our Streamlit settings and our settings file as its secrets."""
+    """`streamlit run dashboards/server.py` with our Streamlit settings and our settings file as its secrets."""
     return [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(APP),
+        str(SERVER),
         "--server.port",
         str(port),
         "--server.address",
@@ -117,7 +118,7 @@ def server_command(host: str, port: int) -> list[str]:
 
 
 def serve(host: str, port: int, *, no_auth: bool = False, banner: str = "") -> int:
-    """Run `streamlit run dashboards/app.py` until Ctrl+C (or SIGTERM), read-only on the published warehouse."""
+    """Run `streamlit run dashboards/server.py` until Ctrl+C (or SIGTERM), read-only on the published warehouse."""
     if no_auth:
         from dashboards.auth import ensure_no_auth_allowed
 

@@ -239,12 +239,16 @@ def test_sign_in_and_out(home: Path) -> None:
     assert at.markdown.len == 0 and [title.value for title in at.title] == ["Ebook analytics"]
 
 
-def test_role_change_and_removal_apply_to_signed_in_sessions(env: dict[str, str]) -> None:
+def test_role_change_and_removal_sign_the_account_out(env: dict[str, str]) -> None:
     add_user("dave@example.com", "finance", PASSWORD)
     at = sign_in(AppTest.from_function(sign_in_app).run(), "dave@example.com", PASSWORD)
     assert [m.value for m in at.markdown] == ["hello dave@example.com as finance"]
     run_cli("users", "set-role", "dave@example.com", "analyst", env=env)
-    assert [m.value for m in at.run().markdown] == ["hello dave@example.com as analyst"]
+    at.run()  # the next click: the session is gone, the new role needs a new sign-in
+    assert at.markdown.len == 0 and at.text_input(key="sign_in_email").value == ""
+    assert [m.value for m in sign_in(at, "dave@example.com", PASSWORD).markdown] == [
+        "hello dave@example.com as analyst"
+    ]
     run_cli("users", "remove", "dave@example.com", env=env)
     at.run()
     assert at.markdown.len == 0 and at.text_input(key="sign_in_email").value == ""
@@ -398,11 +402,12 @@ def test_a_page_the_role_lost_is_not_rendered(env: dict[str, str]) -> None:
     at = signed_in_app("finance")
     at.switch_page("views/revenue_share.py").run()
     assert [title.value for title in at.title] == ["Revenue share"] and not at.exception
-    # The same session, still asking for the revenue page (as a bookmarked URL would), after losing the role.
+    # The same tab, still asking for the revenue page (as a bookmarked URL would), after losing the role.
     run_cli("users", "set-role", "finance@example.com", "analyst", env=env)
-    at.run()
+    sign_in(at.run(), "finance@example.com", PASSWORD)
     assert not at.exception
-    assert [title.value for title in at.title] == ["Overview"]
+    assert [title.value for title in at.title] == []
+    assert errors(at) == ["You do not have access to Revenue share."]
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("views/revenue_share.py")
 

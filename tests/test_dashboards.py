@@ -99,8 +99,13 @@ def _open(page: str, query: dict[str, object] | None = None, signed_in: str | No
     Each call is a new session, as a shared link is; the process (and so Streamlit's cache) is the same server's.
     """
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    if signed_in:
-        at.session_state["auth_email"] = signed_in
+    if signed_in:  # as a tab where this account has just signed in
+        from dashboards.auth import sessions
+        from dashboards.auth.users import find_user
+
+        user = find_user(signed_in)
+        assert user is not None, signed_in
+        at.session_state["auth_session"], _ = sessions.begin(user.email, user.role)
     at.switch_page(f"views/{page}.py")  # before the first run: the page's file name, which is also its URL path
     at.query_params.update(query or {})
     return at.run()

@@ -4,6 +4,8 @@ The frame (`dashboards/app.py`) calls `require_user()` before building the navig
 `User(email, role)`, or renders the sign-in page / a refusal and stops the run. On success it renders nothing, so
 pages and the data module may call it again. The frame then calls `auth_notice()` once per run: the sidebar
 "Signed in as" line with a Sign out button, or, in `--no-auth` mode, the "no authentication: local only" notice.
+Local accounts' sign-ins last beyond the tab: `sessions.py` (the signed cookie and its SQLite record) and `routes.py`
+(the HTTP routes that set and clear the cookie, served beside the app by `dashboards/server.py`).
 
 - `allowed_pages(role)`: the page keys to register in the navigation; each page also calls
   `ensure_page_allowed(user, page_key)` first (server-side, in case a page is reached directly).

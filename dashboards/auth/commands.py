@@ -22,11 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     commands.add_parser("list", help="show accounts: email, role, created").set_defaults(func=_list)
 
-    remove = commands.add_parser("remove", help="delete an account")
+    remove = commands.add_parser("remove", help="delete an account (and sign out its dashboard sessions)")
     remove.add_argument("email", help="the sign-in email")
     remove.set_defaults(func=_remove)
 
-    set_role = commands.add_parser("set-role", help="change an account's role")
+    set_role = commands.add_parser("set-role", help="change an account's role (signs its dashboard sessions out)")
     set_role.add_argument("email", help="the sign-in email")
     set_role.add_argument("role", metavar="ROLE", help=f"one of: {', '.join(ROLES)}")
     set_role.set_defaults(func=_set_role)

@@ -3,15 +3,19 @@
 - OIDC: an `[auth]` section in the settings file (`pipelines.config.settings_file()`, handed to Streamlit as its
   secrets file) turns on `st.login`; the identity's email gets its role
   from the roles file (`setting('roles_file')`, default `<home>/roles.toml`, lines `"email" = "role"`).
-- Local accounts: a sign-in form checked against `users.py`, rate-limited by `ratelimit.py`.
+- Local accounts: a sign-in form checked against `users.py`, rate-limited by `ratelimit.py`; the session it opens
+  (`sessions.py`) lives in this tab's session state and, once the browser has posted the hand-off code to
+  `/session/start` (`routes.py`), in an HttpOnly cookie, so reloads, new tabs and bookmarks stay signed in.
 - `--no-auth`: a local admin, only while the server listens on a loopback address.
 
-Every run re-reads the account, so a removed account or a changed role takes effect on the next click.
+Every run re-checks the session record and the account, so sign-out, a removed account or a changed role (which
+revoke the account's sessions) take effect on the next click, in every tab.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import math
 import secrets
 import tomllib
@@ -19,9 +23,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboards.auth import ratelimit
+from dashboards.auth import ratelimit, routes, sessions
 from dashboards.auth.roles import ROLES, User, allowed_pages
 from dashboards.auth.users import authenticate, find_user
+from dashboards.pages import REGISTRY
 from pipelines.config import paths, setting
 from pipelines.errors import UserError
 
@@ -29,7 +34,9 @@ LOCAL_ADMIN = User(email="local", role="admin")
 NO_AUTH_NOTICE = "No authentication: local only. Anyone who can use this computer sees every page."
 SIGN_IN_FAILED = "Sign-in failed: wrong email or password."
 TOO_MANY_ATTEMPTS = "Too many failed sign-ins. Try again in {minutes} min."
-_SIGNED_IN = "auth_email"  # session_state key holding the local account's email
+_SIGNED_IN = "auth_session"  # session_state key holding the local account's session id
+_HANDOFF = "auth_handoff"  # session_state key holding the one-time code the browser swaps for the cookie
+_SIGNED_OUT = "auth_signed_out"  # session_state flag: clear the cookie in the browser on the next run
 
 
 def is_loopback(address: str | None) -> bool:
@@ -129,13 +136,51 @@ def _roles_file_role(email: str) -> str | None:
 
 
 def _local_user() -> User:
-    email = st.session_state.get(_SIGNED_IN)
-    user = find_user(email) if email else None
+    user = _session_user()
     if user is not None:
+        _post_to_route(routes.START, st.session_state.pop(_HANDOFF, None))
         return user
-    st.session_state.pop(_SIGNED_IN, None)  # the account was removed since sign-in
-    _sign_in_form()
+    _post_to_route(routes.END, "" if st.session_state.pop(_SIGNED_OUT, False) else None)
+    _sign_in_page()
     st.stop()
+
+
+def _session_user() -> User | None:
+    """The user of this tab's session (signed in here) or of the browser's cookie (signed in in another tab,
+    before a reload); None when neither names a live session of an account that still has the session's role."""
+    candidates = [st.session_state.get(_SIGNED_IN), sessions.verify(st.context.cookies.get(sessions.COOKIE) or "")]
+    for session_id in filter(None, candidates):
+        session = sessions.resolve(session_id)
+        if session is None:
+            continue
+        user = find_user(session.email)
+        if user is not None and user.role == session.role:
+            st.session_state[_SIGNED_IN] = session_id
+            return user
+        sessions.revoke_user(session.email)  # the users file changed without the CLI, which revokes itself
+    st.session_state.pop(_SIGNED_IN, None)
+    return None
+
+
+def _post_to_route(path: str, body: str | None) -> None:
+    """Have the browser post `body` to one of the cookie's routes (`routes.py`); nothing when body is None."""
+    if body is None:
+        return
+    # json.dumps quotes both for JavaScript; neither (a route path, a url-safe token) can hold "</script>".
+    script = f"fetch({json.dumps(path)}, {{method: 'POST', body: {json.dumps(body)}, credentials: 'same-origin'}})"
+    st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
+
+
+def _sign_in_page() -> None:
+    """The sign-in form at whichever page the link asked for. Registering every page's URL (hidden) keeps the
+    link's page and query parameters in the address bar, so the first run after sign-in opens exactly them."""
+    st.navigation(
+        [
+            st.Page(_sign_in_form, title="Sign in", url_path=page.key, default=index == 0)
+            for index, page in enumerate(REGISTRY)
+        ],
+        position="hidden",
+    ).run()
 
 
 def _sign_in_form() -> None:
@@ -165,7 +210,7 @@ def _try_sign_in(email: str, password: str) -> str | None:
         ratelimit.record_failure(keys)
         return SIGN_IN_FAILED
     ratelimit.clear(keys)
-    st.session_state[_SIGNED_IN] = user.email
+    st.session_state[_SIGNED_IN], st.session_state[_HANDOFF] = sessions.begin(user.email, user.role)
     return None
 
 
@@ -177,4 +222,8 @@ def _session_id() -> str:
 def _sign_out() -> None:
     if _oidc_configured():
         st.logout()
-    st.session_state.pop(_SIGNED_IN, None)
+        return
+    session_id = st.session_state.pop(_SIGNED_IN, None)
+    if session_id:
+        sessions.revoke(session_id)  # every tab and process: the record is shared
+    st.session_state[_SIGNED_OUT] = True

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import bcrypt
 
+from dashboards.auth import sessions
 from dashboards.auth.private_files import locked, read_json, write_json
 from dashboards.auth.roles import User, validate_role
 from pipelines.config import paths
@@ -110,6 +111,7 @@ def remove_user(email: str) -> None:
         if users.pop(email, None) is None:
             raise UserError(f"{email} has no account; `ebook-analytics users list` shows who has one")
         _save(users)
+    sessions.revoke_user(email)
 
 
 def set_role(email: str, role: str) -> Account:
@@ -120,6 +122,7 @@ def set_role(email: str, role: str) -> Account:
             raise UserError(f"{email} has no account; create it with `ebook-analytics users add {email} --role {role}`")
         users[email]["role"] = role
         _save(users)
+    sessions.revoke_user(email)  # signed in with the old role: sign in again to get the new one
     return _account(email, users[email])
 
 

@@ -1,0 +1,183 @@
+"""Sessions that last, in headless Debian Chromium against the real server (`ebook-analytics dashboard`, with
+sign-in): reloads, new tabs and deep links keep the session, page and filters; sign-out and a role change end it
+everywhere (the old cookie stops working); a page the role may not open says so; a short lifetime set through the
+settings expires; a second server process on the same home shares the sessions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import copy_published, run_cli
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, MARCH, PAGE_TIMEOUT_MS, _metric, _serving
+
+PASSWORD = "correct horse battery"
+COOKIE = "ebook_analytics_session"
+USERS = {"ana@example.com": "analyst", "fin@example.com": "finance", "pat@example.com": "product"}
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def published(published_dataset: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A copy of the published dataset's data folder with one account per role the tests sign in as."""
+    env = copy_published(published_dataset, tmp_path_factory.mktemp("sessions"))
+    for email, role in USERS.items():
+        run_cli("users", "add", email, "--role", role, "--password-stdin", env=env, input=f"{PASSWORD}\n")
+    return env
+
+
+@pytest.fixture(scope="module")
+def server(published: dict[str, str]) -> Iterator[str]:
+    with _serving(published, "dashboard") as (base, _):
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser(server: str):
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium; tests/run.sh does it)")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser):
+    """A fresh browser profile (no cookies) for one test."""
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
+    fresh.set_default_timeout(PAGE_TIMEOUT_MS)
+    yield fresh
+    fresh.close()
+
+
+def _sign_in(tab, email: str) -> None:
+    """Fill in the sign-in form the tab shows and wait until the cookie is set (the hand-off's POST answered)."""
+    tab.get_by_label("Email").fill(email)
+    tab.get_by_role("textbox", name="Password").fill(PASSWORD)
+    with tab.expect_response(lambda response: response.url.endswith("/session/start")) as handoff:
+        tab.get_by_role("button", name="Sign in").click()
+    assert handoff.value.status == 204
+    _signed_in_as(tab, email)
+
+
+def _signed_in_as(tab, email: str) -> None:
+    tab.get_by_text(f"Signed in as {email}").wait_for()
+    tab.wait_for_load_state("networkidle")
+
+
+def _sign_in_form(tab) -> None:
+    tab.get_by_role("button", name="Sign in").wait_for()
+    assert tab.get_by_text("Signed in as").count() == 0
+
+
+def _cookie(context) -> dict:
+    (cookie,) = [cookie for cookie in context.cookies() if cookie["name"] == COOKIE]
+    return cookie
+
+
+def test_a_deep_link_keeps_its_page_and_filters_through_sign_in_reload_and_new_tab(context, server: str) -> None:
+    tab = context.new_page()
+    tab.goto(f"{server}/usage{MARCH}&tier=premium")
+    _sign_in(tab, "ana@example.com")
+    assert re.fullmatch(rf"{server}/usage\?dates=2024-03-01&dates=2024-03-31&tier=premium", tab.url)
+    assert tab.get_by_role("heading", name="Usage").count() == 1
+    assert _metric(tab, "Users with usage") == "1"  # only Alice is premium (3 users without the tier filter)
+    cookie = _cookie(context)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]  # plain http here
+    assert tab.evaluate("document.cookie").find(COOKIE) == -1  # page scripts never see it
+
+    tab.reload()
+    _signed_in_as(tab, "ana@example.com")
+    assert _metric(tab, "Users with usage") == "1"
+
+    second = context.new_page()  # a new tab, or a bookmark
+    second.goto(f"{server}/ai_cost{MARCH}")
+    _signed_in_as(second, "ana@example.com")
+    assert second.get_by_role("heading", name="AI cost").count() == 1
+
+
+def test_sign_out_ends_the_session_in_every_tab_and_the_old_cookie_stops_working(context, browser, server: str) -> None:
+    first = context.new_page()
+    first.goto(server)
+    _sign_in(first, "fin@example.com")
+    second = context.new_page()
+    second.goto(f"{server}/revenue_share?month=2024-02")
+    _signed_in_as(second, "fin@example.com")
+    old = _cookie(context)
+
+    with first.expect_response(lambda response: response.url.endswith("/session/end")):
+        first.get_by_role("button", name="Sign out").click()
+    _sign_in_form(first)
+    assert COOKIE not in [cookie["name"] for cookie in context.cookies()]
+
+    # The other tab is refused at its next click; a browser that kept the old cookie is refused too.
+    second.locator('[data-testid="stSidebarNav"] a').filter(has_text="Overview").click()
+    _sign_in_form(second)
+    stolen = browser.new_context()
+    stolen.add_cookies([{key: old[key] for key in ("name", "value", "domain", "path")}])
+    third = stolen.new_page()
+    third.goto(f"{server}/revenue_share?month=2024-02")
+    _sign_in_form(third)
+    stolen.close()
+
+
+def test_a_role_change_signs_the_account_out(context, server: str, published: dict[str, str]) -> None:
+    tab = context.new_page()
+    tab.goto(f"{server}/revenue_share?month=2024-02")
+    _sign_in(tab, "fin@example.com")
+    assert tab.get_by_text("Signed in as fin@example.com (finance)").count() == 1
+    run_cli("users", "set-role", "fin@example.com", "analyst", env=published)
+    try:
+        tab.reload()
+        _sign_in_form(tab)
+        _sign_in(tab, "fin@example.com")
+        assert tab.get_by_text("Signed in as fin@example.com (analyst)").count() == 1
+        assert tab.get_by_text("You do not have access to Revenue share.").count() == 1
+    finally:
+        run_cli("users", "set-role", "fin@example.com", "finance", env=published)
+
+
+def test_a_page_the_role_may_not_open_says_so_and_links_the_pages_it_may(context, server: str) -> None:
+    tab = context.new_page()
+    tab.goto(f"{server}/revenue_share?month=2024-02")
+    _sign_in(tab, "pat@example.com")
+    tab.get_by_text("You do not have access to Revenue share.").wait_for()
+    assert tab.url == f"{server}/revenue_share?month=2024-02"
+    links = tab.locator('[data-testid="stMain"] [data-testid="stPageLink"]')
+    # Each link reads "<icon name>\n<title>": the product role's pages, in navigation order.
+    assert [text.split("\n")[-1] for text in links.all_inner_texts()] == [
+        "Overview",
+        "Writing progress",
+        "Engagement",
+        "Data quality",
+        "Alerts",
+    ]
+    links.filter(has_text="Engagement").click()
+    tab.wait_for_url(f"{server}/engagement")
+    tab.get_by_role("heading", name="Engagement").wait_for()
+
+
+def test_a_second_process_shares_sessions_and_a_short_lifetime_expires(
+    context, server: str, published: dict[str, str]
+) -> None:
+    with _serving({**published, "EBOOK_ANALYTICS_SESSION_LIFETIME": "8s"}, "dashboard") as (short, _):
+        tab = context.new_page()
+        tab.goto(server)
+        _sign_in(tab, "ana@example.com")
+        tab.goto(short)  # another process on the same home: the same session (cookies ignore the port)
+        _signed_in_as(tab, "ana@example.com")
+
+        context.clear_cookies()
+        tab.goto(f"{short}/usage")
+        _sign_in(tab, "ana@example.com")  # signed in on the short-lived server: an 8 s session
+        cookie = _cookie(context)
+        tab.wait_for_timeout(8_500)
+        assert COOKIE not in [kept["name"] for kept in context.cookies()]  # the browser dropped it (Max-Age)
+        context.add_cookies([{**cookie, "expires": cookie["expires"] + 3600}])  # one that does not: refused
+        tab.reload()
+        _sign_in_form(tab)
