@@ -2,12 +2,14 @@
 
 Worked out by hand (USD; AI cost by the UTC month of created_at, commission by the month the revenue period starts):
 
-| book   | author | generations (cost)                                   | tokens | words | sales | commission | share |
-|--------|--------|------------------------------------------------------|--------|-------|-------|------------|-------|
-| Atlas  | Ana    | 41 Jan 2.00, 42 Feb 1.50, 43 (Cy, by chapter) Feb 0.50 | 2000   | 2000  | 50.00 | 2.00 Feb + 3.00 Mar | 45.00 |
-| Draft  | Ana    | 44 Feb 3.25                                          | 1500   | 500   | 0     | 0          | 0     |
-| Beacon | Bo     | 46 Jan 4.00, 47 Feb failed (NULL cost: 0)            | 2000   | 3000  | 50.00 | 7.50 Apr   | 42.50 |
-| Bridge | Bo     | 48 Feb 0.80 (Jan 31 19:30 -05 is Feb 1 UTC)           | 400    | 0     | 22.34 | 1.00 Jan + 1.23 Mar | 20.11 |
+| book   | author | generations: n, UTC month, cost                  | tokens | words | sales | commission       |
+|--------|--------|--------------------------------------------------|--------|-------|-------|------------------|
+| Atlas  | Ana    | 41 Jan 2.00, 42 Feb 1.50, 43 (Cy, chapter) Feb 0.50 | 2000 | 2000  | 50.00 | Feb 2.00, Mar 3.00 |
+| Draft  | Ana    | 44 Feb 3.25                                      | 1500   | 500   | 0     | 0                |
+| Beacon | Bo     | 46 Jan 4.00, 47 Feb failed (NULL cost: 0)        | 2000   | 3000  | 50.00 | Apr 7.50         |
+| Bridge | Bo     | 48 Feb 0.80 (Jan 31 19:30 -05 is Feb 1 UTC)      | 400    | 0     | 22.34 | Jan 1.00, Mar 1.23 |
+
+Author shares: sales - commission (Atlas 45.00, Draft 0, Beacon 42.50, Bridge 20.11).
 
 Payback (first month where commission so far >= AI cost so far): Atlas Jan 0 < 2.00, Feb 2.00 < 4.00, Mar 5.00 >=
 4.00: March. Draft: never (NULL). Beacon: Jan, Feb 0 < 4.00, Apr 7.50 >= 4.00: April. Bridge: January has its 1.00
