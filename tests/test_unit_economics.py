@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -227,8 +228,12 @@ def test_analysts_see_pseudonyms_finance_names_product_nothing(
 
     home = tmp_path / "home"
     shutil.copytree(Path(published["EBOOK_ANALYTICS_HOME"]), home)  # accounts are added: a copy of the data folder
-    env = {**published, "EBOOK_ANALYTICS_HOME": str(home), "EBOOK_ANALYTICS_WAREHOUSE": str(
-        home / "warehouse" / "analytics.duckdb")}  # fmt: skip
+    env = {
+        **published,
+        "EBOOK_ANALYTICS_HOME": str(home),
+        "EBOOK_ANALYTICS_WAREHOUSE": str(home / "warehouse" / "analytics.duckdb"),
+        "EBOOK_ANALYTICS_PSEUDONYM_KEY": "test-key",
+    }
     _app_env(env, monkeypatch, no_auth=False)
     add_user("ana.lyst@example.com", "analyst", "correct horse battery")
     add_user("fin@example.com", "finance", "correct horse battery")
@@ -240,6 +245,16 @@ def test_analysts_see_pseudonyms_finance_names_product_nothing(
         shown = _table(at, column)["author"]
         assert shown.str.fullmatch(r"u_[0-9a-f]{12}").all() and not shown.str.contains("@").any()
     assert list(_table(at, "contribution_usd")["author"]) == [pseudonymize(str(user)) for user in (CY, BO, ANA)]
+
+    # The page's report pack as an analyst takes it for cron: both tables, the same pseudonyms, no email.
+    out = tmp_path / "unit-economics.xlsx"
+    run_cli("report", "--page", "unit_economics", "--role", "analyst", "--format", "xlsx", "--out", str(out), env=env)
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["Cover", "economics_books", "economics_authors"]
+    authors = [row[0] for row in book["economics_authors"].iter_rows(min_row=2, values_only=True)]
+    assert authors == [pseudonymize(str(user)) for user in (CY, BO, ANA)]
+    texts = [str(cell.value) for sheet in book for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert not [text for text in texts if "@" in text or "Reed" in text]
 
     at = _open(signed_in="fin@example.com")
     assert list(_table(at, "contribution_usd")["author"]) == ["Cy Park <cy@example.com>", "Bo Stone <bo@example.com>",
