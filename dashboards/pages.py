@@ -68,6 +68,15 @@ REGISTRY: tuple[Page, ...] = (
         view="ai_cost",
         reports="ai_cost",
     ),
+    # What a book and an author cost and bring in (issue 15): finance's question, studied by analysts (pseudonyms).
+    Page(
+        key="unit_economics",
+        title="Unit economics",
+        icon=":material/balance:",
+        roles=frozenset({"admin", "analyst", "finance"}),
+        view="unit_economics",
+        reports="unit_economics",
+    ),
     Page(
         key="writing_progress",
         title="Writing progress",

@@ -62,8 +62,23 @@ def errors(at: AppTest) -> list[str]:
 def test_role_page_map() -> None:
     assert ROLES == ("admin", "finance", "analyst", "product")
     assert allowed_pages("admin") == list(PAGES)
-    assert allowed_pages("finance") == ["overview", "revenue_share", "ai_cost", "data_quality", "alerts"]
-    assert allowed_pages("analyst") == ["overview", "usage", "ai_cost", "writing_progress", "data_quality", "alerts"]
+    assert allowed_pages("finance") == [
+        "overview",
+        "revenue_share",
+        "ai_cost",
+        "unit_economics",
+        "data_quality",
+        "alerts",
+    ]
+    assert allowed_pages("analyst") == [
+        "overview",
+        "usage",
+        "ai_cost",
+        "unit_economics",
+        "writing_progress",
+        "data_quality",
+        "alerts",
+    ]
     assert allowed_pages("product") == ["overview", "writing_progress", "engagement", "data_quality", "alerts"]
     assert allowed_pages("intruder") == []
     assert [role for role in ROLES if sees_personal_data(role)] == ["admin", "finance"]

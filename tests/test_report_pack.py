@@ -43,7 +43,7 @@ def test_an_analysts_ai_cost_pack_from_the_command_line(env, tmp_path):
     )
     assert result.stdout == f"wrote the AI cost report pack for the analyst role to {out}\n"
     book = openpyxl.load_workbook(out)
-    # The cover, then the page's 5 charts and 2 tables in its order.
+    # The cover, then the page's 5 charts and 3 tables in its order.
     assert book.sheetnames == [
         "Cover",
         "ai_cost_by_day",
@@ -51,6 +51,7 @@ def test_an_analysts_ai_cost_pack_from_the_command_line(env, tmp_path):
         "ai_latency",
         "ai_failure_rate",
         "ai_by_model",
+        "ai_model_league",
         "ai_by_tier",
         "ai_top_spenders",
     ]

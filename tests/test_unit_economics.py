@@ -1,0 +1,267 @@
+"""Issue 15 item 1, the Unit economics page, on the hand-made history of tests/economics_dataset.py published once.
+
+Worked out by hand (USD; AI cost by the UTC month of created_at, commission by the month the revenue period starts):
+
+| book   | author | generations: n, UTC month, cost                  | tokens | words | sales | commission       |
+|--------|--------|--------------------------------------------------|--------|-------|-------|------------------|
+| Atlas  | Ana    | 41 Jan 2.00, 42 Feb 1.50, 43 (Cy, chapter) Feb 0.50 | 2000 | 2000  | 50.00 | Feb 2.00, Mar 3.00 |
+| Draft  | Ana    | 44 Feb 3.25                                      | 1500   | 500   | 0     | 0                |
+| Beacon | Bo     | 46 Jan 4.00, 47 Feb failed (NULL cost: 0)        | 2000   | 3000  | 50.00 | Apr 7.50         |
+| Bridge | Bo     | 48 Feb 0.80 (Jan 31 19:30 -05 is Feb 1 UTC)      | 400    | 0     | 22.34 | Jan 1.00, Mar 1.23 |
+
+Author shares: sales - commission (Atlas 45.00, Draft 0, Beacon 42.50, Bridge 20.11).
+
+Payback (first month where commission so far >= AI cost so far): Atlas Jan 0 < 2.00, Feb 2.00 < 4.00, Mar 5.00 >=
+4.00: March. Draft: never (NULL). Beacon: Jan, Feb 0 < 4.00, Apr 7.50 >= 4.00: April. Bridge: January has its 1.00
+commission but no cost yet (generation 48 is February in UTC; in New York time it would be January and pay back
+then), Feb 1.00 >= 0.80: February.
+
+Tied to no book: Ana 0.75 (45), Bo 0.125 (49), Cy 0.01 (50): 0.885. Books 4.00 + 3.25 + 4.00 + 0.80 = 12.05;
+all AI cost 12.935. Commission 2.00 + 3.00 + 7.50 + 1.00 + 1.23 = 14.73; book sales 122.34.
+
+Subscription revenue (MRR at each month end): Ana Pro 30.00 at the ends of Jan, Feb, Mar (cancelled Apr 10): 90.00;
+Bo Basic 10.00 at the ends of Feb, Mar (cancelled Apr 20): 20.00; Cy none.
+Contribution = subscription revenue + commission - AI cost: Ana 90 + 5.00 - (7.25 + 0.75) = 87.00; Bo 20 + 9.73 -
+(4.80 + 0.125) = 24.805; Cy 0 + 0 - 0.01 = -0.01.
+
+KPIs over the whole history: AI cost per $1 of book sales 12.05 / 122.34 (shown $0.10); share of AI spend on
+never-published books 3.25 / 12.935 = 25.1%. Fantasy only: 8.00 / 100.00 = $0.08 and 0 / 8.00 = 0.0%.
+Plan Basic (Bo): 4.80 / 72.34 (shown $0.07) and 0 / 4.925. Never published: 3.25 / 0 (no sales: –) and 100.0%.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import openpyxl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboards.auth import pseudonymize
+from pipelines.metrics import metrics
+from tests.conftest import REPO_ROOT, cli_environment, run_cli
+from tests.economics_dataset import ANA, BO, CY, insert_economics_platform
+from tests.etl_rows import query_warehouse
+
+D = Decimal
+APP = str(REPO_ROOT / "dashboards" / "app.py")
+FIRST, LAST = date(2024, 1, 1), date(2024, 4, 1)
+KPIS = ["AI cost (books and no book)", "Book sales (by book)", "AI cost per $1 of book sales"]
+SHARE = "AI spend on never-published books"
+
+
+@pytest.fixture(scope="module")
+def published(
+    create_database: Callable[..., str], schema_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    url = create_database(template=schema_template)
+    insert_economics_platform(url)
+    env = cli_environment(tmp_path_factory.mktemp("economics"), url)
+    run_cli("etl", "run", "--full", env=env)
+    return env
+
+
+def _warehouse(env: dict[str, str]) -> Path:
+    return Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
+
+
+def test_per_book_figures_and_payback_month(published: dict[str, str]) -> None:
+    rows = query_warehouse(
+        _warehouse(published),
+        "select project_title, author_id, genre, plan, cohort, published_at, generations, tokens_used, ai_cost_usd,"
+        " words_written, book_sales, platform_commission, author_share, payback_month"
+        " from marts.unit_economics_books order by project_title",
+    )
+    assert rows == [
+        ("Atlas", ANA, "fantasy", "Pro", "2024-02", datetime(2024, 2, 15, 12, tzinfo=UTC), 3, 2000, D("4.000000"),
+         2000, D("50.00"), D("5.00"), D("45.00"), date(2024, 3, 1)),
+        ("Beacon", BO, "fantasy", "Basic", "2024-04", datetime(2024, 4, 1, 4, 30, tzinfo=UTC), 2, 2000,
+         D("4.000000"), 3000, D("50.00"), D("7.50"), D("42.50"), date(2024, 4, 1)),
+        ("Bridge", BO, "mystery", "Basic", "2024-01", datetime(2024, 1, 20, 9, tzinfo=UTC), 1, 400, D("0.800000"),
+         0, D("22.34"), D("2.23"), D("20.11"), date(2024, 2, 1)),
+        ("Draft", ANA, "mystery", "Pro", "never published", None, 1, 1500, D("3.250000"), 500, D("0.00"),
+         D("0.00"), D("0.00"), None),
+    ]  # fmt: skip
+
+
+def test_per_author_contribution(published: dict[str, str]) -> None:
+    rows = query_warehouse(
+        _warehouse(published),
+        "select author_id, plan, books, subscription_revenue_usd, book_ai_cost_usd, unbooked_ai_cost_usd, ai_cost_usd,"
+        " book_sales, platform_commission, author_share, contribution_usd"
+        " from marts.unit_economics_authors order by contribution_usd desc",
+    )
+    assert rows == [
+        (ANA, "Pro", 2, D("90.000000"), D("7.250000"), D("0.750000"), D("8.000000"), D("50.00"), D("5.00"),
+         D("45.00"), D("87.000000")),
+        (BO, "Basic", 2, D("20.000000"), D("4.800000"), D("0.125000"), D("4.925000"), D("72.34"), D("9.73"),
+         D("62.61"), D("24.805000")),
+        (CY, "(no plan)", 0, D("0.000000"), D("0.000000"), D("0.010000"), D("0.010000"), D("0.00"), D("0.00"),
+         D("0.00"), D("-0.010000")),
+    ]  # fmt: skip
+
+
+RECONCILIATIONS = [
+    "marts.unit_economics_books.book_and_unbooked_ai_cost_is_total_ai_cost",
+    "marts.unit_economics_books.commission_is_statements_platform_revenue",
+    "marts.unit_economics_authors.ai_cost_is_total_ai_cost",
+    "marts.unit_economics_authors.commission_is_statements_platform_revenue",
+    "marts.unit_economics_daily.ai_cost_is_total_ai_cost",
+    "marts.unit_economics_daily.commission_is_statements_platform_revenue",
+]
+
+
+def test_reconciliations_are_error_checks_that_catch_a_millionth(published: dict[str, str], tmp_path: Path) -> None:
+    # 12.05 on books + 0.885 tied to no book = 12.935, all AI cost; commission 14.73 = the statements' platform share
+    results = query_warehouse(
+        _warehouse(published),
+        "select name, severity, success from meta.check_results where list_contains($names, name) order by name",
+        {"names": RECONCILIATIONS},
+    )
+    assert results == [(name, "error", True) for name in sorted(RECONCILIATIONS)]
+    # A copy where one book's AI cost is off by a millionth of a dollar: `check` fails at error level and says so.
+    env = cli_environment(tmp_path, published["EBOOK_ANALYTICS_SOURCE_URL"])
+    shutil.copytree(Path(published["EBOOK_ANALYTICS_HOME"]), tmp_path / "home")
+    with duckdb.connect(env["EBOOK_ANALYTICS_WAREHOUSE"]) as con:
+        con.execute("update marts.unit_economics_books set ai_cost_usd = ai_cost_usd + 0.000001 where generations = 3")
+    checked = run_cli("check", "--failed", env=env, check=False)
+    assert checked.returncode == 2, checked.stdout
+    failed = [line.split(maxsplit=4) for line in checked.stdout.splitlines() if " FAIL " in line]
+    assert [(words[0], words[1], words[4]) for words in failed] == [
+        (
+            "marts.unit_economics_books.book_and_unbooked_ai_cost_is_total_ai_cost",
+            "error",
+            "mart 12.935001 <> source 12.935000",
+        ),
+    ], checked.stdout
+
+
+def _kpis(warehouse: Path, where: dict[str, list[str]] | None = None) -> list[Any]:
+    names = ["economics_ai_cost", "economics_book_sales", "ai_cost_per_sales_dollar", "unpublished_ai_share"]
+    return metrics(names, FIRST, LAST, where=where, warehouse=warehouse).values.tolist()[0][1:]
+
+
+def test_kpis_are_ratios_of_sums(published: dict[str, str]) -> None:
+    warehouse = _warehouse(published)
+    assert _kpis(warehouse) == [D("12.935000"), D("122.34"), D("12.050000") / D("122.34"), 3.25 / 12.935]
+    assert _kpis(warehouse, {"genre": ["fantasy"]}) == [D("8.000000"), D("100.00"), D("0.08"), 0.0]
+    assert _kpis(warehouse, {"plan": ["Basic"]}) == [D("4.925000"), D("72.34"), D("4.800000") / D("72.34"), 0.0]
+    assert _kpis(warehouse, {"cohort": ["never published"]}) == [D("3.250000"), D("0.00"), None, 1.0]
+    # The same totals as the AI cost and book sales metrics of the other pages.
+    totals = metrics(["ai_cost", "book_sales"], FIRST, date(2024, 4, 30), warehouse=warehouse).values.tolist()
+    assert totals == [[None, D("12.935000"), D("122.34")]]
+
+
+def _app_env(published: dict[str, str], monkeypatch: pytest.MonkeyPatch, *, no_auth: bool) -> None:
+    home = Path(published["EBOOK_ANALYTICS_HOME"])
+    monkeypatch.setenv("EBOOK_ANALYTICS_HOME", str(home))
+    monkeypatch.setenv("EBOOK_ANALYTICS_WAREHOUSE", published["EBOOK_ANALYTICS_WAREHOUSE"])
+    monkeypatch.setenv("EBOOK_ANALYTICS_BIND_ADDRESS", "127.0.0.1")
+    monkeypatch.setenv("EBOOK_ANALYTICS_PSEUDONYM_KEY", "test-key")
+    if no_auth:
+        monkeypatch.setenv("EBOOK_ANALYTICS_NO_AUTH", "1")
+    else:
+        monkeypatch.delenv("EBOOK_ANALYTICS_NO_AUTH", raising=False)
+
+
+def _open(query: dict[str, object] | None = None, signed_in: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    if signed_in:
+        at.session_state["auth_email"] = signed_in
+    at.switch_page("views/unit_economics.py")
+    at.query_params.update(query or {})
+    at.run()
+    assert not at.exception, [exception.value for exception in at.exception]
+    assert not at.error, [error.value for error in at.error]
+    return at
+
+
+def _tiles(at: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in at.metric}
+
+
+def _table(at: AppTest, column: str) -> Any:
+    return next(frame.value for frame in at.dataframe if column in frame.value.columns)
+
+
+def test_page_shows_the_hand_computed_numbers(published: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    _app_env(published, monkeypatch, no_auth=True)
+    at = _open()
+    assert _tiles(at) == dict(zip([*KPIS, SHARE], ["$12.94", "$122.34", "$0.10", "25.1%"], strict=True))
+    books = _table(at, "payback_month")
+    assert list(books["book"]) == ["Atlas", "Beacon", "Draft", "Bridge"]  # by AI cost, then id
+    assert list(books["author"]) == ["Ana Reed <ana@example.com>", "Bo Stone <bo@example.com>"] * 2
+    assert list(books["ai_cost_usd"]) == [D("4.000000"), D("4.000000"), D("3.250000"), D("0.800000")]
+    assert list(books["payback_month"]) == [date(2024, 3, 1), date(2024, 4, 1), None, date(2024, 2, 1)]
+    authors = _table(at, "contribution_usd")
+    assert list(authors["author"]) == ["Cy Park <cy@example.com>", "Bo Stone <bo@example.com>",
+                                       "Ana Reed <ana@example.com>"]  # fmt: skip
+    assert list(authors["contribution_usd"]) == [D("-0.010000"), D("24.805000"), D("87.000000")]
+    assert (
+        "Reconciled (error-level checks): AI cost on books $12.0500 + tied to no book $0.8850 = all AI cost "
+        "$12.9350; commission $14.73 = the statements' platform revenue $14.73."
+    ) in [caption.value for caption in at.caption]
+
+    at = _open({"genre": "fantasy"})
+    assert _tiles(at) == dict(zip([*KPIS, SHARE], ["$8.00", "$100.00", "$0.08", "0.0%"], strict=True))
+    assert list(_table(at, "payback_month")["book"]) == ["Atlas", "Beacon"]
+    at = _open({"plan": "Basic"})
+    # 4.925 shows as $4.92: charts.money rounds half to even (Decimal's default), as 12.935 became $12.94 above
+    assert _tiles(at) == dict(zip([*KPIS, SHARE], ["$4.92", "$72.34", "$0.07", "0.0%"], strict=True))
+    assert list(_table(at, "contribution_usd")["plan"]) == ["Basic"]
+    at = _open({"cohort": "never published"})
+    assert _tiles(at) == dict(zip([*KPIS, SHARE], ["$3.25", "$0.00", "—", "100.0%"], strict=True))
+    assert list(_table(at, "payback_month")["book"]) == ["Draft"]
+    assert list(_table(at, "contribution_usd")["author"]) == ["Ana Reed <ana@example.com>"]  # her figures, whole
+
+
+def test_analysts_see_pseudonyms_finance_names_product_nothing(
+    published: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from dashboards.auth.users import add_user
+
+    home = tmp_path / "home"
+    shutil.copytree(Path(published["EBOOK_ANALYTICS_HOME"]), home)  # accounts are added: a copy of the data folder
+    env = {
+        **published,
+        "EBOOK_ANALYTICS_HOME": str(home),
+        "EBOOK_ANALYTICS_WAREHOUSE": str(home / "warehouse" / "analytics.duckdb"),
+        "EBOOK_ANALYTICS_PSEUDONYM_KEY": "test-key",
+    }
+    _app_env(env, monkeypatch, no_auth=False)
+    add_user("ana.lyst@example.com", "analyst", "correct horse battery")
+    add_user("fin@example.com", "finance", "correct horse battery")
+    add_user("pat@example.com", "product", "correct horse battery")
+
+    at = _open(signed_in="ana.lyst@example.com")
+    assert _tiles(at)["AI cost per $1 of book sales"] == "$0.10"
+    for column in ("payback_month", "contribution_usd"):
+        shown = _table(at, column)["author"]
+        assert shown.str.fullmatch(r"u_[0-9a-f]{12}").all() and not shown.str.contains("@").any()
+    assert list(_table(at, "contribution_usd")["author"]) == [pseudonymize(str(user)) for user in (CY, BO, ANA)]
+
+    # The page's report pack as an analyst takes it for cron: both tables, the same pseudonyms, no email.
+    out = tmp_path / "unit-economics.xlsx"
+    run_cli("report", "--page", "unit_economics", "--role", "analyst", "--format", "xlsx", "--out", str(out), env=env)
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["Cover", "economics_books", "economics_authors"]
+    authors = [row[0] for row in book["economics_authors"].iter_rows(min_row=2, values_only=True)]
+    assert authors == [pseudonymize(str(user)) for user in (CY, BO, ANA)]
+    texts = [str(cell.value) for sheet in book for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert not [text for text in texts if "@" in text or "Reed" in text]
+
+    at = _open(signed_in="fin@example.com")
+    assert list(_table(at, "contribution_usd")["author"]) == ["Cy Park <cy@example.com>", "Bo Stone <bo@example.com>",
+                                                              "Ana Reed <ana@example.com>"]  # fmt: skip
+
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["auth_email"] = "pat@example.com"
+    at.run()
+    with pytest.raises(ValueError):  # not in product's navigation at all
+        at.switch_page("views/unit_economics.py")
