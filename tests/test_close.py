@@ -9,7 +9,9 @@ source and publishes again with `etl run --full --rebuild` over a warehouse file
     20.00 -> 21.00, author share 180.00 -> 189.00 (still failed): a restatement, author share +9.00;
   - share 2 (February, Alice, Sea Glass, 47.22) goes pending -> failed, and share 5 (March, Bob, 0.00) pending ->
     paid with a payout date: status changes only, no restatement;
-  - share 7 is new, in the current month (Bob, Untitled, 50.00 at 10%: 5.00 / 45.00 pending): a month not over.
+  - share 7 is new, in the current month (Bob, Untitled, 50.00 at 10%: 5.00 / 45.00 pending): a month not over;
+  - share 1 (February, Alice, The Long Night, 90.00 paid) is deleted and share 8 arrives late in February (Carol,
+    Dragons Rising, 5.00 at 10%: 0.50 / 4.50 paid): restatements too (removed: -90.00, added: +4.50), both paid.
 
 Unpaid author share afterwards (pending, processing or failed), by statement month end:
   February (ends 2024-02-29): share 2 47.22 failed + share 3 17.99 processing = 65.21
@@ -35,12 +37,12 @@ from streamlit.testing.v1 import AppTest
 from pipelines.queries import sql_file
 from pipelines.warehouse import connect
 from tests.conftest import REPO_ROOT, copy_published, run_cli, use_settings
-from tests.marts_dataset import ALICE, BOB, CAROL, UNTITLED, uid
+from tests.marts_dataset import ALICE, BOB, CAROL, DRAGONS, UNTITLED, uid
 
 D = Decimal
 APP = str(REPO_ROOT / "dashboards" / "app.py")
 TIMEOUT = 30
-SHARE_2, SHARE_3, SHARE_4, SHARE_5, SHARE_7 = (str(uid("share", n)) for n in (2, 3, 4, 5, 7))
+SHARE_1, SHARE_2, SHARE_3, SHARE_4, SHARE_5, SHARE_7, SHARE_8 = (str(uid("share", n)) for n in (1, 2, 3, 4, 5, 7, 8))
 THIS_MONTH = datetime.now(UTC).date().replace(day=1)
 CHECK = "marts.revenue_share_restatements.closed_amounts_unchanged"
 
@@ -67,6 +69,13 @@ def _change_source(url: str) -> None:
             " user_revenue, platform_revenue, payout_status, revenue_period_start, revenue_period_end)"
             " values (%s, %s, %s, 50.00, 0.1000, 45.00, 5.00, 'pending', %s, %s - 1)",
             (SHARE_7, BOB, UNTITLED, THIS_MONTH, _next_month(THIS_MONTH)),
+        )
+        conn.execute("delete from billing.revenue_shares where id = %s", (SHARE_1,))
+        conn.execute(
+            "insert into billing.revenue_shares (id, user_id, project_id, book_sales, platform_commission_rate,"
+            " user_revenue, platform_revenue, payout_status, payout_date, revenue_period_start, revenue_period_end)"
+            " values (%s, %s, %s, 5.00, 0.1000, 4.50, 0.50, 'paid', '2024-03-20 09:00+00', '2024-02-01', '2024-02-29')",
+            (SHARE_8, CAROL, DRAGONS),
         )
 
 
@@ -150,8 +159,47 @@ def test_later_runs_list_restatements_but_not_payout_status_changes(closed) -> N
         " where revenue_share_id::varchar in ($a, $b) order by 1",
         {"a": SHARE_2, "b": SHARE_5},
     ) == [(SHARE_2, "failed", None), (SHARE_5, "paid", datetime(2024, 4, 2, 12, tzinfo=UTC))]
-    # ... yet only the amount changed after the close is a restatement, with before and after.
-    assert _rows(warehouse, "select * exclude (closed_at) from marts.revenue_share_restatements") == [
+    # ... yet only amounts changed after the close are restatements, with before and after: a statement removed, one
+    # added late to a closed month, one restated.
+    restated = "select * exclude (closed_at) from marts.revenue_share_restatements order by period_month, 2"
+    run = closed["closed_run"]
+    assert _rows(warehouse, restated) == [
+        (
+            date(2024, 2, 1),
+            uid("share", 1),
+            ALICE,
+            "The Long Night",
+            "removed",
+            D("100.00"),
+            None,
+            D("0.1000"),
+            None,
+            D("10.00"),
+            None,
+            D("90.00"),
+            None,
+            D("-90.00"),
+            None,
+            run,
+        ),
+        (
+            date(2024, 2, 1),
+            uid("share", 8),
+            CAROL,
+            "Dragons Rising",
+            "added",
+            None,
+            D("5.00"),
+            None,
+            D("0.1000"),
+            None,
+            D("0.50"),
+            None,
+            D("4.50"),
+            D("4.50"),
+            "paid",
+            run,
+        ),
         (
             date(2024, 3, 1),
             uid("share", 4),
@@ -168,15 +216,15 @@ def test_later_runs_list_restatements_but_not_payout_status_changes(closed) -> N
             D("189.00"),
             D("9.00"),
             "failed",
-            closed["closed_run"],
-        )
+            run,
+        ),
     ]
-    # The warn-level check fails on that one row; a warning never holds the publication back.
+    # The warn-level check fails on those rows; a warning never holds the publication back.
     assert _rows(
         warehouse,
         "select severity, success, unexpected_count from meta.check_results where name = $name",
         {"name": CHECK},
-    ) == [("warn", False, 1)]
+    ) == [("warn", False, 3)]
     history = Path(warehouse).parent / "runs.jsonl"
     assert json.loads(history.read_text().splitlines()[-1])["status"] == "published"
 
@@ -316,7 +364,9 @@ def test_the_revenue_share_page_shows_closes_ageing_worklist_and_restatements(cl
     assert restatements[
         ["month", "author", "change", "before_author_revenue", "after_author_revenue", "author_revenue_difference"]
     ].values.tolist() == [
-        [date(2024, 3, 1), "Alice Smith <alice@example.com>", "changed", D("180.00"), D("189.00"), D("9.00")]
+        [date(2024, 2, 1), "Alice Smith <alice@example.com>", "removed", D("90.00"), None, D("-90.00")],
+        [date(2024, 2, 1), "Carol Jones <carol@example.com>", "added", None, D("4.50"), D("4.50")],
+        [date(2024, 3, 1), "Alice Smith <alice@example.com>", "changed", D("180.00"), D("189.00"), D("9.00")],
     ]
 
     # This month is not over: its button is there but disabled.
