@@ -233,6 +233,7 @@ def load_into(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> int:
     frozen = pd.DataFrame(_read(path or closes_path(), "frozen"), columns=list(FROZEN_COLUMNS), dtype="string")
     con.register("frozen", frozen)
     try:
+        con.execute("delete from meta.closed_statements")
         con.execute(sql_file("closes/warehouse_copy"))
     finally:
         con.unregister("frozen")

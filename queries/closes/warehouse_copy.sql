@@ -1,6 +1,6 @@
--- The warehouse's copy of the frozen statements (meta.closed_statements), rebuilt from the closes file on every run
--- from the registered frame `frozen` (all text): the restatements mart compares the published statements with it.
-create or replace table meta.closed_statements as
+-- The warehouse's copy of the frozen statements (meta.closed_statements, declared in queries/meta/schema.sql),
+-- filled from the closes file on every run through the registered frame `frozen` (all text, money exact).
+insert into meta.closed_statements
 with frozen_rows as (
     select * from frozen
 ),
