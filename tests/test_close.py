@@ -383,12 +383,12 @@ def test_the_revenue_share_page_shows_closes_ageing_worklist_and_restatements(cl
     _no_errors(at)
     assert not [button for button in at.button if button.label.startswith("Close month")]
     (notice,) = [success.value for success in at.success if success.value.startswith("**Closed**")]
-    assert "UTC by fin@example.com: 1 statements frozen from run " in notice
+    assert "UTC by fin@example.com: 1 statement frozen from run " in notice
     log = Path(env["EBOOK_ANALYTICS_HOME"]) / "audit" / "audit.jsonl"
     newest = json.loads(log.read_text().splitlines()[-1])
     assert (newest["user"], newest["role"], newest["action"], newest["what"]) == (
         "fin@example.com",
         "finance",
         "close month",
-        "month close 2024-05 (1 statements)",
+        "month close 2024-05 (1 statement)",
     )

@@ -79,14 +79,14 @@ else:
             on_click=_close,
             args=(month,),
         )
-    refused = st.session_state.pop(CLOSE_REFUSED, None)
-    if refused:
-        st.error(f"Not closed: {refused}", icon=":material/block:")
+    close_refused = st.session_state.pop(CLOSE_REFUSED, None)
+    if close_refused:
+        st.error(f"Not closed: {close_refused}", icon=":material/block:")
     closed = data.month_close(month)
     if closed is not None:
         st.success(
-            f"**Closed** {closed.closed_at:%Y-%m-%d %H:%M} UTC by {closed.closed_by}: {closed.statements} statements "
-            f"frozen from run {closed.run_id}. Amounts that change later are listed under Restatements.",
+            f"**Closed** {closed.closed_at:%Y-%m-%d %H:%M} UTC by {closed.closed_by}: {closed.counted} frozen from "
+            f"run {closed.run_id}. Amounts that change later are listed under Restatements.",
             icon=":material/lock:",
         )
     try:

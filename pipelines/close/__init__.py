@@ -67,6 +67,11 @@ class MonthClose:
     platform_revenue: Decimal
     author_revenue: Decimal
 
+    @property
+    def counted(self) -> str:
+        """ "1 statement", "3 statements"."""
+        return f"{self.statements} statement{'' if self.statements == 1 else 's'}"
+
 
 def closes_path() -> Path:
     return paths().warehouse_dir / CLOSES_FILE
@@ -209,7 +214,7 @@ def _store(close: MonthClose, rows: list[dict[str, Any]]) -> None:
             )
             audit.record(
                 AUDIT_ACTION,
-                f"month close {close.month:%Y-%m} ({close.statements} statements)",
+                f"month close {close.month:%Y-%m} ({close.counted})",
                 filters={"month": f"{close.month:%Y-%m}"},
                 run_id=close.run_id,
                 user=close.closed_by,

@@ -28,7 +28,7 @@ def _close_month(args: argparse.Namespace) -> int:
         raise UserError("name the month to close, e.g. `ebook-analytics close-month 2024-03`, or use --list")
     close = close_month(parse_period(args.month, what="month"))
     print(
-        f"closed {close.month:%Y-%m}: {close.statements} statements frozen (book sales {close.book_sales} USD, author "
+        f"closed {close.month:%Y-%m}: {close.counted} frozen (book sales {close.book_sales} USD, author "
         f"share {close.author_revenue} USD) from run {close.run_id}, by {close.closed_by}"
     )
     return 0
