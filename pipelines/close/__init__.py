@@ -47,7 +47,6 @@ FROZEN_COLUMNS = (
     "payout_status",
     "payout_date",
     "closed_at",
-    "closed_by",
     "closed_run_id",
 )
 

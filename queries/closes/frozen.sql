@@ -14,7 +14,6 @@ select
     closed_statements.payout_status,
     closed_statements.payout_date,
     month_closes.closed_at,
-    month_closes.closed_by,
     month_closes.run_id as closed_run_id
 from closed_statements
 inner join month_closes on month_closes.period_month = closed_statements.period_month

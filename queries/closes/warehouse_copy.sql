@@ -21,7 +21,6 @@ final as (
         payout_status::varchar as payout_status,
         payout_date::timestamptz as payout_date,
         closed_at::timestamptz as closed_at,
-        closed_by::varchar as closed_by,
         closed_run_id::varchar as closed_run_id
     from frozen_rows
 )

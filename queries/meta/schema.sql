@@ -49,7 +49,8 @@ create table if not exists meta.held_back (
 );
 
 -- The statement rows frozen by the month closes (`ebook-analytics close-month`), copied from `closes.sqlite` beside
--- the run history by every run (pipelines/close/): what marts.revenue_share_restatements compares with.
+-- the run history by every run (pipelines/close/): what marts.revenue_share_restatements compares with. Who closed
+-- stays in that file (`close-month --list`): the warehouse names no staff, so a --redact-pii one holds no email.
 create table if not exists meta.closed_statements (
     period_month     date not null,
     revenue_share_id uuid not null,
@@ -65,6 +66,5 @@ create table if not exists meta.closed_statements (
     payout_status    varchar not null,
     payout_date      timestamptz,
     closed_at        timestamptz not null,
-    closed_by        varchar not null,
     closed_run_id    varchar not null
 );
