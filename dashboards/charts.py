@@ -416,9 +416,18 @@ def _page_number(key: str, total: int, size: int) -> int:
     )
 
 
-def _show(shown: pd.DataFrame, whole: pd.DataFrame, key: str, total: int, column_config: dict | None) -> None:
+def _show(
+    shown: pd.DataFrame,
+    whole: pd.DataFrame,
+    key: str,
+    total: int,
+    column_config: dict | None,
+    row_style: Callable[[pd.Series], list[str]] | None = None,
+) -> None:
     config = _column_words(whole) | _money_columns(whole) | (column_config or {})
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
+    # `row_style`: CSS per cell of a row (e.g. failed payouts in red); the CSV keeps the plain values.
+    rows = shown.style.apply(row_style, axis=1) if row_style is not None else shown
+    st.dataframe(rows, hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
     st.caption(f"{total:,} row{'s' if total != 1 else ''}")
     download(whole, key, key)
 
@@ -449,9 +458,11 @@ def report_table(
     params: dict[str, object] | None = None,
     shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     column_config: dict | None = None,
+    row_style: Callable[[pd.Series], list[str]] | None = None,
 ) -> None:
     """A titled table of report `name`, sorted, searched and paged in the query (`data.report_page`), so sorting
-    finds the smallest row of the whole result; `shape` turns rows into what is shown (names for ids, ...)."""
+    finds the smallest row of the whole result; `shape` turns rows into what is shown (names for ids, ...),
+    `row_style` styles each shown row."""
     from dashboards import data  # the data module reads Streamlit's session: imported when a page draws a table
 
     st.markdown(f"**{title}**")
@@ -475,7 +486,7 @@ def report_table(
         limit=view.size,
         **params,
     ).rows
-    _show(shape(rows), whole, key, counted.total, column_config)
+    _show(shape(rows), whole, key, counted.total, column_config, row_style)
 
 
 def _column_words(frame: pd.DataFrame) -> dict:

@@ -26,7 +26,7 @@ import streamlit as st
 from dashboards import pages
 from dashboards.auth import User, allowed_pages, pseudonymize
 from dashboards.auth.roles import sees_personal_data
-from pipelines import audit
+from pipelines import audit, close
 from pipelines.alerts.state import EPISODE_COLUMNS, read_episodes, state_path
 from pipelines.config import paths
 from pipelines.metrics.definitions import Metric, resolve
@@ -394,6 +394,30 @@ def _statement_files(month: date, version: str | None) -> tuple[bytes, bytes]:
     finally:
         con.close()
     return to_csv_bytes(rows), to_xlsx_bytes(month, rows, source)
+
+
+# --- month close (`pipelines.close`): the Revenue share page's state of a month and its "Close month" button ------
+
+CLOSING_ROLES = frozenset({"admin", "finance"})
+
+
+def month_close(month: date) -> close.MonthClose | None:
+    """The close of `month` (its first day), None while open; read live from the closes file, not the warehouse."""
+    if not may_read("revenue_share"):
+        raise OutOfScope(f"the {_role()} role may not read month closes")
+    return close.month_close(month)
+
+
+def may_close_months() -> bool:
+    return _role() in CLOSING_ROLES
+
+
+def close_month(month: date) -> close.MonthClose:
+    """Close `month` as the signed-in user, by the function of `ebook-analytics close-month` (UserError if refused)."""
+    if not may_close_months():
+        raise OutOfScope(f"the {_role()} role may not close months")
+    user = current_user()
+    return close.close_month(month, user=user.email, role=user.role)
 
 
 # --- the audit log: downloads are recorded through `record_download`; only admins read the log ------------------

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "pipelines.quality.commands",  # check
     "pipelines.export.commands",  # export statements (alias revenue-share)
     "pipelines.audit.commands",  # audit
+    "pipelines.close.commands",  # close-month
     "pipelines.metrics.commands",  # metrics list|query
     "pipelines.sql_command",  # sql
     "pipelines.alerts.commands",  # alerts list|test|history

@@ -379,11 +379,12 @@ def test_split_that_does_not_add_up_holds_back_only_the_revenue_marts(
     statements_check = "marts.revenue_share_statements.shares_add_up_to_sales"
     monthly_check = "marts.revenue_monthly.shares_add_up_to_sales"
     lines = partial.stderr.splitlines()
-    held_lines = lines[lines.index(next(line for line in lines if line.startswith("partial: "))) :][:3]
+    held_lines = lines[lines.index(next(line for line in lines if line.startswith("partial: "))) :][:4]
     assert held_lines == [
-        "partial: 3 error check(s) failed; 2 mart(s) held back (they keep their previous publication), "
+        "partial: 3 error check(s) failed; 3 mart(s) held back (they keep their previous publication), "
         "the others are published",
         f"  held back revenue_monthly: {monthly_check}, {statements_check}, {staged_check}",
+        f"  held back revenue_share_restatements: {statements_check}, {staged_check}",
         f"  held back revenue_share_statements: {statements_check}, {staged_check}",
     ]
     assert partial.stdout.startswith("partial run ")
@@ -392,6 +393,7 @@ def test_split_that_does_not_add_up_holds_back_only_the_revenue_marts(
     assert run["status"] == "partial"
     assert run["held_back"] == {
         "revenue_monthly": [monthly_check, statements_check, staged_check],
+        "revenue_share_restatements": [statements_check, staged_check],
         "revenue_share_statements": [statements_check, staged_check],
     }
     assert run["writeback_held_back"] == []  # project metrics are not made of revenue shares
@@ -406,13 +408,16 @@ def test_split_that_does_not_add_up_holds_back_only_the_revenue_marts(
     assert query(cli_env, REVENUE_MARTS) == statements and query(cli_env, REVENUE_MONTHLY) == monthly
     assert query(cli_env, "select mart, kept_run_id from meta.held_back order by mart") == [
         ("revenue_monthly", first_run["run_id"]),
+        ("revenue_share_restatements", first_run["run_id"]),
         ("revenue_share_statements", first_run["run_id"]),
     ]
     assert query(cli_env, "select run_id from meta.publication") == [(run["run_id"],)]
     assert query(cli_env, "select count(*) from staging.revenue_shares") == [(2,)]
     assert query(cli_env, EVENTS) == [("auth", 1, 1), ("web", 2, 1)]  # the new event counts: this mart is fresh
     listing = run_cli("runs", env=cli_env).stdout.splitlines()
-    assert " partial " in listing[1] and listing[1].endswith("held back: revenue_monthly, revenue_share_statements")
+    assert " partial " in listing[1] and listing[1].endswith(
+        "held back: revenue_monthly, revenue_share_restatements, revenue_share_statements"
+    )
 
     # Fixed at the source: the next run publishes everything, and the held-back marts catch up.
     load(fresh_source, [("update billing.revenue_shares set user_revenue = 90.00 where id = %s", (BAD_SHARE,))])

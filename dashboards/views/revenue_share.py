@@ -1,16 +1,35 @@
-"""Revenue share: a month's statements (with the finance export), payouts by status, per-author totals, platform
-commission over time, and MRR by plan with new and churned subscriptions."""
+"""Revenue share: a month's statements (with the finance export and its month close), outstanding payouts by age
+and as a worklist, restatements after close, payouts by status, per-author totals, platform commission over time,
+and MRR by plan with new and churned subscriptions."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from dashboards import charts, data, filters, views
 from dashboards.views import open_page, series, tile
 from pipelines.errors import UserError
+from pipelines.export.revenue_share import next_month
+
+CLOSE_REFUSED = "_revenue_share_close_refused"
+FAILED_ROW = "background-color: rgba(255, 43, 43, 0.16); color: rgb(125, 0, 0)"
+
+
+def _close(month: date) -> None:
+    """The "Close month" button's on-click: runs before the page draws, so the page shows the month closed."""
+    try:
+        data.close_month(month)
+    except UserError as refused:
+        st.session_state[CLOSE_REFUSED] = str(refused)
+
+
+def _failed_in_red(row: pd.Series) -> list[str]:
+    return [FAILED_ROW if row["payout_status"] == "failed" else ""] * len(row)
+
 
 period = open_page("revenue_share", default_days=365)
 plans = filters.choose("Plan (MRR charts)", "plan", data.report("revenue_share/plans")["plan"].tolist())
@@ -33,12 +52,43 @@ else:
     columns = st.columns(4)
     for column, name in zip(columns, ["book_sales", "platform_revenue", "author_revenue"], strict=False):
         tile(column, name, filters.month(month))
+    failed = totals.author_revenue_failed
     columns[3].metric(
         "Authors' share not yet paid",
         charts.money(totals.author_revenue_unpaid),
+        delta=f"{charts.money(failed)} of it failed payouts" if failed else None,
+        delta_color="red",
+        delta_arrow="off",
         border=True,
-        help=f"Pending, processing or failed payouts of the month's {charts.count(totals.statements)} statements.",
+        help=f"Pending, processing or failed payouts of the month's {charts.count(totals.statements)} statements; "
+        "failed payouts need a retry (the worklist below).",
     )
+    source = data.publication()
+    snapshot_day = source.snapshot_at.astimezone(UTC).date() if source else None
+    complete = not totals.partial and snapshot_day is not None and snapshot_day >= next_month(month)
+    if data.may_close_months() and data.month_close(month) is None:
+        st.button(
+            f"Close month {picked}",
+            key="close_month",
+            icon=":material/lock:",
+            disabled=not complete,
+            help="Freeze this month's statements as published now: later changes to their amounts are listed as "
+            "restatements (`ebook-analytics close-month`)."
+            if complete
+            else "Only a complete month closes: it must have ended, and every revenue period with it, in these data.",
+            on_click=_close,
+            args=(month,),
+        )
+    close_refused = st.session_state.pop(CLOSE_REFUSED, None)
+    if close_refused:
+        st.error(f"Not closed: {close_refused}", icon=":material/block:")
+    closed = data.month_close(month)
+    if closed is not None:
+        st.success(
+            f"**Closed** {closed.closed_at:%Y-%m-%d %H:%M} UTC by {closed.closed_by}: {closed.counted} frozen from "
+            f"run {closed.run_id}. Amounts that change later are listed under Restatements.",
+            icon=":material/lock:",
+        )
     try:
         csv_file, xlsx_file = data.statement_files(month)
     except UserError as refused:  # e.g. a --redact-pii warehouse has no author emails to put on statements
@@ -74,6 +124,38 @@ else:
         column_config={
             "commission_rate": st.column_config.NumberColumn("Commission", format="percent"),
         },
+    )
+
+st.subheader("Payouts outstanding, every month")
+source = data.publication()
+as_of = (source.snapshot_at if source else datetime.now(UTC)).astimezone(UTC).date()
+st.caption(
+    f"Age: UTC days from the end of the statement's month to {as_of:%Y-%m-%d}, the day of these data (a month not "
+    "over yet counts 0 days). Failed payouts are shown in red."
+)
+charts.table(
+    "Authors' share not yet paid, by age",
+    data.report("revenue_share/payout_ageing", as_of=as_of),
+    "payout_ageing",
+)
+charts.report_table(
+    "Outstanding payouts (failed first, then the oldest)",
+    "revenue_share/payout_worklist",
+    "payout_worklist",
+    {"as_of": as_of},
+    shape=views.with_people("author_id", "author", position=1),
+    row_style=_failed_in_red,
+)
+RESTATEMENTS = "Restatements: amounts changed after the month's close"
+if data.report("revenue_share/restatements").empty:
+    st.markdown(f"**{RESTATEMENTS}**")
+    st.info("No amount of a closed month has changed since its close.", icon=":material/lock:")
+else:
+    charts.report_table(
+        RESTATEMENTS,
+        "revenue_share/restatements",
+        "restatements",
+        shape=views.with_people("author_id", "author", position=1),
     )
 
 st.subheader(f"{period.start:%B %Y} to {period.end:%B %Y}")

@@ -79,11 +79,11 @@ TIMESTAMP_FORMAT = "yyyy-mm-dd hh:mm:ss"
 _PERIOD = re.compile(r"(\d{4})-(\d{2})")
 
 
-def parse_period(text: str) -> date:
-    """'YYYY-MM' -> the first day of that month."""
+def parse_period(text: str, what: str = "--period") -> date:
+    """'YYYY-MM' -> the first day of that month; `what` names the argument in the error."""
     match = _PERIOD.fullmatch(text.strip())
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise UserError(f"--period {text!r} is not a month; write it as YYYY-MM, e.g. 2024-03")
+        raise UserError(f"{what} {text!r} is not a month; write it as YYYY-MM, e.g. 2024-03")
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 

@@ -23,6 +23,7 @@ import duckdb
 import psycopg
 
 from pipelines import warehouse
+from pipelines.close import load_into
 from pipelines.config import paths, setting
 from pipelines.connections import connect, redact, rollup_url, source_url
 from pipelines.errors import UserError, first_line
@@ -338,6 +339,8 @@ def _build(
             if history_from is not None:
                 carry_over(con, history_from)
             update_history(con, extraction.snapshot_at)
+            # The month closes live beside the warehouse; the restatements mart compares against this copy.
+            load_into(con)
         with record.step("transform"):
             hooks.reached("transform")
             if engine == "spark":

@@ -47,3 +47,24 @@ create table if not exists meta.held_back (
     kept_snapshot_at  timestamptz,
     kept_published_at timestamptz
 );
+
+-- The statement rows frozen by the month closes (`ebook-analytics close-month`), copied from `closes.sqlite` beside
+-- the run history by every run (pipelines/close/): what marts.revenue_share_restatements compares with. Who closed
+-- stays in that file (`close-month --list`): the warehouse names no staff, so a --redact-pii one holds no email.
+create table if not exists meta.closed_statements (
+    period_month     date not null,
+    revenue_share_id uuid not null,
+    author_id        uuid not null,
+    project_id       uuid not null,
+    project_title    varchar,
+    period_start     date not null,
+    period_end       date not null,
+    book_sales       decimal(15, 2) not null,
+    commission_rate  decimal(5, 4) not null,
+    platform_revenue decimal(15, 2) not null,
+    author_revenue   decimal(15, 2) not null,
+    payout_status    varchar not null,
+    payout_date      timestamptz,
+    closed_at        timestamptz not null,
+    closed_run_id    varchar not null
+);
