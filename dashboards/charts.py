@@ -456,6 +456,9 @@ def report_table(
 
     st.markdown(f"**{title}**")
     params = params or {}
+    shape = shape or (lambda frame: frame)
+    whole = shape(data.report(name, **params))  # the CSV and the page's report pack: every row, whatever is shown
+    data.note_section(title, key, whole)
     columns = data.report_page(name, limit=0, **params).columns
     view = _table_controls(key, columns)
     counted = data.report_page(name, search=view.search, limit=0, **params)
@@ -472,9 +475,7 @@ def report_table(
         limit=view.size,
         **params,
     ).rows
-    whole = data.report(name, **params)
-    shape = shape or (lambda frame: frame)
-    _show(shape(rows), shape(whole), key, counted.total, column_config)
+    _show(shape(rows), whole, key, counted.total, column_config)
 
 
 def _column_words(frame: pd.DataFrame) -> dict:

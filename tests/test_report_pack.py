@@ -44,7 +44,7 @@ def test_an_analysts_ai_cost_pack_from_the_command_line(env, tmp_path):
     )
     assert result.stdout == f"wrote the AI cost report pack for the analyst role to {out}\n"
     book = openpyxl.load_workbook(out)
-    # The cover, then the page's 5 charts and 2 tables in its order.
+    # The cover, then the page's 5 charts and 3 tables in its order.
     assert book.sheetnames == [
         "Cover",
         "ai_cost_by_day",
@@ -52,6 +52,7 @@ def test_an_analysts_ai_cost_pack_from_the_command_line(env, tmp_path):
         "ai_latency",
         "ai_failure_rate",
         "ai_by_model",
+        "ai_model_league",
         "ai_by_tier",
         "ai_top_spenders",
     ]
@@ -121,7 +122,7 @@ def test_an_analysts_pdf_pack_has_a_cover_and_one_section_per_chart(env, tmp_pat
     reader = pypdf.PdfReader(first)
     pages = [page.extract_text() for page in reader.pages]
     # The cover, then one section per chart and table, each from a new page; the two 31-day tables take two pages.
-    assert len(pages) == 10
+    assert len(pages) == 11
     assert [page.splitlines()[0] for page in pages] == [
         "AI cost report pack",
         "1. Cost per day by provider (USD)",
@@ -133,6 +134,7 @@ def test_an_analysts_pdf_pack_has_a_cover_and_one_section_per_chart(env, tmp_pat
         "5. By model",
         "6. Model league table (rank: mean of the ranks on failure rate, p95 latency, rating and cost per generation)",
         "7. Subscription revenue, AI cost and gross margin by tier (USD)",
+        "8. Top spenders",
     ]
     cover = pages[0].splitlines()
     (run_id,) = [cover[index + 1] for index, line in enumerate(cover) if line == "Run id"]
@@ -141,7 +143,9 @@ def test_an_analysts_pdf_pack_has_a_cover_and_one_section_per_chart(env, tmp_pat
         "openai",
     ]
     assert run_id == json.loads(run_cli("runs", "--json", "--limit", "1", env=env).stdout)[0]["run_id"]
-    assert "Sections (7)" in cover
+    assert "Sections (8)" in cover
+    # The analyst's top spenders: pseudonymous keys, never a name or an email.
+    assert pages[10].splitlines()[1:3] == ["3 rows; the CSV download ai_top_spenders.csv holds the same.", "user"]
     # The first section's values: OpenAI's two March days, the cost exact to the micro-dollar.
     assert pages[1].splitlines()[2:] == ["day", "provider", "ai cost", "ai tokens"] + [
         "2024-03-01",
