@@ -7,6 +7,7 @@ import email
 import email.policy
 import io
 import json
+import os
 import socket
 import textwrap
 from datetime import UTC, datetime
@@ -97,7 +98,8 @@ def test_a_bad_schedule_file_names_the_file_and_field(tmp_path, text, message):
 
 
 def test_a_bad_schedule_file_stops_the_command_in_one_line(tmp_path):
-    env = {"EBOOK_ANALYTICS_HOME": str(tmp_path / "home")}
+    env = {name: value for name, value in os.environ.items() if not name.startswith("EBOOK_ANALYTICS_")}
+    env["EBOOK_ANALYTICS_HOME"] = str(tmp_path / "home")
     schedules = tmp_path / "home" / "schedules"
     schedules.mkdir(parents=True)
     (schedules / "weekly.yml").write_text("report: {page: ai_cost, role: analyst}\nwhen: weekly at 06:00\nto: x@y.z\n")
