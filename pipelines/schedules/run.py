@@ -238,6 +238,8 @@ def run_due(now: datetime, name: str | None = None) -> list[Outcome]:
     """Send each schedule (or the one named) whose newest due time at or before `now` was not sent yet, then retry
     the pending deliveries whose next attempt is due."""
     chosen = {schedule.name: schedule for schedule in select(load_schedules(), name)}
+    if not chosen:  # no schedule files: nothing to send, and no state to create
+        return []
     outcomes = []
     with open_state() as conn:
         for schedule in chosen.values():
