@@ -58,7 +58,7 @@ def _list(args: argparse.Namespace) -> int:
     problems = [row for row in deliveries if row["status"] != "sent"]
     for row in problems:
         print(
-            f"{row['status']}: {row['schedule']} due {_when(row['due_at'])}, {row['attempts']} of {MAX_ATTEMPTS} "
+            f"{'retrying' if row['status'] == 'pending' else 'failed'}: {row['schedule']} due {_when(row['due_at'])}, {row['attempts']} of {MAX_ATTEMPTS} "
             f"attempts: {row['error']}"
             + (f"; next attempt {_when(row['next_attempt_at'])}" if row["status"] == "pending" else ""),
             file=sys.stderr,
