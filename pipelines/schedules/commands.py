@@ -57,10 +57,11 @@ def _list(args: argparse.Namespace) -> int:
         )
     problems = [row for row in deliveries if row["status"] != "sent"]
     for row in problems:
+        retrying = row["status"] == "pending"
         print(
-            f"{'retrying' if row['status'] == 'pending' else 'failed'}: {row['schedule']} due {_when(row['due_at'])}, {row['attempts']} of {MAX_ATTEMPTS} "
-            f"attempts: {row['error']}"
-            + (f"; next attempt {_when(row['next_attempt_at'])}" if row["status"] == "pending" else ""),
+            f"{'retrying' if retrying else 'failed'}: {row['schedule']} due {_when(row['due_at'])}, "
+            f"{row['attempts']} of {MAX_ATTEMPTS} attempts: {row['error']}"
+            + (f"; next attempt {_when(row['next_attempt_at'])}" if retrying else ""),
             file=sys.stderr,
         )
     return 0
