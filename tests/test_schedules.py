@@ -223,7 +223,8 @@ def test_a_report_pack_arrives_by_email_as_the_report_command_writes_it(publishe
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert parsed["Subject"] == "AI cost report pack (ai-weekly)"
     ((name, content),) = attachments(raw).items()
-    (delivery,) = [row for row in json.loads(run_cli("schedules", "list", "--json", env=env).stdout)]
+    deliveries = json.loads(run_cli("schedules", "list", "--json", env=env).stdout)
+    (delivery,) = [row for row in deliveries if row["schedule"] == "ai-weekly"]
     due = datetime.fromisoformat(delivery["due_at"])
     assert name == f"ai-weekly-{due:%Y-%m-%dT%H%MZ}.pdf"
     expected = tmp_path / "expected.pdf"
@@ -365,10 +366,14 @@ def test_the_refresher_delivers_due_schedules_after_a_publication(published_data
         "daily-pack",
         f"statements: {{period: 2024-02, format: csv}}\nwhen: daily at 00:00\nfolder: {tmp_path / 'out'}\n",
     )
+    before = datetime.now(UTC)
     result = run_cli("etl", "run", "--every", "1h", "--max-runs", "1", env=env)
-    today = datetime.now(UTC)
-    stamp = f"{today:%Y-%m-%d}T0000Z"
-    assert f"sent daily-pack (due {today:%Y-%m-%d} 00:00): " in result.stdout
+    (delivery,) = json.loads(run_cli("schedules", "list", "--json", env=env).stdout)
+    due = datetime.fromisoformat(delivery["due_at"])
+    # The newest 00:00 at the time of the publication: today's (tomorrow's, should the run cross midnight).
+    assert (due.hour, due.minute) == (0, 0) and before.date() <= due.date() <= datetime.now(UTC).date()
+    stamp = f"{due:%Y-%m-%d}T0000Z"
+    assert f"sent daily-pack (due {due:%Y-%m-%d} 00:00): " in result.stdout
     assert sorted(path.name for path in (tmp_path / "out" / f"daily-pack-{stamp}").iterdir()) == [
         "manifest.csv",
         f"statement-{ALICE}.csv",
