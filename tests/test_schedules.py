@@ -9,6 +9,8 @@ import io
 import json
 import os
 import socket
+import ssl
+import subprocess
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ import pypdf
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from pipelines.errors import UserError
 from pipelines.schedules.definitions import load_schedules, parse_schedule
@@ -249,6 +252,69 @@ def test_a_report_pack_arrives_by_email_as_the_report_command_writes_it(publishe
     sends = [entry for entry in audit if entry["action"] == "scheduled send"]
     assert [(entry["what"], entry["filters"]["to"], entry["files"]) for entry in sends] == [
         ("ai-weekly: AI cost report pack (pdf, analyst)", "cfo@example.com,analyst@example.com", [f"email:{name}"])
+    ]
+
+
+@pytest.fixture
+def certificate(tmp_path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (the test's private CA) and its key."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert)]
+        + ["-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_email_over_starttls_with_a_login(published, tmp_path, smtp_port, certificate, monkeypatch):
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    logins: list[tuple[bytes, bool]] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, session.ssl is not None))
+        return AuthResult(success=auth_data.password == b"s3cret", handled=False)
+
+    handler = Inbox()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=smtp_port,
+        tls_context=context,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
+    )
+    controller.start()
+    try:
+        env = mail_env(published, tmp_path, smtp_port) | {
+            "EBOOK_ANALYTICS_SMTP_STARTTLS": "true",
+            "EBOOK_ANALYTICS_SMTP_CAFILE": str(cert),
+            "EBOOK_ANALYTICS_SMTP_USERNAME": "reports",
+            "EBOOK_ANALYTICS_SMTP_PASSWORD": "wrong",
+        }
+        use_settings(monkeypatch, env)
+        write_schedule(env, "over-tls", "statements: {format: csv}\nwhen: daily at 06:00\nto: [cfo@example.com]\n")
+        (refused,) = run_due(utc(2024, 3, 2, 6, 0))
+        assert (refused.status, refused.error) == (
+            "pending",
+            f"email via 127.0.0.1:{smtp_port} failed: (535, b'5.7.8 Authentication credentials invalid')",
+        )
+        monkeypatch.setenv("EBOOK_ANALYTICS_SMTP_PASSWORD", "s3cret")
+        (sent,) = run_due(utc(2024, 3, 2, 6, 5))
+        assert (sent.status, sent.attempts) == ("sent", 2)
+    finally:
+        controller.stop()
+    # Every login came after STARTTLS (on the encrypted connection), as the configured user.
+    assert set(logins) == {(b"reports", True)}
+    ((_, recipients, raw),) = handler.messages
+    assert recipients == ["cfo@example.com"] and list(attachments(raw)) == [
+        f"statement-{ALICE}.csv",
+        f"statement-{CAROL}.csv",
+        "manifest.csv",
     ]
 
 

@@ -3,7 +3,8 @@
 SMTP settings (environment `EBOOK_ANALYTICS_SMTP_*` or the settings file, `pipelines.config`): `smtp_host`,
 `smtp_port` (default 587 with STARTTLS, else 25), `smtp_username` and `smtp_password` (to log in; keep the password
 in the environment or the settings file, never in a schedule file), `smtp_starttls` (`true` by default; `false`
-only for a relay on the same host), and `smtp_sender` (the From address).
+only for a relay on the same host), `smtp_cafile` (the certificates to trust instead of the system's, for a server
+with a private CA) and `smtp_sender` (the From address). The server's certificate is always verified.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class SmtpSettings:
     username: str | None
     password: str | None
     starttls: bool
+    cafile: str | None
     sender: str
 
 
@@ -55,6 +57,7 @@ def smtp_settings() -> SmtpSettings:
         username=setting("smtp_username"),
         password=setting("smtp_password"),
         starttls=starttls,
+        cafile=setting("smtp_cafile"),
         sender=sender,
     )
 
@@ -77,7 +80,7 @@ def send_mail(settings: SmtpSettings, mail: EmailMessage, to: Sequence[str]) -> 
     try:
         with smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
             if settings.starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=ssl.create_default_context(cafile=settings.cafile))
             if settings.username:
                 smtp.login(settings.username, settings.password or "")
             smtp.send_message(mail, from_addr=settings.sender, to_addrs=list(to))
