@@ -86,7 +86,10 @@ def test_due_times_on_an_injected_clock(when, now, latest, following):
         ("statements: {}\nwhen: daily at 06:00\nto: [finance]\n", "`to` 'finance' is not an email address"),
         ("statements: {}\nwhen: daily at 06:00\n", "`to` or `folder`: give at least one"),
         ("statements: {}\nwhen: 0 6 31 2 *\nfolder: out\n", "`when` cron line '0 6 31 2 *' never matches a real day"),
-        ("statements: {}\nwhen: daily at 06:00\nfolder: out\ncc: x\n", "`.cc` is not a field here"),
+        (
+            "statements: {}\nwhen: daily at 06:00\nfolder: out\ncc: x\n",
+            "`cc` is not a field here (fields: folder, report, statements, to, when)",
+        ),
     ],
 )
 def test_a_bad_schedule_file_names_the_file_and_field(tmp_path, text, message):

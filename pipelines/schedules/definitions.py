@@ -94,7 +94,8 @@ def _mapping(value: Any, path: Path, field: str, allowed: set[str]) -> dict[str,
         raise _fail(path, field, "must be a mapping")
     unknown = sorted(str(key) for key in value.keys() - allowed)
     if unknown:
-        raise _fail(path, f"{field}.{unknown[0]}", f"is not a field here (fields: {', '.join(sorted(allowed))})")
+        name = f"{field}.{unknown[0]}" if field else unknown[0]
+        raise _fail(path, name, f"is not a field here (fields: {', '.join(sorted(allowed))})")
     return value
 
 
@@ -118,7 +119,9 @@ def _report(data: Any, path: Path) -> ReportSpec:
     file_format = spec.get("format", "pdf")
     if file_format not in REPORT_FORMATS:
         raise _fail(path, "report.format", f"{file_format!r} is not one of {', '.join(REPORT_FORMATS)}")
-    filters = _mapping(spec.get("filters", {}), path, "report.filters", set(spec.get("filters") or {}))
+    filters = spec.get("filters", {})
+    if not isinstance(filters, dict):
+        raise _fail(path, "report.filters", "must be a mapping of the page's URL filters (e.g. provider: openai)")
     pairs: list[tuple[str, str]] = []
     for key, value in filters.items():
         values = value if isinstance(value, list) else [value]
@@ -169,9 +172,11 @@ def parse_schedule(data: Any, path: Path) -> Schedule:
         raise _fail(path, "when", str(exc)) from None
     to = fields.get("to", [])
     to = [to] if isinstance(to, str) else to
-    if not isinstance(to, list) or any(not isinstance(item, str) or not _EMAIL.fullmatch(item) for item in to):
-        bad = to if not isinstance(to, list) else next(i for i in to if not isinstance(i, str) or not _EMAIL.match(i))
-        raise _fail(path, "to", f"{bad!r} is not an email address (or a list of them)")
+    if not isinstance(to, list):
+        raise _fail(path, "to", f"{to!r} is not an email address or a list of them")
+    for address in to:
+        if not isinstance(address, str) or not _EMAIL.fullmatch(address):
+            raise _fail(path, "to", f"{address!r} is not an email address")
     folder = fields.get("folder")
     if folder is not None and (not isinstance(folder, str) or not folder.strip()):
         raise _fail(path, "folder", "must be a folder path")
