@@ -144,6 +144,7 @@ def test_an_analysts_pdf_pack_has_a_cover_and_one_section_per_chart(env, tmp_pat
     ]
     assert run_id == json.loads(run_cli("runs", "--json", "--limit", "1", env=env).stdout)[0]["run_id"]
     assert "Sections (8)" in cover
+    assert pages[7].splitlines()[1] == "1 row; the CSV download ai_by_model.csv holds the same."
     # The analyst's top spenders: pseudonymous keys, never a name or an email.
     assert pages[10].splitlines()[1:3] == ["3 rows; the CSV download ai_top_spenders.csv holds the same.", "user"]
     # The first section's values: OpenAI's two March days, the cost exact to the micro-dollar.

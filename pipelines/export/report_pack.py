@@ -268,7 +268,7 @@ def report_pdf(
             PageBreak(),
             Paragraph(f"{number}. {escape(section.title)}", styles["Heading2"]),
             Paragraph(
-                f"{len(section.frame):,} rows; the CSV download {escape(section.key)}.csv holds the same.", small
+                f"{_rows(len(section.frame))}; the CSV download {escape(section.key)}.csv holds the same.", small
             ),
             Spacer(1, 2 * mm),
             _pdf_table(section.frame, small) if len(section.frame.columns) else Paragraph("No columns.", small),
