@@ -468,8 +468,8 @@ def report_table(
     st.markdown(f"**{title}**")
     params = params or {}
     shape = shape or (lambda frame: frame)
-    whole = shape(data.report(name, **params))
-    data.note_section(title, key, whole)  # the page's report pack holds the whole table, as its CSV does
+    whole = shape(data.report(name, **params))  # the CSV and the page's report pack: every row, whatever is shown
+    data.note_section(title, key, whole)
     columns = data.report_page(name, limit=0, **params).columns
     view = _table_controls(key, columns)
     counted = data.report_page(name, search=view.search, limit=0, **params)

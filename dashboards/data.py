@@ -471,11 +471,11 @@ def open_warnings(tables: set[str]) -> list[tuple[str, str, int]]:
     return [(str(row.name), str(row.table_name), int(row.unexpected_count)) for row in concerned.itertuples()]
 
 
-def page_pack(title: str) -> Callable[[], bytes]:
-    """The XLSX report pack of the page this run drew (cover: page, role, filters, data as of, run id, open warnings;
-    one sheet per chart and table), as a function that makes it: everything it needs is taken now, in the script
-    run, because Streamlit calls it on another thread when the button is clicked."""
-    from pipelines.export.report_pack import report_workbook
+def page_pack(title: str, file_format: str = "xlsx") -> Callable[[], bytes]:
+    """The report pack of the page this run drew (cover: page, role, filters, data as of, run id, open warnings;
+    one sheet or PDF section per chart and table), as a function that makes it: everything it needs is taken now, in
+    the script run, because Streamlit calls it on another thread when the button is clicked."""
+    from pipelines.export.report_pack import WRITERS
 
     source = publication()
     contents = {
@@ -487,4 +487,4 @@ def page_pack(title: str) -> Callable[[], bytes]:
         "warnings": [f"{name} on {table}: {count} unexpected" for name, table, count in open_warnings(tables_read())],
         "sections": list(st.session_state.get(_SECTIONS, [])),
     }
-    return lambda: report_workbook(**contents)
+    return lambda: WRITERS[file_format](**contents)

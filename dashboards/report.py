@@ -1,4 +1,5 @@
-"""`ebook-analytics report`: a page's report pack (the "Download page (XLSX)" workbook) from the command line, for cron.
+"""`ebook-analytics report`: a page's report pack (the "Download page (XLSX)" workbook, or the same as a PDF) from the
+command line, for cron and for the scheduled deliveries (`pipelines.schedules`).
 
 The page's own script draws it, headless, in Streamlit's in-process runner (`streamlit.testing.v1.AppTest`, the one
 way to run a page script without a browser session): so the pack holds exactly what the page would show that role
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -19,11 +22,20 @@ from pipelines.config import paths
 from pipelines.errors import UserError
 
 TIMEOUT_SECONDS = 300
+FORMATS = ("xlsx", "pdf")
+
+
+@dataclass(frozen=True)
+class ReportPack:
+    content: bytes
+    run_id: str | None
+    title: str  # the page's title
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     report = subparsers.add_parser(
-        "report", help="a page's report pack (XLSX: cover sheet, one sheet per chart and table) for a role"
+        "report",
+        help="a page's report pack (XLSX or PDF: a cover, one sheet or section per chart and table) for a role",
     )
     report.add_argument("--page", required=True, choices=[page.key for page in pages.REGISTRY], help="the page")
     report.add_argument("--role", required=True, choices=pages.ROLES, help="whose view: the pack follows its scope")
@@ -36,21 +48,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="an on-screen filter as in the page's URL (e.g. provider=openai, month=2024-03); repeat for more",
     )
-    report.add_argument("--format", required=True, choices=["xlsx"], help="file format")
+    report.add_argument("--format", required=True, choices=FORMATS, help="file format")
     report.add_argument("--out", required=True, type=Path, metavar="PATH", help="file to write")
     report.set_defaults(func=_report)
 
 
-def _filters(args: argparse.Namespace) -> dict[str, list[str]]:
+def page_query(start: date | None, end: date | None, filters: Sequence[str]) -> dict[str, list[str]]:
     """The page's URL query parameters: `dates` from --start/--end, then each --filter (repeated keys add values)."""
     query: dict[str, list[str]] = {}
-    if (args.start is None) != (args.end is None):
+    if (start is None) != (end is None):
         raise UserError("give both --start and --end, or neither (the page's default range)")
-    if args.start is not None:
-        if args.start > args.end:
-            raise UserError(f"--start {args.start} is after --end {args.end}; swap them")
-        query["dates"] = [args.start.isoformat(), args.end.isoformat()]
-    for item in args.filter:
+    if start is not None and end is not None:
+        if start > end:
+            raise UserError(f"--start {start} is after --end {end}; swap them")
+        query["dates"] = [start.isoformat(), end.isoformat()]
+    for item in filters:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UserError(f"--filter {item!r} is not KEY=VALUE; write it as in the page's URL, e.g. provider=openai")
@@ -58,7 +70,7 @@ def _filters(args: argparse.Namespace) -> dict[str, list[str]]:
     return query
 
 
-def _page_script(page_key: str, role: str, user: str) -> None:
+def _page_script(page_key: str, role: str, user: str, file_format: str) -> None:
     """Runs inside the headless runner: the page as `role` sees it, then its pack into the session state."""
     import runpy
 
@@ -71,23 +83,28 @@ def _page_script(page_key: str, role: str, user: str) -> None:
     data.start_run(User(email=user, role=role))
     data.open_page(page_key)
     runpy.run_path(str(page(page_key).view_path))
-    st.session_state["report_pack"] = data.page_pack(page(page_key).title)()
+    st.session_state["report_pack"] = data.page_pack(page(page_key).title, file_format)()
     source = data.publication()
     st.session_state["report_run_id"] = source.run_id if source else None
 
 
-def _report(args: argparse.Namespace) -> int:
+def check_role(page_key: str, role: str) -> None:
+    page = pages.page(page_key)
+    if role not in page.roles:
+        raise UserError(f"the {role} role may not open the {page.title} page; choose one of {sorted(page.roles)}")
+
+
+def build_pack(page_key: str, role: str, query: dict[str, list[str]], file_format: str) -> ReportPack:
+    """The page drawn headless for `role` with the URL's `query`, and its pack in `file_format` (xlsx or pdf)."""
     from streamlit.testing.v1 import AppTest
 
-    page = pages.page(args.page)
-    if args.role not in page.roles:
-        raise UserError(f"the {args.role} role may not open the {page.title} page; choose one of {sorted(page.roles)}")
-    query = _filters(args)
+    check_role(page_key, role)
+    page = pages.page(page_key)
     if not paths().warehouse.exists():
         raise UserError(f"no warehouse at {paths().warehouse}; run `ebook-analytics etl run` first")
     os.environ.setdefault("STREAMLIT_SERVER_HEADLESS", "true")
     runner = AppTest.from_function(
-        _page_script, args=(args.page, args.role, audit.cli_user()), default_timeout=TIMEOUT_SECONDS
+        _page_script, args=(page_key, role, audit.cli_user(), file_format), default_timeout=TIMEOUT_SECONDS
     )
     runner.query_params.update(query)
     runner.run()
@@ -96,18 +113,30 @@ def _report(args: argparse.Namespace) -> int:
     if "report_pack" not in runner.session_state:  # the page stopped early, e.g. on an empty warehouse
         shown = " ".join(element.value for element in [*runner.info, *runner.error])
         raise UserError(f"the {page.title} page drew nothing to pack ({shown or 'it stopped'}); publish data first")
-    content = runner.session_state["report_pack"]
-    filters = {"page": args.page, "role": args.role, **{key: ",".join(values) for key, values in query.items()}}
+    return ReportPack(
+        content=runner.session_state["report_pack"], run_id=runner.session_state["report_run_id"], title=page.title
+    )
+
+
+def pack_filters(page_key: str, role: str, query: dict[str, list[str]]) -> dict[str, str]:
+    """The pack's options as the audit log records them."""
+    return {"page": page_key, "role": role, **{key: ",".join(values) for key, values in query.items()}}
+
+
+def _report(args: argparse.Namespace) -> int:
+    check_role(args.page, args.role)
+    query = page_query(args.start, args.end, args.filter)
+    pack = build_pack(args.page, args.role, query, args.format)
     audit.record(
         "report pack",
-        f"{page.title} report pack ({args.format})",
-        filters=filters,
-        run_id=runner.session_state["report_run_id"],
+        f"{pack.title} report pack ({args.format})",
+        filters=pack_filters(args.page, args.role, query),
+        run_id=pack.run_id,
         files=[str(args.out.absolute())],
     )
     try:
-        args.out.write_bytes(content)
+        args.out.write_bytes(pack.content)
     except OSError as exc:
         raise UserError(f"cannot write {args.out}: {exc.strerror}; choose another --out path") from exc
-    print(f"wrote the {page.title} report pack for the {args.role} role to {args.out}")
+    print(f"wrote the {pack.title} report pack for the {args.role} role to {args.out}")
     return 0

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "dashboards.commands",  # dashboard, demo
     "dashboards.auth.commands",  # users add|list|remove|set-role
     "dashboards.report",  # report (a page's report pack)
+    "pipelines.schedules.commands",  # schedules list|run (scheduled delivery)
     "pipelines.bench.commands",  # bench
 )
 

@@ -7,6 +7,7 @@ import json
 
 import duckdb
 import openpyxl
+import pypdf
 import pytest
 
 from tests.conftest import copy_published, run_cli
@@ -110,3 +111,52 @@ def test_refusals_are_one_line(env, tmp_path, args, message):
     result = run_cli("report", *args, "--format", "xlsx", "--out", str(tmp_path / "x.xlsx"), env=env, check=False)
     assert (result.returncode, result.stderr) == (1, message)
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_an_analysts_pdf_pack_has_a_cover_and_one_section_per_chart(env, tmp_path):
+    args = ["report", "--page", "ai_cost", "--role", "analyst", "--start", "2024-03-01", "--end", "2024-03-31"]
+    first, second = tmp_path / "first.pdf", tmp_path / "second.pdf"
+    run_cli(*args, "--filter", "provider=openai", "--format", "pdf", "--out", str(first), env=env)
+    run_cli(*args, "--filter", "provider=openai", "--format", "pdf", "--out", str(second), env=env)
+    assert first.read_bytes() == second.read_bytes()  # the same publication and options give the same bytes
+    reader = pypdf.PdfReader(first)
+    pages = [page.extract_text() for page in reader.pages]
+    # The cover, then one section per chart and table, each from a new page; the two 31-day tables take two pages.
+    assert len(pages) == 11
+    assert [page.splitlines()[0] for page in pages] == [
+        "AI cost report pack",
+        "1. Cost per day by provider (USD)",
+        "2. Tokens per day by provider",
+        "3. Latency of completed generations (ms), exact percentiles of each day",
+        "day",
+        "4. Failure rate per day (failed / finished)",
+        "day",
+        "5. By model",
+        "6. Model league table (rank: mean of the ranks on failure rate, p95 latency, rating and cost per generation)",
+        "7. Subscription revenue, AI cost and gross margin by tier (USD)",
+        "8. Top spenders",
+    ]
+    cover = pages[0].splitlines()
+    (run_id,) = [cover[index + 1] for index, line in enumerate(cover) if line == "Run id"]
+    assert cover[1:9] == ["Page", "AI cost", "Role", "analyst", "Filter: dates", "2024-03-01,2024-03-31"] + [
+        "Filter: provider",
+        "openai",
+    ]
+    assert run_id == json.loads(run_cli("runs", "--json", "--limit", "1", env=env).stdout)[0]["run_id"]
+    assert "Sections (8)" in cover
+    assert pages[7].splitlines()[1] == "1 row; the CSV download ai_by_model.csv holds the same."
+    # The analyst's top spenders: pseudonymous keys, never a name or an email.
+    assert pages[10].splitlines()[1:3] == ["3 rows; the CSV download ai_top_spenders.csv holds the same.", "user"]
+    # The first section's values: OpenAI's two March days, the cost exact to the micro-dollar.
+    assert pages[1].splitlines()[2:] == ["day", "provider", "ai cost", "ai tokens"] + [
+        "2024-03-01",
+        "openai",
+        "0.036000",
+        "1200",
+        "2024-03-02",
+        "openai",
+        "0.015000",
+        "500",
+    ]
+    text = "\n".join(pages)
+    assert "@" not in text and "Alice" not in text and str(ALICE) not in text

@@ -2,12 +2,12 @@
 
 The log is `<home>/audit/audit.jsonl`, one JSON object per line: `at` (UTC, ISO 8601), `user` (the OS user for the
 command line, the signed-in email for the dashboards), `role` (`cli` on the command line), `action` (what was taken:
-`export statements`, `statement pack`, `download`, `close month`), `what` (the file or the download's name),
-`filters` (the options or on-screen filters), `run_id` (the publication the figures came from) and `files` (what was
-written).
-`record` only ever appends one line under an exclusive lock, so concurrent writers never interleave and the log
-survives restarts; nothing in the project rewrites or truncates it. The dashboards reach it only through `record`,
-called by their download buttons, and read it on the admins' Audit log page.
+`export statements`, `statement pack`, `report pack`, `scheduled send`, `download`, `close month`), `what` (the file
+or the download's name), `filters` (the options or on-screen filters), `run_id` (the publication the figures came
+from) and `files` (what was written). `record` only ever appends one line under an exclusive lock, so concurrent
+writers never interleave and the log survives restarts; nothing in the project rewrites or truncates it. The
+dashboards reach it only through `record`, called by their download buttons, and read it on the admins' Audit log
+page.
 """
 
 from __future__ import annotations

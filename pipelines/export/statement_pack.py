@@ -185,7 +185,7 @@ def author_pdf(pack: Pack, author: AuthorStatement) -> bytes:
     for line in author.lines:
         table.append(
             [
-                Paragraph(_escape(line["project_title"] or str(line["project_id"])), small),
+                Paragraph(escape(line["project_title"] or str(line["project_id"])), small),
                 f"{line['period_start']:%Y-%m-%d}",
                 f"{line['period_end']:%Y-%m-%d}",
                 _rate(line["commission_rate"]),
@@ -224,8 +224,8 @@ def author_pdf(pack: Pack, author: AuthorStatement) -> bytes:
     figures_table.setStyle(TableStyle([("FONTSIZE", (0, 0), (-1, -1), 9), ("ALIGN", (1, 0), (1, -1), "RIGHT")]))
     story: list[Flowable] = [
         Paragraph(title, styles["Title"]),
-        Paragraph(f"<b>{_escape(name)}</b>", styles["BodyText"]),
-        Paragraph(_escape(author.author_email or ""), styles["BodyText"]),
+        Paragraph(f"<b>{escape(name)}</b>", styles["BodyText"]),
+        Paragraph(escape(author.author_email or ""), styles["BodyText"]),
         Paragraph(f"Author id {author.author_id}", small),
         Spacer(1, 4 * mm),
         Paragraph(
@@ -259,7 +259,7 @@ def author_pdf(pack: Pack, author: AuthorStatement) -> bytes:
     return buffer.getvalue()
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """Text for a reportlab Paragraph, which reads a little markup."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 

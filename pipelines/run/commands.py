@@ -61,10 +61,21 @@ def _run(args: argparse.Namespace) -> int:
     if args.max_runs is not None and (args.every is None or args.max_runs < 1):
         raise UserError("--max-runs N (N >= 1) goes with --every INTERVAL")
     if args.every is not None:
-        return run_every(args.every, args.max_runs, lambda: _run_once(args))
+        return run_every(args.every, args.max_runs, lambda: _run_and_deliver(args))
     from pipelines.run.etl import EXIT_BLOCKED
 
     return EXIT_BLOCKED if _run_once(args) in ("blocked", "partial") else 0
+
+
+def _run_and_deliver(args: argparse.Namespace) -> str:
+    """One run of `--every`; after a publication, the scheduled deliveries that are due (their failures are printed
+    and retried by later runs: they do not change the run's outcome)."""
+    status = _run_once(args)
+    if status in ("published", "partial"):
+        from pipelines.schedules.commands import deliver_due
+
+        deliver_due()
+    return status
 
 
 def _run_once(args: argparse.Namespace) -> str:

@@ -1,0 +1,1 @@
+select * from deliveries order by due_at desc, id desc
