@@ -8,7 +8,7 @@ with milestones as (
 ),
 
 steps as (
-    select * from (
+    select milestones_in_order.* from (
         values
         (1, 'Signed up', 'signup_at'),
         (2, 'First project', 'first_project_at'),
@@ -18,7 +18,7 @@ steps as (
         (6, 'First export', 'first_export_at'),
         (7, 'First published book', 'first_published_at'),
         (8, 'First sale', 'first_sale_at')
-    ) as steps (step_number, step, milestone)
+    ) as milestones_in_order (step_number, step, milestone)
 ),
 
 signups as (
@@ -110,7 +110,8 @@ final as (
         step,
         users,
         users / nullif(lag(users) over (partition by segment order by step_number), 0) as conversion_from_previous,
-        users / nullif(first_value(users) over (partition by segment order by step_number), 0) as conversion_from_signup,
+        users / nullif(first_value(users) over (partition by segment order by step_number), 0)
+            as conversion_from_signup,
         median_hours_from_previous,
         median_hours_from_previous / 24 as median_days_from_previous
     from counted
