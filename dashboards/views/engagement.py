@@ -1,6 +1,7 @@
 """Engagement: DAU/WAU/MAU and stickiness, the weekly retention of signup cohorts, events by category, new users.
 
 Active users, stickiness and new users come from the metrics layer; retention and events by category are reports.
+Below them, the writing-milestone funnel of the period's sign-ups (`dashboards/milestone_funnel.py`).
 """
 
 from __future__ import annotations
