@@ -37,6 +37,10 @@ def _bars(frame: pd.DataFrame) -> go.Figure:
     return figure.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=frame["step"].unique())
 
 
+def _within(window: str) -> str:
+    return "at any time after sign-up" if WINDOWS[window] is None else f"within {window} of sign-up"
+
+
 def show(period: filters.DateRange) -> None:
     """The funnel's selectors, bar chart and table for the sign-ups of `period`."""
     left, right = st.columns(2)
@@ -48,13 +52,15 @@ def show(period: filters.DateRange) -> None:
         "engagement/milestone_funnel", **period.params(), window_days=WINDOWS[window], breakdown=BREAKDOWNS[breakdown]
     )
     charts.chart(
-        f"Writing-milestone funnel of the period's sign-ups (steps reached within {window.lower()} of sign-up)",
+        f"Writing-milestone funnel of the period's sign-ups (steps reached {_within(window)})",
         funnel,
         _bars,
         "milestone_funnel",
     )
     st.caption(
         "A user reaches a step when they reached it and every step before it within the window. Sign-ups near the "
-        "period's end may not have had the whole window yet. Times are exact medians over the users reaching the step."
+        "period's end may not have had the whole window yet. Times are exact medians over the users reaching the step; "
+        "a negative one means they usually took the step before the previous one (e.g. an AI generation drafting the "
+        "first chapter)."
     )
     charts.table("Writing-milestone funnel", funnel, "milestone_funnel_table", column_config=COLUMNS)

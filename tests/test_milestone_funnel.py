@@ -158,6 +158,9 @@ def test_engagement_page_shows_the_funnel_table(published: dict[str, str], monke
     at.run()
     assert not at.exception, [exception.value for exception in at.exception]
     assert not at.error, [error.value for error in at.error]
+    assert "**Writing-milestone funnel of the period's sign-ups (steps reached within 7 days of sign-up)**" in [
+        markdown.value for markdown in at.markdown
+    ]
     funnel = next(frame.value for frame in at.dataframe if "conversion_from_signup" in frame.value.columns)
     assert list(funnel["segment"].unique()) == ["basic", "free", "premium"]
     assert list(funnel.loc[funnel["segment"] == "basic", "users"]) == [1, 1, 1, 1, 1, 1, 0, 0]
