@@ -428,7 +428,7 @@ def test_a_new_publication_is_picked_up_and_held_back_marts_are_announced(
     assert "- `staging.ai_generations.completed_not_before_created` on `staging.ai_generations`: 1 unexpected" in (
         banner.value
     )
-    _no_errors(_open("engagement", {"dates": MARCH}))  # not made of generations: published fresh, no banner
+    _no_errors(_open("usage", {"dates": MARCH}))  # not made of generations: published fresh, no banner
 
 
 def _figure(at: AppTest, key: str) -> dict:

@@ -1,6 +1,7 @@
 """Engagement: DAU/WAU/MAU and stickiness, the weekly retention of signup cohorts, events by category, new users.
 
 Active users, stickiness and new users come from the metrics layer; retention and events by category are reports.
+Below them, the writing-milestone funnel of the period's sign-ups (`dashboards/milestone_funnel.py`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards import charts, data
+from dashboards import charts, data, milestone_funnel
 from dashboards.views import open_page, series, tile
 
 period = open_page("engagement")
@@ -78,3 +79,5 @@ with right:
         lambda f: px.bar(f, x="day", y="new_users"),
         "new_users",
     )
+
+milestone_funnel.show(period)
