@@ -1,6 +1,8 @@
-"""Engagement: DAU/WAU/MAU and stickiness, the weekly retention of signup cohorts, events by category, new users.
+"""Engagement: DAU/WAU/MAU and stickiness, the weekly retention of signup cohorts, events by category and by type,
+new users, and the lifecycle and depth in writing days (dashboards/writing_depth.py).
 
-Active users, stickiness and new users come from the metrics layer; retention and events by category are reports.
+Active users, stickiness and new users come from the metrics layer; retention, events and the writing section are
+reports.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards import charts, data
+from dashboards import charts, data, writing_depth
 from dashboards.views import open_page, series, tile
 
 period = open_page("engagement")
@@ -72,9 +74,13 @@ with left:
         "events_by_category",
     )
 with right:
-    charts.chart(
-        "New users per day",
-        activity,
-        lambda f: px.bar(f, x="day", y="new_users"),
-        "new_users",
-    )
+    charts.table("Events by type", data.report("engagement/events_by_type", **period.params()), "events_by_type")
+
+charts.chart(
+    "New users per day",
+    activity,
+    lambda f: px.bar(f, x="day", y="new_users"),
+    "new_users",
+)
+
+writing_depth.show(period)
