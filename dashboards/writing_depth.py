@@ -13,7 +13,7 @@ import streamlit as st
 from dashboards import charts, data
 from dashboards.filters import DateRange
 
-LIFECYCLE = ["new", "returning", "resurrecting", "dormant"]
+LIFECYCLE = ["new_writers", "returning_writers", "resurrecting_writers", "dormant_writers"]
 
 
 def show(period: DateRange) -> None:

@@ -214,10 +214,10 @@ def test_the_engagement_page_shows_lifecycle_histogram_and_events_by_type(
     }
     lifecycle = {trace["name"]: _values(trace["y"]) for trace in figures["writer_lifecycle"]["data"]}
     assert lifecycle == {
-        "New": [1, 2, 0, 1, 0],
-        "Returning": [0, 1, 1, 0, 2],
-        "Resurrecting": [0, 0, 0, 1, 1],
-        "Dormant": [0, 0, -2, -1, 0],
+        "New writers": [1, 2, 0, 1, 0],
+        "Returning writers": [0, 1, 1, 0, 2],
+        "Resurrecting writers": [0, 0, 0, 1, 1],
+        "Dormant writers": [0, 0, -2, -1, 0],
     }
     (histogram,) = figures["writing_days_histogram"]["data"]
     assert dict(zip(_values(histogram["x"]), _values(histogram["y"]), strict=True)) == {

@@ -5,11 +5,15 @@ with writing_days as (
     select * from marts.user_writing_days
 ),
 
+weeks as (
+    select unnest(generate_series(date_trunc('week', $start::date), $end::date, interval 7 day))::date as week
+),
+
 windows as (
     select
-        week::date as week,
-        least(week::date + 6, $end::date) as window_end
-    from (select unnest(generate_series(date_trunc('week', $start::date), $end::date, interval 7 day)) as week)
+        week,
+        least(week + 6, $end::date) as window_end
+    from weeks
 ),
 
 per_writer as (

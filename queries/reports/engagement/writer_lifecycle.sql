@@ -7,10 +7,10 @@ with lifecycle as (
 final as (
     select
         week,
-        new_writers as new,
-        returning_writers as returning,
-        resurrecting_writers as resurrecting,
-        -dormant_writers as dormant,
+        new_writers,
+        returning_writers,
+        resurrecting_writers,
+        -dormant_writers as dormant_writers,
         active_writers,
         complete
     from lifecycle
