@@ -51,6 +51,13 @@ EVENTS = [
     (None, "page_view", None, "2024-03-31 23:59:59+00"),
     (DAN, "page_view", "navigation", "2024-03-31 22:00:00-05"),  # 04-01 03:00 UTC: after March
 ]
+# (user, created_at) of AI generations: the week of a person's first one is their cohort.
+GENERATIONS = [
+    (ANN, "2024-03-04 08:00:00+00"),  # W1
+    (ANN, "2024-03-20 08:00:00+00"),  # not her first
+    (DAN, "2024-03-12 09:00:00+00"),  # W2
+    (EVE, "2024-03-17 23:30:00-05"),  # 03-18 04:30 UTC: W3, not W2
+]
 MARCH = (date(2024, 3, 1), date(2024, 3, 31))
 
 
@@ -78,6 +85,7 @@ def _insert(url: str) -> None:
                 "insert into content.chapters (id, project_id, position) values (%s, %s, 1)", (chapter, project)
             )
         chapters = {user: uuid.UUID(int=100 + n) for n, (user, _) in enumerate(USERS, start=1)}
+        projects = {user: uuid.UUID(int=n) for n, (user, _) in enumerate(USERS, start=1)}
         numbers: dict[uuid.UUID, int] = {}
         for n, (user, at) in enumerate(VERSIONS, start=1):
             numbers[user] = numbers.get(user, 0) + 1
@@ -86,6 +94,20 @@ def _insert(url: str) -> None:
                 " created_at) values (%s, %s, %s, 100, 'text', %s, %s)",
                 (uuid.UUID(int=1000 + n), chapters[user], numbers[user], user, at),
             )
+        cur.execute("insert into ai_processing.ai_providers (id, name) values (%s, 'openai')", (uuid.UUID(int=7),))
+        cur.execute(
+            "insert into ai_processing.ai_models (id, provider_id, name, version) values (%s, %s, 'gpt-4', '1')",
+            (uuid.UUID(int=8), uuid.UUID(int=7)),
+        )
+        cur.executemany(
+            "insert into ai_processing.ai_generations (id, user_id, project_id, model_id, prompt, status, tokens_used,"
+            " cost, processing_time_ms, created_at, completed_at) values (%s, %s, %s, %s, 'write', 'completed', 100,"
+            " 0.001, 1000, %s, %s::timestamptz + interval '1 second')",
+            [
+                (uuid.UUID(int=2000 + n), user, projects[user], uuid.UUID(int=8), at, at)
+                for n, (user, at) in enumerate(GENERATIONS)
+            ],
+        )
         cur.executemany(
             "insert into analytics.user_events (user_id, event_type, event_category, timestamp)"
             " values (%s, %s, %s, %s)",
@@ -202,6 +224,35 @@ def test_events_by_type(published: dict[str, str]) -> None:
     assert rows == [("chapter_edit", "writing", 14), ("page_view", "navigation", 1), ("page_view", "uncategorised", 1)]
 
 
+def test_retention_by_first_ai_generation(published: dict[str, str]) -> None:
+    rows = _rows(
+        published, sql_file("reports/engagement/retention_first_ai"), {"start": "2024-03-01", "end": "2024-03-31"}
+    )
+    d = date
+    # (cohort week, weeks since the first generation, cohort size, observed, active, rate). Ann (W1) was active in
+    # W1 and W2 (her Sunday 23:30 UTC edit), Dan (W2) only in W2 (his 04-01 UTC view is after the range), Eve (W3)
+    # in W3 and W4. Every week up to the one ending on 03-31 is over by the range's end.
+    assert rows == [
+        (d(2024, 3, 4), 0, 1, True, 1, 1.0),
+        (d(2024, 3, 4), 1, 1, True, 1, 1.0),
+        (d(2024, 3, 4), 2, 1, True, 0, 0.0),
+        (d(2024, 3, 4), 3, 1, True, 0, 0.0),
+        (d(2024, 3, 11), 0, 1, True, 1, 1.0),
+        (d(2024, 3, 11), 1, 1, True, 0, 0.0),
+        (d(2024, 3, 11), 2, 1, True, 0, 0.0),
+        (d(2024, 3, 18), 0, 1, True, 1, 1.0),
+        (d(2024, 3, 18), 1, 1, True, 1, 1.0),
+    ]
+    # Ending on a Saturday, the week it falls in is not over: an empty cell, not 0%.
+    rows = _rows(
+        published, sql_file("reports/engagement/retention_first_ai"), {"start": "2024-03-01", "end": "2024-03-30"}
+    )
+    assert [row[:2] + row[3:] for row in rows if row[0] == d(2024, 3, 18)] == [
+        (d(2024, 3, 18), 0, True, 1, 1.0),
+        (d(2024, 3, 18), 1, False, None, None),
+    ]
+
+
 def test_the_engagement_page_shows_lifecycle_histogram_and_events_by_type(
     published: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -225,6 +276,11 @@ def test_the_engagement_page_shows_lifecycle_histogram_and_events_by_type(
     }
     (trend,) = figures["power_writers"]["data"]
     assert _values(trend["y"]) == [0.0, 0.0, 0.0, 0.0, 0.25]
+    heatmap = figures["retention_first_ai"]["data"][0]
+    rates = np.frombuffer(base64.b64decode(heatmap["z"]["bdata"]), dtype=heatmap["z"]["dtype"])
+    # Cohorts W1, W2, W3 by weeks 0..3 since the first generation; weeks past the range's end are empty cells.
+    expected = [[1, 1, 0, 0], [1, 0, 0, np.nan], [1, 1, np.nan, np.nan]]
+    assert np.array_equal(rates.reshape(3, 4), expected, equal_nan=True)
     (events,) = [frame.value for frame in at.dataframe if "event_type" in frame.value.columns]
     assert events[["event_type", "category", "events"]].values.tolist() == [
         ["chapter_edit", "writing", 14],

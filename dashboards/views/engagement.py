@@ -40,16 +40,24 @@ with right:
     )
 
 
-def _retention_heatmap(frame: pd.DataFrame) -> go.Figure:
-    """Cohorts by weeks since signup; a week not yet fully observed has no rate and stays an empty cell (never 0%)."""
-    grid = frame.pivot(index="cohort_week", columns="weeks_since_signup", values="retention_rate").astype("float64")
+_COHORT_WORDS = {"signup": "signup", "first_ai": "first AI generation"}
+
+
+def _retention_heatmap(frame: pd.DataFrame, since: str = "signup") -> go.Figure:
+    """Cohorts by weeks since `since` (signup, first_ai); a week not yet fully observed has no rate and stays an empty
+    cell (never 0%)."""
+    grid = frame.pivot(index="cohort_week", columns=f"weeks_since_{since}", values="retention_rate").astype("float64")
     figure = px.imshow(
         grid,
         color_continuous_scale="Blues",
         zmin=0,
         zmax=1,
         aspect="auto",
-        labels={"x": "weeks since signup", "y": "cohort (week of signup)", "color": "retained"},
+        labels={
+            "x": f"weeks since {_COHORT_WORDS[since]}",
+            "y": f"cohort (week of {_COHORT_WORDS[since]})",
+            "color": "retained",
+        },
     )
     text = [["" if pd.isna(rate) else f"{rate:.0%}" for rate in row] for row in grid.to_numpy()]
     figure.update_traces(text=text, texttemplate="%{text}", hovertemplate="%{y}, week %{x}: %{text}<extra></extra>")
@@ -63,6 +71,12 @@ charts.chart(
     retention,
     _retention_heatmap,
     "retention",
+)
+charts.chart(
+    "Weekly retention by first-AI-generation cohort (share of the cohort active N weeks after its first generation)",
+    data.report("engagement/retention_first_ai", **period.params()),
+    lambda f: _retention_heatmap(f, "first_ai"),
+    "retention_first_ai",
 )
 
 left, right = st.columns(2)
