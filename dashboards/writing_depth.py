@@ -19,12 +19,16 @@ LIFECYCLE = ["new_writers", "returning_writers", "resurrecting_writers", "dorman
 def show(period: DateRange) -> None:
     """Draw the section for `period`."""
     params = period.params()
+    lifecycle = data.report("engagement/writer_lifecycle", **params)
     charts.chart(
         "Writer lifecycle per week (writing = a saved version or a chapter edit; dormant writers below zero)",
-        data.report("engagement/writer_lifecycle", **params),
+        lifecycle,
         lambda f: px.bar(f, x="week", y=LIFECYCLE, barmode="relative"),
         "writer_lifecycle",
     )
+    partial = lifecycle.loc[~lifecycle["complete"].astype(bool), "week"]
+    if len(partial):  # the snapshot's own week: its writers so far, its dormant writers not final
+        st.caption(f"**Partial**: the week of {min(partial):%b %d, %Y} had not ended when these data were taken.")
     left, right = st.columns(2)
     with left:
         charts.chart(

@@ -12,7 +12,7 @@ import base64
 import json
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from pipelines.queries import sql_file
 from tests.conftest import cli_environment, run_cli
 from tests.test_dashboards import _env, _no_errors, _open
 
+TODAY = datetime.now(UTC).date()
 ANN, BEN, CAT, DAN, EVE = (uuid.UUID(f"a1000000-0000-0000-0000-{n:012d}") for n in range(1, 6))
 USERS = [(ANN, "ann"), (BEN, "ben"), (CAT, "cat"), (DAN, "dan"), (EVE, "eve")]
 
@@ -50,6 +51,7 @@ EVENTS = [
     (DAN, "page_view", "navigation", "2024-03-12 10:00:00+00"),  # not writing
     (None, "page_view", None, "2024-03-31 23:59:59+00"),
     (DAN, "page_view", "navigation", "2024-03-31 22:00:00-05"),  # 04-01 03:00 UTC: after March
+    (DAN, "page_view", "navigation", f"{TODAY} 00:00:00+00"),  # the page's dates reach the run's own week
 ]
 # (user, created_at) of AI generations: the week of a person's first one is their cohort.
 GENERATIONS = [
@@ -286,4 +288,12 @@ def test_the_engagement_page_shows_lifecycle_histogram_and_events_by_type(
         ["chapter_edit", "writing", 14],
         ["page_view", "navigation", 1],
         ["page_view", "uncategorised", 1],
+    ]
+    assert not [caption.value for caption in at.caption if "Partial" in caption.value]  # March is over
+
+    at = _open("engagement", {"dates": [str(TODAY), str(TODAY)]})
+    _no_errors(at)
+    monday = TODAY - timedelta(days=TODAY.weekday())
+    assert [caption.value for caption in at.caption if "Partial" in caption.value] == [
+        f"**Partial**: the week of {monday:%b %d, %Y} had not ended when these data were taken."
     ]
