@@ -350,11 +350,10 @@ def small_disk(directory: Path, size: str) -> Iterator[None]:
 def fill(directory: Path) -> Path:
     """Write a filler file until the file system is full; returns it."""
     filler = directory / "filler"
-    with filler.open("wb") as handle:
+    with filler.open("wb", buffering=0) as handle:  # unbuffered: closing it has nothing left to write
         try:
             while True:
                 handle.write(b"\0" * 65536)
-                handle.flush()
         except OSError:
             pass
     return filler

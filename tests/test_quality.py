@@ -258,8 +258,8 @@ def test_duplicate_key_fails_uniqueness(built) -> None:
     con, snapshot_at = built
     con.execute("insert into staging.user_auth_methods select * from staging.user_auth_methods")
     results = run_checks(con, snapshot_at=snapshot_at, previous=None)
-    # No mart reads user_auth_methods: a duplicate there changes no published figure, so it only warns.
-    assert failures(results) == {"staging.user_auth_methods.id.unique": ("warn", 2, (AUTH, AUTH))}
+    # The milestone funnel reads user_auth_methods (the sign-up method): a duplicate key is an error there.
+    assert failures(results) == {"staging.user_auth_methods.id.unique": ("error", 2, (AUTH, AUTH))}
 
 
 def test_mart_that_no_longer_matches_its_source_fails_reconciliation(built) -> None:

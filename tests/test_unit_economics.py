@@ -43,7 +43,7 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboards.auth import pseudonymize
+from dashboards.auth import pseudonym, pseudonymize
 from pipelines.metrics import metrics
 from tests.app_sessions import sign_in
 from tests.conftest import REPO_ROOT, cli_environment, run_cli
@@ -165,6 +165,7 @@ def _app_env(published: dict[str, str], monkeypatch: pytest.MonkeyPatch, *, no_a
     monkeypatch.setenv("EBOOK_ANALYTICS_WAREHOUSE", published["EBOOK_ANALYTICS_WAREHOUSE"])
     monkeypatch.setenv("EBOOK_ANALYTICS_BIND_ADDRESS", "127.0.0.1")
     monkeypatch.setenv("EBOOK_ANALYTICS_PSEUDONYM_KEY", "test-key")
+    pseudonym._key.cache_clear()  # a dashboard process reads its key once: an earlier test's key must not linger
     if no_auth:
         monkeypatch.setenv("EBOOK_ANALYTICS_NO_AUTH", "1")
     else:
