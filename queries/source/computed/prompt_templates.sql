@@ -1,7 +1,7 @@
 -- The staged columns of ai_processing.prompt_templates, plus the fingerprint of the template's text before its
--- first variable ("{", chr(123): a brace would read as a placeholder), normalised as ai_generations.sql normalises a
--- prompt: a prompt written from the template starts with that text. A template whose text before its first variable
--- is shorter than the 12 fingerprinted characters cannot be recognised: NULL.
+-- first variable (the opening brace written chr(123): a brace would read as a placeholder), normalised as a prompt
+-- is in ai_generations.sql: a prompt written from the template starts with that text. A template whose text before
+-- its first variable is shorter than the 12 fingerprinted characters cannot be recognised: NULL.
 with templates as (
     select
         *,
