@@ -200,7 +200,8 @@ def _add_computed(url: str, table: SourceTable, pending: _Pending) -> None:
     if not table.computed or not keys:
         return
     with connect(url) as conn:
-        found = {row[0]: row[1:] for row in conn.execute(table.select_computed(), {"keys": keys}).fetchall()}
+        # the key as PostgreSQL prints it, as the slot's rows carry it
+        found = {str(row[0]): row[1:] for row in conn.execute(table.select_computed(), {"keys": keys}).fetchall()}
     for key in keys:
         values = pending.rows[key]
         assert values is not None

@@ -56,7 +56,7 @@ class SourceTable:
         return query.as_string(None)
 
     def select_computed(self) -> str:
-        """The computed columns of the rows whose key (as text) is in the bound array `%(keys)s` (psycopg)."""
+        """The key and computed columns of the rows whose key (as text) is in the bound array `%(keys)s` (psycopg)."""
         query = self._select((self.key,)) + sql.SQL(" where {key}::text = any(%(keys)s)").format(
             key=sql.Identifier(self.key)
         )
