@@ -152,7 +152,8 @@ def test_a_generation_on_the_same_chapter_within_10_minutes_is_a_regeneration(tm
         " effective_to timestamptz)"
     )
     con.executemany(
-        "insert into staging.ai_generations values (?, 'u', 'p', ?, 'm', 'completed', 1, 0.1, 1, null, null, ?, null, null)",
+        "insert into staging.ai_generations"
+        " values (?, 'u', 'p', ?, 'm', 'completed', 1, 0.1, 1, null, null, ?, null, null)",
         [
             ("g1", "X", "2024-03-01 10:00:00+00"),
             ("g2", "X", "2024-03-01 05:10:00-05"),  # 10:10 UTC: exactly 10 minutes after g1

@@ -206,7 +206,9 @@ def _add_computed(url: str, table: SourceTable, pending: _Pending) -> None:
         values = pending.rows[key]
         assert values is not None
         computed = found.get(key, (None,) * len(table.computed))
-        values.update({name: None if value is None else str(value) for name, value in zip(table.computed, computed, strict=True)})
+        values.update(
+            {name: None if value is None else str(value) for name, value in zip(table.computed, computed, strict=True)}
+        )
 
 
 def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: _Pending) -> TableCounts:
