@@ -17,6 +17,7 @@ from pipelines import warehouse
 from pipelines.queries import sql_file
 from tests.conftest import cli_environment, run_cli
 from tests.etl_rows import C2, M1, P1, U1, insert_platform, query_warehouse
+from tests.test_dashboards import _env, _no_errors, _open
 
 D = Decimal
 M2 = "30000000-0000-0000-0000-000000000002"
@@ -221,3 +222,30 @@ def test_no_prompt_template_or_error_text_reaches_the_warehouse(published: tuple
         " or g::varchar ilike '%went wrong%' or g::varchar ilike '%provider returned%'",
     )
     assert texts == [(0,)]
+
+
+def test_the_ai_cost_page_shows_a_task_league_the_share_matched_and_error_classes(
+    published: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, _ = published
+    for name, value in _env(path.parent.parent, no_auth=True).items():
+        monkeypatch.setenv(name, value)
+    at = _open("ai_cost", {"dates": ["2024-03-01", "2024-03-31"]})
+    _no_errors(at)
+    assert "45.5% of the period's 11 generations were matched" in " ".join(caption.value for caption in at.caption)
+    task = next(box for box in at.selectbox if box.label == "Writing task")
+    assert task.options == ["all", "drafting", "outline", "unmatched"] and task.value == "all"
+    at = task.set_value("outline").run()
+    _no_errors(at)
+    league = next(frame.value for frame in at.dataframe if "composite_rank" in frame.value.columns)
+    assert league[["composite_rank", "model", "generations", "cheapest_near_best"]].to_dict("records") == [
+        {"composite_rank": 1, "model": "gpt-4o", "generations": 1, "cheapest_near_best": True},
+        {"composite_rank": 2, "model": "gpt-4o-mini", "generations": 2, "cheapest_near_best": False},
+    ]
+    errors = next(frame.value for frame in at.dataframe if "error_class" in frame.value.columns)
+    assert errors[["model", "error_class", "generations"]].values.tolist() == [
+        ["gpt-4o", "rate_limit_exceeded", 1],
+        ["gpt-4o", "upstream_timeout", 1],
+        ["gpt-4o-mini", "other", 1],
+        ["gpt-4o-mini", "rate_limit_exceeded", 1],
+    ]
