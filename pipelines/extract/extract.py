@@ -22,7 +22,7 @@ from pipelines.extract import capture
 from pipelines.extract.capture import FULL, LOGICAL, XMIN, Plan, SlotState
 from pipelines.extract.pgoutput import UNCHANGED, Change, Row
 from pipelines.extract.postgres import SOURCE_ALIAS, source_scan
-from pipelines.extract.tables import SourceTable
+from pipelines.extract.tables import SourceTable, array_literal
 from pipelines.queries import one_row, sql_file
 
 XID_BITS = 32
@@ -201,7 +201,10 @@ def _add_computed(url: str, table: SourceTable, pending: _Pending) -> None:
         return
     with connect(url) as conn:
         # the key as PostgreSQL prints it, as the slot's rows carry it
-        found = {str(row[0]): row[1:] for row in conn.execute(table.select_computed(), {"keys": keys}).fetchall()}
+        found = {
+            str(row[0]): row[1:]
+            for row in conn.execute(table.select_computed(), {"keys": array_literal(keys)}).fetchall()
+        }
     for key in keys:
         values = pending.rows[key]
         assert values is not None

@@ -56,10 +56,9 @@ class SourceTable:
         return query.as_string(None)
 
     def select_computed(self) -> str:
-        """The key and computed columns of the rows whose key (as text) is in the bound array `%(keys)s` (psycopg)."""
-        query = self._select((self.key,)) + sql.SQL(" where {key}::text = any(%(keys)s)").format(
-            key=sql.Identifier(self.key)
-        )
+        """The key and computed columns of the rows whose key is in `%(keys)s`, bound as an array literal of unknown
+        type (`array_literal`): PostgreSQL types it as the key's array, so the lookup uses the key's index."""
+        query = self._select((self.key,)) + sql.SQL(" where {key} = any(%(keys)s)").format(key=sql.Identifier(self.key))
         return query.as_string(None)
 
     def select_keys(self) -> str:
@@ -95,3 +94,9 @@ def load_tables(path: Path = SOURCES_FILE) -> list[SourceTable]:
             )
         )
     return tables
+
+
+def array_literal(values: list[str]) -> str:
+    """A PostgreSQL array literal of `values`, each quoted (`{"a","b"}`)."""
+    quoted = ('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
+    return "{" + ",".join(quoted) + "}"
