@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from pipelines import warehouse
+from pipelines.extract.tables import array_literal
 from pipelines.queries import sql_file
 from tests.conftest import cli_environment, run_cli
 from tests.etl_rows import C2, M1, P1, U1, insert_platform, query_warehouse
@@ -249,3 +250,10 @@ def test_the_ai_cost_page_shows_a_task_league_the_share_matched_and_error_classe
         ["gpt-4o-mini", "other", 1],
         ["gpt-4o-mini", "rate_limit_exceeded", 1],
     ]
+
+
+def test_keys_reach_postgresql_as_they_are(published: tuple[Path, str]) -> None:
+    _, url = published
+    keys = ["plain", 'with "quotes"', "back\\slash", "comma, {braces}", ""]
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select %s::text[]", (array_literal(keys),)).fetchone() == (keys,)
