@@ -37,6 +37,7 @@ def test_lineage_is_read_from_the_sql() -> None:
         "marts.unit_economics_daily": ["c"],
         "marts.unit_economics_books": ["c"],
         "marts.unit_economics_authors": ["c"],
+        "marts.user_milestones": ["c"],  # first sale
     }
     assert set(graph.held_back({"staging.project_collaborators": ["c"]})) == {WRITEBACK}
 
