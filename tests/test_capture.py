@@ -280,7 +280,9 @@ def test_an_incremental_run_reads_at_most_twice_the_rows_it_changes(
     run = last_run(env)
     changed = sum(table["rows_changed"] + table["rows_deleted"] for table in run["tables"].values())
     assert changed == 7 and run["capture"]["method"] == "logical"
-    assert read == 0 <= 2 * changed  # the changes come from the WAL: no table is scanned
+    # The changes come from the WAL; only the computed columns of the 2 generations changed (G2, G4) are read from
+    # the source, by key: at most the 3 rows of the table (the planner may scan a table this small).
+    assert 0 < read <= 3 <= 2 * changed
 
     # The xmin method on the same change scans the tables (calibration: the counter does see the ETL's reads).
     apply(source_url, (f"delete from analytics.user_events where id = '{E3}'",))

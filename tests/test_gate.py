@@ -44,8 +44,8 @@ def test_lineage_is_read_from_the_sql() -> None:
 
 def test_error_checks_are_declared_only_where_a_published_figure_depends_on_them() -> None:
     consumed = consumed_tables()
-    assert {"staging.users", "staging.ai_generations", "staging.project_collaborators"} <= consumed
-    assert not {"staging.user_sessions", "staging.user_pii", "staging.prompt_templates"} & consumed
+    assert {"staging.users", "staging.ai_generations", "staging.prompt_templates"} <= consumed
+    assert not {"staging.user_sessions", "staging.user_pii"} & consumed
     for table in load_staging_checks():
         if f"staging.{table.table}" in consumed:
             continue

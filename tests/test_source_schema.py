@@ -551,7 +551,7 @@ def test_reader_selects_only_staged_columns_and_writes_nothing(
     assert lines[0].startswith(f"reader role {reader}: created, password ")
     assert lines[1] == (
         f"reader role {reader}: USAGE on ai_processing, analytics, billing, content, users; "
-        "SELECT on 160 columns of 18 tables"
+        "SELECT on 163 columns of 18 tables"
     )
     with _connect_as(source_url, reader) as as_reader:
         assert as_reader.execute("select count(*), min(tier) from users.users").fetchone() == (2, "free")

@@ -94,7 +94,17 @@ charts.table(
 )
 
 league = data.report("ai_cost/model_league", **period.params())
-# The ranks are over every model of the period; the provider and model filters only narrow what is shown.
+matching = data.report("ai_cost/template_match", **period.params())
+# The writing task: the category of the prompt template a generation was matched to at the source ('all' first).
+task = st.selectbox("Writing task", list(dict.fromkeys(["all", *league["category"]])), key="ai_league_task")
+league = league[league["category"] == task].drop(columns="category")
+if not matching.empty and matching["generations"].iloc[0]:
+    st.caption(
+        f"{matching['share_matched'].iloc[0]:.1%} of the period's {matching['generations'].iloc[0]:,} generations "
+        "were matched to their prompt template (by a fingerprint of the prompt computed at the source); the others "
+        "form the task 'unmatched'."
+    )
+# The ranks are over every model of the task; the provider and model filters only narrow what is shown.
 if providers:
     league = league[league["provider"].isin(providers)]
 if models:
@@ -126,6 +136,22 @@ charts.table(
             "cheapest within 0.2 stars of the best",
             help="The cheapest per generation among the models rated within 0.2 stars of the best-rated one.",
         ),
+    },
+)
+
+errors = data.report("ai_cost/error_classes", **period.params())
+if providers:
+    errors = errors[errors["provider"].isin(providers)]
+if models:
+    errors = errors[errors["model"].isin(models)]
+charts.table(
+    "Error classes by model (the error message up to its first colon)",
+    errors,
+    "ai_error_classes",
+    column_config={
+        "error_class": st.column_config.TextColumn("error class"),
+        "generations": st.column_config.NumberColumn("generations"),
+        "share_of_model_errors": st.column_config.NumberColumn("share of the model's errors", format="percent"),
     },
 )
 

@@ -22,7 +22,7 @@ from pipelines.extract import capture
 from pipelines.extract.capture import FULL, LOGICAL, XMIN, Plan, SlotState
 from pipelines.extract.pgoutput import UNCHANGED, Change, Row
 from pipelines.extract.postgres import SOURCE_ALIAS, source_scan
-from pipelines.extract.tables import SourceTable
+from pipelines.extract.tables import SourceTable, array_literal
 from pipelines.queries import one_row, sql_file
 
 XID_BITS = 32
@@ -81,7 +81,7 @@ def capture_ready(con: duckdb.DuckDBPyConnection, tables: list[SourceTable]) -> 
     """The build file's slot position, and why the staging cannot continue from a slot (a table new to it)."""
     row = con.execute("select slot_name, lsn from meta.capture_state").fetchone()
     for table in tables:
-        if _staged_columns(con, table.name) != list(table.columns):
+        if _staged_columns(con, table.name) != list(table.staged_columns):
             return None, f"staging.{table.name} is new or its columns changed"
     return (SlotState(slot=row[0], lsn=row[1]) if row else None), None
 
@@ -141,6 +141,8 @@ def _extract_changes(con: duckdb.DuckDBPyConnection, tables: list[SourceTable], 
         snapshot_at, upto = one_row(conn.execute(sql_file("capture/position")))
     upto_lsn = capture.lsn_number(upto)
     pending = _fold(capture.read_changes(url, plan, upto_lsn), tables)
+    for table in tables:
+        _add_computed(url, table, pending[table.name])
     counts = {table.name: _apply_pending(con, table, pending[table.name]) for table in tables}
     # The xmin state stays that of the last snapshot: still a valid (if older) start should xmin be needed again.
     for table in tables:
@@ -188,6 +190,30 @@ def _fold_one(pending: _Pending, table: SourceTable, change: Change) -> None:
     pending.rows[key] = values
 
 
+def _add_computed(url: str, table: SourceTable, pending: _Pending) -> None:
+    """The computed columns of the changed rows, read from the source by key: the slot carries source columns only.
+
+    They are read now, a little after the changes were committed; a later change to the row is in the next run's
+    changes and re-reads them, and a row gone since is deleted by its own change then.
+    """
+    keys = [key for key, values in pending.rows.items() if values is not None]
+    if not table.computed or not keys:
+        return
+    with connect(url) as conn:
+        # the key as PostgreSQL prints it, as the slot's rows carry it
+        found = {
+            str(row[0]): row[1:]
+            for row in conn.execute(table.select_computed(), {"keys": array_literal(keys)}).fetchall()
+        }
+    for key in keys:
+        values = pending.rows[key]
+        assert values is not None
+        computed = found.get(key, (None,) * len(table.computed))
+        values.update(
+            {name: None if value is None else str(value) for name, value in zip(table.computed, computed, strict=True)}
+        )
+
+
 def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: _Pending) -> TableCounts:
     """Upsert and delete the folded changes in the staged table; counts as the other methods count them."""
     target, key = f"staging.{_identifier(table.name)}", _identifier(table.key)
@@ -210,7 +236,7 @@ def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: 
                     [key_text if column == table.key else (values or {}).get(column) for key_text, values in rows],
                     pa.string(),
                 )
-                for column in table.columns
+                for column in table.staged_columns
             },
         }
     )
@@ -221,7 +247,7 @@ def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: 
     selected = ", ".join(
         f"case when list_contains(capture_rows._unchanged, '{column}') then staged.{_identifier(column)} "
         f"else cast(capture_rows.{_identifier(column)} as {types[column]}) end as {_identifier(column)}"
-        for column in table.columns
+        for column in table.staged_columns
     )
     con.execute(
         f"create or replace temp table incoming as select {selected} from capture_rows "
@@ -274,7 +300,7 @@ def _changes_suffice(con: duckdb.DuckDBPyConnection, table: SourceTable, state: 
     return (
         table.strategy == "xmin"
         and state.xid_epoch == epoch
-        and _staged_columns(con, table.name) == list(table.columns)
+        and _staged_columns(con, table.name) == list(table.staged_columns)
     )
 
 

@@ -43,7 +43,7 @@ class StagedTableChecks:
 def _check_names(spec: dict[str, Any], source: SourceTable, sources: dict[str, SourceTable], where: str) -> None:
     """A check naming a column or parent table that is not staged would fail at every run: refuse it here."""
     for column in [*spec.get("columns", {}), *(r["column"] for r in spec.get("references", []))]:
-        if column not in source.columns:
+        if column not in source.staged_columns:
             raise ValueError(f"{where}: column {column!r} is not staged (not in sources.yml)")
     for ref in spec.get("references", []):
         if ref["parent"] not in sources:

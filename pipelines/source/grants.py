@@ -74,10 +74,11 @@ def grant_roles(
 
 
 def reader_columns() -> dict[str, list[str]]:
-    """Qualified table -> the columns the reader may SELECT: the staged ones, then the write-back's extras."""
+    """Qualified table -> the columns the reader may SELECT: the staged ones and those the computed ones read (a
+    prompt's fingerprint is computed from the prompt at the source), then the write-back's extras."""
     columns: dict[str, list[str]] = defaultdict(list)
     for table in load_tables():
-        columns[table.source].extend(c for c in table.columns if c not in columns[table.source])
+        columns[table.source].extend(c for c in (*table.columns, *table.reads) if c not in columns[table.source])
     for qualified, extra in WRITEBACK_READS.items():
         columns[qualified].extend(c for c in extra if c not in columns[qualified])
     return dict(columns)

@@ -10,6 +10,22 @@ user_tiers as (
     select * from history.user_tiers
 ),
 
+templates as (
+    select * from staging.prompt_templates
+),
+
+-- A fingerprint two templates share identifies neither: only fingerprints of exactly one template match.
+recognisable_templates as (
+    select
+        prompt_fingerprint,
+        any_value(id) as template_id,
+        any_value(coalesce(category, 'uncategorised')) as category
+    from templates
+    where prompt_fingerprint is not null
+    group by prompt_fingerprint
+    having count(*) = 1
+),
+
 -- The generation before each one on the same chapter: within 10 minutes, the writer asked again (a regeneration).
 previous_on_chapter as (
     select
@@ -38,10 +54,14 @@ final as (
         generations.confidence_score,
         coalesce(user_tiers.tier, 'unknown') as tier,
         coalesce(previous_on_chapter.previous_at >= generations.created_at - interval 10 minute, false)
-            as is_regeneration
+            as is_regeneration,
+        recognisable_templates.template_id,
+        coalesce(recognisable_templates.category, 'unmatched') as category,
+        generations.error_class
     from generations
     left join models on models.model_id = generations.model_id
     left join previous_on_chapter on previous_on_chapter.id = generations.id
+    left join recognisable_templates on recognisable_templates.prompt_fingerprint = generations.prompt_fingerprint
     left join user_tiers
         on user_tiers.user_id = generations.user_id
         and user_tiers.effective_from <= generations.created_at

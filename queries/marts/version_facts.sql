@@ -55,6 +55,7 @@ chapter_generations as (
 ai_attribution as (
     select
         version_growth.version_id,
+        chapter_generations.generation_id,
         chapter_generations.provider,
         chapter_generations.model
     from version_growth
@@ -78,7 +79,8 @@ final as (
         version_growth.words_added::bigint as words_added,
         (case when version_growth.is_ai then greatest(version_growth.words_added, 0) else 0 end)::bigint as ai_words,
         case when version_growth.is_ai then coalesce(ai_attribution.provider, 'unknown') end as provider,
-        case when version_growth.is_ai then coalesce(ai_attribution.model, 'unknown') end as model
+        case when version_growth.is_ai then coalesce(ai_attribution.model, 'unknown') end as model,
+        ai_attribution.generation_id
     from version_growth
     left join chapters on chapters.id = version_growth.chapter_id
     left join projects on projects.id = chapters.project_id

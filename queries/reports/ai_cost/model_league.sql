@@ -1,6 +1,7 @@
--- The model league table over the period: volume, reliability, speed, quality and unit cost per model, a composite
--- rank (the mean of its ranks on failure rate, p95 latency, mean rating and cost per generation; lower is better)
--- and the cheapest model rated within 0.2 stars of the best-rated one.
+-- The model league table over the period, per writing task (the matched template's category; 'all' for every
+-- generation, 'unmatched' for prompts no template matched) and model: volume, reliability, speed, quality and unit
+-- cost, a composite rank within the task (the mean of its ranks there on failure rate, p95 latency, mean rating and
+-- cost per generation; lower is better) and the task's cheapest model rated within 0.2 stars of its best-rated one.
 with facts as (
     select * from marts.ai_generation_facts
 ),
@@ -15,18 +16,47 @@ in_period as (
     where day between $start and $end
 ),
 
+-- Every generation counts once in its task and once in 'all'.
+tasks as (
+    select * from in_period
+    union all
+    select * replace ('all' as category) from in_period
+),
+
+-- AI words kept, in the task of the generation they are attributed to (a version without one: 'all' only).
+version_words as (
+    select
+        facts.category,
+        versions.provider,
+        versions.model,
+        versions.ai_words
+    from versions
+    left join facts on facts.generation_id = versions.generation_id
+    where versions.is_ai and versions.day between $start and $end
+),
+
 ai_words as (
     select
+        category,
         provider,
         model,
         sum(ai_words) as ai_words
-    from versions
-    where is_ai and day between $start and $end
+    from version_words
+    where category is not null
+    group by category, provider, model
+    union all
+    select
+        'all' as category,
+        provider,
+        model,
+        sum(ai_words) as ai_words
+    from version_words
     group by provider, model
 ),
 
 per_model as (
     select
+        category,
         provider,
         model,
         count(*) as generations,
@@ -44,8 +74,8 @@ per_model as (
         sum(cost_usd) as cost_usd,
         count(*) filter (where is_regeneration) as regenerations,
         count(chapter_id) as on_chapters
-    from in_period
-    group by provider, model
+    from tasks
+    group by category, provider, model
 ),
 
 measured as (
@@ -58,7 +88,8 @@ measured as (
         per_model.regenerations / nullif(per_model.on_chapters, 0) as regeneration_rate
     from per_model
     left join ai_words
-        on ai_words.provider = per_model.provider
+        on ai_words.category = per_model.category
+        and ai_words.provider = per_model.provider
         and ai_words.model = per_model.model
 ),
 
@@ -66,32 +97,31 @@ ranked as (
     select
         *,
         (
-            rank() over (order by failure_rate asc nulls last)
-            + rank() over (order by latency_p95_ms asc nulls last)
-            + rank() over (order by mean_rating desc nulls last)
-            + rank() over (order by cost_per_generation_usd asc nulls last)
-        ) / 4 as composite_score
+            rank() over (partition by category order by failure_rate asc nulls last)
+            + rank() over (partition by category order by latency_p95_ms asc nulls last)
+            + rank() over (partition by category order by mean_rating desc nulls last)
+            + rank() over (partition by category order by cost_per_generation_usd asc nulls last)
+        ) / 4 as composite_score,
+        max(mean_rating) over (partition by category) as best_rating
     from measured
-),
-
-best as (
-    select max(mean_rating) as best_rating from measured
 ),
 
 cheapest_near_best as (
     select
-        measured.provider,
-        measured.model
-    from measured
-    cross join best
-    where measured.mean_rating >= best.best_rating - 0.2
-    order by measured.cost_per_generation_usd asc, measured.provider asc, measured.model asc
-    limit 1
+        category,
+        provider,
+        model
+    from ranked
+    where mean_rating >= best_rating - 0.2
+    qualify row_number() over (
+            partition by category order by cost_per_generation_usd asc, provider asc, model asc
+        ) = 1
 ),
 
 final as (
     select
-        rank() over (order by ranked.composite_score asc) as composite_rank,
+        ranked.category,
+        rank() over (partition by ranked.category order by ranked.composite_score asc) as composite_rank,
         ranked.provider,
         ranked.model,
         ranked.generations,
@@ -107,9 +137,11 @@ final as (
         cheapest_near_best.model is not null as cheapest_near_best
     from ranked
     left join cheapest_near_best
-        on cheapest_near_best.provider = ranked.provider
+        on cheapest_near_best.category = ranked.category
+        and cheapest_near_best.provider = ranked.provider
         and cheapest_near_best.model = ranked.model
-    order by composite_rank asc, ranked.provider asc, ranked.model asc
+    order by
+        ranked.category = 'all' desc, ranked.category asc, composite_rank asc, ranked.provider asc, ranked.model asc
 )
 
 select * from final
