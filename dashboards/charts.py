@@ -57,6 +57,19 @@ def rating(value: object) -> str:
     return MISSING if value is None or pd.isna(value) else f"{float(value):.2f}"
 
 
+def seconds(value: object) -> str:
+    """A duration: "45 s", "4 min 05 s", "1 h 02 min"."""
+    if value is None or pd.isna(value):
+        return MISSING
+    total = round(float(value))
+    sign, total = ("-" if total < 0 else ""), abs(total)
+    if total < 60:
+        return f"{sign}{total} s"
+    if total < 3600:
+        return f"{sign}{total // 60} min {total % 60:02d} s"
+    return f"{sign}{total // 3600} h {total % 3600 // 60:02d} min"
+
+
 # How a metric's value reads, by the `unit` of its definition.
 UNIT_FORMATS: dict[str, Callable[[object], str]] = {
     "usd": money,
@@ -66,6 +79,8 @@ UNIT_FORMATS: dict[str, Callable[[object], str]] = {
     "ratio": percent,
     "ms": milliseconds,
     "rating": rating,
+    "seconds": seconds,
+    "number": rating,  # a plain number with two decimals (sessions per user)
 }
 
 
@@ -254,12 +269,22 @@ WORDS: dict[str, str] = {
     "name": "Check",
 }
 _UNIT_ENDINGS = {"_usd": "USD", "_ms": "ms", "_at": "UTC"}
-UNIT_WORDS = {"usd": "USD", "words": "words", "tokens": "tokens", "ratio": "%", "ms": "ms", "rating": "1-5"}
+UNIT_WORDS = {
+    "usd": "USD",
+    "words": "words",
+    "tokens": "tokens",
+    "ratio": "%",
+    "ms": "ms",
+    "rating": "1-5",
+    "seconds": "s",
+}
 # How a value reads in hover text, by unit (d3 formats); costs keep fractions of a cent.
 _HOVER_FORMATS = {
     "usd": "$,.2f",
     "ratio": ".1%",
     "rating": ".2f",
+    "number": ".2f",
+    "seconds": ",.0f",
     "ms": ",.0f",
     "count": ",.0f",
     "words": ",.0f",

@@ -10,7 +10,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards import charts, data
+from dashboards import charts, data, sessions
 from dashboards.views import open_page, series, tile
 
 period = open_page("engagement")
@@ -78,3 +78,5 @@ with right:
         lambda f: px.bar(f, x="day", y="new_users"),
         "new_users",
     )
+
+sessions.show(period, previous)
