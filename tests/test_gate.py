@@ -39,8 +39,10 @@ def test_lineage_is_read_from_the_sql() -> None:
 
 def test_error_checks_are_declared_only_where_a_published_figure_depends_on_them() -> None:
     consumed = consumed_tables()
-    assert {"staging.users", "staging.ai_generations", "staging.project_collaborators"} <= consumed
-    assert not {"staging.user_sessions", "staging.user_pii", "staging.prompt_templates"} & consumed
+    assert {"staging.users", "staging.ai_generations", "staging.project_collaborators", "staging.user_sessions"} <= (
+        consumed
+    )
+    assert not {"staging.user_pii", "staging.prompt_templates"} & consumed
     for table in load_staging_checks():
         if f"staging.{table.table}" in consumed:
             continue

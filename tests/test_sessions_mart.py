@@ -8,13 +8,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from dashboards import charts
 from pipelines import warehouse
 from pipelines.metrics.query import query_metrics
 from pipelines.queries import sql_file
-
-pytestmark = pytest.mark.fast
+from tests.conftest import REPO_ROOT
 
 # (session, user, created_at)
 SESSIONS = [
@@ -64,6 +64,7 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+@pytest.mark.fast
 def test_each_session_runs_from_sign_in_or_first_event_to_its_last_event(con: duckdb.DuckDBPyConnection) -> None:
     rows = con.execute(
         "select day, session_id, user_id, tier, events, length_seconds from marts.session_facts order by session_id"
@@ -77,6 +78,7 @@ def test_each_session_runs_from_sign_in_or_first_event_to_its_last_event(con: du
     ]
 
 
+@pytest.mark.fast
 def test_sessions_per_user_and_the_exact_median_length(con: duckdb.DuckDBPyConnection) -> None:
     names = ["sessions", "session_users", "sessions_per_user", "session_length_median"]
     whole = query_metrics(con, names, start=date(2024, 3, 1), end=date(2024, 3, 2))
@@ -113,6 +115,7 @@ def test_sessions_per_user_and_the_exact_median_length(con: duckdb.DuckDBPyConne
     ]
 
 
+@pytest.mark.fast
 def test_session_lengths_read_as_durations() -> None:
     assert [charts.seconds(value) for value in (None, 0, 59.6, 1215, 3600, 7385)] == [
         "—",
@@ -121,4 +124,35 @@ def test_session_lengths_read_as_durations() -> None:
         "20 min 15 s",
         "1 h 00 min",
         "2 h 03 min",
+    ]
+
+
+def test_the_engagement_page_shows_the_sessions_of_the_published_dataset(
+    published_dataset: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in published_dataset.items():
+        if name.startswith("EBOOK_ANALYTICS_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("EBOOK_ANALYTICS_NO_AUTH", "1")  # a local admin, on a loopback address only
+    monkeypatch.setenv("EBOOK_ANALYTICS_BIND_ADDRESS", "127.0.0.1")
+    at = AppTest.from_file(str(REPO_ROOT / "dashboards" / "app.py"), default_timeout=30)
+    at.switch_page("views/engagement.py")
+    at.query_params.update({"dates": ["2024-03-01", "2024-03-31"]})
+    at.run()
+    assert not at.exception, [exception.value for exception in at.exception]
+    assert not at.error, [error.value for error in at.error]
+    tiles = {metric.label: metric.value for metric in at.metric}
+    # tests/marts_dataset.py: Alice's 10-minute session on March 1st and Carol's 1-minute one on March 4th.
+    assert (tiles["Sessions"], tiles["Sessions per user"], tiles["Median session length"]) == (
+        "2",
+        "1.00",
+        "5 min 30 s",
+    )
+    (daily,) = [section.frame for section in at.session_state["_data_sections"] if section.key == "session_length"]
+    lengths = daily.dropna(subset=["session_length_median"])
+    assert [
+        (str(day), length) for day, length in zip(lengths["day"], lengths["session_length_median"], strict=True)
+    ] == [
+        ("2024-03-01", 600.0),
+        ("2024-03-04", 60.0),
     ]
