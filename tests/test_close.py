@@ -36,6 +36,7 @@ from streamlit.testing.v1 import AppTest
 
 from pipelines.queries import sql_file
 from pipelines.warehouse import connect
+from tests.app_sessions import sign_in
 from tests.conftest import REPO_ROOT, copy_published, run_cli, use_settings
 from tests.marts_dataset import ALICE, BOB, CAROL, DRAGONS, UNTITLED, uid
 
@@ -315,7 +316,7 @@ def test_close_month_refuses_with_one_line_errors(closed, monkeypatch, capsys) -
 
 def _open_page(month: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["auth_email"] = "fin@example.com"
+    sign_in(at, "fin@example.com")
     at.switch_page("views/revenue_share.py")
     at.query_params.update({"month": month})
     return at.run()

@@ -28,6 +28,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboards import charts
 from dashboards.auth import PAGES
+from tests.app_sessions import sign_in
 from tests.conftest import REPO_ROOT, copy_published, run_cli
 from tests.marts_dataset import ALICE, LONG_NIGHT, uid
 
@@ -100,12 +101,7 @@ def _open(page: str, query: dict[str, object] | None = None, signed_in: str | No
     """
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     if signed_in:  # as a tab where this account has just signed in
-        from dashboards.auth import sessions
-        from dashboards.auth.users import find_user
-
-        user = find_user(signed_in)
-        assert user is not None, signed_in
-        at.session_state["auth_session"], _ = sessions.begin(user.email, user.role)
+        sign_in(at, signed_in)
     at.switch_page(f"views/{page}.py")  # before the first run: the page's file name, which is also its URL path
     at.query_params.update(query or {})
     return at.run()
@@ -432,7 +428,7 @@ def test_a_new_publication_is_picked_up_and_held_back_marts_are_announced(
     assert "- `staging.ai_generations.completed_not_before_created` on `staging.ai_generations`: 1 unexpected" in (
         banner.value
     )
-    _no_errors(_open("engagement", {"dates": MARCH}))  # not made of generations: published fresh, no banner
+    _no_errors(_open("usage", {"dates": MARCH}))  # not made of generations: published fresh, no banner
 
 
 def _figure(at: AppTest, key: str) -> dict:

@@ -33,6 +33,11 @@ def test_lineage_is_read_from_the_sql() -> None:
     assert graph.held_back({"staging.revenue_shares": ["c"], "marts.revenue_monthly": ["m"]}) == {
         "marts.revenue_share_statements": ["c"],
         "marts.revenue_monthly": ["c", "m"],
+        "marts.revenue_share_restatements": ["c"],
+        "marts.unit_economics_daily": ["c"],
+        "marts.unit_economics_books": ["c"],
+        "marts.unit_economics_authors": ["c"],
+        "marts.user_milestones": ["c"],  # first sale
     }
     assert set(graph.held_back({"staging.project_collaborators": ["c"]})) == {WRITEBACK}
 

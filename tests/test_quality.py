@@ -346,7 +346,7 @@ EVENTS = (
 )
 
 
-def test_split_that_does_not_add_up_holds_back_only_the_revenue_marts(
+def test_split_that_does_not_add_up_holds_back_only_what_the_revenue_shares_reach(
     fresh_source: str, cli_env: dict[str, str]
 ) -> None:
     run_cli("etl", "run", "--full", env=cli_env)
@@ -378,14 +378,19 @@ def test_split_that_does_not_add_up_holds_back_only_the_revenue_marts(
     staged_check = "staging.revenue_shares.shares_add_up_to_sales"
     statements_check = "marts.revenue_share_statements.shares_add_up_to_sales"
     monthly_check = "marts.revenue_monthly.shares_add_up_to_sales"
+    books_check = "marts.unit_economics_books.shares_add_up_to_sales"
     lines = partial.stderr.splitlines()
-    held_lines = lines[lines.index(next(line for line in lines if line.startswith("partial: "))) :][:4]
+    held_lines = lines[lines.index(next(line for line in lines if line.startswith("partial: "))) :][:8]
     assert held_lines == [
-        "partial: 3 error check(s) failed; 3 mart(s) held back (they keep their previous publication), "
+        "partial: 4 error check(s) failed; 7 mart(s) held back (they keep their previous publication), "
         "the others are published",
         f"  held back revenue_monthly: {monthly_check}, {statements_check}, {staged_check}",
         f"  held back revenue_share_restatements: {statements_check}, {staged_check}",
         f"  held back revenue_share_statements: {statements_check}, {staged_check}",
+        f"  held back unit_economics_authors: {statements_check}, {staged_check}",
+        f"  held back unit_economics_books: {statements_check}, {books_check}, {staged_check}",
+        f"  held back unit_economics_daily: {statements_check}, {staged_check}",
+        f"  held back user_milestones: {staged_check}",  # first sale
     ]
     assert partial.stdout.startswith("partial run ")
     run = last_run(cli_env)
@@ -395,6 +400,10 @@ def test_split_that_does_not_add_up_holds_back_only_the_revenue_marts(
         "revenue_monthly": [monthly_check, statements_check, staged_check],
         "revenue_share_restatements": [statements_check, staged_check],
         "revenue_share_statements": [statements_check, staged_check],
+        "unit_economics_authors": [statements_check, staged_check],
+        "unit_economics_books": [statements_check, books_check, staged_check],
+        "unit_economics_daily": [statements_check, staged_check],
+        "user_milestones": [staged_check],
     }
     assert run["writeback_held_back"] == []  # project metrics are not made of revenue shares
     assert {
@@ -403,6 +412,7 @@ def test_split_that_does_not_add_up_holds_back_only_the_revenue_marts(
         staged_check: ("error", 1, [BAD_SHARE]),
         statements_check: ("error", 1, [BAD_SHARE]),
         monthly_check: ("error", 1, ["2024-03-01"]),  # the month's totals
+        books_check: ("error", 1, [PROJECT]),  # the book's lifetime totals
     }
     # Held back: exactly the first publication's rows, and said so; everything else is this run's.
     assert query(cli_env, REVENUE_MARTS) == statements and query(cli_env, REVENUE_MONTHLY) == monthly
@@ -410,13 +420,18 @@ def test_split_that_does_not_add_up_holds_back_only_the_revenue_marts(
         ("revenue_monthly", first_run["run_id"]),
         ("revenue_share_restatements", first_run["run_id"]),
         ("revenue_share_statements", first_run["run_id"]),
+        ("unit_economics_authors", first_run["run_id"]),
+        ("unit_economics_books", first_run["run_id"]),
+        ("unit_economics_daily", first_run["run_id"]),
+        ("user_milestones", first_run["run_id"]),
     ]
     assert query(cli_env, "select run_id from meta.publication") == [(run["run_id"],)]
     assert query(cli_env, "select count(*) from staging.revenue_shares") == [(2,)]
     assert query(cli_env, EVENTS) == [("auth", 1, 1), ("web", 2, 1)]  # the new event counts: this mart is fresh
     listing = run_cli("runs", env=cli_env).stdout.splitlines()
     assert " partial " in listing[1] and listing[1].endswith(
-        "held back: revenue_monthly, revenue_share_restatements, revenue_share_statements"
+        "held back: revenue_monthly, revenue_share_restatements, revenue_share_statements, unit_economics_authors, "
+        "unit_economics_books, unit_economics_daily, user_milestones"
     )
 
     # Fixed at the source: the next run publishes everything, and the held-back marts catch up.

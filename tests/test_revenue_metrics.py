@@ -289,4 +289,5 @@ HELD_BY_INTERVALS = [
     "subscription_intervals",
     "subscription_months",
     "subscription_trials",
+    "unit_economics_authors",
 ]

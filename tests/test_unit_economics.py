@@ -45,6 +45,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboards.auth import pseudonymize
 from pipelines.metrics import metrics
+from tests.app_sessions import sign_in
 from tests.conftest import REPO_ROOT, cli_environment, run_cli
 from tests.economics_dataset import ANA, BO, CY, insert_economics_platform
 from tests.etl_rows import query_warehouse
@@ -173,7 +174,7 @@ def _app_env(published: dict[str, str], monkeypatch: pytest.MonkeyPatch, *, no_a
 def _open(query: dict[str, object] | None = None, signed_in: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=30)
     if signed_in:
-        at.session_state["auth_email"] = signed_in
+        sign_in(at, signed_in)
     at.switch_page("views/unit_economics.py")
     at.query_params.update(query or {})
     at.run()
@@ -261,7 +262,7 @@ def test_analysts_see_pseudonyms_finance_names_product_nothing(
                                                               "Ana Reed <ana@example.com>"]  # fmt: skip
 
     at = AppTest.from_file(APP, default_timeout=30)
-    at.session_state["auth_email"] = "pat@example.com"
+    sign_in(at, "pat@example.com")
     at.run()
     with pytest.raises(ValueError):  # not in product's navigation at all
         at.switch_page("views/unit_economics.py")

@@ -1,0 +1,173 @@
+-- One row per user with a created_at: when they first reached each writing milestone (UTC timestamps, NULL when
+-- not yet), with what the funnel is broken down by (sign-up cohort month, plan, tier, sign-up method).
+with users as (
+    select * from staging.users
+),
+
+signups as (
+    select * from marts.user_signups
+),
+
+subscriptions as (
+    select * from marts.subscriptions
+),
+
+auth_methods as (
+    select * from staging.user_auth_methods
+),
+
+projects as (
+    select * from staging.projects
+),
+
+chapters as (
+    select * from staging.chapters
+),
+
+versions as (
+    select * from staging.content_versions
+),
+
+completions as (
+    select * from history.chapter_completions
+),
+
+generations as (
+    select * from staging.ai_generations
+),
+
+events as (
+    select * from staging.user_events
+),
+
+revenue_shares as (
+    select * from staging.revenue_shares
+),
+
+-- The method a user signed up with: their earliest auth method (a primary one first on a tie).
+signup_methods as (
+    select
+        user_id,
+        method_type,
+        row_number() over (
+            partition by user_id
+            order by created_at asc nulls last, is_primary desc nulls last, method_type asc
+        ) as pick
+    from auth_methods
+),
+
+-- The plan a user first subscribed to ('incomplete' checkouts are not subscriptions: marts.subscriptions).
+first_plans as (
+    select
+        user_id,
+        plan,
+        row_number() over (partition by user_id order by created_at asc nulls last, subscription_id asc) as pick
+    from subscriptions
+),
+
+first_projects as (
+    select
+        owner_id as user_id,
+        min(created_at) as first_project_at,
+        min(published_at) as first_published_at
+    from projects
+    group by owner_id
+),
+
+first_chapters as (
+    select
+        projects.owner_id as user_id,
+        min(chapters.created_at) as first_chapter_at
+    from chapters
+    inner join projects on projects.id = chapters.project_id
+    group by projects.owner_id
+),
+
+-- A generation that produced nothing (failed, cancelled, pending) is no milestone.
+first_generations as (
+    select
+        user_id,
+        min(created_at) as first_generation_at
+    from generations
+    where status = 'completed'
+    group by user_id
+),
+
+-- history.chapter_completions dates a completion by UTC day only: the moment is the chapter's last save (version or
+-- row update) on or before that day, else the day's start.
+saves as (
+    select chapter_id, created_at as saved_at from versions
+    union all
+    select id as chapter_id, updated_at as saved_at from chapters
+),
+
+completion_moments as (
+    select
+        completions.chapter_id,
+        coalesce(max(saves.saved_at), completions.completed_day::timestamptz) as completed_at
+    from completions
+    left join saves
+        on saves.chapter_id = completions.chapter_id
+        and utc_day(saves.saved_at) <= completions.completed_day
+    group by completions.chapter_id, completions.completed_day
+),
+
+first_completions as (
+    select
+        projects.owner_id as user_id,
+        min(completion_moments.completed_at) as first_completed_chapter_at
+    from completion_moments
+    inner join chapters on chapters.id = completion_moments.chapter_id
+    inner join projects on projects.id = chapters.project_id
+    group by projects.owner_id
+),
+
+first_exports as (
+    select
+        user_id,
+        min(timestamp) as first_export_at
+    from events
+    where event_type = 'export' and user_id is not null
+    group by user_id
+),
+
+-- A sale is known when a revenue-share statement with book sales is issued (its created_at): the statement's
+-- period says when the sales happened only to the month.
+first_sales as (
+    select
+        user_id,
+        min(created_at) as first_sale_at
+    from revenue_shares
+    where book_sales > 0
+    group by user_id
+),
+
+final as (
+    select
+        users.id as user_id,
+        users.created_at as signup_at,
+        signups.day as signup_day,
+        date_trunc('month', signups.day)::date as cohort_month,
+        coalesce(first_plans.plan, '(no plan)') as plan,
+        signups.tier,
+        coalesce(signup_methods.method_type, 'unknown') as signup_method,
+        first_projects.first_project_at,
+        first_chapters.first_chapter_at,
+        first_generations.first_generation_at,
+        first_completions.first_completed_chapter_at,
+        first_exports.first_export_at,
+        first_projects.first_published_at,
+        first_sales.first_sale_at
+    from users
+    inner join signups on signups.user_id = users.id
+    left join signup_methods on signup_methods.user_id = users.id and signup_methods.pick = 1
+    left join first_plans on first_plans.user_id = users.id and first_plans.pick = 1
+    left join first_projects on first_projects.user_id = users.id
+    left join first_chapters on first_chapters.user_id = users.id
+    left join first_generations on first_generations.user_id = users.id
+    left join first_completions on first_completions.user_id = users.id
+    left join first_exports on first_exports.user_id = users.id
+    left join first_sales on first_sales.user_id = users.id
+)
+
+select * from final
