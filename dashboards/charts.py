@@ -57,6 +57,19 @@ def rating(value: object) -> str:
     return MISSING if value is None or pd.isna(value) else f"{float(value):.2f}"
 
 
+def seconds(value: object) -> str:
+    """A duration: "45 s", "4 min 05 s", "1 h 02 min"."""
+    if value is None or pd.isna(value):
+        return MISSING
+    total = round(float(value))
+    sign, total = ("-" if total < 0 else ""), abs(total)
+    if total < 60:
+        return f"{sign}{total} s"
+    if total < 3600:
+        return f"{sign}{total // 60} min {total % 60:02d} s"
+    return f"{sign}{total // 3600} h {total % 3600 // 60:02d} min"
+
+
 # How a metric's value reads, by the `unit` of its definition.
 UNIT_FORMATS: dict[str, Callable[[object], str]] = {
     "usd": money,
@@ -66,6 +79,8 @@ UNIT_FORMATS: dict[str, Callable[[object], str]] = {
     "ratio": percent,
     "ms": milliseconds,
     "rating": rating,
+    "seconds": seconds,
+    "number": rating,  # a plain number with two decimals (sessions per user)
 }
 
 
@@ -116,19 +131,94 @@ def download(frame: pd.DataFrame, name: str, key: str) -> None:
 def chart(title: str, frame: pd.DataFrame, draw: Callable[[pd.DataFrame], go.Figure], key: str) -> None:
     """A titled Plotly chart of `frame` with a CSV download of exactly that data, or the empty state."""
     st.markdown(f"**{title}**")
-    data.note_section(title, key, frame)
+    marks = period_marks(frame, data.annotations())
+    shown = with_annotations(frame, marks)
+    data.note_section(title, key, shown)
     if frame.empty:
         st.info(EMPTY, icon=":material/filter_alt_off:")
         return
     plotted = _plottable(frame)
-    figure = read_right(draw(plotted), plotted)
+    figure = mark(read_right(draw(plotted), plotted), marks)
     figure.update_layout(
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         height=figure.layout.height or 320,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None},
     )
     st.plotly_chart(figure, key=f"chart_{key}", config={"displayModeBar": False})
-    download(frame, key, key)
+    download(shown, key, key)
+
+
+# --- annotations: the platform's own changes on every time-series chart (docs/dashboards.md, "Annotations") --------
+
+ANNOTATION = "annotation"  # the CSV column naming the changes of each row's period
+MARK_COLOUR = "#8c8c8c"
+
+
+def _period_column(frame: pd.DataFrame) -> str | None:
+    return next((column for column in PERIODS if column in frame.columns), None)
+
+
+def _period_start(day: date, period: str) -> date:
+    """The first day of the period (`day`, Monday-based `week`, `month`) holding `day`."""
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    return day
+
+
+def period_marks(frame: pd.DataFrame, annotations: pd.DataFrame) -> dict[date, list[str]] | None:
+    """The labels of `annotations` (day, kind, label) per period of the frame's period column, over the periods
+    the frame spans (or the range its rows were asked for); None for a frame without a period column."""
+    period = _period_column(frame)
+    if period is None:
+        return None
+    days = [pd.Timestamp(value).date() for value in frame[period].dropna()]
+    span = frame.attrs.get("period")
+    if span is not None:
+        days += [span[0], span[1]]
+    marks: dict[date, list[str]] = {}
+    if not days:
+        return marks
+    first, last = _period_start(min(days), period), _period_start(max(days), period)
+    for day, label in zip(annotations["day"], annotations["label"], strict=True):
+        start = _period_start(pd.Timestamp(day).date(), period)
+        if first <= start <= last:
+            marks.setdefault(start, []).append(str(label))
+    return marks
+
+
+def with_annotations(frame: pd.DataFrame, marks: dict[date, list[str]] | None) -> pd.DataFrame:
+    """`frame` with the changes of each row's period in column `annotation` (empty without any), for the CSV."""
+    period = _period_column(frame)
+    if marks is None or period is None:
+        return frame
+    labels = [
+        "; ".join(marks.get(pd.Timestamp(value).date(), [])) or None if pd.notna(value) else None
+        for value in frame[period]
+    ]
+    return frame.assign(**{ANNOTATION: pd.Series(labels, index=frame.index, dtype="object")})
+
+
+def mark(figure: go.Figure, marks: dict[date, list[str]] | None) -> go.Figure:
+    """A dotted line at each annotated period of a date axis, with a marker on top whose hover text lists the
+    changes."""
+    if not marks or figure.layout.xaxis.type != "date":
+        return figure
+    for start, labels in sorted(marks.items()):
+        figure.add_vline(x=start.isoformat(), line={"dash": "dot", "width": 1, "color": MARK_COLOUR})
+        figure.add_annotation(
+            x=start.isoformat(),
+            y=1,
+            xref="x",
+            yref="paper",
+            yanchor="top",
+            text="◆",
+            showarrow=False,
+            font={"color": MARK_COLOUR, "size": 10},
+            hovertext="<br>".join(labels),
+        )
+    return figure
 
 
 # Words for the columns of reports and the frame (metrics take theirs from their definitions).
@@ -179,12 +269,22 @@ WORDS: dict[str, str] = {
     "name": "Check",
 }
 _UNIT_ENDINGS = {"_usd": "USD", "_ms": "ms", "_at": "UTC"}
-UNIT_WORDS = {"usd": "USD", "words": "words", "tokens": "tokens", "ratio": "%", "ms": "ms", "rating": "1-5"}
+UNIT_WORDS = {
+    "usd": "USD",
+    "words": "words",
+    "tokens": "tokens",
+    "ratio": "%",
+    "ms": "ms",
+    "rating": "1-5",
+    "seconds": "s",
+}
 # How a value reads in hover text, by unit (d3 formats); costs keep fractions of a cent.
 _HOVER_FORMATS = {
     "usd": "$,.2f",
     "ratio": ".1%",
     "rating": ".2f",
+    "number": ".2f",
+    "seconds": ",.0f",
     "ms": ",.0f",
     "count": ",.0f",
     "words": ",.0f",

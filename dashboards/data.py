@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -355,6 +355,31 @@ def data_span() -> tuple[date, date] | None:
 def runs(limit: int = 50) -> list[dict]:
     """The last `limit` ETL runs from the run history (`runs.jsonl` beside the warehouse), newest first."""
     return read_runs(paths().run_history, limit=limit)
+
+
+ANNOTATION_COLUMNS = ("day", "kind", "label")
+_MARKED_RUNS = ("partial", "blocked", "failed")  # runs that did not publish everything: a gap or a stale chart
+
+
+def annotations() -> pd.DataFrame:
+    """The marks of the time-series charts, one row per change (day, kind, label), by day: the platform's own
+    changes (`marts.platform_annotations`) and the ETL runs of the run history held back, blocked or failed (the run
+    history is not in the warehouse: a failed run publishes nothing)."""
+    changes = _frame("annotations")
+    runs = [
+        {
+            "day": datetime.fromisoformat(str(run["started_at"])).astimezone(UTC).date(),
+            "kind": "etl_run",
+            "label": f"ETL run {run['status']}: {run.get('run_id')}",
+        }
+        for run in read_runs(paths().run_history)
+        if run.get("status") in _MARKED_RUNS and run.get("started_at")
+    ]
+    frames = [frame for frame in (changes, pd.DataFrame(runs)) if not frame.empty]
+    if not frames:
+        return pd.DataFrame(columns=list(ANNOTATION_COLUMNS))
+    marks = pd.concat([frame[list(ANNOTATION_COLUMNS)] for frame in frames], ignore_index=True)
+    return marks.sort_values(list(ANNOTATION_COLUMNS), ignore_index=True)
 
 
 def alert_episodes() -> pd.DataFrame:

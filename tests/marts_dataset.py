@@ -31,6 +31,7 @@ def uid(kind: str, n: int) -> uuid.UUID:
         "version": "4",
         "share": "5",
         "event": "6",
+        "session": "7",
     }[kind]
     return uuid.UUID(f"{prefix}0000000-0000-0000-0000-{n:012d}")
 
@@ -192,6 +193,11 @@ EVENTS = [
     (10, CAROL, "2024-04-05 10:00:00+00", "session"),
 ]
 
+# (n, user, created_at: the sign-in) and the events recorded in each session (event n, session n):
+# session 1 lasts 10 minutes (10:50 -> event 5 at 11:00), session 2 one minute (11:59 -> event 6 at 12:00).
+SESSIONS = [(1, ALICE, "2024-03-01 10:50:00+00"), (2, CAROL, "2024-03-04 11:59:00+00")]
+SESSION_EVENTS = [(5, 1), (6, 2)]
+
 
 def insert_platform_data(url: str) -> None:
     """Write the dataset into a freshly migrated platform database."""
@@ -254,6 +260,15 @@ def insert_platform_data(url: str) -> None:
             "insert into analytics.user_events (id, user_id, event_type, timestamp, event_category)"
             " values (%s, %s, 'page_view', %s, %s)",
             [(uid("event", n), *rest) for n, *rest in EVENTS],
+        )
+        cur.executemany(
+            "insert into users.user_sessions (id, user_id, session_token, created_at, expires_at)"
+            " values (%s, %s, %s, %s, %s::timestamptz + interval '1 day')",
+            [(uid("session", n), user, f"token-{n}", at, at) for n, user, at in SESSIONS],
+        )
+        cur.executemany(
+            "update analytics.user_events set session_id = %s where id = %s",
+            [(uid("session", session), uid("event", event)) for event, session in SESSION_EVENTS],
         )
 
 

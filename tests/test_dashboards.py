@@ -222,7 +222,7 @@ PAGE_METRICS = {
     "revenue_share": {"book_sales", "platform_revenue", "author_revenue"},
     "ai_cost": {"ai_cost", "ai_failure_rate", "ai_cost_per_1k_ai_words", "ai_latency_p95", "gross_margin"},
     "writing_progress": {"words_written", "active_writers", "chapters_completed", "ai_words"},
-    "engagement": {"dau", "mau", "stickiness", "new_users"},
+    "engagement": {"dau", "mau", "stickiness", "new_users", "sessions", "sessions_per_user", "session_length_median"},
 }
 
 

@@ -148,7 +148,8 @@ def test_an_analysts_pdf_pack_has_a_cover_and_one_section_per_chart(env, tmp_pat
     # The analyst's top spenders: pseudonymous keys, never a name or an email.
     assert pages[10].splitlines()[1:3] == ["3 rows; the CSV download ai_top_spenders.csv holds the same.", "user"]
     # The first section's values: OpenAI's two March days, the cost exact to the micro-dollar.
-    assert pages[1].splitlines()[2:] == ["day", "provider", "ai cost", "ai tokens"] + [
+    # (The chart's annotation column is empty: the platform changed nothing in March 2024.)
+    assert pages[1].splitlines()[2:] == ["day", "provider", "ai cost", "ai tokens", "annotation"] + [
         "2024-03-01",
         "openai",
         "0.036000",

@@ -12,7 +12,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards import charts, data, milestone_funnel, writing_depth
+from dashboards import charts, data, milestone_funnel, sessions, writing_depth
 from dashboards.views import open_page, series, tile
 
 period = open_page("engagement")
@@ -99,3 +99,4 @@ charts.chart(
 
 writing_depth.show(period)
 milestone_funnel.show(period)
+sessions.show(period, previous)

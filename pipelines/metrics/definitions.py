@@ -22,7 +22,7 @@ from pipelines.transform.contract_docs import REPO_ROOT
 
 METRICS_DIR = QUERIES_DIR / "metrics"
 KINDS = ("sum", "mean", "count_distinct", "percentile", "ratio", "balance", "trailing_distinct")
-UNITS = ("usd", "count", "ratio", "ms", "words", "tokens", "rating")
+UNITS = ("usd", "count", "ratio", "ms", "words", "tokens", "rating", "seconds", "number")
 GRAINS = ("day", "week", "month", "all")
 BALANCE_AGGREGATES = ("sum", "count_distinct")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")

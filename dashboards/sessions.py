@@ -1,0 +1,34 @@
+"""The sessions section of the Engagement page: sessions, sessions per user and session length (marts.session_facts
+through the metrics layer), drawn by the page after its own sections."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from dashboards import charts, filters
+from dashboards.views import series, tile
+
+METRICS = ["sessions", "sessions_per_user", "session_length_median"]
+
+
+def show(period: filters.DateRange, previous: filters.DateRange | None) -> None:
+    st.subheader("Sessions")
+    for column, name in zip(st.columns(len(METRICS)), METRICS, strict=True):
+        tile(column, name, period, previous)
+    daily = series(METRICS, period)
+    left, right = st.columns(2)
+    with left:
+        charts.chart(
+            "Sessions started per day",
+            daily,
+            lambda f: px.bar(f, x="day", y="sessions"),
+            "sessions",
+        )
+    with right:
+        charts.chart(
+            "Median session length (sign-in to last event) per day",
+            daily,
+            lambda f: px.line(f, x="day", y="session_length_median"),
+            "session_length",
+        )

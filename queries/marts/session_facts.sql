@@ -1,0 +1,60 @@
+-- One row per sign-in session (users.user_sessions) with the events recorded in it (user_events.session_id): the
+-- facts of the session metrics (queries/metrics/engagement.yml). A session runs from its sign-in (created_at; the
+-- first event when that is missing or later) to its last event; a session without events lasts 0 seconds.
+with sessions as (
+    select * from staging.user_sessions
+),
+
+events as (
+    select * from staging.user_events
+),
+
+user_tiers as (
+    select * from history.user_tiers
+),
+
+session_events as (
+    select
+        session_id,
+        count(*) as events,
+        min("timestamp") as first_event_at,
+        max("timestamp") as last_event_at
+    from events
+    where session_id is not null
+    group by session_id
+),
+
+spans as (
+    select
+        sessions.id as session_id,
+        sessions.user_id,
+        coalesce(session_events.events, 0) as events,
+        case
+            when sessions.created_at is null or session_events.first_event_at < sessions.created_at
+                then session_events.first_event_at
+            else sessions.created_at
+        end as started_at,
+        session_events.last_event_at
+    from sessions
+    left join session_events on sessions.id = session_events.session_id
+),
+
+final as (
+    select
+        utc_day(spans.started_at) as day,
+        spans.session_id,
+        spans.user_id,
+        coalesce(user_tiers.tier, 'unknown') as tier,
+        spans.started_at,
+        coalesce(spans.last_event_at, spans.started_at) as ended_at,
+        spans.events,
+        date_diff('second', spans.started_at, coalesce(spans.last_event_at, spans.started_at)) as length_seconds
+    from spans
+    left join user_tiers
+        on spans.user_id = user_tiers.user_id
+        and user_tiers.effective_from <= spans.started_at
+        and spans.started_at < user_tiers.effective_to
+    where spans.started_at is not null
+)
+
+select * from final
