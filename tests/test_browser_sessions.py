@@ -149,6 +149,7 @@ def test_a_page_the_role_may_not_open_says_so_and_links_the_pages_it_may(context
     tab.get_by_text("You do not have access to Revenue share.").wait_for()
     assert tab.url == f"{server}/revenue_share?month=2024-02"
     links = tab.locator('[data-testid="stMain"] [data-testid="stPageLink"]')
+    links.nth(4).wait_for()  # the links draw after the message
     # Each link reads "<icon name>\n<title>": the product role's pages, in navigation order.
     assert [text.split("\n")[-1] for text in links.all_inner_texts()] == [
         "Overview",

@@ -718,7 +718,7 @@ def test_an_analysts_page_pack_equals_the_page_csvs_and_names_nobody(
     _no_errors(at)
     sections = at.session_state["_data_sections"]
     book = openpyxl.load_workbook(io.BytesIO(at.session_state["pack"]))
-    assert len(book.sheetnames) == len(sections) + 1 == 9  # the cover, 5 charts and 3 tables
+    assert len(book.sheetnames) == len(sections) + 1 == 10  # the cover, 5 charts and 4 tables
     cover = {row[0].value: row[1].value for row in book["Cover"].iter_rows()}
     con = duckdb.connect(published["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
     try:
@@ -737,7 +737,7 @@ def test_an_analysts_page_pack_equals_the_page_csvs_and_names_nobody(
         "Open warnings": 1,
         "Warning": "staging.ai_generations.freshness on staging.ai_generations: 1 unexpected",
     }
-    assert cover["Sheets"] == 8
+    assert cover["Sheets"] == 9
     for name, section in zip(book.sheetnames[1:], sections, strict=True):
         assert (name, cover[name]) == (section.key, section.title)
         sheet = book[name]

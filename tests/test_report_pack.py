@@ -44,7 +44,7 @@ def test_an_analysts_ai_cost_pack_from_the_command_line(env, tmp_path):
     )
     assert result.stdout == f"wrote the AI cost report pack for the analyst role to {out}\n"
     book = openpyxl.load_workbook(out)
-    # The cover, then the page's 5 charts and 3 tables in its order.
+    # The cover, then the page's 5 charts and 4 tables in its order.
     assert book.sheetnames == [
         "Cover",
         "ai_cost_by_day",
@@ -53,6 +53,7 @@ def test_an_analysts_ai_cost_pack_from_the_command_line(env, tmp_path):
         "ai_failure_rate",
         "ai_by_model",
         "ai_model_league",
+        "ai_error_classes",
         "ai_by_tier",
         "ai_top_spenders",
     ]
@@ -122,7 +123,7 @@ def test_an_analysts_pdf_pack_has_a_cover_and_one_section_per_chart(env, tmp_pat
     reader = pypdf.PdfReader(first)
     pages = [page.extract_text() for page in reader.pages]
     # The cover, then one section per chart and table, each from a new page; the two 31-day tables take two pages.
-    assert len(pages) == 11
+    assert len(pages) == 12
     assert [page.splitlines()[0] for page in pages] == [
         "AI cost report pack",
         "1. Cost per day by provider (USD)",
@@ -133,8 +134,9 @@ def test_an_analysts_pdf_pack_has_a_cover_and_one_section_per_chart(env, tmp_pat
         "day",
         "5. By model",
         "6. Model league table (rank: mean of the ranks on failure rate, p95 latency, rating and cost per generation)",
-        "7. Subscription revenue, AI cost and gross margin by tier (USD)",
-        "8. Top spenders",
+        "7. Error classes by model (the error message up to its first colon)",
+        "8. Subscription revenue, AI cost and gross margin by tier (USD)",
+        "9. Top spenders",
     ]
     cover = pages[0].splitlines()
     (run_id,) = [cover[index + 1] for index, line in enumerate(cover) if line == "Run id"]
@@ -143,10 +145,10 @@ def test_an_analysts_pdf_pack_has_a_cover_and_one_section_per_chart(env, tmp_pat
         "openai",
     ]
     assert run_id == json.loads(run_cli("runs", "--json", "--limit", "1", env=env).stdout)[0]["run_id"]
-    assert "Sections (8)" in cover
+    assert "Sections (9)" in cover
     assert pages[7].splitlines()[1] == "1 row; the CSV download ai_by_model.csv holds the same."
     # The analyst's top spenders: pseudonymous keys, never a name or an email.
-    assert pages[10].splitlines()[1:3] == ["3 rows; the CSV download ai_top_spenders.csv holds the same.", "user"]
+    assert pages[11].splitlines()[1:3] == ["3 rows; the CSV download ai_top_spenders.csv holds the same.", "user"]
     # The first section's values: OpenAI's two March days, the cost exact to the micro-dollar.
     # (The chart's annotation column is empty: the platform changed nothing in March 2024.)
     assert pages[1].splitlines()[2:] == ["day", "provider", "ai cost", "ai tokens", "annotation"] + [
