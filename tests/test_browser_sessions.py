@@ -70,6 +70,12 @@ def _signed_in_as(tab, email: str) -> None:
     tab.wait_for_load_state("networkidle")
 
 
+def _one(locator) -> None:
+    """Exactly one such element, once the page has drawn it (Streamlit draws after the page has loaded)."""
+    locator.first.wait_for()
+    assert locator.count() == 1
+
+
 def _sign_in_form(tab) -> None:
     tab.get_by_role("button", name="Sign in").wait_for()
     assert tab.get_by_text("Signed in as").count() == 0
@@ -85,7 +91,7 @@ def test_a_deep_link_keeps_its_page_and_filters_through_sign_in_reload_and_new_t
     tab.goto(f"{server}/usage{MARCH}&tier=premium")
     _sign_in(tab, "ana@example.com")
     assert re.fullmatch(rf"{server}/usage\?dates=2024-03-01&dates=2024-03-31&tier=premium", tab.url)
-    assert tab.get_by_role("heading", name="Usage").count() == 1
+    _one(tab.get_by_role("heading", name="Usage"))
     assert _metric(tab, "Users with usage") == "1"  # only Alice is premium (3 users without the tier filter)
     cookie = _cookie(context)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]  # plain http here
@@ -98,7 +104,7 @@ def test_a_deep_link_keeps_its_page_and_filters_through_sign_in_reload_and_new_t
     second = context.new_page()  # a new tab, or a bookmark
     second.goto(f"{server}/ai_cost{MARCH}")
     _signed_in_as(second, "ana@example.com")
-    assert second.get_by_role("heading", name="AI cost").count() == 1
+    _one(second.get_by_role("heading", name="AI cost"))
 
 
 def test_sign_out_ends_the_session_in_every_tab_and_the_old_cookie_stops_working(context, browser, server: str) -> None:
@@ -130,14 +136,14 @@ def test_a_role_change_signs_the_account_out(context, server: str, published: di
     tab = context.new_page()
     tab.goto(f"{server}/revenue_share?month=2024-02")
     _sign_in(tab, "fin@example.com")
-    assert tab.get_by_text("Signed in as fin@example.com (finance)").count() == 1
+    _one(tab.get_by_text("Signed in as fin@example.com (finance)"))
     run_cli("users", "set-role", "fin@example.com", "analyst", env=published)
     try:
         tab.reload()
         _sign_in_form(tab)
         _sign_in(tab, "fin@example.com")
-        assert tab.get_by_text("Signed in as fin@example.com (analyst)").count() == 1
-        assert tab.get_by_text("You do not have access to Revenue share.").count() == 1
+        _one(tab.get_by_text("Signed in as fin@example.com (analyst)"))
+        _one(tab.get_by_text("You do not have access to Revenue share."))
     finally:
         run_cli("users", "set-role", "fin@example.com", "finance", env=published)
 
