@@ -87,6 +87,23 @@ def published_dataset(
     return publish_platform_data(create_database(template=schema_template), tmp_path_factory.mktemp("published"))
 
 
+@pytest.fixture(scope="session")
+def publish_own_dataset(
+    create_database: Callable[..., str], schema_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[Callable[[str], None], str], dict[str, str]]:
+    """For a module with a hand-made platform of its own: `publish(insert, name)` fills a fresh source with
+    `insert(url)`, publishes it by `etl run --full` and returns the CLI environment (take it in a module fixture)."""
+
+    def publish(insert: Callable[[str], None], name: str) -> dict[str, str]:
+        url = create_database(template=schema_template)
+        insert(url)
+        env = cli_environment(tmp_path_factory.mktemp(name), url)
+        run_cli("etl", "run", "--full", env=env)
+        return env
+
+    return publish
+
+
 def copy_published(
     env: dict[str, str], directory: Path, create_database: Callable[..., str] | None = None
 ) -> dict[str, str]:

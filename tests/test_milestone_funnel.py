@@ -29,7 +29,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines.queries import sql_file
-from tests.conftest import REPO_ROOT, cli_environment, run_cli
+from tests.conftest import REPO_ROOT
 from tests.etl_rows import query_warehouse
 from tests.funnel_dataset import UNA, VIC, WES, XAN, insert_funnel_platform
 
@@ -48,14 +48,8 @@ STEPS = [
 
 
 @pytest.fixture(scope="module")
-def published(
-    create_database: Callable[..., str], schema_template: str, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, str]:
-    url = create_database(template=schema_template)
-    insert_funnel_platform(url)
-    env = cli_environment(tmp_path_factory.mktemp("funnel"), url)
-    run_cli("etl", "run", "--full", env=env)
-    return env
+def published(publish_own_dataset: Callable[[Callable[[str], None], str], dict[str, str]]) -> dict[str, str]:
+    return publish_own_dataset(insert_funnel_platform, "funnel")
 
 
 def _warehouse(env: dict[str, str]) -> Path:

@@ -7,6 +7,7 @@ and generations below, published once for the module; every figure is worked out
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,7 +17,6 @@ import pytest
 from pipelines import warehouse
 from pipelines.extract.tables import array_literal
 from pipelines.queries import sql_file
-from tests.conftest import cli_environment, run_cli
 from tests.etl_rows import C2, M1, P1, U1, insert_platform, query_warehouse
 from tests.test_dashboards import _env, _no_errors, _open
 
@@ -62,15 +62,16 @@ insert into content.content_versions (chapter_id, version_number, content, chang
 """
 
 
-@pytest.fixture(scope="module")
-def published(create_database, schema_template: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    url = create_database(template=schema_template)
+def _insert(url: str) -> None:
     insert_platform(url)
     with psycopg.connect(url) as conn:
         conn.execute(TEMPLATES_SQL)
-    env = cli_environment(tmp_path_factory.mktemp("template-league"), url)
-    run_cli("etl", "run", "--full", env=env)
-    return Path(env["EBOOK_ANALYTICS_WAREHOUSE"]), url
+
+
+@pytest.fixture(scope="module")
+def published(publish_own_dataset: Callable[[Callable[[str], None], str], dict[str, str]]) -> tuple[Path, str]:
+    env = publish_own_dataset(_insert, "template-league")
+    return Path(env["EBOOK_ANALYTICS_WAREHOUSE"]), env["EBOOK_ANALYTICS_SOURCE_URL"]
 
 
 def _report(path: Path, name: str) -> list[dict[str, object]]:

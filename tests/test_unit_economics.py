@@ -58,14 +58,8 @@ SHARE = "AI spend on never-published books"
 
 
 @pytest.fixture(scope="module")
-def published(
-    create_database: Callable[..., str], schema_template: str, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, str]:
-    url = create_database(template=schema_template)
-    insert_economics_platform(url)
-    env = cli_environment(tmp_path_factory.mktemp("economics"), url)
-    run_cli("etl", "run", "--full", env=env)
-    return env
+def published(publish_own_dataset: Callable[[Callable[[str], None], str], dict[str, str]]) -> dict[str, str]:
+    return publish_own_dataset(insert_economics_platform, "economics")
 
 
 def _warehouse(env: dict[str, str]) -> Path:

@@ -22,7 +22,6 @@ import pytest
 from pipelines import warehouse
 from pipelines.metrics.query import query_metrics
 from pipelines.queries import sql_file
-from tests.conftest import cli_environment, run_cli
 from tests.test_dashboards import _env, _no_errors, _open
 
 TODAY = datetime.now(UTC).date()
@@ -118,14 +117,8 @@ def _insert(url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def published(
-    create_database: Callable[..., str], schema_template: str, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, str]:
-    source = create_database(template=schema_template)
-    _insert(source)
-    env = cli_environment(tmp_path_factory.mktemp("lifecycle"), source)
-    run_cli("etl", "run", "--full", env=env)
-    return env
+def published(publish_own_dataset: Callable[[Callable[[str], None], str], dict[str, str]]) -> dict[str, str]:
+    return publish_own_dataset(_insert, "lifecycle")
 
 
 def _rows(env: dict[str, str], sql: str, params: dict[str, object] | None = None) -> list[tuple]:

@@ -8,8 +8,8 @@ is published and swapped, and the dashboards read it while a run writes it, whic
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from pipelines.alerts.evaluate import Breach
 from pipelines.alerts.rules import Rule
 from pipelines.config import paths
 from pipelines.queries import sql_file
+from pipelines.state_files import read_rows, writing
 
 STATE_FILE = "alerts.sqlite"
 # The columns of an episode (queries/alert_state/create.sql).
@@ -48,33 +49,14 @@ def state_path() -> Path:
     return paths().warehouse_dir / STATE_FILE
 
 
-@contextmanager
-def open_state(path: Path) -> Iterator[sqlite3.Connection]:
+def open_state(path: Path) -> AbstractContextManager[sqlite3.Connection]:
     """The state for writing, created if missing; committed when the block ends without error."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
-        conn.executescript(sql_file("alert_state/create"))
-        yield conn
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.close()
+    return writing(path, "alert_state/create")
 
 
 def read_episodes(path: Path) -> list[dict[str, Any]]:
     """Every episode, newest first; none when no run evaluated alerts yet. Read-only."""
-    if not path.is_file():
-        return []
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute(sql_file("alert_state/episodes"))]
-    finally:
-        conn.close()
+    return read_rows(path, "alert_state/episodes")
 
 
 @dataclass

@@ -12,8 +12,7 @@ the same function.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -28,6 +27,7 @@ from pipelines.config import paths
 from pipelines.errors import UserError
 from pipelines.export.revenue_share import MONEY_COLUMNS, next_month, period_complete, publication
 from pipelines.queries import sql_file
+from pipelines.state_files import read_rows, writing
 
 CLOSES_FILE = "closes.sqlite"
 AUDIT_ACTION = "close month"
@@ -76,33 +76,14 @@ def closes_path() -> Path:
     return paths().warehouse_dir / CLOSES_FILE
 
 
-@contextmanager
-def _open(path: Path) -> Iterator[sqlite3.Connection]:
+def _open(path: Path) -> AbstractContextManager[sqlite3.Connection]:
     """The closes file for writing, created if missing; committed when the block ends without error."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
-        conn.executescript(sql_file("closes/create"))
-        yield conn
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.close()
+    return writing(path, "closes/create")
 
 
 def _read(path: Path, query: str) -> list[dict[str, Any]]:
     """The rows of `queries/closes/<query>.sql`, read-only; none when nothing was ever closed."""
-    if not path.is_file():
-        return []
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute(sql_file(f"closes/{query}"))]
-    finally:
-        conn.close()
+    return read_rows(path, f"closes/{query}")
 
 
 def _month_close(row: dict[str, Any]) -> MonthClose:

@@ -26,6 +26,7 @@ from pipelines.errors import UserError, first_line, unexpected
 from pipelines.queries import sql_file
 from pipelines.schedules.definitions import ReportSpec, Schedule, StatementSpec, load_schedules
 from pipelines.schedules.deliver import message, send_mail, smtp_settings, write_folder
+from pipelines.state_files import read_rows, writing
 
 MAX_ATTEMPTS = 5
 FIRST_BACKOFF = timedelta(minutes=5)
@@ -43,27 +44,13 @@ def open_state() -> Iterator[sqlite3.Connection]:
     directory.mkdir(parents=True, exist_ok=True)
     with (directory / "deliveries.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        conn = sqlite3.connect(directory / "deliveries.sqlite", timeout=30)
-        conn.row_factory = sqlite3.Row
-        try:
-            conn.executescript(sql_file("schedule_state/create"))
+        with writing(directory / "deliveries.sqlite", "schedule_state/create") as conn:
             yield conn
-            conn.commit()
-        finally:
-            conn.close()
 
 
 def read_deliveries() -> list[dict[str, Any]]:
     """Every delivery, newest due time first; none before the first run. Read-only."""
-    path = state_dir() / "deliveries.sqlite"
-    if not path.is_file():
-        return []
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute(sql_file("schedule_state/deliveries"))]
-    finally:
-        conn.close()
+    return read_rows(state_dir() / "deliveries.sqlite", "schedule_state/deliveries")
 
 
 @dataclass(frozen=True)
