@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,8 +78,9 @@ def server(published: dict[str, str]) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser(server: str):
+@contextmanager
+def headless_chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright; the test is skipped where either is missing."""
     if not CHROMIUM.exists():
         pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium; tests/run.sh does it)")
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
@@ -86,6 +88,12 @@ def browser(server: str):
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server: str):
+    with headless_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture(scope="module")

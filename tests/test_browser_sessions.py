@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import copy_published, run_cli
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, MARCH, PAGE_TIMEOUT_MS, _metric, _serving
+from tests.test_browser import MARCH, PAGE_TIMEOUT_MS, _metric, _serving, headless_chromium
 
 PASSWORD = "correct horse battery"
 COOKIE = "ebook_analytics_session"
@@ -37,13 +37,8 @@ def server(published: dict[str, str]) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(server: str):
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium; tests/run.sh does it)")
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture
