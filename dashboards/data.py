@@ -26,6 +26,7 @@ import streamlit as st
 from dashboards import pages, publication_cache
 from dashboards.auth import User, allowed_pages, pseudonymize
 from dashboards.auth.roles import sees_personal_data
+from dashboards.warm import file_version
 from pipelines import audit, close
 from pipelines.alerts.state import EPISODE_COLUMNS, read_episodes, state_path
 from pipelines.config import paths
@@ -61,7 +62,7 @@ def warehouse_path() -> Path:
 
 def warehouse_version() -> str | None:
     """Identifies the published file (publishing swaps in a new one); None when nothing is published yet."""
-    return _file_version(warehouse_path())
+    return file_version(warehouse_path())
 
 
 def _query(sql: str, version: str, params: dict[str, object]) -> pd.DataFrame:
@@ -365,16 +366,7 @@ def annotations() -> pd.DataFrame:
     changes (`marts.platform_annotations`) and the ETL runs of the run history held back, blocked or failed (the run
     history is not in the warehouse: a failed run publishes nothing). Every chart asks: made once per publication
     and run history, shared by every session (read only)."""
-    return _annotations(warehouse_version(), _file_version(paths().run_history))
-
-
-def _file_version(path: Path) -> str | None:
-    """Changes whenever the file is replaced or written to; None when there is no file."""
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    return f"{stat.st_ino}-{stat.st_mtime_ns}-{stat.st_size}"
+    return _annotations(warehouse_version(), file_version(paths().run_history))
 
 
 @lru_cache(maxsize=4)

@@ -2,8 +2,8 @@
 
 A page view's CPU went mostly into making Plotly figures and into Streamlit's own cache (hashing every argument,
 unpickling every hit): docs/benchmarks.md, "Where a page view's CPU goes". Here each result and each figure is made
-once per publication, kept in the process's memory for every session, and written beside the warehouse
-(`<warehouse>.cache/<version>/`) for the other dashboard processes and for the warm-up after a publication
+once per publication, kept in the process's memory for every session, and written to the data folder
+(`<home>/dashboard-cache/<version>/`) for the other dashboard processes and for the warm-up after a publication
 (`dashboards.warm`), so neither a second session nor a second process makes it again.
 
 Entries are addressed by what makes them, never by who asks: a query result by its SQL (or metric request) and
@@ -47,8 +47,9 @@ PRIVATE_DIR = 0o700  # the results are the warehouse's data: as private as the d
 
 
 def cache_root() -> Path:
-    """`<warehouse>.cache/` beside the published file: on the storage every dashboard process reads it from."""
-    return paths().warehouse.with_suffix(".cache")
+    """`<home>/dashboard-cache/`: in the data folder every dashboard process shares (its accounts and pseudonym key
+    are there too), not beside the warehouse, whose folder holds only what publishing writes."""
+    return paths().home / "dashboard-cache"
 
 
 class SharedFigure(go.Figure):
@@ -181,7 +182,7 @@ def _frame_pickle(frame: pd.DataFrame) -> bytes:
 
 
 def _frame_unpickle(content: bytes) -> pd.DataFrame:
-    # Written by this program into its private folder beside the warehouse (owner-only): pickle keeps every value
+    # Written by this program into its private folder in the data folder (owner-only): pickle keeps every value
     # exactly as the query gave it (Decimal, dates, NULLs), as Streamlit's own cache did.
     frame: pd.DataFrame = pickle.loads(content)  # noqa: S301
     return frame
