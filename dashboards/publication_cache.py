@@ -139,7 +139,8 @@ class PublicationCache(Generic[Value]):
                 self.retired.popitem(last=False)
         self.version = version
         self.entries = OrderedDict()  # the old publication's values are unreachable: let them go now
-        drop_folders(keep=version)
+        # Hundreds of files: deleted beside the view that noticed the new publication, not in it.
+        threading.Thread(target=drop_folders, args=(version,), name="cache-drop", daemon=True).start()
 
     def _path(self, version: str, address: str) -> Path:
         return cache_root() / version / f"{self.kind}-{address}"

@@ -79,6 +79,7 @@ def page_timings(bench: BenchEnvironment) -> dict[str, dict[str, float]]:
     from streamlit.logger import set_log_level
     from streamlit.testing.v1 import AppTest
 
+    from dashboards import publication_cache
     from dashboards.auth import PAGES
 
     timings = {}
@@ -91,6 +92,7 @@ def page_timings(bench: BenchEnvironment) -> dict[str, dict[str, float]]:
                 set_log_level("error")
                 st.cache_data.clear()
                 st.cache_resource.clear()
+                publication_cache.clear()  # results and figures of every session, in memory and in the folder
                 app_test = AppTest.from_file(str(APP))
                 app_test.switch_page(f"views/{page}.py")
                 cold.append(_timed_run(app_test))

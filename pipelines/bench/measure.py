@@ -104,4 +104,8 @@ def measure(
 
         progress("dashboards")
         results.update(measure_dashboards(bench, progress))
+        from pipelines.bench.first_view import measure_first_view
+
+        progress("first view after a publication")
+        results.update(measure_first_view(bench))
     return results

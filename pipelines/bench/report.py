@@ -40,6 +40,8 @@ MEASUREMENTS = (
     ("server_cpu_ms_per_view", "dashboard server CPU per page view during the concurrent sessions", "ms"),
     ("concurrent_p50_ms", "10 concurrent browser sessions: p50 until the page's content shows", "ms"),
     ("concurrent_p95_ms", "10 concurrent browser sessions: p95 until the page's content shows", "ms"),
+    ("first_view_after_publish_ms", "first viewer after a publication (warmed): p95 until the first chart shows", "ms"),
+    ("warm_up_s", "a publication's default views warmed, after the file swap (slowest of the rounds)", "s"),
 )
 
 # (ratio key, numerator key, denominator key, what it means)
