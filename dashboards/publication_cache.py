@@ -38,6 +38,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io
 
+from dashboards.warm import file_version
 from pipelines.config import paths
 
 Value = TypeVar("Value")
@@ -139,8 +140,10 @@ class PublicationCache(Generic[Value]):
                 self.retired.popitem(last=False)
         self.version = version
         self.entries = OrderedDict()  # the old publication's values are unreachable: let them go now
-        # Hundreds of files: deleted beside the view that noticed the new publication, not in it.
-        threading.Thread(target=drop_folders, args=(version,), name="cache-drop", daemon=True).start()
+        # Hundreds of files: deleted beside the view that noticed the new publication, not in it. The file published
+        # now is kept too: a late warm-up of an older publication must not delete a newer one's entries.
+        current = file_version(paths().warehouse)
+        threading.Thread(target=drop_folders, args=(version, current), name="cache-drop", daemon=True).start()
 
     def _path(self, version: str, address: str) -> Path:
         return cache_root() / version / f"{self.kind}-{address}"
@@ -164,13 +167,13 @@ class PublicationCache(Generic[Value]):
             return
 
 
-def drop_folders(keep: str | None) -> None:
-    """Delete the cache folders of every version but `keep` (None: all of them)."""
+def drop_folders(*keep: str | None) -> None:
+    """Delete the cache folders of every version but those in `keep` (none: all of them)."""
     root = cache_root()
     if not root.is_dir():
         return
     for folder in root.iterdir():
-        if folder.name != keep:
+        if folder.name not in keep:
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -224,4 +227,4 @@ def clear() -> None:
     for cache in (FIGURES, RESULTS):
         cache.clear()
     with contextlib.suppress(OSError):
-        drop_folders(keep=None)
+        drop_folders()
