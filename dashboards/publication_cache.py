@@ -8,9 +8,9 @@ once per publication, kept in the process's memory for every session, and writte
 
 Entries are addressed by what makes them, never by who asks: a query result by its SQL (or metric request) and
 parameters; a figure by its chart key (which names its drawing function, fixed in the page's code), the rows it draws
-and the marks on its time axis. Two viewers share an entry only when they would get the same thing: an analyst, whose
-tables carry pseudonyms, and an admin, whose tables carry names, never share one, and no role or filter can be left
-out of a key because none is in it.
+and the marks on its time axis. Two viewers share an entry only when they would get the same thing: an analyst's
+rows, with pseudonyms, and an admin's, with names, are different rows and so different entries (query results hold
+ids; people are shaped per role after them), and no role or filter can be left out of a key because none is in it.
 
 Entries live under the warehouse version they were made for (`data.warehouse_version`: publishing swaps in a new
 file). The first request of a new version retires the old one: its entries are dropped from memory and its folder is
