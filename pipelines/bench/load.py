@@ -1,0 +1,173 @@
+"""Many viewers at once, measured at the server: protocol-level sessions (`pipelines.bench.protocol`), not browsers.
+
+Each viewer is one signed-in Streamlit session that goes round `SCENARIO` without pausing: the Overview, its period
+changed, Usage, one of its plans picked; every view is timed from the request to the server's `script_finished` and
+checked (no exception, no error, the page's heading). A level runs N such viewers together; the server's CPU over the
+level (its whole process tree, psutil) divided by the views gives its cost per view. Ten Chromium instances on the
+same two cores would measure Chromium: these clients cost the machine little besides decoding the messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import psutil
+
+from pipelines.bench.protocol import View, Viewer, ViewFailed
+
+LEVELS: dict[str, tuple[int, ...]] = {"tiny": (1, 3)}  # every other scale: DEFAULT_LEVELS
+DEFAULT_LEVELS = (1, 10, 50, 100)
+MIN_VIEWS = 20  # per level: the one-viewer level goes round the scenario several times, so its p95 means something
+ACCOUNT = "bench-load@example.invalid"  # the bench's own admin account, in the bench's own home
+PERIODS = ("Last 30 days", "Last 7 days", "Last complete month", "Quarter to date")
+
+
+@dataclass(frozen=True)
+class Step:
+    heading: str  # what the page shows as its title: the view is the expected page
+    action: Callable[[Viewer, View | None, int], Awaitable[View]]  # (viewer, last view, viewer index) -> view
+
+
+def _choice(options: Sequence[str], index: int) -> str:
+    if not options:
+        raise ViewFailed("the filter offers no choices")
+    return options[index % len(options)]
+
+
+SCENARIO = (
+    Step("Overview", lambda viewer, last, index: viewer.open("overview")),
+    Step(
+        "Overview",
+        lambda viewer, last, index: viewer.choose(_shown(last), "Period", PERIODS[index % len(PERIODS)]),
+    ),
+    Step("Usage", lambda viewer, last, index: viewer.open("usage")),
+    Step(
+        "Usage",
+        lambda viewer, last, index: viewer.choose(
+            _shown(last), "Plan", [_choice(_shown(last).widget("Plan").options, index)]
+        ),
+    ),
+)
+
+
+def _shown(view: View | None) -> View:
+    if view is None:
+        raise ViewFailed("a filter change needs the page it changes")
+    return view
+
+
+def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(float(np.percentile(samples_ms, 50)), 1),
+        "p95_ms": round(float(np.percentile(samples_ms, 95)), 1),
+    }
+
+
+def summarize(samples_ms: Sequence[float], server_cpu_s: float) -> dict[str, float]:
+    """A level's line of bench.json: p50/p95 per view and the server's CPU milliseconds per view."""
+    if not samples_ms:
+        raise ValueError("a level without a single view has no statistics")
+    return {**percentiles(samples_ms), "cpu_ms_per_view": round(server_cpu_s * 1000 / len(samples_ms), 1)}
+
+
+def views_per_viewer(viewers: int) -> int:
+    """At least one round of the scenario each, and at least MIN_VIEWS in the level."""
+    rounds = math.ceil(max(MIN_VIEWS / viewers, len(SCENARIO)) / len(SCENARIO))
+    return rounds * len(SCENARIO)
+
+
+def cpu_seconds(root: psutil.Process) -> float:
+    """User + system CPU seconds of a process tree so far."""
+    total = 0.0
+    for member in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = member.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def checked(view: View, step: Step) -> View:
+    """The view, if it is the page the step opens, whole: no exception, no error message, its heading shown."""
+    if view.exceptions or view.errors:
+        raise ViewFailed(f"{step.heading}: {[*view.exceptions, *view.errors]}")
+    if step.heading not in view.headings:
+        raise ViewFailed(f"expected the {step.heading} page, got headings {view.headings}")
+    return view
+
+
+async def viewer_session(base_url: str, cookie: str | None, index: int, views: int) -> list[View]:
+    """One viewer's `views` page views, round the scenario from the start (viewer `index` picks its filters)."""
+    shown: list[View] = []
+    last: View | None = None
+    async with Viewer(base_url, cookie) as viewer:
+        for number in range(views):
+            step = SCENARIO[number % len(SCENARIO)]
+            last = checked(await step.action(viewer, last, index), step)
+            shown.append(last)
+    return shown
+
+
+@dataclass(frozen=True)
+class Level:
+    viewers: int
+    views: list[View]
+    server_cpu_s: float
+    wall_s: float
+
+    def summary(self) -> dict[str, float]:
+        return summarize([view.elapsed_ms for view in self.views], self.server_cpu_s)
+
+
+async def run_level(base_url: str, cookie: str | None, viewers: int, server: psutil.Process) -> Level:
+    """`viewers` sessions at once, each `views_per_viewer(viewers)` views; the server's CPU over all of them."""
+    views = views_per_viewer(viewers)
+    before, started = cpu_seconds(server), time.perf_counter()
+    shown = await asyncio.gather(*(viewer_session(base_url, cookie, index, views) for index in range(viewers)))
+    wall_s, cpu_s = time.perf_counter() - started, cpu_seconds(server) - before
+    return Level(viewers, [view for session in shown for view in session], cpu_s, wall_s)
+
+
+async def sign_in(base_url: str, email: str, password: str) -> str:
+    """The session cookie of a sign-in through the form (all viewers present it, as tabs of one browser would)."""
+    async with Viewer(base_url) as viewer:
+        return await viewer.sign_in(email, password)
+
+
+async def load_test(
+    base_url: str,
+    server: psutil.Process,
+    levels: Sequence[int],
+    credentials: tuple[str, str] | None,
+    progress: Callable[[str], None],
+) -> dict[str, dict[str, float]]:
+    """{viewers: {p50_ms, p95_ms, cpu_ms_per_view}} for each level, after one unmeasured round (imports, caches)."""
+    cookie = await sign_in(base_url, *credentials) if credentials else None
+    await viewer_session(base_url, cookie, 0, len(SCENARIO))
+    results = {}
+    for viewers in levels:
+        progress(f"{viewers} protocol viewers x {views_per_viewer(viewers)} views")
+        level = await run_level(base_url, cookie, viewers, server)
+        results[str(viewers)] = level.summary()
+    return results
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def bench_entries(load: dict[str, dict[str, float]], levels: Sequence[int]) -> dict[str, Any]:
+    """bench.json's `load`, and the one-viewer level's figures under the keys the issue's targets name."""
+    alone = load[str(levels[0])]
+    return {
+        "load": load,
+        "single_session_ms": alone["p50_ms"],
+        "server_cpu_ms_per_view": alone["cpu_ms_per_view"],
+    }
