@@ -126,9 +126,11 @@ class Level:
         return summarize([view.elapsed_ms for view in self.views], self.server_cpu_s)
 
 
-async def run_level(base_url: str, cookie: str | None, viewers: int, server: psutil.Process) -> Level:
-    """`viewers` sessions at once, each `views_per_viewer(viewers)` views; the server's CPU over all of them."""
-    views = views_per_viewer(viewers)
+async def run_level(
+    base_url: str, cookie: str | None, viewers: int, server: psutil.Process, views: int | None = None
+) -> Level:
+    """`viewers` sessions at once, each `views` views (default `views_per_viewer`); the server's CPU over them all."""
+    views = views or views_per_viewer(viewers)
     before, started = cpu_seconds(server), time.perf_counter()
     shown = await asyncio.gather(*(viewer_session(base_url, cookie, index, views) for index in range(viewers)))
     wall_s, cpu_s = time.perf_counter() - started, cpu_seconds(server) - before

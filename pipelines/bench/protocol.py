@@ -56,6 +56,7 @@ class View:
     errors: list[str] = field(default_factory=list)  # st.error alerts
     metrics: dict[str, str] = field(default_factory=dict)  # KPI tile label -> shown value
     headings: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # markdown and captions
     html: list[str] = field(default_factory=list)
     widgets: dict[str, Widget] = field(default_factory=dict)  # by label
     charts: int = 0  # Plotly figures
@@ -64,7 +65,8 @@ class View:
         """Forget a run that ended early for a rerun: the page draws from scratch."""
         fresh = View(page=self.page)
         self.exceptions, self.errors, self.metrics = fresh.exceptions, fresh.errors, fresh.metrics
-        self.headings, self.html, self.widgets, self.charts = fresh.headings, fresh.html, fresh.widgets, fresh.charts
+        self.headings, self.texts, self.html = fresh.headings, fresh.texts, fresh.html
+        self.widgets, self.charts = fresh.widgets, fresh.charts
 
     def widget(self, label: str) -> Widget:
         """The widget with this label (KeyError naming the labels there are)."""
@@ -83,6 +85,8 @@ class View:
             self.metrics[element.metric.label] = element.metric.body
         elif kind == "heading":
             self.headings.append(element.heading.body)
+        elif kind == "markdown":
+            self.texts.append(element.markdown.body)
         elif kind == "html":
             self.html.append(element.html.body)
         elif kind == "plotly_chart":
