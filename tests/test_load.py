@@ -33,6 +33,15 @@ def test_a_level_is_summed_up_by_its_percentiles_and_the_server_cpu_per_view():
 
 
 @pytest.mark.fast
+def test_a_level_counts_the_views_its_failed_viewers_never_made():
+    views = [View(page="usage", elapsed_ms=ms) for ms in (100.0, 300.0)]
+    level = load.Level(3, planned_views=12, views=views, failures=["viewer 1: closed"], server_cpu_s=0.5, wall_s=1.0)
+    assert level.summary() == {"p50_ms": 200.0, "p95_ms": 290.0, "cpu_ms_per_view": 250.0, "failed_views": 10}
+    nothing = load.Level(1, planned_views=4, views=[], failures=["viewer 0: refused"], server_cpu_s=0.1, wall_s=1.0)
+    assert nothing.summary() == {"p50_ms": None, "p95_ms": None, "cpu_ms_per_view": None, "failed_views": 4}
+
+
+@pytest.mark.fast
 def test_each_viewer_goes_round_the_scenario_and_each_level_holds_at_least_twenty_views():
     assert len(load.SCENARIO) == 4
     assert {viewers: load.views_per_viewer(viewers) for viewers in (1, 3, 6, 10, 50, 100)} == {
@@ -109,7 +118,7 @@ def test_the_bench_scenario_runs_three_viewers_and_measures_the_server(server: t
 
     # Each view was checked as it came (load.checked: no exception or error, the step's page); here, which pages.
     assert [view.page for view in level.views] == ["overview", "overview", "usage", "usage"] * 3
-    assert level.server_cpu_s > 0
+    assert level.failures == [] and level.server_cpu_s > 0
     summary = level.summary()
-    assert summary.keys() == {"p50_ms", "p95_ms", "cpu_ms_per_view"}
-    assert 0 < summary["p50_ms"] <= summary["p95_ms"]
+    assert summary.keys() == {"p50_ms", "p95_ms", "cpu_ms_per_view", "failed_views"}
+    assert summary["failed_views"] == 0 and 0 < summary["p50_ms"] <= summary["p95_ms"]

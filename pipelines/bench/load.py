@@ -118,12 +118,25 @@ async def viewer_session(base_url: str, cookie: str | None, index: int, views: i
 @dataclass(frozen=True)
 class Level:
     viewers: int
-    views: list[View]
+    planned_views: int
+    views: list[View]  # the views that completed, checked
+    failures: list[str]  # why a viewer stopped early: its remaining views did not happen
     server_cpu_s: float
     wall_s: float
 
-    def summary(self) -> dict[str, float]:
-        return summarize([view.elapsed_ms for view in self.views], self.server_cpu_s)
+    def summary(self) -> dict[str, float | None]:
+        """The level's line of bench.json; `failed_views` counts the views that never completed."""
+        failed = {"failed_views": self.planned_views - len(self.views)}
+        if not self.views:
+            return {"p50_ms": None, "p95_ms": None, "cpu_ms_per_view": None, **failed}
+        return {**summarize([view.elapsed_ms for view in self.views], self.server_cpu_s), **failed}
+
+
+async def _viewer_or_failure(base_url: str, cookie: str | None, index: int, views: int) -> list[View] | str:
+    try:
+        return await viewer_session(base_url, cookie, index, views)
+    except (ViewFailed, OSError) as failed:  # refused, closed or timed out: counted, the others go on
+        return f"viewer {index}: {failed}"
 
 
 async def run_level(
@@ -132,9 +145,11 @@ async def run_level(
     """`viewers` sessions at once, each `views` views (default `views_per_viewer`); the server's CPU over them all."""
     views = views or views_per_viewer(viewers)
     before, started = cpu_seconds(server), time.perf_counter()
-    shown = await asyncio.gather(*(viewer_session(base_url, cookie, index, views) for index in range(viewers)))
+    outcomes = await asyncio.gather(*(_viewer_or_failure(base_url, cookie, index, views) for index in range(viewers)))
     wall_s, cpu_s = time.perf_counter() - started, cpu_seconds(server) - before
-    return Level(viewers, [view for session in shown for view in session], cpu_s, wall_s)
+    shown = [view for outcome in outcomes if not isinstance(outcome, str) for view in outcome]
+    failures = [outcome for outcome in outcomes if isinstance(outcome, str)]
+    return Level(viewers, viewers * views, shown, failures, cpu_s, wall_s)
 
 
 async def sign_in(base_url: str, email: str, password: str) -> str:
@@ -149,14 +164,17 @@ async def load_test(
     levels: Sequence[int],
     credentials: tuple[str, str] | None,
     progress: Callable[[str], None],
-) -> dict[str, dict[str, float]]:
-    """{viewers: {p50_ms, p95_ms, cpu_ms_per_view}} for each level, after one unmeasured round (imports, caches)."""
+) -> dict[str, dict[str, float | None]]:
+    """{viewers: {p50_ms, p95_ms, cpu_ms_per_view, failed_views}} per level, after one unmeasured round (imports,
+    caches)."""
     cookie = await sign_in(base_url, *credentials) if credentials else None
     await viewer_session(base_url, cookie, 0, len(SCENARIO))
     results = {}
     for viewers in levels:
         progress(f"{viewers} protocol viewers x {views_per_viewer(viewers)} views")
         level = await run_level(base_url, cookie, viewers, server)
+        for failure in level.failures:
+            progress(failure)
         results[str(viewers)] = level.summary()
     return results
 
@@ -165,7 +183,7 @@ def new_password() -> str:
     return secrets.token_urlsafe(18)
 
 
-def bench_entries(load: dict[str, dict[str, float]], levels: Sequence[int]) -> dict[str, Any]:
+def bench_entries(load: dict[str, dict[str, float | None]], levels: Sequence[int]) -> dict[str, Any]:
     """bench.json's `load`, and the one-viewer level's figures under the keys the issue's targets name."""
     alone = load[str(levels[0])]
     return {

@@ -125,6 +125,9 @@ class Viewer:
             additional_headers=headers,
             max_size=None,  # a page's figures come as one message each; Plotly JSON may be megabytes
             open_timeout=self.timeout_s,
+            # No client pings: the browser's frontend sends none either, and a server saturated by a hundred
+            # viewers may answer one late; the server's own pings (which this client answers) keep the connection.
+            ping_interval=None,
         )
         return self
 
@@ -181,7 +184,11 @@ class Viewer:
                 f"{self._page or 'the default page'} did not finish within {self.timeout_s:.0f} s"
             ) from late
         except websockets.ConnectionClosed as closed:
-            raise ViewFailed(f"the server closed the stream during {self._page or 'the default page'}") from closed
+            why = closed.rcvd or closed.sent
+            raise ViewFailed(
+                f"the stream closed during {self._page or 'the default page'}: {why.code if why else 'no close frame'}"
+                f" {why.reason if why else ''}".rstrip()
+            ) from closed
         view.elapsed_ms = (time.perf_counter() - started) * 1000
         return view
 

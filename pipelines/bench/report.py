@@ -147,10 +147,13 @@ def markdown(results: dict[str, Any]) -> str:
             cells = (timing.get(key) for key in ("cold_p50_ms", "cold_p95_ms", "p50_ms", "p95_ms"))
             lines.append(f"| {page} | " + " | ".join(_number(cell) for cell in cells) + " |")
     if results.get("load"):
-        lines += ["", "| concurrent protocol viewers | p50 ms per view | p95 ms per view | server CPU ms per view |"]
-        lines.append("|---:|---:|---:|---:|")
+        lines += [
+            "",
+            "| concurrent viewers | p50 ms per view | p95 ms per view | server CPU ms per view | failed views |",
+        ]
+        lines.append("|---:|---:|---:|---:|---:|")
         for viewers, level in results["load"].items():
-            cells = (level[key] for key in ("p50_ms", "p95_ms", "cpu_ms_per_view"))
+            cells = (level.get(key) for key in ("p50_ms", "p95_ms", "cpu_ms_per_view", "failed_views"))
             lines.append(f"| {viewers} | " + " | ".join(_number(cell) for cell in cells) + " |")
     lines += ["", "| target (stated for `large` unless named) | value | met |", "|---|---:|---|"]
     for target in results["targets"].values():
