@@ -114,7 +114,7 @@ def test_the_bench_scenario_runs_three_viewers_and_measures_the_server(server: t
     base, pid = server
     cookie = asyncio.run(load.sign_in(base, ANALYST, PASSWORD))
 
-    level = asyncio.run(load.run_level(base, cookie, 3, psutil.Process(pid), views=len(load.SCENARIO)))
+    level = asyncio.run(load.run_level([base], cookie, 3, [psutil.Process(pid)], views=len(load.SCENARIO)))
 
     # Each view was checked as it came (load.checked: no exception or error, the step's page); here, which pages.
     assert [view.page for view in level.views] == ["overview", "overview", "usage", "usage"] * 3

@@ -174,5 +174,5 @@ def measure_dashboards(bench: BenchEnvironment, scale: str, progress: Callable[[
     levels = load.LEVELS.get(scale, load.DEFAULT_LEVELS)
     credentials = _account(bench)
     with _dashboard_server(bench) as (url, server):
-        measured = asyncio.run(load.load_test(url, server, levels, credentials, progress))
+        measured = asyncio.run(load.load_test([url], [server], levels, credentials, progress))
     return {**results, **load.bench_entries(measured, levels)}

@@ -140,13 +140,20 @@ async def _viewer_or_failure(base_url: str, cookie: str | None, index: int, view
 
 
 async def run_level(
-    base_url: str, cookie: str | None, viewers: int, server: psutil.Process, views: int | None = None
+    base_urls: Sequence[str],
+    cookie: str | None,
+    viewers: int,
+    servers: Sequence[psutil.Process],
+    views: int | None = None,
 ) -> Level:
-    """`viewers` sessions at once, each `views` views (default `views_per_viewer`); the server's CPU over them all."""
+    """`viewers` sessions at once, each `views` views (default `views_per_viewer`), dealt round the servers'
+    `base_urls` (as a balancer would); the CPU of all the servers over them all."""
     views = views or views_per_viewer(viewers)
-    before, started = cpu_seconds(server), time.perf_counter()
-    outcomes = await asyncio.gather(*(_viewer_or_failure(base_url, cookie, index, views) for index in range(viewers)))
-    wall_s, cpu_s = time.perf_counter() - started, cpu_seconds(server) - before
+    before, started = sum(map(cpu_seconds, servers)), time.perf_counter()
+    outcomes = await asyncio.gather(
+        *(_viewer_or_failure(base_urls[index % len(base_urls)], cookie, index, views) for index in range(viewers))
+    )
+    wall_s, cpu_s = time.perf_counter() - started, sum(map(cpu_seconds, servers)) - before
     shown = [view for outcome in outcomes if not isinstance(outcome, str) for view in outcome]
     failures = [outcome for outcome in outcomes if isinstance(outcome, str)]
     return Level(viewers, viewers * views, shown, failures, cpu_s, wall_s)
@@ -159,20 +166,21 @@ async def sign_in(base_url: str, email: str, password: str) -> str:
 
 
 async def load_test(
-    base_url: str,
-    server: psutil.Process,
+    base_urls: Sequence[str],
+    servers: Sequence[psutil.Process],
     levels: Sequence[int],
     credentials: tuple[str, str] | None,
     progress: Callable[[str], None],
 ) -> dict[str, dict[str, float | None]]:
-    """{viewers: {p50_ms, p95_ms, cpu_ms_per_view, failed_views}} per level, after one unmeasured round (imports,
-    caches)."""
-    cookie = await sign_in(base_url, *credentials) if credentials else None
-    await viewer_session(base_url, cookie, 0, len(SCENARIO))
+    """{viewers: {p50_ms, p95_ms, cpu_ms_per_view, failed_views}} per level, after one unmeasured round on each
+    server (imports, caches)."""
+    cookie = await sign_in(base_urls[0], *credentials) if credentials else None
+    for base_url in base_urls:
+        await viewer_session(base_url, cookie, 0, len(SCENARIO))
     results = {}
     for viewers in levels:
         progress(f"{viewers} protocol viewers x {views_per_viewer(viewers)} views")
-        level = await run_level(base_url, cookie, viewers, server)
+        level = await run_level(base_urls, cookie, viewers, servers)
         for failure in level.failures:
             progress(failure)
         results[str(viewers)] = level.summary()
