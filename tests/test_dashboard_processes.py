@@ -76,6 +76,18 @@ def test_a_session_signed_in_through_one_process_is_accepted_by_the_other(server
     assert all(_sign_in_form(_open(base, forged, "revenue_share")) for base in (a, b))
 
 
+def test_signing_out_through_one_process_ends_the_session_on_the_other(servers: tuple[str, str]) -> None:
+    a, b = servers
+    cookie = _sign_in(b, "fin@example.com")
+
+    async def sign_out_on_a() -> View:
+        async with Viewer(a, cookie) as tab:
+            return await tab.press(await tab.open("overview"), "Sign out")
+
+    assert _sign_in_form(asyncio.run(sign_out_on_a()))
+    assert _sign_in_form(_open(b, cookie, "overview"))
+
+
 def test_a_role_change_is_seen_by_both_processes(servers: tuple[str, str], home: dict[str, str]) -> None:
     a, b = servers
     cookie = _sign_in(b, "rol@example.com")

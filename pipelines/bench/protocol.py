@@ -150,6 +150,15 @@ class Viewer:
         self._states[widget.id] = _state(widget, value)
         return await self._run()
 
+    async def press(self, view: View, label: str) -> View:
+        """Press the button `label` of the page `view` shows (its click is sent once, as the frontend does)."""
+        button = view.widget(label)
+        self._states[button.id] = WidgetState(id=button.id, trigger_value=True)
+        try:
+            return await self._run()
+        finally:
+            del self._states[button.id]
+
     async def sign_in(self, email: str, password: str) -> str:
         """Sign in through the form as a person does; returns the session cookie the server's hand-off route set
         (this viewer keeps using it, as a browser does)."""
