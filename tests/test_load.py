@@ -11,6 +11,7 @@ import pytest
 
 from pipelines.bench import load
 from pipelines.bench.protocol import View, Viewer
+from pipelines.bench.report import finish, markdown
 from tests.conftest import copy_published, run_cli
 from tests.test_browser import _serving
 
@@ -122,3 +123,21 @@ def test_the_bench_scenario_runs_three_viewers_and_measures_the_server(server: t
     summary = level.summary()
     assert summary.keys() == {"p50_ms", "p95_ms", "cpu_ms_per_view", "failed_views"}
     assert summary["failed_views"] == 0 and 0 < summary["p50_ms"] <= summary["p95_ms"]
+
+
+@pytest.mark.fast
+def test_the_report_tables_the_levels_and_checks_the_issue_targets():
+    levels = {
+        "1": {"p50_ms": 90.0, "p95_ms": 120.0, "cpu_ms_per_view": 45.0, "failed_views": 0},
+        "50": {"p50_ms": 800.0, "p95_ms": 1250.0, "cpu_ms_per_view": 60.0, "failed_views": 2},
+    }
+    results = finish({"scale": "medium", "first_paint_ms": 950.0, **load.bench_entries(levels, (1, 50))})
+
+    met = {
+        key: results["targets"][key]["met"] for key in ("first_paint_ms", "server_cpu_ms_per_view", "load_50_p95_ms")
+    }
+    assert met == {"first_paint_ms": True, "server_cpu_ms_per_view": True, "load_50_p95_ms": False}
+    assert results["targets"]["load_50_p95_ms"]["value"] == 1250.0
+    text = markdown(results)
+    assert "| 50 | 800.0 | 1,250.0 | 60.0 | 2 |" in text
+    assert "| one protocol viewer alone: p50 per page view (open or filter change) | 90.0 | ms |" in text
