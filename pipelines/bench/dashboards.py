@@ -145,7 +145,7 @@ async def _first_paints(url: str, chromium: str) -> list[float]:
 def _account(bench: BenchEnvironment) -> tuple[str, str]:
     """The load test's admin account in the bench's home, with a new password each bench run."""
     password = load.new_password()
-    # Removed first: a previous bench run left it (users add refuses an existing account); absent, this fails harmlessly.
+    # Removed first: a previous bench run left it (`users add` refuses an existing one); absent, this fails harmlessly.
     subprocess.run(cli_command("users", "remove", load.ACCOUNT), env=bench.env(), capture_output=True, check=False)
     run = subprocess.run(
         cli_command("users", "add", load.ACCOUNT, "--role", "admin", "--password-stdin"),
