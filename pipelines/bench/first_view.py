@@ -19,8 +19,9 @@ from typing import Any
 
 from dashboards.publication_cache import cache_root
 from dashboards.warm import WARMED, file_version
-from pipelines.bench.dashboards import PAGE_TIMEOUT_S, _app_environment, _dashboard_server, percentiles
+from pipelines.bench.dashboards import PAGE_TIMEOUT_S, _app_environment, _dashboard_server
 from pipelines.bench.environment import BenchEnvironment
+from pipelines.bench.load import percentiles
 from pipelines.bench.prerequisites import find_chromium
 from pipelines.errors import UserError
 
