@@ -34,9 +34,7 @@ def _over_limit_in_red(row: pd.Series) -> list[str]:
     return [OVER_LIMIT_ROW if row["over_limit"] else ""] * len(row)
 
 
-def show(
-    period: filters.DateRange, previous: filters.DateRange | None, picks: Mapping[str, Sequence[str]]
-) -> None:
+def show(period: filters.DateRange, previous: filters.DateRange | None, picks: Mapping[str, Sequence[str]]) -> None:
     """Draw the section for `period`, filtered by the page's `picks` ({"plan": [...], "tier": [...]})."""
     st.subheader("Organisations")
     chosen = filters.report_params(picks)

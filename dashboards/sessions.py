@@ -14,9 +14,7 @@ from dashboards.views import series, tile
 METRICS = ["sessions", "sessions_per_user", "session_length_median"]
 
 
-def show(
-    period: filters.DateRange, previous: filters.DateRange | None, where: Mapping[str, Sequence[str]]
-) -> None:
+def show(period: filters.DateRange, previous: filters.DateRange | None, where: Mapping[str, Sequence[str]]) -> None:
     st.subheader("Sessions")
     for column, name in zip(st.columns(len(METRICS)), METRICS, strict=True):
         tile(column, name, period, previous, where=where)
