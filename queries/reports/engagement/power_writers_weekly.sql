@@ -24,7 +24,7 @@ per_writer as (
     from windows
     inner join writing_days
         on writing_days.day between windows.window_end - 27 and windows.window_end
-    where picked($plans, plan) and picked($tiers, tier)
+    where picked($plans, writing_days.plan) and picked($tiers, writing_days.tier)
     group by windows.week, writing_days.user_id
 ),
 
