@@ -4,8 +4,8 @@ retention of organisations by creation month.
 
 An organisation is active on a UTC day when someone who was its member that day (the owner included) wrote: a saved
 content version or a chapter_edit event (marts.organization_days). Plan and tier are the owner's, so the page's
-plan and tier filters pick organisations by their owner. Organisation names are shown; owners are people, shown as
-the role sees people (pseudonyms for product).
+plan and tier filters pick organisations by their owner. Organisations show as their key (names are not staged:
+teams are often named after their owner); owners are people, shown as the role sees people (pseudonyms for product).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dashboards.views import series, tile, with_people
 ACTIVE = ["active_organizations", "weekly_active_organizations", "monthly_active_organizations"]
 OVER_LIMIT_ROW = "background-color: rgba(255, 43, 43, 0.16); color: rgb(125, 0, 0)"
 SEATS = {
-    "organization": st.column_config.Column("Organisation"),
+    "organization_id": st.column_config.Column("Organisation"),
     "members": st.column_config.NumberColumn("Seats used"),
     "collaborators_limit": st.column_config.NumberColumn("Seat limit (plan)"),
     "seats_left": st.column_config.NumberColumn("Seats left"),
@@ -79,7 +79,7 @@ def show(period: filters.DateRange, previous: filters.DateRange | None, picks: M
         "engagement/organization_seats",
         "organization_seats",
         {"end": period.end, **chosen},
-        shape=with_people("owner_id", "owner", position=2),
+        shape=with_people("owner_id", "owner", position=1),
         column_config=SEATS,
         row_style=_over_limit_in_red,
     )
@@ -96,5 +96,5 @@ def show(period: filters.DateRange, previous: filters.DateRange | None, picks: M
         "engagement/organization_months",
         "organization_months",
         {**period.params(), **chosen},
-        shape=with_people("owner_id", "owner", position=3),
+        shape=with_people("owner_id", "owner", position=2),
     )

@@ -38,7 +38,6 @@ snapshot as (
 organization_months as (
     select
         organizations.id as organization_id,
-        organizations.name,
         organizations.owner_id,
         date_trunc('month', utc_day(organizations.created_at))::date as cohort_month,
         unnest(
@@ -124,7 +123,6 @@ final as (
     select
         counted.month,
         counted.organization_id,
-        counted.name,
         counted.owner_id,
         counted.cohort_month,
         counted.months_since_created::integer as months_since_created,

@@ -8,7 +8,6 @@ final as (
     select
         month,
         organization_id::varchar as organization_id,
-        name as organization,
         owner_id::varchar as owner_id,
         plan,
         tier,

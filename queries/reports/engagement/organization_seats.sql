@@ -8,7 +8,6 @@ with organization_months as (
 final as (
     select
         organization_id::varchar as organization_id,
-        name as organization,
         owner_id::varchar as owner_id,
         plan,
         tier,
