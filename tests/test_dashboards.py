@@ -354,7 +354,9 @@ def test_reports_and_metrics_outside_the_role_are_refused(
         from dashboards.auth import User
 
         data.start_run(User(email="p@example.com", role="product"))
-        categories = data.report("engagement/events_by_category", start=date(2024, 3, 1), end=date(2024, 3, 31))
+        categories = data.report(
+            "engagement/events_by_category", start=date(2024, 3, 1), end=date(2024, 3, 31), plans=[], tiers=[]
+        )
         st.write(f"{len(categories)} categories")
         try:
             data.report("revenue_share/statements", month=date(2024, 2, 1))
