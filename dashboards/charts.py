@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -153,6 +154,25 @@ def _figure(
         height=figure.layout.height or 320,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None},
     )
+
+
+def cohort_heatmap(frame: pd.DataFrame, cohort: str, age: str, x_label: str, y_label: str) -> go.Figure:
+    """Retention of cohorts (rows: `cohort`) by periods since their start (columns: `age`) from `retention_rate`; a
+    period not yet fully observed has no rate and stays an empty cell (never 0%)."""
+    grid = frame.pivot(index=cohort, columns=age, values="retention_rate").astype("float64")
+    figure = px.imshow(
+        grid,
+        color_continuous_scale="Blues",
+        zmin=0,
+        zmax=1,
+        aspect="auto",
+        labels={"x": x_label, "y": y_label, "color": "retained"},
+    )
+    text = [["" if pd.isna(rate) else f"{rate:.0%}" for rate in row] for row in grid.to_numpy()]
+    hover = f"%{{y}}, {x_label} %{{x}}: %{{text}}<extra></extra>"
+    figure.update_traces(text=text, texttemplate="%{text}", hovertemplate=hover)
+    figure.update_yaxes(type="category")
+    return figure.update_layout(coloraxis_showscale=False, height=max(320, 28 * len(grid)))
 
 
 # --- annotations: the platform's own changes on every time-series chart (docs/dashboards.md, "Annotations") --------

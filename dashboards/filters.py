@@ -10,7 +10,7 @@ a day of data, stops the page with a message instead of figures (`check_range`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -171,6 +171,12 @@ def choose(label: str, key: str, options: list[str]) -> list[str]:
         bind="query-params",
         placeholder="All",
     )
+
+
+def report_params(where: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """A page's dimension filters as its report queries take them: {"plan": [...]} -> {"plans": [...]}, read by
+    `picked($plans, plan)` (an empty list: all)."""
+    return {f"{dimension}s": list(values) for dimension, values in where.items()}
 
 
 def select(label: str, key: str, options: list[str]) -> str:

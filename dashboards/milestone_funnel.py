@@ -6,6 +6,8 @@ report `engagement/milestone_funnel`). The window and the breakdown live in the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -41,15 +43,19 @@ def _within(window: str) -> str:
     return "at any time after sign-up" if WINDOWS[window] is None else f"within {window} of sign-up"
 
 
-def show(period: filters.DateRange) -> None:
-    """The funnel's selectors, bar chart and table for the sign-ups of `period`."""
+def show(period: filters.DateRange, where: Mapping[str, Sequence[str]]) -> None:
+    """The funnel's selectors, bar chart and table for the sign-ups of `period` in the page's plans and tiers."""
     left, right = st.columns(2)
     with left:
         window = filters.select("Conversion window (after sign-up)", "funnel_window", list(WINDOWS))
     with right:
         breakdown = filters.select("Funnel by", "funnel_by", list(BREAKDOWNS))
     funnel = data.report(
-        "engagement/milestone_funnel", **period.params(), window_days=WINDOWS[window], breakdown=BREAKDOWNS[breakdown]
+        "engagement/milestone_funnel",
+        **period.params(),
+        **filters.report_params(where),
+        window_days=WINDOWS[window],
+        breakdown=BREAKDOWNS[breakdown],
     )
     charts.chart(
         f"Writing-milestone funnel of the period's sign-ups (steps reached {_within(window)})",

@@ -3,6 +3,8 @@ through the metrics layer), drawn by the page after its own sections."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import plotly.express as px
 import streamlit as st
 
@@ -12,11 +14,11 @@ from dashboards.views import series, tile
 METRICS = ["sessions", "sessions_per_user", "session_length_median"]
 
 
-def show(period: filters.DateRange, previous: filters.DateRange | None) -> None:
+def show(period: filters.DateRange, previous: filters.DateRange | None, where: Mapping[str, Sequence[str]]) -> None:
     st.subheader("Sessions")
     for column, name in zip(st.columns(len(METRICS)), METRICS, strict=True):
-        tile(column, name, period, previous)
-    daily = series(METRICS, period)
+        tile(column, name, period, previous, where=where)
+    daily = series(METRICS, period, where=where)
     left, right = st.columns(2)
     with left:
         charts.chart(

@@ -7,18 +7,20 @@ A writing day is a UTC day with a saved content version or a chapter_edit event 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import plotly.express as px
 import streamlit as st
 
 from dashboards import charts, data
-from dashboards.filters import DateRange
+from dashboards.filters import DateRange, report_params
 
 LIFECYCLE = ["new_writers", "returning_writers", "resurrecting_writers", "dormant_writers"]
 
 
-def show(period: DateRange) -> None:
-    """Draw the section for `period`."""
-    params = period.params()
+def show(period: DateRange, where: Mapping[str, Sequence[str]]) -> None:
+    """Draw the section for `period`, for the writers in the page's plans and tiers (`where`)."""
+    params = {**period.params(), **report_params(where)}
     lifecycle = data.report("engagement/writer_lifecycle", **params)
     charts.chart(
         "Writer lifecycle per week (writing = a saved version or a chapter edit; dormant writers below zero)",
@@ -33,7 +35,7 @@ def show(period: DateRange) -> None:
     with left:
         charts.chart(
             f"Writing days per writer in the 28 days to {period.end:%b %d, %Y} (the power-writer curve)",
-            data.report("engagement/writing_days_histogram", end=period.end),
+            data.report("engagement/writing_days_histogram", end=period.end, **report_params(where)),
             lambda f: px.bar(f, x="writing_days", y="writers"),
             "writing_days_histogram",
         )

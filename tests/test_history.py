@@ -50,7 +50,7 @@ def _history_differences(first: Path, second: Path) -> dict[str, tuple[int, int]
             "and table_schema = 'history' order by 1"
         ).fetchall()
     ]
-    assert len(tables) == 7  # the entities of queries/history/entities.yml and chapter_completions
+    assert len(tables) == 8  # the entities of queries/history/entities.yml and chapter_completions
     return {
         table: (
             con.execute(

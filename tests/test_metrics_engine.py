@@ -50,13 +50,21 @@ VERSIONS = [
 ]
 # (day, user, tier)
 ACTIVITY = [
-    ("2024-03-01", "u1", "free"),
-    ("2024-03-04", "u2", "premium"),
-    ("2024-03-09", "u3", "free"),
-    ("2024-03-10", "u1", "free"),
+    ("2024-03-01", "u1", "free", "(no plan)"),
+    ("2024-03-04", "u2", "premium", "Pro"),
+    ("2024-03-09", "u3", "free", "(no plan)"),
+    ("2024-03-10", "u1", "free", "(no plan)"),
 ]
-# (day, mau): the 30-day actives of ACTIVITY on the days around 3/9-3/10
-ENGAGEMENT = [("2024-03-08", 2), ("2024-03-09", 3), ("2024-03-10", 3)]
+# (day, tier, plan, mau): the 30-day actives of ACTIVITY on the days around 3/9-3/10, in the tier and plan of their
+# latest active day (marts.mau_daily)
+MAU_DAILY = [
+    ("2024-03-08", "free", "(no plan)", 1),
+    ("2024-03-08", "premium", "Pro", 1),
+    ("2024-03-09", "free", "(no plan)", 2),
+    ("2024-03-09", "premium", "Pro", 1),
+    ("2024-03-10", "free", "(no plan)", 2),
+    ("2024-03-10", "premium", "Pro", 1),
+]
 # (subscription, user, mrr, valid_from, valid_to)
 INTERVALS = [
     (1, "u1", "10.00", "2024-02-10 00:00:00+00", "2024-03-15 12:00:00+00"),
@@ -130,10 +138,10 @@ def build_warehouse(path: Path) -> None:
             "insert into marts.version_facts values (?, ?, ?, ?, ?, ?, ?, ?, 'p', ? like 'ai_%')",
             [(*row, row[-1]) for row in VERSIONS],
         )
-        con.execute("create table marts.user_activity_days (day date, user_id varchar, tier varchar)")
-        con.executemany("insert into marts.user_activity_days values (?, ?, ?)", ACTIVITY)
-        con.execute("create table marts.engagement_daily (day date, mau bigint)")
-        con.executemany("insert into marts.engagement_daily values (?, ?)", ENGAGEMENT)
+        con.execute("create table marts.user_activity_days (day date, user_id varchar, tier varchar, plan varchar)")
+        con.executemany("insert into marts.user_activity_days values (?, ?, ?, ?)", ACTIVITY)
+        con.execute("create table marts.mau_daily (day date, tier varchar, plan varchar, mau bigint)")
+        con.executemany("insert into marts.mau_daily values (?, ?, ?, ?)", MAU_DAILY)
         con.execute(
             "create table marts.test_intervals (subscription_id integer, user_id varchar, mrr_usd decimal(18, 2),"
             " valid_from timestamptz, valid_to timestamptz)"
@@ -243,6 +251,11 @@ def test_stickiness_is_a_ratio_of_sums(con):
     # active user-days 3/9-3/10: u3 + u1 = 2; MAU summed over the days: 3 + 3 = 6
     assert query(con, ["stickiness", "active_user_days", "mau_days"], "2024-03-09", "2024-03-10") == [
         (None, 2 / 6, 2, 6)
+    ]
+    # by plan: u3 + u1 over 2 + 2 on no plan; u2 (Pro) was not active on either day but in both MAUs: 0 / 2
+    assert query(con, ["stickiness"], "2024-03-09", "2024-03-10", by=["plan"]) == [
+        (None, "(no plan)", 2 / 4),
+        (None, "Pro", 0.0),
     ]
 
 
@@ -417,18 +430,20 @@ def test_cli_query_and_list(warehouse_path: Path, tmp_path: Path):
     refused = run_cli(
         "metrics",
         "query",
-        "stickiness",
+        "ai_cost",
         "--start",
         "2024-03-04",
         "--end",
         "2024-03-04",
         "--by",
-        "tier",
+        "plan",
         env=env,
         check=False,
     )
     assert refused.returncode == 1
-    assert refused.stderr.startswith("error: metric stickiness cannot be cut by 'tier' (its dimensions: none);")
+    assert refused.stderr.startswith(
+        "error: metric ai_cost cannot be cut by 'plan' (its dimensions: provider, model, tier, status);"
+    )
     assert refused.stderr.count("\n") == 1
     listed = json.loads(run_cli("metrics", "list", "--json", env=env).stdout)
     assert [entry["name"] for entry in listed] == list(definitions())

@@ -24,10 +24,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pipelines import warehouse
 from pipelines.queries import sql_file
 from tests.conftest import REPO_ROOT
 from tests.etl_rows import query_warehouse
@@ -61,11 +61,10 @@ def _at(text: str) -> datetime:
 
 
 def _funnel(env: dict[str, str], window_days: int | None, breakdown: str, **period: date) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(_warehouse(env)), read_only=True) as con:
-        con.execute("set TimeZone = 'UTC'")
+    with warehouse.connect(_warehouse(env), read_only=True) as con:  # UTC and the house macros (picked)
         return con.execute(
             f"select * from ({sql_file('reports/engagement/milestone_funnel')})",
-            {**(period or SPRING), "window_days": window_days, "breakdown": breakdown},
+            {**(period or SPRING), "window_days": window_days, "breakdown": breakdown, "plans": [], "tiers": []},
         ).fetchall()
 
 

@@ -341,8 +341,9 @@ def last_run(env: dict[str, str]) -> dict:
 
 REVENUE_MARTS = "select * from marts.revenue_share_statements order by all"
 REVENUE_MONTHLY = "select * from marts.revenue_monthly order by all"
-EVENTS = (
-    "select event_category, events, users from marts.events_by_category_daily where day = '2024-03-02' order by all"
+EVENTS = (  # summed over the tiers and plans the mart splits the day by
+    "select event_category, sum(events)::bigint, sum(users)::bigint from marts.events_by_category_daily"
+    " where day = '2024-03-02' group by event_category order by all"
 )
 
 

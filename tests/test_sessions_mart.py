@@ -55,7 +55,9 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
         " create table staging.user_events (id varchar, user_id varchar, session_id varchar, event_type varchar,"
         " event_category varchar, timestamp timestamptz);"
         " create table history.user_tiers (user_id varchar, tier varchar, effective_from timestamptz,"
-        " effective_to timestamptz)"
+        " effective_to timestamptz);"
+        " create table marts.plan_utilization_monthly (month date, user_id varchar, plan varchar);"
+        " insert into marts.plan_utilization_monthly values ('2024-03-01', 'alice', 'Pro')"  # bob and carol: none
     )
     con.executemany("insert into staging.user_sessions values (?, ?, '2099-01-01 00:00:00+00', ?)", SESSIONS)
     con.executemany("insert into staging.user_events values (?, ?, ?, 'page_view', 'navigation', ?)", EVENTS)
@@ -67,14 +69,15 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
 @pytest.mark.fast
 def test_each_session_runs_from_sign_in_or_first_event_to_its_last_event(con: duckdb.DuckDBPyConnection) -> None:
     rows = con.execute(
-        "select day, session_id, user_id, tier, events, length_seconds from marts.session_facts order by session_id"
+        "select day, session_id, user_id, tier, plan, events, length_seconds from marts.session_facts"
+        " order by session_id"
     ).fetchall()
     assert rows == [
-        (date(2024, 3, 1), "s1", "alice", "premium", 2, 1230),  # 23:50 -> 00:10:30
-        (date(2024, 3, 1), "s2", "alice", "premium", 2, 1200),  # 23:20 -> 23:40
-        (date(2024, 3, 2), "s3", "bob", "free", 0, 0),
-        (date(2024, 3, 2), "s4", "bob", "basic", 2, 100),  # 10:00 -> 10:01:40, basic since 05:00
-        (date(2024, 3, 2), "s6", "carol", "unknown", 1, 300),
+        (date(2024, 3, 1), "s1", "alice", "premium", "Pro", 2, 1230),  # 23:50 -> 00:10:30
+        (date(2024, 3, 1), "s2", "alice", "premium", "Pro", 2, 1200),  # 23:20 -> 23:40
+        (date(2024, 3, 2), "s3", "bob", "free", "(no plan)", 0, 0),
+        (date(2024, 3, 2), "s4", "bob", "basic", "(no plan)", 2, 100),  # 10:00 -> 10:01:40, basic since 05:00
+        (date(2024, 3, 2), "s6", "carol", "unknown", "(no plan)", 1, 300),
     ]
 
 

@@ -60,6 +60,7 @@ GENERATIONS = [
     (EVE, "2024-03-17 23:30:00-05"),  # 03-18 04:30 UTC: W3, not W2
 ]
 MARCH = (date(2024, 3, 1), date(2024, 3, 31))
+EVERYONE = {"plans": [], "tiers": []}  # the page's plan and tier filters, nothing picked
 
 
 def _values(axis: object) -> list[float]:
@@ -182,7 +183,9 @@ def test_weekly_lifecycle_splits_writers_into_new_returning_resurrecting_and_dor
 
 def test_the_lifecycle_report_shows_dormant_writers_below_zero(published: dict[str, str]) -> None:
     rows = _rows(
-        published, sql_file("reports/engagement/writer_lifecycle"), {"start": "2024-03-01", "end": "2024-03-31"}
+        published,
+        sql_file("reports/engagement/writer_lifecycle"),
+        {"start": "2024-03-01", "end": "2024-03-31", **EVERYONE},
     )
     assert [row[:6] for row in rows] == [(week, n, r, s, -dormant, a) for week, n, r, s, dormant, a in LIFECYCLE[:5]]
 
@@ -198,10 +201,14 @@ def test_weekly_active_writers_metric_is_the_lifecycle_active_count(published: d
 
 def test_power_writer_histogram_and_its_weekly_trend(published: dict[str, str]) -> None:
     # Writing days in the 28 days 03-04..03-31: Ann 3, Ben 2, Cat 3 (03-01 falls outside), Eve 8.
-    histogram = _rows(published, sql_file("reports/engagement/writing_days_histogram"), {"end": "2024-03-31"})
+    histogram = _rows(
+        published, sql_file("reports/engagement/writing_days_histogram"), {"end": "2024-03-31", **EVERYONE}
+    )
     assert histogram == [(days, {2: 1, 3: 2, 8: 1}.get(days, 0)) for days in range(1, 29)]
     trend = _rows(
-        published, sql_file("reports/engagement/power_writers_weekly"), {"start": "2024-03-01", "end": "2024-03-31"}
+        published,
+        sql_file("reports/engagement/power_writers_weekly"),
+        {"start": "2024-03-01", "end": "2024-03-31", **EVERYONE},
     )
     d = date
     assert trend == [
@@ -214,14 +221,20 @@ def test_power_writer_histogram_and_its_weekly_trend(published: dict[str, str]) 
 
 
 def test_events_by_type(published: dict[str, str]) -> None:
-    rows = _rows(published, sql_file("reports/engagement/events_by_type"), {"start": "2024-03-01", "end": "2024-03-31"})
+    rows = _rows(
+        published,
+        sql_file("reports/engagement/events_by_type"),
+        {"start": "2024-03-01", "end": "2024-03-31", **EVERYONE},
+    )
     # 4 of Ann's, Ben's and Cat's, 9 of Eve's and the anonymous one; Dan's late-evening view is April in UTC.
     assert rows == [("chapter_edit", "writing", 14), ("page_view", "navigation", 1), ("page_view", "uncategorised", 1)]
 
 
 def test_retention_by_first_ai_generation(published: dict[str, str]) -> None:
     rows = _rows(
-        published, sql_file("reports/engagement/retention_first_ai"), {"start": "2024-03-01", "end": "2024-03-31"}
+        published,
+        sql_file("reports/engagement/retention_first_ai"),
+        {"start": "2024-03-01", "end": "2024-03-31", **EVERYONE},
     )
     d = date
     # (cohort week, weeks since the first generation, cohort size, observed, active, rate). Ann (W1) was active in
@@ -240,7 +253,9 @@ def test_retention_by_first_ai_generation(published: dict[str, str]) -> None:
     ]
     # Ending on a Saturday, the week it falls in is not over: an empty cell, not 0%.
     rows = _rows(
-        published, sql_file("reports/engagement/retention_first_ai"), {"start": "2024-03-01", "end": "2024-03-30"}
+        published,
+        sql_file("reports/engagement/retention_first_ai"),
+        {"start": "2024-03-01", "end": "2024-03-30", **EVERYONE},
     )
     assert [row[:2] + row[3:] for row in rows if row[0] == d(2024, 3, 18)] == [
         (d(2024, 3, 18), 0, True, 1, 1.0),

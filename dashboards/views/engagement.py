@@ -2,7 +2,9 @@
 new users, and the lifecycle and depth in writing days (dashboards/writing_depth.py).
 
 Active users, stickiness and new users come from the metrics layer; retention, events and the writing section are
-reports. Below them, the writing-milestone funnel of the period's sign-ups (`dashboards/milestone_funnel.py`).
+reports. Below them, the writing-milestone funnel of the period's sign-ups (`dashboards/milestone_funnel.py`), the
+sessions and the organisations (`dashboards/organizations.py`). The plan and tier filters in the sidebar apply to
+every section: to the metrics as dimension filters, to every report through `picked($plans, plan)`.
 """
 
 from __future__ import annotations
@@ -12,17 +14,28 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards import charts, data, milestone_funnel, sessions, writing_depth
+from dashboards import charts, data, filters, milestone_funnel, organizations, sessions, writing_depth
 from dashboards.views import open_page, series, tile
 
 period = open_page("engagement")
 previous = period.previous()
+options = data.report("engagement/options")
+
+
+def _choices(kind: str) -> list[str]:
+    return options.loc[options["filter"] == kind, "value"].tolist() if not options.empty else []
+
+
+plans = filters.choose("Plan", "plan", _choices("plan"))
+tiers = filters.choose("Tier", "tier", _choices("tier"))
+where = {"plan": plans, "tier": tiers}  # the metrics' dimension filters
+chosen = {**filters.report_params(where), **period.params()}  # the reports' parameters
 
 columns = st.columns(4)
 for column, name in zip(columns, ["dau", "mau", "stickiness", "new_users"], strict=True):
-    tile(column, name, period, previous)
+    tile(column, name, period, previous, where=where)
 
-activity = series(["dau", "wau", "mau", "stickiness", "new_users"], period)
+activity = series(["dau", "wau", "mau", "stickiness", "new_users"], period, where=where)
 left, right = st.columns(2)
 with left:
     charts.chart(
@@ -44,28 +57,14 @@ _COHORT_WORDS = {"signup": "signup", "first_ai": "first AI generation"}
 
 
 def _retention_heatmap(frame: pd.DataFrame, since: str = "signup") -> go.Figure:
-    """Cohorts by weeks since `since` (signup, first_ai); a week not yet fully observed has no rate and stays an empty
-    cell (never 0%)."""
-    grid = frame.pivot(index="cohort_week", columns=f"weeks_since_{since}", values="retention_rate").astype("float64")
-    figure = px.imshow(
-        grid,
-        color_continuous_scale="Blues",
-        zmin=0,
-        zmax=1,
-        aspect="auto",
-        labels={
-            "x": f"weeks since {_COHORT_WORDS[since]}",
-            "y": f"cohort (week of {_COHORT_WORDS[since]})",
-            "color": "retained",
-        },
+    """Cohorts by weeks since `since` (signup, first_ai)."""
+    words = _COHORT_WORDS[since]
+    return charts.cohort_heatmap(
+        frame, "cohort_week", f"weeks_since_{since}", f"weeks since {words}", f"cohort (week of {words})"
     )
-    text = [["" if pd.isna(rate) else f"{rate:.0%}" for rate in row] for row in grid.to_numpy()]
-    figure.update_traces(text=text, texttemplate="%{text}", hovertemplate="%{y}, week %{x}: %{text}<extra></extra>")
-    figure.update_yaxes(type="category")
-    return figure.update_layout(coloraxis_showscale=False, height=max(320, 28 * len(grid)))
 
 
-retention = data.report("engagement/retention", **period.params())
+retention = data.report("engagement/retention", **chosen)
 charts.chart(
     "Weekly retention by signup cohort (share of the cohort active N weeks after signup)",
     retention,
@@ -74,7 +73,7 @@ charts.chart(
 )
 charts.chart(
     "Weekly retention by first-AI-generation cohort (share of the cohort active N weeks after its first generation)",
-    data.report("engagement/retention_first_ai", **period.params()),
+    data.report("engagement/retention_first_ai", **chosen),
     lambda f: _retention_heatmap(f, "first_ai"),
     "retention_first_ai",
 )
@@ -83,12 +82,12 @@ left, right = st.columns(2)
 with left:
     charts.chart(
         "Events by category",
-        data.report("engagement/events_by_category", **period.params()),
+        data.report("engagement/events_by_category", **chosen),
         lambda f: px.bar(f, x="events", y="category", orientation="h").update_yaxes(autorange="reversed"),
         "events_by_category",
     )
 with right:
-    charts.table("Events by type", data.report("engagement/events_by_type", **period.params()), "events_by_type")
+    charts.table("Events by type", data.report("engagement/events_by_type", **chosen), "events_by_type")
 
 charts.chart(
     "New users per day",
@@ -97,6 +96,7 @@ charts.chart(
     "new_users",
 )
 
-writing_depth.show(period)
-milestone_funnel.show(period)
-sessions.show(period, previous)
+writing_depth.show(period, where)
+milestone_funnel.show(period, where)
+sessions.show(period, previous, where)
+organizations.show(period, previous, where)

@@ -7,6 +7,8 @@ with days as (
     union all
     select min(day) as first_day, max(day) as last_day from marts.usage_daily
     union all
+    select min(day) as first_day, max(day) as last_day from marts.user_writing_days
+    union all
     select min(period_start) as first_day, max(period_start) as last_day from marts.revenue_share_statements
 )
 

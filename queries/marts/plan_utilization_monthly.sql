@@ -85,7 +85,8 @@ final as (
         plans.ai_tokens_included,
         coalesce(tokens_by_month.ai_tokens_used, 0) / nullif(plans.ai_tokens_included, 0) as utilization,
         coalesce(projects_owned.projects, 0)::bigint as projects,
-        plans.projects_limit
+        plans.projects_limit,
+        plans.collaborators_limit
     from user_plan_months
     left join plans on plans.id = user_plan_months.plan_id
     left join tokens_by_month using (month, user_id)

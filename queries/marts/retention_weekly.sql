@@ -1,5 +1,5 @@
-with users as (
-    select * from staging.users
+with signups as (
+    select * from marts.user_signups
 ),
 
 -- Active means a user-initiated event: billing events the system records are not activity.
@@ -11,22 +11,28 @@ snapshot_week as (
     select date_trunc('week', $snapshot_date::date)::date as week
 ),
 
+-- A cohort per signup week, tier and plan at signup (user_signups), so the page's filters can pick its users.
 cohorts as (
-    select id as user_id, date_trunc('week', created_at)::date as cohort_week
-    from users
-    where created_at is not null
+    select
+        user_id,
+        date_trunc('week', day)::date as cohort_week,
+        tier,
+        plan
+    from signups
 ),
 
 cohort_sizes as (
-    select cohort_week, count(*) as cohort_size
+    select cohort_week, tier, plan, count(*) as cohort_size
     from cohorts
-    group by cohort_week
+    group by cohort_week, tier, plan
 ),
 
 -- Every cohort gets every week up to now, so a week nobody came back shows as 0 rather than missing.
 cohort_weeks as (
     select
         cohort_sizes.cohort_week,
+        cohort_sizes.tier,
+        cohort_sizes.plan,
         unnest(range(0, (snapshot_week.week - cohort_sizes.cohort_week) // 7 + 1))::integer as weeks_since_signup,
         cohort_sizes.cohort_size
     from cohort_sizes
@@ -43,6 +49,8 @@ user_active_weeks as (
 cohort_activity as (
     select
         cohorts.cohort_week,
+        cohorts.tier,
+        cohorts.plan,
         (user_active_weeks.week_number - (cohorts.cohort_week - date '1970-01-01' + 3) // 7)::integer
             as weeks_since_signup,
         count(*) as active_users
@@ -57,6 +65,8 @@ cohort_activity as (
 final as (
     select
         cohort_weeks.cohort_week,
+        cohort_weeks.tier,
+        cohort_weeks.plan,
         cohort_weeks.weeks_since_signup,
         cohort_weeks.cohort_size,
         cohort_weeks.cohort_week + 7 * (cohort_weeks.weeks_since_signup + 1) <= $snapshot_date::date as observed,
@@ -64,7 +74,7 @@ final as (
         case when observed then coalesce(cohort_activity.active_users, 0) / cohort_weeks.cohort_size end
             as retention_rate
     from cohort_weeks
-    left join cohort_activity using (cohort_week, weeks_since_signup)
+    left join cohort_activity using (cohort_week, tier, plan, weeks_since_signup)
 )
 
 select * from final

@@ -13,6 +13,10 @@ user_tiers as (
     select * from history.user_tiers
 ),
 
+plan_months as (
+    select * from marts.plan_utilization_monthly
+),
+
 session_events as (
     select
         session_id,
@@ -45,6 +49,7 @@ final as (
         spans.session_id,
         spans.user_id,
         coalesce(user_tiers.tier, 'unknown') as tier,
+        coalesce(plan_months.plan, '(no plan)') as plan,
         spans.started_at,
         coalesce(spans.last_event_at, spans.started_at) as ended_at,
         spans.events,
@@ -54,6 +59,10 @@ final as (
         on spans.user_id = user_tiers.user_id
         and user_tiers.effective_from <= spans.started_at
         and spans.started_at < user_tiers.effective_to
+    left join plan_months
+        on
+        plan_months.user_id = spans.user_id
+        and plan_months.month = date_trunc('month', utc_day(spans.started_at))
     where spans.started_at is not null
 )
 

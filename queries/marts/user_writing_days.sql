@@ -8,6 +8,14 @@ events as (
     select * from staging.user_events
 ),
 
+user_tiers as (
+    select * from history.user_tiers
+),
+
+plan_months as (
+    select * from marts.plan_utilization_monthly
+),
+
 version_writing as (
     select
         changed_by as user_id,
@@ -34,7 +42,7 @@ writing as (
     select * from edit_writing
 ),
 
-final as (
+writer_days as (
     select
         day,
         user_id,
@@ -42,7 +50,28 @@ final as (
         sum(chapter_edits)::bigint as chapter_edits
     from writing
     group by day, user_id
-    order by day
+),
+
+-- The tier in force at the end of the day and the plan live in its month, as in user_activity_days.
+final as (
+    select
+        writer_days.day,
+        writer_days.user_id,
+        coalesce(user_tiers.tier, 'unknown') as tier,
+        coalesce(plan_months.plan, '(no plan)') as plan,
+        writer_days.versions,
+        writer_days.chapter_edits
+    from writer_days
+    left join user_tiers
+        on
+        user_tiers.user_id = writer_days.user_id
+        and user_tiers.effective_from < (writer_days.day + 1)::timestamptz
+        and (writer_days.day + 1)::timestamptz <= user_tiers.effective_to
+    left join plan_months
+        on
+        plan_months.user_id = writer_days.user_id
+        and plan_months.month = date_trunc('month', writer_days.day)
+    order by writer_days.day
 )
 
 select * from final

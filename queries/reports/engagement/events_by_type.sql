@@ -1,4 +1,5 @@
--- Events per type over the period (anonymous events too), with the category they belong to.
+-- Events per type over the period (anonymous events too, under tier 'unknown' and '(no plan)'), for the chosen plans
+-- and tiers, with the category they belong to.
 with events_by_type as (
     select * from marts.events_by_type_daily
 ),
@@ -10,6 +11,8 @@ final as (
         sum(events)::bigint as events
     from events_by_type
     where day between $start and $end
+      and picked($plans, plan)
+      and picked($tiers, tier)
     group by event_type, category
     order by events desc, event_type asc, category asc
 )

@@ -2,7 +2,7 @@
 -- 'plan', 'tier', 'method'; anything else: one segment of all users). A user reaches a step when they reached it
 -- and every step before it within $window_days days of sign-up (NULL: at any time), in whatever order in time.
 -- Time from the previous step is the exact median over the users reaching the step (negative when they usually
--- take this step before the previous one).
+-- take this step before the previous one). The plan and tier filters pick users by those of the breakdown.
 with milestones as (
     select * from marts.user_milestones
 ),
@@ -42,6 +42,8 @@ signups as (
         end as segment
     from milestones
     where signup_day between $start and $end
+      and picked($plans, plan)
+      and picked($tiers, tier)
 ),
 
 -- One row per user and milestone reached (UNPIVOT leaves out the NULLs: milestones not reached).

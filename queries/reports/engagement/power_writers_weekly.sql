@@ -1,6 +1,6 @@
 -- The trend of the power-writer curve: for each ISO week starting in the period (the first one from its Monday), the
 -- writers of the 28 UTC days ending on the week's Sunday (or the period's last day, if sooner) and the share of them
--- who wrote on 7 days or more.
+-- who wrote on 7 days or more (counting the days on which they were in the chosen plans and tiers).
 with writing_days as (
     select * from marts.user_writing_days
 ),
@@ -24,6 +24,7 @@ per_writer as (
     from windows
     inner join writing_days
         on writing_days.day between windows.window_end - 27 and windows.window_end
+    where picked($plans, writing_days.plan) and picked($tiers, writing_days.tier)
     group by windows.week, writing_days.user_id
 ),
 

@@ -1,6 +1,7 @@
 -- Weekly retention of the cohorts of people by the ISO week of their first AI generation (any status), for the
 -- cohorts whose week starts in the period and their first 12 weeks; active as in retention_weekly (a user-initiated
--- event). A week not over by the period's last day is not fully observed: its cell is empty (NULL), never 0%.
+-- event). A week not over by the period's last day is not fully observed: its cell is empty (NULL), never 0%. The
+-- plan and tier filters pick people by their tier at the first generation and their plan live in its UTC month.
 with activity as (
     select * from marts.user_activity_days
 ),
@@ -9,13 +10,31 @@ generations as (
     select * from marts.ai_generation_facts
 ),
 
-cohorts as (
+plan_months as (
+    select * from marts.plan_utilization_monthly
+),
+
+first_generations as (
     select
         user_id,
-        date_trunc('week', min(day))::date as cohort_week
+        min(day) as first_day,
+        arg_min(tier, (day, generation_id)) as tier
     from generations
     where user_id is not null
     group by user_id
+),
+
+cohorts as (
+    select
+        first_generations.user_id,
+        date_trunc('week', first_generations.first_day)::date as cohort_week
+    from first_generations
+    left join plan_months
+        on
+        plan_months.user_id = first_generations.user_id
+        and plan_months.month = date_trunc('month', first_generations.first_day)
+    where picked($plans, coalesce(plan_months.plan, '(no plan)'))
+      and picked($tiers, first_generations.tier)
 ),
 
 cohort_sizes as (

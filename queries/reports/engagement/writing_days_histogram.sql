@@ -1,4 +1,5 @@
--- The power-writer curve: how many people wrote on 1, 2, ... 28 of the 28 UTC days ending on the period's last day.
+-- The power-writer curve: how many people wrote on 1, 2, ... 28 of the 28 UTC days ending on the period's last day
+-- (the days on which they were in the chosen plans and tiers).
 with writing_days as (
     select * from marts.user_writing_days
 ),
@@ -7,6 +8,8 @@ per_writer as (
     select user_id, count(*) as writing_days
     from writing_days
     where day between $end::date - 27 and $end::date
+      and picked($plans, plan)
+      and picked($tiers, tier)
     group by user_id
 ),
 
