@@ -35,4 +35,4 @@ wait "$types"
 # Two workers: the suite waits on PostgreSQL, subprocesses and the browser as much as it computes, so two cores carry
 # two workers. Tests sharing a module fixture stay on one worker (it publishes once), every other test is a work unit
 # of its own, longest first (tests/work_units.py), so no long module holds up the end.
-exec .venv/bin/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder "$@"
+exec .venv/bin/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder "$@"
