@@ -22,7 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards import data
+from dashboards import data, publication_cache
 from dashboards.colours import colour
 from pipelines.metrics.definitions import Metric, definitions
 
@@ -115,10 +115,10 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def download(frame: pd.DataFrame, name: str, key: str) -> None:
-    """The CSV of `frame`; a click is recorded in the audit log."""
+    """The CSV of `frame`, made when clicked (not on every view); a click is recorded in the audit log."""
     st.download_button(
         "Download CSV",
-        csv_bytes(frame),
+        lambda: csv_bytes(frame),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"csv_{key}",
@@ -137,15 +137,22 @@ def chart(title: str, frame: pd.DataFrame, draw: Callable[[pd.DataFrame], go.Fig
     if frame.empty:
         st.info(EMPTY, icon=":material/filter_alt_off:")
         return
+    address = publication_cache.figure_address(key, frame, marks)
+    figure = publication_cache.figure(data.warehouse_version(), address, lambda: _figure(frame, draw, marks))
+    st.plotly_chart(figure, key=f"chart_{key}", config={"displayModeBar": False})
+    download(shown, key, key)
+
+
+def _figure(
+    frame: pd.DataFrame, draw: Callable[[pd.DataFrame], go.Figure], marks: dict[date, list[str]] | None
+) -> go.Figure:
     plotted = _plottable(frame)
     figure = mark(read_right(draw(plotted), plotted), marks)
-    figure.update_layout(
+    return figure.update_layout(
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         height=figure.layout.height or 320,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None},
     )
-    st.plotly_chart(figure, key=f"chart_{key}", config={"displayModeBar": False})
-    download(shown, key, key)
 
 
 # --- annotations: the platform's own changes on every time-series chart (docs/dashboards.md, "Annotations") --------

@@ -11,6 +11,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+from dashboards.warm import start_watching
 from pipelines.config import paths, setting, settings_file
 from pipelines.errors import UserError
 
@@ -130,7 +131,10 @@ def serve(host: str, port: int, *, no_auth: bool = False, banner: str = "") -> i
             file=sys.stderr,
         )
     command = server_command(host, port)
-    server = subprocess.Popen(command, env=_server_env(host, no_auth), stdout=subprocess.DEVNULL)
+    env = _server_env(host, no_auth)
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    # A new publication's default views are drawn into the shared cache before its first viewer asks.
+    start_watching(paths().warehouse, env)
     # Stopping this command stops the server too: nothing is left listening behind it.
     signal.signal(signal.SIGTERM, lambda *_: server.terminate())
     url_host = f"[{host}]" if ":" in host else host

@@ -16,16 +16,17 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import streamlit as st
 
-from dashboards import pages
+from dashboards import pages, publication_cache
 from dashboards.auth import User, allowed_pages, pseudonymize
 from dashboards.auth.roles import sees_personal_data
+from dashboards.warm import file_version
 from pipelines import audit, close
 from pipelines.alerts.state import EPISODE_COLUMNS, read_episodes, state_path
 from pipelines.config import paths
@@ -61,16 +62,16 @@ def warehouse_path() -> Path:
 
 def warehouse_version() -> str | None:
     """Identifies the published file (publishing swaps in a new one); None when nothing is published yet."""
-    try:
-        stat = warehouse_path().stat()
-    except FileNotFoundError:
-        return None
-    return f"{stat.st_ino}-{stat.st_mtime_ns}"
+    return file_version(warehouse_path())
 
 
-@st.cache_data(show_spinner=False, max_entries=2000)
 def _query(sql: str, version: str, params: dict[str, object]) -> pd.DataFrame:
-    """Run one query on a fresh read-only connection. `version` is only part of the cache key."""
+    """The rows of one query, run once per publication (`publication_cache`)."""
+    return publication_cache.result(version, ("query", sql, sorted(params.items())), lambda: _execute(sql, params))
+
+
+def _execute(sql: str, params: dict[str, object]) -> pd.DataFrame:
+    """Run one query on a fresh read-only connection."""
     con = connect(warehouse_path(), read_only=True)
     try:
         # Through Arrow so DECIMAL arrives as Python Decimal (pandas' own conversion would make it float).
@@ -223,10 +224,10 @@ def metric(
     if version is None:
         return pd.DataFrame()
     chosen = tuple(sorted((dim, tuple(values)) for dim, values in (where or {}).items() if values))
-    return _metric_query(tuple(wanted), start, end, grain, tuple(by), chosen, version)
+    request = ("metric", tuple(wanted), start, end, grain, tuple(by), chosen)
+    return publication_cache.result(version, request, lambda: _metric_query(*request[1:]))
 
 
-@st.cache_data(show_spinner=False, max_entries=2000)
 def _metric_query(
     names: tuple[str, ...],
     start: date,
@@ -234,9 +235,8 @@ def _metric_query(
     grain: str,
     by: tuple[str, ...],
     where: tuple[tuple[str, tuple[str, ...]], ...],
-    version: str,
 ) -> pd.DataFrame:
-    """One engine query on a fresh read-only connection. `version` is only part of the cache key."""
+    """One engine query on a fresh read-only connection."""
     con = connect(warehouse_path(), read_only=True)
     try:
         return query_metrics(con, names, start=start, end=end, grain=grain, by=by, where=dict(where))
@@ -364,7 +364,14 @@ _MARKED_RUNS = ("partial", "blocked", "failed")  # runs that did not publish eve
 def annotations() -> pd.DataFrame:
     """The marks of the time-series charts, one row per change (day, kind, label), by day: the platform's own
     changes (`marts.platform_annotations`) and the ETL runs of the run history held back, blocked or failed (the run
-    history is not in the warehouse: a failed run publishes nothing)."""
+    history is not in the warehouse: a failed run publishes nothing). Every chart asks: made once per publication
+    and run history, shared by every session (read only)."""
+    return _annotations(warehouse_version(), file_version(paths().run_history))
+
+
+@lru_cache(maxsize=4)
+def _annotations(version: str | None, history: str | None) -> pd.DataFrame:
+    """`version` and `history` are only the cache key."""
     changes = _frame("annotations")
     runs = [
         {

@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pipelines.bench.dashboards import percentiles
+from pipelines.bench.load import percentiles
 from pipelines.bench.naive import choose_share
 from pipelines.bench.report import finish, markdown
 from tests.conftest import run_cli
@@ -28,7 +28,7 @@ KEYS = (
     "source_tuples_read_incremental",
     "rows_changed_incremental",
     "pages",
-    "concurrent_p95_ms",
+    "load",
     "machine",
     "commit",
     "date",
@@ -62,7 +62,7 @@ def test_bench_tiny_measures_everything_on_its_own_data(cli_env: dict[str, str],
     assert results["naive_share"] == 1.0  # tiny fits the naive peer's time box: everything was read
     # The ETL's own count of rows read equals the bench's count(*) of the same tables.
     assert results["rows_extracted"] == sum(table["rows"] for table in results["tables"].values())
-    assert results["pages"] == {} and results["concurrent_p95_ms"] is None  # --skip-dashboards
+    assert results["pages"] == {} and results["load"] == {}  # --skip-dashboards
     assert results["spark_transform_s"] is None and results["ratios"]["spark_vs_duckdb_transform"] is None
     assert results["machine"]["cores"] >= 1 and len(results["commit"].split("+")[0]) == 40
     assert results["ratios"]["incremental_vs_full"] == pytest.approx(
@@ -153,6 +153,9 @@ def test_ratios_and_targets_from_known_measurements():
         "tuples_read_vs_changed": False,  # 3 tuples read per row changed
         "peak_rss_mb": False,
         "slowest_page_p95_ms": False,  # costs at 1.2 s
+        "first_paint_ms": None,  # not measured
+        "server_cpu_ms_per_view": None,
+        "load_50_p95_ms": None,
     }
     assert results["targets"]["slowest_page_p95_ms"]["value"] == 1200.0
     text = markdown(results)

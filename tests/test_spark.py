@@ -83,7 +83,8 @@ def differences(con: duckdb.DuckDBPyConnection, left: str, right: str) -> tuple[
     )
 
 
-def test_spark_builds_every_mart_as_duckdb_does(published_dataset, tmp_path, spark):
+def test_spark_builds_every_mart_as_duckdb_does(published_dataset, tmp_path, spark, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # Spark's default warehouse folder would appear here
     published = Path(published_dataset["EBOOK_ANALYTICS_WAREHOUSE"])
     copy = tmp_path / "spark.duckdb"
     shutil.copy(published, copy)
@@ -101,6 +102,8 @@ def test_spark_builds_every_mart_as_duckdb_does(published_dataset, tmp_path, spa
         for mart in MARTS
     }
     assert {mart: rows for mart, rows in differing.items() if rows != ([], [])} == {}
+    left_behind = [path.name for path in tmp_path.iterdir() if not path.name.startswith("spark.duckdb")]
+    assert left_behind == []  # no work folder, no `spark-warehouse/`
     con.close()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from functools import cache
+from functools import cache, lru_cache
 
 from dashboards.auth.private_files import create_once
 from pipelines.config import paths, setting
@@ -32,5 +32,11 @@ def pseudonymize(user_id: object) -> str | None:
     """`u_` + the first 12 hex digits of HMAC-SHA256(key, user id); None stays None (no person, no key)."""
     if user_id is None:
         return None
-    digest = hmac.new(_key(), str(user_id).encode(), hashlib.sha256).hexdigest()
+    return _pseudonym(_key(), str(user_id))
+
+
+@lru_cache(maxsize=200_000)
+def _pseudonym(key: bytes, user_id: str) -> str:
+    """Remembered: a table of authors asks again for the same people on every view."""
+    digest = hmac.new(key, user_id.encode(), hashlib.sha256).hexdigest()
     return PREFIX + digest[:_LENGTH]

@@ -1,9 +1,10 @@
-"""Dashboard timings: each page run by Streamlit's AppTest (cold and warm cache), then 10 browsers at once.
+"""Dashboard timings: each page run by Streamlit's AppTest (cold and warm cache), one real browser's first paint,
+then many viewers at once through the protocol-level load generator (`pipelines.bench.load`).
 
 AppTest runs the page script in this process, so it times our part (queries, frames, charts) without a browser.
-The concurrent part is what users feel: a real server (`ebook-analytics dashboard --no-auth`, loopback only) and 10
-headless Chromium pages opening the default page together, timed until the page's content is drawn and its script
-has finished.
+The first paint is what a person opening the dashboard waits for: a real server (`ebook-analytics dashboard
+--no-auth`, loopback only) and headless Chromium, timed until the page's content is drawn and its script has finished.
+The load levels run against a server with sign-in, as deployed: every view checks the session cookie.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,6 +24,7 @@ import psutil
 
 from dashboards.commands import APP
 from dashboards.health import free_port, wait_until_healthy
+from pipelines.bench import load
 from pipelines.bench.environment import BenchEnvironment
 from pipelines.bench.prerequisites import find_chromium
 from pipelines.bench.process import cli_command
@@ -35,19 +36,11 @@ if TYPE_CHECKING:
 
 COLD_RUNS = 3  # each on a cleared cache: the first viewer after a publish
 WARM_RUNS = 10  # the same page again: every later viewer
-SESSIONS = 10
-ROUNDS = 3  # of SESSIONS browsers at once, so the p95 is not just the slowest of ten
+PAINTS = 5  # first paints timed, one browser at a time (the median is reported)
 PAGE_TIMEOUT_S = 120
 # The page's content is drawn (a KPI tile, a chart or a table) and Streamlit says its script run is over.
 CONTENT = '[data-testid="stMetric"], .js-plotly-plot, [data-testid="stDataFrame"]'
 SCRIPT_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-
-
-def percentiles(samples_ms: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": round(float(np.percentile(samples_ms, 50)), 1),
-        "p95_ms": round(float(np.percentile(samples_ms, 95)), 1),
-    }
 
 
 @contextmanager
@@ -79,6 +72,7 @@ def page_timings(bench: BenchEnvironment) -> dict[str, dict[str, float]]:
     from streamlit.logger import set_log_level
     from streamlit.testing.v1 import AppTest
 
+    from dashboards import publication_cache
     from dashboards.auth import PAGES
 
     timings = {}
@@ -91,30 +85,21 @@ def page_timings(bench: BenchEnvironment) -> dict[str, dict[str, float]]:
                 set_log_level("error")
                 st.cache_data.clear()
                 st.cache_resource.clear()
+                publication_cache.clear()  # results and figures of every session, in memory and in the folder
                 app_test = AppTest.from_file(str(APP))
                 app_test.switch_page(f"views/{page}.py")
                 cold.append(_timed_run(app_test))
             warm = [_timed_run(app_test) for _ in range(WARM_RUNS)]
-            timings[page] = {**{f"cold_{k}": v for k, v in percentiles(cold).items()}, **percentiles(warm)}
+            timings[page] = {**{f"cold_{k}": v for k, v in load.percentiles(cold).items()}, **load.percentiles(warm)}
     return timings
 
 
-def _cpu_seconds(root: psutil.Process) -> float:
-    """User + system CPU seconds of a process tree so far."""
-    total = 0.0
-    for member in [root, *root.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):
-            times = member.cpu_times()
-            total += times.user + times.system
-    return total
-
-
 @contextmanager
-def _dashboard_server(bench: BenchEnvironment) -> Iterator[tuple[str, psutil.Process]]:
-    """`ebook-analytics dashboard --no-auth` on a free loopback port; stopped (its whole group) on the way out."""
+def _dashboard_server(bench: BenchEnvironment, *flags: str) -> Iterator[tuple[str, psutil.Process]]:
+    """`ebook-analytics dashboard FLAGS` on a free loopback port; stopped (its whole group) on the way out."""
     port = free_port()
     server = subprocess.Popen(
-        cli_command("dashboard", "--no-auth", "--host", "127.0.0.1", "--port", str(port)),
+        cli_command("dashboard", *flags, "--host", "127.0.0.1", "--port", str(port)),
         env=bench.env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -147,47 +132,48 @@ async def _open_page(browser: Browser, url: str) -> float:
         await context.close()
 
 
-@dataclass(frozen=True)
-class Concurrent:
-    alone_ms: float  # one session by itself, for comparison
-    samples_ms: list[float]  # every session of every round
-    server_cpu_ms_per_view: float  # what the server itself spent per view during the rounds
-
-
-async def _concurrent_sessions(url: str, chromium: str, server: psutil.Process) -> Concurrent:
+async def _first_paints(url: str, chromium: str) -> list[float]:
     from playwright.async_api import async_playwright
 
-    samples: list[float] = []
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
             await _open_page(browser, url)  # the server's first run imports everything: not a user's wait
-            alone = await _open_page(browser, url)
-            cpu_before = _cpu_seconds(server)
-            for _ in range(ROUNDS):
-                samples += await asyncio.gather(*(_open_page(browser, url) for _ in range(SESSIONS)))
-            cpu_ms = (_cpu_seconds(server) - cpu_before) * 1000
+            return [await _open_page(browser, url) for _ in range(PAINTS)]
         finally:
             await browser.close()
-    return Concurrent(alone, samples, cpu_ms / len(samples))
 
 
-def measure_dashboards(bench: BenchEnvironment, progress: Callable[[str], None]) -> dict[str, Any]:
-    """The `pages` and `concurrent_*` entries of bench.json."""
+def _account(bench: BenchEnvironment) -> tuple[str, str]:
+    """The load test's admin account in the bench's home, with a new password each bench run."""
+    password = load.new_password()
+    # Removed first: a previous bench run left it (`users add` refuses an existing one); absent, this fails harmlessly.
+    subprocess.run(cli_command("users", "remove", load.ACCOUNT), env=bench.env(), capture_output=True, check=False)
+    run = subprocess.run(
+        cli_command("users", "add", load.ACCOUNT, "--role", "admin", "--password-stdin"),
+        env=bench.env(),
+        input=f"{password}\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if run.returncode != 0:
+        raise UserError(f"bench: adding the load test's account failed: {run.stderr.strip()}")
+    return load.ACCOUNT, password
+
+
+def measure_dashboards(bench: BenchEnvironment, scale: str, progress: Callable[[str], None]) -> dict[str, Any]:
+    """The `pages`, `first_paint_ms`, `load`, `single_session_ms` and `server_cpu_ms_per_view` entries of bench.json."""
     results: dict[str, Any] = {"pages": page_timings(bench)}
     chromium = find_chromium()
     if chromium is None:  # checked before the bench began (pipelines.bench.prerequisites); gone since
         raise UserError("Chromium is no longer on PATH; apt-get install chromium, or use --skip-dashboards")
-    progress(f"{SESSIONS} concurrent browser sessions x {ROUNDS} rounds")
+    progress(f"first paint in Chromium, {PAINTS} times")
+    with _dashboard_server(bench, "--no-auth") as (url, _):
+        paints = asyncio.run(_first_paints(url, chromium))
+    results["first_paint_ms"] = round(float(np.median(paints)), 1)
+    levels = load.LEVELS.get(scale, load.DEFAULT_LEVELS)
+    credentials = _account(bench)
     with _dashboard_server(bench) as (url, server):
-        concurrent = asyncio.run(_concurrent_sessions(url, chromium, server))
-    spread = percentiles(concurrent.samples_ms)
-    return {
-        **results,
-        "single_session_ms": round(concurrent.alone_ms, 1),
-        # The server's share of a page view; on this machine the 10 browsers share the same cores.
-        "server_cpu_ms_per_view": round(concurrent.server_cpu_ms_per_view, 1),
-        "concurrent_p50_ms": spread["p50_ms"],
-        "concurrent_p95_ms": spread["p95_ms"],
-        "concurrent_sessions": SESSIONS,
-    }
+        measured = asyncio.run(load.load_test([url], [server], levels, credentials, progress))
+    return {**results, **load.bench_entries(measured, levels)}

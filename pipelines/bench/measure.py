@@ -97,11 +97,15 @@ def measure(
         "spark_transform_s": spark_full.steps.get("transform") if spark_full else None,
         "spark_peak_rss_mb": round(spark_full.peak_rss_mb, 1) if spark_full else None,
         "pages": {},
-        "concurrent_p95_ms": None,
+        "load": {},
     }
     if dashboards:
         from pipelines.bench.dashboards import measure_dashboards
 
         progress("dashboards")
-        results.update(measure_dashboards(bench, progress))
+        results.update(measure_dashboards(bench, scale, progress))
+        from pipelines.bench.first_view import measure_first_view
+
+        progress("first view after a publication")
+        results.update(measure_first_view(bench))
     return results

@@ -141,7 +141,8 @@ def _run(
     schema: dict[str, dict[str, dict[str, str]]] = {}
     tables = _tables_read(models)
     for schema_name in {table[0] for table in tables} | {"marts"}:
-        session.sql(f"create database if not exists {schema_name}")
+        # A location inside the work folder: Spark's default would leave `spark-warehouse/` in the user's directory.
+        session.sql(f"create database if not exists {schema_name} location '{(work / schema_name).as_uri()}'")
     for table in tables:
         schema.setdefault(table[0], {})[table[1]] = _export(con, session, table, work)
     timings: dict[str, float] = {}

@@ -1,0 +1,85 @@
+"""The first viewer after a publication: how long the default page takes to show its first chart.
+
+A real server (`ebook-analytics dashboard --no-auth`, loopback only) serves the bench warehouse. Each round lands a
+new publication the way the publish step does, by swapping in a new file (here a copy of the same data: the bench
+times the dashboards, not the ETL), waits until the dashboard's warm-up has drawn the publication's default views
+(`dashboards.warm`: its `warmed` marker), then opens the default page in a fresh Chromium context, timed until the
+first Plotly chart is drawn. `warm_up_s` is how long after the swap the default views were ready: a viewer arriving
+sooner makes what the warm-up has not made yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from dashboards.publication_cache import cache_root
+from dashboards.warm import WARMED, file_version
+from pipelines.bench.dashboards import PAGE_TIMEOUT_S, _app_environment, _dashboard_server
+from pipelines.bench.environment import BenchEnvironment
+from pipelines.bench.load import percentiles
+from pipelines.bench.prerequisites import find_chromium
+from pipelines.errors import UserError
+
+PUBLICATIONS = 3
+FIRST_CHART = ".js-plotly-plot"
+WARM_UP_TIMEOUT_S = 600
+
+
+def _publish_again(warehouse: Path) -> str:
+    """Swap in a copy of the published file, as publishing swaps in its build: a new version for the dashboards."""
+    staged = warehouse.with_name(f".{warehouse.name}.bench")
+    shutil.copyfile(warehouse, staged)
+    os.replace(staged, warehouse)
+    version = file_version(warehouse)
+    assert version is not None
+    return version
+
+
+def _wait_until_warmed(folder: Path) -> float:
+    started = time.monotonic()
+    while not (folder / WARMED).exists():
+        if time.monotonic() - started > WARM_UP_TIMEOUT_S:
+            raise RuntimeError(f"the dashboard did not warm the new publication within {WARM_UP_TIMEOUT_S} s")
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+async def _first_chart_ms(url: str, chromium: str) -> float:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            context = await browser.new_context()
+            page = await context.new_page()
+            started = time.perf_counter()
+            await page.goto(url)
+            await page.wait_for_selector(FIRST_CHART, timeout=PAGE_TIMEOUT_S * 1000)
+            return (time.perf_counter() - started) * 1000
+        finally:
+            await browser.close()
+
+
+def measure_first_view(bench: BenchEnvironment) -> dict[str, Any]:
+    """The `first_view_after_publish_ms` (p95 over PUBLICATIONS) and `warm_up_s` entries of bench.json."""
+    chromium = find_chromium()
+    if chromium is None:  # checked before the bench began (pipelines.bench.prerequisites); gone since
+        raise UserError("Chromium is no longer on PATH; apt-get install chromium, or use --skip-dashboards")
+    waits, warm_ups = [], []
+    with _dashboard_server(bench) as (url, _):
+        asyncio.run(_first_chart_ms(url, chromium))  # the server's first run imports everything: not a user's wait
+        with _app_environment(bench):  # where `cache_root` finds the bench's cache folder
+            for _ in range(PUBLICATIONS):
+                version = _publish_again(bench.warehouse)
+                warm_ups.append(_wait_until_warmed(cache_root() / version))
+                waits.append(asyncio.run(_first_chart_ms(url, chromium)))
+    return {
+        "first_view_after_publish_ms": percentiles(waits)["p95_ms"],
+        "first_view_after_publish_samples_ms": [round(wait, 1) for wait in waits],
+        "warm_up_s": round(max(warm_ups), 1),
+    }
