@@ -1,10 +1,11 @@
 """How tests/run.sh splits the suite between its two xdist workers (`--dist loadscope --no-loadscope-reorder`).
 
-Work units: the tests that share a module (or class) fixture are one unit, kept on one worker so the fixture is built
-once; every other test is a unit of its own, so the two workers share the long modules instead of one worker taking
-each. Order: longest unit first (the longest-processing-time rule), so the run ends on short units and both workers
-finish together. The lengths are those of the last run in this checkout (pytest's cache); a unit never timed counts
-one second per test, which on a fresh checkout orders the units by their number of tests.
+Work units: the tests that share a module (or class, or the module's own session) fixture are one unit, kept on one
+worker so the fixture is built once; every other test is a unit of its own, so the two workers share the long modules
+instead of one worker taking each. Order: longest unit first (the longest-processing-time rule), so the run ends on
+short units and both workers finish together. The lengths are those of the last run in this checkout (pytest's
+cache); a unit never timed counts one second per test, which on a fresh checkout orders the units by their number of
+tests.
 
 xdist's own `xdist_group` marks would say the same, but under pytest 9 they group nothing (xdist 3.8 renames
 `item._nodeid`, which pytest 9 no longer reads), so the workers hand their units to the controller's scheduler in a
@@ -27,12 +28,18 @@ DURATIONS_KEY = "ebook-analytics/test-durations"
 UNKNOWN_SECONDS = 1.0
 
 
+def _shared(definition: Any) -> bool:
+    """A fixture built once for several tests of one module: module, class or package scope, or a session fixture
+    of the test module itself (a conftest's session fixture is built once per worker whatever the split)."""
+    own_session = definition.scope == "session" and str(definition.baseid).endswith(".py")
+    return definition.scope in SHARED_SCOPES or own_session
+
+
 def _unit(item: pytest.Item) -> str:
-    """The module of a test that uses a module, class or package fixture (directly or through another fixture),
-    else the test itself."""
+    """The module of a test that uses a shared fixture (directly or through another fixture), else the test itself."""
     info = getattr(item, "_fixtureinfo", None)
     chains = info.name2fixturedefs.values() if info is not None else ()
-    if any(definition.scope in SHARED_SCOPES for chain in chains for definition in chain):
+    if any(_shared(definition) for chain in chains for definition in chain):
         return item.nodeid.split("::")[0]
     return item.nodeid
 
