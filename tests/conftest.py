@@ -19,6 +19,8 @@ from pipelines.source import server
 from tests.warm_cli import WarmCli
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# How the tests are split between xdist workers (tests/run.sh).
+pytest_plugins = ("tests.work_units",)
 
 
 @pytest.fixture(scope="session")

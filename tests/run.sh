@@ -25,8 +25,14 @@ fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/sqlfluff lint queries  # dialect, templater and rules: pyproject.toml [tool.sqlfluff]
-.venv/bin/mypy  # strict on pipelines/: pyproject.toml [tool.mypy]
-# Two workers, a test module each (module fixtures publish once): the suite waits on PostgreSQL, subprocesses and
-# the browser as much as it computes, so two cores carry two workers.
-exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"
+# The SQL lint and the type check take half a minute each and share nothing: side by side they take the longer one.
+.venv/bin/mypy &  # strict on pipelines/: pyproject.toml [tool.mypy]
+types=$!
+sql_lint=0
+.venv/bin/sqlfluff lint queries || sql_lint=$?  # dialect, templater and rules: pyproject.toml [tool.sqlfluff]
+wait "$types"
+[ "$sql_lint" -eq 0 ] || exit "$sql_lint"
+# Two workers: the suite waits on PostgreSQL, subprocesses and the browser as much as it computes, so two cores carry
+# two workers. Tests sharing a module fixture stay on one worker (it publishes once), every other test is a work unit
+# of its own, longest first (tests/work_units.py), so no long module holds up the end.
+exec .venv/bin/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder "$@"

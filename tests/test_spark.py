@@ -6,8 +6,8 @@ mart is then compared both ways with EXCEPT ALL (duplicates count; DECIMAL money
 types. The DuckDB constructs that Spark SQL spells differently (spark_sql.py) are checked one by one on hand-made
 rows where a naive translation would differ. Money (DECIMAL) compares exactly; DOUBLE columns to 6 decimals.
 
-One local Spark session serves the test session (starting the JVM is most of the cost); the suite runs each module
-whole on one worker (`--dist loadfile`), so one JVM starts for this module.
+One local Spark session serves the test session (starting the JVM is most of the cost); the tests that share it run
+together on one worker (tests/work_units.py), so one JVM starts for this module.
 """
 
 from __future__ import annotations

@@ -127,8 +127,12 @@ class WarmCli:
         return returncode
 
     def close(self) -> None:
-        self._write.close()
-        self._process.wait(timeout=30)
+        self._write.close()  # the warm process exits at the end of its requests...
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # ...but only once its imports are done: a short session on a busy machine
+            self._process.kill()  # need not wait for that (no call is running: calls are synchronous)
+            self._process.wait()
         self._read.close()
 
 

@@ -14,13 +14,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dashboards.pages import ROLES
 from pipelines.errors import UserError
 from pipelines.metrics.definitions import Metric, definitions
 from pipelines.queries import QUERIES_DIR
 from pipelines.transform.contract_docs import REPO_ROOT
+from pipelines.yaml_files import read_yaml
 
 ALERTS_DIR = QUERIES_DIR / "alerts"
 SEVERITIES = ("info", "warning", "critical")
@@ -191,7 +190,7 @@ def load_rules(directory: Path = ALERTS_DIR, metrics: dict[str, Metric] | None =
     rules: dict[str, Rule] = {}
     for path in sorted(directory.glob("*.yml")):
         source = str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
-        rule = parse_rule(yaml.safe_load(path.read_text()), source, metrics, directory)
+        rule = parse_rule(read_yaml(path), source, metrics, directory)
         rules[rule.name] = rule
     return rules
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from psycopg import sql
 
 from pipelines.queries import QUERIES_DIR, sql_file
+from pipelines.yaml_files import read_yaml
 
 SOURCES_FILE = QUERIES_DIR / "staging" / "sources.yml"
 STRATEGIES = ("full", "xmin")
@@ -74,7 +74,7 @@ class SourceTable:
 
 def load_tables(path: Path = SOURCES_FILE) -> list[SourceTable]:
     """Every staged table, in file order; a malformed entry fails loudly with its name."""
-    entries = yaml.safe_load(path.read_text())["tables"]
+    entries = read_yaml(path)["tables"]
     tables = []
     for name, entry in entries.items():
         if entry.get("strategy") not in STRATEGIES:

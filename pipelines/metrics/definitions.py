@@ -13,12 +13,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dashboards.pages import ROLES
 from pipelines.errors import UserError
 from pipelines.queries import QUERIES_DIR
 from pipelines.transform.contract_docs import REPO_ROOT
+from pipelines.yaml_files import read_yaml
 
 METRICS_DIR = QUERIES_DIR / "metrics"
 KINDS = ("sum", "mean", "count_distinct", "percentile", "ratio", "balance", "trailing_distinct")
@@ -182,7 +181,7 @@ def load_metrics(directory: Path = METRICS_DIR) -> dict[str, Metric]:
     metrics: dict[str, Metric] = {}
     for path in sorted(directory.glob("*.yml")):
         source = str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
-        data = yaml.safe_load(path.read_text()) or {}
+        data = read_yaml(path) or {}
         entries = data.get("metrics") if isinstance(data, dict) else None
         if not isinstance(entries, list):
             raise _fail(source, "the file must hold a `metrics:` list")

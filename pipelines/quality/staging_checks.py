@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipelines.declared_checks import ColumnCheck, TableCheck, parse_column_check, parse_severity, parse_table_check
 from pipelines.extract.tables import SourceTable, load_tables
 from pipelines.queries import QUERIES_DIR
+from pipelines.yaml_files import read_yaml
 
 CHECKS_FILE = QUERIES_DIR / "staging" / "checks.yml"
 
@@ -52,7 +51,7 @@ def _check_names(spec: dict[str, Any], source: SourceTable, sources: dict[str, S
 
 def load_staging_checks(path: Path = CHECKS_FILE) -> list[StagedTableChecks]:
     """One entry per staged table of sources.yml (in its order), with the checks declared for it."""
-    declared = yaml.safe_load(path.read_text())["tables"]
+    declared = read_yaml(path)["tables"]
     sources = {table.name: table for table in load_tables()}
     unknown = sorted(set(declared) - set(sources))
     if unknown:

@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipelines.declared_checks import ColumnCheck, TableCheck, parse_column_check, parse_severity, parse_table_check
 from pipelines.queries import QUERIES_DIR
+from pipelines.yaml_files import read_yaml
 
 MARTS_DIR = QUERIES_DIR / "marts"
 
@@ -74,4 +73,4 @@ def parse_contract(data: dict[str, Any], where: str) -> MartContract:
 
 def load_contracts(directory: Path = MARTS_DIR) -> list[MartContract]:
     """Every mart contract, by name."""
-    return [parse_contract(yaml.safe_load(p.read_text()), str(p)) for p in sorted(directory.glob("*.yml"))]
+    return [parse_contract(read_yaml(p), str(p)) for p in sorted(directory.glob("*.yml"))]

@@ -13,10 +13,10 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
-import yaml
 
 from pipelines.errors import UserError
 from pipelines.queries import QUERIES_DIR, sql_file
+from pipelines.yaml_files import read_yaml
 
 HISTORY_DIR = QUERIES_DIR / "history"
 ENTITIES_FILE = HISTORY_DIR / "entities.yml"
@@ -45,7 +45,7 @@ def _identifier(value: object, where: str) -> str:
 def load_entities(path: Path = ENTITIES_FILE) -> list[Entity]:
     """The declared entities; identifiers are validated here because they are written into the SQL."""
     entities = []
-    for spec in yaml.safe_load(path.read_text())["entities"]:
+    for spec in read_yaml(path)["entities"]:
         name = _identifier(spec.get("name"), "history entity name")
         if not (HISTORY_DIR / f"{name}.sql").is_file():
             raise UserError(f"history entity {name} has no queries/history/{name}.sql; add it or remove the entity")
