@@ -71,7 +71,7 @@ def measure_first_view(bench: BenchEnvironment) -> dict[str, Any]:
     if chromium is None:  # checked before the bench began (pipelines.bench.prerequisites); gone since
         raise UserError("Chromium is no longer on PATH; apt-get install chromium, or use --skip-dashboards")
     waits, warm_ups = [], []
-    with _dashboard_server(bench) as (url, _):
+    with _dashboard_server(bench, "--no-auth") as (url, _):
         asyncio.run(_first_chart_ms(url, chromium))  # the server's first run imports everything: not a user's wait
         with _app_environment(bench):  # where `cache_root` finds the bench's cache folder
             for _ in range(PUBLICATIONS):
