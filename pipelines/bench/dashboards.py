@@ -44,7 +44,7 @@ SCRIPT_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
 @contextmanager
-def _app_environment(bench: BenchEnvironment) -> Iterator[None]:
+def app_environment(bench: BenchEnvironment) -> Iterator[None]:
     """AppTest reads settings from this process's environment: point it at the bench warehouse, without sign-in."""
     wanted = {**bench.env(), "EBOOK_ANALYTICS_NO_AUTH": "1", "EBOOK_ANALYTICS_BIND_ADDRESS": "127.0.0.1"}
     saved = dict(os.environ)
@@ -76,7 +76,7 @@ def page_timings(bench: BenchEnvironment) -> dict[str, dict[str, float]]:
     from dashboards.auth import PAGES
 
     timings = {}
-    with _app_environment(bench):
+    with app_environment(bench):
         AppTest.from_file(str(APP)).run(timeout=PAGE_TIMEOUT_S)  # imports once, outside every timing
         for page in PAGES:
             cold = []
@@ -95,7 +95,7 @@ def page_timings(bench: BenchEnvironment) -> dict[str, dict[str, float]]:
 
 
 @contextmanager
-def _dashboard_server(bench: BenchEnvironment, *flags: str) -> Iterator[tuple[str, psutil.Process]]:
+def dashboard_server(bench: BenchEnvironment, *flags: str) -> Iterator[tuple[str, psutil.Process]]:
     """`ebook-analytics dashboard FLAGS` on a free loopback port; stopped (its whole group) on the way out."""
     port = free_port()
     server = subprocess.Popen(
@@ -169,11 +169,11 @@ def measure_dashboards(bench: BenchEnvironment, scale: str, progress: Callable[[
     if chromium is None:  # checked before the bench began (pipelines.bench.prerequisites); gone since
         raise UserError("Chromium is no longer on PATH; apt-get install chromium, or use --skip-dashboards")
     progress(f"first paint in Chromium, {PAINTS} times")
-    with _dashboard_server(bench, "--no-auth") as (url, _):
+    with dashboard_server(bench, "--no-auth") as (url, _):
         paints = asyncio.run(_first_paints(url, chromium))
     results["first_paint_ms"] = round(float(np.median(paints)), 1)
     levels = load.LEVELS.get(scale, load.DEFAULT_LEVELS)
     credentials = _account(bench)
-    with _dashboard_server(bench) as (url, server):
+    with dashboard_server(bench) as (url, server):
         measured = asyncio.run(load.load_test([url], [server], levels, credentials, progress))
     return {**results, **load.bench_entries(measured, levels)}

@@ -19,7 +19,7 @@ from typing import Any
 
 from dashboards.publication_cache import cache_root
 from dashboards.warm import WARMED, file_version
-from pipelines.bench.dashboards import PAGE_TIMEOUT_S, _app_environment, _dashboard_server
+from pipelines.bench.dashboards import PAGE_TIMEOUT_S, app_environment, dashboard_server
 from pipelines.bench.environment import BenchEnvironment
 from pipelines.bench.load import percentiles
 from pipelines.bench.prerequisites import find_chromium
@@ -71,9 +71,9 @@ def measure_first_view(bench: BenchEnvironment) -> dict[str, Any]:
     if chromium is None:  # checked before the bench began (pipelines.bench.prerequisites); gone since
         raise UserError("Chromium is no longer on PATH; apt-get install chromium, or use --skip-dashboards")
     waits, warm_ups = [], []
-    with _dashboard_server(bench, "--no-auth") as (url, _):
+    with dashboard_server(bench, "--no-auth") as (url, _):
         asyncio.run(_first_chart_ms(url, chromium))  # the server's first run imports everything: not a user's wait
-        with _app_environment(bench):  # where `cache_root` finds the bench's cache folder
+        with app_environment(bench):  # where `cache_root` finds the bench's cache folder
             for _ in range(PUBLICATIONS):
                 version = _publish_again(bench.warehouse)
                 warm_ups.append(_wait_until_warmed(cache_root() / version))
