@@ -15,7 +15,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -132,16 +132,31 @@ async def _open_page(browser: Browser, url: str) -> float:
         await context.close()
 
 
-async def _first_paints(url: str, chromium: str) -> list[float]:
+def chromium_path() -> str:
+    """Debian's Chromium, or a one-line error (it was there when the bench began: pipelines.bench.prerequisites)."""
+    chromium = find_chromium()
+    if chromium is None:
+        raise UserError("Chromium is no longer on PATH; apt-get install chromium, or use --skip-dashboards")
+    return chromium
+
+
+@contextlib.asynccontextmanager
+async def launched(chromium: str) -> AsyncIterator[Browser]:
+    """A headless Chromium (Playwright driving Debian's browser), closed afterwards."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
-            await _open_page(browser, url)  # the server's first run imports everything: not a user's wait
-            return [await _open_page(browser, url) for _ in range(PAINTS)]
+            yield browser
         finally:
             await browser.close()
+
+
+async def _first_paints(url: str, chromium: str) -> list[float]:
+    async with launched(chromium) as browser:
+        await _open_page(browser, url)  # the server's first run imports everything: not a user's wait
+        return [await _open_page(browser, url) for _ in range(PAINTS)]
 
 
 def _account(bench: BenchEnvironment) -> tuple[str, str]:
@@ -165,9 +180,7 @@ def _account(bench: BenchEnvironment) -> tuple[str, str]:
 def measure_dashboards(bench: BenchEnvironment, scale: str, progress: Callable[[str], None]) -> dict[str, Any]:
     """The `pages`, `first_paint_ms`, `load`, `single_session_ms` and `server_cpu_ms_per_view` entries of bench.json."""
     results: dict[str, Any] = {"pages": page_timings(bench)}
-    chromium = find_chromium()
-    if chromium is None:  # checked before the bench began (pipelines.bench.prerequisites); gone since
-        raise UserError("Chromium is no longer on PATH; apt-get install chromium, or use --skip-dashboards")
+    chromium = chromium_path()
     progress(f"first paint in Chromium, {PAINTS} times")
     with dashboard_server(bench, "--no-auth") as (url, _):
         paints = asyncio.run(_first_paints(url, chromium))

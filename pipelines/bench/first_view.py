@@ -19,11 +19,9 @@ from typing import Any
 
 from dashboards.publication_cache import cache_root
 from dashboards.warm import WARMED, file_version
-from pipelines.bench.dashboards import PAGE_TIMEOUT_S, app_environment, dashboard_server
+from pipelines.bench.dashboards import PAGE_TIMEOUT_S, app_environment, chromium_path, dashboard_server, launched
 from pipelines.bench.environment import BenchEnvironment
 from pipelines.bench.load import percentiles
-from pipelines.bench.prerequisites import find_chromium
-from pipelines.errors import UserError
 
 PUBLICATIONS = 3
 FIRST_CHART = ".js-plotly-plot"
@@ -50,26 +48,17 @@ def _wait_until_warmed(folder: Path) -> float:
 
 
 async def _first_chart_ms(url: str, chromium: str) -> float:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            context = await browser.new_context()
-            page = await context.new_page()
-            started = time.perf_counter()
-            await page.goto(url)
-            await page.wait_for_selector(FIRST_CHART, timeout=PAGE_TIMEOUT_S * 1000)
-            return (time.perf_counter() - started) * 1000
-        finally:
-            await browser.close()
+    async with launched(chromium) as browser:
+        page = await (await browser.new_context()).new_page()
+        started = time.perf_counter()
+        await page.goto(url)
+        await page.wait_for_selector(FIRST_CHART, timeout=PAGE_TIMEOUT_S * 1000)
+        return (time.perf_counter() - started) * 1000
 
 
 def measure_first_view(bench: BenchEnvironment) -> dict[str, Any]:
     """The `first_view_after_publish_ms` (p95 over PUBLICATIONS) and `warm_up_s` entries of bench.json."""
-    chromium = find_chromium()
-    if chromium is None:  # checked before the bench began (pipelines.bench.prerequisites); gone since
-        raise UserError("Chromium is no longer on PATH; apt-get install chromium, or use --skip-dashboards")
+    chromium = chromium_path()
     waits, warm_ups = [], []
     with dashboard_server(bench, "--no-auth") as (url, _):
         asyncio.run(_first_chart_ms(url, chromium))  # the server's first run imports everything: not a user's wait
