@@ -73,6 +73,8 @@ def _one(locator) -> None:
 
 def _sign_in_form(tab) -> None:
     tab.get_by_role("button", name="Sign in").wait_for()
+    # Streamlit keeps the last run's elements on screen until the new run ends: wait for the old greeting to go.
+    tab.get_by_text("Signed in as").first.wait_for(state="detached")
     assert tab.get_by_text("Signed in as").count() == 0
 
 
