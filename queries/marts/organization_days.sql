@@ -1,6 +1,7 @@
 -- An organisation is active on a UTC day when someone who was its member that day (the owner's own membership
 -- included) has a writing day there (marts.user_writing_days: a saved content version or a chapter_edit event).
--- One row per organisation and active day: the facts of the active-organisation metrics (queries/metrics/organizations.yml).
+-- One row per organisation and active day: the facts of the active-organisation metrics
+-- (queries/metrics/organizations.yml).
 with organizations as (
     select * from staging.user_organizations
 ),
