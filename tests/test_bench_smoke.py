@@ -50,7 +50,12 @@ POSITIVE = (
 
 def test_bench_tiny_measures_everything_on_its_own_data(cli_env: dict[str, str], source_url: str, tmp_path: Path):
     out = tmp_path / "out"
-    run_cli("bench", "--scale", "tiny", "--skip-dashboards", "--out", str(out), "--source-url", source_url, env=cli_env)
+    run_cli(
+        "bench",
+        *("--scale", "tiny", "--skip-dashboards", "--follow-every", "2s"),
+        *("--out", str(out), "--source-url", source_url),
+        env=cli_env,
+    )
 
     results = json.loads((out / "bench.json").read_text())
     assert set(KEYS) <= results.keys()
@@ -59,6 +64,9 @@ def test_bench_tiny_measures_everything_on_its_own_data(cli_env: dict[str, str],
         assert results[key] > 0, key
     assert results["capture_method"] == "logical" and results["rows_changed_incremental"] > 0
     assert results["source_tuples_read_incremental"] >= 0
+    # The follower's second run (2 s ticks, or the next free one) published the marker committed after its first.
+    assert results["follow_every"] == "2s" and 0 < results["follow_lag_s"] < 120
+    assert results["incremental_publish_s"] > 0
     assert results["naive_share"] == 1.0  # tiny fits the naive peer's time box: everything was read
     # The ETL's own count of rows read equals the bench's count(*) of the same tables.
     assert results["rows_extracted"] == sum(table["rows"] for table in results["tables"].values())

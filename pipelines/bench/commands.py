@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipelines.run.schedule import parse_interval
 from pipelines.source.commands import SCALES
 from pipelines.transform.runner import ENGINES
 
@@ -31,6 +32,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=ENGINES,
         default="duckdb",
         help="spark: also run the full ETL with `--engine spark` and compare its transform with DuckDB's",
+    )
+    bench.add_argument(
+        "--follow-every",
+        type=parse_interval,
+        default="30s",
+        metavar="INTERVAL",
+        help="the follower's interval for follow_lag_s (`etl run --every INTERVAL`; e.g. 30s, 1m)",
     )
     bench.add_argument(
         "--source-url",
@@ -64,6 +72,7 @@ def _bench(args: argparse.Namespace) -> int:
             out=args.out,
             dashboards=not args.skip_dashboards,
             spark=args.engine == "spark",
+            follow_every=f"{args.follow_every:g}s",
             progress=progress,
         )
     finally:

@@ -1,4 +1,5 @@
-"""The benchmark's sequence, on one dataset: caches warmed, COPY limit, full ETL, naive peer, incremental, pages."""
+"""The benchmark's sequence, on one dataset: caches warmed, COPY limit, full ETL, naive peer, incremental, follow
+mode, pages."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from pipelines.bench.environment import BenchEnvironment, ensure_seeded
 from pipelines.bench.etl import run_etl
 from pipelines.bench.extract_limit import copy_limit_seconds, count_rows
+from pipelines.bench.follow import measure_follow_lag
 from pipelines.bench.naive import naive_extract
 from pipelines.bench.tuples import tuples_read, wait_until_quiet
 from pipelines.extract.tables import load_tables
@@ -23,6 +25,7 @@ def measure(
     out: Path,
     dashboards: bool,
     progress: Callable[[str], None],
+    follow_every: str,
     spark: bool = False,
 ) -> dict[str, Any]:
     """Every measurement of bench.json except provenance, ratios and targets (see report.finish)."""
@@ -60,6 +63,9 @@ def measure(
         name: count - tuples_before[name] for name, count in tuples_read(bench.source_url, sources).items()
     }
 
+    progress(f"follow mode (`etl run --every {follow_every}`): a committed row until it is published")
+    follow = measure_follow_lag(bench, follow_every)
+
     results = {
         "scale": scale,
         "rows_extracted": full.rows_read,
@@ -79,6 +85,7 @@ def measure(
         "peak_rss_mb": round(full.peak_rss_mb, 1),
         "incremental_etl_s": round(incremental.seconds, 3),
         "incremental_steps": incremental.steps,
+        "incremental_publish_s": incremental.steps.get("publish"),
         "incremental_peak_rss_mb": round(incremental.peak_rss_mb, 1),
         # Change capture (issue 12): what the incremental run read at the source (its write-back included) against
         # the staged rows it changed or deleted, and how it read them.
@@ -96,6 +103,7 @@ def measure(
         "spark_full_etl_s": round(spark_full.seconds, 3) if spark_full else None,
         "spark_transform_s": spark_full.steps.get("transform") if spark_full else None,
         "spark_peak_rss_mb": round(spark_full.peak_rss_mb, 1) if spark_full else None,
+        **follow,
         "pages": {},
         "load": {},
     }
