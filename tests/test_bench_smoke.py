@@ -142,6 +142,7 @@ def test_ratios_and_targets_from_known_measurements():
             "transform_s": 4.0,
             "spark_transform_s": 50.0,
             "peak_rss_mb": 2100.0,
+            "follow_lag_s": 60.0,
             "pages": {"overview": {"p50_ms": 300.0, "p95_ms": 450.0}, "costs": {"p50_ms": 700.0, "p95_ms": 1200.0}},
         }
     )
@@ -160,6 +161,7 @@ def test_ratios_and_targets_from_known_measurements():
         "incremental_vs_full": False,
         "tuples_read_vs_changed": False,  # 3 tuples read per row changed
         "peak_rss_mb": False,
+        "follow_lag_s": True,  # exactly 60 s is within
         "slowest_page_p95_ms": False,  # costs at 1.2 s
         "first_paint_ms": None,  # not measured
         "server_cpu_ms_per_view": None,
