@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,7 +22,8 @@ from pipelines.extract.capture import Plan
 from pipelines.extract.extract import extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import load_tables
-from pipelines.quality.gate import previous_row_counts, run_checks
+from pipelines.quality import validation
+from pipelines.quality.gate import build_suites, previous_row_counts, run_checks
 from pipelines.quality.gx import gxe  # GX without PySpark (whose import exits an xdist worker)
 from pipelines.quality.suites import TableSuite
 from pipelines.quality.validation import validate
@@ -497,3 +498,46 @@ def test_a_check_that_cannot_run_fails_instead_of_passing(built) -> None:
     [result] = validate(con, [suite])
     assert (result.name, result.success, result.unexpected_count) == ("staging.users.broken", False, 0)
     assert result.sample_ids[0].startswith("check failed to run: ") and "no_such_column" in result.sample_ids[0]
+
+
+def test_in_memory_batches_and_sql_give_the_same_results(built, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small tables' column checks run on pandas first (docs/quality.md, "Engines"): every kind of column and table
+    check, failing and passing, must come out exactly as on SQL alone, counts, samples and order included."""
+    monkeypatch.setenv("EBOOK_ANALYTICS_VOLUME_MIN_ROWS", "2")
+    con, snapshot_at = built
+    con.execute("update staging.users set status = 'bogus' where id = $id", {"id": U1})  # accepted_values
+    con.execute("update staging.projects set target_word_count = 0")  # range: {min: 1}
+    con.execute("update staging.ai_generations set cost = 2000 where id = $id", {"id": GEN_1})  # DECIMAL range
+    con.execute("update staging.ai_generations set cost = 1000 where id = $id", {"id": GEN_2})  # on the bound: passes
+    con.execute("update staging.ai_generations set status = null where id = $id", {"id": GEN_2})  # not_null
+    con.execute("insert into staging.user_auth_methods select * from staging.user_auth_methods")  # unique
+    rebuild_marts(con, snapshot_at)
+    con.execute("insert into marts.ai_cost_daily select * from marts.ai_cost_daily")  # compound unique key
+    previous = {"users": 5, "user_events": 3}  # volume: users dropped by 60%, events unchanged
+    suites, _ = build_suites(con, snapshot_at=datetime(2030, 1, 1, tzinfo=UTC), previous_rows=previous)  # stale
+    assert validation._frame(con, "staging.users", ["status"]) is not None  # the batch path is taken
+
+    on_batches = validate(con, suites)
+    day_keys = sorted(str(day) for (day,) in con.execute("select distinct day from marts.ai_cost_daily").fetchall())
+    assert on_batches == validate(con, suites, frame_max_rows=0)
+    assert {name: (count, sorted(samples)) for name, (_, count, samples) in failures(on_batches).items()} == {
+        "staging.users.status.accepted_values": (1, [U1]),
+        "staging.users.volume_drop": (3, ["observed 2"]),
+        "staging.projects.target_word_count.range": (1, [PROJECT]),
+        "staging.ai_generations.cost.range": (1, [GEN_1]),
+        "staging.ai_generations.status.not_null": (1, [GEN_2]),
+        "marts.ai_generation_facts.status.not_null": (1, [GEN_2]),
+        "staging.user_auth_methods.id.unique": (2, [AUTH, AUTH]),
+        "marts.ai_cost_daily.unique_key": (4, sorted(f"{day}/openai/gpt" for day in day_keys * 2)),
+        "marts.ai_cost_daily.generations_match_source": (1, ["mart 6 <> source 3"]),
+        "marts.ai_cost_daily.tokens_match_source": (1, ["mart 3000 <> source 1500"]),
+        "marts.ai_cost_daily.cost_matches_source": (1, ["mart 6000.020000 <> source 3000.010000"]),
+        **{
+            f"staging.{table}.freshness": (1, [f"observed {newest}"])
+            for table, newest in con.execute(
+                "select 'user_events', max(timestamp) from staging.user_events union all "
+                "select 'ai_generations', max(created_at) from staging.ai_generations union all "
+                "select 'usage_records', max(created_at) from staging.usage_records"
+            ).fetchall()
+        },
+    }

@@ -238,9 +238,12 @@ def _frame(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> An
 class _Batches:
     """Where each table is read: one SQL data source per schema, one pandas data source for in-memory frames."""
 
-    def __init__(self, context: EphemeralDataContext, con: duckdb.DuckDBPyConnection, schemas: set[str]) -> None:
+    def __init__(
+        self, context: EphemeralDataContext, con: duckdb.DuckDBPyConnection, schemas: set[str], frame_max_rows: int
+    ) -> None:
         self.context = context
         self.con = con
+        self.frame_max_rows = frame_max_rows
         self.sql_sources = {
             schema: context.data_sources.add_sql(
                 schema,
@@ -259,7 +262,7 @@ class _Batches:
     def frame(self, suite: TableSuite, checks: list[Check]) -> _Batch | None:
         """An in-memory batch of the columns `checks` read, for a small table; None where SQL reads it."""
         columns = list(dict.fromkeys(column for check in checks for column in _columns(check)))
-        if not columns or self.sizes.get(suite.name, FRAME_MAX_ROWS + 1) > FRAME_MAX_ROWS:
+        if not columns or self.sizes.get(suite.name, self.frame_max_rows + 1) > self.frame_max_rows:
             return None
         frame = _frame(self.con, suite.name, columns)
         if frame is None:
@@ -339,12 +342,19 @@ def _table_checks(
 
 
 def validate(
-    con: duckdb.DuckDBPyConnection, suites: list[TableSuite], *, docs_dir: Path | None = None
+    con: duckdb.DuckDBPyConnection,
+    suites: list[TableSuite],
+    *,
+    docs_dir: Path | None = None,
+    frame_max_rows: int = FRAME_MAX_ROWS,
 ) -> list[CheckResult]:
-    """Run every suite (a table's checks as one GX validation, one more for its failures); one result per check."""
+    """Run every suite (a table's checks as one GX validation, one more for its failures); one result per check.
+
+    Tables of at most `frame_max_rows` rows have their column checks run on an in-memory batch first (0: all SQL).
+    """
     context = _context(docs_dir)
     for_docs = docs_dir is not None
-    batches = _Batches(context, con, {suite.schema for suite in suites})
+    batches = _Batches(context, con, {suite.schema for suite in suites}, frame_max_rows)
     results: list[CheckResult] = []
     try:
         for suite in suites:
