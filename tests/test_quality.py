@@ -541,3 +541,55 @@ def test_in_memory_batches_and_sql_give_the_same_results(built, monkeypatch: pyt
             ).fetchall()
         },
     }
+
+
+def test_batches_and_sql_agree_on_nulls_bounds_and_types() -> None:
+    """The cases where pandas could read a value differently from SQL: NULLs in unique and compound keys, DECIMAL and
+    DOUBLE on a bound, dates, timestamps across a UTC day boundary, a NaN (sent to SQL) and an empty table."""
+    con = duckdb.connect()
+    con.execute(
+        "create schema marts; create table marts.t as select * from (values "
+        "(1, null, date '2024-01-01', timestamptz '2024-01-01 10:00:00+00', 0.1::double, 0.30::decimal(10,2), 'x'), "
+        "(2, null, date '2024-01-01', timestamptz '2024-01-01 23:30:00-05', 0.2, 0.10, 'x'), "
+        "(3, 'a', null, null, 0.3, null, null), "
+        "(4, 'a', null, null, null, 1000.00, 'y')) as v (id, k, day, ts, f, d, s); "
+        "create table marts.nan as select id, f from marts.t union all select 5, 'nan'::double; "
+        "create table marts.empty as select * from marts.t limit 0"
+    )
+    boundary = datetime(2024, 1, 2, 4, 30, tzinfo=UTC)  # the newest ts, 23:30 at -05
+
+    def suites() -> list[TableSuite]:
+        result = []
+        for table in ("t", "nan", "empty"):
+            suite = TableSuite("marts", table, ("id",))
+            suite.add("f.range", "error", gxe.ExpectColumnValuesToBeBetween(column="f", min_value=0.1, max_value=0.3))
+            suite.add("f.not_null", "error", gxe.ExpectColumnValuesToNotBeNull(column="f"))
+            suite.add("rows", "error", gxe.ExpectTableRowCountToBeBetween(min_value=1))
+            result.append(suite)
+        suite = result[0]
+        suite.add("k.unique", "error", gxe.ExpectColumnValuesToBeUnique(column="k"))
+        suite.add("s.unique", "error", gxe.ExpectColumnValuesToBeUnique(column="s"))
+        suite.add("k_day.unique", "error", gxe.ExpectCompoundColumnsToBeUnique(column_list=["k", "day"]))
+        suite.add("d.range", "error", gxe.ExpectColumnValuesToBeBetween(column="d", min_value=0.1, max_value=0.3))
+        suite.add("d.range_int", "error", gxe.ExpectColumnValuesToBeBetween(column="d", min_value=0, max_value=1000))
+        suite.add("s.accepted_values", "error", gxe.ExpectColumnValuesToBeInSet(column="s", value_set=["x"]))
+        suite.add("ts.fresh", "warn", gxe.ExpectColumnMaxToBeBetween(column="ts", min_value=boundary))
+        later = boundary.replace(minute=31)
+        suite.add("ts.stale", "warn", gxe.ExpectColumnMaxToBeBetween(column="ts", min_value=later))
+        return result
+
+    on_batches = validate(con, suites())
+    assert on_batches == validate(con, suites(), frame_max_rows=0)
+    assert validation._frame(con, "marts.t", ["f", "d"]) is not None
+    assert validation._frame(con, "marts.nan", ["f"]) is None and validation._frame(con, "marts.empty", ["f"]) is None
+    assert {r.name: (r.unexpected_count, r.sample_ids) for r in on_batches if not r.success} == {
+        "marts.t.f.not_null": (1, ("4",)),
+        "marts.t.s.unique": (2, ("1", "2")),
+        "marts.t.k.unique": (2, ("3", "4")),
+        "marts.t.d.range": (1, ("4",)),
+        "marts.t.s.accepted_values": (1, ("4",)),
+        "marts.t.ts.stale": (1, ("observed 2024-01-02 04:30:00+00:00",)),
+        "marts.nan.f.range": (1, ("5",)),
+        "marts.nan.f.not_null": (1, ("4",)),
+        "marts.empty.rows": (1, ("observed 0",)),
+    }

@@ -289,9 +289,13 @@ def _first_pass(
     checks = list(suite.checks)
     column_checks = [check for check in checks if not _is_row_query(check)]
     frame = None if for_docs else batches.frame(suite, column_checks)
+    if frame is not None:
+        try:
+            outcomes = _run(context, frame, suite.name, column_checks, boolean_only, for_docs=False)
+        except Exception:  # noqa: BLE001 - the batch only saves time: whatever pandas cannot do, SQL does
+            frame = None
     if frame is None:
         return _run(context, sql, suite.name, checks, boolean_only, for_docs=for_docs)
-    outcomes = _run(context, frame, suite.name, column_checks, boolean_only, for_docs=False)
     row_queries = [check for check in checks if _is_row_query(check)]
     if row_queries:
         outcomes += _run(context, sql, f"{suite.name}.queries", row_queries, boolean_only, for_docs=False)
