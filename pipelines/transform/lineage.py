@@ -28,8 +28,9 @@ _SCHEMAS = ("staging", "history", "marts")
 @cache
 def _parser() -> duckdb.DuckDBPyConnection:
     """An empty in-memory database that only parses: starting one costs 20 ms, a cursor of it next to nothing (the
-    lineage parses some fifty statements)."""
-    return duckdb.connect()
+    lineage parses some fifty statements). One thread: parsing has nothing to run in parallel, and a process that
+    forks after reading the lineage should not hold idle worker threads."""
+    return duckdb.connect(config={"threads": 1})
 
 
 def tables_read(sql: str) -> frozenset[str]:
