@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,7 +22,8 @@ from pipelines.extract.capture import Plan
 from pipelines.extract.extract import extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import load_tables
-from pipelines.quality.gate import previous_row_counts, run_checks
+from pipelines.quality import validation
+from pipelines.quality.gate import build_suites, previous_row_counts, run_checks
 from pipelines.quality.gx import gxe  # GX without PySpark (whose import exits an xdist worker)
 from pipelines.quality.suites import TableSuite
 from pipelines.quality.validation import validate
@@ -497,3 +498,98 @@ def test_a_check_that_cannot_run_fails_instead_of_passing(built) -> None:
     [result] = validate(con, [suite])
     assert (result.name, result.success, result.unexpected_count) == ("staging.users.broken", False, 0)
     assert result.sample_ids[0].startswith("check failed to run: ") and "no_such_column" in result.sample_ids[0]
+
+
+def test_in_memory_batches_and_sql_give_the_same_results(built, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small tables' column checks run on pandas first (docs/quality.md, "Engines"): every kind of column and table
+    check, failing and passing, must come out exactly as on SQL alone, counts, samples and order included."""
+    monkeypatch.setenv("EBOOK_ANALYTICS_VOLUME_MIN_ROWS", "2")
+    con, snapshot_at = built
+    con.execute("update staging.users set status = 'bogus' where id = $id", {"id": U1})  # accepted_values
+    con.execute("update staging.projects set target_word_count = 0")  # range: {min: 1}
+    con.execute("update staging.ai_generations set cost = 2000 where id = $id", {"id": GEN_1})  # DECIMAL range
+    con.execute("update staging.ai_generations set cost = 1000 where id = $id", {"id": GEN_2})  # on the bound: passes
+    con.execute("update staging.ai_generations set status = null where id = $id", {"id": GEN_2})  # not_null
+    con.execute("insert into staging.user_auth_methods select * from staging.user_auth_methods")  # unique
+    rebuild_marts(con, snapshot_at)
+    con.execute("insert into marts.ai_cost_daily select * from marts.ai_cost_daily")  # compound unique key
+    previous = {"users": 5, "user_events": 3}  # volume: users dropped by 60%, events unchanged
+    suites, _ = build_suites(con, snapshot_at=datetime(2030, 1, 1, tzinfo=UTC), previous_rows=previous)  # stale
+    assert validation._frame(con, "staging.users", ["status"]) is not None  # the batch path is taken
+
+    on_batches = validate(con, suites)
+    day_keys = sorted(str(day) for (day,) in con.execute("select distinct day from marts.ai_cost_daily").fetchall())
+    assert on_batches == validate(con, suites, frame_max_rows=0)
+    assert {name: (count, sorted(samples)) for name, (_, count, samples) in failures(on_batches).items()} == {
+        "staging.users.status.accepted_values": (1, [U1]),
+        "staging.users.volume_drop": (3, ["observed 2"]),
+        "staging.projects.target_word_count.range": (1, [PROJECT]),
+        "staging.ai_generations.cost.range": (1, [GEN_1]),
+        "staging.ai_generations.status.not_null": (1, [GEN_2]),
+        "marts.ai_generation_facts.status.not_null": (1, [GEN_2]),
+        "staging.user_auth_methods.id.unique": (2, [AUTH, AUTH]),
+        "marts.ai_cost_daily.unique_key": (4, sorted(f"{day}/openai/gpt" for day in day_keys * 2)),
+        "marts.ai_cost_daily.generations_match_source": (1, ["mart 6 <> source 3"]),
+        "marts.ai_cost_daily.tokens_match_source": (1, ["mart 3000 <> source 1500"]),
+        "marts.ai_cost_daily.cost_matches_source": (1, ["mart 6000.020000 <> source 3000.010000"]),
+        **{
+            f"staging.{table}.freshness": (1, [f"observed {newest}"])
+            for table, newest in con.execute(
+                "select 'user_events', max(timestamp) from staging.user_events union all "
+                "select 'ai_generations', max(created_at) from staging.ai_generations union all "
+                "select 'usage_records', max(created_at) from staging.usage_records"
+            ).fetchall()
+        },
+    }
+
+
+def test_batches_and_sql_agree_on_nulls_bounds_and_types() -> None:
+    """The cases where pandas could read a value differently from SQL: NULLs in unique and compound keys, DECIMAL and
+    DOUBLE on a bound, dates, timestamps across a UTC day boundary, a NaN (sent to SQL) and an empty table."""
+    con = duckdb.connect()
+    con.execute(
+        "create schema marts; create table marts.t as select * from (values "
+        "(1, null, date '2024-01-01', timestamptz '2024-01-01 10:00:00+00', 0.1::double, 0.30::decimal(10,2), 'x'), "
+        "(2, null, date '2024-01-01', timestamptz '2024-01-01 23:30:00-05', 0.2, 0.10, 'x'), "
+        "(3, 'a', null, null, 0.3, null, null), "
+        "(4, 'a', null, null, null, 1000.00, 'y')) as v (id, k, day, ts, f, d, s); "
+        "create table marts.nan as select id, f from marts.t union all select 5, 'nan'::double; "
+        "create table marts.empty as select * from marts.t limit 0"
+    )
+    boundary = datetime(2024, 1, 2, 4, 30, tzinfo=UTC)  # the newest ts, 23:30 at -05
+
+    def suites() -> list[TableSuite]:
+        result = []
+        for table in ("t", "nan", "empty"):
+            suite = TableSuite("marts", table, ("id",))
+            suite.add("f.range", "error", gxe.ExpectColumnValuesToBeBetween(column="f", min_value=0.1, max_value=0.3))
+            suite.add("f.not_null", "error", gxe.ExpectColumnValuesToNotBeNull(column="f"))
+            suite.add("rows", "error", gxe.ExpectTableRowCountToBeBetween(min_value=1))
+            result.append(suite)
+        suite = result[0]
+        suite.add("k.unique", "error", gxe.ExpectColumnValuesToBeUnique(column="k"))
+        suite.add("s.unique", "error", gxe.ExpectColumnValuesToBeUnique(column="s"))
+        suite.add("k_day.unique", "error", gxe.ExpectCompoundColumnsToBeUnique(column_list=["k", "day"]))
+        suite.add("d.range", "error", gxe.ExpectColumnValuesToBeBetween(column="d", min_value=0.1, max_value=0.3))
+        suite.add("d.range_int", "error", gxe.ExpectColumnValuesToBeBetween(column="d", min_value=0, max_value=1000))
+        suite.add("s.accepted_values", "error", gxe.ExpectColumnValuesToBeInSet(column="s", value_set=["x"]))
+        suite.add("ts.fresh", "warn", gxe.ExpectColumnMaxToBeBetween(column="ts", min_value=boundary))
+        later = boundary.replace(minute=31)
+        suite.add("ts.stale", "warn", gxe.ExpectColumnMaxToBeBetween(column="ts", min_value=later))
+        return result
+
+    on_batches = validate(con, suites())
+    assert on_batches == validate(con, suites(), frame_max_rows=0)
+    assert validation._frame(con, "marts.t", ["f", "d"]) is not None
+    assert validation._frame(con, "marts.nan", ["f"]) is None and validation._frame(con, "marts.empty", ["f"]) is None
+    assert {r.name: (r.unexpected_count, r.sample_ids) for r in on_batches if not r.success} == {
+        "marts.t.f.not_null": (1, ("4",)),
+        "marts.t.s.unique": (2, ("1", "2")),
+        "marts.t.k.unique": (2, ("3", "4")),
+        "marts.t.d.range": (1, ("4",)),
+        "marts.t.s.accepted_values": (1, ("4",)),
+        "marts.t.ts.stale": (1, ("observed 2024-01-02 04:30:00+00:00",)),
+        "marts.nan.f.range": (1, ("5",)),
+        "marts.nan.f.not_null": (1, ("4",)),
+        "marts.empty.rows": (1, ("observed 0",)),
+    }

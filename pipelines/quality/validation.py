@@ -1,5 +1,13 @@
 """Runs the suites with Great Expectations against an open DuckDB warehouse connection, and reads the results.
 
+Two GX execution engines, one verdict. GX spends milliseconds of Python per expectation on SQL (compiling,
+reflecting, one round trip per metric bundle), which on a small warehouse is most of the check step. So the column
+checks of a small table (at most `FRAME_MAX_ROWS` rows) first run on an in-memory pandas batch fetched from DuckDB
+once; row queries (`UnexpectedRowsExpectation`, SQL by nature), large tables and Data Docs run on SQL. Whatever
+fails on the batch runs again on SQL, which alone gives counts and samples, so a result differs between the
+engines only if the batch passed a check that SQL would fail: the batch keeps DuckDB's values exactly (DECIMAL as
+Decimal, dates as dates), and a table with a NaN (which pandas takes for a missing value) or no rows goes to SQL.
+
 GX reaches DuckDB through SQLAlchemy (duckdb-engine), but never opens the file itself: a second `duckdb.connect`
 to a file this process already has open fails ("different configuration"), and the ETL holds it open for
 writing. Instead every SQLAlchemy connection is a cursor of the caller's connection (same database, same
@@ -9,10 +17,13 @@ process), so GX sees exactly what the caller committed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 from duckdb_engine import ConnectionWrapper
 
 from pipelines.errors import first_line
@@ -24,14 +35,20 @@ from pipelines.quality.gx import (
     InMemoryStoreBackendDefaults,
     ProgressBarsConfig,
     Validator,
+    configurations_built_once,
     gx,
     gxe,
+    set_context,
 )
 from pipelines.quality.result import CheckResult
 from pipelines.quality.suites import Check, TableSuite
+from pipelines.queries import sql_file
 
 SAMPLE_SIZE = 5
 DOCS_SITE = "local_site"
+# Up to this many rows a table's column checks run on an in-memory batch first (docs/quality.md, "Engines"): a few
+# columns of it take megabytes; larger tables are where SQL in DuckDB beats fetching them.
+FRAME_MAX_ROWS = 50_000
 
 
 class _ReadOnlyConnection(ConnectionWrapper):
@@ -53,6 +70,15 @@ class _ReadOnlyConnection(ConnectionWrapper):
         pass
 
 
+class _Context(EphemeralDataContext):
+    """GX's in-memory context, without the copy of its whole configuration it serialises to YAML (into an in-memory
+    store nothing reads back) at every asset and batch definition added: that copy grows with each table, so on 58
+    tables the copies cost a fifth of the check step."""
+
+    def _save_project_config(self) -> None:
+        pass
+
+
 def _context(docs_dir: Path | None) -> EphemeralDataContext:
     sites = {}
     if docs_dir is not None:
@@ -67,7 +93,9 @@ def _context(docs_dir: Path | None) -> EphemeralDataContext:
         progress_bars=ProgressBarsConfig(globally=False),
         data_docs_sites=sites,
     )
-    return gx.get_context(mode="ephemeral", project_config=config)
+    context = _Context(project_config=config)
+    set_context(context)  # as `gx.get_context` does: expectations look the active context up
+    return context
 
 
 def _schema_creator(con: duckdb.DuckDBPyConnection, schema: str) -> Callable[[], _ReadOnlyConnection]:
@@ -132,9 +160,17 @@ def _to_check_result(check: Check, suite: TableSuite, gx_result: ExpectationVali
     return CheckResult(check.name, check.severity, bool(gx_result.success), count, suite.name, samples)
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """A table as GX reads it: through SQL (no parameters), or an in-memory frame handed over at validation."""
+
+    definition: BatchDefinition[Any]
+    parameters: dict[str, Any] | None = None
+
+
 def _run(
     context: EphemeralDataContext,
-    batch_definition: BatchDefinition[Any],
+    batch: _Batch,
     name: str,
     checks: list[Check],
     result_format: dict[str, Any],
@@ -151,12 +187,16 @@ def _run(
     gx_suite = gx.ExpectationSuite(name=name, expectations=expectations)
     if for_docs:
         definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=name, data=batch_definition, suite=context.suites.add(gx_suite))
+            gx.ValidationDefinition(name=name, data=batch.definition, suite=context.suites.add(gx_suite))
         )
-        validation = definition.run(result_format=result_format)
+        with configurations_built_once():  # the suite is stored (its expectations have their ids) and stays as is
+            validation = definition.run(batch_parameters=batch.parameters, result_format=result_format)
     else:
-        validator = Validator(batch_definition=batch_definition, result_format=result_format)
-        validation = validator.validate_expectation_suite(gx_suite)
+        validator = Validator(
+            batch_definition=batch.definition, batch_parameters=batch.parameters, result_format=result_format
+        )
+        with configurations_built_once():
+            validation = validator.validate_expectation_suite(gx_suite)
     by_name = {check.name: check for check in checks}
     return [(by_name[_check_name(gx_result)], gx_result) for gx_result in validation.results]
 
@@ -168,18 +208,125 @@ def _check_name(gx_result: ExpectationValidationResult) -> str:
     return str(config.meta["check"])
 
 
+def _columns(check: Check) -> list[str]:
+    """The columns a column or table expectation reads (none for a row count)."""
+    expectation = check.expectation
+    column = getattr(expectation, "column", None)
+    return [column] if isinstance(column, str) else list(getattr(expectation, "column_list", None) or [])
+
+
+def _frame(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> Any:
+    """`columns` of `table` as a pandas DataFrame with DuckDB's values (via Arrow: DECIMAL stays Decimal, DATE stays
+    a date, timestamps in UTC); None when pandas would read them differently from SQL (a NaN, which pandas counts
+    as missing), when there are no rows (aggregates of nothing), or when DuckDB refuses (e.g. a column that is not
+    there: SQL then reports the check that names it)."""
+    cursor = con.cursor()
+    try:
+        cursor.execute("set TimeZone = 'UTC'")
+        relation = cursor.table(table).select(*(duckdb.ColumnExpression(column) for column in columns))
+        data: pa.Table = relation.arrow().read_all()
+    except duckdb.Error:
+        return None
+    finally:
+        cursor.close()
+    has_nan = any(
+        pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py() for column in data.itercolumns()
+    )
+    return None if has_nan or data.num_rows == 0 else data.to_pandas()
+
+
+class _Batches:
+    """Where each table is read: one SQL data source per schema, one pandas data source for in-memory frames."""
+
+    def __init__(
+        self, context: EphemeralDataContext, con: duckdb.DuckDBPyConnection, schemas: set[str], frame_max_rows: int
+    ) -> None:
+        self.context = context
+        self.con = con
+        self.frame_max_rows = frame_max_rows
+        self.sql_sources = {
+            schema: context.data_sources.add_sql(
+                schema,
+                connection_string="duckdb:///:memory:",
+                kwargs={"creator": _schema_creator(con, schema)},  # type: ignore[call-arg]  # a field GX's stub omits
+            )
+            for schema in sorted(schemas)
+        }
+        self._frames: BatchDefinition[Any] | None = None  # one for every frame (each validation hands its own)
+        self.sizes: dict[str, int] = dict(con.execute(sql_file("checks/table_sizes")).fetchall())
+
+    def sql(self, suite: TableSuite) -> _Batch:
+        asset = self.sql_sources[suite.schema].add_table_asset(suite.table, table_name=suite.table)
+        return _Batch(asset.add_batch_definition_whole_table("whole table"))
+
+    def frame(self, suite: TableSuite, checks: list[Check]) -> _Batch | None:
+        """An in-memory batch of the columns `checks` read, for a small table; None where SQL reads it."""
+        columns = list(dict.fromkeys(column for check in checks for column in _columns(check)))
+        if not columns or self.sizes.get(suite.name, self.frame_max_rows + 1) > self.frame_max_rows:
+            return None
+        frame = _frame(self.con, suite.name, columns)
+        if frame is None:
+            return None
+        if self._frames is None:
+            asset = self.context.data_sources.add_pandas("frames").add_dataframe_asset("frame")
+            self._frames = asset.add_batch_definition_whole_dataframe("whole frame")
+        return _Batch(self._frames, {"dataframe": frame})
+
+    def dispose(self) -> None:
+        # The pooled cursors hold open transactions on `con`; after a write that also reads another database
+        # (the held-back marts copied from the live file) DuckDB would refuse to checkpoint while they live.
+        for source in self.sql_sources.values():
+            source.get_engine().dispose()  # the one GX tested the data source with
+            source.get_execution_engine().engine.dispose()
+
+
+def _first_pass(
+    context: EphemeralDataContext, batches: _Batches, suite: TableSuite, sql: _Batch, *, for_docs: bool
+) -> list[tuple[Check, ExpectationValidationResult]]:
+    """Pass/fail of every check of the table (BOOLEAN_ONLY), in the order one GX validation gives: the column checks
+    of a small table on its in-memory batch, the rest on SQL (all of it for Data Docs: one validation per table)."""
+    boolean_only = {"result_format": "BOOLEAN_ONLY"}
+    checks = list(suite.checks)
+    column_checks = [check for check in checks if not _is_row_query(check)]
+    frame = None if for_docs else batches.frame(suite, column_checks)
+    if frame is not None:
+        try:
+            outcomes = _run(context, frame, suite.name, column_checks, boolean_only, for_docs=False)
+        except Exception:  # noqa: BLE001 - the batch only saves time: whatever pandas cannot do, SQL does
+            frame = None
+    if frame is None:
+        return _run(context, sql, suite.name, checks, boolean_only, for_docs=for_docs)
+    row_queries = [check for check in checks if _is_row_query(check)]
+    if row_queries:
+        outcomes += _run(context, sql, f"{suite.name}.queries", row_queries, boolean_only, for_docs=False)
+    order = _validation_order(checks)
+    return sorted(outcomes, key=lambda outcome: order[outcome[0].name])
+
+
+def _validation_order(checks: list[Check]) -> dict[str, int]:
+    """Each check's place in the results of one GX validation of all `checks`, as GX orders them: grouped by column,
+    the groups (checks naming no single column are one group) in the order of their first check."""
+    groups: dict[str | None, list[Check]] = {}
+    for check in checks:
+        column = getattr(check.expectation, "column", None)
+        groups.setdefault(column if isinstance(column, str) else None, []).append(check)
+    ordered = [check for group in groups.values() for check in group]
+    return {check.name: index for index, check in enumerate(ordered)}
+
+
 def _table_checks(
-    context: EphemeralDataContext, batch_definition: BatchDefinition[Any], suite: TableSuite, *, for_docs: bool
+    context: EphemeralDataContext, batches: _Batches, suite: TableSuite, *, for_docs: bool
 ) -> list[CheckResult]:
     """Pass/fail for every check of the table in one pass, then counts and samples for the failures only.
 
     Offending values and keys each cost GX another scan per expectation (a window over 20M event ids for
     uniqueness), which clean data does not need: BOOLEAN_ONLY computes just the bundled unexpected counts. The
-    failures run again: column checks in SUMMARY (counts and the first keys), row queries in COMPLETE, the only
-    format that returns their rows (at most 200 fetched; for column checks it would fetch every offending key).
+    failures run again, always on SQL: column checks in SUMMARY (counts and the first keys), row queries in
+    COMPLETE, the only format that returns their rows (at most 200 fetched; for column checks it would fetch every
+    offending key). Their verdict is the one reported.
     """
-    checks = list(suite.checks)
-    outcomes = _run(context, batch_definition, suite.name, checks, {"result_format": "BOOLEAN_ONLY"}, for_docs=for_docs)
+    sql = batches.sql(suite)
+    outcomes = _first_pass(context, batches, suite, sql, for_docs=for_docs)
     failed = [check for check, gx_result in outcomes if not gx_result.success]
     summary = {
         "result_format": "SUMMARY",
@@ -193,38 +340,32 @@ def _table_checks(
     ):
         group = [check for check in failed if _is_row_query(check) == row_queries]
         if group:
-            rerun = _run(context, batch_definition, name, group, result_format, for_docs=for_docs)
+            rerun = _run(context, sql, name, group, result_format, for_docs=for_docs)
             details.update({check.name: gx_result for check, gx_result in rerun})
     return [_to_check_result(check, suite, details.get(check.name, gx_result)) for check, gx_result in outcomes]
 
 
 def validate(
-    con: duckdb.DuckDBPyConnection, suites: list[TableSuite], *, docs_dir: Path | None = None
+    con: duckdb.DuckDBPyConnection,
+    suites: list[TableSuite],
+    *,
+    docs_dir: Path | None = None,
+    frame_max_rows: int = FRAME_MAX_ROWS,
 ) -> list[CheckResult]:
-    """Run every suite (a table's checks as one GX validation, one more for its failures); one result per check."""
+    """Run every suite (a table's checks as one GX validation, one more for its failures); one result per check.
+
+    Tables of at most `frame_max_rows` rows have their column checks run on an in-memory batch first (0: all SQL).
+    """
     context = _context(docs_dir)
     for_docs = docs_dir is not None
-    sources = {
-        schema: context.data_sources.add_sql(
-            schema,
-            connection_string="duckdb:///:memory:",
-            kwargs={"creator": _schema_creator(con, schema)},  # type: ignore[call-arg]  # a field GX's stub omits
-        )
-        for schema in sorted({suite.schema for suite in suites})
-    }
+    batches = _Batches(context, con, {suite.schema for suite in suites}, frame_max_rows)
     results: list[CheckResult] = []
     try:
         for suite in suites:
-            batch = sources[suite.schema].add_table_asset(suite.table, table_name=suite.table)
-            batch_definition = batch.add_batch_definition_whole_table("whole table")
             if suite.checks:
-                results += _table_checks(context, batch_definition, suite, for_docs=for_docs)
+                results += _table_checks(context, batches, suite, for_docs=for_docs)
     finally:
-        # The pooled cursors hold open transactions on `con`; after a write that also reads another database
-        # (the held-back marts copied from the live file) DuckDB would refuse to checkpoint while they live.
-        for source in sources.values():
-            source.get_engine().dispose()  # the one GX tested the data source with
-            source.get_execution_engine().engine.dispose()
+        batches.dispose()
     if for_docs:
         context.build_data_docs(site_names=[DOCS_SITE])
     return results
