@@ -82,6 +82,11 @@ def _full_run_beside(live: Path, env: dict[str, str], directory: Path) -> Path:
     return full
 
 
+def _refreshed(run: dict, mart: str) -> dict:
+    """How the run refreshed the mart, without its timing."""
+    return {key: value for key, value in run["marts"][mart].items() if key != "seconds"}
+
+
 def _daily(live: Path, day: str) -> tuple:
     return query_warehouse(
         live, "select dau, wau, mau, events, new_users from marts.engagement_daily where day = $day", {"day": day}
@@ -97,7 +102,7 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
     execute(source_url, EVENTS_SQL)
     run_cli("etl", "run", env=env)
     live = Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
-    assert _last_run(env)["marts"]["engagement_daily"] == {"mode": "built"}
+    assert _refreshed(_last_run(env), "engagement_daily") == {"mode": "built"}
 
     steps = [
         ("new_day", NEW_DAY, ["2024-04-11"], [">= 2024-04-11"]),
@@ -111,7 +116,7 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
         run_cli("etl", "run", env=env)
         run = _last_run(env)
         assert (run["mode"], run["status"]) == ("incremental", "published"), name
-        marts = run["marts"]
+        marts = {mart: _refreshed(run, mart) for mart in run["marts"]}
         if activity_days is None:  # a user's sign-up day: no event day changed
             assert marts["user_activity_days"] == {"mode": "skipped"}, name
         else:

@@ -38,7 +38,7 @@ from pipelines.publish.swap import building_path, copy_live, move_aside, publish
 from pipelines.publish.writeback import WriteBackCounts, write_back
 from pipelines.run import hooks
 from pipelines.transform import changes
-from pipelines.transform.history import carry_over, update_history
+from pipelines.transform.history import carry_over, history_tables, update_history
 from pipelines.transform.lineage import WRITEBACK, lineage
 from pipelines.transform.runner import Refreshed, run_models
 from pipelines.transform.spark import check_prerequisites as check_spark_prerequisites
@@ -343,7 +343,7 @@ def _build(
         with record.step("history"):
             if history_from is not None:
                 carry_over(con, history_from)
-            with changes.history_diff(con, sorted(t for t in lineage().reads if t.startswith("history."))):
+            with changes.history_diff(con, history_tables()):
                 update_history(con, extraction.snapshot_at)
             # The month closes live beside the warehouse; the restatements mart compares against this copy.
             load_into(con)

@@ -62,9 +62,10 @@ class Refreshed:
     mode: str
     periods: list[str] = field(default_factory=list)
     reason: str = ""
+    seconds: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"mode": self.mode}
+        out: dict[str, object] = {"mode": self.mode, "seconds": self.seconds}
         if self.mode in ("day", "month"):
             out["periods"] = self.periods
         if self.reason:
@@ -86,6 +87,9 @@ def run_models(
     con.execute("create schema if not exists marts")
     timings: dict[str, float] = {}
     contracts = {contract.name: contract for contract in load_contracts()}
+    # The marts some refresh declaration maps: only their changed rows are worth recording (a diff of the whole
+    # mart); a mart built from any other that changed refreshes whole anyway.
+    mapped = {name for contract in contracts.values() for name, _ in contract.refresh.inputs}
     changed = set(changes.changed) if changes is not None else set()
     for model in load_models():
         started = time.perf_counter()
@@ -98,12 +102,17 @@ def run_models(
                 change_sets.everything(con, f"marts.{model.name}")
                 changed.add(f"marts.{model.name}")
         else:
-            outcome = _refresh(con, model, body, bound, contracts[model.name], changed)
-            if outcome.mode != "skipped" and _recorded_changes(con, f"marts.{model.name}"):
+            diff = f"marts.{model.name}" in mapped
+            outcome = _refresh(con, model, body, bound, contracts[model.name], changed, diff=diff)
+            if outcome.mode == "whole" and not diff:
+                change_sets.everything(con, f"marts.{model.name}")
                 changed.add(f"marts.{model.name}")
-        if refreshed is not None:
-            refreshed[model.name] = outcome
+            elif outcome.mode != "skipped" and _recorded_changes(con, f"marts.{model.name}"):
+                changed.add(f"marts.{model.name}")
         timings[model.name] = time.perf_counter() - started
+        if refreshed is not None:
+            outcome.seconds = round(timings[model.name], 3)
+            refreshed[model.name] = outcome
     return timings
 
 
@@ -133,6 +142,8 @@ def _refresh(
     bound: dict[str, object],
     contract: MartContract,
     changed: set[str],
+    *,
+    diff: bool,
 ) -> Refreshed:
     from pipelines.transform.lineage import lineage  # lineage reads the models of this module
 
@@ -146,7 +157,7 @@ def _refresh(
     unmapped = sorted(name for name in inputs if name not in mapped or _changed_everything(con, name))
     if refresh.by == "whole" or volatile or unmapped:
         reason = "" if refresh.by == "whole" else ("recomputed every run" if volatile else f"{unmapped[0]} changed")
-        _rebuild_whole(con, model, body, bound)
+        _rebuild_whole(con, model, body, bound, diff=diff)
         return Refreshed("whole", reason=reason)
     periods, with_null = _affected_periods(con, refresh, {name: mapped[name] for name in sorted(inputs)})
     if not periods and not with_null:
@@ -188,9 +199,14 @@ def _affected_periods(
     return periods, any(period is None for (period,) in rows)
 
 
-def _rebuild_whole(con: duckdb.DuckDBPyConnection, model: Model, body: str, bound: dict[str, object]) -> None:
-    """Rebuild the mart from its model; the rows that differ are its change set."""
+def _rebuild_whole(
+    con: duckdb.DuckDBPyConnection, model: Model, body: str, bound: dict[str, object], *, diff: bool
+) -> None:
+    """Rebuild the mart from its model; with `diff`, the rows that differ are its change set."""
     table = f"marts.{model.name}"
+    if not diff:
+        con.execute(f"create or replace table {table} as {body}", bound)
+        return
     con.execute(f"create or replace temp table refresh_before as from {table}")
     con.execute(f"create or replace table {table} as {body}", bound)
     change_sets.record_diff(con, table, "from refresh_before", f"from {table}")
