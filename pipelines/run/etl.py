@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,9 +38,9 @@ from pipelines.publish.swap import building_path, copy_live, move_aside, publish
 from pipelines.publish.writeback import WriteBackCounts, write_back
 from pipelines.run import hooks
 from pipelines.transform import changes
-from pipelines.transform.history import carry_over, history_tables, update_history
+from pipelines.transform.history import carry_over, update_history
 from pipelines.transform.lineage import WRITEBACK, lineage
-from pipelines.transform.runner import Refreshed, run_models
+from pipelines.transform.runner import Refreshed, mapped_inputs, run_models
 from pipelines.transform.spark import check_prerequisites as check_spark_prerequisites
 from pipelines.transform.spark import run_models_on_spark
 
@@ -343,7 +343,7 @@ def _build(
         with record.step("history"):
             if history_from is not None:
                 carry_over(con, history_from)
-            with changes.history_diff(con, history_tables()):
+            with _history_changes(con, record):
                 update_history(con, extraction.snapshot_at)
             # The month closes live beside the warehouse; the restatements mart compares against this copy.
             load_into(con)
@@ -375,6 +375,15 @@ def _build(
     finally:
         con.close()
     return extraction
+
+
+def _history_changes(con: duckdb.DuckDBPyConnection, record: RunRecord) -> AbstractContextManager[None]:
+    """An incremental run records what the history update changes, for the marts; a full run rebuilds them all."""
+    if record.mode != "incremental":
+        return nullcontext()
+    graph = lineage()
+    upstream = {name: graph.upstream(name) for name in graph.reads if name.startswith("history.")}
+    return changes.history_diff(con, upstream, mapped_inputs())
 
 
 def _change_set(con: duckdb.DuckDBPyConnection, record: RunRecord) -> changes.ChangeSet | None:

@@ -63,11 +63,6 @@ def _statement(name: str, **identifiers: str) -> str:
     return sql_file(f"history/{name}").format(**identifiers)
 
 
-def history_tables() -> list[str]:
-    """Every history table, `history.<name>`."""
-    return sorted([f"history.{entity.name}" for entity in load_entities()] + [f"history.{COMPLETIONS_TABLE}"])
-
-
 def update_history(con: duckdb.DuckDBPyConnection, snapshot_at: datetime) -> dict[str, int]:
     """Extend every history table with the staged values as of `snapshot_at`; returns versions opened per table."""
     con.execute("create schema if not exists history")

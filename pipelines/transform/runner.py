@@ -87,9 +87,7 @@ def run_models(
     con.execute("create schema if not exists marts")
     timings: dict[str, float] = {}
     contracts = {contract.name: contract for contract in load_contracts()}
-    # The marts some refresh declaration maps: only their changed rows are worth recording (a diff of the whole
-    # mart); a mart built from any other that changed refreshes whole anyway.
-    mapped = {name for contract in contracts.values() for name, _ in contract.refresh.inputs}
+    mapped = mapped_inputs()
     changed = set(changes.changed) if changes is not None else set()
     for model in load_models():
         started = time.perf_counter()
@@ -114,6 +112,12 @@ def run_models(
             outcome.seconds = round(timings[model.name], 3)
             refreshed[model.name] = outcome
     return timings
+
+
+def mapped_inputs() -> set[str]:
+    """The tables some refresh declaration maps to periods: only their changed rows are worth recording (a diff of
+    the whole table); a mart built from any other that changed refreshes whole anyway."""
+    return {name for contract in load_contracts() for name, _ in contract.refresh.inputs}
 
 
 def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
