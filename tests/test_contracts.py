@@ -9,7 +9,8 @@ import pytest
 
 from pipelines import warehouse
 from pipelines.transform.contract_docs import DOC_PATH, render
-from pipelines.transform.contracts import MARTS_DIR, MartContract, load_contracts
+from pipelines.transform.contracts import MARTS_DIR, MartContract, load_contracts, parse_refresh
+from pipelines.transform.lineage import lineage
 from tests.conftest import run_cli
 
 CONTRACTS = load_contracts()
@@ -49,6 +50,28 @@ def test_contract_is_consistent(contract: MartContract):
     assert len(set(contract.column_names)) == len(contract.columns)
     assert contract.grain.startswith("One row per")
     assert not any(column.type in ("FLOAT", "DOUBLE") and "usd" in column.name for column in contract.columns)
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.name)
+def test_refresh_maps_only_tables_the_mart_reads(contract: MartContract):
+    assert {name for name, _ in contract.refresh.inputs} <= lineage().reads[f"marts.{contract.name}"]
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (None, "refresh must be `whole` or"),
+        ({"by": "week", "column": "day"}, "refresh must be `whole` or"),
+        ({"by": "day", "column": "month"}, "needs `column`, one of the mart's columns"),
+        ({"by": "day", "column": "day", "lookback_months": 1}, "does not know lookback_months"),
+        ({"by": "day", "column": "day", "lookback_days": -1}, "lookback_days must be a whole number"),
+    ],
+)
+def test_a_wrong_refresh_declaration_is_a_clear_error(spec: object, message: str):
+    with pytest.raises(ValueError, match=message):
+        parse_refresh(spec, ["day", "users"], "x.yml:refresh")
 
 
 @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.name)

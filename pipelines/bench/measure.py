@@ -4,6 +4,7 @@ mode, pages."""
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,11 @@ def measure(
         "rows_changed_incremental": sum(
             table.get("rows_changed", 0) + table.get("rows_deleted", 0)
             for table in incremental.record.get("tables", {}).values()
+        ),
+        # Incremental marts (issue 12 item 3): how many marts the incremental run skipped, refreshed by day or
+        # month, or rebuilt whole.
+        "incremental_marts_by_mode": dict(
+            sorted(Counter(str(m.get("mode")) for m in incremental.record.get("marts", {}).values()).items())
         ),
         "tables": {
             table.name: {"rows": rows[table.name], "extract_limit_s": round(limit[table.name], 4)} for table in tables

@@ -24,6 +24,7 @@ from pipelines.extract.pgoutput import UNCHANGED, Change, Row
 from pipelines.extract.postgres import SOURCE_ALIAS, source_scan
 from pipelines.extract.tables import SourceTable, array_literal
 from pipelines.queries import one_row, sql_file
+from pipelines.transform import changes
 
 XID_BITS = 32
 
@@ -87,7 +88,10 @@ def capture_ready(con: duckdb.DuckDBPyConnection, tables: list[SourceTable]) -> 
 
 
 def extract(con: duckdb.DuckDBPyConnection, tables: list[SourceTable], plan: Plan, url: str) -> Extraction:
-    """Stage every table from one consistent source point and record how far each got in `meta.extract_state`."""
+    """Stage every table from one consistent source point and record how far each got in `meta.extract_state`.
+
+    What changed is recorded per table as a change set (pipelines/transform/changes.py) for the marts."""
+    changes.start(con)
     con.execute("begin")
     try:
         if plan.incremental:
@@ -260,6 +264,8 @@ def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: 
     else:
         gone = f"{key} in (select cast({key} as {key_type}) from capture_rows where _deleted)"
     deleted = one_row(con.execute(f"select count(*) from {target} where {gone}"))[0]
+    changes.record_upserts(con, f"staging.{table.name}", target, key)
+    changes.record(con, f"staging.{table.name}", "old", f"select * from {target} where {gone}")
     if pending.truncated:
         con.execute(f"delete from {target}")
     else:
@@ -336,11 +342,14 @@ def _replace(con: duckdb.DuckDBPyConnection, table: SourceTable) -> TableCounts:
     target, key = f"staging.{_identifier(table.name)}", _identifier(table.key)
     if not _staged_columns(con, table.name):
         con.execute(f"create table {target} as select * from {source_scan()}", {"query": table.select()})
+        changes.everything(con, f"staging.{table.name}")
         rows = one_row(con.execute(f"select count(*) from {target}"))[0]
         return TableCounts(rows_read=rows, rows_changed=rows, rows_deleted=0, rows=rows, capture_method=FULL)
     rows_read = _fetch_incoming(con, table.select())
     changed = _count_changed(con, table)
     deleted = one_row(con.execute(f"select count(*) from {target} as staged anti join incoming using ({key})"))[0]
+    changes.record_upserts(con, f"staging.{table.name}", target, key)
+    changes.record(con, f"staging.{table.name}", "old", f"select * from {target} anti join incoming using ({key})")
     con.execute(f"create or replace table {target} as select * from incoming")
     con.execute("drop table incoming")
     return TableCounts(
@@ -357,6 +366,7 @@ def _apply_changes(con: duckdb.DuckDBPyConnection, table: SourceTable, *, since_
     target, key = f"staging.{_identifier(table.name)}", _identifier(table.key)
     rows_read = _fetch_incoming(con, table.select(changed_since_xid=since_xid))
     changed = _count_changed(con, table)
+    changes.record_upserts(con, f"staging.{table.name}", target, key)
     con.execute(f"delete from {target} where {key} in (select {key} from incoming)")
     con.execute(f"insert into {target} select * from incoming")
     con.execute("drop table incoming")
@@ -367,7 +377,9 @@ def _apply_changes(con: duckdb.DuckDBPyConnection, table: SourceTable, *, since_
         con.execute(
             f"create or replace temp table source_keys as select * from {source_scan()}", {"query": table.select_keys()}
         )
-        deleted = one_row(con.execute(f"delete from {target} where {key} not in (select {key} from source_keys)"))[0]
+        gone = f"{key} not in (select {key} from source_keys)"
+        changes.record(con, f"staging.{table.name}", "old", f"select * from {target} where {gone}")
+        deleted = one_row(con.execute(f"delete from {target} where {gone}"))[0]
         con.execute("drop table source_keys")
     return TableCounts(
         rows_read=rows_read,

@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,9 +37,10 @@ from pipelines.publish.lock import etl_lock
 from pipelines.publish.swap import building_path, copy_live, move_aside, publish, published_exists, remove_leftovers
 from pipelines.publish.writeback import WriteBackCounts, write_back
 from pipelines.run import hooks
+from pipelines.transform import changes
 from pipelines.transform.history import carry_over, update_history
 from pipelines.transform.lineage import WRITEBACK, lineage
-from pipelines.transform.runner import run_models
+from pipelines.transform.runner import Refreshed, mapped_inputs, run_models
 from pipelines.transform.spark import check_prerequisites as check_spark_prerequisites
 from pipelines.transform.spark import run_models_on_spark
 
@@ -86,6 +87,9 @@ class RunRecord:
     # and the checks that held back the project-metrics write-back (docs/quality.md, "The gate").
     held_back: dict[str, list[str]] = field(default_factory=dict)
     writeback_held_back: list[str] = field(default_factory=list)
+    # How the transform refreshed each mart: built, whole, day or month (with the periods), skipped
+    # (docs/etl.md, "Incremental marts").
+    marts: dict[str, dict[str, object]] = field(default_factory=dict)
     error: str | None = None
     # The alerts step (docs/alerts.md): fired, resolved, open, errors per rule, delivery problems; `error` when
     # it could not run at all. Never a reason to undo the publication.
@@ -115,6 +119,7 @@ class RunRecord:
             "checks": self.checks,
             "held_back": self.held_back,
             "writeback_held_back": self.writeback_held_back,
+            "marts": self.marts,
             "error": self.error,
             "alerts": self.alerts,
         }
@@ -338,7 +343,8 @@ def _build(
         with record.step("history"):
             if history_from is not None:
                 carry_over(con, history_from)
-            update_history(con, extraction.snapshot_at)
+            with _history_changes(con, record):
+                update_history(con, extraction.snapshot_at)
             # The month closes live beside the warehouse; the restatements mart compares against this copy.
             load_into(con)
         with record.step("transform"):
@@ -346,7 +352,9 @@ def _build(
             if engine == "spark":
                 run_models_on_spark(con, model_parameters(extraction.snapshot_at))
             else:
-                run_models(con, model_parameters(extraction.snapshot_at))
+                refreshed: dict[str, Refreshed] = {}
+                run_models(con, model_parameters(extraction.snapshot_at), _change_set(con, record), refreshed)
+                record.marts = {name: outcome.as_dict() for name, outcome in refreshed.items()}
         with record.step("checks"):
             previous = history.last_published(paths().run_history)
             results = run_checks(con, snapshot_at=extraction.snapshot_at, previous=previous)
@@ -367,6 +375,26 @@ def _build(
     finally:
         con.close()
     return extraction
+
+
+def _history_changes(con: duckdb.DuckDBPyConnection, record: RunRecord) -> AbstractContextManager[None]:
+    """An incremental run records what the history update changes, for the marts; a full run rebuilds them all."""
+    if record.mode != "incremental":
+        return nullcontext()
+    graph = lineage()
+    upstream = {name: graph.upstream(name) for name in graph.reads if name.startswith("history.")}
+    return changes.history_diff(con, upstream, mapped_inputs())
+
+
+def _change_set(con: duckdb.DuckDBPyConnection, record: RunRecord) -> changes.ChangeSet | None:
+    """What an incremental run changed, for the marts to refresh only that; None (rebuild every mart) in a full
+    run. Marts the last publication held back kept older rows than their inputs: they are rebuilt whole."""
+    if record.mode != "incremental":
+        return None
+    previous = history.last_published(paths().run_history) or {}
+    for mart in previous.get("held_back", {}):
+        changes.everything(con, f"marts.{mart}")
+    return changes.read(con)
 
 
 def _drop_created(url: str, slot: str | None) -> None:

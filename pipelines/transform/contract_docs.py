@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.declared_checks import ColumnCheck
-from pipelines.transform.contracts import MartContract, load_contracts
+from pipelines.transform.contracts import MartContract, Refresh, load_contracts
 
 # A development tool: it writes into the checkout this module was imported from.
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +22,11 @@ Generated from `queries/marts/*.yml` by `python -m pipelines.transform.contract_
 Every mart lives in schema `marts` of the published warehouse. Days and months are UTC calendar days and months;
 money is DECIMAL (never floating point). Checks marked *error* block publishing; *warn* publishes with a banner.
 Reconciliations compare a mart total with the staged source's total and must match exactly.
+
+**Refresh** says what an incremental run rebuilds (docs/etl.md, "Incremental marts"): nothing when no input changed;
+*whole*: the whole mart; *by day* / *by month*: only the periods the changed input rows (old and new versions) reach
+through the expressions listed, widened by the lookback, or from the earliest of them to the end for a spine (a row
+for every day). A changed input not listed, or a mart that binds a parameter or reads `meta`, refreshes whole.
 """
 
 
@@ -45,6 +50,18 @@ def _check_text(check: ColumnCheck) -> str:
     return f"{text} ({check.severity})" if check.severity != "error" else text
 
 
+def _refresh_text(refresh: Refresh) -> str:
+    if refresh.by == "whole":
+        return "whole"
+    text = f"by {refresh.by} of `{refresh.column}`"
+    if refresh.lookback:
+        text += f", lookback {refresh.lookback} {refresh.by}s"
+    if refresh.spine:
+        text += ", from the earliest affected to the end (spine)"
+    inputs = "; ".join(f"`{name}`: `{_cell(expression)}`" for name, expression in refresh.inputs)
+    return f"{text}; inputs {inputs}" if inputs else text
+
+
 def render_contract(contract: MartContract) -> str:
     lines = [
         f"## `marts.{contract.name}`",
@@ -52,7 +69,8 @@ def render_contract(contract: MartContract) -> str:
         _cell(contract.description),
         "",
         f"**Grain:** {_cell(contract.grain)}  ",
-        f"**Key:** {', '.join(f'`{column}`' for column in contract.unique_key)}",
+        f"**Key:** {', '.join(f'`{column}`' for column in contract.unique_key)}  ",
+        f"**Refresh:** {_refresh_text(contract.refresh)}",
         "",
         "| column | type | meaning | checks |",
         "|---|---|---|---|",

@@ -32,6 +32,49 @@ class Reconciliation:
     severity: str = "error"
 
 
+# How a mart refreshes in an incremental run (docs/etl.md, "Incremental marts"): `whole` (rebuilt when an input
+# changed), or by the `day` / `month` periods the changed input rows touch.
+REFRESH_MODES = ("whole", "day", "month")
+
+
+@dataclass(frozen=True)
+class Refresh:
+    by: str  # one of REFRESH_MODES
+    column: str | None = None  # the mart's period column (by day or month)
+    lookback: int = 0  # a changed period P also changes P .. P+lookback (trailing windows: WAU/MAU)
+    # Rows exist for every period from the first to the last (a day spine): refresh from the earliest affected
+    # period to the end, so a spine that grows or shrinks at either end lands as in a full build.
+    spine: bool = False
+    # Per input table (`staging.x`, `history.x`, `marts.x`): a SQL expression over one changed row (`changed`, its
+    # old or new version) giving the period (or, through unnest, the periods) of this mart it reaches. A changed
+    # input not listed here makes the whole mart refresh.
+    inputs: tuple[tuple[str, str], ...] = ()
+
+
+def parse_refresh(spec: Any, columns: list[str], where: str) -> Refresh:
+    """`whole`, or `{by: day|month, column, lookback_days|lookback_months, spine, inputs: {table: expression}}`."""
+    if spec == "whole":
+        return Refresh("whole")
+    if not isinstance(spec, dict) or spec.get("by") not in REFRESH_MODES:
+        raise ValueError(f"{where}: refresh must be `whole` or {{by: day|month, column: ...}}, got {spec!r}")
+    by = str(spec["by"])
+    if by == "whole":
+        return Refresh("whole")
+    column = spec.get("column")
+    if column not in columns:
+        raise ValueError(f"{where}: refresh by {by} needs `column`, one of the mart's columns, got {column!r}")
+    unknown = set(spec) - {"by", "column", f"lookback_{by}s", "spine", "inputs"}
+    if unknown:
+        raise ValueError(f"{where}: refresh by {by} does not know {', '.join(sorted(unknown))}")
+    lookback = spec.get(f"lookback_{by}s", 0)
+    if not isinstance(lookback, int) or lookback < 0:
+        raise ValueError(f"{where}: lookback_{by}s must be a whole number >= 0, got {lookback!r}")
+    inputs = spec.get("inputs") or {}
+    if not isinstance(inputs, dict) or not all(isinstance(v, str) for v in inputs.values()):
+        raise ValueError(f"{where}: refresh inputs map each input table to a SQL expression")
+    return Refresh(by, column, lookback, bool(spec.get("spine", False)), tuple(sorted(inputs.items())))
+
+
 @dataclass(frozen=True)
 class MartContract:
     name: str
@@ -41,6 +84,7 @@ class MartContract:
     columns: tuple[Column, ...]
     checks: tuple[TableCheck, ...] = field(default=())
     reconcile: tuple[Reconciliation, ...] = field(default=())
+    refresh: Refresh = field(default=Refresh("whole"))
 
     @property
     def column_names(self) -> list[str]:
@@ -68,6 +112,7 @@ def parse_contract(data: dict[str, Any], where: str) -> MartContract:
             Reconciliation(r["name"], r["mart"], r["source"], parse_severity(r, f"{where}:{r['name']}"))
             for r in data.get("reconcile", [])
         ),
+        refresh=parse_refresh(data.get("refresh"), [c.name for c in columns], f"{where}:refresh"),
     )
 
 

@@ -1,10 +1,16 @@
-"""Runs the SQL models of `queries/marts/` into schema `marts`, each after the marts it reads."""
+"""Runs the SQL models of `queries/marts/` into schema `marts`, each after the marts it reads.
+
+In an incremental run each mart refreshes as its contract declares (docs/etl.md, "Incremental marts"): not at all
+when none of its inputs changed; by the days or months the changed input rows reach (deleted, then the model's rows
+for those periods inserted: the model still reads its whole inputs, so trailing windows are exact); or whole.
+"""
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from graphlib import TopologicalSorter
 from pathlib import Path
 
@@ -12,11 +18,17 @@ import duckdb
 
 from pipelines.config import setting
 from pipelines.errors import UserError
-from pipelines.queries import QUERIES_DIR
+from pipelines.queries import QUERIES_DIR, sql_file
+from pipelines.transform import changes as change_sets
+from pipelines.transform.changes import ChangeSet
+from pipelines.transform.contracts import MartContract, Refresh, load_contracts
 
 MARTS_DIR = QUERIES_DIR / "marts"
 _MART_REFERENCE = re.compile(r"\bmarts\.(\w+)")
 _PARAMETER = re.compile(r"\$(\w+)")
+# A model reading a table the lineage does not follow (meta.closed_statements: the month closes) is recomputed on
+# every run, as one binding a parameter (the snapshot instant, a setting): its rows can change with no input row.
+_OTHER_TABLE = re.compile(r"\bmeta\.\w+")
 # What runs the mart SQL: DuckDB in the build file, or Apache Spark (pipelines/transform/spark.py) on the same SQL.
 ENGINES = ("duckdb", "spark")
 
@@ -43,17 +55,192 @@ def load_models(directory: Path = MARTS_DIR) -> list[Model]:
     return [models[name] for name in TopologicalSorter(graph).static_order()]
 
 
-def run_models(con: duckdb.DuckDBPyConnection, params: dict[str, object]) -> dict[str, float]:
-    """Build every mart; returns seconds per model. Parameters are bound by name, never formatted in."""
+@dataclass
+class Refreshed:
+    """How a run refreshed one mart: built (from nothing), whole, by day or month (with the periods), or skipped."""
+
+    mode: str
+    periods: list[str] = field(default_factory=list)
+    reason: str = ""
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"mode": self.mode, "seconds": self.seconds}
+        if self.mode in ("day", "month"):
+            out["periods"] = self.periods
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+def run_models(
+    con: duckdb.DuckDBPyConnection,
+    params: dict[str, object],
+    changes: ChangeSet | None = None,
+    refreshed: dict[str, Refreshed] | None = None,
+) -> dict[str, float]:
+    """Build every mart; returns seconds per model. Parameters are bound by name, never formatted in.
+
+    `changes`: what this (incremental) run changed; each mart then refreshes only what its changed inputs reach,
+    and its own changed rows are recorded for the marts built from it. None: rebuild every mart. `refreshed`
+    receives how each mart was refreshed."""
     con.execute("create schema if not exists marts")
     timings: dict[str, float] = {}
+    contracts = {contract.name: contract for contract in load_contracts()}
+    mapped = mapped_inputs()
+    changed = set(changes.changed) if changes is not None else set()
     for model in load_models():
         started = time.perf_counter()
         bound = {name: params[name] for name in model.parameters}
         body = model.sql.strip().rstrip(";")
-        con.execute(f"create or replace table marts.{model.name} as {body}", bound)
+        if changes is None or not _exists(con, model.name) or f"marts.{model.name}" in changes.everything:
+            con.execute(f"create or replace table marts.{model.name} as {body}", bound)
+            outcome = Refreshed("built")
+            if changes is not None:
+                change_sets.everything(con, f"marts.{model.name}")
+                changed.add(f"marts.{model.name}")
+        else:
+            diff = f"marts.{model.name}" in mapped
+            outcome = _refresh(con, model, body, bound, contracts[model.name], changed, diff=diff)
+            if outcome.mode == "whole" and not diff:
+                change_sets.everything(con, f"marts.{model.name}")
+                changed.add(f"marts.{model.name}")
+            elif outcome.mode != "skipped" and _recorded_changes(con, f"marts.{model.name}"):
+                changed.add(f"marts.{model.name}")
         timings[model.name] = time.perf_counter() - started
+        if refreshed is not None:
+            outcome.seconds = round(timings[model.name], 3)
+            refreshed[model.name] = outcome
     return timings
+
+
+def mapped_inputs() -> set[str]:
+    """The tables some refresh declaration maps to periods: only their changed rows are worth recording (a diff of
+    the whole table); a mart built from any other that changed refreshes whole anyway."""
+    return {name for contract in load_contracts() for name, _ in contract.refresh.inputs}
+
+
+def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = $name and not temporary",
+        {"name": name},
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _recorded_changes(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    name = change_sets.change_table(table)
+    found = con.execute(
+        "select count(*) from duckdb_tables() where temporary and table_name = $name", {"name": name}
+    ).fetchone()
+    if not (found and found[0]):
+        return False
+    row = con.execute(f"select count(*) from {name}").fetchone()
+    return bool(row and row[0])
+
+
+def _refresh(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    body: str,
+    bound: dict[str, object],
+    contract: MartContract,
+    changed: set[str],
+    *,
+    diff: bool,
+) -> Refreshed:
+    from pipelines.transform.lineage import lineage  # lineage reads the models of this module
+
+    table = f"marts.{model.name}"
+    inputs = lineage().reads[table] & changed
+    volatile = bool(model.parameters) or bool(_OTHER_TABLE.search(model.sql))
+    if not inputs and not volatile:
+        return Refreshed("skipped")
+    refresh = contract.refresh
+    mapped = dict(refresh.inputs)
+    unmapped = sorted(name for name in inputs if name not in mapped or _changed_everything(con, name))
+    if refresh.by == "whole" or volatile or unmapped:
+        reason = "" if refresh.by == "whole" else ("recomputed every run" if volatile else f"{unmapped[0]} changed")
+        _rebuild_whole(con, model, body, bound, diff=diff)
+        return Refreshed("whole", reason=reason)
+    periods, with_null = _affected_periods(con, refresh, {name: mapped[name] for name in sorted(inputs)})
+    if not periods and not with_null:
+        return Refreshed("skipped", reason="no period reached")
+    # A spine (a row for every period from the first to the last) refreshes from the earliest affected period to
+    # the end, so that one growing or shrinking at either end lands as in a full build.
+    last = date.max if refresh.spine else max(periods, default=None)
+    filter_params: dict[str, object] = {
+        "refresh_first": min(periods, default=None),
+        "refresh_last": last,
+        "refresh_periods": [] if refresh.spine else periods,
+        "with_null": with_null,
+    }
+    _rebuild_periods(con, model, body, bound, filter_params, f"model.{refresh.column}")
+    shown = [f">= {periods[0].isoformat()}"] if refresh.spine and periods else [p.isoformat() for p in periods]
+    return Refreshed(refresh.by, periods=shown + (["null"] if with_null else []))
+
+
+def _changed_everything(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    row = con.execute("select count(*) from changes_everything where table_name = $table", {"table": table}).fetchone()
+    return bool(row and row[0])
+
+
+def _affected_periods(
+    con: duckdb.DuckDBPyConnection, refresh: Refresh, inputs: dict[str, str]
+) -> tuple[list[date], bool]:
+    """The periods of the mart the changed rows of its inputs reach (their old and new versions), widened by the
+    lookback; and whether rows without a period (NULL) are reached."""
+    reached = " union ".join(
+        f"select distinct ({expression})::date as period from {change_sets.change_table(name)} as changed"
+        for name, expression in inputs.items()
+    )
+    unit = "month" if refresh.by == "month" else "day"
+    rows = con.execute(
+        sql_file("marts_refresh/affected_periods").replace("{reached}", reached).replace("{unit}", unit),
+        {"lookback": refresh.lookback},
+    ).fetchall()
+    periods = sorted(period for (period,) in rows if period is not None)
+    return periods, any(period is None for (period,) in rows)
+
+
+def _rebuild_whole(
+    con: duckdb.DuckDBPyConnection, model: Model, body: str, bound: dict[str, object], *, diff: bool
+) -> None:
+    """Rebuild the mart from its model; with `diff`, the rows that differ are its change set."""
+    table = f"marts.{model.name}"
+    if not diff:
+        con.execute(f"create or replace table {table} as {body}", bound)
+        return
+    con.execute(f"create or replace temp table refresh_before as from {table}")
+    con.execute(f"create or replace table {table} as {body}", bound)
+    change_sets.record_diff(con, table, "from refresh_before", f"from {table}")
+    con.execute("drop table refresh_before")
+
+
+def _rebuild_periods(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    body: str,
+    bound: dict[str, object],
+    filter_params: dict[str, object],
+    period: str,
+) -> None:
+    """Replace the mart's rows of the affected periods by the model's rows for them; those that differ are its
+    change set. The model reads its whole inputs (its trailing windows stay exact); only its result is filtered."""
+    table = f"marts.{model.name}"
+    in_periods = f"in_refresh({period}, $refresh_first, $refresh_last, $refresh_periods, $with_null)"
+    con.execute(
+        f"create or replace temp table refresh_before as from {table} as model where {in_periods}", filter_params
+    )
+    con.execute(f"delete from {table} as model where {in_periods}", filter_params)
+    con.execute(
+        f"create or replace temp table refresh_after as select * from ({body}) as model where {in_periods}",
+        {**bound, **filter_params},
+    )
+    con.execute(f"insert into {table} from refresh_after")
+    change_sets.record_diff(con, table, "from refresh_before", "from refresh_after")
+    con.execute("drop table refresh_before")
+    con.execute("drop table refresh_after")
 
 
 def choose_engine(flag: str | None = None) -> str:

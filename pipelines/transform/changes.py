@@ -1,0 +1,134 @@
+"""Change sets: the rows an incremental run changed, per table, for the marts to refresh only what they reach.
+
+For every staged, history and mart table a run changed, a temp table `changes_<schema>_<table>` (never in the
+warehouse file, so never published) holds the old version of each changed row (`_version` 'old': updated or
+deleted) and the new one ('new': inserted or updated), with the table's own columns. A table whose every row may
+have changed (created or re-read without a staged copy to compare with) is listed in temp table
+`changes_everything` instead. The runner maps these rows to the periods each mart refreshes (docs/etl.md,
+"Incremental marts").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import duckdb
+
+_PREFIX = "changes_"
+
+
+def change_table(table: str) -> str:
+    """The temp table holding the changed rows of `schema.table`."""
+    schema, name = table.split(".", 1)
+    return f"{_PREFIX}{schema}_{name}"
+
+
+def start(con: duckdb.DuckDBPyConnection) -> None:
+    """A run's change sets begin empty."""
+    con.execute("create or replace temp table changes_everything (table_name varchar)")
+    for (name,) in con.execute(
+        "select table_name from duckdb_tables() where temporary and starts_with(table_name, $prefix) "
+        "and table_name != 'changes_everything'",
+        {"prefix": _PREFIX},
+    ).fetchall():
+        con.execute(f'drop table temp."{name}"')
+
+
+def everything(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Every row of `table` may have changed (a mart listed so is rebuilt, and whole what is built from it)."""
+    con.execute("insert into changes_everything values ($table)", {"table": table})
+
+
+def record(con: duckdb.DuckDBPyConnection, table: str, version: str, select: str) -> None:
+    """Add rows (a SELECT of the table's columns, in order) as version 'old' or 'new' of changed rows of `table`."""
+    target = change_table(table)
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where temporary and table_name = $name", {"name": target}
+    ).fetchone()
+    if exists and exists[0]:
+        con.execute(f"insert into {target} select '{version}' as _version, * from ({select})")
+    else:
+        con.execute(f"create temp table {target} as select '{version}' as _version, * from ({select})")
+
+
+def record_upserts(con: duckdb.DuckDBPyConnection, table: str, target: str, key: str) -> None:
+    """Before temp table `incoming` is upserted into `target`: its rows that are new or differ (new versions) and
+    the staged rows they replace (old versions)."""
+    record(
+        con,
+        table,
+        "new",
+        f"select incoming.* from incoming left join {target} as staged on staged.{key} = incoming.{key} "
+        f"where staged.{key} is null or incoming is distinct from staged",
+    )
+    record(
+        con,
+        table,
+        "old",
+        f"select staged.* from {target} as staged inner join incoming on staged.{key} = incoming.{key} "
+        "where incoming is distinct from staged",
+    )
+
+
+def record_diff(con: duckdb.DuckDBPyConnection, table: str, before: str, after: str) -> int:
+    """The rows only in `before` (old) and only in `after` (new), two SELECTs of the same columns; returns how many."""
+    record(con, table, "old", f"from ({before}) except all from ({after})")
+    record(con, table, "new", f"from ({after}) except all from ({before})")
+    row = con.execute(f"select count(*) from {change_table(table)}").fetchone()
+    return int(row[0]) if row else 0
+
+
+@contextmanager
+def history_diff(con: duckdb.DuckDBPyConnection, upstream: dict[str, set[str]], mapped: set[str]) -> Iterator[None]:
+    """Record what the block changes in the history tables (`upstream`: each one's staged tables, transitively).
+
+    A history table some refresh declaration maps (`mapped`) gets its changed versions (a diff: history tables are
+    one row per version of an entity); any other one counts as changed everywhere when a table it is built from
+    changed (a mart reading it refreshes whole then anyway)."""
+    existing = {
+        f"history.{name}"
+        for (name,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'history' and not temporary"
+        ).fetchall()
+    }
+    staged = read(con).changed
+    diffed = sorted(table for table in upstream if table in existing and table in mapped)
+    for table in diffed:
+        con.execute(f"create or replace temp table before_{change_table(table)} as from {table}")
+    yield
+    for table, inputs in sorted(upstream.items()):
+        if table in diffed:
+            record_diff(con, table, f"from before_{change_table(table)}", f"from {table}")
+            con.execute(f"drop table before_{change_table(table)}")
+        elif table not in existing or inputs & staged:
+            everything(con, table)
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """What an incremental run changed: tables with recorded rows, and tables where everything may have."""
+
+    everything: frozenset[str]
+    rows: frozenset[str]
+
+    @property
+    def changed(self) -> frozenset[str]:
+        return self.everything | self.rows
+
+
+def read(con: duckdb.DuckDBPyConnection) -> ChangeSet:
+    """The change sets recorded so far in this connection (tables with no changed row are left out)."""
+    everything_ = {name for (name,) in con.execute("select distinct table_name from changes_everything").fetchall()}
+    rows = set()
+    for (name,) in con.execute(
+        "select table_name from duckdb_tables() where temporary and starts_with(table_name, $prefix) "
+        "and table_name != 'changes_everything' and estimated_size >= 0",
+        {"prefix": _PREFIX},
+    ).fetchall():
+        count = con.execute(f'select count(*) from temp."{name}"').fetchone()
+        if count and count[0]:
+            schema, _, table = name.removeprefix(_PREFIX).partition("_")
+            rows.add(f"{schema}.{table}")
+    return ChangeSet(frozenset(everything_), frozenset(rows))

@@ -1,0 +1,143 @@
+"""Incremental marts (docs/etl.md, "Incremental marts"): after each kind of change an incremental run refreshes only
+the periods the changed rows reach, and every table equals a `--full` run's on the same source, row for row."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import run_cli
+from tests.etl_rows import U1, U2, U3, execute, insert_platform, query_warehouse
+
+# Events beside the platform's two on 2024-03-02 (E1 U1 04:30 UTC, E2 U2 10:00): one id per event, named by number.
+EVENT = "f1000000-0000-0000-0000-0000000000{:02d}"
+EVENTS_SQL = f"""
+insert into analytics.user_events (id, user_id, event_type, timestamp) values
+  ('{EVENT.format(0)}', null, 'page_view', '2024-03-01 12:00:00+00'),
+  ('{EVENT.format(3)}', '{U1}', 'login', '2024-03-05 10:00:00+00'),
+  ('{EVENT.format(4)}', '{U2}', 'login', '2024-03-05 11:00:00+00'),
+  ('{EVENT.format(5)}', '{U2}', 'page_view', '2024-03-10 09:00:00+00'),
+  ('{EVENT.format(6)}', null, 'page_view', '2024-03-10 12:00:00+00'),
+  ('{EVENT.format(7)}', '{U1}', 'login', '2024-04-10 08:00:00+00');
+"""
+
+# Each change, then the refresh it must cause: (mode, periods) of a few marts; every mart not reached is skipped.
+NEW_DAY = f"""
+insert into analytics.user_events (id, user_id, event_type, timestamp) values
+  ('{EVENT.format(8)}', '{U1}', 'login', '2024-04-11 09:00:00+00'),
+  ('{EVENT.format(9)}', '{U2}', 'page_view', '2024-04-11 23:59:59+00');
+"""
+LATE_ROW = f"""
+insert into analytics.user_events (id, user_id, event_type, timestamp) values
+  ('{EVENT.format(10)}', '{U3}', 'login', '2024-03-02 15:00:00+00');
+"""
+MOVED_ROW = f"update analytics.user_events set timestamp = '2024-03-07 10:00:00+00' where id = '{EVENT.format(3)}'"
+DELETED_ROW = f"delete from analytics.user_events where id = '{EVENT.format(5)}'"
+NULL_DATE = f"update users.users set created_at = null where id = '{U3}'"
+
+
+def _last_run(env: dict[str, str]) -> dict:
+    history = Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl"
+    return json.loads(history.read_text().splitlines()[-1])
+
+
+def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
+    return [
+        name
+        for (name,) in con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_catalog = $db and table_schema in ('staging', 'history', 'marts') order by 1",
+            {"db": database},
+        ).fetchall()
+    ]
+
+
+def _unequal_tables(incremental: Path, full: Path) -> list[str]:
+    """The staging, history and mart tables whose rows, ordered, differ between the two warehouses."""
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(f"attach '{incremental}' as inc (read_only)")
+    con.execute(f"attach '{full}' as ful (read_only)")
+    tables = _tables(con, "inc")
+    assert tables == _tables(con, "ful")
+    assert len([t for t in tables if t.startswith("marts.")]) == 39
+    return [
+        table
+        for table in tables
+        if con.execute(f"from inc.{table} order by all").fetchall()
+        != con.execute(f"from ful.{table} order by all").fetchall()
+    ]
+
+
+def _full_run_beside(live: Path, env: dict[str, str], directory: Path) -> Path:
+    """`etl run --full` into a copy of `live` (the history carries over: the source cannot give it back)."""
+    full = directory / "analytics.duckdb"
+    full.parent.mkdir(parents=True)
+    shutil.copyfile(live, full)
+    run_cli("etl", "run", "--full", env={**env, "EBOOK_ANALYTICS_WAREHOUSE": str(full)})
+    return full
+
+
+def _refreshed(run: dict, mart: str) -> dict:
+    """How the run refreshed the mart, without its timing."""
+    return {key: value for key, value in run["marts"][mart].items() if key != "seconds"}
+
+
+def _daily(live: Path, day: str) -> tuple:
+    return query_warehouse(
+        live, "select dau, wau, mau, events, new_users from marts.engagement_daily where day = $day", {"day": day}
+    )[0]
+
+
+@pytest.mark.parametrize("capture", ["logical", "xmin"])
+def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
+    source_url: str, cli_env: dict[str, str], tmp_path: Path, capture: str
+) -> None:
+    env = {**cli_env, "EBOOK_ANALYTICS_CAPTURE": capture}
+    insert_platform(source_url)
+    execute(source_url, EVENTS_SQL)
+    run_cli("etl", "run", env=env)
+    live = Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
+    assert _refreshed(_last_run(env), "engagement_daily") == {"mode": "built"}
+
+    steps = [
+        ("new_day", NEW_DAY, ["2024-04-11"], [">= 2024-04-11"]),
+        ("late_row", LATE_ROW, ["2024-03-02"], [">= 2024-03-02"]),
+        ("moved_row", MOVED_ROW, ["2024-03-05", "2024-03-07"], [">= 2024-03-05"]),
+        ("deleted_row", DELETED_ROW, ["2024-03-10"], [">= 2024-03-10"]),
+        ("null_date", NULL_DATE, None, [">= 2024-03-01", "null"]),
+    ]
+    for name, change, activity_days, engagement_days in steps:
+        execute(source_url, change)
+        run_cli("etl", "run", env=env)
+        run = _last_run(env)
+        assert (run["mode"], run["status"]) == ("incremental", "published"), name
+        marts = {mart: _refreshed(run, mart) for mart in run["marts"]}
+        if activity_days is None:  # a user's sign-up day: no event day changed
+            assert marts["user_activity_days"] == {"mode": "skipped"}, name
+        else:
+            for mart in ("user_activity_days", "events_by_type_daily", "events_by_category_daily"):
+                assert marts[mart] == {"mode": "day", "periods": activity_days}, (name, mart)
+        assert marts["engagement_daily"] == {"mode": "day", "periods": engagement_days}, name
+        # Marts built from neither events nor users are not touched at all.
+        for mart in ("ai_cost_daily", "ai_models", "project_funnel", "writing_progress_daily"):
+            assert marts[mart] == {"mode": "skipped"}, (name, mart)
+        assert _unequal_tables(live, _full_run_beside(live, env, tmp_path / name)) == [], name
+
+        # Hand-worked: (dau, wau, mau, events, new_users) on the days the change landed on.
+        if name == "new_day":
+            assert _daily(live, "2024-04-11") == (2, 2, 2, 2, 0)
+        elif name == "late_row":  # U3's login 40 days before the newest day: with E1 (U1) and E2 (U2)
+            assert _daily(live, "2024-03-02") == (3, 3, 3, 3, 0)
+            assert _daily(live, "2024-03-31") == (0, 0, 3, 0, 0)  # U1 and U2 on 03-05, U3 on 03-02
+        elif name == "moved_row":  # U1's 03-05 login now on 03-07
+            assert _daily(live, "2024-03-05") == (1, 3, 3, 1, 0)
+            assert _daily(live, "2024-03-07") == (1, 3, 3, 1, 0)
+        elif name == "deleted_row":  # U2's 03-10 page view gone: the anonymous one is left
+            assert _daily(live, "2024-03-10") == (0, 2, 3, 1, 0)
+        else:  # U3's sign-up (2024-03-01 08:00 UTC) no longer dated
+            assert _daily(live, "2024-03-01") == (0, 0, 0, 1, 0)
