@@ -11,10 +11,12 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import duckdb
 import psycopg
 import pytest
 from psycopg import sql
 
+from pipelines import warehouse
 from pipelines.source import server
 from tests.warm_cli import WarmCli
 
@@ -130,7 +132,7 @@ def cli_environment(directory: Path, source_url: str) -> dict[str, str]:
     env.update(
         EBOOK_ANALYTICS_HOME=str(directory / "home"),
         EBOOK_ANALYTICS_SOURCE_URL=source_url,
-        EBOOK_ANALYTICS_WAREHOUSE=str(directory / "home" / "warehouse" / "analytics.duckdb"),
+        EBOOK_ANALYTICS_WAREHOUSE=str(directory / "home" / "warehouse" / "analytics.ducklake"),
     )
     return env
 
@@ -205,3 +207,9 @@ def table_checksums(url: str, tables: Iterable[str] | None = None) -> dict[str, 
             ).fetchone()
             for table in tables
         }
+
+
+def open_published(path: Path | str, as_of: str | None = None) -> duckdb.DuckDBPyConnection:
+    """The published warehouse at `path` (a DuckLake catalog), read-only at its latest publication or `as_of`: how
+    every reader opens it (`pipelines.warehouse.connect`), UTC and the house macros included."""
+    return warehouse.connect(path, read_only=True, as_of=as_of)
