@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import openpyxl
 import pandas as pd
@@ -29,7 +28,7 @@ from streamlit.testing.v1 import AppTest
 from dashboards import charts
 from dashboards.auth import PAGES
 from tests.app_sessions import sign_in
-from tests.conftest import REPO_ROOT, copy_published, run_cli
+from tests.conftest import REPO_ROOT, copy_published, open_published, run_cli
 from tests.marts_dataset import ALICE, LONG_NIGHT, uid
 
 APP = str(REPO_ROOT / "dashboards" / "app.py")
@@ -117,7 +116,7 @@ def _no_errors(at: AppTest) -> None:
 
 
 def _scalar(warehouse: Path, sql: str) -> object:
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = open_published(warehouse)
     try:
         return con.execute(sql).fetchone()[0]
     finally:
@@ -736,7 +735,7 @@ def test_an_analysts_page_pack_equals_the_page_csvs_and_names_nobody(
     book = openpyxl.load_workbook(io.BytesIO(at.session_state["pack"]))
     assert len(book.sheetnames) == len(sections) + 1 == 10  # the cover, 5 charts and 4 tables
     cover = {row[0].value: row[1].value for row in book["Cover"].iter_rows()}
-    con = duckdb.connect(published["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    con = open_published(published["EBOOK_ANALYTICS_WAREHOUSE"])
     try:
         run_id, snapshot_at = con.execute("select run_id, snapshot_at from meta.publication").fetchone()
     finally:

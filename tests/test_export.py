@@ -7,13 +7,12 @@ from datetime import UTC, date
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import openpyxl
 import pytest
 
 from pipelines import warehouse
 from pipelines.export.revenue_share import COLUMNS, CURRENCY_FORMAT, LABELS, RATE_FORMAT, statement_rows
-from tests.conftest import cli_environment, copy_published, run_cli
+from tests.conftest import cli_environment, copy_published, open_published, run_cli
 
 D = Decimal
 ALICE = "a0000000-0000-0000-0000-000000000001"
@@ -29,7 +28,7 @@ def env(published_dataset: dict[str, str], tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(scope="module")
 def publication(env: dict[str, str]) -> tuple:
-    con = duckdb.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    con = open_published(env["EBOOK_ANALYTICS_WAREHOUSE"])
     try:
         return con.execute("select run_id, snapshot_at from meta.publication").fetchone()
     finally:

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import psycopg
 
-from tests.conftest import run_cli
+from tests.conftest import open_published, run_cli
 from tests.marts_dataset import ALICE, BOB, CAROL, DAVE, PRO_MONTHLY, insert_platform_data, uid
 
 SINCE_EVER = datetime.min  # '-infinity'::timestamptz as DuckDB hands it to Python
@@ -28,7 +28,7 @@ def _snapshots(env: dict[str, str]) -> list[datetime]:
 
 
 def _rows(path: Path | str, query: str) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as con:
+    with open_published(path) as con:
         con.execute("set TimeZone = 'UTC'")
         return con.execute(query).fetchall()
 

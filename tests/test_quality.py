@@ -30,7 +30,7 @@ from pipelines.queries import sql_file
 from pipelines.run.etl import model_parameters
 from pipelines.transform.history import update_history
 from pipelines.transform.runner import run_models
-from tests.conftest import run_cli
+from tests.conftest import open_published, run_cli
 
 U1, U2 = "00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-0000000000a2"
 PROVIDER, MODEL = "00000000-0000-0000-0000-0000000000b1", "00000000-0000-0000-0000-0000000000b2"
@@ -327,7 +327,7 @@ def test_bad_threshold_setting_is_one_line(built, monkeypatch: pytest.MonkeyPatc
 
 def query(env: dict[str, str], statement: str) -> list[tuple]:
     """Rows of the live warehouse, read-only."""
-    con = duckdb.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    con = open_published(env["EBOOK_ANALYTICS_WAREHOUSE"])
     try:
         return con.execute(statement).fetchall()
     finally:
@@ -462,7 +462,7 @@ def test_stale_source_publishes_with_freshness_warnings(
     stale_source: str, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     run_cli("etl", "run", "--full", env=cli_env)
-    con = duckdb.connect(cli_env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    con = open_published(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
     try:
         warnings = con.execute("select warnings from meta.publication").fetchone()[0]
         failed = con.execute(

@@ -21,7 +21,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -157,17 +157,16 @@ def latest(lake: Lake) -> Publication | None:
 
 
 def version(lake: Lake) -> str | None:
-    """Identifies the latest publication (for caches keyed per publication); None when nothing is published."""
-    if lake.local is not None:
-        try:
-            stat = lake.local.stat()
-        except FileNotFoundError:
-            return None
-        # Every commit writes the catalog file: a new publication changes this (compaction and clean-up, which
-        # run before each publication, too: a cache made again, never a stale one).
-        return f"{stat.st_ino}-{stat.st_mtime_ns}-{stat.st_size}"
-    newest = latest(lake)
-    return None if newest is None else f"snapshot-{newest.snapshot_id}"
+    """Identifies the latest snapshot (for caches keyed per publication; compaction, which runs before each
+    publication, makes one too: a cache made again, never a stale one); None when nothing is published."""
+    if lake.local is not None and not lake.local.is_file():
+        return None
+    try:
+        rows = _catalog_rows(lake, "select max(snapshot_id) from ducklake_snapshot")
+    except UserError:  # not (yet) a DuckLake catalog
+        return None
+    newest = rows[0][0] if rows else None
+    return None if newest is None or int(str(newest)) == 0 else f"snapshot-{newest}"
 
 
 def resolve(lake: Lake, as_of: str | None) -> Publication:
@@ -215,11 +214,15 @@ def attach(
 ) -> None:
     """Attach the lake as `alias`: read-only at `snapshot` for readers, writable (created when missing) for the ETL."""
     load_extensions(con, lake)
-    options = ["read_only"] if read_only else [f"data_path '{quoted(str(lake.data_path))}/'"]
+    # The data path as configured now, not as stored when the catalog was made: a warehouse folder moved or copied
+    # elsewhere (a restore from backup) reads and writes the files beside its catalog.
+    options = [f"data_path '{quoted(str(lake.data_path))}/'", "override_data_path true"]
+    if read_only:
+        options.append("read_only")
     if snapshot is not None:
         options.append(f"snapshot_version {int(snapshot)}")
     if lake.local is not None and not read_only:
-        lake.local.parent.mkdir(parents=True, exist_ok=True)
+        _write_ahead(lake.local)
     try:
         con.execute(f"attach 'ducklake:{quoted(lake.catalog)}' as {alias} ({', '.join(options)})")
     except duckdb.Error as exc:
@@ -227,6 +230,18 @@ def attach(
             f"cannot open the warehouse catalog {_name(lake)}: {first_line(exc)}; "
             "run `ebook-analytics etl run --full --rebuild` to set it aside and build a fresh one"
         ) from exc
+
+
+def _write_ahead(catalog: Path) -> None:
+    """Put the SQLite catalog in WAL mode (it stays so): a reader's open transaction never stops a publication from
+    committing, and a commit never stops a reader. A new catalog is made here, empty, for DuckLake to fill."""
+    catalog.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with closing(sqlite3.connect(catalog, timeout=30)) as con:
+            if con.execute("pragma journal_mode").fetchone() != ("wal",):
+                con.execute("pragma journal_mode = wal")
+    except sqlite3.Error as exc:
+        raise UserError(f"cannot open the warehouse catalog {catalog}: {first_line(exc)}") from exc
 
 
 def open_publication(lake: Lake, as_of: str | None = None) -> tuple[duckdb.DuckDBPyConnection, Publication]:
@@ -345,7 +360,8 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, *, alias: str = LAKE_AL
         )
         con.execute("commit")
     except BaseException:
-        con.execute("rollback")
+        with suppress(duckdb.Error):  # a failed commit has ended the transaction already
+            con.execute("rollback")
         raise
     row = con.execute(f"select id from {alias}.current_snapshot()").fetchone()
     assert row is not None

@@ -386,8 +386,8 @@ def _build(
             keep_previous(con, record.held_back, None)
         _write_publication(con, record, results, redacted=redacted)
         with record.step("publish"), lake.attached(con, published):
-            _maintain(con, record)
             hooks.reached("publish")
+            _maintain(con, record)
             written = lake.publish(con, record.run_id)
             record.publication = {"snapshot_id": written.snapshot_id, "tables_written": len(written.tables)}
         con.execute("checkpoint")
