@@ -70,7 +70,7 @@ HOSTILE_LINKS = [
 def _env(home: Path, *, no_auth: bool) -> dict[str, str]:
     env = {
         "EBOOK_ANALYTICS_HOME": str(home),
-        "EBOOK_ANALYTICS_WAREHOUSE": str(home / "warehouse" / "analytics.duckdb"),
+        "EBOOK_ANALYTICS_WAREHOUSE": str(home / "warehouse" / "analytics.ducklake"),
         "EBOOK_ANALYTICS_BIND_ADDRESS": "127.0.0.1",
         "EBOOK_ANALYTICS_PSEUDONYM_KEY": "test-key",
     }
@@ -427,7 +427,7 @@ def test_a_new_publication_is_picked_up_and_held_back_marts_are_announced(
     assert _metrics(at)["AI cost"] == "$2.56"
     assert not at.error
 
-    kept = _scalar(home / "warehouse" / "analytics.duckdb", "select run_id from meta.publication")
+    kept = _scalar(home / "warehouse" / "analytics.ducklake", "select run_id from meta.publication")
     # An error-level check on the generations fails: the marts made of them are held back, the others publish.
     with psycopg.connect(source_url) as conn:
         conn.execute(

@@ -139,11 +139,21 @@ def publications(lake: Lake) -> list[Publication]:
         return []
     rows = _catalog_rows(
         lake,
-        "select s.snapshot_id, c.commit_message, cast(s.snapshot_time as varchar) "
+        "select s.snapshot_id, c.commit_message, cast(s.snapshot_time as varchar), c.commit_extra_info "
         "from ducklake_snapshot s join ducklake_snapshot_changes c on c.snapshot_id = s.snapshot_id "
         f"where c.author = '{AUTHOR}' order by s.snapshot_id",
     )
-    return [Publication(int(str(sid)), str(run), _timestamp(str(when))) for sid, run, when in rows]
+    return [Publication(int(str(sid)), str(run), _published_at(when, extra)) for sid, run, when, extra in rows]
+
+
+def _published_at(committed: object, extra: object) -> datetime:
+    """The run's own `meta.publication.published_at` (what exports and pages show), kept in the commit's extra
+    info; the commit time for a snapshot without it."""
+    try:
+        recorded = json.loads(str(extra)).get("published_at") if extra else None
+    except (ValueError, AttributeError):
+        recorded = None
+    return _timestamp(str(recorded or committed))
 
 
 def _timestamp(text: str) -> datetime:
@@ -350,13 +360,15 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, *, alias: str = LAKE_AL
             plan.append(f'create schema if not exists {alias}."{schema}"')
             plan.append(f"create table {alias}.{name} as from {name}")
             written[f"{schema}.{table}"] = -1
+    row = con.execute("select max(published_at) from meta.publication").fetchone()
+    published_at = row[0].astimezone(UTC).isoformat() if row and row[0] else None
     con.execute("begin")
     try:
         for statement in plan:
             con.execute(statement)
         con.execute(
             f"call {alias}.set_commit_message($author, $run_id, extra_info => $extra)",
-            {"author": AUTHOR, "run_id": run_id, "extra": json.dumps({"run_id": run_id})},
+            {"author": AUTHOR, "run_id": run_id, "extra": json.dumps({"run_id": run_id, "published_at": published_at})},
         )
         con.execute("commit")
     except BaseException:
@@ -449,5 +461,24 @@ def move_aside(live: Path) -> Path:
     """Rename an unusable file at the live path to `<name>.corrupt-<UTC timestamp>`, keeping it for inspection."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     aside = live.with_name(f"{live.name}.corrupt-{stamp}")
+    # A SQLite catalog's write-ahead log goes with it: left behind, it would be replayed into the new catalog.
+    for suffix in ("-wal", "-shm"):
+        companion = live.with_name(live.name + suffix)
+        if companion.exists():
+            os.replace(companion, aside.with_name(aside.name + suffix))
     os.replace(live, aside)
     return aside
+
+
+def new_snapshot(lake: Lake) -> str:
+    """Commit a snapshot holding the same data (no publication of its own; what compaction also does): a new version
+    for the dashboards, which the bench and the tests use to land "a publication" without running the ETL."""
+    con = duckdb.connect()
+    try:
+        attach(con, lake, read_only=False)
+        con.execute(f"update {LAKE_ALIAS}.meta.publication set published_at = published_at")
+    finally:
+        con.close()
+    current = version(lake)
+    assert current is not None
+    return current
