@@ -399,29 +399,27 @@ def retention_days() -> int:
 
 
 def maintain(con: duckdb.DuckDBPyConnection, *, now: datetime, days: int, alias: str = LAKE_ALIAS) -> dict[str, int]:
-    """Expire the snapshots published more than `days` before `now` (never the latest), delete the files only they
-    used once `CLEANUP_GRACE` has passed, and merge small adjacent files so their number does not grow with every
-    publication. Returns how many snapshots expired and files were merged and deleted."""
+    """Expire the snapshots published more than `days` before `now` (never the latest publication), merge small
+    adjacent files so their number does not grow with every publication, and delete the files no kept snapshot reads
+    once `CLEANUP_GRACE` has passed (a reader that opened an expired publication just before may still read them).
+    Returns how many snapshots expired, tables had files merged and files were deleted."""
     cutoff = now - timedelta(days=days)
     newest = con.execute(
         f"select max(snapshot_time) from {alias}.snapshots() where author = $author", {"author": AUTHOR}
-    ).fetchone()
-    if newest is not None and newest[0] is not None:
-        cutoff = min(cutoff, newest[0])  # the latest publication stays, however old
+    ).fetchall()
+    if newest and newest[0][0] is not None:
+        cutoff = min(cutoff, newest[0][0])  # the latest publication stays, however old
+    # Each call's rows are fetched whole: a result left half-read is a transaction DuckDB rolls back.
     expired = con.execute(
-        f"select count(*) from ducklake_expire_snapshots('{alias}', older_than => $cutoff)", {"cutoff": cutoff}
-    ).fetchone()
-    # Merged files keep which snapshots each row belongs to, so the kept publications still read as published.
-    merged = con.execute(f"select count(*) from ducklake_merge_adjacent_files('{alias}')").fetchone()
+        f"select * from ducklake_expire_snapshots('{alias}', older_than => $cutoff)", {"cutoff": cutoff}
+    ).fetchall()
+    # Merged files keep which snapshot each row belongs to, so the kept publications still read as published.
+    merged = con.execute(f"select * from ducklake_merge_adjacent_files('{alias}')").fetchall()
     deleted = con.execute(
-        f"select count(*) from ducklake_cleanup_old_files('{alias}', older_than => $cutoff)",
+        f"select * from ducklake_cleanup_old_files('{alias}', older_than => $cutoff)",
         {"cutoff": now - CLEANUP_GRACE},
-    ).fetchone()
-    return {
-        "expired": int(expired[0]) if expired else 0,
-        "merged": int(merged[0]) if merged else 0,
-        "deleted": int(deleted[0]) if deleted else 0,
-    }
+    ).fetchall()
+    return {"expired": len(expired), "merged": len(merged), "deleted": len(deleted)}
 
 
 @contextmanager
