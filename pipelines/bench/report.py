@@ -25,6 +25,8 @@ MEASUREMENTS = (
     ("transform_s", "full ETL: transform step", "s"),
     ("checks_s", "full ETL: checks step", "s"),
     ("publish_s", "full ETL: publish step", "s"),
+    ("incremental_publish_s", "incremental ETL after one more day: publish step (a snapshot of what changed)", "s"),
+    ("warehouse_files", "the lake's data files after the bench's runs", "files"),
     ("writeback_s", "full ETL: write-back step", "s"),
     ("extract_rows_per_s", "full ETL: rows extracted per second of extract", "rows/s"),
     ("peak_rss_mb", "full ETL: peak resident memory (process and children)", "MiB"),
