@@ -27,6 +27,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboards import charts
 from dashboards.auth import PAGES
+from pipelines.publish import lake
 from tests.app_sessions import sign_in
 from tests.conftest import REPO_ROOT, copy_published, open_published, run_cli
 from tests.marts_dataset import ALICE, LONG_NIGHT, uid
@@ -444,6 +445,35 @@ def test_a_new_publication_is_picked_up_and_held_back_marts_are_announced(
         banner.value
     )
     _no_errors(_open("usage", {"dates": MARCH}))  # not made of generations: published fresh, no banner
+
+
+def test_revenue_share_reads_the_publication_picked_as_published_at(
+    published_copy: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli_env = published_copy
+    for name, value in _env(Path(cli_env["EBOOK_ANALYTICS_HOME"]), no_auth=True).items():
+        monkeypatch.setenv(name, value)
+    at = _open("revenue_share", {"month": "2024-02"})
+    assert _metrics(at)["Book sales"] == "$175.54"  # 100.00 + 55.55 + 19.99
+    assert at.selectbox(key="published").options == ["latest"]  # one publication kept: nothing older to pick
+    with psycopg.connect(cli_env["EBOOK_ANALYTICS_SOURCE_URL"]) as conn:  # Sea Glass sold 44.45 more in February
+        conn.execute(
+            "update billing.revenue_shares set book_sales = 100.00, platform_revenue = 15.00, user_revenue = 85.00 "
+            "where id = '50000000-0000-0000-0000-000000000002'"
+        )
+    run_cli("etl", "run", env=cli_env)
+
+    at = _open("revenue_share", {"month": "2024-02"})
+    assert _metrics(at)["Book sales"] == "$219.99"
+    first, _ = lake.publications(lake.configured())
+    earlier = f"{first.published_at:%Y-%m-%d %H:%M:%S} UTC (run {first.run_id})"
+    assert at.selectbox(key="published").options == ["latest", earlier]
+    at = _open("revenue_share", {"month": "2024-02", "published": earlier})  # a link to the page as published then
+    _no_errors(at)
+    assert _metrics(at)["Book sales"] == "$175.54"
+    assert not [button for button in at.button if button.key == "close_month"]  # months close on the latest only
+    at = at.selectbox(key="published").set_value("latest").run()
+    assert _metrics(at)["Book sales"] == "$219.99"
 
 
 def _figure(at: AppTest, key: str) -> dict:

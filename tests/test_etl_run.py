@@ -105,7 +105,7 @@ def test_full_run_stages_every_table_and_no_secret(source_url: str, cli_env: dic
     # The publication is the lake's snapshot 1 (0 made the catalog); `runs` names it while it is kept.
     assert run["publication"] == {"snapshot_id": 1, "tables_written": 19 + 8 + 39 + 6}
     table = run_cli("runs", env=cli_env).stdout.splitlines()
-    assert table[0].split()[-5:] == ["seconds", "publication", "error", "/", "held"]
+    assert table[0].split()[-6:] == ["seconds", "publication", "error", "/", "held", "back"]
     assert table[1].startswith(run["run_id"]) and " #1 " in table[1]
 
 
