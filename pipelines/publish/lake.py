@@ -178,7 +178,10 @@ def version(lake: Lake) -> str | None:
     except UserError:  # not (yet) a DuckLake catalog
         return None
     newest = rows[0][0] if rows else None
-    return None if newest is None or int(str(newest)) == 0 else f"snapshot-{newest}"
+    if newest is None or int(str(newest)) == 0:
+        return None
+    # The catalog file's inode too: a copy of a warehouse (a restore, a test's copy) is another warehouse.
+    return f"{lake.local.stat().st_ino}-{newest}" if lake.local is not None else f"snapshot-{newest}"
 
 
 def resolve(lake: Lake, as_of: str | None) -> Publication:
@@ -256,38 +259,35 @@ def _write_ahead(catalog: Path) -> None:
         raise UserError(f"cannot open the warehouse catalog {catalog}: {first_line(exc)}") from exc
 
 
-# Readers share one in-memory DuckDB per catalog in a process: loading the two extensions costs a few hundred ms
-# (each is a ~35 MB file DuckDB verifies), and attaching a snapshot one catalog round trip, so each is done once and
-# every reader is a cursor of that database on the snapshot's attachment (`USE` is per cursor).
-_READERS: dict[str, duckdb.DuckDBPyConnection] = {}
-_ATTACHED: dict[str, OrderedDict[int, str]] = {}
+# Readers share one in-memory DuckDB per publication in a process: loading the two extensions costs a few hundred
+# ms (each is a ~35 MB file DuckDB verifies) and attaching the snapshot a catalog round trip, so each is done once per
+# publication, and every reader is a cursor of that database. One database per publication, not one for all: a
+# session sees only its publication's tables (information_schema included).
+_READERS: OrderedDict[tuple[str, int], duckdb.DuckDBPyConnection] = OrderedDict()
 _READERS_LOCK = threading.Lock()
-MAX_ATTACHED = 16  # snapshots kept attached per catalog; the least recently opened goes first
+MAX_READERS = 8  # publications kept open per process; the least recently opened is let go (its cursors live on)
 
 
 def open_publication(lake: Lake, as_of: str | None = None) -> tuple[duckdb.DuckDBPyConnection, Publication]:
     """A DuckDB session on one publication (`marts.x`, `staging.x`, `meta.x` name its tables), read-only."""
     publication = resolve(lake, as_of)
+    key = (lake.catalog, publication.snapshot_id)
     with _READERS_LOCK:
-        base = _READERS.get(lake.catalog)
+        base = _READERS.get(key)
         if base is None:
             base = duckdb.connect()
-            load_extensions(base, lake)
-            _READERS[lake.catalog] = base
-        attached = _ATTACHED.setdefault(lake.catalog, OrderedDict())
-        alias = attached.get(publication.snapshot_id)
-        if alias is None:
-            alias = f"publication_{publication.snapshot_id}"
-            attach(base, lake, alias=alias, snapshot=publication.snapshot_id)
-            attached[publication.snapshot_id] = alias
-            while len(attached) > MAX_ATTACHED:
-                _, oldest = attached.popitem(last=False)
-                with suppress(duckdb.Error):
-                    base.execute(f"detach {oldest}")
-        attached.move_to_end(publication.snapshot_id)
+            try:
+                attach(base, lake, snapshot=publication.snapshot_id)
+            except BaseException:
+                base.close()
+                raise
+            _READERS[key] = base
+            while len(_READERS) > MAX_READERS:
+                _READERS.popitem(last=False)
+        _READERS.move_to_end(key)
         con = base.cursor()
     try:
-        con.execute(f"use {alias}")
+        con.execute(f"use {LAKE_ALIAS}")
     except BaseException:
         con.close()
         raise
