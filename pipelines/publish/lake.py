@@ -335,6 +335,7 @@ def restore(con: duckdb.DuckDBPyConnection, publication: Publication, *, alias: 
     for schema, table in published:
         con.execute(f'create schema if not exists "{schema}"')
         con.execute(f'create or replace table "{schema}"."{table}" as from {alias}."{schema}"."{table}"')
+    con.execute("drop table if exists main.published_fingerprints")  # compare every table at the next publish
     mark(con, snapshot_id=publication.snapshot_id, dirty=False)
     con.execute("checkpoint")
 
@@ -362,8 +363,12 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, *, alias: str = LAKE_AL
         if (schema, table) not in work:
             plan.append(f'drop table {alias}."{schema}"."{table}"')
             written[f"{schema}.{table}"] = 0
+    before = _fingerprints_kept(con)
+    now = _fingerprints(con, work)
     for index, ((schema, table), columns) in enumerate(sorted(work.items())):
         name = f'"{schema}"."{table}"'
+        if published.get((schema, table)) == columns and before.get((schema, table)) == now[(schema, table)]:
+            continue  # the same rows as published: not even read from the lake (each lake scan costs round trips)
         if published.get((schema, table)) == columns:
             # Rows are compared by a hash of the whole row, counted (a multiset): every row of a hash whose count
             # differs is deleted from the lake and inserted from the working file.
@@ -408,8 +413,42 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, *, alias: str = LAKE_AL
     for temp in con.execute("select table_name from duckdb_tables() where temporary").fetchall():
         if str(temp[0]).startswith("changed_"):
             con.execute(f"drop table temp.{temp[0]}")
+    _keep_fingerprints(con, now)
     mark(con, snapshot_id=snapshot_id, dirty=False)
     return Written(snapshot_id=snapshot_id, tables=written)
+
+
+Fingerprint = tuple[int, int]  # rows, and the sum of the rows' hashes
+
+
+def _fingerprints(
+    con: duckdb.DuckDBPyConnection, tables: dict[tuple[str, str], list[tuple[str, str]]]
+) -> dict[tuple[str, str], Fingerprint]:
+    """Each working table's fingerprint, read locally (no lake round trip)."""
+    found: dict[tuple[str, str], Fingerprint] = {}
+    for schema, table in tables:
+        row = con.execute(f'select count(*), coalesce(sum(hash(t)::hugeint), 0) from "{schema}"."{table}" t').fetchall()
+        found[(schema, table)] = (int(row[0][0]), int(row[0][1]))
+    return found
+
+
+def _fingerprints_kept(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Fingerprint]:
+    """The fingerprints of the tables as last published (empty after a restore: every table is compared)."""
+    con.execute(
+        "create table if not exists main.published_fingerprints "
+        "(schema_name varchar, table_name varchar, rows bigint, fingerprint hugeint)"
+    )
+    rows = con.execute("select schema_name, table_name, rows, fingerprint from main.published_fingerprints").fetchall()
+    return {(schema, table): (int(n), int(fingerprint)) for schema, table, n, fingerprint in rows}
+
+
+def _keep_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: dict[tuple[str, str], Fingerprint]) -> None:
+    _fingerprints_kept(con)
+    con.execute("delete from main.published_fingerprints")
+    con.executemany(
+        "insert into main.published_fingerprints values (?, ?, ?, ?)",
+        [(schema, table, n, fingerprint) for (schema, table), (n, fingerprint) in fingerprints.items()],
+    )
 
 
 # --- retention and compaction ---
