@@ -14,6 +14,7 @@ from pathlib import Path
 from dashboards.warm import start_watching
 from pipelines.config import paths, setting, settings_file
 from pipelines.errors import UserError
+from pipelines.publish import lake
 
 APP = Path(__file__).with_name("app.py")
 SERVER = Path(__file__).with_name("server.py")  # the app plus the session cookie's routes (an st.App)
@@ -125,7 +126,7 @@ def serve(host: str, port: int, *, no_auth: bool = False, banner: str = "") -> i
 
         ensure_no_auth_allowed(host)
     _check_port(host, port)
-    if not paths().warehouse.exists():
+    if lake.version(lake.configured()) is None:
         print(
             f"note: no warehouse at {paths().warehouse} yet; the pages will say so until `etl run` publishes one",
             file=sys.stderr,
@@ -174,7 +175,7 @@ def _demo(args: argparse.Namespace) -> int:
     _step("source", "init")
     if not _source_has_users():
         _step("source", "seed", "--scale", DEMO_SCALE)
-    if not paths().warehouse.exists():
+    if lake.version(lake.configured()) is None:
         _step("etl", "run")
     from dashboards.auth.users import ensure_demo_admin
 

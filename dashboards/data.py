@@ -6,8 +6,9 @@ Pages hold no SQL and no connections. Every defined business metric (`queries/me
 reports serve the lists and tables that are not metrics (statements, top spenders, ...):
 `report("ai_cost/top_spenders", start=..., end=...)` runs `queries/reports/ai_cost/top_spenders.sql` with its `$name`
 parameters bound, only for a role allowed to open the folder's page (the folder is the scope). Both cache their
-answers under the warehouse version: publishing swaps in a new file, so a new inode/mtime means new answers without
-restarting the server.
+answers under the warehouse version: each publication commits to the lake's catalog, so a new version means new
+answers without restarting the server. A page may read an older kept publication (`read_as_published`, the Revenue
+share page's "as published at" picker): its answers are cached under their own request.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pipelines.alerts.state import EPISODE_COLUMNS, read_episodes, state_path
 from pipelines.config import paths
 from pipelines.metrics.definitions import Metric, resolve
 from pipelines.metrics.query import query_metrics
+from pipelines.publish import lake
 from pipelines.publish.history import read_runs
 from pipelines.queries import sql_file
 from pipelines.transform.lineage import lineage
@@ -44,6 +46,7 @@ _TABLES_READ = "_data_tables_read"
 _USER = "_data_user"
 _PAGE = "_data_page"
 _SECTIONS = "_data_sections"
+_AS_OF = "_data_as_of"  # the run id of the publication this page run reads; None: the latest
 
 
 class OutOfScope(PermissionError):
@@ -61,18 +64,41 @@ def warehouse_path() -> Path:
 
 
 def warehouse_version() -> str | None:
-    """Identifies the published file (publishing swaps in a new one); None when nothing is published yet."""
-    return file_version(warehouse_path())
+    """Identifies the latest publication (each one commits to the catalog); None when nothing is published yet."""
+    return lake.version(lake.configured())
+
+
+def publications() -> list[lake.Publication]:
+    """The kept publications, newest first: what the "as published at" picker offers."""
+    return list(reversed(lake.publications(lake.configured())))
+
+
+def read_as_published(run_id: str | None) -> None:
+    """From here on, this page run reads the publication of run `run_id` (None: the latest); `start_run` resets it."""
+    st.session_state[_AS_OF] = run_id
+
+
+def reading_latest() -> bool:
+    return st.session_state.get(_AS_OF) is None
+
+
+def _as_of() -> str | None:
+    as_of = st.session_state.get(_AS_OF)
+    return None if as_of is None else str(as_of)
 
 
 def _query(sql: str, version: str, params: dict[str, object]) -> pd.DataFrame:
-    """The rows of one query, run once per publication (`publication_cache`)."""
-    return publication_cache.result(version, ("query", sql, sorted(params.items())), lambda: _execute(sql, params))
+    """The rows of one query, run once per publication (`publication_cache`); an older publication's rows are
+    entries of their own (the request names it), kept until the next publication like every other."""
+    as_of = _as_of()
+    return publication_cache.result(
+        version, ("query", sql, sorted(params.items()), as_of), lambda: _execute(sql, params, as_of)
+    )
 
 
-def _execute(sql: str, params: dict[str, object]) -> pd.DataFrame:
-    """Run one query on a fresh read-only connection."""
-    con = connect(warehouse_path(), read_only=True)
+def _execute(sql: str, params: dict[str, object], as_of: str | None = None) -> pd.DataFrame:
+    """Run one query on a fresh read-only connection to the publication (the latest, or `as_of`)."""
+    con = connect(warehouse_path(), read_only=True, as_of=as_of)
     try:
         # Through Arrow so DECIMAL arrives as Python Decimal (pandas' own conversion would make it float).
         return con.execute(sql, params).to_arrow_table().to_pandas()
@@ -97,6 +123,7 @@ def start_run(user: User) -> None:
     st.session_state[_USER] = user
     st.session_state[_TABLES_READ] = set()
     st.session_state[_SECTIONS] = []
+    st.session_state[_AS_OF] = None
 
 
 def current_user() -> User:
@@ -224,7 +251,7 @@ def metric(
     if version is None:
         return pd.DataFrame()
     chosen = tuple(sorted((dim, tuple(values)) for dim, values in (where or {}).items() if values))
-    request = ("metric", tuple(wanted), start, end, grain, tuple(by), chosen)
+    request = ("metric", tuple(wanted), start, end, grain, tuple(by), chosen, _as_of())
     return publication_cache.result(version, request, lambda: _metric_query(*request[1:]))
 
 
@@ -235,9 +262,10 @@ def _metric_query(
     grain: str,
     by: tuple[str, ...],
     where: tuple[tuple[str, tuple[str, ...]], ...],
+    as_of: str | None,
 ) -> pd.DataFrame:
     """One engine query on a fresh read-only connection."""
-    con = connect(warehouse_path(), read_only=True)
+    con = connect(warehouse_path(), read_only=True, as_of=as_of)
     try:
         return query_metrics(con, names, start=start, end=end, grain=grain, by=by, where=dict(where))
     finally:
@@ -412,14 +440,14 @@ def statement_files(month: date) -> tuple[bytes, bytes]:
     """The month's revenue-share statements as CSV and XLSX, made by the same code as `export revenue-share`."""
     if not may_read("revenue_share"):
         raise OutOfScope(f"the {_role()} role may not export revenue share statements")
-    return _statement_files(month, warehouse_version())
+    return _statement_files(month, warehouse_version(), _as_of())
 
 
 @st.cache_data(show_spinner=False, max_entries=24)
-def _statement_files(month: date, version: str | None) -> tuple[bytes, bytes]:
+def _statement_files(month: date, version: str | None, as_of: str | None) -> tuple[bytes, bytes]:
     from pipelines.export.revenue_share import publication, statement_rows, to_csv_bytes, to_xlsx_bytes
 
-    con = connect(warehouse_path(), read_only=True)
+    con = connect(warehouse_path(), read_only=True, as_of=as_of)
     try:
         rows = statement_rows(con, month)
         source = publication(con)

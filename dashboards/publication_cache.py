@@ -12,9 +12,9 @@ and the marks on its time axis. Two viewers share an entry only when they would 
 rows, with pseudonyms, and an admin's, with names, are different rows and so different entries (query results hold
 ids; people are shaped per role after them), and no role or filter can be left out of a key because none is in it.
 
-Entries live under the warehouse version they were made for (`data.warehouse_version`: publishing swaps in a new
-file). The first request of a new version retires the old one: its entries are dropped from memory and its folder is
-deleted; a run still on a retired version makes its value without keeping it.
+Entries live under the warehouse version they were made for (`data.warehouse_version`: each publication commits a
+new snapshot to the lake's catalog). The first request of a new version retires the old one: its entries are
+dropped from memory and its folder is deleted; a run still on a retired version makes its value without keeping it.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io
 
-from dashboards.warm import file_version
+from dashboards.warm import publication_version
 from pipelines.config import paths
 
 Value = TypeVar("Value")
@@ -142,7 +142,7 @@ class PublicationCache(Generic[Value]):
         self.entries = OrderedDict()  # the old publication's values are unreachable: let them go now
         # Hundreds of files: deleted beside the view that noticed the new publication, not in it. The file published
         # now is kept too: a late warm-up of an older publication must not delete a newer one's entries.
-        current = file_version(paths().warehouse)
+        current = publication_version()
         threading.Thread(target=drop_folders, args=(version, current), name="cache-drop", daemon=True).start()
 
     def _path(self, version: str, address: str) -> Path:

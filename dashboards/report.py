@@ -20,6 +20,7 @@ from dashboards import pages
 from pipelines import audit
 from pipelines.config import paths
 from pipelines.errors import UserError
+from pipelines.publish import lake
 
 TIMEOUT_SECONDS = 300
 FORMATS = ("xlsx", "pdf")
@@ -100,7 +101,7 @@ def build_pack(page_key: str, role: str, query: dict[str, list[str]], file_forma
 
     check_role(page_key, role)
     page = pages.page(page_key)
-    if not paths().warehouse.exists():
+    if lake.version(lake.configured()) is None:
         raise UserError(f"no warehouse at {paths().warehouse}; run `ebook-analytics etl run` first")
     os.environ.setdefault("STREAMLIT_SERVER_HEADLESS", "true")
     runner = AppTest.from_function(

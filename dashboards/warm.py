@@ -24,6 +24,8 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from pipelines.publish import lake
+
 POLL_S = 1.0  # how often the watcher looks at the published file
 NICENESS = 10  # the warm-up yields the cores to the viewers' sessions
 TIMEOUT_S = 600
@@ -40,6 +42,11 @@ def file_version(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     return f"{stat.st_ino}-{stat.st_mtime_ns}-{stat.st_size}"
+
+
+def publication_version() -> str | None:
+    """The latest publication of the configured warehouse (`pipelines.publish.lake.version`)."""
+    return lake.version(lake.configured())
 
 
 def views() -> list[tuple[str, str]]:
@@ -78,9 +85,8 @@ def warm() -> int:
     from streamlit.testing.v1 import AppTest
 
     from dashboards.publication_cache import cache_root
-    from pipelines.config import paths
 
-    version = file_version(paths().warehouse)
+    version = publication_version()
     if version is None:
         return 0
     folder = cache_root() / version
@@ -92,7 +98,7 @@ def warm() -> int:
             runner = AppTest.from_function(_view_script, args=(page_key, role), default_timeout=TIMEOUT_S)
             runner.run()
             drawn += 1
-        if file_version(paths().warehouse) == version:  # not replaced meanwhile: these are its views
+        if publication_version() == version:  # not replaced meanwhile: these are its views
             (folder / WARMED).touch()
         return drawn
 
@@ -115,9 +121,10 @@ def _only_one(folder: Path) -> Iterator[bool]:
 
 def watch(warehouse: Path, env: Mapping[str, str], stop: threading.Event) -> None:
     """Until `stop`: when the published file changes, warm its views in a child process (one at a time)."""
-    seen = file_version(warehouse)
+    published = lake.at(warehouse)
+    seen = lake.version(published)
     while not stop.wait(POLL_S):
-        current = file_version(warehouse)
+        current = lake.version(published)
         if current is None or current == seen:
             continue
         seen = current

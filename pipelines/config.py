@@ -70,8 +70,10 @@ class Paths:
 
     @property
     def warehouse(self) -> Path:
+        """The published warehouse: its DuckLake catalog file (SQLite), data files beside it (`pipelines.publish.lake`).
+        With `warehouse_catalog` (a PostgreSQL catalog) it still names the folder's place: runs, lock, working file."""
         configured = setting("warehouse")
-        return Path(configured) if configured else self.home / "warehouse" / "analytics.duckdb"
+        return Path(configured) if configured else self.home / "warehouse" / "analytics.ducklake"
 
     @property
     def warehouse_dir(self) -> Path:

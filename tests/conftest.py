@@ -8,13 +8,17 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import duckdb
 import psycopg
 import pytest
 from psycopg import sql
 
+from pipelines import warehouse
+from pipelines.publish import lake
 from pipelines.source import server
 from tests.warm_cli import WarmCli
 
@@ -130,7 +134,7 @@ def cli_environment(directory: Path, source_url: str) -> dict[str, str]:
     env.update(
         EBOOK_ANALYTICS_HOME=str(directory / "home"),
         EBOOK_ANALYTICS_SOURCE_URL=source_url,
-        EBOOK_ANALYTICS_WAREHOUSE=str(directory / "home" / "warehouse" / "analytics.duckdb"),
+        EBOOK_ANALYTICS_WAREHOUSE=str(directory / "home" / "warehouse" / "analytics.ducklake"),
     )
     return env
 
@@ -205,3 +209,44 @@ def table_checksums(url: str, tables: Iterable[str] | None = None) -> dict[str, 
             ).fetchone()
             for table in tables
         }
+
+
+def open_published(path: Path | str, as_of: str | None = None) -> duckdb.DuckDBPyConnection:
+    """The published warehouse at `path` (a DuckLake catalog), read-only at its latest publication or `as_of`: how
+    every reader opens it (`pipelines.warehouse.connect`), UTC and the house macros included."""
+    return warehouse.connect(path, read_only=True, as_of=as_of)
+
+
+def attach_published(
+    con: duckdb.DuckDBPyConnection, path: Path | str, alias: str, as_of: str | None = None
+) -> lake.Publication:
+    """Attach the publication of the warehouse at `path` (the latest, or `as_of`) to `con`, read-only, as `alias`."""
+    published = lake.at(Path(path))
+    publication = lake.resolve(published, as_of)
+    lake.attach(con, published, alias=alias, snapshot=publication.snapshot_id)
+    return publication
+
+
+def published_as_file(path: Path | str, target: Path) -> Path:
+    """The latest publication at `path` copied into the plain DuckDB file `target` (a writable scratch copy)."""
+    with duckdb.connect(str(target)) as con:
+        lake.restore(con, attach_published(con, path, lake.LAKE_ALIAS))
+    return target
+
+
+@contextmanager
+def change_published(path: Path | str, run_id: str = "changed-by-a-test") -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse at `path` open for writing (`use lake`; created when missing): what the block changes commits as
+    one publication of run `run_id`, as a run's publish step would (a test altering what was published)."""
+    con = duckdb.connect()
+    try:
+        lake.attach(con, lake.at(Path(path)), read_only=False)
+        con.execute(f"use {lake.LAKE_ALIAS}")
+        con.execute("begin")
+        yield con
+        con.execute(
+            f"call {lake.LAKE_ALIAS}.set_commit_message($author, $run_id)", {"author": lake.AUTHOR, "run_id": run_id}
+        )
+        con.execute("commit")
+    finally:
+        con.close()

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import duckdb
 import psycopg
+
+from pipelines import warehouse
 
 T = TypeVar("T")
 
@@ -123,8 +124,7 @@ def execute(url: str, statement: str) -> None:
 
 
 def query_warehouse(path: Path, statement: str, params: dict[str, Any] | None = None) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        con.execute("set TimeZone = 'UTC'")  # days are UTC days, whatever the machine's zone
+    with warehouse.connect(path, read_only=True) as con:  # the publication, UTC days, as every reader opens it
         return con.execute(statement, params or {}).fetchall()
 
 

@@ -230,7 +230,7 @@ def test_alerts_cli_without_a_warehouse(tmp_path: Path) -> None:
         "error: unknown alert rule 'nope'; `ebook-analytics alerts list` shows the rules\n",
     )
     missing = run_cli("alerts", "test", "stale_data", env=env, check=False)
-    warehouse = tmp_path / "home" / "warehouse" / "analytics.duckdb"
+    warehouse = tmp_path / "home" / "warehouse" / "analytics.ducklake"
     assert (missing.returncode, missing.stderr) == (
         1,
         f"error: no published warehouse at {warehouse}; run `ebook-analytics etl run` first\n",

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import psycopg
 import pytest
@@ -18,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from dashboards import charts
 from pipelines import warehouse
 from pipelines.queries import sql_file
-from tests.conftest import copy_published, run_cli
+from tests.conftest import copy_published, open_published, run_cli
 from tests.marts_dataset import LIFETIME, PRO_MONTHLY, uid
 
 NEVER = "-infinity"
@@ -145,7 +144,7 @@ def changed(
 
 
 def _snapshot_day(env: dict[str, str]) -> date:
-    con = duckdb.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    con = open_published(env["EBOOK_ANALYTICS_WAREHOUSE"])
     try:
         return con.execute("select (snapshot_at at time zone 'UTC')::date from meta.publication").fetchone()[0]
     finally:

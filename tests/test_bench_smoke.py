@@ -80,7 +80,7 @@ def test_bench_tiny_measures_everything_on_its_own_data(cli_env: dict[str, str],
     # Its own data folder; the user's warehouse is never created or touched.
     bench_home = Path(cli_env["EBOOK_ANALYTICS_HOME"]) / "bench-tiny"
     assert json.loads((bench_home / "seeded.json").read_text())["scale"] == "tiny"
-    assert (bench_home / "warehouse" / "analytics.duckdb").is_file()
+    assert (bench_home / "warehouse" / "analytics.ducklake").is_file()
     assert not Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"]).exists()
 
 

@@ -23,7 +23,7 @@ from dashboards.auth import PAGES
 from dashboards.colours import colour
 from dashboards.commands import streamlit_flags
 from dashboards.health import free_port, wait_until_healthy
-from tests.conftest import REPO_ROOT, copy_published, run_cli
+from tests.conftest import REPO_ROOT, copy_published, open_published, run_cli
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -273,9 +273,8 @@ def test_a_reversed_range_is_refused_and_typed_dates_apply(page, server: str) ->
 
 
 def test_sorting_a_table_finds_the_smallest_row_of_the_whole_result(page, server: str, published) -> None:
-    import duckdb
 
-    con = duckdb.connect(published["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    con = open_published(published["EBOOK_ANALYTICS_WAREHOUSE"])
     try:
         # Ties on the smallest count are broken by the other columns: the table name first.
         rows, smallest = con.execute(

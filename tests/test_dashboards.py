@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import openpyxl
 import pandas as pd
@@ -28,8 +27,9 @@ from streamlit.testing.v1 import AppTest
 
 from dashboards import charts
 from dashboards.auth import PAGES
+from pipelines.publish import lake
 from tests.app_sessions import sign_in
-from tests.conftest import REPO_ROOT, copy_published, run_cli
+from tests.conftest import REPO_ROOT, copy_published, open_published, run_cli
 from tests.marts_dataset import ALICE, LONG_NIGHT, uid
 
 APP = str(REPO_ROOT / "dashboards" / "app.py")
@@ -71,7 +71,7 @@ HOSTILE_LINKS = [
 def _env(home: Path, *, no_auth: bool) -> dict[str, str]:
     env = {
         "EBOOK_ANALYTICS_HOME": str(home),
-        "EBOOK_ANALYTICS_WAREHOUSE": str(home / "warehouse" / "analytics.duckdb"),
+        "EBOOK_ANALYTICS_WAREHOUSE": str(home / "warehouse" / "analytics.ducklake"),
         "EBOOK_ANALYTICS_BIND_ADDRESS": "127.0.0.1",
         "EBOOK_ANALYTICS_PSEUDONYM_KEY": "test-key",
     }
@@ -117,7 +117,7 @@ def _no_errors(at: AppTest) -> None:
 
 
 def _scalar(warehouse: Path, sql: str) -> object:
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = open_published(warehouse)
     try:
         return con.execute(sql).fetchone()[0]
     finally:
@@ -428,7 +428,7 @@ def test_a_new_publication_is_picked_up_and_held_back_marts_are_announced(
     assert _metrics(at)["AI cost"] == "$2.56"
     assert not at.error
 
-    kept = _scalar(home / "warehouse" / "analytics.duckdb", "select run_id from meta.publication")
+    kept = _scalar(home / "warehouse" / "analytics.ducklake", "select run_id from meta.publication")
     # An error-level check on the generations fails: the marts made of them are held back, the others publish.
     with psycopg.connect(source_url) as conn:
         conn.execute(
@@ -445,6 +445,35 @@ def test_a_new_publication_is_picked_up_and_held_back_marts_are_announced(
         banner.value
     )
     _no_errors(_open("usage", {"dates": MARCH}))  # not made of generations: published fresh, no banner
+
+
+def test_revenue_share_reads_the_publication_picked_as_published_at(
+    published_copy: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli_env = published_copy
+    for name, value in _env(Path(cli_env["EBOOK_ANALYTICS_HOME"]), no_auth=True).items():
+        monkeypatch.setenv(name, value)
+    at = _open("revenue_share", {"month": "2024-02"})
+    assert _metrics(at)["Book sales"] == "$175.54"  # 100.00 + 55.55 + 19.99
+    assert at.selectbox(key="published").options == ["latest"]  # one publication kept: nothing older to pick
+    with psycopg.connect(cli_env["EBOOK_ANALYTICS_SOURCE_URL"]) as conn:  # Sea Glass sold 44.45 more in February
+        conn.execute(
+            "update billing.revenue_shares set book_sales = 100.00, platform_revenue = 15.00, user_revenue = 85.00 "
+            "where id = '50000000-0000-0000-0000-000000000002'"
+        )
+    run_cli("etl", "run", env=cli_env)
+
+    at = _open("revenue_share", {"month": "2024-02"})
+    assert _metrics(at)["Book sales"] == "$219.99"
+    first, _ = lake.publications(lake.configured())
+    earlier = f"{first.published_at:%Y-%m-%d %H:%M:%S} UTC (run {first.run_id})"
+    assert at.selectbox(key="published").options == ["latest", earlier]
+    at = _open("revenue_share", {"month": "2024-02", "published": earlier})  # a link to the page as published then
+    _no_errors(at)
+    assert _metrics(at)["Book sales"] == "$175.54"
+    assert not [button for button in at.button if button.key == "close_month"]  # months close on the latest only
+    at = at.selectbox(key="published").set_value("latest").run()
+    assert _metrics(at)["Book sales"] == "$219.99"
 
 
 def _figure(at: AppTest, key: str) -> dict:
@@ -736,7 +765,7 @@ def test_an_analysts_page_pack_equals_the_page_csvs_and_names_nobody(
     book = openpyxl.load_workbook(io.BytesIO(at.session_state["pack"]))
     assert len(book.sheetnames) == len(sections) + 1 == 10  # the cover, 5 charts and 4 tables
     cover = {row[0].value: row[1].value for row in book["Cover"].iter_rows()}
-    con = duckdb.connect(published["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    con = open_published(published["EBOOK_ANALYTICS_WAREHOUSE"])
     try:
         run_id, snapshot_at = con.execute("select run_id, snapshot_at from meta.publication").fetchone()
     finally:

@@ -57,15 +57,10 @@ def _all_text_values(path: Path) -> list[str]:
 def test_full_run_stages_every_table_and_no_secret(source_url: str, cli_env: dict[str, str]) -> None:
     insert_platform(source_url)
     live = _warehouse(cli_env)
-    live.parent.mkdir(parents=True)
-    leftover = live.with_name(live.name + ".building-20240101T000000Z-dead00")
-    leftover.write_bytes(b"half a warehouse from a killed run")
-
     result = run_cli("etl", "run", "--full", env=cli_env)
 
     # (full, full): a full run, every table read whole (docs/etl.md, "Change capture")
     assert re.match(r"published run \S+ \(full, full\): 19 tables, 31 rows read, 31 changed, 0 deleted", result.stdout)
-    assert not leftover.exists()
     counts = dict(query_warehouse(live, "select table_name, rows from meta.extract_state"))
     assert counts == STAGED_ROWS
     for name, rows in STAGED_ROWS.items():
@@ -107,6 +102,11 @@ def test_full_run_stages_every_table_and_no_secret(source_url: str, cli_env: dic
 
     listing = run_cli("runs", "--json", "--limit", "1", env=cli_env)
     assert [r["run_id"] for r in json.loads(listing.stdout)] == [run["run_id"]]
+    # The publication is the lake's snapshot 1 (0 made the catalog); `runs` names it while it is kept.
+    assert run["publication"] == {"snapshot_id": 1, "tables_written": 19 + 8 + 39 + 6}
+    table = run_cli("runs", env=cli_env).stdout.splitlines()
+    assert table[0].split()[-6:] == ["seconds", "publication", "error", "/", "held", "back"]
+    assert table[1].startswith(run["run_id"]) and " #1 " in table[1]
 
 
 def test_redact_pii_leaves_out_every_email(source_url: str, cli_env: dict[str, str]) -> None:
@@ -188,7 +188,6 @@ def test_failed_or_killed_run_leaves_the_published_file_byte_identical(
     assert sha256(live) == before
     last = _runs(cli_env)[-1]
     assert last["status"] == "blocked" and len(last["held_back"]) == 39  # every mart
-    assert list(live.parent.glob("*.building-*")) == []
 
     gone = create_database()
     name = psycopg.conninfo.conninfo_to_dict(gone)["dbname"]
@@ -203,7 +202,6 @@ def test_failed_or_killed_run_leaves_the_published_file_byte_identical(
     assert sha256(live) == before
     last = _runs(cli_env)[-1]
     assert last["status"] == "failed" and "does not exist" in last["error"]
-    assert list(live.parent.glob("*.building-*")) == []
 
     bad_url = run_cli("etl", "run", env={**cli_env, "EBOOK_ANALYTICS_SOURCE_URL": "mysql://u@h/db"}, check=False)
     assert bad_url.returncode == 1
@@ -224,9 +222,10 @@ def test_failed_or_killed_run_leaves_the_published_file_byte_identical(
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
-    while not list(live.parent.glob("*.building-*")) and time.monotonic() < deadline:
+    wal = live.parent / "etl-work.duckdb.wal"
+    while not wal.exists() and time.monotonic() < deadline:
         time.sleep(0.02)
-    os.kill(killed.pid, signal.SIGKILL)  # mid-build: the building file exists, the swap has not happened
+    os.kill(killed.pid, signal.SIGKILL)  # mid-build: the working file is being written, nothing is published
     killed.wait()
     assert sha256(live) == before
     assert query_warehouse(live, "select count(*) from staging.ai_generations") == [(3,)]
@@ -249,6 +248,6 @@ def test_corrupt_warehouse_is_refused_until_rebuild(source_url: str, cli_env: di
 
     run_cli("etl", "run", "--full", "--rebuild", env=cli_env)
 
-    (aside,) = live.parent.glob("analytics.duckdb.corrupt-*")
+    (aside,) = live.parent.glob(f"{live.name}.corrupt-*")
     assert aside.read_bytes() == b"not a duckdb file, maybe someone's spreadsheet"
     assert query_warehouse(live, "select count(*) from staging.users") == [(3,)]

@@ -7,13 +7,13 @@ from datetime import UTC, date
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import openpyxl
+import psycopg
 import pytest
 
 from pipelines import warehouse
 from pipelines.export.revenue_share import COLUMNS, CURRENCY_FORMAT, LABELS, RATE_FORMAT, statement_rows
-from tests.conftest import cli_environment, copy_published, run_cli
+from tests.conftest import cli_environment, copy_published, open_published, run_cli
 
 D = Decimal
 ALICE = "a0000000-0000-0000-0000-000000000001"
@@ -29,7 +29,7 @@ def env(published_dataset: dict[str, str], tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(scope="module")
 def publication(env: dict[str, str]) -> tuple:
-    con = duckdb.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    con = open_published(env["EBOOK_ANALYTICS_WAREHOUSE"])
     try:
         return con.execute("select run_id, snapshot_at from meta.publication").fetchone()
     finally:
@@ -195,3 +195,103 @@ def test_redacted_warehouse_refuses_with_one_line(env, tmp_path):
         "error: the warehouse was published with --redact-pii, so it has no author emails or names; "
         "run `ebook-analytics etl run --full` without --redact-pii to export statements\n"
     )
+
+
+def test_as_of_reproduces_a_statement_file_byte_for_byte(published_dataset, create_database, tmp_path):
+    """Export February, change its figures at the source and publish again: `--as-of` the first run (or a time
+    between the two publications) gives the first file back exactly, while the latest differs."""
+    env = copy_published(published_dataset, tmp_path, create_database)
+    first_csv, first_xlsx = tmp_path / "first.csv", tmp_path / "first.xlsx"
+    export(env, first_csv, "2024-02", "csv")
+    export(env, first_xlsx, "2024-02", "xlsx")
+    ((first_run, first_published),) = (
+        open_published(env["EBOOK_ANALYTICS_WAREHOUSE"])
+        .execute("select run_id, published_at from meta.publication")
+        .fetchall()
+    )
+    with psycopg.connect(env["EBOOK_ANALYTICS_SOURCE_URL"]) as conn:  # Sea Glass sold 44.45 more in February
+        conn.execute(
+            "update billing.revenue_shares set book_sales = 100.00, platform_revenue = 15.00, user_revenue = 85.00 "
+            "where id = '50000000-0000-0000-0000-000000000002'"
+        )
+    run_cli("etl", "run", env=env)
+
+    latest = tmp_path / "latest.csv"
+    export(env, latest, "2024-02", "csv")
+    assert ",Sea Glass,2024-02-01,2024-02-29,100.00," in latest.read_text()
+    for as_of in (first_run, first_published.isoformat()):
+        again_csv, again_xlsx = tmp_path / "again.csv", tmp_path / "again.xlsx"
+        run_cli(
+            "export",
+            "statements",
+            "--period",
+            "2024-02",
+            "--format",
+            "csv",
+            "--out",
+            str(again_csv),
+            "--as-of",
+            as_of,
+            env=env,
+        )
+        run_cli(
+            "export",
+            "statements",
+            "--period",
+            "2024-02",
+            "--format",
+            "xlsx",
+            "--out",
+            str(again_xlsx),
+            "--as-of",
+            as_of,
+            env=env,
+        )
+        assert again_csv.read_bytes() == first_csv.read_bytes()
+        assert _cells(again_xlsx) == _cells(first_xlsx)
+    pack = tmp_path / "pack"
+    run_cli(
+        "export",
+        "statements",
+        "--period",
+        "2024-02",
+        "--per-author",
+        "--format",
+        "csv",
+        "--out",
+        str(pack),
+        "--as-of",
+        first_run,
+        env=env,
+    )
+    assert ",Sea Glass,2024-02-01,2024-02-29,55.55," in "".join(p.read_text() for p in pack.glob("*.csv"))
+
+    gone = run_cli(
+        "export",
+        "statements",
+        "--period",
+        "2024-02",
+        "--format",
+        "csv",
+        "--out",
+        str(latest),
+        "--as-of",
+        "20200101T000000Z-000000",
+        env=env,
+        check=False,
+    )
+    assert gone.returncode == 1 and gone.stderr.count("\n") == 1
+    assert gone.stderr.startswith(
+        "error: publication 20200101T000000Z-000000 is not kept (publications are kept 90 days); "
+        f"the oldest kept is run {first_run}, published {first_published.isoformat()}"
+    )
+
+
+def _cells(path: Path) -> list[list[tuple]]:
+    """Every sheet's values but the cover's "Generated at" line: an XLSX file says when it was written (its bytes
+    too); everything finance reads from it is the publication's."""
+    book = openpyxl.load_workbook(path)
+    return [
+        [tuple(row) for row in sheet.iter_rows(values_only=True) if row[0] != "Generated at (UTC)"]
+        for sheet in book.worksheets
+    ]

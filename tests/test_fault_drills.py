@@ -32,9 +32,10 @@ import psycopg
 import pytest
 
 from pipelines.alerts.state import STATE_FILE
+from pipelines.publish.lake import WORK_FILE
 from pipelines.run.schedule import parse_interval
 from pipelines.source import server
-from tests.conftest import REPO_ROOT, _database_url, cli_environment, run_cli
+from tests.conftest import REPO_ROOT, _database_url, cli_environment, open_published, run_cli
 
 # A hand-made history: one user, one model and three generations whose UTC days are known:
 # 2024-03-01 23:30 at -05:00 is 2024-03-02 04:30 UTC, so day 2024-03-01 holds only the 12:00 UTC generation.
@@ -96,7 +97,7 @@ def digest(path: Path) -> str:
 
 def costs(warehouse: Path) -> dict[str, tuple[int, int, Decimal]]:
     """marts.ai_cost_daily by day, read the way dashboards read it: read-only."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with open_published(warehouse) as con:
         rows = con.execute(
             "select day::varchar, sum(generations), sum(tokens_used), sum(cost_usd) "
             "from marts.ai_cost_daily group by day order by day"
@@ -105,7 +106,7 @@ def costs(warehouse: Path) -> dict[str, tuple[int, int, Decimal]]:
 
 
 def publication(warehouse: Path) -> str:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with open_published(warehouse) as con:
         return con.execute("select run_id from meta.publication").fetchone()[0]
 
 
@@ -115,9 +116,31 @@ def runs(env: dict[str, str]) -> list[dict]:
 
 
 def leftovers(env: dict[str, str]) -> list[str]:
-    """Files in the warehouse folder other than the live file, the run history, the alert state and the lock."""
-    expected = {warehouse_of(env).name, "runs.jsonl", STATE_FILE, ".etl.lock"}
-    return sorted(p.name for p in warehouse_of(env).parent.iterdir() if p.name not in expected)
+    """Files in the warehouse folder other than the lake (catalog and data files), the ETL's working file, the run
+    history, the alert state and the lock."""
+    live = warehouse_of(env)
+    catalog = {live.name, f"{live.name}-wal", f"{live.name}-shm", f"{live.name}.files"}
+    expected = {*catalog, WORK_FILE, f"{WORK_FILE}.wal", "runs.jsonl", STATE_FILE, ".etl.lock"}
+    return sorted(p.name for p in live.parent.iterdir() if p.name not in expected)
+
+
+def work_is_dirty(env: dict[str, str]) -> bool:
+    """Whether the ETL's working file is marked as changed since the publication it records."""
+    with duckdb.connect(str(warehouse_of(env).parent / WORK_FILE), read_only=True) as con:
+        return bool(con.execute("select dirty from main.work_state").fetchone()[0])
+
+
+def fingerprints(warehouse: Path) -> dict[str, tuple[int, int]]:
+    """Every published staging, history and mart table: its row count and the sum of its rows' hashes."""
+    with open_published(warehouse) as con:
+        tables = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_catalog = 'lake' and table_schema in ('staging', 'history', 'marts') order by 1"
+        ).fetchall()
+        return {
+            name: tuple(con.execute(f"select count(*), coalesce(sum(hash(t)), 0) from {name} t").fetchone())
+            for (name,) in tables
+        }
 
 
 def error_line(result: subprocess.CompletedProcess) -> str:
@@ -214,14 +237,20 @@ def test_killed_mid_run_leaves_the_last_published_warehouse(published: dict[str,
         assert digest(live) == before, phase  # byte-identical
         assert publication(live) == run_id and costs(live) == COSTS, phase  # opens read-only, still the old data
     run_cli("check", env=env)  # the same bytes after each kill, so checking them once covers all three
-    assert any(".building-" in name for name in leftovers(env))  # what the killed run was writing
+    assert work_is_dirty(env)  # the killed run had changed the working file: the next one must not trust it
     assert len(runs(env)) == 1  # kill -9 leaves no record
 
-    # The next run cleans up after the killed ones by itself and publishes the new data.
+    # The next run restores the working file from the lake by itself and publishes the new data.
     run_cli("etl", "run", env=env)
     assert costs(live) == COSTS_AFTER_MORE
-    assert leftovers(env) == []
+    assert leftovers(env) == [] and not work_is_dirty(env)
     assert [run["status"] for run in runs(env)] == ["published", "published"]
+    recovered = fingerprints(live)
+    assert len(recovered) == 19 + 8 + 39  # staging, history, marts
+
+    # ... and equals what a full rebuild from the same source publishes, table by table.
+    run_cli("etl", "run", "--full", env=env)
+    assert fingerprints(live) == recovered
 
 
 def test_source_stopped_mid_run_fails_clearly_and_the_next_run_recovers(tmp_path: Path):
@@ -275,14 +304,15 @@ def test_a_second_run_exits_at_once_or_waits_its_turn(published: dict[str, str])
 
 
 READER = """
-import sys, time, duckdb
+import sys
+from pipelines import warehouse
 path = sys.argv[1]
-con = duckdb.connect(path, read_only=True)
+con = warehouse.connect(path, read_only=True)
 print(con.execute("select run_id from meta.publication").fetchone()[0], flush=True)
-sys.stdin.readline()  # hold the old file open until told
+sys.stdin.readline()  # hold the old publication open until told
 print(con.execute("select run_id from meta.publication").fetchone()[0], flush=True)
 con.close()
-con = duckdb.connect(path, read_only=True)
+con = warehouse.connect(path, read_only=True)
 print(con.execute("select run_id from meta.publication").fetchone()[0], flush=True)
 """
 
@@ -292,7 +322,12 @@ def test_readers_holding_the_warehouse_do_not_stop_publishing(published: dict[st
     live = warehouse_of(env)
     old = publication(live)
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(live)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", READER, str(live)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
     )
     assert reader.stdout.readline().strip() == old
 

@@ -7,7 +7,6 @@ chapter's status and a payout change in place at the source. Each run's snapshot
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import duckdb
 import psycopg
 
-from tests.conftest import run_cli
+from tests.conftest import attach_published, open_published, run_cli
 from tests.marts_dataset import ALICE, BOB, CAROL, DAVE, PRO_MONTHLY, insert_platform_data, uid
 
 SINCE_EVER = datetime.min  # '-infinity'::timestamptz as DuckDB hands it to Python
@@ -28,7 +27,7 @@ def _snapshots(env: dict[str, str]) -> list[datetime]:
 
 
 def _rows(path: Path | str, query: str) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as con:
+    with open_published(path) as con:
         con.execute("set TimeZone = 'UTC'")
         return con.execute(query).fetchall()
 
@@ -38,11 +37,12 @@ def _execute(url: str, statement: str) -> None:
         conn.execute(statement)
 
 
-def _history_differences(first: Path, second: Path) -> dict[str, tuple[int, int]]:
-    """Per history table, rows only in `first` and rows only in `second` (EXCEPT ALL both ways)."""
+def _history_differences(live: Path, first: str, second: str) -> dict[str, tuple[int, int]]:
+    """Per history table, rows only in publication `first` and rows only in `second` (run ids; EXCEPT ALL both
+    ways)."""
     con = duckdb.connect()
-    con.execute(f"attach '{first}' as one (read_only)")
-    con.execute(f"attach '{second}' as two (read_only)")
+    attach_published(con, live, "one", first)
+    attach_published(con, live, "two", second)
     tables = [
         name
         for (name,) in con.execute(
@@ -139,11 +139,11 @@ def test_history_follows_in_place_changes_across_incremental_and_full_runs(
 
     # --full rebuilds staging and marts but carries the history over: with no change at the source, the history
     # is exactly the incremental run's.
-    after_incremental = tmp_path / "after_incremental.duckdb"
-    shutil.copyfile(live, after_incremental)
+    after_incremental = _rows(live, "select run_id from meta.publication")[0][0]
     run_cli("etl", "run", "--full", env=cli_env)
     assert _snapshots(cli_env)[-1] > s2
-    assert set(_history_differences(live, after_incremental).values()) == {(0, 0)}
+    after_full = _rows(live, "select run_id from meta.publication")[0][0]
+    assert set(_history_differences(live, after_incremental, after_full).values()) == {(0, 0)}
 
     # and the history goes on from there: Carol moves again, chapter 1 stays dated by run 2
     _execute(
@@ -177,4 +177,4 @@ def test_full_rebuild_over_an_unusable_file_starts_the_history_afresh(source_url
         ("free", snapshot, SINCE_EVER, FOREVER),
         ("premium", snapshot, SINCE_EVER, FOREVER),
     ]
-    assert len(list(live.parent.glob("analytics.duckdb.corrupt-*"))) == 1
+    assert len(list(live.parent.glob(f"{live.name}.corrupt-*"))) == 1

@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import run_cli
+from pipelines.publish.lake import WORK_FILE
+from tests.conftest import attach_published, run_cli
 from tests.etl_rows import E2, G2, G3, G4, M1, P2, RS1, U2, execute, insert_platform, query_warehouse
 
 CHANGES = f"""
@@ -35,8 +36,8 @@ def _last_run(env: dict[str, str]) -> dict:
 def _differences(incremental: Path, full: Path) -> dict[str, tuple[int, int]]:
     """Per staging/history/marts table, rows only in the incremental file and rows only in the full one (EXCEPT ALL)."""
     con = duckdb.connect()
-    con.execute(f"attach '{incremental}' as inc (read_only)")
-    con.execute(f"attach '{full}' as ful (read_only)")
+    attach_published(con, incremental, "inc")
+    attach_published(con, full, "ful")
     tables = {
         database: set(
             con.execute(
@@ -67,12 +68,10 @@ def _xmin(**counts: int) -> dict[str, int | str]:
 
 
 def _full_env_with_history_of(live: Path, env: dict[str, str], directory: Path) -> dict[str, str]:
-    """An environment whose warehouse is a copy of `live`: `--full` there rebuilds staging and marts from the source
+    """An environment whose warehouse is a copy of `live`'s: `--full` there rebuilds staging and marts from the source
     but carries the history over, which the source cannot give back (docs/etl.md, "History")."""
-    full = directory / "full" / "analytics.duckdb"
-    full.parent.mkdir()
-    shutil.copyfile(live, full)
-    return {**env, "EBOOK_ANALYTICS_WAREHOUSE": str(full)}
+    shutil.copytree(live.parent, directory / "full")  # the lake: its catalog and data files
+    return {**env, "EBOOK_ANALYTICS_WAREHOUSE": str(directory / "full" / live.name)}
 
 
 def test_incremental_run_reflects_changes_and_equals_full(
@@ -83,7 +82,7 @@ def test_incremental_run_reflects_changes_and_equals_full(
     live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
     assert _last_run(cli_env)["mode"] == "full"  # nothing published yet: the first run is a full one
     # A table without extract state (as after an xid epoch change) is re-read whole, yet counts no change.
-    with duckdb.connect(str(live)) as con:
+    with duckdb.connect(str(live.parent / WORK_FILE)) as con:  # the ETL's working file, which the next run builds on
         con.execute("delete from meta.extract_state where table_name = 'users'")
 
     execute(source_url, CHANGES)

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import attach_published, run_cli
 from tests.etl_rows import U1, U2, U3, execute, insert_platform, query_warehouse
 
 # Events beside the platform's two on 2024-03-02 (E1 U1 04:30 UTC, E2 U2 10:00): one id per event, named by number.
@@ -60,8 +60,8 @@ def _unequal_tables(incremental: Path, full: Path) -> list[str]:
     """The staging, history and mart tables whose rows, ordered, differ between the two warehouses."""
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
-    con.execute(f"attach '{incremental}' as inc (read_only)")
-    con.execute(f"attach '{full}' as ful (read_only)")
+    attach_published(con, incremental, "inc")
+    attach_published(con, full, "ful")
     tables = _tables(con, "inc")
     assert tables == _tables(con, "ful")
     assert len([t for t in tables if t.startswith("marts.")]) == 39
@@ -74,10 +74,9 @@ def _unequal_tables(incremental: Path, full: Path) -> list[str]:
 
 
 def _full_run_beside(live: Path, env: dict[str, str], directory: Path) -> Path:
-    """`etl run --full` into a copy of `live` (the history carries over: the source cannot give it back)."""
-    full = directory / "analytics.duckdb"
-    full.parent.mkdir(parents=True)
-    shutil.copyfile(live, full)
+    """`etl run --full` into a copy of `live`'s warehouse (the history carries over: the source cannot give it back)."""
+    shutil.copytree(live.parent, directory / "full")  # the lake: its catalog and data files
+    full = directory / "full" / live.name
     run_cli("etl", "run", "--full", env={**env, "EBOOK_ANALYTICS_WAREHOUSE": str(full)})
     return full
 
@@ -105,7 +104,8 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
     assert _refreshed(_last_run(env), "engagement_daily") == {"mode": "built"}
 
     steps = [
-        ("new_day", NEW_DAY, ["2024-04-11"], [">= 2024-04-11"]),
+        # The spine refreshes from its last day before the run (04-10): a spine growing past its end gains every day.
+        ("new_day", NEW_DAY, ["2024-04-11"], [">= 2024-04-10"]),
         ("late_row", LATE_ROW, ["2024-03-02"], [">= 2024-03-02"]),
         ("moved_row", MOVED_ROW, ["2024-03-05", "2024-03-07"], [">= 2024-03-05"]),
         ("deleted_row", DELETED_ROW, ["2024-03-10"], [">= 2024-03-10"]),

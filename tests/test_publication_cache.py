@@ -4,7 +4,6 @@ and the default views made before the first viewer asks (dashboards.publication_
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from dashboards import publication_cache, warm
 from dashboards.commands import APP
 from dashboards.publication_cache import FIGURES, RESULTS
+from pipelines.publish import lake
 from tests.app_sessions import sign_in
 from tests.conftest import copy_published
 
@@ -124,13 +124,11 @@ def test_a_second_session_and_a_second_process_make_nothing_again(home: Path) ->
 def test_a_new_publication_retires_the_old_entries(home: Path) -> None:
     warehouse = Path(os.environ["EBOOK_ANALYTICS_WAREHOUSE"])
     _open("overview", {"dates": MARCH})
-    old = warm.file_version(warehouse)
+    old = warm.publication_version()
     assert _version_folders(home) == [old]
 
-    # Publishing swaps in a new file: the same data here, so the same numbers, from a new version's entries.
-    shutil.copy2(warehouse, warehouse.with_name("next.duckdb"))
-    os.replace(warehouse.with_name("next.duckdb"), warehouse)
-    new = warm.file_version(warehouse)
+    # Publishing commits a new snapshot: the same data here, so the same numbers, from a new version's entries.
+    new = lake.new_snapshot(lake.at(warehouse))
     before = _counts()
     at = _open("overview", {"dates": MARCH})
     assert {metric.label: metric.value for metric in at.metric} == MARCH_OVERVIEW
@@ -187,9 +185,8 @@ def test_the_dashboard_warms_a_new_publication_before_its_first_viewer(home: Pat
     watcher = threading.Thread(target=warm.watch, args=(warehouse, dict(os.environ), stop))
     watcher.start()
     try:
-        shutil.copy2(warehouse, warehouse.with_name("next.duckdb"))
-        os.replace(warehouse.with_name("next.duckdb"), warehouse)  # a publication lands
-        marker = home / "dashboard-cache" / str(warm.file_version(warehouse)) / warm.WARMED
+        version = lake.new_snapshot(lake.at(warehouse))  # a publication lands
+        marker = home / "dashboard-cache" / version / warm.WARMED
         for _ in range(int(warm.TIMEOUT_S)):
             if marker.exists():
                 break

@@ -27,11 +27,10 @@ from pipelines.quality.gate import build_suites, previous_row_counts, run_checks
 from pipelines.quality.gx import gxe  # GX without PySpark (whose import exits an xdist worker)
 from pipelines.quality.suites import TableSuite
 from pipelines.quality.validation import validate
-from pipelines.queries import sql_file
 from pipelines.run.etl import model_parameters
 from pipelines.transform.history import update_history
 from pipelines.transform.runner import run_models
-from tests.conftest import run_cli
+from tests.conftest import change_published, open_published, run_cli
 
 U1, U2 = "00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-0000000000a2"
 PROVIDER, MODEL = "00000000-0000-0000-0000-0000000000b1", "00000000-0000-0000-0000-0000000000b2"
@@ -180,7 +179,7 @@ def failures(results) -> dict[str, tuple[str, int, tuple[str, ...]]]:
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """In-process runs get their own data folder (extension copy, live warehouse path)."""
     monkeypatch.setenv("EBOOK_ANALYTICS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("EBOOK_ANALYTICS_WAREHOUSE", str(tmp_path / "home" / "warehouse" / "analytics.duckdb"))
+    monkeypatch.setenv("EBOOK_ANALYTICS_WAREHOUSE", str(tmp_path / "home" / "warehouse" / "analytics.ducklake"))
     (tmp_path / "home").mkdir()
     return tmp_path / "home"
 
@@ -301,15 +300,13 @@ def test_volume_against_the_previous_run(built, monkeypatch: pytest.MonkeyPatch)
 
 def test_volume_baseline_comes_from_the_live_warehouse(home: Path) -> None:
     """A history record only knows the rows an incremental run re-read; the live file knows the staged counts."""
-    live = home / "warehouse" / "analytics.duckdb"
-    live.parent.mkdir()
-    writer = duckdb.connect(str(live))
-    writer.execute(sql_file("meta/schema"))
-    writer.execute(
-        "insert into meta.extract_state values ('users', 'xmin', 1, 0, 40, now()), "
-        "('user_events', 'xmin', 1, 0, 700, now())"
-    )
-    writer.close()
+    live = home / "warehouse" / "analytics.ducklake"
+    with change_published(live) as writer:
+        writer.execute("create schema meta")
+        writer.execute(
+            "create table meta.extract_state as from (values ('users', 'xmin', 1, 0, 40, now()), "
+            "('user_events', 'xmin', 1, 0, 700, now())) t(table_name, method, last_xmin, xid_epoch, rows, extracted_at)"
+        )
     building = duckdb.connect(str(home / "build.duckdb"))
     incremental_record = {"tables": {"users": {"rows_read": 1, "rows_changed": 1, "rows_deleted": 0}}}
     assert previous_row_counts(building, incremental_record) == {"users": 40, "user_events": 700}
@@ -328,7 +325,7 @@ def test_bad_threshold_setting_is_one_line(built, monkeypatch: pytest.MonkeyPatc
 
 def query(env: dict[str, str], statement: str) -> list[tuple]:
     """Rows of the live warehouse, read-only."""
-    con = duckdb.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    con = open_published(env["EBOOK_ANALYTICS_WAREHOUSE"])
     try:
         return con.execute(statement).fetchall()
     finally:
@@ -463,7 +460,7 @@ def test_stale_source_publishes_with_freshness_warnings(
     stale_source: str, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     run_cli("etl", "run", "--full", env=cli_env)
-    con = duckdb.connect(cli_env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    con = open_published(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
     try:
         warnings = con.execute("select warnings from meta.publication").fetchone()[0]
         failed = con.execute(

@@ -5,12 +5,11 @@ from __future__ import annotations
 import getpass
 import json
 
-import duckdb
 import openpyxl
 import pypdf
 import pytest
 
-from tests.conftest import copy_published, run_cli
+from tests.conftest import copy_published, open_published, run_cli
 from tests.marts_dataset import ALICE
 
 
@@ -58,7 +57,7 @@ def test_an_analysts_ai_cost_pack_from_the_command_line(env, tmp_path):
         "ai_top_spenders",
     ]
     cover = {row[0].value: row[1].value for row in book["Cover"].iter_rows()}
-    con = duckdb.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    con = open_published(env["EBOOK_ANALYTICS_WAREHOUSE"])
     try:
         (run_id,) = con.execute("select run_id from meta.publication").fetchone()
     finally:

@@ -12,7 +12,6 @@ together on one worker (tests/work_units.py), so one JVM starts for this module.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +26,7 @@ from pipelines.run.etl import model_parameters
 from pipelines.transform.runner import load_models
 from pipelines.transform.spark import check_prerequisites, run_models_on_spark, spark_session
 from pipelines.transform.spark_sql import spark_type, to_spark
-from tests.conftest import run_cli
+from tests.conftest import attach_published, published_as_file, run_cli
 
 # On a few dozen rows, compiling code per stage and re-planning between stages cost more than they save; one shuffle
 # partition instead of one per core. The results do not depend on any of these.
@@ -86,14 +85,13 @@ def differences(con: duckdb.DuckDBPyConnection, left: str, right: str) -> tuple[
 def test_spark_builds_every_mart_as_duckdb_does(published_dataset, tmp_path, spark, monkeypatch):
     monkeypatch.chdir(tmp_path)  # Spark's default warehouse folder would appear here
     published = Path(published_dataset["EBOOK_ANALYTICS_WAREHOUSE"])
-    copy = tmp_path / "spark.duckdb"
-    shutil.copy(published, copy)
+    copy = published_as_file(published, tmp_path / "spark.duckdb")
     con = warehouse.connect(copy)
     for mart in MARTS:  # whatever is in marts.* afterwards, Spark built
         con.execute(f"drop table marts.{mart}")
     snapshot_at = con.execute("select snapshot_at from meta.publication").fetchone()[0]
     run_models_on_spark(con, model_parameters(snapshot_at), spark)
-    con.execute(f"attach '{published}' as duck (read_only)")
+    attach_published(con, published, "duck")
 
     assert marts(con, "spark") == marts(con, "duck") == MARTS
     assert {mart: columns(con, "spark", mart) for mart in MARTS} == {mart: columns(con, "duck", mart) for mart in MARTS}

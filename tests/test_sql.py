@@ -43,7 +43,7 @@ def test_sql_formats_refuses_writes_and_bad_sql_and_knows_its_publication(publis
     for older in ("20240101T000000Z-abcdef", (published_at - timedelta(seconds=1)).isoformat()):
         refused = run_cli("sql", count, "--as-of", older, env=env, check=False)
         assert refused.returncode == 1 and refused.stderr.count("\n") == 1
-        assert refused.stderr.startswith("error: publication ") and " is no longer kept; only the latest, run " in (
+        assert refused.stderr.startswith("error: publication ") and " is not kept (publications are kept 90 days)" in (
             refused.stderr
         )
-        assert f"run {run_id} (published " in refused.stderr
+        assert f"; the oldest kept is run {run_id}, published {published_at.isoformat()}" in refused.stderr

@@ -20,11 +20,10 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 from pypdf import PdfReader
 
-from tests.conftest import copy_published, run_cli
+from tests.conftest import copy_published, open_published, run_cli
 
 D = Decimal
 ALICE = "a0000000-0000-0000-0000-000000000001"
@@ -41,7 +40,7 @@ def env(published_dataset, tmp_path_factory) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def run_id(env) -> str:
-    con = duckdb.connect(env["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    con = open_published(env["EBOOK_ANALYTICS_WAREHOUSE"])
     try:
         return con.execute("select run_id from meta.publication").fetchone()[0]
     finally:

@@ -38,7 +38,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -46,7 +45,7 @@ from streamlit.testing.v1 import AppTest
 from dashboards.auth import pseudonym, pseudonymize
 from pipelines.metrics import metrics
 from tests.app_sessions import sign_in
-from tests.conftest import REPO_ROOT, cli_environment, run_cli
+from tests.conftest import REPO_ROOT, change_published, cli_environment, run_cli
 from tests.economics_dataset import ANA, BO, CY, insert_economics_platform
 from tests.etl_rows import query_warehouse
 
@@ -123,7 +122,7 @@ def test_reconciliations_are_error_checks_that_catch_a_millionth(published: dict
     # A copy where one book's AI cost is off by a millionth of a dollar: `check` fails at error level and says so.
     env = cli_environment(tmp_path, published["EBOOK_ANALYTICS_SOURCE_URL"])
     shutil.copytree(Path(published["EBOOK_ANALYTICS_HOME"]), tmp_path / "home")
-    with duckdb.connect(env["EBOOK_ANALYTICS_WAREHOUSE"]) as con:
+    with change_published(env["EBOOK_ANALYTICS_WAREHOUSE"]) as con:
         con.execute("update marts.unit_economics_books set ai_cost_usd = ai_cost_usd + 0.000001 where generations = 3")
     checked = run_cli("check", "--failed", env=env, check=False)
     assert checked.returncode == 2, checked.stdout
@@ -227,7 +226,7 @@ def test_analysts_see_pseudonyms_finance_names_product_nothing(
     env = {
         **published,
         "EBOOK_ANALYTICS_HOME": str(home),
-        "EBOOK_ANALYTICS_WAREHOUSE": str(home / "warehouse" / "analytics.duckdb"),
+        "EBOOK_ANALYTICS_WAREHOUSE": str(home / "warehouse" / "analytics.ducklake"),
         "EBOOK_ANALYTICS_PSEUDONYM_KEY": "test-key",
     }
     _app_env(env, monkeypatch, no_auth=False)

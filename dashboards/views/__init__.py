@@ -33,6 +33,17 @@ def open_page(key: str, default_days: int = filters.DEFAULT_DAYS) -> filters.Dat
     return filters.date_range(*span, default_days=default_days)
 
 
+def as_published_at() -> None:
+    """The "as published at" picker: the rest of the page reads the kept publication chosen (the latest by default,
+    which a link keeps as `latest`)."""
+    kept = data.publications()
+    choices: dict[str, str | None] = {"latest": None}
+    for publication in kept[1:]:
+        choices[f"{publication.published_at:%Y-%m-%d %H:%M:%S} UTC (run {publication.run_id})"] = publication.run_id
+    picked = filters.select("As published at", "published", list(choices))
+    data.read_as_published(choices[picked])
+
+
 def data_start() -> date:
     """The first UTC day with data: no comparison reaches before it."""
     span = data.data_span()

@@ -32,6 +32,8 @@ def _failed_in_red(row: pd.Series) -> list[str]:
 
 
 period = open_page("revenue_share", default_days=365)
+# Finance can read the page as it was published then (a statement as it was sent); the latest by default.
+views.as_published_at()
 plans = filters.choose("Plan (MRR charts)", "plan", data.report("revenue_share/plans")["plan"].tolist())
 # Months as YYYY-MM text: what the URL carries (`?month=2024-06`) and what the picker shows.
 months = [f"{month:%Y-%m}" for month in data.report("revenue_share/months")["month"]]
@@ -66,7 +68,7 @@ else:
     source = data.publication()
     snapshot_day = source.snapshot_at.astimezone(UTC).date() if source else None
     complete = not totals.partial and snapshot_day is not None and snapshot_day >= next_month(month)
-    if data.may_close_months() and data.month_close(month) is None:
+    if data.may_close_months() and data.reading_latest() and data.month_close(month) is None:
         st.button(
             f"Close month {picked}",
             key="close_month",

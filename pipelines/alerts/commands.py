@@ -19,7 +19,7 @@ from pipelines.config import paths
 from pipelines.errors import UserError
 from pipelines.metrics.commands import render
 from pipelines.publish.history import read_runs
-from pipelines.publish.swap import published_exists
+from pipelines.publish.lake import published_exists
 
 HISTORY_COLUMNS = ("rule", "subject", "severity", "value", "threshold", "alert_window", "fired_at", "resolved_at")
 

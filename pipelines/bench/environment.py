@@ -31,7 +31,7 @@ class BenchEnvironment:
 
     @property
     def warehouse(self) -> Path:
-        return self.home / "warehouse" / "analytics.duckdb"
+        return self.home / "warehouse" / "analytics.ducklake"
 
     @property
     def run_history(self) -> Path:

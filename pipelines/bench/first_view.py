@@ -1,7 +1,7 @@
 """The first viewer after a publication: how long the default page takes to show its first chart.
 
 A real server (`ebook-analytics dashboard --no-auth`, loopback only) serves the bench warehouse. Each round lands a
-new publication the way the publish step does, by swapping in a new file (here a copy of the same data: the bench
+new publication the way the publish step does, by committing a new lake snapshot (here of the same data: the bench
 times the dashboards, not the ETL), waits until the dashboard's warm-up has drawn the publication's default views
 (`dashboards.warm`: its `warmed` marker), then opens the default page in a fresh Chromium context, timed until the
 first Plotly chart is drawn. `warm_up_s` is how long after the swap the default views were ready: a viewer arriving
@@ -11,17 +11,16 @@ sooner makes what the warm-up has not made yet.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 from dashboards.publication_cache import cache_root
-from dashboards.warm import WARMED, file_version
+from dashboards.warm import WARMED
 from pipelines.bench.dashboards import PAGE_TIMEOUT_S, app_environment, chromium_path, dashboard_server, launched
 from pipelines.bench.environment import BenchEnvironment
 from pipelines.bench.load import percentiles
+from pipelines.publish import lake
 
 PUBLICATIONS = 3
 FIRST_CHART = ".js-plotly-plot"
@@ -29,13 +28,8 @@ WARM_UP_TIMEOUT_S = 600
 
 
 def _publish_again(warehouse: Path) -> str:
-    """Swap in a copy of the published file, as publishing swaps in its build: a new version for the dashboards."""
-    staged = warehouse.with_name(f".{warehouse.name}.bench")
-    shutil.copyfile(warehouse, staged)
-    os.replace(staged, warehouse)
-    version = file_version(warehouse)
-    assert version is not None
-    return version
+    """Commit a new snapshot of the same data, as publishing commits one: a new version for the dashboards."""
+    return lake.new_snapshot(lake.at(warehouse))
 
 
 def _wait_until_warmed(folder: Path) -> float:

@@ -16,6 +16,7 @@ from pipelines.bench.follow import measure_follow_lag
 from pipelines.bench.naive import naive_extract
 from pipelines.bench.tuples import tuples_read, wait_until_quiet
 from pipelines.extract.tables import load_tables
+from pipelines.publish import lake
 from pipelines.run.commands import capture_methods
 
 
@@ -86,7 +87,10 @@ def measure(
         "peak_rss_mb": round(full.peak_rss_mb, 1),
         "incremental_etl_s": round(incremental.seconds, 3),
         "incremental_steps": incremental.steps,
+        # Issue 12: publishing one more day's change (a DuckLake snapshot of what changed), and the lake's data files
+        # after the runs (compaction keeps the count from growing with every publication).
         "incremental_publish_s": incremental.steps.get("publish"),
+        "warehouse_files": sum(1 for path in lake.at(bench.warehouse).data_path.rglob("*") if path.is_file()),
         "incremental_peak_rss_mb": round(incremental.peak_rss_mb, 1),
         # Change capture (issue 12): what the incremental run read at the source (its write-back included) against
         # the staged rows it changed or deleted, and how it read them.

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import audit, warehouse
-from pipelines.config import paths
 from pipelines.errors import UserError
 from pipelines.export.revenue_share import (
     parse_period,
@@ -47,6 +46,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             help="csv or xlsx for one file; with --per-author pdf, csv or both (pdf,csv)",
         )
         statements.add_argument(
+            "--as-of",
+            metavar="RUN_ID|TIMESTAMP",
+            help="the publication to export from: a run id, or an ISO time (the last publication at or before it); "
+            "default the latest",
+        )
+        statements.add_argument(
             "--out", required=True, type=Path, metavar="PATH", help="file to write (with --per-author: a folder)"
         )
         statements.set_defaults(func=_statements)
@@ -55,12 +60,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _statements(args: argparse.Namespace) -> int:
     month = parse_period(args.period)
     if args.per_author:
-        return _pack(month, parse_formats(args.format), args.out)
+        return _pack(month, parse_formats(args.format), args.out, args.as_of)
     if args.format not in FILE_FORMATS:
         raise UserError(
             f"--format {args.format!r} is not a file format; use csv or xlsx (or --per-author with pdf,csv)"
         )
-    con = warehouse.connect(paths().warehouse, read_only=True)
+    con = warehouse.open_publication(args.as_of)
     try:
         rows = statement_rows(con, month)
         source = publication(con)
@@ -70,7 +75,7 @@ def _statements(args: argparse.Namespace) -> int:
     audit.record(
         "export statements",
         f"revenue-share statements {month:%Y-%m} ({args.format})",
-        filters={"period": f"{month:%Y-%m}", "format": args.format},
+        filters={"period": f"{month:%Y-%m}", "format": args.format, **({"as_of": args.as_of} if args.as_of else {})},
         run_id=source.run_id,
         files=[str(args.out.absolute())],
     )
@@ -84,8 +89,8 @@ def _statements(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pack(month: date, formats: list[str], directory: Path) -> int:
-    con = warehouse.connect(paths().warehouse, read_only=True)
+def _pack(month: date, formats: list[str], directory: Path, as_of: str | None) -> int:
+    con = warehouse.open_publication(as_of)
     try:
         pack = pack_contents(con, month)
     finally:

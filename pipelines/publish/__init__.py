@@ -1,1 +1,1 @@
-"""Step 5, publish: one run at a time, the atomic swap of the warehouse file, run history, write-back."""
+"""Step 5, publish: one run at a time, a DuckLake snapshot per publication, run history, write-back."""

@@ -105,9 +105,12 @@ def _schema_creator(con: duckdb.DuckDBPyConnection, schema: str) -> Callable[[],
     schema gets its own data source in which its tables resolve unqualified.
     """
 
+    row = con.execute("select current_database()").fetchone()
+    database = str(row[0]) if row else "memory"  # a cursor starts in the default database, not in `con`'s: the lake
+
     def create() -> _ReadOnlyConnection:
         cursor = con.cursor()
-        cursor.execute(f"set schema = '{schema}'")  # our own constant: 'staging' or 'marts'
+        cursor.execute(f'use "{database}"."{schema}"')  # our own constant: 'staging' or 'marts'
         cursor.execute("set TimeZone = 'UTC'")
         return _ReadOnlyConnection(cursor)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.config import paths
 from pipelines.errors import UserError
+from pipelines.publish import lake
 from pipelines.publish.history import read_runs
 from pipelines.run.schedule import parse_interval, run_every
 from pipelines.transform.runner import ENGINES, choose_engine
@@ -169,9 +170,10 @@ def _runs(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs recorded in {paths().run_history}; run `ebook-analytics etl run`")
         return 0
+    kept = _kept_snapshots()
     print(
         f"{'run_id':28} {'status':9} {'mode':11} {'capture':18} {'snapshot_at':25} {'rows read':>12} {'changed':>10} "
-        f"{'seconds':>8}  error / held back"
+        f"{'seconds':>8} {'publication':>12}  error / held back"
     )
     for run in runs:
         tables = (run.get("tables") or {}).values()
@@ -180,9 +182,25 @@ def _runs(args: argparse.Namespace) -> int:
             f"{run['run_id']:28} {run['status']:9} {run['mode']:11} {capture_methods(run.get('tables') or {}):18} "
             f"{(run.get('snapshot_at') or '-')[:25]:25} "
             f"{sum(t['rows_read'] for t in tables):>12,} {sum(t['rows_changed'] for t in tables):>10,} "
-            f"{seconds:>8.1f}  {run.get('error') or _held_back(run)}"
+            f"{seconds:>8.1f} {_publication(run, kept):>12}  {run.get('error') or _held_back(run)}"
         )
     return 0
+
+
+def _kept_snapshots() -> set[int]:
+    """The snapshot ids of the publications still kept (`--as-of` can read them)."""
+    try:
+        return {publication.snapshot_id for publication in lake.publications(lake.configured())}
+    except UserError:
+        return set()
+
+
+def _publication(run: dict[str, Any], kept: set[int]) -> str:
+    """The DuckLake snapshot a published run made, `expired` once retention removed it."""
+    snapshot = (run.get("publication") or {}).get("snapshot_id")
+    if snapshot is None:
+        return "-"
+    return f"#{snapshot}" if snapshot in kept else f"#{snapshot} expired"
 
 
 def _held_back(run: dict[str, Any]) -> str:

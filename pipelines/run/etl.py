@@ -1,6 +1,7 @@
 """One ETL run, start to end: extract -> transform -> check -> publish -> write-back.
 
-Nothing touches the live warehouse until the checks ran: the run builds beside it and swaps atomically. A failed
+Nothing touches the published warehouse until the checks ran: the run builds in its working file and publishes the
+difference as one DuckLake snapshot (`pipelines.publish.lake`). A failed
 error-level check holds back only the marts built from the failing table (they keep their previous publication,
 status `partial`); when it reaches every mart nothing is published (`blocked`). Every run that got the lock is
 appended to the run history, whatever its outcome.
@@ -31,10 +32,10 @@ from pipelines.extract import capture
 from pipelines.extract.extract import Extraction, capture_ready, extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import SourceTable, load_tables
-from pipelines.publish import history
+from pipelines.publish import history, lake
 from pipelines.publish.held_back import keep_previous
+from pipelines.publish.lake import move_aside, published_exists
 from pipelines.publish.lock import etl_lock
-from pipelines.publish.swap import building_path, copy_live, move_aside, publish, published_exists, remove_leftovers
 from pipelines.publish.writeback import WriteBackCounts, write_back
 from pipelines.run import hooks
 from pipelines.transform import changes
@@ -91,6 +92,9 @@ class RunRecord:
     # (docs/etl.md, "Incremental marts").
     marts: dict[str, dict[str, object]] = field(default_factory=dict)
     error: str | None = None
+    # The DuckLake snapshot this run published (`runs` lists it; `--as-of` addresses it) and how many tables it wrote.
+    publication: dict[str, int] | None = None
+    publication_maintenance: dict[str, int] = field(default_factory=dict)
     # The alerts step (docs/alerts.md): fired, resolved, open, errors per rule, delivery problems; `error` when
     # it could not run at all. Never a reason to undo the publication.
     alerts: dict[str, Any] = field(default_factory=dict)
@@ -122,6 +126,7 @@ class RunRecord:
             "marts": self.marts,
             "error": self.error,
             "alerts": self.alerts,
+            "publication": self.publication,
         }
 
     @property
@@ -209,7 +214,7 @@ def _ensure_directory(directory: Path) -> None:
 
 
 def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
-    remove_leftovers(live)
+    published = lake.at(live)
     usable = _live_is_usable(live, rebuild=options.rebuild)
     incremental = usable and not options.full
     record.mode = "incremental" if incremental else "full"
@@ -217,29 +222,19 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
     tables = [table for table in load_tables() if not (options.redact_pii and table.pii)]
     _check_source_schema(url, tables)
 
-    build = building_path(live, record.run_id)
     try:
-        if incremental:
-            with record.step("extract"):
-                copy_live(live, build)
-        # A full run rebuilds staging and marts from the source, but the history exists only in the warehouse.
-        history_from = live if usable and not incremental else None
         extraction = _build(
             record,
-            build,
+            lake.work_file(),
             url,
             tables,
             redacted=options.redact_pii,
-            live=live,
-            history_from=history_from,
+            published=published,
+            usable=usable,
             engine=options.engine,
-            keep_from=live if usable else None,
         )
         if extraction is None:
             return
-        with record.step("publish"):
-            hooks.reached("publish")
-            publish(build, live)
         record.status = "partial" if record.held_back or record.writeback_held_back else "published"
     except OSError as exc:
         raise UserError(
@@ -251,9 +246,6 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
             f"cannot write the warehouse in {live.parent}: {first_line(exc)}; free disk space or fix its permissions "
             "(the live warehouse is unchanged)"
         ) from exc
-    finally:
-        for leftover in (build, build.with_name(build.name + ".wal")):
-            leftover.unlink(missing_ok=True)
     assert record.snapshot_at is not None  # the extract of a published run set it
     try:
         with record.step("writeback"):
@@ -282,6 +274,34 @@ def _live_is_usable(live: Path, *, rebuild: bool) -> bool:
         return False
 
 
+def _open_work(work: Path, published: lake.Lake, *, usable: bool, full: bool) -> duckdb.DuckDBPyConnection:
+    """The working file, equal to the last publication (restored from the lake when a run left it dirty), with the
+    a fresh file for a full run."""
+    if full:
+        for stale in (work, work.with_name(work.name + ".wal")):
+            stale.unlink(missing_ok=True)
+    try:
+        con = warehouse.connect(work, memory_limit=setting("etl_memory_limit", DEFAULT_MEMORY_LIMIT))
+    except UserError:  # an unreadable working file: it is only a cache of the lake
+        for stale in (work, work.with_name(work.name + ".wal")):
+            stale.unlink(missing_ok=True)
+        con = warehouse.connect(work, memory_limit=setting("etl_memory_limit", DEFAULT_MEMORY_LIMIT))
+    try:
+        if usable and not full:
+            last = lake.latest(published)
+            assert last is not None  # usable: there is a publication
+            snapshot_id, dirty = lake.work_state(con)
+            if dirty or snapshot_id != last.snapshot_id:
+                with lake.attached(con, published, read_only=True):
+                    lake.restore(con, last)
+        # From here until it is published the file differs from the lake: a run that stops leaves it dirty.
+        lake.mark(con, snapshot_id=lake.work_state(con)[0], dirty=True)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def _check_source_schema(url: str, tables: list[SourceTable]) -> None:
     """Fail early, with the fix, when the source is unreachable or lacks the platform schema."""
     with connect(url) as conn:
@@ -304,26 +324,26 @@ def _confirm_capture(url: str, extraction: Extraction, live: Path) -> None:
 
 def _build(
     record: RunRecord,
-    build: Path,
+    work: Path,
     url: str,
     tables: list[SourceTable],
     *,
     redacted: bool,
-    live: Path,
+    published: lake.Lake,
+    usable: bool,
     engine: str,
-    history_from: Path | None = None,
-    keep_from: Path | None = None,
 ) -> Extraction | None:
-    """Extract, transform and check into the build file; the extraction when it is ready (checkpointed, closed)
-    to publish, None when the checks blocked it.
+    """Extract, transform, check and publish in the working file; the extraction when it was published, None when
+    the checks blocked it.
 
-    `history_from`: a published warehouse whose history tables a fresh build carries over; `keep_from`: the
-    published warehouse whose marts the held-back marts keep.
+    `usable`: the lake holds a publication, whose history a full run carries over and whose marts the held-back
+    marts keep.
     """
     # Imported here: Great Expectations takes seconds to import, and a run refused by the lock should not wait.
     from pipelines.quality.gate import held_back, run_checks
 
-    con = warehouse.connect(build, memory_limit=setting("etl_memory_limit", DEFAULT_MEMORY_LIMIT))
+    live = paths().warehouse
+    con = _open_work(work, published, usable=usable, full=record.mode == "full")
     created: str | None = None
     try:
         prepare(con, tables)
@@ -341,8 +361,9 @@ def _build(
         record.snapshot_at = extraction.snapshot_at
         record.tables = {name: counts.as_dict() for name, counts in extraction.tables.items()}
         with record.step("history"):
-            if history_from is not None:
-                carry_over(con, history_from)
+            if usable and record.mode == "full":
+                with lake.attached(con, published, read_only=True):
+                    carry_over(con, lake.LAKE_ALIAS)
             with _history_changes(con, record):
                 update_history(con, extraction.snapshot_at)
             # The month closes live beside the warehouse; the restatements mart compares against this copy.
@@ -366,11 +387,21 @@ def _build(
             record.status = "blocked"
             _drop_created(url, created)
             return None
-        keep_previous(con, record.held_back, keep_from)
+        if usable:
+            with lake.attached(con, published, read_only=True):
+                keep_previous(con, record.held_back, lake.LAKE_ALIAS)
+        else:
+            keep_previous(con, record.held_back, None)
         _write_publication(con, record, results, redacted=redacted)
+        with record.step("publish"), lake.attached(con, published):
+            hooks.reached("publish")
+            _maintain(con, record)
+            written = lake.publish(con, record.run_id)
+            record.publication = {"snapshot_id": written.snapshot_id, "tables_written": len(written.tables)}
         con.execute("checkpoint")
     except BaseException:
-        _drop_created(url, created)
+        if record.publication is None:
+            _drop_created(url, created)
         raise
     finally:
         con.close()
@@ -395,6 +426,15 @@ def _change_set(con: duckdb.DuckDBPyConnection, record: RunRecord) -> changes.Ch
     for mart in previous.get("held_back", {}):
         changes.everything(con, f"marts.{mart}")
     return changes.read(con)
+
+
+def _maintain(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
+    """Retention and compaction, before the publication commits (so its commit is the run's last write to the
+    catalog, which is what the dashboards watch). A failure here never stops the publication."""
+    try:
+        record.publication_maintenance = lake.maintain(con, now=datetime.now(UTC), days=lake.retention_days())
+    except duckdb.Error as exc:
+        print(f"warning: publication retention or compaction failed: {first_line(exc)}", file=sys.stderr)
 
 
 def _drop_created(url: str, slot: str | None) -> None:

@@ -1,9 +1,10 @@
 """Phase hooks: callbacks an ETL run calls when it reaches a phase. Nothing registers any in production.
 
 The phases are the points where a run can be interrupted with interesting consequences: `extract` (source snapshot
-open), `transform`, `publish` (just before the rename) and `writeback` (upserts done, before their commit). The fault
-drills register a pause there from a test-only launcher (`tests/paused_cli.py`) to kill the run or stop its source at
-exactly that point, the way Dagster tests swap a resource instead of branching on a variable in the code.
+open), `transform`, `publish` (the lake attached for writing, before anything is written to it) and `writeback`
+(upserts done, before their commit). The fault drills register a pause there from a test-only launcher
+(`tests/paused_cli.py`) to kill the run or stop its source at exactly that point, the way Dagster tests swap a
+resource instead of branching on a variable in the code.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """SCD-2 history of the attributes the source changes in place (`queries/history/entities.yml`).
 
 The history cannot be rebuilt from the source (the source keeps only the current value), so it lives in the
-warehouse and each run extends it: incremental runs build on a copy of the live file, and `etl run --full` carries
-the live file's history over before extending it.
+warehouse and each run extends it: incremental runs build on the ETL's working file, and `etl run --full` carries
+the published history over before extending it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ HISTORY_DIR = QUERIES_DIR / "history"
 ENTITIES_FILE = HISTORY_DIR / "entities.yml"
 COMPLETIONS_TABLE = "chapter_completions"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-_LIVE_ALIAS = "live_warehouse"
 
 
 @dataclass(frozen=True)
@@ -92,24 +91,21 @@ def _rows_written(con: duckdb.DuckDBPyConnection, insert: str, snapshot_at: date
     return int(row[0]) if row else 0
 
 
-def carry_over(con: duckdb.DuckDBPyConnection, live: Path) -> list[str]:
-    """Copy the live warehouse's history tables into a fresh build (`etl run --full`); returns the tables copied."""
-    con.execute(f"attach '{quoted_path(live)}' as {_LIVE_ALIAS} (read_only)")
-    try:
-        tables = [
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_catalog = $catalog and table_schema = 'history' order by table_name",
-                {"catalog": _LIVE_ALIAS},
-            ).fetchall()
-        ]
-        con.execute("create schema if not exists history")
-        for name in tables:
-            table = _identifier(name, "history table of the live warehouse")
-            con.execute(f"create or replace table history.{table} as select * from {_LIVE_ALIAS}.history.{table}")
-    finally:
-        con.execute(f"detach {_LIVE_ALIAS}")
+def carry_over(con: duckdb.DuckDBPyConnection, published: str) -> list[str]:
+    """Copy the history tables of the attached publication (catalog `published`) into a fresh build
+    (`etl run --full`); returns the tables copied."""
+    tables = [
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_catalog = $catalog and table_schema = 'history' order by table_name",
+            {"catalog": published},
+        ).fetchall()
+    ]
+    con.execute("create schema if not exists history")
+    for name in tables:
+        table = _identifier(name, "history table of the live warehouse")
+        con.execute(f"create or replace table history.{table} as select * from {published}.history.{table}")
     return tables
 
 

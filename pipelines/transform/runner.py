@@ -166,18 +166,30 @@ def _refresh(
     periods, with_null = _affected_periods(con, refresh, {name: mapped[name] for name in sorted(inputs)})
     if not periods and not with_null:
         return Refreshed("skipped", reason="no period reached")
-    # A spine (a row for every period from the first to the last) refreshes from the earliest affected period to
-    # the end, so that one growing or shrinking at either end lands as in a full build.
+    # A spine (a row for every period from the first to the last) refreshes from the earliest affected period, or
+    # from its last period when that is earlier, to the end: a spine growing past its end gains every period in
+    # between (days no changed row reaches), and one shrinking at either end lands as in a full build.
     last = date.max if refresh.spine else max(periods, default=None)
+    first = min(periods, default=None)
+    if refresh.spine and first is not None:
+        first = min(first, _last_period(con, table, refresh.column) or first)
     filter_params: dict[str, object] = {
-        "refresh_first": min(periods, default=None),
+        "refresh_first": first,
         "refresh_last": last,
         "refresh_periods": [] if refresh.spine else periods,
         "with_null": with_null,
     }
     _rebuild_periods(con, model, body, bound, filter_params, f"model.{refresh.column}")
-    shown = [f">= {periods[0].isoformat()}"] if refresh.spine and periods else [p.isoformat() for p in periods]
+    shown = [f">= {first.isoformat()}"] if refresh.spine and first else [p.isoformat() for p in periods]
     return Refreshed(refresh.by, periods=shown + (["null"] if with_null else []))
+
+
+def _last_period(con: duckdb.DuckDBPyConnection, table: str, column: str | None) -> date | None:
+    """The mart's last period as it stands (before this run's refresh)."""
+    if column is None:
+        return None
+    row = con.execute(f"select max({column}) from {table}").fetchone()
+    return row[0] if row else None
 
 
 def _changed_everything(con: duckdb.DuckDBPyConnection, table: str) -> bool:

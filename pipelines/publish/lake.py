@@ -1,0 +1,548 @@
+"""Publications as DuckLake snapshots: the ETL writes what changed, readers read one snapshot, old ones are kept.
+
+The published warehouse is a DuckLake: a catalog (by default a SQLite file, `<home>/warehouse/analytics.ducklake`;
+a PostgreSQL database when `warehouse_catalog` names one, so several machines share one warehouse) and Parquet data
+files (`<catalog>.files/`, or `warehouse_data_path`). Each ETL run that publishes commits one DuckLake transaction,
+one snapshot, whose commit message is the run id (author `ebook-analytics`). Readers attach the lake read-only at
+one snapshot (the latest publication unless `as_of` names another), so every query of a connection sees the same
+publication, and a run committing meanwhile never blocks them.
+
+The ETL builds in its own working DuckDB file beside the catalog (`etl-work.duckdb`), updated in place, and publishes
+the difference between its tables and the lake's (`publish`): unchanged tables are not touched; a changed table
+gets the rows that differ deleted and inserted; a table whose columns changed is replaced. The working file records
+which publication it equals (`main.work_state`); a run marks it dirty before changing it, so a run that failed, was
+blocked or was killed leaves it dirty, and the next run restores it from the lake (`restore`), which holds all of
+it: staging, history, marts and meta.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import closing, contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import psycopg
+
+from pipelines.config import paths, setting
+from pipelines.duckdb_extensions import DUCKLAKE, POSTGRES, SQLITE, quoted
+from pipelines.errors import UserError, first_line
+
+AUTHOR = "ebook-analytics"  # the commit author of every publication; other snapshots (compaction) have none
+SCHEMAS = ("staging", "history", "marts", "meta")  # what the working file publishes
+LAKE_ALIAS = "lake"
+WORK_FILE = "etl-work.duckdb"
+DEFAULT_RETENTION_DAYS = 90
+# Files of expired snapshots stay this long, so a reader that opened an old publication just before it expired
+# can finish its queries.
+CLEANUP_GRACE = timedelta(hours=1)
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+@dataclass(frozen=True)
+class Lake:
+    """Where a published warehouse lives."""
+
+    catalog: str  # the DuckLake metadata: `sqlite:<file>` or `postgres:<libpq connection string or URL>`
+    data_path: Path  # where new Parquet files go (readers take it from the catalog)
+    local: Path | None  # the SQLite catalog file; None with a PostgreSQL catalog
+
+    @property
+    def postgres(self) -> bool:
+        return self.local is None
+
+
+@dataclass(frozen=True)
+class Publication:
+    snapshot_id: int
+    run_id: str
+    published_at: datetime  # the snapshot's commit time
+
+
+def configured() -> Lake:
+    """The warehouse of the settings: `warehouse` (the SQLite catalog file) or `warehouse_catalog` (a PostgreSQL
+    URL), and `warehouse_data_path`."""
+    home = paths().warehouse
+    data = setting("warehouse_data_path")
+    data_path = Path(data) if data else home.with_name(home.name + ".files")
+    url = setting("warehouse_catalog")
+    if url:
+        return Lake(catalog=f"postgres:{url}", data_path=data_path, local=None)
+    return Lake(catalog=f"sqlite:{home}", data_path=data_path, local=home)
+
+
+def at(path: Path) -> Lake:
+    """The lake whose catalog is `path` (the configured warehouse's, else a SQLite catalog file there)."""
+    lake = configured()
+    if lake.postgres and Path(path) == paths().warehouse:
+        return lake
+    if lake.local is not None and Path(path) == lake.local:
+        return lake
+    return Lake(catalog=f"sqlite:{path}", data_path=Path(f"{path}.files"), local=Path(path))
+
+
+def is_catalog(path: Path) -> bool:
+    """Whether `path` names a published warehouse rather than a plain DuckDB file."""
+    path = Path(path)
+    if configured().postgres and path == paths().warehouse:
+        return True
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC
+    except OSError:
+        return path.suffix == ".ducklake"
+
+
+def work_file() -> Path:
+    """The ETL's private working DuckDB file, beside the catalog."""
+    return paths().warehouse_dir / WORK_FILE
+
+
+def exists(lake: Lake) -> bool:
+    """Whether the catalog is there (it may hold no publication yet)."""
+    if lake.local is not None:
+        return lake.local.is_file()
+    try:
+        _catalog_rows(lake, "select 1 from ducklake_snapshot limit 1")
+    except UserError:
+        return False
+    return True
+
+
+# --- the catalog, read directly (a query of a few rows; no DuckDB, no extension) ---
+
+
+def _catalog_rows(lake: Lake, sql: str) -> list[tuple[object, ...]]:
+    try:
+        if lake.local is not None:
+            uri = f"{lake.local.absolute().as_uri()}?mode=ro"
+            with closing(sqlite3.connect(uri, uri=True, timeout=30)) as con:
+                return con.execute(sql).fetchall()
+        with psycopg.connect(lake.catalog.removeprefix("postgres:"), connect_timeout=10) as conn:
+            return [tuple(row) for row in conn.execute(sql.encode()).fetchall()]
+    except (sqlite3.Error, psycopg.Error) as exc:
+        raise UserError(f"cannot read the warehouse catalog {_name(lake)}: {first_line(exc)}") from exc
+
+
+def _name(lake: Lake) -> str:
+    return str(lake.local) if lake.local is not None else "in PostgreSQL (warehouse_catalog)"
+
+
+def publications(lake: Lake) -> list[Publication]:
+    """Every kept publication, oldest first."""
+    if lake.local is not None and not lake.local.is_file():
+        return []
+    rows = _catalog_rows(
+        lake,
+        "select s.snapshot_id, c.commit_message, cast(s.snapshot_time as varchar), c.commit_extra_info "
+        "from ducklake_snapshot s join ducklake_snapshot_changes c on c.snapshot_id = s.snapshot_id "
+        f"where c.author = '{AUTHOR}' order by s.snapshot_id",
+    )
+    return [Publication(int(str(sid)), str(run), _published_at(when, extra)) for sid, run, when, extra in rows]
+
+
+def _published_at(committed: object, extra: object) -> datetime:
+    """The run's own `meta.publication.published_at` (what exports and pages show), kept in the commit's extra
+    info; the commit time for a snapshot without it."""
+    try:
+        recorded = json.loads(str(extra)).get("published_at") if extra else None
+    except (ValueError, AttributeError):
+        recorded = None
+    return _timestamp(str(recorded or committed))
+
+
+def _timestamp(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace(" ", "T"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def latest(lake: Lake) -> Publication | None:
+    kept = publications(lake)
+    return kept[-1] if kept else None
+
+
+def version(lake: Lake) -> str | None:
+    """Identifies the latest snapshot (for caches keyed per publication; compaction, which runs before each
+    publication, makes one too: a cache made again, never a stale one); None when nothing is published."""
+    if lake.local is not None and not lake.local.is_file():
+        return None
+    try:
+        rows = _catalog_rows(lake, "select max(snapshot_id) from ducklake_snapshot")
+    except UserError:  # not (yet) a DuckLake catalog
+        return None
+    newest = rows[0][0] if rows else None
+    if newest is None or int(str(newest)) == 0:
+        return None
+    # The catalog file's inode too: a copy of a warehouse (a restore, a test's copy) is another warehouse.
+    return f"{lake.local.stat().st_ino}-{newest}" if lake.local is not None else f"snapshot-{newest}"
+
+
+def resolve(lake: Lake, as_of: str | None) -> Publication:
+    """The publication `as_of` names (a run id, or an ISO time: the last one published at or before it; UTC unless
+    it has an offset), the latest when None; a one-line error naming the oldest kept one when it is not kept."""
+    kept = publications(lake)
+    if not kept:
+        raise UserError(f"no warehouse at {_name(lake)}; run `ebook-analytics etl run` first")
+    if as_of is None:
+        return kept[-1]
+    oldest = kept[0]
+    not_kept = (
+        f"is not kept (publications are kept {retention_days()} days); the oldest kept is run {oldest.run_id}, "
+        f"published {oldest.published_at.isoformat()}"
+    )
+    for publication in kept:
+        if publication.run_id == as_of:
+            return publication
+    try:
+        moment = datetime.fromisoformat(as_of)
+    except ValueError:
+        raise UserError(f"publication {as_of} {not_kept}") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    before = [publication for publication in kept if publication.published_at <= moment]
+    if not before:
+        raise UserError(f"publication as of {moment.isoformat()} {not_kept}")
+    return before[-1]
+
+
+# --- attaching ---
+
+
+def load_extensions(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    (POSTGRES if lake.postgres else SQLITE).load(con)
+    DUCKLAKE.load(con)
+
+
+def attach(
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    *,
+    alias: str = LAKE_ALIAS,
+    read_only: bool = True,
+    snapshot: int | None = None,
+) -> None:
+    """Attach the lake as `alias`: read-only at `snapshot` for readers, writable (created when missing) for the ETL."""
+    load_extensions(con, lake)
+    # The data path as configured now, not as stored when the catalog was made: a warehouse folder moved or copied
+    # elsewhere (a restore from backup) reads and writes the files beside its catalog.
+    options = [f"data_path '{quoted(str(lake.data_path))}/'", "override_data_path true"]
+    if read_only:
+        options.append("read_only")
+    if snapshot is not None:
+        options.append(f"snapshot_version {int(snapshot)}")
+    if lake.local is not None and not read_only:
+        _write_ahead(lake.local)
+    try:
+        con.execute(f"attach 'ducklake:{quoted(lake.catalog)}' as {alias} ({', '.join(options)})")
+    except duckdb.Error as exc:
+        raise UserError(
+            f"cannot open the warehouse catalog {_name(lake)}: {first_line(exc)}; "
+            "run `ebook-analytics etl run --full --rebuild` to set it aside and build a fresh one"
+        ) from exc
+
+
+def _write_ahead(catalog: Path) -> None:
+    """Put the SQLite catalog in WAL mode (it stays so): a reader's open transaction never stops a publication from
+    committing, and a commit never stops a reader. A new catalog is made here, empty, for DuckLake to fill."""
+    catalog.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with closing(sqlite3.connect(catalog, timeout=30)) as con:
+            if con.execute("pragma journal_mode").fetchone() != ("wal",):
+                con.execute("pragma journal_mode = wal")
+    except sqlite3.Error as exc:
+        raise UserError(f"cannot open the warehouse catalog {catalog}: {first_line(exc)}") from exc
+
+
+# Readers share one in-memory DuckDB per publication in a process: loading the two extensions costs a few hundred
+# ms (each is a ~35 MB file DuckDB verifies) and attaching the snapshot a catalog round trip, so each is done once per
+# publication, and every reader is a cursor of that database. One database per publication, not one for all: a
+# session sees only its publication's tables (information_schema included).
+_READERS: OrderedDict[tuple[str, int], duckdb.DuckDBPyConnection] = OrderedDict()
+_READERS_LOCK = threading.Lock()
+MAX_READERS = 8  # publications kept open per process; the least recently opened is let go (its cursors live on)
+
+
+def open_publication(lake: Lake, as_of: str | None = None) -> tuple[duckdb.DuckDBPyConnection, Publication]:
+    """A DuckDB session on one publication (`marts.x`, `staging.x`, `meta.x` name its tables), read-only."""
+    publication = resolve(lake, as_of)
+    key = (lake.catalog, publication.snapshot_id)
+    with _READERS_LOCK:
+        base = _READERS.get(key)
+        if base is None:
+            base = duckdb.connect()
+            try:
+                attach(base, lake, snapshot=publication.snapshot_id)
+            except BaseException:
+                base.close()
+                raise
+            _READERS[key] = base
+            while len(_READERS) > MAX_READERS:
+                _READERS.popitem(last=False)
+        _READERS.move_to_end(key)
+        con = base.cursor()
+    try:
+        con.execute(f"use {LAKE_ALIAS}")
+    except BaseException:
+        con.close()
+        raise
+    return con, publication
+
+
+# --- the working file ---
+
+
+def work_state(con: duckdb.DuckDBPyConnection) -> tuple[int | None, bool]:
+    """The publication (snapshot id) the working file equals, and whether a run changed it since (dirty)."""
+    con.execute("create table if not exists main.work_state (snapshot_id bigint, dirty boolean)")
+    row = con.execute("select snapshot_id, dirty from main.work_state").fetchone()
+    return (None, True) if row is None else (row[0], bool(row[1]))
+
+
+def mark(con: duckdb.DuckDBPyConnection, *, snapshot_id: int | None, dirty: bool) -> None:
+    work_state(con)
+    con.execute("delete from main.work_state")
+    con.execute("insert into main.work_state values ($snapshot, $dirty)", {"snapshot": snapshot_id, "dirty": dirty})
+
+
+def _tables(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(schema, table) -> [(column, type)] of the published schemas in `catalog`."""
+    rows = con.execute(
+        "select table_schema, table_name, column_name, data_type from information_schema.columns "
+        "where table_catalog = $catalog and table_schema in $schemas order by table_schema, table_name, "
+        "ordinal_position",
+        {"catalog": catalog, "schemas": list(SCHEMAS)},
+    ).fetchall()
+    tables: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for schema, table, column, data_type in rows:
+        tables.setdefault((schema, table), []).append((column, data_type))
+    return tables
+
+
+def restore(con: duckdb.DuckDBPyConnection, publication: Publication, *, alias: str = LAKE_ALIAS) -> None:
+    """Make the working file (`con`'s own database) equal the attached lake: every published table copied back,
+    every other table of the published schemas dropped."""
+    own = _current_database(con)
+    published = _tables(con, alias)
+    for schema, table in _tables(con, own):
+        if (schema, table) not in published:
+            con.execute(f'drop table "{schema}"."{table}"')
+    for schema, table in published:
+        con.execute(f'create schema if not exists "{schema}"')
+        con.execute(f'create or replace table "{schema}"."{table}" as from {alias}."{schema}"."{table}"')
+    con.execute("drop table if exists main.published_fingerprints")  # compare every table at the next publish
+    mark(con, snapshot_id=publication.snapshot_id, dirty=False)
+    con.execute("checkpoint")
+
+
+def _current_database(con: duckdb.DuckDBPyConnection) -> str:
+    row = con.execute("select current_database()").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+@dataclass(frozen=True)
+class Written:
+    snapshot_id: int
+    tables: dict[str, int]  # schema.table -> rows deleted + inserted (replaced tables: their rows)
+
+
+def publish(con: duckdb.DuckDBPyConnection, run_id: str, *, alias: str = LAKE_ALIAS) -> Written:
+    """Commit the working file's published schemas to the attached, writable lake as one snapshot tagged `run_id`,
+    writing only the difference; then record in the working file that it equals that snapshot."""
+    own = _current_database(con)
+    work, published = _tables(con, own), _tables(con, alias)
+    plan: list[str] = []
+    written: dict[str, int] = {}
+    for schema, table in published:
+        if (schema, table) not in work:
+            plan.append(f'drop table {alias}."{schema}"."{table}"')
+            written[f"{schema}.{table}"] = 0
+    before = _fingerprints_kept(con)
+    now = _fingerprints(con, work)
+    for index, ((schema, table), columns) in enumerate(sorted(work.items())):
+        name = f'"{schema}"."{table}"'
+        if published.get((schema, table)) == columns and before.get((schema, table)) == now[(schema, table)]:
+            continue  # the same rows as published: not even read from the lake (each lake scan costs round trips)
+        if published.get((schema, table)) == columns:
+            # Rows are compared by a hash of the whole row, counted (a multiset): every row of a hash whose count
+            # differs is deleted from the lake and inserted from the working file.
+            changed = f"changed_{index}"
+            con.execute(
+                f"create or replace temp table {changed} as "
+                f"with w as (select hash(w) as h, count(*) as n from {name} w group by all), "
+                f"l as (select hash(l) as h, count(*) as n from {alias}.{name} l group by all) "
+                "select coalesce(w.h, l.h) as h, coalesce(w.n, 0) + coalesce(l.n, 0) as n from w full join l "
+                "on w.h = l.h where w.n is distinct from l.n"
+            )
+            row = con.execute(f"select count(*), coalesce(sum(n), 0) from {changed}").fetchone()
+            assert row is not None
+            if row[0]:
+                plan.append(f"delete from {alias}.{name} l where hash(l) in (select h from temp.{changed})")
+                plan.append(f"insert into {alias}.{name} from {name} w where hash(w) in (select h from temp.{changed})")
+                written[f"{schema}.{table}"] = int(row[1])
+        else:
+            if (schema, table) in published:
+                plan.append(f"drop table {alias}.{name}")
+            plan.append(f'create schema if not exists {alias}."{schema}"')
+            plan.append(f"create table {alias}.{name} as from {name}")
+            written[f"{schema}.{table}"] = -1
+    row = con.execute("select max(published_at) from meta.publication").fetchone()
+    published_at = row[0].astimezone(UTC).isoformat() if row and row[0] else None
+    con.execute("begin")
+    try:
+        for statement in plan:
+            con.execute(statement)
+        con.execute(
+            f"call {alias}.set_commit_message($author, $run_id, extra_info => $extra)",
+            {"author": AUTHOR, "run_id": run_id, "extra": json.dumps({"run_id": run_id, "published_at": published_at})},
+        )
+        con.execute("commit")
+    except BaseException:
+        with suppress(duckdb.Error):  # a failed commit has ended the transaction already
+            con.execute("rollback")
+        raise
+    row = con.execute(f"select id from {alias}.current_snapshot()").fetchone()
+    assert row is not None
+    snapshot_id = int(row[0])
+    for temp in con.execute("select table_name from duckdb_tables() where temporary").fetchall():
+        if str(temp[0]).startswith("changed_"):
+            con.execute(f"drop table temp.{temp[0]}")
+    _keep_fingerprints(con, now)
+    mark(con, snapshot_id=snapshot_id, dirty=False)
+    return Written(snapshot_id=snapshot_id, tables=written)
+
+
+Fingerprint = tuple[int, int]  # rows, and the sum of the rows' hashes
+
+
+def _fingerprints(
+    con: duckdb.DuckDBPyConnection, tables: dict[tuple[str, str], list[tuple[str, str]]]
+) -> dict[tuple[str, str], Fingerprint]:
+    """Each working table's fingerprint, read locally (no lake round trip)."""
+    found: dict[tuple[str, str], Fingerprint] = {}
+    for schema, table in tables:
+        row = con.execute(f'select count(*), coalesce(sum(hash(t)::hugeint), 0) from "{schema}"."{table}" t').fetchall()
+        found[(schema, table)] = (int(row[0][0]), int(row[0][1]))
+    return found
+
+
+def _fingerprints_kept(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Fingerprint]:
+    """The fingerprints of the tables as last published (empty after a restore: every table is compared)."""
+    con.execute(
+        "create table if not exists main.published_fingerprints "
+        "(schema_name varchar, table_name varchar, rows bigint, fingerprint hugeint)"
+    )
+    rows = con.execute("select schema_name, table_name, rows, fingerprint from main.published_fingerprints").fetchall()
+    return {(schema, table): (int(n), int(fingerprint)) for schema, table, n, fingerprint in rows}
+
+
+def _keep_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: dict[tuple[str, str], Fingerprint]) -> None:
+    _fingerprints_kept(con)
+    con.execute("delete from main.published_fingerprints")
+    con.executemany(
+        "insert into main.published_fingerprints values (?, ?, ?, ?)",
+        [(schema, table, n, fingerprint) for (schema, table), (n, fingerprint) in fingerprints.items()],
+    )
+
+
+# --- retention and compaction ---
+
+
+def retention_days() -> int:
+    value = setting("publication_retention_days", str(DEFAULT_RETENTION_DAYS)) or ""
+    if not value.isdigit() or int(value) < 1:
+        raise UserError(
+            f"EBOOK_ANALYTICS_PUBLICATION_RETENTION_DAYS is {value!r}; set it to a whole number of days of at least 1 "
+            f"(default {DEFAULT_RETENTION_DAYS})"
+        )
+    return int(value)
+
+
+def maintain(con: duckdb.DuckDBPyConnection, *, now: datetime, days: int, alias: str = LAKE_ALIAS) -> dict[str, int]:
+    """Expire the snapshots published more than `days` before `now` (never the latest publication), merge small
+    adjacent files so their number does not grow with every publication, and delete the files no kept snapshot reads
+    once `CLEANUP_GRACE` has passed (a reader that opened an expired publication just before may still read them).
+    Returns how many snapshots expired, tables had files merged and files were deleted."""
+    cutoff = now - timedelta(days=days)
+    newest = con.execute(
+        f"select max(snapshot_time) from {alias}.snapshots() where author = $author", {"author": AUTHOR}
+    ).fetchall()
+    if newest and newest[0][0] is not None:
+        cutoff = min(cutoff, newest[0][0])  # the latest publication stays, however old
+    # Each call's rows are fetched whole: a result left half-read is a transaction DuckDB rolls back.
+    expired = con.execute(
+        f"select * from ducklake_expire_snapshots('{alias}', older_than => $cutoff)", {"cutoff": cutoff}
+    ).fetchall()
+    # Merged files keep which snapshot each row belongs to, so the kept publications still read as published.
+    merged = con.execute(f"select * from ducklake_merge_adjacent_files('{alias}')").fetchall()
+    deleted = con.execute(
+        f"select * from ducklake_cleanup_old_files('{alias}', older_than => $cutoff)",
+        {"cutoff": now - CLEANUP_GRACE},
+    ).fetchall()
+    return {"expired": len(expired), "merged": len(merged), "deleted": len(deleted)}
+
+
+@contextmanager
+def attached(con: duckdb.DuckDBPyConnection, lake: Lake, *, read_only: bool = False) -> Iterator[None]:
+    """The lake attached as `lake` to the working file's connection for the block only, so the build's own
+    catalog queries (information_schema) never see the published tables."""
+    attach(con, lake, read_only=read_only)
+    try:
+        yield
+    finally:
+        con.execute(f"detach {LAKE_ALIAS}")
+
+
+# --- the warehouse path ---
+
+
+def published_exists(live: Path) -> bool:
+    """True for a warehouse this tool published, False when there is none; refuses anything else at the path."""
+    published = at(live)
+    if published.local is not None and not published.local.exists():
+        return False
+    if published.local is not None and not is_catalog(published.local):
+        raise UserError(
+            f"{live} is not a warehouse published by ebook-analytics (not a DuckLake catalog); it was left untouched. "
+            "Move it away, or run `ebook-analytics etl run --full --rebuild` to set it aside and build a fresh one"
+        )
+    try:
+        return bool(publications(published))
+    except UserError as exc:
+        raise UserError(
+            f"{live} is not a warehouse published by ebook-analytics ({exc}); it was left untouched. "
+            "Move it away, or run `ebook-analytics etl run --full --rebuild` to set it aside and build a fresh one"
+        ) from exc
+
+
+def move_aside(live: Path) -> Path:
+    """Rename an unusable file at the live path to `<name>.corrupt-<UTC timestamp>`, keeping it for inspection."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = live.with_name(f"{live.name}.corrupt-{stamp}")
+    # A SQLite catalog's write-ahead log goes with it: left behind, it would be replayed into the new catalog.
+    for suffix in ("-wal", "-shm"):
+        companion = live.with_name(live.name + suffix)
+        if companion.exists():
+            os.replace(companion, aside.with_name(aside.name + suffix))
+    os.replace(live, aside)
+    return aside
+
+
+def new_snapshot(lake: Lake) -> str:
+    """Commit a snapshot holding the same data (no publication of its own; what compaction also does): a new version
+    for the dashboards, which the bench and the tests use to land "a publication" without running the ETL."""
+    con = duckdb.connect()
+    try:
+        attach(con, lake, read_only=False)
+        con.execute(f"update {LAKE_ALIAS}.meta.publication set published_at = published_at")
+    finally:
+        con.close()
+    current = version(lake)
+    assert current is not None
+    return current
