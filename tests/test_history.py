@@ -7,6 +7,7 @@ chapter's status and a payout change in place at the source. Each run's snapshot
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import duckdb
 import psycopg
 
-from tests.conftest import attach_published, open_published, run_cli
+from tests.conftest import attach_published, open_published, published_as_file, run_cli
 from tests.marts_dataset import ALICE, BOB, CAROL, DAVE, PRO_MONTHLY, insert_platform_data, uid
 
 SINCE_EVER = datetime.min  # '-infinity'::timestamptz as DuckDB hands it to Python
@@ -178,3 +179,29 @@ def test_full_rebuild_over_an_unusable_file_starts_the_history_afresh(source_url
         ("premium", snapshot, SINCE_EVER, FOREVER),
     ]
     assert len(list(live.parent.glob(f"{live.name}.corrupt-*"))) == 1
+
+
+def test_the_first_run_after_the_upgrade_to_the_lake_carries_the_history_of_the_old_file_over(
+    source_url: str, cli_env: dict[str, str]
+) -> None:
+    insert_platform_data(source_url)
+    run_cli("etl", "run", env=cli_env)
+    live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
+    # The warehouse as it was before the lake: one DuckDB file beside where the catalog now goes, and no lake yet.
+    legacy = published_as_file(live, live.with_name("analytics.duckdb"))
+    for path in live.parent.iterdir():
+        if path.is_dir() and path.name.startswith(live.name):
+            shutil.rmtree(path)
+        elif path.name.startswith((live.name, "etl-work")):
+            path.unlink()
+    _execute(source_url, f"update users.users set tier = 'basic' where id = '{CAROL}'")
+
+    output = run_cli("etl", "run", env=cli_env).stdout
+    s1, s2 = _snapshots(cli_env)
+
+    assert f"history table(s) over from the earlier warehouse file {legacy}" in output
+    assert _rows(live, f"select * from history.user_tiers where user_id = '{CAROL}' order by valid_from") == [
+        (CAROL, "free", s1, s2, SINCE_EVER, s2),
+        (CAROL, "basic", s2, None, s2, FOREVER),
+    ]
+    assert _rows(live, "select count(*) from history.user_tiers where valid_to is null") == [(4,)]

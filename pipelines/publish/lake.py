@@ -39,6 +39,10 @@ AUTHOR = "ebook-analytics"  # the commit author of every publication; other snap
 SCHEMAS = ("staging", "history", "marts", "meta")  # what the working file publishes
 LAKE_ALIAS = "lake"
 WORK_FILE = "etl-work.duckdb"
+# The warehouse as one DuckDB file, before publications became DuckLake snapshots; the first run after the upgrade
+# carries its history over (docs/operations.md, "Upgrading from the single-file warehouse").
+LEGACY_FILE = "analytics.duckdb"
+LEGACY_ALIAS = "legacy"
 DEFAULT_RETENTION_DAYS = 90
 # Files of expired snapshots stay this long, so a reader that opened an old publication just before it expired
 # can finish its queries.
@@ -519,6 +523,29 @@ def published_exists(live: Path) -> bool:
             f"{live} is not a warehouse published by ebook-analytics ({exc}); it was left untouched. "
             "Move it away, or run `ebook-analytics etl run --full --rebuild` to set it aside and build a fresh one"
         ) from exc
+
+
+def legacy_warehouse(live: Path) -> Path | None:
+    """The single DuckDB file this warehouse was before it became a lake (`analytics.duckdb` beside the catalog),
+    when it is still there: its history is what an upgrade must not lose."""
+    legacy = live.with_name(LEGACY_FILE)
+    return legacy if legacy != live and legacy.is_file() and not is_catalog(legacy) else None
+
+
+@contextmanager
+def legacy_attached(con: duckdb.DuckDBPyConnection, legacy: Path) -> Iterator[str]:
+    """A pre-lake warehouse file attached read-only for the block; yields its alias."""
+    try:
+        con.execute(f"attach '{quoted(str(legacy))}' as {LEGACY_ALIAS} (read_only)")
+    except duckdb.Error as exc:
+        raise UserError(
+            f"cannot read the earlier warehouse file {legacy} to carry its history over ({first_line(exc)}); "
+            "move it away if its history is not needed, then rerun"
+        ) from exc
+    try:
+        yield LEGACY_ALIAS
+    finally:
+        con.execute(f"detach {LEGACY_ALIAS}")
 
 
 def move_aside(live: Path) -> Path:

@@ -364,6 +364,11 @@ def _build(
             if usable and record.mode == "full":
                 with lake.attached(con, published, read_only=True):
                     carry_over(con, lake.LAKE_ALIAS)
+            elif not usable and (legacy := lake.legacy_warehouse(live)) is not None:
+                # The first run after the upgrade to the lake: the source cannot give the history back.
+                with lake.legacy_attached(con, legacy) as alias:
+                    carried = carry_over(con, alias)
+                print(f"carried {len(carried)} history table(s) over from the earlier warehouse file {legacy}")
             with _history_changes(con, record):
                 update_history(con, extraction.snapshot_at)
             # The month closes live beside the warehouse; the restatements mart compares against this copy.
