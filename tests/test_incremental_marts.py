@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from tests.conftest import attach_published, run_cli
 from tests.etl_rows import U1, U2, U3, execute, insert_platform, query_warehouse
@@ -92,11 +91,12 @@ def _daily(live: Path, day: str) -> tuple:
     )[0]
 
 
-@pytest.mark.parametrize("capture", ["logical", "xmin"])
 def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
-    source_url: str, cli_env: dict[str, str], tmp_path: Path, capture: str
+    source_url: str, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    env = {**cli_env, "EBOOK_ANALYTICS_CAPTURE": capture}
+    # Logical capture, the default where the source allows it; the xmin method's change sets are held to a --full
+    # run table by table, marts included, in tests/test_incremental.py.
+    env = {**cli_env, "EBOOK_ANALYTICS_CAPTURE": "logical"}
     insert_platform(source_url)
     execute(source_url, EVENTS_SQL)
     run_cli("etl", "run", env=env)

@@ -84,6 +84,8 @@ def differences(con: duckdb.DuckDBPyConnection, left: str, right: str) -> tuple[
 
 def test_spark_builds_every_mart_as_duckdb_does(published_dataset, tmp_path, spark, monkeypatch):
     monkeypatch.chdir(tmp_path)  # Spark's default warehouse folder would appear here
+    # The lake's extensions are copied under the home: the dataset's, not a default one in the current directory.
+    monkeypatch.setenv("EBOOK_ANALYTICS_HOME", published_dataset["EBOOK_ANALYTICS_HOME"])
     published = Path(published_dataset["EBOOK_ANALYTICS_WAREHOUSE"])
     copy = published_as_file(published, tmp_path / "spark.duckdb")
     con = warehouse.connect(copy)
