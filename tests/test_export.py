@@ -36,8 +36,17 @@ def publication(env: dict[str, str]) -> tuple:
         con.close()
 
 
-def export(env: dict[str, str], out: Path, period: str, fmt: str, check: bool = True, name: str = "revenue-share"):
-    return run_cli("export", name, "--period", period, "--format", fmt, "--out", str(out), env=env, check=check)
+def export(
+    env: dict[str, str],
+    out: Path,
+    period: str,
+    fmt: str,
+    *extra: str,
+    check: bool = True,
+    name: str = "revenue-share",
+):
+    """`export NAME --period P --format F --out OUT EXTRA...`."""
+    return run_cli("export", name, "--period", period, "--format", fmt, "--out", str(out), *extra, env=env, check=check)
 
 
 @pytest.mark.parametrize("name", ["statements", "revenue-share"])
@@ -221,65 +230,15 @@ def test_as_of_reproduces_a_statement_file_byte_for_byte(published_dataset, crea
     assert ",Sea Glass,2024-02-01,2024-02-29,100.00," in latest.read_text()
     for as_of in (first_run, first_published.isoformat()):
         again_csv, again_xlsx = tmp_path / "again.csv", tmp_path / "again.xlsx"
-        run_cli(
-            "export",
-            "statements",
-            "--period",
-            "2024-02",
-            "--format",
-            "csv",
-            "--out",
-            str(again_csv),
-            "--as-of",
-            as_of,
-            env=env,
-        )
-        run_cli(
-            "export",
-            "statements",
-            "--period",
-            "2024-02",
-            "--format",
-            "xlsx",
-            "--out",
-            str(again_xlsx),
-            "--as-of",
-            as_of,
-            env=env,
-        )
+        export(env, again_csv, "2024-02", "csv", "--as-of", as_of, name="statements")
+        export(env, again_xlsx, "2024-02", "xlsx", "--as-of", as_of, name="statements")
         assert again_csv.read_bytes() == first_csv.read_bytes()
         assert _cells(again_xlsx) == _cells(first_xlsx)
     pack = tmp_path / "pack"
-    run_cli(
-        "export",
-        "statements",
-        "--period",
-        "2024-02",
-        "--per-author",
-        "--format",
-        "csv",
-        "--out",
-        str(pack),
-        "--as-of",
-        first_run,
-        env=env,
-    )
+    export(env, pack, "2024-02", "csv", "--per-author", "--as-of", first_run, name="statements")
     assert ",Sea Glass,2024-02-01,2024-02-29,55.55," in "".join(p.read_text() for p in pack.glob("*.csv"))
 
-    gone = run_cli(
-        "export",
-        "statements",
-        "--period",
-        "2024-02",
-        "--format",
-        "csv",
-        "--out",
-        str(latest),
-        "--as-of",
-        "20200101T000000Z-000000",
-        env=env,
-        check=False,
-    )
+    gone = export(env, latest, "2024-02", "csv", "--as-of", "20200101T000000Z-000000", check=False, name="statements")
     assert gone.returncode == 1 and gone.stderr.count("\n") == 1
     assert gone.stderr.startswith(
         "error: publication 20200101T000000Z-000000 is not kept (publications are kept 90 days); "
