@@ -132,6 +132,14 @@ def test_retention_expires_old_publications_then_as_of_them_is_one_line(
         lake.retention_days()
 
 
+def test_runs_maintain_the_lake_hourly_at_most(work: duckdb.DuckDBPyConnection) -> None:
+    at = _now()
+    assert lake.maintenance_due(work, at)  # never maintained: the first run does it
+    lake.maintained(work, at)
+    assert not lake.maintenance_due(work, at + timedelta(minutes=59, seconds=59))
+    assert lake.maintenance_due(work, at + timedelta(hours=1))
+
+
 def test_compaction_keeps_the_file_count_bounded_and_old_publications_readable(
     work: duckdb.DuckDBPyConnection,
 ) -> None:

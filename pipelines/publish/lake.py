@@ -47,6 +47,9 @@ DEFAULT_RETENTION_DAYS = 90
 # Files of expired snapshots stay this long, so a reader that opened an old publication just before it expired
 # can finish its queries.
 CLEANUP_GRACE = timedelta(hours=1)
+# Retention and compaction find nothing to do after most runs of a 15-minute schedule, yet cost about a second of
+# catalog round trips: a run does them when the last were at least this long ago.
+MAINTENANCE_INTERVAL = timedelta(hours=1)
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -466,6 +469,20 @@ def retention_days() -> int:
             f"(default {DEFAULT_RETENTION_DAYS})"
         )
     return int(value)
+
+
+def maintenance_due(con: duckdb.DuckDBPyConnection, now: datetime) -> bool:
+    """Whether the working file's last retention and compaction (`maintain`) was `MAINTENANCE_INTERVAL` or more
+    before `now`, or never."""
+    con.execute("create table if not exists main.work_maintenance (maintained_at timestamptz)")
+    row = con.execute("select max(maintained_at) from main.work_maintenance").fetchone()
+    return row is None or row[0] is None or now - row[0] >= MAINTENANCE_INTERVAL
+
+
+def maintained(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
+    maintenance_due(con, now)  # the table exists
+    con.execute("delete from main.work_maintenance")
+    con.execute("insert into main.work_maintenance values ($now)", {"now": now})
 
 
 def maintain(con: duckdb.DuckDBPyConnection, *, now: datetime, days: int, alias: str = LAKE_ALIAS) -> dict[str, int]:

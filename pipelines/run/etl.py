@@ -434,10 +434,15 @@ def _change_set(con: duckdb.DuckDBPyConnection, record: RunRecord) -> changes.Ch
 
 
 def _maintain(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
-    """Retention and compaction, before the publication commits (so its commit is the run's last write to the
-    catalog, which is what the dashboards watch). A failure here never stops the publication."""
+    """Retention and compaction when due (`lake.MAINTENANCE_INTERVAL`), before the publication commits (so its
+    commit is the run's last write to the catalog, which is what the dashboards watch). A failure here never stops
+    the publication."""
+    now = datetime.now(UTC)
+    if not lake.maintenance_due(con, now):
+        return
     try:
-        record.publication_maintenance = lake.maintain(con, now=datetime.now(UTC), days=lake.retention_days())
+        record.publication_maintenance = lake.maintain(con, now=now, days=lake.retention_days())
+        lake.maintained(con, now)
     except duckdb.Error as exc:
         print(f"warning: publication retention or compaction failed: {first_line(exc)}", file=sys.stderr)
 
