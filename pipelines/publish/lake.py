@@ -50,6 +50,7 @@ CLEANUP_GRACE = timedelta(hours=1)
 # Retention and compaction find nothing to do after most runs of a 15-minute schedule, yet cost about a second of
 # catalog round trips: a run does them when the last were at least this long ago.
 MAINTENANCE_INTERVAL = timedelta(hours=1)
+_MAINTENANCE_TABLE = "create table if not exists main.work_maintenance (maintained_at timestamptz)"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -176,8 +177,9 @@ def latest(lake: Lake) -> Publication | None:
 
 
 def version(lake: Lake) -> str | None:
-    """Identifies the latest snapshot (for caches keyed per publication; compaction, which runs before each
-    publication, makes one too: a cache made again, never a stale one); None when nothing is published."""
+    """Identifies the latest snapshot (for caches keyed per publication; compaction, which runs before a
+    publication at most hourly, makes one too: a cache made again, never a stale one); None when nothing is
+    published."""
     if lake.local is not None and not lake.local.is_file():
         return None
     try:
@@ -372,6 +374,7 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, *, alias: str = LAKE_AL
             written[f"{schema}.{table}"] = 0
     before = _fingerprints_kept(con)
     now = _fingerprints(con, work)
+    diffs: list[str] = []  # the temp tables of changed row hashes, dropped once committed
     for index, ((schema, table), columns) in enumerate(sorted(work.items())):
         name = f'"{schema}"."{table}"'
         if published.get((schema, table)) == columns and before.get((schema, table)) == now[(schema, table)]:
@@ -380,6 +383,7 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, *, alias: str = LAKE_AL
             # Rows are compared by a hash of the whole row, counted (a multiset): every row of a hash whose count
             # differs is deleted from the lake and inserted from the working file.
             changed = f"changed_{index}"
+            diffs.append(changed)
             con.execute(
                 f"create or replace temp table {changed} as "
                 f"with w as (select hash(w) as h, count(*) as n from {name} w group by all), "
@@ -417,9 +421,8 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, *, alias: str = LAKE_AL
     row = con.execute(f"select id from {alias}.current_snapshot()").fetchone()
     assert row is not None
     snapshot_id = int(row[0])
-    for temp in con.execute("select table_name from duckdb_tables() where temporary").fetchall():
-        if str(temp[0]).startswith("changed_"):
-            con.execute(f"drop table temp.{temp[0]}")
+    for changed in diffs:
+        con.execute(f"drop table temp.{changed}")
     _keep_fingerprints(con, now)
     mark(con, snapshot_id=snapshot_id, dirty=False)
     return Written(snapshot_id=snapshot_id, tables=written)
@@ -474,13 +477,14 @@ def retention_days() -> int:
 def maintenance_due(con: duckdb.DuckDBPyConnection, now: datetime) -> bool:
     """Whether the working file's last retention and compaction (`maintain`) was `MAINTENANCE_INTERVAL` or more
     before `now`, or never."""
-    con.execute("create table if not exists main.work_maintenance (maintained_at timestamptz)")
+    con.execute(_MAINTENANCE_TABLE)
     row = con.execute("select max(maintained_at) from main.work_maintenance").fetchone()
     return row is None or row[0] is None or now - row[0] >= MAINTENANCE_INTERVAL
 
 
 def maintained(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
-    maintenance_due(con, now)  # the table exists
+    """Record in the working file that `maintain` ran at `now`."""
+    con.execute(_MAINTENANCE_TABLE)
     con.execute("delete from main.work_maintenance")
     con.execute("insert into main.work_maintenance values ($now)", {"now": now})
 

@@ -28,12 +28,29 @@ def change_table(table: str) -> str:
 def start(con: duckdb.DuckDBPyConnection) -> None:
     """A run's change sets begin empty."""
     con.execute("create or replace temp table changes_everything (table_name varchar)")
-    for (name,) in con.execute(
-        "select table_name from duckdb_tables() where temporary and starts_with(table_name, $prefix) "
-        "and table_name != 'changes_everything'",
-        {"prefix": _PREFIX},
-    ).fetchall():
+    for name in _change_tables(con):
         con.execute(f'drop table temp."{name}"')
+
+
+def _change_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The temp tables holding changed rows, one per changed table (not the `changes_everything` list)."""
+    return [
+        name
+        for (name,) in con.execute(
+            "select table_name from duckdb_tables() where temporary and starts_with(table_name, $prefix) "
+            "and table_name != 'changes_everything'",
+            {"prefix": _PREFIX},
+        ).fetchall()
+    ]
+
+
+def recorded_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """How many changed rows (old and new versions) are recorded for `schema.table`; 0 when none."""
+    name = change_table(table)
+    if name not in _change_tables(con):
+        return 0
+    row = con.execute(f'select count(*) from temp."{name}"').fetchone()
+    return int(row[0]) if row else 0
 
 
 def everything(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -44,10 +61,7 @@ def everything(con: duckdb.DuckDBPyConnection, table: str) -> None:
 def record(con: duckdb.DuckDBPyConnection, table: str, version: str, select: str) -> None:
     """Add rows (a SELECT of the table's columns, in order) as version 'old' or 'new' of changed rows of `table`."""
     target = change_table(table)
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where temporary and table_name = $name", {"name": target}
-    ).fetchone()
-    if exists and exists[0]:
+    if target in _change_tables(con):
         con.execute(f"insert into {target} select '{version}' as _version, * from ({select})")
     else:
         con.execute(f"create temp table {target} as select '{version}' as _version, * from ({select})")
@@ -76,8 +90,7 @@ def record_diff(con: duckdb.DuckDBPyConnection, table: str, before: str, after: 
     """The rows only in `before` (old) and only in `after` (new), two SELECTs of the same columns; returns how many."""
     record(con, table, "old", f"from ({before}) except all from ({after})")
     record(con, table, "new", f"from ({after}) except all from ({before})")
-    row = con.execute(f"select count(*) from {change_table(table)}").fetchone()
-    return int(row[0]) if row else 0
+    return recorded_rows(con, table)
 
 
 @contextmanager
@@ -122,11 +135,7 @@ def read(con: duckdb.DuckDBPyConnection) -> ChangeSet:
     """The change sets recorded so far in this connection (tables with no changed row are left out)."""
     everything_ = {name for (name,) in con.execute("select distinct table_name from changes_everything").fetchall()}
     rows = set()
-    for (name,) in con.execute(
-        "select table_name from duckdb_tables() where temporary and starts_with(table_name, $prefix) "
-        "and table_name != 'changes_everything' and estimated_size >= 0",
-        {"prefix": _PREFIX},
-    ).fetchall():
+    for name in _change_tables(con):
         count = con.execute(f'select count(*) from temp."{name}"').fetchone()
         if count and count[0]:
             schema, _, table = name.removeprefix(_PREFIX).partition("_")

@@ -105,7 +105,7 @@ def run_models(
             if outcome.mode == "whole" and not diff:
                 change_sets.everything(con, f"marts.{model.name}")
                 changed.add(f"marts.{model.name}")
-            elif outcome.mode != "skipped" and _recorded_changes(con, f"marts.{model.name}"):
+            elif outcome.mode != "skipped" and change_sets.recorded_rows(con, f"marts.{model.name}"):
                 changed.add(f"marts.{model.name}")
         timings[model.name] = time.perf_counter() - started
         if refreshed is not None:
@@ -125,17 +125,6 @@ def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
         "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = $name and not temporary",
         {"name": name},
     ).fetchone()
-    return bool(row and row[0])
-
-
-def _recorded_changes(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    name = change_sets.change_table(table)
-    found = con.execute(
-        "select count(*) from duckdb_tables() where temporary and table_name = $name", {"name": name}
-    ).fetchone()
-    if not (found and found[0]):
-        return False
-    row = con.execute(f"select count(*) from {name}").fetchone()
     return bool(row and row[0])
 
 
