@@ -456,6 +456,87 @@ def test_split_that_does_not_add_up_holds_back_only_what_the_revenue_shares_reac
     assert query(cli_env, "select warnings from meta.publication") == [(1,)]
 
 
+def _checks(run: dict) -> dict[str, dict]:
+    return {check["name"]: check for check in run["checks"]}
+
+
+def _verdicts(check_output: str) -> list[tuple[str, str, str]]:
+    """(check, severity, result) of each line `check` prints."""
+    lines = check_output.split("\n\n")[0].splitlines()[1:]
+    return [tuple(line.split()[:3]) for line in lines]
+
+
+def test_checks_whose_tables_did_not_change_keep_their_result(fresh_source: str, cli_env: dict[str, str]) -> None:
+    run_cli("etl", "run", "--full", env=cli_env)
+    first = _checks(last_run(cli_env))
+    assert not any(check["reused"] for check in first.values())
+
+    # The model renamed (a parent whose child, ai_generations, is unchanged) and a revenue split that does not add up.
+    load(
+        fresh_source,
+        [
+            ("update ai_processing.ai_models set name = 'gpt-4o' where id = %s", (MODEL,)),
+            ("update billing.revenue_shares set user_revenue = 85.00 where id = %s", (SHARE,)),
+        ],
+    )
+    assert run_cli("etl", "run", env=cli_env, check=False).returncode == 2
+    second = _checks(last_run(cli_env))
+    rerun = {name for name, check in second.items() if not check["reused"]}
+    assert {
+        "staging.ai_models.id.unique",
+        "staging.ai_generations.model_id.orphans",  # its parent changed
+        "staging.revenue_shares.shares_add_up_to_sales",
+        "staging.user_events.freshness",  # its bound moves with every snapshot
+        "marts.ai_cost_daily.model.not_null",  # the mart names the model
+    } <= rerun
+    for name in (
+        "staging.users.id.unique",
+        "staging.ai_generations.id.not_null",
+        "staging.ai_generations.user_id.orphans",  # neither it nor its parent changed
+        "staging.user_events.user_id.orphans",
+    ):
+        assert second[name]["reused"] and second[name]["checked_at"] == first[name]["checked_at"], name
+    assert {name for name, check in second.items() if not check["success"]} == {
+        "staging.revenue_shares.shares_add_up_to_sales",
+        "marts.revenue_share_statements.shares_add_up_to_sales",
+        "marts.revenue_monthly.shares_add_up_to_sales",
+        "marts.unit_economics_books.shares_add_up_to_sales",
+    }
+
+    # Nothing changed at the source: the failures are kept as they were, and still hold the same marts back.
+    assert run_cli("etl", "run", env=cli_env, check=False).returncode == 2
+    third = last_run(cli_env)
+    kept = _checks(third)
+    for name in (
+        "staging.revenue_shares.shares_add_up_to_sales",
+        "marts.revenue_share_statements.shares_add_up_to_sales",
+    ):
+        assert kept[name]["reused"] and not kept[name]["success"], name
+        assert (kept[name]["unexpected_count"], kept[name]["sample_ids"]) == (1, [SHARE]), name
+    assert sorted(third["held_back"]) == [
+        "revenue_monthly",
+        "revenue_share_restatements",
+        "revenue_share_statements",
+        "unit_economics_authors",
+        "unit_economics_books",
+        "unit_economics_daily",
+        "user_milestones",
+    ]
+
+    # `check` keeps the publication's results of unchanged tables; the held-back marts hold the earlier rows, so
+    # their checks run again (and pass). `--full`, or results older than full_check_hours, run everything: the
+    # same verdicts.
+    checked = run_cli("check", env=cli_env, check=False)
+    full = run_cli("check", "--full", env=cli_env, check=False)
+    expired = run_cli("check", env={**cli_env, "EBOOK_ANALYTICS_FULL_CHECK_HOURS": "0"}, check=False)
+    assert checked.returncode == full.returncode == expired.returncode == 2
+    assert _verdicts(checked.stdout) == _verdicts(full.stdout) == _verdicts(expired.stdout)
+    assert ("marts.revenue_share_statements.shares_add_up_to_sales", "error", "pass") in _verdicts(checked.stdout)
+    assert ("staging.revenue_shares.shares_add_up_to_sales", "error", "FAIL") in _verdicts(checked.stdout)
+    assert "kept from the run that published them" in checked.stdout
+    assert "kept from" not in full.stdout and "kept from" not in expired.stdout
+
+
 def test_stale_source_publishes_with_freshness_warnings(
     stale_source: str, cli_env: dict[str, str], tmp_path: Path
 ) -> None:

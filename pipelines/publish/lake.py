@@ -22,7 +22,7 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +34,7 @@ import psycopg
 from pipelines.config import paths, setting
 from pipelines.duckdb_extensions import DUCKLAKE, POSTGRES, SQLITE, quoted
 from pipelines.errors import UserError, first_line
+from pipelines.fingerprints import Fingerprint, fingerprint
 
 AUTHOR = "ebook-analytics"  # the commit author of every publication; other snapshots (compaction) have none
 SCHEMAS = ("staging", "history", "marts", "meta")  # what the working file publishes
@@ -361,9 +362,19 @@ class Written:
     tables: dict[str, int]  # schema.table -> rows deleted + inserted (replaced tables: their rows)
 
 
-def publish(con: duckdb.DuckDBPyConnection, run_id: str, *, alias: str = LAKE_ALIAS) -> Written:
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    *,
+    alias: str = LAKE_ALIAS,
+    known: Mapping[tuple[str, str], Fingerprint] | None = None,
+) -> Written:
     """Commit the working file's published schemas to the attached, writable lake as one snapshot tagged `run_id`,
-    writing only the difference; then record in the working file that it equals that snapshot."""
+    writing only the difference; then record in the working file that it equals that snapshot.
+
+    `known`: fingerprints the caller already took of tables it has not changed since (the check step's), so they are
+    not read twice.
+    """
     own = _current_database(con)
     work, published = _tables(con, own), _tables(con, alias)
     plan: list[str] = []
@@ -373,7 +384,8 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, *, alias: str = LAKE_AL
             plan.append(f'drop table {alias}."{schema}"."{table}"')
             written[f"{schema}.{table}"] = 0
     before = _fingerprints_kept(con)
-    now = _fingerprints(con, work)
+    known = known or {}
+    now = {name: known[name] if name in known else fingerprint(con, *name) for name in work}
     diffs: list[str] = []  # the temp tables of changed row hashes, dropped once committed
     for index, ((schema, table), columns) in enumerate(sorted(work.items())):
         name = f'"{schema}"."{table}"'
@@ -426,20 +438,6 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, *, alias: str = LAKE_AL
     _keep_fingerprints(con, now)
     mark(con, snapshot_id=snapshot_id, dirty=False)
     return Written(snapshot_id=snapshot_id, tables=written)
-
-
-Fingerprint = tuple[int, int]  # rows, and the sum of the rows' hashes
-
-
-def _fingerprints(
-    con: duckdb.DuckDBPyConnection, tables: dict[tuple[str, str], list[tuple[str, str]]]
-) -> dict[tuple[str, str], Fingerprint]:
-    """Each working table's fingerprint, read locally (no lake round trip)."""
-    found: dict[tuple[str, str], Fingerprint] = {}
-    for schema, table in tables:
-        row = con.execute(f'select count(*), coalesce(sum(hash(t)::hugeint), 0) from "{schema}"."{table}" t').fetchall()
-        found[(schema, table)] = (int(row[0][0]), int(row[0][1]))
-    return found
 
 
 def _fingerprints_kept(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Fingerprint]:

@@ -6,7 +6,8 @@ results (`as_dict()`) in the run history and `meta.check_results`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,13 @@ import duckdb
 
 from pipelines.config import paths, setting
 from pipelines.errors import UserError
+from pipelines.fingerprints import Fingerprint
+from pipelines.quality import reuse
 from pipelines.quality.result import CheckResult
+from pipelines.quality.reuse import Table
 from pipelines.quality.staging_checks import load_staging_checks
 from pipelines.quality.suites import TableSuite, Thresholds, add_freshness, add_volume, mart_suite, staging_suite
-from pipelines.quality.validation import validate
+from pipelines.quality.validation import validate, validation_order
 from pipelines.queries import sql_file
 from pipelines.transform.contracts import load_contracts
 from pipelines.transform.lineage import consumed_tables, lineage
@@ -26,6 +30,7 @@ from pipelines.warehouse import connect
 __all__ = ["CheckResult", "held_back", "run_checks", "thresholds"]
 
 DEFAULT_THRESHOLDS = {
+    "full_check_hours": "24",
     "freshness_hours": "48",
     "volume_drop_pct": "50",
     "volume_growth_pct": "100",
@@ -134,14 +139,32 @@ def run_checks(
     snapshot_at: datetime,
     previous: dict[str, Any] | None,
     docs_dir: Path | None = None,
+    earlier: dict[str, CheckResult] | None = None,
+    taken: dict[Table, Fingerprint] | None = None,
 ) -> list[CheckResult]:
     """Every check against the freshly built (not yet published) warehouse behind `con`.
 
     `con` must have committed what it built: GX reads through cursors of it, which see committed data only.
     `previous` is the last published run's history record (None on a first run): the volume baseline.
+    `earlier`: results of an earlier check step (`reuse.recorded`); those whose inputs are unchanged and younger
+    than `full_check_hours` are kept instead of run (not for Data Docs, which show every check run). `taken`
+    receives the tables' fingerprints.
     """
     suites, missing = build_suites(con, snapshot_at=snapshot_at, previous_rows=previous_row_counts(con, previous))
-    return missing + validate(con, suites, docs_dir=docs_dir)
+    now = datetime.now(UTC)
+    digests = reuse.input_digests(con, suites, {} if taken is None else taken)
+    oldest = now - timedelta(hours=_non_negative_setting("full_check_hours"))
+    kept = reuse.kept(earlier, digests, oldest=oldest) if earlier and docs_dir is None else {}
+    pending = [TableSuite(s.schema, s.table, s.key, [c for c in s.checks if c.name not in kept]) for s in suites]
+    ran = {
+        result.name: replace(result, inputs=digests[result.name], checked_at=now)
+        for result in validate(con, [suite for suite in pending if suite.checks], docs_dir=docs_dir)
+    }
+    results = list(missing)
+    for suite in suites:
+        order = validation_order(suite.checks)
+        results += [kept.get(name) or ran[name] for name in sorted(order, key=order.__getitem__)]
+    return results
 
 
 def held_back(results: list[CheckResult]) -> dict[str, list[str]]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -14,12 +15,25 @@ class CheckResult:
     unexpected_count: int  # offending rows (or rows lost/gained for volume, 1 for a stale table)
     table: str  # <schema>.<table>
     sample_ids: tuple[str, ...] = ()  # up to 5 offending rows' keys (or the observed value)
+    # What the result was computed from (`pipelines.quality.reuse`), when, and whether this run kept it from an
+    # earlier one because that was the same; None where a result cannot be kept (a missing table).
+    inputs: str | None = None
+    checked_at: datetime | None = None
+    reused: bool = False
 
     @property
     def blocks_publish(self) -> bool:
         return self.severity == "error" and not self.success
 
     def as_dict(self) -> dict[str, Any]:
-        record = asdict(self)
-        record["sample_ids"] = list(self.sample_ids)
-        return record
+        """The run history's record (the inputs' digest stays in `meta.check_results`)."""
+        return {
+            "name": self.name,
+            "severity": self.severity,
+            "success": self.success,
+            "unexpected_count": self.unexpected_count,
+            "table": self.table,
+            "sample_ids": list(self.sample_ids),
+            "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+            "reused": self.reused,
+        }

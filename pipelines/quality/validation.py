@@ -302,11 +302,11 @@ def _first_pass(
     row_queries = [check for check in checks if _is_row_query(check)]
     if row_queries:
         outcomes += _run(context, sql, f"{suite.name}.queries", row_queries, boolean_only, for_docs=False)
-    order = _validation_order(checks)
+    order = validation_order(checks)
     return sorted(outcomes, key=lambda outcome: order[outcome[0].name])
 
 
-def _validation_order(checks: list[Check]) -> dict[str, int]:
+def validation_order(checks: list[Check]) -> dict[str, int]:
     """Each check's place in the results of one GX validation of all `checks`, as GX orders them: grouped by column,
     the groups (checks naming no single column are one group) in the order of their first check."""
     groups: dict[str | None, list[Check]] = {}

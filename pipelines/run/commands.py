@@ -142,6 +142,9 @@ def _summary(record: RunRecord) -> str:
         f"{len(record.tables)} tables, {read:,} rows read, "
         f"{changed:,} changed, {deleted:,} deleted, {warnings} warning(s), {seconds:.1f} s"
     )
+    kept = sum(1 for check in record.checks if check.get("reused"))
+    if kept:
+        line += f"; {len(record.checks) - kept:,} checks run, {kept:,} kept (their tables unchanged)"
     if record.writeback:
         line += (
             f"; wrote back {record.writeback.project_metrics:,} project metrics, "

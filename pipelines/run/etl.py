@@ -32,11 +32,13 @@ from pipelines.extract import capture
 from pipelines.extract.extract import Extraction, capture_ready, extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import SourceTable, load_tables
+from pipelines.fingerprints import Fingerprint
 from pipelines.publish import history, lake
 from pipelines.publish.held_back import keep_previous
 from pipelines.publish.lake import move_aside, published_exists
 from pipelines.publish.lock import etl_lock
 from pipelines.publish.writeback import WriteBackCounts, write_back
+from pipelines.queries import sql_file
 from pipelines.run import hooks
 from pipelines.transform import changes
 from pipelines.transform.history import carry_over, update_history
@@ -340,6 +342,7 @@ def _build(
     marts keep.
     """
     # Imported here: Great Expectations takes seconds to import, and a run refused by the lock should not wait.
+    from pipelines.quality import reuse
     from pipelines.quality.gate import held_back, run_checks
 
     live = paths().warehouse
@@ -381,9 +384,14 @@ def _build(
                 refreshed: dict[str, Refreshed] = {}
                 run_models(con, model_parameters(extraction.snapshot_at), _change_set(con, record), refreshed)
                 record.marts = {name: outcome.as_dict() for name, outcome in refreshed.items()}
+        taken: dict[tuple[str, str], Fingerprint] = {}
         with record.step("checks"):
             previous = history.last_published(paths().run_history)
-            results = run_checks(con, snapshot_at=extraction.snapshot_at, previous=previous)
+            # The working file still holds the last publication's results: those of unchanged inputs are kept.
+            earlier = reuse.recorded(con) if record.mode == "incremental" else None
+            results = run_checks(
+                con, snapshot_at=extraction.snapshot_at, previous=previous, earlier=earlier, taken=taken
+            )
         record.checks = [result.as_dict() for result in results]
         held = held_back(results)
         record.writeback_held_back = held.pop(WRITEBACK, [])
@@ -401,7 +409,9 @@ def _build(
         with record.step("publish"), lake.attached(con, published):
             hooks.reached("publish")
             _maintain(con, record)
-            written = lake.publish(con, record.run_id)
+            # Held-back marts now hold the lake's rows, not the rows the checks fingerprinted.
+            unchanged = {table: taken[table] for table in taken if f"{table[0]}.{table[1]}" not in held}
+            written = lake.publish(con, record.run_id, known=unchanged)
             record.publication = {"snapshot_id": written.snapshot_id, "tables_written": len(written.tables)}
         con.execute("checkpoint")
     except BaseException:
@@ -511,16 +521,20 @@ def _write_publication(
         },
     )
     con.execute("delete from meta.check_results")
-    for result in results:
-        con.execute(
-            "insert into meta.check_results values ($run_id, $name, $severity, $success, $unexpected, $table, $ids)",
-            {
-                "run_id": record.run_id,
-                "name": result.name,
-                "severity": result.severity,
-                "success": result.success,
-                "unexpected": result.unexpected_count,
-                "table": result.table,
-                "ids": [str(sample) for sample in result.sample_ids],
-            },
-        )
+    con.executemany(
+        sql_file("checks/record_result"),
+        [
+            (
+                record.run_id,
+                result.name,
+                result.severity,
+                result.success,
+                result.unexpected_count,
+                result.table,
+                [str(sample) for sample in result.sample_ids],
+                result.inputs,
+                result.checked_at,
+            )
+            for result in results
+        ],
+    )

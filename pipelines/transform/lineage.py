@@ -33,8 +33,8 @@ def _parser() -> duckdb.DuckDBPyConnection:
     return duckdb.connect(config={"threads": 1})
 
 
-def tables_read(sql: str) -> frozenset[str]:
-    """The `schema.table` names (schemas staging, history, marts) a SELECT statement reads."""
+def _tree(sql: str) -> Any:
+    """DuckDB's parse tree of a statement."""
     con = _parser().cursor()  # a cursor per call: callers may be on different threads
     try:
         row = con.execute("select json_serialize_sql($sql)", {"sql": sql}).fetchone()
@@ -43,11 +43,54 @@ def tables_read(sql: str) -> frozenset[str]:
     tree = json.loads(row[0]) if row else {}
     if tree.get("error"):
         raise ValueError(f"cannot parse SQL for its lineage: {tree.get('error_message')}")
+    return tree
+
+
+def tables_read(sql: str) -> frozenset[str]:
+    """The `schema.table` names (schemas staging, history, marts) a SELECT statement reads."""
     return frozenset(
         f"{node['schema_name']}.{node['table_name']}"
-        for node in _nodes(tree)
+        for node in _nodes(_tree(sql))
         if node.get("type") == "BASE_TABLE" and node.get("schema_name") in _SCHEMAS
     )
+
+
+# What makes a statement's result change with nothing it reads changing: the clock and chance. `current_date` and
+# its kin parse as column references, the others as function calls.
+_CLOCK_COLUMNS = frozenset({"current_date", "current_time", "current_timestamp", "localtime", "localtimestamp"})
+_VOLATILE_FUNCTIONS = frozenset({"now", "today", "get_current_timestamp", "get_current_time", "random", "uuid"})
+
+
+def _reads_clock_or_chance(node: dict[str, Any]) -> bool:
+    if node.get("class") == "FUNCTION":
+        return str(node.get("function_name")).lower() in _VOLATILE_FUNCTIONS
+    names = node.get("column_names") if node.get("class") == "COLUMN_REF" else None
+    return isinstance(names, list) and len(names) == 1 and str(names[0]).lower() in _CLOCK_COLUMNS
+
+
+@cache
+def every_table_read(sql: str) -> frozenset[tuple[str, str]] | None:
+    """Every `(schema, table)` a SELECT statement reads, all in the schemas staging, history and marts; None when its
+    result may change though they do not: it reads something else too (a table named without its schema that is
+    none of its CTEs, a `meta` table), the clock or chance, or it does not parse."""
+    try:
+        tree = _tree(sql)
+    except ValueError:
+        return None
+    nodes = list(_nodes(tree))
+    if any(_reads_clock_or_chance(node) for node in nodes):
+        return None
+    ctes = {entry["key"] for node in nodes if "cte_map" in node for entry in node["cte_map"]["map"]}
+    found: set[tuple[str, str]] = set()
+    for node in nodes:
+        if node.get("type") != "BASE_TABLE":
+            continue
+        schema, table = node.get("schema_name") or "", node["table_name"]
+        if schema in _SCHEMAS and not node.get("catalog_name"):
+            found.add((schema, table))
+        elif schema or table not in ctes:
+            return None
+    return frozenset(found)
 
 
 def _nodes(tree: Any) -> Iterator[dict[str, Any]]:

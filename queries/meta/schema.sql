@@ -37,6 +37,11 @@ create table if not exists meta.check_results (
     table_name       varchar,
     sample_ids       varchar[]
 );
+-- What each result was computed from (a digest of the check and its tables' fingerprints) and when: the next check
+-- step keeps a result whose inputs are unchanged (docs/quality.md, "Checks on what changed"). Added to warehouses
+-- from before.
+alter table meta.check_results add column if not exists inputs varchar;
+alter table meta.check_results add column if not exists checked_at timestamptz;
 
 -- The marts this publication held back (docs/quality.md, "The gate"): a failed error-level check reached them, so
 -- they keep the contents of the publication `kept_run_id`; NULL there: none was ever published (the mart is empty).
