@@ -231,12 +231,12 @@ def test_killed_mid_run_leaves_the_last_published_warehouse(published: dict[str,
     live = warehouse_of(env)
     before, run_id = digest(live), publication(live)
 
-    for phase in ("extract", "transform", "publish"):
+    for phase in ("extract", "transform", "publish", "commit"):  # commit: data files written, catalog not yet
         kill_9(paused_run(phase, env=env))
 
         assert digest(live) == before, phase  # byte-identical
         assert publication(live) == run_id and costs(live) == COSTS, phase  # opens read-only, still the old data
-    run_cli("check", env=env)  # the same bytes after each kill, so checking them once covers all three
+    run_cli("check", env=env)  # the same bytes after each kill, so checking them once covers all four
     assert work_is_dirty(env)  # the killed run had changed the working file: the next one must not trust it
     assert len(runs(env)) == 1  # kill -9 leaves no record
 
@@ -413,6 +413,42 @@ def test_full_disk_fails_clearly_and_keeps_the_old_warehouse(
         filler.unlink()
         run_cli("etl", "run", env=env)
         assert costs(live) == COSTS_AFTER_MORE
+
+
+# Fifty more generations on 2024-03-04: changes too large for DuckLake to keep in its catalog (it inlines up to ten
+# rows), so publishing them writes Parquet data files.
+FIFTY_MORE = """
+insert into ai_processing.ai_generations (user_id, model_id, prompt, tokens_used, cost, status, created_at)
+select '00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000c1', 'p', 1, 0.010000,
+       'completed', timestamptz '2024-03-04 12:00:00+00' + n * interval '1 second'
+from generate_series(1, 50) as n;
+"""
+
+
+def test_full_disk_while_writing_data_files_publishes_nothing_and_the_next_run_recovers(
+    cli_env: dict[str, str], source_url: str, tmp_path: Path
+):
+    data = tmp_path / "data"  # the lake's data files on a disk of their own (warehouse_data_path)
+    env = {**cli_env, "EBOOK_ANALYTICS_WAREHOUSE_DATA_PATH": str(data)}
+    live = warehouse_of(env)
+    with small_disk(data, "32m"):
+        run_cli("etl", "run", env=env)
+        assert costs(live) == COSTS_AFTER_MORE
+        before, run_id = digest(live), publication(live)
+        execute(source_url, FIFTY_MORE)
+        filler = fill(data)
+
+        result = run_cli("etl", "run", env=env, check=False)
+
+        assert result.returncode == 1
+        assert "space" in error_line(result).lower()
+        assert digest(live) == before and publication(live) == run_id  # the catalog never saw the half-written files
+        assert costs(live) == COSTS_AFTER_MORE
+        assert [run["status"] for run in runs(env)] == ["published", "failed"]
+        filler.unlink()
+        run_cli("etl", "run", env=env)  # space again: the next run publishes the change by itself
+        assert costs(live) == {**COSTS_AFTER_MORE, "2024-03-04": (50, 50, Decimal("0.500000"))}
+        assert leftovers(env) == []
 
 
 def garbage(path: Path) -> None:

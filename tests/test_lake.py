@@ -111,7 +111,7 @@ def test_retention_expires_old_publications_then_as_of_them_is_one_line(
     # 91 days later, with the default 90 days kept: run-1 and run-2 are past it; the latest always stays.
     later = _now() + timedelta(days=91)
     with lake.attached(work, published):
-        done = lake.maintain(work, now=later, days=lake.retention_days())
+        done = lake.maintain(work, published, now=later, days=lake.retention_days())
     assert [p.run_id for p in lake.publications(published)] == ["run-3"]
     assert done["expired"] == 3  # the catalog's creation and run-1, run-2
     assert (len(files), len(_data_files(published))) == (1, 1)  # ten-row changes live in the catalog (inlined)
@@ -149,14 +149,89 @@ def test_compaction_keeps_the_file_count_bounded_and_old_publications_readable(
     published = lake.configured()
     assert len(_data_files(published)) == 10  # run-1 made the table (one file), then one file per publication
     with lake.attached(work, published):
-        done = lake.maintain(work, now=_now() + timedelta(hours=2), days=90)  # past the clean-up's grace
-    assert done == {"expired": 0, "merged": 1, "deleted": 10}  # every publication kept; 10 files merged into 1
+        done = lake.maintain(work, published, now=_now() + timedelta(hours=2), days=90)  # past the clean-up's grace
+    # Every publication kept; 10 files merged into 1; none had deleted rows, and no run was killed.
+    assert done == {"expired": 0, "rewritten": 0, "merged": 1, "deleted": 10, "orphans_deleted": 0}
     assert len(_data_files(published)) == 1
     query = "select count(*), sum(version) from marts.sales"
     with warehouse.open_publication("run-4") as con:  # still exactly as published
         assert con.execute(query).fetchall() == [(1400, 1000 + 100 * (1 + 2 + 3 + 4))]
     with warehouse.open_publication() as con:
         assert con.execute(query).fetchall() == [(2000, 1000 + 100 * 55)]
+
+
+KILLED_WRITER = """
+import os, signal
+import duckdb
+from pipelines.publish import lake
+con = duckdb.connect()
+lake.attach(con, lake.configured(), read_only=False)
+con.execute("begin")
+con.execute("insert into lake.marts.sales select 10000 + range, 99 from range(100000)")  # Parquet, not inlined
+os.kill(os.getpid(), signal.SIGKILL)  # before the commit
+"""
+
+HOLDER = """
+import sys
+from pipelines import warehouse
+con = warehouse.connect(sys.argv[1], read_only=True)
+query = "select count(*), sum(version) from marts.sales"
+print(*con.execute(query).fetchone(), flush=True)
+sys.stdin.readline()  # hold the publication open through the others' publications and the clean-up
+print(*con.execute(query).fetchone(), flush=True)
+"""
+
+
+def _orphans(work: duckdb.DuckDBPyConnection, published: lake.Lake) -> list[str]:
+    with lake.attached(work, published):
+        return [
+            name
+            for (name,) in work.execute(
+                "select * from ducklake_delete_orphaned_files('lake', dry_run => true, cleanup_all => true)"
+            ).fetchall()
+        ]
+
+
+def test_a_killed_commit_leaves_no_trace_and_a_reader_keeps_its_publication_through_clean_up(
+    work: duckdb.DuckDBPyConnection, env: dict[str, str]
+) -> None:
+    publish(work, "run-1")
+    published = lake.configured()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, env["EBOOK_ANALYTICS_WAREHOUSE"]],
+        env=env,
+        cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline() == "1000 1000\n"
+
+    # A writer killed after writing its data files, before its commit: nothing of it is published, its files are
+    # orphans, and the next publication commits as if it had never been.
+    killed = subprocess.run([sys.executable, "-c", KILLED_WRITER], env=env, cwd=REPO_ROOT, capture_output=True)
+    assert killed.returncode == -9, killed.stderr
+    orphans = _orphans(work, published)
+    assert orphans and all(Path(name).exists() for name in orphans)
+    with warehouse.open_publication() as con:
+        assert con.execute("select count(*), sum(version) from marts.sales").fetchall() == [(1000, 1000)]
+    for n in (2, 3):  # 600 of the 1,000 rows change: run-1's file holds more deleted rows than live ones
+        work.execute("update marts.sales set version = $n where id < 600", {"n": n})
+        publish(work, f"run-{n}")
+
+    with lake.attached(work, published):
+        done = lake.maintain(work, published, now=_now() + timedelta(hours=2), days=90)  # past the grace
+    assert done["orphans_deleted"] == len(orphans) and _orphans(work, published) == []
+    assert not any(Path(name).exists() for name in orphans)
+    assert done["rewritten"] >= 1 and done["deleted"] >= 1, done  # run-1's file rewritten, the old one deleted
+
+    # The reader still reads run-1 exactly; so does anyone opening it now, and the latest is run-3.
+    out, err = holder.communicate("\n", timeout=60)
+    assert (holder.returncode, out) == (0, "1000 1000\n"), err
+    for as_of, expected in (("run-1", 1000), ("run-2", 600 * 2 + 400), (None, 600 * 3 + 400)):
+        with warehouse.open_publication(as_of) as con:
+            assert con.execute("select count(*), sum(version) from marts.sales").fetchall() == [(1000, expected)]
 
 
 def _data_files(published: lake.Lake) -> list[Path]:

@@ -22,7 +22,7 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,6 +48,9 @@ DEFAULT_RETENTION_DAYS = 90
 # Files of expired snapshots stay this long, so a reader that opened an old publication just before it expired
 # can finish its queries.
 CLEANUP_GRACE = timedelta(hours=1)
+# A data file is rewritten without its deleted rows once they are this share of it (DuckLake's default, 0.95, leaves
+# the delete files of the publish's row replacements piling up).
+REWRITE_DELETED_SHARE = 0.5
 # Retention and compaction find nothing to do after most runs of a 15-minute schedule, yet cost about a second of
 # catalog round trips: a run does them when the last were at least this long ago.
 MAINTENANCE_INTERVAL = timedelta(hours=1)
@@ -368,12 +371,13 @@ def publish(
     *,
     alias: str = LAKE_ALIAS,
     known: Mapping[tuple[str, str], Fingerprint] | None = None,
+    before_commit: Callable[[], None] = lambda: None,
 ) -> Written:
     """Commit the working file's published schemas to the attached, writable lake as one snapshot tagged `run_id`,
     writing only the difference; then record in the working file that it equals that snapshot.
 
     `known`: fingerprints the caller already took of tables it has not changed since (the check step's), so they are
-    not read twice.
+    not read twice. `before_commit` is called once every change is written (data files included), before the commit.
     """
     own = _current_database(con)
     work, published = _tables(con, own), _tables(con, alias)
@@ -421,6 +425,7 @@ def publish(
     try:
         for statement in plan:
             con.execute(statement)
+        before_commit()
         con.execute(
             f"call {alias}.set_commit_message($author, $run_id, extra_info => $extra)",
             {"author": AUTHOR, "run_id": run_id, "extra": json.dumps({"run_id": run_id, "published_at": published_at})},
@@ -487,11 +492,14 @@ def maintained(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
     con.execute("insert into main.work_maintenance values ($now)", {"now": now})
 
 
-def maintain(con: duckdb.DuckDBPyConnection, *, now: datetime, days: int, alias: str = LAKE_ALIAS) -> dict[str, int]:
-    """Expire the snapshots published more than `days` before `now` (never the latest publication), merge small
-    adjacent files so their number does not grow with every publication, and delete the files no kept snapshot reads
-    once `CLEANUP_GRACE` has passed (a reader that opened an expired publication just before may still read them).
-    Returns how many snapshots expired, tables had files merged and files were deleted."""
+def maintain(
+    con: duckdb.DuckDBPyConnection, lake: Lake, *, now: datetime, days: int, alias: str = LAKE_ALIAS
+) -> dict[str, int]:
+    """Expire the snapshots published more than `days` before `now` (never the latest publication), rewrite mostly
+    deleted files and merge small adjacent ones so their number does not grow with every publication, and delete
+    the files no kept snapshot reads once `CLEANUP_GRACE` has passed (a reader that opened an expired publication
+    just before may still read them), and so the files a killed run wrote but never committed.
+    Returns how many snapshots expired, tables had files rewritten and merged, and files were deleted."""
     cutoff = now - timedelta(days=days)
     newest = con.execute(
         f"select max(snapshot_time) from {alias}.snapshots() where author = $author", {"author": AUTHOR}
@@ -502,13 +510,43 @@ def maintain(con: duckdb.DuckDBPyConnection, *, now: datetime, days: int, alias:
     expired = con.execute(
         f"select * from ducklake_expire_snapshots('{alias}', older_than => $cutoff)", {"cutoff": cutoff}
     ).fetchall()
-    # Merged files keep which snapshot each row belongs to, so the kept publications still read as published.
-    merged = con.execute(f"select * from ducklake_merge_adjacent_files('{alias}')").fetchall()
-    deleted = con.execute(
-        f"select * from ducklake_cleanup_old_files('{alias}', older_than => $cutoff)",
-        {"cutoff": now - CLEANUP_GRACE},
+    # Files whose rows are mostly deleted are rewritten without them (their delete files go too), then small adjacent
+    # files merged; both keep which snapshot each row belongs to, so the kept publications still read as published.
+    rewritten = con.execute(
+        f"select * from ducklake_rewrite_data_files('{alias}', delete_threshold => $share)",
+        {"share": REWRITE_DELETED_SHARE},
     ).fetchall()
-    return {"expired": len(expired), "merged": len(merged), "deleted": len(deleted)}
+    merged = con.execute(f"select * from ducklake_merge_adjacent_files('{alias}')").fetchall()
+    grace = {"cutoff": now - CLEANUP_GRACE}
+    deleted = con.execute(
+        f"select * from ducklake_cleanup_old_files('{alias}', older_than => $cutoff)", grace
+    ).fetchall()
+    return {
+        "expired": len(expired),
+        "rewritten": len(rewritten),
+        "merged": len(merged),
+        "deleted": len(deleted),
+        "orphans_deleted": _delete_orphans(con, lake, alias, older_than=now - CLEANUP_GRACE),
+    }
+
+
+def _delete_orphans(con: duckdb.DuckDBPyConnection, lake: Lake, alias: str, *, older_than: datetime) -> int:
+    """Delete the data files a killed run wrote and never committed (no snapshot reads them): DuckLake lists every
+    Parquet file under the data path that its catalog does not know, so only files laid out as DuckLake writes its
+    own (`<schema>/<table>/ducklake-*.parquet`) are deleted, never a file someone else keeps in a shared folder."""
+    listed = con.execute(
+        f"select * from ducklake_delete_orphaned_files('{alias}', dry_run => true, older_than => $cutoff)",
+        {"cutoff": older_than},
+    ).fetchall()
+    own, deleted = lake.data_path.resolve(), 0
+    for (name,) in listed:
+        path = Path(name).resolve()
+        if path.is_relative_to(own):
+            parts = path.relative_to(own).parts
+            if len(parts) == 3 and parts[2].startswith("ducklake-"):
+                path.unlink(missing_ok=True)
+                deleted += 1
+    return deleted
 
 
 @contextmanager

@@ -408,10 +408,10 @@ def _build(
         _write_publication(con, record, results, redacted=redacted)
         with record.step("publish"), lake.attached(con, published):
             hooks.reached("publish")
-            _maintain(con, record)
+            _maintain(con, record, published)
             # Held-back marts now hold the lake's rows, not the rows the checks fingerprinted.
             unchanged = {table: taken[table] for table in taken if f"{table[0]}.{table[1]}" not in held}
-            written = lake.publish(con, record.run_id, known=unchanged)
+            written = lake.publish(con, record.run_id, known=unchanged, before_commit=lambda: hooks.reached("commit"))
             record.publication = {"snapshot_id": written.snapshot_id, "tables_written": len(written.tables)}
         con.execute("checkpoint")
     except BaseException:
@@ -443,7 +443,7 @@ def _change_set(con: duckdb.DuckDBPyConnection, record: RunRecord) -> changes.Ch
     return changes.read(con)
 
 
-def _maintain(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
+def _maintain(con: duckdb.DuckDBPyConnection, record: RunRecord, published: lake.Lake) -> None:
     """Retention and compaction when due (`lake.MAINTENANCE_INTERVAL`), before the publication commits (so its
     commit is the run's last write to the catalog, which is what the dashboards watch). A failure here never stops
     the publication."""
@@ -451,7 +451,7 @@ def _maintain(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
     if not lake.maintenance_due(con, now):
         return
     try:
-        record.publication_maintenance = lake.maintain(con, now=now, days=lake.retention_days())
+        record.publication_maintenance = lake.maintain(con, published, now=now, days=lake.retention_days())
         lake.maintained(con, now)
     except duckdb.Error as exc:
         print(f"warning: publication retention or compaction failed: {first_line(exc)}", file=sys.stderr)
