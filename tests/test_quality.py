@@ -22,12 +22,15 @@ from pipelines.extract.capture import Plan
 from pipelines.extract.extract import extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import load_tables
-from pipelines.quality import validation
+from pipelines.fingerprints import fingerprint
+from pipelines.quality import reuse, validation
 from pipelines.quality.gate import build_suites, previous_row_counts, run_checks
 from pipelines.quality.gx import gxe  # GX without PySpark (whose import exits an xdist worker)
+from pipelines.quality.result import CheckResult
 from pipelines.quality.suites import TableSuite
 from pipelines.quality.validation import validate
 from pipelines.run.etl import model_parameters
+from pipelines.transform import changes
 from pipelines.transform.history import update_history
 from pipelines.transform.runner import run_models
 from tests.conftest import change_published, open_published, run_cli
@@ -479,8 +482,19 @@ def test_checks_whose_tables_did_not_change_keep_their_result(fresh_source: str,
             ("update billing.revenue_shares set user_revenue = 85.00 where id = %s", (SHARE,)),
         ],
     )
-    assert run_cli("etl", "run", env=cli_env, check=False).returncode == 2
+    partial = run_cli("etl", "run", env=cli_env, check=False)
+    assert partial.returncode == 2
     second = _checks(last_run(cli_env))
+    # Row-by-row checks of the changed rows that passed before: decided on those rows alone, and said so.
+    renamed = second["staging.ai_models.id.not_null"]
+    assert (renamed["changed_rows"], renamed["reused"], renamed["success"]) == (True, False, True)
+    assert not second["staging.ai_models.id.unique"]["changed_rows"]  # uniqueness needs the whole table
+    split = second["staging.revenue_shares.shares_add_up_to_sales"]  # failed on the changed row: rerun whole
+    assert (split["changed_rows"], split["success"], split["unexpected_count"]) == (False, False, 1)
+    ran = sum(not check["reused"] for check in second.values())
+    on_changed_rows = sum(check["changed_rows"] for check in second.values())
+    kept = len(second) - ran
+    assert f"; {ran} checks run ({on_changed_rows} on the changed rows only), {kept} kept" in partial.stdout
     rerun = {name for name, check in second.items() if not check["reused"]}
     assert {
         "staging.ai_models.id.unique",
@@ -576,6 +590,46 @@ def test_a_check_that_cannot_run_fails_instead_of_passing(built) -> None:
     [result] = validate(con, [suite])
     assert (result.name, result.success, result.unexpected_count) == ("staging.users.broken", False, 0)
     assert result.sample_ids[0].startswith("check failed to run: ") and "no_such_column" in result.sample_ids[0]
+
+
+def test_a_row_by_row_check_that_passed_runs_on_the_changed_rows_only(built) -> None:
+    con, snapshot_at = built
+    table = ("staging", "ai_generations")
+
+    def checks_after(change: str, earlier: dict[str, CheckResult]) -> dict[str, CheckResult]:
+        """Change one staged generation as an incremental run would, recording its new version, then check."""
+        as_published = {table: fingerprint(con, *table)}
+        changes.start(con)
+        con.execute(change)
+        changes.record(con, "staging.ai_generations", "new", f"from staging.ai_generations where id = '{GEN_1}'")
+        recorded = reuse.Changes(as_published, frozenset({table}))
+        results = run_checks(con, snapshot_at=snapshot_at, previous=None, earlier=earlier, changes=recorded)
+        return {result.name: result for result in results}
+
+    first = {result.name: result for result in run_checks(con, snapshot_at=snapshot_at, previous=None)}
+    second = checks_after(f"update staging.ai_generations set tokens_used = 7 where id = '{GEN_1}'", first)
+    on_changed = {name for name, result in second.items() if result.changed_rows}
+    assert {
+        "staging.ai_generations.tokens_used.range",
+        "staging.ai_generations.status.accepted_values",
+        "staging.ai_generations.completed_not_before_created",  # a row condition
+        "staging.ai_generations.user_id.orphans",  # its parent did not change
+    } <= on_changed
+    assert all(name.startswith("staging.ai_generations.") for name in on_changed)
+    for name in on_changed:  # a pass; checked on the whole table when the first results were
+        result = second[name]
+        assert (result.success, result.reused, result.table) == (True, False, "staging.ai_generations"), name
+        assert result.checked_at == first[name].checked_at, name
+    unique = second["staging.ai_generations.id.unique"]  # not decided row by row: the whole table, now
+    assert (unique.changed_rows, unique.reused) == (False, False) and unique.checked_at > first[unique.name].checked_at
+    assert second["staging.users.id.unique"].reused  # an unchanged table
+    assert con.execute("select count(*) from duckdb_schemas() where schema_name = 'changed_rows'").fetchone() == (0,)
+
+    # A changed row that fails: the check runs again on the whole table for its count and samples.
+    third = checks_after(f"update staging.ai_generations set cost = 2000 where id = '{GEN_1}'", second)
+    cost = third["staging.ai_generations.cost.range"]
+    assert (cost.success, cost.unexpected_count, cost.sample_ids, cost.changed_rows) == (False, 1, (GEN_1,), False)
+    assert third["staging.ai_generations.tokens_used.range"].changed_rows  # still a pass on the changed row
 
 
 def test_in_memory_batches_and_sql_give_the_same_results(built, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -387,7 +387,7 @@ def publish(
         if (schema, table) not in work:
             plan.append(f'drop table {alias}."{schema}"."{table}"')
             written[f"{schema}.{table}"] = 0
-    before = _fingerprints_kept(con)
+    before = published_fingerprints(con)
     known = known or {}
     now = {name: known[name] if name in known else fingerprint(con, *name) for name in work}
     diffs: list[str] = []  # the temp tables of changed row hashes, dropped once committed
@@ -445,7 +445,7 @@ def publish(
     return Written(snapshot_id=snapshot_id, tables=written)
 
 
-def _fingerprints_kept(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Fingerprint]:
+def published_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Fingerprint]:
     """The fingerprints of the tables as last published (empty after a restore: every table is compared)."""
     con.execute(
         "create table if not exists main.published_fingerprints "
@@ -456,7 +456,7 @@ def _fingerprints_kept(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], 
 
 
 def _keep_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: dict[tuple[str, str], Fingerprint]) -> None:
-    _fingerprints_kept(con)
+    published_fingerprints(con)
     con.execute("delete from main.published_fingerprints")
     con.executemany(
         "insert into main.published_fingerprints values (?, ?, ?, ?)",

@@ -140,6 +140,7 @@ def run_checks(
     previous: dict[str, Any] | None,
     docs_dir: Path | None = None,
     earlier: dict[str, CheckResult] | None = None,
+    changes: reuse.Changes | None = None,
     taken: dict[Table, Fingerprint] | None = None,
 ) -> list[CheckResult]:
     """Every check against the freshly built (not yet published) warehouse behind `con`.
@@ -147,14 +148,21 @@ def run_checks(
     `con` must have committed what it built: GX reads through cursors of it, which see committed data only.
     `previous` is the last published run's history record (None on a first run): the volume baseline.
     `earlier`: results of an earlier check step (`reuse.recorded`); those whose inputs are unchanged and younger
-    than `full_check_hours` are kept instead of run (not for Data Docs, which show every check run). `taken`
-    receives the tables' fingerprints.
+    than `full_check_hours` are kept instead of run, and with `changes` (what this run changed since) a row-by-row
+    check that passed runs on the changed rows only. Neither for Data Docs, which show every check run on its
+    table. `taken` receives the tables' fingerprints.
     """
     suites, missing = build_suites(con, snapshot_at=snapshot_at, previous_rows=previous_row_counts(con, previous))
     now = datetime.now(UTC)
-    digests = reuse.input_digests(con, suites, {} if taken is None else taken)
+    taken = {} if taken is None else taken
+    digests = reuse.input_digests(con, suites, taken)
     oldest = now - timedelta(hours=_non_negative_setting("full_check_hours"))
-    kept = reuse.kept(earlier, digests, oldest=oldest) if earlier and docs_dir is None else {}
+    earlier = earlier if earlier and docs_dir is None else {}
+    kept = reuse.kept(earlier, digests, oldest=oldest)
+    if changes is not None:
+        unkept = {check.name for suite in suites for check in suite.checks if check.name not in kept}
+        deltas = reuse.on_changed_rows(suites, earlier, changes, taken, pending=unkept, oldest=oldest)
+        kept |= _on_changed_rows(con, deltas, earlier, digests)
     pending = [TableSuite(s.schema, s.table, s.key, [c for c in s.checks if c.name not in kept]) for s in suites]
     ran = {
         result.name: replace(result, inputs=digests[result.name], checked_at=now)
@@ -165,6 +173,32 @@ def run_checks(
         order = validation_order(suite.checks)
         results += [kept.get(name) or ran[name] for name in sorted(order, key=order.__getitem__)]
     return results
+
+
+def _on_changed_rows(
+    con: duckdb.DuckDBPyConnection,
+    suites: list[TableSuite],
+    earlier: dict[str, CheckResult],
+    digests: dict[str, str | None],
+) -> dict[str, CheckResult]:
+    """The checks of `suites` (over `changed_rows.<table>`) that pass on the changed rows: passes of their staged
+    table as it is now. Their `checked_at` stays the last check of the whole table, so the full check still comes
+    round; a failure is left out, to run on the whole table for its count and samples."""
+    if not suites:
+        return {}
+    with reuse.changed_rows(con, suites):
+        results = validate(con, suites)
+    return {
+        result.name: replace(
+            result,
+            table=f"staging.{result.table.split('.', 1)[1]}",
+            inputs=digests[result.name],
+            checked_at=earlier[result.name].checked_at,
+            changed_rows=True,
+        )
+        for result in results
+        if result.success
+    }
 
 
 def held_back(results: list[CheckResult]) -> dict[str, list[str]]:

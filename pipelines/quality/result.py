@@ -15,11 +15,13 @@ class CheckResult:
     unexpected_count: int  # offending rows (or rows lost/gained for volume, 1 for a stale table)
     table: str  # <schema>.<table>
     sample_ids: tuple[str, ...] = ()  # up to 5 offending rows' keys (or the observed value)
-    # What the result was computed from (`pipelines.quality.reuse`), when, and whether this run kept it from an
-    # earlier one because that was the same; None where a result cannot be kept (a missing table).
+    # What the result was computed from (`pipelines.quality.reuse`), when it was last run on its whole table, and
+    # whether this run kept it from an earlier one because that was the same; None where a result cannot be kept
+    # (a missing table).
     inputs: str | None = None
     checked_at: datetime | None = None
     reused: bool = False
+    changed_rows: bool = False  # a pass decided on the table's changed rows (its whole table passed before)
 
     @property
     def blocks_publish(self) -> bool:
@@ -36,4 +38,5 @@ class CheckResult:
             "sample_ids": list(self.sample_ids),
             "checked_at": self.checked_at.isoformat() if self.checked_at else None,
             "reused": self.reused,
+            "changed_rows": self.changed_rows,
         }

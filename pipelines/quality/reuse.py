@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import duckdb
@@ -22,9 +24,11 @@ from pipelines.fingerprints import Fingerprint, fingerprint
 from pipelines.quality.result import CheckResult
 from pipelines.quality.suites import Check, TableSuite
 from pipelines.queries import sql_file
+from pipelines.transform.changes import change_table
 from pipelines.transform.lineage import every_table_read
 
 Table = tuple[str, str]  # (schema, table)
+CHANGED_ROWS = "changed_rows"  # the schema `changed_rows()` fills for the check step
 
 
 def tables_read(suite: TableSuite, check: Check) -> frozenset[Table] | None:
@@ -51,13 +55,101 @@ def input_digests(
                 continue
             for table in tables - taken.keys():
                 taken[table] = fingerprint(con, *table)
-            inputs = {
-                "expectation": check.expectation.configuration.to_json_dict(),
-                "severity": check.severity,
-                "tables": {f"{schema}.{name}": list(taken[(schema, name)]) for schema, name in sorted(tables)},
-            }
-            digests[check.name] = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+            digests[check.name] = _digest(check, tables, taken)
     return digests
+
+
+def _digest(check: Check, tables: frozenset[Table], prints: Mapping[Table, Fingerprint]) -> str:
+    inputs = {
+        "expectation": check.expectation.configuration.to_json_dict(),
+        "severity": check.severity,
+        "tables": {f"{schema}.{name}": list(prints[(schema, name)]) for schema, name in sorted(tables)},
+    }
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What this run changed since the publication the earlier results describe: every table's fingerprint as
+    published (`lake.published_fingerprints`), and the tables whose new and updated rows it recorded
+    (`pipelines.transform.changes`: temp table `changes_<schema>_<table>`, `_version` 'new')."""
+
+    published: Mapping[Table, Fingerprint]
+    recorded: frozenset[Table]
+
+
+def on_changed_rows(
+    suites: list[TableSuite],
+    earlier: Mapping[str, CheckResult],
+    changes: Changes,
+    taken: Mapping[Table, Fingerprint],
+    *,
+    pending: set[str],
+    oldest: datetime,
+) -> list[TableSuite]:
+    """Suites over `changed_rows.<table>` of the pending row-by-row checks of a staged table whose changed rows are
+    recorded, that passed on the table as published (less than the full-check age ago) with every other input as
+    it is now: deleted rows cannot make them fail, so they pass if the new and updated rows do."""
+    found = []
+    for suite in suites:
+        table = (suite.schema, suite.table)
+        if suite.schema != "staging" or table not in changes.recorded or table not in changes.published:
+            continue
+        as_published = {**taken, table: changes.published[table]}
+        checks = [
+            check
+            for check in suite.checks
+            if check.name in pending
+            and check.row_by_row
+            and _passed_on(earlier.get(check.name), suite, check, as_published, oldest)
+        ]
+        if checks:
+            found.append(TableSuite(CHANGED_ROWS, suite.table, suite.key, checks))
+    return found
+
+
+def _passed_on(
+    result: CheckResult | None,
+    suite: TableSuite,
+    check: Check,
+    prints: Mapping[Table, Fingerprint],
+    oldest: datetime,
+) -> bool:
+    """Whether `result` is a pass of `check` on exactly the tables fingerprinted `prints`, young enough."""
+    if result is None or not result.success or result.checked_at is None or result.checked_at < oldest:
+        return False
+    tables = tables_read(suite, check)
+    if tables is None or _reads_its_table_again(suite, check):
+        return False
+    return result.inputs == _digest(check, tables, prints)
+
+
+def _reads_its_table_again(suite: TableSuite, check: Check) -> bool:
+    """A row query naming its own table besides the checked rows (e.g. a parent key in the same table): a deleted
+    row could make an unchanged one fail, so its changed rows alone decide nothing."""
+    query = getattr(check.expectation, "unexpected_rows_query", None)
+    if not isinstance(query, str):
+        return False
+    named = every_table_read(query.format(batch=f'"{suite.schema}"."{CHANGED_ROWS}__batch"'))
+    return named is None or (suite.schema, suite.table) in named
+
+
+@contextmanager
+def changed_rows(con: duckdb.DuckDBPyConnection, suites: list[TableSuite]) -> Iterator[None]:
+    """For the block: `changed_rows.<table>`, the new and updated rows recorded for each suite's staged table, as a
+    table GX reads like any other (a temp table is only visible to the connection that made it, not to GX's
+    cursors). Dropped afterwards: never published."""
+    con.execute(f"create schema if not exists {CHANGED_ROWS}")
+    try:
+        for suite in suites:
+            recorded = change_table(f"staging.{suite.table}")
+            con.execute(
+                f'create or replace table {CHANGED_ROWS}."{suite.table}" as '
+                f"select * exclude (_version) from temp.\"{recorded}\" where _version = 'new'"
+            )
+        yield
+    finally:
+        con.execute(f"drop schema if exists {CHANGED_ROWS} cascade")
 
 
 def recorded(con: duckdb.DuckDBPyConnection) -> dict[str, CheckResult]:

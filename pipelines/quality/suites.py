@@ -24,6 +24,10 @@ from pipelines.transform.contracts import MartContract, Reconciliation
 GX_SEVERITY = {"error": FailureSeverity.CRITICAL, "warn": FailureSeverity.WARNING}
 
 
+# Column expectations whose verdict on a table is the AND of their verdict on each row.
+_ROW_BY_ROW = (gxe.ExpectColumnValuesToNotBeNull, gxe.ExpectColumnValuesToBeInSet, gxe.ExpectColumnValuesToBeBetween)
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -31,6 +35,9 @@ class Check:
     expectation: gxe.Expectation
     # Row counts the check compares against (volume checks): the unexpected count is the difference.
     baseline_rows: int | None = None
+    # Each row passes or fails on its own (not null, a range, a row condition, an orphan given its parent): rows
+    # added to a table that passed can be checked alone (docs/quality.md, "Checks on what changed").
+    row_by_row: bool = False
 
 
 @dataclass
@@ -44,15 +51,26 @@ class TableSuite:
     def name(self) -> str:
         return f"{self.schema}.{self.table}"
 
-    def add(self, name: str, severity: str, expectation: gxe.Expectation, baseline_rows: int | None = None) -> None:
-        """Add a check named `<schema>.<table>.<name>`; a name already present (e.g. a declared key check) is kept."""
+    def add(
+        self,
+        name: str,
+        severity: str,
+        expectation: gxe.Expectation,
+        baseline_rows: int | None = None,
+        *,
+        row_by_row: bool = False,
+    ) -> None:
+        """Add a check named `<schema>.<table>.<name>`; a name already present (e.g. a declared key check) is kept.
+        `row_by_row`: a row query that selects each offending row on its own merits (column expectations are
+        known by their kind)."""
         full_name = f"{self.name}.{name}"
         if any(check.name == full_name for check in self.checks):
             return
         expectation.meta = {"check": full_name, "severity": severity}
         expectation.description = full_name
         expectation.severity = GX_SEVERITY[severity]
-        self.checks.append(Check(full_name, severity, expectation, baseline_rows))
+        row_by_row = row_by_row or isinstance(expectation, _ROW_BY_ROW)
+        self.checks.append(Check(full_name, severity, expectation, baseline_rows, row_by_row))
 
 
 @dataclass(frozen=True)
@@ -102,7 +120,7 @@ def _unique(columns: tuple[str, ...]) -> gxe.Expectation:
 
 def _row_condition(suite: TableSuite, check: TableCheck) -> None:
     query = _rows_query("row_condition", key=_select_keys(suite.key), condition=_literal_sql(check.expect))
-    suite.add(check.name, check.severity, query)
+    suite.add(check.name, check.severity, query, row_by_row=True)
 
 
 def staging_suite(table: StagedTableChecks, key_severity: str = "error") -> TableSuite:
@@ -123,7 +141,7 @@ def staging_suite(table: StagedTableChecks, key_severity: str = "error") -> Tabl
             parent=_identifier(ref.parent),
             parent_key=_identifier(ref.parent_key),
         )
-        suite.add(f"{ref.column}.orphans", ref.severity, query)
+        suite.add(f"{ref.column}.orphans", ref.severity, query, row_by_row=True)
     return suite
 
 

@@ -144,7 +144,11 @@ def _summary(record: RunRecord) -> str:
     )
     kept = sum(1 for check in record.checks if check.get("reused"))
     if kept:
-        line += f"; {len(record.checks) - kept:,} checks run, {kept:,} kept (their tables unchanged)"
+        on_changed_rows = sum(1 for check in record.checks if check.get("changed_rows"))
+        line += (
+            f"; {len(record.checks) - kept:,} checks run ({on_changed_rows:,} on the changed rows only), "
+            f"{kept:,} kept (their tables unchanged)"
+        )
     if record.writeback:
         line += (
             f"; wrote back {record.writeback.project_metrics:,} project metrics, "

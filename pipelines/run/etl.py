@@ -49,6 +49,7 @@ from pipelines.transform.spark import run_models_on_spark
 
 if TYPE_CHECKING:
     from pipelines.quality.gate import CheckResult
+    from pipelines.quality.reuse import Changes
 
 EXIT_BLOCKED = 2  # blocked, or partial: something was held back
 PUBLISHED = ("published", "partial")  # the statuses of a run whose build became the live warehouse
@@ -388,9 +389,14 @@ def _build(
         with record.step("checks"):
             previous = history.last_published(paths().run_history)
             # The working file still holds the last publication's results: those of unchanged inputs are kept.
-            earlier = reuse.recorded(con) if record.mode == "incremental" else None
+            incremental = record.mode == "incremental"
             results = run_checks(
-                con, snapshot_at=extraction.snapshot_at, previous=previous, earlier=earlier, taken=taken
+                con,
+                snapshot_at=extraction.snapshot_at,
+                previous=previous,
+                earlier=reuse.recorded(con) if incremental else None,
+                changes=_changes_since_published(con) if incremental else None,
+                taken=taken,
             )
         record.checks = [result.as_dict() for result in results]
         held = held_back(results)
@@ -441,6 +447,15 @@ def _change_set(con: duckdb.DuckDBPyConnection, record: RunRecord) -> changes.Ch
     for mart in previous.get("held_back", {}):
         changes.everything(con, f"marts.{mart}")
     return changes.read(con)
+
+
+def _changes_since_published(con: duckdb.DuckDBPyConnection) -> Changes:
+    """What this run changed since the publication in the working file: for the checks of changed rows."""
+    from pipelines.quality.reuse import Changes  # with Great Expectations, imported once the checks run
+
+    changed = changes.read(con)
+    names = (name.partition(".") for name in changed.rows - changed.everything)
+    return Changes(lake.published_fingerprints(con), frozenset((schema, table) for schema, _, table in names))
 
 
 def _maintain(con: duckdb.DuckDBPyConnection, record: RunRecord, published: lake.Lake) -> None:
