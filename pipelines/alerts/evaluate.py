@@ -10,6 +10,7 @@ above factor x baseline + margin and the window holds at least the minimum volum
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -29,7 +30,10 @@ from pipelines.queries import one_row, sql_file
 Number = Decimal | None
 # Decimal places kept of a rate or percentile computed in floating point (the metrics engine's own rounding).
 FLOAT_PLACES = 6
+# The run history as SQL rules see it: the view `etl_runs` with these columns.
+RUNS = "etl_runs"
 RUN_COLUMNS = ("run_id", "status", "started_at", "error", "failed_error_checks")
+_READS_RUNS = re.compile(rf"\b{RUNS}\b")  # a SQL rule naming the view reads the history
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,7 @@ def _runs_frame(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         {
             "run_id": str(run.get("run_id")),
             "status": str(run.get("status")),
-            "started_at": pd.to_datetime(run.get("started_at"), utc=True),
+            "started_at": run.get("started_at"),
             "error": run.get("error"),
             "failed_error_checks": sum(
                 1 for check in run.get("checks") or [] if check.get("severity") == "error" and not check.get("success")
@@ -159,7 +163,8 @@ def _runs_frame(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         for run in runs
     ]
     frame = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
-    frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
+    # One conversion of the column, not one per run: the history grows by a run every schedule tick.
+    frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True, format="ISO8601")
     return frame.astype({"run_id": "string", "status": "string", "error": "string", "failed_error_checks": "int64"})
 
 
@@ -174,11 +179,15 @@ def _sql_breaches(con: duckdb.DuckDBPyConnection, rule: Rule, context: Context) 
         "window_days": rule.window_days,
     }
     params = {name: available[name] for name in set(SQL_PARAMETER.findall(text))}
-    con.register("etl_runs", _runs_frame(context.runs))
+    # Only a rule that reads the run history gets it: framing it costs more than most rules' query.
+    reads_runs = _READS_RUNS.search(text) is not None
+    if reads_runs:
+        con.register(RUNS, _runs_frame(context.runs))
     try:
         rows = con.execute(text, params).fetchall()
     finally:
-        con.unregister("etl_runs")
+        if reads_runs:
+            con.unregister(RUNS)
     return [
         Breach(rule.name, str(subject), exact(value), exact(threshold), window or "", detail)
         for subject, value, threshold, window, detail in rows

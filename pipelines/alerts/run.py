@@ -1,4 +1,4 @@
-"""The alerts step of an ETL run: evaluate every rule on the live warehouse, update the state, deliver."""
+"""The alerts step of an ETL run: evaluate every rule on the published warehouse, update the state, deliver."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 
 import duckdb
 
-from pipelines import warehouse
 from pipelines.alerts.deliver import deliver
 from pipelines.alerts.evaluate import Breach, Context, evaluate_rule
 from pipelines.alerts.rules import Rule, rules
@@ -39,8 +38,8 @@ def evaluate_all(
 
 
 def alert_step(
+    con: duckdb.DuckDBPyConnection,
     *,
-    live: Path,
     state: Path,
     run_id: str,
     runs: Sequence[Mapping[str, Any]],
@@ -50,13 +49,12 @@ def alert_step(
 ) -> dict[str, Any]:
     """Evaluate, reconcile the state and deliver; the summary kept in the run history.
 
-    `runs`: the run history newest first, the finishing run included. Raises on a bad rule file or an unusable
-    state file (the caller records it: alerts never undo a publication).
+    `con`: the published warehouse. `runs`: the run history newest first, the finishing run included. Raises on a
+    bad rule file or an unusable state file (the caller records it: alerts never undo a publication).
     """
     catalog = rules()
-    with warehouse.connect(live, read_only=True) as con:
-        context = published_context(con, now, runs)
-        found, errors = evaluate_all(con, context, catalog)
+    context = published_context(con, now, runs)
+    found, errors = evaluate_all(con, context, catalog)
     with open_state(state) as conn:
         changes = reconcile(conn, found, catalog, run_id=run_id, now=now)
         problems = deliver(conn, jobs_url, webhook, now)

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import duckdb
 import psycopg
 from psycopg import sql
 from tqdm import tqdm
 
-from pipelines import warehouse
 from pipelines.connections import connect, redact
 from pipelines.publish.readability import TextCounts, count_text
 from pipelines.queries import one_row, sql_file
@@ -61,14 +61,21 @@ class WriteBackCounts:
 
 
 def write_back(
-    warehouse_path: Path, url: str, *, snapshot_at: datetime, state_path: Path, project_metrics: bool = True
+    warehouse: duckdb.DuckDBPyConnection,
+    url: str,
+    *,
+    snapshot_at: datetime,
+    state_path: Path,
+    project_metrics: bool = True,
 ) -> WriteBackCounts:
     """Upsert the day's project metrics and refresh stale content statistics, all in one transaction.
 
+    `warehouse`: the published warehouse; the ETL passes its working file, which equals the publication it just
+    made (opening the publication again would load the lake's extensions and read through its catalog).
     `project_metrics` False: a failed check held them back (docs/quality.md, "The gate"); the source keeps the
     rows it has. The content statistics are computed from the source's own text, so they are always refreshed.
     """
-    metrics = metric_rows(warehouse_path, snapshot_at.astimezone(UTC).date()) if project_metrics else []
+    metrics = metric_rows(warehouse, snapshot_at.astimezone(UTC).date()) if project_metrics else []
     with connect(url, what="rollup database") as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         snapshot_xmin = one_row(conn.execute(sql_file("writeback/snapshot_xmin")))[0]
@@ -83,10 +90,9 @@ def write_back(
     return WriteBackCounts(project_metrics=upserted, statistics_chapters=chapters, statistics_projects=projects)
 
 
-def metric_rows(warehouse_path: Path, metrics_date: date) -> list[tuple[Any, ...]]:
-    """Rows of analytics.project_metrics for `metrics_date`, in METRIC_COLUMNS order, from the published file."""
-    with warehouse.connect(warehouse_path, read_only=True) as con:
-        return con.execute(sql_file("writeback/project_metrics"), {"metrics_date": metrics_date}).fetchall()
+def metric_rows(warehouse: duckdb.DuckDBPyConnection, metrics_date: date) -> list[tuple[Any, ...]]:
+    """Rows of analytics.project_metrics for `metrics_date`, in METRIC_COLUMNS order, from the published warehouse."""
+    return warehouse.execute(sql_file("writeback/project_metrics"), {"metrics_date": metrics_date}).fetchall()
 
 
 def _watermark(state_path: Path, url: str, snapshot_xmin: int) -> int:

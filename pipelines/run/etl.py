@@ -14,7 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,8 +155,8 @@ def run_etl(options: RunOptions) -> RunRecord:
         now = datetime.now(UTC)
         record = RunRecord(run_id=new_run_id(now), started_at=now, mode="full" if options.full else "incremental")
         try:
-            _run_locked(record, options, live)
-            _alerts(record, live)
+            with _run_locked(record, options, live) as work:
+                _alerts(record, live, work)
         except BaseException as exc:
             if record.status not in PUBLISHED:  # a failed write-back does not unpublish the warehouse
                 record.status = "failed"
@@ -168,31 +168,42 @@ def run_etl(options: RunOptions) -> RunRecord:
     return record
 
 
-def _alerts(record: RunRecord, live: Path) -> None:
+def _alerts(record: RunRecord, live: Path, work: duckdb.DuckDBPyConnection | None) -> None:
     """After a publication (or a run held back, on the last published data): evaluate the alert rules and deliver
-    what fired. A failure is recorded in the run and printed as a warning; the publication stands."""
-    if not published_exists(live):
+    what fired. A failure is recorded in the run and printed as a warning; the publication stands.
+
+    `work`: the run's working file when it equals the publication just made; the rules read it rather than attach
+    the lake again (loading its extensions and scanning tables through the catalog costs most of the step)."""
+    if work is None and not published_exists(live):
         return  # nothing published yet: nothing to evaluate
     from pipelines.alerts.run import alert_step
     from pipelines.alerts.state import state_path
 
     with record.step("alerts"):
         try:
-            record.alerts = alert_step(
-                live=live,
-                state=state_path(),
-                run_id=record.run_id,
-                runs=[record.as_dict(), *history.read_runs(paths().run_history)],
-                now=datetime.now(UTC),
-                jobs_url=rollup_url(),
-                webhook=setting("alerts_webhook_url"),
-            )
+            with _evaluated_on(live, work) as con:
+                record.alerts = alert_step(
+                    con,
+                    state=state_path(),
+                    run_id=record.run_id,
+                    runs=[record.as_dict(), *history.read_runs(paths().run_history)],
+                    now=datetime.now(UTC),
+                    jobs_url=rollup_url(),
+                    webhook=setting("alerts_webhook_url"),
+                )
         except (UserError, OSError, sqlite3.Error, duckdb.Error) as exc:
             record.alerts = {"error": first_line(exc)}
     problems = [record.alerts["error"]] if "error" in record.alerts else record.alerts.get("delivery", [])
     problems += [f"rule {name}: {why}" for name, why in record.alerts.get("errors", {}).items()]
     for problem in problems:
         print(f"warning: alerts: {problem}", file=sys.stderr)
+
+
+def _evaluated_on(
+    live: Path, work: duckdb.DuckDBPyConnection | None
+) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """What the alerts read: the working file equal to the publication (left open), else the last publication."""
+    return nullcontext(work) if work is not None else warehouse.connect(live, read_only=True)
 
 
 def _remember(record: RunRecord) -> None:
@@ -216,7 +227,11 @@ def _ensure_directory(directory: Path) -> None:
         ) from exc
 
 
-def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
+@contextmanager
+def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """Extract, transform, check, publish and write back; yields the working file's connection when the run
+    published (the file then equals the publication: the write-back and the alerts read it instead of opening the
+    publication again), None when the checks blocked it. The connection closes when the block ends."""
     published = lake.at(live)
     usable = _live_is_usable(live, rebuild=options.rebuild)
     incremental = usable and not options.full
@@ -225,20 +240,48 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
     tables = [table for table in load_tables() if not (options.redact_pii and table.pii)]
     _check_source_schema(url, tables)
 
-    try:
-        extraction = _build(
-            record,
-            lake.work_file(),
-            url,
-            tables,
-            redacted=options.redact_pii,
-            published=published,
-            usable=usable,
-            engine=options.engine,
-        )
+    with _building(live):
+        con = _open_work(lake.work_file(), published, usable=usable, full=record.mode == "full")
+    with closing(con):
+        with _building(live):
+            extraction = _build(
+                record,
+                con,
+                url,
+                tables,
+                redacted=options.redact_pii,
+                published=published,
+                usable=usable,
+                engine=options.engine,
+            )
         if extraction is None:
+            yield None
             return
         record.status = "partial" if record.held_back or record.writeback_held_back else "published"
+        assert record.snapshot_at is not None  # the extract of a published run set it
+        try:
+            with record.step("writeback"):
+                try:
+                    record.writeback = write_back(
+                        con,
+                        rollup_url(),
+                        snapshot_at=record.snapshot_at,
+                        state_path=paths().home / WRITEBACK_STATE,
+                        project_metrics=not record.writeback_held_back,
+                    )
+                except UserError as exc:
+                    raise UserError(f"run {record.run_id} was published, but its write-back failed: {exc}") from exc
+        finally:
+            _confirm_capture(url, extraction, live)
+        yield con
+
+
+@contextmanager
+def _building(live: Path) -> Iterator[None]:
+    """A full disk or an unwritable folder while building is the user's to fix, and leaves the live warehouse as it
+    was: one line saying so."""
+    try:
+        yield
     except OSError as exc:
         raise UserError(
             f"cannot write the warehouse in {live.parent}: {exc.strerror}; free disk space or fix its permissions "
@@ -249,21 +292,6 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> None:
             f"cannot write the warehouse in {live.parent}: {first_line(exc)}; free disk space or fix its permissions "
             "(the live warehouse is unchanged)"
         ) from exc
-    assert record.snapshot_at is not None  # the extract of a published run set it
-    try:
-        with record.step("writeback"):
-            try:
-                record.writeback = write_back(
-                    live,
-                    rollup_url(),
-                    snapshot_at=record.snapshot_at,
-                    state_path=paths().home / WRITEBACK_STATE,
-                    project_metrics=not record.writeback_held_back,
-                )
-            except UserError as exc:
-                raise UserError(f"run {record.run_id} was published, but its write-back failed: {exc}") from exc
-    finally:
-        _confirm_capture(url, extraction, live)
 
 
 def _live_is_usable(live: Path, *, rebuild: bool) -> bool:
@@ -327,7 +355,7 @@ def _confirm_capture(url: str, extraction: Extraction, live: Path) -> None:
 
 def _build(
     record: RunRecord,
-    work: Path,
+    con: duckdb.DuckDBPyConnection,
     url: str,
     tables: list[SourceTable],
     *,
@@ -336,8 +364,8 @@ def _build(
     usable: bool,
     engine: str,
 ) -> Extraction | None:
-    """Extract, transform, check and publish in the working file; the extraction when it was published, None when
-    the checks blocked it.
+    """Extract, transform, check and publish in the working file (`con`, from `_open_work`); the extraction when it
+    was published, None when the checks blocked it.
 
     `usable`: the lake holds a publication, whose history a full run carries over and whose marts the held-back
     marts keep.
@@ -347,7 +375,6 @@ def _build(
     from pipelines.quality.gate import held_back, run_checks
 
     live = paths().warehouse
-    con = _open_work(work, published, usable=usable, full=record.mode == "full")
     created: str | None = None
     try:
         prepare(con, tables)
@@ -424,8 +451,6 @@ def _build(
         if record.publication is None:
             _drop_created(url, created)
         raise
-    finally:
-        con.close()
     return extraction
 
 
