@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +24,39 @@ def append_run(path: Path, record: dict[str, Any]) -> None:
         os.close(fd)
 
 
-def read_runs(path: Path, *, limit: int | None = None) -> list[dict[str, Any]]:
-    """The recorded runs, newest first; a torn last line (a crash mid-write) is skipped."""
+def _lines_newest_first(path: Path, block: int = 1 << 16) -> Iterator[bytes]:
+    """The file's lines from the last to the first, read in blocks from the end: the newest runs cost the same
+    however long the history grows."""
+    with path.open("rb") as handle:
+        position = handle.seek(0, os.SEEK_END)
+        tail = b""
+        while position > 0:
+            step = min(block, position)
+            position -= step
+            handle.seek(position)
+            lines = (handle.read(step) + tail).split(b"\n")
+            tail = lines.pop(0)  # may continue in the block before
+            yield from (line for line in reversed(lines) if line)
+        if tail:
+            yield tail
+
+
+def _runs_newest_first(path: Path) -> Iterator[dict[str, Any]]:
+    """The recorded runs, newest first; a torn line (a crash mid-write) is skipped."""
     if not path.is_file():
-        return []
-    runs = []
-    for line in path.read_text().splitlines():
+        return
+    for line in _lines_newest_first(path):
         try:
-            runs.append(json.loads(line))
-        except json.JSONDecodeError:
+            yield json.loads(line)
+        except ValueError:  # not JSON, or not UTF-8: torn
             continue
-    runs.reverse()
-    return runs[:limit] if limit is not None else runs
+
+
+def read_runs(path: Path, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """The recorded runs, newest first (at most `limit`); a torn line (a crash mid-write) is skipped."""
+    return list(islice(_runs_newest_first(path), limit))
 
 
 def last_published(path: Path) -> dict[str, Any] | None:
     """The last run whose build became the live warehouse (a partial run too: its staging is published whole)."""
-    return next((run for run in read_runs(path) if run.get("status") in ("published", "partial")), None)
+    return next((run for run in _runs_newest_first(path) if run.get("status") in ("published", "partial")), None)
