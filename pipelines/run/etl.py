@@ -564,17 +564,17 @@ def _write_publication(
     con.executemany(
         sql_file("checks/record_result"),
         [
-            (
-                record.run_id,
-                result.name,
-                result.severity,
-                result.success,
-                result.unexpected_count,
-                result.table,
-                [str(sample) for sample in result.sample_ids],
-                result.inputs,
-                result.checked_at,
-            )
+            {
+                "run_id": record.run_id,
+                "name": result.name,
+                "severity": result.severity,
+                "success": result.success,
+                "unexpected": result.unexpected_count,
+                "table": result.table,
+                "ids": [str(sample) for sample in result.sample_ids],
+                "inputs": result.inputs,
+                "checked_at": result.checked_at,
+            }
             for result in results
         ],
     )

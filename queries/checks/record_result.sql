@@ -2,4 +2,4 @@
 insert into meta.check_results (
     run_id, name, severity, success, unexpected_count, table_name, sample_ids, inputs, checked_at
 )
-values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+values ($run_id, $name, $severity, $success, $unexpected, $table, $ids, $inputs, $checked_at)
