@@ -456,7 +456,7 @@ def published_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, st
 
 
 def _keep_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: dict[tuple[str, str], Fingerprint]) -> None:
-    published_fingerprints(con)
+    """Replace the kept fingerprints (the table exists: `publish` read it before)."""
     con.execute("delete from main.published_fingerprints")
     con.executemany(
         "insert into main.published_fingerprints values (?, ?, ?, ?)",

@@ -34,10 +34,9 @@ CHANGED_ROWS = "changed_rows"  # the schema `changed_rows()` fills for the check
 def tables_read(suite: TableSuite, check: Check) -> frozenset[Table] | None:
     """The tables `check` reads; None when its SQL names something whose changes cannot be told (it always runs)."""
     own = frozenset({(suite.schema, suite.table)})
-    query = getattr(check.expectation, "unexpected_rows_query", None)
-    if not isinstance(query, str):
+    if check.row_query is None:
         return own
-    named = every_table_read(query.format(batch=f'"{suite.schema}"."{suite.table}"'))  # as GX substitutes it
+    named = every_table_read(check.row_query.format(batch=f'"{suite.schema}"."{suite.table}"'))  # as GX does
     return None if named is None else own | named
 
 
@@ -116,7 +115,7 @@ def _passed_on(
     oldest: datetime,
 ) -> bool:
     """Whether `result` is a pass of `check` on exactly the tables fingerprinted `prints`, young enough."""
-    if result is None or not result.success or result.checked_at is None or result.checked_at < oldest:
+    if result is None or not result.success or not _young(result, oldest):
         return False
     tables = tables_read(suite, check)
     if tables is None or _reads_its_table_again(suite, check):
@@ -127,10 +126,9 @@ def _passed_on(
 def _reads_its_table_again(suite: TableSuite, check: Check) -> bool:
     """A row query naming its own table besides the checked rows (e.g. a parent key in the same table): a deleted
     row could make an unchanged one fail, so its changed rows alone decide nothing."""
-    query = getattr(check.expectation, "unexpected_rows_query", None)
-    if not isinstance(query, str):
+    if check.row_query is None:
         return False
-    named = every_table_read(query.format(batch=f'"{suite.schema}"."{CHANGED_ROWS}__batch"'))
+    named = every_table_read(check.row_query.format(batch=f'"{suite.schema}"."{CHANGED_ROWS}__batch"'))
     return named is None or (suite.schema, suite.table) in named
 
 
@@ -172,8 +170,10 @@ def kept(
     return {
         name: replace(result, reused=True)
         for name, result in earlier.items()
-        if digests.get(name) is not None
-        and result.inputs == digests[name]
-        and result.checked_at is not None
-        and result.checked_at >= oldest
+        if digests.get(name) is not None and result.inputs == digests[name] and _young(result, oldest)
     }
+
+
+def _young(result: CheckResult, oldest: datetime) -> bool:
+    """Computed on its whole table at or after `oldest`: young enough to keep (`full_check_hours`)."""
+    return result.checked_at is not None and result.checked_at >= oldest

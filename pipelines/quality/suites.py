@@ -39,6 +39,12 @@ class Check:
     # added to a table that passed can be checked alone (docs/quality.md, "Checks on what changed").
     row_by_row: bool = False
 
+    @property
+    def row_query(self) -> str | None:
+        """The SQL of a row query (`UnexpectedRowsExpectation`, `{batch}` for its table); None for the others."""
+        query = getattr(self.expectation, "unexpected_rows_query", None)
+        return query if isinstance(query, str) else None
+
 
 @dataclass
 class TableSuite:

@@ -37,7 +37,6 @@ from pipelines.quality.gx import (
     Validator,
     configurations_built_once,
     gx,
-    gxe,
     set_context,
 )
 from pipelines.quality.result import CheckResult
@@ -118,7 +117,7 @@ def _schema_creator(con: duckdb.DuckDBPyConnection, schema: str) -> Callable[[],
 
 
 def _is_row_query(check: Check) -> bool:
-    return isinstance(check.expectation, gxe.UnexpectedRowsExpectation)
+    return check.row_query is not None
 
 
 def _sample(row: dict[str, Any]) -> str:

@@ -404,25 +404,25 @@ def _build(
                 update_history(con, extraction.snapshot_at)
             # The month closes live beside the warehouse; the restatements mart compares against this copy.
             load_into(con)
+        previous = history.last_published(paths().run_history)
         with record.step("transform"):
             hooks.reached("transform")
+            change_set = _change_set(con, record, previous)
             if engine == "spark":
                 run_models_on_spark(con, model_parameters(extraction.snapshot_at))
             else:
                 refreshed: dict[str, Refreshed] = {}
-                run_models(con, model_parameters(extraction.snapshot_at), _change_set(con, record), refreshed)
+                run_models(con, model_parameters(extraction.snapshot_at), change_set, refreshed)
                 record.marts = {name: outcome.as_dict() for name, outcome in refreshed.items()}
         taken: dict[tuple[str, str], Fingerprint] = {}
         with record.step("checks"):
-            previous = history.last_published(paths().run_history)
             # The working file still holds the last publication's results: those of unchanged inputs are kept.
-            incremental = record.mode == "incremental"
             results = run_checks(
                 con,
                 snapshot_at=extraction.snapshot_at,
                 previous=previous,
-                earlier=reuse.recorded(con) if incremental else None,
-                changes=_changes_since_published(con) if incremental else None,
+                earlier=None if change_set is None else reuse.recorded(con),
+                changes=None if change_set is None else _changes_since_published(con, change_set),
                 taken=taken,
             )
         record.checks = [result.as_dict() for result in results]
@@ -463,22 +463,23 @@ def _history_changes(con: duckdb.DuckDBPyConnection, record: RunRecord) -> Abstr
     return changes.history_diff(con, upstream, mapped_inputs())
 
 
-def _change_set(con: duckdb.DuckDBPyConnection, record: RunRecord) -> changes.ChangeSet | None:
-    """What an incremental run changed, for the marts to refresh only that; None (rebuild every mart) in a full
-    run. Marts the last publication held back kept older rows than their inputs: they are rebuilt whole."""
+def _change_set(
+    con: duckdb.DuckDBPyConnection, record: RunRecord, previous: dict[str, Any] | None
+) -> changes.ChangeSet | None:
+    """What an incremental run changed, for the marts to refresh only that and the checks to check only that; None
+    (rebuild every mart, run every check) in a full run. Marts the last publication (`previous`) held back kept
+    older rows than their inputs: they are rebuilt whole."""
     if record.mode != "incremental":
         return None
-    previous = history.last_published(paths().run_history) or {}
-    for mart in previous.get("held_back", {}):
+    for mart in (previous or {}).get("held_back", {}):
         changes.everything(con, f"marts.{mart}")
     return changes.read(con)
 
 
-def _changes_since_published(con: duckdb.DuckDBPyConnection) -> Changes:
+def _changes_since_published(con: duckdb.DuckDBPyConnection, changed: changes.ChangeSet) -> Changes:
     """What this run changed since the publication in the working file: for the checks of changed rows."""
     from pipelines.quality.reuse import Changes  # with Great Expectations, imported once the checks run
 
-    changed = changes.read(con)
     names = (name.partition(".") for name in changed.rows - changed.everything)
     return Changes(lake.published_fingerprints(con), frozenset((schema, table) for schema, _, table in names))
 
