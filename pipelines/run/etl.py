@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import psycopg
+import pyarrow as pa
 
 from pipelines import warehouse
 from pipelines.close import load_into
@@ -60,6 +61,20 @@ WRITEBACK_STATE = "writeback_state.json"
 DEFAULT_MEMORY_LIMIT = "1GB"
 # ChartMogul's default: a customer who resubscribes within 14 days of cancelling never churned.
 DEFAULT_RESUBSCRIBE_WINDOW_DAYS = 14
+# meta.check_results' columns, for handing a run's results to DuckDB in one piece
+CHECK_RESULT_ROWS = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("name", pa.string()),
+        ("severity", pa.string()),
+        ("success", pa.bool_()),
+        ("unexpected_count", pa.int64()),
+        ("table_name", pa.string()),
+        ("sample_ids", pa.list_(pa.string())),
+        ("inputs", pa.string()),
+        ("checked_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -441,7 +456,7 @@ def _build(
         _write_publication(con, record, results, redacted=redacted)
         with record.step("publish"), lake.attached(con, published):
             hooks.reached("publish")
-            _maintain(con, record, published)
+            _maintain(con, record, published, first=not usable)
             # Held-back marts now hold the lake's rows, not the rows the checks fingerprinted.
             unchanged = {table: taken[table] for table in taken if f"{table[0]}.{table[1]}" not in held}
             written = lake.publish(con, record.run_id, known=unchanged, before_commit=lambda: hooks.reached("commit"))
@@ -484,12 +499,16 @@ def _changes_since_published(con: duckdb.DuckDBPyConnection, changed: changes.Ch
     return Changes(lake.published_fingerprints(con), frozenset((schema, table) for schema, _, table in names))
 
 
-def _maintain(con: duckdb.DuckDBPyConnection, record: RunRecord, published: lake.Lake) -> None:
+def _maintain(con: duckdb.DuckDBPyConnection, record: RunRecord, published: lake.Lake, *, first: bool) -> None:
     """Retention and compaction when due (`lake.MAINTENANCE_INTERVAL`), before the publication commits (so its
     commit is the run's last write to the catalog, which is what the dashboards watch). A failure here never stops
-    the publication."""
+    the publication. Before the `first` publication there is nothing to expire or merge, and a killed run's files
+    are younger than the clean-up's grace: the interval starts then."""
     now = datetime.now(UTC)
     if not lake.maintenance_due(con, now):
+        return
+    if first:
+        lake.maintained(con, now)
         return
     try:
         record.publication_maintenance = lake.maintain(con, published, now=now, days=lake.retention_days())
@@ -562,20 +581,25 @@ def _write_publication(
         },
     )
     con.execute("delete from meta.check_results")
-    con.executemany(
-        sql_file("checks/record_result"),
+    rows = pa.Table.from_pylist(
         [
             {
                 "run_id": record.run_id,
                 "name": result.name,
                 "severity": result.severity,
                 "success": result.success,
-                "unexpected": result.unexpected_count,
-                "table": result.table,
-                "ids": [str(sample) for sample in result.sample_ids],
+                "unexpected_count": result.unexpected_count,
+                "table_name": result.table,
+                "sample_ids": [str(sample) for sample in result.sample_ids],
                 "inputs": result.inputs,
                 "checked_at": result.checked_at,
             }
             for result in results
         ],
+        schema=CHECK_RESULT_ROWS,
     )
+    con.register("check_result_rows", rows)
+    try:
+        con.execute(sql_file("checks/record_results"))
+    finally:
+        con.unregister("check_result_rows")
