@@ -115,7 +115,7 @@ def copy_published(
 ) -> dict[str, str]:
     """A copy of a published data folder (warehouse, run history) under `directory`: on the same source, or, given
     `create_database`, on a clone of it (for a test that changes the source and runs the ETL again)."""
-    shutil.copytree(Path(env["EBOOK_ANALYTICS_HOME"]), directory / "home")
+    shutil.copytree(Path(env["EBOOK_ANALYTICS_HOME"]), directory / "home", symlinks=True)
     source = env["EBOOK_ANALYTICS_SOURCE_URL"]
     if create_database is not None:
         source = create_database(template=urlsplit(source).path.lstrip("/"))

@@ -174,7 +174,7 @@ def test_emails_and_names_only_in_user_pii_and_no_secret_extracted(published: di
 
 def test_redact_pii_drops_the_pii_an_earlier_run_staged(published: dict[str, str], tmp_path: Path) -> None:
     # A copy of the published data folder, so the redacted run starts from a warehouse that holds user_pii.
-    shutil.copytree(published["EBOOK_ANALYTICS_HOME"], tmp_path / "home")
+    shutil.copytree(published["EBOOK_ANALYTICS_HOME"], tmp_path / "home", symlinks=True)
     env = cli_environment(tmp_path, published["EBOOK_ANALYTICS_SOURCE_URL"])
     path = Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
     assert "staging.user_pii.email" in _values_matching(path, EMAIL.pattern)

@@ -121,7 +121,7 @@ def test_reconciliations_are_error_checks_that_catch_a_millionth(published: dict
     assert results == [(name, "error", True) for name in sorted(RECONCILIATIONS)]
     # A copy where one book's AI cost is off by a millionth of a dollar: `check` fails at error level and says so.
     env = cli_environment(tmp_path, published["EBOOK_ANALYTICS_SOURCE_URL"])
-    shutil.copytree(Path(published["EBOOK_ANALYTICS_HOME"]), tmp_path / "home")
+    shutil.copytree(Path(published["EBOOK_ANALYTICS_HOME"]), tmp_path / "home", symlinks=True)
     with change_published(env["EBOOK_ANALYTICS_WAREHOUSE"]) as con:
         con.execute("update marts.unit_economics_books set ai_cost_usd = ai_cost_usd + 0.000001 where generations = 3")
     checked = run_cli("check", "--failed", env=env, check=False)
@@ -222,7 +222,9 @@ def test_analysts_see_pseudonyms_finance_names_product_nothing(
     from dashboards.auth.users import add_user
 
     home = tmp_path / "home"
-    shutil.copytree(Path(published["EBOOK_ANALYTICS_HOME"]), home)  # accounts are added: a copy of the data folder
+    shutil.copytree(
+        Path(published["EBOOK_ANALYTICS_HOME"]), home, symlinks=True
+    )  # accounts are added: a copy of the data folder
     env = {
         **published,
         "EBOOK_ANALYTICS_HOME": str(home),

@@ -6,8 +6,10 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from pipelines import warehouse
+from pipelines.duckdb_extensions import POSTGRES
 
 
 def test_every_connection_has_the_macros_even_read_only(tmp_path: Path) -> None:
@@ -23,3 +25,23 @@ def test_every_connection_has_the_macros_even_read_only(tmp_path: Path) -> None:
     ).fetchone()
     assert row == (True, False, True, None, date(2024, 1, 2), date(2024, 1, 1), None)
     con.close()
+
+
+def test_extensions_are_linked_from_their_wheels_and_relinked_after_an_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EBOOK_ANALYTICS_HOME", str(tmp_path / "home"))
+    linked = POSTGRES.path()
+    assert linked == tmp_path / "home" / "duckdb_extensions" / "postgres_scanner.duckdb_extension"
+    assert linked.is_symlink() and linked.resolve().name == "postgres.duckdb_extension"
+    assert f"v{duckdb.__version__}" in str(linked.readlink())
+    # A data folder from an earlier release holds a copy of that release's file: it is replaced, not loaded.
+    linked.unlink()
+    linked.write_bytes(b"an older release's extension")
+    assert POSTGRES.path().is_symlink()
+    con = duckdb.connect()
+    POSTGRES.load(con)
+    assert con.execute(
+        "select loaded from duckdb_extensions() where extension_name = 'postgres_scanner'"
+    ).fetchone() == (True,)
+    assert sorted(path.name for path in linked.parent.iterdir()) == ["postgres_scanner.duckdb_extension"]
