@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -23,6 +22,7 @@ from uuid import UUID
 
 import duckdb
 import psycopg
+import pyarrow as pa
 from psycopg import sql
 from tqdm import tqdm
 
@@ -82,7 +82,7 @@ def write_back(
     `send_all`: send every project's row, whatever the digests say (`etl run --full`).
     """
     metrics_date = snapshot_at.astimezone(UTC).date()
-    metrics = metric_rows(warehouse, metrics_date) if project_metrics else []
+    metrics = metric_rows(warehouse, metrics_date) if project_metrics else None
     state = _read_state(state_path)
     with connect(url, what="rollup database") as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -91,11 +91,10 @@ def write_back(
         # The digests are only as good as the watermark beside them: another database, or this one recreated,
         # and they describe rows the source may not have.
         known = {} if send_all or not since_xid else _written_digests(state, metrics_date)
-        digests = {str(row[0]): _digest(row) for row in metrics}
-        changed = [row for row in metrics if known.get(str(row[0])) != digests[str(row[0])]]
+        digests, changed = _changed_rows(metrics, known) if metrics is not None else ({}, [])
         written, skipped = 0, set[str]()
         if project_metrics:
-            _forget_before_commit(state_path, state, {str(row[0]) for row in changed})
+            _forget_before_commit(state_path, state, {row[0] for row in changed})
             written, skipped = _upsert_project_metrics(conn, changed)
         hooks.reached("writeback")  # upserts done, not yet committed
         chapters, projects = _refresh_statistics(conn, since_xid=since_xid)
@@ -104,7 +103,7 @@ def write_back(
         # Projects gone from the warehouse drop out; a row the source refused (its project was deleted meanwhile)
         # was not written, so it has no digest and is sent again should the project come back.
         kept = {project: digest for project, digest in known.items() if project in digests}
-        sent = {str(row[0]): digests[str(row[0])] for row in changed if str(row[0]) not in skipped}
+        sent = {row[0]: digests[row[0]] for row in changed if row[0] not in skipped}
         written_state = {"metrics_date": metrics_date.isoformat(), "digests": kept | sent}
     else:  # held back: the source keeps its rows, and the digests (of this database) still describe them
         written_state = state.get("project_metrics", {}) if since_xid else {}
@@ -114,9 +113,18 @@ def write_back(
     return WriteBackCounts(project_metrics=written, statistics_chapters=chapters, statistics_projects=projects)
 
 
-def metric_rows(warehouse: duckdb.DuckDBPyConnection, metrics_date: date) -> list[tuple[Any, ...]]:
-    """Rows of analytics.project_metrics for `metrics_date`, in METRIC_COLUMNS order, from the published warehouse."""
-    return warehouse.execute(sql_file("writeback/project_metrics"), {"metrics_date": metrics_date}).fetchall()
+def metric_rows(warehouse: duckdb.DuckDBPyConnection, metrics_date: date) -> pa.Table:
+    """Rows of analytics.project_metrics for `metrics_date` (METRIC_COLUMNS, project_id as text) and each row's
+    `row_digest`, from the published warehouse. As Arrow: only the rows sent become Python objects."""
+    return warehouse.execute(sql_file("writeback/project_metrics"), {"metrics_date": metrics_date}).to_arrow_table()
+
+
+def _changed_rows(metrics: pa.Table, known: dict[str, str]) -> tuple[dict[str, str], list[tuple[Any, ...]]]:
+    """project_id -> digest of every row, and the rows (METRIC_COLUMNS order) whose digest is not the known one."""
+    digests = dict(zip(metrics.column("project_id").to_pylist(), metrics.column("row_digest").to_pylist(), strict=True))
+    at = [index for index, (project, digest) in enumerate(digests.items()) if known.get(project) != digest]
+    changed = metrics.select(list(METRIC_COLUMNS)).take(pa.array(at, type=pa.int64()))
+    return digests, list(zip(*(column.to_pylist() for column in changed.columns), strict=True))
 
 
 def _read_state(state_path: Path) -> dict[str, Any]:
@@ -157,11 +165,6 @@ def _written_digests(state: dict[str, Any], metrics_date: date) -> dict[str, str
         return {}
     digests = written.get("digests")
     return digests if isinstance(digests, dict) else {}
-
-
-def _digest(row: tuple[Any, ...]) -> str:
-    """A project-metrics row's values (METRIC_COLUMNS order), 64 bits: equal rows, equal digests."""
-    return hashlib.blake2b("|".join(str(value) for value in row).encode(), digest_size=8).hexdigest()
 
 
 def _forget_before_commit(state_path: Path, state: dict[str, Any], projects: set[str]) -> None:
