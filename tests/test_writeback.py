@@ -239,6 +239,19 @@ def _write_back_in_process(
             key: xmin for key, xmin in day_two_versions.items() if key[0] != P2
         }
 
+        # P3 deleted at the source after the publication: the next day's row for it is refused, and not remembered
+        execute(
+            url,
+            f"""
+            delete from analytics.project_metrics where project_id = '{P3}';
+            delete from content.chapters where id = '{C4}';
+            delete from content.projects where id = '{P3}';
+        """,
+        )
+        assert again(at=timedelta(days=2)).project_metrics == 2
+        assert set(_metrics_on(url, day + timedelta(days=1))) == {P1, P2}
+        assert set(json.loads(state_path.read_text())["project_metrics"]["digests"]) == {P1, P2}
+
 
 def _metrics_on(url: str, day: date) -> dict[str, tuple]:
     with psycopg.connect(url) as conn:

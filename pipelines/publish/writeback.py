@@ -92,9 +92,10 @@ def write_back(
         # and they describe rows the source may not have.
         known = {} if send_all or not since_xid else _written_digests(state, metrics_date)
         digests, changed = _changed_rows(metrics, known) if metrics is not None else ({}, [])
+        sending = {row[0] for row in changed}
         written, skipped = 0, set[str]()
         if project_metrics:
-            _forget_before_commit(state_path, state, {row[0] for row in changed})
+            _forget_before_commit(state_path, state, sending)
             written, skipped = _upsert_project_metrics(conn, changed)
         hooks.reached("writeback")  # upserts done, not yet committed
         chapters, projects = _refresh_statistics(conn, since_xid=since_xid)
@@ -102,8 +103,8 @@ def write_back(
     if project_metrics:
         # Projects gone from the warehouse drop out; a row the source refused (its project was deleted meanwhile)
         # was not written, so it has no digest and is sent again should the project come back.
-        kept = {project: digest for project, digest in known.items() if project in digests}
-        sent = {row[0]: digests[row[0]] for row in changed if row[0] not in skipped}
+        kept = {project: digest for project, digest in known.items() if project in digests and project not in sending}
+        sent = {project: digests[project] for project in sending - skipped}
         written_state = {"metrics_date": metrics_date.isoformat(), "digests": kept | sent}
     else:  # held back: the source keeps its rows, and the digests (of this database) still describe them
         written_state = state.get("project_metrics", {}) if since_xid else {}
