@@ -239,6 +239,14 @@ def _write_back_in_process(
             key: xmin for key, xmin in day_two_versions.items() if key[0] != P2
         }
 
+        # held back (a failed check): nothing is sent, the source keeps its rows, the digests stay as they were
+        digests = json.loads(state_path.read_text())["project_metrics"]
+        execute(url, f"update analytics.project_metrics set total_words = 999 where project_id = '{P1}'")
+        held = write_back(con, url, snapshot_at=snapshot_at, state_path=state_path, project_metrics=False)
+        assert held.project_metrics == 0 and _metrics_on(url, day)[P1][0] == 999
+        assert json.loads(state_path.read_text())["project_metrics"] == digests
+        execute(url, f"update analytics.project_metrics set total_words = 1501 where project_id = '{P1}'")
+
         # P3 deleted at the source after the publication: the next day's row for it is refused, and not remembered
         execute(
             url,
