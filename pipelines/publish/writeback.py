@@ -122,10 +122,11 @@ def metric_rows(warehouse: duckdb.DuckDBPyConnection, metrics_date: date) -> pa.
 
 def _changed_rows(metrics: pa.Table, known: dict[str, str]) -> tuple[dict[str, str], list[tuple[Any, ...]]]:
     """project_id -> digest of every row, and the rows (METRIC_COLUMNS order) whose digest is not the known one."""
-    digests = dict(zip(metrics.column("project_id").to_pylist(), metrics.column("row_digest").to_pylist(), strict=True))
-    at = [index for index, (project, digest) in enumerate(digests.items()) if known.get(project) != digest]
+    projects, row_digests = metrics.column("project_id").to_pylist(), metrics.column("row_digest").to_pylist()
+    at = [index for index, project in enumerate(projects) if known.get(project) != row_digests[index]]
     changed = metrics.select(list(METRIC_COLUMNS)).take(pa.array(at, type=pa.int64()))
-    return digests, list(zip(*(column.to_pylist() for column in changed.columns), strict=True))
+    rows = list(zip(*(column.to_pylist() for column in changed.columns), strict=True))
+    return dict(zip(projects, row_digests, strict=True)), rows
 
 
 def _read_state(state_path: Path) -> dict[str, Any]:
