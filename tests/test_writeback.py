@@ -220,7 +220,7 @@ def _write_back_in_process(
 
         # A row changed behind the write-back (by hand, or by another warehouse writing this database): the digests
         # describe what this data folder wrote, so it is not restored while P2's own values stay the same ...
-        execute(url, f"update analytics.project_metrics set total_words = 999 where project_id = '{P2}'")
+        _set_words(url, P2, day, 999)
         assert again(at=timedelta(days=1)).project_metrics == 0
         assert _metrics_on(url, day)[P2][0] == 999
         # ... but is by `etl run --full` (send_all), by a state file of another database, or without one: all
@@ -231,7 +231,7 @@ def _write_back_in_process(
             lambda: state_path.write_text(state_path.read_text().replace("postgresql://", "postgresql://other.")),
             lambda: state_path.unlink(),
         ):
-            execute(url, f"update analytics.project_metrics set total_words = 999 where project_id = '{P2}'")
+            _set_words(url, P2, day, 999)
             prepare()
             assert again(at=timedelta(days=1)).project_metrics == 1
             assert _metrics_on(url, day) == day_two
@@ -241,11 +241,11 @@ def _write_back_in_process(
 
         # held back (a failed check): nothing is sent, the source keeps its rows, the digests stay as they were
         digests = json.loads(state_path.read_text())["project_metrics"]
-        execute(url, f"update analytics.project_metrics set total_words = 999 where project_id = '{P1}'")
+        _set_words(url, P1, day, 999)
         held = write_back(con, url, snapshot_at=snapshot_at, state_path=state_path, project_metrics=False)
         assert held.project_metrics == 0 and _metrics_on(url, day)[P1][0] == 999
         assert json.loads(state_path.read_text())["project_metrics"] == digests
-        execute(url, f"update analytics.project_metrics set total_words = 1501 where project_id = '{P1}'")
+        _set_words(url, P1, day, 1501)
 
         # P3 deleted at the source after the publication: the next day's row for it is refused, and not remembered
         execute(
@@ -259,6 +259,15 @@ def _write_back_in_process(
         assert again(at=timedelta(days=2)).project_metrics == 2
         assert set(_metrics_on(url, day + timedelta(days=1))) == {P1, P2}
         assert set(json.loads(state_path.read_text())["project_metrics"]["digests"]) == {P1, P2}
+
+
+def _set_words(url: str, project: str, day: date, words: int) -> None:
+    """Change a stored row's total_words behind the write-back's back."""
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "update analytics.project_metrics set total_words = %s where project_id = %s and metrics_date = %s",
+            (words, project, day),
+        )
 
 
 def _metrics_on(url: str, day: date) -> dict[str, tuple]:
