@@ -1,15 +1,20 @@
-"""Write-back into PostgreSQL: project metrics (exact values, reruns overwrite) and content statistics."""
+"""Write-back into PostgreSQL: project metrics (exact values, reruns write only what changed) and content
+statistics."""
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from pipelines import warehouse
 from pipelines.publish.readability import TextCounts, count_text, syllables
+from pipelines.publish.writeback import WriteBackCounts, write_back
+from pipelines.run import hooks
 from tests.conftest import run_cli
 from tests.etl_rows import C1, C1_TEXT, C2, C2_TEXT, G2, P1, P2, U3, execute, insert_platform, query_warehouse
 
@@ -64,6 +69,15 @@ def _metrics(url: str) -> dict[str, tuple]:
     return {row[0]: row[1:] for row in rows}
 
 
+def _xmins(url: str) -> dict[tuple[str, date], str]:
+    """The row version of each (project, metrics_date) row: unchanged when the row was not rewritten."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select project_id::text, metrics_date, xmin::text from analytics.project_metrics"
+        ).fetchall()
+    return {(project, day): xmin for project, day, xmin in rows}
+
+
 def _statistics(url: str) -> dict[str, tuple]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
@@ -74,7 +88,9 @@ def _statistics(url: str) -> dict[str, tuple]:
     return {row[0]: row[1:] for row in rows}
 
 
-def test_writeback_values_and_rerun_overwrites(source_url: str, cli_env: dict[str, str]) -> None:
+def test_writeback_values_and_reruns_write_what_changed(
+    source_url: str, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     insert_platform(source_url)
     execute(
         source_url,
@@ -106,6 +122,7 @@ def test_writeback_values_and_rerun_overwrites(source_url: str, cli_env: dict[st
         C4: ("chapter", 1, 3, 1, 1, Decimal("121.22"), Decimal("-3.40")),
     }
 
+    first_versions = _xmins(source_url)
     execute(
         source_url,
         f"""
@@ -131,5 +148,134 @@ def test_writeback_values_and_rerun_overwrites(source_url: str, cli_env: dict[st
         P3: ("project", 1, 3, 1, 1, Decimal("121.22"), Decimal("-3.40")),
         C4: ("chapter", 1, 3, 1, 1, Decimal("121.22"), Decimal("-3.40")),
     }
-    # only the affected projects were recomputed: P1 (C1 and C2 re-read) and P2 (its chapter was deleted), not P3
-    assert "wrote back 3 project metrics, 4 content statistics" in rerun.stdout
+    # only the affected projects were recomputed: P1 (C1 and C2 re-read) and P2 (its chapter was deleted), not P3;
+    # and only their metrics rows were written: P3's row is equal (its digest too), so it was not even sent
+    assert "wrote back 2 project metrics, 4 content statistics" in rerun.stdout
+    versions = _xmins(source_url)
+    assert versions[(P3, snapshot_day)] == first_versions[(P3, snapshot_day)]
+    assert versions[(P1, snapshot_day)] != first_versions[(P1, snapshot_day)] != versions[(P2, snapshot_day)]
+
+    # One chapter of P3 changes: exactly P3's row is written. 4 words, completed, not AI-generated.
+    execute(source_url, f"update content.chapters set word_count = 4, status = 'completed' where id = '{C4}'")
+    third = run_cli("etl", "run", env=cli_env)
+    assert "wrote back 1 project metrics, 2 content statistics" in third.stdout  # P3's row; C4 and P3 statistics
+    day_one = {
+        P1: (1501, 1, Decimal("66.62"), 2, 3, 2, 0, 0, snapshot_day),
+        P2: (0, 0, Decimal("0.00"), 1, 0, 0, 0, 0, snapshot_day),
+        P3: (4, 1, Decimal("0.00"), 1, 0, 0, 0, 0, snapshot_day),
+    }
+    assert _metrics(source_url) == day_one
+    assert {key: xmin for key, xmin in _xmins(source_url).items() if key[0] != P3} == {
+        key: xmin for key, xmin in versions.items() if key[0] != P3
+    }
+
+    _write_back_in_process(source_url, cli_env, day_one, monkeypatch)
+
+
+def _write_back_in_process(
+    url: str, env: dict[str, str], day_one: dict[str, tuple], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write-back called on the last publication, without ETL runs: nothing changed, a crash before the
+    commit, a new day, a state file for another database or none, a row changed behind the write-back's back."""
+    home, live = Path(env["EBOOK_ANALYTICS_HOME"]), Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
+    state_path = home / "writeback_state.json"
+    with warehouse.connect(live, read_only=True) as con:
+        (snapshot_at,) = con.execute("select snapshot_at from meta.publication").fetchone()
+
+        def again(*, at: timedelta = timedelta(0), send_all: bool = False) -> WriteBackCounts:
+            return write_back(con, url, snapshot_at=snapshot_at + at, state_path=state_path, send_all=send_all)
+
+        versions = _xmins(url)
+        # nothing changed: nothing sent, nothing written, no row rewritten
+        assert again() == WriteBackCounts(project_metrics=0, statistics_chapters=0, statistics_projects=0)
+        assert _metrics(url) == day_one and _xmins(url) == versions
+
+        # P1's digest no longer matches (as after a crash between a commit and the state's save): P1 is sent. The
+        # file drops P1's digest before the commit, so the run dying there (the hook) makes the next one send it
+        # again, and that one writes nothing: the source already has P1's row.
+        state = json.loads(state_path.read_text())
+        state["project_metrics"]["digests"][P1] = "0" * 16
+        state_path.write_text(json.dumps(state))
+        seen: list[set[str]] = []
+
+        def die() -> None:
+            seen.append(set(json.loads(state_path.read_text())["project_metrics"]["digests"]))
+            raise RuntimeError("killed before the commit")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(hooks, "_callbacks", {})
+            hooks.on_phase("writeback", die)
+            with pytest.raises(RuntimeError):
+                again()
+        assert seen == [{P2, P3}]
+        assert again().project_metrics == 0 and _xmins(url) == versions
+        assert set(json.loads(state_path.read_text())["project_metrics"]["digests"]) == {P1, P2, P3}
+
+        # a new UTC day: every project gets its row for it; the day before keeps its rows untouched
+        day = snapshot_at.date() + timedelta(days=1)
+        day_two = {project: (*values[:-1], day) for project, values in day_one.items()}
+        assert again(at=timedelta(days=1)).project_metrics == 3
+        assert _metrics_on(url, day) == day_two and _metrics_on(url, snapshot_at.date()) == day_one
+        day_two_versions = _xmins(url)
+
+        # A row changed behind the write-back (by hand, or by another warehouse writing this database): the digests
+        # describe what this data folder wrote, so it is not restored while P2's own values stay the same ...
+        _set_words(url, P2, day, 999)
+        assert again(at=timedelta(days=1)).project_metrics == 0
+        assert _metrics_on(url, day)[P2][0] == 999
+        # ... but is by `etl run --full` (send_all), by a state file of another database, or without one: all
+        # rows are sent, the one that differs is written, the others are left alone.
+        assert again(at=timedelta(days=1), send_all=True).project_metrics == 1
+        assert _metrics_on(url, day) == day_two
+        for prepare in (
+            lambda: state_path.write_text(state_path.read_text().replace("postgresql://", "postgresql://other.")),
+            lambda: state_path.unlink(),
+        ):
+            _set_words(url, P2, day, 999)
+            prepare()
+            assert again(at=timedelta(days=1)).project_metrics == 1
+            assert _metrics_on(url, day) == day_two
+        assert {key: xmin for key, xmin in _xmins(url).items() if key[0] != P2} == {
+            key: xmin for key, xmin in day_two_versions.items() if key[0] != P2
+        }
+
+        # held back (a failed check): nothing is sent, the source keeps its rows, the digests stay as they were
+        digests = json.loads(state_path.read_text())["project_metrics"]
+        _set_words(url, P1, day, 999)
+        held = write_back(con, url, snapshot_at=snapshot_at, state_path=state_path, project_metrics=False)
+        assert held.project_metrics == 0 and _metrics_on(url, day)[P1][0] == 999
+        assert json.loads(state_path.read_text())["project_metrics"] == digests
+        _set_words(url, P1, day, 1501)
+
+        # P3 deleted at the source after the publication: the next day's row for it is refused, and not remembered
+        execute(
+            url,
+            f"""
+            delete from analytics.project_metrics where project_id = '{P3}';
+            delete from content.chapters where id = '{C4}';
+            delete from content.projects where id = '{P3}';
+        """,
+        )
+        assert again(at=timedelta(days=2)).project_metrics == 2
+        assert set(_metrics_on(url, day + timedelta(days=1))) == {P1, P2}
+        assert set(json.loads(state_path.read_text())["project_metrics"]["digests"]) == {P1, P2}
+
+
+def _set_words(url: str, project: str, day: date, words: int) -> None:
+    """Change a stored row's total_words behind the write-back's back."""
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "update analytics.project_metrics set total_words = %s where project_id = %s and metrics_date = %s",
+            (words, project, day),
+        )
+
+
+def _metrics_on(url: str, day: date) -> dict[str, tuple]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select project_id::text, total_words, chapters_completed, ai_generated_percentage, collaborator_count, "
+            "revisions_count, ai_generation_time_minutes, active_writing_time_minutes, comments_count, metrics_date "
+            "from analytics.project_metrics where metrics_date = %s",
+            (day,),
+        ).fetchall()
+    return {row[0]: row[1:] for row in rows}

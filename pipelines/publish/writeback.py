@@ -1,7 +1,9 @@
 """Write-back: the published warehouse's rollups into the operational database, in one transaction.
 
 - `analytics.project_metrics`: one row per project for the run's UTC snapshot date, computed in DuckDB from the
-  warehouse, COPY'd into a temp table and upserted `on conflict (project_id, metrics_date)`.
+  warehouse; only the rows whose digest differs from the one last written for that date (kept in the data folder)
+  are COPY'd into a temp table and upserted `on conflict (project_id, metrics_date)`, and a row equal to the stored
+  one is not rewritten.
 - `content.content_statistics`: per chapter and per project, computed near the data from the chapters' text; only
   projects with a chapter written since the last write-back (an xmin watermark kept in the data folder) or whose
   rows no longer add up are recomputed.
@@ -10,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -19,6 +22,7 @@ from uuid import UUID
 
 import duckdb
 import psycopg
+import pyarrow as pa
 from psycopg import sql
 from tqdm import tqdm
 
@@ -55,7 +59,7 @@ STATISTICS_COLUMNS = (
 
 @dataclass(frozen=True)
 class WriteBackCounts:
-    project_metrics: int  # rows upserted into analytics.project_metrics
+    project_metrics: int  # rows of analytics.project_metrics written (inserted or changed; equal rows are not)
     statistics_chapters: int  # chapter rows of content.content_statistics rewritten
     statistics_projects: int  # project rows rewritten
 
@@ -67,49 +71,114 @@ def write_back(
     snapshot_at: datetime,
     state_path: Path,
     project_metrics: bool = True,
+    send_all: bool = False,
 ) -> WriteBackCounts:
-    """Upsert the day's project metrics and refresh stale content statistics, all in one transaction.
+    """Upsert the day's changed project metrics and refresh stale content statistics, all in one transaction.
 
     `warehouse`: the published warehouse; the ETL passes its working file, which equals the publication it just
     made (opening the publication again would load the lake's extensions and read through its catalog).
     `project_metrics` False: a failed check held them back (docs/quality.md, "The gate"); the source keeps the
     rows it has. The content statistics are computed from the source's own text, so they are always refreshed.
+    `send_all`: send every project's row, whatever the digests say (`etl run --full`).
     """
-    metrics = metric_rows(warehouse, snapshot_at.astimezone(UTC).date()) if project_metrics else []
+    metrics_date = snapshot_at.astimezone(UTC).date()
+    metrics = metric_rows(warehouse, metrics_date) if project_metrics else None
+    state = _read_state(state_path)
     with connect(url, what="rollup database") as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         snapshot_xmin = one_row(conn.execute(sql_file("writeback/snapshot_xmin")))[0]
-        since_xid = _watermark(state_path, url, snapshot_xmin)
-        upserted = _upsert_project_metrics(conn, metrics) if project_metrics else 0
+        since_xid = _watermark(state, url, snapshot_xmin)
+        # The digests are only as good as the watermark beside them: another database, or this one recreated,
+        # and they describe rows the source may not have.
+        known = {} if send_all or not since_xid else _written_digests(state, metrics_date)
+        digests, changed = _changed_rows(metrics, known) if metrics is not None else ({}, [])
+        sending = {row[0] for row in changed}
+        written, skipped = 0, set[str]()
+        if project_metrics:
+            _forget_before_commit(state_path, state, sending)
+            written, skipped = _upsert_project_metrics(conn, changed)
         hooks.reached("writeback")  # upserts done, not yet committed
         chapters, projects = _refresh_statistics(conn, since_xid=since_xid)
         conn.commit()
-    # Saved only after the commit: a crash in between just recomputes the same rows next time.
+    if project_metrics:
+        # Projects gone from the warehouse drop out; a row the source refused (its project was deleted meanwhile)
+        # was not written, so it has no digest and is sent again should the project come back.
+        kept = {project: digest for project, digest in known.items() if project in digests and project not in sending}
+        sent = {project: digests[project] for project in sending - skipped}
+        written_state = {"metrics_date": metrics_date.isoformat(), "digests": kept | sent}
+    else:  # held back: the source keeps its rows, and the digests (of this database) still describe them
+        written_state = state.get("project_metrics", {}) if since_xid else {}
+    # Saved only after the commit: a crash in between just recomputes the same rows next time (and re-sends the
+    # changed project metrics, whose digests were dropped from the file before the commit).
+    _save_state(state_path, {"rollup": redact(url), "snapshot_xmin": snapshot_xmin, "project_metrics": written_state})
+    return WriteBackCounts(project_metrics=written, statistics_chapters=chapters, statistics_projects=projects)
+
+
+def metric_rows(warehouse: duckdb.DuckDBPyConnection, metrics_date: date) -> pa.Table:
+    """Rows of analytics.project_metrics for `metrics_date` (METRIC_COLUMNS, project_id as text) and each row's
+    `row_digest`, from the published warehouse. As Arrow: only the rows sent become Python objects."""
+    return warehouse.execute(sql_file("writeback/project_metrics"), {"metrics_date": metrics_date}).to_arrow_table()
+
+
+def _changed_rows(metrics: pa.Table, known: dict[str, str]) -> tuple[dict[str, str], list[tuple[Any, ...]]]:
+    """project_id -> digest of every row, and the rows (METRIC_COLUMNS order) whose digest is not the known one."""
+    projects, row_digests = metrics.column("project_id").to_pylist(), metrics.column("row_digest").to_pylist()
+    at = [index for index, project in enumerate(projects) if known.get(project) != row_digests[index]]
+    changed = metrics.select(list(METRIC_COLUMNS)).take(pa.array(at, type=pa.int64()))
+    rows = list(zip(*(column.to_pylist() for column in changed.columns), strict=True))
+    return dict(zip(projects, row_digests, strict=True)), rows
+
+
+def _read_state(state_path: Path) -> dict[str, Any]:
+    try:
+        state = json.loads(state_path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _save_state(state_path: Path, state: dict[str, Any]) -> None:
+    """Replace the state file whole (write a sibling, then rename): a crash leaves the old file or the new one."""
     state_path.parent.mkdir(parents=True, exist_ok=True)
-    state_path.write_text(json.dumps({"rollup": redact(url), "snapshot_xmin": snapshot_xmin}) + "\n")
-    return WriteBackCounts(project_metrics=upserted, statistics_chapters=chapters, statistics_projects=projects)
+    partial = state_path.with_name(state_path.name + ".partial")
+    partial.write_text(json.dumps(state, separators=(",", ":")) + "\n")
+    os.replace(partial, state_path)
 
 
-def metric_rows(warehouse: duckdb.DuckDBPyConnection, metrics_date: date) -> list[tuple[Any, ...]]:
-    """Rows of analytics.project_metrics for `metrics_date`, in METRIC_COLUMNS order, from the published warehouse."""
-    return warehouse.execute(sql_file("writeback/project_metrics"), {"metrics_date": metrics_date}).fetchall()
-
-
-def _watermark(state_path: Path, url: str, snapshot_xmin: int) -> int:
+def _watermark(state: dict[str, Any], url: str, snapshot_xmin: int) -> int:
     """The 32-bit xid from which chapters count as written; 0 (all) without a usable watermark for this database.
 
     A watermark is usable when it was taken on the same database URL, in the same xid epoch, and is not ahead
     of the database (which would mean it was recreated).
     """
-    try:
-        state = json.loads(state_path.read_text())
-    except (OSError, ValueError):
-        return 0
     previous = state.get("snapshot_xmin")
-    same_epoch = isinstance(previous, int) and previous >> XID_BITS == snapshot_xmin >> XID_BITS
-    if state.get("rollup") != redact(url) or not same_epoch or previous > snapshot_xmin:
+    if state.get("rollup") != redact(url) or not isinstance(previous, int):
         return 0
-    return int(previous) % (1 << XID_BITS)
+    if previous >> XID_BITS != snapshot_xmin >> XID_BITS or previous > snapshot_xmin:
+        return 0
+    return previous % (1 << XID_BITS)
+
+
+def _written_digests(state: dict[str, Any], metrics_date: date) -> dict[str, str]:
+    """project_id -> digest of the row last written for `metrics_date`; empty on another day (each project then
+    gets its row for the new day)."""
+    written = state.get("project_metrics")
+    if not isinstance(written, dict) or written.get("metrics_date") != metrics_date.isoformat():
+        return {}
+    digests = written.get("digests")
+    return digests if isinstance(digests, dict) else {}
+
+
+def _forget_before_commit(state_path: Path, state: dict[str, Any], projects: set[str]) -> None:
+    """Drop the digests of the rows about to be written from the state file before the commit: should the run die
+    after the commit and before the new state is saved, the file must not claim an older row the source no longer
+    has (that row would never be sent again). Projects without a digest need nothing: they are sent anyway."""
+    written = state.get("project_metrics")
+    digests = written.get("digests") if isinstance(written, dict) else None
+    if not isinstance(written, dict) or not isinstance(digests, dict) or digests.keys().isdisjoint(projects):
+        return
+    remaining = {project: digest for project, digest in digests.items() if project not in projects}
+    _save_state(state_path, {**state, "project_metrics": {**written, "digests": remaining}})
 
 
 def _copy_rows(conn: psycopg.Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
@@ -122,10 +191,14 @@ def _copy_rows(conn: psycopg.Connection, table: str, columns: tuple[str, ...], r
             copy.write_row(row)
 
 
-def _upsert_project_metrics(conn: psycopg.Connection, rows: list[tuple[Any, ...]]) -> int:
+def _upsert_project_metrics(conn: psycopg.Connection, rows: list[tuple[Any, ...]]) -> tuple[int, set[str]]:
+    """Upsert `rows`: how many were written, and the projects the source no longer has (not written)."""
+    if not rows:
+        return 0, set()
     conn.execute(sql_file("writeback/project_metrics_incoming"))
     _copy_rows(conn, "project_metrics_incoming", METRIC_COLUMNS, rows)
-    return conn.execute(sql_file("writeback/project_metrics_upsert")).rowcount
+    skipped = {str(row[0]) for row in conn.execute(sql_file("writeback/project_metrics_deleted_projects"))}
+    return conn.execute(sql_file("writeback/project_metrics_upsert")).rowcount, skipped
 
 
 def _refresh_statistics(conn: psycopg.Connection, *, since_xid: int) -> tuple[int, int]:

@@ -283,6 +283,7 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> Iterator[
                         snapshot_at=record.snapshot_at,
                         state_path=paths().home / WRITEBACK_STATE,
                         project_metrics=not record.writeback_held_back,
+                        send_all=record.mode == "full",
                     )
                 except UserError as exc:
                     raise UserError(f"run {record.run_id} was published, but its write-back failed: {exc}") from exc

@@ -1,6 +1,6 @@
 -- sqlfluff:dialect:duckdb
 -- DuckDB, over the published warehouse: one analytics.project_metrics row per project for $metrics_date (the run's
--- UTC snapshot date). Definitions: docs/etl.md ("Write-back").
+-- UTC snapshot date), and its digest. Definitions: docs/etl.md ("Write-back").
 with
 
 projects as (
@@ -54,7 +54,7 @@ generation_time as (
     group by project_id
 ),
 
-final as (
+metrics as (
     select
         projects.project_id,
         coalesce(chapter_totals.total_words, 0)::integer as total_words,
@@ -78,6 +78,22 @@ final as (
     left join revisions using (project_id)
     left join accepted_collaborators using (project_id)
     left join generation_time using (project_id)
+),
+
+-- Each row's digest (64 bits of MD5 over its values): the write-back sends a project's row only when this differs
+-- from the digest of the row it last wrote for the day.
+final as (
+    select
+        *,
+        substr(
+            md5(concat_ws(
+                '|', total_words, chapters_completed, ai_generated_percentage, active_writing_time_minutes,
+                ai_generation_time_minutes, collaborator_count, comments_count, revisions_count, metrics_date
+            )),
+            1,
+            16
+        ) as row_digest
+    from metrics
 )
 
 select * from final
