@@ -8,6 +8,7 @@ from decimal import Decimal
 import numpy as np
 import psycopg
 import pytest
+from psycopg import sql
 
 from pipelines.source.seed import ai, billing, catalog
 from pipelines.source.seed.columns import decimals, latest_at_or_before
@@ -240,6 +241,28 @@ def test_chapters_and_projects_tell_one_story(seeded):
         == 0
     )
     assert scalar(url, "select count(*) from content.chapters where ai_generated") > 0
+
+
+def test_the_seeded_tables_are_left_settled(seeded):
+    """A first full read of the seeded rows writes no WAL, as on a database whose pages were settled long ago.
+
+    Unsettled pages (hint bits unset, not all-visible) would each get a full-page image (~8 KB, data checksums are
+    on) when first read after a checkpoint: WAL of about the data's size, behind the ETL's new replication slot.
+    The checkpoint makes every loaded page older than the last one, as on any real source. `t::text` reads every
+    column, TOASTed ones too, as the extract does. The bound, less than one page image, allows no unsettled page.
+    """
+    url, _ = seeded
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("checkpoint")
+        wal = {}
+        for table in TABLES:
+            read = sql.SQL("explain (analyze, wal, format json) select sum(length(t::text)) from {} as t").format(
+                sql.Identifier(*table.split("."))
+            )
+            plan = conn.execute(read).fetchone()[0][0]["Plan"]
+            wal[table] = (plan["WAL FPI"], plan["WAL Bytes"])
+    assert {table: fpi for table, (fpi, _) in wal.items() if fpi} == {}
+    assert sum(size for _, size in wal.values()) < 8192
 
 
 def test_seeding_a_source_with_users_fails_with_one_line(seeded):

@@ -42,10 +42,11 @@ def seed(url: str, scale: str, seed: int, end_date: date | None = None, months: 
         try:
             for table, data in history(spec, seed, window):
                 loader.copy(table, data)
-            conn.execute(sql_file("source/seed_analyze"))
         finally:
             loader.close()
         conn.commit()
+        conn.autocommit = True  # VACUUM cannot run in a transaction block
+        conn.execute(sql_file("source/seed_settle"))
     return loader.counts
 
 
