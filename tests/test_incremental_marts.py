@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from tests.conftest import attach_published, run_cli
-from tests.etl_rows import G3, M1, P1, U1, U2, U3, execute, insert_platform, query_warehouse
+from tests.etl_rows import G3, M1, P1, S1, U1, U2, U3, execute, insert_platform, query_warehouse
 
 # Events beside the platform's two on 2024-03-02 (E1 U1 04:30 UTC, E2 U2 10:00): one id per event, named by number.
 # Generations and usage beside the platform's (G1 U1 chapter C1 2024-03-02 04:30 UTC, G2 U1 10:00, G3 U2 11:00; U1's
@@ -44,16 +44,19 @@ insert into analytics.user_events (id, user_id, event_type, timestamp) values
 insert into ai_processing.ai_generations (id, user_id, model_id, prompt, status, created_at)
   values ('{GENERATION.format(7)}', '{U2}', '{M1}', 'p', 'failed', '2024-04-11 12:00:00+00');
 """
+# U3's late login lands in session S1 (created 2024-03-02 00:00 UTC, E1 04:30): S1 now ends at 15:00.
 LATE_ROW = f"""
-insert into analytics.user_events (id, user_id, event_type, timestamp) values
-  ('{EVENT.format(10)}', '{U3}', 'login', '2024-03-02 15:00:00+00');
+insert into analytics.user_events (id, user_id, session_id, event_type, timestamp) values
+  ('{EVENT.format(10)}', '{U3}', '{S1}', 'login', '2024-03-02 15:00:00+00');
 {USAGE} ('{U3}', 'ai_tokens', 300, 0.03, '2024-03-02');
 insert into ai_processing.ai_generations (id, user_id, model_id, prompt, status, created_at)
   values ('{GENERATION.format(8)}', '{U3}', '{M1}', 'p', 'failed', '2024-03-02 15:00:00+00');
 """
-# G6 moves to 03-07: G5 (03-03) is no longer a regeneration (G1, its previous now, is 20 hours before it).
+# G6 moves to 03-07: G5 (03-03) is no longer a regeneration (G1, its previous now, is 20 hours before it). S1's
+# creation moves to the evening before: the session starts, and lands, on 03-01.
 MOVED_ROW = f"""
 update analytics.user_events set timestamp = '2024-03-07 10:00:00+00' where id = '{EVENT.format(3)}';
+update users.user_sessions set created_at = '2024-03-01 20:00:00+00' where id = '{S1}';
 update ai_processing.ai_generations set created_at = '2024-03-07 10:00:00+00' where id = '{GENERATION.format(6)}';
 """
 DELETED_ROW = f"""
@@ -131,6 +134,15 @@ def _ai_cost(live: Path, day: str) -> list[tuple]:
     )
 
 
+def _session(live: Path) -> tuple:
+    """(day, started_at, ended_at, events, length_seconds) of session S1."""
+    sql = (
+        "select day::varchar, started_at::varchar, ended_at::varchar, events, length_seconds "
+        "from marts.session_facts where session_id = $id"
+    )
+    return query_warehouse(live, sql, {"id": S1})[0]
+
+
 def _regeneration(live: Path, generation: str) -> bool:
     sql = "select is_regeneration from marts.ai_generation_facts where generation_id = $id"
     return bool(query_warehouse(live, sql, {"id": generation})[0][0])
@@ -157,15 +169,22 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
         ("deleted_row", DELETED_ROW, ["2024-03-10"], [">= 2024-03-10"]),
         ("null_date", NULL_DATE, None, [">= 2024-03-01", "null"]),
     ]
-    # The days usage_daily, ai_generation_facts and ai_cost_daily refresh (None: not touched; a dict: as said).
+    # The days usage_daily, ai_generation_facts, ai_cost_daily and session_facts refresh (None: not touched; a
+    # dict: as said).
+    no_period = {"mode": "skipped", "reason": "no period reached"}
     by_day: dict[str, tuple[list[str] | dict | None, ...]] = {
-        "new_day": (["2024-04-11"], ["2024-04-11"], ["2024-04-11"]),
-        "late_row": (["2024-03-02"], ["2024-03-02"], ["2024-03-02"]),
+        "new_day": (["2024-04-11"], ["2024-04-11"], ["2024-04-11"], no_period),  # events without a session
+        "late_row": (["2024-03-02"], ["2024-03-02"], ["2024-03-02"], ["2024-03-02"]),
         # G6 leaves 03-02 for 03-07, and G5 (03-03), next after it on C1, loses its previous
-        "moved_row": (None, ["2024-03-02", "2024-03-03", "2024-03-07"], ["2024-03-02", "2024-03-07"]),
-        "deleted_row": (["2024-03-02"], ["2024-03-02"], ["2024-03-02"]),
+        "moved_row": (
+            None,
+            ["2024-03-02", "2024-03-03", "2024-03-07"],
+            ["2024-03-02", "2024-03-07"],
+            ["2024-03-01", "2024-03-02"],
+        ),
+        "deleted_row": (["2024-03-02"], ["2024-03-02"], ["2024-03-02"], no_period),
         # U3's row changed, not their tier: none of their usage days is reached
-        "null_date": ({"mode": "skipped", "reason": "no period reached"}, None, None),
+        "null_date": (no_period, None, None, None),
     }
     for name, change, activity_days, engagement_days in steps:
         execute(source_url, change)
@@ -179,7 +198,8 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
             for mart in ("user_activity_days", "events_by_type_daily", "events_by_category_daily"):
                 assert marts[mart] == {"mode": "day", "periods": activity_days}, (name, mart)
         assert marts["engagement_daily"] == {"mode": "day", "periods": engagement_days}, name
-        for mart, days in zip(("usage_daily", "ai_generation_facts", "ai_cost_daily"), by_day[name], strict=True):
+        by_day_marts = ("usage_daily", "ai_generation_facts", "ai_cost_daily", "session_facts")
+        for mart, days in zip(by_day_marts, by_day[name], strict=True):
             expected = days if isinstance(days, dict) else {"mode": "day", "periods": days} if days else skipped
             assert marts[mart] == expected, (name, mart)
         # Marts built from neither events, users, usage nor generations are not touched at all.
@@ -196,10 +216,12 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
             assert _daily(live, "2024-03-31") == (0, 0, 3, 0, 0)  # U1 and U2 on 03-05, U3 on 03-02
             assert _usage(live, "2024-03-02") == (1500, Decimal("0.04"), 2)  # U3's 300 tokens beside U1's 1200
             assert _regeneration(live, GENERATION.format(5))  # four minutes after G6
+            assert _session(live) == ("2024-03-02", "2024-03-02 00:00:00+00", "2024-03-02 15:00:00+00", 2, 54000)
         elif name == "moved_row":  # U1's 03-05 login now on 03-07
             assert _daily(live, "2024-03-05") == (1, 3, 3, 1, 0)
             assert _daily(live, "2024-03-07") == (1, 3, 3, 1, 0)
             assert not _regeneration(live, GENERATION.format(5))
+            assert _session(live) == ("2024-03-01", "2024-03-01 20:00:00+00", "2024-03-02 15:00:00+00", 2, 68400)
             # G1, G2, G3 and G8 stay on 03-02; G6 alone on 03-07
             assert _ai_cost(live, "2024-03-02") == [(4, 1200, Decimal("0.012345"))]
             assert _ai_cost(live, "2024-03-07") == [(1, 200, Decimal("0.002000"))]
