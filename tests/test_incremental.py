@@ -25,6 +25,8 @@ update ai_processing.ai_generations
 update billing.revenue_shares set payout_status = 'paid', payout_date = '2024-03-05 00:00:00+00' where id = '{RS1}';
 delete from ai_processing.ai_generations where id = '{G3}';
 delete from analytics.user_events where id = '{E2}';
+-- U1's 2024-03-02 usage moved to 03-04 in place: both days refresh
+update billing.usage_records set usage_date = '2024-03-04';
 """
 
 
@@ -110,8 +112,15 @@ def test_incremental_run_reflects_changes_and_equals_full(
         "rows": 1,
         "capture_method": "full",
     }
-    assert sum(t["rows_changed"] for t in tables.values()) == 3
-    assert "3 changed, 2 deleted" in result.stdout
+    assert tables["usage_records"] == _xmin(rows_read=1, rows_changed=1, rows_deleted=0, rows=1)
+    assert sum(t["rows_changed"] for t in tables.values()) == 4
+    assert "4 changed, 2 deleted" in result.stdout
+    # G2 (in place) and G3 (deleted) on 03-02, G4 new on 03-03: none on a chapter
+    marts = {mart: {k: v for k, v in refresh.items() if k != "seconds"} for mart, refresh in run["marts"].items()}
+    for mart in ("ai_generation_facts", "ai_cost_daily"):
+        assert marts[mart] == {"mode": "day", "periods": ["2024-03-02", "2024-03-03"]}, mart
+    assert marts["usage_daily"] == {"mode": "day", "periods": ["2024-03-02", "2024-03-04"]}
+    assert query_warehouse(live, "select day::varchar, quantity from marts.usage_daily") == [("2024-03-04", 1200)]
 
     assert query_warehouse(
         live, "select id::varchar, status, tokens_used, cost::varchar from staging.ai_generations order by id"

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
 from tests.conftest import attach_published, run_cli
-from tests.etl_rows import U1, U2, U3, execute, insert_platform, query_warehouse
+from tests.etl_rows import G3, M1, P1, S1, U1, U2, U3, execute, insert_platform, query_warehouse
 
 # Events beside the platform's two on 2024-03-02 (E1 U1 04:30 UTC, E2 U2 10:00): one id per event, named by number.
+# Generations and usage beside the platform's (G1 U1 chapter C1 2024-03-02 04:30 UTC, G2 U1 10:00, G3 U2 11:00; U1's
+# 1200 ai_tokens for 0.01 on 2024-03-02): G6 on C1 at 23:58, G5 four minutes later, past midnight (a regeneration
+# of G6, on the next day).
 EVENT = "f1000000-0000-0000-0000-0000000000{:02d}"
+GENERATION = "d1000000-0000-0000-0000-0000000000{:02d}"
+C1 = "c0000000-0000-0000-0000-000000000001"
 EVENTS_SQL = f"""
 insert into analytics.user_events (id, user_id, event_type, timestamp) values
   ('{EVENT.format(0)}', null, 'page_view', '2024-03-01 12:00:00+00'),
@@ -22,20 +28,43 @@ insert into analytics.user_events (id, user_id, event_type, timestamp) values
   ('{EVENT.format(5)}', '{U2}', 'page_view', '2024-03-10 09:00:00+00'),
   ('{EVENT.format(6)}', null, 'page_view', '2024-03-10 12:00:00+00'),
   ('{EVENT.format(7)}', '{U1}', 'login', '2024-04-10 08:00:00+00');
+insert into ai_processing.ai_generations
+  (id, user_id, project_id, chapter_id, model_id, prompt, tokens_used, cost, status, created_at) values
+  ('{GENERATION.format(5)}', '{U1}', '{P1}', '{C1}', '{M1}', 'p', 100, 0.001, 'completed', '2024-03-03 00:02:00+00'),
+  ('{GENERATION.format(6)}', '{U1}', '{P1}', '{C1}', '{M1}', 'p', 200, 0.002, 'completed', '2024-03-02 23:58:00+00');
 """
+USAGE = "insert into billing.usage_records (user_id, resource_type, quantity, total_cost, usage_date) values "
 
 # Each change, then the refresh it must cause: (mode, periods) of a few marts; every mart not reached is skipped.
 NEW_DAY = f"""
 insert into analytics.user_events (id, user_id, event_type, timestamp) values
   ('{EVENT.format(8)}', '{U1}', 'login', '2024-04-11 09:00:00+00'),
   ('{EVENT.format(9)}', '{U2}', 'page_view', '2024-04-11 23:59:59+00');
+{USAGE} ('{U1}', 'exports', 2, 0.50, '2024-04-11');
+insert into ai_processing.ai_generations (id, user_id, model_id, prompt, status, created_at)
+  values ('{GENERATION.format(7)}', '{U2}', '{M1}', 'p', 'failed', '2024-04-11 12:00:00+00');
 """
+# U3's late login lands in session S1 (created 2024-03-02 00:00 UTC, E1 04:30): S1 now ends at 15:00.
 LATE_ROW = f"""
-insert into analytics.user_events (id, user_id, event_type, timestamp) values
-  ('{EVENT.format(10)}', '{U3}', 'login', '2024-03-02 15:00:00+00');
+insert into analytics.user_events (id, user_id, session_id, event_type, timestamp) values
+  ('{EVENT.format(10)}', '{U3}', '{S1}', 'login', '2024-03-02 15:00:00+00');
+{USAGE} ('{U3}', 'ai_tokens', 300, 0.03, '2024-03-02');
+insert into ai_processing.ai_generations (id, user_id, model_id, prompt, status, created_at)
+  values ('{GENERATION.format(8)}', '{U3}', '{M1}', 'p', 'failed', '2024-03-02 15:00:00+00');
 """
-MOVED_ROW = f"update analytics.user_events set timestamp = '2024-03-07 10:00:00+00' where id = '{EVENT.format(3)}'"
-DELETED_ROW = f"delete from analytics.user_events where id = '{EVENT.format(5)}'"
+# G6 moves to 03-07: G5 (03-03) is no longer a regeneration (G1, its previous now, is 20 hours before it). S1's
+# creation moves to the evening before: the session starts, and lands, on 03-01.
+MOVED_ROW = f"""
+update analytics.user_events set timestamp = '2024-03-07 10:00:00+00' where id = '{EVENT.format(3)}';
+update users.user_sessions set created_at = '2024-03-01 20:00:00+00' where id = '{S1}';
+update ai_processing.ai_generations set created_at = '2024-03-07 10:00:00+00' where id = '{GENERATION.format(6)}';
+"""
+DELETED_ROW = f"""
+delete from analytics.user_events where id = '{EVENT.format(5)}';
+delete from billing.usage_records where user_id = '{U1}' and usage_date = '2024-03-02';
+delete from ai_processing.ai_generations where id = '{G3}';
+"""
+# U3 changes, not their tier: their usage days are not reached.
 NULL_DATE = f"update users.users set created_at = null where id = '{U3}'"
 
 
@@ -91,6 +120,34 @@ def _daily(live: Path, day: str) -> tuple:
     )[0]
 
 
+def _usage(live: Path, day: str) -> tuple:
+    """(quantity, total_cost, rows) of usage_daily on the day."""
+    return query_warehouse(
+        live, "select sum(quantity), sum(total_cost), count(*) from marts.usage_daily where day = $day", {"day": day}
+    )[0]
+
+
+def _ai_cost(live: Path, day: str) -> list[tuple]:
+    """(generations, tokens_used, cost_usd) of ai_cost_daily on the day."""
+    return query_warehouse(
+        live, "select generations, tokens_used, cost_usd from marts.ai_cost_daily where day = $day", {"day": day}
+    )
+
+
+def _session(live: Path) -> tuple:
+    """(day, started_at, ended_at, events, length_seconds) of session S1."""
+    sql = (
+        "select day::varchar, started_at::varchar, ended_at::varchar, events, length_seconds "
+        "from marts.session_facts where session_id = $id"
+    )
+    return query_warehouse(live, sql, {"id": S1})[0]
+
+
+def _regeneration(live: Path, generation: str) -> bool:
+    sql = "select is_regeneration from marts.ai_generation_facts where generation_id = $id"
+    return bool(query_warehouse(live, sql, {"id": generation})[0][0])
+
+
 def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
     source_url: str, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -103,6 +160,7 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
     live = Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
     assert _refreshed(_last_run(env), "engagement_daily") == {"mode": "built"}
 
+    skipped = {"mode": "skipped"}
     steps = [
         # The spine refreshes from its last day before the run (04-10): a spine growing past its end gains every day.
         ("new_day", NEW_DAY, ["2024-04-11"], [">= 2024-04-10"]),
@@ -111,6 +169,23 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
         ("deleted_row", DELETED_ROW, ["2024-03-10"], [">= 2024-03-10"]),
         ("null_date", NULL_DATE, None, [">= 2024-03-01", "null"]),
     ]
+    # The days usage_daily, ai_generation_facts, ai_cost_daily and session_facts refresh (None: not touched; a
+    # dict: as said).
+    no_period = {"mode": "skipped", "reason": "no period reached"}
+    by_day: dict[str, tuple[list[str] | dict | None, ...]] = {
+        "new_day": (["2024-04-11"], ["2024-04-11"], ["2024-04-11"], no_period),  # events without a session
+        "late_row": (["2024-03-02"], ["2024-03-02"], ["2024-03-02"], ["2024-03-02"]),
+        # G6 leaves 03-02 for 03-07, and G5 (03-03), next after it on C1, loses its previous
+        "moved_row": (
+            None,
+            ["2024-03-02", "2024-03-03", "2024-03-07"],
+            ["2024-03-02", "2024-03-07"],
+            ["2024-03-01", "2024-03-02"],
+        ),
+        "deleted_row": (["2024-03-02"], ["2024-03-02"], ["2024-03-02"], no_period),
+        # U3's row changed, not their tier: none of their usage days is reached
+        "null_date": (no_period, None, None, None),
+    }
     for name, change, activity_days, engagement_days in steps:
         execute(source_url, change)
         run_cli("etl", "run", env=env)
@@ -123,21 +198,36 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
             for mart in ("user_activity_days", "events_by_type_daily", "events_by_category_daily"):
                 assert marts[mart] == {"mode": "day", "periods": activity_days}, (name, mart)
         assert marts["engagement_daily"] == {"mode": "day", "periods": engagement_days}, name
-        # Marts built from neither events nor users are not touched at all.
-        for mart in ("ai_cost_daily", "ai_models", "project_funnel", "writing_progress_daily"):
-            assert marts[mart] == {"mode": "skipped"}, (name, mart)
+        by_day_marts = ("usage_daily", "ai_generation_facts", "ai_cost_daily", "session_facts")
+        for mart, days in zip(by_day_marts, by_day[name], strict=True):
+            expected = days if isinstance(days, dict) else {"mode": "day", "periods": days} if days else skipped
+            assert marts[mart] == expected, (name, mart)
+        # Marts built from neither events, users, usage nor generations are not touched at all.
+        for mart in ("ai_models", "project_funnel", "writing_progress_daily"):
+            assert marts[mart] == skipped, (name, mart)
         assert _unequal_tables(live, _full_run_beside(live, env, tmp_path / name)) == [], name
 
         # Hand-worked: (dau, wau, mau, events, new_users) on the days the change landed on.
         if name == "new_day":
             assert _daily(live, "2024-04-11") == (2, 2, 2, 2, 0)
+            assert _usage(live, "2024-04-11") == (2, Decimal("0.50"), 1)
         elif name == "late_row":  # U3's login 40 days before the newest day: with E1 (U1) and E2 (U2)
             assert _daily(live, "2024-03-02") == (3, 3, 3, 3, 0)
             assert _daily(live, "2024-03-31") == (0, 0, 3, 0, 0)  # U1 and U2 on 03-05, U3 on 03-02
+            assert _usage(live, "2024-03-02") == (1500, Decimal("0.04"), 2)  # U3's 300 tokens beside U1's 1200
+            assert _regeneration(live, GENERATION.format(5))  # four minutes after G6
+            assert _session(live) == ("2024-03-02", "2024-03-02 00:00:00+00", "2024-03-02 15:00:00+00", 2, 54000)
         elif name == "moved_row":  # U1's 03-05 login now on 03-07
             assert _daily(live, "2024-03-05") == (1, 3, 3, 1, 0)
             assert _daily(live, "2024-03-07") == (1, 3, 3, 1, 0)
+            assert not _regeneration(live, GENERATION.format(5))
+            assert _session(live) == ("2024-03-01", "2024-03-01 20:00:00+00", "2024-03-02 15:00:00+00", 2, 68400)
+            # G1, G2, G3 and G8 stay on 03-02; G6 alone on 03-07
+            assert _ai_cost(live, "2024-03-02") == [(4, 1200, Decimal("0.012345"))]
+            assert _ai_cost(live, "2024-03-07") == [(1, 200, Decimal("0.002000"))]
         elif name == "deleted_row":  # U2's 03-10 page view gone: the anonymous one is left
             assert _daily(live, "2024-03-10") == (0, 2, 3, 1, 0)
+            assert _usage(live, "2024-03-02") == (300, Decimal("0.03"), 1)  # U1's row gone
+            assert _ai_cost(live, "2024-03-02") == [(3, 1200, Decimal("0.012345"))]  # G3 gone
         else:  # U3's sign-up (2024-03-01 08:00 UTC) no longer dated
             assert _daily(live, "2024-03-01") == (0, 0, 0, 1, 0)
