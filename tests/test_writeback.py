@@ -4,21 +4,28 @@ statistics."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from uuid import UUID
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from pipelines import warehouse
+from pipelines.bench.tuples import wait_until_quiet
 from pipelines.publish.readability import TextCounts, count_text, syllables
-from pipelines.publish.writeback import WriteBackCounts, write_back
+from pipelines.publish.writeback import ChangedChapters, WriteBackCounts, write_back
+from pipelines.queries import one_row
 from pipelines.run import hooks
 from tests.conftest import run_cli
 from tests.etl_rows import C1, C1_TEXT, C2, C2_TEXT, G2, P1, P2, U3, execute, insert_platform, query_warehouse
 
 C3, C4 = "c0000000-0000-0000-0000-000000000003", "c0000000-0000-0000-0000-000000000004"
+C5 = "c0000000-0000-0000-0000-000000000005"
 P3 = "b0000000-0000-0000-0000-000000000003"
 
 
@@ -182,10 +189,22 @@ def _write_back_in_process(
     with warehouse.connect(live, read_only=True) as con:
         (snapshot_at,) = con.execute("select snapshot_at from meta.publication").fetchone()
 
-        def again(*, at: timedelta = timedelta(0), send_all: bool = False) -> WriteBackCounts:
-            return write_back(con, url, snapshot_at=snapshot_at + at, state_path=state_path, send_all=send_all)
+        def again(
+            *, at: timedelta = timedelta(0), send_all: bool = False, changed: ChangedChapters | None = None
+        ) -> WriteBackCounts:
+            return write_back(
+                con,
+                url,
+                snapshot_at=snapshot_at + at,
+                state_path=state_path,
+                send_all=send_all,
+                changed_chapters=changed,
+            )
 
         versions = _xmins(url)
+        # The ETL's incremental runs used their change sets and kept the full run's watermark: the first call
+        # without one re-reads the chapters written since (C2 and C4: P1 and P3), as a full run would.
+        assert again() == WriteBackCounts(project_metrics=0, statistics_chapters=3, statistics_projects=2)
         # nothing changed: nothing sent, nothing written, no row rewritten
         assert again() == WriteBackCounts(project_metrics=0, statistics_chapters=0, statistics_projects=0)
         assert _metrics(url) == day_one and _xmins(url) == versions
@@ -259,6 +278,103 @@ def _write_back_in_process(
         assert again(at=timedelta(days=2)).project_metrics == 2
         assert set(_metrics_on(url, day + timedelta(days=1))) == {P1, P2}
         assert set(json.loads(state_path.read_text())["project_metrics"]["digests"]) == {P1, P2}
+
+        _statistics_from_change_sets(url, state_path, lambda changed: again(at=timedelta(days=3), changed=changed))
+
+
+def _statistics_from_change_sets(
+    url: str, state_path: Path, again: Callable[[ChangedChapters | None], WriteBackCounts]
+) -> None:
+    """A run's change set names the stale statistics: no scan of content.chapters, except for the day's first
+    run's consistency pass; the watermark stays for the next xmin scan. Here: P1 (C1, C2), P2 (no chapters)."""
+    hi = ("chapter", 1, 3, 1, 1, Decimal("121.22"), Decimal("-3.40"))  # 'Hi.'
+    short = ("chapter", 2, 10, 1, 1, Decimal("120.21"), Decimal("-3.01"))  # 'Short one.'
+    p2_only = ChangedChapters(projects=frozenset({UUID(P2)}), deleted=frozenset())
+
+    # The day's first call with a change set still runs the consistency pass: C1's row, deleted by hand, is back.
+    before = _statistics(url)
+    execute(
+        url,
+        f"""
+        delete from content.content_statistics where content_id = '{C1}';
+        insert into content.chapters (id, project_id, position, content, word_count, status)
+        values ('{C5}', '{P2}', 1, 'Hi.', 1, 'draft');
+    """,
+    )
+    counts = again(p2_only)
+    assert (counts.statistics_chapters, counts.statistics_projects) == (3, 2)  # C1, C2, C5; P1, P2
+    assert _statistics(url) == before | {C5: hi, P2: ("project", *hi[1:])}
+    watermark = json.loads(state_path.read_text())["snapshot_xmin"]
+
+    # The second: exactly P2's chapter and row; of content.chapters no sequential scan, and only that chapter read.
+    # C2, edited behind the change set's back, stays stale, and the watermark stays where the first call left it.
+    execute(
+        url,
+        f"""
+        update content.chapters set content = 'Short one.' where id = '{C5}';
+        update content.chapters set content = E'{C2_TEXT.replace(chr(10), chr(92) + "n")}' where id = '{C2}';
+    """,
+    )
+    with _chapters_read(url) as read:
+        counts = again(p2_only)
+    assert read == [(0, 1)]  # C5, by project_id
+    assert (counts.statistics_chapters, counts.statistics_projects) == (1, 1)
+    assert _statistics(url) == before | {C5: short, P2: ("project", *short[1:])}
+    assert json.loads(state_path.read_text())["snapshot_xmin"] == watermark
+
+    # A call without a change set scans xmin from that watermark: C2 is found, P1 recomputed (C1, C2) with P2 (C5).
+    assert (again(None).statistics_chapters, again(None).statistics_chapters) == (3, 0)
+    p1_fresh = ("project", 14, 67, 4, 3, Decimal("106.60"), Decimal("-0.74"))
+    fresh = before | {C2: ("chapter", 5, 30, 2, 2, Decimal("102.78"), Decimal("-0.46")), P1: p1_fresh}
+    assert _statistics(url) == fresh | {C5: short, P2: ("project", *short[1:])}
+
+    # Later the same day no consistency pass: a row deleted by hand stays away. A deleted chapter's row goes by
+    # id, and its project's row adds up again.
+    execute(url, f"delete from content.content_statistics where content_id = '{C1}'")
+    execute(url, f"delete from content.chapters where id = '{C5}'")
+    with _chapters_read(url) as read:
+        counts = again(ChangedChapters(projects=frozenset({UUID(P2)}), deleted=frozenset({UUID(C5)})))
+    assert read == [(0, 0)]  # P2 has no chapter left
+    assert (counts.statistics_chapters, counts.statistics_projects) == (0, 1)
+    without_c1 = {key: row for key, row in fresh.items() if key != C1}
+    assert _statistics(url) == without_c1 | {P2: ("project", 0, 0, 0, 0, None, None)}
+    # the next call without a change set restores it
+    assert again(None).statistics_chapters == 2
+    assert _statistics(url) == fresh | {P2: ("project", 0, 0, 0, 0, None, None)}
+
+
+@contextmanager
+def _chapters_read(url: str) -> Iterator[list[tuple[int, int]]]:
+    """The list receives the sequential scans of content.chapters meanwhile and the tuples they and index scans
+    read (seq_tup_read + idx_tup_fetch). Sequential scans are disabled for new sessions on the database, so that
+    an index read of a few chapters is not planned as a scan of these tiny tables; a search of the whole table
+    then reads it all through an index, or still scans it where no index helps (xmin)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        database = sql.Identifier(one_row(conn.execute("select current_database()"))[0])
+        conn.execute(sql.SQL("alter database {} set enable_seqscan = off").format(database))
+    read: list[tuple[int, int]] = []
+    try:
+        scans, tuples = _chapter_reads(url)
+        yield read
+        scans_after, tuples_after = _chapter_reads(url)
+        read.append((scans_after - scans, tuples_after - tuples))
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("alter database {} reset enable_seqscan").format(database))
+
+
+def _chapter_reads(url: str) -> tuple[int, int]:
+    """Sequential scans of content.chapters so far, and tuples read; a session's counters reach the view when it
+    ends."""
+    wait_until_quiet(url)
+    with psycopg.connect(url) as conn:
+        scans, tuples = one_row(
+            conn.execute(
+                "select seq_scan, seq_tup_read + idx_tup_fetch from pg_stat_user_tables "
+                "where relid = 'content.chapters'::regclass"
+            )
+        )
+    return int(scans), int(tuples)
 
 
 def _set_words(url: str, project: str, day: date, words: int) -> None:

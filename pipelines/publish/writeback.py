@@ -6,7 +6,9 @@
   one is not rewritten.
 - `content.content_statistics`: per chapter and per project, computed near the data from the chapters' text; only
   projects with a chapter written since the last write-back (an xmin watermark kept in the data folder) or whose
-  rows no longer add up are recomputed.
+  rows no longer add up are recomputed. An incremental run on the source database itself names the changed
+  chapters (its change set): then only their projects are recomputed, and the whole-table scans (the xmin one and
+  the consistency checks) run once per UTC day.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pipelines.connections import connect, redact
 from pipelines.publish.readability import TextCounts, count_text
 from pipelines.queries import one_row, sql_file
 from pipelines.run import hooks
+from pipelines.transform import changes
 
 XID_BITS = 32
 CHAPTER_BATCH = 2000  # chapters read, counted and COPY'd at a time
@@ -58,6 +61,15 @@ STATISTICS_COLUMNS = (
 
 
 @dataclass(frozen=True)
+class ChangedChapters:
+    """The chapters an incremental run's change set holds: the projects of their old and new versions, and the
+    chapters deleted."""
+
+    projects: frozenset[UUID]
+    deleted: frozenset[UUID]
+
+
+@dataclass(frozen=True)
 class WriteBackCounts:
     project_metrics: int  # rows of analytics.project_metrics written (inserted or changed; equal rows are not)
     statistics_chapters: int  # chapter rows of content.content_statistics rewritten
@@ -72,6 +84,7 @@ def write_back(
     state_path: Path,
     project_metrics: bool = True,
     send_all: bool = False,
+    changed_chapters: ChangedChapters | None = None,
 ) -> WriteBackCounts:
     """Upsert the day's changed project metrics and refresh stale content statistics, all in one transaction.
 
@@ -80,6 +93,8 @@ def write_back(
     `project_metrics` False: a failed check held them back (docs/quality.md, "The gate"); the source keeps the
     rows it has. The content statistics are computed from the source's own text, so they are always refreshed.
     `send_all`: send every project's row, whatever the digests say (`etl run --full`).
+    `changed_chapters`: the chapters the run changed (`read_changed_chapters`), when `url` is the database it
+    extracted; None (unknown): the write-back scans for the stale statistics instead.
     """
     metrics_date = snapshot_at.astimezone(UTC).date()
     metrics = metric_rows(warehouse, metrics_date) if project_metrics else None
@@ -98,7 +113,9 @@ def write_back(
             _forget_before_commit(state_path, state, sending)
             written, skipped = _upsert_project_metrics(conn, changed)
         hooks.reached("writeback")  # upserts done, not yet committed
-        chapters, projects = _refresh_statistics(conn, since_xid=since_xid)
+        # The whole-table scans run without a change set, without a usable state, or on the first run of a UTC day.
+        scan = changed_chapters is None or not since_xid or state.get("statistics_scanned") != metrics_date.isoformat()
+        chapters, projects = _refresh_statistics(conn, since_xid=since_xid, changed=changed_chapters, scan=scan)
         conn.commit()
     if project_metrics:
         # Projects gone from the warehouse drop out; a row the source refused (its project was deleted meanwhile)
@@ -110,8 +127,36 @@ def write_back(
         written_state = state.get("project_metrics", {}) if since_xid else {}
     # Saved only after the commit: a crash in between just recomputes the same rows next time (and re-sends the
     # changed project metrics, whose digests were dropped from the file before the commit).
-    _save_state(state_path, {"rollup": redact(url), "snapshot_xmin": snapshot_xmin, "project_metrics": written_state})
+    # A run that relied on its change set keeps the previous watermark: the chapters written between its extract's
+    # snapshot and this transaction are in the next incremental run's change set, not in this one's, so advancing
+    # the watermark would hide them from the next xmin scan (a full run, or a day's first run).
+    watermark = snapshot_xmin if scan else state["snapshot_xmin"]
+    scanned = metrics_date.isoformat() if scan else state["statistics_scanned"]
+    _save_state(
+        state_path,
+        {
+            "rollup": redact(url),
+            "snapshot_xmin": watermark,
+            "statistics_scanned": scanned,
+            "project_metrics": written_state,
+        },
+    )
     return WriteBackCounts(project_metrics=written, statistics_chapters=chapters, statistics_projects=projects)
+
+
+def read_changed_chapters(con: duckdb.DuckDBPyConnection) -> ChangedChapters | None:
+    """The chapters an incremental run's change set holds (`con`: its working connection); None when every
+    chapter may have changed."""
+    changed = changes.read(con)
+    if "staging.chapters" in changed.everything:
+        return None
+    if "staging.chapters" not in changed.rows:
+        return ChangedChapters(projects=frozenset(), deleted=frozenset())
+    rows = con.execute(sql_file("writeback/changed_chapters")).fetchall()
+    return ChangedChapters(
+        projects=frozenset(project_id for _, project_id, _ in rows),
+        deleted=frozenset(chapter_id for chapter_id, _, deleted in rows if deleted),
+    )
 
 
 def metric_rows(warehouse: duckdb.DuckDBPyConnection, metrics_date: date) -> pa.Table:
@@ -201,12 +246,24 @@ def _upsert_project_metrics(conn: psycopg.Connection, rows: list[tuple[Any, ...]
     return conn.execute(sql_file("writeback/project_metrics_upsert")).rowcount, skipped
 
 
-def _refresh_statistics(conn: psycopg.Connection, *, since_xid: int) -> tuple[int, int]:
-    """Recompute the statistics of every chapter of the affected projects and of those projects."""
-    conn.execute(sql_file("writeback/statistics_delete_orphans"))
-    project_ids = [
-        row[0] for row in conn.execute(sql_file("writeback/statistics_affected_projects"), {"since_xid": since_xid})
-    ]
+def _refresh_statistics(
+    conn: psycopg.Connection, *, since_xid: int, changed: ChangedChapters | None, scan: bool
+) -> tuple[int, int]:
+    """Recompute the statistics of every chapter of the affected projects and of those projects: the projects of
+    the `changed` chapters, and with `scan` those the whole-table scans find."""
+    affected: set[UUID] = set()
+    if changed is not None and (changed.projects or changed.deleted):
+        given = {"chapter_ids": sorted(changed.deleted), "project_ids": sorted(changed.projects)}
+        conn.execute(sql_file("writeback/statistics_delete_changed"), given)
+        existing = conn.execute(
+            sql_file("writeback/statistics_existing_projects"), {"project_ids": given["project_ids"]}
+        )
+        affected.update(row[0] for row in existing)
+    if scan:
+        conn.execute(sql_file("writeback/statistics_delete_orphans"))
+        found = conn.execute(sql_file("writeback/statistics_affected_projects"), {"since_xid": since_xid})
+        affected.update(row[0] for row in found)
+    project_ids = sorted(affected)
     projects: dict[UUID, TextCounts] = {project_id: TextCounts() for project_id in project_ids}
     conn.execute(sql_file("writeback/statistics_incoming"))
     chapters = 0

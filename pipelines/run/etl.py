@@ -38,7 +38,7 @@ from pipelines.publish import history, lake
 from pipelines.publish.held_back import keep_previous
 from pipelines.publish.lake import move_aside, published_exists
 from pipelines.publish.lock import etl_lock
-from pipelines.publish.writeback import WriteBackCounts, write_back
+from pipelines.publish.writeback import WriteBackCounts, read_changed_chapters, write_back
 from pipelines.queries import sql_file
 from pipelines.run import hooks
 from pipelines.transform import changes
@@ -276,14 +276,19 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> Iterator[
         assert record.snapshot_at is not None  # the extract of a published run set it
         try:
             with record.step("writeback"):
+                rollup = rollup_url()
+                # The change set describes the database the run extracted: only there does it name the stale
+                # content statistics.
+                same = record.mode == "incremental" and rollup == url
                 try:
                     record.writeback = write_back(
                         con,
-                        rollup_url(),
+                        rollup,
                         snapshot_at=record.snapshot_at,
                         state_path=paths().home / WRITEBACK_STATE,
                         project_metrics=not record.writeback_held_back,
                         send_all=record.mode == "full",
+                        changed_chapters=read_changed_chapters(con) if same else None,
                     )
                 except UserError as exc:
                     raise UserError(f"run {record.run_id} was published, but its write-back failed: {exc}") from exc
