@@ -103,7 +103,12 @@ def test_full_run_stages_every_table_and_no_secret(source_url: str, cli_env: dic
     listing = run_cli("runs", "--json", "--limit", "1", env=cli_env)
     assert [r["run_id"] for r in json.loads(listing.stdout)] == [run["run_id"]]
     # The publication is the lake's snapshot 1 (0 made the catalog); `runs` names it while it is kept.
-    assert run["publication"] == {"snapshot_id": 1, "tables_written": 19 + 8 + 39 + 6}
+    assert run["publication"] == {
+        "snapshot_id": 1,
+        "tables_written": 19 + 8 + 39 + 6,
+        "by_change_set": [],
+        "compared": [],
+    }
     table = run_cli("runs", env=cli_env).stdout.splitlines()
     assert table[0].split()[-6:] == ["seconds", "publication", "error", "/", "held", "back"]
     assert table[1].startswith(run["run_id"]) and " #1 " in table[1]

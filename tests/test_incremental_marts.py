@@ -186,6 +186,15 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
         # U3's row changed, not their tier: none of their usage days is reached
         "null_date": (no_period, None, None, None),
     }
+    # The staged tables each change reaches (their change sets publish them).
+    events_usage_generations = ["staging.ai_generations", "staging.usage_records", "staging.user_events"]
+    staged = {
+        "new_day": events_usage_generations,
+        "late_row": events_usage_generations,
+        "moved_row": ["staging.ai_generations", "staging.user_events", "staging.user_sessions"],
+        "deleted_row": events_usage_generations,
+        "null_date": ["staging.users"],
+    }
     for name, change, activity_days, engagement_days in steps:
         execute(source_url, change)
         run_cli("etl", "run", env=env)
@@ -205,6 +214,14 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
         # Marts built from neither events, users, usage nor generations are not touched at all.
         for mart in ("ai_models", "project_funnel", "writing_progress_daily"):
             assert marts[mart] == skipped, (name, mart)
+        # Published from the change sets (docs/etl.md, "At the cost of the change"): the staged tables the change
+        # touched and the marts it refreshed; compared whole only the run record and marts rebuilt whole.
+        publication = run["publication"]
+        assert [table for table in publication["by_change_set"] if table.startswith("staging.")] == staged[name]
+        written = {table.removeprefix("marts.") for table in publication["by_change_set"] if table.startswith("marts.")}
+        assert written <= {mart for mart, how in marts.items() if how["mode"] != "skipped"}, name
+        for table in publication["compared"]:
+            assert table.startswith("meta.") or marts[table.removeprefix("marts.")]["mode"] == "whole", (name, table)
         assert _unequal_tables(live, _full_run_beside(live, env, tmp_path / name)) == [], name
 
         # Hand-worked: (dau, wau, mau, events, new_users) on the days the change landed on.

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -36,6 +38,8 @@ from pipelines.config import paths, setting
 from pipelines.duckdb_extensions import DUCKLAKE, POSTGRES, SQLITE, quoted
 from pipelines.errors import UserError, first_line
 from pipelines.fingerprints import Fingerprint, fingerprint
+from pipelines.queries import one_row, sql_file
+from pipelines.transform import changes as change_sets
 
 AUTHOR = "ebook-analytics"  # the commit author of every publication; other snapshots (compaction) have none
 SCHEMAS = ("staging", "history", "marts", "meta")  # what the working file publishes
@@ -363,7 +367,137 @@ def _current_database(con: duckdb.DuckDBPyConnection) -> str:
 @dataclass(frozen=True)
 class Written:
     snapshot_id: int
-    tables: dict[str, int]  # schema.table -> rows deleted + inserted (replaced tables: their rows)
+    tables: dict[str, int]  # schema.table -> rows deleted + inserted (replaced tables: -1; dropped ones: 0)
+    # schema.table -> how it was written: "change set" (the run's changed rows, no scan of the table; "change set,
+    # scanned" when the old versions' ranges missed one), "diff" (the whole table compared with the lake's),
+    # "replace" or "drop"
+    methods: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Delta:
+    """A changed table's net change set, which the guard found to be exactly the difference from the lake."""
+
+    table: str  # the temp table of the net change (queries/publish/delta.sql)
+    deleted: int
+    inserted: int
+    bounds: str  # the old versions' column ranges, a condition on the row alias (`true` when none)
+    params: dict[str, object]
+
+
+# Column types whose range over the old versions is a filter DuckLake prunes files by (per-file min/max statistics).
+_RANGED = re.compile(
+    r"(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|DATE|TIMESTAMP"
+    r"|TIMESTAMP WITH TIME ZONE|VARCHAR|UUID|DECIMAL\(\d+,\d+\))"
+)
+
+
+def _change_set_delta(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    columns: list[tuple[str, str]],
+    index: int,
+    published: Fingerprint | None,
+    now: Fingerprint,
+) -> _Delta | None:
+    """The table's net change set when the run recorded one and it takes the published fingerprint exactly to the
+    working table's; None (compare the whole table) otherwise: no change set, a restore, a held-back mart, or any
+    change the change set missed."""
+    changes = change_sets.recorded(con, f"{schema}.{table}")
+    if changes is None or published is None:
+        return None
+    delta = f"delta_{index}"
+    con.execute(f"create or replace temp table {delta} as {sql_file('publish/delta')}", {"changes": changes})
+    deleted, inserted, hash_change = one_row(con.execute(sql_file("publish/delta_sums"), {"delta": f"temp.{delta}"}))
+    if (published[0] - deleted + inserted, published[1] + int(hash_change)) != now:
+        con.execute(f"drop table temp.{delta}")
+        return None
+    bounds, params = _bounds(con, delta, columns) if deleted else ("true", {})
+    return _Delta(delta, int(deleted), int(inserted), bounds, params)
+
+
+def _bounds(
+    con: duckdb.DuckDBPyConnection, delta: str, columns: list[tuple[str, str]]
+) -> tuple[str, dict[str, object]]:
+    """A condition every old version meets (each column's range over them, for columns of a type DuckLake keeps
+    ranges of and without NULLs among them), on a row alias `{alias}`, with its values bound."""
+    ranged = [(column, data_type) for column, data_type in columns if _RANGED.fullmatch(data_type)]
+    if not ranged:
+        return "true", {}
+    selected = ", ".join(
+        f'min("{_quoted_name(c)}"), max("{_quoted_name(c)}"), count(*) = count("{_quoted_name(c)}")' for c, _ in ranged
+    )
+    row = one_row(con.execute(f"select {selected} from temp.{delta} where _version = 'old'"))
+    conditions: list[str] = []
+    params: dict[str, object] = {}
+    for n, (column, data_type) in enumerate(ranged):
+        low, high, no_nulls = row[3 * n : 3 * n + 3]
+        if no_nulls:
+            value = f'{{alias}}."{_quoted_name(column)}"'
+            conditions.append(f"{value} between cast($lo_{n} as {data_type}) and cast($hi_{n} as {data_type})")
+            params |= {f"lo_{n}": low, f"hi_{n}": high}
+    return " and ".join(conditions) or "true", params
+
+
+def _quoted_name(name: str) -> str:
+    return name.replace('"', '""')
+
+
+def _write_delta(
+    con: duckdb.DuckDBPyConnection,
+    alias: str,
+    name: str,
+    delta: _Delta,
+    key: str,
+    written: dict[str, int],
+    methods: dict[str, str],
+) -> None:
+    """Write a net change set to the lake's table (in the publish's transaction): delete the rows equal to an old
+    version, put back the copies of them the working table keeps, insert the new versions."""
+    target, changed = f"{alias}.{name}", f"temp.{delta.table}"
+    if delta.deleted:
+        removed = _execute_count(
+            con,
+            _template("publish/delta_delete", target=target, delta=changed, bounds=delta.bounds, alias="target_row"),
+            delta.params,
+        )
+        if removed < delta.deleted:
+            # An old version outside its own ranges (a value that did not survive the round trip through Python):
+            # the rest are found by a scan of the whole table, and the method says so.
+            removed += _execute_count(
+                con, _template("publish/delta_delete", target=target, delta=changed, bounds="true", alias="")
+            )
+            methods[key] = "change set, scanned"
+        if removed > delta.deleted:
+            # Equal rows: the lake held more copies of a row than the change deletes, and the delete took them all.
+            # The working table holds the copies that stay (found by the same ranges, so read little of it).
+            bounds = delta.bounds
+            copied = _execute_count(
+                con,
+                _template(
+                    "publish/delta_copy", target=target, source=name, delta=changed, bounds=bounds, alias="source_row"
+                ),
+                delta.params,
+            )
+            written[key] = removed + copied + delta.inserted
+    if delta.inserted:
+        _execute_count(con, _template("publish/delta_insert", target=target, delta=changed))
+
+
+def _template(query: str, *, alias: str = "", **identifiers: str) -> str:
+    """A publish query with its identifiers (and the bounds' row alias) formatted in; values stay bound."""
+    text = sql_file(query)
+    if "bounds" in identifiers:
+        identifiers["bounds"] = identifiers["bounds"].replace("{alias}", alias)
+    for key, value in identifiers.items():
+        text = text.replace(f"{{{key}}}", value)
+    return text
+
+
+def _execute_count(con: duckdb.DuckDBPyConnection, statement: str, params: dict[str, object] | None = None) -> int:
+    """Run a DELETE or INSERT; how many rows it deleted or inserted."""
+    return int(one_row(con.execute(statement, params or {}))[0])
 
 
 def publish(
@@ -382,21 +516,34 @@ def publish(
     """
     own = _current_database(con)
     work, published = _tables(con, own), _tables(con, alias)
-    plan: list[str] = []
+    plan: list[str | Callable[[], None]] = []  # statements, or steps that run several (in the commit's transaction)
     written: dict[str, int] = {}
+    methods: dict[str, str] = {}
     for schema, table in published:
         if (schema, table) not in work:
             plan.append(f'drop table {alias}."{schema}"."{table}"')
             written[f"{schema}.{table}"] = 0
+            methods[f"{schema}.{table}"] = "drop"
     before = published_fingerprints(con)
     known = known or {}
     now = {name: known[name] if name in known else fingerprint(con, *name) for name in work}
-    diffs: list[str] = []  # the temp tables of changed row hashes, dropped once committed
+    diffs: list[str] = []  # the temp tables of changed row hashes and net change sets, dropped once committed
     for index, ((schema, table), columns) in enumerate(sorted(work.items())):
-        name = f'"{schema}"."{table}"'
+        name, key = f'"{schema}"."{table}"', f"{schema}.{table}"
         if published.get((schema, table)) == columns and before.get((schema, table)) == now[(schema, table)]:
             continue  # the same rows as published: not even read from the lake (each lake scan costs round trips)
         if published.get((schema, table)) == columns:
+            delta = _change_set_delta(
+                con, schema, table, columns, index, before.get((schema, table)), now[(schema, table)]
+            )
+            if delta is not None:
+                # The run's change set is exactly the difference: neither the lake's table nor the working one is
+                # scanned, and an append-only change deletes nothing.
+                diffs.append(delta.table)
+                written[key] = delta.deleted + delta.inserted
+                methods[key] = "change set"
+                plan.append(partial(_write_delta, con, alias, name, delta, key, written, methods))
+                continue
             # Rows are compared by a hash of the whole row, counted (a multiset): every row of a hash whose count
             # differs is deleted from the lake and inserted from the working file.
             changed = f"changed_{index}"
@@ -413,19 +560,24 @@ def publish(
             if row[0]:
                 plan.append(f"delete from {alias}.{name} l where hash(l) in (select h from temp.{changed})")
                 plan.append(f"insert into {alias}.{name} from {name} w where hash(w) in (select h from temp.{changed})")
-                written[f"{schema}.{table}"] = int(row[1])
+                written[key] = int(row[1])
+                methods[key] = "diff"
         else:
             if (schema, table) in published:
                 plan.append(f"drop table {alias}.{name}")
             plan.append(f'create schema if not exists {alias}."{schema}"')
             plan.append(f"create table {alias}.{name} as from {name}")
-            written[f"{schema}.{table}"] = -1
+            written[key] = -1
+            methods[key] = "replace"
     row = con.execute("select max(published_at) from meta.publication").fetchone()
     published_at = row[0].astimezone(UTC).isoformat() if row and row[0] else None
     con.execute("begin")
     try:
-        for statement in plan:
-            con.execute(statement)
+        for step in plan:
+            if callable(step):
+                step()
+            else:
+                con.execute(step)
         before_commit()
         con.execute(
             f"call {alias}.set_commit_message($author, $run_id, extra_info => $extra)",
@@ -443,7 +595,7 @@ def publish(
         con.execute(f"drop table temp.{changed}")
     _keep_fingerprints(con, now)
     mark(con, snapshot_id=snapshot_id, dirty=False)
-    return Written(snapshot_id=snapshot_id, tables=written)
+    return Written(snapshot_id=snapshot_id, tables=written, methods=methods)
 
 
 def published_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Fingerprint]:

@@ -110,8 +110,9 @@ class RunRecord:
     # (docs/etl.md, "Incremental marts").
     marts: dict[str, dict[str, object]] = field(default_factory=dict)
     error: str | None = None
-    # The DuckLake snapshot this run published (`runs` lists it; `--as-of` addresses it) and how many tables it wrote.
-    publication: dict[str, int] | None = None
+    # The DuckLake snapshot this run published (`runs` lists it; `--as-of` addresses it), how many tables it wrote, and
+    # which it wrote from change sets and which it compared whole.
+    publication: dict[str, Any] | None = None
     publication_maintenance: dict[str, int] = field(default_factory=dict)
     # The alerts step (docs/alerts.md): fired, resolved, open, errors per rule, delivery problems; `error` when
     # it could not run at all. Never a reason to undo the publication.
@@ -466,7 +467,13 @@ def _build(
             # Held-back marts now hold the lake's rows, not the rows the checks fingerprinted.
             unchanged = {table: taken[table] for table in taken if f"{table[0]}.{table[1]}" not in held}
             written = lake.publish(con, record.run_id, known=unchanged, before_commit=lambda: hooks.reached("commit"))
-            record.publication = {"snapshot_id": written.snapshot_id, "tables_written": len(written.tables)}
+            record.publication = {
+                "snapshot_id": written.snapshot_id,
+                "tables_written": len(written.tables),
+                # The tables written from the run's change sets, and those compared whole with the lake's.
+                "by_change_set": sorted(t for t, how in written.methods.items() if how.startswith("change set")),
+                "compared": sorted(t for t, how in written.methods.items() if how == "diff"),
+            }
         con.execute("checkpoint")
     except BaseException:
         if record.publication is None:

@@ -51,6 +51,22 @@ def recorded_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
+def recorded(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """The temp table of `schema.table`'s changed rows when this connection recorded them and the table did not
+    change everywhere; None otherwise (also when no run recorded change sets in this connection)."""
+    try:
+        if _changed_everywhere(con, table) or change_table(table) not in _change_tables(con):
+            return None
+    except duckdb.CatalogException:  # no change sets started in this connection
+        return None
+    return change_table(table)
+
+
+def _changed_everywhere(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    row = con.execute("select count(*) from changes_everything where table_name = $table", {"table": table}).fetchone()
+    return bool(row and row[0])
+
+
 def everything(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Every row of `table` may have changed (a mart listed so is rebuilt, and whole what is built from it)."""
     con.execute("insert into changes_everything values ($table)", {"table": table})
