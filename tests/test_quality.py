@@ -488,11 +488,24 @@ def test_checks_whose_tables_did_not_change_keep_their_result(fresh_source: str,
     # Row-by-row checks of the changed rows that passed before: decided on those rows alone, and said so.
     renamed = second["staging.ai_models.id.not_null"]
     assert (renamed["changed_rows"], renamed["reused"], renamed["success"]) == (True, False, True)
-    assert not second["staging.ai_models.id.unique"]["changed_rows"]  # uniqueness needs the whole table
+    assert second["staging.ai_models.id.unique"]["changed_rows"]  # the changed key looked up in the whole table
+    # A mart's changed rows too (the model's generations renamed): the mart's checks of one row at a time and its key.
+    for name in ("marts.ai_generation_facts.model.not_null", "marts.ai_generation_facts.unique_key"):
+        assert (second[name]["changed_rows"], second[name]["rows_checked"], second[name]["element_count"]) == (
+            True,
+            3,
+            3,
+        ), name
+    assert not second["marts.ai_generation_facts.generations_match_source"]["changed_rows"]  # a reconciliation
+    assert query(
+        cli_env,
+        "select name, scope, rows_checked, element_count from meta.check_results "
+        "where name in ('staging.ai_models.id.not_null', 'staging.users.id.unique') order by name",
+    ) == [("staging.ai_models.id.not_null", "changed rows", 1, 1), ("staging.users.id.unique", "whole table", 2, 2)]
     split = second["staging.revenue_shares.shares_add_up_to_sales"]  # failed on the changed row: rerun whole
     assert (split["changed_rows"], split["success"], split["unexpected_count"]) == (False, False, 1)
     ran = sum(not check["reused"] for check in second.values())
-    on_changed_rows = sum(check["changed_rows"] for check in second.values())
+    on_changed_rows = sum(check["changed_rows"] and not check["reused"] for check in second.values())
     kept = len(second) - ran
     assert f"; {ran} checks run ({on_changed_rows} on the changed rows only), {kept} kept" in partial.stdout
     rerun = {name for name, check in second.items() if not check["reused"]}
@@ -592,44 +605,107 @@ def test_a_check_that_cannot_run_fails_instead_of_passing(built) -> None:
     assert result.sample_ids[0].startswith("check failed to run: ") and "no_such_column" in result.sample_ids[0]
 
 
+GEN_3, GEN_4 = "00000000-0000-0000-0000-0000000000e3", "00000000-0000-0000-0000-0000000000e4"
+
+
 def test_a_row_by_row_check_that_passed_runs_on_the_changed_rows_only(built) -> None:
     con, snapshot_at = built
     table = ("staging", "ai_generations")
 
-    def checks_after(change: str, earlier: dict[str, CheckResult]) -> dict[str, CheckResult]:
-        """Change one staged generation as an incremental run would, recording its new version, then check."""
+    def checks_after(
+        statements: list[str], ids: list[str], earlier: dict[str, CheckResult], *, unrecorded: str | None = None
+    ) -> dict[str, CheckResult]:
+        """Change staged generations as an incremental run would, recording the old and new versions of the rows
+        `ids` names (a change `unrecorded` is made too, but left out of the change set), then check."""
         as_published = {table: fingerprint(con, *table)}
+        changed = "from staging.ai_generations where list_contains($ids, id::varchar)"
         changes.start(con)
-        con.execute(change)
-        changes.record(con, "staging.ai_generations", "new", f"from staging.ai_generations where id = '{GEN_1}'")
+        con.execute(f"create or replace temp table old_versions as {changed}", {"ids": ids})
+        changes.record(con, "staging.ai_generations", "old", "from old_versions")
+        for statement in [*statements, *([unrecorded] if unrecorded else [])]:
+            con.execute(statement)
+        con.execute(f"create or replace temp table new_versions as {changed}", {"ids": ids})
+        changes.record(con, "staging.ai_generations", "new", "from new_versions")
         recorded = reuse.Changes(as_published, frozenset({table}))
         results = run_checks(con, snapshot_at=snapshot_at, previous=None, earlier=earlier, changes=recorded)
         return {result.name: result for result in results}
 
+    def copy_of(source: str, new_id: str) -> str:
+        return (
+            f"insert into staging.ai_generations by name select '{new_id}'::uuid as id, * exclude (id) "
+            f"from staging.ai_generations where id = '{source}'"
+        )
+
     first = {result.name: result for result in run_checks(con, snapshot_at=snapshot_at, previous=None)}
-    second = checks_after(f"update staging.ai_generations set tokens_used = 7 where id = '{GEN_1}'", first)
+    assert {result.scope for result in first.values()} == {"whole table"}
+    cost_range = first["staging.ai_generations.cost.range"]
+    assert (cost_range.rows_checked, cost_range.element_count) == (3, 3)
+
+    # One generation updated, one added: the row-by-row checks and uniqueness of the table decided on those 2 rows.
+    update = f"update staging.ai_generations set tokens_used = 7 where id = '{GEN_1}'"
+    second = checks_after([update, copy_of(GEN_2, GEN_3)], [GEN_1, GEN_3], first)
     on_changed = {name for name, result in second.items() if result.changed_rows}
     assert {
         "staging.ai_generations.tokens_used.range",
         "staging.ai_generations.status.accepted_values",
         "staging.ai_generations.completed_not_before_created",  # a row condition
         "staging.ai_generations.user_id.orphans",  # its parent did not change
+        "staging.ai_generations.id.unique",  # the changed keys looked up in the whole table
     } <= on_changed
     assert all(name.startswith("staging.ai_generations.") for name in on_changed)
-    for name in on_changed:  # a pass; checked on the whole table when the first results were
+    for name in on_changed:  # a pass of the whole table's 4 rows; checked whole when the first results were
         result = second[name]
-        assert (result.success, result.reused, result.table) == (True, False, "staging.ai_generations"), name
-        assert result.checked_at == first[name].checked_at, name
-    unique = second["staging.ai_generations.id.unique"]  # not decided row by row: the whole table, now
-    assert (unique.changed_rows, unique.reused) == (False, False) and unique.checked_at > first[unique.name].checked_at
+        assert (result.success, result.reused, result.table, result.scope) == (
+            True,
+            False,
+            "staging.ai_generations",
+            "changed rows",
+        ), name
+        assert (result.rows_checked, result.element_count, result.checked_at) == (2, 4, first[name].checked_at), name
+    freshness = second["staging.ai_generations.freshness"]  # not decided row by row: the whole table, now
+    assert (freshness.scope, freshness.rows_checked, freshness.element_count) == ("whole table", 4, 4)
     assert second["staging.users.id.unique"].reused  # an unchanged table
     assert con.execute("select count(*) from duckdb_schemas() where schema_name = 'changed_rows'").fetchone() == (0,)
 
-    # A changed row that fails: the check runs again on the whole table for its count and samples.
-    third = checks_after(f"update staging.ai_generations set cost = 2000 where id = '{GEN_1}'", second)
-    cost = third["staging.ai_generations.cost.range"]
-    assert (cost.success, cost.unexpected_count, cost.sample_ids, cost.changed_rows) == (False, 1, (GEN_1,), False)
-    assert third["staging.ai_generations.tokens_used.range"].changed_rows  # still a pass on the changed row
+    # Changed rows that fail: the checks run again on the whole table, with the counts and samples a full check
+    # (`check --full`: no earlier results) gives.
+    costly = f"update staging.ai_generations set cost = 2000 where id = '{GEN_1}'"
+    third = checks_after([costly, copy_of(GEN_2, GEN_2)], [GEN_1, GEN_2], second)
+    full = {result.name: result for result in run_checks(con, snapshot_at=snapshot_at, previous=None)}
+    assert {result.scope for result in full.values()} == {"whole table"}
+    for name, count, samples in (
+        ("staging.ai_generations.cost.range", 1, (GEN_1,)),
+        ("staging.ai_generations.id.unique", 2, (GEN_2, GEN_2)),
+    ):
+        result = third[name]
+        assert (result.success, result.unexpected_count, result.sample_ids, result.scope) == (
+            False,
+            count,
+            samples,
+            "whole table",
+        ), name
+        assert (result.unexpected_count, result.sample_ids, result.rows_checked) == (
+            full[name].unexpected_count,
+            full[name].sample_ids,
+            5,
+        ), name
+    assert third["staging.ai_generations.tokens_used.range"].scope == "changed rows"  # the changed rows pass it
+
+    # A check that failed before runs on the whole table, whatever the changed rows hold.
+    fourth = checks_after([f"update staging.ai_generations set tokens_used = 8 where id = '{GEN_3}'"], [GEN_3], third)
+    assert fourth["staging.ai_generations.cost.range"].scope == "whole table"
+    assert (fourth["staging.ai_generations.id.unique"].scope, fourth["staging.ai_generations.id.unique"].success) == (
+        "whole table",
+        False,
+    )
+    tokens = fourth["staging.ai_generations.tokens_used.range"]
+    assert (tokens.scope, tokens.rows_checked, tokens.element_count) == ("changed rows", 1, 5)
+
+    # A change the change set misses: it no longer leads from the table as published to the table, so nothing is
+    # decided on it.
+    fifth = checks_after([], [GEN_3], fourth, unrecorded=copy_of(GEN_3, GEN_4))
+    assert not any(result.changed_rows and not result.reused for result in fifth.values())
+    assert fifth["staging.ai_generations.tokens_used.range"].rows_checked == 6
 
 
 def test_in_memory_batches_and_sql_give_the_same_results(built, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -161,11 +161,17 @@ def run_checks(
     kept = reuse.kept(earlier, digests, oldest=oldest)
     if changes is not None:
         unkept = {check.name for suite in suites for check in suite.checks if check.name not in kept}
-        deltas = reuse.on_changed_rows(suites, earlier, changes, taken, pending=unkept, oldest=oldest)
-        kept |= _on_changed_rows(con, deltas, earlier, digests)
+        deltas = reuse.on_changed_rows(con, suites, earlier, changes, taken, pending=unkept, oldest=oldest)
+        kept |= _on_changed_rows(con, deltas, earlier, digests, taken)
     pending = [TableSuite(s.schema, s.table, s.key, [c for c in s.checks if c.name not in kept]) for s in suites]
     ran = {
-        result.name: replace(result, inputs=digests[result.name], checked_at=now)
+        result.name: replace(
+            result,
+            inputs=digests[result.name],
+            checked_at=now,
+            rows_checked=_table_rows(taken, result.table),
+            element_count=_table_rows(taken, result.table),
+        )
         for result in validate(con, [suite for suite in pending if suite.checks], docs_dir=docs_dir)
     }
     results = list(missing)
@@ -175,29 +181,53 @@ def run_checks(
     return results
 
 
+def _table_rows(taken: dict[Table, Fingerprint], table: str) -> int | None:
+    """The rows of `table` (`schema.name`) as its fingerprint counted them, when taken (a whole-table result read
+    them all)."""
+    schema, _, name = table.partition(".")
+    return taken[(schema, name)][0] if (schema, name) in taken else None
+
+
 def _on_changed_rows(
     con: duckdb.DuckDBPyConnection,
     suites: list[TableSuite],
     earlier: dict[str, CheckResult],
     digests: dict[str, str | None],
+    taken: dict[Table, Fingerprint],
 ) -> dict[str, CheckResult]:
-    """The checks of `suites` (over `changed_rows.<table>`) that pass on the changed rows: passes of their staged
-    table as it is now. Their `checked_at` stays the last check of the whole table, so the full check still comes
-    round; a failure is left out, to run on the whole table for its count and samples."""
+    """The checks of `suites` that pass on their table's changed rows (`changed_rows.<schema>__<table>`): row-by-row
+    checks run by GX on those rows, uniqueness by looking their keys up in the whole table. Passes of the table as
+    it is now, with its whole row count as the element count; their `checked_at` stays the last check of the whole
+    table, so the full check still comes round. A failure is left out, to run on the whole table for its count and
+    samples."""
     if not suites:
         return {}
-    with reuse.changed_rows(con, suites):
-        results = validate(con, suites)
+    by_changed_name = {f"{reuse.CHANGED_ROWS}.{reuse.changed_name(suite)}": suite for suite in suites}
+    passed: list[tuple[CheckResult, TableSuite]] = []
+    with reuse.changed_rows(con, suites) as new_rows:
+        row_suites = [
+            TableSuite(reuse.CHANGED_ROWS, reuse.changed_name(s), s.key, [c for c in s.checks if c.row_by_row])
+            for s in suites
+        ]
+        for result in validate(con, [suite for suite in row_suites if suite.checks]):
+            if result.success:
+                passed.append((result, by_changed_name[result.table]))
+        for suite in suites:
+            for check in suite.checks:
+                columns = check.unique_columns
+                if columns and reuse.unique_on_changed_keys(con, suite, columns):
+                    passed.append((CheckResult(check.name, check.severity, True, 0, suite.name), suite))
     return {
         result.name: replace(
             result,
-            table=f"staging.{result.table.split('.', 1)[1]}",
+            table=suite.name,
             inputs=digests[result.name],
             checked_at=earlier[result.name].checked_at,
             changed_rows=True,
+            rows_checked=new_rows[suite.name],
+            element_count=taken[(suite.schema, suite.table)][0],
         )
-        for result in results
-        if result.success
+        for result, suite in passed
     }
 
 

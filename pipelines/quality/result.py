@@ -22,6 +22,15 @@ class CheckResult:
     checked_at: datetime | None = None
     reused: bool = False
     changed_rows: bool = False  # a pass decided on the table's changed rows (its whole table passed before)
+    # The rows the check read (the changed rows, or the whole table), and the rows of the table its verdict covers
+    # (the whole table's, either way); None where not known (a missing table, a result from before they were kept).
+    rows_checked: int | None = None
+    element_count: int | None = None
+
+    @property
+    def scope(self) -> str:
+        """How the result was computed: on the whole table, or on its changed rows (meta.check_results.scope)."""
+        return "changed rows" if self.changed_rows else "whole table"
 
     @property
     def blocks_publish(self) -> bool:
@@ -39,4 +48,6 @@ class CheckResult:
             "checked_at": self.checked_at.isoformat() if self.checked_at else None,
             "reused": self.reused,
             "changed_rows": self.changed_rows,
+            "rows_checked": self.rows_checked,
+            "element_count": self.element_count,
         }

@@ -23,7 +23,7 @@ import duckdb
 from pipelines.fingerprints import Fingerprint, fingerprint
 from pipelines.quality.result import CheckResult
 from pipelines.quality.suites import Check, TableSuite
-from pipelines.queries import sql_file
+from pipelines.queries import one_row, sql_file
 from pipelines.transform.changes import change_table
 from pipelines.transform.lineage import every_table_read
 
@@ -70,14 +70,15 @@ def _digest(check: Check, tables: frozenset[Table], prints: Mapping[Table, Finge
 @dataclass(frozen=True)
 class Changes:
     """What this run changed since the publication the earlier results describe: every table's fingerprint as
-    published (`lake.published_fingerprints`), and the tables whose new and updated rows it recorded
-    (`pipelines.transform.changes`: temp table `changes_<schema>_<table>`, `_version` 'new')."""
+    published (`lake.published_fingerprints`), and the tables whose changed rows it recorded
+    (`pipelines.transform.changes`: temp table `changes_<schema>_<table>`, `_version` 'old' and 'new')."""
 
     published: Mapping[Table, Fingerprint]
     recorded: frozenset[Table]
 
 
 def on_changed_rows(
+    con: duckdb.DuckDBPyConnection,
     suites: list[TableSuite],
     earlier: Mapping[str, CheckResult],
     changes: Changes,
@@ -86,25 +87,43 @@ def on_changed_rows(
     pending: set[str],
     oldest: datetime,
 ) -> list[TableSuite]:
-    """Suites over `changed_rows.<table>` of the pending row-by-row checks of a staged table whose changed rows are
-    recorded, that passed on the table as published (less than the full-check age ago) with every other input as
-    it is now: deleted rows cannot make them fail, so they pass if the new and updated rows do."""
+    """The pending checks that can be decided on the changed rows, by table: row-by-row and uniqueness checks of a
+    staged table or mart whose changed rows are recorded and lead from the table as published to the table as it
+    is (`_adds_up`), that passed on the table as published (less than the full-check age ago) with every other
+    input as it is now. Deleted rows cannot make them fail, so they pass if the new and updated rows do."""
     found = []
     for suite in suites:
         table = (suite.schema, suite.table)
-        if suite.schema != "staging" or table not in changes.recorded or table not in changes.published:
+        if table not in changes.recorded or table not in changes.published or table not in taken:
             continue
         as_published = {**taken, table: changes.published[table]}
         checks = [
             check
             for check in suite.checks
             if check.name in pending
-            and check.row_by_row
+            and (check.row_by_row or check.unique_columns)
             and _passed_on(earlier.get(check.name), suite, check, as_published, oldest)
         ]
-        if checks:
-            found.append(TableSuite(CHANGED_ROWS, suite.table, suite.key, checks))
+        if checks and _adds_up(con, table, changes.published[table], taken[table]):
+            found.append(TableSuite(suite.schema, suite.table, suite.key, checks))
     return found
+
+
+def _adds_up(con: duckdb.DuckDBPyConnection, table: Table, published: Fingerprint, now: Fingerprint) -> bool:
+    """Whether the table as published, less the recorded old versions, plus the new ones, is the table as it is:
+    fingerprints are a row count and a sum of row hashes, so they add up exactly when the change set is the whole
+    difference (a table changed otherwise, e.g. held back or restored, is checked whole)."""
+    versions = {"old": (0, 0), "new": (0, 0)}
+    for version in versions:
+        row = one_row(
+            con.execute(
+                sql_file("checks/change_set_fingerprint"),
+                {"changes": f'temp."{change_table(".".join(table))}"', "version": version},
+            )
+        )
+        versions[version] = (int(row[0]), int(row[1]))
+    (old_rows, old_hashes), (new_rows, new_hashes) = versions["old"], versions["new"]
+    return (published[0] - old_rows + new_rows, published[1] - old_hashes + new_hashes) == now
 
 
 def _passed_on(
@@ -128,26 +147,51 @@ def _reads_its_table_again(suite: TableSuite, check: Check) -> bool:
     row could make an unchanged one fail, so its changed rows alone decide nothing."""
     if check.row_query is None:
         return False
+    # The batch named in the table's own schema (a name no table has): the lineage reads only the house schemas.
     named = every_table_read(check.row_query.format(batch=f'"{suite.schema}"."{CHANGED_ROWS}__batch"'))
     return named is None or (suite.schema, suite.table) in named
 
 
+def changed_name(suite: TableSuite) -> str:
+    """The table in schema `changed_rows` holding the new and updated rows of `suite`'s table."""
+    return f"{suite.schema}__{suite.table}"
+
+
 @contextmanager
-def changed_rows(con: duckdb.DuckDBPyConnection, suites: list[TableSuite]) -> Iterator[None]:
-    """For the block: `changed_rows.<table>`, the new and updated rows recorded for each suite's staged table, as a
-    table GX reads like any other (a temp table is only visible to the connection that made it, not to GX's
-    cursors). Dropped afterwards: never published."""
+def changed_rows(con: duckdb.DuckDBPyConnection, suites: list[TableSuite]) -> Iterator[dict[str, int]]:
+    """For the block: `changed_rows.<schema>__<table>`, the new and updated rows recorded for each suite's table,
+    as a table GX reads like any other (a temp table is only visible to the connection that made it, not to GX's
+    cursors); yields their row counts by suite name. Dropped afterwards: never published."""
     con.execute(f"create schema if not exists {CHANGED_ROWS}")
     try:
+        counts = {}
         for suite in suites:
-            recorded = change_table(f"staging.{suite.table}")
+            recorded = change_table(suite.name)
             con.execute(
-                f'create or replace table {CHANGED_ROWS}."{suite.table}" as '
+                f'create or replace table {CHANGED_ROWS}."{changed_name(suite)}" as '
                 f"select * exclude (_version) from temp.\"{recorded}\" where _version = 'new'"
             )
-        yield
+            counts[suite.name] = int(
+                one_row(con.execute(f'select count(*) from {CHANGED_ROWS}."{changed_name(suite)}"'))[0]
+            )
+        yield counts
     finally:
         con.execute(f"drop schema if exists {CHANGED_ROWS} cascade")
+
+
+def unique_on_changed_keys(con: duckdb.DuckDBPyConnection, suite: TableSuite, columns: tuple[str, ...]) -> bool:
+    """Whether the keys (`columns`) of the changed rows of `suite`'s table (`changed_rows`) are each held by one
+    row of the whole table: then a table whose keys were unique still is. A NULL key among the changed rows leaves
+    it to the whole table (Great Expectations' own NULL rules decide it there)."""
+    quoted = ", ".join(f'"{column}"' for column in columns)
+    query = sql_file("checks/changed_keys_duplicated").format(
+        columns=quoted,
+        checked=f'"{suite.schema}"."{suite.table}"',
+        changed=f'"{CHANGED_ROWS}"."{changed_name(suite)}"',
+        any_null=" or ".join(f'"{column}" is null' for column in columns),
+    )
+    duplicated, with_null = one_row(con.execute(query))
+    return int(duplicated) == 0 and int(with_null) == 0
 
 
 def recorded(con: duckdb.DuckDBPyConnection) -> dict[str, CheckResult]:
@@ -158,8 +202,22 @@ def recorded(con: duckdb.DuckDBPyConnection) -> dict[str, CheckResult]:
     except (duckdb.CatalogException, duckdb.BinderException):
         return {}
     return {
-        name: CheckResult(name, severity, success, count, table, tuple(samples or ()), inputs, checked_at)
-        for name, severity, success, count, table, samples, inputs, checked_at in rows
+        name: CheckResult(
+            name,
+            severity,
+            success,
+            count,
+            table,
+            tuple(samples or ()),
+            inputs,
+            checked_at,
+            changed_rows=scope == "changed rows",
+            rows_checked=rows_checked,
+            element_count=element_count,
+        )
+        for name, severity, success, count, table, samples, inputs, checked_at, scope, rows_checked, element_count in (
+            rows
+        )
     }
 
 

@@ -24,8 +24,13 @@ from pipelines.transform.contracts import MartContract, Reconciliation
 GX_SEVERITY = {"error": FailureSeverity.CRITICAL, "warn": FailureSeverity.WARNING}
 
 
-# Column expectations whose verdict on a table is the AND of their verdict on each row.
+# How a check that passed on a table can be decided on the rows a run changed (docs/quality.md, "Checks on what
+# changed"), by kind; every other kind (freshness, volume, reconciliations) reads the whole table.
+# Column expectations whose verdict on a table is the AND of their verdict on each row: the changed rows alone.
 _ROW_BY_ROW = (gxe.ExpectColumnValuesToNotBeNull, gxe.ExpectColumnValuesToBeInSet, gxe.ExpectColumnValuesToBeBetween)
+# Uniqueness: a table whose keys were unique gains a duplicate only through a changed row, so only the changed
+# rows' keys are looked up in the whole table.
+_UNIQUE_KEY = (gxe.ExpectColumnValuesToBeUnique, gxe.ExpectCompoundColumnsToBeUnique)
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,14 @@ class Check:
         """The SQL of a row query (`UnexpectedRowsExpectation`, `{batch}` for its table); None for the others."""
         query = getattr(self.expectation, "unexpected_rows_query", None)
         return query if isinstance(query, str) else None
+
+    @property
+    def unique_columns(self) -> tuple[str, ...] | None:
+        """The columns a uniqueness check reads (None for the other kinds)."""
+        if not isinstance(self.expectation, _UNIQUE_KEY):
+            return None
+        column = getattr(self.expectation, "column", None)
+        return (column,) if isinstance(column, str) else tuple(getattr(self.expectation, "column_list", None) or ())
 
 
 @dataclass

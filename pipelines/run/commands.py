@@ -144,7 +144,7 @@ def _summary(record: RunRecord) -> str:
     )
     kept = sum(1 for check in record.checks if check.get("reused"))
     if kept:
-        on_changed_rows = sum(1 for check in record.checks if check.get("changed_rows"))
+        on_changed_rows = sum(1 for check in record.checks if check.get("changed_rows") and not check.get("reused"))
         line += (
             f"; {len(record.checks) - kept:,} checks run ({on_changed_rows:,} on the changed rows only), "
             f"{kept:,} kept (their tables unchanged)"

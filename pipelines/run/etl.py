@@ -73,6 +73,9 @@ CHECK_RESULT_ROWS = pa.schema(
         ("sample_ids", pa.list_(pa.string())),
         ("inputs", pa.string()),
         ("checked_at", pa.timestamp("us", tz="UTC")),
+        ("scope", pa.string()),
+        ("rows_checked", pa.int64()),
+        ("element_count", pa.int64()),
     ]
 )
 
@@ -444,7 +447,8 @@ def _build(
                 snapshot_at=extraction.snapshot_at,
                 previous=previous,
                 earlier=None if change_set is None else reuse.recorded(con),
-                changes=None if change_set is None else _changes_since_published(con, change_set),
+                # read again: the transform recorded the marts' changed rows since
+                changes=None if change_set is None else _changes_since_published(con, changes.read(con)),
                 taken=taken,
             )
         record.checks = [result.as_dict() for result in results]
@@ -606,6 +610,9 @@ def _write_publication(
                 "sample_ids": [str(sample) for sample in result.sample_ids],
                 "inputs": result.inputs,
                 "checked_at": result.checked_at,
+                "scope": result.scope,
+                "rows_checked": result.rows_checked,
+                "element_count": result.element_count,
             }
             for result in results
         ],

@@ -7,6 +7,9 @@ select
     table_name,
     sample_ids,
     inputs,
-    checked_at
+    checked_at,
+    scope,
+    rows_checked,
+    element_count
 from meta.check_results
 where inputs is not null

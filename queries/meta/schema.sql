@@ -42,6 +42,11 @@ create table if not exists meta.check_results (
 -- from before.
 alter table meta.check_results add column if not exists inputs varchar;
 alter table meta.check_results add column if not exists checked_at timestamptz;
+-- How it was computed: 'whole table' or 'changed rows' (the rows a run changed, of a table whose whole passed
+-- before), the rows it read, and the rows of the table its verdict covers. Added to warehouses from before.
+alter table meta.check_results add column if not exists scope varchar;
+alter table meta.check_results add column if not exists rows_checked bigint;
+alter table meta.check_results add column if not exists element_count bigint;
 
 -- The marts this publication held back (docs/quality.md, "The gate"): a failed error-level check reached them, so
 -- they keep the contents of the publication `kept_run_id`; NULL there: none was ever published (the mart is empty).
