@@ -2,7 +2,8 @@
 
 Equal fingerprints mean the same rows, whatever their order. The check step keeps the result of a check whose
 tables' fingerprints did not change since it ran, and the publish step leaves a table whose fingerprint did not
-change since it was published unread in the lake: both read them locally, one scan of each table.
+change since it was published unread in the lake: both read them locally, one scan of each table. Being sums,
+they also tell whether a run's change set is the whole difference from the publication (`change_set_adds_up`).
 """
 
 from __future__ import annotations
@@ -17,3 +18,13 @@ Fingerprint = tuple[int, int]  # rows, and the sum of the rows' hashes
 def fingerprint(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> Fingerprint:
     row = one_row(con.execute(sql_file("checks/fingerprint"), {"table": f'"{schema}"."{table}"'}))
     return int(row[0]), int(row[1])
+
+
+def change_set_adds_up(con: duckdb.DuckDBPyConnection, changes: str, published: Fingerprint, now: Fingerprint) -> bool:
+    """Whether the table as `published`, less the change set's old versions, plus its new ones, is the table as it is
+    `now` (`changes`: the change set's temp table). Fingerprints are sums, so this holds exactly when the change set
+    is the whole difference: a table changed otherwise (held back, restored) does not add up."""
+    old_rows, new_rows, hash_change = one_row(
+        con.execute(sql_file("checks/change_set_fingerprint"), {"changes": changes})
+    )
+    return (published[0] - int(old_rows) + int(new_rows), published[1] + int(hash_change)) == now

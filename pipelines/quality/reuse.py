@@ -20,7 +20,7 @@ from datetime import datetime
 
 import duckdb
 
-from pipelines.fingerprints import Fingerprint, fingerprint
+from pipelines.fingerprints import Fingerprint, change_set_adds_up, fingerprint
 from pipelines.quality.result import CheckResult
 from pipelines.quality.suites import Check, TableSuite
 from pipelines.queries import one_row, sql_file
@@ -89,7 +89,7 @@ def on_changed_rows(
 ) -> list[TableSuite]:
     """The pending checks that can be decided on the changed rows, by table: row-by-row and uniqueness checks of a
     staged table or mart whose changed rows are recorded and lead from the table as published to the table as it
-    is (`_adds_up`), that passed on the table as published (less than the full-check age ago) with every other
+    is (`change_set_adds_up`), that passed on the table as published (less than the full-check age ago) with every other
     input as it is now. Deleted rows cannot make them fail, so they pass if the new and updated rows do."""
     found = []
     for suite in suites:
@@ -104,26 +104,11 @@ def on_changed_rows(
             and (check.row_by_row or check.unique_columns)
             and _passed_on(earlier.get(check.name), suite, check, as_published, oldest)
         ]
-        if checks and _adds_up(con, table, changes.published[table], taken[table]):
+        if checks and change_set_adds_up(
+            con, f'temp."{change_table(".".join(table))}"', changes.published[table], taken[table]
+        ):
             found.append(TableSuite(suite.schema, suite.table, suite.key, checks))
     return found
-
-
-def _adds_up(con: duckdb.DuckDBPyConnection, table: Table, published: Fingerprint, now: Fingerprint) -> bool:
-    """Whether the table as published, less the recorded old versions, plus the new ones, is the table as it is:
-    fingerprints are a row count and a sum of row hashes, so they add up exactly when the change set is the whole
-    difference (a table changed otherwise, e.g. held back or restored, is checked whole)."""
-    versions = {"old": (0, 0), "new": (0, 0)}
-    for version in versions:
-        row = one_row(
-            con.execute(
-                sql_file("checks/change_set_fingerprint"),
-                {"changes": f'temp."{change_table(".".join(table))}"', "version": version},
-            )
-        )
-        versions[version] = (int(row[0]), int(row[1]))
-    (old_rows, old_hashes), (new_rows, new_hashes) = versions["old"], versions["new"]
-    return (published[0] - old_rows + new_rows, published[1] - old_hashes + new_hashes) == now
 
 
 def _passed_on(
