@@ -20,9 +20,11 @@ from psycopg import sql
 from pipelines import warehouse
 from pipelines.publish import lake
 from pipelines.source import server
-from tests.warm_cli import WarmCli
+from tests.warm_cli import WarmCli, WarmProcess, one_thread_per_connection
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The tests' own DuckDB connections (comparisons of warehouses, in-process dashboards) too: tests/warm_cli.py says why.
+one_thread_per_connection()
 # How the tests are split between xdist workers (tests/run.sh).
 pytest_plugins = ("tests.work_units",)
 
@@ -184,6 +186,27 @@ def run_cli(
     if check and result.returncode != 0:
         raise AssertionError(f"ebook-analytics {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
     return result
+
+
+CliProcess = subprocess.Popen[str] | WarmProcess  # a CLI started in the background (`start_cli`)
+
+
+def start_cli(*args: str, env: dict[str, str], pause: tuple[str, float] | None = None) -> CliProcess:
+    """Start `ebook-analytics ARGS` in the background, in a process of its own (stdout and stderr piped, text):
+    a child of the warm CLI process, or a fresh interpreter when that one is busy. `pause`: (phase, seconds), the run
+    stops at that phase for that long, having printed `paused at PHASE` on stderr (tests/paused_cli.py)."""
+    process = _warm[0].start(list(args), env=env, cwd=REPO_ROOT, pause=pause) if _warm else None
+    if process is not None:
+        return process
+    launcher = ("tests.paused_cli", pause[0], str(pause[1])) if pause else ("pipelines.cli",)
+    return subprocess.Popen(
+        [sys.executable, "-m", *launcher, *args],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 PLATFORM_SCHEMAS = ("users", "content", "ai_processing", "billing", "analytics", "system")

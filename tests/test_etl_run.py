@@ -7,14 +7,12 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psycopg
 
-from tests.conftest import REPO_ROOT, run_cli
+from tests.conftest import run_cli, start_cli
 from tests.etl_rows import E2, P2, STAGED_ROWS, U3, execute, insert_platform, query_warehouse, sha256
 
 NOBODY = "99999999-0000-0000-0000-000000000000"  # a key no row has
@@ -143,14 +141,7 @@ def test_second_concurrent_run_is_refused_and_wait_waits(source_url: str, cli_en
         assert refused.stderr.strip() == (
             f"error: another ETL run is in progress (pid {os.getpid()}); wait for it or use --wait"
         )
-        waiting = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.cli", "etl", "run", "--wait"],
-            env=cli_env,
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        waiting = start_cli("etl", "run", "--wait", env=cli_env)
         time.sleep(3)
         assert waiting.poll() is None
         assert not (directory / "runs.jsonl").exists()
@@ -219,19 +210,13 @@ def test_failed_or_killed_run_leaves_the_published_file_byte_identical(
     assert "run `ebook-analytics source init`" in missing.stderr and missing.stderr.count("\n") == 1
     assert sha256(live) == before
 
-    killed = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "etl", "run", "--full"],
-        env=cli_env,
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    killed = start_cli("etl", "run", "--full", env=cli_env)
     deadline = time.monotonic() + 120
     wal = live.parent / "etl-work.duckdb.wal"
     while not wal.exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     os.kill(killed.pid, signal.SIGKILL)  # mid-build: the working file is being written, nothing is published
-    killed.wait()
+    killed.communicate()
     assert sha256(live) == before
     assert query_warehouse(live, "select count(*) from staging.ai_generations") == [(3,)]
     with open(live.parent / ".etl.lock") as lock:  # the kernel released the dead run's lock

@@ -3,9 +3,9 @@
 Each drill checks the promises of the publish step: the live warehouse is always the last published one, a failed
 or killed run leaves nothing behind that the next run does not clean up, and the next run recovers by itself.
 
-A drill starts the CLI through `tests/paused_cli.py`, which registers a phase hook (`pipelines.run.hooks`) pausing
-the run at a named phase (printing `paused at <phase>` on stderr): the drill kills it or pulls the source away at
-exactly that point. Production code has no pause of its own.
+A drill starts the CLI in a process of its own (`start_cli`: a child of the warm CLI process) with the phase hook of
+`tests/paused_cli.py` (`pipelines.run.hooks`) pausing the run at a named phase (printing `paused at <phase>` on
+stderr): the drill kills it or pulls the source away at exactly that point. Production code has no pause of its own.
 """
 
 from __future__ import annotations
@@ -35,7 +35,15 @@ from pipelines.alerts.state import STATE_FILE
 from pipelines.publish.lake import WORK_FILE
 from pipelines.run.schedule import parse_interval
 from pipelines.source import server
-from tests.conftest import REPO_ROOT, _database_url, cli_environment, open_published, run_cli
+from tests.conftest import (
+    REPO_ROOT,
+    CliProcess,
+    _database_url,
+    cli_environment,
+    open_published,
+    run_cli,
+    start_cli,
+)
 
 # A hand-made history: one user, one model and three generations whose UTC days are known:
 # 2024-03-01 23:30 at -05:00 is 2024-03-02 04:30 UTC, so day 2024-03-01 holds only the 12:00 UTC generation.
@@ -151,21 +159,9 @@ def error_line(result: subprocess.CompletedProcess) -> str:
     return errors[0]
 
 
-def start_cli(*args: str, env: dict[str, str], launcher: tuple[str, ...] = ("pipelines.cli",)) -> subprocess.Popen:
-    """`ebook-analytics ARGS` in the background; `launcher`: the module (and its own arguments) that runs it."""
-    return subprocess.Popen(
-        [sys.executable, "-m", *launcher, *args],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def paused_run(phase: str, *args: str, env: dict[str, str], seconds: float = 120) -> subprocess.Popen:
+def paused_run(phase: str, *args: str, env: dict[str, str], seconds: float = 120) -> CliProcess:
     """Start `etl run ARGS` and return once it sits paused at `phase`."""
-    process = start_cli("etl", "run", *args, env=env, launcher=("tests.paused_cli", phase, str(seconds)))
+    process = start_cli("etl", "run", *args, env=env, pause=(phase, seconds))
     deadline = time.monotonic() + 90
     seen = []
     while time.monotonic() < deadline:
@@ -180,14 +176,14 @@ def paused_run(phase: str, *args: str, env: dict[str, str], seconds: float = 120
     raise AssertionError(f"the run never paused at {phase}: {''.join(seen)}{process.stderr.read()}")
 
 
-def kill_9(process: subprocess.Popen) -> None:
+def kill_9(process: CliProcess) -> None:
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     process.stdout.close()
     process.stderr.close()
 
 
-def finish(process: subprocess.Popen, timeout: float = 120) -> subprocess.CompletedProcess:
+def finish(process: CliProcess, timeout: float = 120) -> subprocess.CompletedProcess:
     stdout, stderr = process.communicate(timeout=timeout)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 

@@ -137,22 +137,33 @@ def _columns(path: Path) -> list[tuple[str, str, str]]:
 
 
 def _values_matching(path: Path, pattern: str) -> dict[str, list[str]]:
-    """Every column (any type, cast to text) holding a value that matches the regex: 'schema.table.column' -> values."""
-    found: dict[str, list[str]] = {}
+    """Every column (any type, cast to text) holding a value that matches the regex: 'schema.table.column' -> values.
+
+    One query over every table (each unpivoted to column name and text value), not one per column: a warehouse
+    has hundreds of columns, and each query on the lake pays its catalog look-ups."""
+    tables: dict[tuple[str, str], list[str]] = {}
+    for schema, table, column in _columns(path):
+        tables.setdefault((schema, table), []).append(column)
+    # Identifiers come from the warehouse's own catalog; quoting keeps odd names harmless.
+    unpivoted = " union all ".join(
+        f"select '{schema}.{table}.' || name as name, value from (unpivot (select "
+        + ", ".join(f'"{column}"::varchar as "{column}"' for column in columns)
+        + f' from "{schema}"."{table}") on '
+        + ", ".join(f'"{column}"' for column in columns)
+        + " into name name value value)"
+        for (schema, table), columns in tables.items()
+    )
     con = connect(path, read_only=True)
     try:
-        for schema, table, column in _columns(path):
-            # Identifiers come from the warehouse's own catalog; quoting keeps odd names harmless.
-            relation = f'"{schema}"."{table}"'
-            values = con.execute(
-                f'select distinct "{column}"::varchar as v from {relation} '
-                f'where regexp_matches("{column}"::varchar, $pattern) order by v',
-                {"pattern": pattern},
-            ).fetchall()
-            if values:
-                found[f"{schema}.{table}.{column}"] = [value for (value,) in values]
+        rows = con.execute(
+            f"select distinct name, value from ({unpivoted}) where regexp_matches(value, $pattern) order by all",
+            {"pattern": pattern},
+        ).fetchall()
     finally:
         con.close()
+    found: dict[str, list[str]] = {}
+    for name, value in rows:
+        found.setdefault(name, []).append(value)
     return found
 
 

@@ -11,7 +11,6 @@ import os
 import socket
 import ssl
 import subprocess
-import sys
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from pipelines.errors import UserError
 from pipelines.schedules.definitions import load_schedules, parse_schedule
 from pipelines.schedules.run import read_deliveries, run_due
 from pipelines.schedules.when import parse_when
-from tests.conftest import REPO_ROOT, copy_published, run_cli, use_settings
+from tests.conftest import copy_published, run_cli, start_cli, use_settings
 from tests.marts_dataset import ALICE, CAROL
 
 
@@ -457,11 +456,7 @@ def test_the_refresher_delivers_due_schedules_after_a_publication(published_data
 def test_cron_and_the_refresher_at_the_same_moment_send_a_due_time_once(published, tmp_path):
     env = published | {"EBOOK_ANALYTICS_SCHEDULES_DIR": str(tmp_path / "schedules")}
     write_schedule(env, "twice-due", f"statements: {{format: csv}}\nwhen: daily at 00:00\nfolder: {tmp_path / 'out'}\n")
-    command = [sys.executable, "-m", "pipelines.cli", "schedules", "run", "--due"]
-    runs = [
-        subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
+    runs = [start_cli("schedules", "run", "--due", env=env) for _ in range(2)]
     outputs = sorted(run.communicate(timeout=300)[0] for run in runs)
     assert [run.returncode for run in runs] == [0, 0]
     # One took the due time under the lock and sent it; the other waited, then found it sent.

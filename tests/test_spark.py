@@ -29,12 +29,16 @@ from pipelines.transform.spark_sql import spark_type, to_spark
 from tests.conftest import attach_published, published_as_file, run_cli
 
 # On a few dozen rows, compiling code per stage and re-planning between stages cost more than they save; one shuffle
-# partition instead of one per core. The results do not depend on any of these.
+# partition instead of one per core, one task thread. The JVM lives for one module: its quick compiler alone (the
+# optimizing one spends more CPU than it gives back in a few minutes) and one garbage-collector thread. The results
+# do not depend on any of these.
 SMALL_DATA = {
+    "spark.master": "local[1]",
     "spark.sql.shuffle.partitions": "1",
     "spark.sql.adaptive.enabled": "false",
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
 }
 MARTS = sorted(model.name for model in load_models())
 
