@@ -44,7 +44,7 @@ from pipelines.run import hooks
 from pipelines.transform import changes
 from pipelines.transform.history import carry_over, update_history
 from pipelines.transform.lineage import WRITEBACK, lineage
-from pipelines.transform.runner import Refreshed, run_models
+from pipelines.transform.runner import Refreshed, mapped_inputs, run_models
 from pipelines.transform.spark import check_prerequisites as check_spark_prerequisites
 from pipelines.transform.spark import run_models_on_spark
 
@@ -492,7 +492,7 @@ def _history_changes(con: duckdb.DuckDBPyConnection, record: RunRecord) -> Abstr
         return nullcontext()
     graph = lineage()
     upstream = {name: graph.upstream(name) for name in graph.reads if name.startswith("history.")}
-    return changes.history_diff(con, upstream)
+    return changes.history_diff(con, upstream, mapped_inputs())
 
 
 def _change_set(

@@ -109,10 +109,12 @@ def record_diff(con: duckdb.DuckDBPyConnection, table: str, before: str, after: 
 
 
 @contextmanager
-def history_diff(con: duckdb.DuckDBPyConnection, upstream: dict[str, set[str]]) -> Iterator[None]:
-    """Record what the block changes in the history tables (`upstream`: each one's staged tables, transitively):
-    those built from a changed staged table get their changed versions, a diff (history tables are one row per
-    version of an entity: small); one created by the block counts as changed everywhere."""
+def history_diff(con: duckdb.DuckDBPyConnection, upstream: dict[str, set[str]], mapped: set[str]) -> Iterator[None]:
+    """Record what the block changes in the history tables (`upstream`: each one's staged tables, transitively).
+
+    A history table some refresh declaration maps (`mapped`) gets its changed versions (a diff: history tables are
+    one row per version of an entity); any other one counts as changed everywhere when a table it is built from
+    changed (a mart reading it refreshes whole then anyway)."""
     existing = {
         f"history.{name}"
         for (name,) in con.execute(
@@ -120,15 +122,15 @@ def history_diff(con: duckdb.DuckDBPyConnection, upstream: dict[str, set[str]]) 
         ).fetchall()
     }
     staged = read(con).changed
-    diffed = sorted(table for table, inputs in upstream.items() if table in existing and inputs & staged)
+    diffed = sorted(table for table in upstream if table in existing and table in mapped)
     for table in diffed:
         con.execute(f"create or replace temp table before_{change_table(table)} as from {table}")
     yield
-    for table in sorted(upstream):
+    for table, inputs in sorted(upstream.items()):
         if table in diffed:
             record_diff(con, table, f"from before_{change_table(table)}", f"from {table}")
             con.execute(f"drop table before_{change_table(table)}")
-        elif table not in existing:
+        elif table not in existing or inputs & staged:
             everything(con, table)
 
 

@@ -87,6 +87,7 @@ def run_models(
     con.execute("create schema if not exists marts")
     timings: dict[str, float] = {}
     contracts = {contract.name: contract for contract in load_contracts()}
+    mapped = mapped_inputs()
     changed = set(changes.changed) if changes is not None else set()
     for model in load_models():
         started = time.perf_counter()
@@ -99,14 +100,24 @@ def run_models(
                 change_sets.everything(con, f"marts.{model.name}")
                 changed.add(f"marts.{model.name}")
         else:
-            outcome = _refresh(con, model, body, bound, contracts[model.name], changed)
-            if outcome.mode != "skipped" and change_sets.recorded_rows(con, f"marts.{model.name}"):
+            diff = f"marts.{model.name}" in mapped
+            outcome = _refresh(con, model, body, bound, contracts[model.name], changed, diff=diff)
+            if outcome.mode == "whole" and not diff:
+                change_sets.everything(con, f"marts.{model.name}")
+                changed.add(f"marts.{model.name}")
+            elif outcome.mode != "skipped" and change_sets.recorded_rows(con, f"marts.{model.name}"):
                 changed.add(f"marts.{model.name}")
         timings[model.name] = time.perf_counter() - started
         if refreshed is not None:
             outcome.seconds = round(timings[model.name], 3)
             refreshed[model.name] = outcome
     return timings
+
+
+def mapped_inputs() -> set[str]:
+    """The tables some refresh declaration maps to periods: only their changed rows are worth recording (a diff of
+    the whole table); a mart built from any other that changed refreshes whole anyway."""
+    return {name for contract in load_contracts() for name, _ in contract.refresh.inputs}
 
 
 def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -124,6 +135,8 @@ def _refresh(
     bound: dict[str, object],
     contract: MartContract,
     changed: set[str],
+    *,
+    diff: bool,
 ) -> Refreshed:
     from pipelines.transform.lineage import lineage  # lineage reads the models of this module
 
@@ -137,7 +150,7 @@ def _refresh(
     unmapped = sorted(name for name in inputs if name not in mapped or _changed_everything(con, name))
     if refresh.by == "whole" or volatile or unmapped:
         reason = "" if refresh.by == "whole" else ("recomputed every run" if volatile else f"{unmapped[0]} changed")
-        _rebuild_whole(con, model, body, bound)
+        _rebuild_whole(con, model, body, bound, diff=diff)
         return Refreshed("whole", reason=reason)
     periods, with_null = _affected_periods(con, refresh, {name: mapped[name] for name in sorted(inputs)})
     if not periods and not with_null:
@@ -191,10 +204,14 @@ def _affected_periods(
     return periods, any(period is None for (period,) in rows)
 
 
-def _rebuild_whole(con: duckdb.DuckDBPyConnection, model: Model, body: str, bound: dict[str, object]) -> None:
-    """Rebuild the mart from its model; the rows that differ are its change set (a local diff costs less than what
-    it saves: the marts built from it skip an unchanged result, the publish and the checks take only those rows)."""
+def _rebuild_whole(
+    con: duckdb.DuckDBPyConnection, model: Model, body: str, bound: dict[str, object], *, diff: bool
+) -> None:
+    """Rebuild the mart from its model; with `diff`, the rows that differ are its change set."""
     table = f"marts.{model.name}"
+    if not diff:
+        con.execute(f"create or replace table {table} as {body}", bound)
+        return
     con.execute(f"create or replace temp table refresh_before as from {table}")
     con.execute(f"create or replace table {table} as {body}", bound)
     change_sets.record_diff(con, table, "from refresh_before", f"from {table}")
