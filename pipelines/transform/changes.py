@@ -55,14 +55,15 @@ def recorded(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     """The temp table of `schema.table`'s changed rows when this connection recorded them and the table did not
     change everywhere; None otherwise (also when no run recorded change sets in this connection)."""
     try:
-        if _changed_everywhere(con, table) or change_table(table) not in _change_tables(con):
+        if changed_everywhere(con, table) or change_table(table) not in _change_tables(con):
             return None
     except duckdb.CatalogException:  # no change sets started in this connection
         return None
     return change_table(table)
 
 
-def _changed_everywhere(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+def changed_everywhere(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether this run listed `schema.table` as changed everywhere (`everything`)."""
     row = con.execute("select count(*) from changes_everything where table_name = $table", {"table": table}).fetchone()
     return bool(row and row[0])
 

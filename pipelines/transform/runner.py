@@ -147,7 +147,7 @@ def _refresh(
         return Refreshed("skipped")
     refresh = contract.refresh
     mapped = dict(refresh.inputs)
-    unmapped = sorted(name for name in inputs if name not in mapped or _changed_everything(con, name))
+    unmapped = sorted(name for name in inputs if name not in mapped or change_sets.changed_everywhere(con, name))
     if refresh.by == "whole" or volatile or unmapped:
         reason = "" if refresh.by == "whole" else ("recomputed every run" if volatile else f"{unmapped[0]} changed")
         _rebuild_whole(con, model, body, bound, diff=diff)
@@ -179,11 +179,6 @@ def _last_period(con: duckdb.DuckDBPyConnection, table: str, column: str | None)
         return None
     row = con.execute(f"select max({column}) from {table}").fetchone()
     return row[0] if row else None
-
-
-def _changed_everything(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    row = con.execute("select count(*) from changes_everything where table_name = $table", {"table": table}).fetchone()
-    return bool(row and row[0])
 
 
 def _affected_periods(
