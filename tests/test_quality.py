@@ -724,6 +724,9 @@ def test_in_memory_batches_and_sql_give_the_same_results(built, monkeypatch: pyt
     previous = {"users": 5, "user_events": 3}  # volume: users dropped by 60%, events unchanged
     suites, _ = build_suites(con, snapshot_at=datetime(2030, 1, 1, tzinfo=UTC), previous_rows=previous)  # stale
     assert validation._frame(con, "staging.users", ["status"]) is not None  # the batch path is taken
+    # and for the row-by-row and uniqueness checks of empty tables (sessions, trials, organizations, ...): an empty
+    # batch keeps its columns' types
+    assert len(validation._frame(con, "staging.user_sessions", ["id", "user_id"])) == 0
 
     on_batches = validate(con, suites)
     day_keys = sorted(str(day) for (day,) in con.execute("select distinct day from marts.ai_cost_daily").fetchall())
@@ -774,6 +777,9 @@ def test_batches_and_sql_agree_on_nulls_bounds_and_types() -> None:
             suite.add("f.not_null", "error", gxe.ExpectColumnValuesToNotBeNull(column="f"))
             suite.add("rows", "error", gxe.ExpectTableRowCountToBeBetween(min_value=1))
             result.append(suite)
+        # An aggregate of no rows is NULL in SQL but NaN in pandas: on an empty table it stays on SQL.
+        result[2].add("ts.fresh", "warn", gxe.ExpectColumnMaxToBeBetween(column="ts", min_value=boundary))
+        result[2].add("k_day.unique", "error", gxe.ExpectCompoundColumnsToBeUnique(column_list=["k", "day"]))
         suite = result[0]
         suite.add("k.unique", "error", gxe.ExpectColumnValuesToBeUnique(column="k"))
         suite.add("s.unique", "error", gxe.ExpectColumnValuesToBeUnique(column="s"))
@@ -789,7 +795,8 @@ def test_batches_and_sql_agree_on_nulls_bounds_and_types() -> None:
     on_batches = validate(con, suites())
     assert on_batches == validate(con, suites(), frame_max_rows=0)
     assert validation._frame(con, "marts.t", ["f", "d"]) is not None
-    assert validation._frame(con, "marts.nan", ["f"]) is None and validation._frame(con, "marts.empty", ["f"]) is None
+    assert validation._frame(con, "marts.nan", ["f"]) is None
+    assert list(validation._frame(con, "marts.empty", ["f", "k"]).dtypes.astype(str)) == ["float64", "str"]
     assert {r.name: (r.unexpected_count, r.sample_ids) for r in on_batches if not r.success} == {
         "marts.t.f.not_null": (1, ("4",)),
         "marts.t.s.unique": (2, ("1", "2")),
@@ -800,4 +807,5 @@ def test_batches_and_sql_agree_on_nulls_bounds_and_types() -> None:
         "marts.nan.f.range": (1, ("5",)),
         "marts.nan.f.not_null": (1, ("4",)),
         "marts.empty.rows": (1, ("observed 0",)),
+        "marts.empty.ts.fresh": (1, ("observed None",)),
     }

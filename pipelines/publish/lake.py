@@ -318,6 +318,11 @@ def open_publication(lake: Lake, as_of: str | None = None) -> tuple[duckdb.DuckD
 def work_state(con: duckdb.DuckDBPyConnection) -> tuple[int | None, bool]:
     """The publication (snapshot id) the working file equals, and whether a run changed it since (dirty)."""
     con.execute("create table if not exists main.work_state (snapshot_id bigint, dirty boolean)")
+    return stored_work_state(con)
+
+
+def stored_work_state(con: duckdb.DuckDBPyConnection) -> tuple[int | None, bool]:
+    """`work_state` of a working file opened read-only (a CatalogException if it never had one)."""
     row = con.execute("select snapshot_id, dirty from main.work_state").fetchone()
     return (None, True) if row is None else (row[0], bool(row[1]))
 
@@ -369,8 +374,8 @@ class Written:
     snapshot_id: int
     tables: dict[str, int]  # schema.table -> rows deleted + inserted (replaced tables: -1; dropped ones: 0)
     # schema.table -> how it was written: "change set" (the run's changed rows, no scan of the table; "change set,
-    # scanned" when the old versions' ranges missed one), "diff" (the whole table compared with the lake's),
-    # "replace" or "drop"
+    # scanned" when the old versions' ranges missed one), "diff" (the whole table compared with the lake's; in
+    # `tables` only when they differed), "replace" or "drop"
     methods: dict[str, str] = field(default_factory=dict)
 
 
@@ -556,11 +561,11 @@ def publish(
             )
             row = con.execute(f"select count(*), coalesce(sum(n), 0) from {changed}").fetchone()
             assert row is not None
+            methods[key] = "diff"
             if row[0]:
                 plan.append(f"delete from {alias}.{name} l where hash(l) in (select h from temp.{changed})")
                 plan.append(f"insert into {alias}.{name} from {name} w where hash(w) in (select h from temp.{changed})")
                 written[key] = int(row[1])
-                methods[key] = "diff"
         else:
             if (schema, table) in published:
                 plan.append(f"drop table {alias}.{name}")
@@ -592,23 +597,32 @@ def publish(
     snapshot_id = int(row[0])
     for changed in diffs:
         con.execute(f"drop table temp.{changed}")
-    _keep_fingerprints(con, now)
+    keep_fingerprints(con, now)
     mark(con, snapshot_id=snapshot_id, dirty=False)
     return Written(snapshot_id=snapshot_id, tables=written, methods=methods)
 
 
+_FINGERPRINTS_TABLE = (
+    "create table if not exists main.published_fingerprints "
+    "(schema_name varchar, table_name varchar, rows bigint, fingerprint hugeint)"
+)
+
+
 def published_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Fingerprint]:
     """The fingerprints of the tables as last published (empty after a restore: every table is compared)."""
-    con.execute(
-        "create table if not exists main.published_fingerprints "
-        "(schema_name varchar, table_name varchar, rows bigint, fingerprint hugeint)"
-    )
+    con.execute(_FINGERPRINTS_TABLE)
+    return stored_fingerprints(con)
+
+
+def stored_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Fingerprint]:
+    """`published_fingerprints` of a working file opened read-only (a CatalogException if it never had them)."""
     rows = con.execute("select schema_name, table_name, rows, fingerprint from main.published_fingerprints").fetchall()
     return {(schema, table): (int(n), int(fingerprint)) for schema, table, n, fingerprint in rows}
 
 
-def _keep_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: dict[tuple[str, str], Fingerprint]) -> None:
-    """Replace the kept fingerprints (the table exists: `publish` read it before)."""
+def keep_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: Mapping[tuple[str, str], Fingerprint]) -> None:
+    """Replace the kept fingerprints of the tables as last published."""
+    con.execute(_FINGERPRINTS_TABLE)
     con.execute("delete from main.published_fingerprints")
     # One insert of them all (a statement per table costs ~4 ms); a fingerprint is a HUGEINT, which Arrow lacks.
     rows = pa.table(
@@ -646,8 +660,14 @@ def maintenance_due(con: duckdb.DuckDBPyConnection, now: datetime) -> bool:
     """Whether the working file's last retention and compaction (`maintain`) was `MAINTENANCE_INTERVAL` or more
     before `now`, or never."""
     con.execute(_MAINTENANCE_TABLE)
+    last = last_maintained(con)
+    return last is None or now - last >= MAINTENANCE_INTERVAL
+
+
+def last_maintained(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """When `maintain` last ran, as the working file recorded it (a CatalogException if it never did, read-only)."""
     row = con.execute("select max(maintained_at) from main.work_maintenance").fetchone()
-    return row is None or row[0] is None or now - row[0] >= MAINTENANCE_INTERVAL
+    return row[0] if row else None
 
 
 def maintained(con: duckdb.DuckDBPyConnection, now: datetime) -> None:

@@ -6,7 +6,8 @@ checks of a small table (at most `FRAME_MAX_ROWS` rows) first run on an in-memor
 once; row queries (`UnexpectedRowsExpectation`, SQL by nature), large tables and Data Docs run on SQL. Whatever
 fails on the batch runs again on SQL, which alone gives counts and samples, so a result differs between the
 engines only if the batch passed a check that SQL would fail: the batch keeps DuckDB's values exactly (DECIMAL as
-Decimal, dates as dates), and a table with a NaN (which pandas takes for a missing value) or no rows goes to SQL.
+Decimal, dates as dates), a table with a NaN (which pandas takes for a missing value) goes to SQL, and so do the
+aggregate checks of an empty table.
 
 GX reaches DuckDB through SQLAlchemy (duckdb-engine), but never opens the file itself: a second `duckdb.connect`
 to a file this process already has open fails ("different configuration"), and the ETL holds it open for
@@ -168,6 +169,7 @@ class _Batch:
 
     definition: BatchDefinition[Any]
     parameters: dict[str, Any] | None = None
+    rows: int = 0  # of an in-memory frame
 
 
 def _run(
@@ -210,6 +212,13 @@ def _check_name(gx_result: ExpectationValidationResult) -> str:
     return str(config.meta["check"])
 
 
+def _on_any_batch(check: Check, rows: int) -> bool:
+    """Whether a column check comes out the same on the in-memory batch as on SQL: on a table with rows, every one;
+    on an empty table, only those decided row by row or by uniqueness (no rows: nothing unexpected), not an
+    aggregate of no rows (NULL in SQL, NaN in pandas)."""
+    return rows > 0 or check.row_by_row or check.unique_columns is not None
+
+
 def _columns(check: Check) -> list[str]:
     """The columns a column or table expectation reads (none for a row count)."""
     expectation = check.expectation
@@ -219,9 +228,9 @@ def _columns(check: Check) -> list[str]:
 
 def _frame(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> Any:
     """`columns` of `table` as a pandas DataFrame with DuckDB's values (via Arrow: DECIMAL stays Decimal, DATE stays
-    a date, timestamps in UTC); None when pandas would read them differently from SQL (a NaN, which pandas counts
-    as missing), when there are no rows (aggregates of nothing), or when DuckDB refuses (e.g. a column that is not
-    there: SQL then reports the check that names it)."""
+    a date, timestamps in UTC; no rows keep their columns' types); None when pandas would read them differently from
+    SQL (a NaN, which pandas counts as missing), or when DuckDB refuses (e.g. a column that is not there: SQL then
+    reports the check that names it)."""
     cursor = con.cursor()
     try:
         cursor.execute("set TimeZone = 'UTC'")
@@ -234,7 +243,7 @@ def _frame(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> An
     has_nan = any(
         pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py() for column in data.itercolumns()
     )
-    return None if has_nan or data.num_rows == 0 else data.to_pandas()
+    return None if has_nan else data.to_pandas()
 
 
 class _Batches:
@@ -272,7 +281,7 @@ class _Batches:
         if self._frames is None:
             asset = self.context.data_sources.add_pandas("frames").add_dataframe_asset("frame")
             self._frames = asset.add_batch_definition_whole_dataframe("whole frame")
-        return _Batch(self._frames, {"dataframe": frame})
+        return _Batch(self._frames, {"dataframe": frame}, rows=len(frame))
 
     def dispose(self) -> None:
         # The pooled cursors hold open transactions on `con`; after a write that also reads another database
@@ -286,21 +295,24 @@ def _first_pass(
     context: EphemeralDataContext, batches: _Batches, suite: TableSuite, sql: _Batch, *, for_docs: bool
 ) -> list[tuple[Check, ExpectationValidationResult]]:
     """Pass/fail of every check of the table (BOOLEAN_ONLY), in the order one GX validation gives: the column checks
-    of a small table on its in-memory batch, the rest on SQL (all of it for Data Docs: one validation per table)."""
+    of a small table on its in-memory batch (of an empty one, those `_on_any_batch`), the rest on SQL (all of it for
+    Data Docs: one validation per table)."""
     boolean_only = {"result_format": "BOOLEAN_ONLY"}
     checks = list(suite.checks)
     column_checks = [check for check in checks if not _is_row_query(check)]
     frame = None if for_docs else batches.frame(suite, column_checks)
-    if frame is not None:
+    on_frame = [] if frame is None else [check for check in column_checks if _on_any_batch(check, frame.rows)]
+    if frame is not None and on_frame:
         try:
-            outcomes = _run(context, frame, suite.name, column_checks, boolean_only, for_docs=False)
+            outcomes = _run(context, frame, suite.name, on_frame, boolean_only, for_docs=False)
         except Exception:  # noqa: BLE001 - the batch only saves time: whatever pandas cannot do, SQL does
-            frame = None
-    if frame is None:
+            on_frame = []
+    if not on_frame:
         return _run(context, sql, suite.name, checks, boolean_only, for_docs=for_docs)
-    row_queries = [check for check in checks if _is_row_query(check)]
-    if row_queries:
-        outcomes += _run(context, sql, f"{suite.name}.queries", row_queries, boolean_only, for_docs=False)
+    framed = {check.name for check in on_frame}
+    on_sql = [check for check in checks if check.name not in framed]
+    if on_sql:
+        outcomes += _run(context, sql, f"{suite.name}.queries", on_sql, boolean_only, for_docs=False)
     order = validation_order(checks)
     return sorted(outcomes, key=lambda outcome: order[outcome[0].name])
 

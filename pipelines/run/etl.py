@@ -331,9 +331,11 @@ def _live_is_usable(live: Path, *, rebuild: bool) -> bool:
 
 
 def _open_work(work: Path, published: lake.Lake, *, usable: bool, full: bool) -> duckdb.DuckDBPyConnection:
-    """The working file, equal to the last publication (restored from the lake when a run left it dirty), with the
-    a fresh file for a full run."""
+    """The working file, equal to the last publication (restored from the lake when a run left it dirty), or a
+    fresh file for a full run (which keeps what the old file knew of the lake, `_Carried`)."""
+    carried = _Carried()
     if full:
+        carried = _carried(work, published) if usable else carried
         for stale in (work, work.with_name(work.name + ".wal")):
             stale.unlink(missing_ok=True)
     try:
@@ -350,12 +352,41 @@ def _open_work(work: Path, published: lake.Lake, *, usable: bool, full: bool) ->
             if dirty or snapshot_id != last.snapshot_id:
                 with lake.attached(con, published, read_only=True):
                     lake.restore(con, last)
+        if carried.fingerprints:
+            lake.keep_fingerprints(con, carried.fingerprints)
+        if carried.maintained_at is not None:
+            lake.maintained(con, carried.maintained_at)
         # From here until it is published the file differs from the lake: a run that stops leaves it dirty.
         lake.mark(con, snapshot_id=lake.work_state(con)[0], dirty=True)
     except BaseException:
         con.close()
         raise
     return con
+
+
+@dataclass(frozen=True)
+class _Carried:
+    """What the working file a full run replaces knew of the lake, for the fresh one: the fingerprints of the latest
+    publication's tables, when the file still equals it (clean, same snapshot), so the publish reads in the lake only
+    the tables whose rows changed instead of comparing every one there (a lake scan each); and when retention and
+    compaction last ran, so a full run does not redo them within the interval."""
+
+    fingerprints: dict[tuple[str, str], Fingerprint] = field(default_factory=dict)
+    maintained_at: datetime | None = None
+
+
+def _carried(work: Path, published: lake.Lake) -> _Carried:
+    """`_Carried` from the working file at `work`; nothing when it is missing or unreadable (it is only a cache)."""
+    last = lake.latest(published)
+    if last is None or not work.is_file():
+        return _Carried()
+    try:
+        with closing(warehouse.connect(work, read_only=True)) as old:
+            maintained_at = lake.last_maintained(old)
+            in_sync = lake.stored_work_state(old) == (last.snapshot_id, False)
+            return _Carried(lake.stored_fingerprints(old) if in_sync else {}, maintained_at)
+    except (UserError, duckdb.Error):
+        return _Carried()
 
 
 def _check_source_schema(url: str, tables: list[SourceTable]) -> None:
@@ -477,6 +508,8 @@ def _build(
                 # The tables written from the run's change sets, and those compared whole with the lake's.
                 "by_change_set": sorted(t for t, how in written.methods.items() if how.startswith("change set")),
                 "compared": sorted(t for t, how in written.methods.items() if how == "diff"),
+                # Retention and compaction, when this run did them (at most hourly): how many of each.
+                **({"maintenance": record.publication_maintenance} if record.publication_maintenance else {}),
             }
         con.execute("checkpoint")
     except BaseException:
