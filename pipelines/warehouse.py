@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import paths
+from pipelines.duckdb_extensions import CONNECT_CONFIG
 from pipelines.errors import UserError, first_line
 from pipelines.publish import lake
 from pipelines.queries import QUERIES_DIR
@@ -46,7 +47,7 @@ def connect(
     if read_only and not path.exists():
         raise UserError(f"no warehouse at {path}; run `ebook-analytics etl run` first")
     try:
-        config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit} if memory_limit else {}
+        config = {**CONNECT_CONFIG, **({"memory_limit": memory_limit} if memory_limit else {})}
         con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
         raise UserError(f"cannot open the warehouse {path}: {first_line(exc)}") from exc

@@ -18,6 +18,7 @@ import pytest
 from psycopg import sql
 
 from pipelines import warehouse
+from pipelines.duckdb_extensions import CONNECT_CONFIG
 from pipelines.publish import lake
 from pipelines.source import server
 from tests.warm_cli import WarmCli, WarmProcess, one_thread_per_connection
@@ -252,7 +253,7 @@ def attach_published(
 
 def published_as_file(path: Path | str, target: Path) -> Path:
     """The latest publication at `path` copied into the plain DuckDB file `target` (a writable scratch copy)."""
-    with duckdb.connect(str(target)) as con:
+    with duckdb.connect(str(target), config=CONNECT_CONFIG) as con:
         lake.restore(con, attach_published(con, path, lake.LAKE_ALIAS))
     return target
 
@@ -261,7 +262,7 @@ def published_as_file(path: Path | str, target: Path) -> Path:
 def change_published(path: Path | str, run_id: str = "changed-by-a-test") -> Iterator[duckdb.DuckDBPyConnection]:
     """The warehouse at `path` open for writing (`use lake`; created when missing): what the block changes commits as
     one publication of run `run_id`, as a run's publish step would (a test altering what was published)."""
-    con = duckdb.connect()
+    con = duckdb.connect(config=CONNECT_CONFIG)
     try:
         lake.attach(con, lake.at(Path(path)), read_only=False)
         con.execute(f"use {lake.LAKE_ALIAS}")

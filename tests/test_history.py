@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import psycopg
 
+from pipelines.duckdb_extensions import CONNECT_CONFIG
 from tests.conftest import attach_published, open_published, published_as_file, run_cli
 from tests.marts_dataset import ALICE, BOB, CAROL, DAVE, PRO_MONTHLY, insert_platform_data, uid
 
@@ -46,7 +47,7 @@ def _execute(url: str, statement: str) -> None:
 def _history_differences(live: Path, first: str, second: str) -> dict[str, tuple[int, int]]:
     """Per history table, rows only in publication `first` and rows only in `second` (run ids; EXCEPT ALL both
     ways)."""
-    con = duckdb.connect()
+    con = duckdb.connect(config=CONNECT_CONFIG)
     attach_published(con, live, "one", first)
     attach_published(con, live, "two", second)
     tables = [

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.duckdb_extensions import CONNECT_CONFIG
 from pipelines.publish.lake import WORK_FILE
 from tests.conftest import attach_published, run_cli
 from tests.etl_rows import E2, G2, G3, G4, M1, P2, RS1, U2, execute, insert_platform, query_warehouse
@@ -37,7 +38,7 @@ def _last_run(env: dict[str, str]) -> dict:
 
 def _differences(incremental: Path, full: Path) -> dict[str, tuple[int, int]]:
     """Per staging/history/marts table, rows only in the incremental file and rows only in the full one (EXCEPT ALL)."""
-    con = duckdb.connect()
+    con = duckdb.connect(config=CONNECT_CONFIG)
     attach_published(con, incremental, "inc")
     attach_published(con, full, "ful")
     tables = {

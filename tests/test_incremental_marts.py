@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.duckdb_extensions import CONNECT_CONFIG
 from tests.conftest import attach_published, run_cli
 from tests.etl_rows import G3, M1, P1, S1, U1, U2, U3, execute, insert_platform, query_warehouse
 
@@ -86,7 +87,7 @@ def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
 
 def _unequal_tables(incremental: Path, full: Path) -> list[str]:
     """The staging, history and mart tables whose rows, ordered, differ between the two warehouses."""
-    con = duckdb.connect()
+    con = duckdb.connect(config=CONNECT_CONFIG)
     con.execute("set TimeZone = 'UTC'")
     attach_published(con, incremental, "inc")
     attach_published(con, full, "ful")

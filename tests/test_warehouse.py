@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from pipelines import warehouse
-from pipelines.duckdb_extensions import POSTGRES
+from pipelines.duckdb_extensions import CONNECT_CONFIG, DUCKLAKE, POSTGRES, check_signature
 
 
 def test_every_connection_has_the_macros_even_read_only(tmp_path: Path) -> None:
@@ -45,3 +45,24 @@ def test_extensions_are_linked_from_their_wheels_and_relinked_after_an_upgrade(
         "select loaded from duckdb_extensions() where extension_name = 'postgres_scanner'"
     ).fetchone() == (True,)
     assert sorted(path.name for path in linked.parent.iterdir()) == ["postgres_scanner.duckdb_extension"]
+
+
+def test_an_extension_file_is_checked_once_and_again_when_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connections opened with CONNECT_CONFIG skip DuckDB's signature check (a hash of the whole file at every load):
+    this process checks each file itself, once, and again when it changes on disk; a file DuckDB did not sign is
+    refused."""
+    monkeypatch.setenv("EBOOK_ANALYTICS_HOME", str(tmp_path / "home"))
+    bundled = DUCKLAKE.path().resolve()
+    check_signature(bundled)
+    check_signature(bundled)  # checked already: not loaded again
+    # A copy with one byte changed: a file of its own, so checked, and refused before it is ever loaded.
+    tampered = bytearray(bundled.read_bytes())
+    tampered[len(tampered) // 2] ^= 0xFF
+    (tmp_path / "ducklake.duckdb_extension").write_bytes(bytes(tampered))
+    with pytest.raises(duckdb.Error, match="signature"):
+        check_signature(tmp_path / "ducklake.duckdb_extension")
+    con = duckdb.connect(config=CONNECT_CONFIG)  # how readers and the ETL open DuckDB
+    DUCKLAKE.load(con)
+    assert con.execute("select loaded from duckdb_extensions() where extension_name = 'ducklake'").fetchone() == (True,)

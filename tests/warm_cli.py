@@ -90,10 +90,13 @@ def serve(read_fd: int, write_fd: int) -> None:
     # Every `etl run` and `check` reads the lineage (0.4 s parsing the SQL files, which no test changes): once here.
     # Likewise the alert rules and metric definitions that every run's alerts step reads (0.07 s of YAML).
     from pipelines.alerts.rules import rules
+    from pipelines.duckdb_extensions import check_signatures
     from pipelines.transform.contracts import load_contracts
     from pipelines.transform.lineage import lineage
 
     lineage()
+    with tempfile.TemporaryDirectory() as links:
+        check_signatures(Path(links))  # DuckDB's check of each extension file (0.2 CPU-s each): children skip it
     rules()  # the metric definitions with them
     load_contracts()  # and the mart contracts every run's transform and checks read (0.1 s of YAML)
     # What is loaded by now lives as long as the process: frozen, the children's full collections skip it (they

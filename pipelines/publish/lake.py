@@ -35,7 +35,7 @@ import psycopg
 import pyarrow as pa
 
 from pipelines.config import paths, setting
-from pipelines.duckdb_extensions import DUCKLAKE, POSTGRES, SQLITE, quoted
+from pipelines.duckdb_extensions import CONNECT_CONFIG, DUCKLAKE, POSTGRES, SQLITE, quoted
 from pipelines.errors import UserError, first_line
 from pipelines.fingerprints import Fingerprint, change_set_adds_up, fingerprint
 from pipelines.queries import one_row, sql_file
@@ -293,7 +293,7 @@ def open_publication(lake: Lake, as_of: str | None = None) -> tuple[duckdb.DuckD
     with _READERS_LOCK:
         base = _READERS.get(key)
         if base is None:
-            base = duckdb.connect()
+            base = duckdb.connect(config=CONNECT_CONFIG)
             try:
                 attach(base, lake, snapshot=publication.snapshot_id)
             except BaseException:
@@ -806,7 +806,7 @@ def move_aside(live: Path) -> Path:
 def new_snapshot(lake: Lake) -> str:
     """Commit a snapshot holding the same data (no publication of its own; what compaction also does): a new version
     for the dashboards, which the bench and the tests use to land "a publication" without running the ETL."""
-    con = duckdb.connect()
+    con = duckdb.connect(config=CONNECT_CONFIG)
     try:
         attach(con, lake, read_only=False)
         con.execute(f"update {LAKE_ALIAS}.meta.publication set published_at = published_at")
