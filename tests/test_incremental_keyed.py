@@ -1,5 +1,6 @@
 """Refresh by key (docs/etl.md, "Incremental marts"): `version_facts` refreshes only the chapters its changed inputs
-reach, its changed rows are exactly the versions whose facts moved, and every table equals a `--full` run's."""
+reach, its changed rows are exactly the versions whose facts moved, the marts built from it refresh only the days
+those rows reach, and every table equals a `--full` run's."""
 
 from __future__ import annotations
 
@@ -105,6 +106,16 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
             {(V2, "2024-01-12", P2, "fantasy", 250, 100, 100, G11)},
         ),
     ]
+    # How user_writing_days and ai_words_daily refresh from version_facts' change set: the days of the versions whose
+    # day or author (AI words) changed; a genre, a project or a generation does not reach them.
+    unreached = {"mode": "skipped", "reason": "no period reached"}
+    downstream: dict[str, tuple[dict, dict]] = {
+        "new_version": ({"mode": "day", "periods": ["2024-02-05"]}, {"mode": "day", "periods": ["2024-02-05"]}),
+        "updated_version": (unreached, {"mode": "day", "periods": ["2024-01-12"]}),  # V2's AI words
+        "moved_chapter": (unreached, unreached),
+        "deleted_version": ({"mode": "day", "periods": ["2024-02-03"]}, {"mode": "day", "periods": ["2024-02-03"]}),
+        "late_generation": (unreached, unreached),
+    }
     for name, change, old, new in steps:
         before = _facts(live)
         execute(source_url, change)
@@ -112,6 +123,9 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
         run = _last_run(env)
         assert (run["mode"], run["status"]) == ("incremental", "published"), name
         assert _refreshed(run, "version_facts") == {"mode": "key", "keys": 1}, name
+        writing_days, ai_words = downstream[name]
+        assert _refreshed(run, "user_writing_days") == writing_days, name
+        assert _refreshed(run, "ai_words_daily") == ai_words, name
         after = _facts(live)
         assert (before - after, after - before) == (old, new), name
         # its difference is its change set: the publication writes it from that, not compared whole
