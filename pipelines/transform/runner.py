@@ -162,10 +162,13 @@ def _refresh(
         keys = _affected_keys(con, reaching)
         if not keys:
             return Refreshed("skipped", reason="no key reached")
-        # A list bound as one parameter: DuckDB pushes list_contains on a partition column below the model's
-        # windows into the scan (an IN subquery it would not), so only the reached keys are computed.
-        in_keys = f"list_contains($refresh_keys, model.{refresh.column})"
-        _rebuild_where(con, model, body, bound, {"refresh_keys": keys}, in_keys)
+        # An IN list of bound parameters, one per key: DuckDB pushes it below the model's windows (partitioned by
+        # the key) to the scan, where it becomes a hash join, so only the reached keys are computed. An IN subquery
+        # stays above the windows (every key computed), and list_contains on one bound list is pushed down but
+        # compares each row with every key: 28 s for 3,000 keys of 2.5M versions, against 3.9 s whole.
+        key_params = {f"refresh_key_{i}": key for i, key in enumerate(keys)}
+        in_keys = f"model.{refresh.column} in ({', '.join(f'${name}' for name in key_params)})"
+        _rebuild_where(con, model, body, bound, key_params, in_keys)
         return Refreshed("key", keys=len(keys))
     periods, with_null = _affected_periods(con, refresh, reaching)
     if not periods and not with_null:
