@@ -9,7 +9,7 @@ import pytest
 
 from pipelines import warehouse
 from pipelines.transform.contract_docs import DOC_PATH, render
-from pipelines.transform.contracts import MARTS_DIR, MartContract, load_contracts, parse_refresh
+from pipelines.transform.contracts import MARTS_DIR, MartContract, load_contracts, parse_contract, parse_refresh
 from pipelines.transform.lineage import lineage
 from tests.conftest import run_cli
 
@@ -67,11 +67,23 @@ def test_refresh_maps_only_tables_the_mart_reads(contract: MartContract):
         ({"by": "day", "column": "month"}, "needs `column`, one of the mart's columns"),
         ({"by": "day", "column": "day", "lookback_months": 1}, "does not know lookback_months"),
         ({"by": "day", "column": "day", "lookback_days": -1}, "lookback_days must be a whole number"),
+        ({"by": "key", "column": "day", "spine": True}, "refresh by key does not know spine"),
     ],
 )
 def test_a_wrong_refresh_declaration_is_a_clear_error(spec: object, message: str):
     with pytest.raises(ValueError, match=message):
         parse_refresh(spec, ["day", "users"], "x.yml:refresh")
+
+
+@pytest.mark.fast
+def test_a_key_column_that_may_be_null_cannot_refresh_by_key():
+    # a NULL key reaches nothing: its rows would never be refreshed
+    columns = [{"name": "id", "type": "UUID", "description": "d", "checks": ["unique"]}]
+    contract = {"name": "x", "description": "d", "grain": "g", "columns": columns}
+    with pytest.raises(ValueError, match="the key column id must be checked not_null"):
+        parse_contract({**contract, "refresh": {"by": "key", "column": "id", "inputs": {}}}, "x.yml")
+    columns[0]["checks"] = ["not_null"]
+    assert parse_contract({**contract, "refresh": {"by": "key", "column": "id"}}, "x.yml").refresh.by == "key"
 
 
 @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.name)

@@ -109,7 +109,8 @@ class RunRecord:
     # and the checks that held back the project-metrics write-back (docs/quality.md, "The gate").
     held_back: dict[str, list[str]] = field(default_factory=dict)
     writeback_held_back: list[str] = field(default_factory=list)
-    # How the transform refreshed each mart: built, whole, day or month (with the periods), skipped
+    # How the transform refreshed each mart: built, whole, day or month (with the periods), key (with how many keys),
+    # skipped
     # (docs/etl.md, "Incremental marts").
     marts: dict[str, dict[str, object]] = field(default_factory=dict)
     error: str | None = None

@@ -34,37 +34,41 @@ class Reconciliation:
 
 
 # How a mart refreshes in an incremental run (docs/etl.md, "Incremental marts"): `whole` (rebuilt when an input
-# changed), or by the `day` / `month` periods the changed input rows touch.
-REFRESH_MODES = ("whole", "day", "month")
+# changed), by the `day` / `month` periods the changed input rows touch, or by the values of a `key` column they
+# reach (the rows of a chapter, whose inputs cannot be mapped to days).
+REFRESH_MODES = ("whole", "day", "month", "key")
 
 
 @dataclass(frozen=True)
 class Refresh:
     by: str  # one of REFRESH_MODES
-    column: str | None = None  # the mart's period column (by day or month)
+    column: str | None = None  # the mart's period column (by day or month), or its key column (by key)
     lookback: int = 0  # a changed period P also changes P .. P+lookback (trailing windows: WAU/MAU)
     # Rows exist for every period from the first to the last (a day spine): refresh from the earliest affected
     # period to the end, so a spine that grows or shrinks at either end lands as in a full build.
     spine: bool = False
     # Per input table (`staging.x`, `history.x`, `marts.x`): a SQL expression over one changed row (`changed`, its
-    # old or new version) giving the period (or, through unnest, the periods) of this mart it reaches. A changed
-    # input not listed here makes the whole mart refresh.
+    # old or new version) giving the period (or, through unnest, the periods) of this mart it reaches, or by key the
+    # key value(s). A changed input not listed here makes the whole mart refresh.
     inputs: tuple[tuple[str, str], ...] = ()
 
 
 def parse_refresh(spec: Any, columns: list[str], where: str) -> Refresh:
-    """`whole`, or `{by: day|month, column, lookback_days|lookback_months, spine, inputs: {table: expression}}`."""
+    """`whole`, `{by: day|month, column, lookback_days|lookback_months, spine, inputs: {table: expression}}`, or
+    `{by: key, column, inputs: {table: expression}}`."""
     if spec == "whole":
         return Refresh("whole")
     if not isinstance(spec, dict) or spec.get("by") not in REFRESH_MODES:
-        raise ValueError(f"{where}: refresh must be `whole` or {{by: day|month, column: ...}}, got {spec!r}")
+        raise ValueError(f"{where}: refresh must be `whole` or {{by: day|month|key, column: ...}}, got {spec!r}")
     by = str(spec["by"])
     if by == "whole":
         return Refresh("whole")
     column = spec.get("column")
     if column not in columns:
         raise ValueError(f"{where}: refresh by {by} needs `column`, one of the mart's columns, got {column!r}")
-    unknown = set(spec) - {"by", "column", f"lookback_{by}s", "spine", "inputs"}
+    # A key has no order: no lookback, no spine.
+    known = {"by", "column", "inputs"} if by == "key" else {"by", "column", f"lookback_{by}s", "spine", "inputs"}
+    unknown = set(spec) - known
     if unknown:
         raise ValueError(f"{where}: refresh by {by} does not know {', '.join(sorted(unknown))}")
     lookback = spec.get(f"lookback_{by}s", 0)
@@ -102,6 +106,12 @@ def parse_contract(data: dict[str, Any], where: str) -> MartContract:
         )
         for c in data["columns"]
     )
+    refresh = parse_refresh(data.get("refresh"), [c.name for c in columns], f"{where}:refresh")
+    if refresh.by == "key" and not any(
+        c.name == refresh.column and any(k.kind == "not_null" for k in c.checks) for c in columns
+    ):
+        # rows without a key could not be reached by key: NULL reaches nothing
+        raise ValueError(f"{where}:refresh: the key column {refresh.column} must be checked not_null")
     return MartContract(
         name=data["name"],
         description=data["description"],
@@ -113,7 +123,7 @@ def parse_contract(data: dict[str, Any], where: str) -> MartContract:
             Reconciliation(r["name"], r["mart"], r["source"], parse_severity(r, f"{where}:{r['name']}"))
             for r in data.get("reconcile", [])
         ),
-        refresh=parse_refresh(data.get("refresh"), [c.name for c in columns], f"{where}:refresh"),
+        refresh=refresh,
     )
 
 

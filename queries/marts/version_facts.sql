@@ -51,40 +51,41 @@ chapter_generations as (
     where generations.status = 'completed' and generations.chapter_id is not null
 ),
 
--- An AI version is the work of the latest completed generation on its chapter at or before it.
-ai_attribution as (
+-- An AI version is the work of the latest completed generation on its chapter at or before it. One chain from the
+-- versions (no second read of version_growth): a filter on the chapter reaches below the window, so a refresh by
+-- chapter computes only the chapters it refreshes.
+attributed as (
     select
-        version_growth.version_id,
+        version_growth.*,
         chapter_generations.generation_id,
         chapter_generations.provider,
         chapter_generations.model
     from version_growth
-    asof join chapter_generations
-        on chapter_generations.chapter_id = version_growth.chapter_id
+    asof left join chapter_generations
+        on
+        chapter_generations.chapter_id = version_growth.chapter_id
         and chapter_generations.landed_at <= version_growth.created_at
-    where version_growth.is_ai
 ),
 
 final as (
     select
-        utc_day(version_growth.created_at) as day,
-        version_growth.version_id,
-        version_growth.chapter_id,
+        utc_day(attributed.created_at) as day,
+        attributed.version_id,
+        attributed.chapter_id,
         chapters.project_id,
         coalesce(projects.genre, 'unknown') as genre,
-        version_growth.changed_by,
-        version_growth.change_type,
-        version_growth.is_ai,
-        version_growth.word_count::bigint as word_count,
-        version_growth.words_added::bigint as words_added,
-        (case when version_growth.is_ai then greatest(version_growth.words_added, 0) else 0 end)::bigint as ai_words,
-        case when version_growth.is_ai then coalesce(ai_attribution.provider, 'unknown') end as provider,
-        case when version_growth.is_ai then coalesce(ai_attribution.model, 'unknown') end as model,
-        ai_attribution.generation_id
-    from version_growth
-    left join chapters on chapters.id = version_growth.chapter_id
+        attributed.changed_by,
+        attributed.change_type,
+        attributed.is_ai,
+        attributed.word_count::bigint as word_count,
+        attributed.words_added::bigint as words_added,
+        (case when attributed.is_ai then greatest(attributed.words_added, 0) else 0 end)::bigint as ai_words,
+        case when attributed.is_ai then coalesce(attributed.provider, 'unknown') end as provider,
+        case when attributed.is_ai then coalesce(attributed.model, 'unknown') end as model,
+        case when attributed.is_ai then attributed.generation_id end as generation_id
+    from attributed
+    left join chapters on chapters.id = attributed.chapter_id
     left join projects on projects.id = chapters.project_id
-    left join ai_attribution using (version_id)
     order by day
 )
 
