@@ -168,7 +168,9 @@ def run_checks(
         kept |= _on_changed_rows(con, deltas, earlier, digests, taken)
     if docs_dir is None:
         stored = totals.recorded(con) if earlier else {}
-        computed = dict(stored)  # a kept result's totals stay as they were
+        # A kept result's totals stay as they were (those of checks still declared).
+        names = {check.name for suite in suites for check in suite.checks}
+        computed = {key: total for key, total in stored.items() if key[0] in names}
         kept |= totals.decide(
             con,
             suites,

@@ -161,6 +161,7 @@ class _Sides:
         self.changes = changes
         self.taken = taken
         self.adds_up: dict[Table, bool] = {}
+        self.whole: dict[tuple[Table, str, str], Any] = {}  # a side several checks share is aggregated once
 
     def fingerprint(self, table: Table) -> Fingerprint:
         if table not in self.taken:
@@ -177,17 +178,20 @@ class _Sides:
                 return _Total(stored.total, 0, kept=True)
             if stored is not None and self._by_change_set(side, stored):
                 return self._brought_up_to_date(side, stored)
-            value, _ = one_row(
-                self.con.execute(
-                    sql_file("checks/side_total").format(
-                        aggregate=side.aggregate, table=_quoted(side.table), condition=side.condition
-                    )
-                )
-            )
+            value = self._whole(side)
         except duckdb.Error:  # e.g. a column the contract names that is not there: GX reports it
             return None
         exact = _exact(value)
         return None if exact is None else _Total(exact, now[0], kept=False)
+
+    def _whole(self, side: Side) -> Any:
+        key = (side.table, side.aggregate, side.condition)
+        if key not in self.whole:
+            query = sql_file("checks/side_total").format(
+                aggregate=side.aggregate, table=_quoted(side.table), condition=side.condition
+            )
+            self.whole[key] = one_row(self.con.execute(query))[0]
+        return self.whole[key]
 
     def _by_change_set(self, side: Side, stored: KeptTotal) -> bool:
         """Whether the side's table changed since the kept total by exactly its recorded change set."""
