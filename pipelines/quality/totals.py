@@ -171,9 +171,9 @@ class _Sides:
     def total(self, check: str, side: Side, *, may_keep: bool) -> _Total | None:
         """The side's total now: kept (its table unchanged), brought up to date by its table's change set, or
         aggregated whole; None when it cannot be told exactly (then Great Expectations decides)."""
-        now = self.fingerprint(side.table)
         stored = self.stored.get((check, side.name)) if may_keep else None
         try:
+            now = self.fingerprint(side.table)
             if stored is not None and stored.inputs == side.inputs(now):
                 return _Total(stored.total, 0, kept=True)
             if stored is not None and self._by_change_set(side, stored):
