@@ -972,8 +972,35 @@ def test_reconciliations_of_additive_totals_are_decided_on_totals_kept_by_change
     tokens = third[COST_CHECKS[1]]  # its totals did not move: kept, and read from the 2 changed rows
     assert (tokens.success, tokens.scope, tokens.rows_checked) == (True, "kept totals", 2)
 
+    # GEN_3 back to 2.25, the marts refreshed: the source's total (4.510000 - 3.000000 + 2.250000) matches the
+    # mart's again. Then a mart row changed outside its change set: that side is aggregated whole (3.760001), and the
+    # check fails as a full check does.
+    totals.keep(con, kept)
+    recorded = incremental(
+        [f"update staging.ai_generations set cost = 2.250000 where id = '{GEN_3}'"], [GEN_3], third, refresh=True
+    )
+    fourth, kept = checks(third, recorded)
+    assert (fourth[COST_CHECKS[2]].success, fourth[COST_CHECKS[2]].scope) == (True, "kept totals")
+    assert kept[(COST_CHECKS[2], "source")].total == Decimal("3.760000")
+    con.execute("update marts.ai_cost_daily set cost_usd = cost_usd + 0.000001 where cost_usd > 1")
+    broken, kept = checks(third, recorded)
+    full, _ = checks()
+    cost = broken[COST_CHECKS[2]]
+    assert (cost.success, cost.unexpected_count, cost.sample_ids, cost.scope) == (
+        False,
+        1,
+        ("mart 3.760001 <> source 3.760000",),
+        "whole table",
+    )
+    assert (cost.unexpected_count, cost.sample_ids) == (full[cost.name].unexpected_count, full[cost.name].sample_ids)
+    assert (kept[(cost.name, "mart")].total, kept[(cost.name, "source")].total) == (
+        Decimal("3.760001"),
+        Decimal("3.760000"),
+    )
+    assert broken[COST_CHECKS[1]].scope == "kept totals"  # the tokens did not move
+
     # A result older than full_check_hours: the totals are aggregated whole again.
     monkeypatch.setenv("EBOOK_ANALYTICS_FULL_CHECK_HOURS", "0")
-    expired, _ = checks(second, recorded)
+    expired, _ = checks(fourth, recorded)
     assert {expired[name].scope for name in COST_CHECKS} == {"whole table"}
     assert (expired[COST_CHECKS[1]].success, expired[COST_CHECKS[2]].success) == (True, False)
