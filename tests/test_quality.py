@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from pipelines.extract.extract import extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import load_tables
 from pipelines.fingerprints import fingerprint
-from pipelines.quality import reuse, validation
+from pipelines.quality import reuse, totals, validation
 from pipelines.quality.gate import build_suites, previous_row_counts, run_checks
 from pipelines.quality.gx import gxe  # GX without PySpark (whose import exits an xdist worker)
 from pipelines.quality.result import CheckResult
@@ -809,3 +810,197 @@ def test_batches_and_sql_agree_on_nulls_bounds_and_types() -> None:
         "marts.empty.rows": (1, ("observed 0",)),
         "marts.empty.ts.fresh": (1, ("observed None",)),
     }
+
+
+COST_CHECKS = tuple(
+    f"marts.ai_cost_daily.{name}" for name in ("generations_match_source", "tokens_match_source", "cost_matches_source")
+)
+
+
+def test_reconciliations_of_additive_totals_are_decided_on_totals_kept_by_change_sets(
+    built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    con, snapshot_at = built
+    generations, mart = ("staging", "ai_generations"), ("marts", "ai_cost_daily")
+    by_name = dict[str, CheckResult]
+
+    def published() -> dict[tuple[str, str], tuple[int, int]]:
+        return {table: fingerprint(con, *table) for table in (generations, mart)}
+
+    def incremental(statements: list[str], ids: list[str], earlier: by_name, *, refresh: bool) -> reuse.Changes:
+        """Change staged generations as an incremental run would, recording the old and new versions of the rows
+        `ids` names; with `refresh`, the marts refresh from that change set and record their own changed rows."""
+        as_published = published()
+        changed = "from staging.ai_generations where list_contains($ids, id::varchar)"
+        changes.start(con)
+        con.execute(f"create or replace temp table old_versions as {changed}", {"ids": ids})
+        changes.record(con, "staging.ai_generations", "old", "from old_versions")
+        for statement in statements:
+            con.execute(statement)
+        con.execute(f"create or replace temp table new_versions as {changed}", {"ids": ids})
+        changes.record(con, "staging.ai_generations", "new", "from new_versions")
+        if refresh:
+            run_models(con, model_parameters(snapshot_at), changes.read(con))
+        change_set = changes.read(con)
+        recorded = {tuple(name.split(".", 1)) for name in change_set.rows - change_set.everything}
+        return reuse.Changes(as_published, frozenset(recorded) & {generations, mart})
+
+    def checks(earlier: by_name | None = None, recorded: reuse.Changes | None = None) -> tuple[by_name, totals.Totals]:
+        kept: totals.Totals = {}
+        results = run_checks(
+            con, snapshot_at=snapshot_at, previous=None, earlier=earlier, changes=recorded, kept_totals=kept
+        )
+        return {result.name: result for result in results}, kept
+
+    def sums() -> tuple[Decimal, Decimal, Decimal]:
+        return con.execute(
+            "select count(*), sum(coalesce(tokens_used, 0)), sum(coalesce(cost, 0)) from staging.ai_generations"
+        ).fetchone()
+
+    # The whole check: totals of 3 generations (GEN_1, GEN_2 and the recent one), 1500 + NULL + NULL tokens,
+    # 0.045 + NULL + 0.010 USD; kept with the results, as `etl run` does.
+    first, kept = checks()
+    assert {first[name].scope for name in COST_CHECKS} == {"whole table"}
+    assert all(first[name].success for name in COST_CHECKS)
+    expected = dict(zip(COST_CHECKS, (Decimal(3), Decimal(1500), Decimal("0.055000")), strict=True))
+    for name, total in expected.items():
+        assert (kept[(name, "mart")].total, kept[(name, "source")].total) == (total, total), name
+    assert kept[(COST_CHECKS[2], "source")].table == "staging.ai_generations"
+    totals.keep(con, kept)
+    # A side whose sum may be of no value at all (NULL, as 0), with a condition: the tokens of generations
+    # without a cost, none but GEN_2's (NULL) before the run.
+    nulls = TableSuite("marts", "ai_cost_daily", ())
+    probe = gxe.UnexpectedRowsExpectation(unexpected_rows_query="select 1 from {batch} where false")
+    source = "select sum(tokens_used) from staging.ai_generations where cost is null"
+    nulls.add("uncosted_tokens", "warn", probe, reconciled=("count(*)", source))
+    [uncosted] = nulls.checks
+
+    def uncosted_totals(recorded: reuse.Changes | None, stored: totals.Totals) -> totals.Totals:
+        told: totals.Totals = {}
+        now = datetime.now(UTC)
+        earlier = {uncosted.name: CheckResult(uncosted.name, "warn", False, 1, nulls.name, checked_at=now)}
+        taken = {table: fingerprint(con, *table) for table in (generations, mart)}
+        assert not totals.decide(
+            con,
+            [nulls],
+            pending={uncosted.name},
+            earlier=earlier,
+            stored=stored,
+            changes=recorded,
+            taken=taken,
+            digests={},
+            oldest=now - timedelta(hours=1),
+            now=now,
+            computed=told,
+        )  # 2 mart rows, not that sum: unequal, left to the whole check
+        return told
+
+    uncosted_before = uncosted_totals(None, {})
+    assert uncosted_before[(uncosted.name, "source")].total == Decimal(0)
+
+    # An incremental run: GEN_1 costs 1.50 now, GEN_2 (no cost, no tokens) is deleted, GEN_3 (2.25 USD, 100
+    # tokens) and GEN_4 (no cost, 7 tokens) are added, all on GEN_1's day (March 2nd, UTC).
+    gen_4 = "00000000-0000-0000-0000-0000000000e5"
+    add = (
+        "insert into staging.ai_generations by name select '{id}'::uuid as id, {tokens} as tokens_used, "
+        "{cost} as cost, * exclude (id, tokens_used, cost) from staging.ai_generations where id = '" + GEN_1 + "'"
+    )
+    recorded = incremental(
+        [
+            f"update staging.ai_generations set cost = 1.500000 where id = '{GEN_1}'",
+            f"delete from staging.ai_generations where id = '{GEN_2}'",
+            add.format(id=GEN_3, tokens=100, cost="2.250000"),
+            add.format(id=gen_4, tokens=7, cost="null"),
+        ],
+        [GEN_1, GEN_2, GEN_3, gen_4],
+        first,
+        refresh=True,
+    )
+    assert recorded.recorded == {generations, mart}
+    second, kept = checks(first, recorded)
+    # 4 generations, 1500 + 100 + 7 tokens, 1.50 + 2.25 + 0.010 USD: the totals brought up to date, exactly, equal
+    # the whole tables' sums.
+    assert sums() == (4, Decimal(1607), Decimal("3.760000"))
+    expected = dict(zip(COST_CHECKS, sums(), strict=True))
+    for name, total in expected.items():
+        result = second[name]
+        assert (result.success, result.reused, result.scope, result.checked_at) == (
+            True,
+            False,
+            "kept totals",
+            first[name].checked_at,
+        ), name
+        # The change sets read: the staged old versions of GEN_1 and GEN_2 and new ones of GEN_1, GEN_3 and GEN_4,
+        # the mart's March 2nd row, old and new; of the mart's 2 rows (March 2nd and today).
+        assert (result.rows_checked, result.element_count) == (2 + 3 + 2, 2), name
+        assert (kept[(name, "mart")].total, kept[(name, "source")].total) == (total, total), name
+        assert isinstance(kept[(name, "source")].total, Decimal)
+    totals.keep(con, kept)
+    # Brought up to date: 0 + 7 (GEN_4, the new version without a cost) - NULL as 0 (GEN_2's old version, the only
+    # one without a cost), as the whole table says.
+    uncosted_after = uncosted_totals(recorded, uncosted_before)
+    assert (
+        uncosted_after[(uncosted.name, "source")].total
+        == Decimal(7)
+        == con.execute(
+            "select coalesce(sum(tokens_used), 0) from staging.ai_generations where cost is null"
+        ).fetchone()[0]
+    )
+    # ... from the kept total, not the whole table: a kept total off by 100 stays off by 100.
+    before = uncosted_before[(uncosted.name, "source")]
+    off = {(uncosted.name, "source"): replace(before, total=before.total + 100)}
+    assert uncosted_totals(recorded, off)[(uncosted.name, "source")].total == Decimal(107)
+
+    # The next run changes GEN_3's cost to 3.00 and the marts are not refreshed: the source's total, brought up to
+    # date (3.760000 - 2.250000 + 3.000000), no longer matches the mart's, kept as is. The check runs whole, with
+    # the count and sample a full check gives.
+    recorded = incremental(
+        [f"update staging.ai_generations set cost = 3.000000 where id = '{GEN_3}'"], [GEN_3], second, refresh=False
+    )
+    assert recorded.recorded == {generations}
+    third, kept = checks(second, recorded)
+    full, _ = checks()
+    cost = third[COST_CHECKS[2]]
+    assert (cost.success, cost.unexpected_count, cost.sample_ids, cost.scope) == (
+        False,
+        1,
+        ("mart 3.760000 <> source 4.510000",),
+        "whole table",
+    )
+    assert (cost.unexpected_count, cost.sample_ids) == (full[cost.name].unexpected_count, full[cost.name].sample_ids)
+    assert kept[(cost.name, "source")].total == Decimal("4.510000")
+    tokens = third[COST_CHECKS[1]]  # its totals did not move: kept, and read from the 2 changed rows
+    assert (tokens.success, tokens.scope, tokens.rows_checked) == (True, "kept totals", 2)
+
+    # GEN_3 back to 2.25, the marts refreshed: the source's total (4.510000 - 3.000000 + 2.250000) matches the
+    # mart's again. Then a mart row changed outside its change set: that side is aggregated whole (3.760001), and the
+    # check fails as a full check does.
+    totals.keep(con, kept)
+    recorded = incremental(
+        [f"update staging.ai_generations set cost = 2.250000 where id = '{GEN_3}'"], [GEN_3], third, refresh=True
+    )
+    fourth, kept = checks(third, recorded)
+    assert (fourth[COST_CHECKS[2]].success, fourth[COST_CHECKS[2]].scope) == (True, "kept totals")
+    assert kept[(COST_CHECKS[2], "source")].total == Decimal("3.760000")
+    con.execute("update marts.ai_cost_daily set cost_usd = cost_usd + 0.000001 where cost_usd > 1")
+    broken, kept = checks(third, recorded)
+    full, _ = checks()
+    cost = broken[COST_CHECKS[2]]
+    assert (cost.success, cost.unexpected_count, cost.sample_ids, cost.scope) == (
+        False,
+        1,
+        ("mart 3.760001 <> source 3.760000",),
+        "whole table",
+    )
+    assert (cost.unexpected_count, cost.sample_ids) == (full[cost.name].unexpected_count, full[cost.name].sample_ids)
+    assert (kept[(cost.name, "mart")].total, kept[(cost.name, "source")].total) == (
+        Decimal("3.760001"),
+        Decimal("3.760000"),
+    )
+    assert broken[COST_CHECKS[1]].scope == "kept totals"  # the tokens did not move
+
+    # A result older than full_check_hours: the totals are aggregated whole again.
+    monkeypatch.setenv("EBOOK_ANALYTICS_FULL_CHECK_HOURS", "0")
+    expired, _ = checks(fourth, recorded)
+    assert {expired[name].scope for name in COST_CHECKS} == {"whole table"}
+    assert (expired[COST_CHECKS[1]].success, expired[COST_CHECKS[2]].success) == (True, False)

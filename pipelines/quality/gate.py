@@ -16,7 +16,7 @@ import duckdb
 from pipelines.config import paths, setting
 from pipelines.errors import UserError
 from pipelines.fingerprints import Fingerprint
-from pipelines.quality import reuse
+from pipelines.quality import reuse, totals
 from pipelines.quality.result import CheckResult
 from pipelines.quality.reuse import Table
 from pipelines.quality.staging_checks import load_staging_checks
@@ -142,6 +142,7 @@ def run_checks(
     earlier: dict[str, CheckResult] | None = None,
     changes: reuse.Changes | None = None,
     taken: dict[Table, Fingerprint] | None = None,
+    kept_totals: totals.Totals | None = None,
 ) -> list[CheckResult]:
     """Every check against the freshly built (not yet published) warehouse behind `con`.
 
@@ -149,7 +150,9 @@ def run_checks(
     `previous` is the last published run's history record (None on a first run): the volume baseline.
     `earlier`: results of an earlier check step (`reuse.recorded`); those whose inputs are unchanged and younger
     than `full_check_hours` are kept instead of run, and with `changes` (what this run changed since) a row-by-row
-    check that passed runs on the changed rows only. Neither for Data Docs, which show every check run on its
+    check that passed runs on the changed rows only. A reconciliation of additive totals is decided on its totals
+    (`pipelines.quality.totals`: the earlier ones kept in `meta.check_totals`, brought up to date by `changes`);
+    `kept_totals` receives them, to keep with the results. Neither for Data Docs, which show every check run on its
     table. `taken` receives the tables' fingerprints.
     """
     suites, missing = build_suites(con, snapshot_at=snapshot_at, previous_rows=previous_row_counts(con, previous))
@@ -163,6 +166,26 @@ def run_checks(
         unkept = {check.name for suite in suites for check in suite.checks if check.name not in kept}
         deltas = reuse.on_changed_rows(con, suites, earlier, changes, taken, pending=unkept, oldest=oldest)
         kept |= _on_changed_rows(con, deltas, earlier, digests, taken)
+    if docs_dir is None:
+        stored = totals.recorded(con) if earlier else {}
+        # A kept result's totals stay as they were (those of checks still declared).
+        names = {check.name for suite in suites for check in suite.checks}
+        computed = {key: total for key, total in stored.items() if key[0] in names}
+        kept |= totals.decide(
+            con,
+            suites,
+            pending={check.name for suite in suites for check in suite.checks if check.name not in kept},
+            earlier=earlier,
+            stored=stored,
+            changes=changes,
+            taken=taken,
+            digests=digests,
+            oldest=oldest,
+            now=now,
+            computed=computed,
+        )
+        if kept_totals is not None:
+            kept_totals.update(computed)
     pending = [TableSuite(s.schema, s.table, s.key, [c for c in s.checks if c.name not in kept]) for s in suites]
     ran = {
         result.name: replace(

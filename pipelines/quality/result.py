@@ -22,6 +22,7 @@ class CheckResult:
     checked_at: datetime | None = None
     reused: bool = False
     changed_rows: bool = False  # a pass decided on the table's changed rows (its whole table passed before)
+    kept_totals: bool = False  # a reconciliation's pass decided on totals kept up to date by change sets
     # The rows the check read (the changed rows, or the whole table), and the rows of the table its verdict covers
     # (the whole table's, either way); None where not known (a missing table, a result from before they were kept).
     rows_checked: int | None = None
@@ -29,7 +30,10 @@ class CheckResult:
 
     @property
     def scope(self) -> str:
-        """How the result was computed: on the whole table, or on its changed rows (meta.check_results.scope)."""
+        """How the result was computed: on the whole table, on its changed rows, or on kept totals
+        (meta.check_results.scope)."""
+        if self.kept_totals:
+            return "kept totals"
         return "changed rows" if self.changed_rows else "whole table"
 
     @property
@@ -48,6 +52,7 @@ class CheckResult:
             "checked_at": self.checked_at.isoformat() if self.checked_at else None,
             "reused": self.reused,
             "changed_rows": self.changed_rows,
+            "kept_totals": self.kept_totals,
             "rows_checked": self.rows_checked,
             "element_count": self.element_count,
         }

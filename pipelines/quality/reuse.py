@@ -119,7 +119,7 @@ def _passed_on(
     oldest: datetime,
 ) -> bool:
     """Whether `result` is a pass of `check` on exactly the tables fingerprinted `prints`, young enough."""
-    if result is None or not result.success or not _young(result, oldest):
+    if result is None or not result.success or not young(result, oldest):
         return False
     tables = tables_read(suite, check)
     if tables is None or _reads_its_table_again(suite, check):
@@ -197,6 +197,7 @@ def recorded(con: duckdb.DuckDBPyConnection) -> dict[str, CheckResult]:
             inputs,
             checked_at,
             changed_rows=scope == "changed rows",
+            kept_totals=scope == "kept totals",
             rows_checked=rows_checked,
             element_count=element_count,
         )
@@ -213,10 +214,10 @@ def kept(
     return {
         name: replace(result, reused=True)
         for name, result in earlier.items()
-        if digests.get(name) is not None and result.inputs == digests[name] and _young(result, oldest)
+        if digests.get(name) is not None and result.inputs == digests[name] and young(result, oldest)
     }
 
 
-def _young(result: CheckResult, oldest: datetime) -> bool:
+def young(result: CheckResult, oldest: datetime) -> bool:
     """Computed on its whole table at or after `oldest`: young enough to keep (`full_check_hours`)."""
     return result.checked_at is not None and result.checked_at >= oldest

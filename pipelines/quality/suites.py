@@ -43,6 +43,9 @@ class Check:
     # Each row passes or fails on its own (not null, a range, a row condition, an orphan given its parent): rows
     # added to a table that passed can be checked alone (docs/quality.md, "Checks on what changed").
     row_by_row: bool = False
+    # A reconciliation's mart and source totals as its contract declares them (`pipelines.quality.totals` decides
+    # it on totals where both are additive); None for the other checks.
+    reconciled: tuple[str, str] | None = None
 
     @property
     def row_query(self) -> str | None:
@@ -78,10 +81,11 @@ class TableSuite:
         baseline_rows: int | None = None,
         *,
         row_by_row: bool = False,
+        reconciled: tuple[str, str] | None = None,
     ) -> None:
         """Add a check named `<schema>.<table>.<name>`; a name already present (e.g. a declared key check) is kept.
         `row_by_row`: a row query that selects each offending row on its own merits (column expectations are
-        known by their kind)."""
+        known by their kind). `reconciled`: a reconciliation's mart and source totals."""
         full_name = f"{self.name}.{name}"
         if any(check.name == full_name for check in self.checks):
             return
@@ -89,7 +93,7 @@ class TableSuite:
         expectation.description = full_name
         expectation.severity = GX_SEVERITY[severity]
         row_by_row = row_by_row or isinstance(expectation, _ROW_BY_ROW)
-        self.checks.append(Check(full_name, severity, expectation, baseline_rows, row_by_row))
+        self.checks.append(Check(full_name, severity, expectation, baseline_rows, row_by_row, reconciled))
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,7 @@ def add_volume(suite: TableSuite, previous_rows: int, thresholds: Thresholds, dr
 
 def _reconcile(suite: TableSuite, rec: Reconciliation) -> None:
     query = _rows_query("reconcile", mart_total=_literal_sql(rec.mart), source_total=_literal_sql(rec.source))
-    suite.add(rec.name, rec.severity, query)
+    suite.add(rec.name, rec.severity, query, reconciled=(rec.mart, rec.source))
 
 
 def mart_suite(contract: MartContract) -> TableSuite:

@@ -149,6 +149,9 @@ def _summary(record: RunRecord) -> str:
             f"; {len(record.checks) - kept:,} checks run ({on_changed_rows:,} on the changed rows only), "
             f"{kept:,} kept (their tables unchanged)"
         )
+        on_totals = sum(1 for check in record.checks if check.get("kept_totals") and not check.get("reused"))
+        if on_totals:
+            line += f", {on_totals:,} reconciliations on kept totals"
     if record.writeback:
         line += (
             f"; wrote back {record.writeback.project_metrics:,} project metrics, "

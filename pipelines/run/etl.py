@@ -428,7 +428,7 @@ def _build(
     marts keep.
     """
     # Imported here: Great Expectations takes seconds to import, and a run refused by the lock should not wait.
-    from pipelines.quality import reuse
+    from pipelines.quality import reuse, totals
     from pipelines.quality.gate import held_back, run_checks
 
     live = paths().warehouse
@@ -472,6 +472,7 @@ def _build(
                 run_models(con, model_parameters(extraction.snapshot_at), change_set, refreshed)
                 record.marts = {name: outcome.as_dict() for name, outcome in refreshed.items()}
         taken: dict[tuple[str, str], Fingerprint] = {}
+        check_totals: totals.Totals = {}
         with record.step("checks"):
             # The working file still holds the last publication's results: those of unchanged inputs are kept.
             results = run_checks(
@@ -482,6 +483,7 @@ def _build(
                 # read again: the transform recorded the marts' changed rows since
                 changes=None if change_set is None else _changes_since_published(con, changes.read(con)),
                 taken=taken,
+                kept_totals=check_totals,
             )
         record.checks = [result.as_dict() for result in results]
         held = held_back(results)
@@ -497,6 +499,7 @@ def _build(
         else:
             keep_previous(con, record.held_back, None)
         _write_publication(con, record, results, redacted=redacted)
+        totals.keep(con, check_totals)
         with record.step("publish"), lake.attached(con, published):
             hooks.reached("publish")
             _maintain(con, record, published, first=not usable)

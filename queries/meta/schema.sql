@@ -47,6 +47,15 @@ alter table meta.check_results add column if not exists checked_at timestamptz;
 alter table meta.check_results add column if not exists scope varchar;
 alter table meta.check_results add column if not exists rows_checked bigint;
 alter table meta.check_results add column if not exists element_count bigint;
+-- The totals of the reconciliations decided on totals (pipelines/quality/totals.py), as of the tables whose
+-- fingerprints `inputs` digests: a later run brings them up to date from its change sets. Exact decimal text.
+create table if not exists meta.check_totals (
+    name       varchar not null,
+    side       varchar not null,
+    table_name varchar not null,
+    total      varchar not null,
+    inputs     varchar not null
+);
 
 -- The marts this publication held back (docs/quality.md, "The gate"): a failed error-level check reached them, so
 -- they keep the contents of the publication `kept_run_id`; NULL there: none was ever published (the mart is empty).
