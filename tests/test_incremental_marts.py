@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -110,6 +111,11 @@ def _full_run_beside(live: Path, env: dict[str, str], directory: Path) -> Path:
     return full
 
 
+def _snapshot_day(run: dict) -> date:
+    """The run's snapshot date, UTC (the `$snapshot_date` its marts bind)."""
+    return datetime.fromisoformat(run["snapshot_at"]).astimezone(UTC).date()
+
+
 def _refreshed(run: dict, mart: str) -> dict:
     """How the run refreshed the mart, without its timing."""
     return {key: value for key, value in run["marts"][mart].items() if key != "seconds"}
@@ -160,6 +166,7 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
     run_cli("etl", "run", env=env)
     live = Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
     assert _refreshed(_last_run(env), "engagement_daily") == {"mode": "built"}
+    first_day = _snapshot_day(_last_run(env))  # the snapshot date the marts were built with
 
     skipped = {"mode": "skipped"}
     steps = [
@@ -212,9 +219,15 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
         for mart, days in zip(by_day_marts, by_day[name], strict=True):
             expected = days if isinstance(days, dict) else {"mode": "day", "periods": days} if days else skipped
             assert marts[mart] == expected, (name, mart)
-        # Marts built from neither events, users, usage nor generations are not touched at all.
+        # Marts built from neither events, users, usage nor generations are not touched at all; nor, on the day
+        # they were built, those binding the snapshot date or a setting (subscriptions, MRR, statements). One
+        # binding the snapshot instant is recomputed every run.
         for mart in ("ai_models", "project_funnel", "writing_progress_daily"):
             assert marts[mart] == skipped, (name, mart)
+        same_day = _snapshot_day(run) == first_day
+        for mart in ("subscription_intervals", "subscription_months", "mrr_monthly", "revenue_share_statements"):
+            assert marts[mart] == (skipped if same_day else {"mode": "whole", "reason": "a parameter changed"}), mart
+        assert marts["margin_monthly"] == {"mode": "whole", "reason": "a parameter changed"}, name
         # Published from the change sets (docs/etl.md, "At the cost of the change"): the staged tables the change
         # touched and the marts it refreshed; compared whole only the run record and marts rebuilt whole.
         publication = run["publication"]

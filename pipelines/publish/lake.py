@@ -358,7 +358,10 @@ def restore(con: duckdb.DuckDBPyConnection, publication: Publication, *, alias: 
     for schema, table in published:
         con.execute(f'create schema if not exists "{schema}"')
         con.execute(f'create or replace table "{schema}"."{table}" as from {alias}."{schema}"."{table}"')
-    con.execute("drop table if exists main.published_fingerprints")  # compare every table at the next publish
+    # What the working file knew of its tables no longer holds: compare every table at the next publish, and
+    # recompute the marts that bind parameters (`pipelines.transform.runner`, "a parameter changed").
+    con.execute("drop table if exists main.published_fingerprints")
+    con.execute("drop table if exists main.mart_parameters")
     mark(con, snapshot_id=publication.snapshot_id, dirty=False)
     con.execute("checkpoint")
 

@@ -8,6 +8,7 @@ inputs, so trailing windows and a chapter's history stay exact); or whole.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -28,8 +29,10 @@ MARTS_DIR = QUERIES_DIR / "marts"
 _MART_REFERENCE = re.compile(r"\bmarts\.(\w+)")
 _PARAMETER = re.compile(r"\$(\w+)")
 # A model reading a table the lineage does not follow (meta.closed_statements: the month closes) is recomputed on
-# every run, as one binding a parameter (the snapshot instant, a setting): its rows can change with no input row.
+# every run: its rows can change with no input row. So is one binding a parameter (the snapshot date or instant, a
+# setting) whose value differs from the one its rows were built with (`main.mart_parameters` in the working file).
 _OTHER_TABLE = re.compile(r"\bmeta\.\w+")
+_PARAMETERS_TABLE = "create table if not exists main.mart_parameters (mart varchar, parameters varchar)"
 # Past this many keys a refresh by key rebuilds whole: each key is a bound parameter, and at 2.5M versions (the
 # `small` inputs scaled 70x, a loaded machine) 3,200 keys took 2.3 s, 27,000 keys 8.8 s, the whole model 7.5 s.
 MAX_KEYS = 10_000
@@ -115,6 +118,8 @@ def run_models(
                 changed.add(f"marts.{model.name}")
             elif outcome.mode != "skipped" and change_sets.recorded_rows(con, f"marts.{model.name}"):
                 changed.add(f"marts.{model.name}")
+        if bound and outcome.mode != "skipped":
+            _record_parameters(con, model.name, bound)
         timings[model.name] = time.perf_counter() - started
         if refreshed is not None:
             outcome.seconds = round(timings[model.name], 3)
@@ -150,14 +155,14 @@ def _refresh(
 
     table = f"marts.{model.name}"
     inputs = lineage().reads[table] & changed
-    volatile = bool(model.parameters) or bool(_OTHER_TABLE.search(model.sql))
+    volatile = _recomputed_because(con, model, bound)
     if not inputs and not volatile:
         return Refreshed("skipped")
     refresh = contract.refresh
     mapped = dict(refresh.inputs)
     unmapped = sorted(name for name in inputs if name not in mapped or change_sets.changed_everywhere(con, name))
     if refresh.by == "whole" or volatile or unmapped:
-        reason = "" if refresh.by == "whole" else ("recomputed every run" if volatile else f"{unmapped[0]} changed")
+        reason = volatile or ("" if refresh.by == "whole" else f"{unmapped[0]} changed")
         _rebuild_whole(con, model, body, bound, diff=diff)
         return Refreshed("whole", reason=reason)
     reaching = {name: mapped[name] for name in sorted(inputs)}
@@ -196,6 +201,36 @@ def _refresh(
     _rebuild_where(con, model, body, bound, filter_params, in_periods)
     shown = [f">= {first.isoformat()}"] if refresh.spine and first else [p.isoformat() for p in periods]
     return Refreshed(refresh.by, periods=shown + (["null"] if with_null else []))
+
+
+def _recomputed_because(con: duckdb.DuckDBPyConnection, model: Model, bound: dict[str, object]) -> str:
+    """Why the mart is recomputed whatever its inputs did ("" when it is not): it reads a table the lineage does not
+    follow, or binds a parameter whose value moved since its rows were built (the snapshot date at midnight UTC)."""
+    if _OTHER_TABLE.search(model.sql):
+        return "recomputed every run"
+    if bound and _built_with(con, model.name) != _as_json(bound):
+        return "a parameter changed"
+    return ""
+
+
+def _as_json(bound: dict[str, object]) -> str:
+    return json.dumps(bound, sort_keys=True, default=str)
+
+
+def _built_with(con: duckdb.DuckDBPyConnection, mart: str) -> str | None:
+    """The parameters (JSON) the mart's rows were last built with in this working file; None when not recorded (a
+    restore from the lake forgets them: `lake.restore`)."""
+    con.execute(_PARAMETERS_TABLE)
+    row = con.execute("select parameters from main.mart_parameters where mart = $mart", {"mart": mart}).fetchone()
+    return str(row[0]) if row else None
+
+
+def _record_parameters(con: duckdb.DuckDBPyConnection, mart: str, bound: dict[str, object]) -> None:
+    con.execute(_PARAMETERS_TABLE)
+    con.execute("delete from main.mart_parameters where mart = $mart", {"mart": mart})
+    con.execute(
+        "insert into main.mart_parameters values ($mart, $parameters)", {"mart": mart, "parameters": _as_json(bound)}
+    )
 
 
 def _last_period(con: duckdb.DuckDBPyConnection, table: str, column: str | None) -> date | None:
