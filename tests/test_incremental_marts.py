@@ -227,7 +227,7 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
         same_day = _snapshot_day(run) == first_day
         for mart in ("subscription_intervals", "subscription_months", "mrr_monthly", "revenue_share_statements"):
             assert marts[mart] == (skipped if same_day else {"mode": "whole", "reason": "a parameter changed"}), mart
-        assert marts["margin_monthly"] == {"mode": "whole", "reason": "a parameter changed"}, name
+        assert marts["organization_monthly"] == {"mode": "whole", "reason": "a parameter changed"}, name
         # Published from the change sets (docs/etl.md, "At the cost of the change"): the staged tables the change
         # touched and the marts it refreshed; compared whole only the run record and marts rebuilt whole.
         publication = run["publication"]
