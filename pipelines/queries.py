@@ -6,9 +6,13 @@ imported `queries` package, so an installed CLI works from any working directory
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
+
+import duckdb
 
 import queries
 
@@ -32,3 +36,13 @@ def one_row(cursor: _Cursor) -> tuple[Any, ...]:
     if row is None:
         raise RuntimeError("a single-row statement returned no row")
     return row
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, data: object) -> Iterator[None]:
+    """`data` (an Arrow table, a pandas frame) readable on `con` as the view `name` for the block only."""
+    con.register(name, data)
+    try:
+        yield
+    finally:
+        con.unregister(name)

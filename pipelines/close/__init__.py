@@ -26,7 +26,7 @@ from pipelines import audit, warehouse
 from pipelines.config import paths
 from pipelines.errors import UserError
 from pipelines.export.revenue_share import MONEY_COLUMNS, next_month, period_complete, publication
-from pipelines.queries import sql_file
+from pipelines.queries import registered, sql_file
 from pipelines.state_files import read_rows, writing
 
 CLOSES_FILE = "closes.sqlite"
@@ -216,10 +216,7 @@ def load_into(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> int:
     Rebuilt from the closes file on every run, so the copy is never older than the closes, whatever the warehouse.
     """
     frozen = pd.DataFrame(_read(path or closes_path(), "frozen"), columns=list(FROZEN_COLUMNS), dtype="string")
-    con.register("frozen", frozen)
-    try:
+    with registered(con, "frozen", frozen):
         con.execute("delete from meta.closed_statements")
         con.execute(sql_file("closes/warehouse_copy"))
-    finally:
-        con.unregister("frozen")
     return len(frozen)

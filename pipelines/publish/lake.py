@@ -38,7 +38,7 @@ from pipelines.config import paths, setting
 from pipelines.duckdb_extensions import CONNECT_CONFIG, DUCKLAKE, POSTGRES, SQLITE, quoted
 from pipelines.errors import UserError, first_line
 from pipelines.fingerprints import Fingerprint, change_set_adds_up, fingerprint
-from pipelines.queries import one_row, sql_file
+from pipelines.queries import one_row, registered, sql_file
 from pipelines.transform import changes as change_sets
 
 AUTHOR = "ebook-analytics"  # the commit author of every publication; other snapshots (compaction) have none
@@ -636,14 +636,11 @@ def keep_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: Mapping[tupl
             "fingerprint": [str(fingerprint) for _, fingerprint in fingerprints.values()],
         }
     )
-    con.register("kept_fingerprints", rows)
-    try:
+    with registered(con, "kept_fingerprints", rows):
         con.execute(
             "insert into main.published_fingerprints "
             "select schema_name, table_name, rows, fingerprint::hugeint from kept_fingerprints"
         )
-    finally:
-        con.unregister("kept_fingerprints")
 
 
 # --- retention and compaction ---

@@ -30,7 +30,7 @@ from pipelines.fingerprints import Fingerprint, change_set_adds_up, fingerprint
 from pipelines.quality.result import CheckResult
 from pipelines.quality.reuse import Changes, Table, young
 from pipelines.quality.suites import Check, TableSuite
-from pipelines.queries import one_row, sql_file
+from pipelines.queries import one_row, registered, sql_file
 from pipelines.transform.changes import change_table
 
 _HOUSE_SCHEMAS = ("staging", "history", "marts")
@@ -299,8 +299,5 @@ def keep(con: duckdb.DuckDBPyConnection, totals: Totals) -> None:
         ],
         schema=_TOTAL_ROWS,
     )
-    con.register("check_total_rows", rows)
-    try:
+    with registered(con, "check_total_rows", rows):
         con.execute(sql_file("checks/record_totals"))
-    finally:
-        con.unregister("check_total_rows")

@@ -39,7 +39,7 @@ from pipelines.publish.held_back import keep_previous
 from pipelines.publish.lake import move_aside, published_exists
 from pipelines.publish.lock import etl_lock
 from pipelines.publish.writeback import WriteBackCounts, read_changed_chapters, write_back
-from pipelines.queries import sql_file
+from pipelines.queries import registered, sql_file
 from pipelines.run import hooks
 from pipelines.transform import changes
 from pipelines.transform.history import carry_over, update_history
@@ -655,8 +655,5 @@ def _write_publication(
         ],
         schema=CHECK_RESULT_ROWS,
     )
-    con.register("check_result_rows", rows)
-    try:
+    with registered(con, "check_result_rows", rows):
         con.execute(sql_file("checks/record_results"))
-    finally:
-        con.unregister("check_result_rows")
