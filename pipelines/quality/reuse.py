@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import duckdb
@@ -75,6 +75,17 @@ class Changes:
 
     published: Mapping[Table, Fingerprint]
     recorded: frozenset[Table]
+    _adds_up: dict[Table, bool] = field(default_factory=dict, compare=False, repr=False)
+
+    def add_up(self, con: duckdb.DuckDBPyConnection, table: Table, now: Fingerprint) -> bool:
+        """Whether `table` changed since its publication by exactly its recorded change set (`change_set_adds_up`,
+        against its fingerprint `now`); asked once per table, whichever check step path asks first."""
+        if table not in self.recorded or table not in self.published:
+            return False
+        if table not in self._adds_up:
+            changes = f'temp."{change_table(".".join(table))}"'
+            self._adds_up[table] = change_set_adds_up(con, changes, self.published[table], now)
+        return self._adds_up[table]
 
 
 def on_changed_rows(
@@ -104,9 +115,7 @@ def on_changed_rows(
             and (check.row_by_row or check.unique_columns)
             and _passed_on(earlier.get(check.name), suite, check, as_published, oldest)
         ]
-        if checks and change_set_adds_up(
-            con, f'temp."{change_table(".".join(table))}"', changes.published[table], taken[table]
-        ):
+        if checks and changes.add_up(con, table, taken[table]):
             found.append(TableSuite(suite.schema, suite.table, suite.key, checks))
     return found
 

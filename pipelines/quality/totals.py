@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from pipelines.fingerprints import Fingerprint, change_set_adds_up, fingerprint
+from pipelines.fingerprints import Fingerprint, fingerprint
 from pipelines.quality.result import CheckResult
 from pipelines.quality.reuse import Changes, Table, young
 from pipelines.quality.suites import Check, TableSuite
@@ -147,7 +147,7 @@ class _Total:
 
 
 class _Sides:
-    """Totals of sides in one check step: each table's change set is tested once (`change_set_adds_up`)."""
+    """Totals of sides in one check step (whether a table's change set adds up: `Changes.add_up`, asked once)."""
 
     def __init__(
         self,
@@ -160,7 +160,6 @@ class _Sides:
         self.stored = stored
         self.changes = changes
         self.taken = taken
-        self.adds_up: dict[Table, bool] = {}
         self.whole: dict[tuple[Table, str, str], Any] = {}  # a side several checks share is aggregated once
 
     def fingerprint(self, table: Table) -> Fingerprint:
@@ -196,15 +195,11 @@ class _Sides:
     def _by_change_set(self, side: Side, stored: KeptTotal) -> bool:
         """Whether the side's table changed since the kept total by exactly its recorded change set."""
         table = side.table
-        if self.changes is None or table not in self.changes.recorded or table not in self.changes.published:
+        if self.changes is None or table not in self.changes.published:
             return False
         if stored.inputs != side.inputs(self.changes.published[table]):
             return False
-        if table not in self.adds_up:
-            self.adds_up[table] = change_set_adds_up(
-                self.con, f'temp."{change_table(".".join(table))}"', self.changes.published[table], self.taken[table]
-            )
-        return self.adds_up[table]
+        return self.changes.add_up(self.con, table, self.taken[table])
 
     def _brought_up_to_date(self, side: Side, stored: KeptTotal) -> _Total | None:
         query = sql_file("checks/side_total_change").format(

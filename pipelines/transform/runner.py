@@ -96,6 +96,7 @@ def run_models(
     and its own changed rows are recorded for the marts built from it. None: rebuild every mart. `refreshed`
     receives how each mart was refreshed."""
     con.execute("create schema if not exists marts")
+    con.execute(_PARAMETERS_TABLE)
     timings: dict[str, float] = {}
     contracts = {contract.name: contract for contract in load_contracts()}
     mapped = mapped_inputs()
@@ -220,13 +221,11 @@ def _as_json(bound: dict[str, object]) -> str:
 def _built_with(con: duckdb.DuckDBPyConnection, mart: str) -> str | None:
     """The parameters (JSON) the mart's rows were last built with in this working file; None when not recorded (a
     restore from the lake forgets them: `lake.restore`)."""
-    con.execute(_PARAMETERS_TABLE)
     row = con.execute("select parameters from main.mart_parameters where mart = $mart", {"mart": mart}).fetchone()
     return str(row[0]) if row else None
 
 
 def _record_parameters(con: duckdb.DuckDBPyConnection, mart: str, bound: dict[str, object]) -> None:
-    con.execute(_PARAMETERS_TABLE)
     con.execute("delete from main.mart_parameters where mart = $mart", {"mart": mart})
     con.execute(
         "insert into main.mart_parameters values ($mart, $parameters)", {"mart": mart, "parameters": _as_json(bound)}
