@@ -40,8 +40,8 @@ def connect(
     """
     path = Path(path)
     if read_only and lake.is_catalog(path):
-        con, _ = lake.open_publication(lake.at(path), as_of)
-        return _configured(con)
+        con, _ = lake.open_publication(lake.at(path), as_of, prepare=_configured)
+        return con
     if as_of is not None:
         raise UserError(f"{path} is not a published warehouse; --as-of needs one")
     if read_only and not path.exists():

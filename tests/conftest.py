@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,6 +27,17 @@ from tests.warm_cli import WarmCli, WarmProcess, one_thread_per_connection
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The tests' own DuckDB connections (comparisons of warehouses, in-process dashboards) too: tests/warm_cli.py says why.
 one_thread_per_connection()
+
+
+def scan_installed_components_once() -> None:
+    """Streamlit's AppTest scans every installed distribution's metadata for components at each new AppTest (0.2-0.3
+    s, a few hundred AppTests a session); nothing is installed during a session, so the first scan serves them all."""
+    from streamlit.components.v2 import manifest_scanner
+
+    manifest_scanner.scan_component_manifests = cache(manifest_scanner.scan_component_manifests)
+
+
+scan_installed_components_once()
 # How the tests are split between xdist workers (tests/run.sh).
 pytest_plugins = ("tests.work_units",)
 

@@ -4,8 +4,8 @@ Work units: the tests that share a module (or class, or the module's own session
 worker so the fixture is built once; every other test is a unit of its own, so the two workers share the long modules
 instead of one worker taking each. Order: longest unit first (the longest-processing-time rule), so the run ends on
 short units and both workers finish together. The lengths are those of the last run in this checkout (pytest's
-cache); a unit never timed counts one second per test, which on a fresh checkout orders the units by their number of
-tests.
+cache), else those committed in tests/durations.json (a fresh checkout, as in CI); a unit never timed counts one second
+per test. `python -m tests.work_units` writes this checkout's last durations into tests/durations.json.
 
 xdist's own `xdist_group` marks would say the same, but under pytest 9 they group nothing (xdist 3.8 renames
 `item._nodeid`, which pytest 9 no longer reads), so the workers hand their units to the controller's scheduler in a
@@ -25,6 +25,7 @@ from xdist.scheduler import LoadScopeScheduling
 
 SHARED_SCOPES = {"package", "module", "class"}
 DURATIONS_KEY = "ebook-analytics/test-durations"
+COMMITTED_DURATIONS = Path(__file__).with_name("durations.json")
 UNKNOWN_SECONDS = 1.0
 
 
@@ -94,7 +95,8 @@ class _Controller:
         if self.config.getvalue("dist") != "loadscope":
             return
         cache = getattr(self.config, "cache", None)
-        node.workerinput["test_durations"] = cache.get(DURATIONS_KEY, {}) if cache is not None else {}
+        measured = cache.get(DURATIONS_KEY, {}) if cache is not None else {}
+        node.workerinput["test_durations"] = {**_committed_durations(), **measured}
         node.workerinput["work_units"] = str(self.units)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -108,7 +110,24 @@ class _Controller:
         self.units.parent.rmdir()
 
 
+def _committed_durations() -> dict[str, float]:
+    return json.loads(COMMITTED_DURATIONS.read_text()) if COMMITTED_DURATIONS.exists() else {}
+
+
 @pytest.hookimpl(trylast=True)  # after xdist registered its controller
 def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("dsession"):  # the xdist controller (`-n`): it alone sees every report
         config.pluginmanager.register(_Controller(config), "ebook-analytics-work-units")
+
+
+def commit_durations() -> int:
+    """Write the durations of this checkout's last run (pytest's cache, `.pytest_cache/v/<key>`) into
+    tests/durations.json, to the tenth of a second, for the schedules of fresh checkouts; returns how many."""
+    cached = COMMITTED_DURATIONS.parents[1] / ".pytest_cache" / "v" / DURATIONS_KEY
+    durations: dict[str, float] = json.loads(cached.read_text()) if cached.exists() else {}
+    COMMITTED_DURATIONS.write_text(json.dumps({k: round(v, 1) for k, v in sorted(durations.items())}, indent=0) + "\n")
+    return len(durations)
+
+
+if __name__ == "__main__":
+    print(f"{commit_durations()} tests' durations written to {COMMITTED_DURATIONS}")

@@ -286,8 +286,14 @@ _READERS_LOCK = threading.Lock()
 MAX_READERS = 8  # publications kept open per process; the least recently opened is let go (its cursors live on)
 
 
-def open_publication(lake: Lake, as_of: str | None = None) -> tuple[duckdb.DuckDBPyConnection, Publication]:
-    """A DuckDB session on one publication (`marts.x`, `staging.x`, `meta.x` name its tables), read-only."""
+def open_publication(
+    lake: Lake, as_of: str | None = None, *, prepare: Callable[[duckdb.DuckDBPyConnection], object] | None = None
+) -> tuple[duckdb.DuckDBPyConnection, Publication]:
+    """A DuckDB session on one publication (`marts.x`, `staging.x`, `meta.x` name its tables), read-only.
+
+    `prepare` sets the session up (settings, temporary macros) before it enters the lake: once the lake is the
+    default catalog, each statement's binding also looks names up in DuckLake's catalog (six macros: 20 ms instead
+    of 3.5 ms), and every dashboard query opens a session of its own."""
     publication = resolve(lake, as_of)
     key = (lake.catalog, publication.snapshot_id)
     with _READERS_LOCK:
@@ -305,6 +311,8 @@ def open_publication(lake: Lake, as_of: str | None = None) -> tuple[duckdb.DuckD
         _READERS.move_to_end(key)
         con = base.cursor()
     try:
+        if prepare is not None:
+            prepare(con)
         con.execute(f"use {LAKE_ALIAS}")
     except BaseException:
         con.close()
