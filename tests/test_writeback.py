@@ -157,7 +157,8 @@ def test_writeback_values_and_reruns_write_what_changed(
     }
     # only the affected projects were recomputed: P1 (C1 and C2 re-read) and P2 (its chapter was deleted), not P3;
     # and only their metrics rows were written: P3's row is equal (its digest too), so it was not even sent
-    assert "wrote back 2 project metrics, 4 content statistics" in rerun.stdout
+    # of P1's chapters only C2's text was read (C1's counts were kept from the first run); P2 has none left
+    assert "wrote back 2 project metrics, 4 content statistics (chapter texts read: 1)" in rerun.stdout
     versions = _xmins(source_url)
     assert versions[(P3, snapshot_day)] == first_versions[(P3, snapshot_day)]
     assert versions[(P1, snapshot_day)] != first_versions[(P1, snapshot_day)] != versions[(P2, snapshot_day)]
@@ -165,7 +166,8 @@ def test_writeback_values_and_reruns_write_what_changed(
     # One chapter of P3 changes: exactly P3's row is written. 4 words, completed, not AI-generated.
     execute(source_url, f"update content.chapters set word_count = 4, status = 'completed' where id = '{C4}'")
     third = run_cli("etl", "run", env=cli_env)
-    assert "wrote back 1 project metrics, 2 content statistics" in third.stdout  # P3's row; C4 and P3 statistics
+    # P3's row; C4 and P3 statistics, C4 counted again: its row is a new version (same text, but nothing says so)
+    assert "wrote back 1 project metrics, 2 content statistics (chapter texts read: 1)" in third.stdout
     day_one = {
         P1: (1501, 1, Decimal("66.62"), 2, 3, 2, 0, 0, snapshot_day),
         P2: (0, 0, Decimal("0.00"), 1, 0, 0, 0, 0, snapshot_day),
@@ -203,10 +205,28 @@ def _write_back_in_process(
 
         versions = _xmins(url)
         # The ETL's incremental runs used their change sets and kept the full run's watermark: the first call
-        # without one re-reads the chapters written since (C2 and C4: P1 and P3), as a full run would.
-        assert again() == WriteBackCounts(project_metrics=0, statistics_chapters=3, statistics_projects=2)
+        # without one recomputes the projects of the chapters written since (C2 and C4: P1 and P3), as a full run
+        # would, from counts kept when those very versions were counted: no text is read.
+        statistics = _statistics(url)
+        assert again() == WriteBackCounts(
+            project_metrics=0, statistics_chapters=3, statistics_projects=2, chapters_counted=0
+        )
+        assert _statistics(url) == statistics
         # nothing changed: nothing sent, nothing written, no row rewritten
         assert again() == WriteBackCounts(project_metrics=0, statistics_chapters=0, statistics_projects=0)
+        # C2 rewritten with the same text: P1 is recomputed, and C2 read again (a new version); without the kept
+        # counts (their file lost) C1 is read too; a state of another database (whose xids name other rows) has
+        # every project recomputed and every text read. The statistics stay the same.
+        touch_c2 = f"update content.chapters set status = status where id = '{C2}'"
+        for prepare, rewritten, read in (
+            (lambda: execute(url, touch_c2), 2, 1),
+            (lambda: (state_path.with_suffix(".sqlite").unlink(), execute(url, touch_c2)), 2, 2),
+            (lambda: state_path.write_text(state_path.read_text().replace("postgresql://", "postgresql://o.")), 3, 3),
+        ):
+            prepare()
+            recounted = again()
+            assert (recounted.statistics_chapters, recounted.chapters_counted) == (rewritten, read)
+            assert _statistics(url) == statistics
         assert _metrics(url) == day_one and _xmins(url) == versions
 
         # P1's digest no longer matches (as after a crash between a commit and the state's save): P1 is sent. The

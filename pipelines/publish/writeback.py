@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from psycopg import sql
 from tqdm import tqdm
 
 from pipelines.connections import connect, redact
+from pipelines.publish.counted_chapters import ChapterVersion, CountedChapters
 from pipelines.publish.readability import TextCounts, count_text
 from pipelines.queries import one_row, sql_file
 from pipelines.run import hooks
@@ -74,6 +76,7 @@ class WriteBackCounts:
     project_metrics: int  # rows of analytics.project_metrics written (inserted or changed; equal rows are not)
     statistics_chapters: int  # chapter rows of content.content_statistics rewritten
     statistics_projects: int  # project rows rewritten
+    chapters_counted: int = 0  # chapters whose text was read and counted (the others' counts were kept)
 
 
 def write_back(
@@ -115,8 +118,13 @@ def write_back(
         hooks.reached("writeback")  # upserts done, not yet committed
         # The whole-table scans run without a change set, without a usable state, or on the first run of a UTC day.
         scan = changed_chapters is None or not since_xid or state.get("statistics_scanned") != metrics_date.isoformat()
-        chapters, projects = _refresh_statistics(conn, since_xid=since_xid, changed=changed_chapters, scan=scan)
-        conn.commit()
+        counts_path = state_path.with_suffix(".sqlite")
+        with closing(CountedChapters(counts_path, redact(url), forget=not since_xid)) as counted_before:
+            refreshed = _refresh_statistics(
+                conn, since_xid=since_xid, changed=changed_chapters, scan=scan, counted_before=counted_before
+            )
+            conn.commit()
+            counted_before.remember(refreshed.counted, deleted=changed_chapters.deleted if changed_chapters else ())
     if project_metrics:
         # Projects gone from the warehouse drop out; a row the source refused (its project was deleted meanwhile)
         # was not written, so it has no digest and is sent again should the project come back.
@@ -141,7 +149,12 @@ def write_back(
             "project_metrics": written_state,
         },
     )
-    return WriteBackCounts(project_metrics=written, statistics_chapters=chapters, statistics_projects=projects)
+    return WriteBackCounts(
+        project_metrics=written,
+        statistics_chapters=refreshed.chapters,
+        statistics_projects=refreshed.projects,
+        chapters_counted=len(refreshed.counted),
+    )
 
 
 def read_changed_chapters(con: duckdb.DuckDBPyConnection) -> ChangedChapters | None:
@@ -246,11 +259,24 @@ def _upsert_project_metrics(conn: psycopg.Connection, rows: list[tuple[Any, ...]
     return conn.execute(sql_file("writeback/project_metrics_upsert")).rowcount, skipped
 
 
+@dataclass(frozen=True)
+class _Refreshed:
+    chapters: int  # chapter rows rewritten
+    projects: int  # project rows rewritten
+    counted: dict[ChapterVersion, TextCounts]  # the chapter versions whose text was read and counted
+
+
 def _refresh_statistics(
-    conn: psycopg.Connection, *, since_xid: int, changed: ChangedChapters | None, scan: bool
-) -> tuple[int, int]:
+    conn: psycopg.Connection,
+    *,
+    since_xid: int,
+    changed: ChangedChapters | None,
+    scan: bool,
+    counted_before: CountedChapters,
+) -> _Refreshed:
     """Recompute the statistics of every chapter of the affected projects and of those projects: the projects of
-    the `changed` chapters, and with `scan` those the whole-table scans find."""
+    the `changed` chapters, and with `scan` those the whole-table scans find. Only the chapters whose version was
+    not `counted_before` are read and counted."""
     affected: set[UUID] = set()
     if changed is not None and (changed.projects or changed.deleted):
         given = {"chapter_ids": sorted(changed.deleted), "project_ids": sorted(changed.projects)}
@@ -264,17 +290,22 @@ def _refresh_statistics(
         found = conn.execute(sql_file("writeback/statistics_affected_projects"), {"since_xid": since_xid})
         affected.update(row[0] for row in found)
     project_ids = sorted(affected)
+    known = counted_before.of_projects(project_ids)
     projects: dict[UUID, TextCounts] = {project_id: TextCounts() for project_id in project_ids}
+    counted: dict[ChapterVersion, TextCounts] = {}
     conn.execute(sql_file("writeback/statistics_incoming"))
     chapters = 0
     progress = tqdm(desc="content statistics", unit="chapter", file=sys.stderr, disable=None, leave=False)
     # Server-side cursor, batch by batch: chapter text streams through, never all of it in memory at once.
     with conn.cursor(name="affected_chapters") as cur, progress:
-        cur.execute(sql_file("writeback/statistics_chapters"), {"project_ids": project_ids})
+        cur.execute(sql_file("writeback/statistics_chapters"), {"project_ids": project_ids, **known.parameters})
         while batch := cur.fetchmany(CHAPTER_BATCH):
             rows = []
-            for chapter_id, project_id, content in batch:
-                counts = count_text(content)
+            for chapter_id, project_id, row_xmin, updated_at, counted_earlier, content in batch:
+                if counted_earlier:
+                    counts = known.counts[chapter_id]
+                else:
+                    counts = counted[(chapter_id, project_id, row_xmin, updated_at)] = count_text(content)
                 rows.append(_statistics_row(chapter_id, "chapter", counts))
                 projects[project_id] += counts
             _copy_rows(conn, "statistics_incoming", STATISTICS_COLUMNS, rows)
@@ -284,7 +315,7 @@ def _refresh_statistics(
     _copy_rows(conn, "statistics_incoming", STATISTICS_COLUMNS, project_rows)
     conn.execute(sql_file("writeback/statistics_replace_delete"))
     conn.execute(sql_file("writeback/statistics_replace_insert"))
-    return chapters, len(projects)
+    return _Refreshed(chapters=chapters, projects=len(projects), counted=counted)
 
 
 def _statistics_row(content_id: UUID, content_type: str, counts: TextCounts) -> tuple[Any, ...]:

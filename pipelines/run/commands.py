@@ -155,7 +155,8 @@ def _summary(record: RunRecord) -> str:
     if record.writeback:
         line += (
             f"; wrote back {record.writeback.project_metrics:,} project metrics, "
-            f"{record.writeback.statistics_chapters + record.writeback.statistics_projects:,} content statistics"
+            f"{record.writeback.statistics_chapters + record.writeback.statistics_projects:,} content statistics "
+            f"(chapter texts read: {record.writeback.chapters_counted:,})"
         )
     if record.alerts.get("fired") or record.alerts.get("resolved"):
         line += f"; alerts: {record.alerts['fired']} fired, {record.alerts['resolved']} resolved"
