@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
+from decimal import Decimal
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
 _SENTENCE_END = re.compile(r"[.!?]+")
@@ -43,29 +42,26 @@ class TextCounts:
         """206.835 - 1.015 x words/sentences - 84.6 x syllables/words; None for text without words."""
         if not (self.words and self.sentences):
             return None
-        score = (
-            Fraction("206.835")
-            - Fraction("1.015") * Fraction(self.words, self.sentences)
-            - Fraction("84.6") * Fraction(self.syllables, self.words)
-        )
-        return _two_places(score)
+        # In thousandths over sentences x words: integers, exact (a write-back scores tens of thousands of rows).
+        words, sentences = self.words, self.sentences
+        score = 206_835 * sentences * words - 1_015 * words * words - 84_600 * self.syllables * sentences
+        return _hundredths(score, 1_000 * sentences * words)
 
     @property
     def flesch_kincaid_grade(self) -> Decimal | None:
         """0.39 x words/sentences + 11.8 x syllables/words - 15.59; None for text without words."""
         if not (self.words and self.sentences):
             return None
-        grade = (
-            Fraction("0.39") * Fraction(self.words, self.sentences)
-            + Fraction("11.8") * Fraction(self.syllables, self.words)
-            - Fraction("15.59")
-        )
-        return _two_places(grade)
+        words, sentences = self.words, self.sentences
+        grade = 390 * words * words + 11_800 * self.syllables * sentences - 15_590 * sentences * words
+        return _hundredths(grade, 1_000 * sentences * words)
 
 
-def _two_places(value: Fraction) -> Decimal:
-    """Exact half-up rounding to hundredths, kept within the DECIMAL(5,2) column."""
-    rounded = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+def _hundredths(numerator: int, denominator: int) -> Decimal:
+    """numerator / denominator (> 0) rounded half up (away from zero) to hundredths, exactly, kept within the
+    DECIMAL(5,2) column."""
+    hundredths = (200 * abs(numerator) + denominator) // (2 * denominator)
+    rounded = Decimal(hundredths if numerator >= 0 else -hundredths).scaleb(-2)
     return max(-_SCORE_LIMIT, min(_SCORE_LIMIT, rounded))
 
 

@@ -297,6 +297,7 @@ def _refresh_statistics(
     chapters = 0
     progress = tqdm(desc="content statistics", unit="chapter", file=sys.stderr, disable=None, leave=False)
     # Server-side cursor, batch by batch: chapter text streams through, never all of it in memory at once.
+    conn.execute(sql_file("writeback/read_whole_results"))
     with conn.cursor(name="affected_chapters") as cur, progress:
         cur.execute(sql_file("writeback/statistics_chapters"), {"project_ids": project_ids, **known.parameters})
         while batch := cur.fetchmany(CHAPTER_BATCH):
