@@ -1,6 +1,7 @@
 """Refresh by key (docs/etl.md, "Incremental marts"): `version_facts` refreshes only the chapters its changed inputs
 reach, its changed rows are exactly the versions whose facts moved, the marts built from it refresh only the days
-those rows reach, and every table equals a `--full` run's."""
+those rows reach, `writing_progress_daily` only the projects the changes reach, and every table equals a `--full`
+run's."""
 
 from __future__ import annotations
 
@@ -116,6 +117,9 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
         "deleted_version": ({"mode": "day", "periods": ["2024-02-03"]}, {"mode": "day", "periods": ["2024-02-03"]}),
         "late_generation": (unreached, unreached),
     }
+    # writing_progress_daily by project: a version reaches its chapter's project, a moved chapter both projects; a
+    # generation does not reach the mart at all
+    projects_reached = {"new_version": 1, "updated_version": 1, "moved_chapter": 2, "deleted_version": 1}
     for name, change, old, new in steps:
         before = _facts(live)
         execute(source_url, change)
@@ -126,6 +130,8 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
         writing_days, ai_words = downstream[name]
         assert _refreshed(run, "user_writing_days") == writing_days, name
         assert _refreshed(run, "ai_words_daily") == ai_words, name
+        progress = {"mode": "key", "keys": projects_reached[name]} if name in projects_reached else {"mode": "skipped"}
+        assert _refreshed(run, "writing_progress_daily") == progress, name
         after = _facts(live)
         assert (before - after, after - before) == (old, new), name
         # its difference is its change set: the publication writes it from that, not compared whole

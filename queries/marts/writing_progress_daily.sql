@@ -42,7 +42,9 @@ chapter_day_changes as (
         project_id,
         day,
         versions_created,
-        words_at_day_end - coalesce(lag(words_at_day_end) over (partition by chapter_id order by day), 0)
+        -- (a chapter is in one project: partitioned by project too, so a refresh by project reaches this window)
+        words_at_day_end
+        - coalesce(lag(words_at_day_end) over (partition by project_id, chapter_id order by day), 0)
             as words_change
     from chapter_days
 ),
