@@ -106,34 +106,44 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
             {(V2, "2024-01-12", P2, "fantasy", 250, 100, 100, G10)},
             {(V2, "2024-01-12", P2, "fantasy", 250, 100, 100, G11)},
         ),
+        # (f) C4 edited in place, its project kept: no version fact moves (the mart reads no other chapter column)
+        ("chapter_edited", f"update content.chapters set word_count = 999 where id = '{C4}'", set(), set()),
     ]
     # How user_writing_days and ai_words_daily refresh from version_facts' change set: the days of the versions whose
-    # day or author (AI words) changed; a genre, a project or a generation does not reach them.
-    unreached = {"mode": "skipped", "reason": "no period reached"}
+    # day or author (AI words) changed; a genre, a project or a generation changes no column they read.
+    unreached = {"mode": "skipped", "reason": "no column it reads changed"}
     downstream: dict[str, tuple[dict, dict]] = {
         "new_version": ({"mode": "day", "periods": ["2024-02-05"]}, {"mode": "day", "periods": ["2024-02-05"]}),
         "updated_version": (unreached, {"mode": "day", "periods": ["2024-01-12"]}),  # V2's AI words
         "moved_chapter": (unreached, unreached),
         "deleted_version": ({"mode": "day", "periods": ["2024-02-03"]}, {"mode": "day", "periods": ["2024-02-03"]}),
         "late_generation": (unreached, unreached),
+        "chapter_edited": ({"mode": "skipped"}, {"mode": "skipped"}),  # version_facts did not change
     }
+    # A mart rebuilt whole (unit_economics_daily) only when a column it reads changed: of chapters it reads the
+    # project alone, so a moved chapter rebuilds it and an edited one does not; a new generation does.
+    untouched = {"mode": "skipped", "reason": "no column it reads changed"}
+    economics = {"moved_chapter": {"mode": "whole"}, "late_generation": {"mode": "whole"}, "chapter_edited": untouched}
+    facts = {"chapter_edited": untouched}
     # writing_progress_daily by project: a version reaches its chapter's project, a moved chapter both projects; a
     # generation does not reach the mart at all
     projects_reached = {"new_version": 1, "updated_version": 1, "moved_chapter": 2, "deleted_version": 1}
+    unmoved = {"late_generation": {"mode": "skipped"}, "chapter_edited": untouched}
     for name, change, old, new in steps:
         before = _facts(live)
         execute(source_url, change)
         run_cli("etl", "run", env=env)
         run = _last_run(env)
         assert (run["mode"], run["status"]) == ("incremental", "published"), name
-        assert _refreshed(run, "version_facts") == {"mode": "key", "keys": 1}, name
+        assert _refreshed(run, "version_facts") == facts.get(name, {"mode": "key", "keys": 1}), name
+        assert _refreshed(run, "unit_economics_daily") == economics.get(name, {"mode": "skipped"}), name
         writing_days, ai_words = downstream[name]
         assert _refreshed(run, "user_writing_days") == writing_days, name
         assert _refreshed(run, "ai_words_daily") == ai_words, name
-        progress = {"mode": "key", "keys": projects_reached[name]} if name in projects_reached else {"mode": "skipped"}
+        progress = {"mode": "key", "keys": projects_reached[name]} if name in projects_reached else unmoved[name]
         assert _refreshed(run, "writing_progress_daily") == progress, name
         after = _facts(live)
         assert (before - after, after - before) == (old, new), name
         # its difference is its change set: the publication writes it from that, not compared whole
-        assert "marts.version_facts" in run["publication"]["by_change_set"], name
+        assert ("marts.version_facts" in run["publication"]["by_change_set"]) == (name not in facts), name
         assert _unequal_tables(live, _full_run_beside(live, env, tmp_path / name)) == [], name

@@ -20,7 +20,7 @@ import duckdb
 
 from pipelines.config import setting
 from pipelines.errors import UserError
-from pipelines.queries import QUERIES_DIR, sql_file
+from pipelines.queries import QUERIES_DIR, one_row, sql_file
 from pipelines.transform import changes as change_sets
 from pipelines.transform.changes import ChangeSet
 from pipelines.transform.contracts import MartContract, Refresh, load_contracts
@@ -155,10 +155,11 @@ def _refresh(
     from pipelines.transform.lineage import lineage  # lineage reads the models of this module
 
     table = f"marts.{model.name}"
-    inputs = lineage().reads[table] & changed
+    changed_inputs = set(lineage().reads[table] & changed)
+    inputs = _reaching(con, body, bound, changed_inputs)
     volatile = _recomputed_because(con, model, bound)
     if not inputs and not volatile:
-        return Refreshed("skipped")
+        return Refreshed("skipped", reason="no column it reads changed" if changed_inputs else "")
     refresh = contract.refresh
     mapped = dict(refresh.inputs)
     unmapped = sorted(name for name in inputs if name not in mapped or change_sets.changed_everywhere(con, name))
@@ -202,6 +203,64 @@ def _refresh(
     _rebuild_where(con, model, body, bound, filter_params, in_periods)
     shown = [f">= {first.isoformat()}"] if refresh.spine and first else [p.isoformat() for p in periods]
     return Refreshed(refresh.by, periods=shown + (["null"] if with_null else []))
+
+
+def _reaching(con: duckdb.DuckDBPyConnection, body: str, bound: dict[str, object], inputs: set[str]) -> set[str]:
+    """The changed `inputs` whose changes reach the model: all but those whose change set changed only columns the
+    model does not read (a chapter's word count, for a mart reading only its project). An input without a change
+    set (changed everywhere, or not recorded) always reaches it."""
+    read = _columns_read(con, body, bound) if inputs else None
+    reaching = set()
+    for name in inputs:
+        recorded = change_sets.recorded(con, name)
+        columns = read.get(name) if read is not None and recorded is not None else None
+        if (
+            not columns
+            or one_row(
+                con.execute(
+                    sql_file("marts_refresh/change_set_differs"), {"changes": recorded, "columns": sorted(columns)}
+                )
+            )[0]
+        ):
+            reaching.add(name)
+    return reaching
+
+
+_COLUMNS_READ: dict[str, dict[str, set[str]] | None] = {}  # by model SQL: planned once per process
+
+
+def _columns_read(con: duckdb.DuckDBPyConnection, body: str, bound: dict[str, object]) -> dict[str, set[str]] | None:
+    """The columns of each table (`schema.table`) the model's plan scans; None when it cannot be planned.
+
+    Planned with DuckDB's removal of unused columns only: its other optimizers may also drop a column the current
+    data make moot (a filter its statistics show always true), which other rows would need."""
+    if body not in _COLUMNS_READ:
+        previous = one_row(con.execute("select current_setting('disabled_optimizers')"))[0]
+        others = [name for (name,) in con.execute(sql_file("marts_refresh/optimizers_but_unused_columns")).fetchall()]
+        con.execute(f"set disabled_optimizers = '{','.join(others)}'")  # DuckDB's own names: no quotes in them
+        try:
+            plan = one_row(con.execute(f"explain (format json) {body}", bound))[1]
+        except duckdb.Error:
+            plan = None
+        finally:
+            con.execute(f"set disabled_optimizers = '{previous}'")
+        _COLUMNS_READ[body] = None if plan is None else _scanned_columns(json.loads(plan))
+    return _COLUMNS_READ[body]
+
+
+def _scanned_columns(nodes: list[dict[str, object]]) -> dict[str, set[str]]:
+    """`schema.table` -> the columns the scans of a JSON plan (EXPLAIN (FORMAT JSON)) project."""
+    scanned: dict[str, set[str]] = {}
+    while nodes:
+        node = nodes.pop()
+        extra = node.get("extra_info")
+        if isinstance(extra, dict) and isinstance(extra.get("Table"), str):
+            table = ".".join(extra["Table"].split(".")[-2:])  # database.schema.table
+            projected = extra.get("Projections") or []
+            scanned.setdefault(table, set()).update([projected] if isinstance(projected, str) else projected)
+        children = node.get("children")
+        nodes.extend(children if isinstance(children, list) else [])
+    return scanned
 
 
 def _recomputed_because(con: duckdb.DuckDBPyConnection, model: Model, bound: dict[str, object]) -> str:
