@@ -110,8 +110,8 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
         ("chapter_edited", f"update content.chapters set word_count = 999 where id = '{C4}'", set(), set()),
     ]
     # How user_writing_days and ai_words_daily refresh from version_facts' change set: the days of the versions whose
-    # day or author (AI words) changed; a genre, a project or a generation changes no column they read.
-    unreached = {"mode": "skipped", "reason": "no column it reads changed"}
+    # day or author (AI words) changed; a genre, a project or a generation does not reach them.
+    unreached = {"mode": "skipped", "reason": "no period reached"}
     downstream: dict[str, tuple[dict, dict]] = {
         "new_version": ({"mode": "day", "periods": ["2024-02-05"]}, {"mode": "day", "periods": ["2024-02-05"]}),
         "updated_version": (unreached, {"mode": "day", "periods": ["2024-01-12"]}),  # V2's AI words
@@ -121,14 +121,16 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
         "chapter_edited": ({"mode": "skipped"}, {"mode": "skipped"}),  # version_facts did not change
     }
     # A mart rebuilt whole (unit_economics_daily) only when a column it reads changed: of chapters it reads the
-    # project alone, so a moved chapter rebuilds it and an edited one does not; a new generation does.
+    # project alone, so a moved chapter rebuilds it and an edited one does not; a new generation does. Marts by key
+    # map the edited chapter to no key.
     untouched = {"mode": "skipped", "reason": "no column it reads changed"}
     economics = {"moved_chapter": {"mode": "whole"}, "late_generation": {"mode": "whole"}, "chapter_edited": untouched}
-    facts = {"chapter_edited": untouched}
+    no_key = {"mode": "skipped", "reason": "no key reached"}
+    facts = {"chapter_edited": no_key}
     # writing_progress_daily by project: a version reaches its chapter's project, a moved chapter both projects; a
     # generation does not reach the mart at all
     projects_reached = {"new_version": 1, "updated_version": 1, "moved_chapter": 2, "deleted_version": 1}
-    unmoved = {"late_generation": {"mode": "skipped"}, "chapter_edited": untouched}
+    unmoved = {"late_generation": {"mode": "skipped"}, "chapter_edited": no_key}
     for name, change, old, new in steps:
         before = _facts(live)
         execute(source_url, change)

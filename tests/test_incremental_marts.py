@@ -191,8 +191,8 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
             ["2024-03-01", "2024-03-02"],
         ),
         "deleted_row": (["2024-03-02"], ["2024-03-02"], ["2024-03-02"], no_period),
-        # U3's row changed, not their tier (nor any column usage_daily reads of users)
-        "null_date": ({"mode": "skipped", "reason": "no column it reads changed"}, None, None, None),
+        # U3's row changed, not their tier: none of their usage days is reached
+        "null_date": (no_period, None, None, None),
     }
     # The staged tables each change reaches (their change sets publish them).
     events_usage_generations = ["staging.ai_generations", "staging.usage_records", "staging.user_events"]
