@@ -215,12 +215,13 @@ def _write_back_in_process(
         # nothing changed: nothing sent, nothing written, no row rewritten
         assert again() == WriteBackCounts(project_metrics=0, statistics_chapters=0, statistics_projects=0)
         # C2 rewritten with the same text: P1 is recomputed, and C2 read again (a new version); without the kept
-        # counts (their file lost) C1 is read too; a state of another database (whose xids name other rows) has
-        # every project recomputed and every text read. The statistics stay the same.
+        # counts (their file lost, or damaged) C1 is read too; a state of another database (whose xids name other
+        # rows) has every project recomputed and every text read. The statistics stay the same.
         touch_c2 = f"update content.chapters set status = status where id = '{C2}'"
         for prepare, rewritten, read in (
             (lambda: execute(url, touch_c2), 2, 1),
             (lambda: (state_path.with_suffix(".sqlite").unlink(), execute(url, touch_c2)), 2, 2),
+            (lambda: (state_path.with_suffix(".sqlite").write_bytes(b"not a database"), execute(url, touch_c2)), 2, 2),
             (lambda: state_path.write_text(state_path.read_text().replace("postgresql://", "postgresql://o.")), 3, 3),
         ):
             prepare()

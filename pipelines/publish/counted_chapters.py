@@ -49,10 +49,12 @@ class CountedChapters:
 
     def __init__(self, path: Path, database: str, *, forget: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = sqlite3.connect(path, isolation_level=None)  # explicit transactions: `remember` is one
+        try:
+            self._con = self._open(path)
+        except sqlite3.DatabaseError:  # not a database (a damaged file): only a cache, so it starts over
+            path.unlink()
+            self._con = self._open(path)
         with closing(self._con.cursor()) as cursor:
-            for statement in _SCHEMA:
-                cursor.execute(statement)
             stored = cursor.execute("select database from rollup").fetchone()
             if forget or stored is None or stored[0] != database:
                 cursor.execute("begin")
@@ -60,6 +62,17 @@ class CountedChapters:
                 cursor.execute("delete from rollup")
                 cursor.execute("insert into rollup values (?)", (database,))
                 cursor.execute("commit")
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        con = sqlite3.connect(path, isolation_level=None)  # explicit transactions: `remember` is one
+        try:
+            for statement in _SCHEMA:
+                con.execute(statement)
+        except sqlite3.DatabaseError:
+            con.close()
+            raise
+        return con
 
     def of_projects(self, project_ids: Iterable[UUID]) -> Known:
         """The versions counted of the chapters last seen in `project_ids` (a chapter moved since is counted

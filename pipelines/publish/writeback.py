@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -124,7 +125,8 @@ def write_back(
                 conn, since_xid=since_xid, changed=changed_chapters, scan=scan, counted_before=counted_before
             )
             conn.commit()
-            counted_before.remember(refreshed.counted, deleted=changed_chapters.deleted if changed_chapters else ())
+            with suppress(sqlite3.Error):  # only a cache: not kept, those texts are read again next time
+                counted_before.remember(refreshed.counted, deleted=changed_chapters.deleted if changed_chapters else ())
     if project_metrics:
         # Projects gone from the warehouse drop out; a row the source refused (its project was deleted meanwhile)
         # was not written, so it has no digest and is sent again should the project come back.
