@@ -215,22 +215,17 @@ def _refresh(
 def _reaching(con: duckdb.DuckDBPyConnection, body: str, bound: dict[str, object], inputs: set[str]) -> set[str]:
     """The changed `inputs` whose changes reach the model: all but those whose change set changed only columns the
     model does not read (a chapter's word count, for a mart reading only its project). An input without a change
-    set (changed everywhere, or not recorded) always reaches it."""
-    read = _columns_read(con, body, bound) if inputs else None
-    reaching = set()
-    for name in inputs:
-        recorded = change_sets.recorded(con, name)
-        columns = read.get(name) if read is not None and recorded is not None else None
-        if (
-            not columns
-            or one_row(
-                con.execute(
-                    sql_file("marts_refresh/change_set_differs"), {"changes": recorded, "columns": sorted(columns)}
-                )
-            )[0]
-        ):
-            reaching.add(name)
-    return reaching
+    set (changed everywhere, or not recorded), or that the plan does not show read column by column, reaches it."""
+    read = _columns_read(con, body, bound) or {}
+    return {name for name in inputs if _changes_any(con, change_sets.recorded(con, name), read.get(name))}
+
+
+def _changes_any(con: duckdb.DuckDBPyConnection, recorded: str | None, columns: set[str] | None) -> bool:
+    """Whether the change set `recorded` changed any of `columns` (unknown either: yes)."""
+    if recorded is None or not columns:
+        return True
+    parameters = {"changes": recorded, "columns": sorted(columns)}
+    return bool(one_row(con.execute(sql_file("marts_refresh/change_set_differs"), parameters))[0])
 
 
 _COLUMNS_READ: dict[str, dict[str, set[str]] | None] = {}  # by model SQL: planned once per process
