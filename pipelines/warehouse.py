@@ -13,16 +13,22 @@ the warehouse holds none, and read-only connections can create them.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
 import duckdb
 
-from pipelines.config import paths
+from pipelines.config import paths, setting
 from pipelines.duckdb_extensions import CONNECT_CONFIG
 from pipelines.errors import UserError, first_line
 from pipelines.publish import lake
 from pipelines.queries import QUERIES_DIR
+
+# DuckDB would take 80% of RAM; a cap keeps a run beside the dashboards and spills instead of growing.
+DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 def open_publication(as_of: str | None = None) -> duckdb.DuckDBPyConnection:
@@ -57,6 +63,38 @@ def connect(
             "move it away or run `ebook-analytics etl run --full --rebuild` to build a fresh one"
         ) from exc
     return _configured(con)
+
+
+def work_memory_limit() -> str:
+    """DuckDB's buffer pool for building and checking the warehouse (setting `etl_memory_limit`); it spills beyond."""
+    return setting("etl_memory_limit", DEFAULT_MEMORY_LIMIT)
+
+
+@contextmanager
+def private_copy(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The latest publication of the warehouse at `path`, copied whole into a private in-memory database, for work
+    that queries every table many times: through DuckLake each query pays its catalog lookups (~10 ms however small),
+    and the checks make thousands. Beyond `work_memory_limit()` the copy spills to a temporary folder beside the
+    data files. A plain DuckDB file is opened read-only as it is."""
+    if not lake.is_catalog(Path(path)):
+        con = connect(path, read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+        return
+    published = lake.at(Path(path))
+    publication = lake.resolve(published, None)
+    with tempfile.TemporaryDirectory(prefix=".copy-", dir=published.data_path.parent) as spill:
+        config = {**CONNECT_CONFIG, "memory_limit": work_memory_limit(), "temp_directory": spill}
+        con = _configured(duckdb.connect(config=config))
+        try:
+            lake.attach(con, published, snapshot=publication.snapshot_id)
+            con.execute(f"copy from database {lake.LAKE_ALIAS} to memory")
+            con.execute(f"detach {lake.LAKE_ALIAS}")
+            yield con
+        finally:
+            con.close()
 
 
 def _configured(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:

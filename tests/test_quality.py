@@ -563,6 +563,8 @@ def test_checks_whose_tables_did_not_change_keep_their_result(fresh_source: str,
     assert ("staging.revenue_shares.shares_add_up_to_sales", "error", "FAIL") in _verdicts(checked.stdout)
     assert "kept from the run that published them" in checked.stdout
     assert "kept from" not in full.stdout and "kept from" not in expired.stdout
+    # Checked on a private copy of the publication, which leaves nothing beside the warehouse.
+    assert not list(Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"]).parent.glob(".copy-*"))
 
 
 def test_stale_source_publishes_with_freshness_warnings(

@@ -57,8 +57,6 @@ PUBLISHED = ("published", "partial")  # the statuses of a run whose build became
 # The content-statistics watermark, in the data folder: the warehouse folder holds only the warehouse, its history
 # and its lock.
 WRITEBACK_STATE = "writeback_state.json"
-# DuckDB would take 80% of RAM; a cap keeps a run beside the dashboards and spills instead of growing.
-DEFAULT_MEMORY_LIMIT = "1GB"
 # ChartMogul's default: a customer who resubscribes within 14 days of cancelling never churned.
 DEFAULT_RESUBSCRIBE_WINDOW_DAYS = 14
 # meta.check_results' columns, for handing a run's results to DuckDB in one piece
@@ -340,11 +338,11 @@ def _open_work(work: Path, published: lake.Lake, *, usable: bool, full: bool) ->
         for stale in (work, work.with_name(work.name + ".wal")):
             stale.unlink(missing_ok=True)
     try:
-        con = warehouse.connect(work, memory_limit=setting("etl_memory_limit", DEFAULT_MEMORY_LIMIT))
+        con = warehouse.connect(work, memory_limit=warehouse.work_memory_limit())
     except UserError:  # an unreadable working file: it is only a cache of the lake
         for stale in (work, work.with_name(work.name + ".wal")):
             stale.unlink(missing_ok=True)
-        con = warehouse.connect(work, memory_limit=setting("etl_memory_limit", DEFAULT_MEMORY_LIMIT))
+        con = warehouse.connect(work, memory_limit=warehouse.work_memory_limit())
     try:
         if usable and not full:
             last = lake.latest(published)
