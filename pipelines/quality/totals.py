@@ -31,9 +31,8 @@ from pipelines.quality.result import CheckResult
 from pipelines.quality.reuse import Changes, Table, young
 from pipelines.quality.suites import Check, TableSuite
 from pipelines.queries import one_row, registered, sql_file
-from pipelines.transform.changes import change_table
+from pipelines.transform.changes import HOUSE_SCHEMAS, change_table
 
-_HOUSE_SCHEMAS = ("staging", "history", "marts")
 _SOURCE = re.compile(
     r"select\s+(?P<aggregate>.+?)\s+from\s+(?P<schema>[a-z_]+)\.(?P<table>[a-z_][a-z0-9_]*)"
     r"(?:\s+where\s+(?P<condition>.+))?",
@@ -116,7 +115,7 @@ def sides(suite: TableSuite, check: Check) -> tuple[Side, Side] | None:
     found = _SOURCE.fullmatch(source)
     if found is None or not _additive(mart) or not _additive(found["aggregate"]):
         return None
-    if found["schema"].lower() not in _HOUSE_SCHEMAS:
+    if found["schema"].lower() not in HOUSE_SCHEMAS:
         return None
     condition = found["condition"]
     if condition is not None and not (_balanced(condition) and _plain(condition)):

@@ -469,7 +469,8 @@ def _build(
                 refreshed: dict[str, Refreshed] = {}
                 run_models(con, model_parameters(extraction.snapshot_at), change_set, refreshed)
                 record.marts = {name: outcome.as_dict() for name, outcome in refreshed.items()}
-        taken: dict[tuple[str, str], Fingerprint] = {}
+        changed = None if change_set is None else changes.read(con)  # again: the transform recorded the marts' since
+        taken = {} if changed is None else _unchanged_since_published(con, changed)
         check_totals: totals.Totals = {}
         with record.step("checks"):
             # The working file still holds the last publication's results: those of unchanged inputs are kept.
@@ -477,9 +478,8 @@ def _build(
                 con,
                 snapshot_at=extraction.snapshot_at,
                 previous=previous,
-                earlier=None if change_set is None else reuse.recorded(con),
-                # read again: the transform recorded the marts' changed rows since
-                changes=None if change_set is None else _changes_since_published(con, changes.read(con)),
+                earlier=None if changed is None else reuse.recorded(con),
+                changes=None if changed is None else _changes_since_published(con, changed),
                 taken=taken,
                 kept_totals=check_totals,
             )
@@ -549,6 +549,20 @@ def _changes_since_published(con: duckdb.DuckDBPyConnection, changed: changes.Ch
 
     names = (name.partition(".") for name in changed.rows - changed.everything)
     return Changes(lake.published_fingerprints(con), frozenset((schema, table) for schema, _, table in names))
+
+
+def _unchanged_since_published(
+    con: duckdb.DuckDBPyConnection, changed: changes.ChangeSet
+) -> dict[tuple[str, str], Fingerprint]:
+    """The fingerprints as published of the tables this incremental run left as they were, which the checks and the
+    publish then need not scan (a second and more for the largest at `large`): the working file started equal to
+    the publication (restored otherwise, which forgets them), and every write of a run to the house schemas is in
+    its change sets (the marts refresh by them)."""
+    return {
+        table: fingerprint
+        for table, fingerprint in lake.published_fingerprints(con).items()
+        if table[0] in changes.HOUSE_SCHEMAS and f"{table[0]}.{table[1]}" not in changed.changed
+    }
 
 
 def _maintain(con: duckdb.DuckDBPyConnection, record: RunRecord, published: lake.Lake, *, first: bool) -> None:

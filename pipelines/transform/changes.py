@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import duckdb
 
 _PREFIX = "changes_"
+# The schemas the marts are built from and into: every write a run makes in them is in its change sets.
+HOUSE_SCHEMAS = ("staging", "history", "marts")
 
 
 def change_table(table: str) -> str:

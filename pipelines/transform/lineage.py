@@ -16,13 +16,13 @@ from typing import Any
 import duckdb
 
 from pipelines.queries import sql_file
+from pipelines.transform.changes import HOUSE_SCHEMAS
 from pipelines.transform.history import COMPLETIONS_TABLE, load_entities
 from pipelines.transform.runner import load_models
 
 # The write-back of analytics.project_metrics (queries/writeback/project_metrics.sql) reads the warehouse: a node
 # of its own, held back like a mart. (content.content_statistics is computed from the source's text, not from here.)
 WRITEBACK = "writeback.project_metrics"
-_SCHEMAS = ("staging", "history", "marts")
 
 
 @cache
@@ -51,7 +51,7 @@ def tables_read(sql: str) -> frozenset[str]:
     return frozenset(
         f"{node['schema_name']}.{node['table_name']}"
         for node in _nodes(_tree(sql))
-        if node.get("type") == "BASE_TABLE" and node.get("schema_name") in _SCHEMAS
+        if node.get("type") == "BASE_TABLE" and node.get("schema_name") in HOUSE_SCHEMAS
     )
 
 
@@ -86,7 +86,7 @@ def every_table_read(sql: str) -> frozenset[tuple[str, str]] | None:
         if node.get("type") != "BASE_TABLE":
             continue
         schema, table = node.get("schema_name") or "", node["table_name"]
-        if schema in _SCHEMAS and not node.get("catalog_name"):
+        if schema in HOUSE_SCHEMAS and not node.get("catalog_name"):
             found.add((schema, table))
         elif schema or table not in ctes:
             return None
