@@ -63,6 +63,9 @@ def test_readability_of_known_texts() -> None:
     assert (both.flesch_reading_ease, both.flesch_kincaid_grade) == (Decimal("106.60"), Decimal("-0.74"))
     assert count_text("") == TextCounts() and count_text(None).flesch_reading_ease is None
     assert count_text("no end mark").sentences == 1
+    # a stretch without a word is no sentence, however many marks end it; a word after the last mark is one
+    assert count_text("?! ... Wait!!! -- ... 'Fine.' Done").sentences == 3
+    assert count_text("Go.\n\n...\n\n— !").sentences == 1
 
 
 def _metrics(url: str) -> dict[str, tuple]:

@@ -14,7 +14,9 @@ from decimal import Decimal
 from functools import lru_cache
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
-_SENTENCE_END = re.compile(r"[.!?]+")
+# A sentence is a stretch ending in . ! or ? (or the end of the text) that contains a word: one match each, from
+# its first letter or digit (where its first word starts) to its end.
+_SENTENCE = re.compile(r"[A-Za-z0-9][^.!?]*")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SILENT_ENDING = re.compile(r"(?:[^laeiouy]es|ed|[^laeiouy]e)$")
 _VOWEL_GROUP = re.compile(r"[aeiouy]{1,2}")
@@ -82,8 +84,7 @@ def count_text(text: str | None) -> TextCounts:
     if not text:
         return TextCounts()
     words = _WORD.findall(text)
-    # A sentence is a stretch ending in . ! or ? (or the end of the text) that contains a word.
-    sentences = sum(map(bool, map(_WORD.search, _SENTENCE_END.split(text))))
+    sentences = len(_SENTENCE.findall(text))
     paragraphs = sum(1 for block in _PARAGRAPH_BREAK.split(text) if block.strip())
     return TextCounts(
         words=len(words),
