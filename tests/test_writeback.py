@@ -94,7 +94,16 @@ def _statistics(url: str) -> dict[str, tuple]:
             "select content_id::text, content_type, word_count, character_count, sentence_count, paragraph_count, "
             "flesch_reading_ease, flesch_kincaid_grade from content.content_statistics order by content_id"
         ).fetchall()
-    assert len(rows) == len({row[0] for row in rows})  # delete + insert never leaves two rows for one content
+    assert len(rows) == len({row[0] for row in rows})  # one row per content, whatever was stored before
+    return {row[0]: row[1:] for row in rows}
+
+
+def _statistics_versions(url: str) -> dict[str, tuple]:
+    """Each statistics row's (content, row version, sentiment): a row not rewritten keeps its version."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select content_id::text, xmin::text, sentiment_score from content.content_statistics"
+        ).fetchall()
     return {row[0]: row[1:] for row in rows}
 
 
@@ -221,6 +230,7 @@ def _write_back_in_process(
         # counts (their file lost, or damaged) C1 is read too; a state of another database (whose xids name other
         # rows) has every project recomputed and every text read. The statistics stay the same.
         touch_c2 = f"update content.chapters set status = status where id = '{C2}'"
+        stored = _statistics_versions(url)
         for prepare, rewritten, read in (
             (lambda: execute(url, touch_c2), 2, 1),
             (lambda: (state_path.with_suffix(".sqlite").unlink(), execute(url, touch_c2)), 2, 2),
@@ -231,6 +241,24 @@ def _write_back_in_process(
             recounted = again()
             assert (recounted.statistics_chapters, recounted.chapters_counted) == (rewritten, read)
             assert _statistics(url) == statistics
+            assert _statistics_versions(url) == stored  # recomputed equal: no row written
+        # C2's row stored twice and C1's changed behind our back, both with an AI analysis (a column the write-back
+        # does not compute): C2 keeps one row, C1's counts are written back in place, the analyses stay.
+        execute(
+            url,
+            f"""update content.content_statistics set sentiment_score = 0.5 where content_id in ('{C1}', '{C2}');
+            insert into content.content_statistics (content_id, content_type, word_count, sentiment_score)
+                values ('{C2}', 'chapter', 3, 0.5);
+            update content.content_statistics set word_count = 99 where content_id = '{C1}';
+            {touch_c2}""",
+        )
+        assert again().statistics_chapters == 2  # P1's chapters: C1 (kept counts) and C2
+        assert _statistics(url) == statistics
+        assert {content: sentiment for content, (_, sentiment) in _statistics_versions(url).items()} == {
+            **{content: sentiment for content, (_, sentiment) in stored.items()},
+            C1: Decimal("0.5000"),
+            C2: Decimal("0.5000"),  # the first of its rows (by id) is kept, counts rewritten where they differ
+        }
         assert _metrics(url) == day_one and _xmins(url) == versions
 
         # P1's digest no longer matches (as after a crash between a commit and the state's save): P1 is sent. The

@@ -6,7 +6,7 @@
   one is not rewritten.
 - `content.content_statistics`: per chapter and per project, computed near the data from the chapters' text; only
   projects with a chapter written since the last write-back (an xmin watermark kept in the data folder) or whose
-  rows no longer add up are recomputed. An incremental run on the source database itself names the changed
+  rows no longer add up are recomputed, and of their rows only those that differ are written. An incremental run on the source database itself names the changed
   chapters (its change set): then only their projects are recomputed, and the whole-table scans (the xmin one and
   the consistency checks) run once per UTC day.
 """
@@ -75,8 +75,8 @@ class ChangedChapters:
 @dataclass(frozen=True)
 class WriteBackCounts:
     project_metrics: int  # rows of analytics.project_metrics written (inserted or changed; equal rows are not)
-    statistics_chapters: int  # chapter rows of content.content_statistics rewritten
-    statistics_projects: int  # project rows rewritten
+    statistics_chapters: int  # chapter rows of content.content_statistics recomputed (those that differ written)
+    statistics_projects: int  # project rows recomputed
     chapters_counted: int = 0  # chapters whose text was read and counted (the others' counts were kept)
 
 
@@ -316,8 +316,9 @@ def _refresh_statistics(
             progress.update(len(rows))
     project_rows = [_statistics_row(project_id, "project", counts) for project_id, counts in projects.items()]
     _copy_rows(conn, "statistics_incoming", STATISTICS_COLUMNS, project_rows)
-    conn.execute(sql_file("writeback/statistics_replace_delete"))
-    conn.execute(sql_file("writeback/statistics_replace_insert"))
+    conn.execute(sql_file("writeback/statistics_by_key"))  # the transaction's last statements, these three
+    for statement in ("statistics_delete_duplicates", "statistics_update_changed", "statistics_insert_missing"):
+        conn.execute(sql_file(f"writeback/{statement}"))
     return _Refreshed(chapters=chapters, projects=len(projects), counted=counted)
 
 
