@@ -6,9 +6,9 @@
   one is not rewritten.
 - `content.content_statistics`: per chapter and per project, computed near the data from the chapters' text; only
   projects with a chapter written since the last write-back (an xmin watermark kept in the data folder) or whose
-  rows no longer add up are recomputed, and of their rows only those that differ are written. An incremental run on the source database itself names the changed
-  chapters (its change set): then only their projects are recomputed, and the whole-table scans (the xmin one and
-  the consistency checks) run once per UTC day.
+  rows no longer add up are recomputed, and of their rows only those that differ are written. An incremental run
+  on the source database itself names the changed chapters (its change set): then only their projects are
+  recomputed, and the whole-table scans (the xmin one and the consistency checks) run once per UTC day.
 """
 
 from __future__ import annotations
