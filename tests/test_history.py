@@ -108,6 +108,15 @@ def test_history_follows_in_place_changes_across_incremental_and_full_runs(
     )
     run_cli("etl", "run", env=cli_env)
     s1, s2 = _snapshots(cli_env)
+    # Only the history tables a changed staged table reaches are extended: no model, plan or membership changed.
+    # Chapter 1 completed and chapter 4 back in review: two chapter states, one completion.
+    assert _runs(cli_env)[-1]["history"] == {
+        "user_tiers": 1,
+        "subscription_states": 1,
+        "chapter_states": 2,
+        "payout_states": 1,
+        "chapter_completions": 1,
+    }
 
     assert _rows(live, f"select * from history.user_tiers where user_id = '{CAROL}' order by valid_from") == [
         (CAROL, "free", s1, s2, SINCE_EVER, s2),

@@ -221,6 +221,9 @@ def _add_computed(url: str, table: SourceTable, pending: _Pending) -> None:
 def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: _Pending) -> TableCounts:
     """Upsert and delete the folded changes in the staged table; counts as the other methods count them."""
     target, key = f"staging.{_identifier(table.name)}", _identifier(table.key)
+    if not pending.rows and not pending.truncated:  # no change arrived: the staged table stands, no statement on it
+        staged = one_row(con.execute(f"select count(*) from {target}"))[0]
+        return TableCounts(rows_read=0, rows_changed=0, rows_deleted=0, rows=staged, capture_method=LOGICAL)
     types = _staged_types(con, table.name)
     rows = list(pending.rows.items())
     arrow = pa.table(

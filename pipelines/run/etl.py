@@ -42,7 +42,7 @@ from pipelines.publish.writeback import WriteBackCounts, read_changed_chapters, 
 from pipelines.queries import registered, sql_file
 from pipelines.run import hooks
 from pipelines.transform import changes
-from pipelines.transform.history import carry_over, update_history
+from pipelines.transform.history import COMPLETIONS_TABLE, carry_over, load_entities, update_history
 from pipelines.transform.lineage import WRITEBACK, lineage
 from pipelines.transform.runner import Refreshed, mapped_inputs, run_models
 from pipelines.transform.spark import check_prerequisites as check_spark_prerequisites
@@ -111,6 +111,9 @@ class RunRecord:
     # skipped
     # (docs/etl.md, "Incremental marts").
     marts: dict[str, dict[str, object]] = field(default_factory=dict)
+    # The history tables the run extended, with the versions each opened: an incremental run extends only those a
+    # changed staged table reaches.
+    history: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     # The DuckLake snapshot this run published (`runs` lists it; `--as-of` addresses it), how many tables it wrote, and
     # which it wrote from change sets and which it compared whole.
@@ -145,6 +148,7 @@ class RunRecord:
             "held_back": self.held_back,
             "writeback_held_back": self.writeback_held_back,
             "marts": self.marts,
+            "history": self.history,
             "error": self.error,
             "alerts": self.alerts,
             "publication": self.publication,
@@ -456,7 +460,7 @@ def _build(
                     carried = carry_over(con, alias)
                 print(f"carried {len(carried)} history table(s) over from the earlier warehouse file {legacy}")
             with _history_changes(con, record):
-                update_history(con, extraction.snapshot_at)
+                record.history = update_history(con, extraction.snapshot_at, _history_reached(con, record))
             # The month closes live beside the warehouse; the restatements mart compares against this copy.
             load_into(con)
         previous = history.last_published(paths().run_history)
@@ -519,6 +523,24 @@ def _build(
             _drop_created(url, created)
         raise
     return extraction
+
+
+def _history_reached(con: duckdb.DuckDBPyConnection, record: RunRecord) -> set[str] | None:
+    """The history tables an incremental run extends: those built from a staged table it changed, and those not
+    built yet; None (every one) in a full run. The others would gain no version: a history table follows its staged
+    tables alone, and the run before left it in step with them."""
+    if record.mode != "incremental":
+        return None
+    staged, existing, graph = changes.read(con).changed, changes.history_tables(con), lineage()
+    names = [entity.name for entity in load_entities()] + [COMPLETIONS_TABLE]
+    return {
+        name
+        for name in names
+        # (a table whose inputs the lineage does not know is extended always)
+        if f"history.{name}" not in existing
+        or f"history.{name}" not in graph.reads
+        or graph.upstream(f"history.{name}") & staged
+    }
 
 
 def _history_changes(con: duckdb.DuckDBPyConnection, record: RunRecord) -> AbstractContextManager[None]:

@@ -118,12 +118,7 @@ def history_diff(con: duckdb.DuckDBPyConnection, upstream: dict[str, set[str]], 
     A history table some refresh declaration maps (`mapped`) gets its changed versions (a diff: history tables are
     one row per version of an entity); any other one counts as changed everywhere when a table it is built from
     changed (a mart reading it refreshes whole then anyway)."""
-    existing = {
-        f"history.{name}"
-        for (name,) in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'history' and not temporary"
-        ).fetchall()
-    }
+    existing = history_tables(con)
     staged = read(con).changed
     diffed = sorted(table for table in upstream if table in existing and table in mapped)
     for table in diffed:
@@ -135,6 +130,12 @@ def history_diff(con: duckdb.DuckDBPyConnection, upstream: dict[str, set[str]], 
             con.execute(f"drop table before_{change_table(table)}")
         elif table not in existing or inputs & staged:
             everything(con, table)
+
+
+def history_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The `history.<name>` tables the working file has."""
+    rows = con.execute("select table_name from duckdb_tables() where schema_name = 'history' and not temporary")
+    return {f"history.{name}" for (name,) in rows.fetchall()}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ the published history over before extending it.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -62,11 +63,16 @@ def _statement(name: str, **identifiers: str) -> str:
     return sql_file(f"history/{name}").format(**identifiers)
 
 
-def update_history(con: duckdb.DuckDBPyConnection, snapshot_at: datetime) -> dict[str, int]:
-    """Extend every history table with the staged values as of `snapshot_at`; returns versions opened per table."""
+def update_history(
+    con: duckdb.DuckDBPyConnection, snapshot_at: datetime, tables: Collection[str] | None = None
+) -> dict[str, int]:
+    """Extend the history tables (`tables`: their names, None: every one) with the staged values as of
+    `snapshot_at`; returns versions opened per table extended."""
     con.execute("create schema if not exists history")
     opened: dict[str, int] = {}
     for entity in load_entities():
+        if tables is not None and entity.name not in tables:
+            continue
         con.execute(f"create or replace temp table history_incoming as {entity.sql}")
         con.execute(_statement("scd2_create", table=entity.name))
         same_values = " and ".join(f"incoming.{c} is not distinct from versions.{c}" for c in entity.columns) or "true"
@@ -78,6 +84,8 @@ def update_history(con: duckdb.DuckDBPyConnection, snapshot_at: datetime) -> dic
             con, _statement("scd2_open", table=entity.name, key=entity.key), snapshot_at
         )
         con.execute("drop table history_incoming")
+    if tables is not None and COMPLETIONS_TABLE not in tables:
+        return opened
     con.execute(_statement("chapter_completions_create"))
     opened[COMPLETIONS_TABLE] = _rows_written(
         con, f"insert into history.{COMPLETIONS_TABLE} {_statement(COMPLETIONS_TABLE)}", snapshot_at
