@@ -14,7 +14,7 @@ the warehouse holds none, and read-only connections can create them.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -71,11 +71,13 @@ def work_memory_limit() -> str:
 
 
 @contextmanager
-def private_copy(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The latest publication of the warehouse at `path`, copied whole into a private in-memory database, for work
-    that queries every table many times: through DuckLake each query pays its catalog lookups (~10 ms however small),
-    and the checks make thousands. Beyond `work_memory_limit()` the copy spills to a temporary folder beside the
-    data files. A plain DuckDB file is opened read-only as it is."""
+def private_copy(
+    path: Path | str, tables: Collection[tuple[str, str]] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The latest publication of the warehouse at `path`, its `tables` ((schema, table); None: all of it) copied
+    into a private in-memory database, for work that queries them many times: through DuckLake each query pays its
+    catalog lookups (~10 ms however small), and the checks make thousands. Beyond `work_memory_limit()` the copy
+    spills to a temporary folder beside the data files. A plain DuckDB file is opened read-only as it is."""
     if not lake.is_catalog(Path(path)):
         con = connect(path, read_only=True)
         try:
@@ -90,7 +92,11 @@ def private_copy(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
         con = _configured(duckdb.connect(config=config))
         try:
             lake.attach(con, published, snapshot=publication.snapshot_id)
-            con.execute(f"copy from database {lake.LAKE_ALIAS} to memory")
+            if tables is None:
+                con.execute(f"copy from database {lake.LAKE_ALIAS} to memory")
+            for schema, table in sorted(tables or ()):
+                con.execute(f'create schema if not exists "{schema}"')
+                con.execute(f'create table "{schema}"."{table}" as from {lake.LAKE_ALIAS}."{schema}"."{table}"')
             con.execute(f"detach {lake.LAKE_ALIAS}")
             yield con
         finally:

@@ -6,6 +6,8 @@ results (`as_dict()`) in the run history and `meta.check_results`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +28,9 @@ from pipelines.queries import sql_file
 from pipelines.transform.contracts import load_contracts
 from pipelines.transform.lineage import consumed_tables, lineage
 from pipelines.warehouse import connect
+
+# Where the checks not kept run, given their suites (`run_checks`).
+ValidatedOn = Callable[[list[TableSuite]], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
 __all__ = ["CheckResult", "held_back", "run_checks", "thresholds"]
 
@@ -143,6 +148,7 @@ def run_checks(
     changes: reuse.Changes | None = None,
     taken: dict[Table, Fingerprint] | None = None,
     kept_totals: totals.Totals | None = None,
+    validated_on: ValidatedOn | None = None,
 ) -> list[CheckResult]:
     """Every check against the freshly built (not yet published) warehouse behind `con`.
 
@@ -153,7 +159,8 @@ def run_checks(
     check that passed runs on the changed rows only. A reconciliation of additive totals is decided on its totals
     (`pipelines.quality.totals`: the earlier ones kept in `meta.check_totals`, brought up to date by `changes`);
     `kept_totals` receives them, to keep with the results. Neither for Data Docs, which show every check run on its
-    table. `taken` receives the tables' fingerprints.
+    table. `taken` receives the tables' fingerprints. `validated_on` gives the connection the checks not kept run on
+    (given those checks' suites): `con` by default.
     """
     suites, missing = build_suites(con, snapshot_at=snapshot_at, previous_rows=previous_row_counts(con, previous))
     now = datetime.now(UTC)
@@ -187,6 +194,9 @@ def run_checks(
         if kept_totals is not None:
             kept_totals.update(computed)
     pending = [TableSuite(s.schema, s.table, s.key, [c for c in s.checks if c.name not in kept]) for s in suites]
+    pending = [suite for suite in pending if suite.checks]
+    with nullcontext(con) if validated_on is None or not pending else validated_on(pending) as checked:
+        validated = validate(checked, pending, docs_dir=docs_dir)
     ran = {
         result.name: replace(
             result,
@@ -195,7 +205,7 @@ def run_checks(
             rows_checked=_table_rows(taken, result.table),
             element_count=_table_rows(taken, result.table),
         )
-        for result in validate(con, [suite for suite in pending if suite.checks], docs_dir=docs_dir)
+        for result in validated
     }
     results = list(missing)
     for suite in suites:

@@ -40,6 +40,18 @@ def tables_read(suite: TableSuite, check: Check) -> frozenset[Table] | None:
     return None if named is None else own | named
 
 
+def tables_checked(suites: list[TableSuite]) -> set[Table] | None:
+    """Every table the checks of `suites` read; None when one reads a table it cannot name."""
+    tables: set[Table] = set()
+    for suite in suites:
+        for check in suite.checks:
+            read = tables_read(suite, check)
+            if read is None:
+                return None
+            tables |= read
+    return tables
+
+
 def input_digests(
     con: duckdb.DuckDBPyConnection, suites: list[TableSuite], taken: dict[Table, Fingerprint]
 ) -> dict[str, str | None]:
