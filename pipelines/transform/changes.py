@@ -120,7 +120,8 @@ def history_diff(con: duckdb.DuckDBPyConnection, upstream: dict[str, set[str]], 
     changed (a mart reading it refreshes whole then anyway)."""
     existing = history_tables(con)
     staged = read(con).changed
-    diffed = sorted(table for table in upstream if table in existing and table in mapped)
+    # (one whose staged tables did not change gains no version: nothing to diff)
+    diffed = sorted(table for table in upstream if table in existing and table in mapped and upstream[table] & staged)
     for table in diffed:
         con.execute(f"create or replace temp table before_{change_table(table)} as from {table}")
     yield
