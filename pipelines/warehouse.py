@@ -94,9 +94,10 @@ def private_copy(
             lake.attach(con, published, snapshot=publication.snapshot_id)
             if tables is None:
                 con.execute(f"copy from database {lake.LAKE_ALIAS} to memory")
-            for schema, table in sorted(tables or ()):
-                con.execute(f'create schema if not exists "{schema}"')
-                con.execute(f'create table "{schema}"."{table}" as from {lake.LAKE_ALIAS}."{schema}"."{table}"')
+            else:
+                for schema, table in sorted(tables):
+                    con.execute(f'create schema if not exists "{schema}"')
+                    con.execute(f'create table "{schema}"."{table}" as from {lake.LAKE_ALIAS}."{schema}"."{table}"')
             con.execute(f"detach {lake.LAKE_ALIAS}")
             yield con
         finally:

@@ -42,7 +42,7 @@ from pipelines.publish.writeback import WriteBackCounts, read_changed_chapters, 
 from pipelines.queries import registered, sql_file
 from pipelines.run import hooks
 from pipelines.transform import changes
-from pipelines.transform.history import COMPLETIONS_TABLE, carry_over, load_entities, update_history
+from pipelines.transform.history import carry_over, update_history
 from pipelines.transform.lineage import WRITEBACK, lineage
 from pipelines.transform.runner import Refreshed, mapped_inputs, run_models
 from pipelines.transform.spark import check_prerequisites as check_spark_prerequisites
@@ -459,8 +459,9 @@ def _build(
                 with lake.legacy_attached(con, legacy) as alias:
                     carried = carry_over(con, alias)
                 print(f"carried {len(carried)} history table(s) over from the earlier warehouse file {legacy}")
-            with _history_changes(con, record):
-                record.history = update_history(con, extraction.snapshot_at, _history_reached(con, record))
+            reached = _history_reached(con, record)
+            with nullcontext() if reached is None else changes.history_diff(con, reached, mapped_inputs()):
+                record.history = update_history(con, extraction.snapshot_at, reached)
             # The month closes live beside the warehouse; the restatements mart compares against this copy.
             load_into(con)
         previous = history.last_published(paths().run_history)
@@ -474,7 +475,8 @@ def _build(
                 run_models(con, model_parameters(extraction.snapshot_at), change_set, refreshed)
                 record.marts = {name: outcome.as_dict() for name, outcome in refreshed.items()}
         changed = None if change_set is None else changes.read(con)  # again: the transform recorded the marts' since
-        taken = {} if changed is None else _unchanged_since_published(con, changed)
+        published_prints = {} if changed is None else lake.published_fingerprints(con)
+        taken = {} if changed is None else _unchanged_since_published(published_prints, changed)
         check_totals: totals.Totals = {}
         with record.step("checks"):
             # The working file still holds the last publication's results: those of unchanged inputs are kept.
@@ -483,7 +485,7 @@ def _build(
                 snapshot_at=extraction.snapshot_at,
                 previous=previous,
                 earlier=None if changed is None else reuse.recorded(con),
-                changes=None if changed is None else _changes_since_published(con, changed),
+                changes=None if changed is None else _changes_since_published(published_prints, changed),
                 taken=taken,
                 kept_totals=check_totals,
             )
@@ -526,30 +528,14 @@ def _build(
 
 
 def _history_reached(con: duckdb.DuckDBPyConnection, record: RunRecord) -> set[str] | None:
-    """The history tables an incremental run extends: those built from a staged table it changed, and those not
-    built yet; None (every one) in a full run. The others would gain no version: a history table follows its staged
-    tables alone, and the run before left it in step with them."""
+    """The history tables an incremental run extends, and records the changes of for the marts
+    (`changes.history_reached`); None in a full run, which extends them all and rebuilds every mart."""
     if record.mode != "incremental":
         return None
-    staged, existing, graph = changes.read(con).changed, changes.history_tables(con), lineage()
-    names = [entity.name for entity in load_entities()] + [COMPLETIONS_TABLE]
-    return {
-        name
-        for name in names
-        # (a table whose inputs the lineage does not know is extended always)
-        if f"history.{name}" not in existing
-        or f"history.{name}" not in graph.reads
-        or graph.upstream(f"history.{name}") & staged
-    }
-
-
-def _history_changes(con: duckdb.DuckDBPyConnection, record: RunRecord) -> AbstractContextManager[None]:
-    """An incremental run records what the history update changes, for the marts; a full run rebuilds them all."""
-    if record.mode != "incremental":
-        return nullcontext()
     graph = lineage()
-    upstream = {name: graph.upstream(name) for name in graph.reads if name.startswith("history.")}
-    return changes.history_diff(con, upstream, mapped_inputs())
+    return changes.history_reached(
+        con, {name: graph.upstream(name) for name in graph.reads if name.startswith("history.")}
+    )
 
 
 def _change_set(
@@ -565,24 +551,25 @@ def _change_set(
     return changes.read(con)
 
 
-def _changes_since_published(con: duckdb.DuckDBPyConnection, changed: changes.ChangeSet) -> Changes:
-    """What this run changed since the publication in the working file: for the checks of changed rows."""
+def _changes_since_published(published: dict[tuple[str, str], Fingerprint], changed: changes.ChangeSet) -> Changes:
+    """What this run changed since the publication in the working file (`published`: its tables' fingerprints then):
+    for the checks of changed rows."""
     from pipelines.quality.reuse import Changes  # with Great Expectations, imported once the checks run
 
     names = (name.partition(".") for name in changed.rows - changed.everything)
-    return Changes(lake.published_fingerprints(con), frozenset((schema, table) for schema, _, table in names))
+    return Changes(published, frozenset((schema, table) for schema, _, table in names))
 
 
 def _unchanged_since_published(
-    con: duckdb.DuckDBPyConnection, changed: changes.ChangeSet
+    published: dict[tuple[str, str], Fingerprint], changed: changes.ChangeSet
 ) -> dict[tuple[str, str], Fingerprint]:
-    """The fingerprints as published of the tables this incremental run left as they were, which the checks and the
-    publish then need not scan (a second and more for the largest at `large`): the working file started equal to
-    the publication (restored otherwise, which forgets them), and every write of a run to the house schemas is in
-    its change sets (the marts refresh by them)."""
+    """Of the fingerprints as published (`published`), those of the tables this incremental run left as they were,
+    which the checks and the publish then need not scan (a second and more for the largest at `large`): the working
+    file started equal to the publication (restored otherwise, which forgets them), and every write of a run to the
+    house schemas is in its change sets (the marts refresh by them)."""
     return {
         table: fingerprint
-        for table, fingerprint in lake.published_fingerprints(con).items()
+        for table, fingerprint in published.items()
         if table[0] in changes.HOUSE_SCHEMAS and f"{table[0]}.{table[1]}" not in changed.changed
     }
 

@@ -111,25 +111,31 @@ def record_diff(con: duckdb.DuckDBPyConnection, table: str, before: str, after: 
     return recorded_rows(con, table)
 
 
+def history_reached(con: duckdb.DuckDBPyConnection, upstream: dict[str, set[str]]) -> set[str]:
+    """The history tables (`history.<name>`) an incremental run's staged changes reach: those built from a staged
+    table it changed (`upstream`: each one's staged tables, transitively), and those not built yet. The others gain
+    no version: a history table follows its staged tables alone, and the run before left it in step with them."""
+    existing, staged = history_tables(con), read(con).changed
+    return {table for table, inputs in upstream.items() if table not in existing or inputs & staged}
+
+
 @contextmanager
-def history_diff(con: duckdb.DuckDBPyConnection, upstream: dict[str, set[str]], mapped: set[str]) -> Iterator[None]:
-    """Record what the block changes in the history tables (`upstream`: each one's staged tables, transitively).
+def history_diff(con: duckdb.DuckDBPyConnection, reached: set[str], mapped: set[str]) -> Iterator[None]:
+    """Record what the block changes in the `reached` history tables (`history_reached`; the others change nothing).
 
     A history table some refresh declaration maps (`mapped`) gets its changed versions (a diff: history tables are
-    one row per version of an entity); any other one counts as changed everywhere when a table it is built from
-    changed (a mart reading it refreshes whole then anyway)."""
+    one row per version of an entity); any other one counts as changed everywhere (a mart reading it refreshes whole
+    then anyway), as does one not built before."""
     existing = history_tables(con)
-    staged = read(con).changed
-    # (one whose staged tables did not change gains no version: nothing to diff)
-    diffed = sorted(table for table in upstream if table in existing and table in mapped and upstream[table] & staged)
+    diffed = sorted(table for table in reached if table in existing and table in mapped)
     for table in diffed:
         con.execute(f"create or replace temp table before_{change_table(table)} as from {table}")
     yield
-    for table, inputs in sorted(upstream.items()):
+    for table in sorted(reached):
         if table in diffed:
             record_diff(con, table, f"from before_{change_table(table)}", f"from {table}")
             con.execute(f"drop table before_{change_table(table)}")
-        elif table not in existing or inputs & staged:
+        else:
             everything(con, table)
 
 

@@ -66,12 +66,12 @@ def _statement(name: str, **identifiers: str) -> str:
 def update_history(
     con: duckdb.DuckDBPyConnection, snapshot_at: datetime, tables: Collection[str] | None = None
 ) -> dict[str, int]:
-    """Extend the history tables (`tables`: their names, None: every one) with the staged values as of
-    `snapshot_at`; returns versions opened per table extended."""
+    """Extend the history tables (`tables`: `history.<name>`, None: every one) with the staged values as of
+    `snapshot_at`; returns versions opened per table extended (by name)."""
     con.execute("create schema if not exists history")
     opened: dict[str, int] = {}
     for entity in load_entities():
-        if tables is not None and entity.name not in tables:
+        if tables is not None and f"history.{entity.name}" not in tables:
             continue
         con.execute(f"create or replace temp table history_incoming as {entity.sql}")
         con.execute(_statement("scd2_create", table=entity.name))
@@ -84,7 +84,7 @@ def update_history(
             con, _statement("scd2_open", table=entity.name, key=entity.key), snapshot_at
         )
         con.execute("drop table history_incoming")
-    if tables is not None and COMPLETIONS_TABLE not in tables:
+    if tables is not None and f"history.{COMPLETIONS_TABLE}" not in tables:
         return opened
     con.execute(_statement("chapter_completions_create"))
     opened[COMPLETIONS_TABLE] = _rows_written(
