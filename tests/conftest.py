@@ -174,8 +174,16 @@ _warm: list[WarmCli] = []  # this session's warm CLI process (tests/warm_cli.py)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def warm_cli() -> Iterator[None]:
-    _warm.append(WarmCli(REPO_ROOT))
+def warm_cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # The check results the session's runs remember (tests/check_cache.py): one folder for both xdist workers, named
+    # by the session (never a former session's: the code checked may have changed since).
+    root = tmp_path_factory.getbasetemp()
+    worker_input = getattr(request.config, "workerinput", None)
+    if worker_input is None:
+        results = root / "check-results"
+    else:
+        results = root.parent / f"check-results-{worker_input['testrunuid']}"
+    _warm.append(WarmCli(REPO_ROOT, check_results=results))
     yield
     _warm.pop().close()
 

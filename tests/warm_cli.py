@@ -80,8 +80,10 @@ def _child(request: dict[str, Any]) -> int:
     return code
 
 
-def serve(read_fd: int, write_fd: int) -> None:
-    """Import once, then fork one child per request; reply with the child's pid, then its exit code."""
+def serve(read_fd: int, write_fd: int, check_results: Path | None = None) -> None:
+    """Import once, then fork one child per request; reply with the child's pid, then its exit code.
+
+    `check_results`: the session's remembered check results (tests/check_cache.py), for every child."""
     from pipelines.cli import COMMAND_MODULES
 
     one_thread_per_connection()
@@ -99,6 +101,10 @@ def serve(read_fd: int, write_fd: int) -> None:
         check_signatures(Path(links))  # DuckDB's check of each extension file (0.2 CPU-s each): children skip it
     rules()  # the metric definitions with them
     load_contracts()  # and the mart contracts every run's transform and checks read (0.1 s of YAML)
+    if check_results is not None:
+        from tests.check_cache import install
+
+        install(check_results)
     # What is loaded by now lives as long as the process: frozen, the children's full collections skip it (they
     # would traverse its ~300,000 objects, ~0.3 s each time, in whatever step of the command one lands), and
     # the pages the children share with this process stay shared.
@@ -152,11 +158,12 @@ def _waiter(request: dict[str, Any]) -> int:
 class WarmCli:
     """A client of one warm process; calls are serialized (a busy warm process is not waited for: see `run`)."""
 
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, check_results: Path | None = None) -> None:
         to_server, self._requests = os.pipe()
         self._replies, from_server = os.pipe()
+        remembered = [str(check_results)] if check_results is not None else []
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "tests.warm_cli", str(to_server), str(from_server)],
+            [sys.executable, "-m", "tests.warm_cli", str(to_server), str(from_server), *remembered],
             cwd=cwd,
             pass_fds=(to_server, from_server),
         )
@@ -300,4 +307,4 @@ class WarmProcess:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), int(sys.argv[2]))
+    serve(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]) if len(sys.argv) > 3 else None)
