@@ -17,6 +17,8 @@ from pathlib import Path
 import duckdb
 import psycopg
 import pytest
+import sqlalchemy
+from duckdb_engine import ConnectionWrapper
 
 from pipelines import warehouse
 from pipelines.extract.capture import Plan
@@ -590,6 +592,23 @@ def test_stale_source_publishes_with_freshness_warnings(
     assert (tmp_path / "docs" / "index.html").is_file()
     # The newest event is 2024-03-02 09:00 UTC, whatever zone it was written in.
     assert "observed 2024-03-02 09:00:00+00:00" in check.stdout
+
+
+def test_the_checks_sql_engines_reflect_primary_keys_from_duckdb() -> None:
+    """GX's engines reflect a table's primary key from DuckDB's catalog (duckdb-engine's `pg_catalog` way fails)."""
+    con = duckdb.connect()
+    con.execute("create schema staging")
+    con.execute("create table staging.keyed (a integer, b varchar, c date, primary key (b, a))")
+    con.execute("create table staging.plain (a integer)")
+    engine = sqlalchemy.create_engine(validation.WAREHOUSE_URL, creator=lambda: ConnectionWrapper(con.cursor()))
+    inspector = sqlalchemy.inspect(engine)
+    assert inspector.get_pk_constraint("keyed", schema="staging") == {
+        "constrained_columns": ["b", "a"],
+        "name": "keyed_b_a_pkey",
+    }
+    assert inspector.get_pk_constraint("plain", schema="staging") == {"constrained_columns": [], "name": None}
+    engine.dispose()
+    con.close()
 
 
 def test_check_without_a_warehouse_is_one_line(cli_env: dict[str, str]) -> None:
