@@ -21,8 +21,7 @@ if TYPE_CHECKING:
 SAMPLE_IDS_SHOWN = 3
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    etl = subparsers.add_parser("etl", help="extract, transform, check, publish and write back")
+def define_etl(etl: argparse.ArgumentParser) -> None:
     actions = etl.add_subparsers(dest="etl_command", metavar="ACTION", required=True)
     run = actions.add_parser(
         "run", help="one ETL run: incremental from the published warehouse when there is one, else full"
@@ -52,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--max-runs", type=int, metavar="N", help="with --every: stop after N runs")
     run.set_defaults(func=_run)
 
-    runs = subparsers.add_parser("runs", help="the ETL run history, newest first")
+
+def define_runs(runs: argparse.ArgumentParser) -> None:
     runs.add_argument("--json", action="store_true", help="print a JSON list")
     runs.add_argument("--limit", type=int, default=20, metavar="N", help="at most N runs (default 20)")
     runs.set_defaults(func=_runs)
