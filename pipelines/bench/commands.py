@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipelines.run.schedule import parse_interval
 from pipelines.source.commands import SCALES
-from pipelines.transform.runner import ENGINES
+from pipelines.transform.engines import ENGINES
 
 
 def define_bench(bench: argparse.ArgumentParser) -> None:

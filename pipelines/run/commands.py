@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.config import paths
 from pipelines.errors import UserError
-from pipelines.publish import lake
 from pipelines.publish.history import read_runs
 from pipelines.run.schedule import parse_interval, run_every
-from pipelines.transform.runner import ENGINES, choose_engine
+from pipelines.transform.engines import ENGINES, choose_engine
 
 if TYPE_CHECKING:
     from pipelines.run.etl import RunRecord
@@ -200,6 +199,10 @@ def _runs(args: argparse.Namespace) -> int:
 
 def _kept_snapshots() -> set[int]:
     """The snapshot ids of the publications still kept (`--as-of` can read them)."""
+    # Imported here: the lake module loads pyarrow and psycopg, a third of a second that `runs --json`, `etl run
+    # --help` and an empty history need not pay (a run itself imports it anyway).
+    from pipelines.publish import lake
+
     try:
         return {publication.snapshot_id for publication in lake.publications(lake.configured())}
     except UserError:
