@@ -18,9 +18,9 @@ from pipelines.export.revenue_share import (
     publication,
     statement_rows,
     to_csv_bytes,
-    to_xlsx_bytes,
 )
 from pipelines.export.statement_pack import pack_contents, pack_files, parse_formats, write_files
+from pipelines.export.statement_xlsx import to_xlsx_bytes
 
 FILE_FORMATS = ("csv", "xlsx")
 
