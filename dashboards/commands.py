@@ -25,17 +25,15 @@ DEFAULT_HOST = "127.0.0.1"
 DEMO_SCALE = "small"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    dashboard = subparsers.add_parser("dashboard", help="serve the dashboards on the published warehouse")
+def define_dashboard(dashboard: argparse.ArgumentParser) -> None:
     _server_arguments(dashboard)
     dashboard.add_argument(
         "--no-auth", action="store_true", help="no sign-in, everyone is admin (allowed only on a loopback address)"
     )
     dashboard.set_defaults(func=_dashboard)
 
-    demo = subparsers.add_parser(
-        "demo", help="one command: start the source, seed it, run the ETL, create a demo admin, serve the dashboards"
-    )
+
+def define_demo(demo: argparse.ArgumentParser) -> None:
     _server_arguments(demo)
     demo.set_defaults(func=_demo)
 

@@ -445,7 +445,8 @@ def statement_files(month: date) -> tuple[bytes, bytes]:
 
 @st.cache_data(show_spinner=False, max_entries=24)
 def _statement_files(month: date, version: str | None, as_of: str | None) -> tuple[bytes, bytes]:
-    from pipelines.export.revenue_share import publication, statement_rows, to_csv_bytes, to_xlsx_bytes
+    from pipelines.export.revenue_share import publication, statement_rows, to_csv_bytes
+    from pipelines.export.statement_xlsx import to_xlsx_bytes
 
     con = connect(warehouse_path(), read_only=True, as_of=as_of)
     try:

@@ -33,11 +33,7 @@ class ReportPack:
     title: str  # the page's title
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    report = subparsers.add_parser(
-        "report",
-        help="a page's report pack (XLSX or PDF: a cover, one sheet or section per chart and table) for a role",
-    )
+def define_report(report: argparse.ArgumentParser) -> None:
     report.add_argument("--page", required=True, choices=[page.key for page in pages.REGISTRY], help="the page")
     report.add_argument("--role", required=True, choices=pages.ROLES, help="whose view: the pack follows its scope")
     report.add_argument("--start", type=date.fromisoformat, metavar="YYYY-MM-DD", help="first UTC day (inclusive)")

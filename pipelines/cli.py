@@ -1,4 +1,9 @@
-"""`ebook-analytics`: the one command. Each step's module registers its own subcommands here."""
+"""`ebook-analytics`: the one command. `COMMANDS` declares each command; its module defines its arguments.
+
+A command's module is imported only when that command runs (or the docs are generated): listing the commands needs
+only their names and help, and importing every module (DuckDB, pandas, the dashboards' modules, ...) would cost
+each call about a second whatever it runs.
+"""
 
 from __future__ import annotations
 
@@ -6,39 +11,142 @@ import argparse
 import importlib
 import sys
 import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from pipelines.config import SETTINGS_HELP
 from pipelines.errors import UserError, unexpected
 
-# Each module defines `register(subparsers)`; its handlers take the parsed args and return an exit code.
-COMMAND_MODULES = (
-    "pipelines.source.commands",  # source init|start|stop|status|url|seed|advance|partitions|grant
-    "pipelines.run.commands",  # etl run, runs
-    "pipelines.quality.commands",  # check
-    "pipelines.export.commands",  # export statements (alias revenue-share)
-    "pipelines.audit.commands",  # audit
-    "pipelines.close.commands",  # close-month
-    "pipelines.metrics.commands",  # metrics list|query
-    "pipelines.sql_command",  # sql
-    "pipelines.alerts.commands",  # alerts list|test|history
-    "dashboards.commands",  # dashboard, demo
-    "dashboards.auth.commands",  # users add|list|remove|set-role
-    "dashboards.report",  # report (a page's report pack)
-    "pipelines.schedules.commands",  # schedules list|run (scheduled delivery)
-    "pipelines.bench.commands",  # bench
+
+@dataclass(frozen=True)
+class Command:
+    """A top-level command: what `ebook-analytics --help` lists, and where the rest of it is defined."""
+
+    name: str
+    help: str
+    define: str  # "module:function": given the command's parser, adds its arguments, subcommands and handlers
+
+    @property
+    def module(self) -> str:
+        return self.define.partition(":")[0]
+
+    def definer(self) -> Callable[[argparse.ArgumentParser], None]:
+        module, _, function = self.define.partition(":")
+        definer: Callable[[argparse.ArgumentParser], None] = getattr(importlib.import_module(module), function)
+        return definer
+
+
+# In the order `--help` lists them. The handlers a definer sets take the parsed args and return an exit code.
+COMMANDS = (
+    Command("source", "the operational PostgreSQL database", "pipelines.source.commands:define_source"),
+    Command("etl", "extract, transform, check, publish and write back", "pipelines.run.commands:define_etl"),
+    Command("runs", "the ETL run history, newest first", "pipelines.run.commands:define_runs"),
+    Command(
+        "check", "run the data-quality checks on the published warehouse", "pipelines.quality.commands:define_check"
+    ),
+    Command("export", "finance exports from the published warehouse", "pipelines.export.commands:define_export"),
+    Command(
+        "audit",
+        "who took which export, statement pack or download, and when (the audit log, newest first)",
+        "pipelines.audit.commands:define_audit",
+    ),
+    Command(
+        "close-month",
+        "freeze a month's revenue-share statements (later amount changes show as restatements); --list closes",
+        "pipelines.close.commands:define_close_month",
+    ),
+    Command("metrics", "list the defined metrics or compute them", "pipelines.metrics.commands:define_metrics"),
+    Command(
+        "sql",
+        "read-only SQL on the latest publication (schemas marts, staging, meta)",
+        "pipelines.sql_command:define_sql",
+    ),
+    Command(
+        "alerts",
+        "alert rules, a dry run of one, and the alerts fired so far",
+        "pipelines.alerts.commands:define_alerts",
+    ),
+    Command("dashboard", "serve the dashboards on the published warehouse", "dashboards.commands:define_dashboard"),
+    Command(
+        "demo",
+        "one command: start the source, seed it, run the ETL, create a demo admin, serve the dashboards",
+        "dashboards.commands:define_demo",
+    ),
+    Command("users", "local dashboard accounts and their roles", "dashboards.auth.commands:define_users"),
+    Command(
+        "report",
+        "a page's report pack (XLSX or PDF: a cover, one sheet or section per chart and table) for a role",
+        "dashboards.report:define_report",
+    ),
+    Command(
+        "schedules",
+        "scheduled delivery of report and statement packs by email and to folders",
+        "pipelines.schedules.commands:define_schedules",
+    ),
+    Command(
+        "bench",
+        "measure the ETL and dashboards on a seeded scale (own data folder, never your demo data)",
+        "pipelines.bench.commands:define_bench",
+    ),
 )
 
+COMMAND_MODULES = tuple(dict.fromkeys(command.module for command in COMMANDS))
 
-def build_parser() -> argparse.ArgumentParser:
+
+if TYPE_CHECKING:
+    _SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+else:  # generic only in typeshed
+    _SubParsers = argparse._SubParsersAction
+
+
+class _Commands(_SubParsers):
+    """The top-level subcommands, each defined (its module imported) only once argparse has chosen it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._undefined: dict[str, Command] = {}
+
+    def declare(self, command: Command) -> None:
+        self.add_parser(command.name, help=command.help)
+        self._undefined[command.name] = command
+
+    def define(self, name: str) -> None:
+        command = self._undefined.pop(name, None)
+        if command is not None:
+            command.definer()(self._name_parser_map[name])
+
+    def define_all(self) -> None:
+        for name in list(self._undefined):
+            self.define(name)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        assert isinstance(values, list)  # nargs=PARSER: the command's name, then its arguments
+        self.define(values[0])  # an unknown name fails argparse's check of the choices before this call
+        super().__call__(parser, namespace, values, option_string)
+
+
+def build_parser(*, lazy: bool = False) -> argparse.ArgumentParser:
+    """The CLI's parser; `lazy`: a command is defined only when the parsed arguments choose it (`main`), else all
+    commands are defined now (the docs, the tests)."""
     parser = argparse.ArgumentParser(
         prog="ebook-analytics",
         description="Analytics for the AI ebook platform: source, ETL, checks, dashboards and exports.",
         epilog=SETTINGS_HELP,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, action=_Commands)
+    assert isinstance(commands, _Commands)
+    for command in COMMANDS:
+        commands.declare(command)
+    if not lazy:
+        commands.define_all()
     return parser
 
 
@@ -47,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     argv = [arg for arg in argv if arg != "--debug"]  # accepted anywhere on the line
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(lazy=True).parse_args(argv)
         return int(args.func(args) or 0)
     except UserError as exc:
         if debug:

@@ -16,8 +16,7 @@ from pipelines.errors import UserError, first_line
 from pipelines.metrics.commands import FORMATS, render
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    sql = subparsers.add_parser("sql", help="read-only SQL on the latest publication (schemas marts, staging, meta)")
+def define_sql(sql: argparse.ArgumentParser) -> None:
     sql.add_argument("query", metavar="SQL", help='one statement, e.g. "select * from marts.ai_cost_daily limit 5"')
     sql.add_argument(
         "--as-of",

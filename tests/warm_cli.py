@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-# What every CLI process would import: the command modules, and what `etl run` imports when it runs.
+# What the CLI processes import: the command modules (each call its own), and what `etl run` imports when it runs.
 PRELOAD = ("pipelines.run.etl", "pipelines.quality.gate", "pipelines.quality.gx")
 
 

@@ -10,8 +10,7 @@ from dashboards.auth.roles import ROLES
 from pipelines.errors import UserError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    users = subparsers.add_parser("users", help="local dashboard accounts and their roles")
+def define_users(users: argparse.ArgumentParser) -> None:
     commands = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
 
     add = commands.add_parser("add", help="create an account (asks for its password)")

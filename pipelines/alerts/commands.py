@@ -95,8 +95,7 @@ def _history(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("alerts", help="alert rules, a dry run of one, and the alerts fired so far")
+def define_alerts(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="alerts_command", metavar="SUBCOMMAND", required=True)
     listing = commands.add_parser("list", help="the rules: name, severity, role, subject, when each fires")
     listing.add_argument("--json", action="store_true", help="every rule in full, as JSON")

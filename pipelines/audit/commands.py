@@ -8,10 +8,7 @@ import json
 from pipelines import audit
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    command = subparsers.add_parser(
-        "audit", help="who took which export, statement pack or download, and when (the audit log, newest first)"
-    )
+def define_audit(command: argparse.ArgumentParser) -> None:
     command.add_argument("--json", action="store_true", help="one JSON object per line, every field")
     command.add_argument("--limit", type=int, default=50, metavar="N", help="at most N entries (0: all)")
     command.set_defaults(func=_audit)

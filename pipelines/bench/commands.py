@@ -8,15 +8,13 @@ from pathlib import Path
 
 from pipelines.run.schedule import parse_interval
 from pipelines.source.commands import SCALES
-from pipelines.transform.runner import ENGINES
+from pipelines.transform.engines import ENGINES
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    bench = subparsers.add_parser(
-        "bench",
-        help="measure the ETL and dashboards on a seeded scale (own data folder, never your demo data)",
-        description="Seeds <home>/bench-<scale> (its own embedded PostgreSQL and warehouse) unless already seeded, "
-        "then measures and writes bench.json and bench.md into --out.",
+def define_bench(bench: argparse.ArgumentParser) -> None:
+    bench.description = (
+        "Seeds <home>/bench-<scale> (its own embedded PostgreSQL and warehouse) unless already seeded, "
+        "then measures and writes bench.json and bench.md into --out."
     )
     bench.add_argument("--scale", choices=SCALES, default="medium", help="size of the seeded history (docs/seed.md)")
     bench.add_argument(

@@ -9,11 +9,7 @@ from pipelines.errors import UserError
 from pipelines.export.revenue_share import parse_period
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    command = subparsers.add_parser(
-        "close-month",
-        help="freeze a month's revenue-share statements (later amount changes show as restatements); --list closes",
-    )
+def define_close_month(command: argparse.ArgumentParser) -> None:
     command.add_argument("month", nargs="?", metavar="YYYY-MM", help="the revenue-period month to close")
     command.add_argument("--list", action="store_true", help="list the closed months instead, newest first")
     command.set_defaults(func=_close_month)

@@ -18,15 +18,14 @@ from pipelines.export.revenue_share import (
     publication,
     statement_rows,
     to_csv_bytes,
-    to_xlsx_bytes,
 )
 from pipelines.export.statement_pack import pack_contents, pack_files, parse_formats, write_files
+from pipelines.export.statement_xlsx import to_xlsx_bytes
 
 FILE_FORMATS = ("csv", "xlsx")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    export = subparsers.add_parser("export", help="finance exports from the published warehouse")
+def define_export(export: argparse.ArgumentParser) -> None:
     commands = export.add_subparsers(dest="export_command", metavar="EXPORT", required=True)
     for name, help_text in (
         ("statements", "revenue-share statements of one month (revenue period start): one file, or a pack per author"),

@@ -101,8 +101,7 @@ def _query(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("metrics", help="list the defined metrics or compute them")
+def define_metrics(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="metrics_command", metavar="SUBCOMMAND", required=True)
     listing = commands.add_parser("list", help="the defined metrics: name, kind, unit, dimensions, label")
     listing.add_argument("--json", action="store_true", help="every definition in full, as JSON")

@@ -15,14 +15,12 @@ EXIT_ERRORS = 2  # an error-severity check failed, as `etl run` exits when it bl
 SAMPLES_SHOWN = 3
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    check = subparsers.add_parser(
-        "check",
-        help="run the data-quality checks on the published warehouse",
-        description="Runs the checks (staging and mart suites) on the published warehouse, read-only, and prints "
+def define_check(check: argparse.ArgumentParser) -> None:
+    check.description = (
+        "Runs the checks (staging and mart suites) on the published warehouse, read-only, and prints "
         "one line per check. A check whose tables are unchanged since the run that published them checked it, "
         "less than full_check_hours (default 24) ago, keeps that result; --full runs every check. Exits 2 when an "
-        "error-severity check fails.",
+        "error-severity check fails."
     )
     check.add_argument(
         "--full", action="store_true", help="run every check, also those whose tables are unchanged since checked"

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.config import paths
 from pipelines.errors import UserError
-from pipelines.publish import lake
 from pipelines.publish.history import read_runs
 from pipelines.run.schedule import parse_interval, run_every
-from pipelines.transform.runner import ENGINES, choose_engine
+from pipelines.transform.engines import ENGINES, choose_engine
 
 if TYPE_CHECKING:
     from pipelines.run.etl import RunRecord
@@ -21,8 +20,7 @@ if TYPE_CHECKING:
 SAMPLE_IDS_SHOWN = 3
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    etl = subparsers.add_parser("etl", help="extract, transform, check, publish and write back")
+def define_etl(etl: argparse.ArgumentParser) -> None:
     actions = etl.add_subparsers(dest="etl_command", metavar="ACTION", required=True)
     run = actions.add_parser(
         "run", help="one ETL run: incremental from the published warehouse when there is one, else full"
@@ -52,7 +50,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--max-runs", type=int, metavar="N", help="with --every: stop after N runs")
     run.set_defaults(func=_run)
 
-    runs = subparsers.add_parser("runs", help="the ETL run history, newest first")
+
+def define_runs(runs: argparse.ArgumentParser) -> None:
     runs.add_argument("--json", action="store_true", help="print a JSON list")
     runs.add_argument("--limit", type=int, default=20, metavar="N", help="at most N runs (default 20)")
     runs.set_defaults(func=_runs)
@@ -200,6 +199,10 @@ def _runs(args: argparse.Namespace) -> int:
 
 def _kept_snapshots() -> set[int]:
     """The snapshot ids of the publications still kept (`--as-of` can read them)."""
+    # Imported here: the lake module loads pyarrow and psycopg, a third of a second that `runs --json`, `etl run
+    # --help` and an empty history need not pay (a run itself imports it anyway).
+    from pipelines.publish import lake
+
     try:
         return {publication.snapshot_id for publication in lake.publications(lake.configured())}
     except UserError:

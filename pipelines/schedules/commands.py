@@ -13,10 +13,7 @@ from pipelines.schedules.definitions import load_schedules, schedules_dir
 from pipelines.schedules.run import MAX_ATTEMPTS, Outcome, read_deliveries, run_due, run_now, utc_now
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    schedules = subparsers.add_parser(
-        "schedules", help="scheduled delivery of report and statement packs by email and to folders"
-    )
+def define_schedules(schedules: argparse.ArgumentParser) -> None:
     actions = schedules.add_subparsers(dest="schedules_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="each schedule, its next due time, its last send and any failure")
     listing.add_argument("--json", action="store_true", help="print the deliveries as a JSON list")

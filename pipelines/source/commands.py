@@ -12,8 +12,7 @@ from pipelines.source import server
 SCALES = ("tiny", "small", "medium", "large")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    source = subparsers.add_parser("source", help="the operational PostgreSQL database")
+def define_source(source: argparse.ArgumentParser) -> None:
     commands = source.add_subparsers(dest="source_command", metavar="ACTION", required=True)
 
     commands.add_parser("start", help="start the embedded PostgreSQL").set_defaults(func=_start)

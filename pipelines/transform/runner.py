@@ -18,8 +18,6 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.config import setting
-from pipelines.errors import UserError
 from pipelines.queries import QUERIES_DIR, one_row, sql_file
 from pipelines.transform import changes as change_sets
 from pipelines.transform.changes import ChangeSet
@@ -36,8 +34,6 @@ _PARAMETERS_TABLE = "create table if not exists main.mart_parameters (mart varch
 # Past this many keys a refresh by key rebuilds whole: each key is a bound parameter, and at 2.5M versions (the
 # `small` inputs scaled 70x, a loaded machine) 3,200 keys took 2.3 s, 27,000 keys 8.8 s, the whole model 7.5 s.
 MAX_KEYS = 10_000
-# What runs the mart SQL: DuckDB in the build file, or Apache Spark (pipelines/transform/spark.py) on the same SQL.
-ENGINES = ("duckdb", "spark")
 
 
 @dataclass(frozen=True)
@@ -370,13 +366,3 @@ def _rebuild_where(
     change_sets.record_diff(con, table, "from refresh_before", "from refresh_after")
     con.execute("drop table refresh_before")
     con.execute("drop table refresh_after")
-
-
-def choose_engine(flag: str | None = None) -> str:
-    """The transform engine: the `--engine` flag, else EBOOK_ANALYTICS_ENGINE, else duckdb."""
-    engine = (flag or setting("engine", "duckdb") or "duckdb").lower()
-    if engine not in ENGINES:
-        raise UserError(
-            f"unknown transform engine {engine!r}; use one of {', '.join(ENGINES)} (EBOOK_ANALYTICS_ENGINE)"
-        )
-    return engine

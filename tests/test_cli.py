@@ -1,0 +1,78 @@
+"""The command declarations (`pipelines.cli.COMMANDS`) list the commands without importing their modules, and agree
+with what the modules define."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import subprocess
+import sys
+
+from pipelines.cli import COMMAND_MODULES, COMMANDS, build_parser
+from tests.conftest import REPO_ROOT
+
+
+def _commands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    (action,) = (action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    return action
+
+
+def _leaves(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    children = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+    if not children:
+        return [parser]
+    return [leaf for action in children for child in action.choices.values() for leaf in _leaves(child)]
+
+
+def test_the_top_level_help_lists_every_declared_command_as_the_full_parser_does() -> None:
+    lazy = build_parser(lazy=True).format_help()
+    assert lazy == build_parser().format_help()
+    listing = " ".join(lazy.split())
+    for command in COMMANDS:
+        assert f" {command.name} {command.help} " in listing
+
+
+def test_each_declared_function_defines_its_command_and_every_command_is_declared() -> None:
+    full = _commands(build_parser())
+    assert list(full.choices) == [command.name for command in COMMANDS]
+    assert [choice.dest for choice in full._choices_actions] == [command.name for command in COMMANDS]
+    for command in COMMANDS:
+        parser = full.choices[command.name]
+        assert parser.prog == f"ebook-analytics {command.name}"
+        assert len(parser._actions) > 1, f"{command.define} adds no arguments or subcommands"
+        assert all(callable(leaf.get_default("func")) for leaf in _leaves(parser)), f"{command.define}: no handler"
+    # A module's `define_*` function that no declaration names would be a command the CLI never offers.
+    defined = {
+        f"{module}:{name}"
+        for module in COMMAND_MODULES
+        for name, _ in inspect.getmembers(importlib.import_module(module), inspect.isfunction)
+        if name.startswith("define_")
+    }
+    assert defined == {command.define for command in COMMANDS}
+
+
+def test_listing_the_commands_or_choosing_one_imports_only_its_module() -> None:
+    """Nor DuckDB, pyarrow or pandas, which `runs` and `--help` do not need (each CLI call would pay them)."""
+    script = (
+        "import json, sys\n"
+        "from pipelines.cli import COMMAND_MODULES, main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('duckdb', 'pyarrow', 'pandas')\n"
+        "print(json.dumps([m for m in (*COMMAND_MODULES, *heavy) if m in sys.modules]), file=sys.stderr)\n"
+    )
+
+    def imported(*args: str) -> list[str]:
+        result = subprocess.run(
+            [sys.executable, "-c", script, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+        )
+        return list(json.loads(result.stderr.splitlines()[-1]))
+
+    assert imported("--help") == []
+    assert imported("bogus") == []
+    assert imported("runs", "--help") == ["pipelines.run.commands"]
+    assert imported("--debug", "audit", "--help") == ["pipelines.audit.commands"]
