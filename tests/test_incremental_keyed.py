@@ -1,7 +1,8 @@
 """Refresh by key (docs/etl.md, "Incremental marts"): `version_facts` refreshes only the chapters its changed inputs
 reach, its changed rows are exactly the versions whose facts moved, the marts built from it refresh only the days
 those rows reach, `writing_progress_daily` only the projects the changes reach, and every table equals a `--full`
-run's."""
+run's; and so do `chapter_completions` (by chapter), `user_milestones` (by user) and `unit_economics_books` (by
+book)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import duckdb
 from pipelines.fingerprints import fingerprint
 from pipelines.publish.lake import WORK_FILE, stored_fingerprints
 from tests.conftest import run_cli
-from tests.etl_rows import M1, P1, P2, U1, execute, insert_platform, query_warehouse
+from tests.etl_rows import C1, G3, M1, P1, P2, U1, U2, U3, execute, insert_platform, query_warehouse
 from tests.test_incremental_marts import _full_run_beside, _last_run, _refreshed, _unequal_tables
 
 # Two chapters of our own beside the platform's (whose versions are dated by the database's clock): C3 in P1
 # (mystery), versions V1 manual 100 words, V2 an AI generation growing it to 250, V3 manual to 300; C4 in P2
-# (fantasy), V4 50 words, V5 an AI revision to 80. G10, completed on C3 the day before V2, is V2's generation.
+# (fantasy), V4 50 words, V5 an AI revision to 80. G10, completed on C3 the day before V2, is V2's generation. Both
+# chapters are completed at the first load (dated by their last version: C3 2024-01-15, C4 2024-02-03) and carry
+# their own created_at and word count (300, 80), for the marts by chapter, user and book.
 C3, C4 = "c0000000-0000-0000-0000-000000000003", "c0000000-0000-0000-0000-000000000004"
 VERSION = "c1000000-0000-0000-0000-0000000000{:02d}"
 V1, V2, V3, V4, V5, V6 = (VERSION.format(n) for n in range(1, 7))
@@ -29,7 +32,9 @@ GENERATIONS += "(id, user_id, project_id, chapter_id, model_id, prompt, status, 
 CHAPTERS_SQL = f"""
 update content.projects set genre = 'mystery' where id = '{P1}';
 update content.projects set genre = 'fantasy' where id = '{P2}';
-insert into content.chapters (id, project_id, position) values ('{C3}', '{P1}', 3), ('{C4}', '{P2}', 1);
+insert into content.chapters (id, project_id, position, status, word_count, created_at) values
+  ('{C3}', '{P1}', 3, 'completed', 300, '2024-01-09 09:00:00+00'),
+  ('{C4}', '{P2}', 1, 'completed', 80, '2024-01-31 09:00:00+00');
 {VERSIONS}
   ('{V1}', '{C3}', 1, 'x', '{U1}', 'manual', '2024-01-10 10:00:00+00', 100),
   ('{V2}', '{C3}', 2, 'x', '{U1}', 'ai_generation', '2024-01-12 10:00:00+00', 250),
@@ -42,10 +47,23 @@ insert into content.chapters (id, project_id, position) values ('{C3}', '{P1}', 
 # The facts a test looks at: (version, day, project, genre, word_count, words_added, ai_words, generation).
 FACTS = "version_id::varchar, day::varchar, project_id::varchar, genre, word_count, words_added, ai_words, "
 FACTS += "generation_id::varchar"
+# Of the marts by chapter, user and book: (chapter, day, project, genre); (user, first chapter, first generation,
+# first completed chapter) as UTC text; (book, title, generations, words written).
+COMPLETIONS = "select chapter_id::varchar, day::varchar, project_id::varchar, genre from marts.chapter_completions"
+MILESTONES = "select user_id::varchar, first_chapter_at::varchar, first_generation_at::varchar, "
+MILESTONES += "first_completed_chapter_at::varchar from marts.user_milestones"
+BOOKS = "select project_id::varchar, project_title, generations, words_written from marts.unit_economics_books"
 
 
 def _facts(live: Path) -> set[tuple]:
     return set(query_warehouse(live, f"select {FACTS} from marts.version_facts"))
+
+
+def _rows(live: Path) -> dict[str, set[tuple]]:
+    return {
+        name: set(query_warehouse(live, sql))
+        for name, sql in (("completions", COMPLETIONS), ("milestones", MILESTONES), ("books", BOOKS))
+    }
 
 
 def _stale_fingerprints(live: Path) -> dict[tuple[str, str], tuple]:
@@ -108,23 +126,30 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
                 (V3, "2024-01-15", P2, "fantasy", 300, 50, 0, None),
             },
         ),
-        # (d) V5, between V4 and V6, deleted: V6 now grew 70 over V4
+        # (d) V5, between V4 and V6, deleted: V6 now grew 70 over V4 (and user U3 deleted: no version fact moves)
         (
             "deleted_version",
-            f"delete from content.content_versions where id = '{V5}'",
+            f"delete from content.content_versions where id = '{V5}'; delete from users.users where id = '{U3}'",
             {(V5, "2024-02-03", P2, "fantasy", 80, 30, 30, None), (V6, "2024-02-05", P2, "fantasy", 120, 40, 0, None)},
             {(V6, "2024-02-05", P2, "fantasy", 120, 70, 0, None)},
         ),
-        # (e) G11 on C3, completed after G10 and before V2, arrives late: V2 is now its work
+        # (e) G11 on C3, completed after G10 and before V2, arrives late: V2 is now its work (and G3, failed, on no
+        # chapter, deleted: no version fact moves)
         (
             "late_generation",
-            f"{GENERATIONS} ('{G11}', '{U1}', '{P1}', '{C3}', '{M1}', 'p', 'completed', '2024-01-11 12:00:00+00', "
-            "'2024-01-11 20:00:00+00')",
+            f"{GENERATIONS} ('{G11}', '{U1}', '{P1}', '{C3}', '{M1}', 'p', 'completed', '2024-01-11 07:00:00+00', "
+            f"'2024-01-11 20:00:00+00'); delete from ai_processing.ai_generations where id = '{G3}'",
             {(V2, "2024-01-12", P2, "fantasy", 250, 100, 100, G10)},
             {(V2, "2024-01-12", P2, "fantasy", 250, 100, 100, G11)},
         ),
-        # (f) C4 edited in place, its project kept: no version fact moves (the mart reads no other chapter column)
-        ("chapter_edited", f"update content.chapters set word_count = 999 where id = '{C4}'", set(), set()),
+        # (f) C1 edited in place, its project kept: no version fact moves (the mart reads no other chapter column)
+        (
+            "chapter_edited",
+            "update content.chapters set word_count = 999, updated_at = updated_at + interval '1 second' "
+            f"where id = '{C1}'",
+            set(),
+            set(),
+        ),
     ]
     # How user_writing_days and ai_words_daily refresh from version_facts' change set: the days of the versions whose
     # day or author (AI words) changed; a genre, a project or a generation does not reach them.
@@ -148,8 +173,67 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
     # generation does not reach the mart at all
     projects_reached = {"new_version": 1, "updated_version": 1, "moved_chapter": 2, "deleted_version": 1}
     unmoved = {"late_generation": {"mode": "skipped"}, "chapter_edited": no_key}
+    # The marts by chapter, user and book (worked out by hand): how each step refreshes them and the rows it changes,
+    # (old, new). C1 (P1, completed at the first load) was created and saved at the source's clock (`saved`): its
+    # last save is its completion moment.
+    saved, edited = query_warehouse(
+        live,
+        "select created_at::varchar, (updated_at + interval 1 second)::varchar from staging.chapters "
+        f"where id = '{C1}'",
+    )[0]
+    assert query_warehouse(live, f"select updated_at::varchar from staging.chapters where id = '{C1}'") == [(saved,)]
+    u1 = (U1, "2024-01-09 09:00:00+00", "2024-01-11 08:00:00+00", "2024-01-15 10:00:00+00")  # C3 first, G10
+    u2 = (U2, "2024-01-31 09:00:00+00", None, "2024-02-03 10:00:00+00")  # C4; G3 failed
+    u1_moved, u2_moved = (U1, saved, u1[2], saved), (U2, u1[1], None, u1[3])  # C3 and its completion go to U2
+    u1_late = (U1, saved, "2024-01-11 07:00:00+00", saved)  # G11 created before G10
+    key = [{"mode": "key", "keys": n} for n in range(3)]
+    daily_changed = {"mode": "whole", "reason": "marts.unit_economics_daily changed"}
+    nothing: tuple[set, set] = (set(), set())
+    reached: dict[str, dict[str, tuple[dict, tuple[set, set]]]] = {
+        # V6 (2024-02-05) is after C4's completion day: no save of its completion moment
+        "new_version": {
+            "completions": ({"mode": "skipped"}, nothing),
+            "milestones": (no_key, nothing),
+            "books": ({"mode": "skipped"}, nothing),
+        },
+        # V1 edited in place: same chapter, same moment
+        "updated_version": {
+            "completions": ({"mode": "skipped"}, nothing),
+            "milestones": (no_key, nothing),
+            "books": ({"mode": "skipped"}, nothing),
+        },
+        # C3 (completed, 300 words) moves from U1's P1 to U2's P2: its completion, both owners; both books, whole
+        # (unit_economics_daily, which reads a chapter's project, changed: the books' declaration does not map it)
+        "moved_chapter": {
+            "completions": (key[1], ({(C3, "2024-01-15", P1, "mystery")}, {(C3, "2024-01-15", P2, "fantasy")})),
+            "milestones": (key[2], ({u1, u2}, {u1_moved, u2_moved})),
+            "books": (
+                daily_changed,
+                ({(P1, "Dragons", 3, 1800), (P2, "Empty", 1, 80)}, {(P1, "Dragons", 3, 1500), (P2, "Empty", 1, 380)}),
+            ),
+        },
+        # V5 was C4's last save on its completion day (U2: C4's moment moves, U2's first stays C3's); U3 deleted
+        "deleted_version": {
+            "completions": ({"mode": "skipped"}, nothing),
+            "milestones": (key[2], ({(U3, None, None, None)}, set())),
+            "books": ({"mode": "skipped"}, nothing),
+        },
+        # G11 completed: U1's first generation; G3 (failed) reaches no user, but P2's only daily fact goes (whole)
+        "late_generation": {
+            "completions": ({"mode": "skipped"}, nothing),
+            "milestones": (key[1], ({u1_moved}, {u1_late})),
+            "books": (daily_changed, ({(P1, "Dragons", 3, 1500), (P2, "Empty", 1, 380)}, {(P1, "Dragons", 4, 1500)})),
+        },
+        # C1's word count its book; its updated_at, a save on its completion day, its owner's completion moment
+        "chapter_edited": {
+            "completions": (no_key, nothing),
+            "milestones": (key[1], ({u1_late}, {(U1, saved, u1_late[2], edited)})),
+            "books": (key[1], ({(P1, "Dragons", 4, 1500)}, {(P1, "Dragons", 4, 1499)})),
+        },
+    }
+    marts = {"completions": "chapter_completions", "milestones": "user_milestones", "books": "unit_economics_books"}
     for name, change, old, new in steps:
-        before = _facts(live)
+        before, rows_before = _facts(live), _rows(live)
         execute(source_url, change)
         run_cli("etl", "run", env=env)
         run = _last_run(env)
@@ -163,6 +247,13 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
         assert _refreshed(run, "writing_progress_daily") == progress, name
         after = _facts(live)
         assert (before - after, after - before) == (old, new), name
+        rows_after = _rows(live)
+        for mart, (refreshed, (gone, came)) in reached[name].items():
+            assert _refreshed(run, marts[mart]) == refreshed, (name, mart)
+            assert (rows_before[mart] - rows_after[mart], rows_after[mart] - rows_before[mart]) == (gone, came), (
+                name,
+                mart,
+            )
         # its difference is its change set: the publication writes it from that, not compared whole
         assert ("marts.version_facts" in run["publication"]["by_change_set"]) == (name not in facts), name
         assert _stale_fingerprints(live) == {}, name
