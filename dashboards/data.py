@@ -98,7 +98,7 @@ def _query(sql: str, version: str, params: dict[str, object]) -> pd.DataFrame:
 
 def _execute(sql: str, params: dict[str, object], as_of: str | None = None) -> pd.DataFrame:
     """Run one query on a fresh read-only connection to the publication (the latest, or `as_of`)."""
-    con = connect(warehouse_path(), read_only=True, as_of=as_of)
+    con = connect(warehouse_path(), read_only=True, as_of=as_of, copies=True)
     try:
         # Through Arrow so DECIMAL arrives as Python Decimal (pandas' own conversion would make it float).
         return con.execute(sql, params).to_arrow_table().to_pandas()
@@ -265,7 +265,7 @@ def _metric_query(
     as_of: str | None,
 ) -> pd.DataFrame:
     """One engine query on a fresh read-only connection."""
-    con = connect(warehouse_path(), read_only=True, as_of=as_of)
+    con = connect(warehouse_path(), read_only=True, as_of=as_of, copies=True)
     try:
         return query_metrics(con, names, start=start, end=end, grain=grain, by=by, where=dict(where))
     finally:
@@ -447,7 +447,7 @@ def statement_files(month: date) -> tuple[bytes, bytes]:
 def _statement_files(month: date, version: str | None, as_of: str | None) -> tuple[bytes, bytes]:
     from pipelines.export.revenue_share import publication, statement_rows, to_csv_bytes, to_xlsx_bytes
 
-    con = connect(warehouse_path(), read_only=True, as_of=as_of)
+    con = connect(warehouse_path(), read_only=True, as_of=as_of, copies=True)
     try:
         rows = statement_rows(con, month)
         source = publication(con)

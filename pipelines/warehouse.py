@@ -13,6 +13,7 @@ the warehouse holds none, and read-only connections can create them.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -38,15 +39,25 @@ def open_publication(as_of: str | None = None) -> duckdb.DuckDBPyConnection:
 
 
 def connect(
-    path: Path | str, *, read_only: bool = False, memory_limit: str | None = None, as_of: str | None = None
+    path: Path | str,
+    *,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    as_of: str | None = None,
+    copies: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse; days are UTC calendar days, so the session time zone is UTC.
 
     `memory_limit` (e.g. "1GB") caps DuckDB's buffer pool; beyond it DuckDB spills to a temp folder beside the file.
+    `copies` (a published warehouse, read-only): for a long-lived reader making many queries of the house's own SQL
+    (the dashboards), the latest publication's small tables are read from an in-memory copy made once per process
+    (`lake.open_publication`, setting `reader_copy_max_mb`); a one-shot reader would pay the copy for nothing.
     """
     path = Path(path)
     if read_only and lake.is_catalog(path):
-        con, _ = lake.open_publication(lake.at(path), as_of, prepare=_configured)
+        con, _ = lake.open_publication(
+            lake.at(path), as_of, prepare=_configured, copies=_configured_base if copies else None
+        )
         return con
     if as_of is not None:
         raise UserError(f"{path} is not a published warehouse; --as-of needs one")
@@ -109,6 +120,17 @@ def _configured(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     for macro in macros():
         con.execute(macro)
     return con
+
+
+def _configured_base(base: duckdb.DuckDBPyConnection) -> None:
+    """`_configured` for every session of a dashboards' base at once: a global time zone, and the macros in the
+    base's own catalog, where each cursor finds them (a temporary macro is its one connection's)."""
+    base.execute("set global TimeZone = 'UTC'")
+    for macro in macros():
+        base.execute(_TEMPORARY.sub("create or replace macro", macro))
+
+
+_TEMPORARY = re.compile(r"\bcreate\s+(or\s+replace\s+)?temp(orary)?\s+macro\b", re.IGNORECASE)
 
 
 @cache

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from contextlib import closing
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines import warehouse
+from pipelines.config import paths
 from pipelines.errors import UserError
 from pipelines.publish import lake
 from tests.conftest import REPO_ROOT, cli_environment, run_cli, use_settings
@@ -283,3 +287,127 @@ def test_a_reader_during_publications_sees_one_whole_publication_at_a_time(
     assert reader.returncode == 0, err
     assert "mixed" not in out
     assert int(out.split()[-1]) >= 2  # it saw publications come and go while it read
+
+
+# The dashboards' reads (`copies=True`): small tables from an in-memory copy, the others through the lake.
+DASHBOARD_QUERIES = (
+    "select count(*), sum(version) from marts.sales",
+    "select * from marts.money order by id",
+    "select typeof(amount), typeof(paid_at), typeof(day) from marts.money limit 1",
+    # a copied table joined to one read through the lake, and the publication record
+    "select m.id, m.amount, s.version, p.run_id from marts.money m join marts.sales s on s.id = m.id "
+    "cross join meta.publication p order by all",
+    "select id, utc_day(paid_at), picked([], id), picked([2], id) from marts.money order by id",  # the house macros
+    "select current_setting('TimeZone')",
+    "select table_schema, table_name, column_name, data_type from information_schema.columns "
+    "where table_catalog = current_database() and table_schema <> 'information_schema' order by all",
+)
+
+
+def _answers(as_of: str | None = None, *, copies: bool) -> tuple[str, list[list[tuple[object, ...]]]]:
+    """The session's database (`memory`: the copies; `lake`: read through the lake) and its DASHBOARD_QUERIES rows."""
+    con = warehouse.connect(paths().warehouse, read_only=True, as_of=as_of, copies=copies)
+    try:
+        (database,) = con.execute("select current_database()").fetchone() or ("",)
+        return str(database), [con.execute(query).fetchall() for query in DASHBOARD_QUERIES]
+    finally:
+        con.close()
+
+
+def _kinds() -> list[tuple[str, str]]:
+    """What each table of a dashboard session is: a copy (BASE TABLE) or a view onto the lake (VIEW)."""
+    con = warehouse.connect(paths().warehouse, read_only=True, copies=True)
+    try:
+        return con.execute(
+            "select table_schema || '.' || table_name, table_type from information_schema.tables "
+            "where table_catalog = 'memory' order by all"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_a_dashboard_reader_reads_small_tables_from_a_copy_and_answers_as_the_lake(
+    work: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work.execute(
+        "create table marts.money as select * from (values "
+        "(1, 12.345::decimal(18, 6), timestamptz '2024-03-01 23:30:00-02', date '2024-03-02'), "
+        "(2, null, null, null)) as t(id, amount, paid_at, day)"
+    )
+    publish(work, "run-1")
+    work.execute("update marts.sales set version = 2 where id < 10")
+    publish(work, "run-2")
+    # Only tables whose rows all live in the catalog (inlined, no data file) are under a threshold of 0 MB.
+    monkeypatch.setenv("EBOOK_ANALYTICS_READER_COPY_MAX_MB", "0")
+
+    database, copied = _answers(copies=True)
+    assert database == "memory"
+    assert _kinds() == [
+        ("marts.money", "BASE TABLE"),
+        ("marts.one", "BASE TABLE"),
+        ("marts.sales", "VIEW"),
+        ("meta.publication", "BASE TABLE"),
+    ]
+    assert _answers(copies=False) == ("lake", copied)
+    assert copied[:6] == [
+        [(1000, 1010)],
+        [
+            (1, Decimal("12.345000"), datetime(2024, 3, 2, 1, 30, tzinfo=UTC), date(2024, 3, 2)),
+            (2, None, None, None),
+        ],
+        [("DECIMAL(18,6)", "TIMESTAMP WITH TIME ZONE", "DATE")],
+        [(1, Decimal("12.345000"), 2, "run-2"), (2, None, 2, "run-2")],
+        [(1, date(2024, 3, 2), True, False), (2, None, True, True)],
+        [("UTC",)],
+    ]
+    # An older publication is read through the lake, as published.
+    database, older = _answers("run-1", copies=True)
+    assert (database, older) == _answers("run-1", copies=False)
+    assert database == "lake" and older[0] == [(1000, 1000)] and older[3][0][3] == "run-1"
+    # The copies are read-only too.
+    with (
+        closing(warehouse.connect(paths().warehouse, read_only=True, copies=True)) as con,
+        pytest.raises(duckdb.Error, match="read-only"),
+    ):
+        con.execute("delete from marts.one")
+
+    # A new publication gets a base of its own, made with the threshold of then (the default: every table is small);
+    # only the newest copy is kept.
+    monkeypatch.delenv("EBOOK_ANALYTICS_READER_COPY_MAX_MB")
+    work.execute("update marts.sales set version = 3 where id < 10")
+    publish(work, "run-3")
+    database, latest = _answers(copies=True)
+    assert (database, latest[0], latest[3][0][3]) == ("memory", [(1000, 1020)], "run-3")
+    assert _answers(copies=False) == ("lake", latest)
+    assert ("marts.sales", "BASE TABLE") in _kinds()
+    assert [key[1] for key in lake._READERS if key[2]] == [3]
+
+
+def test_a_copy_is_made_once_and_its_readers_meanwhile_read_through_the_lake(work: duckdb.DuckDBPyConnection) -> None:
+    publish(work, "run-1")
+    published, started, release, made = lake.configured(), threading.Event(), threading.Event(), []
+
+    def slow_setup(base: duckdb.DuckDBPyConnection) -> None:
+        made.append(base)
+        started.set()
+        release.wait(60)
+
+    def database(con: duckdb.DuckDBPyConnection) -> str:
+        try:
+            return str(con.execute("select current_database()").fetchall()[0][0])
+        finally:
+            con.close()
+
+    first: list[str] = []
+    builder = threading.Thread(
+        target=lambda: first.append(database(lake.open_publication(published, copies=slow_setup)[0]))
+    )
+    builder.start()
+    assert started.wait(60)
+    # Another reader of the same publication while the copy is being made: through the lake, at once.
+    assert database(lake.open_publication(published, copies=slow_setup)[0]) == "lake"
+    release.set()
+    builder.join(60)
+    assert first == ["memory"]
+    assert database(lake.open_publication(published, copies=slow_setup)[0]) == "memory"
+    assert len(made) == 1
