@@ -178,7 +178,7 @@ os.kill(os.getpid(), signal.SIGKILL)  # before the commit
 HOLDER = """
 import sys
 from pipelines import warehouse
-con = warehouse.connect(sys.argv[1], read_only=True)
+con = warehouse.connect(sys.argv[1], read_only=True, copies=sys.argv[2] == "copies")  # copies: as the dashboards
 query = "select count(*), sum(version) from marts.sales"
 print(*con.execute(query).fetchone(), flush=True)
 sys.stdin.readline()  # hold the publication open through the others' publications and the clean-up
@@ -201,16 +201,20 @@ def test_a_killed_commit_leaves_no_trace_and_a_reader_keeps_its_publication_thro
 ) -> None:
     publish(work, "run-1")
     published = lake.configured()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, env["EBOOK_ANALYTICS_WAREHOUSE"]],
-        env=env,
-        cwd=REPO_ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout.readline() == "1000 1000\n"
+    holders = [
+        subprocess.Popen(
+            [sys.executable, "-c", HOLDER, env["EBOOK_ANALYTICS_WAREHOUSE"], how],
+            env=env,
+            cwd=REPO_ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for how in ("lake", "copies")
+    ]
+    for holder in holders:
+        assert holder.stdout.readline() == "1000 1000\n"
 
     # A writer killed after writing its data files, before its commit: nothing of it is published, its files are
     # orphans, and the next publication commits as if it had never been.
@@ -230,9 +234,11 @@ def test_a_killed_commit_leaves_no_trace_and_a_reader_keeps_its_publication_thro
     assert not any(Path(name).exists() for name in orphans)
     assert done["rewritten"] >= 1 and done["deleted"] >= 1, done  # run-1's file rewritten, the old one deleted
 
-    # The reader still reads run-1 exactly; so does anyone opening it now, and the latest is run-3.
-    out, err = holder.communicate("\n", timeout=60)
-    assert (holder.returncode, out) == (0, "1000 1000\n"), err
+    # The readers still read run-1 exactly (through the lake, and from a dashboard's copy); so does anyone opening it
+    # now, and the latest is run-3.
+    for holder in holders:
+        out, err = holder.communicate("\n", timeout=60)
+        assert (holder.returncode, out) == (0, "1000 1000\n"), err
     for as_of, expected in (("run-1", 1000), ("run-2", 600 * 2 + 400), (None, 600 * 3 + 400)):
         with warehouse.open_publication(as_of) as con:
             assert con.execute("select count(*), sum(version) from marts.sales").fetchall() == [(1000, expected)]
