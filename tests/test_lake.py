@@ -388,6 +388,10 @@ def test_a_dashboard_reader_reads_small_tables_from_a_copy_and_answers_as_the_la
     assert ("marts.sales", "BASE TABLE") in _kinds()
     assert [key[1] for key in lake._READERS if key[2]] == [3]
 
+    monkeypatch.setenv("EBOOK_ANALYTICS_READER_COPY_MAX_MB", "a lot")
+    with pytest.raises(UserError, match="READER_COPY_MAX_MB is 'a lot'; set it to a whole number of MB"):
+        lake.copy_max_bytes()
+
 
 def test_a_copy_is_made_once_and_its_readers_meanwhile_read_through_the_lake(work: duckdb.DuckDBPyConnection) -> None:
     publish(work, "run-1")
