@@ -316,7 +316,7 @@ def copy_max_bytes() -> int:
     value = setting("reader_copy_max_mb", str(DEFAULT_COPY_MAX_MB)) or ""
     if not value.isdigit():
         raise UserError(
-            f"EBOOK_ANALYTICS_READER_COPY_MAX_MB is {value!r}; set it to a whole number of MB, 0 to copy nothing "
+            f"EBOOK_ANALYTICS_READER_COPY_MAX_MB is {value!r}; set it to a whole number of MB "
             f"(default {DEFAULT_COPY_MAX_MB})"
         )
     return int(value) * 1024 * 1024
