@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -45,18 +45,20 @@ def connect(
     memory_limit: str | None = None,
     as_of: str | None = None,
     copies: bool = False,
+    reads: Iterable[str] = (),
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse; days are UTC calendar days, so the session time zone is UTC.
 
     `memory_limit` (e.g. "1GB") caps DuckDB's buffer pool; beyond it DuckDB spills to a temp folder beside the file.
     `copies` (a published warehouse, read-only): for a long-lived reader making many queries of the house's own SQL
-    (the dashboards), the latest publication's small tables are read from an in-memory copy made once per process
-    (`lake.open_publication`, setting `reader_copy_max_mb`); a one-shot reader would pay the copy for nothing.
+    (the dashboards), the latest publication's small tables are read from an in-memory copy made once per process,
+    each when a session first declares it reads it: the session's SQL statements `reads` (`lake.open_publication`,
+    setting `reader_copy_max_mb`); a one-shot reader would pay the copy for nothing.
     """
     path = Path(path)
     if read_only and lake.is_catalog(path):
         con, _ = lake.open_publication(
-            lake.at(path), as_of, prepare=_configured, copies=_configured_base if copies else None
+            lake.at(path), as_of, prepare=_configured, copies=_configured_base if copies else None, reads=reads
         )
         return con
     if as_of is not None:

@@ -178,8 +178,10 @@ os.kill(os.getpid(), signal.SIGKILL)  # before the commit
 HOLDER = """
 import sys
 from pipelines import warehouse
-con = warehouse.connect(sys.argv[1], read_only=True, copies=sys.argv[2] == "copies")  # copies: as the dashboards
+copies = sys.argv[2] == "copies"  # as the dashboards: the second session reading marts.sales reads its copy
 query = "select count(*), sum(version) from marts.sales"
+for _ in range(2 if copies else 1):
+    con = warehouse.connect(sys.argv[1], read_only=True, copies=copies, reads=(query,))
 print(*con.execute(query).fetchone(), flush=True)
 sys.stdin.readline()  # hold the publication open through the others' publications and the clean-up
 print(*con.execute(query).fetchone(), flush=True)
@@ -310,29 +312,50 @@ DASHBOARD_QUERIES = (
 )
 
 
+def _session() -> duckdb.DuckDBPyConnection:
+    """A dashboard session of the latest publication declaring it reads DASHBOARD_QUERIES."""
+    return warehouse.connect(paths().warehouse, read_only=True, copies=True, reads=DASHBOARD_QUERIES)
+
+
 def _answers(as_of: str | None = None, *, copies: bool) -> tuple[str, list[list[tuple[object, ...]]]]:
-    """The session's database (`memory`: the copies; `lake`: read through the lake) and its DASHBOARD_QUERIES rows."""
-    con = warehouse.connect(paths().warehouse, read_only=True, as_of=as_of, copies=copies)
+    """The session's database (`memory`: the dashboards' base; `lake`: read through the lake) and its
+    DASHBOARD_QUERIES rows."""
+    con = warehouse.connect(paths().warehouse, read_only=True, as_of=as_of, copies=copies, reads=DASHBOARD_QUERIES)
     try:
-        (database,) = con.execute("select current_database()").fetchone() or ("",)
-        return str(database), [con.execute(query).fetchall() for query in DASHBOARD_QUERIES]
+        return _database(con), [con.execute(query).fetchall() for query in DASHBOARD_QUERIES]
     finally:
         con.close()
 
 
-def _kinds() -> list[tuple[str, str]]:
-    """What each table of a dashboard session is: a copy (BASE TABLE) or a view onto the lake (VIEW)."""
-    con = warehouse.connect(paths().warehouse, read_only=True, copies=True)
+def _database(con: duckdb.DuckDBPyConnection) -> str:
+    (database,) = con.execute("select current_database()").fetchone() or ("",)
+    return str(database)
+
+
+def _kinds(con: duckdb.DuckDBPyConnection | None = None) -> list[tuple[str, str]]:
+    """What each table of a dashboard session (`con`, or a new one) is: a copy (BASE TABLE) or a view onto the lake
+    (VIEW)."""
+    session = con or warehouse.connect(paths().warehouse, read_only=True, copies=True)
     try:
-        return con.execute(
+        return session.execute(
             "select table_schema || '.' || table_name, table_type from information_schema.tables "
             "where table_catalog = 'memory' order by all"
         ).fetchall()
     finally:
-        con.close()
+        if con is None:
+            session.close()
 
 
-def test_a_dashboard_reader_reads_small_tables_from_a_copy_and_answers_as_the_lake(
+def _viewed(
+    *copies: str, tables: tuple[str, ...] = ("marts.money", "marts.one", "marts.sales", "meta.publication")
+) -> list[tuple[str, str]]:
+    return [(table, "BASE TABLE" if table in copies else "VIEW") for table in tables]
+
+
+THE_WORK = ("marts.one", "marts.sales", "meta.publication")  # the tables of the `work` fixture
+
+
+def test_a_dashboard_reader_copies_a_small_table_on_its_second_read_and_answers_as_the_lake(
     work: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     work.execute(
@@ -346,23 +369,24 @@ def test_a_dashboard_reader_reads_small_tables_from_a_copy_and_answers_as_the_la
     # Only tables whose rows all live in the catalog (inlined, no data file) are under a threshold of 0 MB.
     monkeypatch.setenv("EBOOK_ANALYTICS_READER_COPY_MAX_MB", "0")
 
-    database, copied = _answers(copies=True)
+    assert _kinds() == _viewed()  # the base starts with views only
+    database, first = _answers(copies=True)
     assert database == "memory"
-    assert _kinds() == [
-        ("marts.money", "BASE TABLE"),
-        ("marts.one", "BASE TABLE"),
-        ("marts.sales", "VIEW"),
-        ("meta.publication", "BASE TABLE"),
-    ]
-    assert _answers(copies=False) == ("lake", copied)
-    assert copied[:6] == [
+    assert _kinds() == _viewed()  # a first read goes through the lake
+    assert _answers(copies=True) == ("memory", first)  # the second copies what it reads
+    # marts.one is small but never read; marts.sales is read but over the threshold: both stay views, read or not.
+    assert _kinds() == _viewed("marts.money", "meta.publication")
+    assert _answers(copies=True) == ("memory", first)
+    assert _kinds() == _viewed("marts.money", "meta.publication")
+    assert _answers(copies=False) == ("lake", first)
+    assert first[:6] == [
         [(1000, 1010)],
         [
             (1, Decimal("12.345000"), datetime(2024, 3, 2, 1, 30, tzinfo=UTC), date(2024, 3, 2)),
             (2, None, None, None),
         ],
         [("DECIMAL(18,6)", "TIMESTAMP WITH TIME ZONE", "DATE")],
-        [(1, Decimal("12.345000"), 2, "run-2"), (2, None, 2, "run-2")],
+        [(1, Decimal("12.345000"), 2, "run-2"), (2, None, 2, "run-2")],  # a copy joined to a view, and one more copy
         [(1, date(2024, 3, 2), True, False), (2, None, True, True)],
         [("UTC",)],
     ]
@@ -371,26 +395,74 @@ def test_a_dashboard_reader_reads_small_tables_from_a_copy_and_answers_as_the_la
     assert (database, older) == _answers("run-1", copies=False)
     assert database == "lake" and older[0] == [(1000, 1000)] and older[3][0][3] == "run-1"
     # The copies are read-only too.
-    with (
-        closing(warehouse.connect(paths().warehouse, read_only=True, copies=True)) as con,
-        pytest.raises(duckdb.Error, match="read-only"),
-    ):
-        con.execute("delete from marts.one")
+    with closing(_session()) as con, pytest.raises(duckdb.Error, match="read-only"):
+        con.execute("delete from marts.money")
 
-    # A new publication gets a base of its own, made with the threshold of then (the default: every table is small);
-    # only the newest copy is kept.
+    # A new publication gets a base of its own, with the threshold of then (the default: every table is small);
+    # only the newest base with copies is kept.
     monkeypatch.delenv("EBOOK_ANALYTICS_READER_COPY_MAX_MB")
     work.execute("update marts.sales set version = 3 where id < 10")
     publish(work, "run-3")
     database, latest = _answers(copies=True)
     assert (database, latest[0], latest[3][0][3]) == ("memory", [(1000, 1020)], "run-3")
+    assert _answers(copies=True) == (database, latest)
     assert _answers(copies=False) == ("lake", latest)
-    assert ("marts.sales", "BASE TABLE") in _kinds()
+    assert _kinds() == _viewed("marts.money", "marts.sales", "meta.publication")
     assert [key[1] for key in lake._READERS if key[2]] == [3]
 
     monkeypatch.setenv("EBOOK_ANALYTICS_READER_COPY_MAX_MB", "a lot")
     with pytest.raises(UserError, match="READER_COPY_MAX_MB is 'a lot'; set it to a whole number of MB"):
         lake.copy_max_bytes()
+
+
+def test_a_session_opened_before_a_copy_keeps_its_view_and_one_opened_after_reads_the_copy(
+    work: duckdb.DuckDBPyConnection,
+) -> None:
+    publish(work, "run-1")
+    query = "select count(*), sum(id), sum(version) from marts.sales"
+    before = warehouse.connect(paths().warehouse, read_only=True, copies=True, reads=(query,))  # the first read
+    assert before.execute(query).fetchall() == [(1000, 499500, 1000)]
+    after = warehouse.connect(paths().warehouse, read_only=True, copies=True, reads=(query,))  # the second: a copy
+    # The swap committed while `before` was open in its read-only transaction: it still sees the view, and reads
+    # through the lake the same rows as `after` from the copy.
+    assert _kinds(before) == _viewed(tables=THE_WORK)
+    assert _kinds(after) == _viewed("marts.sales", tables=THE_WORK)
+    for con in (before, after, before):
+        assert con.execute(query).fetchall() == [(1000, 499500, 1000)]
+    before.close()
+    after.close()
+
+
+def test_two_readers_of_a_table_copy_it_once(work: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:
+    publish(work, "run-1")
+    copies: list[str] = []
+    copy = lake._copy
+
+    def slow_copy(base: duckdb.DuckDBPyConnection, name: str) -> None:
+        copies.append(name)
+        threading.Event().wait(0.2)  # the other readers arrive while it copies
+        copy(base, name)
+
+    monkeypatch.setattr(lake, "_copy", slow_copy)
+    query = "select count(*), sum(version) from marts.sales join marts.one using (version)"
+    warehouse.connect(paths().warehouse, read_only=True, copies=True, reads=(query,)).close()  # the first read
+    answers: list[object] = []
+    start = threading.Barrier(4)
+
+    def read() -> None:
+        start.wait(60)
+        with closing(warehouse.connect(paths().warehouse, read_only=True, copies=True, reads=(query,))) as con:
+            answers.append((_database(con), con.execute(query).fetchall()))
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(60)
+    # Both tables copied once, by one reader, the others waiting for it.
+    assert answers == [("memory", [(1000, 1000)])] * 4
+    assert copies == ['"marts"."one"', '"marts"."sales"']
+    assert _kinds() == _viewed("marts.one", "marts.sales", tables=THE_WORK)
 
 
 def test_a_copy_is_made_once_and_its_readers_meanwhile_read_through_the_lake(work: duckdb.DuckDBPyConnection) -> None:
@@ -421,3 +493,24 @@ def test_a_copy_is_made_once_and_its_readers_meanwhile_read_through_the_lake(wor
     assert first == ["memory"]
     assert database(lake.open_publication(published, copies=slow_setup)[0]) == "memory"
     assert len(made) == 1
+
+
+def test_the_tables_a_query_reads_are_what_the_parser_sees_by_name() -> None:
+    query = """
+    with recent as (select * from marts.Sales where day >= $start)
+    select utc_day(r.paid_at), picked($plans, p.plan)
+    from recent r
+    join staging.projects p using (project_id)
+    join memory.meta.publication on true
+    where r.id in (select id from "marts"."refunds") and r.id not in (select id from lake.marts.other)
+    """
+    assert lake.tables_read(query) == {
+        ("marts", "sales"),
+        ("staging", "projects"),
+        ("meta", "publication"),
+        ("marts", "refunds"),
+    }  # not the CTE, nor a name of another catalog; parameters, macros and `using` need no binding
+    assert lake.tables_read("select * from read_parquet('x.parquet'), information_schema.tables") == {
+        ("information_schema", "tables")  # no small table of a publication: it stays what it is
+    }
+    assert lake.tables_read("not sql at all") == frozenset()

@@ -23,11 +23,11 @@ import re
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 import duckdb
@@ -287,11 +287,13 @@ def _write_ahead(catalog: Path) -> None:
 #
 # A long-lived reader making many small queries (the dashboards: `copies=True`) gets a base of its own for the latest
 # publication: every query through DuckLake pays ~10 ms of catalog look-ups (about twenty SQLite statements) however
-# small its table, against ~1 ms on a table in memory. That base holds an in-memory copy of each table of
-# `COPIED_SCHEMAS` whose data files are at most `reader_copy_max_mb`, and a view onto the lake for every other
-# table, so `marts.x` names the copy or the view in the base's own catalog; the house macros are in it too, made
-# once. Only the latest publication is copied, and only the newest copy is kept (`MAX_COPIED`): a copy is memory,
-# and an older publication (`as_of`, the "as published at" picker) is read through the lake as before.
+# small its table, against ~1 ms on a table in memory. That base starts with a view onto the lake for every table
+# (made in a moment, nothing scanned), so `marts.x` names it in the base's own catalog; the house macros are in it
+# too, made once. A table of `COPIED_SCHEMAS` whose data files are at most `reader_copy_max_mb` is copied into the
+# base's memory, replacing its view, just before the second session that reads it opens (`reads`, `copy_reads`):
+# cost follows what the viewers read, not what was published. Only the latest publication is copied, and only the
+# newest base with copies is kept (`MAX_COPIED`): a copy is memory, and an older publication (`as_of`, the "as
+# published at" picker) is read through the lake as before.
 COPIED_SCHEMAS = ("staging", "marts", "meta")  # what the dashboards read; history is read through views
 DEFAULT_COPY_MAX_MB = 64
 MAX_READERS = 8  # publications kept open per process; the least recently opened is let go (its cursors live on)
@@ -305,6 +307,9 @@ class _Base:
     made: threading.Condition = field(default_factory=threading.Condition)  # guards the two below, for moments
     con: duckdb.DuckDBPyConnection | None = None
     building: bool = False
+    small: set[tuple[str, str]] = field(default_factory=set)  # (schema, table): a view a read would copy
+    read: set[tuple[str, str]] = field(default_factory=set)  # of which read once already
+    copying: threading.Lock = field(default_factory=threading.Lock)  # one copier per base; the others wait for it
 
 
 _READERS: OrderedDict[tuple[str, int, bool], _Base] = OrderedDict()  # (catalog, snapshot, copies) -> base
@@ -328,6 +333,7 @@ def open_publication(
     *,
     prepare: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
     copies: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
+    reads: Iterable[str] = (),
 ) -> tuple[duckdb.DuckDBPyConnection, Publication]:
     """A DuckDB session on one publication (`marts.x`, `staging.x`, `meta.x` name its tables), read-only.
 
@@ -336,18 +342,21 @@ def open_publication(
     of 3.5 ms), and every dashboard query opens a session of its own.
 
     `copies`, for a long-lived reader making many queries (the dashboards): the latest publication is read from a
-    base holding in-memory copies of its small tables and views onto the lake for the others (module comment), set
-    up once by `copies(base)` (global settings, persistent macros) instead of `prepare` per session; the session is
-    a read-only transaction. An older publication is read as without it."""
+    base of views onto the lake and in-memory copies of the small tables read so far (module comment), set up once
+    by `copies(base)` (global settings, persistent macros) instead of `prepare` per session; the small tables the
+    SQL statements `reads` read are copied before the session opens (`copy_reads`), and the session is a read-only
+    transaction. An older publication is read as without it."""
     kept = publications(lake)
     publication = _resolve(lake, kept, as_of)
     copied = copies is not None and publication == kept[-1]
-    con = _session(lake, publication, copies if copied else None)
-    if con is None:  # its copy is being made by another reader: this one reads through the lake meanwhile
-        copied, con = False, _session(lake, publication, None)
-    assert con is not None
+    opened = _session(lake, publication, copies if copied else None)
+    if opened is None:  # its base is being made by another reader: this one reads through the lake meanwhile
+        copied, opened = False, _session(lake, publication, None)
+    assert opened is not None
+    con, base = opened
     try:
         if copied:
+            copy_reads(base, reads)  # before the transaction: a session sees the catalog of its transaction's start
             con.execute("begin transaction read only")  # the copies are tables of this process's memory
         else:
             if prepare is not None:
@@ -361,9 +370,9 @@ def open_publication(
 
 def _session(
     lake: Lake, publication: Publication, copies: Callable[[duckdb.DuckDBPyConnection], object] | None
-) -> duckdb.DuckDBPyConnection | None:
-    """A cursor of the publication's base (with copies or not), made first if need be; None while another reader
-    makes the copies."""
+) -> tuple[duckdb.DuckDBPyConnection, _Base] | None:
+    """A cursor of the publication's base (with copies or not), made first if need be, and the base; None while
+    another reader makes the base with copies."""
     key = (lake.catalog, publication.snapshot_id, copies is not None)
     with _READERS_LOCK:
         base = _READERS.get(key)
@@ -379,12 +388,15 @@ def _session(
             return None
         base.made.wait_for(lambda: not base.building)  # another reader attaching it: a moment
         if base.con is not None:
-            return base.con.cursor()
+            return base.con.cursor(), base
         base.building = True
-    # Made outside every lock: a copy takes seconds at scale, and other readers go on meanwhile (those of this
-    # publication through the lake); exactly one reader makes it.
+    # Made outside every lock, by exactly one reader; other readers go on meanwhile (those of this publication
+    # through the lake).
     try:
-        made = _copied(lake, publication, copies) if copies is not None else _attached(lake, publication)
+        if copies is None:
+            made = _attached(lake, publication)
+        else:
+            made, base.small = _viewed(lake, publication, copies)
     except BaseException:
         with _READERS_LOCK:
             if _READERS.get(key) is base:
@@ -396,7 +408,7 @@ def _session(
     with base.made:
         base.con, base.building = made, False
         base.made.notify_all()
-        return made.cursor()
+        return made.cursor(), base
 
 
 def _attached(lake: Lake, publication: Publication) -> duckdb.DuckDBPyConnection:
@@ -409,33 +421,91 @@ def _attached(lake: Lake, publication: Publication) -> duckdb.DuckDBPyConnection
     return base
 
 
-def _copied(
+def _viewed(
     lake: Lake, publication: Publication, setup: Callable[[duckdb.DuckDBPyConnection], object]
-) -> duckdb.DuckDBPyConnection:
-    """A base whose own catalog holds the publication's tables: a copy of each small one of `COPIED_SCHEMAS`, a view
-    onto the lake for the others; the lake stays attached only while a view needs it."""
+) -> tuple[duckdb.DuckDBPyConnection, set[tuple[str, str]]]:
+    """A base whose own catalog has a view onto the lake for each of the publication's tables and views, set up by
+    `setup`, and its small tables: those of `COPIED_SCHEMAS` a read copies (`copy_reads`)."""
     base = _attached(lake, publication)
     try:
         limit, sizes = copy_max_bytes(), table_sizes(lake, publication.snapshot_id)
-        tables = sorted((schema, table, size is None) for (schema, table), size in sizes.items())
-        views = 0
-        base.execute("begin")  # one transaction: DuckLake reads its catalog once for all the copies
-        for schema, table, is_view in tables:
-            name = f'"{schema}"."{table}"'
+        base.execute("begin")  # one transaction: DuckLake reads its catalog once for all the views
+        for schema, table in sorted(sizes):
             base.execute(f'create schema if not exists memory."{schema}"')
-            if not is_view and schema in COPIED_SCHEMAS and (sizes[schema, table] or 0) <= limit:
-                base.execute(f"create table memory.{name} as from {LAKE_ALIAS}.{name}")
-            else:
-                base.execute(f"create view memory.{name} as from {LAKE_ALIAS}.{name}")
-                views += 1
+            base.execute(f'create view memory."{schema}"."{table}" as from {LAKE_ALIAS}."{schema}"."{table}"')
         base.execute("commit")
-        if not views:  # the copies need nothing of the lake: retention may delete the files they came from
-            base.execute(f"detach {LAKE_ALIAS}")
         setup(base)
     except BaseException:
         base.close()
         raise
-    return base
+    small = {
+        (schema.lower(), table.lower())
+        for (schema, table), size in sizes.items()
+        if size is not None and schema in COPIED_SCHEMAS and size <= limit
+    }
+    return base, small
+
+
+def copy_reads(base: _Base, reads: Iterable[str]) -> None:
+    """Copy into the base's memory, each in place of its view, the small tables the SQL statements `reads` read
+    that are still views and were read once before: a copy costs about two reads through the lake (one DuckLake scan
+    with its catalog look-ups, ~40 ms at tiny, against ~10-20 ms for a query), so a table read once per publication
+    is never copied. A name the parser does not see (inside a macro) or that is no small table of the publication
+    stays a view: read through the lake, correctly, only slower.
+
+    One thread copies at a time per base; another wanting a table meanwhile waits (a copy is a scan of a table under
+    the threshold: ~50 ms at tiny), then finds it copied. A session opened before a swap keeps the view (DuckDB's
+    catalog is transactional, the session is a transaction) and reads it through the lake; one opened after reads
+    the copy."""
+    wanted = {name for sql in reads for name in tables_read(sql)} & base.small
+    if not wanted:
+        return
+    with base.made:  # the first read of a table goes through the lake; the second copies it
+        wanted, base.read = wanted & base.read, base.read | wanted
+    if not wanted:
+        return
+    assert base.con is not None
+    with base.copying:
+        for schema, table in sorted(wanted & base.small):
+            _copy(base.con, f'"{schema}"."{table}"')
+            base.small.discard((schema, table))
+
+
+def _copy(base: duckdb.DuckDBPyConnection, name: str) -> None:
+    with closing(base.cursor()) as copier:
+        copier.execute("begin")  # the view goes and the copy comes in one commit
+        copier.execute(f"drop view memory.{name}")
+        copier.execute(f"create table memory.{name} as from {LAKE_ALIAS}.{name}")
+        copier.execute("commit")
+
+
+_PARSER: list[duckdb.DuckDBPyConnection] = []  # DuckDB's own parser (`json_serialize_sql`), made on first use
+_PARSER_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1024)
+def tables_read(sql: str) -> frozenset[tuple[str, str]]:
+    """The (schema, table) names a SQL text reads by name (its FROM and JOIN clauses, subqueries and CTEs included;
+    not what a macro or a view reads), lower case; none when it does not parse. `duckdb.get_table_names` would bind
+    the query instead: it fails on `$parameters`, the house macros and `join ... using`."""
+    with _PARSER_LOCK:
+        if not _PARSER:
+            _PARSER.append(duckdb.connect())
+        (tree,) = one_row(_PARSER[0].execute("select json_serialize_sql($sql)", {"sql": sql}))
+    names: set[tuple[str, str]] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE" and node.get("catalog_name", "") in ("", "memory"):
+                names.add((str(node.get("schema_name", "")).lower(), str(node.get("table_name", "")).lower()))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(str(tree)))
+    return frozenset(name for name in names if name[0])
 
 
 def table_sizes(lake: Lake, snapshot: int) -> dict[tuple[str, str], int | None]:
