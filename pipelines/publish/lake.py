@@ -304,7 +304,7 @@ MAX_COPIED = 1  # of which with copies
 class _Base:
     """One publication's database, made by the first reader to ask for it (`building` meanwhile)."""
 
-    made: threading.Condition = field(default_factory=threading.Condition)  # guards the two below, for moments
+    made: threading.Condition = field(default_factory=threading.Condition)  # guards con, building, read: moments
     con: duckdb.DuckDBPyConnection | None = None
     building: bool = False
     small: set[tuple[str, str]] = field(default_factory=set)  # (schema, table): a view a read would copy
