@@ -98,7 +98,7 @@ def _query(sql: str, version: str, params: dict[str, object]) -> pd.DataFrame:
 
 def _execute(sql: str, params: dict[str, object], as_of: str | None = None) -> pd.DataFrame:
     """Run one query on a fresh read-only connection to the publication (the latest, or `as_of`)."""
-    con = connect(warehouse_path(), read_only=True, as_of=as_of)
+    con = connect(warehouse_path(), read_only=True, as_of=as_of, copies=True, reads=(sql,))
     try:
         # Through Arrow so DECIMAL arrives as Python Decimal (pandas' own conversion would make it float).
         return con.execute(sql, params).to_arrow_table().to_pandas()
@@ -264,21 +264,26 @@ def _metric_query(
     where: tuple[tuple[str, tuple[str, ...]], ...],
     as_of: str | None,
 ) -> pd.DataFrame:
-    """One engine query on a fresh read-only connection."""
-    con = connect(warehouse_path(), read_only=True, as_of=as_of)
+    """One engine query on a fresh read-only connection (reading the metrics' models)."""
+    models = tuple(f"from {model}" for name in names for model in _metric_models(name))
+    con = connect(warehouse_path(), read_only=True, as_of=as_of, copies=True, reads=models)
     try:
         return query_metrics(con, names, start=start, end=end, grain=grain, by=by, where=dict(where))
     finally:
         con.close()
 
 
-def _note_metric_tables(name: str) -> None:
+def _metric_models(name: str) -> list[str]:
+    """The models metric `name` reads (a ratio: those of its two sides)."""
     metric = definition(name)
-    if metric.model is None:  # a ratio: the tables of its two sides
-        for side in (metric.numerator, metric.denominator):
-            _note_metric_tables(str(side))
-        return
-    st.session_state.setdefault(_TABLES_READ, set()).update(_tables_in(metric.model))
+    if metric.model is None:
+        return [model for side in (metric.numerator, metric.denominator) for model in _metric_models(str(side))]
+    return [metric.model]
+
+
+def _note_metric_tables(name: str) -> None:
+    for model in _metric_models(name):
+        st.session_state.setdefault(_TABLES_READ, set()).update(_tables_in(model))
 
 
 # --- which tables the current page read: the status banner lists only the checks that concern them ---------------
@@ -448,7 +453,8 @@ def _statement_files(month: date, version: str | None, as_of: str | None) -> tup
     from pipelines.export.revenue_share import publication, statement_rows, to_csv_bytes
     from pipelines.export.statement_xlsx import to_xlsx_bytes
 
-    con = connect(warehouse_path(), read_only=True, as_of=as_of)
+    reads = (sql_file("exports/revenue_share_statements"), sql_file("dashboards/publication"))  # what they run
+    con = connect(warehouse_path(), read_only=True, as_of=as_of, copies=True, reads=reads)
     try:
         rows = statement_rows(con, month)
         source = publication(con)

@@ -13,8 +13,9 @@ the warehouse holds none, and read-only connections can create them.
 
 from __future__ import annotations
 
+import re
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -38,15 +39,27 @@ def open_publication(as_of: str | None = None) -> duckdb.DuckDBPyConnection:
 
 
 def connect(
-    path: Path | str, *, read_only: bool = False, memory_limit: str | None = None, as_of: str | None = None
+    path: Path | str,
+    *,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    as_of: str | None = None,
+    copies: bool = False,
+    reads: Iterable[str] = (),
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse; days are UTC calendar days, so the session time zone is UTC.
 
     `memory_limit` (e.g. "1GB") caps DuckDB's buffer pool; beyond it DuckDB spills to a temp folder beside the file.
+    `copies` (a published warehouse, read-only): for a long-lived reader making many queries of the house's own SQL
+    (the dashboards), the latest publication's small tables are read from an in-memory copy made once per process,
+    each when a session first declares it reads it: the session's SQL statements `reads` (`lake.open_publication`,
+    setting `reader_copy_max_mb`); a one-shot reader would pay the copy for nothing.
     """
     path = Path(path)
     if read_only and lake.is_catalog(path):
-        con, _ = lake.open_publication(lake.at(path), as_of, prepare=_configured)
+        con, _ = lake.open_publication(
+            lake.at(path), as_of, prepare=_configured, copies=_configured_base if copies else None, reads=reads
+        )
         return con
     if as_of is not None:
         raise UserError(f"{path} is not a published warehouse; --as-of needs one")
@@ -109,6 +122,17 @@ def _configured(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     for macro in macros():
         con.execute(macro)
     return con
+
+
+def _configured_base(base: duckdb.DuckDBPyConnection) -> None:
+    """`_configured` for every session of a dashboards' base at once: a global time zone, and the macros in the
+    base's own catalog, where each cursor finds them (a temporary macro is its one connection's)."""
+    base.execute("set global TimeZone = 'UTC'")
+    for macro in macros():
+        base.execute(_TEMPORARY.sub("create or replace macro", macro))
+
+
+_TEMPORARY = re.compile(r"\bcreate\s+(or\s+replace\s+)?temp(orary)?\s+macro\b", re.IGNORECASE)
 
 
 @cache

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from contextlib import closing
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines import warehouse
+from pipelines.config import paths
 from pipelines.errors import UserError
 from pipelines.publish import lake
 from tests.conftest import REPO_ROOT, cli_environment, run_cli, use_settings
@@ -174,8 +178,10 @@ os.kill(os.getpid(), signal.SIGKILL)  # before the commit
 HOLDER = """
 import sys
 from pipelines import warehouse
-con = warehouse.connect(sys.argv[1], read_only=True)
+copies = sys.argv[2] == "copies"  # as the dashboards: the second session reading marts.sales reads its copy
 query = "select count(*), sum(version) from marts.sales"
+for _ in range(2 if copies else 1):
+    con = warehouse.connect(sys.argv[1], read_only=True, copies=copies, reads=(query,))
 print(*con.execute(query).fetchone(), flush=True)
 sys.stdin.readline()  # hold the publication open through the others' publications and the clean-up
 print(*con.execute(query).fetchone(), flush=True)
@@ -197,16 +203,20 @@ def test_a_killed_commit_leaves_no_trace_and_a_reader_keeps_its_publication_thro
 ) -> None:
     publish(work, "run-1")
     published = lake.configured()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, env["EBOOK_ANALYTICS_WAREHOUSE"]],
-        env=env,
-        cwd=REPO_ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout.readline() == "1000 1000\n"
+    holders = [
+        subprocess.Popen(
+            [sys.executable, "-c", HOLDER, env["EBOOK_ANALYTICS_WAREHOUSE"], how],
+            env=env,
+            cwd=REPO_ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for how in ("lake", "copies")
+    ]
+    for holder in holders:
+        assert holder.stdout.readline() == "1000 1000\n"
 
     # A writer killed after writing its data files, before its commit: nothing of it is published, its files are
     # orphans, and the next publication commits as if it had never been.
@@ -226,9 +236,11 @@ def test_a_killed_commit_leaves_no_trace_and_a_reader_keeps_its_publication_thro
     assert not any(Path(name).exists() for name in orphans)
     assert done["rewritten"] >= 1 and done["deleted"] >= 1, done  # run-1's file rewritten, the old one deleted
 
-    # The reader still reads run-1 exactly; so does anyone opening it now, and the latest is run-3.
-    out, err = holder.communicate("\n", timeout=60)
-    assert (holder.returncode, out) == (0, "1000 1000\n"), err
+    # The readers still read run-1 exactly (through the lake, and from a dashboard's copy); so does anyone opening it
+    # now, and the latest is run-3.
+    for holder in holders:
+        out, err = holder.communicate("\n", timeout=60)
+        assert (holder.returncode, out) == (0, "1000 1000\n"), err
     for as_of, expected in (("run-1", 1000), ("run-2", 600 * 2 + 400), (None, 600 * 3 + 400)):
         with warehouse.open_publication(as_of) as con:
             assert con.execute("select count(*), sum(version) from marts.sales").fetchall() == [(1000, expected)]
@@ -283,3 +295,222 @@ def test_a_reader_during_publications_sees_one_whole_publication_at_a_time(
     assert reader.returncode == 0, err
     assert "mixed" not in out
     assert int(out.split()[-1]) >= 2  # it saw publications come and go while it read
+
+
+# The dashboards' reads (`copies=True`): small tables from an in-memory copy, the others through the lake.
+DASHBOARD_QUERIES = (
+    "select count(*), sum(version) from marts.sales",
+    "select * from marts.money order by id",
+    "select typeof(amount), typeof(paid_at), typeof(day) from marts.money limit 1",
+    # a copied table joined to one read through the lake, and the publication record
+    "select m.id, m.amount, s.version, p.run_id from marts.money m join marts.sales s on s.id = m.id "
+    "cross join meta.publication p order by all",
+    "select id, utc_day(paid_at), picked([], id), picked([2], id) from marts.money order by id",  # the house macros
+    "select current_setting('TimeZone')",
+    "select table_schema, table_name, column_name, data_type from information_schema.columns "
+    "where table_catalog = current_database() and table_schema <> 'information_schema' order by all",
+)
+
+
+def _session() -> duckdb.DuckDBPyConnection:
+    """A dashboard session of the latest publication declaring it reads DASHBOARD_QUERIES."""
+    return warehouse.connect(paths().warehouse, read_only=True, copies=True, reads=DASHBOARD_QUERIES)
+
+
+def _answers(as_of: str | None = None, *, copies: bool) -> tuple[str, list[list[tuple[object, ...]]]]:
+    """The session's database (`memory`: the dashboards' base; `lake`: read through the lake) and its
+    DASHBOARD_QUERIES rows."""
+    con = warehouse.connect(paths().warehouse, read_only=True, as_of=as_of, copies=copies, reads=DASHBOARD_QUERIES)
+    try:
+        return _database(con), [con.execute(query).fetchall() for query in DASHBOARD_QUERIES]
+    finally:
+        con.close()
+
+
+def _database(con: duckdb.DuckDBPyConnection) -> str:
+    (database,) = con.execute("select current_database()").fetchone() or ("",)
+    return str(database)
+
+
+def _kinds(con: duckdb.DuckDBPyConnection | None = None) -> list[tuple[str, str]]:
+    """What each table of a dashboard session (`con`, or a new one) is: a copy (BASE TABLE) or a view onto the lake
+    (VIEW)."""
+    session = con or warehouse.connect(paths().warehouse, read_only=True, copies=True)
+    try:
+        return session.execute(
+            "select table_schema || '.' || table_name, table_type from information_schema.tables "
+            "where table_catalog = 'memory' order by all"
+        ).fetchall()
+    finally:
+        if con is None:
+            session.close()
+
+
+def _viewed(
+    *copies: str, tables: tuple[str, ...] = ("marts.money", "marts.one", "marts.sales", "meta.publication")
+) -> list[tuple[str, str]]:
+    return [(table, "BASE TABLE" if table in copies else "VIEW") for table in tables]
+
+
+THE_WORK = ("marts.one", "marts.sales", "meta.publication")  # the tables of the `work` fixture
+
+
+def test_a_dashboard_reader_copies_a_small_table_on_its_second_read_and_answers_as_the_lake(
+    work: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work.execute(
+        "create table marts.money as select * from (values "
+        "(1, 12.345::decimal(18, 6), timestamptz '2024-03-01 23:30:00-02', date '2024-03-02'), "
+        "(2, null, null, null)) as t(id, amount, paid_at, day)"
+    )
+    publish(work, "run-1")
+    work.execute("update marts.sales set version = 2 where id < 10")
+    publish(work, "run-2")
+    # Only tables whose rows all live in the catalog (inlined, no data file) are under a threshold of 0 MB.
+    monkeypatch.setenv("EBOOK_ANALYTICS_READER_COPY_MAX_MB", "0")
+
+    assert _kinds() == _viewed()  # the base starts with views only
+    database, first = _answers(copies=True)
+    assert database == "memory"
+    assert _kinds() == _viewed()  # a first read goes through the lake
+    assert _answers(copies=True) == ("memory", first)  # the second copies what it reads
+    # marts.one is small but never read; marts.sales is read but over the threshold: both stay views, read or not.
+    assert _kinds() == _viewed("marts.money", "meta.publication")
+    assert _answers(copies=True) == ("memory", first)
+    assert _kinds() == _viewed("marts.money", "meta.publication")
+    assert _answers(copies=False) == ("lake", first)
+    assert first[:6] == [
+        [(1000, 1010)],
+        [
+            (1, Decimal("12.345000"), datetime(2024, 3, 2, 1, 30, tzinfo=UTC), date(2024, 3, 2)),
+            (2, None, None, None),
+        ],
+        [("DECIMAL(18,6)", "TIMESTAMP WITH TIME ZONE", "DATE")],
+        [(1, Decimal("12.345000"), 2, "run-2"), (2, None, 2, "run-2")],  # a copy joined to a view, and one more copy
+        [(1, date(2024, 3, 2), True, False), (2, None, True, True)],
+        [("UTC",)],
+    ]
+    # An older publication is read through the lake, as published.
+    database, older = _answers("run-1", copies=True)
+    assert (database, older) == _answers("run-1", copies=False)
+    assert database == "lake" and older[0] == [(1000, 1000)] and older[3][0][3] == "run-1"
+    # The copies are read-only too.
+    with closing(_session()) as con, pytest.raises(duckdb.Error, match="read-only"):
+        con.execute("delete from marts.money")
+
+    # A new publication gets a base of its own, with the threshold of then (the default: every table is small);
+    # only the newest base with copies is kept.
+    monkeypatch.delenv("EBOOK_ANALYTICS_READER_COPY_MAX_MB")
+    work.execute("update marts.sales set version = 3 where id < 10")
+    publish(work, "run-3")
+    database, latest = _answers(copies=True)
+    assert (database, latest[0], latest[3][0][3]) == ("memory", [(1000, 1020)], "run-3")
+    assert _answers(copies=True) == (database, latest)
+    assert _answers(copies=False) == ("lake", latest)
+    assert _kinds() == _viewed("marts.money", "marts.sales", "meta.publication")
+    assert [key[1] for key in lake._READERS if key[2]] == [3]
+
+    monkeypatch.setenv("EBOOK_ANALYTICS_READER_COPY_MAX_MB", "a lot")
+    with pytest.raises(UserError, match="READER_COPY_MAX_MB is 'a lot'; set it to a whole number of MB"):
+        lake.copy_max_bytes()
+
+
+def test_a_session_opened_before_a_copy_keeps_its_view_and_one_opened_after_reads_the_copy(
+    work: duckdb.DuckDBPyConnection,
+) -> None:
+    publish(work, "run-1")
+    query = "select count(*), sum(id), sum(version) from marts.sales"
+    before = warehouse.connect(paths().warehouse, read_only=True, copies=True, reads=(query,))  # the first read
+    assert before.execute(query).fetchall() == [(1000, 499500, 1000)]
+    after = warehouse.connect(paths().warehouse, read_only=True, copies=True, reads=(query,))  # the second: a copy
+    # The swap committed while `before` was open in its read-only transaction: it still sees the view, and reads
+    # through the lake the same rows as `after` from the copy.
+    assert _kinds(before) == _viewed(tables=THE_WORK)
+    assert _kinds(after) == _viewed("marts.sales", tables=THE_WORK)
+    for con in (before, after, before):
+        assert con.execute(query).fetchall() == [(1000, 499500, 1000)]
+    before.close()
+    after.close()
+
+
+def test_two_readers_of_a_table_copy_it_once(work: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:
+    publish(work, "run-1")
+    copies: list[str] = []
+    copy = lake._copy
+
+    def slow_copy(base: duckdb.DuckDBPyConnection, name: str) -> None:
+        copies.append(name)
+        threading.Event().wait(0.2)  # the other readers arrive while it copies
+        copy(base, name)
+
+    monkeypatch.setattr(lake, "_copy", slow_copy)
+    query = "select count(*), sum(version) from marts.sales join marts.one using (version)"
+    warehouse.connect(paths().warehouse, read_only=True, copies=True, reads=(query,)).close()  # the first read
+    answers: list[object] = []
+    start = threading.Barrier(4)
+
+    def read() -> None:
+        start.wait(60)
+        with closing(warehouse.connect(paths().warehouse, read_only=True, copies=True, reads=(query,))) as con:
+            answers.append((_database(con), con.execute(query).fetchall()))
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(60)
+    # Both tables copied once, by one reader, the others waiting for it.
+    assert answers == [("memory", [(1000, 1000)])] * 4
+    assert copies == ['"marts"."one"', '"marts"."sales"']
+    assert _kinds() == _viewed("marts.one", "marts.sales", tables=THE_WORK)
+
+
+def test_a_copy_is_made_once_and_its_readers_meanwhile_read_through_the_lake(work: duckdb.DuckDBPyConnection) -> None:
+    publish(work, "run-1")
+    published, started, release, made = lake.configured(), threading.Event(), threading.Event(), []
+
+    def slow_setup(base: duckdb.DuckDBPyConnection) -> None:
+        made.append(base)
+        started.set()
+        release.wait(60)
+
+    def database(con: duckdb.DuckDBPyConnection) -> str:
+        try:
+            return str(con.execute("select current_database()").fetchall()[0][0])
+        finally:
+            con.close()
+
+    first: list[str] = []
+    builder = threading.Thread(
+        target=lambda: first.append(database(lake.open_publication(published, copies=slow_setup)[0]))
+    )
+    builder.start()
+    assert started.wait(60)
+    # Another reader of the same publication while the copy is being made: through the lake, at once.
+    assert database(lake.open_publication(published, copies=slow_setup)[0]) == "lake"
+    release.set()
+    builder.join(60)
+    assert first == ["memory"]
+    assert database(lake.open_publication(published, copies=slow_setup)[0]) == "memory"
+    assert len(made) == 1
+
+
+def test_the_tables_a_query_reads_are_what_the_parser_sees_by_name() -> None:
+    query = """
+    with recent as (select * from marts.Sales where day >= $start)
+    select utc_day(r.paid_at), picked($plans, p.plan)
+    from recent r
+    join staging.projects p using (project_id)
+    join memory.meta.publication on true
+    where r.id in (select id from "marts"."refunds") and r.id not in (select id from lake.marts.other)
+    """
+    assert lake.tables_read(query) == {
+        ("marts", "sales"),
+        ("staging", "projects"),
+        ("meta", "publication"),
+        ("marts", "refunds"),
+    }  # not the CTE, nor a name of another catalog; parameters, macros and `using` need no binding
+    assert lake.tables_read("select * from read_parquet('x.parquet'), information_schema.tables") == {
+        ("information_schema", "tables")  # no small table of a publication: it stays what it is
+    }
+    assert lake.tables_read("not sql at all") == frozenset()

@@ -23,11 +23,11 @@ import re
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 import duckdb
@@ -205,7 +205,10 @@ def version(lake: Lake) -> str | None:
 def resolve(lake: Lake, as_of: str | None) -> Publication:
     """The publication `as_of` names (a run id, or an ISO time: the last one published at or before it; UTC unless
     it has an offset), the latest when None; a one-line error naming the oldest kept one when it is not kept."""
-    kept = publications(lake)
+    return _resolve(lake, publications(lake), as_of)
+
+
+def _resolve(lake: Lake, kept: list[Publication], as_of: str | None) -> Publication:
     if not kept:
         raise UserError(f"no warehouse at {_name(lake)}; run `ebook-analytics etl run` first")
     if as_of is None:
@@ -281,43 +284,246 @@ def _write_ahead(catalog: Path) -> None:
 # ms (each is a ~35 MB file DuckDB verifies) and attaching the snapshot a catalog round trip, so each is done once per
 # publication, and every reader is a cursor of that database. One database per publication, not one for all: a
 # session sees only its publication's tables (information_schema included).
-_READERS: OrderedDict[tuple[str, int], duckdb.DuckDBPyConnection] = OrderedDict()
-_READERS_LOCK = threading.Lock()
+#
+# A long-lived reader making many small queries (the dashboards: `copies=True`) gets a base of its own for the latest
+# publication: every query through DuckLake pays ~10 ms of catalog look-ups (about twenty SQLite statements) however
+# small its table, against ~1 ms on a table in memory. That base starts with a view onto the lake for every table
+# (made in a moment, nothing scanned), so `marts.x` names it in the base's own catalog; the house macros are in it
+# too, made once. A table of `COPIED_SCHEMAS` whose data files are at most `reader_copy_max_mb` is copied into the
+# base's memory, replacing its view, just before the second session that reads it opens (`reads`, `copy_reads`):
+# cost follows what the viewers read, not what was published. Only the latest publication is copied, and only the
+# newest base with copies is kept (`MAX_COPIED`): a copy is memory, and an older publication (`as_of`, the "as
+# published at" picker) is read through the lake as before.
+COPIED_SCHEMAS = ("staging", "marts", "meta")  # what the dashboards read; history is read through views
+DEFAULT_COPY_MAX_MB = 64
 MAX_READERS = 8  # publications kept open per process; the least recently opened is let go (its cursors live on)
+MAX_COPIED = 1  # of which with copies
+
+
+@dataclass
+class _Base:
+    """One publication's database, made by the first reader to ask for it (`building` meanwhile)."""
+
+    made: threading.Condition = field(default_factory=threading.Condition)  # guards con, building, read: moments
+    con: duckdb.DuckDBPyConnection | None = None
+    building: bool = False
+    small: set[tuple[str, str]] = field(default_factory=set)  # (schema, table): a view a read would copy
+    read: set[tuple[str, str]] = field(default_factory=set)  # of which read once already
+    copying: threading.Lock = field(default_factory=threading.Lock)  # one copier per base; the others wait for it
+
+
+_READERS: OrderedDict[tuple[str, int, bool], _Base] = OrderedDict()  # (catalog, snapshot, copies) -> base
+_READERS_LOCK = threading.Lock()  # guards the registry only: bases are made outside it
+
+
+def copy_max_bytes() -> int:
+    """The largest table (bytes of its data files) a dashboard reader copies into memory (`reader_copy_max_mb`)."""
+    value = setting("reader_copy_max_mb", str(DEFAULT_COPY_MAX_MB)) or ""
+    if not value.isdigit():
+        raise UserError(
+            f"EBOOK_ANALYTICS_READER_COPY_MAX_MB is {value!r}; set it to a whole number of MB "
+            f"(default {DEFAULT_COPY_MAX_MB})"
+        )
+    return int(value) * 1024 * 1024
 
 
 def open_publication(
-    lake: Lake, as_of: str | None = None, *, prepare: Callable[[duckdb.DuckDBPyConnection], object] | None = None
+    lake: Lake,
+    as_of: str | None = None,
+    *,
+    prepare: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
+    copies: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
+    reads: Iterable[str] = (),
 ) -> tuple[duckdb.DuckDBPyConnection, Publication]:
     """A DuckDB session on one publication (`marts.x`, `staging.x`, `meta.x` name its tables), read-only.
 
     `prepare` sets the session up (settings, temporary macros) before it enters the lake: once the lake is the
     default catalog, each statement's binding also looks names up in DuckLake's catalog (six macros: 20 ms instead
-    of 3.5 ms), and every dashboard query opens a session of its own."""
-    publication = resolve(lake, as_of)
-    key = (lake.catalog, publication.snapshot_id)
-    with _READERS_LOCK:
-        base = _READERS.get(key)
-        if base is None:
-            base = duckdb.connect(config=CONNECT_CONFIG)
-            try:
-                attach(base, lake, snapshot=publication.snapshot_id)
-            except BaseException:
-                base.close()
-                raise
-            _READERS[key] = base
-            while len(_READERS) > MAX_READERS:
-                _READERS.popitem(last=False)
-        _READERS.move_to_end(key)
-        con = base.cursor()
+    of 3.5 ms), and every dashboard query opens a session of its own.
+
+    `copies`, for a long-lived reader making many queries (the dashboards): the latest publication is read from a
+    base of views onto the lake and in-memory copies of the small tables read so far (module comment), set up once
+    by `copies(base)` (global settings, persistent macros) instead of `prepare` per session; the small tables the
+    SQL statements `reads` read are copied before the session opens (`copy_reads`), and the session is a read-only
+    transaction. An older publication is read as without it."""
+    kept = publications(lake)
+    publication = _resolve(lake, kept, as_of)
+    copied = copies is not None and publication == kept[-1]
+    opened = _session(lake, publication, copies if copied else None)
+    if opened is None:  # its base is being made by another reader: this one reads through the lake meanwhile
+        copied, opened = False, _session(lake, publication, None)
+    assert opened is not None
+    con, base = opened
     try:
-        if prepare is not None:
-            prepare(con)
-        con.execute(f"use {LAKE_ALIAS}")
+        if copied:
+            copy_reads(base, reads)  # before the transaction: a session sees the catalog of its transaction's start
+            con.execute("begin transaction read only")  # the copies are tables of this process's memory
+        else:
+            if prepare is not None:
+                prepare(con)
+            con.execute(f"use {LAKE_ALIAS}")
     except BaseException:
         con.close()
         raise
     return con, publication
+
+
+def _session(
+    lake: Lake, publication: Publication, copies: Callable[[duckdb.DuckDBPyConnection], object] | None
+) -> tuple[duckdb.DuckDBPyConnection, _Base] | None:
+    """A cursor of the publication's base (with copies or not), made first if need be, and the base; None while
+    another reader makes the base with copies."""
+    key = (lake.catalog, publication.snapshot_id, copies is not None)
+    with _READERS_LOCK:
+        base = _READERS.get(key)
+        if base is None:
+            base = _READERS[key] = _Base()
+            while len(_READERS) > MAX_READERS:
+                _READERS.popitem(last=False)
+            while sum(1 for *_, copied in _READERS if copied) > MAX_COPIED:
+                del _READERS[next(other for other in _READERS if other[2])]
+        _READERS.move_to_end(key)
+    with base.made:
+        if base.building and copies is not None:
+            return None
+        base.made.wait_for(lambda: not base.building)  # another reader attaching it: a moment
+        if base.con is not None:
+            return base.con.cursor(), base
+        base.building = True
+    # Made outside every lock, by exactly one reader; other readers go on meanwhile (those of this publication
+    # through the lake).
+    try:
+        if copies is None:
+            made = _attached(lake, publication)
+        else:
+            made, base.small = _viewed(lake, publication, copies)
+    except BaseException:
+        with _READERS_LOCK:
+            if _READERS.get(key) is base:
+                del _READERS[key]
+        with base.made:
+            base.building = False
+            base.made.notify_all()
+        raise
+    with base.made:
+        base.con, base.building = made, False
+        base.made.notify_all()
+        return made.cursor(), base
+
+
+def _attached(lake: Lake, publication: Publication) -> duckdb.DuckDBPyConnection:
+    base = duckdb.connect(config=CONNECT_CONFIG)
+    try:
+        attach(base, lake, snapshot=publication.snapshot_id)
+    except BaseException:
+        base.close()
+        raise
+    return base
+
+
+def _viewed(
+    lake: Lake, publication: Publication, setup: Callable[[duckdb.DuckDBPyConnection], object]
+) -> tuple[duckdb.DuckDBPyConnection, set[tuple[str, str]]]:
+    """A base whose own catalog has a view onto the lake for each of the publication's tables and views, set up by
+    `setup`, and its small tables: those of `COPIED_SCHEMAS` a read copies (`copy_reads`)."""
+    base = _attached(lake, publication)
+    try:
+        limit, sizes = copy_max_bytes(), table_sizes(lake, publication.snapshot_id)
+        base.execute("begin")  # one transaction: DuckLake reads its catalog once for all the views
+        for schema, table in sorted(sizes):
+            base.execute(f'create schema if not exists memory."{schema}"')
+            base.execute(f'create view memory."{schema}"."{table}" as from {LAKE_ALIAS}."{schema}"."{table}"')
+        base.execute("commit")
+        setup(base)
+    except BaseException:
+        base.close()
+        raise
+    small = {
+        (schema.lower(), table.lower())
+        for (schema, table), size in sizes.items()
+        if size is not None and schema in COPIED_SCHEMAS and size <= limit
+    }
+    return base, small
+
+
+def copy_reads(base: _Base, reads: Iterable[str]) -> None:
+    """Copy into the base's memory, each in place of its view, the small tables the SQL statements `reads` read
+    that are still views and were read once before: a copy costs about two reads through the lake (one DuckLake scan
+    with its catalog look-ups, ~40 ms at tiny, against ~10-20 ms for a query), so a table read once per publication
+    is never copied. A name the parser does not see (inside a macro) or that is no small table of the publication
+    stays a view: read through the lake, correctly, only slower.
+
+    One thread copies at a time per base; another wanting a table meanwhile waits (a copy is a scan of a table under
+    the threshold: ~50 ms at tiny), then finds it copied. A session opened before a swap keeps the view (DuckDB's
+    catalog is transactional, the session is a transaction) and reads it through the lake; one opened after reads
+    the copy."""
+    wanted = {name for sql in reads for name in tables_read(sql)} & base.small
+    if not wanted:
+        return
+    with base.made:  # the first read of a table goes through the lake; the second copies it
+        wanted, base.read = wanted & base.read, base.read | wanted
+    if not wanted:
+        return
+    assert base.con is not None
+    with base.copying:
+        for schema, table in sorted(wanted & base.small):
+            _copy(base.con, f'"{schema}"."{table}"')
+            base.small.discard((schema, table))
+
+
+def _copy(base: duckdb.DuckDBPyConnection, name: str) -> None:
+    with closing(base.cursor()) as copier:
+        copier.execute("begin")  # the view goes and the copy comes in one commit
+        copier.execute(f"drop view memory.{name}")
+        copier.execute(f"create table memory.{name} as from {LAKE_ALIAS}.{name}")
+        copier.execute("commit")
+
+
+_PARSER: list[duckdb.DuckDBPyConnection] = []  # DuckDB's own parser (`json_serialize_sql`), made on first use
+_PARSER_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1024)
+def tables_read(sql: str) -> frozenset[tuple[str, str]]:
+    """The (schema, table) names a SQL text reads by name (its FROM and JOIN clauses, subqueries and CTEs included;
+    not what a macro or a view reads), lower case; none when it does not parse. `duckdb.get_table_names` would bind
+    the query instead: it fails on `$parameters`, the house macros and `join ... using`."""
+    with _PARSER_LOCK:
+        if not _PARSER:
+            _PARSER.append(duckdb.connect())
+        (tree,) = one_row(_PARSER[0].execute("select json_serialize_sql($sql)", {"sql": sql}))
+    names: set[tuple[str, str]] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE" and node.get("catalog_name", "") in ("", "memory"):
+                names.add((str(node.get("schema_name", "")).lower(), str(node.get("table_name", "")).lower()))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(str(tree)))
+    return frozenset(name for name in names if name[0])
+
+
+def table_sizes(lake: Lake, snapshot: int) -> dict[tuple[str, str], int | None]:
+    """(schema, table) -> bytes of the data files the table reads at `snapshot` (0: its rows are all inlined in the
+    catalog), and (schema, view) -> None for its views, from the DuckLake catalog."""
+    live = "begin_snapshot <= {s} and (end_snapshot is null or end_snapshot > {s})".format(s=int(snapshot))
+    rows = _catalog_rows(
+        lake,
+        "select s.schema_name, t.table_name, coalesce(sum(f.file_size_bytes), 0) "
+        f"from (select * from ducklake_table where {live}) t "
+        f"join (select * from ducklake_schema where {live}) s on s.schema_id = t.schema_id "
+        f"left join (select * from ducklake_data_file where {live}) f on f.table_id = t.table_id "
+        "group by s.schema_name, t.table_name "
+        "union all select s.schema_name, v.view_name, null "
+        f"from (select * from ducklake_view where {live}) v "
+        f"join (select * from ducklake_schema where {live}) s on s.schema_id = v.schema_id",
+    )
+    return {(str(schema), str(name)): None if size is None else int(str(size)) for schema, name, size in rows}
 
 
 # --- the working file ---
