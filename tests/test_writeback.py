@@ -4,8 +4,11 @@ statistics."""
 from __future__ import annotations
 
 import json
+import random
+import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +20,8 @@ from psycopg import sql
 
 from pipelines import warehouse
 from pipelines.bench.tuples import wait_until_quiet
-from pipelines.publish.readability import TextCounts, count_text, syllables
+from pipelines.publish.counted_chapters import CountedChapters
+from pipelines.publish.readability import TextCounts, count_from, count_text, syllables
 from pipelines.publish.writeback import ChangedChapters, WriteBackCounts, write_back
 from pipelines.queries import one_row
 from pipelines.run import hooks
@@ -66,6 +70,68 @@ def test_readability_of_known_texts() -> None:
     # a stretch without a word is no sentence, however many marks end it; a word after the last mark is one
     assert count_text("?! ... Wait!!! -- ... 'Fine.' Done").sentences == 3
     assert count_text("Go.\n\n...\n\n— !").sentences == 1
+
+
+@pytest.mark.fast
+def test_a_text_written_on_is_counted_from_its_last_checkpoint() -> None:
+    old = "It rained. We stayed in."
+    counts, checkpoint = count_from(old, None)
+    assert counts == count_text(old)
+    # The cut: after the last end mark followed by spaces ("It rained. "), its counts those of the text before it.
+    assert checkpoint is not None and checkpoint.length == 11
+    assert checkpoint.counts == count_text(old[:11]) == TextCounts(2, 11, 1, 1, 2)
+    # Written on: 12 words (It, rained, We, stayed, in, Then, the, sun, came, out, We, walked), 59 characters,
+    # 4 sentences, 2 paragraphs (the first goes on across the cut), 12 syllables; cut again after "in. ".
+    new = old + " Then the sun came out.\n\nWe walked."
+    counts, again = count_from(new, checkpoint)
+    assert counts == count_text(new) == TextCounts(12, 59, 4, 2, 12)
+    assert again is not None and again.length == 25 and again.counts == count_text(new[:25])
+    # The checkpoint's counts are taken, not recounted: only what follows the cut is read ...
+    padded = replace(checkpoint, counts=replace(checkpoint.counts, words=1002))
+    assert count_from(new, padded)[0].words == 1012
+    # ... unless the text no longer begins as it did, or is no longer cut there (a line break after the spaces).
+    for changed in ("It snowed. We stayed in. Then.", "It rained. \nWe stayed in."):
+        assert count_from(changed, padded)[0] == count_text(changed)
+    assert count_from("No end mark yet", None) == (count_text("No end mark yet"), None)
+
+
+@pytest.mark.fast
+def test_counting_from_a_checkpoint_equals_counting_the_whole_text() -> None:
+    pieces = ["word", "it's", "well-known", "B2", "—", "'", ".", "!", "?", "...", " ", "  ", "\t", "\n", "\n\n", "é"]
+    generator = random.Random(12)
+    for _ in range(3000):
+        old = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 30)))
+        new = old + "".join(generator.choice(pieces) for _ in range(generator.randint(0, 15)))
+        if generator.random() < 0.3:  # an edit somewhere, not only at the end
+            at = generator.randint(0, len(new))
+            new = new[:at] + generator.choice(pieces) + new[at:]
+        _, checkpoint = count_from(old, None)
+        counts, again = count_from(new, checkpoint)
+        assert counts == count_text(new), (old, new)
+        assert again is None or again.counts == count_text(new[: again.length]), new
+
+
+@pytest.mark.fast
+def test_kept_counts_from_before_checkpoints_are_dropped(tmp_path: Path) -> None:
+    """A counts file of the release before checkpoints: only a cache, so it starts over (its rows would be read
+    as rows without a checkpoint otherwise, and the new columns are missing)."""
+    path = tmp_path / "writeback_state.sqlite"
+    with closing(sqlite3.connect(path)) as con, con:
+        con.execute("create table rollup (database text not null)")
+        con.execute("insert into rollup values ('db')")
+        con.execute(
+            "create table chapter_counts (chapter_id text primary key, project_id text not null, xmin integer not "
+            "null, updated_at text, words integer not null, characters integer not null, sentences integer not "
+            "null, paragraphs integer not null, syllables integer not null)"
+        )
+        con.execute(f"insert into chapter_counts values ('{C1}', '{P1}', 7, null, 9, 37, 2, 1, 10)")
+    with closing(CountedChapters(path, "db")) as counted:
+        assert counted.of_projects([UUID(P1)]).counts == {}
+        version = (UUID(C1), UUID(P1), 8, None)
+        counts, checkpoint = count_from(C1_TEXT + " More.", None)
+        counted.remember({version: (counts, checkpoint)}, deleted=())
+        known = counted.of_projects([UUID(P1)])
+    assert known.counts == {UUID(C1): counts} and known.checkpoints == {UUID(C1): checkpoint}
 
 
 def _metrics(url: str) -> dict[str, tuple]:

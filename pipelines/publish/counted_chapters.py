@@ -5,7 +5,9 @@ A project's readability adds up its chapters' syllables, which `content.content_
 without these counts every chapter of a touched project would be read and counted again. A version is a chapter row
 as it stands: its id, 32-bit `xmin` (a new one at every update of the row) and `updated_at`, read in the same
 snapshot as its text. The counts are a function of that text, so a kept entry is right whatever happens to the
-write-back's transaction; an entry that does not match (another version, or a version never seen) is counted again.
+write-back's transaction; an entry that does not match (another version, or a version never seen) is counted again,
+from the entry's checkpoint (`readability.Checkpoint`) when the new text begins as the old one did: only what was
+written since is read.
 The file belongs to one rollup database (xids mean nothing elsewhere): opened for another, or with `forget` (the
 write-back found no usable watermark: the database may have been recreated), it starts empty.
 """
@@ -20,17 +22,22 @@ from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
-from pipelines.publish.readability import TextCounts
+from pipelines.publish.readability import Checkpoint, TextCounts
 
 # (chapter id, project id, xmin, updated_at): a chapter version as `writeback/statistics_chapters` reads it.
 ChapterVersion = tuple[UUID, UUID, int, datetime | None]
+Counted = tuple[TextCounts, Checkpoint | None]  # a version's counts, and its text's checkpoint
 
+_COUNTS = ("words", "characters", "sentences", "paragraphs", "syllables")
+_CHECKPOINT = ("cut_length", "cut_digest", *(f"cut_{name}" for name in _COUNTS))
 _SCHEMA = (
     "create table if not exists rollup (database text not null)",
     """create table if not exists chapter_counts (
         chapter_id text primary key, project_id text not null, xmin integer not null, updated_at text,
         words integer not null, characters integer not null, sentences integer not null,
-        paragraphs integer not null, syllables integer not null
+        paragraphs integer not null, syllables integer not null,
+        cut_length integer, cut_digest blob, cut_words integer, cut_characters integer, cut_sentences integer,
+        cut_paragraphs integer, cut_syllables integer
     )""",
 )
 
@@ -42,6 +49,7 @@ class Known:
 
     parameters: dict[str, list[object]]
     counts: dict[UUID, TextCounts]
+    checkpoints: dict[UUID, Checkpoint]  # of the versions counted, for the chapters' next versions
 
 
 class CountedChapters:
@@ -67,6 +75,9 @@ class CountedChapters:
     def _open(path: Path) -> sqlite3.Connection:
         con = sqlite3.connect(path, isolation_level=None)  # explicit transactions: `remember` is one
         try:
+            columns = {row[1] for row in con.execute("pragma table_info(chapter_counts)")}
+            if columns and not columns.issuperset(_CHECKPOINT):  # a file from before checkpoints: only a cache
+                con.execute("drop table chapter_counts")
             for statement in _SCHEMA:
                 con.execute(statement)
         except sqlite3.DatabaseError:
@@ -82,7 +93,7 @@ class CountedChapters:
             cursor.execute("delete from projects")
             cursor.executemany("insert into projects values (?)", ((str(project),) for project in project_ids))
             rows = cursor.execute(
-                """select chapter_id, xmin, updated_at, words, characters, sentences, paragraphs, syllables
+                f"""select chapter_id, xmin, updated_at, {", ".join(_COUNTS)}, {", ".join(_CHECKPOINT)}
                    from chapter_counts join projects using (project_id)"""
             ).fetchall()
         return Known(
@@ -91,16 +102,19 @@ class CountedChapters:
                 "known_xmins": [xmin for _, xmin, *_ in rows],
                 "known_updated_at": [updated_at for _, _, updated_at, *_ in rows],
             },
-            counts={UUID(chapter_id): TextCounts(*counts) for chapter_id, _, _, *counts in rows},
+            counts={UUID(row[0]): TextCounts(*row[3:8]) for row in rows},
+            checkpoints={
+                UUID(row[0]): Checkpoint(row[8], row[9], TextCounts(*row[10:15])) for row in rows if row[8] is not None
+            },
         )
 
-    def remember(self, counted: dict[ChapterVersion, TextCounts], deleted: Iterable[UUID]) -> None:
+    def remember(self, counted: dict[ChapterVersion, Counted], deleted: Iterable[UUID]) -> None:
         """Keep the counts of newly counted versions (each replacing its chapter's older one); forget `deleted`."""
         with closing(self._con.cursor()) as cursor:
             cursor.execute("begin")
             cursor.executemany("delete from chapter_counts where chapter_id = ?", ((str(c),) for c in deleted))
             cursor.executemany(
-                "insert or replace into chapter_counts values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"insert or replace into chapter_counts values ({', '.join('?' * 16)})",
                 (_row(version, counts) for version, counts in counted.items()),
             )
             cursor.execute("commit")
@@ -109,17 +123,16 @@ class CountedChapters:
         self._con.close()
 
 
-def _row(version: ChapterVersion, counts: TextCounts) -> tuple[object, ...]:
+def _row(version: ChapterVersion, counted: Counted) -> tuple[object, ...]:
     """A `chapter_counts` row."""
     chapter_id, project_id, xmin, updated_at = version
-    return (
-        str(chapter_id),
-        str(project_id),
-        xmin,
-        None if updated_at is None else updated_at.isoformat(),
-        counts.words,
-        counts.characters,
-        counts.sentences,
-        counts.paragraphs,
-        counts.syllables,
-    )
+    counts, checkpoint = counted
+    cut: tuple[object, ...] = (None,) * len(_CHECKPOINT)
+    if checkpoint is not None:
+        cut = (checkpoint.length, checkpoint.digest, *_values(checkpoint.counts))
+    updated = None if updated_at is None else updated_at.isoformat()
+    return (str(chapter_id), str(project_id), xmin, updated, *_values(counts), *cut)
+
+
+def _values(counts: TextCounts) -> tuple[int, ...]:
+    return tuple(getattr(counts, name) for name in _COUNTS)

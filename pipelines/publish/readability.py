@@ -7,9 +7,10 @@ a leading y, and count groups of one or two vowels (y included), at least one.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 
@@ -93,3 +94,75 @@ def count_text(text: str | None) -> TextCounts:
         paragraphs=paragraphs,
         syllables=sum(syllables(word) * times for word, times in Counter(words).items()),
     )
+
+
+# A checkpoint's cut (`Checkpoint`): right after a sentence's end mark and the spaces or tabs that follow it, where a
+# character other than whitespace (or the text's end) comes next. Nothing is counted across it: no word, no sentence
+# (the end mark ended it), no paragraph break (no line break there), only the paragraph it is in.
+_CUT = re.compile(r"[.!?][ \t]+(?=\S|\Z)")
+_CUT_WINDOW = 4096  # how far back from a text's end a cut is looked for: a chapter is written on at its end
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The counts of a text's first `length` characters, up to a cut, with the digest of those characters: the
+    next version of the text, when it begins with the same characters (a chapter written on), needs only what
+    follows counted."""
+
+    length: int
+    digest: bytes
+    counts: TextCounts
+
+
+def count_from(text: str | None, earlier: Checkpoint | None) -> tuple[TextCounts, Checkpoint | None]:
+    """`count_text(text)`, counting only the characters after `earlier`'s cut when `text` still begins with the
+    ones before it and is still cut there; and `text`'s own checkpoint, for its next version (None: no cut near its
+    end)."""
+    if not text:
+        return TextCounts(), None
+    if earlier is not None and _continues(text, earlier):
+        counts = _paragraphs_shared(earlier.counts + count_text(text[earlier.length :]), text[earlier.length :], -1)
+    else:
+        counts = count_text(text)
+    cuts = [match.end() for match in _CUT.finditer(text, max(0, len(text) - _CUT_WINDOW))]
+    if not cuts:
+        return counts, None
+    rest = text[cuts[-1] :]  # a few words: the last sentence or so
+    before = _paragraphs_shared(_difference(counts, count_text(rest)), rest, +1)
+    return counts, Checkpoint(cuts[-1], _digest(text[: cuts[-1]]), before)
+
+
+def _paragraphs_shared(counts: TextCounts, rest: str, sign: int) -> TextCounts:
+    """`counts` with one paragraph more (`sign` +1) or fewer (-1) when the text after a cut continues the
+    paragraph the cut is in: counted in both parts, it is one paragraph of the whole."""
+    return replace(counts, paragraphs=counts.paragraphs + sign) if rest.strip() else counts
+
+
+def _difference(whole: TextCounts, part: TextCounts) -> TextCounts:
+    return TextCounts(
+        words=whole.words - part.words,
+        characters=whole.characters - part.characters,
+        sentences=whole.sentences - part.sentences,
+        paragraphs=whole.paragraphs - part.paragraphs,
+        syllables=whole.syllables - part.syllables,
+    )
+
+
+def _continues(text: str, earlier: Checkpoint) -> bool:
+    """Whether `text` is still cut at `earlier`'s cut and begins with the same characters before it."""
+    length = earlier.length
+    if len(text) < length or not _cut_at(text, length):
+        return False
+    return _digest(text[:length]) == earlier.digest
+
+
+def _cut_at(text: str, position: int) -> bool:
+    """Whether `position` is a cut of `text`: an end mark, then spaces or tabs up to it, then no whitespace."""
+    mark = len(text[:position].rstrip(" \t")) - 1
+    if mark < 0 or mark == position - 1 or text[mark] not in ".!?":
+        return False
+    return position == len(text) or not text[position].isspace()
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()

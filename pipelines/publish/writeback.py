@@ -31,8 +31,8 @@ from psycopg import sql
 from tqdm import tqdm
 
 from pipelines.connections import connect, redact
-from pipelines.publish.counted_chapters import ChapterVersion, CountedChapters
-from pipelines.publish.readability import TextCounts, count_text
+from pipelines.publish.counted_chapters import ChapterVersion, Counted, CountedChapters
+from pipelines.publish.readability import TextCounts, count_from
 from pipelines.queries import one_row, sql_file
 from pipelines.run import hooks
 from pipelines.transform import changes
@@ -265,7 +265,7 @@ def _upsert_project_metrics(conn: psycopg.Connection, rows: list[tuple[Any, ...]
 class _Refreshed:
     chapters: int  # chapter rows rewritten
     projects: int  # project rows rewritten
-    counted: dict[ChapterVersion, TextCounts]  # the chapter versions whose text was read and counted
+    counted: dict[ChapterVersion, Counted]  # the chapter versions whose text was read and counted
 
 
 def _refresh_statistics(
@@ -294,7 +294,7 @@ def _refresh_statistics(
     project_ids = sorted(affected)
     known = counted_before.of_projects(project_ids)
     projects: dict[UUID, TextCounts] = {project_id: TextCounts() for project_id in project_ids}
-    counted: dict[ChapterVersion, TextCounts] = {}
+    counted: dict[ChapterVersion, Counted] = {}
     conn.execute(sql_file("writeback/statistics_incoming"))
     chapters = 0
     progress = tqdm(desc="content statistics", unit="chapter", file=sys.stderr, disable=None, leave=False)
@@ -307,8 +307,10 @@ def _refresh_statistics(
             for chapter_id, project_id, row_xmin, updated_at, counted_earlier, content in batch:
                 if counted_earlier:
                     counts = known.counts[chapter_id]
-                else:
-                    counts = counted[(chapter_id, project_id, row_xmin, updated_at)] = count_text(content)
+                else:  # from the chapter's last counted version where the text goes on from it
+                    version = (chapter_id, project_id, row_xmin, updated_at)
+                    counted[version] = count_from(content, known.checkpoints.get(chapter_id))
+                    counts = counted[version][0]
                 rows.append(_statistics_row(chapter_id, "chapter", counts))
                 projects[project_id] += counts
             _copy_rows(conn, "statistics_incoming", STATISTICS_COLUMNS, rows)
