@@ -126,12 +126,13 @@ def test_kept_counts_from_before_checkpoints_are_dropped(tmp_path: Path) -> None
         )
         con.execute(f"insert into chapter_counts values ('{C1}', '{P1}', 7, null, 9, 37, 2, 1, 10)")
     with closing(CountedChapters(path, "db")) as counted:
-        assert counted.of_projects([UUID(P1)]).counts == {}
+        assert counted.of_projects([UUID(P1)]).rows == {}
         version = (UUID(C1), UUID(P1), 8, None)
         counts, checkpoint = count_from(C1_TEXT + " More.", None)
         counted.remember({version: (counts, checkpoint)}, deleted=())
         known = counted.of_projects([UUID(P1)])
-    assert known.counts == {UUID(C1): counts} and known.checkpoints == {UUID(C1): checkpoint}
+    assert list(known.rows) == [C1]
+    assert (known.counts(UUID(C1)), known.checkpoint(UUID(C1))) == (counts, checkpoint)
 
 
 def _metrics(url: str) -> dict[str, tuple]:

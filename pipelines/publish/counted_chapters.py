@@ -20,6 +20,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from pipelines.publish.readability import Checkpoint, TextCounts
@@ -45,11 +46,20 @@ _SCHEMA = (
 @dataclass(frozen=True)
 class Known:
     """The versions counted of some projects' chapters (as `writeback/statistics_chapters` takes them) and their
-    counts."""
+    counts, made into objects only for the chapters asked about (tens of thousands are kept, a few read)."""
 
     parameters: dict[str, list[object]]
-    counts: dict[UUID, TextCounts]
-    checkpoints: dict[UUID, Checkpoint]  # of the versions counted, for the chapters' next versions
+    rows: dict[str, tuple[Any, ...]]  # chapter id -> its `chapter_counts` row
+
+    def counts(self, chapter_id: UUID) -> TextCounts:
+        return TextCounts(*self.rows[str(chapter_id)][3:8])
+
+    def checkpoint(self, chapter_id: UUID) -> Checkpoint | None:
+        """The checkpoint of the chapter's version counted, for its next version; None without one."""
+        row = self.rows.get(str(chapter_id))
+        if row is None or row[8] is None:
+            return None
+        return Checkpoint(row[8], row[9], TextCounts(*row[10:15]))
 
 
 class CountedChapters:
@@ -102,10 +112,7 @@ class CountedChapters:
                 "known_xmins": [xmin for _, xmin, *_ in rows],
                 "known_updated_at": [updated_at for _, _, updated_at, *_ in rows],
             },
-            counts={UUID(row[0]): TextCounts(*row[3:8]) for row in rows},
-            checkpoints={
-                UUID(row[0]): Checkpoint(row[8], row[9], TextCounts(*row[10:15])) for row in rows if row[8] is not None
-            },
+            rows={row[0]: row for row in rows},
         )
 
     def remember(self, counted: dict[ChapterVersion, Counted], deleted: Iterable[UUID]) -> None:

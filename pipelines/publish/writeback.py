@@ -306,10 +306,10 @@ def _refresh_statistics(
             rows = []
             for chapter_id, project_id, row_xmin, updated_at, counted_earlier, content in batch:
                 if counted_earlier:
-                    counts = known.counts[chapter_id]
+                    counts = known.counts(chapter_id)
                 else:  # from the chapter's last counted version where the text goes on from it
                     version = (chapter_id, project_id, row_xmin, updated_at)
-                    counted[version] = count_from(content, known.checkpoints.get(chapter_id))
+                    counted[version] = count_from(content, known.checkpoint(chapter_id))
                     counts = counted[version][0]
                 rows.append(_statistics_row(chapter_id, "chapter", counts))
                 projects[project_id] += counts
