@@ -39,6 +39,7 @@ from pipelines.duckdb_extensions import CONNECT_CONFIG, DUCKLAKE, POSTGRES, SQLI
 from pipelines.errors import UserError, first_line
 from pipelines.fingerprints import Fingerprint, change_set_adds_up, fingerprint
 from pipelines.queries import one_row, registered, sql_file
+from pipelines.sql_tree import base_tables, parse
 from pipelines.transform import changes as change_sets
 
 AUTHOR = "ebook-analytics"  # the commit author of every publication; other snapshots (compaction) have none
@@ -479,33 +480,20 @@ def _copy(base: duckdb.DuckDBPyConnection, name: str) -> None:
         copier.execute("commit")
 
 
-_PARSER: list[duckdb.DuckDBPyConnection] = []  # DuckDB's own parser (`json_serialize_sql`), made on first use
-_PARSER_LOCK = threading.Lock()
-
-
 @lru_cache(maxsize=1024)
 def tables_read(sql: str) -> frozenset[tuple[str, str]]:
     """The (schema, table) names a SQL text reads by name (its FROM and JOIN clauses, subqueries and CTEs included;
     not what a macro or a view reads), lower case; none when it does not parse. `duckdb.get_table_names` would bind
     the query instead: it fails on `$parameters`, the house macros and `join ... using`."""
-    with _PARSER_LOCK:
-        if not _PARSER:
-            _PARSER.append(duckdb.connect())
-        (tree,) = one_row(_PARSER[0].execute("select json_serialize_sql($sql)", {"sql": sql}))
-    names: set[tuple[str, str]] = set()
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "BASE_TABLE" and node.get("catalog_name", "") in ("", "memory"):
-                names.add((str(node.get("schema_name", "")).lower(), str(node.get("table_name", "")).lower()))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(json.loads(str(tree)))
-    return frozenset(name for name in names if name[0])
+    try:
+        named = list(base_tables(parse(sql)))
+    except ValueError:
+        return frozenset()
+    return frozenset(
+        (str(node.get("schema_name", "")).lower(), str(node.get("table_name", "")).lower())
+        for node in named
+        if node.get("catalog_name", "") in ("", "memory") and node.get("schema_name")
+    )
 
 
 def table_sizes(lake: Lake, snapshot: int) -> dict[tuple[str, str], int | None]:

@@ -7,15 +7,13 @@ a failed check reaches (docs/quality.md, "The gate"); the dashboards use it to n
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import duckdb
-
 from pipelines.queries import sql_file
+from pipelines.sql_tree import base_tables, nodes, parse
 from pipelines.transform.changes import HOUSE_SCHEMAS
 from pipelines.transform.history import COMPLETIONS_TABLE, load_entities
 from pipelines.transform.runner import load_models
@@ -25,33 +23,12 @@ from pipelines.transform.runner import load_models
 WRITEBACK = "writeback.project_metrics"
 
 
-@cache
-def _parser() -> duckdb.DuckDBPyConnection:
-    """An empty in-memory database that only parses: starting one costs 20 ms, a cursor of it next to nothing (the
-    lineage parses some fifty statements). One thread: parsing has nothing to run in parallel, and a process that
-    forks after reading the lineage should not hold idle worker threads."""
-    return duckdb.connect(config={"threads": 1})
-
-
-def _tree(sql: str) -> Any:
-    """DuckDB's parse tree of a statement."""
-    con = _parser().cursor()  # a cursor per call: callers may be on different threads
-    try:
-        row = con.execute("select json_serialize_sql($sql)", {"sql": sql}).fetchone()
-    finally:
-        con.close()
-    tree = json.loads(row[0]) if row else {}
-    if tree.get("error"):
-        raise ValueError(f"cannot parse SQL for its lineage: {tree.get('error_message')}")
-    return tree
-
-
 def tables_read(sql: str) -> frozenset[str]:
     """The `schema.table` names (schemas staging, history, marts) a SELECT statement reads."""
     return frozenset(
         f"{node['schema_name']}.{node['table_name']}"
-        for node in _nodes(_tree(sql))
-        if node.get("type") == "BASE_TABLE" and node.get("schema_name") in HOUSE_SCHEMAS
+        for node in base_tables(parse(sql))
+        if node.get("schema_name") in HOUSE_SCHEMAS
     )
 
 
@@ -74,15 +51,15 @@ def every_table_read(sql: str) -> frozenset[tuple[str, str]] | None:
     result may change though they do not: it reads something else too (a table named without its schema that is
     none of its CTEs, a `meta` table), the clock or chance, or it does not parse."""
     try:
-        tree = _tree(sql)
+        tree = parse(sql)
     except ValueError:
         return None
-    nodes = list(_nodes(tree))
-    if any(_reads_clock_or_chance(node) for node in nodes):
+    every = list(nodes(tree))
+    if any(_reads_clock_or_chance(node) for node in every):
         return None
-    ctes = {entry["key"] for node in nodes if "cte_map" in node for entry in node["cte_map"]["map"]}
+    ctes = {entry["key"] for node in every if "cte_map" in node for entry in node["cte_map"]["map"]}
     found: set[tuple[str, str]] = set()
-    for node in nodes:
+    for node in every:
         if node.get("type") != "BASE_TABLE":
             continue
         schema, table = node.get("schema_name") or "", node["table_name"]
@@ -91,16 +68,6 @@ def every_table_read(sql: str) -> frozenset[tuple[str, str]] | None:
         elif schema or table not in ctes:
             return None
     return frozenset(found)
-
-
-def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(tree, dict):
-        yield tree
-        for value in tree.values():
-            yield from _nodes(value)
-    elif isinstance(tree, list):
-        for value in tree:
-            yield from _nodes(value)
 
 
 @dataclass(frozen=True)
