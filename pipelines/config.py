@@ -60,6 +60,18 @@ def setting(name: str, default: str | None = None) -> str | None:
     return str(configured) if configured else default
 
 
+def whole_number_setting(name: str, default: int, unit: str, *, minimum: int = 0) -> int:
+    """`setting(name)` as a whole number of `unit` (at least `minimum`); a one-line error naming it otherwise."""
+    value = setting(name, str(default)) or ""
+    if not value.isdigit() or int(value) < minimum:
+        at_least = f" of at least {minimum}" if minimum else ""
+        raise UserError(
+            f"EBOOK_ANALYTICS_{name.upper()} is {value!r}; set it to a whole number of {unit}{at_least} "
+            f"(default {default})"
+        )
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Paths:
     home: Path

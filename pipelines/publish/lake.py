@@ -34,7 +34,7 @@ import duckdb
 import psycopg
 import pyarrow as pa
 
-from pipelines.config import paths, setting
+from pipelines.config import paths, setting, whole_number_setting
 from pipelines.duckdb_extensions import CONNECT_CONFIG, DUCKLAKE, POSTGRES, SQLITE, quoted
 from pipelines.errors import UserError, first_line
 from pipelines.fingerprints import Fingerprint, change_set_adds_up, fingerprint
@@ -319,13 +319,7 @@ _READERS_LOCK = threading.Lock()  # guards the registry only: bases are made out
 
 def copy_max_bytes() -> int:
     """The largest table (bytes of its data files) a dashboard reader copies into memory (`reader_copy_max_mb`)."""
-    value = setting("reader_copy_max_mb", str(DEFAULT_COPY_MAX_MB)) or ""
-    if not value.isdigit():
-        raise UserError(
-            f"EBOOK_ANALYTICS_READER_COPY_MAX_MB is {value!r}; set it to a whole number of MB "
-            f"(default {DEFAULT_COPY_MAX_MB})"
-        )
-    return int(value) * 1024 * 1024
+    return whole_number_setting("reader_copy_max_mb", DEFAULT_COPY_MAX_MB, "MB") * 1024 * 1024
 
 
 def open_publication(
@@ -849,13 +843,7 @@ def keep_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: Mapping[tupl
 
 
 def retention_days() -> int:
-    value = setting("publication_retention_days", str(DEFAULT_RETENTION_DAYS)) or ""
-    if not value.isdigit() or int(value) < 1:
-        raise UserError(
-            f"EBOOK_ANALYTICS_PUBLICATION_RETENTION_DAYS is {value!r}; set it to a whole number of days of at least 1 "
-            f"(default {DEFAULT_RETENTION_DAYS})"
-        )
-    return int(value)
+    return whole_number_setting("publication_retention_days", DEFAULT_RETENTION_DAYS, "days", minimum=1)
 
 
 def maintenance_due(con: duckdb.DuckDBPyConnection, now: datetime) -> bool:

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from pipelines import warehouse
 from pipelines.close import load_into
-from pipelines.config import paths, setting
+from pipelines.config import paths, setting, whole_number_setting
 from pipelines.connections import connect, redact, rollup_url, source_url
 from pipelines.errors import UserError, first_line
 from pipelines.extract import capture
@@ -632,12 +632,7 @@ def model_parameters(snapshot_at: datetime) -> dict[str, object]:
 
 def _resubscribe_window_days() -> int:
     """How soon a customer's new subscription after a cancellation makes it a plan change, not churn then new."""
-    value = setting("resubscribe_window_days", str(DEFAULT_RESUBSCRIBE_WINDOW_DAYS)) or ""
-    if not value.isdigit():
-        raise UserError(
-            f"EBOOK_ANALYTICS_RESUBSCRIBE_WINDOW_DAYS is {value!r}; set it to a whole number of days (default 14)"
-        )
-    return int(value)
+    return whole_number_setting("resubscribe_window_days", DEFAULT_RESUBSCRIBE_WINDOW_DAYS, "days")
 
 
 def _write_publication(
