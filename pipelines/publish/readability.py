@@ -42,6 +42,15 @@ class TextCounts:
             syllables=self.syllables + other.syllables,
         )
 
+    def __sub__(self, other: TextCounts) -> TextCounts:
+        return TextCounts(
+            words=self.words - other.words,
+            characters=self.characters - other.characters,
+            sentences=self.sentences - other.sentences,
+            paragraphs=self.paragraphs - other.paragraphs,
+            syllables=self.syllables - other.syllables,
+        )
+
     @property
     def flesch_reading_ease(self) -> Decimal | None:
         """206.835 - 1.015 x words/sentences - 84.6 x syllables/words; None for text without words."""
@@ -128,7 +137,7 @@ def count_from(text: str | None, earlier: Checkpoint | None) -> tuple[TextCounts
     if not cuts:
         return counts, None
     rest = text[cuts[-1] :]  # a few words: the last sentence or so
-    before = _paragraphs_shared(_difference(counts, count_text(rest)), rest, +1)
+    before = _paragraphs_shared(counts - count_text(rest), rest, +1)
     return counts, Checkpoint(cuts[-1], _digest(text[: cuts[-1]]), before)
 
 
@@ -136,16 +145,6 @@ def _paragraphs_shared(counts: TextCounts, rest: str, sign: int) -> TextCounts:
     """`counts` with one paragraph more (`sign` +1) or fewer (-1) when the text after a cut continues the
     paragraph the cut is in: counted in both parts, it is one paragraph of the whole."""
     return replace(counts, paragraphs=counts.paragraphs + sign) if rest.strip() else counts
-
-
-def _difference(whole: TextCounts, part: TextCounts) -> TextCounts:
-    return TextCounts(
-        words=whole.words - part.words,
-        characters=whole.characters - part.characters,
-        sentences=whole.sentences - part.sentences,
-        paragraphs=whole.paragraphs - part.paragraphs,
-        syllables=whole.syllables - part.syllables,
-    )
 
 
 def _continues(text: str, earlier: Checkpoint) -> bool:
