@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -26,17 +28,16 @@ from pipelines.extract.extract import extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import load_tables
 from pipelines.fingerprints import fingerprint
-from pipelines.quality import reuse, totals, validation
+from pipelines.quality import bounds, reuse, totals, validation
 from pipelines.quality.gate import build_suites, previous_row_counts, run_checks
-from pipelines.quality.gx import gxe  # GX without PySpark (whose import exits an xdist worker)
 from pipelines.quality.result import CheckResult
-from pipelines.quality.suites import TableSuite
+from pipelines.quality.suites import TableSuite, expect
 from pipelines.quality.validation import validate
 from pipelines.run.etl import model_parameters
 from pipelines.transform import changes
 from pipelines.transform.history import update_history
 from pipelines.transform.runner import run_models
-from tests.conftest import change_published, open_published, run_cli
+from tests.conftest import REPO_ROOT, change_published, open_published, run_cli
 
 U1, U2 = "00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-0000000000a2"
 PROVIDER, MODEL = "00000000-0000-0000-0000-0000000000b1", "00000000-0000-0000-0000-0000000000b2"
@@ -533,8 +534,18 @@ def test_checks_whose_tables_did_not_change_keep_their_result(fresh_source: str,
         "marts.unit_economics_books.shares_add_up_to_sales",
     }
 
-    # Nothing changed at the source: the failures are kept as they were, and still hold the same marts back.
-    assert run_cli("etl", "run", env=cli_env, check=False).returncode == 2
+    # Nothing changed at the source: the failures are kept as they were, and still hold the same marts back. The
+    # volume and freshness checks are decided without GX, so the run (a fresh interpreter) never imports it.
+    unchanged = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "pipelines.cli", "etl", "run"],
+        env=cli_env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert unchanged.returncode == 2, unchanged.stderr[-2000:]
+    imported = {line.rpartition("|")[2].strip() for line in unchanged.stderr.splitlines()}
+    assert "pipelines.quality.gate" in imported and "great_expectations" not in imported
     third = last_run(cli_env)
     kept = _checks(third)
     for name in (
@@ -620,7 +631,9 @@ def test_check_without_a_warehouse_is_one_line(cli_env: dict[str, str]) -> None:
 def test_a_check_that_cannot_run_fails_instead_of_passing(built) -> None:
     con, _ = built
     suite = TableSuite("staging", "users", ("id",))
-    broken = gxe.UnexpectedRowsExpectation(unexpected_rows_query="select id from {batch} where no_such_column > 0")
+    broken = expect(
+        "UnexpectedRowsExpectation", unexpected_rows_query="select id from {batch} where no_such_column > 0"
+    )
     suite.add("broken", "error", broken)
     [result] = validate(con, [suite])
     assert (result.name, result.success, result.unexpected_count) == ("staging.users.broken", False, 0)
@@ -776,6 +789,47 @@ def test_in_memory_batches_and_sql_give_the_same_results(built, monkeypatch: pyt
     }
 
 
+def test_volume_and_freshness_are_decided_without_gx_as_gx_decides_them() -> None:
+    """Row counts (from the fingerprint) and newest values (one query) against bounds, each bound inclusive: the same
+    verdicts, counts and observed values as GX's. A column without a value, or whose values do not compare with the
+    bound (a timestamp without a time zone), is left to GX."""
+    con = duckdb.connect()
+    con.execute(
+        "create schema staging; create table staging.t as select * from (values "
+        "(1, timestamptz '2024-01-01 23:30:00-05', timestamp '2024-01-01 00:00:00'), "
+        "(2, timestamptz '2024-01-01 10:00:00+00', null), (3, null, null)) as v (id, ts, naive); "
+        "create table staging.empty as select * from staging.t limit 0"
+    )
+    newest = datetime(2024, 1, 2, 4, 30, tzinfo=UTC)  # 23:30 at -05
+    t, empty = TableSuite("staging", "t", ("id",)), TableSuite("staging", "empty", ("id",))
+    for suite in (t, empty):
+        suite.add("volume_drop", "error", expect("ExpectTableRowCountToBeBetween", min_value=3), baseline_rows=5)
+        suite.add("volume_growth", "warn", expect("ExpectTableRowCountToBeBetween", max_value=2), baseline_rows=1)
+        suite.add("fresh", "warn", expect("ExpectColumnMaxToBeBetween", column="ts", min_value=newest))
+    t.add("stale", "warn", expect("ExpectColumnMaxToBeBetween", column="ts", min_value=newest + timedelta(minutes=1)))
+    t.add("naive", "warn", expect("ExpectColumnMaxToBeBetween", column="naive", min_value=newest))
+    t.add("id.not_null", "error", expect("ExpectColumnValuesToNotBeNull", column="id"))
+    taken = {("staging", name): fingerprint(con, "staging", name) for name in ("t", "empty")}
+
+    decided = bounds.decide(con, [t, empty], taken)
+    assert {r.name: (r.success, r.unexpected_count, r.sample_ids) for r in decided} == {
+        "staging.t.volume_drop": (True, 0, ()),  # 3 rows, at least 3
+        "staging.t.volume_growth": (False, 2, ("observed 3",)),  # at most 2: 2 more than the 1 before
+        "staging.t.fresh": (True, 0, ()),  # on the bound
+        "staging.t.stale": (False, 1, ("observed 2024-01-02 04:30:00+00:00",)),
+        "staging.empty.volume_drop": (False, 5, ("observed 0",)),
+        "staging.empty.volume_growth": (True, 0, ()),
+    }
+    by_gx = validate(
+        con,
+        [
+            replace(suite, checks=[c for c in suite.checks if c.name in {r.name for r in decided}])
+            for suite in (t, empty)
+        ],
+    )
+    assert sorted(decided, key=lambda r: r.name) == sorted(by_gx, key=lambda r: r.name)
+
+
 def test_batches_and_sql_agree_on_nulls_bounds_and_types() -> None:
     """The cases where pandas could read a value differently from SQL: NULLs in unique and compound keys, DECIMAL and
     DOUBLE on a bound, dates, timestamps across a UTC day boundary, a NaN (sent to SQL) and an empty table."""
@@ -795,23 +849,27 @@ def test_batches_and_sql_agree_on_nulls_bounds_and_types() -> None:
         result = []
         for table in ("t", "nan", "empty"):
             suite = TableSuite("marts", table, ("id",))
-            suite.add("f.range", "error", gxe.ExpectColumnValuesToBeBetween(column="f", min_value=0.1, max_value=0.3))
-            suite.add("f.not_null", "error", gxe.ExpectColumnValuesToNotBeNull(column="f"))
-            suite.add("rows", "error", gxe.ExpectTableRowCountToBeBetween(min_value=1))
+            suite.add(
+                "f.range", "error", expect("ExpectColumnValuesToBeBetween", column="f", min_value=0.1, max_value=0.3)
+            )
+            suite.add("f.not_null", "error", expect("ExpectColumnValuesToNotBeNull", column="f"))
+            suite.add("rows", "error", expect("ExpectTableRowCountToBeBetween", min_value=1))
             result.append(suite)
         # An aggregate of no rows is NULL in SQL but NaN in pandas: on an empty table it stays on SQL.
-        result[2].add("ts.fresh", "warn", gxe.ExpectColumnMaxToBeBetween(column="ts", min_value=boundary))
-        result[2].add("k_day.unique", "error", gxe.ExpectCompoundColumnsToBeUnique(column_list=["k", "day"]))
+        result[2].add("ts.fresh", "warn", expect("ExpectColumnMaxToBeBetween", column="ts", min_value=boundary))
+        result[2].add("k_day.unique", "error", expect("ExpectCompoundColumnsToBeUnique", column_list=["k", "day"]))
         suite = result[0]
-        suite.add("k.unique", "error", gxe.ExpectColumnValuesToBeUnique(column="k"))
-        suite.add("s.unique", "error", gxe.ExpectColumnValuesToBeUnique(column="s"))
-        suite.add("k_day.unique", "error", gxe.ExpectCompoundColumnsToBeUnique(column_list=["k", "day"]))
-        suite.add("d.range", "error", gxe.ExpectColumnValuesToBeBetween(column="d", min_value=0.1, max_value=0.3))
-        suite.add("d.range_int", "error", gxe.ExpectColumnValuesToBeBetween(column="d", min_value=0, max_value=1000))
-        suite.add("s.accepted_values", "error", gxe.ExpectColumnValuesToBeInSet(column="s", value_set=["x"]))
-        suite.add("ts.fresh", "warn", gxe.ExpectColumnMaxToBeBetween(column="ts", min_value=boundary))
+        suite.add("k.unique", "error", expect("ExpectColumnValuesToBeUnique", column="k"))
+        suite.add("s.unique", "error", expect("ExpectColumnValuesToBeUnique", column="s"))
+        suite.add("k_day.unique", "error", expect("ExpectCompoundColumnsToBeUnique", column_list=["k", "day"]))
+        suite.add("d.range", "error", expect("ExpectColumnValuesToBeBetween", column="d", min_value=0.1, max_value=0.3))
+        suite.add(
+            "d.range_int", "error", expect("ExpectColumnValuesToBeBetween", column="d", min_value=0, max_value=1000)
+        )
+        suite.add("s.accepted_values", "error", expect("ExpectColumnValuesToBeInSet", column="s", value_set=["x"]))
+        suite.add("ts.fresh", "warn", expect("ExpectColumnMaxToBeBetween", column="ts", min_value=boundary))
         later = boundary.replace(minute=31)
-        suite.add("ts.stale", "warn", gxe.ExpectColumnMaxToBeBetween(column="ts", min_value=later))
+        suite.add("ts.stale", "warn", expect("ExpectColumnMaxToBeBetween", column="ts", min_value=later))
         return result
 
     on_batches = validate(con, suites())
@@ -891,7 +949,7 @@ def test_reconciliations_of_additive_totals_are_decided_on_totals_kept_by_change
     # A side whose sum may be of no value at all (NULL, as 0), with a condition: the tokens of generations
     # without a cost, none but GEN_2's (NULL) before the run.
     nulls = TableSuite("marts", "ai_cost_daily", ())
-    probe = gxe.UnexpectedRowsExpectation(unexpected_rows_query="select 1 from {batch} where false")
+    probe = expect("UnexpectedRowsExpectation", unexpected_rows_query="select 1 from {batch} where false")
     source = "select sum(tokens_used) from staging.ai_generations where cost is null"
     nulls.add("uncosted_tokens", "warn", probe, reconciled=("count(*)", source))
     [uncosted] = nulls.checks

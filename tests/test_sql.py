@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import duckdb
+
+from pipelines.metrics.commands import render
 from tests.conftest import run_cli
 from tests.etl_rows import query_warehouse
 
@@ -47,3 +50,24 @@ def test_sql_formats_refuses_writes_and_bad_sql_and_knows_its_publication(publis
             refused.stderr
         )
         assert f"; the oldest kept is run {run_id}, published {published_at.isoformat()}" in refused.stderr
+
+
+def test_lists_and_structs_print_element_by_element_in_every_format() -> None:
+    """A list column (`meta.check_results.sample_ids`) reaches the printer as a numpy array, a struct as a dict (read
+    through Arrow, as `sql` reads): each element as the rest are shown (money at full precision, dates ISO, NULL as
+    null)."""
+    frame = (
+        duckdb.sql(
+            "select [1.50::decimal(10, 2), null] as amounts, {'day': date '2024-03-02'} as first, []::int[] as none"
+        )
+        .to_arrow_table()
+        .to_pandas()
+    )
+    assert json.loads(render(frame, "json")) == [
+        {"amounts": ["1.50", None], "first": {"day": "2024-03-02"}, "none": []}
+    ]
+    assert render(frame, "csv") == 'amounts,first,none\n"[""1.50"", null]","{""day"": ""2024-03-02""}",[]\n'
+    assert (
+        render(frame, "table")
+        == 'amounts         first                  none\n["1.50", null]  {"day": "2024-03-02"}  []\n'
+    )

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 
 from pipelines.errors import UserError
@@ -42,7 +43,12 @@ def _filters(pairs: list[str]) -> dict[str, list[str]]:
 
 
 def _json_value(value: object) -> object:
-    """Money and other decimals as strings at full precision, counts as integers, rates as numbers, dates ISO."""
+    """Money and other decimals as strings at full precision, counts as integers, rates as numbers, dates ISO;
+    lists (a numpy array in the frame) and structs element by element."""
+    if isinstance(value, dict):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_json_value(item) for item in value]
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return None
     if isinstance(value, Decimal):
@@ -58,6 +64,8 @@ def _json_value(value: object) -> object:
 
 def _text(value: object) -> str:
     shown = _json_value(value)
+    if isinstance(shown, list | dict):
+        return json.dumps(shown)
     return "" if shown is None else str(shown)
 
 

@@ -18,12 +18,19 @@ import duckdb
 from pipelines.config import paths, setting
 from pipelines.errors import UserError
 from pipelines.fingerprints import Fingerprint
-from pipelines.quality import reuse, totals
+from pipelines.quality import bounds, reuse, totals
 from pipelines.quality.result import CheckResult
 from pipelines.quality.reuse import Table
 from pipelines.quality.staging_checks import load_staging_checks
-from pipelines.quality.suites import TableSuite, Thresholds, add_freshness, add_volume, mart_suite, staging_suite
-from pipelines.quality.validation import validate, validation_order
+from pipelines.quality.suites import (
+    TableSuite,
+    Thresholds,
+    add_freshness,
+    add_volume,
+    mart_suite,
+    staging_suite,
+    validation_order,
+)
 from pipelines.queries import sql_file
 from pipelines.transform.contracts import load_contracts
 from pipelines.transform.lineage import consumed_tables, lineage
@@ -98,6 +105,16 @@ def previous_row_counts(con: duckdb.DuckDBPyConnection, previous: dict[str, Any]
         return {}
     finally:
         live_con.close()
+
+
+def validate(con: duckdb.DuckDBPyConnection, suites: list[TableSuite], **options: Any) -> list[CheckResult]:
+    """`validation.validate`, imported on first use: Great Expectations is two seconds of imports that a run whose
+    checks are all kept does without."""
+    if not suites and options.get("docs_dir") is None:
+        return []
+    from pipelines.quality import validation
+
+    return validation.validate(con, suites, **options)
 
 
 def _missing(suite: TableSuite, severity: str = "error") -> CheckResult:
@@ -194,9 +211,13 @@ def run_checks(
         if kept_totals is not None:
             kept_totals.update(computed)
     pending = [TableSuite(s.schema, s.table, s.key, [c for c in s.checks if c.name not in kept]) for s in suites]
+    # Data Docs show every check as GX ran it; otherwise volume and freshness need no GX.
+    validated = [] if docs_dir is not None else bounds.decide(con, pending, taken)
+    decided = {result.name for result in validated}
+    pending = [replace(s, checks=[c for c in s.checks if c.name not in decided]) for s in pending]
     pending = [suite for suite in pending if suite.checks]
     with nullcontext(con) if validated_on is None or not pending else validated_on(pending) as checked:
-        validated = validate(checked, pending, docs_dir=docs_dir)
+        validated += validate(checked, pending, docs_dir=docs_dir)
     ran = {
         result.name: replace(
             result,

@@ -1,6 +1,6 @@
 """Checks on what changed: a check whose inputs are the same as when it last ran keeps that result.
 
-A check's inputs are its definition (the expectation with its arguments and severity: a freshness bound moves with
+A check's inputs are its definition (its name, the expectation with its arguments and severity: a freshness bound moves with
 the snapshot, a volume bound with the last row count) and the fingerprint (`pipelines.fingerprints`) of every table
 it reads: its own table, and for a row query every table its SQL names (an orphan check's parent, a reconciliation's
 source). Their digest is recorded with each result (`meta.check_results.inputs`), so the next check step, or
@@ -72,7 +72,8 @@ def input_digests(
 
 def _digest(check: Check, tables: frozenset[Table], prints: Mapping[Table, Fingerprint]) -> str:
     inputs = {
-        "expectation": check.expectation.configuration.to_json_dict(),
+        "check": check.name,
+        "expectation": [check.expectation.kind, check.expectation.arguments],
         "severity": check.severity,
         "tables": {f"{schema}.{name}": list(prints[(schema, name)]) for schema, name in sorted(tables)},
     }

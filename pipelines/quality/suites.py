@@ -1,43 +1,79 @@
-"""Great Expectations suites, built as code from the declarative files, so docs and suites cannot drift.
+"""The check suites, built as code from the declarative files, so docs and suites cannot drift.
 
 One `TableSuite` per checked table: the staged source tables (`queries/staging/checks.yml` plus each table's key
 from `sources.yml`, freshness and volume) and the marts (their contracts, `queries/marts/<mart>.yml`).
-Every check becomes a built-in expectation that GX compiles to SQL and runs in DuckDB: column checks as column
-expectations, row conditions, orphans and reconciliations as `UnexpectedRowsExpectation` queries that select the
-offending rows' keys (so the first few keys come back as samples).
+Every check is a built-in Great Expectations expectation that GX compiles to SQL and runs in DuckDB: column checks
+as column expectations, row conditions, orphans and reconciliations as `UnexpectedRowsExpectation` queries that
+select the offending rows' keys (so the first few keys come back as samples).
+
+A suite holds each expectation as data (`Expectation`: GX's class name and its arguments), and only
+`pipelines.quality.validation` makes GX objects of the checks that run: a run whose checks are all kept never
+imports GX, two of its seconds.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from psycopg import sql
 
 from pipelines.declared_checks import ColumnCheck, TableCheck
-from pipelines.quality.gx import FailureSeverity, gxe
 from pipelines.quality.staging_checks import StagedTableChecks
 from pipelines.queries import sql_file
 from pipelines.transform.contracts import MartContract, Reconciliation
 
-GX_SEVERITY = {"error": FailureSeverity.CRITICAL, "warn": FailureSeverity.WARNING}
-
+# The GX expectations the suites use, by their class name in `great_expectations.expectations`.
+Kind = Literal[
+    "ExpectColumnValuesToNotBeNull",
+    "ExpectColumnValuesToBeUnique",
+    "ExpectCompoundColumnsToBeUnique",
+    "ExpectColumnValuesToBeInSet",
+    "ExpectColumnValuesToBeBetween",
+    "ExpectColumnMaxToBeBetween",
+    "ExpectTableRowCountToBeBetween",
+    "UnexpectedRowsExpectation",
+]
 
 # How a check that passed on a table can be decided on the rows a run changed (docs/quality.md, "Checks on what
 # changed"), by kind; every other kind (freshness, volume, reconciliations) reads the whole table.
 # Column expectations whose verdict on a table is the AND of their verdict on each row: the changed rows alone.
-_ROW_BY_ROW = (gxe.ExpectColumnValuesToNotBeNull, gxe.ExpectColumnValuesToBeInSet, gxe.ExpectColumnValuesToBeBetween)
+_ROW_BY_ROW = ("ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToBeInSet", "ExpectColumnValuesToBeBetween")
 # Uniqueness: a table whose keys were unique gains a duplicate only through a changed row, so only the changed
 # rows' keys are looked up in the whole table.
-_UNIQUE_KEY = (gxe.ExpectColumnValuesToBeUnique, gxe.ExpectCompoundColumnsToBeUnique)
+_UNIQUE_KEY = ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A GX expectation as data: its class (`kind`) and the arguments it is built with."""
+
+    kind: Kind
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def column(self) -> str | None:
+        column = self.arguments.get("column")
+        return column if isinstance(column, str) else None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns it reads: its column, or its column list (none for a row count or a row query)."""
+        return (self.column,) if self.column else tuple(self.arguments.get("column_list") or ())
+
+
+def expect(kind: Kind, **arguments: Any) -> Expectation:
+    return Expectation(kind, arguments)
 
 
 @dataclass(frozen=True)
 class Check:
     name: str
     severity: str  # 'error' | 'warn'
-    expectation: gxe.Expectation
+    expectation: Expectation
     # Row counts the check compares against (volume checks): the unexpected count is the difference.
     baseline_rows: int | None = None
     # Each row passes or fails on its own (not null, a range, a row condition, an orphan given its parent): rows
@@ -50,16 +86,13 @@ class Check:
     @property
     def row_query(self) -> str | None:
         """The SQL of a row query (`UnexpectedRowsExpectation`, `{batch}` for its table); None for the others."""
-        query = getattr(self.expectation, "unexpected_rows_query", None)
+        query = self.expectation.arguments.get("unexpected_rows_query")
         return query if isinstance(query, str) else None
 
     @property
     def unique_columns(self) -> tuple[str, ...] | None:
         """The columns a uniqueness check reads (None for the other kinds)."""
-        if not isinstance(self.expectation, _UNIQUE_KEY):
-            return None
-        column = getattr(self.expectation, "column", None)
-        return (column,) if isinstance(column, str) else tuple(getattr(self.expectation, "column_list", None) or ())
+        return self.expectation.columns if self.expectation.kind in _UNIQUE_KEY else None
 
 
 @dataclass
@@ -77,7 +110,7 @@ class TableSuite:
         self,
         name: str,
         severity: str,
-        expectation: gxe.Expectation,
+        expectation: Expectation,
         baseline_rows: int | None = None,
         *,
         row_by_row: bool = False,
@@ -89,10 +122,7 @@ class TableSuite:
         full_name = f"{self.name}.{name}"
         if any(check.name == full_name for check in self.checks):
             return
-        expectation.meta = {"check": full_name, "severity": severity}
-        expectation.description = full_name
-        expectation.severity = GX_SEVERITY[severity]
-        row_by_row = row_by_row or isinstance(expectation, _ROW_BY_ROW)
+        row_by_row = row_by_row or expectation.kind in _ROW_BY_ROW
         self.checks.append(Check(full_name, severity, expectation, baseline_rows, row_by_row, reconciled))
 
 
@@ -117,28 +147,30 @@ def _select_keys(key: tuple[str, ...]) -> str:
     return ", ".join(_identifier(column) for column in key) if key else "*"
 
 
-def _rows_query(template: str, **parts: str) -> gxe.UnexpectedRowsExpectation:
+def _rows_query(template: str, **parts: str) -> Expectation:
     """An unexpected-rows expectation from `queries/checks/<template>.sql`, its placeholders filled with our
     identifiers and declared SQL (GX binds no parameters; its own `{batch}` placeholder is kept)."""
     query = sql_file(f"checks/{template}").format(**parts)
-    return gxe.UnexpectedRowsExpectation(unexpected_rows_query=query)
+    return expect("UnexpectedRowsExpectation", unexpected_rows_query=query)
 
 
-def _column_expectation(column: str, check: ColumnCheck) -> gxe.Expectation:
+def _column_expectation(column: str, check: ColumnCheck) -> Expectation:
     if check.kind == "not_null":
-        return gxe.ExpectColumnValuesToNotBeNull(column=column)
+        return expect("ExpectColumnValuesToNotBeNull", column=column)
     if check.kind == "unique":
-        return gxe.ExpectColumnValuesToBeUnique(column=column)
+        return expect("ExpectColumnValuesToBeUnique", column=column)
     if check.kind == "accepted_values":
-        return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(check.args))
+        return expect("ExpectColumnValuesToBeInSet", column=column, value_set=list(check.args))
     bounds = check.args or {}
-    return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=bounds.get("min"), max_value=bounds.get("max"))
+    return expect(
+        "ExpectColumnValuesToBeBetween", column=column, min_value=bounds.get("min"), max_value=bounds.get("max")
+    )
 
 
-def _unique(columns: tuple[str, ...]) -> gxe.Expectation:
+def _unique(columns: tuple[str, ...]) -> Expectation:
     if len(columns) == 1:
-        return gxe.ExpectColumnValuesToBeUnique(column=columns[0])
-    return gxe.ExpectCompoundColumnsToBeUnique(column_list=list(columns))
+        return expect("ExpectColumnValuesToBeUnique", column=columns[0])
+    return expect("ExpectCompoundColumnsToBeUnique", column_list=list(columns))
 
 
 def _row_condition(suite: TableSuite, check: TableCheck) -> None:
@@ -171,7 +203,7 @@ def staging_suite(table: StagedTableChecks, key_severity: str = "error") -> Tabl
 def add_freshness(suite: TableSuite, column: str, snapshot_at: datetime, hours: float) -> None:
     """The newest `column` must be at most `hours` older than the snapshot (the source is still being written)."""
     newest_allowed = snapshot_at - timedelta(hours=hours)
-    suite.add("freshness", "warn", gxe.ExpectColumnMaxToBeBetween(column=column, min_value=newest_allowed))
+    suite.add("freshness", "warn", expect("ExpectColumnMaxToBeBetween", column=column, min_value=newest_allowed))
 
 
 def add_volume(suite: TableSuite, previous_rows: int, thresholds: Thresholds, drop_severity: str = "error") -> None:
@@ -180,8 +212,8 @@ def add_volume(suite: TableSuite, previous_rows: int, thresholds: Thresholds, dr
         return
     lowest = math.ceil(previous_rows * (1 - thresholds.volume_drop_pct / 100))
     highest = math.floor(previous_rows * (1 + thresholds.volume_growth_pct / 100))
-    suite.add("volume_drop", drop_severity, gxe.ExpectTableRowCountToBeBetween(min_value=lowest), previous_rows)
-    suite.add("volume_growth", "warn", gxe.ExpectTableRowCountToBeBetween(max_value=highest), previous_rows)
+    suite.add("volume_drop", drop_severity, expect("ExpectTableRowCountToBeBetween", min_value=lowest), previous_rows)
+    suite.add("volume_growth", "warn", expect("ExpectTableRowCountToBeBetween", max_value=highest), previous_rows)
 
 
 def _reconcile(suite: TableSuite, rec: Reconciliation) -> None:
@@ -202,3 +234,13 @@ def mart_suite(contract: MartContract) -> TableSuite:
     for rec in contract.reconcile:
         _reconcile(suite, rec)
     return suite
+
+
+def validation_order(checks: list[Check]) -> dict[str, int]:
+    """Each check's place in the results of one GX validation of all `checks`, as GX orders them: grouped by column,
+    the groups (checks naming no single column are one group) in the order of their first check."""
+    groups: dict[str | None, list[Check]] = {}
+    for check in checks:
+        groups.setdefault(check.expectation.column, []).append(check)
+    ordered = [check for group in groups.values() for check in group]
+    return {check.name: index for index, check in enumerate(ordered)}

@@ -34,16 +34,19 @@ from pipelines.quality.gx import (
     BatchDefinition,
     DataContextConfig,
     EphemeralDataContext,
+    Expectation,
     ExpectationValidationResult,
+    FailureSeverity,
     InMemoryStoreBackendDefaults,
     ProgressBarsConfig,
     Validator,
     configurations_built_once,
     gx,
+    gxe,
     set_context,
 )
 from pipelines.quality.result import CheckResult
-from pipelines.quality.suites import Check, TableSuite
+from pipelines.quality.suites import Check, TableSuite, validation_order
 from pipelines.queries import sql_file
 
 SAMPLE_SIZE = 5
@@ -51,6 +54,7 @@ DOCS_SITE = "local_site"
 # Up to this many rows a table's column checks run on an in-memory batch first (docs/quality.md, "Engines"): a few
 # columns of it take megabytes; larger tables are where SQL in DuckDB beats fetching them.
 FRAME_MAX_ROWS = 50_000
+GX_SEVERITY = {"error": FailureSeverity.CRITICAL, "warn": FailureSeverity.WARNING}
 
 
 class _ReadOnlyConnection(ConnectionWrapper):
@@ -210,7 +214,7 @@ def _run(
     every expectation and result, about a fifth of the check step on a small warehouse, so the gate runs the same
     suite on GX's validator directly.
     """
-    expectations = [check.expectation.copy(deep=True) for check in checks]  # a suite takes ownership (ids)
+    expectations = [_gx_expectation(check) for check in checks]
     gx_suite = gx.ExpectationSuite(name=name, expectations=expectations)
     if for_docs:
         definition = context.validation_definitions.add(
@@ -226,6 +230,15 @@ def _run(
             validation = validator.validate_expectation_suite(gx_suite)
     by_name = {check.name: check for check in checks}
     return [(by_name[_check_name(gx_result)], gx_result) for gx_result in validation.results]
+
+
+def _gx_expectation(check: Check) -> Expectation:
+    """The check's expectation as a GX object, named for the check (its `meta` finds the check from its result)."""
+    expectation: Expectation = getattr(gxe, check.expectation.kind)(**check.expectation.arguments)
+    expectation.meta = {"check": check.name, "severity": check.severity}
+    expectation.description = check.name
+    expectation.severity = GX_SEVERITY[check.severity]
+    return expectation
 
 
 def _check_name(gx_result: ExpectationValidationResult) -> str:
@@ -244,9 +257,7 @@ def _on_any_batch(check: Check, rows: int) -> bool:
 
 def _columns(check: Check) -> list[str]:
     """The columns a column or table expectation reads (none for a row count)."""
-    expectation = check.expectation
-    column = getattr(expectation, "column", None)
-    return [column] if isinstance(column, str) else list(getattr(expectation, "column_list", None) or [])
+    return list(check.expectation.columns)
 
 
 def _frame(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> Any:
@@ -338,17 +349,6 @@ def _first_pass(
         outcomes += _run(context, sql, f"{suite.name}.queries", on_sql, boolean_only, for_docs=False)
     order = validation_order(checks)
     return sorted(outcomes, key=lambda outcome: order[outcome[0].name])
-
-
-def validation_order(checks: list[Check]) -> dict[str, int]:
-    """Each check's place in the results of one GX validation of all `checks`, as GX orders them: grouped by column,
-    the groups (checks naming no single column are one group) in the order of their first check."""
-    groups: dict[str | None, list[Check]] = {}
-    for check in checks:
-        column = getattr(check.expectation, "column", None)
-        groups.setdefault(column if isinstance(column, str) else None, []).append(check)
-    ordered = [check for group in groups.values() for check in group]
-    return {check.name: index for index, check in enumerate(ordered)}
 
 
 def _table_checks(
