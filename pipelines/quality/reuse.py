@@ -1,12 +1,12 @@
 """Checks on what changed: a check whose inputs are the same as when it last ran keeps that result.
 
-A check's inputs are its definition (its name, the expectation with its arguments and severity: a freshness bound moves with
-the snapshot, a volume bound with the last row count) and the fingerprint (`pipelines.fingerprints`) of every table
-it reads: its own table, and for a row query every table its SQL names (an orphan check's parent, a reconciliation's
-source). Their digest is recorded with each result (`meta.check_results.inputs`), so the next check step, or
-`check` on the publication, runs only the checks whose digest differs. A result is kept at most `full_check_hours`
-(default 24) after it was computed, so every check runs again at least daily whatever changed; `etl run --full` and
-`check --full` run every check.
+A check's inputs are its definition (its name, the expectation with its arguments and severity: a freshness bound
+moves with the snapshot, a volume bound with the last row count) and the fingerprint (`pipelines.fingerprints`) of
+every table it reads: its own table, and for a row query every table its SQL names (an orphan check's parent, a
+reconciliation's source). Their digest is recorded with each result (`meta.check_results.inputs`), so the next check
+step, or `check` on the publication, runs only the checks whose digest differs. A result is kept at most
+`full_check_hours` (default 24) after it was computed, so every check runs again at least daily whatever changed;
+`etl run --full` and `check --full` run every check.
 """
 
 from __future__ import annotations
