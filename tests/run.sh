@@ -21,7 +21,9 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# --no-compile: byte-compiling every installed module (PySpark's, Playwright's, ...) is half the install's time; the
+# modules the suite imports compile on first import instead, once.
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-compile -e '.[test]'
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
