@@ -34,10 +34,20 @@ def _sql(args: argparse.Namespace) -> int:
         try:
             frame = con.execute(args.query).to_arrow_table().to_pandas()  # Arrow: DECIMAL stays Decimal
         except duckdb.Error as exc:
-            raise UserError(f"{first_line(exc)}; the warehouse is read-only: select from marts, staging, meta") from exc
+            raise UserError(f"{first_line(exc)}; {_hint(exc)}") from exc
         except AttributeError as exc:  # a statement without a result (e.g. `set`), which DuckDB did not refuse
             raise UserError("the statement returned no rows; run a query, e.g. select ... from marts....") from exc
     finally:
         con.close()
     print(render(frame, args.format), end="")
     return 0
+
+
+def _hint(exc: duckdb.Error) -> str:
+    """What to do instead: read rather than write, or look up what there is to read."""
+    if "read-only" in str(exc):
+        return "the warehouse is read-only: select from marts, staging, meta"
+    return (
+        "the schemas are marts, staging and meta; list their tables with "
+        '"select table_schema, table_name from information_schema.tables"'
+    )

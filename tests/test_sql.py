@@ -38,6 +38,14 @@ def test_sql_formats_refuses_writes_and_bad_sql_and_knows_its_publication(publis
     ]
     bad = run_cli("sql", "select from nowhere where", env=env, check=False)
     assert bad.returncode == 1 and bad.stderr.startswith("error: Parser Error: ") and bad.stderr.count("\n") == 1
+    # Not a write: no word of read-only, but where to look the names up.
+    unknown = run_cli("sql", "select no_such_column from marts.ai_cost_daily", env=env, check=False)
+    assert (
+        unknown.returncode == 1
+        and unknown.stderr.startswith("error: Binder Error: ")
+        and "read-only" not in unknown.stderr
+    )
+    assert unknown.stderr.rstrip().endswith('information_schema.tables"') and unknown.stderr.count("\n") == 1
 
     count = "select count(*) as runs from meta.publication"
     later = (published_at + timedelta(seconds=1)).isoformat()

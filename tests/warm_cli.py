@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 # What the CLI processes import: the command modules (each call its own), and what `etl run` imports when it runs.
-PRELOAD = ("pipelines.run.etl", "pipelines.quality.gate", "pipelines.quality.gx")
+PRELOAD = ("pipelines.run.etl", "pipelines.quality.gate", "pipelines.quality.validation")  # validation: with GX
 
 
 def one_thread_per_connection() -> None:
