@@ -21,8 +21,11 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-# --no-compile: byte-compiling every installed module (PySpark's, Playwright's, ...) is half the install's time; the
-# modules the suite imports compile on first import instead, once.
+# Byte code is written on first import, so the suite's hundreds of Python processes (servers, drills, fresh
+# interpreters) compile each module once, not at every start (an environment may say otherwise: this is our venv
+# and checkout). --no-compile then skips compiling every installed module up front (PySpark's, Playwright's, ...),
+# half the install's time.
+unset PYTHONDONTWRITEBYTECODE
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-compile -e '.[test]'
 
 .venv/bin/ruff check .
