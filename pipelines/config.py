@@ -57,7 +57,7 @@ def setting(name: str, default: str | None = None) -> str | None:
     if value:
         return value
     configured = _file_settings(settings_file()).get(name.lower())
-    return str(configured) if configured else default
+    return default if configured is None or configured == "" else str(configured)  # 0 is a value, not unset
 
 
 def whole_number_setting(name: str, default: int, unit: str, *, minimum: int = 0) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dashboards.commands import server_command
+from pipelines.config import setting, whole_number_setting
 from tests.conftest import REPO_ROOT
 
 
@@ -83,3 +84,19 @@ def test_the_dashboard_server_reads_sign_in_from_the_settings_file(
     monkeypatch.setenv("EBOOK_ANALYTICS_SETTINGS", str(tmp_path / "settings.toml"))
     command = server_command("127.0.0.1", 8599)
     assert command[-1] == f"--secrets.files={tmp_path / 'settings.toml'}"
+
+
+def test_zero_in_the_settings_file_is_zero_not_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`full_check_hours = 0` (check everything every run) or `reader_copy_max_mb = 0` (copy nothing) mean what they
+    say; an empty string is unset, and `false` is not the "1" that switches a flag on."""
+    settings = tmp_path / "settings.toml"
+    settings.write_text('full_check_hours = 0\nreader_copy_max_mb = 0\nno_auth = false\nsmtp_host = ""\n')
+    for name in list(os.environ):
+        if name.startswith("EBOOK_ANALYTICS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("EBOOK_ANALYTICS_SETTINGS", str(settings))
+    assert setting("full_check_hours", "24") == "0"
+    assert whole_number_setting("reader_copy_max_mb", 64, "MB") == 0
+    assert setting("no_auth") == "False" and setting("smtp_host") is None
+    monkeypatch.setenv("EBOOK_ANALYTICS_FULL_CHECK_HOURS", "6")  # the environment first
+    assert setting("full_check_hours", "24") == "6"
