@@ -51,8 +51,12 @@ def _observed(con: duckdb.DuckDBPyConnection, suite: TableSuite, check: Check, t
     (newest,) = one_row(con.execute(query, {"table": suite.name}))
     if isinstance(newest, datetime) and newest.tzinfo is not None:
         newest = newest.astimezone(UTC)  # shown as GX shows it, in UTC, whatever the session's time zone
-    bounds = [expectation.arguments.get(name) for name in ("min_value", "max_value")]
-    return newest if newest is not None and all(_comparable(newest, bound) for bound in bounds) else None
+    return newest if newest is not None and all(_comparable(newest, bound) for bound in _bounds(check)) else None
+
+
+def _bounds(check: Check) -> tuple[Any, Any]:
+    """The check's lowest and highest allowed value (None: no bound)."""
+    return check.expectation.arguments.get("min_value"), check.expectation.arguments.get("max_value")
 
 
 def _comparable(value: Any, bound: Any) -> bool:
@@ -66,7 +70,7 @@ def _comparable(value: Any, bound: Any) -> bool:
 
 
 def _result(suite: TableSuite, check: Check, observed: Any) -> CheckResult:
-    low, high = (check.expectation.arguments.get(name) for name in ("min_value", "max_value"))
+    low, high = _bounds(check)
     success = (low is None or observed >= low) and (high is None or observed <= high)
     if success:
         return CheckResult(check.name, check.severity, True, 0, suite.name)

@@ -6,7 +6,7 @@ results (`as_dict()`) in the run history and `meta.check_results`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -210,12 +210,10 @@ def run_checks(
         )
         if kept_totals is not None:
             kept_totals.update(computed)
-    pending = [TableSuite(s.schema, s.table, s.key, [c for c in s.checks if c.name not in kept]) for s in suites]
+    pending = _unchecked(suites, kept.keys())
     # Data Docs show every check as GX ran it; otherwise volume and freshness need no GX.
     validated = [] if docs_dir is not None else bounds.decide(con, pending, taken)
-    decided = {result.name for result in validated}
-    pending = [replace(s, checks=[c for c in s.checks if c.name not in decided]) for s in pending]
-    pending = [suite for suite in pending if suite.checks]
+    pending = _unchecked(pending, {result.name for result in validated})
     with nullcontext(con) if validated_on is None or not pending else validated_on(pending) as checked:
         validated += validate(checked, pending, docs_dir=docs_dir)
     ran = {
@@ -233,6 +231,12 @@ def run_checks(
         order = validation_order(suite.checks)
         results += [kept.get(name) or ran[name] for name in sorted(order, key=order.__getitem__)]
     return results
+
+
+def _unchecked(suites: list[TableSuite], decided: Collection[str]) -> list[TableSuite]:
+    """The suites with only their checks not in `decided`; those left with none dropped."""
+    left = [replace(suite, checks=[c for c in suite.checks if c.name not in decided]) for suite in suites]
+    return [suite for suite in left if suite.checks]
 
 
 def _table_rows(taken: dict[Table, Fingerprint], table: str) -> int | None:

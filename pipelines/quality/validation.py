@@ -255,11 +255,6 @@ def _on_any_batch(check: Check, rows: int) -> bool:
     return rows > 0 or check.row_by_row or check.unique_columns is not None
 
 
-def _columns(check: Check) -> list[str]:
-    """The columns a column or table expectation reads (none for a row count)."""
-    return list(check.expectation.columns)
-
-
 def _frame(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> Any:
     """`columns` of `table` as a pandas DataFrame with DuckDB's values (via Arrow: DECIMAL stays Decimal, DATE stays
     a date, timestamps in UTC; no rows keep their columns' types); None when pandas would read them differently from
@@ -306,7 +301,7 @@ class _Batches:
 
     def frame(self, suite: TableSuite, checks: list[Check]) -> _Batch | None:
         """An in-memory batch of the columns `checks` read, for a small table; None where SQL reads it."""
-        columns = list(dict.fromkeys(column for check in checks for column in _columns(check)))
+        columns = list(dict.fromkeys(column for check in checks for column in check.expectation.columns))
         if not columns or self.sizes.get(suite.name, self.frame_max_rows + 1) > self.frame_max_rows:
             return None
         frame = _frame(self.con, suite.name, columns)
