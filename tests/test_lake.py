@@ -3,6 +3,9 @@ by difference, readers on one snapshot, `--as-of`, retention and compaction, a r
 
 from __future__ import annotations
 
+import fcntl
+import os
+import struct
 import subprocess
 import sys
 import threading
@@ -295,6 +298,66 @@ def test_a_reader_during_publications_sees_one_whole_publication_at_a_time(
     assert reader.returncode == 0, err
     assert "mixed" not in out
     assert int(out.split()[-1]) >= 2  # it saw publications come and go while it read
+
+
+LOCK_HOLDER = """
+import sys
+from pipelines import warehouse
+from pipelines.publish import lake
+held = warehouse.connect(sys.argv[1], read_only=True)
+held.execute("select count(*) from marts.sales").fetchone()
+print("reading", flush=True)
+sys.stdin.readline()
+# What a dashboard does between its reads: is there a newer publication, which ones are kept, open a session.
+lake.version(lake.configured())
+warehouse.connect(sys.argv[1], read_only=True).close()
+print("checked", flush=True)
+sys.stdin.readline()
+"""
+
+
+def _shared_lock_holder(catalog: Path) -> int | None:
+    """The process holding a lock on the SQLite file's shared-lock bytes (SQLite's SHARED lock), if any: F_GETLK
+    with a write lock over them answers with a conflicting lock's owner."""
+    pending_byte = 0x40000000
+    query = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, pending_byte + 2, 510, 0)
+    with catalog.open("rb") as handle:
+        kind, _, _, _, pid = struct.unpack("hhqqi4x", fcntl.fcntl(handle, fcntl.F_GETLK, query))
+    return None if kind == fcntl.F_UNLCK else pid
+
+
+def test_a_readers_catalog_locks_survive_its_checks_for_a_new_publication(
+    work: duckdb.DuckDBPyConnection, env: dict[str, str]
+) -> None:
+    # A reader's SQLite locks on the catalog are what keep a publication's checkpoint from rewriting the pages it
+    # reads; they were dropped whenever the same process read the catalog with Python's own sqlite3 (two copies of
+    # SQLite in one process: closing any descriptor of the file drops all of the process's locks on it), and a reader
+    # during publications failed now and then with "database disk image is malformed".
+    publish(work, "run-1")
+    catalog = lake.configured().local
+    assert catalog is not None
+    with catalog.open("rb") as handle:  # the header's read and write versions: 2, WAL (readers never block a commit)
+        assert handle.read(20)[18:] == b"\x02\x02"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, env["EBOOK_ANALYTICS_WAREHOUSE"]],
+        env=env,
+        cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert reader.stdin is not None and reader.stdout is not None
+    try:
+        assert reader.stdout.readline() == "reading\n"
+        assert _shared_lock_holder(catalog) == reader.pid  # DuckLake's SQLite keeps the catalog open between reads
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline() == "checked\n"
+        assert _shared_lock_holder(catalog) == reader.pid
+    finally:
+        out, err = reader.communicate("\n", timeout=60)
+    assert reader.returncode == 0, err
 
 
 # The dashboards' reads (`copies=True`): small tables from an in-memory copy, the others through the lake.

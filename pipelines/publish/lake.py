@@ -17,10 +17,10 @@ it: staging, history, marts and meta.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
-import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -61,7 +61,6 @@ REWRITE_DELETED_SHARE = 0.5
 # catalog round trips: a run does them when the last were at least this long ago.
 MAINTENANCE_INTERVAL = timedelta(hours=1)
 _MAINTENANCE_TABLE = "create table if not exists main.work_maintenance (maintained_at timestamptz)"
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 @dataclass(frozen=True)
@@ -111,11 +110,16 @@ def is_catalog(path: Path) -> bool:
     path = Path(path)
     if configured().postgres and path == paths().warehouse:
         return True
-    try:
-        with path.open("rb") as handle:
-            return handle.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC
-    except OSError:
+    if not path.is_file():
         return path.suffix == ".ducklake"
+    if path.stat().st_size == 0:  # SQLite would take an empty file for an empty database
+        return False
+    try:
+        with _sqlite_reader() as con:
+            con.execute("select 1 from sqlite_scan($path, 'sqlite_master') limit 1", {"path": str(path)}).fetchall()
+    except duckdb.Error:  # not a SQLite file: a DuckDB warehouse
+        return False
+    return True
 
 
 def work_file() -> Path:
@@ -134,18 +138,46 @@ def exists(lake: Lake) -> bool:
     return True
 
 
-# --- the catalog, read directly (a query of a few rows; no DuckDB, no extension) ---
+# --- the catalog, read directly (a query of a few rows; no DuckLake) ---
+#
+# A SQLite catalog is opened in this process by one copy of SQLite only: DuckDB's sqlite extension, which DuckLake
+# uses. Python's `sqlite3` is another copy, and so is any plain read of the file: closing a descriptor of a file drops
+# every POSIX lock the process holds on it, those of the other copy's connections too (sqlite.org/howtocorrupt.html,
+# 2.2.1). A reader whose locks were dropped so reads pages a publication's checkpoint is rewriting ("database disk
+# image is malformed"), as a dashboard checking for a new publication while it reads the last one did. So the
+# catalog's few-row reads go through one small DuckDB per process with that extension, never through `sqlite3`.
+
+_SQLITE_READER: tuple[int, duckdb.DuckDBPyConnection] | None = None  # (the process that made it, the database)
+_SQLITE_READER_LOCK = threading.Lock()
+
+
+def _sqlite_reader(catalog: Path | None = None) -> closing[duckdb.DuckDBPyConnection]:
+    """A cursor of this process's in-memory DuckDB that reads SQLite files (made again in a forked child); with
+    `catalog`, that file is its default database. A file is attached once, by path: SQLite opens the path at each
+    query, so a catalog replaced by another file (`--rebuild`, a restore) is read as it is now."""
+    global _SQLITE_READER
+    with _SQLITE_READER_LOCK:
+        if _SQLITE_READER is None or _SQLITE_READER[0] != os.getpid():
+            con = duckdb.connect(config={**CONNECT_CONFIG, "threads": 1})  # a few rows: no worker threads
+            SQLITE.load(con)
+            _SQLITE_READER = (os.getpid(), con)
+        cursor = _SQLITE_READER[1].cursor()
+        if catalog is not None:
+            path = str(catalog.absolute())
+            alias = "catalog_" + hashlib.sha256(path.encode()).hexdigest()[:16]
+            cursor.execute(f"attach if not exists '{quoted(path)}' as {alias} (type sqlite, read_only)")
+            cursor.execute(f"use {alias}")
+    return closing(cursor)
 
 
 def _catalog_rows(lake: Lake, sql: str) -> list[tuple[object, ...]]:
     try:
         if lake.local is not None:
-            uri = f"{lake.local.absolute().as_uri()}?mode=ro"
-            with closing(sqlite3.connect(uri, uri=True, timeout=30)) as con:
+            with _sqlite_reader(lake.local) as con:
                 return con.execute(sql).fetchall()
         with psycopg.connect(lake.catalog.removeprefix("postgres:"), connect_timeout=10) as conn:
             return [tuple(row) for row in conn.execute(sql.encode()).fetchall()]
-    except (sqlite3.Error, psycopg.Error) as exc:
+    except (duckdb.Error, psycopg.Error) as exc:
         raise UserError(f"cannot read the warehouse catalog {_name(lake)}: {first_line(exc)}") from exc
 
 
@@ -259,7 +291,10 @@ def attach(
     if snapshot is not None:
         options.append(f"snapshot_version {int(snapshot)}")
     if lake.local is not None and not read_only:
-        _write_ahead(lake.local)
+        # WAL (it stays so): a reader's open transaction never stops a publication from committing, and a commit
+        # never stops a reader. Set by DuckLake's own SQLite (module comment on reading the catalog).
+        options.append("meta_journal_mode 'WAL'")
+        lake.local.parent.mkdir(parents=True, exist_ok=True)
     try:
         con.execute(f"attach 'ducklake:{quoted(lake.catalog)}' as {alias} ({', '.join(options)})")
     except duckdb.Error as exc:
@@ -267,18 +302,6 @@ def attach(
             f"cannot open the warehouse catalog {_name(lake)}: {first_line(exc)}; "
             "run `ebook-analytics etl run --full --rebuild` to set it aside and build a fresh one"
         ) from exc
-
-
-def _write_ahead(catalog: Path) -> None:
-    """Put the SQLite catalog in WAL mode (it stays so): a reader's open transaction never stops a publication from
-    committing, and a commit never stops a reader. A new catalog is made here, empty, for DuckLake to fill."""
-    catalog.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with closing(sqlite3.connect(catalog, timeout=30)) as con:
-            if con.execute("pragma journal_mode").fetchone() != ("wal",):
-                con.execute("pragma journal_mode = wal")
-    except sqlite3.Error as exc:
-        raise UserError(f"cannot open the warehouse catalog {catalog}: {first_line(exc)}") from exc
 
 
 # Readers share one in-memory DuckDB per publication in a process: loading the two extensions costs a few hundred
