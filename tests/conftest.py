@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -134,12 +133,20 @@ def publish_own_dataset(
     return publish
 
 
+def copy_folder(source: Path | str, target: Path | str) -> None:
+    """Copy a data folder (a home, a warehouse's catalog and files) into `target` (made if missing; links kept as
+    links). In a child process: this process may read the catalog through DuckLake, and closing a descriptor of the
+    file here would drop this process's SQLite locks on it (pipelines/publish/lake.py, reading the catalog)."""
+    Path(target).mkdir(parents=True, exist_ok=True)
+    subprocess.run(["cp", "-a", f"{source}/.", str(target)], check=True)
+
+
 def copy_published(
     env: dict[str, str], directory: Path, create_database: Callable[..., str] | None = None
 ) -> dict[str, str]:
     """A copy of a published data folder (warehouse, run history) under `directory`: on the same source, or, given
     `create_database`, on a clone of it (for a test that changes the source and runs the ETL again)."""
-    shutil.copytree(Path(env["EBOOK_ANALYTICS_HOME"]), directory / "home", symlinks=True)
+    copy_folder(env["EBOOK_ANALYTICS_HOME"], directory / "home")
     source = env["EBOOK_ANALYTICS_SOURCE_URL"]
     if create_database is not None:
         source = create_database(template=urlsplit(source).path.lstrip("/"))

@@ -40,6 +40,7 @@ from tests.conftest import (
     CliProcess,
     _database_url,
     cli_environment,
+    copy_folder,
     open_published,
     run_cli,
     start_cli,
@@ -215,7 +216,7 @@ def source_url(create_database: Callable[..., str], published_template: tuple[st
 @pytest.fixture
 def published(cli_env: dict[str, str], published_template: tuple[str, Path]) -> dict[str, str]:
     """cli_env with the template's published warehouse (and its run history) in place."""
-    shutil.copytree(published_template[1], warehouse_of(cli_env).parent)
+    copy_folder(published_template[1], warehouse_of(cli_env).parent)
     return cli_env
 
 
@@ -396,7 +397,7 @@ def test_full_disk_fails_clearly_and_keeps_the_old_warehouse(
     env = cli_env
     live = warehouse_of(env)
     with small_disk(live.parent, "64m"):
-        shutil.copytree(published_template[1], live.parent, dirs_exist_ok=True)
+        copy_folder(published_template[1], live.parent)
         before = digest(live)
         filler = fill(live.parent)
 

@@ -4,7 +4,6 @@ equal a --full run. (Change capture from a replication slot, where the source al
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -12,7 +11,7 @@ import pytest
 
 from pipelines.duckdb_extensions import CONNECT_CONFIG
 from pipelines.publish.lake import WORK_FILE
-from tests.conftest import attach_published, run_cli
+from tests.conftest import attach_published, copy_folder, run_cli
 from tests.etl_rows import E2, G2, G3, G4, M1, P2, RS1, U2, execute, insert_platform, query_warehouse
 
 CHANGES = f"""
@@ -73,7 +72,7 @@ def _xmin(**counts: int) -> dict[str, int | str]:
 def _full_env_with_history_of(live: Path, env: dict[str, str], directory: Path) -> dict[str, str]:
     """An environment whose warehouse is a copy of `live`'s: `--full` there rebuilds staging and marts from the source
     but carries the history over, which the source cannot give back (docs/etl.md, "History")."""
-    shutil.copytree(live.parent, directory / "full")  # the lake: its catalog and data files
+    copy_folder(live.parent, directory / "full")  # the lake: its catalog and data files
     return {**env, "EBOOK_ANALYTICS_WAREHOUSE": str(directory / "full" / live.name)}
 
 

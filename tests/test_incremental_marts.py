@@ -4,7 +4,6 @@ the periods the changed rows reach, and every table equals a `--full` run's on t
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.duckdb_extensions import CONNECT_CONFIG
-from tests.conftest import attach_published, run_cli
+from tests.conftest import attach_published, copy_folder, run_cli
 from tests.etl_rows import G3, M1, P1, S1, U1, U2, U3, execute, insert_platform, query_warehouse
 
 # Events beside the platform's two on 2024-03-02 (E1 U1 04:30 UTC, E2 U2 10:00): one id per event, named by number.
@@ -105,7 +104,7 @@ def _unequal_tables(incremental: Path, full: Path) -> list[str]:
 
 def _full_run_beside(live: Path, env: dict[str, str], directory: Path) -> Path:
     """`etl run --full` into a copy of `live`'s warehouse (the history carries over: the source cannot give it back)."""
-    shutil.copytree(live.parent, directory / "full")  # the lake: its catalog and data files
+    copy_folder(live.parent, directory / "full")  # the lake: its catalog and data files
     full = directory / "full" / live.name
     run_cli("etl", "run", "--full", env={**env, "EBOOK_ANALYTICS_WAREHOUSE": str(full)})
     return full

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from dashboards.auth import ROLES, allowed_pages, pseudonym, sees_personal_data
 from dashboards.auth.users import add_user
 from pipelines.warehouse import connect
-from tests.conftest import REPO_ROOT, cli_environment, run_cli, table_checksums, use_settings
+from tests.conftest import REPO_ROOT, cli_environment, copy_folder, run_cli, table_checksums, use_settings
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 NEVER_EXTRACTED = (
@@ -185,7 +184,7 @@ def test_emails_and_names_only_in_user_pii_and_no_secret_extracted(published: di
 
 def test_redact_pii_drops_the_pii_an_earlier_run_staged(published: dict[str, str], tmp_path: Path) -> None:
     # A copy of the published data folder, so the redacted run starts from a warehouse that holds user_pii.
-    shutil.copytree(published["EBOOK_ANALYTICS_HOME"], tmp_path / "home", symlinks=True)
+    copy_folder(published["EBOOK_ANALYTICS_HOME"], tmp_path / "home")
     env = cli_environment(tmp_path, published["EBOOK_ANALYTICS_SOURCE_URL"])
     path = Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
     assert "staging.user_pii.email" in _values_matching(path, EMAIL.pattern)

@@ -31,7 +31,6 @@ Plan Basic (Bo): 4.80 / 72.34 (shown $0.07) and 0 / 4.925. Never published: 3.25
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -45,7 +44,7 @@ from streamlit.testing.v1 import AppTest
 from dashboards.auth import pseudonym, pseudonymize
 from pipelines.metrics import metrics
 from tests.app_sessions import sign_in
-from tests.conftest import REPO_ROOT, change_published, cli_environment, run_cli
+from tests.conftest import REPO_ROOT, change_published, cli_environment, copy_folder, run_cli
 from tests.economics_dataset import ANA, BO, CY, insert_economics_platform
 from tests.etl_rows import query_warehouse
 
@@ -121,7 +120,7 @@ def test_reconciliations_are_error_checks_that_catch_a_millionth(published: dict
     assert results == [(name, "error", True) for name in sorted(RECONCILIATIONS)]
     # A copy where one book's AI cost is off by a millionth of a dollar: `check` fails at error level and says so.
     env = cli_environment(tmp_path, published["EBOOK_ANALYTICS_SOURCE_URL"])
-    shutil.copytree(Path(published["EBOOK_ANALYTICS_HOME"]), tmp_path / "home", symlinks=True)
+    copy_folder(published["EBOOK_ANALYTICS_HOME"], tmp_path / "home")
     with change_published(env["EBOOK_ANALYTICS_WAREHOUSE"]) as con:
         con.execute("update marts.unit_economics_books set ai_cost_usd = ai_cost_usd + 0.000001 where generations = 3")
     checked = run_cli("check", "--failed", env=env, check=False)
@@ -222,9 +221,7 @@ def test_analysts_see_pseudonyms_finance_names_product_nothing(
     from dashboards.auth.users import add_user
 
     home = tmp_path / "home"
-    shutil.copytree(
-        Path(published["EBOOK_ANALYTICS_HOME"]), home, symlinks=True
-    )  # accounts are added: a copy of the data folder
+    copy_folder(published["EBOOK_ANALYTICS_HOME"], home)  # accounts are added: a copy of the data folder
     env = {
         **published,
         "EBOOK_ANALYTICS_HOME": str(home),
