@@ -112,13 +112,16 @@ def is_catalog(path: Path) -> bool:
         return True
     if not path.is_file():
         return path.suffix == ".ducklake"
-    if path.stat().st_size == 0:  # SQLite would take an empty file for an empty database
+    stat = path.stat()
+    if (stat.st_dev, stat.st_ino) in _SQLITE_FILES:
+        return True
+    if stat.st_size == 0:  # SQLite would take an empty file for an empty database
         return False
     try:
-        with _sqlite_reader() as con:
-            con.execute("select 1 from sqlite_scan($path, 'sqlite_master') limit 1", {"path": str(path)}).fetchall()
+        _sqlite_rows(path, "select 1 from sqlite_master limit 1")
     except duckdb.Error:  # not a SQLite file: a DuckDB warehouse
         return False
+    _SQLITE_FILES.add((stat.st_dev, stat.st_ino))
     return True
 
 
@@ -148,33 +151,35 @@ def exists(lake: Lake) -> bool:
 # catalog's few-row reads go through one small DuckDB per process with that extension, never through `sqlite3`.
 
 _SQLITE_READER: tuple[int, duckdb.DuckDBPyConnection] | None = None  # (the process that made it, the database)
+# (device, inode) of the files found to be SQLite: a file keeps its header, and every dashboard session asks.
+_SQLITE_FILES: set[tuple[int, int]] = set()
 _SQLITE_READER_LOCK = threading.Lock()
 
 
-def _sqlite_reader(catalog: Path | None = None) -> closing[duckdb.DuckDBPyConnection]:
-    """A cursor of this process's in-memory DuckDB that reads SQLite files (made again in a forked child); with
-    `catalog`, that file is its default database. A file is attached once, by path: SQLite opens the path at each
-    query, so a catalog replaced by another file (`--rebuild`, a restore) is read as it is now."""
+def _sqlite_rows(catalog: Path, sql: str) -> list[tuple[object, ...]]:
+    """`sql` run by SQLite itself (`sqlite_query`) on the file `catalog`, through this process's in-memory DuckDB
+    with the sqlite extension (made again in a forked child). A file is attached once, by path: SQLite opens the path
+    at each query, so a catalog replaced by another file (`--rebuild`, a restore) is read as it is now."""
     global _SQLITE_READER
+    path = str(catalog.absolute())
+    alias = "catalog_" + hashlib.sha256(path.encode()).hexdigest()[:16]
     with _SQLITE_READER_LOCK:
         if _SQLITE_READER is None or _SQLITE_READER[0] != os.getpid():
-            con = duckdb.connect(config={**CONNECT_CONFIG, "threads": 1})  # a few rows: no worker threads
-            SQLITE.load(con)
-            _SQLITE_READER = (os.getpid(), con)
+            reader = duckdb.connect(config={**CONNECT_CONFIG, "threads": 1})  # a few rows: no worker threads
+            SQLITE.load(reader)
+            _SQLITE_READER = (os.getpid(), reader)
         cursor = _SQLITE_READER[1].cursor()
-        if catalog is not None:
-            path = str(catalog.absolute())
-            alias = "catalog_" + hashlib.sha256(path.encode()).hexdigest()[:16]
-            cursor.execute(f"attach if not exists '{quoted(path)}' as {alias} (type sqlite, read_only)")
-            cursor.execute(f"use {alias}")
-    return closing(cursor)
+        cursor.execute(f"attach if not exists '{quoted(path)}' as {alias} (type sqlite, read_only)")
+    with closing(cursor):
+        # The module's own SQL as a literal, not bound: any bound parameter makes DuckDB's Python client import
+        # pandas (0.4 s), which `runs` and the other commands reading only the catalog never need.
+        return cursor.execute(f"select * from sqlite_query('{alias}', '{quoted(sql)}')").fetchall()
 
 
 def _catalog_rows(lake: Lake, sql: str) -> list[tuple[object, ...]]:
     try:
         if lake.local is not None:
-            with _sqlite_reader(lake.local) as con:
-                return con.execute(sql).fetchall()
+            return _sqlite_rows(lake.local, sql)
         with psycopg.connect(lake.catalog.removeprefix("postgres:"), connect_timeout=10) as conn:
             return [tuple(row) for row in conn.execute(sql.encode()).fetchall()]
     except (duckdb.Error, psycopg.Error) as exc:
