@@ -28,11 +28,12 @@ from pipelines.extract.extract import extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import load_tables
 from pipelines.fingerprints import fingerprint
-from pipelines.quality import bounds, reuse, totals, validation
+from pipelines.quality import bounds, gate, reuse, row_checks, totals, validation
 from pipelines.quality.gate import build_suites, previous_row_counts, run_checks
 from pipelines.quality.result import CheckResult
 from pipelines.quality.suites import TableSuite, expect
 from pipelines.quality.validation import validate
+from pipelines.queries import sql_file
 from pipelines.run.etl import model_parameters
 from pipelines.transform import changes
 from pipelines.transform.history import update_history
@@ -828,6 +829,77 @@ def test_volume_and_freshness_are_decided_without_gx_as_gx_decides_them() -> Non
         ],
     )
     assert sorted(decided, key=lambda r: r.name) == sorted(by_gx, key=lambda r: r.name)
+
+
+def test_checks_that_pass_in_duckdb_pass_in_gx_and_the_rest_are_left_to_it() -> None:
+    """Each kind `row_checks` decides, on hand-made tables: what passes there passes in GX; what does not (a failure,
+    a compound key of NULLs, which GX ignores, a `mostly`, a bound DuckDB refuses) is left to GX, so the gate's results
+    are GX's alone, counts and samples included."""
+    con = duckdb.connect()
+    con.execute(
+        "create schema marts; create table marts.t as select * from (values "
+        "(1, 'a', 'x', 5, 1.50::decimal(6,2), 10), (2, 'b', 'x', null, 0.00, 10), "
+        "(3, null, 'y', 7, 2.00, 11), (4, null, null, 9, null, 11)) as v (id, k, s, n, d, g); "
+        "create table marts.nulls as select * from (values (1, 1), (null, null), (null, null)) as v (a, b); "
+        "create table marts.refused as select id, d from marts.t; "
+        "create table marts.empty as select * from marts.t limit 0"
+    )
+    t, nulls, refused, empty = (TableSuite("marts", name, ("id",)) for name in ("t", "nulls", "refused", "empty"))
+    for suite in (t, empty):
+        suite.add("id.not_null", "error", expect("ExpectColumnValuesToNotBeNull", column="id"))
+        suite.add("k.not_null", "warn", expect("ExpectColumnValuesToNotBeNull", column="k"))
+        suite.add("k.mostly", "warn", expect("ExpectColumnValuesToNotBeNull", column="k", mostly=0.5))
+        suite.add("k.unique", "error", expect("ExpectColumnValuesToBeUnique", column="k"))  # NULLs ignored
+        suite.add("s.unique", "error", expect("ExpectColumnValuesToBeUnique", column="s"))
+        suite.add("s.in_set", "error", expect("ExpectColumnValuesToBeInSet", column="s", value_set=["x", "y"]))
+        suite.add("s.in_x", "error", expect("ExpectColumnValuesToBeInSet", column="s", value_set=["x"]))
+        suite.add("n.range", "error", expect("ExpectColumnValuesToBeBetween", column="n", min_value=5, max_value=9))
+        suite.add("n.at_most_8", "error", expect("ExpectColumnValuesToBeBetween", column="n", max_value=8))
+        suite.add("d.at_least_0", "error", expect("ExpectColumnValuesToBeBetween", column="d", min_value=0))
+        suite.add("d.at_least_1", "error", expect("ExpectColumnValuesToBeBetween", column="d", min_value=1))
+        suite.add("id_k.unique", "error", expect("ExpectCompoundColumnsToBeUnique", column_list=["id", "k"]))
+        suite.add("s_g.unique", "error", expect("ExpectCompoundColumnsToBeUnique", column_list=["s", "g"]))
+        no_k = sql_file("checks/row_condition").format(key='"id"', condition="k is not null")
+        suite.add("k.set", "warn", expect("UnexpectedRowsExpectation", unexpected_rows_query=no_k), row_by_row=True)
+        small = sql_file("checks/row_condition").format(key='"id"', condition="id < 10")
+        suite.add("id.small", "warn", expect("UnexpectedRowsExpectation", unexpected_rows_query=small), row_by_row=True)
+    nulls.add("a_b.unique", "error", expect("ExpectCompoundColumnsToBeUnique", column_list=["a", "b"]))
+    refused.add("id.not_null", "error", expect("ExpectColumnValuesToNotBeNull", column="id"))
+    refused.add("d.in_set", "error", expect("ExpectColumnValuesToBeInSet", column="d", value_set=["none"]))
+    suites = [t, nulls, refused, empty]
+
+    passed = {result.name for result in row_checks.passed(con, suites)}
+    assert passed == {f"marts.t.{name}" for name in ("id.not_null", "k.unique", "s.in_set", "n.range")} | {
+        f"marts.t.{name}" for name in ("d.at_least_0", "id_k.unique", "id.small")
+    } | {check.name for check in empty.checks if check.name != "marts.empty.k.mostly"}
+    by_gx = {result.name: result for result in validate(con, suites)}
+    assert passed <= {name for name, result in by_gx.items() if result.success}
+    # Left to GX and passed there: the compound key of NULLs (GX ignores rows whose values are all missing), `mostly`,
+    # and every check of a table whose statement DuckDB refuses (a DECIMAL in a set of text).
+    assert {name for name, result in by_gx.items() if result.success} - passed == {
+        "marts.nulls.a_b.unique",
+        "marts.t.k.mostly",
+        "marts.empty.k.mostly",
+        "marts.refused.id.not_null",
+    }
+    assert {(r.name, r.unexpected_count, r.sample_ids) for r in by_gx.values() if not r.success} == {
+        ("marts.t.k.not_null", 2, ("3", "4")),
+        ("marts.t.s.unique", 2, ("1", "2")),
+        ("marts.t.s.in_x", 1, ("3",)),
+        ("marts.t.n.at_most_8", 1, ("4",)),
+        ("marts.t.d.at_least_1", 1, ("2",)),
+        ("marts.t.s_g.unique", 2, ("", "")),  # GX lists a compound key's offending combinations, not the rows' ids
+        ("marts.t.k.set", 2, ("3", "4")),
+        (
+            "marts.refused.d.in_set",
+            0,
+            (
+                "check failed to run: (_duckdb.ConversionException) Conversion Error: Could not convert string "
+                '"none" to DECIMAL(6,2)',
+            ),
+        ),
+    }
+    assert sorted(gate.validate(con, suites), key=lambda r: r.name) == sorted(by_gx.values(), key=lambda r: r.name)
 
 
 def test_batches_and_sql_agree_on_nulls_bounds_and_types() -> None:
