@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -838,8 +838,9 @@ def test_checks_that_pass_in_duckdb_pass_in_gx_and_the_rest_are_left_to_it() -> 
     con = duckdb.connect()
     con.execute(
         "create schema marts; create table marts.t as select * from (values "
-        "(1, 'a', 'x', 5, 1.50::decimal(6,2), 10), (2, 'b', 'x', null, 0.00, 10), "
-        "(3, null, 'y', 7, 2.00, 11), (4, null, null, 9, null, 11)) as v (id, k, s, n, d, g); "
+        "(1, 'a', 'x', 5, 1.50::decimal(6,2), 10, date '2024-01-01'), (2, 'b', 'x', null, 0.00, 10, null), "
+        "(3, null, 'y', 7, 2.00, 11, date '2024-01-31'), (4, null, null, 9, null, 11, date '2024-02-01')) "
+        "as v (id, k, s, n, d, g, day); "
         "create table marts.nulls as select * from (values (1, 1), (null, null), (null, null)) as v (a, b); "
         "create table marts.refused as select id, d from marts.t; "
         "create table marts.empty as select * from marts.t limit 0"
@@ -857,6 +858,8 @@ def test_checks_that_pass_in_duckdb_pass_in_gx_and_the_rest_are_left_to_it() -> 
         suite.add("n.at_most_8", "error", expect("ExpectColumnValuesToBeBetween", column="n", max_value=8))
         suite.add("d.at_least_0", "error", expect("ExpectColumnValuesToBeBetween", column="d", min_value=0))
         suite.add("d.at_least_1", "error", expect("ExpectColumnValuesToBeBetween", column="d", min_value=1))
+        since = expect("ExpectColumnValuesToBeBetween", column="day", min_value=date(2024, 1, 1))  # not a number
+        suite.add("day.since", "warn", since)
         suite.add("id_k.unique", "error", expect("ExpectCompoundColumnsToBeUnique", column_list=["id", "k"]))
         suite.add("s_g.unique", "error", expect("ExpectCompoundColumnsToBeUnique", column_list=["s", "g"]))
         no_k = sql_file("checks/row_condition").format(key='"id"', condition="k is not null")
@@ -871,15 +874,18 @@ def test_checks_that_pass_in_duckdb_pass_in_gx_and_the_rest_are_left_to_it() -> 
     passed = {result.name for result in row_checks.passed(con, suites)}
     assert passed == {f"marts.t.{name}" for name in ("id.not_null", "k.unique", "s.in_set", "n.range")} | {
         f"marts.t.{name}" for name in ("d.at_least_0", "id_k.unique", "id.small")
-    } | {check.name for check in empty.checks if check.name != "marts.empty.k.mostly"}
+    } | {check.name for check in empty.checks if check.name not in ("marts.empty.k.mostly", "marts.empty.day.since")}
     by_gx = {result.name: result for result in validate(con, suites)}
     assert passed <= {name for name, result in by_gx.items() if result.success}
     # Left to GX and passed there: the compound key of NULLs (GX ignores rows whose values are all missing), `mostly`,
-    # and every check of a table whose statement DuckDB refuses (a DECIMAL in a set of text).
+    # a bound that is not a number, and every check of a table whose statement DuckDB refuses (a DECIMAL in a set of
+    # text).
     assert {name for name, result in by_gx.items() if result.success} - passed == {
         "marts.nulls.a_b.unique",
         "marts.t.k.mostly",
         "marts.empty.k.mostly",
+        "marts.t.day.since",
+        "marts.empty.day.since",
         "marts.refused.id.not_null",
     }
     assert {(r.name, r.unexpected_count, r.sample_ids) for r in by_gx.values() if not r.success} == {
