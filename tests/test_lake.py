@@ -57,6 +57,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _reader(script: str, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """`script` (Python) with `args` in a process of its own, as a reader of the warehouse; stdin, stdout and stderr
+    piped, as text."""
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        env=env,
+        cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_a_publication_writes_only_what_changed_and_each_stays_readable(work: duckdb.DuckDBPyConnection) -> None:
     first = publish(work, "run-1")
     assert first.tables == {"marts.one": -1, "marts.sales": -1, "meta.publication": -1}  # created whole
@@ -206,18 +220,7 @@ def test_a_killed_commit_leaves_no_trace_and_a_reader_keeps_its_publication_thro
 ) -> None:
     publish(work, "run-1")
     published = lake.configured()
-    holders = [
-        subprocess.Popen(
-            [sys.executable, "-c", HOLDER, env["EBOOK_ANALYTICS_WAREHOUSE"], how],
-            env=env,
-            cwd=REPO_ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for how in ("lake", "copies")
-    ]
+    holders = [_reader(HOLDER, env, env["EBOOK_ANALYTICS_WAREHOUSE"], how) for how in ("lake", "copies")]
     for holder in holders:
         assert holder.stdout.readline() == "1000 1000\n"
 
@@ -281,14 +284,7 @@ def test_a_reader_during_publications_sees_one_whole_publication_at_a_time(
 ) -> None:
     publish(work, "run-1")
     last = 30
-    reader = subprocess.Popen(
-        [sys.executable, "-c", READER, env["EBOOK_ANALYTICS_WAREHOUSE"], str(last)],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    reader = _reader(READER, env, env["EBOOK_ANALYTICS_WAREHOUSE"], str(last))
     assert reader.stdout.readline() == "ready\n"
     for n in range(2, last + 1):  # every row of both marts changes in each publication
         work.execute("update marts.sales set version = $n", {"n": n})
@@ -338,15 +334,7 @@ def test_a_readers_catalog_locks_survive_its_checks_for_a_new_publication(
     assert catalog is not None
     with catalog.open("rb") as handle:  # the header's read and write versions: 2, WAL (readers never block a commit)
         assert handle.read(20)[18:] == b"\x02\x02"
-    reader = subprocess.Popen(
-        [sys.executable, "-c", LOCK_HOLDER, env["EBOOK_ANALYTICS_WAREHOUSE"]],
-        env=env,
-        cwd=REPO_ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    reader = _reader(LOCK_HOLDER, env, env["EBOOK_ANALYTICS_WAREHOUSE"])
     assert reader.stdin is not None and reader.stdout is not None
     try:
         assert reader.stdout.readline() == "reading\n"
