@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
+from psycopg import sql
 
 from pipelines.quality.result import CheckResult
 from pipelines.quality.suites import Check, TableSuite
@@ -47,20 +48,29 @@ def _counts(con: duckdb.DuckDBPyConnection, database: str, suite: TableSuite, fo
     row of the table, none for an empty one."""
     selected = ", ".join(["count(*)", *(f"{aggregate} as offending_{n}" for n, (aggregate, _) in enumerate(found))])
     parameters = {name: value for _, bound in found for name, value in bound.items()}
-    with closing(con.cursor()) as cursor:
-        try:
-            cursor.execute(f'use "{database}"."{suite.schema}"')  # as GX's cursors (validation._schema_creator)
-            cursor.execute("set TimeZone = 'UTC'")
-            row = one_row(
-                cursor.execute(f"select {selected} from {_name(suite.schema)}.{_name(suite.table)}", parameters)
-            )
-        except duckdb.Error:
-            return [-1] * len(found)
+    try:
+        with closing(schema_cursor(con, database, suite.schema)) as cursor:
+            row = one_row(cursor.execute(f"select {selected} from {_table(suite)}", parameters))
+    except duckdb.Error:
+        return [-1] * len(found)
     return [int(count) for count in row[1:]]
 
 
-def _name(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
+def schema_cursor(con: duckdb.DuckDBPyConnection, database: str, schema: str) -> duckdb.DuckDBPyConnection:
+    """A cursor of `con` set up as GX's data source for `schema` sets up its own: that schema of `database` the
+    default (unqualified names in a row query resolve there), the session in UTC."""
+    cursor = con.cursor()
+    cursor.execute(f"use {sql.Identifier(database, schema).as_string(None)}")
+    cursor.execute("set TimeZone = 'UTC'")
+    return cursor
+
+
+def _table(suite: TableSuite) -> str:
+    return sql.Identifier(suite.schema, suite.table).as_string(None)  # DuckDB quotes identifiers as PostgreSQL does
+
+
+def _column(name: str) -> str:
+    return sql.Identifier(name).as_string(None)
 
 
 def _offending(check: Check, suite: TableSuite, n: int) -> Offending | None:
@@ -70,14 +80,14 @@ def _offending(check: Check, suite: TableSuite, n: int) -> Offending | None:
     if set(arguments) - {"column", "column_list", "value_set", "min_value", "max_value", "unexpected_rows_query"}:
         return None
     if check.row_query is not None:
-        query = check.row_query.format(batch=f"{_name(suite.schema)}.{_name(suite.table)}")  # as GX formats it
+        query = check.row_query.format(batch=_table(suite))  # as GX formats it
         return f"(select count(*) from ({query}) as offending)", {}
     if expectation.kind == "ExpectCompoundColumnsToBeUnique" and len(expectation.columns) > 1:
-        key = ", ".join(_name(column) for column in expectation.columns)
+        key = ", ".join(_column(column) for column in expectation.columns)
         return f"count(*) - count(distinct row({key}))", {}
     if expectation.column is None:
         return None
-    column = _name(expectation.column)
+    column = _column(expectation.column)
     match expectation.kind:
         case "ExpectColumnValuesToNotBeNull":
             return f"count(*) filter (where {column} is null)", {}

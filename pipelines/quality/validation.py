@@ -46,6 +46,7 @@ from pipelines.quality.gx import (
     set_context,
 )
 from pipelines.quality.result import CheckResult
+from pipelines.quality.row_checks import schema_cursor
 from pipelines.quality.suites import Check, TableSuite, validation_order
 from pipelines.queries import sql_file
 
@@ -136,10 +137,7 @@ def _schema_creator(con: duckdb.DuckDBPyConnection, schema: str) -> Callable[[],
     database = str(row[0]) if row else "memory"  # a cursor starts in the default database, not in `con`'s: the lake
 
     def create() -> _ReadOnlyConnection:
-        cursor = con.cursor()
-        cursor.execute(f'use "{database}"."{schema}"')  # our own constant: 'staging' or 'marts'
-        cursor.execute("set TimeZone = 'UTC'")
-        return _ReadOnlyConnection(cursor)
+        return _ReadOnlyConnection(schema_cursor(con, database, schema))
 
     return create
 
