@@ -94,12 +94,15 @@ def _unequal_tables(incremental: Path, full: Path) -> list[str]:
     tables = _tables(con, "inc")
     assert tables == _tables(con, "ful")
     assert len([t for t in tables if t.startswith("marts.")]) == 39
-    return [
-        table
-        for table in tables
-        if con.execute(f"from inc.{table} order by all").fetchall()
-        != con.execute(f"from ful.{table} order by all").fetchall()
-    ]
+    # Compared inside DuckDB, as multisets (EXCEPT ALL): fetching every row of 66 tables twice into Python took a
+    # fifth of the tests that call this.
+    return [table for table in tables if con.execute(DIFFERS.format(a=f"inc.{table}", b=f"ful.{table}")).fetchone()[0]]
+
+
+DIFFERS = (
+    "select exists (select * from {a} except all select * from {b})"
+    " or exists (select * from {b} except all select * from {a})"
+)
 
 
 def _full_run_beside(live: Path, env: dict[str, str], directory: Path) -> Path:
