@@ -17,10 +17,10 @@ import pytest
 
 from pipelines.bench.tuples import tuples_read, wait_until_quiet
 from pipelines.extract.tables import load_tables
-from tests.conftest import cli_environment, run_cli
+from tests.conftest import cli_environment, publication_differences, run_cli
 from tests.etl_rows import E1, E2, G2, G3, G4, M1, P2, RS1, U1, U2, U3, insert_platform, query_warehouse
 from tests.test_fault_drills import error_line, finish, kill_9, paused_run
-from tests.test_incremental import _differences, _full_env_with_history_of
+from tests.test_incremental import _full_env_with_history_of
 
 G5 = "d0000000-0000-0000-0000-000000000005"
 E3 = "f0000000-0000-0000-0000-000000000003"
@@ -92,7 +92,7 @@ def full_copy_equals(env: dict[str, str], tmp_path: Path) -> None:
     table by table (EXCEPT ALL both ways)."""
     full_env = _full_env_with_history_of(warehouse(env), env, tmp_path)
     run_cli("etl", "run", "--full", env=full_env)
-    differences = _differences(warehouse(env), warehouse(full_env))
+    differences = publication_differences(warehouse(env), warehouse(full_env))
     assert {table: diff for table, diff in differences.items() if diff != (0, 0)} == {}
     assert len([table for table in differences if table.startswith("staging.")]) == 19
 

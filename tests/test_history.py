@@ -12,11 +12,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import psycopg
 
-from pipelines.duckdb_extensions import CONNECT_CONFIG
-from tests.conftest import attach_published, open_published, published_as_file, run_cli
+from tests.conftest import open_published, publication_differences, published_as_file, run_cli
 from tests.marts_dataset import ALICE, BOB, CAROL, DAVE, PRO_MONTHLY, insert_platform_data, uid
 
 SINCE_EVER = datetime.min  # '-infinity'::timestamptz as DuckDB hands it to Python
@@ -45,30 +43,10 @@ def _execute(url: str, statement: str) -> None:
 
 
 def _history_differences(live: Path, first: str, second: str) -> dict[str, tuple[int, int]]:
-    """Per history table, rows only in publication `first` and rows only in `second` (run ids; EXCEPT ALL both
-    ways)."""
-    con = duckdb.connect(config=CONNECT_CONFIG)
-    attach_published(con, live, "one", first)
-    attach_published(con, live, "two", second)
-    tables = [
-        name
-        for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_catalog = 'one' "
-            "and table_schema = 'history' order by 1"
-        ).fetchall()
-    ]
-    assert len(tables) == 8  # the entities of queries/history/entities.yml and chapter_completions
-    return {
-        table: (
-            con.execute(
-                f"select count(*) from (from one.history.{table} except all from two.history.{table})"
-            ).fetchone()[0],
-            con.execute(
-                f"select count(*) from (from two.history.{table} except all from one.history.{table})"
-            ).fetchone()[0],
-        )
-        for table in tables
-    }
+    """Per history table, rows only in publication `first` and rows only in `second` (run ids)."""
+    differences = publication_differences(live, live, as_of=(first, second), schemas=("history",))
+    assert len(differences) == 8  # the entities of queries/history/entities.yml and chapter_completions
+    return differences
 
 
 def test_history_follows_in_place_changes_across_incremental_and_full_runs(

@@ -9,9 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.duckdb_extensions import CONNECT_CONFIG
 from pipelines.publish.lake import WORK_FILE
-from tests.conftest import attach_published, copy_folder, run_cli
+from tests.conftest import copy_folder, publication_differences, run_cli
 from tests.etl_rows import E2, G2, G3, G4, M1, P2, RS1, U2, execute, insert_platform, query_warehouse
 
 CHANGES = f"""
@@ -33,30 +32,6 @@ update billing.usage_records set usage_date = '2024-03-04';
 def _last_run(env: dict[str, str]) -> dict:
     history = Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl"
     return json.loads(history.read_text().splitlines()[-1])
-
-
-def _differences(incremental: Path, full: Path) -> dict[str, tuple[int, int]]:
-    """Per staging/history/marts table, rows only in the incremental file and rows only in the full one (EXCEPT ALL)."""
-    con = duckdb.connect(config=CONNECT_CONFIG)
-    attach_published(con, incremental, "inc")
-    attach_published(con, full, "ful")
-    tables = {
-        database: set(
-            con.execute(
-                "select table_schema || '.' || table_name from information_schema.tables "
-                "where table_catalog = $db and table_schema in ('staging', 'history', 'marts')",
-                {"db": database},
-            ).fetchall()
-        )
-        for database in ("inc", "ful")
-    }
-    assert tables["inc"] == tables["ful"]
-    differences = {}
-    for (table,) in sorted(tables["inc"]):
-        only_inc = con.execute(f"select count(*) from (from inc.{table} except all from ful.{table})").fetchone()[0]
-        only_full = con.execute(f"select count(*) from (from ful.{table} except all from inc.{table})").fetchone()[0]
-        differences[table] = (only_inc, only_full)
-    return differences
 
 
 @pytest.fixture
@@ -137,7 +112,7 @@ def test_incremental_run_reflects_changes_and_equals_full(
 
     full_env = _full_env_with_history_of(live, cli_env, tmp_path)
     run_cli("etl", "run", "--full", env=full_env)
-    differences = _differences(live, Path(full_env["EBOOK_ANALYTICS_WAREHOUSE"]))
+    differences = publication_differences(live, full_env["EBOOK_ANALYTICS_WAREHOUSE"])
     assert {table: diff for table, diff in differences.items() if diff != (0, 0)} == {}
     assert len([table for table in differences if table.startswith("staging.")]) == 19
 
@@ -162,5 +137,5 @@ def test_after_advancing_three_days_the_incremental_run_reads_only_the_change_an
     live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
     full_env = _full_env_with_history_of(live, cli_env, tmp_path)
     run_cli("etl", "run", "--full", env=full_env)
-    differences = _differences(live, Path(full_env["EBOOK_ANALYTICS_WAREHOUSE"]))
+    differences = publication_differences(live, full_env["EBOOK_ANALYTICS_WAREHOUSE"])
     assert {table: diff for table, diff in differences.items() if diff != (0, 0)} == {}
