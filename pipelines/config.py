@@ -60,13 +60,17 @@ def setting(name: str, default: str | None = None) -> str | None:
     return default if configured is None or configured == "" else str(configured)  # 0 is a value, not unset
 
 
-def whole_number_setting(name: str, default: int, unit: str, *, minimum: int = 0) -> int:
-    """`setting(name)` as a whole number of `unit` (at least `minimum`); a one-line error naming it otherwise."""
+def whole_number_setting(name: str, default: int, unit: str, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """`setting(name)` as a whole number of `unit` (from `minimum` to `maximum`); a one-line error naming it
+    otherwise."""
     value = setting(name, str(default)) or ""
-    if not value.isdigit() or int(value) < minimum:
-        at_least = f" of at least {minimum}" if minimum else ""
+    if not value.isdigit() or int(value) < minimum or (maximum is not None and int(value) > maximum):
+        if maximum is not None:
+            bounds = f" from {minimum} to {maximum}"
+        else:
+            bounds = f" of at least {minimum}" if minimum else ""
         raise UserError(
-            f"EBOOK_ANALYTICS_{name.upper()} is {value!r}; set it to a whole number of {unit}{at_least} "
+            f"EBOOK_ANALYTICS_{name.upper()} is {value!r}; set it to a whole number of {unit}{bounds} "
             f"(default {default})"
         )
     return int(value)

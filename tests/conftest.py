@@ -40,6 +40,11 @@ def scan_installed_components_once() -> None:
 scan_installed_components_once()
 # How the tests are split between xdist workers (tests/run.sh).
 pytest_plugins = ("tests.work_units",)
+# bcrypt at its lowest cost for the accounts the tests make (~1 ms a hash or check, not ~0.2 s at the default 12): the
+# suite makes and signs in to a few hundred. In this process, in every CLI environment and in `use_settings`;
+# tests/test_auth.py checks the default cost without it.
+FAST_PASSWORDS = {"EBOOK_ANALYTICS_PASSWORD_ROUNDS": "4"}
+os.environ.update(FAST_PASSWORDS)
 
 
 def _configured_server() -> str | None:
@@ -164,6 +169,7 @@ def cli_environment(directory: Path, source_url: str) -> dict[str, str]:
     """Environment for running the CLI against `source_url`, with its data folder under `directory`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EBOOK_ANALYTICS_")}
     env.update(
+        FAST_PASSWORDS,
         EBOOK_ANALYTICS_HOME=str(directory / "home"),
         EBOOK_ANALYTICS_SOURCE_URL=source_url,
         EBOOK_ANALYTICS_WAREHOUSE=str(directory / "home" / "warehouse" / "analytics.ducklake"),
@@ -172,11 +178,12 @@ def cli_environment(directory: Path, source_url: str) -> dict[str, str]:
 
 
 def use_settings(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
-    """Make this process see exactly `env`'s EBOOK_ANALYTICS_* settings (AppTest runs the app in-process)."""
+    """Make this process see exactly `env`'s EBOOK_ANALYTICS_* settings (AppTest runs the app in-process), and the
+    tests' cheap passwords unless `env` sets their cost."""
     for name in list(os.environ):
         if name.startswith("EBOOK_ANALYTICS_"):
             monkeypatch.delenv(name)
-    for name, value in env.items():
+    for name, value in {**FAST_PASSWORDS, **env}.items():
         if name.startswith("EBOOK_ANALYTICS_"):
             monkeypatch.setenv(name, value)
 

@@ -87,6 +87,7 @@ def test_role_page_map() -> None:
 
 
 def test_users_cli_round_trip(env: dict[str, str], home: Path) -> None:
+    env = {name: value for name, value in env.items() if name != "EBOOK_ANALYTICS_PASSWORD_ROUNDS"}  # the default
     added = run_cli(
         "users", "add", "Alice@Example.com", "--role", "finance", "--password-stdin", env=env, input=PASSWORD + "\n"
     )
@@ -230,7 +231,30 @@ def test_demo_admin_gets_a_fresh_working_password(home: Path) -> None:
     assert [(a.email, a.role) for a in list_users()] == [(email, "admin")]
 
 
-def test_unknown_email_costs_a_bcrypt_check(home: Path) -> None:
+def test_the_cost_of_new_hashes_follows_the_setting(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EBOOK_ANALYTICS_PASSWORD_ROUNDS", "5")
+    add_user("five@example.com", "analyst", PASSWORD)
+    monkeypatch.setenv("EBOOK_ANALYTICS_PASSWORD_ROUNDS", "6")
+    add_user("six@example.com", "analyst", PASSWORD)
+    stored = json.loads((home / "users.json").read_text())["users"]
+    assert [stored[email]["password_hash"][:7] for email in ("five@example.com", "six@example.com")] == [
+        "$2b$05$",
+        "$2b$06$",
+    ]
+    assert authenticate("five@example.com", PASSWORD).role == "analyst"  # a hash keeps the cost it was made with
+    for bad in ("3", "32", "twelve"):
+        monkeypatch.setenv("EBOOK_ANALYTICS_PASSWORD_ROUNDS", bad)
+        with pytest.raises(UserError) as refused:
+            add_user("bad@example.com", "analyst", PASSWORD)
+        assert str(refused.value) == (
+            f"EBOOK_ANALYTICS_PASSWORD_ROUNDS is {bad!r}; set it to a whole number of bcrypt rounds (log2) from 4 to "
+            "31 (default 12)"
+        )
+    assert sorted(json.loads((home / "users.json").read_text())["users"]) == ["five@example.com", "six@example.com"]
+
+
+def test_unknown_email_costs_a_bcrypt_check(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EBOOK_ANALYTICS_PASSWORD_ROUNDS")  # the default cost
     add_user("known@example.com", "analyst", PASSWORD)
     assert authenticate("known@example.com", "wrong password") is None
     started = time.perf_counter()

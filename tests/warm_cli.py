@@ -101,6 +101,11 @@ def serve(read_fd: int, write_fd: int, check_results: Path | None = None) -> Non
         check_signatures(Path(links))  # DuckDB's check of each extension file (0.2 CPU-s each): children skip it
     rules()  # the metric definitions with them
     load_contracts()  # and the mart contracts every run's transform and checks read (0.1 s of YAML)
+    # Streamlit decides once per process whether to warn that an app runs outside `streamlit run` (the commands that
+    # render pages), by reading the source of every frame on the stack: ~0.2 s in each child. Decided here, once.
+    from streamlit import delta_generator
+
+    delta_generator._use_warning_has_been_displayed = True
     if check_results is not None:
         from tests.check_cache import install
 

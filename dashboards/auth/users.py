@@ -18,11 +18,13 @@ import bcrypt
 from dashboards.auth import sessions
 from dashboards.auth.private_files import locked, read_json, write_json
 from dashboards.auth.roles import User, validate_role
-from pipelines.config import paths
+from pipelines.config import paths, whole_number_setting
 from pipelines.errors import UserError
 
 DEMO_EMAIL = "demo@ebook-analytics.local"
-BCRYPT_ROUNDS = 12  # about 0.2 s per check on one core: cheap for a person, slow for a guesser
+# bcrypt's cost (log2 of its rounds) for new hashes: at 12 about 0.2 s per check on one core, cheap for a person and
+# slow for a guesser. A stored hash keeps the cost it was made with.
+DEFAULT_PASSWORD_ROUNDS = 12
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores (and bcrypt 5 refuses) anything longer
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
@@ -53,14 +55,21 @@ def _validate_password(password: str) -> str:
     return password
 
 
+def password_rounds() -> int:
+    """bcrypt's cost for new hashes: setting `password_rounds` (4-31, bcrypt's range; each step doubles the time)."""
+    return whole_number_setting(
+        "password_rounds", DEFAULT_PASSWORD_ROUNDS, "bcrypt rounds (log2)", minimum=4, maximum=31
+    )
+
+
 def _hash(password: str) -> str:
-    return bcrypt.hashpw(_validate_password(password).encode(), bcrypt.gensalt(BCRYPT_ROUNDS)).decode()
+    return bcrypt.hashpw(_validate_password(password).encode(), bcrypt.gensalt(password_rounds())).decode()
 
 
 @cache
-def _dummy_hash() -> bytes:
+def _dummy_hash(rounds: int) -> bytes:
     """A hash nobody knows the password of, checked for unknown emails so they take as long as known ones."""
-    return bcrypt.hashpw(secrets.token_bytes(32), bcrypt.gensalt(BCRYPT_ROUNDS))
+    return bcrypt.hashpw(secrets.token_bytes(32), bcrypt.gensalt(rounds))
 
 
 def _file() -> Path:
@@ -140,7 +149,7 @@ def authenticate(email: str, password: str) -> User | None:
     record = _load().get(email)
     secret = password.encode()
     if record is None or len(secret) > MAX_PASSWORD_BYTES:
-        bcrypt.checkpw(secret[:MAX_PASSWORD_BYTES], _dummy_hash())
+        bcrypt.checkpw(secret[:MAX_PASSWORD_BYTES], _dummy_hash(password_rounds()))
         return None
     if not bcrypt.checkpw(secret, record["password_hash"].encode()):
         return None
