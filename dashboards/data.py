@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import pandas as pd
@@ -47,6 +48,7 @@ _USER = "_data_user"
 _PAGE = "_data_page"
 _SECTIONS = "_data_sections"
 _AS_OF = "_data_as_of"  # the run id of the publication this page run reads; None: the latest
+_VERSION = "_data_version"  # the latest publication's version when this page run started
 
 
 class OutOfScope(PermissionError):
@@ -64,7 +66,11 @@ def warehouse_path() -> Path:
 
 
 def warehouse_version() -> str | None:
-    """Identifies the latest publication (each one commits to the catalog); None when nothing is published yet."""
+    """Identifies the latest publication (each one commits to the catalog) as this page run started; None when
+    nothing is published yet. Read once per run (`start_run`), not once per query, chart and file (~2 ms each):
+    everything one run draws is cached under the same publication."""
+    if _VERSION in st.session_state:
+        return cast(str | None, st.session_state[_VERSION])
     return lake.version(lake.configured())
 
 
@@ -124,6 +130,7 @@ def start_run(user: User) -> None:
     st.session_state[_TABLES_READ] = set()
     st.session_state[_SECTIONS] = []
     st.session_state[_AS_OF] = None
+    st.session_state[_VERSION] = lake.version(lake.configured())
 
 
 def current_user() -> User:
