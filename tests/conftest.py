@@ -19,6 +19,7 @@ from psycopg import sql
 
 from pipelines import warehouse
 from pipelines.duckdb_extensions import CONNECT_CONFIG
+from pipelines.fingerprints import Fingerprint, fingerprint
 from pipelines.publish import lake
 from pipelines.queries import one_row
 from pipelines.source import server
@@ -333,15 +334,10 @@ def _published_tables(con: duckdb.DuckDBPyConnection, alias: str, schemas: tuple
     return [name for (name,) in rows]
 
 
-def _fingerprints(con: duckdb.DuckDBPyConnection, alias: str, tables: list[str]) -> dict[str, tuple[int, int]]:
-    """Every table's fingerprint, in one statement."""
-    if not tables:
-        return {}
-    selects = [
-        f"select {n} as n, count(*), coalesce(sum(hash(t)::hugeint), 0) from {alias}.{table} t"
-        for n, table in enumerate(tables)
-    ]
-    return {tables[n]: (rows, hashes) for n, rows, hashes in con.execute(" union all ".join(selects)).fetchall()}
+def _fingerprints(con: duckdb.DuckDBPyConnection, alias: str, tables: list[str]) -> dict[str, Fingerprint]:
+    """Every table's fingerprint as the product takes it (`pipelines.fingerprints`), in the publication `alias`."""
+    con.execute(f"use {alias}")
+    return {table: fingerprint(con, *table.split(".")) for table in tables}
 
 
 def _rows_only_in_each(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:

@@ -32,6 +32,7 @@ import psycopg
 import pytest
 
 from pipelines.alerts.state import STATE_FILE
+from pipelines.fingerprints import Fingerprint, fingerprint
 from pipelines.publish.lake import WORK_FILE
 from pipelines.run.schedule import parse_interval
 from pipelines.source import server
@@ -139,17 +140,15 @@ def work_is_dirty(env: dict[str, str]) -> bool:
         return bool(con.execute("select dirty from main.work_state").fetchone()[0])
 
 
-def fingerprints(warehouse: Path) -> dict[str, tuple[int, int]]:
-    """Every published staging, history and mart table: its row count and the sum of its rows' hashes."""
+def fingerprints(warehouse: Path) -> dict[str, Fingerprint]:
+    """Every published staging, history and mart table's fingerprint (its row count and the sum of its rows' hashes,
+    as the product takes it)."""
     with open_published(warehouse) as con:
         tables = con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_catalog = 'lake' and table_schema in ('staging', 'history', 'marts') order by 1"
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = 'lake' and table_schema in ('staging', 'history', 'marts') order by 1, 2"
         ).fetchall()
-        return {
-            name: tuple(con.execute(f"select count(*), coalesce(sum(hash(t)), 0) from {name} t").fetchone())
-            for (name,) in tables
-        }
+        return {f"{schema}.{table}": fingerprint(con, schema, table) for schema, table in tables}
 
 
 def error_line(result: subprocess.CompletedProcess) -> str:
