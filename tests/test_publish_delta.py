@@ -222,8 +222,9 @@ def test_a_change_set_reads_only_the_lake_files_its_rows_can_be_in(work: duckdb.
         ]
     assert len(files) == 2 and len(first) == 1  # the first 1,000 rows, and the day appended
 
-    # The first publication's file is away while rows of the appended day are updated and deleted: their ranges
-    # (ids 1005-1007, ...) rule it out, so it is never opened; comparing the table whole would need it.
+    # The first publication's file is away while rows of the appended day are updated and deleted: their ids'
+    # range (1005-1007) rules it out, so it is never opened; comparing the table whole would need it, and so would a
+    # filter on their times alone (copied from the first rows: that range reaches the first file, not the second).
     aside = first[0].with_name("aside.parquet")
     first[0].rename(aside)
     changes.start(work)

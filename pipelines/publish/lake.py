@@ -622,6 +622,9 @@ _RANGED = re.compile(
     r"(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|DATE|TIMESTAMP"
     r"|TIMESTAMP WITH TIME ZONE|VARCHAR|UUID|DECIMAL\(\d+,\d+\))"
 )
+# Of those, the types whose text (as DuckDB casts them, as DuckLake keeps them) sorts as their values; the rest are
+# numbers.
+_TEXT_ORDERED = re.compile(r"DATE|TIMESTAMP|TIMESTAMP WITH TIME ZONE|VARCHAR|UUID")
 
 
 def _change_set_delta(
@@ -632,6 +635,7 @@ def _change_set_delta(
     index: int,
     published: Fingerprint | None,
     now: Fingerprint,
+    alias: str,
 ) -> _Delta | None:
     """The table's net change set when the run recorded one and it takes the published fingerprint exactly to the
     working table's; None (compare the whole table) otherwise: no change set, a restore, a held-back mart, or any
@@ -644,31 +648,57 @@ def _change_set_delta(
     deleted, inserted = one_row(
         con.execute(f"select count(*) filter (_version = 'old'), count(*) filter (_version = 'new') from {delta}")
     )
-    bounds, params = _bounds(con, delta, columns) if deleted else ("true", {})
+    bounds, params = _bounds(con, delta, schema, table, columns, alias) if deleted else ("true", {})
     return _Delta(delta, int(deleted), int(inserted), bounds, params)
 
 
 def _bounds(
-    con: duckdb.DuckDBPyConnection, delta: str, columns: list[tuple[str, str]]
+    con: duckdb.DuckDBPyConnection, delta: str, schema: str, table: str, columns: list[tuple[str, str]], alias: str
 ) -> tuple[str, dict[str, object]]:
-    """A condition every old version meets (each column's range over them, for columns of a type DuckLake keeps
-    ranges of and without NULLs among them), on a row alias `{alias}`, with its values bound."""
+    """A condition every old version meets, on a row alias `{alias}`, with its values bound: the range over the old
+    versions of the one column (of a type DuckLake keeps ranges of, without NULLs among them) whose range reaches
+    the fewest rows of the lake table's data files, by the catalog's per-file statistics; `true` when no column's
+    range rules out a file. One column, not all: DuckLake looks a filter column's file statistics up at each delete
+    (~8 ms a column), which cost more than the files the other columns ever ruled out."""
     ranged = [(column, data_type) for column, data_type in columns if _RANGED.fullmatch(data_type)]
     if not ranged:
         return "true", {}
     selected = ", ".join(
-        f'min("{_quoted_name(c)}"), max("{_quoted_name(c)}"), count(*) = count("{_quoted_name(c)}")' for c, _ in ranged
+        f'min("{name}"), max("{name}"), count(*) = count("{name}"), min("{name}")::varchar, max("{name}")::varchar'
+        for name in (_quoted_name(column) for column, _ in ranged)
     )
     row = one_row(con.execute(f"select {selected} from temp.{delta} where _version = 'old'"))
-    conditions: list[str] = []
-    params: dict[str, object] = {}
-    for n, (column, data_type) in enumerate(ranged):
-        low, high, no_nulls = row[3 * n : 3 * n + 3]
-        if no_nulls:
-            value = f'{{alias}}."{_quoted_name(column)}"'
-            conditions.append(f"{value} between cast($lo_{n} as {data_type}) and cast($hi_{n} as {data_type})")
-            params |= {f"lo_{n}": low, f"hi_{n}": high}
-    return " and ".join(conditions) or "true", params
+    candidates = {
+        column: (data_type, *row[5 * n : 5 * n + 5])
+        for n, (column, data_type) in enumerate(ranged)
+        if row[5 * n + 2]  # no NULL among the old versions
+    }
+    if not candidates:
+        return "true", {}
+    con.execute(
+        "create temp table if not exists lake_file_stats as "
+        + _template("publish/lake_file_stats", catalog=f"__ducklake_metadata_{alias}")
+    )
+    reach = {
+        column: (int(reached), int(in_files))
+        for column, reached, in_files in con.execute(
+            sql_file("publish/bounds_reach"),
+            {
+                "schema": schema,
+                "table": table,
+                "columns": list(candidates),
+                "lows": [low_text for _, _, _, _, low_text, _ in candidates.values()],
+                "highs": [high_text for _, _, _, _, _, high_text in candidates.values()],
+                "numeric": [not _TEXT_ORDERED.fullmatch(data_type) for data_type, *_ in candidates.values()],
+            },
+        ).fetchall()
+    }
+    best = min(reach, key=lambda column: (reach[column][0], list(candidates).index(column)), default=None)
+    if best is None or reach[best][0] >= reach[best][1]:
+        return "true", {}
+    data_type, low, high, *_ = candidates[best]
+    condition = f'{{alias}}."{_quoted_name(best)}" between cast($low as {data_type}) and cast($high as {data_type})'
+    return condition, {"low": low, "high": high}
 
 
 def _quoted_name(name: str) -> str:
@@ -759,13 +789,14 @@ def publish(
     known = known or {}
     now = {name: known[name] if name in known else fingerprint(con, *name) for name in work}
     diffs: list[str] = []  # the temp tables of changed row hashes and net change sets, dropped once committed
+    con.execute("drop table if exists temp.lake_file_stats")  # the lake's file statistics, read when first needed
     for index, ((schema, table), columns) in enumerate(sorted(work.items())):
         name, key = f'"{schema}"."{table}"', f"{schema}.{table}"
         if published.get((schema, table)) == columns and before.get((schema, table)) == now[(schema, table)]:
             continue  # the same rows as published: not even read from the lake (each lake scan costs round trips)
         if published.get((schema, table)) == columns:
             delta = _change_set_delta(
-                con, schema, table, columns, index, before.get((schema, table)), now[(schema, table)]
+                con, schema, table, columns, index, before.get((schema, table)), now[(schema, table)], alias
             )
             if delta is not None:
                 # The run's change set is exactly the difference: neither the lake's table nor the working one is
@@ -824,6 +855,7 @@ def publish(
     snapshot_id = int(row[0])
     for changed in diffs:
         con.execute(f"drop table temp.{changed}")
+    con.execute("drop table if exists temp.lake_file_stats")
     keep_fingerprints(con, now)
     mark(con, snapshot_id=snapshot_id, dirty=False)
     return Written(snapshot_id=snapshot_id, tables=written, methods=methods)
