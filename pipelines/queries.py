@@ -25,6 +25,15 @@ def sql_file(name: str) -> str:
     return (QUERIES_DIR / f"{name}.sql").read_text()
 
 
+def sql_template(name: str, **identifiers: str) -> str:
+    """`sql_file(name)` with its `{identifier}` placeholders (table names, SELECTs: never values, which stay bound)
+    filled in."""
+    text = sql_file(name)
+    for key, value in identifiers.items():
+        text = text.replace(f"{{{key}}}", value)
+    return text
+
+
 class _Cursor(Protocol):
     def fetchone(self) -> tuple[Any, ...] | None: ...
 

@@ -238,3 +238,29 @@ def test_a_change_set_reads_only_the_lake_files_its_rows_can_be_in(work: duckdb.
     aside.rename(first[0])
     assert (written.tables["staging.events"], written.methods["staging.events"]) == (3, "change set")
     _equal_to_work(work, events)
+
+
+def test_a_diff_is_exactly_the_multiset_difference() -> None:
+    """`changes.record_diff` (by row hashes) records what EXCEPT ALL gives each way: equal rows counted, NULLs equal,
+    a row moved between copies recorded only by the copies that differ in number."""
+    con = duckdb.connect()
+    con.execute(
+        "create table before as select * from (values (1, 'a'), (1, 'a'), (1, 'a'), (2, null), (3, 'c'), (5, 'e'))"
+        " as rows (n, s)"
+    )
+    con.execute(
+        "create table after as select * from (values (1, 'a'), (2, null), (4, 'd'), (4, 'd'), (5, 'e'), (5, 'e'))"
+        " as rows (n, s)"
+    )
+    changes.start(con)
+    assert changes.record_diff(con, "marts.things", "from before", "from after") == 6
+    recorded = con.execute(f"select _version, n, s from {changes.change_table('marts.things')} order by all").fetchall()
+    assert recorded == [
+        ("new", 4, "d"),
+        ("new", 4, "d"),
+        ("new", 5, "e"),
+        ("old", 1, "a"),
+        ("old", 1, "a"),
+        ("old", 3, "c"),
+    ]
+    assert changes.record_diff(con, "marts.same", "from before", "from before") == 0

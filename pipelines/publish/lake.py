@@ -38,7 +38,7 @@ from pipelines.config import paths, setting, whole_number_setting
 from pipelines.duckdb_extensions import CONNECT_CONFIG, DUCKLAKE, POSTGRES, SQLITE, quoted
 from pipelines.errors import UserError, first_line
 from pipelines.fingerprints import Fingerprint, change_set_adds_up, fingerprint
-from pipelines.queries import one_row, registered, sql_file
+from pipelines.queries import one_row, registered, sql_file, sql_template
 from pipelines.sql_tree import base_tables, parse
 from pipelines.transform import changes as change_sets
 
@@ -748,12 +748,9 @@ def _write_delta(
 
 def _template(query: str, *, alias: str = "", **identifiers: str) -> str:
     """A publish query with its identifiers (and the bounds' row alias) formatted in; values stay bound."""
-    text = sql_file(query)
     if "bounds" in identifiers:
         identifiers["bounds"] = identifiers["bounds"].replace("{alias}", alias)
-    for key, value in identifiers.items():
-        text = text.replace(f"{{{key}}}", value)
-    return text
+    return sql_template(query, **identifiers)
 
 
 def _execute_count(con: duckdb.DuckDBPyConnection, statement: str, params: dict[str, object] | None = None) -> int:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from pipelines.queries import sql_template
+
 _PREFIX = "changes_"
 # The schemas the marts are built from and into: every write a run makes in them is in its change sets.
 HOUSE_SCHEMAS = ("staging", "history", "marts")
@@ -75,13 +77,16 @@ def everything(con: duckdb.DuckDBPyConnection, table: str) -> None:
     con.execute("insert into changes_everything values ($table)", {"table": table})
 
 
-def record(con: duckdb.DuckDBPyConnection, table: str, version: str, select: str) -> None:
-    """Add rows (a SELECT of the table's columns, in order) as version 'old' or 'new' of changed rows of `table`."""
+def record(
+    con: duckdb.DuckDBPyConnection, table: str, version: str, select: str, params: dict[str, object] | None = None
+) -> None:
+    """Add rows (a SELECT of the table's columns, in order, binding `params`) as version 'old' or 'new' of changed
+    rows of `table`."""
     target = change_table(table)
     if target in _change_tables(con):
-        con.execute(f"insert into {target} select '{version}' as _version, * from ({select})")
+        con.execute(f"insert into {target} select '{version}' as _version, * from ({select})", params or {})
     else:
-        con.execute(f"create temp table {target} as select '{version}' as _version, * from ({select})")
+        con.execute(f"create temp table {target} as select '{version}' as _version, * from ({select})", params or {})
         con.execute("insert into changes_recorded values ($name)", {"name": target})
 
 
@@ -105,9 +110,14 @@ def record_upserts(con: duckdb.DuckDBPyConnection, table: str, target: str, key:
 
 
 def record_diff(con: duckdb.DuckDBPyConnection, table: str, before: str, after: str) -> int:
-    """The rows only in `before` (old) and only in `after` (new), two SELECTs of the same columns; returns how many."""
-    record(con, table, "old", f"from ({before}) except all from ({after})")
-    record(con, table, "new", f"from ({after}) except all from ({before})")
+    """The rows only in `before` (old) and only in `after` (new), two SELECTs of the same columns, as multisets
+    (EXCEPT ALL each way); returns how many."""
+    surplus = sql_template("marts_refresh/diff_surplus", before=before, after=after)
+    con.execute(f"create or replace temp table diff_surplus as {surplus}")
+    for version, rows, sign in (("old", before, 1), ("new", after, -1)):
+        beyond = sql_template("marts_refresh/diff_rows", rows=rows, surplus="diff_surplus")
+        record(con, table, version, beyond, {"sign": sign})
+    con.execute("drop table diff_surplus")
     return recorded_rows(con, table)
 
 
