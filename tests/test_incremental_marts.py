@@ -165,8 +165,8 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
         ("deleted_row", DELETED_ROW, ["2024-03-10"], [">= 2024-03-10"]),
         ("null_date", NULL_DATE, None, [">= 2024-03-01", "null"]),
     ]
-    # The days usage_daily, ai_generation_facts, ai_cost_daily and session_facts refresh (None: not touched; a
-    # dict: as said).
+    # The days usage_daily, ai_generation_facts, ai_cost_daily (and so ai_writer_days) and session_facts refresh
+    # (None: not touched; a dict: as said).
     no_period = {"mode": "skipped", "reason": "no period reached"}
     by_day: dict[str, tuple[list[str] | dict | None, ...]] = {
         "new_day": (["2024-04-11"], ["2024-04-11"], ["2024-04-11"], no_period),  # events without a session
@@ -207,6 +207,8 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
         for mart, days in zip(by_day_marts, by_day[name], strict=True):
             expected = days if isinstance(days, dict) else {"mode": "day", "periods": days} if days else skipped
             assert marts[mart] == expected, (name, mart)
+        # ai_writer_days reads what ai_cost_daily reads (generations, models), mapped alike: the same days
+        assert marts["ai_writer_days"] == marts["ai_cost_daily"], name
         # Marts built from neither events, users, usage nor generations are not touched at all, nor one binding a
         # setting; nor, on the day they were built, those binding the snapshot date (subscriptions, MRR,
         # statements). One binding the snapshot instant is recomputed every run.
