@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from pipelines.bench.environment import HEADROOM_DAYS
 from pipelines.bench.load import percentiles
 from pipelines.bench.naive import choose_share
 from pipelines.bench.report import finish, markdown
+from pipelines.source.seed.advance import history_end
 from tests.conftest import run_cli
 
 KEYS = (
@@ -82,6 +85,34 @@ def test_bench_tiny_measures_everything_on_its_own_data(cli_env: dict[str, str],
     assert json.loads((bench_home / "seeded.json").read_text())["scale"] == "tiny"
     assert (bench_home / "warehouse" / "analytics.ducklake").is_file()
     assert not Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"]).exists()
+
+    # Seeded to end HEADROOM_DAYS ago, one day appended; the follow marker, committed now, is dated within that day,
+    # so the next bench on this source finds a day to append.
+    today = datetime.now(UTC).date()
+    with psycopg.connect(source_url) as conn:
+        assert history_end(conn) == today - timedelta(days=HEADROOM_DAYS - 1)
+        # A history reaching yesterday leaves no day to append today: the next bench stops before measuring.
+        conn.execute(
+            'insert into analytics.user_events (user_id, event_type, "timestamp")'
+            " select id, 'page_view', %s from users.users limit 1",
+            (datetime.combine(today - timedelta(days=1), time(12), UTC),),
+        )
+    rows_before = len((bench_home / "warehouse" / "runs.jsonl").read_text().splitlines())
+    again = run_cli(
+        "bench",
+        *("--scale", "tiny", "--skip-dashboards", "--out", str(tmp_path / "again"), "--source-url", source_url),
+        env=cli_env,
+        check=False,
+    )
+    assert again.returncode == 1
+    error = [line for line in again.stderr.splitlines() if not line.startswith("bench: ")]  # progress lines
+    assert error == [
+        f"error: bench: the seeded history ends on {today - timedelta(days=1)}, so its next day can be added from "
+        f"{today + timedelta(days=1)} on (UTC); run the bench then, or seed afresh: delete {bench_home} (after "
+        "`ebook-analytics source stop` on it) or give --source-url an empty database"
+    ]
+    assert len((bench_home / "warehouse" / "runs.jsonl").read_text().splitlines()) == rows_before  # no ETL ran
+    assert not (tmp_path / "again" / "bench.json").exists()
 
 
 def test_bench_refuses_a_database_it_did_not_seed(cli_env: dict[str, str], source_url: str, tmp_path: Path):

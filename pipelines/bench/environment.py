@@ -18,6 +18,7 @@ from pipelines.connections import connect, redact
 from pipelines.errors import UserError
 from pipelines.queries import one_row, sql_file
 from pipelines.source import server
+from pipelines.source.seed.advance import days_addable, history_end
 
 # The history ends this many days before today, so every bench run (each appends a day) finds a day to append.
 HEADROOM_DAYS = 30
@@ -84,6 +85,7 @@ def ensure_seeded(bench: BenchEnvironment, scale: str) -> float:
                 f"bench: {redact(bench.source_url)} already holds data the bench did not seed at scale {scale}; "
                 "give --source-url an empty database (the bench appends days to it), or omit it"
             )
+        _check_a_day_can_be_added(bench)
         return 0.0
     end_date = datetime.now(UTC).date() - timedelta(days=HEADROOM_DAYS)
     seconds = bench.cli("seeding", "source", "seed", "--scale", scale, "--end-date", end_date.isoformat())
@@ -91,3 +93,16 @@ def ensure_seeded(bench: BenchEnvironment, scale: str) -> float:
         json.dumps({"scale": scale, "source": redact(bench.source_url), "seeded_at": datetime.now(UTC).isoformat()})
     )
     return seconds
+
+
+def _check_a_day_can_be_added(bench: BenchEnvironment) -> None:
+    """Before any measurement: the incremental part appends a day (`source advance --days 1`), which must end
+    before today."""
+    with connect(bench.source_url) as conn:
+        last_day = history_end(conn)
+    if last_day is not None and days_addable(last_day, datetime.now(UTC).date()) < 1:
+        raise UserError(
+            f"bench: the seeded history ends on {last_day}, so its next day can be added from "
+            f"{last_day + timedelta(days=2)} on (UTC); run the bench then, or seed afresh: delete {bench.home} "
+            "(after `ebook-analytics source stop` on it) or give --source-url an empty database"
+        )

@@ -53,10 +53,10 @@ def advance(url: str, days: int, seed: int | None = None) -> dict[str, int]:
             raise UserError("the source has no history to continue; run `ebook-analytics source seed` first")
         window = Window.of_days(last_day + timedelta(days=1), last_day + timedelta(days=days))
         today = datetime.now(UTC).date()
-        if last_day + timedelta(days=days) >= today:
+        if days > days_addable(last_day, today):
             raise UserError(
                 f"the history ends on {last_day}: --days {days} would reach today ({today}, UTC); "
-                f"use at most {max((today - last_day).days - 1, 0)}"
+                f"use at most {days_addable(last_day, today)}"
             )
         ensure_monthly_partitions(conn, months_ahead=3, start=last_day.replace(day=1))
         conn.commit()
@@ -72,6 +72,18 @@ def advance(url: str, days: int, seed: int | None = None) -> dict[str, int]:
             loader.close()
         conn.commit()
     return {**loader.counts, **changed}
+
+
+def days_addable(last_day: date, today: date) -> int:
+    """How many whole days `advance` can add after the history's `last_day`: up to yesterday (UTC), as today's
+    activity is still happening."""
+    return max((today - last_day).days - 1, 0)
+
+
+def history_end(conn: psycopg.Connection) -> date | None:
+    """The history's last UTC day with activity (None when it has none)."""
+    last_day: date | None = one_row(conn.execute(sql_file("source/seed_advance_clock")))[0]
+    return last_day
 
 
 def _midnight(day: date) -> datetime:
