@@ -1,6 +1,7 @@
 """Publishing by change set (`pipelines.publish.lake.publish`, docs/etl.md "Publishing"): a table whose run recorded
 its changed rows gets exactly those written to the lake, and equals the working table afterwards, row for row and
-copy for copy; when the change set is not exactly the difference from the lake, the whole table is compared."""
+copy for copy; when the change set is not exactly the difference from the lake, the whole table is compared. Each
+on both catalogs: the default SQLite file and a PostgreSQL database (`warehouse_catalog`)."""
 
 from __future__ import annotations
 
@@ -33,10 +34,18 @@ from range(1000)
 """
 
 
-@pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A working file, published once: 1,000 staged events, a mart of equal rows (1, 1, 1, 2), the run record."""
-    use_settings(monkeypatch, cli_environment(tmp_path, "postgresql://nobody@localhost/unused"))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def work(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A working file, published once: 1,000 staged events, a mart of equal rows (1, 1, 1, 2), the run record. The
+    lake's catalog is the default SQLite file, or a PostgreSQL database (`warehouse_catalog`: a warehouse several
+    machines share), whose catalog DuckLake reads through another extension."""
+    env = cli_environment(tmp_path, "postgresql://nobody@localhost/unused")
+    if request.param == "postgresql":
+        env["EBOOK_ANALYTICS_WAREHOUSE_CATALOG"] = request.getfixturevalue("create_database")()
+    use_settings(monkeypatch, env)
+    assert lake.configured().postgres == (request.param == "postgresql")
     lake.work_file().parent.mkdir(parents=True)
     con = warehouse.connect(lake.work_file())
     for schema in ("staging", "marts", "meta"):
