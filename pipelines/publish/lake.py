@@ -627,6 +627,18 @@ _RANGED = re.compile(
 _TEXT_ORDERED = re.compile(r"DATE|TIMESTAMP|TIMESTAMP WITH TIME ZONE|VARCHAR|UUID")
 
 
+@dataclass(frozen=True)
+class _Range:
+    """A column's range over a change set's old versions: its values (bound in the delete) and their text (compared
+    with the catalog's file statistics)."""
+
+    data_type: str
+    low: object
+    high: object
+    low_text: str
+    high_text: str
+
+
 def _change_set_delta(
     con: duckdb.DuckDBPyConnection,
     schema: str,
@@ -669,7 +681,7 @@ def _bounds(
     )
     row = one_row(con.execute(f"select {selected} from temp.{delta} where _version = 'old'"))
     candidates = {
-        column: (data_type, *row[5 * n : 5 * n + 5])
+        column: _Range(data_type, row[5 * n], row[5 * n + 1], row[5 * n + 3], row[5 * n + 4])
         for n, (column, data_type) in enumerate(ranged)
         if row[5 * n + 2]  # no NULL among the old versions
     }
@@ -687,18 +699,18 @@ def _bounds(
                 "schema": schema,
                 "table": table,
                 "columns": list(candidates),
-                "lows": [low_text for _, _, _, _, low_text, _ in candidates.values()],
-                "highs": [high_text for _, _, _, _, _, high_text in candidates.values()],
-                "numeric": [not _TEXT_ORDERED.fullmatch(data_type) for data_type, *_ in candidates.values()],
+                "lows": [span.low_text for span in candidates.values()],
+                "highs": [span.high_text for span in candidates.values()],
+                "numeric": [not _TEXT_ORDERED.fullmatch(span.data_type) for span in candidates.values()],
             },
         ).fetchall()
     }
     best = min(reach, key=lambda column: (reach[column][0], list(candidates).index(column)), default=None)
     if best is None or reach[best][0] >= reach[best][1]:
         return "true", {}
-    data_type, low, high, *_ = candidates[best]
-    condition = f'{{alias}}."{_quoted_name(best)}" between cast($low as {data_type}) and cast($high as {data_type})'
-    return condition, {"low": low, "high": high}
+    span = candidates[best]
+    between = f"between cast($low as {span.data_type}) and cast($high as {span.data_type})"
+    return f'{{alias}}."{_quoted_name(best)}" {between}', {"low": span.low, "high": span.high}
 
 
 def _quoted_name(name: str) -> str:
