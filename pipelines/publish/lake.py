@@ -819,19 +819,19 @@ def publish(
             # differs is deleted from the lake and inserted from the working file.
             changed = f"changed_{index}"
             diffs.append(changed)
-            con.execute(
-                f"create or replace temp table {changed} as "
-                f"with w as (select hash(w) as h, count(*) as n from {name} w group by all), "
-                f"l as (select hash(l) as h, count(*) as n from {alias}.{name} l group by all) "
-                "select coalesce(w.h, l.h) as h, coalesce(w.n, 0) + coalesce(l.n, 0) as n from w full join l "
-                "on w.h = l.h where w.n is distinct from l.n"
+            difference = sql_template(
+                "marts_refresh/row_hash_difference", before=f"from {alias}.{name}", after=f"from {name}"
             )
-            row = con.execute(f"select count(*), coalesce(sum(n), 0) from {changed}").fetchone()
+            con.execute(f"create or replace temp table {changed} as {difference}")
+            row = con.execute(
+                f"select count(*), coalesce(sum(before_copies + after_copies), 0) from {changed}"
+            ).fetchone()
             assert row is not None
             methods[key] = "diff"
             if row[0]:
-                plan.append(f"delete from {alias}.{name} l where hash(l) in (select h from temp.{changed})")
-                plan.append(f"insert into {alias}.{name} from {name} w where hash(w) in (select h from temp.{changed})")
+                hashes = f"(select row_hash from temp.{changed})"
+                plan.append(f"delete from {alias}.{name} l where hash(l) in {hashes}")
+                plan.append(f"insert into {alias}.{name} from {name} w where hash(w) in {hashes}")
                 written[key] = int(row[1])
         else:
             if (schema, table) in published:

@@ -112,12 +112,12 @@ def record_upserts(con: duckdb.DuckDBPyConnection, table: str, target: str, key:
 def record_diff(con: duckdb.DuckDBPyConnection, table: str, before: str, after: str) -> int:
     """The rows only in `before` (old) and only in `after` (new), two SELECTs of the same columns, as multisets
     (EXCEPT ALL each way); returns how many."""
-    surplus = sql_template("marts_refresh/diff_surplus", before=before, after=after)
-    con.execute(f"create or replace temp table diff_surplus as {surplus}")
+    difference = sql_template("marts_refresh/row_hash_difference", before=before, after=after)
+    con.execute(f"create or replace temp table diff_hashes as {difference}")
     for version, rows, sign in (("old", before, 1), ("new", after, -1)):
-        beyond = sql_template("marts_refresh/diff_rows", rows=rows, surplus="diff_surplus")
+        beyond = sql_template("marts_refresh/diff_rows", rows=rows, difference="diff_hashes")
         record(con, table, version, beyond, {"sign": sign})
-    con.execute("drop table diff_surplus")
+    con.execute("drop table diff_hashes")
     return recorded_rows(con, table)
 
 
