@@ -100,3 +100,23 @@ def test_zero_in_the_settings_file_is_zero_not_the_default(tmp_path: Path, monke
     assert setting("no_auth") == "False" and setting("smtp_host") is None
     monkeypatch.setenv("EBOOK_ANALYTICS_FULL_CHECK_HOURS", "6")  # the environment first
     assert setting("full_check_hours", "24") == "6"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("PUBLISH_REWRITE_MAX_ROWS", "-3", "a whole number of rows (default 1000)"),
+        ("PUBLICATION_RETENTION_DAYS", "0", "a whole number of days of at least 1 (default 90)"),
+    ],
+)
+def test_a_malformed_publish_setting_stops_the_run_before_any_work(
+    tmp_path: Path, elsewhere: Path, name: str, value: str, expected: str
+) -> None:
+    """Read only at the publish, after minutes of work at scale: checked before the run takes its lock."""
+    home = tmp_path / "home"
+    result = _cli("etl", "run", cwd=elsewhere, EBOOK_ANALYTICS_HOME=str(home), **{f"EBOOK_ANALYTICS_{name}": value})
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"error: EBOOK_ANALYTICS_{name} is '{value}'; set it to {expected}\n",
+    )
+    assert not home.exists()
