@@ -106,7 +106,6 @@ def test_full_run_stages_every_table_and_no_secret(source_url: str, cli_env: dic
         "tables_written": 19 + 8 + 39 + 7,  # staging, history, marts, meta (with check_totals)
         "by_change_set": [],
         "compared": [],
-        "rewritten": [],
     }
     table = run_cli("runs", env=cli_env).stdout.splitlines()
     assert table[0].split()[-6:] == ["seconds", "publication", "error", "/", "held", "back"]

@@ -82,8 +82,7 @@ def _stale_fingerprints(live: Path) -> dict[tuple[str, str], tuple]:
 def test_version_facts_refresh_by_chapter_and_equal_full(
     source_url: str, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    # No table is small enough to be rewritten whole at the publish: the change sets are written, as at scale.
-    env = {**cli_env, "EBOOK_ANALYTICS_CAPTURE": "logical", "EBOOK_ANALYTICS_PUBLISH_REWRITE_MAX_ROWS": "0"}
+    env = {**cli_env, "EBOOK_ANALYTICS_CAPTURE": "logical"}
     insert_platform(source_url)
     execute(source_url, CHAPTERS_SQL)
     run_cli("etl", "run", env=env)

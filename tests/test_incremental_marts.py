@@ -147,9 +147,8 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
     source_url: str, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     # Logical capture, the default where the source allows it; the xmin method's change sets are held to a --full
-    # run table by table, marts included, in tests/test_incremental.py. No table is small enough to be rewritten
-    # whole at the publish: each is written from its change set where that is exactly its difference, as at scale.
-    env = {**cli_env, "EBOOK_ANALYTICS_CAPTURE": "logical", "EBOOK_ANALYTICS_PUBLISH_REWRITE_MAX_ROWS": "0"}
+    # run table by table, marts included, in tests/test_incremental.py.
+    env = {**cli_env, "EBOOK_ANALYTICS_CAPTURE": "logical"}
     insert_platform(source_url)
     execute(source_url, EVENTS_SQL)
     run_cli("etl", "run", env=env)

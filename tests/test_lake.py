@@ -46,15 +46,11 @@ def work(env: dict[str, str]) -> Iterator[duckdb.DuckDBPyConnection]:
     con.close()
 
 
-def publish(
-    con: duckdb.DuckDBPyConnection, run_id: str, published_at: datetime | None = None, *, rewrite_max_rows: int = 0
-) -> lake.Written:
-    """Publish the working file as `run_id`; changed tables are written by their difference unless at most
-    `rewrite_max_rows` rows (the difference is what most of these tests pin down)."""
+def publish(con: duckdb.DuckDBPyConnection, run_id: str, published_at: datetime | None = None) -> lake.Written:
     con.execute("delete from meta.publication")
     con.execute("insert into meta.publication values ($run_id, $at)", {"run_id": run_id, "at": published_at or _now()})
     with lake.attached(con, lake.configured()):
-        return lake.publish(con, run_id, rewrite_max_rows=rewrite_max_rows)
+        return lake.publish(con, run_id)
 
 
 def _now() -> datetime:

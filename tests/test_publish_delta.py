@@ -273,31 +273,3 @@ def test_a_diff_is_exactly_the_multiset_difference() -> None:
         ("old", 3, "c"),
     ]
     assert changes.record_diff(con, "marts.same", "from before", "from before") == 0
-
-
-def test_a_small_changed_table_is_rewritten_whole_and_earlier_publications_keep_its_old_rows(
-    work: duckdb.DuckDBPyConnection,
-) -> None:
-    # At most 4 rows as published and now: the mart (4) and the run record (1) are written whole, nothing read from
-    # the lake and nothing deleted there; the events (1,000) are over the limit and written from their change set.
-    changes.start(work)
-    _change(work, "marts.counts", ("n = 2", "update marts.counts set n = 3 where n = 2", "n = 3"))
-    _change(work, "staging.events", ("id = 7", "update staging.events set kind = 'logout' where id = 7", "id = 7"))
-    written = publish(work, "run-2", rewrite_max_rows=4)
-    assert (written.tables, written.methods) == (
-        {"marts.counts": 4 + 4, "meta.publication": 1 + 1, "staging.events": 2},
-        {"marts.counts": "rewrite", "meta.publication": "rewrite", "staging.events": "change set"},
-    )
-    _equal_to_work(work, "marts.counts", "staging.events")
-    assert _published(work, "marts.counts") == [(1,), (1,), (1,), (3,)]
-    assert _rows_written(work, "marts.counts") == {"insert": 4}  # a table of its own: nothing deleted from the old
-    with warehouse.open_publication("run-1") as con:
-        assert con.execute("from marts.counts order by all").fetchall() == [(1,), (1,), (1,), (2,)]
-
-    # A fifth row takes the mart over the limit: written from its change set again, the one row inserted.
-    changes.start(work)
-    _change(work, "marts.counts", ("false", "insert into marts.counts values (4)", "n = 4"))
-    written = publish(work, "run-3", rewrite_max_rows=4)
-    assert (written.tables["marts.counts"], written.methods["marts.counts"]) == (1, "change set")
-    assert _rows_written(work, "marts.counts") == {"insert": 1}
-    assert _published(work, "marts.counts") == [(1,), (1,), (1,), (3,), (4,)]

@@ -9,8 +9,7 @@ publication, and a run committing meanwhile never blocks them.
 
 The ETL builds in its own working DuckDB file beside the catalog (`etl-work.duckdb`), updated in place, and publishes
 the difference between its tables and the lake's (`publish`): unchanged tables are not touched; a changed table
-gets the rows that differ deleted and inserted, or is rewritten whole when small; a table whose columns changed is
-replaced. The working file records
+gets the rows that differ deleted and inserted; a table whose columns changed is replaced. The working file records
 which publication it equals (`main.work_state`); a run marks it dirty before changing it, so a run that failed, was
 blocked or was killed leaves it dirty, and the next run restores it from the lake (`restore`), which holds all of
 it: staging, history, marts and meta.
@@ -52,10 +51,6 @@ WORK_FILE = "etl-work.duckdb"
 LEGACY_FILE = "analytics.duckdb"
 LEGACY_ALIAS = "legacy"
 DEFAULT_RETENTION_DAYS = 90
-# A changed table of at most this many rows (before and after) is rewritten whole rather than diffed: DuckLake's
-# delete scans the table through its catalog and writes a delete file, ~10-60 ms however few its rows, where dropping
-# and writing a table of 1,000 rows takes ~3 ms and one small file (docs/benchmarks.md, "Small tables rewritten").
-DEFAULT_REWRITE_MAX_ROWS = 1000
 # Files of expired snapshots stay this long, so a reader that opened an old publication just before it expired
 # can finish its queries.
 CLEANUP_GRACE = timedelta(hours=1)
@@ -605,10 +600,9 @@ def _current_database(con: duckdb.DuckDBPyConnection) -> str:
 class Written:
     snapshot_id: int
     tables: dict[str, int]  # schema.table -> rows deleted + inserted (replaced tables: -1; dropped ones: 0)
-    # schema.table -> how it was written: "rewrite" (a small table written whole: its old rows deleted, its new
-    # ones inserted), "change set" (the run's changed rows, no scan of the table; "change set, scanned" when the old
-    # versions' ranges missed one), "diff" (the whole table compared with the lake's; in `tables` only when they
-    # differed), "replace" (new, or its columns changed) or "drop"
+    # schema.table -> how it was written: "change set" (the run's changed rows, no scan of the table; "change set,
+    # scanned" when the old versions' ranges missed one), "diff" (the whole table compared with the lake's; in
+    # `tables` only when they differed), "replace" or "drop"
     methods: dict[str, str] = field(default_factory=dict)
 
 
@@ -782,16 +776,13 @@ def publish(
     *,
     alias: str = LAKE_ALIAS,
     known: Mapping[tuple[str, str], Fingerprint] | None = None,
-    rewrite_max_rows: int = DEFAULT_REWRITE_MAX_ROWS,
     before_commit: Callable[[], None] = lambda: None,
 ) -> Written:
     """Commit the working file's published schemas to the attached, writable lake as one snapshot tagged `run_id`,
     writing only the difference; then record in the working file that it equals that snapshot.
 
     `known`: fingerprints the caller already took of tables it has not changed since (the check step's), so they are
-    not read twice. A changed table of at most `rewrite_max_rows` rows, as published and now, is rewritten whole
-    (`rewrite_max_rows()`). `before_commit` is called once every change is written (data files included), before the
-    commit.
+    not read twice. `before_commit` is called once every change is written (data files included), before the commit.
     """
     own = _current_database(con)
     work, published = _tables(con, own), _tables(con, alias)
@@ -812,14 +803,6 @@ def publish(
         name, key = f'"{schema}"."{table}"', f"{schema}.{table}"
         if published.get((schema, table)) == columns and before.get((schema, table)) == now[(schema, table)]:
             continue  # the same rows as published: not even read from the lake (each lake scan costs round trips)
-        old, rows = before.get((schema, table)), now[(schema, table)][0]
-        if published.get((schema, table)) == columns and old and max(old[0], rows) <= rewrite_max_rows:
-            # Neither compared nor deleted from: the old version stays in the earlier snapshots, as any deleted row.
-            plan.append(f"drop table {alias}.{name}")
-            plan.append(f"create table {alias}.{name} as from {name}")
-            written[key] = old[0] + rows
-            methods[key] = "rewrite"
-            continue
         if published.get((schema, table)) == columns:
             delta = _change_set_delta(
                 con, schema, table, columns, index, before.get((schema, table)), now[(schema, table)], alias
@@ -930,18 +913,6 @@ def keep_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: Mapping[tupl
 
 def retention_days() -> int:
     return whole_number_setting("publication_retention_days", DEFAULT_RETENTION_DAYS, "days", minimum=1)
-
-
-def check_settings() -> None:
-    """The publish's settings, each a one-line error when malformed."""
-    retention_days()
-    rewrite_max_rows()
-
-
-def rewrite_max_rows() -> int:
-    """The largest changed table `publish` rewrites whole (`publish_rewrite_max_rows`; 0: every changed table is
-    written by its difference)."""
-    return whole_number_setting("publish_rewrite_max_rows", DEFAULT_REWRITE_MAX_ROWS, "rows")
 
 
 def maintenance_due(con: duckdb.DuckDBPyConnection, now: datetime) -> bool:

@@ -171,7 +171,7 @@ def run_etl(options: RunOptions) -> RunRecord:
         raise UserError("--rebuild builds a fresh warehouse; use it together with --full")
     if options.engine == "spark":
         check_spark_prerequisites()  # before the lock and any reading: a missing Java is a one-line error
-    lake.check_settings()  # read at the publish: a bad one is a one-line error before any work
+    lake.retention_days()  # read at the publish: a malformed setting is a one-line error before any work
     live = paths().warehouse
     _ensure_directory(live.parent)
     with etl_lock(live.parent, wait=options.wait):
@@ -510,21 +510,13 @@ def _build(
             _maintain(con, record, published, first=not usable)
             # Held-back marts now hold the lake's rows, not the rows the checks fingerprinted.
             unchanged = {table: taken[table] for table in taken if f"{table[0]}.{table[1]}" not in held}
-            written = lake.publish(
-                con,
-                record.run_id,
-                known=unchanged,
-                rewrite_max_rows=lake.rewrite_max_rows(),
-                before_commit=lambda: hooks.reached("commit"),
-            )
+            written = lake.publish(con, record.run_id, known=unchanged, before_commit=lambda: hooks.reached("commit"))
             record.publication = {
                 "snapshot_id": written.snapshot_id,
                 "tables_written": len(written.tables),
-                # The tables written from the run's change sets, those compared whole with the lake's, and the small
-                # ones rewritten whole.
+                # The tables written from the run's change sets, and those compared whole with the lake's.
                 "by_change_set": sorted(t for t, how in written.methods.items() if how.startswith("change set")),
                 "compared": sorted(t for t, how in written.methods.items() if how == "diff"),
-                "rewritten": sorted(t for t, how in written.methods.items() if how == "rewrite"),
                 # Retention and compaction, when this run did them (at most hourly): how many of each.
                 **({"maintenance": record.publication_maintenance} if record.publication_maintenance else {}),
             }
