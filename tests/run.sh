@@ -3,20 +3,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian's Chromium drives the browser test; nothing downloads a browser of its own.
-if ! command -v chromium >/dev/null 2>&1; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-        || echo "warning: could not install chromium; browser tests will be skipped" >&2
-fi
-
-# Debian's Java runs Spark for tests/test_spark.py (the Spark engine's equality with DuckDB): 17 or newer.
-java_major=$( (java -version 2>&1 || true) | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)
-if [ "${java_major:-0}" -lt 17 ]; then
+# Debian's Chromium drives the browser test and Debian's Java runs Spark (tests/test_spark.py: the Spark engine's
+# equality with DuckDB; 17 or newer); nothing downloads a browser or a JDK of its own. The packages install while the
+# venv does (apt waits on the network and dpkg, pip on its own downloads); the suite waits for them.
+system_packages() {
+    local missing=()
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    local java_major
+    java_major=$( (java -version 2>&1 || true) | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)
+    [ "${java_major:-0}" -ge 17 ] || missing+=(openjdk-17-jre-headless)
+    [ "${#missing[@]}" -gt 0 ] || return 0
     # (the JRE package fails to configure in slim images without the man page folder)
     (mkdir -p /usr/share/man/man1 && apt-get update -qq \
-        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
-        || echo "warning: could not install Java 17 (openjdk-17-jre-headless); the Spark tests will be skipped" >&2
-fi
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+        || echo "warning: could not install ${missing[*]}; the browser or Spark tests will be skipped" >&2
+}
+system_packages &
+packages=$!
 
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
@@ -30,14 +33,32 @@ unset PYTHONDONTWRITEBYTECODE
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-# The SQL lint and the type check take half a minute each and share nothing: side by side they take the longer one.
-.venv/bin/mypy &  # strict on pipelines/: pyproject.toml [tool.mypy]
-types=$!
-sql_lint=0
-.venv/bin/sqlfluff lint queries || sql_lint=$?  # dialect, templater and rules: pyproject.toml [tool.sqlfluff]
-wait "$types"
-[ "$sql_lint" -eq 0 ] || exit "$sql_lint"
+# The type check and the SQL lint take most of a minute and share nothing with the suite: they run beside it, on
+# the share of the two cores the suite leaves while it waits on PostgreSQL, subprocesses and the browser, and their
+# verdicts are read when it ends (a failure in either fails the run, as a failed test does).
+checks=$(mktemp -d)
+beside() {  # NAME COMMAND...: the command's output and exit status in $checks
+    local name=$1 status=0
+    shift
+    "$@" > "$checks/$name" 2>&1 || status=$?
+    echo "$status" > "$checks/$name.status"
+}
+beside mypy .venv/bin/mypy &  # strict on pipelines/: pyproject.toml [tool.mypy]
+beside sqlfluff .venv/bin/sqlfluff lint queries &  # dialect, templater and rules: pyproject.toml [tool.sqlfluff]
+wait "$packages"
 # Two workers: the suite waits on PostgreSQL, subprocesses and the browser as much as it computes, so two cores carry
 # two workers. Tests sharing a module fixture stay on one worker (it publishes once), every other test is a work unit
 # of its own, longest first (tests/work_units.py), so no long module holds up the end.
-exec .venv/bin/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder "$@"
+suite=0
+.venv/bin/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder "$@" || suite=$?
+wait
+status=$suite
+for check in mypy sqlfluff; do
+    check_status=$(cat "$checks/$check.status")
+    if [ "$check_status" -ne 0 ]; then
+        cat "$checks/$check"
+        [ "$status" -ne 0 ] || status=$check_status
+    fi
+done
+rm -rf "$checks"
+exit "$status"
