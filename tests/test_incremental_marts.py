@@ -9,7 +9,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pytest
 
+from pipelines.transform import runner
 from tests.conftest import copy_folder, publication_differences, run_cli
 from tests.etl_rows import G3, M1, P1, S1, U1, U2, U3, execute, insert_platform, query_warehouse
 
@@ -252,3 +254,27 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
             assert _ai_cost(live, "2024-03-02") == [(3, 1200, Decimal("0.012345"))]  # G3 gone
         else:  # U3's sign-up (2024-03-01 08:00 UTC) no longer dated
             assert _daily(live, "2024-03-01") == (0, 0, 0, 1, 0)
+
+
+def _days(*days: int) -> list[date]:
+    return [date(2024, 1, day) for day in days]
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    ("periods", "spine", "with_null", "expected"),
+    [
+        # a day of new events and an old day that lost one: two windows, not the year between
+        ([date(2025, 12, 1), date(2026, 11, 1), date(2026, 11, 2)], False, False,
+         [(date(2025, 12, 1), date(2025, 12, 1)), (date(2026, 11, 1), date(2026, 11, 2))]),
+        # six runs: the closest (two days apart: 1-3 and 5, then 10 and 12) merged until four are left
+        (_days(1, 2, 3, 5, 10, 12, 20, 30), False, False,
+         [tuple(_days(1, 5)), tuple(_days(10, 12)), tuple(_days(20, 20)), tuple(_days(30, 30))]),
+        (_days(9, 20), True, False, [(date(2024, 1, 9), None)]),  # a spine: from its first day on
+        (_days(9), False, True, [(None, None)]),  # rows without a day: every event
+    ],
+)  # fmt: skip
+def test_a_refresh_by_day_reads_each_run_of_consecutive_days(
+    periods: list[date], spine: bool, with_null: bool, expected: list[tuple[date | None, date | None]]
+) -> None:
+    assert runner._windows(periods, spine=spine, with_null=with_null) == expected

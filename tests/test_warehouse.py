@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -66,3 +67,40 @@ def test_an_extension_file_is_checked_once_and_again_when_it_changes(
     con = duckdb.connect(config=CONNECT_CONFIG)  # how readers and the ETL open DuckDB
     DUCKLAKE.load(con)
     assert con.execute("select loaded from duckdb_extensions() where extension_name = 'ducklake'").fetchone() == (True,)
+
+
+def test_on_utc_days_is_a_range_of_the_instant_row_groups_are_skipped_by(tmp_path: Path) -> None:
+    """`on_utc_days(ts, first, last)`: the UTC days first..last whatever the session's zone, NULL for no bound; and a
+    range of the column itself, which the scan checks against each row group's minimum and maximum (a condition on
+    `utc_day(ts)` would be computed for every row)."""
+    path = tmp_path / "w.duckdb"
+    duckdb.connect(str(path)).close()
+    con = warehouse.connect(path)
+    con.execute("set TimeZone = 'America/New_York'")
+    con.execute(
+        "create table events as select * from (values (timestamptz '2024-05-31 23:59:59.999999+00'), "
+        "(timestamptz '2024-06-01 00:00:00+00'), (timestamptz '2024-06-02 23:59:59.999999+00'), "
+        "(timestamptz '2024-06-03 00:00:00+00')) as events (ts)"
+    )
+    query = "select count(*) from events where on_utc_days(ts, $first, $last)"
+    for first, last, expected in (
+        (date(2024, 6, 1), date(2024, 6, 2), 2),
+        (date(2024, 6, 2), date(2024, 6, 2), 1),
+        (None, date(2024, 5, 31), 1),
+        (date(2024, 6, 3), None, 1),
+        (None, None, 4),
+    ):
+        assert con.execute(query, {"first": first, "last": last}).fetchone() == (expected,), (first, last)
+    plan = con.execute(
+        "explain (format json) select * from events where on_utc_days(ts, $first, $last)",
+        {"first": date(2024, 6, 1), "last": date(2024, 6, 2)},
+    ).fetchone()
+    assert plan is not None
+    scan = json.loads(plan[1])[0]
+    while scan["name"] != "SEQ_SCAN":
+        (scan,) = scan["children"]
+    assert scan["extra_info"]["Filters"] == (
+        "ts>='2024-06-01 00:00:00+00'::TIMESTAMP WITH TIME ZONE AND "
+        "ts<'2024-06-03 00:00:00+00'::TIMESTAMP WITH TIME ZONE"
+    )
+    con.close()

@@ -31,6 +31,14 @@ _PARAMETER = re.compile(r"\$(\w+)")
 # setting) whose value differs from the one its rows were built with (`main.mart_parameters` in the working file).
 _OTHER_TABLE = re.compile(r"\bmeta\.\w+")
 _PARAMETERS_TABLE = "create table if not exists main.mart_parameters (mart varchar, parameters varchar)"
+# The UTC days a refresh by day rebuilds, which a model over the events binds to read only those days' events
+# (`on_utc_days`: a range DuckDB skips the other row groups by, where the refresh's own filter on the result reads
+# every event); every other build binds no bound: every day. Not what the rows are built with (`_built_from`).
+REFRESH_WINDOW: dict[str, object] = {"window_first": None, "window_last": None}
+# A refresh by day of such a model runs it once per run of consecutive affected days (a day of new events and an
+# old day that lost one: two narrow windows, where one window from the first to the last day would read the year
+# between), the closest runs merged down to this many runs of the model.
+MAX_WINDOWS = 4
 # Past this many keys a refresh by key rebuilds whole: each key is a bound parameter, and at 2.5M versions (the
 # `small` inputs scaled 70x, a loaded machine) 3,200 keys took 2.3 s, 27,000 keys 8.8 s, the whole model 7.5 s.
 MAX_KEYS = 10_000
@@ -49,6 +57,11 @@ class Model:
     @property
     def parameters(self) -> set[str]:
         return set(_PARAMETER.findall(self.sql))
+
+    @property
+    def windowed(self) -> bool:
+        """Whether the model reads only the days of a refresh by day (`REFRESH_WINDOW`)."""
+        return bool(self.parameters & REFRESH_WINDOW.keys())
 
 
 def load_models(directory: Path = MARTS_DIR) -> list[Model]:
@@ -93,34 +106,39 @@ def run_models(
     receives how each mart was refreshed."""
     con.execute("create schema if not exists marts")
     con.execute(_PARAMETERS_TABLE)
+    params = {**REFRESH_WINDOW, **params}
     timings: dict[str, float] = {}
     contracts = {contract.name: contract for contract in load_contracts()}
     mapped = mapped_inputs()
     changed = set(changes.changed) if changes is not None else set()
-    for model in load_models():
-        started = time.perf_counter()
-        bound = {name: params[name] for name in model.parameters}
-        body = model.sql.strip().rstrip(";")
-        if changes is None or not _exists(con, model.name) or f"marts.{model.name}" in changes.everything:
-            con.execute(f"create or replace table marts.{model.name} as {body}", bound)
-            outcome = Refreshed("built")
-            if changes is not None:
-                change_sets.everything(con, f"marts.{model.name}")
-                changed.add(f"marts.{model.name}")
-        else:
-            diff = f"marts.{model.name}" in mapped
-            outcome = _refresh(con, model, body, bound, contracts[model.name], changed, diff=diff)
-            if outcome.mode == "whole" and not diff:
-                change_sets.everything(con, f"marts.{model.name}")
-                changed.add(f"marts.{model.name}")
-            elif outcome.mode != "skipped" and change_sets.recorded_rows(con, f"marts.{model.name}"):
-                changed.add(f"marts.{model.name}")
-        if bound and outcome.mode != "skipped":
-            _record_parameters(con, model.name, bound)
-        timings[model.name] = time.perf_counter() - started
-        if refreshed is not None:
-            outcome.seconds = round(timings[model.name], 3)
-            refreshed[model.name] = outcome
+    reached = _Reached(con)
+    try:
+        for model in load_models():
+            started = time.perf_counter()
+            bound = {name: params[name] for name in model.parameters}
+            body = model.sql.strip().rstrip(";")
+            if changes is None or not _exists(con, model.name) or f"marts.{model.name}" in changes.everything:
+                con.execute(f"create or replace table marts.{model.name} as {body}", bound)
+                outcome = Refreshed("built")
+                if changes is not None:
+                    change_sets.everything(con, f"marts.{model.name}")
+                    changed.add(f"marts.{model.name}")
+            else:
+                diff = f"marts.{model.name}" in mapped
+                outcome = _refresh(con, model, body, bound, contracts[model.name], changed, reached, diff=diff)
+                if outcome.mode == "whole" and not diff:
+                    change_sets.everything(con, f"marts.{model.name}")
+                    changed.add(f"marts.{model.name}")
+                elif outcome.mode != "skipped" and change_sets.recorded_rows(con, f"marts.{model.name}"):
+                    changed.add(f"marts.{model.name}")
+            if _built_from(bound) and outcome.mode != "skipped":
+                _record_parameters(con, model.name, bound)
+            timings[model.name] = time.perf_counter() - started
+            if refreshed is not None:
+                outcome.seconds = round(timings[model.name], 3)
+                refreshed[model.name] = outcome
+    finally:
+        reached.drop()
     return timings
 
 
@@ -145,6 +163,7 @@ def _refresh(
     bound: dict[str, object],
     contract: MartContract,
     changed: set[str],
+    reached: _Reached,
     *,
     diff: bool,
 ) -> Refreshed:
@@ -172,7 +191,7 @@ def _refresh(
         return Refreshed("whole", reason=reason)
     reaching = {name: mapped[name] for name in sorted(inputs)}
     if refresh.by == "key":
-        keys = _affected_keys(con, reaching)
+        keys = _affected_keys(con, reaching, reached)
         if not keys:
             return Refreshed("skipped", reason="no key reached")
         if len(keys) > MAX_KEYS:
@@ -186,7 +205,7 @@ def _refresh(
         in_keys = f"model.{refresh.column} in ({', '.join(f'${name}' for name in key_params)})"
         _rebuild_where(con, model, body, bound, key_params, in_keys)
         return Refreshed("key", keys=len(keys))
-    periods, with_null = _affected_periods(con, refresh, reaching)
+    periods, with_null = _affected_periods(con, refresh, reaching, reached)
     if not periods and not with_null:
         return Refreshed("skipped", reason="no period reached")
     # A spine (a row for every period from the first to the last) refreshes from the earliest affected period, or
@@ -203,7 +222,9 @@ def _refresh(
         "with_null": with_null,
     }
     in_periods = f"in_refresh(model.{refresh.column}, $refresh_first, $refresh_last, $refresh_periods, $with_null)"
-    _rebuild_where(con, model, body, bound, filter_params, in_periods)
+    windowed = model.windowed and refresh.by == "day"
+    windows = _windows(periods, spine=refresh.spine, with_null=with_null) if windowed else []
+    _rebuild_where(con, model, body, bound, filter_params, in_periods, windows)
     shown = [f">= {first.isoformat()}"] if refresh.spine and first else [p.isoformat() for p in periods]
     return Refreshed(refresh.by, periods=shown + (["null"] if with_null else []))
 
@@ -266,13 +287,18 @@ def _recomputed_because(con: duckdb.DuckDBPyConnection, model: Model, bound: dic
     follow, or binds a parameter whose value moved since its rows were built (the snapshot date at midnight UTC)."""
     if _OTHER_TABLE.search(model.sql):
         return "recomputed every run"
-    if bound and _built_with(con, model.name) != _as_json(bound):
+    if _built_from(bound) and _built_with(con, model.name) != _as_json(bound):
         return "a parameter changed"
     return ""
 
 
+def _built_from(bound: dict[str, object]) -> dict[str, object]:
+    """The parameters a mart's rows are built from: those it binds but the refresh window."""
+    return {name: value for name, value in bound.items() if name not in REFRESH_WINDOW}
+
+
 def _as_json(bound: dict[str, object]) -> str:
-    return json.dumps(bound, sort_keys=True, default=str)
+    return json.dumps(_built_from(bound), sort_keys=True, default=str)
 
 
 def _built_with(con: duckdb.DuckDBPyConnection, mart: str) -> str | None:
@@ -289,6 +315,26 @@ def _record_parameters(con: duckdb.DuckDBPyConnection, mart: str, bound: dict[st
     )
 
 
+def _windows(periods: list[date], *, spine: bool, with_null: bool) -> list[tuple[date | None, date | None]]:
+    """The days a refresh by day reads (`REFRESH_WINDOW`): each run of consecutive `periods`, the closest runs merged
+    down to `MAX_WINDOWS`; a spine from its first period on; every day when rows without a day are refreshed."""
+    if with_null or not periods:
+        return [(None, None)]
+    if spine:
+        return [(periods[0], None)]
+    runs: list[tuple[date, date]] = []
+    for day in periods:
+        if runs and (day - runs[-1][1]).days <= 1:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    while len(runs) > MAX_WINDOWS:
+        gaps = [(later[0] - earlier[1]).days for earlier, later in zip(runs, runs[1:], strict=False)]
+        i = gaps.index(min(gaps))
+        runs[i : i + 2] = [(runs[i][0], runs[i + 1][1])]
+    return [(first, last) for first, last in runs]
+
+
 def _last_period(con: duckdb.DuckDBPyConnection, table: str, column: str | None) -> date | None:
     """The mart's last period as it stands (before this run's refresh)."""
     if column is None:
@@ -297,15 +343,42 @@ def _last_period(con: duckdb.DuckDBPyConnection, table: str, column: str | None)
     return row[0] if row else None
 
 
+class _Reached:
+    """What each input's changed rows reach by a declaration's expression, worked out once per run: marts over the
+    same inputs map them alike (the three event marts: a user's tier or plan month to the user's event days, a scan
+    of every event each), and a table's change set is complete once it is refreshed, before the marts built from it
+    (dependency order)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.tables: dict[str, str] = {}  # the SELECT of what an expression reaches -> the temp table holding it
+
+    def union(self, inputs: dict[str, str], column: str, cast: str = "") -> str:
+        """One SELECT of the distinct periods (or keys) as `column` each input's changed rows reach."""
+        parts = []
+        for name, expression in inputs.items():
+            changes = change_sets.change_table(name)
+            select = f"select distinct ({expression}){cast} as {column} from {changes} as changed"
+            if select not in self.tables:
+                self.tables[select] = f"refresh_reached_{len(self.tables)}"
+                self.con.execute(f"create or replace temp table {self.tables[select]} as {select}")
+            parts.append(f"select {column} from temp.{self.tables[select]}")
+        return " union ".join(parts)
+
+    def drop(self) -> None:
+        for table in self.tables.values():
+            self.con.execute(f"drop table if exists temp.{table}")
+
+
 def _affected_periods(
-    con: duckdb.DuckDBPyConnection, refresh: Refresh, inputs: dict[str, str]
+    con: duckdb.DuckDBPyConnection, refresh: Refresh, inputs: dict[str, str], reached: _Reached
 ) -> tuple[list[date], bool]:
     """The periods of the mart the changed rows of its inputs reach (their old and new versions), widened by the
     lookback; and whether rows without a period (NULL) are reached."""
     unit = "month" if refresh.by == "month" else "day"
     rows = con.execute(
         sql_file("marts_refresh/affected_periods")
-        .replace("{reached}", _reached(inputs, "period", "::date"))
+        .replace("{reached}", reached.union(inputs, "period", "::date"))
         .replace("{unit}", unit),
         {"lookback": refresh.lookback},
     ).fetchall()
@@ -313,19 +386,11 @@ def _affected_periods(
     return periods, any(period is None for (period,) in rows)
 
 
-def _affected_keys(con: duckdb.DuckDBPyConnection, inputs: dict[str, str]) -> list[object]:
+def _affected_keys(con: duckdb.DuckDBPyConnection, inputs: dict[str, str], reached: _Reached) -> list[object]:
     """The key values of the mart the changed rows of its inputs reach (their old and new versions). NULL reaches
     nothing: a key column is never NULL (the contract says not_null), so a generation without a chapter reaches no
     chapter."""
-    return [key for (key,) in con.execute(_reached(inputs, "key")).fetchall() if key is not None]
-
-
-def _reached(inputs: dict[str, str], column: str, cast: str = "") -> str:
-    """One SELECT of the distinct periods (or keys) as `column` each input's changed rows reach, per its expression."""
-    return " union ".join(
-        f"select distinct ({expression}){cast} as {column} from {change_sets.change_table(name)} as changed"
-        for name, expression in inputs.items()
-    )
+    return [key for (key,) in con.execute(reached.union(inputs, "key")).fetchall() if key is not None]
 
 
 def _rebuild_whole(
@@ -349,19 +414,22 @@ def _rebuild_where(
     bound: dict[str, object],
     filter_params: dict[str, object],
     refreshed: str,
+    windows: list[tuple[date | None, date | None]] | None = None,
 ) -> None:
     """Replace the mart's rows of the affected periods or keys (`refreshed`: a condition on its row `model`, over
     `filter_params`) by the model's rows for them; those that differ are its change set. The model reads its whole
-    inputs (its trailing windows, a chapter's history stay exact); only its result is filtered."""
+    inputs (its trailing windows, a chapter's history stay exact) and only its result is filtered; or, given
+    `windows` (first and last day), it runs once per window, reading only those days (`REFRESH_WINDOW`)."""
     table = f"marts.{model.name}"
     con.execute(
         f"create or replace temp table refresh_before as from {table} as model where {refreshed}", filter_params
     )
     con.execute(f"delete from {table} as model where {refreshed}", filter_params)
-    con.execute(
-        f"create or replace temp table refresh_after as select * from ({body}) as model where {refreshed}",
-        {**bound, **filter_params},
-    )
+    runs = [{"window_first": first, "window_last": last} for first, last in windows or []] or [{}]
+    query = f"select * from ({body}) as model where {refreshed}"
+    con.execute(f"create or replace temp table refresh_after as {query}", {**bound, **filter_params, **runs[0]})
+    for window in runs[1:]:
+        con.execute(f"insert into refresh_after {query}", {**bound, **filter_params, **window})
     con.execute(f"insert into {table} from refresh_after")
     change_sets.record_diff(con, table, "from refresh_before", "from refresh_after")
     con.execute("drop table refresh_before")

@@ -45,6 +45,7 @@ _MACRO = re.compile(
 _FUNCTIONS = {
     ("epoch_us", 1): "unix_micros",
     ("make_timestamp", 1): "timestamp_micros",  # the one-argument form: microseconds since the epoch
+    ("make_timestamptz", 1): "timestamp_micros",  # Spark's timestamps are instants, as DuckDB's timestamptz
     ("arg_max_null", 2): "max_by",
     ("arg_min_null", 2): "min_by",
 }

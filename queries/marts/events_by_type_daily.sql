@@ -1,5 +1,7 @@
 with events as (
     select * from staging.user_events
+    -- a refresh by day reads only its days' events (a mart row is one UTC day's): other row groups are skipped
+    where on_utc_days("timestamp", $window_first, $window_last)
 ),
 
 user_tiers as (
