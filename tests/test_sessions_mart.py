@@ -14,6 +14,7 @@ from dashboards import charts
 from pipelines import warehouse
 from pipelines.metrics.query import query_metrics
 from pipelines.queries import sql_file
+from pipelines.transform.runner import REFRESH_WINDOW
 from tests.conftest import REPO_ROOT
 
 # (session, user, created_at)
@@ -62,7 +63,7 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con.executemany("insert into staging.user_sessions values (?, ?, '2099-01-01 00:00:00+00', ?)", SESSIONS)
     con.executemany("insert into staging.user_events values (?, ?, ?, 'page_view', 'navigation', ?)", EVENTS)
     con.executemany("insert into history.user_tiers values (?, ?, ?, ?)", TIERS)
-    con.execute(f"create table marts.session_facts as {sql_file('marts/session_facts')}")
+    con.execute(f"create table marts.session_facts as {sql_file('marts/session_facts')}", REFRESH_WINDOW)  # all days
     return con
 
 
@@ -79,6 +80,24 @@ def test_each_session_runs_from_sign_in_or_first_event_to_its_last_event(con: du
         (date(2024, 3, 2), "s4", "bob", "basic", "(no plan)", 2, 100),  # 10:00 -> 10:01:40, basic since 05:00
         (date(2024, 3, 2), "s6", "carol", "unknown", "(no plan)", 1, 300),
     ]
+
+
+@pytest.mark.fast
+def test_a_refresh_of_some_days_builds_only_the_sessions_that_may_start_on_them(con: duckdb.DuckDBPyConnection) -> None:
+    """A refresh by day binds its days: the model builds the sessions signed in on them or never (s4, s5), and those
+    with an event on them, each with all its events (s1's on March 2nd too); its rows of those days are the whole
+    build's."""
+    model = f"select * from ({sql_file('marts/session_facts')}) where day = $day order by session_id"
+    built = {
+        date(2024, 3, 1): ["s1", "s2", "s4"],  # s4: no sign-in time, so it may start any day (on March 2nd)
+        date(2024, 3, 2): ["s1", "s3", "s4", "s6"],  # s1: an event after midnight, but it starts on March 1st
+    }
+    for day, sessions in built.items():
+        window = {"window_first": day, "window_last": day}
+        everything_built = f"select session_id from ({sql_file('marts/session_facts')}) order by all"
+        assert [row[0] for row in con.execute(everything_built, window).fetchall()] == sessions, day
+        whole = con.execute("from marts.session_facts where day = $day order by session_id", {"day": day}).fetchall()
+        assert con.execute(model, {**window, "day": day}).fetchall() == whole, day
 
 
 @pytest.mark.fast

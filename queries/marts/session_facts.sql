@@ -17,6 +17,18 @@ plan_months as (
     select * from marts.plan_utilization_monthly
 ),
 
+-- A refresh by day builds only the sessions that may start on its days ($window_first .. $window_last; no bound in
+-- a whole build). A session starts on its sign-in's day or its first event's: so those signed in on them or with no
+-- sign-in time, and those with an event on them, each with all its events (found by ranges of the times, which
+-- skip most row groups); the refresh keeps the rows of its days.
+window_sessions as (
+    select id as session_id from sessions
+    where created_at is null or on_utc_days(created_at, $window_first, $window_last)
+    union
+    select session_id from events
+    where session_id is not null and on_utc_days("timestamp", $window_first, $window_last)
+),
+
 session_events as (
     select
         session_id,
@@ -24,7 +36,12 @@ session_events as (
         min("timestamp") as first_event_at,
         max("timestamp") as last_event_at
     from events
-    where session_id is not null
+    where
+        session_id is not null
+        and (
+            ($window_first is null and $window_last is null)
+            or session_id in (select window_sessions.session_id from window_sessions)
+        )
     group by session_id
 ),
 
@@ -41,6 +58,9 @@ spans as (
         session_events.last_event_at
     from sessions
     left join session_events on sessions.id = session_events.session_id
+    where
+        ($window_first is null and $window_last is null)
+        or sessions.id in (select window_sessions.session_id from window_sessions)
 ),
 
 final as (
