@@ -262,19 +262,21 @@ def _days(*days: int) -> list[date]:
 
 @pytest.mark.fast
 @pytest.mark.parametrize(
-    ("periods", "spine", "with_null", "expected"),
+    ("periods", "spine_from", "with_null", "expected"),
     [
         # a day of new events and an old day that lost one: two windows, not the year between
-        ([date(2025, 12, 1), date(2026, 11, 1), date(2026, 11, 2)], False, False,
+        ([date(2025, 12, 1), date(2026, 11, 1), date(2026, 11, 2)], None, False,
          [(date(2025, 12, 1), date(2025, 12, 1)), (date(2026, 11, 1), date(2026, 11, 2))]),
         # six runs: the closest (two days apart: 1-3 and 5, then 10 and 12) merged until four are left
-        (_days(1, 2, 3, 5, 10, 12, 20, 30), False, False,
+        (_days(1, 2, 3, 5, 10, 12, 20, 30), None, False,
          [tuple(_days(1, 5)), tuple(_days(10, 12)), tuple(_days(20, 20)), tuple(_days(30, 30))]),
-        (_days(9, 20), True, False, [(date(2024, 1, 9), None)]),  # a spine: from its first day on
-        (_days(9), False, True, [(None, None)]),  # rows without a day: every event
+        (_days(9, 20), date(2024, 1, 9), False, [(date(2024, 1, 9), None)]),  # a spine: from its first day on
+        # a spine refreshed from its last period as it stood, before the first affected day: from that day on
+        (_days(9, 20), date(2024, 1, 5), False, [(date(2024, 1, 5), None)]),
+        (_days(9), None, True, [(None, None)]),  # rows without a day: every event
     ],
 )  # fmt: skip
 def test_a_refresh_by_day_reads_each_run_of_consecutive_days(
-    periods: list[date], spine: bool, with_null: bool, expected: list[tuple[date | None, date | None]]
+    periods: list[date], spine_from: date | None, with_null: bool, expected: list[tuple[date | None, date | None]]
 ) -> None:
-    assert runner._windows(periods, spine=spine, with_null=with_null) == expected
+    assert runner._windows(periods, spine_from=spine_from, with_null=with_null) == expected

@@ -58,6 +58,11 @@ class Model:
     def parameters(self) -> set[str]:
         return set(_PARAMETER.findall(self.sql))
 
+    def bind(self, params: dict[str, object]) -> dict[str, object]:
+        """The values of the parameters the model binds, from `params`; the refresh window unbounded unless given."""
+        values = {**REFRESH_WINDOW, **params}
+        return {name: values[name] for name in self.parameters}
+
     @property
     def windowed(self) -> bool:
         """Whether the model reads only the days of a refresh by day (`REFRESH_WINDOW`)."""
@@ -106,7 +111,6 @@ def run_models(
     receives how each mart was refreshed."""
     con.execute("create schema if not exists marts")
     con.execute(_PARAMETERS_TABLE)
-    params = {**REFRESH_WINDOW, **params}
     timings: dict[str, float] = {}
     contracts = {contract.name: contract for contract in load_contracts()}
     mapped = mapped_inputs()
@@ -115,7 +119,7 @@ def run_models(
     try:
         for model in load_models():
             started = time.perf_counter()
-            bound = {name: params[name] for name in model.parameters}
+            bound = model.bind(params)
             body = model.sql.strip().rstrip(";")
             if changes is None or not _exists(con, model.name) or f"marts.{model.name}" in changes.everything:
                 con.execute(f"create or replace table marts.{model.name} as {body}", bound)
@@ -223,7 +227,7 @@ def _refresh(
     }
     in_periods = f"in_refresh(model.{refresh.column}, $refresh_first, $refresh_last, $refresh_periods, $with_null)"
     windowed = model.windowed and refresh.by == "day"
-    windows = _windows(periods, spine=refresh.spine, with_null=with_null) if windowed else []
+    windows = _windows(periods, spine_from=first if refresh.spine else None, with_null=with_null) if windowed else []
     _rebuild_where(con, model, body, bound, filter_params, in_periods, windows)
     shown = [f">= {first.isoformat()}"] if refresh.spine and first else [p.isoformat() for p in periods]
     return Refreshed(refresh.by, periods=shown + (["null"] if with_null else []))
@@ -315,13 +319,14 @@ def _record_parameters(con: duckdb.DuckDBPyConnection, mart: str, bound: dict[st
     )
 
 
-def _windows(periods: list[date], *, spine: bool, with_null: bool) -> list[tuple[date | None, date | None]]:
+def _windows(periods: list[date], *, spine_from: date | None, with_null: bool) -> list[tuple[date | None, date | None]]:
     """The days a refresh by day reads (`REFRESH_WINDOW`): each run of consecutive `periods`, the closest runs merged
-    down to `MAX_WINDOWS`; a spine from its first period on; every day when rows without a day are refreshed."""
+    down to `MAX_WINDOWS`; a spine from the day its refresh starts on (`spine_from`, which may be before the first
+    period: its last period as it stood) on; every day when rows without a day are refreshed."""
     if with_null or not periods:
         return [(None, None)]
-    if spine:
-        return [(periods[0], None)]
+    if spine_from is not None:
+        return [(spine_from, None)]
     runs: list[tuple[date, date]] = []
     for day in periods:
         if runs and (day - runs[-1][1]).days <= 1:

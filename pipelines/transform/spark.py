@@ -25,7 +25,7 @@ import duckdb
 
 from pipelines.config import setting
 from pipelines.errors import UserError
-from pipelines.transform.runner import REFRESH_WINDOW, Model, load_models
+from pipelines.transform.runner import Model, load_models
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -148,7 +148,7 @@ def _run(
     timings: dict[str, float] = {}
     for model in models:
         started = time.perf_counter()
-        bound = {name: {**REFRESH_WINDOW, **params}[name] for name in model.parameters}  # Spark builds every day
+        bound = model.bind(params)  # the refresh window unbounded: Spark builds every day
         columns = _create_empty_mart(con, model, bound)
         schema.setdefault("marts", {})[model.name] = columns
         output = work / "marts" / model.name
