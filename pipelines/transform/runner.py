@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from graphlib import TopologicalSorter
@@ -258,17 +260,25 @@ def _columns_read(con: duckdb.DuckDBPyConnection, body: str, bound: dict[str, ob
     Planned with DuckDB's removal of unused columns only: its other optimizers may also drop a column the current
     data make moot (a filter its statistics show always true), which other rows would need."""
     if body not in _COLUMNS_READ:
-        previous = one_row(con.execute("select current_setting('disabled_optimizers')"))[0]
         others = [name for (name,) in con.execute(sql_file("marts_refresh/optimizers_but_unused_columns")).fetchall()]
-        con.execute(f"set disabled_optimizers = '{','.join(others)}'")  # DuckDB's own names: no quotes in them
-        try:
-            plan = one_row(con.execute(f"explain (format json) {body}", bound))[1]
-        except duckdb.Error:
-            plan = None
-        finally:
-            con.execute(f"set disabled_optimizers = '{previous}'")
+        with _optimizers_disabled(con, others):
+            try:
+                plan = one_row(con.execute(f"explain (format json) {body}", bound))[1]
+            except duckdb.Error:
+                plan = None
         _COLUMNS_READ[body] = None if plan is None else _scanned_columns(json.loads(plan))
     return _COLUMNS_READ[body]
+
+
+@contextmanager
+def _optimizers_disabled(con: duckdb.DuckDBPyConnection, names: list[str]) -> Iterator[None]:
+    """DuckDB's optimizers `names` (its own names: no quotes in them) off too for the statements run inside."""
+    previous = one_row(con.execute("select current_setting('disabled_optimizers')"))[0]
+    con.execute(f"set disabled_optimizers = '{','.join([*filter(None, previous.split(',')), *names])}'")
+    try:
+        yield
+    finally:
+        con.execute(f"set disabled_optimizers = '{previous}'")
 
 
 def _scanned_columns(nodes: list[dict[str, object]]) -> dict[str, set[str]]:
@@ -366,7 +376,11 @@ class _Reached:
             select = f"select distinct ({expression}){cast} as {column} from {changes} as changed"
             if select not in self.tables:
                 self.tables[select] = f"refresh_reached_{len(self.tables)}"
-                self.con.execute(f"create or replace temp table {self.tables[select]} as {select}")
+                # An expression's subqueries correlate with the changed row. DuckDB's deliminator would answer one
+                # for every group of the table it reads (every session's first event), then keep the changed rows';
+                # without it, only the changed rows' groups are read (a medium day's mappings: 0.95 -> 0.25 s).
+                with _optimizers_disabled(self.con, ["deliminator"]):
+                    self.con.execute(f"create or replace temp table {self.tables[select]} as {select}")
             parts.append(f"select {column} from temp.{self.tables[select]}")
         return " union ".join(parts)
 
