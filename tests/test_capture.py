@@ -156,6 +156,20 @@ def test_changes_arrive_exactly_and_equal_a_full_run(captured: dict[str, str], s
     full_copy_equals(env, tmp_path)
 
 
+def test_a_truncated_table_arrives_as_every_staged_row_deleted(captured: dict[str, str], source_url: str):
+    env = captured
+    apply(source_url, ("truncate analytics.user_events", CHANGES[7]))  # then the late event E3 again
+    run_cli("etl", "run", env=env)
+
+    run = last_run(env)
+    assert run["capture"]["method"] == "logical"
+    assert {key: counts(run, "user_events")[key] for key in ("rows_changed", "rows_deleted")} == {
+        "rows_changed": 1,  # E3
+        "rows_deleted": 2,  # E1 and E2, which no message names
+    }
+    assert query_warehouse(warehouse(env), "select id::varchar from staging.user_events") == [(E3,)]
+
+
 def test_redact_pii_stages_no_personal_column_from_the_slot(captured: dict[str, str], source_url: str):
     env = captured
     apply(source_url, CHANGES)

@@ -243,6 +243,8 @@ def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: 
     )
     con.register("capture_rows", arrow)
     key_type = types[table.key]
+    captured_keys = f"select cast({key} as {key_type}) from capture_rows"
+    staged = _matching_staged(con, target, key, captured_keys)
     # Values arrive as PostgreSQL's text output, cast to the staged types; an unchanged TOASTed value keeps the
     # staged one.
     selected = ", ".join(
@@ -252,23 +254,23 @@ def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: 
     )
     con.execute(
         f"create or replace temp table incoming as select {selected} from capture_rows "
-        f"left join {target} as staged on staged.{key} = cast(capture_rows.{key} as {key_type}) "
+        f"left join {staged} as staged on staged.{key} = cast(capture_rows.{key} as {key_type}) "
         "where not capture_rows._deleted"
     )
-    changed = _count_changed(con, table)
-    if pending.truncated:
-        gone = f"{key} not in (select {key} from incoming)"
+    changed = _count_changed(con, key, staged)
+    if pending.truncated:  # every staged row not arriving again is gone: the whole staged table is read
+        gone, gone_from = f"{key} not in (select {key} from incoming)", target
     else:
-        gone = f"{key} in (select cast({key} as {key_type}) from capture_rows where _deleted)"
-    deleted = one_row(con.execute(f"select count(*) from {target} where {gone}"))[0]
-    changes.record_upserts(con, f"staging.{table.name}", target, key)
-    changes.record(con, f"staging.{table.name}", "old", f"select * from {target} where {gone}")
+        gone, gone_from = f"{key} in ({captured_keys} where _deleted)", staged
+    deleted = one_row(con.execute(f"select count(*) from {gone_from} where {gone}"))[0]
+    changes.record_upserts(con, f"staging.{table.name}", staged, key)
+    changes.record(con, f"staging.{table.name}", "old", f"select * from {gone_from} where {gone}")
     if pending.truncated:
         con.execute(f"delete from {target}")
     else:
-        con.execute(f"delete from {target} where {key} in (select cast({key} as {key_type}) from capture_rows)")
+        con.execute(f"delete from {target} where {key} in ({captured_keys})")
     con.execute(f"insert into {target} select * from incoming")
-    con.execute("drop table incoming")
+    con.execute(f"drop table incoming; drop table {staged}")
     con.unregister("capture_rows")
     staged = one_row(con.execute(f"select count(*) from {target}"))[0]
     return TableCounts(
@@ -331,13 +333,23 @@ def _fetch_incoming(con: duckdb.DuckDBPyConnection, query: str) -> int:
     return int(one_row(con.execute("select count(*) from incoming"))[0])
 
 
-def _count_changed(con: duckdb.DuckDBPyConnection, table: SourceTable) -> int:
-    """Incoming rows that are new or differ from the staged row with the same key (whole rows compared)."""
-    target, key = f"staging.{_identifier(table.name)}", _identifier(table.key)
+def _matching_staged(con: duckdb.DuckDBPyConnection, target: str, key: str, keys: str) -> str:
+    """The staged rows whose key is among `keys` (a SELECT), copied into a temp table whose name it returns.
+
+    A change compares the arriving rows with the staged rows of their keys several times (which are new, which
+    differ, the old versions); each comparison would scan every column of the whole staged table, where this one
+    reads its key column (medium, 240 rows into 3.9M events: 0.30 s a comparison, 0.14 s the copy)."""
+    con.execute(f"create or replace temp table staged_matches as select * from {target} where {key} in ({keys})")
+    return "temp.staged_matches"
+
+
+def _count_changed(con: duckdb.DuckDBPyConnection, key: str, staged: str) -> int:
+    """Incoming rows that are new or differ from the staged row with the same key (whole rows compared); `staged`:
+    the staged table, or a copy of at least its rows with the incoming keys (`_matching_staged`)."""
     return int(
         one_row(
             con.execute(
-                f"select count(*) from incoming left join {target} as staged on staged.{key} = incoming.{key} "
+                f"select count(*) from incoming left join {staged} as staged on staged.{key} = incoming.{key} "
                 f"where staged.{key} is null or incoming is distinct from staged"
             )
         )[0]
@@ -353,7 +365,7 @@ def _replace(con: duckdb.DuckDBPyConnection, table: SourceTable) -> TableCounts:
         rows = one_row(con.execute(f"select count(*) from {target}"))[0]
         return TableCounts(rows_read=rows, rows_changed=rows, rows_deleted=0, rows=rows, capture_method=FULL)
     rows_read = _fetch_incoming(con, table.select())
-    changed = _count_changed(con, table)
+    changed = _count_changed(con, key, target)
     deleted = one_row(con.execute(f"select count(*) from {target} as staged anti join incoming using ({key})"))[0]
     changes.record_upserts(con, f"staging.{table.name}", target, key)
     changes.record(con, f"staging.{table.name}", "old", f"select * from {target} anti join incoming using ({key})")
@@ -372,11 +384,12 @@ def _apply_changes(con: duckdb.DuckDBPyConnection, table: SourceTable, *, since_
     """
     target, key = f"staging.{_identifier(table.name)}", _identifier(table.key)
     rows_read = _fetch_incoming(con, table.select(changed_since_xid=since_xid))
-    changed = _count_changed(con, table)
-    changes.record_upserts(con, f"staging.{table.name}", target, key)
+    staged = _matching_staged(con, target, key, f"select {key} from incoming")
+    changed = _count_changed(con, key, staged)
+    changes.record_upserts(con, f"staging.{table.name}", staged, key)
     con.execute(f"delete from {target} where {key} in (select {key} from incoming)")
     con.execute(f"insert into {target} select * from incoming")
-    con.execute("drop table incoming")
+    con.execute(f"drop table incoming; drop table {staged}")
     source_rows = one_row(con.execute(f"select n from {source_scan()}", {"query": table.count_rows()}))[0]
     staged_rows = one_row(con.execute(f"select count(*) from {target}"))[0]
     deleted = 0

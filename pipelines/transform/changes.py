@@ -90,21 +90,22 @@ def record(
         con.execute("insert into changes_recorded values ($name)", {"name": target})
 
 
-def record_upserts(con: duckdb.DuckDBPyConnection, table: str, target: str, key: str) -> None:
-    """Before temp table `incoming` is upserted into `target`: its rows that are new or differ (new versions) and
-    the staged rows they replace (old versions)."""
+def record_upserts(con: duckdb.DuckDBPyConnection, table: str, staged: str, key: str) -> None:
+    """Before temp table `incoming` is upserted into the staged table: its rows that are new or differ (new
+    versions) and the staged rows they replace (old versions). `staged`: the staged table, or a copy of at least its
+    rows with the incoming keys."""
     record(
         con,
         table,
         "new",
-        f"select incoming.* from incoming left join {target} as staged on staged.{key} = incoming.{key} "
+        f"select incoming.* from incoming left join {staged} as staged on staged.{key} = incoming.{key} "
         f"where staged.{key} is null or incoming is distinct from staged",
     )
     record(
         con,
         table,
         "old",
-        f"select staged.* from {target} as staged inner join incoming on staged.{key} = incoming.{key} "
+        f"select staged.* from {staged} as staged inner join incoming on staged.{key} = incoming.{key} "
         "where incoming is distinct from staged",
     )
 
