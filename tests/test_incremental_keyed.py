@@ -162,11 +162,14 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
         "late_generation": (unreached, unreached),
         "chapter_edited": ({"mode": "skipped"}, {"mode": "skipped"}),  # version_facts did not change
     }
-    # A mart rebuilt whole (unit_economics_daily) only when a column it reads changed: of chapters it reads the
-    # project alone, so a moved chapter rebuilds it and an edited one does not; a new generation does. Marts by key
-    # map the edited chapter to no key.
-    untouched = {"mode": "skipped", "reason": "no column it reads changed"}
-    economics = {"moved_chapter": {"mode": "whole"}, "late_generation": {"mode": "whole"}, "chapter_edited": untouched}
+    # unit_economics_daily by day: a moved chapter reaches the days of its generations that name no book of their
+    # own (C3's all name P1: none), an edited one nothing; a late generation its day (G11, 2024-01-11) and G3's
+    # (2024-03-02, P2's only fact, which goes). Marts by key map the edited chapter to no key.
+    economics = {
+        "moved_chapter": unreached,
+        "late_generation": {"mode": "day", "periods": ["2024-01-11", "2024-03-02"]},
+        "chapter_edited": unreached,
+    }
     no_key = {"mode": "skipped", "reason": "no key reached"}
     facts = {"chapter_edited": no_key}
     # writing_progress_daily by project: a version reaches its chapter's project, a moved chapter both projects; a
@@ -187,7 +190,6 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
     u1_moved, u2_moved = (U1, saved, u1[2], saved), (U2, u1[1], None, u1[3])  # C3 and its completion go to U2
     u1_late = (U1, saved, "2024-01-11 07:00:00+00", saved)  # G11 created before G10
     key = [{"mode": "key", "keys": n} for n in range(3)]
-    daily_changed = {"mode": "whole", "reason": "marts.unit_economics_daily changed"}
     nothing: tuple[set, set] = (set(), set())
     reached: dict[str, dict[str, tuple[dict, tuple[set, set]]]] = {
         # V6 (2024-02-05) is after C4's completion day: no save of its completion moment
@@ -202,13 +204,13 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
             "milestones": (no_key, nothing),
             "books": ({"mode": "skipped"}, nothing),
         },
-        # C3 (completed, 300 words) moves from U1's P1 to U2's P2: its completion, both owners; both books, whole
-        # (unit_economics_daily, which reads a chapter's project, changed: the books' declaration does not map it)
+        # C3 (completed, 300 words) moves from U1's P1 to U2's P2: its completion, both owners; both books (their
+        # words)
         "moved_chapter": {
             "completions": (key[1], ({(C3, "2024-01-15", P1, "mystery")}, {(C3, "2024-01-15", P2, "fantasy")})),
             "milestones": (key[2], ({u1, u2}, {u1_moved, u2_moved})),
             "books": (
-                daily_changed,
+                key[2],
                 ({(P1, "Dragons", 3, 1800), (P2, "Empty", 1, 80)}, {(P1, "Dragons", 3, 1500), (P2, "Empty", 1, 380)}),
             ),
         },
@@ -218,11 +220,12 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
             "milestones": (key[2], ({(U3, None, None, None)}, set())),
             "books": ({"mode": "skipped"}, nothing),
         },
-        # G11 completed: U1's first generation; G3 (failed) reaches no user, but P2's only daily fact goes (whole)
+        # G11 completed: U1's first generation; G3 (failed) reaches no user, but P2's only daily fact goes: both
+        # books, from unit_economics_daily's change set
         "late_generation": {
             "completions": ({"mode": "skipped"}, nothing),
             "milestones": (key[1], ({u1_moved}, {u1_late})),
-            "books": (daily_changed, ({(P1, "Dragons", 3, 1500), (P2, "Empty", 1, 380)}, {(P1, "Dragons", 4, 1500)})),
+            "books": (key[2], ({(P1, "Dragons", 3, 1500), (P2, "Empty", 1, 380)}, {(P1, "Dragons", 4, 1500)})),
         },
         # C1's word count its book; its updated_at, a save on its completion day, its owner's completion moment
         "chapter_edited": {

@@ -31,6 +31,7 @@ Plan Basic (Bo): 4.80 / 72.34 (shown $0.07) and 0 / 4.925. Never published: 3.25
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -44,9 +45,11 @@ from streamlit.testing.v1 import AppTest
 from dashboards.auth import pseudonym, pseudonymize
 from pipelines.metrics import metrics
 from tests.app_sessions import sign_in
-from tests.conftest import REPO_ROOT, change_published, cli_environment, copy_folder, run_cli
-from tests.economics_dataset import ANA, BO, CY, insert_economics_platform
-from tests.etl_rows import query_warehouse
+from tests.conftest import REPO_ROOT, change_published, cli_environment, copy_folder, publication_differences, run_cli
+from tests.economics_dataset import ANA, ATLAS, BO, CY, DRAFT, PRO, insert_economics_platform
+from tests.etl_rows import execute, query_warehouse
+from tests.marts_dataset import uid
+from tests.test_incremental import _full_env_with_history_of
 
 D = Decimal
 APP = str(REPO_ROOT / "dashboards" / "app.py")
@@ -259,3 +262,45 @@ def test_analysts_see_pseudonyms_finance_names_product_nothing(
     at.run()
     with pytest.raises(ValueError):  # not in product's navigation at all
         at.switch_page("views/unit_economics.py")
+
+
+def test_changes_refresh_the_days_they_reach_and_equal_a_full_run(
+    publish_own_dataset: Callable[[Callable[[str], None], str], dict[str, str]], tmp_path: Path
+) -> None:
+    env = publish_own_dataset(insert_economics_platform, "economics-changes")
+    live, url = _warehouse(env), env["EBOOK_ANALYTICS_SOURCE_URL"]
+    steps = [
+        # Atlas turns romance: every day of Atlas (generations 41 Jan 31, 42 Feb 1, Cy's 43 Feb 10 through its
+        # chapter; statements Feb 1, Mar 1). Bo's latest subscription is now a Pro one of May: every day of Bo's rows
+        # as author (generations 46 Jan 15, 47 Feb 2, 48 Feb 1, 49 Mar 31 on no book; statements Jan 1, Mar 1, Apr 1).
+        (
+            "attributes",
+            f"""update content.projects set genre = 'romance' where id = '{ATLAS}';
+            insert into billing.user_subscriptions (id, user_id, plan_id, status, amount, created_at, cancelled_at,
+                current_period_start, current_period_end)
+            values ('{uid("subscription", 43)}', '{BO}', '{PRO}', 'cancelled', 30.00, '2024-05-01 00:00+00',
+                '2024-05-20 00:00+00', '2024-05-01 00:00+00', '2024-06-01 00:00+00');""",
+            ["2024-01-01", "2024-01-15", "2024-01-31", "2024-02-01", "2024-02-02", "2024-02-10", "2024-03-01"]
+            + ["2024-03-31", "2024-04-01"],
+        ),
+        # Atlas's second chapter moves to Draft: Cy's generation 43, which names no book, goes with it (Feb 10);
+        # Bridge's March statement sells more (Mar 1); a chapter's word count reaches no day.
+        (
+            "moves",
+            f"""update content.chapters set project_id = '{DRAFT}' where id = '{uid("chapter", 42)}';
+            update billing.revenue_shares set book_sales = 20.00, platform_revenue = 2.00, user_revenue = 18.00
+            where id = '{uid("share", 45)}';
+            update content.chapters set word_count = 900 where id = '{uid("chapter", 41)}';""",
+            ["2024-02-10", "2024-03-01"],
+        ),
+    ]
+    for name, change, days in steps:
+        execute(url, change)
+        run_cli("etl", "run", env=env)
+        run = json.loads((live.parent / "runs.jsonl").read_text().splitlines()[-1])
+        refreshed = run["marts"]["unit_economics_daily"]
+        assert (refreshed["mode"], refreshed["periods"]) == ("day", days), name
+        full_env = _full_env_with_history_of(live, env, tmp_path / name)
+        run_cli("etl", "run", "--full", env=full_env)
+        differences = publication_differences(live, full_env["EBOOK_ANALYTICS_WAREHOUSE"])
+        assert {table: diff for table, diff in differences.items() if diff != (0, 0)} == {}, name
