@@ -8,9 +8,11 @@ import duckdb
 import pytest
 
 from pipelines import warehouse
+from pipelines.transform.changes import change_table
 from pipelines.transform.contract_docs import DOC_PATH, render
 from pipelines.transform.contracts import MARTS_DIR, MartContract, load_contracts, parse_contract, parse_refresh
 from pipelines.transform.lineage import lineage
+from pipelines.transform.runner import mapping_plans, mapping_select
 from tests.conftest import run_cli
 
 CONTRACTS = load_contracts()
@@ -115,3 +117,25 @@ def test_marts_build_from_an_empty_source(cli_env):
             assert con.execute(f"select count(*) from marts.{contract.name}").fetchone() == (0,), contract.name
     finally:
         con.close()
+
+
+def test_every_mapping_is_planned_as_joins_on_equal_keys(published_dataset: dict[str, str]):
+    """A declaration's expression runs once per run over its input's changed rows; a subquery it cannot join on an
+    equal key becomes a nested loop, every changed row against every row of the table it reads (a coalesce over a
+    subquery did, and at large filled the disk). Each is planned as the runner plans it, over empty change sets."""
+    con = warehouse.connect(published_dataset["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    inputs = {name for contract in CONTRACTS for name, _ in contract.refresh.inputs}
+    for name in inputs:
+        con.execute(f"create temp table {change_table(name)} as select 'new' as _version, * from {name} limit 0")
+    unequal = {}
+    with mapping_plans(con):
+        for contract in CONTRACTS:
+            for name, expression in contract.refresh.inputs:
+                plan = "\n".join(
+                    row[1] for row in con.execute(f"explain {mapping_select(name, expression, 'p')}").fetchall()
+                )
+                found = [op for op in ("NESTED_LOOP_JOIN", "BLOCKWISE_NL_JOIN", "CROSS_PRODUCT") if op in plan]
+                if found:
+                    unequal[f"{contract.name} <- {name}"] = found
+    con.close()
+    assert unequal == {}

@@ -358,6 +358,21 @@ def _last_period(con: duckdb.DuckDBPyConnection, table: str, column: str | None)
     return row[0] if row else None
 
 
+def mapping_select(table: str, expression: str, column: str, cast: str = "") -> str:
+    """The SELECT of the distinct periods (or keys), as `column`, that `table`'s changed rows reach by a refresh
+    declaration's `expression`."""
+    return f"select distinct ({expression}){cast} as {column} from {change_sets.change_table(table)} as changed"
+
+
+@contextmanager
+def mapping_plans(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The planner as the mappings run under. An expression's subqueries correlate with the changed row; DuckDB's
+    deliminator would answer one for every group of the table it reads (every session's first event), then keep the
+    changed rows'; without it, only the changed rows' groups are read (a medium day's mappings: 0.95 -> 0.25 s)."""
+    with _optimizers_disabled(con, ["deliminator"]):
+        yield
+
+
 class _Reached:
     """What each input's changed rows reach by a declaration's expression, worked out once per run: marts over the
     same inputs map them alike (the three event marts: a user's tier or plan month to the user's event days, a scan
@@ -372,14 +387,10 @@ class _Reached:
         """One SELECT of the distinct periods (or keys) as `column` each input's changed rows reach."""
         parts = []
         for name, expression in inputs.items():
-            changes = change_sets.change_table(name)
-            select = f"select distinct ({expression}){cast} as {column} from {changes} as changed"
+            select = mapping_select(name, expression, column, cast)
             if select not in self.tables:
                 self.tables[select] = f"refresh_reached_{len(self.tables)}"
-                # An expression's subqueries correlate with the changed row. DuckDB's deliminator would answer one
-                # for every group of the table it reads (every session's first event), then keep the changed rows';
-                # without it, only the changed rows' groups are read (a medium day's mappings: 0.95 -> 0.25 s).
-                with _optimizers_disabled(self.con, ["deliminator"]):
+                with mapping_plans(self.con):
                     self.con.execute(f"create or replace temp table {self.tables[select]} as {select}")
             parts.append(f"select {column} from temp.{self.tables[select]}")
         return " union ".join(parts)
