@@ -244,7 +244,7 @@ def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: 
     con.register("capture_rows", arrow)
     key_type = types[table.key]
     captured_keys = f"select cast({key} as {key_type}) from capture_rows"
-    staged = _matching_staged(con, target, key, captured_keys)
+    matches = _matching_staged(con, target, key, captured_keys)
     # Values arrive as PostgreSQL's text output, cast to the staged types; an unchanged TOASTed value keeps the
     # staged one.
     selected = ", ".join(
@@ -254,23 +254,23 @@ def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: 
     )
     con.execute(
         f"create or replace temp table incoming as select {selected} from capture_rows "
-        f"left join {staged} as staged on staged.{key} = cast(capture_rows.{key} as {key_type}) "
+        f"left join {matches} as staged on staged.{key} = cast(capture_rows.{key} as {key_type}) "
         "where not capture_rows._deleted"
     )
-    changed = _count_changed(con, key, staged)
+    changed = _count_changed(con, key, matches)
     if pending.truncated:  # every staged row not arriving again is gone: the whole staged table is read
         gone, gone_from = f"{key} not in (select {key} from incoming)", target
     else:
-        gone, gone_from = f"{key} in ({captured_keys} where _deleted)", staged
+        gone, gone_from = f"{key} in ({captured_keys} where _deleted)", matches
     deleted = one_row(con.execute(f"select count(*) from {gone_from} where {gone}"))[0]
-    changes.record_upserts(con, f"staging.{table.name}", staged, key)
+    changes.record_upserts(con, f"staging.{table.name}", matches, key)
     changes.record(con, f"staging.{table.name}", "old", f"select * from {gone_from} where {gone}")
     if pending.truncated:
         con.execute(f"delete from {target}")
     else:
         con.execute(f"delete from {target} where {key} in ({captured_keys})")
     con.execute(f"insert into {target} select * from incoming")
-    con.execute(f"drop table incoming; drop table {staged}")
+    con.execute(f"drop table incoming; drop table {matches}")
     con.unregister("capture_rows")
     staged = one_row(con.execute(f"select count(*) from {target}"))[0]
     return TableCounts(
@@ -384,12 +384,12 @@ def _apply_changes(con: duckdb.DuckDBPyConnection, table: SourceTable, *, since_
     """
     target, key = f"staging.{_identifier(table.name)}", _identifier(table.key)
     rows_read = _fetch_incoming(con, table.select(changed_since_xid=since_xid))
-    staged = _matching_staged(con, target, key, f"select {key} from incoming")
-    changed = _count_changed(con, key, staged)
-    changes.record_upserts(con, f"staging.{table.name}", staged, key)
+    matches = _matching_staged(con, target, key, f"select {key} from incoming")
+    changed = _count_changed(con, key, matches)
+    changes.record_upserts(con, f"staging.{table.name}", matches, key)
     con.execute(f"delete from {target} where {key} in (select {key} from incoming)")
     con.execute(f"insert into {target} select * from incoming")
-    con.execute(f"drop table incoming; drop table {staged}")
+    con.execute(f"drop table incoming; drop table {matches}")
     source_rows = one_row(con.execute(f"select n from {source_scan()}", {"query": table.count_rows()}))[0]
     staged_rows = one_row(con.execute(f"select count(*) from {target}"))[0]
     deleted = 0
