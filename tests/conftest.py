@@ -325,6 +325,16 @@ def publication_differences(
         con.close()
 
 
+def untrue_kept_fingerprints(live: Path | str) -> dict[str, tuple[Fingerprint, Fingerprint]]:
+    """The tables whose fingerprint the ETL's working file beside the publication `live` keeps (for its next run's
+    checks and publish) differs from a scan of the table: kept, scanned. An incremental run takes the changed
+    tables' fingerprints from their change sets, so this is empty exactly when every change set was whole."""
+    with duckdb.connect(str(Path(live).parent / lake.WORK_FILE), read_only=True, config=CONNECT_CONFIG) as con:
+        kept = lake.stored_fingerprints(con)
+        scanned = {table: fingerprint(con, *table) for table in kept}
+    return {f"{s}.{t}": (kept[(s, t)], scanned[(s, t)]) for s, t in kept if kept[(s, t)] != scanned[(s, t)]}
+
+
 def _published_tables(con: duckdb.DuckDBPyConnection, alias: str, schemas: tuple[str, ...]) -> list[str]:
     rows = con.execute(
         "select table_schema || '.' || table_name from information_schema.tables "

@@ -17,7 +17,7 @@ import pytest
 
 from pipelines.bench.tuples import tuples_read, wait_until_quiet
 from pipelines.extract.tables import load_tables
-from tests.conftest import cli_environment, publication_differences, run_cli
+from tests.conftest import cli_environment, publication_differences, run_cli, untrue_kept_fingerprints
 from tests.etl_rows import E1, E2, G2, G3, G4, M1, P2, RS1, U1, U2, U3, insert_platform, query_warehouse
 from tests.test_fault_drills import error_line, finish, kill_9, paused_run
 from tests.test_incremental import _full_env_with_history_of
@@ -95,6 +95,7 @@ def full_copy_equals(env: dict[str, str], tmp_path: Path) -> None:
     differences = publication_differences(warehouse(env), warehouse(full_env))
     assert {table: diff for table, diff in differences.items() if diff != (0, 0)} == {}
     assert len([table for table in differences if table.startswith("staging.")]) == 19
+    assert untrue_kept_fingerprints(warehouse(env)) == {}
 
 
 @pytest.fixture

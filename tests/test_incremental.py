@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from pipelines.publish.lake import WORK_FILE
-from tests.conftest import copy_folder, publication_differences, run_cli
+from tests.conftest import copy_folder, publication_differences, run_cli, untrue_kept_fingerprints
 from tests.etl_rows import E2, G2, G3, G4, M1, P2, RS1, U2, execute, insert_platform, query_warehouse
 
 CHANGES = f"""
@@ -114,6 +114,7 @@ def test_incremental_run_reflects_changes_and_equals_full(
     run_cli("etl", "run", "--full", env=full_env)
     differences = publication_differences(live, full_env["EBOOK_ANALYTICS_WAREHOUSE"])
     assert {table: diff for table, diff in differences.items() if diff != (0, 0)} == {}
+    assert untrue_kept_fingerprints(live) == {}
     assert len([table for table in differences if table.startswith("staging.")]) == 19
 
 
@@ -139,3 +140,4 @@ def test_after_advancing_three_days_the_incremental_run_reads_only_the_change_an
     run_cli("etl", "run", "--full", env=full_env)
     differences = publication_differences(live, full_env["EBOOK_ANALYTICS_WAREHOUSE"])
     assert {table: diff for table, diff in differences.items() if diff != (0, 0)} == {}
+    assert untrue_kept_fingerprints(live) == {}

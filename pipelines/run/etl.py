@@ -33,7 +33,7 @@ from pipelines.extract import capture
 from pipelines.extract.extract import Extraction, capture_ready, extract, prepare
 from pipelines.extract.postgres import SOURCE_ALIAS, attach_source
 from pipelines.extract.tables import SourceTable, load_tables
-from pipelines.fingerprints import Fingerprint
+from pipelines.fingerprints import Fingerprint, after_change_set, row_count
 from pipelines.publish import history, lake
 from pipelines.publish.held_back import keep_previous
 from pipelines.publish.lake import move_aside, published_exists
@@ -484,7 +484,7 @@ def _build(
                 record.marts = {name: outcome.as_dict() for name, outcome in refreshed.items()}
         changed = None if change_set is None else changes.read(con)  # again: the transform recorded the marts' since
         published_prints = {} if changed is None else lake.published_fingerprints(con)
-        taken = {} if changed is None else _unchanged_since_published(published_prints, changed)
+        taken = {} if changed is None else _known_since_published(con, published_prints, changed)
         check_totals: totals.Totals = {}
         with record.step("checks"):
             # The working file still holds the last publication's results: those of unchanged inputs are kept.
@@ -568,18 +568,28 @@ def _changes_since_published(published: dict[tuple[str, str], Fingerprint], chan
     return Changes(published, frozenset((schema, table) for schema, _, table in names))
 
 
-def _unchanged_since_published(
-    published: dict[tuple[str, str], Fingerprint], changed: changes.ChangeSet
+def _known_since_published(
+    con: duckdb.DuckDBPyConnection, published: dict[tuple[str, str], Fingerprint], changed: changes.ChangeSet
 ) -> dict[tuple[str, str], Fingerprint]:
-    """Of the fingerprints as published (`published`), those of the tables this incremental run left as they were,
-    which the checks and the publish then need not scan (a second and more for the largest at `large`): the working
-    file started equal to the publication (restored otherwise, which forgets them), and every write of a run to the
-    house schemas is in its change sets (the marts refresh by them)."""
-    return {
-        table: fingerprint
-        for table, fingerprint in published.items()
-        if table[0] in changes.HOUSE_SCHEMAS and f"{table[0]}.{table[1]}" not in changed.changed
-    }
+    """The fingerprints of the house tables as they are now, known without scanning them (the checks and the publish
+    scan the others: several seconds for the largest at `large`). The working file started equal to the publication
+    (`published`: its tables' fingerprints then; restored otherwise, which forgets them) and every write of a run to
+    the house schemas is in its change sets (the marts refresh by them): a table the run left alone keeps its
+    published fingerprint, and one whose changed rows it recorded has the published one changed by them
+    (`after_change_set`), taken when its row count agrees (a count is free; a table changed beyond its change set
+    is then scanned, compared whole at the publish, and its changed-row checks run whole)."""
+    known = {}
+    for table, fingerprint in published.items():
+        name = f"{table[0]}.{table[1]}"
+        if table[0] not in changes.HOUSE_SCHEMAS:
+            continue
+        if name not in changed.changed:
+            known[table] = fingerprint
+        elif (recorded := changes.recorded(con, name)) is not None:
+            now = after_change_set(con, recorded, fingerprint)
+            if now[0] == row_count(con, *table):
+                known[table] = now
+    return known
 
 
 def _maintain(con: duckdb.DuckDBPyConnection, record: RunRecord, published: lake.Lake, *, first: bool) -> None:
