@@ -34,11 +34,13 @@ from tests.revenue_datasets import (
     ANN,
     BASIC,
     BEA,
+    CAL,
     DAN,
     EVE,
     FAY,
     GUS,
     JO,
+    PRO,
     change_after_first_load,
     insert_revenue_platform,
     this_month,
@@ -250,6 +252,50 @@ def test_intervals_keep_the_state_in_force(runs):
         ("paying", date(2024, 4, 3), None, False, D(10), D(0)),
     ]
     assert ANN  # Ann's tier change is checked through margin by tier
+
+
+def test_a_plan_changed_in_place_keeps_each_month_on_the_plan_it_had(create_database, schema_template, tmp_path):
+    """Eve's yearly plan and Bea's Basic become Pro (30.00 a month) in place, between two runs today. Each month end
+    keeps the plan in force then: Pro Yearly, which no subscription has any more, keeps its months (so the MRR marts
+    agree and publish); the move is neither new nor churned; Bea's trial stays a trial of Basic."""
+
+    def change_plans(url: str) -> None:
+        with psycopg.connect(url) as conn:
+            for n in (3, 6):  # Bea's, Eve's
+                conn.execute(
+                    "update billing.user_subscriptions set plan_id = %s, amount = 30.00 where id = %s",
+                    (PRO, uid("subscription", 20 + n)),
+                )
+
+    url = create_database(template=schema_template)
+    insert_revenue_platform(url)
+    _, path, _ = publish_then_change(url, tmp_path, change_plans, lambda path: None)
+
+    assert query_warehouse(path, "select count(*) from meta.held_back") == [(0,)]
+    this, last = this_month(), (this_month() - timedelta(days=1)).replace(day=1)
+    rows = query_warehouse(
+        path,
+        "select month, plan, active_subscriptions, mrr_usd, new_subscriptions, churned_subscriptions"
+        " from marts.mrr_monthly where month in ($mar, $last, $this) and plan in ('Basic', 'Pro', 'Pro Yearly')"
+        " order by month, plan",
+        {"mar": MAR, "last": last, "this": this},
+    )
+    assert rows == [
+        (MAR, "Basic", 1, D(10), 0, 0),  # Bea
+        (MAR, "Pro", 3, D(90), 0, 0),  # Ann, Jo (continuing his Basic), Gus (bridged)
+        (MAR, "Pro Yearly", 1, D("20.833333"), 1, 0),  # Eve's start, on the plan she started on
+        (last, "Basic", 2, D(20), 0, 0),  # Bea, Gus
+        (last, "Pro", 3, D(90), 0, 0),  # Ann, Jo, Fay
+        (last, "Pro Yearly", 1, D("20.833333"), 0, 0),
+        (this, "Basic", 1, D(10), 0, 0),  # Gus
+        (this, "Pro", 5, D(150), 0, 0),  # and Bea, Eve: moved, not new
+        (this, "Pro Yearly", 0, D(0), 0, 0),  # Eve moved away: not churned
+    ]
+    assert query_warehouse(
+        path,
+        "select user_id, plan from marts.subscription_trials where user_id in ($bea, $cal) order by plan",
+        {"bea": BEA, "cal": CAL},
+    ) == [(BEA, "Basic"), (CAL, "Pro")]
 
 
 def test_a_subscription_in_another_currency_holds_back_the_subscription_marts(

@@ -21,8 +21,11 @@ month_spine as (
     ))::date as month
 ),
 
+-- The plans subscriptions have now, and those they had (a plan changed in place keeps its months on the old plan).
 plan_names as (
-    select distinct plan from subscriptions
+    select plan from subscriptions
+    union
+    select plan from intervals
 ),
 
 plan_months as (
@@ -39,12 +42,15 @@ active as (
 
 -- A subscription's counted span: its first paying instant to its last. A span continuing another paying
 -- subscription of the customer (an upgrade, or a plan change bridged over a short gap) is not new, and one that
--- another paying subscription takes over from is not churned: only a customer starting or stopping to pay is.
+-- another paying subscription takes over from is not churned: only a customer starting or stopping to pay is. A
+-- span starts on the plan of its first paying interval and ends on that of its last (a plan changed in place
+-- moves the subscription between plans: neither new nor churned).
 counted_spans as (
     select
         subscription_id,
         any_value(user_id) as user_id,
-        any_value(plan) as plan,
+        arg_min(plan, valid_from) as first_plan,
+        arg_max(plan, valid_from) as last_plan,
         min(valid_from) as counted_from,
         max(coalesce(valid_to, 'infinity'::timestamptz)) as counted_to
     from intervals
@@ -90,14 +96,14 @@ counted_span_months as (
 ),
 
 new as (
-    select new_month as month, plan, count(*) as new_subscriptions
+    select new_month as month, first_plan as plan, count(*) as new_subscriptions
     from counted_span_months
     where not continues_another
     group by all
 ),
 
 churned as (
-    select churn_month as month, plan, count(*) as churned_subscriptions
+    select churn_month as month, last_plan as plan, count(*) as churned_subscriptions
     from counted_span_months
     where churn_month is not null and not taken_over
     group by all
