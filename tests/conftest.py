@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -323,6 +324,17 @@ def publication_differences(
         }
     finally:
         con.close()
+
+
+def runs(env: dict[str, str]) -> list[dict]:
+    """The run history (`runs.jsonl` beside the warehouse of `env`), oldest first; empty before any run."""
+    path = Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def last_run(env: dict[str, str]) -> dict:
+    """The latest record of the run history of `env`."""
+    return runs(env)[-1]
 
 
 def untrue_kept_fingerprints(live: Path | str) -> dict[str, tuple[Fingerprint, Fingerprint]]:

@@ -7,7 +7,6 @@ row, deletes. Every expected count below is worked out from those rows.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,7 +16,7 @@ import pytest
 
 from pipelines.bench.tuples import tuples_read, wait_until_quiet
 from pipelines.extract.tables import load_tables
-from tests.conftest import cli_environment, publication_differences, run_cli, untrue_kept_fingerprints
+from tests.conftest import cli_environment, last_run, publication_differences, run_cli, untrue_kept_fingerprints
 from tests.etl_rows import E1, E2, G2, G3, G4, M1, P2, RS1, U1, U2, U3, insert_platform, query_warehouse
 from tests.test_fault_drills import error_line, finish, kill_9, paused_run
 from tests.test_incremental import _full_env_with_history_of
@@ -57,11 +56,6 @@ def apply(url: str, statements: tuple[str, ...]) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         for statement in statements:
             conn.execute(statement)
-
-
-def last_run(env: dict[str, str]) -> dict:
-    history = Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl"
-    return json.loads(history.read_text().splitlines()[-1])
 
 
 def warehouse(env: dict[str, str]) -> Path:

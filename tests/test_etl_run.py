@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.conftest import run_cli, start_cli
+from tests.conftest import run_cli, runs, start_cli
 from tests.etl_rows import E2, P2, STAGED_ROWS, U3, execute, insert_platform, query_warehouse, sha256
 
 NOBODY = "99999999-0000-0000-0000-000000000000"  # a key no row has
@@ -35,11 +35,6 @@ SECRET_COLUMNS = {
 
 def _warehouse(env: dict[str, str]) -> Path:
     return Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
-
-
-def _runs(env: dict[str, str]) -> list[dict]:
-    history = _warehouse(env).parent / "runs.jsonl"
-    return [json.loads(line) for line in history.read_text().splitlines()]
 
 
 def _all_text_values(path: Path) -> list[str]:
@@ -82,7 +77,7 @@ def test_full_run_stages_every_table_and_no_secret(source_url: str, cli_env: dic
     ) == [("0.012345", "2024-03-02")]
 
     publication = query_warehouse(live, "select run_id, redacted, snapshot_at <= published_at from meta.publication")
-    run = _runs(cli_env)[-1]
+    run = runs(cli_env)[-1]
     assert publication == [(run["run_id"], False, True)]
     assert run["status"] == "published" and run["mode"] == "full" and run["error"] is None
     assert set(run["steps"]) == {"extract", "history", "transform", "checks", "publish", "writeback", "alerts"}
@@ -125,7 +120,7 @@ def test_redact_pii_leaves_out_every_email(source_url: str, cli_env: dict[str, s
     assert query_warehouse(live, "select redacted from meta.publication") == [(True,)]
     assert not [value for value in _all_text_values(live) if re.search(r"\S@\S+\.\S", value)]
     assert "user_pii" not in dict(query_warehouse(live, "select table_name, rows from meta.extract_state"))
-    assert [run["mode"] for run in _runs(cli_env)] == ["full", "incremental"]
+    assert [run["mode"] for run in runs(cli_env)] == ["full", "incremental"]
 
 
 def test_second_concurrent_run_is_refused_and_wait_waits(source_url: str, cli_env: dict[str, str]) -> None:
@@ -148,7 +143,7 @@ def test_second_concurrent_run_is_refused_and_wait_waits(source_url: str, cli_en
     out, err = waiting.communicate(timeout=120)
     assert waiting.returncode == 0, err
     assert out.startswith("published run")
-    assert [run["status"] for run in _runs(cli_env)] == ["published"]
+    assert [run["status"] for run in runs(cli_env)] == ["published"]
 
 
 def test_failed_or_killed_run_leaves_the_published_file_byte_identical(
@@ -182,7 +177,7 @@ def test_failed_or_killed_run_leaves_the_published_file_byte_identical(
     assert f"staging.projects.owner_id.orphans (staging.projects): 1 unexpected, e.g. {P2}" in blocked.stderr
     assert blocked.stdout.startswith("blocked run ")
     assert sha256(live) == before
-    last = _runs(cli_env)[-1]
+    last = runs(cli_env)[-1]
     assert last["status"] == "blocked" and len(last["held_back"]) == 39  # every mart
 
     gone = create_database()
@@ -196,7 +191,7 @@ def test_failed_or_killed_run_leaves_the_published_file_byte_identical(
     assert failing.stderr.count("\n") == 1 and failing.stderr.startswith("error: cannot connect to the source")
     assert "Traceback" not in failing.stderr
     assert sha256(live) == before
-    last = _runs(cli_env)[-1]
+    last = runs(cli_env)[-1]
     assert last["status"] == "failed" and "does not exist" in last["error"]
 
     bad_url = run_cli("etl", "run", env={**cli_env, "EBOOK_ANALYTICS_SOURCE_URL": "mysql://u@h/db"}, check=False)

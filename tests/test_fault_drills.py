@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -44,6 +43,7 @@ from tests.conftest import (
     copy_folder,
     open_published,
     run_cli,
+    runs,
     start_cli,
 )
 
@@ -118,11 +118,6 @@ def costs(warehouse: Path) -> dict[str, tuple[int, int, Decimal]]:
 def publication(warehouse: Path) -> str:
     with open_published(warehouse) as con:
         return con.execute("select run_id from meta.publication").fetchone()[0]
-
-
-def runs(env: dict[str, str]) -> list[dict]:
-    path = warehouse_of(env).parent / "runs.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def leftovers(env: dict[str, str]) -> list[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.conftest import open_published, publication_differences, published_as_file, run_cli
+from tests.conftest import open_published, publication_differences, published_as_file, run_cli, runs
 from tests.marts_dataset import ALICE, BOB, CAROL, DAVE, PRO_MONTHLY, insert_platform_data, uid
 
 SINCE_EVER = datetime.min  # '-infinity'::timestamptz as DuckDB hands it to Python
@@ -22,8 +22,7 @@ FOREVER = datetime.max  # 'infinity'
 
 
 def _snapshots(env: dict[str, str]) -> list[datetime]:
-    runs = (Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl").read_text().splitlines()
-    return [datetime.fromisoformat(json.loads(line)["snapshot_at"]) for line in runs]
+    return [datetime.fromisoformat(run["snapshot_at"]) for run in runs(env)]
 
 
 def _rows(path: Path | str, query: str) -> list[tuple]:

@@ -3,14 +3,13 @@ equal a --full run. (Change capture from a replication slot, where the source al
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.publish.lake import WORK_FILE
-from tests.conftest import copy_folder, publication_differences, run_cli, untrue_kept_fingerprints
+from tests.conftest import copy_folder, last_run, publication_differences, run_cli, untrue_kept_fingerprints
 from tests.etl_rows import E2, G2, G3, G4, M1, P2, RS1, U2, execute, insert_platform, query_warehouse
 
 CHANGES = f"""
@@ -27,11 +26,6 @@ delete from analytics.user_events where id = '{E2}';
 -- U1's 2024-03-02 usage moved to 03-04 in place: both days refresh
 update billing.usage_records set usage_date = '2024-03-04';
 """
-
-
-def _last_run(env: dict[str, str]) -> dict:
-    history = Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl"
-    return json.loads(history.read_text().splitlines()[-1])
 
 
 @pytest.fixture
@@ -57,7 +51,7 @@ def test_incremental_run_reflects_changes_and_equals_full(
     insert_platform(source_url)
     run_cli("etl", "run", env=cli_env)
     live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
-    assert _last_run(cli_env)["mode"] == "full"  # nothing published yet: the first run is a full one
+    assert last_run(cli_env)["mode"] == "full"  # nothing published yet: the first run is a full one
     # A table without extract state (as after an xid epoch change) is re-read whole, yet counts no change.
     with duckdb.connect(str(live.parent / WORK_FILE)) as con:  # the ETL's working file, which the next run builds on
         con.execute("delete from meta.extract_state where table_name = 'users'")
@@ -65,7 +59,7 @@ def test_incremental_run_reflects_changes_and_equals_full(
     execute(source_url, CHANGES)
     result = run_cli("etl", "run", env=cli_env)
 
-    run = _last_run(cli_env)
+    run = last_run(cli_env)
     assert run["mode"] == "incremental" and run["status"] == "published"
     tables = run["tables"]
     assert tables["ai_generations"] == _xmin(rows_read=2, rows_changed=2, rows_deleted=1, rows=3)
@@ -124,11 +118,11 @@ def test_after_advancing_three_days_the_incremental_run_reads_only_the_change_an
     # Seed 7 has revenue shares at tiny scale, so payouts moving to paid are part of the change.
     run_cli("source", "seed", "--scale", "tiny", "--seed", "7", "--end-date", "2024-03-31", env=cli_env)
     run_cli("etl", "run", env=cli_env)
-    rows_before = {name: table["rows"] for name, table in _last_run(cli_env)["tables"].items()}
+    rows_before = {name: table["rows"] for name, table in last_run(cli_env)["tables"].items()}
     run_cli("source", "advance", "--days", "3", "--seed", "1", env=cli_env)
     run_cli("etl", "run", env=cli_env)
 
-    run = _last_run(cli_env)
+    run = last_run(cli_env)
     assert (run["mode"], run["status"]) == ("incremental", "published")
     read = sum(table["rows_read"] for table in run["tables"].values())
     changed = sum(table["rows_changed"] for table in run["tables"].values())

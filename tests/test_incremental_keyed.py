@@ -12,9 +12,9 @@ import duckdb
 
 from pipelines.fingerprints import fingerprint
 from pipelines.publish.lake import WORK_FILE, stored_fingerprints
-from tests.conftest import run_cli
+from tests.conftest import last_run, run_cli
 from tests.etl_rows import C1, G3, M1, P1, P2, U1, U2, U3, execute, insert_platform, query_warehouse
-from tests.test_incremental_marts import _full_run_beside, _last_run, _refreshed, _unequal_tables
+from tests.test_incremental_marts import _full_run_beside, _refreshed, _unequal_tables
 
 # Two chapters of our own beside the platform's (whose versions are dated by the database's clock): C3 in P1
 # (mystery), versions V1 manual 100 words, V2 an AI generation growing it to 250, V3 manual to 300; C4 in P2
@@ -87,7 +87,7 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
     execute(source_url, CHAPTERS_SQL)
     run_cli("etl", "run", env=env)
     live = Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
-    assert _refreshed(_last_run(env), "version_facts") == {"mode": "built"}
+    assert _refreshed(last_run(env), "version_facts") == {"mode": "built"}
 
     # Each change, then the rows of version_facts it must change: (old rows, new rows). One chapter each time.
     steps = [
@@ -239,7 +239,7 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
         before, rows_before = _facts(live), _rows(live)
         execute(source_url, change)
         run_cli("etl", "run", env=env)
-        run = _last_run(env)
+        run = last_run(env)
         assert (run["mode"], run["status"]) == ("incremental", "published"), name
         assert _refreshed(run, "version_facts") == facts.get(name, {"mode": "key", "keys": 1}), name
         assert _refreshed(run, "unit_economics_daily") == economics.get(name, {"mode": "skipped"}), name

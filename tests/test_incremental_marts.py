@@ -3,7 +3,6 @@ the periods the changed rows reach, and every table equals a `--full` run's on t
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +11,7 @@ import duckdb
 import pytest
 
 from pipelines.transform import runner
-from tests.conftest import copy_folder, publication_differences, run_cli, untrue_kept_fingerprints
+from tests.conftest import copy_folder, last_run, publication_differences, run_cli, untrue_kept_fingerprints
 from tests.etl_rows import G3, M1, P1, S1, U1, U2, U3, execute, insert_platform, query_warehouse
 
 # Events beside the platform's two on 2024-03-02 (E1 U1 04:30 UTC, E2 U2 10:00): one id per event, named by number.
@@ -68,11 +67,6 @@ delete from ai_processing.ai_generations where id = '{G3}';
 """
 # U3 changes, not their tier: their usage days are not reached.
 NULL_DATE = f"update users.users set created_at = null where id = '{U3}'"
-
-
-def _last_run(env: dict[str, str]) -> dict:
-    history = Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl"
-    return json.loads(history.read_text().splitlines()[-1])
 
 
 def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
@@ -156,8 +150,8 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
     execute(source_url, EVENTS_SQL)
     run_cli("etl", "run", env=env)
     live = Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
-    assert _refreshed(_last_run(env), "engagement_daily") == {"mode": "built"}
-    first_day = _snapshot_day(_last_run(env))  # the snapshot date the marts were built with
+    assert _refreshed(last_run(env), "engagement_daily") == {"mode": "built"}
+    first_day = _snapshot_day(last_run(env))  # the snapshot date the marts were built with
 
     skipped = {"mode": "skipped"}
     steps = [
@@ -197,7 +191,7 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
     for name, change, activity_days, engagement_days in steps:
         execute(source_url, change)
         run_cli("etl", "run", env=env)
-        run = _last_run(env)
+        run = last_run(env)
         assert (run["mode"], run["status"]) == ("incremental", "published"), name
         marts = {mart: _refreshed(run, mart) for mart in run["marts"]}
         if activity_days is None:  # a user's sign-up day: no event day changed

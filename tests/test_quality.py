@@ -38,7 +38,7 @@ from pipelines.run.etl import model_parameters
 from pipelines.transform import changes
 from pipelines.transform.history import update_history
 from pipelines.transform.runner import run_models
-from tests.conftest import REPO_ROOT, change_published, open_published, run_cli
+from tests.conftest import REPO_ROOT, change_published, last_run, open_published, run_cli
 
 U1, U2 = "00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-0000000000a2"
 PROVIDER, MODEL = "00000000-0000-0000-0000-0000000000b1", "00000000-0000-0000-0000-0000000000b2"
@@ -338,11 +338,6 @@ def query(env: dict[str, str], statement: str) -> list[tuple]:
         return con.execute(statement).fetchall()
     finally:
         con.close()
-
-
-def last_run(env: dict[str, str]) -> dict:
-    history = Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl"
-    return json.loads(history.read_text().splitlines()[-1])
 
 
 REVENUE_MARTS = "select * from marts.revenue_share_statements order by all"

@@ -44,11 +44,11 @@ from streamlit.testing.v1 import AppTest
 from dashboards.auth import pseudonym, pseudonymize
 from pipelines.metrics import metrics
 from tests.app_sessions import sign_in
-from tests.conftest import REPO_ROOT, change_published, cli_environment, copy_folder, run_cli
+from tests.conftest import REPO_ROOT, change_published, cli_environment, copy_folder, last_run, run_cli
 from tests.economics_dataset import ANA, ATLAS, BO, CY, DRAFT, PRO, insert_economics_platform
 from tests.etl_rows import execute, query_warehouse
 from tests.marts_dataset import uid
-from tests.test_capture import full_copy_equals, last_run
+from tests.test_capture import full_copy_equals
 
 D = Decimal
 APP = str(REPO_ROOT / "dashboards" / "app.py")
