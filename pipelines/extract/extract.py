@@ -257,14 +257,12 @@ def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: 
         f"left join {matches} as staged on staged.{key} = cast(capture_rows.{key} as {key_type}) "
         "where not capture_rows._deleted"
     )
-    changed = _count_changed(con, key, matches)
     if pending.truncated:  # every staged row not arriving again is gone: the whole staged table is read
         gone, gone_from = f"{key} not in (select {key} from incoming)", target
     else:
         gone, gone_from = f"{key} in ({captured_keys} where _deleted)", matches
-    deleted = one_row(con.execute(f"select count(*) from {gone_from} where {gone}"))[0]
-    changes.record_upserts(con, f"staging.{table.name}", matches, key)
-    changes.record(con, f"staging.{table.name}", "old", f"select * from {gone_from} where {gone}")
+    changed = changes.record_upserts(con, f"staging.{table.name}", matches, key)
+    deleted = changes.record(con, f"staging.{table.name}", "old", f"select * from {gone_from} where {gone}")
     if pending.truncated:
         con.execute(f"delete from {target}")
     else:
@@ -343,19 +341,6 @@ def _matching_staged(con: duckdb.DuckDBPyConnection, target: str, key: str, keys
     return "temp.staged_matches"
 
 
-def _count_changed(con: duckdb.DuckDBPyConnection, key: str, staged: str) -> int:
-    """Incoming rows that are new or differ from the staged row with the same key (whole rows compared); `staged`:
-    the staged table, or a copy of at least its rows with the incoming keys (`_matching_staged`)."""
-    return int(
-        one_row(
-            con.execute(
-                f"select count(*) from incoming left join {staged} as staged on staged.{key} = incoming.{key} "
-                f"where staged.{key} is null or incoming is distinct from staged"
-            )
-        )[0]
-    )
-
-
 def _replace(con: duckdb.DuckDBPyConnection, table: SourceTable) -> TableCounts:
     """Re-read the whole table; against an existing staged copy, count what actually changed."""
     target, key = f"staging.{_identifier(table.name)}", _identifier(table.key)
@@ -365,10 +350,10 @@ def _replace(con: duckdb.DuckDBPyConnection, table: SourceTable) -> TableCounts:
         rows = one_row(con.execute(f"select count(*) from {target}"))[0]
         return TableCounts(rows_read=rows, rows_changed=rows, rows_deleted=0, rows=rows, capture_method=FULL)
     rows_read = _fetch_incoming(con, table.select())
-    changed = _count_changed(con, key, target)
-    deleted = one_row(con.execute(f"select count(*) from {target} as staged anti join incoming using ({key})"))[0]
-    changes.record_upserts(con, f"staging.{table.name}", target, key)
-    changes.record(con, f"staging.{table.name}", "old", f"select * from {target} anti join incoming using ({key})")
+    changed = changes.record_upserts(con, f"staging.{table.name}", target, key)
+    deleted = changes.record(
+        con, f"staging.{table.name}", "old", f"select * from {target} anti join incoming using ({key})"
+    )
     con.execute(f"create or replace table {target} as select * from incoming")
     con.execute("drop table incoming")
     return TableCounts(
@@ -385,8 +370,7 @@ def _apply_changes(con: duckdb.DuckDBPyConnection, table: SourceTable, *, since_
     target, key = f"staging.{_identifier(table.name)}", _identifier(table.key)
     rows_read = _fetch_incoming(con, table.select(changed_since_xid=since_xid))
     matches = _matching_staged(con, target, key, f"select {key} from incoming")
-    changed = _count_changed(con, key, matches)
-    changes.record_upserts(con, f"staging.{table.name}", matches, key)
+    changed = changes.record_upserts(con, f"staging.{table.name}", matches, key)
     con.execute(f"delete from {target} where {key} in (select {key} from incoming)")
     con.execute(f"insert into {target} select * from incoming")
     con.execute(f"drop table incoming; drop table {matches}")

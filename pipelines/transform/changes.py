@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from pipelines.queries import sql_template
+from pipelines.queries import one_row, sql_template
 
 _PREFIX = "changes_"
 # The schemas the marts are built from and into: every write a run makes in them is in its change sets.
@@ -79,22 +79,25 @@ def everything(con: duckdb.DuckDBPyConnection, table: str) -> None:
 
 def record(
     con: duckdb.DuckDBPyConnection, table: str, version: str, select: str, params: dict[str, object] | None = None
-) -> None:
+) -> int:
     """Add rows (a SELECT of the table's columns, in order, binding `params`) as version 'old' or 'new' of changed
-    rows of `table`."""
+    rows of `table`; returns how many."""
     target = change_table(table)
     if target in _change_tables(con):
-        con.execute(f"insert into {target} select '{version}' as _version, * from ({select})", params or {})
-    else:
-        con.execute(f"create temp table {target} as select '{version}' as _version, * from ({select})", params or {})
-        con.execute("insert into changes_recorded values ($name)", {"name": target})
+        added = con.execute(f"insert into {target} select '{version}' as _version, * from ({select})", params or {})
+        return int(one_row(added)[0])
+    created = f"create temp table {target} as select '{version}' as _version, * from ({select})"
+    # (counted before the next statement replaces the connection's result)
+    rows = int(one_row(con.execute(created, params or {}))[0])
+    con.execute("insert into changes_recorded values ($name)", {"name": target})
+    return rows
 
 
-def record_upserts(con: duckdb.DuckDBPyConnection, table: str, staged: str, key: str) -> None:
+def record_upserts(con: duckdb.DuckDBPyConnection, table: str, staged: str, key: str) -> int:
     """Before temp table `incoming` is upserted into the staged table: its rows that are new or differ (new
     versions) and the staged rows they replace (old versions). `staged`: the staged table, or a copy of at least its
-    rows with the incoming keys."""
-    record(
+    rows with the incoming keys. Returns how many incoming rows are new or differ."""
+    changed = record(
         con,
         table,
         "new",
@@ -108,6 +111,7 @@ def record_upserts(con: duckdb.DuckDBPyConnection, table: str, staged: str, key:
         f"select staged.* from {staged} as staged inner join incoming on staged.{key} = incoming.{key} "
         "where incoming is distinct from staged",
     )
+    return changed
 
 
 def record_diff(con: duckdb.DuckDBPyConnection, table: str, before: str, after: str) -> int:
