@@ -10,6 +10,7 @@ names in lower case without the prefix (`source_url = "..."`, `home = "/srv/eboo
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -58,6 +59,20 @@ def setting(name: str, default: str | None = None) -> str | None:
         return value
     configured = _file_settings(settings_file()).get(name.lower())
     return default if configured is None or configured == "" else str(configured)  # 0 is a value, not unset
+
+
+_SIZE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def size_setting(name: str, default: str) -> str:
+    """`setting(name)` as a size DuckDB reads (e.g. `1GB`, `512MiB`); a one-line error naming it otherwise (DuckDB's
+    own would blame the database it was opening)."""
+    value = setting(name, default)
+    if not _SIZE.fullmatch(value.strip()):
+        raise UserError(
+            f"EBOOK_ANALYTICS_{name.upper()} is {value!r}; set it to a size such as 1GB or 512MiB (default {default})"
+        )
+    return value.strip()
 
 
 def whole_number_setting(name: str, default: int, unit: str, *, minimum: int = 0, maximum: int | None = None) -> int:

@@ -14,6 +14,7 @@ the warehouse holds none, and read-only connections can create them.
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.config import paths, setting
+from pipelines.config import paths, size_setting
 from pipelines.duckdb_extensions import CONNECT_CONFIG
 from pipelines.errors import UserError, first_line
 from pipelines.publish import lake
@@ -43,13 +44,15 @@ def connect(
     *,
     read_only: bool = False,
     memory_limit: str | None = None,
+    spill_limit: str | None = None,
     as_of: str | None = None,
     copies: bool = False,
     reads: Iterable[str] = (),
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse; days are UTC calendar days, so the session time zone is UTC.
 
-    `memory_limit` (e.g. "1GB") caps DuckDB's buffer pool; beyond it DuckDB spills to a temp folder beside the file.
+    `memory_limit` (e.g. "1GB") caps DuckDB's buffer pool; beyond it DuckDB spills to a temp folder beside the file,
+    at most `spill_limit` (DuckDB's default: 90% of the free disk).
     `copies` (a published warehouse, read-only): for a long-lived reader making many queries of the house's own SQL
     (the dashboards), the latest publication's small tables are read from an in-memory copy made once per process,
     each when a session first declares it reads it: the session's SQL statements `reads` (`lake.open_publication`,
@@ -66,7 +69,11 @@ def connect(
     if read_only and not path.exists():
         raise UserError(f"no warehouse at {path}; run `ebook-analytics etl run` first")
     try:
-        config = {**CONNECT_CONFIG, **({"memory_limit": memory_limit} if memory_limit else {})}
+        config = {
+            **CONNECT_CONFIG,
+            **({"memory_limit": memory_limit} if memory_limit else {}),
+            **({"max_temp_directory_size": spill_limit} if spill_limit else {}),
+        }
         con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
         raise UserError(f"cannot open the warehouse {path}: {first_line(exc)}") from exc
@@ -80,7 +87,14 @@ def connect(
 
 def work_memory_limit() -> str:
     """DuckDB's buffer pool for building and checking the warehouse (setting `etl_memory_limit`); it spills beyond."""
-    return setting("etl_memory_limit", DEFAULT_MEMORY_LIMIT)
+    return size_setting("etl_memory_limit", DEFAULT_MEMORY_LIMIT)
+
+
+def work_spill_limit(folder: Path) -> str:
+    """How much a build may spill beyond `work_memory_limit()` into `folder` (setting `etl_spill_limit`): by default
+    half the space free there when the run starts. DuckDB's own default, 90% of it, lets one runaway query fill the
+    disk the embedded source, the lake and the dashboards share before the run fails."""
+    return size_setting("etl_spill_limit", f"{shutil.disk_usage(folder).free // 2 // 2**20}MiB")
 
 
 @contextmanager

@@ -199,6 +199,23 @@ def test_failed_or_killed_run_leaves_the_published_file_byte_identical(
     assert bad_url.stderr.startswith("error: source URL 'mysql://u@h/db' is not a PostgreSQL URL; use postgresql://")
     assert bad_url.stderr.count("\n") == 1
 
+    # A build beyond its memory and spill limits, or a limit that is no size, fails in one line that names them.
+    for limits, expected in (
+        (
+            {"EBOOK_ANALYTICS_ETL_MEMORY_LIMIT": "2MB", "EBOOK_ANALYTICS_ETL_SPILL_LIMIT": "1KB"},
+            "error: the run needs more than etl_memory_limit 2MB and etl_spill_limit 1KB (spill in ",
+        ),
+        (
+            {"EBOOK_ANALYTICS_ETL_SPILL_LIMIT": "lots"},
+            "error: EBOOK_ANALYTICS_ETL_SPILL_LIMIT is 'lots'; set it to a size such as 1GB",
+        ),
+    ):
+        beyond = run_cli("etl", "run", "--full", env={**cli_env, **limits}, check=False)
+        assert beyond.returncode == 1 and beyond.stderr.count("\n") == 1
+        assert beyond.stderr.startswith(expected), beyond.stderr
+        assert sha256(live) == before
+    assert runs(cli_env)[-1]["status"] == "failed"
+
     empty = create_database()  # reachable, but without the platform schema
     missing = run_cli("etl", "run", env={**cli_env, "EBOOK_ANALYTICS_SOURCE_URL": empty}, check=False)
     assert missing.returncode == 1

@@ -268,10 +268,12 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> Iterator[
     tables = [table for table in load_tables() if not (options.redact_pii and table.pii)]
     _check_source_schema(url, tables)
 
-    with _building(live):
-        con = _open_work(lake.work_file(), published, usable=usable, full=record.mode == "full")
+    work = lake.work_file()
+    limits = _Limits(memory=warehouse.work_memory_limit(), spill=warehouse.work_spill_limit(work.parent))
+    with _building(live, limits):
+        con = _open_work(work, published, limits, usable=usable, full=record.mode == "full")
     with closing(con):
-        with _building(live):
+        with _building(live, limits):
             extraction = _build(
                 record,
                 con,
@@ -310,10 +312,18 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> Iterator[
         yield con
 
 
+@dataclass(frozen=True)
+class _Limits:
+    """What a build may use: DuckDB's memory (setting `etl_memory_limit`) and its spill beyond (`etl_spill_limit`)."""
+
+    memory: str
+    spill: str
+
+
 @contextmanager
-def _building(live: Path) -> Iterator[None]:
-    """A full disk or an unwritable folder while building is the user's to fix, and leaves the live warehouse as it
-    was: one line saying so."""
+def _building(live: Path, limits: _Limits) -> Iterator[None]:
+    """A full disk, an unwritable folder or a build beyond its `limits` is the user's to fix, and leaves the live
+    warehouse as it was: one line saying so."""
     try:
         yield
     except OSError as exc:
@@ -324,6 +334,13 @@ def _building(live: Path) -> Iterator[None]:
     except duckdb.IOException as exc:
         raise UserError(
             f"cannot write the warehouse in {live.parent}: {first_line(exc)}; free disk space or fix its permissions "
+            "(the live warehouse is unchanged)"
+        ) from exc
+    except duckdb.OutOfMemoryException as exc:
+        raise UserError(
+            f"the run needs more than etl_memory_limit {limits.memory} and etl_spill_limit {limits.spill} (spill in "
+            f"{live.parent}): {first_line(exc)}; raise "
+            "EBOOK_ANALYTICS_ETL_MEMORY_LIMIT or EBOOK_ANALYTICS_ETL_SPILL_LIMIT, or free disk space "
             "(the live warehouse is unchanged)"
         ) from exc
 
@@ -339,7 +356,9 @@ def _live_is_usable(live: Path, *, rebuild: bool) -> bool:
         return False
 
 
-def _open_work(work: Path, published: lake.Lake, *, usable: bool, full: bool) -> duckdb.DuckDBPyConnection:
+def _open_work(
+    work: Path, published: lake.Lake, limits: _Limits, *, usable: bool, full: bool
+) -> duckdb.DuckDBPyConnection:
     """The working file, equal to the last publication (restored from the lake when a run left it dirty), or a
     fresh file for a full run (which keeps what the old file knew of the lake, `_Carried`)."""
     carried = _Carried()
@@ -348,11 +367,11 @@ def _open_work(work: Path, published: lake.Lake, *, usable: bool, full: bool) ->
         for stale in (work, work.with_name(work.name + ".wal")):
             stale.unlink(missing_ok=True)
     try:
-        con = warehouse.connect(work, memory_limit=warehouse.work_memory_limit())
+        con = warehouse.connect(work, memory_limit=limits.memory, spill_limit=limits.spill)
     except UserError:  # an unreadable working file: it is only a cache of the lake
         for stale in (work, work.with_name(work.name + ".wal")):
             stale.unlink(missing_ok=True)
-        con = warehouse.connect(work, memory_limit=warehouse.work_memory_limit())
+        con = warehouse.connect(work, memory_limit=limits.memory, spill_limit=limits.spill)
     try:
         if not full:
             con.execute(f"set checkpoint_threshold = '{INCREMENTAL_CHECKPOINT_THRESHOLD}'")
@@ -623,7 +642,7 @@ def _extract(con: duckdb.DuckDBPyConnection, tables: list[SourceTable], plan: ca
     try:
         return extract(con, tables, plan, url)
     except (duckdb.Error, psycopg.Error) as exc:
-        if isinstance(exc, duckdb.Error) and _is_local_write_failure(exc):
+        if isinstance(exc, duckdb.Error) and _is_local_failure(exc):
             raise
         raise UserError(
             f"reading the source database at {redact(url)} failed: {first_line(exc)}; check that it is up and rerun "
@@ -631,11 +650,12 @@ def _extract(con: duckdb.DuckDBPyConnection, tables: list[SourceTable], plan: ca
         ) from exc
 
 
-def _is_local_write_failure(exc: duckdb.Error) -> bool:
-    """DuckDB reports a full disk or an unwritable file as an IOException naming the OS error."""
-    text = str(exc)
-    return isinstance(exc, duckdb.IOException) and any(
-        reason in text for reason in ("No space left", "Permission denied", "Read-only file system", "Disk quota")
+def _is_local_failure(exc: duckdb.Error) -> bool:
+    """Whether the build failed here, not at the source: out of memory and spill, or a full disk or an unwritable
+    file (an IOException naming the OS error)."""
+    reasons = ("No space left", "Permission denied", "Read-only file system", "Disk quota")
+    return isinstance(exc, duckdb.OutOfMemoryException) or (
+        isinstance(exc, duckdb.IOException) and any(reason in str(exc) for reason in reasons)
     )
 
 
