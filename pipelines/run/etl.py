@@ -664,6 +664,8 @@ def model_parameters(snapshot_at: datetime) -> dict[str, object]:
     return {
         "snapshot_at": snapshot_at,
         "snapshot_date": snapshot_at.astimezone(UTC).date(),
+        # (a monthly mart binding the month, not the day, refreshes by what changed on days the month does not turn)
+        "snapshot_month": snapshot_at.astimezone(UTC).date().replace(day=1),
         "resubscribe_window_days": _resubscribe_window_days(),
     }
 

@@ -15,7 +15,7 @@ projects as (
 ),
 
 snapshot_month as (
-    select date_trunc('month', $snapshot_date::date)::date as month
+    select $snapshot_month::date as month
 ),
 
 -- Live at some point in month M: created before M ended and not cancelled before M began.
