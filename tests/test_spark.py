@@ -44,13 +44,15 @@ MARTS = sorted(model.name for model in load_models())
 
 
 @pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
-    """One local Spark session for the whole test session."""
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One local Spark session for the whole test session; the databases the tests create go to a temporary folder
+    (Spark's default is `spark-warehouse/` in the directory it starts in: the checkout)."""
     try:
         check_prerequisites()
     except UserError as exc:  # tests/run.sh installs Java; only a failed installation gets here
         pytest.skip(f"Spark cannot start here: {exc}")
-    with spark_session(SMALL_DATA) as session:
+    warehouse_dir = tmp_path_factory.mktemp("spark-warehouse")
+    with spark_session({**SMALL_DATA, "spark.sql.warehouse.dir": str(warehouse_dir)}) as session:
         yield session
 
 

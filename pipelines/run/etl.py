@@ -595,8 +595,9 @@ def _known_since_published(
     (`published`: its tables' fingerprints then; restored otherwise, which forgets them) and every write of a run to
     the house schemas is in its change sets (the marts refresh by them): a table the run left alone keeps its
     published fingerprint, and one whose changed rows it recorded has the published one changed by them
-    (`after_change_set`), taken when its row count agrees (a count is free; a table changed beyond its change set
-    is then scanned, compared whole at the publish, and its changed-row checks run whole)."""
+    (`after_change_set`), taken when its row count agrees (a count is free): a change set missing an insert or a
+    delete shows there, and the table is then scanned (compared whole at the publish, its changed-row checks run
+    whole). The incremental-equals-full tests compare every fingerprint so kept with a scan."""
     known = {}
     for table, fingerprint in published.items():
         name = f"{table[0]}.{table[1]}"
