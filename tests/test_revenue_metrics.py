@@ -257,10 +257,17 @@ def test_intervals_keep_the_state_in_force(runs):
 def test_a_plan_changed_in_place_keeps_each_month_on_the_plan_it_had(create_database, schema_template, tmp_path):
     """Eve's yearly plan and Bea's Basic become Pro (30.00 a month) in place, between two runs today. Each month end
     keeps the plan in force then: Pro Yearly, which no subscription has any more, keeps its months (so the MRR marts
-    agree and publish); the move is neither new nor churned; Bea's trial stays a trial of Basic."""
+    agree and publish); the move is neither new nor churned; Bea's trial stays a trial of Basic. A new user, whose
+    first tier version is in force since -infinity, reaches the margin's months from its first one (not from
+    -infinity: the refresh by month would fail)."""
 
     def change_plans(url: str) -> None:
         with psycopg.connect(url) as conn:
+            conn.execute(
+                "insert into users.users (id, email, first_name, tier, created_at)"
+                " values (%s, 'kim@example.com', 'Kim', 'basic', '2024-01-01 00:00+00')",
+                (uid("user", 40),),
+            )
             for n in (3, 6):  # Bea's, Eve's
                 conn.execute(
                     "update billing.user_subscriptions set plan_id = %s, amount = 30.00 where id = %s",

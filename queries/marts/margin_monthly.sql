@@ -21,7 +21,7 @@ complete_months as (
                 (select min(valid_from) from intervals where mrr_usd > 0),
                 (select min(created_at) from generations)
             )),
-            date_trunc('month', $snapshot_date::date)::timestamptz - interval 1 month,
+            $snapshot_month::date::timestamptz - interval 1 month,
             interval 1 month
         )) as month
     ) as months
