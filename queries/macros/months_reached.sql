@@ -6,8 +6,8 @@ create or replace temp macro months_reached(from_ts, to_ts, unbounded_months) as
 case
     when isinf(from_ts) then unbounded_months
     else generate_series(
-        date_trunc('month', from_ts - interval 1 microsecond),
-        least(case when isinf(to_ts) then now() else to_ts end, now()),
-        interval 1 month
-    )
+            date_trunc('month', from_ts - interval 1 microsecond),
+            least(case when isinf(to_ts) then now() else to_ts end, now()),
+            interval 1 month
+        )
 end;
