@@ -516,6 +516,20 @@ def test_scheduled_runs_go_on_after_a_failed_run(
     assert costs(warehouse_of(env)) == COSTS_AFTER_MORE
 
 
+def test_sigterm_lets_the_run_in_progress_publish_then_stops_the_schedule(published: dict[str, str]):
+    env = published
+    scheduler = paused_run("transform", "--every", "1h", env=env, seconds=3)
+    os.kill(scheduler.pid, signal.SIGTERM)  # as `systemctl stop` or `docker stop` would, mid-run
+    result = finish(scheduler, timeout=60)  # not the hour until the next tick
+
+    assert result.returncode == 0, result.stderr
+    assert [run["status"] for run in runs(env)] == ["published", "published"]
+    assert costs(warehouse_of(env)) == COSTS_AFTER_MORE
+    log = re.findall(r"^\S+Z (run \d+: \w+|stopped: SIGTERM)", result.stdout, flags=re.MULTILINE)
+    assert log == ["run 1: published", "stopped: SIGTERM"]
+    assert result.stdout.rstrip().endswith("1 scheduled runs, 0 not published")
+
+
 # project_id -> (total_words, chapters_completed, ai_generated_percentage)
 METRICS = {"d1": (400, 1, Decimal("75.00")), "d2": (50, 1, Decimal("0.00"))}
 REWRITE = """

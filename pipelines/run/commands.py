@@ -45,7 +45,7 @@ def define_etl(etl: argparse.ArgumentParser) -> None:
         type=parse_interval,
         metavar="INTERVAL",
         help="keep running, one run every INTERVAL (90s, 15m, 1h); a failed run is logged and retried "
-        "at the next tick (docs/operations.md)",
+        "at the next tick; SIGTERM stops it once the run in progress has finished (docs/operations.md)",
     )
     run.add_argument("--max-runs", type=int, metavar="N", help="with --every: stop after N runs")
     run.set_defaults(func=_run)
