@@ -144,6 +144,23 @@ def test_changes_arrive_exactly_and_equal_a_full_run(captured: dict[str, str], s
     # the slot moved on to exactly what the warehouse holds
     slot, lsn = slot_position(env)
     assert confirmed_lsn(source_url, slot) == lsn
+
+    # Deleted and inserted again under the same key: the staged row is replaced, not doubled (an insert is known
+    # to be new only when it is its key's first change since the last run).
+    apply(
+        source_url,
+        (
+            f"delete from analytics.user_events where id = '{E1}'",
+            f"""insert into analytics.user_events (id, user_id, event_type, timestamp)
+                values ('{E1}', '{U1}', 'logout', '2024-03-02 06:00:00+00')""",
+        ),
+    )
+    run_cli("etl", "run", env=env)
+    assert counts(last_run(env), "user_events") == {"rows_read": 2, "rows_changed": 1, "rows_deleted": 0}
+    assert query_warehouse(live, "select id::varchar, event_type from staging.user_events order by id") == [
+        (E1, "logout"),
+        (E3, "login"),
+    ]
     # nothing to read the next time
     run_cli("etl", "run", env=env)
     assert sum(table["rows_read"] for table in last_run(env)["tables"].values()) == 0

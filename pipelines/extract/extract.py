@@ -56,6 +56,9 @@ class _Pending:
     rows: dict[str, Row | None] = field(default_factory=dict)
     truncated: bool = False
     read: int = 0
+    # Keys whose first change since the staged position is an insert: not staged (the stream is exact from that
+    # position and the key is unique at the source), so nothing staged needs looking up for them.
+    inserted: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -176,11 +179,14 @@ def _fold_one(pending: _Pending, table: SourceTable, change: Change) -> None:
     pending.read += 1
     if change.kind == "truncate":
         pending.rows.clear()
+        pending.inserted.clear()
         pending.truncated = True
         return
     assert change.row is not None
     key = change.row[table.key]
     assert key is not None
+    if change.kind == "insert" and key not in pending.rows and not pending.truncated:
+        pending.inserted.add(key)
     if change.kind == "delete":
         pending.rows[key] = None
         return
@@ -229,6 +235,7 @@ def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: 
     arrow = pa.table(
         {
             "_deleted": pa.array([values is None for _, values in rows], pa.bool_()),
+            "_new": pa.array([key_text in pending.inserted for key_text, _ in rows], pa.bool_()),
             "_unchanged": pa.array(
                 [[c for c, v in (values or {}).items() if v == UNCHANGED] for _, values in rows], pa.list_(pa.string())
             ),
@@ -243,8 +250,10 @@ def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: 
     )
     con.register("capture_rows", arrow)
     key_type = types[table.key]
-    captured_keys = f"select cast({key} as {key_type}) from capture_rows"
-    matches = _matching_staged(con, target, key, captured_keys)
+    # The arriving keys that may be staged; a day of inserts (most of the events) then reads no staged key column.
+    staged_keys = f"select cast({key} as {key_type}) from capture_rows where not _new"
+    may_be_staged = len(rows) > len(pending.inserted)
+    matches = _matching_staged(con, target, key, staged_keys if may_be_staged else None)
     # Values arrive as PostgreSQL's text output, cast to the staged types; an unchanged TOASTed value keeps the
     # staged one.
     selected = ", ".join(
@@ -260,13 +269,13 @@ def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: 
     if pending.truncated:  # every staged row not arriving again is gone: the whole staged table is read
         gone, gone_from = f"{key} not in (select {key} from incoming)", target
     else:
-        gone, gone_from = f"{key} in ({captured_keys} where _deleted)", matches
+        gone, gone_from = f"{key} in ({staged_keys} and _deleted)", matches
     changed = changes.record_upserts(con, f"staging.{table.name}", matches, key)
     deleted = changes.record(con, f"staging.{table.name}", "old", f"select * from {gone_from} where {gone}")
     if pending.truncated:
         con.execute(f"delete from {target}")
-    else:
-        con.execute(f"delete from {target} where {key} in ({captured_keys})")
+    elif may_be_staged:
+        con.execute(f"delete from {target} where {key} in ({staged_keys})")
     con.execute(f"insert into {target} select * from incoming")
     con.execute(f"drop table incoming; drop table {matches}")
     con.unregister("capture_rows")
@@ -331,13 +340,15 @@ def _fetch_incoming(con: duckdb.DuckDBPyConnection, query: str) -> int:
     return int(one_row(con.execute("select count(*) from incoming"))[0])
 
 
-def _matching_staged(con: duckdb.DuckDBPyConnection, target: str, key: str, keys: str) -> str:
-    """The staged rows whose key is among `keys` (a SELECT), copied into a temp table whose name it returns.
+def _matching_staged(con: duckdb.DuckDBPyConnection, target: str, key: str, keys: str | None) -> str:
+    """The staged rows whose key is among `keys` (a SELECT; None: no key can be staged), copied into a temp table
+    whose name it returns.
 
     A change compares the arriving rows with the staged rows of their keys several times (which are new, which
     differ, the old versions); each comparison would scan every column of the whole staged table, where this one
     reads its key column (medium, 240 rows into 3.9M events: 0.30 s a comparison, 0.14 s the copy)."""
-    con.execute(f"create or replace temp table staged_matches as select * from {target} where {key} in ({keys})")
+    matching = f"where {key} in ({keys})" if keys is not None else "limit 0"
+    con.execute(f"create or replace temp table staged_matches as select * from {target} {matching}")
     return "temp.staged_matches"
 
 
