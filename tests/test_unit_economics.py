@@ -292,6 +292,27 @@ def test_changes_refresh_the_days_they_reach_and_equal_a_full_run(
             update content.chapters set word_count = 900 where id = '{uid("chapter", 41)}';""",
             ["2024-02-10", "2024-03-01"],
         ),
+        # Cy's generation 43 now names Draft, then Draft is deleted behind the generations' constraints (dropped: a
+        # project no longer staged is only a warning for them) and its chapters go with it. No staged owner and no
+        # statement: the author is the first (by id) of those who generated on it, Ana (44) before Cy (43), on both
+        # days; Cy's own day would fall to Cy were only each generation's asker counted.
+        (
+            "unstaged",
+            f"""update ai_processing.ai_generations set project_id = '{DRAFT}' where id = '{uid("generation", 43)}';
+            do $$ declare fk record; begin
+                for fk in select conrelid::regclass as tbl, conname from pg_constraint
+                    where contype = 'f' and conparentid = 0
+                    and (conrelid = 'ai_processing.ai_generations'::regclass
+                    or (confrelid = 'content.projects'::regclass and conrelid <> 'content.chapters'::regclass)) loop
+                    execute format('alter table %s drop constraint %I', fk.tbl, fk.conname);
+                end loop; end $$;
+            delete from content.projects where id = '{DRAFT}';""",
+            ["2024-02-10", "2024-02-20"],
+        ),
+    ]
+    draft_rows = [
+        (date(2024, 2, 10), str(ANA), "unknown", "never published", "Pro", 1, Decimal("0.500000")),
+        (date(2024, 2, 20), str(ANA), "unknown", "never published", "Pro", 1, Decimal("3.250000")),
     ]
     for name, change, days in steps:
         execute(url, change)
@@ -299,3 +320,11 @@ def test_changes_refresh_the_days_they_reach_and_equal_a_full_run(
         refreshed = last_run(env)["marts"]["unit_economics_daily"]
         assert (refreshed["mode"], refreshed["periods"]) == ("day", days), name
         full_copy_equals(env, tmp_path / name)
+        if name == "unstaged":
+            rows = query_warehouse(
+                Path(env["EBOOK_ANALYTICS_WAREHOUSE"]),
+                "select day, author_id::varchar, genre, cohort, plan, generations, ai_cost_usd "
+                "from marts.unit_economics_daily where project_id = $draft order by day",
+                {"draft": DRAFT},
+            )
+            assert rows == draft_rows, name
