@@ -14,6 +14,7 @@ from dashboards import charts
 from pipelines import warehouse
 from pipelines.metrics.query import query_metrics
 from pipelines.queries import sql_file
+from pipelines.transform.contracts import load_contracts
 from pipelines.transform.runner import REFRESH_WINDOW
 from tests.conftest import REPO_ROOT
 
@@ -98,6 +99,16 @@ def test_a_refresh_of_some_days_builds_only_the_sessions_that_may_start_on_them(
         assert [row[0] for row in con.execute(everything_built, window).fetchall()] == sessions, day
         whole = con.execute("from marts.session_facts where day = $day order by session_id", {"day": day}).fetchall()
         assert con.execute(model, {**window, "day": day}).fetchall() == whole, day
+
+
+@pytest.mark.fast
+def test_the_reconciliation_counts_the_sessions_with_a_start(con: duckdb.DuckDBPyConnection) -> None:
+    """The contract's `sessions_match_source` counts, from staging alone, the sessions the mart keeps: s1, s2, s3
+    and s6 (a sign-in time), s4 (none, but events); not s5 (neither)."""
+    (contract,) = [contract for contract in load_contracts() if contract.name == "session_facts"]
+    (reconciliation,) = [r for r in contract.reconcile if r.name == "sessions_match_source"]
+    assert con.execute(reconciliation.source).fetchone() == (5,)
+    assert con.execute(f"select {reconciliation.mart} from marts.session_facts").fetchone() == (5,)
 
 
 @pytest.mark.fast

@@ -42,7 +42,7 @@ from pipelines.publish.writeback import WriteBackCounts, read_changed_chapters, 
 from pipelines.queries import registered, sql_file
 from pipelines.run import hooks
 from pipelines.transform import changes
-from pipelines.transform.history import carry_over, update_history
+from pipelines.transform.history import carry_over, history_tables_of, update_history
 from pipelines.transform.lineage import WRITEBACK, lineage
 from pipelines.transform.runner import Refreshed, mapped_inputs, run_models
 from pipelines.transform.spark import check_prerequisites as check_spark_prerequisites
@@ -479,12 +479,14 @@ def _build(
         record.tables = {name: counts.as_dict() for name, counts in extraction.tables.items()}
         with record.step("history"):
             if usable and record.mode == "full":
+                carried = lake.schema_tables(published, "history")
                 with lake.attached(con, published, read_only=True):
-                    carry_over(con, lake.LAKE_ALIAS)
+                    carry_over(con, lake.LAKE_ALIAS, carried)
             elif not usable and (legacy := lake.legacy_warehouse(live)) is not None:
                 # The first run after the upgrade to the lake: the source cannot give the history back.
                 with lake.legacy_attached(con, legacy) as alias:
-                    carried = carry_over(con, alias)
+                    carried = history_tables_of(con, alias)
+                    carry_over(con, alias, carried)
                 print(f"carried {len(carried)} history table(s) over from the earlier warehouse file {legacy}")
             reached = _history_reached(con, record)
             with nullcontext() if reached is None else changes.history_diff(con, reached, mapped_inputs()):

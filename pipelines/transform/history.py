@@ -99,22 +99,23 @@ def _rows_written(con: duckdb.DuckDBPyConnection, insert: str, snapshot_at: date
     return int(row[0]) if row else 0
 
 
-def carry_over(con: duckdb.DuckDBPyConnection, published: str) -> list[str]:
-    """Copy the history tables of the attached publication (catalog `published`) into a fresh build
-    (`etl run --full`); returns the tables copied."""
-    tables = [
-        name
-        for (name,) in con.execute(
-            "select table_name from information_schema.tables "
-            "where table_catalog = $catalog and table_schema = 'history' order by table_name",
-            {"catalog": published},
-        ).fetchall()
-    ]
+def carry_over(con: duckdb.DuckDBPyConnection, published: str, tables: Collection[str]) -> None:
+    """Copy the history `tables` of the attached publication (catalog `published`) into a fresh build
+    (`etl run --full`)."""
     con.execute("create schema if not exists history")
     for name in tables:
         table = _identifier(name, "history table of the live warehouse")
         con.execute(f"create or replace table history.{table} as select * from {published}.history.{table}")
-    return tables
+
+
+def history_tables_of(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
+    """The history tables of the attached DuckDB file `catalog` (a warehouse from before the lake)."""
+    rows = con.execute(
+        "select table_name from information_schema.tables "
+        "where table_catalog = $catalog and table_schema = 'history' order by table_name",
+        {"catalog": catalog},
+    ).fetchall()
+    return [name for (name,) in rows]
 
 
 def quoted_path(path: Path) -> str:
