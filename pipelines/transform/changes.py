@@ -117,12 +117,29 @@ def record_upserts(con: duckdb.DuckDBPyConnection, table: str, staged: str, key:
 def record_diff(con: duckdb.DuckDBPyConnection, table: str, before: str, after: str) -> int:
     """The rows only in `before` (old) and only in `after` (new), two SELECTs of the same columns, as multisets
     (EXCEPT ALL each way); returns how many."""
-    difference = sql_template("marts_refresh/row_hash_difference", before=before, after=after)
-    con.execute(f"create or replace temp table diff_hashes as {difference}")
-    for version, rows, sign in (("old", before, 1), ("new", after, -1)):
-        beyond = sql_template("marts_refresh/diff_rows", rows=rows, difference="diff_hashes")
-        record(con, table, version, beyond, {"sign": sign})
+    _record_difference(con, table, before, after, hashes="diff_hashes")
     con.execute("drop table diff_hashes")
+    return recorded_rows(con, table)
+
+
+def _record_difference(con: duckdb.DuckDBPyConnection, table: str, before: str, after: str, hashes: str) -> None:
+    """`record_diff`, leaving the differing row hashes in the temp table `hashes`."""
+    difference = sql_template("marts_refresh/row_hash_difference", before=before, after=after)
+    con.execute(f"create or replace temp table {hashes} as {difference}")
+    for version, rows, sign in (("old", before, 1), ("new", after, -1)):
+        beyond = sql_template("marts_refresh/diff_rows", rows=rows, difference=hashes)
+        record(con, table, version, beyond, {"sign": sign})
+
+
+def replace_differing_rows(con: duckdb.DuckDBPyConnection, table: str, rebuilt: str) -> int:
+    """Make `table` equal the temp table `rebuilt` (the same columns) by replacing only the rows that differ, which
+    are recorded as its change set (as `record_diff` records them); returns how many. Every row of a hash whose
+    copies differ in number is deleted and inserted again from `rebuilt` (equal rows are never told apart)."""
+    _record_difference(con, table, f"from {table}", f"from temp.{rebuilt}", hashes="replaced_hashes")
+    hashes = "(select row_hash from temp.replaced_hashes)"
+    con.execute(f"delete from {table} as stale where hash(stale) in {hashes}")
+    con.execute(f"insert into {table} from temp.{rebuilt} as fresh where hash(fresh) in {hashes}")
+    con.execute("drop table temp.replaced_hashes")
     return recorded_rows(con, table)
 
 

@@ -115,7 +115,6 @@ def run_models(
     con.execute(_PARAMETERS_TABLE)
     timings: dict[str, float] = {}
     contracts = {contract.name: contract for contract in load_contracts()}
-    mapped = mapped_inputs()
     changed = set(changes.changed) if changes is not None else set()
     reached = _Reached(con)
     try:
@@ -130,13 +129,12 @@ def run_models(
                     change_sets.everything(con, f"marts.{model.name}")
                     changed.add(f"marts.{model.name}")
             else:
-                diff = f"marts.{model.name}" in mapped
-                outcome = _refresh(con, model, body, bound, contracts[model.name], changed, reached, diff=diff)
-                if outcome.mode == "whole" and not diff:
-                    change_sets.everything(con, f"marts.{model.name}")
-                    changed.add(f"marts.{model.name}")
-                elif outcome.mode != "skipped" and change_sets.recorded_rows(con, f"marts.{model.name}"):
-                    changed.add(f"marts.{model.name}")
+                outcome = _refresh(con, model, body, bound, contracts[model.name], changed, reached)
+                table = f"marts.{model.name}"
+                if outcome.mode != "skipped" and (
+                    change_sets.changed_everywhere(con, table) or change_sets.recorded_rows(con, table)
+                ):
+                    changed.add(table)
             if _built_from(bound) and outcome.mode != "skipped":
                 _record_parameters(con, model.name, bound)
             timings[model.name] = time.perf_counter() - started
@@ -170,8 +168,6 @@ def _refresh(
     contract: MartContract,
     changed: set[str],
     reached: _Reached,
-    *,
-    diff: bool,
 ) -> Refreshed:
     from pipelines.transform.lineage import lineage  # lineage reads the models of this module
 
@@ -193,7 +189,7 @@ def _refresh(
         unmapped = [name for name in unmapped if name in inputs]
     if refresh.by == "whole" or volatile or unmapped:
         reason = volatile or ("" if refresh.by == "whole" else f"{unmapped[0]} changed")
-        _rebuild_whole(con, model, body, bound, diff=diff)
+        _rebuild_whole(con, model, body, bound)
         return Refreshed("whole", reason=reason)
     reaching = {name: mapped[name] for name in sorted(inputs)}
     if refresh.by == "key":
@@ -201,7 +197,7 @@ def _refresh(
         if not keys:
             return Refreshed("skipped", reason="no key reached")
         if len(keys) > MAX_KEYS:
-            _rebuild_whole(con, model, body, bound, diff=diff)
+            _rebuild_whole(con, model, body, bound)
             return Refreshed("whole", reason=f"{len(keys)} keys reached")
         # An IN list of bound parameters, one per key: DuckDB pushes it below the model's windows (partitioned by
         # the key) to the scan, where it becomes a hash join, so only the reached keys are computed. An IN subquery
@@ -423,18 +419,25 @@ def _affected_keys(con: duckdb.DuckDBPyConnection, inputs: dict[str, str], reach
     return [key for (key,) in con.execute(reached.union(inputs, "key")).fetchall() if key is not None]
 
 
-def _rebuild_whole(
-    con: duckdb.DuckDBPyConnection, model: Model, body: str, bound: dict[str, object], *, diff: bool
-) -> None:
-    """Rebuild the mart from its model; with `diff`, the rows that differ are its change set."""
+def _rebuild_whole(con: duckdb.DuckDBPyConnection, model: Model, body: str, bound: dict[str, object]) -> bool:
+    """Rebuild the mart from its model: only the rows that differ are replaced, and they are its change set (the
+    rest of the table is neither written nor checkpointed again: a whole table written anew is compressed again at
+    the checkpoint, a second at medium for the marts rebuilt whole). False when the model's columns are no longer
+    the table's: the table is then replaced, with no change set."""
     table = f"marts.{model.name}"
-    if not diff:
-        con.execute(f"create or replace table {table} as {body}", bound)
-        return
-    con.execute(f"create or replace temp table refresh_before as from {table}")
-    con.execute(f"create or replace table {table} as {body}", bound)
-    change_sets.record_diff(con, table, "from refresh_before", f"from {table}")
-    con.execute("drop table refresh_before")
+    con.execute(f"create or replace temp table refresh_after as {body}", bound)
+    if _column_types(con, table) != _column_types(con, "temp.refresh_after"):
+        con.execute(f"create or replace table {table} as from refresh_after")
+        con.execute("drop table refresh_after")
+        change_sets.everything(con, table)
+        return False
+    change_sets.replace_differing_rows(con, table, "refresh_after")
+    con.execute("drop table refresh_after")
+    return True
+
+
+def _column_types(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    return [(name, str(type_)) for name, type_, *_ in con.execute(f"describe {table}").fetchall()]
 
 
 def _rebuild_where(
