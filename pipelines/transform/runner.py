@@ -117,12 +117,13 @@ def run_models(
     contracts = {contract.name: contract for contract in load_contracts()}
     changed = set(changes.changed) if changes is not None else set()
     reached = _Reached(con)
+    existing = _existing_marts(con)
     try:
         for model in load_models():
             started = time.perf_counter()
             bound = model.bind(params)
             body = model.sql.strip().rstrip(";")
-            if changes is None or not _exists(con, model.name) or f"marts.{model.name}" in changes.everything:
+            if changes is None or model.name not in existing or f"marts.{model.name}" in changes.everything:
                 con.execute(f"create or replace table marts.{model.name} as {body}", bound)
                 outcome = Refreshed("built")
                 if changes is not None:
@@ -152,12 +153,10 @@ def mapped_inputs() -> set[str]:
     return {name for contract in load_contracts() for name, _ in contract.refresh.inputs}
 
 
-def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = $name and not temporary",
-        {"name": name},
-    ).fetchone()
-    return bool(row and row[0])
+def _existing_marts(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The marts the working file holds, by name (asked once a run: the catalog query costs a few ms each time)."""
+    rows = con.execute("select table_name from duckdb_tables() where schema_name = 'marts' and not temporary")
+    return {name for (name,) in rows.fetchall()}
 
 
 def _refresh(
