@@ -148,8 +148,8 @@ def run_models(
 
 
 def mapped_inputs() -> set[str]:
-    """The tables some refresh declaration maps to periods: only their changed rows are worth recording (a diff of
-    the whole table); a mart built from any other that changed refreshes whole anyway."""
+    """The tables some refresh declaration maps to periods or keys: of the history tables, only these are worth a
+    diff (`changes.history_diff`); a mart built from any other that changed refreshes whole anyway."""
     return {name for contract in load_contracts() for name, _ in contract.refresh.inputs}
 
 
