@@ -739,6 +739,55 @@ def test_a_row_by_row_check_that_passed_runs_on_the_changed_rows_only(built) -> 
     assert fifth["staging.ai_generations.tokens_used.range"].rows_checked == 6
 
 
+def test_an_orphan_check_takes_the_changed_rows_while_its_parent_keeps_every_key(built) -> None:
+    """An orphan check reads its parent too. A parent that only gained or changed rows turns no unchanged child row
+    into an orphan, so the child's changed rows decide the check; a parent that lost a key runs it on the whole
+    child table, where the unchanged rows naming that key are the orphans."""
+    con, snapshot_at = built
+    users, generations = ("staging", "users"), ("staging", "ai_generations")
+    orphans = "staging.ai_generations.user_id.orphans"
+
+    def checks_after(statements: list[str], changed: dict[tuple[str, str], list[str]], earlier: dict[str, CheckResult]):
+        """Change the staged users and generations as an incremental run would (the rows `changed` names, by
+        table, recorded as old and new versions), then check."""
+        as_published = {table: fingerprint(con, *table) for table in changed}
+        changes.start(con)
+        versions = {table: f"from {table[0]}.{table[1]} where list_contains($ids, id::varchar)" for table in changed}
+        for table, ids in changed.items():
+            con.execute(f"create or replace temp table old_{table[1]} as {versions[table]}", {"ids": ids})
+            changes.record(con, ".".join(table), "old", f"from old_{table[1]}")
+        for statement in statements:
+            con.execute(statement)
+        for table, ids in changed.items():
+            con.execute(f"create or replace temp table new_{table[1]} as {versions[table]}", {"ids": ids})
+            changes.record(con, ".".join(table), "new", f"from new_{table[1]}")
+        recorded = reuse.Changes(as_published, frozenset(changed))
+        results = run_checks(con, snapshot_at=snapshot_at, previous=None, earlier=earlier, changes=recorded)
+        return {result.name: result for result in results}
+
+    first = {result.name: result for result in run_checks(con, snapshot_at=snapshot_at, previous=None)}
+    assert first[orphans].success
+
+    # U2 edited in place, GEN_1 updated: every key U2 held is still there, so GEN_1 alone decides the check.
+    edits = [
+        f"update staging.users set created_at = created_at + interval 1 second where id = '{U2}'",
+        f"update staging.ai_generations set tokens_used = 7 where id = '{GEN_1}'",
+    ]
+    second = checks_after(edits, {users: [U2], generations: [GEN_1]}, first)
+    assert (second[orphans].success, second[orphans].scope, second[orphans].rows_checked) == (True, "changed rows", 1)
+
+    # U2 gone, GEN_1 updated again: U2's two generations (GEN_2 and the recent one), unchanged, now name no user.
+    # GEN_1 alone would pass.
+    gone = [
+        f"delete from staging.users where id = '{U2}'",
+        f"update staging.ai_generations set tokens_used = 8 where id = '{GEN_1}'",
+    ]
+    third = checks_after(gone, {users: [U2], generations: [GEN_1]}, second)
+    result = third[orphans]
+    assert (result.success, result.unexpected_count, result.scope) == (False, 2, "whole table")
+    assert GEN_2 in result.sample_ids and GEN_1 not in result.sample_ids
+
+
 def test_in_memory_batches_and_sql_give_the_same_results(built, monkeypatch: pytest.MonkeyPatch) -> None:
     """Small tables' column checks run on pandas first (docs/quality.md, "Engines"): every kind of column and table
     check, failing and passing, must come out exactly as on SQL alone, counts, samples and order included."""

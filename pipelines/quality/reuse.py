@@ -89,6 +89,7 @@ class Changes:
     published: Mapping[Table, Fingerprint]
     recorded: frozenset[Table]
     _adds_up: dict[Table, bool] = field(default_factory=dict, compare=False, repr=False)
+    _keeps_keys: dict[tuple[Table, str], bool] = field(default_factory=dict, compare=False, repr=False)
 
     def add_up(self, con: duckdb.DuckDBPyConnection, table: Table, now: Fingerprint) -> bool:
         """Whether `table` changed since its publication by exactly its recorded change set (`change_set_adds_up`,
@@ -99,6 +100,18 @@ class Changes:
             changes = f'temp."{change_table(".".join(table))}"'
             self._adds_up[table] = change_set_adds_up(con, changes, self.published[table], now)
         return self._adds_up[table]
+
+    def keeps_every_key(self, con: duckdb.DuckDBPyConnection, table: Table, key: str) -> bool:
+        """Whether every key of `table`'s recorded old versions is still held by a row of the table
+        (`queries/checks/keys_removed.sql`); asked once per table and key."""
+        if (table, key) not in self._keeps_keys:
+            removed = sql_file("checks/keys_removed").format(
+                changes=f'temp."{change_table(".".join(table))}"',
+                checked=f'"{table[0]}"."{table[1]}"',
+                key=f'"{key}"',
+            )
+            self._keeps_keys[(table, key)] = int(one_row(con.execute(removed))[0]) == 0
+        return self._keeps_keys[(table, key)]
 
 
 def on_changed_rows(
@@ -126,11 +139,30 @@ def on_changed_rows(
             for check in suite.checks
             if check.name in pending
             and (check.row_by_row or check.unique_columns)
-            and _passed_on(earlier.get(check.name), suite, check, as_published, oldest)
+            and _passed_on(
+                earlier.get(check.name), suite, check, _with_parent(con, check, as_published, changes), oldest
+            )
         ]
         if checks and changes.add_up(con, table, taken[table]):
             found.append(TableSuite(suite.schema, suite.table, suite.key, checks))
     return found
+
+
+def _with_parent(
+    con: duckdb.DuckDBPyConnection, check: Check, inputs: Mapping[Table, Fingerprint], changes: Changes
+) -> Mapping[Table, Fingerprint]:
+    """`inputs` (the check's table as published, every other table as it is), with an orphan check's parent as
+    published too when this run changed it by exactly its recorded change set and every key it held is still there:
+    rows added or updated in the parent turn no child row into an orphan, so the child's changed rows decide it."""
+    if check.parent is None:
+        return inputs
+    schema, name, key = check.parent
+    parent = (schema, name)
+    if parent not in inputs or parent not in changes.published or inputs[parent] == changes.published[parent]:
+        return inputs
+    if not changes.add_up(con, parent, inputs[parent]) or not changes.keeps_every_key(con, parent, key):
+        return inputs
+    return {**inputs, parent: changes.published[parent]}
 
 
 def _passed_on(

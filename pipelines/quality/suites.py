@@ -82,6 +82,9 @@ class Check:
     # A reconciliation's mart and source totals as its contract declares them (`pipelines.quality.totals` decides
     # it on totals where both are additive); None for the other checks.
     reconciled: tuple[str, str] | None = None
+    # An orphan check's parent (schema, table, key column): a change there that keeps every key leaves each child
+    # row's verdict as it was, so the check can still be decided on the child's changed rows (`reuse`).
+    parent: tuple[str, str, str] | None = None
 
     @property
     def row_query(self) -> str | None:
@@ -115,15 +118,17 @@ class TableSuite:
         *,
         row_by_row: bool = False,
         reconciled: tuple[str, str] | None = None,
+        parent: tuple[str, str, str] | None = None,
     ) -> None:
         """Add a check named `<schema>.<table>.<name>`; a name already present (e.g. a declared key check) is kept.
         `row_by_row`: a row query that selects each offending row on its own merits (column expectations are
-        known by their kind). `reconciled`: a reconciliation's mart and source totals."""
+        known by their kind). `reconciled`: a reconciliation's mart and source totals. `parent`: an orphan check's
+        parent table and key."""
         full_name = f"{self.name}.{name}"
         if any(check.name == full_name for check in self.checks):
             return
         row_by_row = row_by_row or expectation.kind in _ROW_BY_ROW
-        self.checks.append(Check(full_name, severity, expectation, baseline_rows, row_by_row, reconciled))
+        self.checks.append(Check(full_name, severity, expectation, baseline_rows, row_by_row, reconciled, parent))
 
 
 @dataclass(frozen=True)
@@ -196,7 +201,8 @@ def staging_suite(table: StagedTableChecks, key_severity: str = "error") -> Tabl
             parent=_identifier(ref.parent),
             parent_key=_identifier(ref.parent_key),
         )
-        suite.add(f"{ref.column}.orphans", ref.severity, query, row_by_row=True)
+        parent = ("staging", ref.parent, ref.parent_key)
+        suite.add(f"{ref.column}.orphans", ref.severity, query, row_by_row=True, parent=parent)
     return suite
 
 
