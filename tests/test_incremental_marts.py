@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.publish.lake import WORK_FILE
 from pipelines.transform import runner
 from tests.conftest import copy_folder, last_run, publication_differences, run_cli, untrue_kept_fingerprints
 from tests.etl_rows import G3, M1, P1, S1, U1, U2, U3, execute, insert_platform, query_warehouse
@@ -275,3 +276,22 @@ def test_a_refresh_by_day_reads_each_run_of_consecutive_days(
     periods: list[date], spine_from: date | None, with_null: bool, expected: list[tuple[date | None, date | None]]
 ) -> None:
     assert runner._windows(periods, spine_from=spine_from, with_null=with_null) == expected
+
+
+def test_a_mart_whose_table_no_longer_has_the_models_columns_is_replaced(
+    source_url: str, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A mart rebuilt whole replaces only its rows that differ; a table whose columns are not the model's (a working
+    file an older release built) is replaced whole instead, and the run still equals a full one."""
+    insert_platform(source_url)
+    run_cli("etl", "run", env=cli_env)
+    live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
+    with duckdb.connect(str(live.parent / WORK_FILE)) as con:
+        con.execute("alter table marts.subscriptions add column retired integer")
+    subscription = "41000000-0000-0000-0000-000000000001"
+    execute(source_url, f"update billing.user_subscriptions set amount = 19.99 where id = '{subscription}'")
+    run_cli("etl", "run", env=cli_env)
+    assert _refreshed(last_run(cli_env), "subscriptions")["mode"] == "whole"
+    columns = "select column_name from information_schema.columns where table_name = 'subscriptions'"
+    assert ("retired",) not in query_warehouse(live, columns)
+    assert _unequal_tables(live, _full_run_beside(live, cli_env, tmp_path)) == []

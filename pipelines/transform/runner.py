@@ -418,21 +418,19 @@ def _affected_keys(con: duckdb.DuckDBPyConnection, inputs: dict[str, str], reach
     return [key for (key,) in con.execute(reached.union(inputs, "key")).fetchall() if key is not None]
 
 
-def _rebuild_whole(con: duckdb.DuckDBPyConnection, model: Model, body: str, bound: dict[str, object]) -> bool:
+def _rebuild_whole(con: duckdb.DuckDBPyConnection, model: Model, body: str, bound: dict[str, object]) -> None:
     """Rebuild the mart from its model: only the rows that differ are replaced, and they are its change set (the
     rest of the table is neither written nor checkpointed again: a whole table written anew is compressed again at
-    the checkpoint, a second at medium for the marts rebuilt whole). False when the model's columns are no longer
-    the table's: the table is then replaced, with no change set."""
+    the checkpoint, a second at medium for the marts rebuilt whole). When the model's columns are no longer the
+    table's, the table is replaced, changed everywhere."""
     table = f"marts.{model.name}"
     con.execute(f"create or replace temp table refresh_after as {body}", bound)
     if _column_types(con, table) != _column_types(con, "temp.refresh_after"):
         con.execute(f"create or replace table {table} as from refresh_after")
-        con.execute("drop table refresh_after")
         change_sets.everything(con, table)
-        return False
-    change_sets.replace_differing_rows(con, table, "refresh_after")
+    else:
+        change_sets.replace_differing_rows(con, table, "refresh_after")
     con.execute("drop table refresh_after")
-    return True
 
 
 def _column_types(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
