@@ -13,7 +13,7 @@ import pytest
 from pipelines.publish.lake import WORK_FILE
 from pipelines.transform import runner
 from tests.conftest import copy_folder, last_run, publication_differences, run_cli, untrue_kept_fingerprints
-from tests.etl_rows import G3, M1, P1, S1, U1, U2, U3, execute, insert_platform, query_warehouse
+from tests.etl_rows import G3, M1, P1, S1, SUB1, U1, U2, U3, execute, insert_platform, query_warehouse
 
 # Events beside the platform's two on 2024-03-02 (E1 U1 04:30 UTC, E2 U2 10:00): one id per event, named by number.
 # Generations and usage beside the platform's (G1 U1 chapter C1 2024-03-02 04:30 UTC, G2 U1 10:00, G3 U2 11:00; U1's
@@ -288,8 +288,7 @@ def test_a_mart_whose_table_no_longer_has_the_models_columns_is_replaced(
     live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
     with duckdb.connect(str(live.parent / WORK_FILE)) as con:
         con.execute("alter table marts.subscriptions add column retired integer")
-    subscription = "41000000-0000-0000-0000-000000000001"
-    execute(source_url, f"update billing.user_subscriptions set amount = 19.99 where id = '{subscription}'")
+    execute(source_url, f"update billing.user_subscriptions set amount = 19.99 where id = '{SUB1}'")
     run_cli("etl", "run", env=cli_env)
     assert _refreshed(last_run(cli_env), "subscriptions")["mode"] == "whole"
     columns = "select column_name from information_schema.columns where table_name = 'subscriptions'"
