@@ -104,20 +104,54 @@ def test_a_publication_writes_only_what_changed_and_each_stays_readable(work: du
     # Readers cannot write.
     with warehouse.open_publication() as con, pytest.raises(duckdb.Error, match="read-only|read only"):
         con.execute("delete from marts.sales")
+    # The working file keeps the columns as published (the lake is not listed at each publish): the table replaced
+    # for its columns is known with them, and not replaced again.
+    assert lake.published_columns(work)[("marts", "one")] == [("version", "INTEGER"), ("note", "VARCHAR")]
+    assert publish(work, "run-4").tables == {"meta.publication": 2}
 
 
 def test_a_dirty_working_file_is_restored_from_the_lake(work: duckdb.DuckDBPyConnection) -> None:
     publish(work, "run-1")
     assert lake.work_state(work) == (1, False)
+    work.execute(
+        "create table main.mart_parameters as from (values ('sales', '{}'), ('one', '{}')) p (mart, parameters)"
+    )
     lake.mark(work, snapshot_id=1, dirty=True)  # a run started, changed things, and died
     work.execute("update marts.sales set version = 7")
     work.execute("create table marts.half_built as select 1 as x")
-    with lake.attached(work, lake.configured(), read_only=True):
-        lake.restore(work, lake.resolve(lake.configured(), None))
+    before = _table_oids(work)
+    restore(work)
     assert lake.work_state(work) == (1, False)
     assert work.execute("select sum(version) from marts.sales").fetchall() == [(1000,)]
-    tables = work.execute("select table_name from duckdb_tables() where schema_name = 'marts' order by 1").fetchall()
-    assert tables == [("one",), ("sales",)]
+    after = _table_oids(work)
+    assert sorted(after) == ["marts.one", "marts.sales", "meta.publication"]
+    # Only the table the dead run changed was copied back; the others still hold their published rows, in place.
+    assert {name for name in after if after[name] != before[name]} == {"marts.sales"}
+    # The copied mart forgets the parameters it was built with (its model is recomputed if it binds any).
+    assert work.execute("select mart from main.mart_parameters").fetchall() == [("one",)]
+    # Every table's fingerprint as published is known again: the next publish reads none of them in the lake.
+    assert publish(work, "run-2").methods == {"meta.publication": "diff"}  # (written outside a change set)
+
+    # A file dirty on an older publication than the lake's latest knows nothing of it: every table is copied.
+    lake.mark(work, snapshot_id=1, dirty=True)
+    before = _table_oids(work)
+    restore(work)
+    after = _table_oids(work)
+    assert all(after[name] != before[name] for name in after) and lake.work_state(work) == (2, False)
+
+
+def restore(con: duckdb.DuckDBPyConnection) -> None:
+    with lake.attached(con, lake.configured(), read_only=True):
+        lake.restore(con, lake.resolve(lake.configured(), None))
+
+
+def _table_oids(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The working file's published tables by name, each with its catalog id (a table made anew gets another)."""
+    rows = con.execute(
+        "select schema_name || '.' || table_name, table_oid from duckdb_tables()"
+        " where database_name = current_database() and schema_name in ('marts', 'meta')"
+    ).fetchall()
+    return dict(rows)
 
 
 def test_retention_expires_old_publications_then_as_of_them_is_one_line(

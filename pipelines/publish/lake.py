@@ -584,20 +584,38 @@ def _tables(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[tuple[str, str
 
 
 def restore(con: duckdb.DuckDBPyConnection, publication: Publication, *, alias: str = LAKE_ALIAS) -> None:
-    """Make the working file (`con`'s own database) equal the attached lake: every published table copied back,
-    every other table of the published schemas dropped."""
+    """Make the working file (`con`'s own database) equal the attached lake: every published table the dirty file no
+    longer holds as published copied back, every other table of the published schemas dropped.
+
+    A file left dirty on this very publication still has its tables' fingerprints as published: a table whose rows
+    and columns still match them equals the lake's already (the publish trusts the same sums) and stays, so a run
+    that died after changing a few tables costs a copy of those few, not of the warehouse. Every table then has its
+    fingerprint as published (a copied one's taken after the copy), so the next publish reads none in the lake."""
     own = _current_database(con)
-    published = _tables(con, alias)
-    for schema, table in _tables(con, own):
+    published, work = _tables(con, alias), _tables(con, own)
+    on_this_publication = work_state(con)[0] == publication.snapshot_id
+    as_published = published_fingerprints(con) if on_this_publication else {}
+    for schema, table in work:
         if (schema, table) not in published:
             con.execute(f'drop table "{schema}"."{table}"')
-    for schema, table in published:
+    kept: dict[tuple[str, str], Fingerprint] = {}
+    copied: list[tuple[str, str]] = []
+    for (schema, table), columns in published.items():
+        known = as_published.get((schema, table))
+        if known is not None and work.get((schema, table)) == columns and fingerprint(con, schema, table) == known:
+            kept[(schema, table)] = known
+            continue
         con.execute(f'create schema if not exists "{schema}"')
         con.execute(f'create or replace table "{schema}"."{table}" as from {alias}."{schema}"."{table}"')
-    # What the working file knew of its tables no longer holds: compare every table at the next publish, and
-    # recompute the marts that bind parameters (`pipelines.transform.runner`, "a parameter changed").
-    con.execute("drop table if exists main.published_fingerprints")
-    con.execute("drop table if exists main.mart_parameters")
+        kept[(schema, table)] = fingerprint(con, schema, table)
+        copied.append((schema, table))
+    keep_fingerprints(con, kept)
+    _keep_columns(con, published)
+    # A mart copied back no longer has the rows of the parameters the dead run recorded for it: forgotten, so its model
+    # is recomputed if it binds any (`main.mart_parameters`, pipelines.transform.runner: "a parameter changed").
+    marts = [table for schema, table in copied if schema == "marts"]
+    with suppress(duckdb.CatalogException):  # none recorded yet
+        con.execute("delete from main.mart_parameters where list_contains($marts, mart)", {"marts": marts})
     mark(con, snapshot_id=publication.snapshot_id, dirty=False)
     con.execute("checkpoint")
 
@@ -797,7 +815,7 @@ def publish(
     not read twice. `before_commit` is called once every change is written (data files included), before the commit.
     """
     own = _current_database(con)
-    work, published = _tables(con, own), _tables(con, alias)
+    work, published = _tables(con, own), published_columns(con) or _tables(con, alias)
     plan: list[str | Callable[[], None]] = []  # statements, or steps that run several (in the commit's transaction)
     written: dict[str, int] = {}
     methods: dict[str, str] = {}
@@ -878,6 +896,8 @@ def publish(
         con.execute(f"drop table temp.{changed}")
     con.execute("drop table if exists temp.lake_file_stats")
     keep_fingerprints(con, now)
+    replaced = "replace" in methods.values()  # the lake's types of a new table are read back, not assumed
+    _keep_columns(con, _tables(con, alias) if replaced else {name: published[name] for name in work})
     mark(con, snapshot_id=snapshot_id, dirty=False)
     return Written(snapshot_id=snapshot_id, tables=written, methods=methods)
 
@@ -889,7 +909,8 @@ _FINGERPRINTS_TABLE = (
 
 
 def published_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Fingerprint]:
-    """The fingerprints of the tables as last published (empty after a restore: every table is compared)."""
+    """The fingerprints of the tables as last published (`keep_fingerprints`; empty in a new file: every table is
+    compared)."""
     con.execute(_FINGERPRINTS_TABLE)
     return stored_fingerprints(con)
 
@@ -918,6 +939,35 @@ def keep_fingerprints(con: duckdb.DuckDBPyConnection, fingerprints: Mapping[tupl
             "insert into main.published_fingerprints "
             "select schema_name, table_name, rows, fingerprint::hugeint from kept_fingerprints"
         )
+
+
+# The columns of the tables as last published, so a publish lists the lake's tables only after one was created or
+# replaced: listed through the attached lake (information_schema), every published table's columns are loaded, half
+# a second at any size. JSON: [[column, type], ...] in order.
+_COLUMNS_TABLE = (
+    "create table if not exists main.published_columns (schema_name varchar, table_name varchar, columns varchar)"
+)
+
+
+def published_columns(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(schema, table) -> [(column, type)] of the tables as last published (empty in a new file: the lake is listed)."""
+    con.execute(_COLUMNS_TABLE)
+    rows = con.execute("select schema_name, table_name, columns from main.published_columns").fetchall()
+    return {(schema, table): [(name, type_) for name, type_ in json.loads(columns)] for schema, table, columns in rows}
+
+
+def _keep_columns(con: duckdb.DuckDBPyConnection, tables: Mapping[tuple[str, str], list[tuple[str, str]]]) -> None:
+    con.execute(_COLUMNS_TABLE)
+    con.execute("delete from main.published_columns")
+    rows = pa.table(
+        {
+            "schema_name": [schema for schema, _ in tables],
+            "table_name": [table for _, table in tables],
+            "columns": [json.dumps(columns) for columns in tables.values()],
+        }
+    )
+    with registered(con, "kept_columns", rows):
+        con.execute("insert into main.published_columns from kept_columns")
 
 
 # --- retention and compaction ---

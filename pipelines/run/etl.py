@@ -594,7 +594,7 @@ def _known_since_published(
 ) -> dict[tuple[str, str], Fingerprint]:
     """The fingerprints of the house tables as they are now, known without scanning them (the checks and the publish
     scan the others: several seconds for the largest at `large`). The working file started equal to the publication
-    (`published`: its tables' fingerprints then; restored otherwise, which forgets them) and every write of a run to
+    (`published`: its tables' fingerprints then, kept by a restore too) and every write of a run to
     the house schemas is in its change sets (the marts refresh by them): a table the run left alone keeps its
     published fingerprint, and one whose changed rows it recorded has the published one changed by them
     (`after_change_set`), taken when its row count agrees (a count is free): a change set missing an insert or a

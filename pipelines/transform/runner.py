@@ -312,7 +312,7 @@ def _as_json(bound: dict[str, object]) -> str:
 
 def _built_with(con: duckdb.DuckDBPyConnection, mart: str) -> str | None:
     """The parameters (JSON) the mart's rows were last built with in this working file; None when not recorded (a
-    restore from the lake forgets them: `lake.restore`)."""
+    mart copied back from the lake forgets them: `lake.restore`)."""
     row = con.execute("select parameters from main.mart_parameters where mart = $mart", {"mart": mart}).fetchone()
     return str(row[0]) if row else None
 
