@@ -18,6 +18,7 @@ from pipelines.bench.tuples import tuples_read, wait_until_quiet
 from pipelines.extract.tables import load_tables
 from tests.conftest import cli_environment, last_run, publication_differences, run_cli, untrue_kept_fingerprints
 from tests.etl_rows import E1, E2, G2, G3, G4, M1, P2, RS1, U1, U2, U3, insert_platform, query_warehouse
+from tests.paused_cli import resume
 from tests.test_fault_drills import error_line, finish, kill_9, paused_run
 from tests.test_incremental import _full_env_with_history_of
 
@@ -382,8 +383,9 @@ def test_source_restarted_mid_run_fails_clearly_and_the_next_run_continues_from_
         slot, published_lsn = slot_position(env)
         apply(url, CHANGES)
 
-        process = paused_run("extract", env=env, seconds=8)  # the slot checked, its changes not yet read
+        process = paused_run("extract", env=env)  # the slot checked, its changes not yet read
         server.stop(pgdata)
+        resume(process.pid)
         result = finish(process)
         assert result.returncode == 1 and "source" in error_line(result)
         assert last_run(env)["status"] == "failed"

@@ -46,6 +46,7 @@ from tests.conftest import (
     runs,
     start_cli,
 )
+from tests.paused_cli import resume
 
 # A hand-made history: one user, one model and three generations whose UTC days are known:
 # 2024-03-01 23:30 at -05:00 is 2024-03-02 04:30 UTC, so day 2024-03-01 holds only the 12:00 UTC generation.
@@ -154,9 +155,10 @@ def error_line(result: subprocess.CompletedProcess) -> str:
     return errors[0]
 
 
-def paused_run(phase: str, *args: str, env: dict[str, str], seconds: float = 120) -> CliProcess:
-    """Start `etl run ARGS` and return once it sits paused at `phase`."""
-    process = start_cli("etl", "run", *args, env=env, pause=(phase, seconds))
+def paused_run(phase: str, *args: str, env: dict[str, str]) -> CliProcess:
+    """Start `etl run ARGS` and return once it sits paused at `phase` (for two minutes at most: the drill kills it
+    or `resume`s it)."""
+    process = start_cli("etl", "run", *args, env=env, pause=(phase, 120))
     deadline = time.monotonic() + 90
     seen = []
     while time.monotonic() < deadline:
@@ -256,8 +258,9 @@ def test_source_stopped_mid_run_fails_clearly_and_the_next_run_recovers(tmp_path
         env = cli_environment(tmp_path, url)
         live = warehouse_of(env)
 
-        process = paused_run("extract", env=env, seconds=8)
+        process = paused_run("extract", env=env)
         server.stop(pgdata)  # in this process: a CLI `source stop` might start too late under load
+        resume(process.pid)
         result = finish(process)
 
         assert result.returncode == 1
@@ -276,15 +279,15 @@ def test_source_stopped_mid_run_fails_clearly_and_the_next_run_recovers(tmp_path
 def test_a_second_run_exits_at_once_or_waits_its_turn(published: dict[str, str]):
     env = published
     live = warehouse_of(env)
-    first = paused_run("transform", env=env, seconds=8)
+    first = paused_run("transform", env=env)
 
-    started = time.monotonic()
-    refused = run_cli("etl", "run", env=env, check=False)
+    refused = run_cli("etl", "run", env=env, check=False)  # while the first is paused: at once, not after it
     assert refused.returncode == 75
-    assert "another ETL run is in progress" in error_line(refused)
-    assert time.monotonic() - started < 8  # at once, not after the first run
+    assert f"another ETL run is in progress (pid {first.pid})" in error_line(refused)
 
     waiting = start_cli("etl", "run", "--wait", env=env)
+    assert waiting.stderr.readline() == f"waiting for the ETL run in progress (pid {first.pid}) to finish\n"
+    resume(first.pid)
     assert finish(first).returncode == 0
     assert finish(waiting).returncode == 0
     assert costs(live) == COSTS_AFTER_MORE
@@ -518,8 +521,9 @@ def test_scheduled_runs_go_on_after_a_failed_run(
 
 def test_sigterm_lets_the_run_in_progress_publish_then_stops_the_schedule(published: dict[str, str]):
     env = published
-    scheduler = paused_run("transform", "--every", "1h", env=env, seconds=3)
+    scheduler = paused_run("transform", "--every", "1h", env=env)
     os.kill(scheduler.pid, signal.SIGTERM)  # as `systemctl stop` or `docker stop` would, mid-run
+    resume(scheduler.pid)  # (the signal is handled first: it interrupts the pause's sleep)
     result = finish(scheduler, timeout=60)  # not the hour until the next tick
 
     assert result.returncode == 0, result.stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,12 +30,15 @@ def etl_lock(directory: Path, *, wait: bool) -> Iterator[None]:
         ) from exc
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            raise UserError(
-                f"another ETL run is in progress (pid {holder}); wait for it or use --wait", exit_code=EXIT_BUSY
-            ) from None
+            if not wait:
+                raise UserError(
+                    f"another ETL run is in progress (pid {holder}); wait for it or use --wait", exit_code=EXIT_BUSY
+                ) from None
+            print(f"waiting for the ETL run in progress (pid {holder}) to finish", file=sys.stderr, flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
         # The pid is only for the message above; the lock itself is the flock.
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
