@@ -680,7 +680,7 @@ def _change_set_delta(
     alias: str,
 ) -> _Delta | None:
     """The table's net change set when the run recorded one and it takes the published fingerprint exactly to the
-    working table's; None (compare the whole table) otherwise: no change set, a restore, a held-back mart, or any
+    working table's; None (compare the whole table) otherwise: no change set, a held-back mart, or any
     change the change set missed."""
     changes = change_sets.recorded(con, f"{schema}.{table}")
     if changes is None or published is None or not change_set_adds_up(con, changes, published, now):
