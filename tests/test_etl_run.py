@@ -137,7 +137,7 @@ def test_second_concurrent_run_is_refused_and_wait_waits(source_url: str, cli_en
             f"error: another ETL run is in progress (pid {os.getpid()}); wait for it or use --wait"
         )
         waiting = start_cli("etl", "run", "--wait", env=cli_env)
-        time.sleep(3)
+        assert waiting.stderr.readline() == f"waiting for the ETL run in progress (pid {os.getpid()}) to finish\n"
         assert waiting.poll() is None
         assert not (directory / "runs.jsonl").exists()
     out, err = waiting.communicate(timeout=120)

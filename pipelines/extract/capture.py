@@ -211,10 +211,10 @@ def read_changes(url: str, capture: Plan, upto_lsn: int) -> Iterator[Change]:
             {"slot": capture.slot, "upto_lsn": lsn_text(upto_lsn), "publication": PUBLICATION},
         )
         for (data,) in cursor:
-            for transaction in decoder.feed(bytes(data)):
-                # A published run whose slot could not be advanced left its changes in the slot: skip them.
-                if capture.since_lsn <= transaction.commit_lsn < upto_lsn:
-                    yield from transaction.changes
+            transaction = decoder.feed(data)
+            # A published run whose slot could not be advanced left its changes in the slot: skip them.
+            if transaction is not None and capture.since_lsn <= transaction.commit_lsn < upto_lsn:
+                yield from transaction.changes
 
 
 def confirm(url: str, slot: SlotState | None, *, warehouse: Path) -> None:

@@ -169,13 +169,15 @@ def _fold(changes: Iterable[Change], tables: list[SourceTable]) -> dict[str, _Pe
     by_source: dict[str, list[SourceTable]] = {}
     for table in tables:
         by_source.setdefault(table.source, []).append(table)
+    # A row whose columns are exactly its table's is folded as it arrives, unless another staged table shares it.
+    sole_columns = {same[0].name: frozenset(same[0].columns) for same in by_source.values() if len(same) == 1}
     for change in changes:
-        for table in by_source.get(change.relation, []):
-            _fold_one(pending[table.name], table, change)
+        for table in by_source.get(change.relation, ()):
+            _fold_one(pending[table.name], table, sole_columns.get(table.name), change)
     return pending
 
 
-def _fold_one(pending: _Pending, table: SourceTable, change: Change) -> None:
+def _fold_one(pending: _Pending, table: SourceTable, sole_columns: frozenset[str] | None, change: Change) -> None:
     pending.read += 1
     if change.kind == "truncate":
         pending.rows.clear()
@@ -193,7 +195,8 @@ def _fold_one(pending: _Pending, table: SourceTable, change: Change) -> None:
     old_key = (change.old_key or {}).get(table.key)
     if old_key is not None and old_key != key:
         pending.rows[old_key] = None  # the key itself changed: the old row is gone
-    values = {column: change.row.get(column) for column in table.columns}
+    row = change.row
+    values = row if row.keys() == sole_columns else {column: row.get(column) for column in table.columns}
     previous = pending.rows.get(key)
     if previous is not None:  # an unchanged TOASTed value is the one this batch set before
         values = {column: previous[column] if value == UNCHANGED else value for column, value in values.items()}

@@ -8,8 +8,8 @@ layout: https://www.postgresql.org/docs/current/protocol-logicalrep-message-form
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # A value the message leaves out: an unchanged TOASTed column of an UPDATE. The staged value stays.
 UNCHANGED = "\x00unchanged"
@@ -17,8 +17,7 @@ UNCHANGED = "\x00unchanged"
 Row = dict[str, str | None]
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):  # a tuple: made once per changed row, the hottest object of change capture
     relation: str  # schema.table (the partitioned root: the publication publishes via the root)
     kind: str  # insert | update | delete | truncate
     row: Row | None = None  # insert/update: the new row; delete: the replica identity (key) columns
@@ -31,56 +30,66 @@ class Transaction:
     changes: list[Change] = field(default_factory=list)
 
 
+_INT16, _INT32, _INT64 = struct.Struct("!h"), struct.Struct("!i"), struct.Struct("!Q")
+_BEGIN, _COMMIT, _RELATION, _TRUNCATE = ord("B"), ord("C"), ord("R"), ord("T")
+_INSERT, _UPDATE, _DELETE = ord("I"), ord("U"), ord("D")
+_KINDS = {_INSERT: "insert", _UPDATE: "update", _DELETE: "delete"}
+_OLD_TUPLE = (ord("K"), ord("O"))  # an update's old key (K), or whole old row (O, REPLICA IDENTITY FULL)
+_TEXT, _NULL = ord("t"), ord("n")
+
+
 @dataclass
 class Decoder:
-    """Feed it the `data` of `pg_logical_slot_peek_binary_changes` rows in order; it yields whole transactions."""
+    """Feed it the `data` of `pg_logical_slot_peek_binary_changes` rows in order; it returns each transaction whole
+    when its Commit arrives."""
 
     relations: dict[int, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     _open: Transaction | None = None
 
-    def feed(self, data: bytes) -> Iterator[Transaction]:
-        reader = _Reader(data)
-        kind = reader.byte()
-        if kind == "B":
-            final_lsn = reader.int64()
+    def feed(self, data: bytes) -> Transaction | None:
+        """Take one message; the transaction it commits, if it is a Commit."""
+        kind = data[0]
+        if kind in _KINDS:  # row changes first: nearly every message is one
+            self._row_change(kind, data)
+        elif kind == _BEGIN:
+            (final_lsn,) = _INT64.unpack_from(data, 1)
             self._open = Transaction(commit_lsn=final_lsn)
-        elif kind == "C":
+        elif kind == _COMMIT:
             done, self._open = self._open, None
-            if done is not None:
-                yield done
-        elif kind == "R":
-            oid = reader.int32()
-            schema, name = reader.string(), reader.string()
-            reader.byte()  # replica identity setting
-            columns = []
-            for _ in range(reader.int16()):
-                reader.byte()  # flags (part of the key)
-                columns.append(reader.string())
-                reader.int32()  # type oid
-                reader.int32()  # type modifier
-            self.relations[oid] = (f"{schema}.{name}", tuple(columns))
-        elif kind in "IUD":
-            self._row_change(kind, reader)
-        elif kind == "T":
+            return done
+        elif kind == _RELATION:
+            self._relation(_Reader(data, 1))
+        elif kind == _TRUNCATE:
+            reader = _Reader(data, 1)
             count = reader.int32()
             reader.byte()  # options: CASCADE / RESTART IDENTITY
             for _ in range(count):
                 self._add(Change(self.relations[reader.int32()][0], "truncate"))
         # Origin ('O'), Type ('Y') and logical messages ('M') carry nothing the staging needs.
+        return None
 
-    def _row_change(self, kind: str, reader: _Reader) -> None:
-        relation, columns = self.relations[reader.int32()]
-        marker = reader.byte()
-        if kind == "I":
-            self._add(Change(relation, "insert", row=reader.tuple(columns)))
-        elif kind == "D":  # marker K (key columns) or O (the whole old row, REPLICA IDENTITY FULL)
-            self._add(Change(relation, "delete", row=reader.tuple(columns)))
-        else:
-            old_key = None
-            if marker in "KO":
-                old_key = reader.tuple(columns)
-                reader.byte()  # N
-            self._add(Change(relation, "update", row=reader.tuple(columns), old_key=old_key))
+    def _relation(self, reader: _Reader) -> None:
+        oid = reader.int32()
+        schema, name = reader.string(), reader.string()
+        reader.byte()  # replica identity setting
+        columns = []
+        for _ in range(reader.int16()):
+            reader.byte()  # flags (part of the key)
+            columns.append(reader.string())
+            reader.int32()  # type oid
+            reader.int32()  # type modifier
+        self.relations[oid] = (f"{schema}.{name}", tuple(columns))
+
+    def _row_change(self, kind: int, data: bytes) -> None:
+        """Insert: oid, N, the row. Delete: oid, K or O, the key (or old row). Update: oid, optionally K or O and the
+        old key, then N and the new row."""
+        (oid,) = _INT32.unpack_from(data, 1)
+        relation, columns = self.relations[oid]
+        old_key = None
+        row, at = _tuple(data, 6, columns)
+        if kind == _UPDATE and data[5] in _OLD_TUPLE:
+            old_key, row = row, _tuple(data, at + 1, columns)[0]  # (+1: the N before the new row)
+        self._add(Change(relation, _KINDS[kind], row, old_key))
 
     def _add(self, change: Change) -> None:
         if self._open is None:
@@ -88,13 +97,32 @@ class Decoder:
         self._open.changes.append(change)
 
 
-_INT16, _INT32, _INT64 = struct.Struct("!h"), struct.Struct("!i"), struct.Struct("!Q")
-_NULL, _UNCHANGED_TOAST = ord("n"), ord("u")
+def _tuple(data: bytes, at: int, columns: tuple[str, ...]) -> tuple[Row, int]:
+    """TupleData at `at`: per column t (a text value), n (NULL) or u (unchanged TOAST); absent key columns are NULL.
+    Returns the row and where the message goes on.
+
+    The hottest loop of change capture (every column of every changed row): locals, no method calls."""
+    unpack_length = _INT32.unpack_from
+    (count,) = _INT16.unpack_from(data, at)
+    at += 2
+    row: Row = {}
+    for column in columns[:count] if count < len(columns) else columns:
+        kind = data[at]
+        if kind == _TEXT:
+            (length,) = unpack_length(data, at + 1)
+            at += 5 + length
+            row[column] = data[at - length : at].decode()
+        else:
+            row[column] = None if kind == _NULL else UNCHANGED
+            at += 1
+    return row, at
 
 
 class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data, self.at = data, 0
+    """The fields of the rare messages (Relation, Truncate), in order."""
+
+    def __init__(self, data: bytes, at: int) -> None:
+        self.data, self.at = data, at
 
     def _unpack(self, fmt: struct.Struct) -> int:
         (value,) = fmt.unpack_from(self.data, self.at)
@@ -111,34 +139,8 @@ class _Reader:
     def int32(self) -> int:
         return self._unpack(_INT32)
 
-    def int64(self) -> int:
-        return self._unpack(_INT64)
-
     def string(self) -> str:
         end = self.data.index(0, self.at)
         text = self.data[self.at : end].decode()
         self.at = end + 1
         return text
-
-    def tuple(self, columns: tuple[str, ...]) -> Row:
-        """TupleData: per column n (NULL), u (unchanged TOAST) or t (text value); absent key columns are NULL.
-
-        The hottest loop of change capture (every column of every changed row): locals, no method calls."""
-        data, at = self.data, self.at
-        (count,) = _INT16.unpack_from(data, at)
-        at += 2
-        row: Row = {}
-        for column in columns[:count]:
-            kind = data[at]
-            at += 1
-            if kind == _NULL:
-                row[column] = None
-            elif kind == _UNCHANGED_TOAST:
-                row[column] = UNCHANGED
-            else:
-                (length,) = _INT32.unpack_from(data, at)
-                at += 4
-                row[column] = data[at : at + length].decode()
-                at += length
-        self.at = at
-        return row
