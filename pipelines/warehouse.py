@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -95,6 +96,31 @@ def work_spill_limit(folder: Path) -> str:
     half the space free there when the run starts. DuckDB's own default, 90% of it, lets one runaway query fill the
     disk the embedded source, the lake and the dashboards share before the run fails."""
     return size_setting("etl_spill_limit", f"{shutil.disk_usage(folder).free // 2 // 2**20}MiB")
+
+
+@contextmanager
+def checkpointing(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Checkpoint `con`'s database on another thread while the block runs, and wait for it when the block ends (its
+    error raised then). The block must leave `con` alone: DuckDB checkpoints without the GIL, so work that waits on
+    another database or computes in Python (the ETL's write-back) runs beside it on the other core."""
+    cursor = con.cursor()
+    failed: list[BaseException] = []
+
+    def checkpoint() -> None:
+        try:
+            cursor.execute("checkpoint")
+        except BaseException as exc:  # re-raised on the calling thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=checkpoint, name="checkpoint")
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+        cursor.close()
+    if failed:
+        raise failed[0]
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from pipelines import warehouse
 from pipelines.bench.tuples import wait_until_quiet
 from pipelines.publish.counted_chapters import CountedChapters
 from pipelines.publish.readability import TextCounts, count_from, count_text, syllables
-from pipelines.publish.writeback import ChangedChapters, WriteBackCounts, write_back
+from pipelines.publish.writeback import ChangedChapters, WriteBackCounts, metric_rows, write_back
 from pipelines.queries import one_row, sql_file
 from pipelines.run import hooks
 from tests.conftest import run_cli
@@ -274,7 +274,7 @@ def _write_back_in_process(
             *, at: timedelta = timedelta(0), send_all: bool = False, changed: ChangedChapters | None = None
         ) -> WriteBackCounts:
             return write_back(
-                con,
+                metric_rows(con, snapshot_at + at),
                 url,
                 snapshot_at=snapshot_at + at,
                 state_path=state_path,
@@ -380,7 +380,7 @@ def _write_back_in_process(
         # held back (a failed check): nothing is sent, the source keeps its rows, the digests stay as they were
         digests = json.loads(state_path.read_text())["project_metrics"]
         _set_words(url, P1, day, 999)
-        held = write_back(con, url, snapshot_at=snapshot_at, state_path=state_path, project_metrics=False)
+        held = write_back(None, url, snapshot_at=snapshot_at, state_path=state_path)
         assert held.project_metrics == 0 and _metrics_on(url, day)[P1][0] == 999
         assert json.loads(state_path.read_text())["project_metrics"] == digests
         _set_words(url, P1, day, 1501)

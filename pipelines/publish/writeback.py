@@ -81,27 +81,24 @@ class WriteBackCounts:
 
 
 def write_back(
-    warehouse: duckdb.DuckDBPyConnection,
+    metrics: pa.Table | None,
     url: str,
     *,
     snapshot_at: datetime,
     state_path: Path,
-    project_metrics: bool = True,
     send_all: bool = False,
     changed_chapters: ChangedChapters | None = None,
 ) -> WriteBackCounts:
     """Upsert the day's changed project metrics and refresh stale content statistics, all in one transaction.
 
-    `warehouse`: the published warehouse; the ETL passes its working file, which equals the publication it just
-    made (opening the publication again would load the lake's extensions and read through its catalog).
-    `project_metrics` False: a failed check held them back (docs/quality.md, "The gate"); the source keeps the
-    rows it has. The content statistics are computed from the source's own text, so they are always refreshed.
+    `metrics`: the publication's project metrics for `snapshot_at` (`metric_rows`); None: a failed check held them
+    back (docs/quality.md, "The gate"), and the source keeps the rows it has. The content statistics are computed
+    from the source's own text, so they are always refreshed; the warehouse is not read here.
     `send_all`: send every project's row, whatever the digests say (`etl run --full`).
     `changed_chapters`: the chapters the run changed (`read_changed_chapters`), when `url` is the database it
     extracted; None (unknown): the write-back scans for the stale statistics instead.
     """
-    metrics_date = snapshot_at.astimezone(UTC).date()
-    metrics = metric_rows(warehouse, metrics_date) if project_metrics else None
+    metrics_date = _metrics_date(snapshot_at)
     state = _read_state(state_path)
     with connect(url, what="rollup database") as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -113,7 +110,7 @@ def write_back(
         digests, changed = _changed_rows(metrics, known) if metrics is not None else ({}, [])
         sending = {row[0] for row in changed}
         written, skipped = 0, set[str]()
-        if project_metrics:
+        if metrics is not None:
             _forget_before_commit(state_path, state, sending)
             written, skipped = _upsert_project_metrics(conn, changed)
         hooks.reached("writeback")  # upserts done, not yet committed
@@ -127,7 +124,7 @@ def write_back(
             conn.commit()
             with suppress(sqlite3.Error):  # only a cache: not kept, those texts are read again next time
                 counted_before.remember(refreshed.counted, deleted=changed_chapters.deleted if changed_chapters else ())
-    if project_metrics:
+    if metrics is not None:
         # Projects gone from the warehouse drop out; a row the source refused (its project was deleted meanwhile)
         # was not written, so it has no digest and is sent again should the project come back.
         kept = {project: digest for project, digest in known.items() if project in digests and project not in sending}
@@ -174,10 +171,16 @@ def read_changed_chapters(con: duckdb.DuckDBPyConnection) -> ChangedChapters | N
     )
 
 
-def metric_rows(warehouse: duckdb.DuckDBPyConnection, metrics_date: date) -> pa.Table:
-    """Rows of analytics.project_metrics for `metrics_date` (METRIC_COLUMNS, project_id as text) and each row's
-    `row_digest`, from the published warehouse. As Arrow: only the rows sent become Python objects."""
-    return warehouse.execute(sql_file("writeback/project_metrics"), {"metrics_date": metrics_date}).to_arrow_table()
+def metric_rows(warehouse: duckdb.DuckDBPyConnection, snapshot_at: datetime) -> pa.Table:
+    """Rows of analytics.project_metrics for the UTC day of `snapshot_at` (METRIC_COLUMNS, project_id as text) and
+    each row's `row_digest`, from the published warehouse (the ETL's working file, equal to the publication it just
+    made). As Arrow: only the rows sent become Python objects."""
+    parameters = {"metrics_date": _metrics_date(snapshot_at)}
+    return warehouse.execute(sql_file("writeback/project_metrics"), parameters).to_arrow_table()
+
+
+def _metrics_date(snapshot_at: datetime) -> date:
+    return snapshot_at.astimezone(UTC).date()
 
 
 def _changed_rows(metrics: pa.Table, known: dict[str, str]) -> tuple[dict[str, str], list[tuple[Any, ...]]]:
