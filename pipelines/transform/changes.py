@@ -3,16 +3,18 @@
 For every staged, history and mart table a run changed, a temp table `changes_<schema>_<table>` (never in the
 warehouse file, so never published) holds the old version of each changed row (`_version` 'old': updated or
 deleted) and the new one ('new': inserted or updated), with the table's own columns. A table whose every row may
-have changed (created or re-read without a staged copy to compare with) is listed in temp table
-`changes_everything` instead. The runner maps these rows to the periods each mart refreshes (docs/etl.md,
-"Incremental marts").
+have changed (created or re-read without a staged copy to compare with) is listed as changed everywhere instead.
+Which tables have a change set, and which changed everywhere, is kept beside the connection in Python: a run asks
+some 400 times. The runner maps the changed rows to the periods each mart refreshes (docs/etl.md, "Incremental
+marts").
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -29,27 +31,34 @@ def change_table(table: str) -> str:
     return f"{_PREFIX}{schema}_{name}"
 
 
+@dataclass
+class _Started:
+    """A connection's change sets: the temp tables `record` made (by name), the tables changed everywhere."""
+
+    change_tables: set[str] = field(default_factory=set)
+    everywhere: set[str] = field(default_factory=set)
+
+
+# By connection, as its temp tables are: gone with it.
+_STARTED: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, _Started] = weakref.WeakKeyDictionary()
+
+
 def start(con: duckdb.DuckDBPyConnection) -> None:
     """A run's change sets begin empty."""
-    con.execute("create or replace temp table changes_everything (table_name varchar)")
-    con.execute("create temp table if not exists changes_recorded (change_table varchar)")
-    for name in _change_tables(con):
-        con.execute(f'drop table temp."{name}"')
-    con.execute("delete from changes_recorded")
+    for name in sorted(_started(con).change_tables):
+        con.execute(f'drop table if exists temp."{name}"')
+    _STARTED[con] = _Started()
 
 
-def _change_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The temp tables holding changed rows, one per changed table, as `record` made them.
-
-    Listed in a table of their own: the catalog (`duckdb_tables()`) would list every attached database's tables
-    too, the source's during the extract, at some 20 ms a call."""
-    return [name for (name,) in con.execute("select change_table from changes_recorded").fetchall()]
+def _started(con: duckdb.DuckDBPyConnection) -> _Started:
+    """This connection's change sets; empty when no run started them in it."""
+    return _STARTED.get(con) or _Started()
 
 
 def recorded_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
     """How many changed rows (old and new versions) are recorded for `schema.table`; 0 when none."""
     name = change_table(table)
-    if name not in _change_tables(con):
+    if name not in _started(con).change_tables:
         return 0
     row = con.execute(f'select count(*) from temp."{name}"').fetchone()
     return int(row[0]) if row else 0
@@ -58,23 +67,19 @@ def recorded_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
 def recorded(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     """The temp table of `schema.table`'s changed rows when this connection recorded them and the table did not
     change everywhere; None otherwise (also when no run recorded change sets in this connection)."""
-    try:
-        if changed_everywhere(con, table) or change_table(table) not in _change_tables(con):
-            return None
-    except duckdb.CatalogException:  # no change sets started in this connection
-        return None
-    return change_table(table)
+    started = _started(con)
+    name = change_table(table)
+    return name if name in started.change_tables and table not in started.everywhere else None
 
 
 def changed_everywhere(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether this run listed `schema.table` as changed everywhere (`everything`)."""
-    row = con.execute("select count(*) from changes_everything where table_name = $table", {"table": table}).fetchone()
-    return bool(row and row[0])
+    return table in _started(con).everywhere
 
 
 def everything(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Every row of `table` may have changed (a mart listed so is rebuilt, and whole what is built from it)."""
-    con.execute("insert into changes_everything values ($table)", {"table": table})
+    _STARTED.setdefault(con, _Started()).everywhere.add(table)
 
 
 def record(
@@ -83,13 +88,13 @@ def record(
     """Add rows (a SELECT of the table's columns, in order, binding `params`) as version 'old' or 'new' of changed
     rows of `table`; returns how many."""
     target = change_table(table)
-    if target in _change_tables(con):
+    started = _STARTED.setdefault(con, _Started())
+    if target in started.change_tables:
         added = con.execute(f"insert into {target} select '{version}' as _version, * from ({select})", params or {})
         return int(one_row(added)[0])
     created = f"create temp table {target} as select '{version}' as _version, * from ({select})"
-    # (counted before the next statement replaces the connection's result)
     rows = int(one_row(con.execute(created, params or {}))[0])
-    con.execute("insert into changes_recorded values ($name)", {"name": target})
+    started.change_tables.add(target)
     return rows
 
 
@@ -191,11 +196,11 @@ class ChangeSet:
 
 def read(con: duckdb.DuckDBPyConnection) -> ChangeSet:
     """The change sets recorded so far in this connection (tables with no changed row are left out)."""
-    everything_ = {name for (name,) in con.execute("select distinct table_name from changes_everything").fetchall()}
+    started = _started(con)
     rows = set()
-    for name in _change_tables(con):
+    for name in sorted(started.change_tables):
         count = con.execute(f'select count(*) from temp."{name}"').fetchone()
         if count and count[0]:
             schema, _, table = name.removeprefix(_PREFIX).partition("_")
             rows.add(f"{schema}.{table}")
-    return ChangeSet(frozenset(everything_), frozenset(rows))
+    return ChangeSet(frozenset(started.everywhere), frozenset(rows))
