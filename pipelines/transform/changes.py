@@ -52,7 +52,7 @@ def start(con: duckdb.DuckDBPyConnection) -> None:
 
 def _started(con: duckdb.DuckDBPyConnection) -> _Started:
     """This connection's change sets; empty when no run started them in it."""
-    return _STARTED.get(con) or _Started()
+    return _STARTED.setdefault(con, _Started())
 
 
 def recorded_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -79,7 +79,7 @@ def changed_everywhere(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 def everything(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Every row of `table` may have changed (a mart listed so is rebuilt, and whole what is built from it)."""
-    _STARTED.setdefault(con, _Started()).everywhere.add(table)
+    _started(con).everywhere.add(table)
 
 
 def record(
@@ -88,7 +88,7 @@ def record(
     """Add rows (a SELECT of the table's columns, in order, binding `params`) as version 'old' or 'new' of changed
     rows of `table`; returns how many."""
     target = change_table(table)
-    started = _STARTED.setdefault(con, _Started())
+    started = _started(con)
     if target in started.change_tables:
         added = con.execute(f"insert into {target} select '{version}' as _version, * from ({select})", params or {})
         return int(one_row(added)[0])
