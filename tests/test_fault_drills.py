@@ -138,8 +138,9 @@ def work_is_dirty(env: dict[str, str]) -> bool:
 
 def fingerprints(warehouse: Path) -> dict[str, Fingerprint]:
     """Every published staging, history and mart table's fingerprint (its row count and the sum of its rows' hashes,
-    as the product takes it)."""
+    as the product takes it), read in one transaction: DuckLake reads its catalog once, not at every table."""
     with open_published(warehouse) as con:
+        con.execute("begin")
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
             "where table_catalog = 'lake' and table_schema in ('staging', 'history', 'marts') order by 1, 2"
