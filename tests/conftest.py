@@ -40,31 +40,6 @@ def scan_installed_components_once() -> None:
 
 
 scan_installed_components_once()
-
-
-def wait_for_app_scripts_without_polling() -> None:
-    """AppTest waits for a page's script by looking through its events every millisecond (`require_widgets_deltas`):
-    the waiting thread takes the GIL from the script a thousand times a second, over a list that grows with every
-    element. Joining the script's thread waits for the same end (it emits SHUTDOWN, then returns) without waking."""
-    from streamlit.testing.v1 import local_script_runner
-
-    polling = local_script_runner.require_widgets_deltas
-
-    def require_widgets_deltas(runner: local_script_runner.LocalScriptRunner, timeout: float = 3) -> None:
-        thread = runner._script_thread
-        if thread is None:
-            polling(runner, timeout)
-            return
-        thread.join(timeout)
-        if thread.is_alive():  # as Streamlit's own wait ends
-            runner.request_stop()
-            runner.join()
-            raise RuntimeError(f"AppTest script run timed out after {timeout}(s)")
-
-    local_script_runner.require_widgets_deltas = require_widgets_deltas
-
-
-wait_for_app_scripts_without_polling()
 # How the tests are split between xdist workers (tests/run.sh).
 pytest_plugins = ("tests.work_units",)
 # bcrypt at its lowest cost for the accounts the tests make (~1 ms a hash or check, not ~0.2 s at the default 12): the
