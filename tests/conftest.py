@@ -326,6 +326,16 @@ def publication_differences(
         con.close()
 
 
+def publication_fingerprints(
+    path: Path | str, schemas: tuple[str, ...] = ("staging", "history", "marts")
+) -> dict[str, Fingerprint]:
+    """Per table of `schemas` in the latest publication at `path`, its fingerprint as the product takes it (row count
+    and sum of row hashes), read in one transaction: DuckLake reads its catalog once, not at every table."""
+    with open_published(path) as con:
+        con.execute("begin")
+        return _fingerprints(con, lake.LAKE_ALIAS, _published_tables(con, lake.LAKE_ALIAS, schemas))
+
+
 def runs(env: dict[str, str]) -> list[dict]:
     """The run history (`runs.jsonl` beside the warehouse of `env`), oldest first; empty before any run."""
     path = Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl"

@@ -31,7 +31,6 @@ import psycopg
 import pytest
 
 from pipelines.alerts.state import STATE_FILE
-from pipelines.fingerprints import Fingerprint, fingerprint
 from pipelines.publish.lake import WORK_FILE
 from pipelines.run.schedule import parse_interval
 from pipelines.source import server
@@ -42,6 +41,7 @@ from tests.conftest import (
     cli_environment,
     copy_folder,
     open_published,
+    publication_fingerprints,
     run_cli,
     runs,
     start_cli,
@@ -136,18 +136,6 @@ def work_is_dirty(env: dict[str, str]) -> bool:
         return bool(con.execute("select dirty from main.work_state").fetchone()[0])
 
 
-def fingerprints(warehouse: Path) -> dict[str, Fingerprint]:
-    """Every published staging, history and mart table's fingerprint (its row count and the sum of its rows' hashes,
-    as the product takes it), read in one transaction: DuckLake reads its catalog once, not at every table."""
-    with open_published(warehouse) as con:
-        con.execute("begin")
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_catalog = 'lake' and table_schema in ('staging', 'history', 'marts') order by 1, 2"
-        ).fetchall()
-        return {f"{schema}.{table}": fingerprint(con, schema, table) for schema, table in tables}
-
-
 def error_line(result: subprocess.CompletedProcess) -> str:
     """The one `error: ...` line a failing command prints; a traceback fails the drill."""
     assert "Traceback" not in result.stderr, result.stderr
@@ -239,12 +227,12 @@ def test_killed_mid_run_leaves_the_last_published_warehouse(published: dict[str,
     assert costs(live) == COSTS_AFTER_MORE
     assert leftovers(env) == [] and not work_is_dirty(env)
     assert [run["status"] for run in runs(env)] == ["published", "published"]
-    recovered = fingerprints(live)
+    recovered = publication_fingerprints(live)
     assert len(recovered) == 19 + 8 + 39  # staging, history, marts
 
     # ... and equals what a full rebuild from the same source publishes, table by table.
     run_cli("etl", "run", "--full", env=env)
-    assert fingerprints(live) == recovered
+    assert publication_fingerprints(live) == recovered
 
 
 def test_source_stopped_mid_run_fails_clearly_and_the_next_run_recovers(tmp_path: Path):
