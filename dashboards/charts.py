@@ -367,7 +367,7 @@ MAX_PERIOD_TICKS = 18  # beyond this many periods, Plotly picks fewer ticks (sti
 
 
 def _fields(trace: go.Figure) -> dict[str, str]:
-    """The columns Plotly Express put on the x and y axes of `trace` (from its hover template)."""
+    """The columns on the x and y axes of `trace`, from its hover template (`dashboards.plots`, Plotly Express)."""
     return {axis: name for name, axis in _PX_FIELD.findall(getattr(trace, "hovertemplate", None) or "")}
 
 
@@ -379,7 +379,8 @@ def _hover_value(measure: str, rate: bool) -> str:
 
 
 def read_right(figure: go.Figure, frame: pd.DataFrame) -> go.Figure:
-    """Make a Plotly Express figure of `frame` read like every other chart (see the module's docstring)."""
+    """Make a figure of `frame` (`dashboards.plots`, or Plotly Express for facets) read like every other chart (see
+    the module's docstring)."""
     period_column: str | None = None
     measures: list[str] = []
     rate_axis = str(figure.layout.yaxis.tickformat or "").endswith("%")

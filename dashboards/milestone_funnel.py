@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards import charts, data, filters
+from dashboards import charts, data, filters, plots
 
 # By label, as the URL carries them: `?funnel_window=30+days&funnel_by=Plan`.
 WINDOWS: dict[str, int | None] = {"Any time": None, "7 days": 7, "30 days": 30, "90 days": 90}
@@ -32,7 +31,7 @@ COLUMNS = {
 
 def _bars(frame: pd.DataFrame) -> go.Figure:
     """One bar per milestone, top to bottom in funnel order; one colour per segment."""
-    figure = px.bar(
+    figure = plots.bar(
         frame, x="users", y="step", color="segment", orientation="h", barmode="group", text="users",
         labels={"users": "users reached", "step": "milestone", "segment": "segment"},
     )  # fmt: skip

@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
-from dashboards import charts, data, filters
+from dashboards import charts, data, filters, plots
 from dashboards.views import series, tile, with_people
 
 ACTIVE = ["active_organizations", "weekly_active_organizations", "monthly_active_organizations"]
@@ -56,7 +55,7 @@ def show(period: filters.DateRange, previous: filters.DateRange | None, picks: M
     charts.chart(
         "Active organisations (a member wrote that day, and in the 7 and 30 days ending on it)",
         series(ACTIVE, period, where=picks),
-        lambda f: px.line(f, x="day", y=ACTIVE),
+        lambda f: plots.line(f, x="day", y=ACTIVE),
         "active_organizations",
     )
     left, right = st.columns(2)
@@ -64,14 +63,14 @@ def show(period: filters.DateRange, previous: filters.DateRange | None, picks: M
         charts.chart(
             "AI spend on organisations' projects per month, by the owner's plan (USD, complete months)",
             series("organization_ai_cost", period, grain="month", by=["plan"], where=picks, time="month"),
-            lambda f: px.bar(f, x="month", y="organization_ai_cost", color="plan"),
+            lambda f: plots.bar(f, x="month", y="organization_ai_cost", color="plan"),
             "organization_ai_cost",
         )
     with right:
         charts.chart(
             "Books published by organisations per month (complete months)",
             series("organization_publications", period, grain="month", where=picks, time="month"),
-            lambda f: px.bar(f, x="month", y="organization_publications"),
+            lambda f: plots.bar(f, x="month", y="organization_publications"),
             "organization_publications",
         )
     charts.report_table(

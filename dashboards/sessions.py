@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import plotly.express as px
 import streamlit as st
 
-from dashboards import charts, filters
+from dashboards import charts, filters, plots
 from dashboards.views import series, tile
 
 METRICS = ["sessions", "sessions_per_user", "session_length_median"]
@@ -24,13 +23,13 @@ def show(period: filters.DateRange, previous: filters.DateRange | None, where: M
         charts.chart(
             "Sessions started per day",
             daily,
-            lambda f: px.bar(f, x="day", y="sessions"),
+            lambda f: plots.bar(f, x="day", y="sessions"),
             "sessions",
         )
     with right:
         charts.chart(
             "Median session length (sign-in to last event) per day",
             daily,
-            lambda f: px.line(f, x="day", y="session_length_median"),
+            lambda f: plots.line(f, x="day", y="session_length_median"),
             "session_length",
         )

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import plotly.express as px
 import streamlit as st
 
-from dashboards import charts, data
+from dashboards import charts, data, plots
 from dashboards.filters import DateRange, report_params
 
 LIFECYCLE = ["new_writers", "returning_writers", "resurrecting_writers", "dormant_writers"]
@@ -25,7 +24,7 @@ def show(period: DateRange, where: Mapping[str, Sequence[str]]) -> None:
     charts.chart(
         "Writer lifecycle per week (writing = a saved version or a chapter edit; dormant writers below zero)",
         lifecycle,
-        lambda f: px.bar(f, x="week", y=LIFECYCLE, barmode="relative"),
+        lambda f: plots.bar(f, x="week", y=LIFECYCLE, barmode="relative"),
         "writer_lifecycle",
     )
     partial = lifecycle.loc[~lifecycle["complete"].astype(bool), "week"]
@@ -36,13 +35,13 @@ def show(period: DateRange, where: Mapping[str, Sequence[str]]) -> None:
         charts.chart(
             f"Writing days per writer in the 28 days to {period.end:%b %d, %Y} (the power-writer curve)",
             data.report("engagement/writing_days_histogram", end=period.end, **report_params(where)),
-            lambda f: px.bar(f, x="writing_days", y="writers"),
+            lambda f: plots.bar(f, x="writing_days", y="writers"),
             "writing_days_histogram",
         )
     with right:
         charts.chart(
             "Share of writers writing on 7 or more of the 28 days to each week's end",
             data.report("engagement/power_writers_weekly", **params),
-            lambda f: px.line(f, x="week", y="power_writer_share").update_yaxes(tickformat=".0%"),
+            lambda f: plots.line(f, x="week", y="power_writer_share").update_yaxes(tickformat=".0%"),
             "power_writers",
         )

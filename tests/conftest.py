@@ -40,6 +40,18 @@ def scan_installed_components_once() -> None:
 
 
 scan_installed_components_once()
+
+
+def skip_the_direct_run_warning() -> None:
+    """Streamlit warns once per process when a page draws outside `streamlit run` (AppTest's pages here). To choose
+    its wording it calls `inspect.stack()`, which reads the source of every frame and looks each one's module up
+    among all those imported: 1-7 s of a worker's CPU (py-spy, 2026-12-04), for a line nobody reads here."""
+    from streamlit import delta_generator
+
+    delta_generator._use_warning_has_been_displayed = True
+
+
+skip_the_direct_run_warning()
 # How the tests are split between xdist workers (tests/run.sh).
 pytest_plugins = ("tests.work_units",)
 # bcrypt at its lowest cost for the accounts the tests make (~1 ms a hash or check, not ~0.2 s at the default 12): the

@@ -166,12 +166,11 @@ def test_a_charts_csv_and_picture_carry_the_changes_and_the_failed_run(
         from datetime import date
 
         import pandas as pd
-        import plotly.express as px
 
-        from dashboards import charts
+        from dashboards import charts, plots
 
         frame = pd.DataFrame({"day": [date(2024, 3, 2), date(2024, 3, 3), date.fromisoformat(seen)], "dau": [1, 2, 3]})
-        charts.chart("Active users", frame, lambda f: px.line(f, x="day", y="dau"), "annotated")
+        charts.chart("Active users", frame, lambda f: plots.line(f, x="day", y="dau"), "annotated")
 
     at = AppTest.from_function(script, default_timeout=30, args=(str(seen),)).run()
     assert not at.exception, [exception.value for exception in at.exception]

@@ -199,15 +199,14 @@ from datetime import date
 from decimal import Decimal
 
 import pandas as pd
-import plotly.express as px
 
-from dashboards import charts
+from dashboards import charts, plots
 
 for months in (1, 3, 6):
     frame = pd.DataFrame(
         {"month": [date(2026, 11 - months + n, 1) for n in range(1, months + 1)], "mrr": [Decimal("9.99")] * months}
     )
-    charts.chart(f"{months} months", frame, lambda f: px.bar(f, x="month", y="mrr"), f"months_{months}")
+    charts.chart(f"{months} months", frame, lambda f: plots.bar(f, x="month", y="mrr"), f"months_{months}")
 """
 
 

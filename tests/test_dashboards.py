@@ -25,7 +25,7 @@ import pytest
 from openpyxl.utils import get_column_letter
 from streamlit.testing.v1 import AppTest
 
-from dashboards import charts
+from dashboards import charts, plots
 from dashboards.auth import PAGES
 from pipelines.publish import lake
 from tests.app_sessions import sign_in
@@ -807,12 +807,10 @@ def test_an_analysts_page_pack_equals_the_page_csvs_and_names_nobody(
 
 
 def test_charts_read_right_whatever_the_page_draws() -> None:
-    import plotly.express as px
-
     from dashboards.colours import PALETTE, colour
 
     november = pd.DataFrame({"month": [date(2026, 11, 1)], "plan": ["Basic Monthly"], "mrr": [Decimal("9.99")]})
-    figure = charts.read_right(px.bar(november, x="month", y="mrr", color="plan"), november)
+    figure = charts.read_right(plots.bar(november, x="month", y="mrr", color="plan"), november)
     axis = figure.layout.xaxis
     # One month: a month axis labelled "Nov 2026" (it was "00:00:00 Nov 1, 2026"), from Oct 16 to Nov 17.
     assert (axis.type, axis.dtick, axis.tickformat, axis.hoverformat) == ("date", "M1", "%b %Y", "%B %Y")
@@ -830,7 +828,7 @@ def test_charts_read_right_whatever_the_page_draws() -> None:
             "ai_failure_rate": [0.0] * 31,
         }
     )
-    figure = charts.read_right(px.line(days, x="day", y=["ai_latency_p50", "ai_latency_p95"]), days)
+    figure = charts.read_right(plots.line(days, x="day", y=["ai_latency_p50", "ai_latency_p95"]), days)
     assert [(line.name, line.mode) for line in figure.data] == [
         ("AI latency p50 (ms)", "lines+markers"),
         ("AI latency p95 (ms)", "lines"),  # 31 points in a row: the line shows them
@@ -839,7 +837,7 @@ def test_charts_read_right_whatever_the_page_draws() -> None:
         "<b>AI latency p50 (ms)</b><br>%{x|%a %b %d, %Y}: %{y:,.0f} ms<extra></extra>"
     )
     assert figure.layout.yaxis.title.text == "ms"  # two measures of one unit: the unit
-    figure = charts.read_right(px.line(days, x="day", y="ai_failure_rate"), days)
+    figure = charts.read_right(plots.line(days, x="day", y="ai_failure_rate"), days)
     # A failure rate of 0 everywhere ran from -100% to 100%; rates run from 0 to 100%.
     assert (figure.layout.yaxis.tickformat, tuple(figure.layout.yaxis.range)) == (".0%", (0, 1.0))
 

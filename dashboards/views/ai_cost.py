@@ -7,10 +7,9 @@ list is a report.
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
-from dashboards import charts, data, filters, views
+from dashboards import charts, data, filters, plots, views
 from dashboards.views import open_page, series, tile
 
 BY_MODEL = [
@@ -48,28 +47,28 @@ with left:
     charts.chart(
         "Cost per day by provider (USD)",
         by_day,
-        lambda f: px.bar(f, x="day", y="ai_cost", color="provider"),
+        lambda f: plots.bar(f, x="day", y="ai_cost", color="provider"),
         "ai_cost_by_day",
     )
 with right:
     charts.chart(
         "Tokens per day by provider",
         by_day,
-        lambda f: px.bar(f, x="day", y="ai_tokens", color="provider"),
+        lambda f: plots.bar(f, x="day", y="ai_tokens", color="provider"),
         "ai_tokens_by_day",
     )
 with left:
     charts.chart(
         "Latency of completed generations (ms), exact percentiles of each day",
         health,
-        lambda f: px.line(f, x="day", y=["ai_latency_p50", "ai_latency_p95"]),
+        lambda f: plots.line(f, x="day", y=["ai_latency_p50", "ai_latency_p95"]),
         "ai_latency",
     )
 with right:
     charts.chart(
         "Failure rate per day (failed / finished)",
         health,
-        lambda f: px.line(f, x="day", y="ai_failure_rate").update_yaxes(tickformat=".0%"),
+        lambda f: plots.line(f, x="day", y="ai_failure_rate").update_yaxes(tickformat=".0%"),
         "ai_failure_rate",
     )
 
@@ -170,7 +169,7 @@ if all(data.may_read_metric(name) for name in MARGIN):
         series(MARGIN, months, grain="all", by=["tier"], where=tier_where).drop(columns="day")
         if months
         else pd.DataFrame(),
-        lambda f: px.bar(f, x="tier", y=MARGIN, barmode="group"),
+        lambda f: plots.bar(f, x="tier", y=MARGIN, barmode="group"),
         "ai_by_tier",
     )
 

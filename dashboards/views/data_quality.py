@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
-from dashboards import charts, data, filters
+from dashboards import charts, data, filters, plots
 from dashboards.views import guard
 
 guard("data_quality")
@@ -61,7 +60,7 @@ else:
     charts.chart(
         "Run durations (seconds), oldest to newest",
         history.iloc[::-1],
-        lambda f: px.bar(
+        lambda f: plots.bar(
             f,
             x="run_id",
             y="seconds",

@@ -10,11 +10,10 @@ every section: to the metrics as dimension filters, to every report through `pic
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards import charts, data, filters, milestone_funnel, organizations, sessions, writing_depth
+from dashboards import charts, data, filters, milestone_funnel, organizations, plots, sessions, writing_depth
 from dashboards.views import open_page, series, tile
 
 period = open_page("engagement")
@@ -41,14 +40,14 @@ with left:
     charts.chart(
         "Active users (each day, and the 7 and 30 days ending on it)",
         activity,
-        lambda f: px.line(f, x="day", y=["dau", "wau", "mau"]),
+        lambda f: plots.line(f, x="day", y=["dau", "wau", "mau"]),
         "active_users",
     )
 with right:
     charts.chart(
         "Stickiness (DAU/MAU)",
         activity,
-        lambda f: px.line(f, x="day", y="stickiness").update_yaxes(tickformat=".0%"),
+        lambda f: plots.line(f, x="day", y="stickiness").update_yaxes(tickformat=".0%"),
         "stickiness",
     )
 
@@ -83,7 +82,7 @@ with left:
     charts.chart(
         "Events by category",
         data.report("engagement/events_by_category", **chosen),
-        lambda f: px.bar(f, x="events", y="category", orientation="h").update_yaxes(autorange="reversed"),
+        lambda f: plots.bar(f, x="events", y="category", orientation="h").update_yaxes(autorange="reversed"),
         "events_by_category",
     )
 with right:
@@ -92,7 +91,7 @@ with right:
 charts.chart(
     "New users per day",
     activity,
-    lambda f: px.bar(f, x="day", y="new_users"),
+    lambda f: plots.bar(f, x="day", y="new_users"),
     "new_users",
 )
 

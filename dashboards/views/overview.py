@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboards import charts, data
+from dashboards import charts, data, plots
 from dashboards.views import data_start, open_page, series, tile
 
 # (metric, lower is better), in the order the tiles appear
@@ -59,7 +58,7 @@ if data.may_read_metric("mrr"):
         (
             "MRR at each month's end, by plan",
             series("mrr", period, grain="month", by=["plan"], time="month"),
-            lambda f: px.bar(f, x="month", y="mrr", color="plan"),
+            lambda f: plots.bar(f, x="month", y="mrr", color="plan"),
             "overview_mrr",
         )
     )
@@ -68,7 +67,7 @@ if data.may_read_metric("ai_cost"):
         (
             "AI cost per day",
             series("ai_cost", period, by=["provider"]),
-            lambda f: px.bar(f, x="day", y="ai_cost", color="provider"),
+            lambda f: plots.bar(f, x="day", y="ai_cost", color="provider"),
             "overview_ai_cost",
         )
     )
@@ -77,7 +76,7 @@ if data.may_read_metric("words_written"):
         (
             "Words written per day",
             series("words_written", period),
-            lambda f: px.bar(f, x="day", y="words_written"),
+            lambda f: plots.bar(f, x="day", y="words_written"),
             "overview_words",
         )
     )
@@ -86,7 +85,7 @@ if data.may_read_metric("dau"):
         (
             "Daily active users",
             series("dau", period),
-            lambda f: px.line(f, x="day", y="dau"),
+            lambda f: plots.line(f, x="day", y="dau"),
             "overview_dau",
         )
     )

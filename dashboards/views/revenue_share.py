@@ -7,10 +7,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
-from dashboards import charts, data, filters, views
+from dashboards import charts, data, filters, plots, views
 from dashboards.views import open_page, series, tile
 from pipelines.errors import UserError
 from pipelines.export.revenue_share import next_month
@@ -170,7 +169,7 @@ with left:
     charts.chart(
         "Authors' share by payout status (USD)",
         by_status,
-        lambda f: px.bar(
+        lambda f: plots.bar(
             f,
             x="month",
             y="author_revenue",
@@ -182,7 +181,7 @@ with right:
     charts.chart(
         "Platform commission and book sales (USD)",
         by_month,
-        lambda f: px.line(f, x="month", y=["book_sales", "platform_revenue"], markers=True),
+        lambda f: plots.line(f, x="month", y=["book_sales", "platform_revenue"], markers=True),
         "revenue_commission",
     )
     partial = [f"{month:%Y-%m}" for month in data.report("revenue_share/partial_months", **period.params())["month"]]
@@ -196,14 +195,14 @@ with left:
     charts.chart(
         "MRR at each month's end, by plan (USD)",
         series("mrr", period, grain="month", by=["plan"], where=plan_where, time="month"),
-        lambda f: px.bar(f, x="month", y="mrr", color="plan"),
+        lambda f: plots.bar(f, x="month", y="mrr", color="plan"),
         "revenue_mrr",
     )
 with right:
     charts.chart(
         "MRR movements (USD; contraction and churn below zero)",
         series(MOVEMENTS, period, grain="month", where=plan_where, time="month"),
-        lambda f: px.bar(
+        lambda f: plots.bar(
             f.assign(contraction_mrr=-f["contraction_mrr"], churned_mrr=-f["churned_mrr"]),
             x="month",
             y=MOVEMENTS,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from dashboards import charts, data, filters, views
+from dashboards import charts, data, filters, plots, views
 from dashboards.views import open_page, series, tile
 
 period = open_page("usage")
@@ -63,14 +63,14 @@ with left:
     charts.chart(
         "Cost by tier (USD)",
         by_tier_plan,
-        lambda f: px.bar(f, x="tier", y="usage_cost", color="resource_type"),
+        lambda f: plots.bar(f, x="tier", y="usage_cost", color="resource_type"),
         "usage_cost_by_tier",
     )
 with right:
     charts.chart(
         "Cost by plan (USD)",
         by_tier_plan,
-        lambda f: px.bar(f, x="plan", y="usage_cost", color="resource_type"),
+        lambda f: plots.bar(f, x="plan", y="usage_cost", color="resource_type"),
         "usage_cost_by_plan",
     )
 charts.table("Usage by tier, plan and resource type", by_tier_plan, "usage_by_tier_plan")
@@ -82,7 +82,7 @@ with left:
     charts.chart(
         "Median share of the token allowance used",
         utilization,
-        lambda f: px.line(
+        lambda f: plots.line(
             f,
             x="month",
             y="median_utilization",
@@ -95,7 +95,7 @@ with right:
     charts.chart(
         "Subscribers over their token allowance",
         utilization,
-        lambda f: px.bar(f, x="month", y="over_token_limit", color="plan"),
+        lambda f: plots.bar(f, x="month", y="over_token_limit", color="plan"),
         "usage_over_limit_by_month",
     )
 charts.report_table(

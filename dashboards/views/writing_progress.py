@@ -7,10 +7,9 @@ projects by status, AI share by genre and the most active projects are reports.
 
 from __future__ import annotations
 
-import plotly.express as px
 import streamlit as st
 
-from dashboards import charts, data, filters, views
+from dashboards import charts, data, filters, plots, views
 from dashboards.views import open_page, series, tile
 
 TILES = ["words_written", "active_writers", "chapters_completed", "ai_words"]
@@ -31,14 +30,14 @@ with left:
     charts.chart(
         "Words written per day",
         series("words_written", period, where=where),
-        lambda f: px.bar(f, x="day", y="words_written"),
+        lambda f: plots.bar(f, x="day", y="words_written"),
         "words_by_day",
     )
 with right:
     charts.chart(
         "Chapters completed per day (the day the completion was first seen)",
         series("chapters_completed", period, where=where),
-        lambda f: px.bar(f, x="day", y="chapters_completed"),
+        lambda f: plots.bar(f, x="day", y="chapters_completed"),
         "chapters_completed",
     )
 
@@ -47,14 +46,14 @@ with left:
     charts.chart(
         "Projects by status (all projects, now)",
         data.report("writing_progress/projects_by_status", genres=genres),
-        lambda f: px.bar(f, x="projects", y="status", orientation="h"),
+        lambda f: plots.bar(f, x="projects", y="status", orientation="h"),
         "projects_by_status",
     )
 with right:
     charts.chart(
         "Funnel by genre",
         funnel,
-        lambda f: px.bar(
+        lambda f: plots.bar(
             f,
             x="genre",
             y=["created", "with_chapters", "completed", "published"],
@@ -66,7 +65,7 @@ with left:
     charts.chart(
         "AI-generated and written words (chapters created in the period)",
         ai_share,
-        lambda f: px.bar(f, x="genre", y=["ai_words", "human_words"]),
+        lambda f: plots.bar(f, x="genre", y=["ai_words", "human_words"]),
         "ai_share",
     )
 with right:
