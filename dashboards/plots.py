@@ -35,19 +35,14 @@ def bar(
     names = dict(labels or {})
     traces = [
         go.Bar(
-            x=rows[x],
-            y=rows[column],
-            name=name,
-            legendgroup=name,
-            showlegend=bool(name),
+            **series,
             orientation=orientation,
-            hovertemplate=hover,
             text=None if text is None else rows[text],
             textposition="auto",
             # grouped bars keep one slot per series, as Express places them
-            **({"offsetgroup": name, "alignmentgroup": "True"} if barmode == "group" else {}),
+            **({"offsetgroup": series["name"], "alignmentgroup": "True"} if barmode == "group" else {}),
         )
-        for name, rows, column, hover in _series(frame, x, y, color, names)
+        for rows, series in _series(frame, x, y, color, names)
     ]
     return _figure(traces, x, y, color, names).update_layout(barmode=barmode)
 
@@ -57,39 +52,32 @@ def line(
 ) -> go.Figure:
     """Lines of `y` over `x`, one series per `color` or per column of a list `y`."""
     traces = [
-        go.Scatter(
-            x=rows[x],
-            y=rows[column],
-            name=name,
-            legendgroup=name,
-            showlegend=bool(name),
-            mode="lines+markers" if markers else "lines",
-            orientation="v",
-            hovertemplate=hover,
-        )
-        for name, rows, column, hover in _series(frame, x, y, color, {})
+        go.Scatter(**series, mode="lines+markers" if markers else "lines", orientation="v")
+        for _rows, series in _series(frame, x, y, color, {})
     ]
     return _figure(traces, x, y, color, {})
 
 
 def _series(
     frame: pd.DataFrame, x: str, y: str | list[str], color: str | None, names: dict[str, str]
-) -> Iterator[tuple[str, pd.DataFrame, str, str]]:
-    """(trace name, its rows, the column of its `y` values, its hover template) of each series, as Express splits
-    them."""
+) -> Iterator[tuple[pd.DataFrame, dict[str, object]]]:
+    """Each series' rows and the trace properties bars and lines share (values, name, legend, hover template), as
+    Express splits them."""
 
-    def hover(series: str, y_name: str) -> str:
+    def series(name: str, rows: pd.DataFrame, column: str, heading: str, y_name: str) -> dict[str, object]:
         fields = [f"{names.get(x, x)}=%{{x}}", f"{y_name}=%{{y}}"]
-        return "<br>".join([series, *fields] if series else fields) + "<extra></extra>"
+        hover = "<br>".join([heading, *fields] if heading else fields) + "<extra></extra>"
+        shown = {"name": name, "legendgroup": name, "showlegend": bool(name), "hovertemplate": hover}
+        return {"x": rows[x], "y": rows[column], **shown}
 
     if isinstance(y, list):  # wide form: a series per column
         for column in y:
-            yield column, frame, column, hover(f"{WIDE_NAME}={column}", WIDE_VALUE)
+            yield frame, series(column, frame, column, f"{WIDE_NAME}={column}", WIDE_VALUE)
     elif color is None:
-        yield "", frame, y, hover("", names.get(y, y))
+        yield frame, series("", frame, y, "", names.get(y, y))
     else:
         for value, rows in frame.groupby(color, sort=False, dropna=False):
-            yield str(value), rows, y, hover(f"{names.get(color, color)}={value}", names.get(y, y))
+            yield rows, series(str(value), rows, y, f"{names.get(color, color)}={value}", names.get(y, y))
 
 
 def _figure(
