@@ -1,8 +1,8 @@
 """Bar and line figures of a frame, laid out as Plotly Express lays them out, made from graph objects directly.
 
-Plotly Express spends 50-90 ms on a chart of a few dozen rows (it regroups the frame, builds a grid of subplots and
-sets each trace's properties one at a time through Plotly's validators); the same traces made directly take ~5 ms.
-A page draws a handful of charts per publication and filter, so Express was a third of a page's first view.
+Plotly Express spends 30-85 ms on a chart of a few dozen rows (it regroups the frame, builds a grid of subplots and
+sets each trace's properties one at a time through Plotly's validators); the same traces made directly take 2-9 ms.
+A page draws a handful of charts per publication and filter: Express was a quarter of a page's first render.
 
 The figures keep Express's shape, which `charts.read_right` reads: one trace per value of `color` (in order of first
 appearance) or per column of a list `y` (wide form), each trace's hover template naming the column on each axis
