@@ -147,13 +147,13 @@ def replace_differing_rows(
     rows that differ, which are recorded as its change set (as `record_diff` records them); returns how many. Every
     row of a hash whose copies differ in number is deleted and inserted again from `rebuilt` (equal rows are never
     told apart). `subset`: (a SELECT of the table's rows in it, the same rows as a condition on the table's row
-    `stale`, that condition's parameters). The rows left alone are neither deleted nor written again: a row deleted
+    `mart_row`, that condition's parameters). The rows left alone are neither deleted nor written again: a row deleted
     from a row group has that row group rewritten at the next checkpoint."""
     current, where, params = subset or (f"from {table}", "true", {})
     _record_difference(con, table, current, f"from temp.{rebuilt}", hashes="replaced_hashes")
     hashes = "(select row_hash from temp.replaced_hashes)"
-    # (not `model`: a mart may have a column of that name, which `hash(model)` would hash instead of the row)
-    con.execute(f"delete from {table} as stale where ({where}) and hash(stale) in {hashes}", params)
+    # (an alias no mart has as a column name: `hash(model)` on a mart with a `model` column hashes that column)
+    con.execute(f"delete from {table} as mart_row where ({where}) and hash(mart_row) in {hashes}", params)
     con.execute(f"insert into {table} from temp.{rebuilt} as fresh where hash(fresh) in {hashes}")
     con.execute("drop table temp.replaced_hashes")
     return recorded_rows(con, table)

@@ -203,7 +203,7 @@ def _refresh(
         # stays above the windows (every key computed), and list_contains on one bound list is pushed down but
         # compares each row with every key: 28 s for 3,000 keys of 2.5M versions, against 3.9 s whole.
         key_params = {f"refresh_key_{i}": key for i, key in enumerate(keys)}
-        in_keys = f"{{row}}.{refresh.column} in ({', '.join(f'${name}' for name in key_params)})"
+        in_keys = f"mart_row.{refresh.column} in ({', '.join(f'${name}' for name in key_params)})"
         _rebuild_where(con, model, body, bound, key_params, in_keys)
         return Refreshed("key", keys=len(keys))
     periods, with_null = _affected_periods(con, refresh, reaching, reached)
@@ -222,7 +222,7 @@ def _refresh(
         "refresh_periods": [] if refresh.spine else periods,
         "with_null": with_null,
     }
-    in_periods = f"in_refresh({{row}}.{refresh.column}, $refresh_first, $refresh_last, $refresh_periods, $with_null)"
+    in_periods = f"in_refresh(mart_row.{refresh.column}, $refresh_first, $refresh_last, $refresh_periods, $with_null)"
     windowed = model.windowed and refresh.by == "day"
     windows = _windows(periods, spine_from=first if refresh.spine else None, with_null=with_null) if windowed else []
     _rebuild_where(con, model, body, bound, filter_params, in_periods, windows)
@@ -446,7 +446,7 @@ def _rebuild_where(
     refreshed: str,
     windows: list[tuple[date | None, date | None]] | None = None,
 ) -> None:
-    """Replace the mart's rows of the affected periods or keys (`refreshed`: a condition on its row `{row}`, over
+    """Replace the mart's rows of the affected periods or keys (`refreshed`: a condition on its row `mart_row`, over
     `filter_params`) by the model's rows for them; only those that differ are deleted and inserted, and they are its
     change set (a chapter's versions refreshed by key are mostly unchanged, and each row deleted has its row group
     rewritten at the checkpoint). The model reads its whole inputs (its trailing windows, a chapter's history stay
@@ -454,15 +454,14 @@ def _rebuild_where(
     reading only those days (`REFRESH_WINDOW`)."""
     table = f"marts.{model.name}"
     con.execute(
-        f"create or replace temp table refresh_before as from {table} as model where {refreshed.format(row='model')}",
-        filter_params,
+        f"create or replace temp table refresh_before as from {table} as mart_row where {refreshed}", filter_params
     )
     runs = [{"window_first": first, "window_last": last} for first, last in windows or []] or [{}]
-    query = f"select * from ({body}) as model where {refreshed.format(row='model')}"
+    query = f"select * from ({body}) as mart_row where {refreshed}"
     con.execute(f"create or replace temp table refresh_after as {query}", {**bound, **filter_params, **runs[0]})
     for window in runs[1:]:
         con.execute(f"insert into refresh_after {query}", {**bound, **filter_params, **window})
-    subset = ("from refresh_before", refreshed.format(row="stale"), filter_params)
+    subset = ("from refresh_before", refreshed, filter_params)
     change_sets.replace_differing_rows(con, table, "refresh_after", subset=subset)
     con.execute("drop table refresh_before")
     con.execute("drop table refresh_after")
