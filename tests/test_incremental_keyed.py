@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+
+from pipelines.publish.lake import WORK_FILE, stored_fingerprints
 from tests.conftest import last_run, run_cli
 from tests.etl_rows import C1, G3, M1, P1, P2, U1, U2, U3, execute, insert_platform, query_warehouse
 from tests.test_incremental_marts import _full_run_beside, _refreshed, _unequal_tables
@@ -242,4 +245,7 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
             )
         # its difference is its change set: the publication writes it from that, not compared whole
         assert ("marts.version_facts" in run["publication"]["by_change_set"]) == (name not in facts), name
+        # the working file keeps a fingerprint of every published table (each checked against a scan below)
+        with duckdb.connect(str(live.parent / WORK_FILE), read_only=True) as con:
+            assert len(stored_fingerprints(con)) > 60, name
         assert _unequal_tables(live, _full_run_beside(live, env, tmp_path / name)) == [], name
