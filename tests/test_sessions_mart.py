@@ -3,6 +3,7 @@ figure worked out by hand, on both sides of UTC midnight."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -99,6 +100,28 @@ def test_a_refresh_of_some_days_builds_only_the_sessions_that_may_start_on_them(
         assert [row[0] for row in con.execute(everything_built, window).fetchall()] == sessions, day
         whole = con.execute("from marts.session_facts where day = $day order by session_id", {"day": day}).fetchall()
         assert con.execute(model, {**window, "day": day}).fetchall() == whole, day
+
+
+@pytest.mark.fast
+def test_a_refresh_of_a_day_finds_its_sessions_by_the_time_range_of_its_events(con: duckdb.DuckDBPyConnection) -> None:
+    """The day's sessions come from a scan of the events bounded by the day's time range, so DuckDB skips every row
+    group outside it. The model reads the events twice, and DuckDB would materialize a CTE read twice: the scan then
+    has no time range, and the refresh of one day read all 19M events at large (0.8 s against 0.17 s)."""
+    day = date(2024, 3, 2)
+    plan = con.execute(
+        f"explain (format json) {sql_file('marts/session_facts')}", {"window_first": day, "window_last": day}
+    ).fetchone()
+    assert plan is not None
+    nodes, event_scan_filters = json.loads(plan[1]), []
+    while nodes:
+        node = nodes.pop()
+        nodes.extend(node.get("children", []))
+        extra = node.get("extra_info", {})
+        if str(extra.get("Table", "")).endswith("staging.user_events"):
+            filters = extra.get("Filters", [])
+            event_scan_filters.append(" and ".join([filters] if isinstance(filters, str) else filters))
+    assert len(event_scan_filters) == 2
+    assert any("timestamp>='2024-03-02 00:00:00+00'" in filters for filters in event_scan_filters), event_scan_filters
 
 
 @pytest.mark.fast

@@ -93,6 +93,8 @@ def to_spark(sql: str, schema: Schema) -> str:
     tree = _days_between_dates(tree, tables)
     tree = _bottom_up(tree, _asof_join)
     tree = _bottom_up(tree, _spark_function)
+    for cte in tree.find_all(exp.CTE):
+        cte.set("materialized", None)  # DuckDB's planning hint (`as not materialized`); Spark SQL has no syntax for it
     return tree.sql(dialect="spark", pretty=True, comments=False)
 
 

@@ -5,7 +5,8 @@ with sessions as (
     select * from staging.user_sessions
 ),
 
-events as (
+-- (read twice: DuckDB would materialize it, every event copied and no time range left to skip row groups by)
+events as not materialized (
     select * from staging.user_events
 ),
 
