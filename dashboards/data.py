@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import cast
@@ -32,6 +32,7 @@ from dashboards.warm import file_version
 from pipelines import audit, close
 from pipelines.alerts.state import EPISODE_COLUMNS, read_episodes, state_path
 from pipelines.config import paths
+from pipelines.days import utc_day
 from pipelines.metrics.definitions import Metric, resolve
 from pipelines.metrics.query import query_metrics
 from pipelines.publish import lake
@@ -415,7 +416,7 @@ def _annotations(version: str | None, history: str | None) -> pd.DataFrame:
     changes = _frame("annotations")
     runs = [
         {
-            "day": datetime.fromisoformat(str(run["started_at"])).astimezone(UTC).date(),
+            "day": utc_day(datetime.fromisoformat(str(run["started_at"]))),
             "kind": "etl_run",
             "label": f"ETL run {run['status']}: {run.get('run_id')}",
         }

@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboards import charts, data, filters, plots, views
 from dashboards.views import open_page, series, tile
+from pipelines.days import utc_day
 from pipelines.errors import UserError
 from pipelines.export.revenue_share import next_month
 
@@ -65,7 +66,7 @@ else:
         "failed payouts need a retry (the worklist below).",
     )
     source = data.publication()
-    snapshot_day = source.snapshot_at.astimezone(UTC).date() if source else None
+    snapshot_day = utc_day(source.snapshot_at) if source else None
     complete = not totals.partial and snapshot_day is not None and snapshot_day >= next_month(month)
     if data.may_close_months() and data.reading_latest() and data.month_close(month) is None:
         st.button(
@@ -129,7 +130,7 @@ else:
 
 st.subheader("Payouts outstanding, every month")
 source = data.publication()
-as_of = (source.snapshot_at if source else datetime.now(UTC)).astimezone(UTC).date()
+as_of = utc_day(source.snapshot_at if source else datetime.now(UTC))
 st.caption(
     f"Age: UTC days from the end of the statement's month to {as_of:%Y-%m-%d}, the day of these data (a month not "
     "over yet counts 0 days). Failed payouts are shown in red."

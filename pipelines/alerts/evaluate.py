@@ -15,7 +15,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.alerts.rules import SQL_PARAMETER, Rule
+from pipelines.days import utc_day
 from pipelines.metrics.definitions import Metric, definitions
 from pipelines.metrics.query import ADDITIVE_KINDS, query_metrics
 from pipelines.queries import one_row, sql_file
@@ -59,7 +60,7 @@ class Context:
 
     @property
     def snapshot_date(self) -> date:
-        return self.snapshot_at.astimezone(UTC).date()
+        return utc_day(self.snapshot_at)
 
 
 def exact(value: object) -> Number:

@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.days import utc_day
 from pipelines.errors import UserError
 from pipelines.queries import one_row, sql_file
 
@@ -118,7 +119,7 @@ def publication(con: duckdb.DuckDBPyConnection) -> Publication:
 
 def period_complete(month: date, snapshot_at: datetime, rows: list[dict[str, Any]]) -> bool:
     """Whether the month had ended (UTC) when the data were taken and no statement's revenue period runs on."""
-    return snapshot_at.astimezone(UTC).date() >= next_month(month) and not any(row["partial"] for row in rows)
+    return utc_day(snapshot_at) >= next_month(month) and not any(row["partial"] for row in rows)
 
 
 def statement_rows(con: duckdb.DuckDBPyConnection, month: date) -> list[dict[str, Any]]:

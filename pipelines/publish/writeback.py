@@ -19,7 +19,7 @@ import sqlite3
 import sys
 from contextlib import closing, suppress
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -31,6 +31,7 @@ from psycopg import sql
 from tqdm import tqdm
 
 from pipelines.connections import connect, redact
+from pipelines.days import utc_day
 from pipelines.publish.counted_chapters import ChapterVersion, Counted, CountedChapters
 from pipelines.publish.readability import TextCounts, count_from
 from pipelines.queries import one_row, sql_file
@@ -98,7 +99,7 @@ def write_back(
     `changed_chapters`: the chapters the run changed (`read_changed_chapters`), when `url` is the database it
     extracted; None (unknown): the write-back scans for the stale statistics instead.
     """
-    metrics_date = _metrics_date(snapshot_at)
+    metrics_date = utc_day(snapshot_at)
     state = _read_state(state_path)
     with connect(url, what="rollup database") as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -175,12 +176,8 @@ def metric_rows(warehouse: duckdb.DuckDBPyConnection, snapshot_at: datetime) -> 
     """Rows of analytics.project_metrics for the UTC day of `snapshot_at` (METRIC_COLUMNS, project_id as text) and
     each row's `row_digest`, from the published warehouse (the ETL's working file, equal to the publication it just
     made). As Arrow: only the rows sent become Python objects."""
-    parameters = {"metrics_date": _metrics_date(snapshot_at)}
+    parameters = {"metrics_date": utc_day(snapshot_at)}
     return warehouse.execute(sql_file("writeback/project_metrics"), parameters).to_arrow_table()
-
-
-def _metrics_date(snapshot_at: datetime) -> date:
-    return snapshot_at.astimezone(UTC).date()
 
 
 def _changed_rows(metrics: pa.Table, known: dict[str, str]) -> tuple[dict[str, str], list[tuple[Any, ...]]]:

@@ -28,6 +28,7 @@ from pipelines import warehouse
 from pipelines.close import load_into
 from pipelines.config import paths, setting, whole_number_setting
 from pipelines.connections import connect, redact, rollup_url, source_url
+from pipelines.days import utc_day
 from pipelines.errors import UserError, first_line
 from pipelines.extract import capture
 from pipelines.extract.extract import Extraction, capture_ready, extract, prepare
@@ -670,9 +671,9 @@ def model_parameters(snapshot_at: datetime) -> dict[str, object]:
     """What the marts' SQL may bind: the snapshot and the settings that shape a definition."""
     return {
         "snapshot_at": snapshot_at,
-        "snapshot_date": snapshot_at.astimezone(UTC).date(),
+        "snapshot_date": utc_day(snapshot_at),
         # (a monthly mart binding the month, not the day, refreshes by what changed on days the month does not turn)
-        "snapshot_month": snapshot_at.astimezone(UTC).date().replace(day=1),
+        "snapshot_month": utc_day(snapshot_at).replace(day=1),
         "resubscribe_window_days": _resubscribe_window_days(),
     }
 

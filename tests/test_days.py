@@ -1,0 +1,25 @@
+"""The UTC calendar day of an instant, whatever its offset: the day boundary of every figure."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from pipelines.days import utc_day
+
+pytestmark = pytest.mark.fast
+
+
+@pytest.mark.parametrize(
+    ("instant", "day"),
+    [
+        ("2024-03-01T23:59:59.999999+00:00", date(2024, 3, 1)),
+        ("2024-03-02T00:00:00+00:00", date(2024, 3, 2)),  # midnight starts the day
+        ("2024-03-02T00:30:00+01:00", date(2024, 3, 1)),  # 23:30 UTC: the day before, locally after midnight
+        ("2024-03-01T20:00:00-05:00", date(2024, 3, 2)),  # 01:00 UTC: the day after, locally still the evening
+        ("2024-12-31T23:00:00-01:00", date(2025, 1, 1)),  # a new year in UTC only
+    ],
+)
+def test_the_utc_day_of_an_instant(instant: str, day: date) -> None:
+    assert utc_day(datetime.fromisoformat(instant)) == day
