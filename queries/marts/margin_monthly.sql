@@ -2,13 +2,11 @@ with intervals as (
     select * from marts.subscription_intervals
 ),
 
--- (both read twice: materialized, every generation and tier version would be copied before the months filter them;
--- a refresh of three months at large 0.8 -> 0.6 s)
-generations as not materialized (
+generations as (
     select * from staging.ai_generations
 ),
 
-user_tiers as not materialized (
+user_tiers as (
     select * from history.user_tiers
 ),
 
