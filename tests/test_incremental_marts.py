@@ -10,8 +10,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines import warehouse
 from pipelines.publish.lake import WORK_FILE
 from pipelines.transform import runner
+from pipelines.transform.changes import change_table
+from pipelines.transform.contracts import load_contracts
 from tests.conftest import copy_folder, last_run, publication_differences, run_cli, untrue_kept_fingerprints
 from tests.etl_rows import G3, M1, P1, S1, SUB1, U1, U2, U3, execute, insert_platform, query_warehouse
 
@@ -294,3 +297,42 @@ def test_a_mart_whose_table_no_longer_has_the_models_columns_is_replaced(
     columns = "select column_name from information_schema.columns where table_name = 'subscriptions'"
     assert ("retired",) not in query_warehouse(live, columns)
     assert _unequal_tables(live, _full_run_beside(live, cli_env, tmp_path)) == []
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("mart", ["user_activity_days", "events_by_type_daily", "events_by_category_daily"])
+def test_a_plan_month_reaches_the_users_event_days_in_it_only_when_its_plan_changed(mart: str, tmp_path: Path) -> None:
+    """The event marts' mapping of `plan_utilization_monthly`'s change set (their declaration, as the runner runs
+    it), on hand-made rows: a month whose other columns changed reaches nothing; one whose plan changed, appeared or
+    went reaches its user's event days in that month (UTC days), and no other month's."""
+    (contract,) = [contract for contract in load_contracts() if contract.name == mart]
+    expression = dict(contract.refresh.inputs)["marts.plan_utilization_monthly"]
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    con.execute(
+        "create schema staging; create table staging.user_events (user_id varchar, timestamp timestamptz);"
+        f" create temp table {change_table('marts.plan_utilization_monthly')}"
+        " (_version varchar, user_id varchar, month date, plan varchar, tokens bigint)"
+    )
+    events = [
+        ("same plan", "2024-03-05 10:00:00+00"),
+        ("upgraded", "2024-02-29 23:30:00+00"),  # February: another month
+        ("upgraded", "2024-03-01 00:30:00+01"),  # 23:30 UTC on February 29th: another month too
+        ("upgraded", "2024-03-02 09:00:00+00"),
+        ("upgraded", "2024-03-02 18:00:00+00"),
+        ("upgraded", "2024-03-31 23:59:59+00"),
+        ("subscribed", "2024-03-10 12:00:00+00"),
+        ("left", "2024-03-20 12:00:00+00"),
+    ]
+    con.executemany("insert into staging.user_events values (?, ?)", events)
+    changes = [
+        ("old", "same plan", "2024-03-01", "Pro", 10),  # its tokens moved, not its plan
+        ("new", "same plan", "2024-03-01", "Pro", 20),
+        ("old", "upgraded", "2024-03-01", "Basic", 10),
+        ("new", "upgraded", "2024-03-01", "Pro", 10),
+        ("new", "subscribed", "2024-03-01", "Basic", 0),  # a month that appeared
+        ("old", "left", "2024-03-01", "Basic", 5),  # a month that went
+    ]
+    con.executemany(f"insert into {change_table('marts.plan_utilization_monthly')} values (?, ?, ?, ?, ?)", changes)
+    with runner.mapping_plans(con):
+        reached = con.execute(runner.mapping_select("marts.plan_utilization_monthly", expression, "day")).fetchall()
+    assert sorted(day for (day,) in reached) == [date(2024, 3, d) for d in (2, 10, 20, 31)]
