@@ -40,6 +40,7 @@ from tests.conftest import (
     _database_url,
     cli_environment,
     copy_folder,
+    last_run,
     open_published,
     publication_fingerprints,
     run_cli,
@@ -396,6 +397,32 @@ def test_full_disk_fails_clearly_and_keeps_the_old_warehouse(
         filler.unlink()
         run_cli("etl", "run", env=env)
         assert costs(live) == COSTS_AFTER_MORE
+
+
+def test_full_disk_at_the_checkpoint_after_the_publication_says_so_and_the_next_run_goes_on(
+    cli_env: dict[str, str], published_template: tuple[str, Path]
+):
+    """Published, then the disk fills before the working file's checkpoint: the error says the run is published
+    (not that nothing changed), the publication stands, and the next run opens the working file (its log replayed)
+    and goes on from it."""
+    env = cli_env
+    live = warehouse_of(env)
+    with small_disk(live.parent, "64m"):
+        copy_folder(published_template[1], live.parent)
+        process = paused_run("checkpoint", env=env)
+        filler = fill(live.parent)
+        resume(process.pid)
+        result = finish(process)
+
+        assert result.returncode == 1
+        line = error_line(result)
+        assert "space" in line.lower() and "is published; only the working file's checkpoint failed" in line, line
+        filler.unlink()  # (the lake's SQLite catalog cannot even be opened on a full disk)
+        assert costs(live) == COSTS_AFTER_MORE  # the publication stands
+        run_cli("etl", "run", env=env)
+        assert last_run(env)["mode"] == "incremental"  # from the working file, not a rebuild
+        assert costs(live) == COSTS_AFTER_MORE
+        assert leftovers(env) == []
 
 
 # Fifty more generations on 2024-03-04: changes too large for DuckLake to keep in its catalog (it inlines up to ten

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterator
@@ -13,13 +14,21 @@ STATUSES = ("published", "partial", "blocked", "failed")
 
 
 def append_run(path: Path, record: dict[str, Any]) -> None:
-    """Append one run as a single line; one `write` of a line opened for append cannot interleave with another."""
+    """Append one run as a single line; one `write` of a line opened for append cannot interleave with another. A
+    line the disk had no room for is taken back whole: left torn, the next run's line would continue it, and both
+    would be unreadable."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, default=str, sort_keys=False) + "\n"
+    line = (json.dumps(record, default=str, sort_keys=False) + "\n").encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, line.encode())
-        os.fsync(fd)
+        size = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            if os.write(fd, line) != len(line):  # a full disk writes what fits and says nothing
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, size)
+            raise
     finally:
         os.close(fd)
 

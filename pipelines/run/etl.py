@@ -300,7 +300,15 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> Iterator[
                 changed_chapters = read_changed_chapters(con) if same else None
             # The working file is read: its one checkpoint (1.5-2 s of a day's run at medium and large) is written
             # beside the source's writes.
-            with _building(live, limits), warehouse.checkpointing(con), record.step("writeback"):
+            # (published already: a failed checkpoint leaves its changes in the working file's log, which the next
+            # run's open replays)
+            checkpoint_outcome = f"run {record.run_id} is published; only the working file's checkpoint failed"
+            hooks.reached("checkpoint")
+            with (
+                _building(live, limits, outcome=checkpoint_outcome),
+                warehouse.checkpointing(con),
+                record.step("writeback"),
+            ):
                 try:
                     record.writeback = write_back(
                         metrics,
@@ -327,27 +335,26 @@ class _Limits:
 
 
 @contextmanager
-def _building(live: Path, limits: _Limits) -> Iterator[None]:
-    """A full disk, an unwritable folder or a build beyond its `limits` is the user's to fix, and leaves the live
-    warehouse as it was: one line saying so."""
+def _building(live: Path, limits: _Limits, *, outcome: str = "the live warehouse is unchanged") -> Iterator[None]:
+    """A full disk, an unwritable folder or a build beyond its `limits` is the user's to fix: one line saying so,
+    and what it left (`outcome`: before the publication, the live warehouse as it was)."""
     try:
         yield
     except OSError as exc:
         raise UserError(
             f"cannot write the warehouse in {live.parent}: {exc.strerror}; free disk space or fix its permissions "
-            "(the live warehouse is unchanged)"
+            f"({outcome})"
         ) from exc
-    except duckdb.IOException as exc:
+    except (duckdb.IOException, duckdb.FatalException) as exc:  # fatal: a checkpoint that could not write
         raise UserError(
             f"cannot write the warehouse in {live.parent}: {first_line(exc)}; free disk space or fix its permissions "
-            "(the live warehouse is unchanged)"
+            f"({outcome})"
         ) from exc
     except duckdb.OutOfMemoryException as exc:
         raise UserError(
             f"the run needs more than etl_memory_limit {limits.memory} and etl_spill_limit {limits.spill} (spill in "
             f"{live.parent}): {first_line(exc)}; raise "
-            "EBOOK_ANALYTICS_ETL_MEMORY_LIMIT or EBOOK_ANALYTICS_ETL_SPILL_LIMIT, or free disk space "
-            "(the live warehouse is unchanged)"
+            f"EBOOK_ANALYTICS_ETL_MEMORY_LIMIT or EBOOK_ANALYTICS_ETL_SPILL_LIMIT, or free disk space ({outcome})"
         ) from exc
 
 
