@@ -340,15 +340,10 @@ def _building(live: Path, limits: _Limits, *, outcome: str = "the live warehouse
     and what it left (`outcome`: before the publication, the live warehouse as it was)."""
     try:
         yield
-    except OSError as exc:
+    except (OSError, duckdb.IOException, duckdb.FatalException) as exc:  # fatal: a checkpoint that could not write
+        why = exc.strerror if isinstance(exc, OSError) else first_line(exc)
         raise UserError(
-            f"cannot write the warehouse in {live.parent}: {exc.strerror}; free disk space or fix its permissions "
-            f"({outcome})"
-        ) from exc
-    except (duckdb.IOException, duckdb.FatalException) as exc:  # fatal: a checkpoint that could not write
-        raise UserError(
-            f"cannot write the warehouse in {live.parent}: {first_line(exc)}; free disk space or fix its permissions "
-            f"({outcome})"
+            f"cannot write the warehouse in {live.parent}: {why}; free disk space or fix its permissions ({outcome})"
         ) from exc
     except duckdb.OutOfMemoryException as exc:
         raise UserError(
