@@ -39,6 +39,8 @@ CHROMIUM_ARGS = [
 MARCH = "?dates=2024-03-01&dates=2024-03-31"
 STARTUP_SECONDS = 60
 PAGE_TIMEOUT_MS = 30_000
+# The app while no run of its script is under way (the attribute Streamlit's own browser tests wait on).
+RUN_ENDED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 pytestmark = pytest.mark.browser
 
@@ -106,9 +108,12 @@ def page(browser):
 
 
 def _visit(page, base: str, key: str, query: str = "") -> None:
+    """Open the page and wait until its run has drawn everything: the frame's "Data as of" comes first, and a page can
+    still be drawing its tables and charts (and an error) seconds later."""
     # The first page is the app's default page, served at the root.
     page.goto(f"{base}/{'' if key == PAGES[0] else key}{query}")
-    page.get_by_text("Data as of").first.wait_for()
+    page.get_by_text("Data as of").first.wait_for()  # this page's run has begun
+    page.locator(RUN_ENDED).wait_for(state="attached")
     page.wait_for_load_state("networkidle")
 
 
