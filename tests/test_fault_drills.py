@@ -403,8 +403,9 @@ def test_full_disk_at_the_checkpoint_after_the_publication_says_so_and_the_next_
     cli_env: dict[str, str], published_template: tuple[str, Path]
 ):
     """Published, then the disk fills before the working file's checkpoint: the error says the run is published
-    (not that nothing changed), the publication stands, and the next run opens the working file (its log replayed)
-    and goes on from it."""
+    (not that nothing changed); a reader is told the disk is full (the catalog is in WAL mode: even a reader needs
+    room beside it), not that an extension could not be downloaded; once space is freed the publication stands, and
+    the next run opens the working file (its log replayed) and goes on from it."""
     env = cli_env
     live = warehouse_of(env)
     with small_disk(live.parent, "64m"):
@@ -417,7 +418,12 @@ def test_full_disk_at_the_checkpoint_after_the_publication_says_so_and_the_next_
         assert result.returncode == 1
         line = error_line(result)
         assert "space" in line.lower() and "is published; only the working file's checkpoint failed" in line, line
-        filler.unlink()  # (the lake's SQLite catalog cannot even be opened on a full disk)
+        read = run_cli("sql", "select count(*) from marts.ai_cost_daily", env=env, check=False)
+        assert (read.returncode, read.stderr) == (
+            1,
+            f"error: cannot read the warehouse catalog {live}: its disk is full; free disk space in {live.parent}\n",
+        )
+        filler.unlink()
         assert costs(live) == COSTS_AFTER_MORE  # the publication stands
         run_cli("etl", "run", env=env)
         assert last_run(env)["mode"] == "incremental"  # from the working file, not a rebuild

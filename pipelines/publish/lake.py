@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -119,8 +120,10 @@ def is_catalog(path: Path) -> bool:
         return False
     try:
         _sqlite_rows(path, "select 1 from sqlite_master limit 1")
-    except duckdb.Error:  # not a SQLite file: a DuckDB warehouse
-        return False
+    except duckdb.Error as exc:
+        if _NOT_SQLITE in str(exc):  # a DuckDB warehouse
+            return False
+        raise _unreadable_catalog(path, exc) from exc
     _SQLITE_FILES.add((stat.st_dev, stat.st_ino))
     return True
 
@@ -154,6 +157,8 @@ _SQLITE_READER: tuple[int, duckdb.DuckDBPyConnection] | None = None  # (the proc
 # (device, inode) of the files found to be SQLite: a file keeps its header, and every dashboard session asks.
 _SQLITE_FILES: set[tuple[int, int]] = set()
 _SQLITE_READER_LOCK = threading.Lock()
+_NOT_SQLITE = "file is not a database"  # SQLite's reason for a file that is no SQLite database (a DuckDB file)
+_ROOM_TO_READ = 2**20  # below this free, a disk I/O error reading the catalog is the full disk's
 
 
 def _sqlite_rows(catalog: Path, sql: str) -> list[tuple[object, ...]]:
@@ -177,13 +182,35 @@ def _sqlite_rows(catalog: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 def _catalog_rows(lake: Lake, sql: str) -> list[tuple[object, ...]]:
-    try:
-        if lake.local is not None:
+    if lake.local is not None:
+        try:
             return _sqlite_rows(lake.local, sql)
+        except duckdb.Error as exc:
+            raise _unreadable_catalog(lake.local, exc) from exc
+    try:
         with psycopg.connect(lake.catalog.removeprefix("postgres:"), connect_timeout=10) as conn:
             return [tuple(row) for row in conn.execute(sql.encode()).fetchall()]
-    except (duckdb.Error, psycopg.Error) as exc:
+    except psycopg.Error as exc:
         raise UserError(f"cannot read the warehouse catalog {_name(lake)}: {first_line(exc)}") from exc
+
+
+class CatalogDiskFull(UserError):
+    """The SQLite catalog is fine but cannot be read: its disk is full."""
+
+
+def _unreadable_catalog(catalog: Path, exc: duckdb.Error) -> UserError:
+    """The error for a SQLite catalog SQLite could not read: its reason without our query's text, and what to do
+    when the disk is full. The catalog is in WAL mode, so even a reader needs room for its shared-memory file: a
+    full disk stops the dashboards reading the last publication too."""
+    reason = first_line(exc)
+    if reason.startswith("Failed to prepare query"):
+        reason = reason.rpartition('": ')[2]
+    folder = catalog.absolute().parent
+    if reason == "disk I/O error" and shutil.disk_usage(folder).free < _ROOM_TO_READ:
+        return CatalogDiskFull(
+            f"cannot read the warehouse catalog {catalog}: its disk is full; free disk space in {folder}"
+        )
+    return UserError(f"cannot read the warehouse catalog {catalog}: {reason}")
 
 
 def _name(lake: Lake) -> str:
@@ -1087,6 +1114,8 @@ def published_exists(live: Path) -> bool:
         )
     try:
         return bool(publications(published))
+    except CatalogDiskFull:
+        raise  # the catalog may be fine: nothing to move away or rebuild
     except UserError as exc:
         raise UserError(
             f"{live} is not a warehouse published by ebook-analytics ({exc}); it was left untouched. "
