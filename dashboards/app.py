@@ -18,6 +18,7 @@ import streamlit as st
 
 from dashboards import data, filters, pages
 from dashboards.auth import allowed_pages, auth_notice, require_user
+from pipelines.publish.lake import CatalogDiskFull
 
 
 def _navigation(keys: list[str]) -> st.Page:
@@ -191,7 +192,13 @@ def main() -> None:
     _phone_and_keyboard()
     user = require_user()
     auth_notice()  # Sign out in the sidebar, or the "no authentication: local only" notice
-    data.start_run(user)
+    try:
+        data.start_run(user)
+    except CatalogDiskFull as exc:  # the operator's to fix; nothing is lost
+        st.error(
+            f"The warehouse cannot be read now: {exc}. Reload this page once there is space.", icon=":material/error:"
+        )
+        st.stop()
     keys = allowed_pages(user.role)
     if not keys:
         st.error(f"Your role ({user.role}) gives access to no page. Ask an admin for another role.")

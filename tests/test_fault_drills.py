@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import duckdb
 import psycopg
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from pipelines.alerts.state import STATE_FILE
 from pipelines.publish.lake import WORK_FILE
@@ -143,6 +144,14 @@ def error_line(result: subprocess.CompletedProcess) -> str:
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, result.stderr
     return errors[0]
+
+
+def dashboard(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The dashboards' default page, as a viewer of the warehouse of `env` opens it (local, no sign-in)."""
+    for name, value in {**env, "EBOOK_ANALYTICS_NO_AUTH": "1", "EBOOK_ANALYTICS_BIND_ADDRESS": "127.0.0.1"}.items():
+        if name.startswith("EBOOK_ANALYTICS_"):
+            monkeypatch.setenv(name, value)
+    return AppTest.from_file(str(REPO_ROOT / "dashboards" / "app.py"), default_timeout=30).run()
 
 
 def paused_run(phase: str, *args: str, env: dict[str, str]) -> CliProcess:
@@ -400,7 +409,7 @@ def test_full_disk_fails_clearly_and_keeps_the_old_warehouse(
 
 
 def test_full_disk_at_the_checkpoint_after_the_publication_says_so_and_the_next_run_goes_on(
-    cli_env: dict[str, str], published_template: tuple[str, Path]
+    cli_env: dict[str, str], published_template: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
 ):
     """Published, then the disk fills before the working file's checkpoint: the error says the run is published
     (not that nothing changed); a reader is told the disk is full (the catalog is in WAL mode: even a reader needs
@@ -422,6 +431,14 @@ def test_full_disk_at_the_checkpoint_after_the_publication_says_so_and_the_next_
         assert (read.returncode, read.stderr) == (
             1,
             f"error: cannot read the warehouse catalog {live}: its disk is full; free disk space in {live.parent}\n",
+        )
+        page = dashboard(env, monkeypatch)  # not "nothing published yet"
+        assert ([error.value for error in page.error], page.exception) == (
+            [
+                f"The warehouse cannot be read now: cannot read the warehouse catalog {live}: its disk is full; "
+                f"free disk space in {live.parent}. Reload this page once there is space."
+            ],
+            [],
         )
         filler.unlink()
         assert costs(live) == COSTS_AFTER_MORE  # the publication stands

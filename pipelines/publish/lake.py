@@ -258,6 +258,8 @@ def version(lake: Lake) -> str | None:
         return None
     try:
         rows = _catalog_rows(lake, "select max(snapshot_id) from ducklake_snapshot")
+    except CatalogDiskFull:
+        raise  # published, but unreadable until there is space: not "nothing published"
     except UserError:  # not (yet) a DuckLake catalog
         return None
     newest = rows[0][0] if rows else None
