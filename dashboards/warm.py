@@ -122,9 +122,9 @@ def _only_one(folder: Path) -> Iterator[bool]:
 def watch(warehouse: Path, env: Mapping[str, str], stop: threading.Event) -> None:
     """Until `stop`: when the published file changes, warm its views in a child process (one at a time)."""
     published = lake.at(warehouse)
-    seen = lake.version(published)
+    seen = _watched_version(published)
     while not stop.wait(POLL_S):
-        current = lake.version(published)
+        current = _watched_version(published)
         if current is None or current == seen:
             continue
         seen = current
@@ -138,6 +138,14 @@ def watch(warehouse: Path, env: Mapping[str, str], stop: threading.Event) -> Non
                 check=False,
             )
         print(f"dashboards: warmed the new publication in {time.monotonic() - started:.1f} s", file=sys.stderr)
+
+
+def _watched_version(published: lake.Lake) -> str | None:
+    """The latest publication's version; None while the catalog's disk is full: the watcher goes on watching."""
+    try:
+        return lake.version(published)
+    except lake.CatalogDiskFull:
+        return None
 
 
 def start_watching(warehouse: Path, env: Mapping[str, str]) -> threading.Event:
