@@ -47,8 +47,10 @@ from tests.conftest import (
     run_cli,
     runs,
     start_cli,
+    use_settings,
 )
 from tests.paused_cli import resume
+from tests.test_dashboards import APP
 
 # A hand-made history: one user, one model and three generations whose UTC days are known:
 # 2024-03-01 23:30 at -05:00 is 2024-03-02 04:30 UTC, so day 2024-03-01 holds only the 12:00 UTC generation.
@@ -148,10 +150,8 @@ def error_line(result: subprocess.CompletedProcess) -> str:
 
 def dashboard(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> AppTest:
     """The dashboards' default page, as a viewer of the warehouse of `env` opens it (local, no sign-in)."""
-    for name, value in {**env, "EBOOK_ANALYTICS_NO_AUTH": "1", "EBOOK_ANALYTICS_BIND_ADDRESS": "127.0.0.1"}.items():
-        if name.startswith("EBOOK_ANALYTICS_"):
-            monkeypatch.setenv(name, value)
-    return AppTest.from_file(str(REPO_ROOT / "dashboards" / "app.py"), default_timeout=30).run()
+    use_settings(monkeypatch, {**env, "EBOOK_ANALYTICS_NO_AUTH": "1", "EBOOK_ANALYTICS_BIND_ADDRESS": "127.0.0.1"})
+    return AppTest.from_file(APP, default_timeout=30).run()
 
 
 def paused_run(phase: str, *args: str, env: dict[str, str]) -> CliProcess:
