@@ -10,9 +10,17 @@ import pytest
 from pipelines import warehouse
 from pipelines.transform.changes import change_table
 from pipelines.transform.contract_docs import DOC_PATH, render
-from pipelines.transform.contracts import MARTS_DIR, MartContract, load_contracts, parse_contract, parse_refresh
+from pipelines.transform.contracts import (
+    MARTS_DIR,
+    MartContract,
+    load_contracts,
+    parse_contract,
+    parse_refresh,
+    shared_mappings,
+)
 from pipelines.transform.lineage import lineage
 from pipelines.transform.runner import mapping_plans, mapping_select
+from pipelines.yaml_files import read_yaml
 from tests.conftest import run_cli
 
 CONTRACTS = load_contracts()
@@ -70,11 +78,33 @@ def test_refresh_maps_only_tables_the_mart_reads(contract: MartContract):
         ({"by": "day", "column": "day", "lookback_months": 1}, "does not know lookback_months"),
         ({"by": "day", "column": "day", "lookback_days": -1}, "lookback_days must be a whole number"),
         ({"by": "key", "column": "day", "spine": True}, "refresh by key does not know spine"),
+        ({"by": "day", "column": "day", "inputs": {"staging.x": 1}}, "staging.x: a refresh input maps to a SQL"),
+        (
+            {"by": "day", "column": "day", "inputs": {"staging.x": {"mapping": "user_days"}}},
+            r"staging.x: no mapping 'user_days' in mappings.yml; it names \['days_of'\]",
+        ),
+        ({"by": "day", "column": "day", "inputs": {"staging.x": {"mapping": "days_of", "as": "y"}}}, "maps to a SQL"),
     ],
 )
 def test_a_wrong_refresh_declaration_is_a_clear_error(spec: object, message: str):
     with pytest.raises(ValueError, match=message):
-        parse_refresh(spec, ["day", "users"], "x.yml:refresh")
+        parse_refresh(spec, ["day", "users"], "x.yml:refresh", {"days_of": "changed.day"})
+
+
+@pytest.mark.fast
+def test_a_named_mapping_is_its_shared_expression_and_each_is_shared():
+    spec = {"by": "day", "column": "day", "inputs": {"staging.x": {"mapping": "days_of"}, "staging.y": "changed.d"}}
+    refresh = parse_refresh(spec, ["day"], "x.yml:refresh", {"days_of": "unnest(changed.days)"})
+    assert refresh.inputs == (("staging.x", "unnest(changed.days)"), ("staging.y", "changed.d"))
+    # A mapping is named only to be written once: each is used by more than one mart.
+    uses = {name: 0 for name in shared_mappings()}
+    for path in sorted(MARTS_DIR.glob("*.yml")):
+        refresh = read_yaml(path).get("refresh")
+        for value in (refresh.get("inputs") or {} if isinstance(refresh, dict) else {}).values():
+            if isinstance(value, dict):
+                uses[value["mapping"]] += 1
+    assert {name: count for name, count in uses.items() if count < 2} == {}
+    assert sum(uses.values()) == 9  # the three shared by the AI marts and the event marts, three times each
 
 
 @pytest.mark.fast

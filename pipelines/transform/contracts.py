@@ -15,6 +15,8 @@ from pipelines.queries import QUERIES_DIR
 from pipelines.yaml_files import read_yaml
 
 MARTS_DIR = QUERIES_DIR / "marts"
+# The refresh mappings several marts declare, each written once and named (`{mapping: NAME}` in a declaration).
+SHARED_MAPPINGS = MARTS_DIR / "refresh" / "mappings.yml"
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,10 @@ class Refresh:
     inputs: tuple[tuple[str, str], ...] = ()
 
 
-def parse_refresh(spec: Any, columns: list[str], where: str) -> Refresh:
+def parse_refresh(spec: Any, columns: list[str], where: str, shared: dict[str, str] | None = None) -> Refresh:
     """`whole`, `{by: day|month, column, lookback_days|lookback_months, spine, inputs: {table: expression}}`, or
-    `{by: key, column, inputs: {table: expression}}`."""
+    `{by: key, column, inputs: {table: expression}}`; an expression may be `{mapping: NAME}`, one of the `shared`
+    mappings (SHARED_MAPPINGS)."""
     if spec == "whole":
         return Refresh("whole")
     if not isinstance(spec, dict) or spec.get("by") not in REFRESH_MODES:
@@ -75,9 +78,31 @@ def parse_refresh(spec: Any, columns: list[str], where: str) -> Refresh:
     if not isinstance(lookback, int) or lookback < 0:
         raise ValueError(f"{where}: lookback_{by}s must be a whole number >= 0, got {lookback!r}")
     inputs = spec.get("inputs") or {}
-    if not isinstance(inputs, dict) or not all(isinstance(v, str) for v in inputs.values()):
+    if not isinstance(inputs, dict):
         raise ValueError(f"{where}: refresh inputs map each input table to a SQL expression")
-    return Refresh(by, column, lookback, bool(spec.get("spine", False)), tuple(sorted(inputs.items())))
+    expressions = {table: _expression(value, shared or {}, f"{where}:{table}") for table, value in inputs.items()}
+    return Refresh(by, column, lookback, bool(spec.get("spine", False)), tuple(sorted(expressions.items())))
+
+
+def _expression(value: Any, shared: dict[str, str], where: str) -> str:
+    """A refresh input's SQL expression: written out, or named (`{mapping: NAME}`) among the `shared` mappings."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and set(value) == {"mapping"}:
+        if value["mapping"] in shared:
+            return shared[value["mapping"]]
+        raise ValueError(
+            f"{where}: no mapping {value['mapping']!r} in {SHARED_MAPPINGS.name}; it names {sorted(shared)}"
+        )
+    raise ValueError(f"{where}: a refresh input maps to a SQL expression or {{mapping: NAME}}, got {value!r}")
+
+
+def shared_mappings(path: Path = SHARED_MAPPINGS) -> dict[str, str]:
+    """The named refresh mappings (SHARED_MAPPINGS): name -> SQL expression."""
+    data = read_yaml(path) or {}
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ValueError(f"{path}: each shared mapping names a SQL expression")
+    return {str(name): expression for name, expression in data.items()}
 
 
 @dataclass(frozen=True)
@@ -96,7 +121,8 @@ class MartContract:
         return [column.name for column in self.columns]
 
 
-def parse_contract(data: dict[str, Any], where: str) -> MartContract:
+def parse_contract(data: dict[str, Any], where: str, shared: dict[str, str] | None = None) -> MartContract:
+    """A mart's contract from its YAML (`shared`: the named refresh mappings its declaration may use)."""
     columns = tuple(
         Column(
             name=c["name"],
@@ -106,7 +132,7 @@ def parse_contract(data: dict[str, Any], where: str) -> MartContract:
         )
         for c in data["columns"]
     )
-    refresh = parse_refresh(data.get("refresh"), [c.name for c in columns], f"{where}:refresh")
+    refresh = parse_refresh(data.get("refresh"), [c.name for c in columns], f"{where}:refresh", shared)
     if refresh.by == "key" and not any(
         c.name == refresh.column and any(k.kind == "not_null" for k in c.checks) for c in columns
     ):
@@ -128,15 +154,24 @@ def parse_contract(data: dict[str, Any], where: str) -> MartContract:
 
 
 def load_contracts(directory: Path = MARTS_DIR) -> list[MartContract]:
-    """Every mart contract, by name.
+    """Every mart contract, by name (with the shared mappings of `directory`/refresh/mappings.yml, if any).
 
     A run asks four times (transform, its inputs, checks): the files are parsed once per version of them, since
     parsing is a tenth of a small incremental run; a long-running process (`etl run --every`) sees edits.
     """
-    files = tuple((p, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(directory.glob("*.yml")))
-    return list(_parsed(files))
+    files = tuple(_version(path) for path in sorted(directory.glob("*.yml")))
+    mappings = directory / SHARED_MAPPINGS.relative_to(MARTS_DIR)
+    return list(_parsed(files, _version(mappings) if mappings.is_file() else None))
+
+
+def _version(path: Path) -> tuple[Path, int, int]:
+    stat = path.stat()
+    return path, stat.st_mtime_ns, stat.st_size
 
 
 @cache
-def _parsed(files: tuple[tuple[Path, int, int], ...]) -> tuple[MartContract, ...]:
-    return tuple(parse_contract(read_yaml(path), str(path)) for path, _, _ in files)
+def _parsed(
+    files: tuple[tuple[Path, int, int], ...], mappings: tuple[Path, int, int] | None
+) -> tuple[MartContract, ...]:
+    shared = shared_mappings(mappings[0]) if mappings else {}
+    return tuple(parse_contract(read_yaml(path), str(path), shared) for path, _, _ in files)
