@@ -712,7 +712,7 @@ def _change_set_delta(
     index: int,
     published: Fingerprint | None,
     now: Fingerprint,
-    alias: str,
+    file_stats: _LakeFileStats,
 ) -> _Delta | None:
     """The table's net change set when the run recorded one and it takes the published fingerprint exactly to the
     working table's; None (compare the whole table) otherwise: no change set, a held-back mart, or any
@@ -725,12 +725,40 @@ def _change_set_delta(
     deleted, inserted = one_row(
         con.execute(f"select count(*) filter (_version = 'old'), count(*) filter (_version = 'new') from {delta}")
     )
-    bounds, params = _bounds(con, delta, schema, table, columns, alias) if deleted else ("true", {})
+    bounds, params = _bounds(con, delta, schema, table, columns, file_stats) if deleted else ("true", {})
     return _Delta(delta, int(deleted), int(inserted), bounds, params)
 
 
+@dataclass
+class _LakeFileStats:
+    """The lake's per-file column statistics (temp table `lake_file_stats`), read from its catalog once a publish,
+    when a delete's bounds first need them (each read binds the catalog's tables anew: ~4 ms)."""
+
+    con: duckdb.DuckDBPyConnection
+    alias: str
+    taken: bool = False
+
+    def read(self) -> None:
+        if not self.taken:
+            catalog = f"__ducklake_metadata_{self.alias}"
+            self.con.execute(
+                "create or replace temp table lake_file_stats as "
+                + _template("publish/lake_file_stats", catalog=catalog)
+            )
+            self.taken = True
+
+    def drop(self) -> None:
+        self.con.execute("drop table if exists temp.lake_file_stats")
+        self.taken = False
+
+
 def _bounds(
-    con: duckdb.DuckDBPyConnection, delta: str, schema: str, table: str, columns: list[tuple[str, str]], alias: str
+    con: duckdb.DuckDBPyConnection,
+    delta: str,
+    schema: str,
+    table: str,
+    columns: list[tuple[str, str]],
+    file_stats: _LakeFileStats,
 ) -> tuple[str, dict[str, object]]:
     """A condition every old version meets, on a row alias `{alias}`, with its values bound: the range over the old
     versions of the one column (of a type DuckLake keeps ranges of, without NULLs among them) whose range reaches
@@ -752,10 +780,7 @@ def _bounds(
     }
     if not candidates:
         return "true", {}
-    con.execute(
-        "create temp table if not exists lake_file_stats as "
-        + _template("publish/lake_file_stats", catalog=f"__ducklake_metadata_{alias}")
-    )
+    file_stats.read()
     reach = {
         column: (int(reached), int(in_files))
         for column, reached, in_files in con.execute(
@@ -863,14 +888,15 @@ def publish(
     known = known or {}
     now = {name: known[name] if name in known else fingerprint(con, *name) for name in work}
     diffs: list[str] = []  # the temp tables of changed row hashes and net change sets, dropped once committed
-    con.execute("drop table if exists temp.lake_file_stats")  # the lake's file statistics, read when first needed
+    file_stats = _LakeFileStats(con, alias)
+    file_stats.drop()  # a stopped publish's, if any
     for index, ((schema, table), columns) in enumerate(sorted(work.items())):
         name, key = f'"{schema}"."{table}"', f"{schema}.{table}"
         if published.get((schema, table)) == columns and before.get((schema, table)) == now[(schema, table)]:
             continue  # the same rows as published: not even read from the lake (each lake scan costs round trips)
         if published.get((schema, table)) == columns:
             delta = _change_set_delta(
-                con, schema, table, columns, index, before.get((schema, table)), now[(schema, table)], alias
+                con, schema, table, columns, index, before.get((schema, table)), now[(schema, table)], file_stats
             )
             if delta is not None:
                 # The run's change set is exactly the difference: neither the lake's table nor the working one is
@@ -929,7 +955,7 @@ def publish(
     snapshot_id = int(row[0])
     for changed in diffs:
         con.execute(f"drop table temp.{changed}")
-    con.execute("drop table if exists temp.lake_file_stats")
+    file_stats.drop()
     keep_fingerprints(con, now)
     replaced = "replace" in methods.values()  # the lake's types of a new table are read back, not assumed
     _keep_columns(con, _tables(con, alias) if replaced else {name: published[name] for name in work})
