@@ -12,6 +12,7 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.queries import one_row, sql_file
+from pipelines.transform.changes import fingerprint_change
 
 Fingerprint = tuple[int, int]  # rows, and the sum of the rows' hashes
 
@@ -28,11 +29,10 @@ def row_count(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
 
 def after_change_set(con: duckdb.DuckDBPyConnection, changes: str, published: Fingerprint) -> Fingerprint:
     """The fingerprint of the table as `published`, less the change set's old versions, plus its new ones
-    (`changes`: the change set's temp table): one read of the changed rows, not of the table."""
-    old_rows, new_rows, hash_change = one_row(
-        con.execute(sql_file("checks/change_set_fingerprint"), {"changes": changes})
-    )
-    return published[0] - int(old_rows) + int(new_rows), published[1] + int(hash_change)
+    (`changes`: the change set's temp table, as `pipelines.transform.changes` names it): one read of the changed
+    rows, not of the table."""
+    old_rows, new_rows, hash_change = fingerprint_change(con, changes)
+    return published[0] - old_rows + new_rows, published[1] + hash_change
 
 
 def change_set_adds_up(con: duckdb.DuckDBPyConnection, changes: str, published: Fingerprint, now: Fingerprint) -> bool:

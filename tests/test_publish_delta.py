@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from pipelines import warehouse
+from pipelines.fingerprints import after_change_set, fingerprint
 from pipelines.publish import lake
 from pipelines.transform import changes
 from tests.conftest import cli_environment, use_settings
@@ -275,3 +276,24 @@ def test_a_diff_is_exactly_the_multiset_difference() -> None:
         ("old", 3, "c"),
     ]
     assert changes.record_diff(con, "marts.same", "from before", "from before") == 0
+
+
+@pytest.mark.fast
+def test_a_change_set_added_to_after_its_fingerprint_was_read_is_read_again() -> None:
+    """The transform, the checks and the publish each take what a change set does to its table's fingerprint; it is
+    read once (`changes.fingerprint_change`), and read again once the change set grows: the table as published,
+    changed by each, is the table as it is after each step."""
+    con = duckdb.connect()
+    con.execute("create schema staging")
+    con.execute("create table staging.t as select range as id, range * 10 as v from range(5)")
+    published = fingerprint(con, "staging", "t")
+    name = changes.change_table("staging.t")
+    changes.start(con)
+    _change(con, "staging.t", ("id = 1", "update staging.t set v = 11 where id = 1", "id = 1"))
+    assert changes.fingerprint_change(con, name)[:2] == (1, 1)
+    assert after_change_set(con, name, published) == fingerprint(con, "staging", "t")
+    _change(con, "staging.t", ("id = 3", "delete from staging.t where id = 3", "false"))
+    assert changes.fingerprint_change(con, name)[:2] == (2, 1)  # old versions of ids 1 and 3, the new one of id 1
+    # not read again, the first step's change (5 rows) would be taken for the table now (4 rows)
+    assert after_change_set(con, name, published) == fingerprint(con, "staging", "t")
+    assert fingerprint(con, "staging", "t")[0] == 4

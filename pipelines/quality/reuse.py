@@ -97,7 +97,7 @@ class Changes:
         if table not in self.recorded or table not in self.published:
             return False
         if table not in self._adds_up:
-            changes = f'temp."{change_table(".".join(table))}"'
+            changes = change_table(".".join(table))
             self._adds_up[table] = change_set_adds_up(con, changes, self.published[table], now)
         return self._adds_up[table]
 

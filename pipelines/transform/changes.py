@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from pipelines.queries import one_row, sql_template
+from pipelines.queries import one_row, sql_file, sql_template
 
 _PREFIX = "changes_"
 # The schemas the marts are built from and into: every write a run makes in them is in its change sets.
@@ -33,10 +33,12 @@ def change_table(table: str) -> str:
 
 @dataclass
 class _Started:
-    """A connection's change sets: the temp tables `record` made (by name), the tables changed everywhere."""
+    """A connection's change sets: the temp tables `record` made (by name), the tables changed everywhere, and what
+    each change set does to its table's fingerprint (`fingerprint_change`) since it was last added to."""
 
     change_tables: set[str] = field(default_factory=set)
     everywhere: set[str] = field(default_factory=set)
+    fingerprint_changes: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
 
 # By connection, as its temp tables are: gone with it.
@@ -64,6 +66,17 @@ def recorded_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
+def fingerprint_change(con: duckdb.DuckDBPyConnection, name: str) -> tuple[int, int, int]:
+    """What the change set in temp table `name` does to its table's fingerprint: the rows its old versions take away,
+    the rows its new versions add, the change in the sum of the rows' hashes (`checks/change_set_fingerprint.sql`).
+    Read once per change set as it stands: the transform, the checks and the publish each ask for every table."""
+    started = _started(con)
+    if name not in started.fingerprint_changes:
+        row = one_row(con.execute(sql_file("checks/change_set_fingerprint"), {"changes": f'temp."{name}"'}))
+        started.fingerprint_changes[name] = (int(row[0]), int(row[1]), int(row[2]))
+    return started.fingerprint_changes[name]
+
+
 def recorded(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     """The temp table of `schema.table`'s changed rows when this connection recorded them and the table did not
     change everywhere; None otherwise (also when no run recorded change sets in this connection)."""
@@ -89,6 +102,7 @@ def record(
     rows of `table`; returns how many."""
     target = change_table(table)
     started = _started(con)
+    started.fingerprint_changes.pop(target, None)
     if target in started.change_tables:
         added = con.execute(f"insert into {target} select '{version}' as _version, * from ({select})", params or {})
         return int(one_row(added)[0])
