@@ -69,7 +69,8 @@ def recorded_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
 def fingerprint_change(con: duckdb.DuckDBPyConnection, name: str) -> tuple[int, int, int]:
     """What the change set in temp table `name` does to its table's fingerprint: the rows its old versions take away,
     the rows its new versions add, the change in the sum of the rows' hashes (`checks/change_set_fingerprint.sql`).
-    Read once per change set as it stands: the transform, the checks and the publish each ask for every table."""
+    Read once per change set as it stands: the run (its tables' fingerprints before the checks), the checks and the
+    publish each ask for every table."""
     started = _started(con)
     if name not in started.fingerprint_changes:
         row = one_row(con.execute(sql_file("checks/change_set_fingerprint"), {"changes": f'temp."{name}"'}))
