@@ -17,6 +17,9 @@ import pytest
 from pipelines import warehouse
 from pipelines.metrics.query import query_metrics
 from pipelines.queries import sql_file
+from pipelines.run.etl import model_parameters
+from pipelines.transform.contracts import load_contracts
+from pipelines.transform.runner import load_models
 from tests.conftest import copy_published, run_cli
 from tests.marts_dataset import (
     ALICE,
@@ -633,3 +636,46 @@ def test_marts_follow_updates_and_deletes(published_dataset, create_database, tm
         ]
     finally:
         con.close()
+
+
+KEYED = sorted(
+    (contract.name, contract.refresh.column) for contract in load_contracts() if contract.refresh.by == "key"
+)
+# (the hand-made history completes no chapter: tests/test_incremental_keyed.py refreshes completions by chapter)
+WITHOUT_ROWS = {"chapter_completions"}
+
+
+@pytest.mark.parametrize(
+    ("mart", "column"),
+    [(name, column) for name, column in KEYED if name not in WITHOUT_ROWS],
+    ids=[name for name, _ in KEYED if name not in WITHOUT_ROWS],
+)
+def test_a_refresh_by_key_reads_only_its_keys_and_builds_their_rows_exactly(con, mart, column):
+    """A mart refreshed by key builds its rows for a list of keys from those keys' input rows alone
+    (`$window_keys`): for each key of the hand-made history, and for all of them at once, exactly the rows the
+    whole build published for them; for no key, nothing (every input it filters is empty)."""
+    model = {model.name: model for model in load_models()}[mart]
+    assert model.reads_keys
+    (snapshot_at,) = con.execute("select snapshot_at from meta.publication").fetchone()
+    bound = model.bind(model_parameters(snapshot_at))
+    body = model.sql.strip().rstrip(";")
+    keys = [key for (key,) in con.execute(f"select distinct {column} from marts.{mart} order by 1").fetchall()]
+    assert len(keys) >= 2
+    for chosen in [[key] for key in keys] + [keys]:
+        built = f"(select * from ({body}) where {column} in (select unnest($chosen)))"
+        published = f"(select * from marts.{mart} where {column} in (select unnest($chosen)))"
+        params = {**bound, "window_keys": chosen, "chosen": chosen}
+        differing = con.execute(
+            f"select count(*) from ((from {built} except all from {published}) union all"
+            f" (from {published} except all from {built}))",
+            params,
+        ).fetchone()
+        assert differing == (0,), (mart, chosen)
+        assert con.execute(f"select count(*) from {published}", {"chosen": chosen}).fetchone()[0] > 0
+    assert con.execute(f"select count(*) from ({body})", {**bound, "window_keys": []}).fetchone() == (0,)
+
+
+def test_only_the_marts_without_rows_are_left_out_of_the_by_key_test(con):
+    assert {mart for mart, _ in KEYED if con.execute(f"select count(*) from marts.{mart}").fetchone() == (0,)} == (
+        WITHOUT_ROWS
+    )

@@ -16,7 +16,6 @@ from pipelines import warehouse
 from pipelines.metrics.query import query_metrics
 from pipelines.queries import sql_file
 from pipelines.transform.contracts import load_contracts
-from pipelines.transform.runner import REFRESH_WINDOW
 from tests.conftest import REPO_ROOT
 
 # (session, user, created_at)
@@ -65,7 +64,8 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con.executemany("insert into staging.user_sessions values (?, ?, '2099-01-01 00:00:00+00', ?)", SESSIONS)
     con.executemany("insert into staging.user_events values (?, ?, ?, 'page_view', 'navigation', ?)", EVENTS)
     con.executemany("insert into history.user_tiers values (?, ?, ?, ?)", TIERS)
-    con.execute(f"create table marts.session_facts as {sql_file('marts/session_facts')}", REFRESH_WINDOW)  # all days
+    all_days = {"window_first": None, "window_last": None}
+    con.execute(f"create table marts.session_facts as {sql_file('marts/session_facts')}", all_days)
     return con
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -103,4 +104,21 @@ def test_on_utc_days_is_a_range_of_the_instant_row_groups_are_skipped_by(tmp_pat
         "ts>='2024-06-01 00:00:00+00'::TIMESTAMP WITH TIME ZONE AND "
         "ts<'2024-06-03 00:00:00+00'::TIMESTAMP WITH TIME ZONE"
     )
+    con.close()
+
+
+def test_in_window_keys_keeps_the_listed_keys_by_a_semi_join(tmp_path: Path) -> None:
+    """`in_window_keys(key, keys)`: the rows of the listed keys (NULL: every row, an empty list: none), by a hash
+    semi-join on the list (list_contains would compare each row with every key)."""
+    path = tmp_path / "w.duckdb"
+    duckdb.connect(str(path)).close()
+    con = warehouse.connect(path)
+    con.execute("create table versions as select * from (values (1, 'a'), (2, 'a'), (3, 'b'), (4, null)) as v (id, k)")
+    query = "select list(id order by id) from versions where in_window_keys(k, $keys::varchar[])"
+    for keys, expected in ((["a"], [1, 2]), (["b", "c"], [3]), ([], None), (None, [1, 2, 3, 4])):
+        assert con.execute(query, {"keys": keys}).fetchone() == (expected,), keys
+    plan = con.execute(f"explain (format json) {query}", {"keys": ["a"]}).fetchone()
+    assert plan is not None
+    joins = re.findall(r'"Join Type": "(\w+)"', plan[1])
+    assert joins == ["SEMI"] and "list_contains" not in plan[1]
     con.close()

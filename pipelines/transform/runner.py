@@ -35,8 +35,11 @@ _OTHER_TABLE = re.compile(r"\bmeta\.\w+")
 _PARAMETERS_TABLE = "create table if not exists main.mart_parameters (mart varchar, parameters varchar)"
 # The UTC days a refresh by day rebuilds, which a model over the events binds to read only those days' events
 # (`on_utc_days`: a range DuckDB skips the other row groups by, where the refresh's own filter on the result reads
-# every event); every other build binds no bound: every day. Not what the rows are built with (`_built_from`).
-REFRESH_WINDOW: dict[str, object] = {"window_first": None, "window_last": None}
+# every event); and the keys a refresh by key rebuilds, which a model binds to read only those keys' rows
+# (`in_window_keys`). Every other build binds no bound: every day, every key. Not what the rows are built with
+# (`_built_from`).
+REFRESH_WINDOW: dict[str, object] = {"window_first": None, "window_last": None, "window_keys": None}
+_DAY_WINDOW = {"window_first", "window_last"}
 # A refresh by day of such a model runs it once per run of consecutive affected days (a day of new events and an
 # old day that lost one: two narrow windows, where one window from the first to the last day would read the year
 # between), the closest runs merged down to this many runs of the model.
@@ -66,9 +69,14 @@ class Model:
         return {name: values[name] for name in self.parameters}
 
     @property
-    def windowed(self) -> bool:
+    def reads_days(self) -> bool:
         """Whether the model reads only the days of a refresh by day (`REFRESH_WINDOW`)."""
-        return bool(self.parameters & REFRESH_WINDOW.keys())
+        return bool(self.parameters & _DAY_WINDOW)
+
+    @property
+    def reads_keys(self) -> bool:
+        """Whether the model reads only the keys of a refresh by key (`REFRESH_WINDOW`)."""
+        return "window_keys" in self.parameters
 
 
 def load_models(directory: Path = MARTS_DIR) -> list[Model]:
@@ -204,7 +212,8 @@ def _refresh(
         # compares each row with every key: 28 s for 3,000 keys of 2.5M versions, against 3.9 s whole.
         key_params = {f"refresh_key_{i}": key for i, key in enumerate(keys)}
         in_keys = f"mart_row.{refresh.column} in ({', '.join(f'${name}' for name in key_params)})"
-        _rebuild_where(con, model, body, bound, key_params, in_keys)
+        reading = {**bound, "window_keys": keys} if model.reads_keys else bound
+        _rebuild_where(con, model, body, reading, key_params, in_keys)
         return Refreshed("key", keys=len(keys))
     periods, with_null = _affected_periods(con, refresh, reaching, reached)
     if not periods and not with_null:
@@ -223,7 +232,7 @@ def _refresh(
         "with_null": with_null,
     }
     in_periods = f"in_refresh(mart_row.{refresh.column}, $refresh_first, $refresh_last, $refresh_periods, $with_null)"
-    windowed = model.windowed and refresh.by == "day"
+    windowed = model.reads_days and refresh.by == "day"
     windows = _windows(periods, spine_from=first if refresh.spine else None, with_null=with_null) if windowed else []
     _rebuild_where(con, model, body, bound, filter_params, in_periods, windows)
     shown = [f">= {first.isoformat()}"] if refresh.spine and first else [p.isoformat() for p in periods]
@@ -451,7 +460,7 @@ def _rebuild_where(
     change set (a chapter's versions refreshed by key are mostly unchanged, and each row deleted has its row group
     rewritten at the checkpoint). The model reads its whole inputs (its trailing windows, a chapter's history stay
     exact) and only its result is filtered; or, given `windows` (first and last day), it runs once per window,
-    reading only those days (`REFRESH_WINDOW`)."""
+    reading only those days; a model binding the keys in `bound` reads only theirs (`REFRESH_WINDOW`)."""
     table = f"marts.{model.name}"
     con.execute(
         f"create or replace temp table refresh_before as from {table} as mart_row where {refreshed}", filter_params

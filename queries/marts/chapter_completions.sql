@@ -1,9 +1,12 @@
+-- A refresh by chapter reads only its chapters' rows ($window_keys; every chapter in every other build).
 with completions as (
     select * from history.chapter_completions
+    where in_window_keys(chapter_id, $window_keys::uuid[])
 ),
 
 chapters as (
     select * from staging.chapters
+    where in_window_keys(id, $window_keys::uuid[])
 ),
 
 projects as (

@@ -1,5 +1,7 @@
+-- A refresh by user reads only its users' rows ($window_keys; every user in every other build).
 with subscriptions as (
     select * from marts.subscriptions
+    where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
 plans as (
@@ -8,10 +10,12 @@ plans as (
 
 usage_records as (
     select * from staging.usage_records
+    where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
 projects as (
     select * from staging.projects
+    where in_window_keys(owner_id, $window_keys::uuid[])
 ),
 
 snapshot_month as (

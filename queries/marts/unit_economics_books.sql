@@ -1,13 +1,17 @@
+-- A refresh by book reads only its books' rows ($window_keys; every book in every other build).
 with facts as (
     select * from marts.unit_economics_daily
+    where in_window_keys(project_id, $window_keys::uuid[])
 ),
 
 projects as (
     select * from staging.projects
+    where in_window_keys(id, $window_keys::uuid[])
 ),
 
 chapters as (
     select * from staging.chapters
+    where in_window_keys(project_id, $window_keys::uuid[])
 ),
 
 book_totals as (

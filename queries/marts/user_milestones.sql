@@ -1,23 +1,29 @@
 -- One row per user with a created_at: when they first reached each writing milestone (UTC timestamps, NULL when
 -- not yet), with what the funnel is broken down by (sign-up cohort month, plan, tier, sign-up method).
+-- A refresh by user reads only its users' rows ($window_keys; every user in every other build).
 with users as (
     select * from staging.users
+    where in_window_keys(id, $window_keys::uuid[])
 ),
 
 signups as (
     select * from marts.user_signups
+    where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
 subscriptions as (
     select * from marts.subscriptions
+    where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
 auth_methods as (
     select * from staging.user_auth_methods
+    where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
 projects as (
     select * from staging.projects
+    where in_window_keys(owner_id, $window_keys::uuid[])
 ),
 
 chapters as (
@@ -34,14 +40,17 @@ completions as (
 
 generations as (
     select * from staging.ai_generations
+    where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
 events as (
     select * from staging.user_events
+    where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
 revenue_shares as (
     select * from staging.revenue_shares
+    where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
 -- The method a user signed up with: their earliest auth method (a primary one first on a tie).
@@ -93,6 +102,17 @@ first_generations as (
     group by user_id
 ),
 
+-- The completed chapters of each user's projects (a refresh by user: its users' alone, before their moments).
+owned_completions as (
+    select
+        projects.owner_id as user_id,
+        completions.chapter_id,
+        completions.completed_day
+    from completions
+    inner join chapters on chapters.id = completions.chapter_id
+    inner join projects on projects.id = chapters.project_id
+),
+
 -- history.chapter_completions dates a completion by UTC day only: the moment is the chapter's last save (version or
 -- row update) on or before that day, else the day's start.
 saves as (
@@ -103,23 +123,21 @@ saves as (
 
 completion_moments as (
     select
-        completions.chapter_id,
-        coalesce(max(saves.saved_at), completions.completed_day::timestamptz) as completed_at
-    from completions
+        owned_completions.user_id,
+        coalesce(max(saves.saved_at), owned_completions.completed_day::timestamptz) as completed_at
+    from owned_completions
     left join saves
-        on saves.chapter_id = completions.chapter_id
-        and utc_day(saves.saved_at) <= completions.completed_day
-    group by completions.chapter_id, completions.completed_day
+        on saves.chapter_id = owned_completions.chapter_id
+        and utc_day(saves.saved_at) <= owned_completions.completed_day
+    group by owned_completions.user_id, owned_completions.chapter_id, owned_completions.completed_day
 ),
 
 first_completions as (
     select
-        projects.owner_id as user_id,
-        min(completion_moments.completed_at) as first_completed_chapter_at
+        user_id,
+        min(completed_at) as first_completed_chapter_at
     from completion_moments
-    inner join chapters on chapters.id = completion_moments.chapter_id
-    inner join projects on projects.id = chapters.project_id
-    group by projects.owner_id
+    group by user_id
 ),
 
 first_exports as (

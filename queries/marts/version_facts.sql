@@ -1,9 +1,12 @@
+-- A refresh by chapter reads only its chapters' rows ($window_keys; every chapter in every other build).
 with versions as (
     select * from staging.content_versions
+    where in_window_keys(chapter_id, $window_keys::uuid[])
 ),
 
 chapters as (
     select * from staging.chapters
+    where in_window_keys(id, $window_keys::uuid[])
 ),
 
 projects as (
@@ -12,6 +15,7 @@ projects as (
 
 generations as (
     select * from staging.ai_generations
+    where in_window_keys(chapter_id, $window_keys::uuid[])
 ),
 
 models as (

@@ -1,13 +1,17 @@
+-- A refresh by project reads only its projects' chapters ($window_keys; every project in every other build); their
+-- versions by the join below.
 with versions as (
     select * from staging.content_versions
 ),
 
 chapters as (
     select * from staging.chapters
+    where in_window_keys(project_id, $window_keys::uuid[])
 ),
 
 projects as (
     select * from staging.projects
+    where in_window_keys(id, $window_keys::uuid[])
 ),
 
 chapter_versions as (
