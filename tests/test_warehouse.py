@@ -122,3 +122,23 @@ def test_in_window_keys_keeps_the_listed_keys_by_a_semi_join(tmp_path: Path) -> 
     joins = re.findall(r'"Join Type": "(\w+)"', plan[1])
     assert joins == ["SEMI"] and "list_contains" not in plan[1]
     con.close()
+
+
+def test_on_days_bounds_a_date_inclusively_and_null_is_no_bound(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    duckdb.connect(str(path)).close()
+    con = warehouse.connect(path)
+    con.execute(
+        "create table days as"
+        " select unnest(generate_series(date '2024-05-30', date '2024-06-03', interval 1 day))::date as day"
+    )
+    query = "select count(*) from days where on_days(day, $first, $last)"
+    for first, last, expected in (
+        (date(2024, 6, 1), date(2024, 6, 2), 2),
+        (date(2024, 6, 2), date(2024, 6, 2), 1),
+        (None, date(2024, 5, 31), 2),
+        (date(2024, 6, 3), None, 1),
+        (None, None, 5),
+    ):
+        assert con.execute(query, {"first": first, "last": last}).fetchone() == (expected,), (first, last)
+    con.close()

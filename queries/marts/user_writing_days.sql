@@ -2,10 +2,13 @@
 -- or recorded a chapter_edit event.
 with versions as (
     select * from marts.version_facts
+    -- a refresh by day reads only its days' versions and events (a mart row is one UTC day's)
+    where on_days(day, $window_first, $window_last)
 ),
 
 events as (
     select * from staging.user_events
+    where on_utc_days("timestamp", $window_first, $window_last)
 ),
 
 user_tiers as (
