@@ -161,12 +161,25 @@ def test_a_generation_on_the_same_chapter_within_10_minutes_is_a_regeneration(tm
             ("g4", "Y", "2024-03-01 10:05:00+00"),  # another chapter
             ("g5", None, "2024-03-01 10:06:00+00"),  # no chapter
             ("g6", "X", "2024-03-01 10:20:01+00"),  # the same instant as g3
+            ("g7", "Z", "2024-03-01 23:55:00+00"),
+            ("g8", "Z", "2024-03-02 00:04:00+00"),  # 9 minutes after g7, on the next UTC day
         ],
     )
-    flags = con.execute(
-        f"select generation_id, is_regeneration from ({sql_file('marts/ai_generation_facts')}) order by 1"
-    ).fetchall()
-    assert flags == [("g1", False), ("g2", True), ("g3", False), ("g4", False), ("g5", False), ("g6", True)]
+    flags = f"select generation_id, is_regeneration from ({sql_file('marts/ai_generation_facts')}) order by 1"
+    every_day = {"window_first": None, "window_last": None}
+    assert con.execute(flags, every_day).fetchall() == [
+        ("g1", False),
+        ("g2", True),
+        ("g3", False),
+        ("g4", False),
+        ("g5", False),
+        ("g6", True),
+        ("g7", False),
+        ("g8", True),
+    ]
+    # A refresh of March 2 builds only its generation, whose previous one on the chapter is on March 1.
+    march_2 = {"window_first": date(2024, 3, 2), "window_last": date(2024, 3, 2)}
+    assert con.execute(flags, march_2).fetchall() == [("g8", True)]
 
 
 def test_regeneration_and_confidence_metrics_match_the_league(tmp_path: Path) -> None:

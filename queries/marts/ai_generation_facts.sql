@@ -1,4 +1,5 @@
-with generations as (
+-- (read twice: not materialized, each read keeps only the rows and columns it needs)
+with generations as not materialized (
     select * from staging.ai_generations
 ),
 
@@ -26,13 +27,26 @@ recognisable_templates as (
     having count(*) = 1
 ),
 
+-- A refresh by day builds only its days' generations ($window_first .. $window_last; no bound in a whole build: a
+-- mart row is one UTC day's), found by a range of their times, which skips most row groups.
+window_generations as (
+    select * from generations
+    where on_utc_days(created_at, $window_first, $window_last)
+),
+
 -- The generation before each one on the same chapter: within 10 minutes, the writer asked again (a regeneration).
+-- Over the whole history of the chapters the built generations are on (a chapter's previous one may be older).
 previous_on_chapter as (
     select
         id,
         lag(created_at) over (partition by chapter_id order by created_at, id) as previous_at
     from generations
-    where chapter_id is not null
+    where
+        chapter_id is not null
+        and (
+            ($window_first is null and $window_last is null)
+            or chapter_id in (select window_generations.chapter_id from window_generations)
+        )
 ),
 
 -- The tier in force when the generation was created, so a past month keeps its tiers when a user changes tier
@@ -58,7 +72,7 @@ final as (
         recognisable_templates.template_id,
         coalesce(recognisable_templates.category, 'unmatched') as category,
         generations.error_class
-    from generations
+    from window_generations as generations
     left join models on models.model_id = generations.model_id
     left join previous_on_chapter on previous_on_chapter.id = generations.id
     left join recognisable_templates on recognisable_templates.prompt_fingerprint = generations.prompt_fingerprint
