@@ -70,7 +70,7 @@ class Model:
 
     @property
     def reads_days(self) -> bool:
-        """Whether the model reads only the days of a refresh by day (`REFRESH_WINDOW`)."""
+        """Whether the model reads only the days (or months) of a refresh by day or month (`REFRESH_WINDOW`)."""
         return bool(self.parameters & _DAY_WINDOW)
 
     @property
@@ -232,7 +232,7 @@ def _refresh(
         "with_null": with_null,
     }
     in_periods = f"in_refresh(mart_row.{refresh.column}, $refresh_first, $refresh_last, $refresh_periods, $with_null)"
-    windowed = model.reads_days and refresh.by == "day"
+    windowed = model.reads_days and refresh.by in ("day", "month")
     windows = _windows(periods, spine_from=first if refresh.spine else None, with_null=with_null) if windowed else []
     _rebuild_where(con, model, body, bound, filter_params, in_periods, windows)
     shown = [f">= {first.isoformat()}"] if refresh.spine and first else [p.isoformat() for p in periods]
@@ -334,7 +334,8 @@ def _record_parameters(con: duckdb.DuckDBPyConnection, mart: str, bound: dict[st
 
 
 def _windows(periods: list[date], *, spine_from: date | None, with_null: bool) -> list[tuple[date | None, date | None]]:
-    """The days a refresh by day reads (`REFRESH_WINDOW`): each run of consecutive `periods`, the closest runs merged
+    """The days a refresh by day reads (`REFRESH_WINDOW`), or the months (first and last month start) a refresh by
+    month reads: each run of consecutive `periods` (days; each month is a run of its own), the closest runs merged
     down to `MAX_WINDOWS`; a spine from the day its refresh starts on (`spine_from`, which may be before the first
     period: its last period as it stood) on; every day when rows without a day are refreshed."""
     if with_null or not periods:

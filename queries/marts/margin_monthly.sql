@@ -2,8 +2,11 @@ with intervals as (
     select * from marts.subscription_intervals
 ),
 
+-- A refresh by month builds only its months ($window_first .. $window_last, month starts; no bound in a whole
+-- build): their generations, by a range of their times that skips the other row groups.
 generations as (
     select * from staging.ai_generations
+    where on_utc_days(created_at, $window_first, last_day($window_last::date))
 ),
 
 user_tiers as (
@@ -25,6 +28,7 @@ complete_months as (
             interval 1 month
         )) as month
     ) as months
+    where on_days(month::date, $window_first, $window_last)
 ),
 
 -- Subscription revenue is the month's MRR (the balance at the month end), by the plan paid and the tier in force.
