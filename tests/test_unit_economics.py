@@ -50,6 +50,8 @@ from tests.etl_rows import execute, query_warehouse
 from tests.marts_dataset import uid
 from tests.test_capture import full_copy_equals
 
+AL = uid("user", 40)  # a user who joins in the last step, whose id comes before Ana's
+
 D = Decimal
 APP = str(REPO_ROOT / "dashboards" / "app.py")
 FIRST, LAST = date(2024, 1, 1), date(2024, 4, 1)
@@ -309,6 +311,18 @@ def test_changes_refresh_the_days_they_reach_and_equal_a_full_run(
             delete from content.projects where id = '{DRAFT}';""",
             ["2024-02-10", "2024-02-20"],
         ),
+        # Al, a new user whose id comes before Ana's, generates on Draft, no longer staged (Mar 5): Al is now the
+        # first of those who generated on it, so the author of every day of Draft (Feb 10, Feb 20) and of Mar 5.
+        (
+            "unstaged, generated on",
+            f"""insert into users.users (id, email, first_name, last_name, tier, created_at)
+            values ('{AL}', 'al@example.com', 'Al', 'Lee', 'basic', '2024-01-01 00:00+00');
+            insert into ai_processing.ai_generations (id, user_id, project_id, chapter_id, model_id, prompt, status,
+                tokens_used, cost, processing_time_ms, created_at, completed_at)
+            values ('{uid("generation", 51)}', '{AL}', '{DRAFT}', null, '{uid("model", 41)}', 'write', 'completed',
+                100, 1.000000, 1000, '2024-03-05 12:00+00', '2024-03-05 12:00:01+00');""",
+            ["2024-02-10", "2024-02-20", "2024-03-05"],
+        ),
     ]
     for name, change, days in steps:
         execute(url, change)
@@ -317,13 +331,14 @@ def test_changes_refresh_the_days_they_reach_and_equal_a_full_run(
         assert (refreshed["mode"], refreshed["periods"]) == ("day", days), name
         full_copy_equals(env, tmp_path / name)
 
-    # After the last step, Draft's days as worked out above.
+    # After the last step, Draft's days as worked out above: Al's, who has no plan.
     assert query_warehouse(
         _warehouse(env),
         "select day, author_id::varchar, genre, cohort, plan, generations, ai_cost_usd "
         "from marts.unit_economics_daily where project_id = $draft order by day",
         {"draft": DRAFT},
     ) == [
-        (date(2024, 2, 10), str(ANA), "unknown", "never published", "Pro", 1, Decimal("0.500000")),
-        (date(2024, 2, 20), str(ANA), "unknown", "never published", "Pro", 1, Decimal("3.250000")),
+        (date(2024, 2, 10), str(AL), "unknown", "never published", "(no plan)", 1, Decimal("0.500000")),
+        (date(2024, 2, 20), str(AL), "unknown", "never published", "(no plan)", 1, Decimal("3.250000")),
+        (date(2024, 3, 5), str(AL), "unknown", "never published", "(no plan)", 1, Decimal("1.000000")),
     ]
