@@ -675,6 +675,11 @@ def test_a_refresh_by_key_reads_only_its_keys_and_builds_their_rows_exactly(con,
     assert con.execute(f"select count(*) from ({body})", {**bound, "window_keys": []}).fetchone() == (0,)
 
 
+def test_every_mart_refreshed_by_key_reads_only_its_keys():
+    models = {model.name: model for model in load_models()}
+    assert [mart for mart, _ in KEYED if not models[mart].reads_keys] == []
+
+
 def test_only_the_marts_without_rows_are_left_out_of_the_by_key_test(con):
     assert {mart for mart, _ in KEYED if con.execute(f"select count(*) from marts.{mart}").fetchone() == (0,)} == (
         WITHOUT_ROWS
