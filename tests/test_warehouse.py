@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -70,13 +71,20 @@ def test_an_extension_file_is_checked_once_and_again_when_it_changes(
     assert con.execute("select loaded from duckdb_extensions() where extension_name = 'ducklake'").fetchone() == (True,)
 
 
-def test_on_utc_days_is_a_range_of_the_instant_row_groups_are_skipped_by(tmp_path: Path) -> None:
-    """`on_utc_days(ts, first, last)`: the UTC days first..last whatever the session's zone, NULL for no bound; and a
-    range of the column itself, which the scan checks against each row group's minimum and maximum (a condition on
-    `utc_day(ts)` would be computed for every row)."""
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A new warehouse file opened as the ETL opens it: the house macros defined."""
     path = tmp_path / "w.duckdb"
     duckdb.connect(str(path)).close()
     con = warehouse.connect(path)
+    yield con
+    con.close()
+
+
+def test_on_utc_days_is_a_range_of_the_instant_row_groups_are_skipped_by(con: duckdb.DuckDBPyConnection) -> None:
+    """`on_utc_days(ts, first, last)`: the UTC days first..last whatever the session's zone, NULL for no bound; and a
+    range of the column itself, which the scan checks against each row group's minimum and maximum (a condition on
+    `utc_day(ts)` would be computed for every row)."""
     con.execute("set TimeZone = 'America/New_York'")
     con.execute(
         "create table events as select * from (values (timestamptz '2024-05-31 23:59:59.999999+00'), "
@@ -104,15 +112,11 @@ def test_on_utc_days_is_a_range_of_the_instant_row_groups_are_skipped_by(tmp_pat
         "ts>='2024-06-01 00:00:00+00'::TIMESTAMP WITH TIME ZONE AND "
         "ts<'2024-06-03 00:00:00+00'::TIMESTAMP WITH TIME ZONE"
     )
-    con.close()
 
 
-def test_in_window_keys_keeps_the_listed_keys_by_a_semi_join(tmp_path: Path) -> None:
+def test_in_window_keys_keeps_the_listed_keys_by_a_semi_join(con: duckdb.DuckDBPyConnection) -> None:
     """`in_window_keys(key, keys)`: the rows of the listed keys (NULL: every row, an empty list: none), by a hash
     semi-join on the list (list_contains would compare each row with every key)."""
-    path = tmp_path / "w.duckdb"
-    duckdb.connect(str(path)).close()
-    con = warehouse.connect(path)
     con.execute("create table versions as select * from (values (1, 'a'), (2, 'a'), (3, 'b'), (4, null)) as v (id, k)")
     query = "select list(id order by id) from versions where in_window_keys(k, $keys::varchar[])"
     for keys, expected in ((["a"], [1, 2]), (["b", "c"], [3]), ([], None), (None, [1, 2, 3, 4])):
@@ -121,13 +125,9 @@ def test_in_window_keys_keeps_the_listed_keys_by_a_semi_join(tmp_path: Path) -> 
     assert plan is not None
     joins = re.findall(r'"Join Type": "(\w+)"', plan[1])
     assert joins == ["SEMI"] and "list_contains" not in plan[1]
-    con.close()
 
 
-def test_on_days_bounds_a_date_inclusively_and_null_is_no_bound(tmp_path: Path) -> None:
-    path = tmp_path / "w.duckdb"
-    duckdb.connect(str(path)).close()
-    con = warehouse.connect(path)
+def test_on_days_bounds_a_date_inclusively_and_null_is_no_bound(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "create table days as"
         " select unnest(generate_series(date '2024-05-30', date '2024-06-03', interval 1 day))::date as day"
@@ -141,4 +141,3 @@ def test_on_days_bounds_a_date_inclusively_and_null_is_no_bound(tmp_path: Path) 
         (None, None, 5),
     ):
         assert con.execute(query, {"first": first, "last": last}).fetchone() == (expected,), (first, last)
-    con.close()

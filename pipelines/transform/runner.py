@@ -232,8 +232,9 @@ def _refresh(
         "with_null": with_null,
     }
     in_periods = f"in_refresh(mart_row.{refresh.column}, $refresh_first, $refresh_last, $refresh_periods, $with_null)"
-    windowed = model.reads_days and refresh.by in ("day", "month")
-    windows = _windows(periods, spine_from=first if refresh.spine else None, with_null=with_null) if windowed else []
+    # (by day or month here: whole and key have returned)
+    spine_from = first if refresh.spine else None
+    windows = _windows(periods, spine_from=spine_from, with_null=with_null) if model.reads_days else []
     _rebuild_where(con, model, body, bound, filter_params, in_periods, windows)
     shown = [f">= {first.isoformat()}"] if refresh.spine and first else [p.isoformat() for p in periods]
     return Refreshed(refresh.by, periods=shown + (["null"] if with_null else []))
