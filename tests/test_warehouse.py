@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import warehouse
-from pipelines.duckdb_extensions import CONNECT_CONFIG, DUCKLAKE, POSTGRES, check_signature
+from pipelines import duckdb_extensions, warehouse
+from pipelines.duckdb_extensions import CHECKED_RECORD, CONNECT_CONFIG, DUCKLAKE, POSTGRES, check_signature
 
 
 def test_every_connection_has_the_macros_even_read_only(tmp_path: Path) -> None:
@@ -54,21 +54,38 @@ def test_an_extension_file_is_checked_once_and_again_when_it_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Connections opened with CONNECT_CONFIG skip DuckDB's signature check (a hash of the whole file at every load):
-    this process checks each file itself, once, and again when it changes on disk; a file DuckDB did not sign is
-    refused."""
+    each file is checked once, and again when it changes on disk; a file DuckDB did not sign is refused. A wheel's
+    own file, once checked, is recorded under the home for the next processes; a record of any other file is no
+    use."""
     monkeypatch.setenv("EBOOK_ANALYTICS_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(duckdb_extensions, "_checked", {})  # as a new process: nothing checked yet
+    record = tmp_path / "home" / "duckdb_extensions" / CHECKED_RECORD
     bundled = DUCKLAKE.path().resolve()
     check_signature(bundled)
     check_signature(bundled)  # checked already: not loaded again
-    # A copy with one byte changed: a file of its own, so checked, and refused before it is ever loaded.
-    tampered = bytearray(bundled.read_bytes())
-    tampered[len(tampered) // 2] ^= 0xFF
-    (tmp_path / "ducklake.duckdb_extension").write_bytes(bytes(tampered))
+    assert json.loads(record.read_text()) == {str(bundled): version_of(bundled)}
+    # A copy with one byte changed: a file of its own, so checked, and refused before it is ever loaded, even with a
+    # record claiming it was checked (only the wheels' files are taken from the record).
+    tampered = tmp_path / "ducklake.duckdb_extension"
+    content = bytearray(bundled.read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    tampered.write_bytes(bytes(content))
+    record.write_text(json.dumps({str(bundled): version_of(bundled), str(tampered.resolve()): version_of(tampered)}))
     with pytest.raises(duckdb.Error, match="signature"):
-        check_signature(tmp_path / "ducklake.duckdb_extension")
+        check_signature(tampered)
+    # The record of the wheel's file at another version (an upgrade, a file replaced): checked again, recorded anew.
+    record.write_text(json.dumps({str(bundled): [0, 0, 0, 0]}))
+    monkeypatch.setattr(duckdb_extensions, "_checked", {})
+    check_signature(bundled)
+    assert json.loads(record.read_text()) == {str(bundled): version_of(bundled)}
     con = duckdb.connect(config=CONNECT_CONFIG)  # how readers and the ETL open DuckDB
     DUCKLAKE.load(con)
     assert con.execute("select loaded from duckdb_extensions() where extension_name = 'ducklake'").fetchone() == (True,)
+
+
+def version_of(file: Path) -> list[int]:
+    stat = file.stat()
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
 
 
 @pytest.fixture
