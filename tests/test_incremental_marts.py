@@ -290,12 +290,34 @@ def test_a_mart_whose_table_no_longer_has_the_models_columns_is_replaced(
     run_cli("etl", "run", env=cli_env)
     live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
     with duckdb.connect(str(live.parent / WORK_FILE)) as con:
-        con.execute("alter table marts.subscriptions add column retired integer")
+        con.execute("alter table marts.subscription_intervals add column retired integer")
     execute(source_url, f"update billing.user_subscriptions set amount = 19.99 where id = '{SUB1}'")
     run_cli("etl", "run", env=cli_env)
-    assert _refreshed(last_run(cli_env), "subscriptions")["mode"] == "whole"
-    columns = "select column_name from information_schema.columns where table_name = 'subscriptions'"
+    assert _refreshed(last_run(cli_env), "subscription_intervals")["mode"] == "whole"
+    columns = "select column_name from information_schema.columns where table_name = 'subscription_intervals'"
     assert ("retired",) not in query_warehouse(live, columns)
+    assert _unequal_tables(live, _full_run_beside(live, cli_env, tmp_path)) == []
+
+
+def test_a_plan_changed_in_place_reaches_every_subscription_to_it(
+    source_url: str, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Pro renamed and made yearly in place: the subscriptions and plan months refreshed by key reach U1's
+    subscription (the plan's only one) through the plan, and the run equals a full one."""
+    insert_platform(source_url)
+    run_cli("etl", "run", env=cli_env)
+    live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
+    execute(
+        source_url,
+        "update billing.subscription_plans set name = 'Pro Yearly', billing_cycle = 'yearly', price = 99.00"
+        " where id = '40000000-0000-0000-0000-000000000001'",
+    )
+    run_cli("etl", "run", env=cli_env)
+    run = last_run(cli_env)
+    assert _refreshed(run, "subscriptions") == _refreshed(run, "plan_utilization_monthly") == {"mode": "key", "keys": 1}
+    subscriptions = "select subscription_id::varchar, plan, billing_cycle, mrr_usd from marts.subscriptions"
+    # 9.99 a year now (the subscription's amount): 0.8325 a month
+    assert query_warehouse(live, subscriptions) == [(SUB1, "Pro Yearly", "yearly", Decimal("0.832500"))]
     assert _unequal_tables(live, _full_run_beside(live, cli_env, tmp_path)) == []
 
 

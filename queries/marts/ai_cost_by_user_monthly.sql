@@ -1,13 +1,17 @@
+-- A refresh by user reads only its users' rows ($window_keys; every user in every other build).
 with generations as (
     select * from staging.ai_generations
+    where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
 subscription_months as (
     select * from marts.subscription_months
+    where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
 users as (
     select * from staging.users
+    where in_window_keys(id, $window_keys::uuid[])
 ),
 
 ai_cost as (

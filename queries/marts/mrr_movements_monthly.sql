@@ -1,9 +1,12 @@
+-- A refresh by user reads only its users' rows ($window_keys; every user in every other build).
 with intervals as (
     select * from marts.subscription_intervals
+    where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
 user_tiers as (
     select * from history.user_tiers
+    where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
 -- Month-end balances are read at the exclusive midnight that ends the month, like the metrics engine's balances.

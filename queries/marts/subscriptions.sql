@@ -1,5 +1,7 @@
+-- A refresh by subscription reads only its subscriptions ($window_keys; every one in every other build).
 with subscriptions as (
     select * from staging.user_subscriptions
+    where in_window_keys(id, $window_keys::uuid[])
 ),
 
 plans as (

@@ -1,13 +1,17 @@
+-- A refresh by user reads only its users' rows ($window_keys; every user in every other build).
 with users as (
     select * from staging.users
+    where in_window_keys(id, $window_keys::uuid[])
 ),
 
 user_tiers as (
     select * from history.user_tiers
+    where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
 plan_months as (
     select * from marts.plan_utilization_monthly
+    where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
 final as (
