@@ -18,6 +18,9 @@ from pipelines.transform.contracts import load_contracts, shared_mappings
 from tests.conftest import copy_folder, last_run, publication_differences, run_cli, untrue_kept_fingerprints
 from tests.etl_rows import G3, M1, P1, S1, SUB1, U1, U2, U3, execute, insert_platform, query_warehouse
 
+PRO = "40000000-0000-0000-0000-000000000001"  # the one plan of the hand-made platform (SUB1)
+SUB3 = "41000000-0000-0000-0000-000000000003"
+
 # Events beside the platform's two on 2024-03-02 (E1 U1 04:30 UTC, E2 U2 10:00): one id per event, named by number.
 # Generations and usage beside the platform's (G1 U1 chapter C1 2024-03-02 04:30 UTC, G2 U1 10:00, G3 U2 11:00; U1's
 # 1200 ai_tokens for 0.01 on 2024-03-02): G6 on C1 at 23:58, G5 four minutes later, past midnight (a regeneration
@@ -299,25 +302,37 @@ def test_a_mart_whose_table_no_longer_has_the_models_columns_is_replaced(
     assert _unequal_tables(live, _full_run_beside(live, cli_env, tmp_path)) == []
 
 
-def test_a_plan_changed_in_place_reaches_every_subscription_to_it(
+def test_a_plan_changed_in_place_reaches_every_subscription_and_sign_up_on_it(
     source_url: str, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """Pro renamed and made yearly in place: the subscriptions and plan months refreshed by key reach U1's
-    subscription (the plan's only one) through the plan, and the run equals a full one."""
+    """Pro renamed and made yearly in place, and Carol (signed up on 2024-03-01, no plan) subscribing to it on
+    2024-03-10. The marts refreshed by key reach U1's subscription and plan months through the plan, Carol's through
+    her subscription, and both sign-ups through their plan months whose plan changed (Carol's sign-up month now has
+    one); the run equals a full one."""
     insert_platform(source_url)
     run_cli("etl", "run", env=cli_env)
     live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
+    sign_ups = f"select user_id::varchar, plan from marts.user_signups where user_id in ('{U1}', '{U3}') order by 1"
+    assert query_warehouse(live, sign_ups) == [(U1, "(no plan)"), (U3, "(no plan)")]
     execute(
         source_url,
         "update billing.subscription_plans set name = 'Pro Yearly', billing_cycle = 'yearly', price = 99.00"
-        " where id = '40000000-0000-0000-0000-000000000001'",
+        f" where id = '{PRO}';"
+        " insert into billing.user_subscriptions"
+        " (id, user_id, plan_id, current_period_start, current_period_end, amount, created_at)"
+        f" values ('{SUB3}', '{U3}', '{PRO}', '2024-03-10 12:00:00+00', '2025-03-10 12:00:00+00', 99.00,"
+        " '2024-03-10 12:00:00+00')",
     )
     run_cli("etl", "run", env=cli_env)
     run = last_run(cli_env)
-    assert _refreshed(run, "subscriptions") == _refreshed(run, "plan_utilization_monthly") == {"mode": "key", "keys": 1}
-    subscriptions = "select subscription_id::varchar, plan, billing_cycle, mrr_usd from marts.subscriptions"
-    # 9.99 a year now (the subscription's amount): 0.8325 a month
-    assert query_warehouse(live, subscriptions) == [(SUB1, "Pro Yearly", "yearly", Decimal("0.832500"))]
+    marts = ("subscriptions", "plan_utilization_monthly", "user_signups")
+    assert [_refreshed(run, mart) for mart in marts] == [{"mode": "key", "keys": 2}] * 3
+    subscriptions = "select subscription_id::varchar, plan, billing_cycle, mrr_usd from marts.subscriptions order by 1"
+    assert query_warehouse(live, subscriptions) == [
+        (SUB1, "Pro Yearly", "yearly", Decimal("0.832500")),  # 9.99 a year now (its amount): 0.8325 a month
+        (SUB3, "Pro Yearly", "yearly", Decimal("8.250000")),
+    ]
+    assert query_warehouse(live, sign_ups) == [(U1, "(no plan)"), (U3, "Pro Yearly")]  # U1 signed up in January
     assert _unequal_tables(live, _full_run_beside(live, cli_env, tmp_path)) == []
 
 
