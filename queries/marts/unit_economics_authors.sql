@@ -1,13 +1,17 @@
+-- A refresh by author reads only its authors' rows ($window_keys; every author in every other build).
 with facts as (
     select * from marts.unit_economics_daily
+    where in_window_keys(author_id, $window_keys::uuid[])
 ),
 
 subscription_months as (
     select * from marts.subscription_months
+    where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
 subscriptions as (
     select * from marts.subscriptions
+    where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
 -- Each month's MRR, as subscription_months reads it at the month end, through the month of the snapshot.
