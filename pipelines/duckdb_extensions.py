@@ -44,17 +44,17 @@ class Extension:
         installed wheel's file (re-pointed when duckdb and its wheels are upgraded), or a copy where the wheel's
         file is no plain file (a zipped install)."""
         target = paths().home / "duckdb_extensions" / self.loads_as
-        bundled = self.bundled_file()
+        bundled = self.bundled_path()
         target.parent.mkdir(parents=True, exist_ok=True)
         # Concurrent first runs never load a half-made file: each makes its own, then renames it into place.
         partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
-        if isinstance(bundled, Path) and bundled.is_file():
+        if bundled is not None:
             if not (target.is_symlink() and target.readlink() == bundled):
                 partial.unlink(missing_ok=True)
                 partial.symlink_to(bundled)  # a link: 110 MB less to copy per data folder
                 partial.replace(target)
         elif not target.is_file():
-            with bundled.open("rb") as reader, partial.open("wb") as writer:
+            with self.bundled_file().open("rb") as reader, partial.open("wb") as writer:
                 shutil.copyfileobj(reader, writer)
             partial.replace(target)
         return target
@@ -62,6 +62,11 @@ class Extension:
     def bundled_file(self) -> Traversable:
         """The extension as the installed wheel ships it, for this duckdb release."""
         return files(self.package) / "extensions" / f"v{duckdb.__version__}" / self.bundled
+
+    def bundled_path(self) -> Path | None:
+        """The wheel's file where it is a plain file (None inside a zipped install)."""
+        bundled = self.bundled_file()
+        return bundled if isinstance(bundled, Path) and bundled.is_file() else None
 
     def load(self, con: duckdb.DuckDBPyConnection) -> None:
         path = self.path()
@@ -74,9 +79,8 @@ class Extension:
 def check_signatures(directory: Path) -> None:
     """`check_signature` of every bundled extension that is a plain file, through links in `directory` (DuckDB
     wants the file under the extension's own name): for a process that forks workers, which inherit the checks."""
-    for extension in (POSTGRES, SQLITE, DUCKLAKE):
-        bundled = extension.bundled_file()
-        if isinstance(bundled, Path) and bundled.is_file():
+    for extension in EXTENSIONS:
+        if (bundled := extension.bundled_path()) is not None:
             link = directory / extension.loads_as
             link.unlink(missing_ok=True)
             link.symlink_to(bundled)
@@ -109,12 +113,7 @@ def _version(file: Path) -> list[int]:
 
 def _bundled_files() -> set[Path]:
     """The extension files of the installed wheels (resolved) that are plain files."""
-    found = set()
-    for extension in (POSTGRES, SQLITE, DUCKLAKE):
-        bundled = extension.bundled_file()
-        if isinstance(bundled, Path) and bundled.is_file():
-            found.add(bundled.resolve())
-    return found
+    return {bundled.resolve() for extension in EXTENSIONS if (bundled := extension.bundled_path()) is not None}
 
 
 def _read_record(record: Path) -> dict[str, list[int]]:
@@ -142,6 +141,7 @@ def _skips_signature_check(con: duckdb.DuckDBPyConnection) -> bool:
 POSTGRES = Extension("duckdb_extension_postgres", "postgres.duckdb_extension", "postgres_scanner.duckdb_extension")
 SQLITE = Extension("duckdb_extension_sqlite", "sqlite.duckdb_extension", "sqlite_scanner.duckdb_extension")
 DUCKLAKE = Extension("duckdb_extension_ducklake", "ducklake.duckdb_extension", "ducklake.duckdb_extension")
+EXTENSIONS = (POSTGRES, SQLITE, DUCKLAKE)
 
 
 def quoted(text: str) -> str:
