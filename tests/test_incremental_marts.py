@@ -293,11 +293,11 @@ def test_a_mart_whose_table_no_longer_has_the_models_columns_is_replaced(
     run_cli("etl", "run", env=cli_env)
     live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
     with duckdb.connect(str(live.parent / WORK_FILE)) as con:
-        con.execute("alter table marts.subscription_intervals add column retired integer")
+        con.execute("alter table marts.subscription_months add column retired integer")
     execute(source_url, f"update billing.user_subscriptions set amount = 19.99 where id = '{SUB1}'")
     run_cli("etl", "run", env=cli_env)
-    assert _refreshed(last_run(cli_env), "subscription_intervals")["mode"] == "whole"
-    columns = "select column_name from information_schema.columns where table_name = 'subscription_intervals'"
+    assert _refreshed(last_run(cli_env), "subscription_months")["mode"] == "whole"
+    columns = "select column_name from information_schema.columns where table_name = 'subscription_months'"
     assert ("retired",) not in query_warehouse(live, columns)
     assert _unequal_tables(live, _full_run_beside(live, cli_env, tmp_path)) == []
 

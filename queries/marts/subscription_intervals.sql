@@ -1,5 +1,13 @@
+-- A refresh by user reads only its users' subscriptions, every version of each ($window_keys; every subscription in
+-- every other build): a subscription moved to another user is read whole.
 with states as (
     select * from history.subscription_states
+    where
+        $window_keys::uuid[] is null
+        or subscription_id in (
+            select key_states.subscription_id from history.subscription_states as key_states
+            where in_window_keys(key_states.user_id, $window_keys::uuid[])
+        )
 ),
 
 plans as (
