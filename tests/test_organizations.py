@@ -10,6 +10,7 @@ often named after their owner, so the warehouse keeps organisations by key.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -25,6 +26,7 @@ from pipelines.metrics.query import query_metrics
 from pipelines.queries import sql_file
 from tests.conftest import copy_published, run_cli
 from tests.test_dashboards import _env, _metrics, _no_errors, _open
+from tests.test_marts import assert_builds_by_key
 
 OWEN, MAY, LEO, NIA, PAM, ROY, SAM, TED, DAN = (uuid.UUID(f"0e000000-0000-0000-0000-{n:012d}") for n in range(1, 10))
 TIERS = {OWEN: "enterprise", PAM: "premium"}  # everyone else is free
@@ -180,6 +182,14 @@ def test_an_organisation_is_active_on_the_utc_days_its_members_wrote(published: 
     ]  # Dan belongs to no organisation
 
 
+def test_a_refresh_by_organisation_builds_only_its_rows_exactly(published: dict[str, str]) -> None:
+    con = warehouse.connect(published["EBOOK_ANALYTICS_WAREHOUSE"], read_only=True)
+    try:
+        assert_builds_by_key(con, "organization_days", "organization_id")
+    finally:
+        con.close()
+
+
 def test_active_organisations_per_day_week_and_month(published: dict[str, str]) -> None:
     names = ["active_organizations", "weekly_active_organizations", "monthly_active_organizations"]
     days = _metric(published, names, date(2024, 3, 4), date(2024, 3, 5), grain="day")
@@ -291,6 +301,34 @@ def test_a_member_who_left_keeps_their_past_but_not_their_seat(
     assert [day for (day,) in _rows(env, days, {"org": QUILL})] == [
         date(2024, 3, 5), date(2024, 3, 10), date(2024, 3, 15), date(2024, 3, 18), date(2024, 4, 2)
     ]  # fmt: skip
+
+
+def test_the_owners_tier_changed_in_place_moves_only_the_days_after_it(
+    published: dict[str, str], create_database: Callable[..., str], tmp_path: Path
+) -> None:
+    """May edits now; then Owen, Quill Press's owner, goes from enterprise to basic in place. The next run refreshes
+    Quill Press (by organisation, through its owner's tier versions): its day of May's edit ends on the new tier,
+    its 2024 days keep the old one."""
+    env = copy_published(published, tmp_path, create_database)
+    with psycopg.connect(env["EBOOK_ANALYTICS_SOURCE_URL"]) as conn:
+        conn.execute(
+            "insert into analytics.user_events (user_id, event_type, event_category, timestamp)"
+            " values (%s, 'chapter_edit', 'writing', now())",
+            (MAY,),
+        )
+    run_cli("etl", "run", env=env)
+    days = "select day, tier from marts.organization_days where organization_id = $org order by day"
+    *old_days, (edit_day, tier) = _rows(env, days, {"org": QUILL})
+    assert tier == "enterprise" and {tier for _, tier in old_days} == {"enterprise"} and len(old_days) == 5
+    with psycopg.connect(env["EBOOK_ANALYTICS_SOURCE_URL"]) as conn:
+        conn.execute("update users.users set tier = 'basic' where id = %s", (OWEN,))
+    run_cli("etl", "run", env=env)
+    run = json.loads(run_cli("runs", "--json", env=env).stdout)[0]
+    assert run["marts"]["organization_days"]["mode"] == "key"
+    # The new tier is in force from this run's snapshot: at the end of the edit's day, unless midnight UTC came
+    # between the two runs.
+    changed_on = datetime.fromisoformat(run["snapshot_at"]).astimezone(UTC).date()
+    assert _rows(env, days, {"org": QUILL}) == [*old_days, (edit_day, "basic" if changed_on == edit_day else tier)]
 
 
 def test_the_engagement_page_shows_organisations_and_follows_the_plan_filter(

@@ -2,24 +2,31 @@
 -- included) has a writing day there (marts.user_writing_days: a saved content version or a chapter_edit event).
 -- One row per organisation and active day: the facts of the active-organisation metrics
 -- (queries/metrics/organizations.yml).
+-- A refresh by organisation reads only its organisations' rows ($window_keys; every one in every other build), and
+-- of the users' rows only their members' and owners' (all this model joins them to, in any build).
 with organizations as (
     select * from staging.user_organizations
+    where in_window_keys(id, $window_keys::uuid[])
 ),
 
 member_versions as (
     select * from history.organization_members
+    where in_window_keys(organization_id, $window_keys::uuid[])
 ),
 
 writing_days as (
     select * from marts.user_writing_days
+    where user_id in (select member_versions.user_id from member_versions)
 ),
 
 plan_months as (
     select * from marts.plan_utilization_monthly
+    where user_id in (select organizations.owner_id from organizations)
 ),
 
 user_tiers as (
     select * from history.user_tiers
+    where user_id in (select organizations.owner_id from organizations)
 ),
 
 -- A membership runs from joined_at (always, when unknown) until the run that first saw it gone at the source (a
