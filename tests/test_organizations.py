@@ -303,12 +303,13 @@ def test_a_member_who_left_keeps_their_past_but_not_their_seat(
     ]  # fmt: skip
 
 
-def test_the_owners_tier_changed_in_place_moves_only_the_days_after_it(
+def test_the_owners_tier_and_plan_changed_in_place_reach_the_organisations_days(
     published: dict[str, str], create_database: Callable[..., str], tmp_path: Path
 ) -> None:
     """May edits now; then Owen, Quill Press's owner, goes from enterprise to basic in place. The next run refreshes
     Quill Press (by organisation, through its owner's tier versions): its day of May's edit ends on the new tier,
-    its 2024 days keep the old one."""
+    its 2024 days keep the old one. Then Owen's plan, Studio, is renamed in place: every day of Quill Press is on
+    it (through his plan months, whose plan changed), and Night Owls is not touched."""
     env = copy_published(published, tmp_path, create_database)
     with psycopg.connect(env["EBOOK_ANALYTICS_SOURCE_URL"]) as conn:
         conn.execute(
@@ -329,6 +330,15 @@ def test_the_owners_tier_changed_in_place_moves_only_the_days_after_it(
     # between the two runs.
     changed_on = datetime.fromisoformat(run["snapshot_at"]).astimezone(UTC).date()
     assert _rows(env, days, {"org": QUILL}) == [*old_days, (edit_day, "basic" if changed_on == edit_day else tier)]
+
+    with psycopg.connect(env["EBOOK_ANALYTICS_SOURCE_URL"]) as conn:
+        conn.execute("update billing.subscription_plans set name = 'Studio Plus' where id = %s", (STUDIO,))
+    run_cli("etl", "run", env=env)
+    run = json.loads(run_cli("runs", "--json", env=env).stdout)[0]
+    refreshed = run["marts"]["organization_days"]
+    assert (refreshed["mode"], refreshed["keys"]) == ("key", 1)
+    plans = "select organization_id, plan, count(*) from marts.organization_days group by all order by all"
+    assert _rows(env, plans) == [(QUILL, "Studio Plus", 6), (OWLS, "Team", 1)]
 
 
 def test_the_engagement_page_shows_organisations_and_follows_the_plan_filter(
