@@ -96,12 +96,13 @@ def check_signature(path: Path) -> None:
         return
     record = paths().home / "duckdb_extensions" / CHECKED_RECORD
     bundled = target in _bundled_files()
-    if not (bundled and _read_record(record).get(str(target)) == version):
+    recorded = _read_record(record) if bundled else {}
+    if recorded.get(str(target)) != version:
         with duckdb.connect(config={"threads": 1}) as probe:  # DuckDB's default: signed extensions only
             probe.execute("set autoinstall_known_extensions = false")
             probe.execute(f"load '{quoted(str(path))}'")
         if bundled:
-            _write_record(record, {**_read_record(record), str(target): version})
+            _write_record(record, {**recorded, str(target): version})
     _checked[target] = version
 
 
