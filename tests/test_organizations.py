@@ -10,7 +10,6 @@ often named after their owner, so the warehouse keeps organisations by key.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -24,7 +23,7 @@ from dashboards.auth import pseudonymize
 from pipelines import warehouse
 from pipelines.metrics.query import query_metrics
 from pipelines.queries import sql_file
-from tests.conftest import copy_published, run_cli
+from tests.conftest import copy_published, last_run, run_cli
 from tests.test_dashboards import _env, _metrics, _no_errors, _open
 from tests.test_marts import assert_builds_by_key
 
@@ -324,7 +323,7 @@ def test_the_owners_tier_and_plan_changed_in_place_reach_the_organisations_days(
     with psycopg.connect(env["EBOOK_ANALYTICS_SOURCE_URL"]) as conn:
         conn.execute("update users.users set tier = 'basic' where id = %s", (OWEN,))
     run_cli("etl", "run", env=env)
-    run = json.loads(run_cli("runs", "--json", env=env).stdout)[0]
+    run = last_run(env)
     assert run["marts"]["organization_days"]["mode"] == "key"
     # The new tier is in force from this run's snapshot: at the end of the edit's day, unless midnight UTC came
     # between the two runs.
@@ -334,7 +333,7 @@ def test_the_owners_tier_and_plan_changed_in_place_reach_the_organisations_days(
     with psycopg.connect(env["EBOOK_ANALYTICS_SOURCE_URL"]) as conn:
         conn.execute("update billing.subscription_plans set name = 'Studio Plus' where id = %s", (STUDIO,))
     run_cli("etl", "run", env=env)
-    run = json.loads(run_cli("runs", "--json", env=env).stdout)[0]
+    run = last_run(env)
     refreshed = run["marts"]["organization_days"]
     assert (refreshed["mode"], refreshed["keys"]) == ("key", 1)
     plans = "select organization_id, plan, count(*) from marts.organization_days group by all order by all"
