@@ -24,7 +24,8 @@ G1, G2, G3, G4 = (f"d0000000-0000-0000-0000-00000000000{n}" for n in (1, 2, 3, 4
 RS1 = "e0000000-0000-0000-0000-000000000001"
 E1, E2 = "f0000000-0000-0000-0000-000000000001", "f0000000-0000-0000-0000-000000000002"
 S1 = "15000000-0000-0000-0000-000000000001"
-SUB1 = "41000000-0000-0000-0000-000000000001"  # U1's subscription
+PRO = "40000000-0000-0000-0000-000000000001"  # the one plan
+SUB1 = "41000000-0000-0000-0000-000000000001"  # U1's subscription, on Pro
 M1 = "30000000-0000-0000-0000-000000000001"
 C1_TEXT = "The cat sat on the mat. It was happy."
 C2_TEXT = "Dogs bark.\n\nBirds sing loudly!"
@@ -71,10 +72,10 @@ insert into ai_processing.ai_generations
 insert into ai_processing.prompt_templates (name, user_prompt_template, created_by)
   values ('Opening', 'secret template', '{U1}');
 insert into billing.subscription_plans (id, name, price, billing_cycle)
-  values ('40000000-0000-0000-0000-000000000001', 'Pro', 9.99, 'monthly');
+  values ('{PRO}', 'Pro', 9.99, 'monthly');
 insert into billing.user_subscriptions
   (id, user_id, plan_id, stripe_subscription_id, current_period_start, current_period_end, amount) values
-  ('{SUB1}', '{U1}', '40000000-0000-0000-0000-000000000001', 'secret-sub-1',
+  ('{SUB1}', '{U1}', '{PRO}', 'secret-sub-1',
    '2024-03-01 00:00:00+00', '2024-04-01 00:00:00+00', 9.99);
 insert into billing.usage_records
   (user_id, subscription_id, resource_type, quantity, unit_cost, total_cost, project_id, ai_generation_id,

@@ -16,9 +16,8 @@ from pipelines.transform import runner
 from pipelines.transform.changes import change_table
 from pipelines.transform.contracts import load_contracts, shared_mappings
 from tests.conftest import copy_folder, last_run, publication_differences, run_cli, untrue_kept_fingerprints
-from tests.etl_rows import G3, M1, P1, S1, SUB1, U1, U2, U3, execute, insert_platform, query_warehouse
+from tests.etl_rows import G3, M1, P1, PRO, S1, SUB1, U1, U2, U3, execute, insert_platform, query_warehouse
 
-PRO = "40000000-0000-0000-0000-000000000001"  # the one plan of the hand-made platform (SUB1)
 SUB3 = "41000000-0000-0000-0000-000000000003"
 
 # Events beside the platform's two on 2024-03-02 (E1 U1 04:30 UTC, E2 U2 10:00): one id per event, named by number.
