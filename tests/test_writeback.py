@@ -23,6 +23,7 @@ from pipelines.bench.tuples import wait_until_quiet
 from pipelines.publish.counted_chapters import CountedChapters
 from pipelines.publish.readability import TextCounts, count_from, count_text, syllables
 from pipelines.publish.writeback import ChangedChapters, WriteBackCounts, metric_rows, write_back
+from pipelines.publish.writeback_cache import open_cache
 from pipelines.queries import one_row, sql_file
 from pipelines.run import hooks
 from tests.conftest import run_cli
@@ -125,7 +126,8 @@ def test_kept_counts_from_before_checkpoints_are_dropped(tmp_path: Path) -> None
             "null, paragraphs integer not null, syllables integer not null)"
         )
         con.execute(f"insert into chapter_counts values ('{C1}', '{P1}', 7, null, 9, 37, 2, 1, 10)")
-    with closing(CountedChapters(path, "db")) as counted:
+    with closing(open_cache(path, "db")) as cache:
+        counted = CountedChapters(cache)
         assert counted.of_projects([UUID(P1)]).rows == {}
         version = (UUID(C1), UUID(P1), 8, None)
         counts, checkpoint = count_from(C1_TEXT + " More.", None)
@@ -331,13 +333,12 @@ def _write_back_in_process(
         # P1's digest no longer matches (as after a crash between a commit and the state's save): P1 is sent. The
         # file drops P1's digest before the commit, so the run dying there (the hook) makes the next one send it
         # again, and that one writes nothing: the source already has P1's row.
-        state = json.loads(state_path.read_text())
-        state["project_metrics"]["digests"][P1] = "0" * 16
-        state_path.write_text(json.dumps(state))
+        with closing(sqlite3.connect(state_path.with_suffix(".sqlite"))) as cache, cache:
+            cache.execute("update written_digests set digest = '0000000000000000' where project_id = ?", (P1,))
         seen: list[set[str]] = []
 
         def die() -> None:
-            seen.append(set(json.loads(state_path.read_text())["project_metrics"]["digests"]))
+            seen.append(set(_digests(state_path)))
             raise RuntimeError("killed before the commit")
 
         with monkeypatch.context() as patch:
@@ -347,7 +348,7 @@ def _write_back_in_process(
                 again()
         assert seen == [{P2, P3}]
         assert again().project_metrics == 0 and _xmins(url) == versions
-        assert set(json.loads(state_path.read_text())["project_metrics"]["digests"]) == {P1, P2, P3}
+        assert set(_digests(state_path)) == {P1, P2, P3}
 
         # a new UTC day: every project gets its row for it; the day before keeps its rows untouched
         day = snapshot_at.date() + timedelta(days=1)
@@ -378,11 +379,11 @@ def _write_back_in_process(
         }
 
         # held back (a failed check): nothing is sent, the source keeps its rows, the digests stay as they were
-        digests = json.loads(state_path.read_text())["project_metrics"]
+        digests = _digests(state_path)
         _set_words(url, P1, day, 999)
         held = write_back(None, url, snapshot_at=snapshot_at, state_path=state_path)
         assert held.project_metrics == 0 and _metrics_on(url, day)[P1][0] == 999
-        assert json.loads(state_path.read_text())["project_metrics"] == digests
+        assert _digests(state_path) == digests
         _set_words(url, P1, day, 1501)
 
         # P3 deleted at the source after the publication: the next day's row for it is refused, and not remembered
@@ -396,9 +397,15 @@ def _write_back_in_process(
         )
         assert again(at=timedelta(days=2)).project_metrics == 2
         assert set(_metrics_on(url, day + timedelta(days=1))) == {P1, P2}
-        assert set(json.loads(state_path.read_text())["project_metrics"]["digests"]) == {P1, P2}
+        assert set(_digests(state_path)) == {P1, P2}
 
         _statistics_from_change_sets(url, state_path, lambda changed: again(at=timedelta(days=3), changed=changed))
+
+
+def _digests(state_path: Path) -> dict[str, str]:
+    """The digest of each project's row last written, as the write-back's cache keeps them."""
+    with closing(sqlite3.connect(state_path.with_suffix(".sqlite"))) as cache:
+        return dict(cache.execute("select project_id, digest from written_digests").fetchall())
 
 
 def _statistics_from_change_sets(

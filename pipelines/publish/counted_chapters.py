@@ -7,9 +7,7 @@ as it stands: its id, 32-bit `xmin` (a new one at every update of the row) and `
 snapshot as its text. The counts are a function of that text, so a kept entry is right whatever happens to the
 write-back's transaction; an entry that does not match (another version, or a version never seen) is counted again,
 from the entry's checkpoint (`readability.Checkpoint`) when the new text begins as the old one did: only what was
-written since is read.
-The file belongs to one rollup database (xids mean nothing elsewhere): opened for another, or with `forget` (the
-write-back found no usable watermark: the database may have been recreated), it starts empty.
+written since is read. The file and its life: `writeback_cache`.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -31,8 +28,8 @@ Counted = tuple[TextCounts, Checkpoint | None]  # a version's counts, and its te
 
 _COUNTS = ("words", "characters", "sentences", "paragraphs", "syllables")
 _CHECKPOINT = ("cut_length", "cut_digest", *(f"cut_{name}" for name in _COUNTS))
-_SCHEMA = (
-    "create table if not exists rollup (database text not null)",
+TABLE = "chapter_counts"
+SCHEMA = (
     """create table if not exists chapter_counts (
         chapter_id text primary key, project_id text not null, xmin integer not null, updated_at text,
         words integer not null, characters integer not null, sentences integer not null,
@@ -40,6 +37,8 @@ _SCHEMA = (
         cut_length integer, cut_digest blob, cut_words integer, cut_characters integer, cut_sentences integer,
         cut_paragraphs integer, cut_syllables integer
     )""",
+    # a touched project's chapters are looked up by project (`of_projects`), not found by scanning them all
+    "create index if not exists chapter_counts_by_project on chapter_counts (project_id)",
 )
 
 
@@ -62,38 +61,18 @@ class Known:
         return Checkpoint(row[8], row[9], TextCounts(*row[10:15]))
 
 
+def upgrade(con: sqlite3.Connection) -> None:
+    """Drop the counts of a file from before checkpoints: only a cache, so they are counted again."""
+    columns = {row[1] for row in con.execute("pragma table_info(chapter_counts)")}
+    if columns and not columns.issuperset(_CHECKPOINT):
+        con.execute("drop table chapter_counts")
+
+
 class CountedChapters:
-    """The counts kept for one rollup database in the SQLite file at `path` (created when missing)."""
+    """The counts kept in the write-back's cache (`writeback_cache.open_cache`)."""
 
-    def __init__(self, path: Path, database: str, *, forget: bool = False) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._con = self._open(path)
-        except sqlite3.DatabaseError:  # not a database (a damaged file): only a cache, so it starts over
-            path.unlink()
-            self._con = self._open(path)
-        with closing(self._con.cursor()) as cursor:
-            stored = cursor.execute("select database from rollup").fetchone()
-            if forget or stored is None or stored[0] != database:
-                cursor.execute("begin")
-                cursor.execute("delete from chapter_counts")
-                cursor.execute("delete from rollup")
-                cursor.execute("insert into rollup values (?)", (database,))
-                cursor.execute("commit")
-
-    @staticmethod
-    def _open(path: Path) -> sqlite3.Connection:
-        con = sqlite3.connect(path, isolation_level=None)  # explicit transactions: `remember` is one
-        try:
-            columns = {row[1] for row in con.execute("pragma table_info(chapter_counts)")}
-            if columns and not columns.issuperset(_CHECKPOINT):  # a file from before checkpoints: only a cache
-                con.execute("drop table chapter_counts")
-            for statement in _SCHEMA:
-                con.execute(statement)
-        except sqlite3.DatabaseError:
-            con.close()
-            raise
-        return con
+    def __init__(self, con: sqlite3.Connection) -> None:
+        self._con = con
 
     def of_projects(self, project_ids: Iterable[UUID]) -> Known:
         """The versions counted of the chapters last seen in `project_ids` (a chapter moved since is counted
@@ -103,8 +82,9 @@ class CountedChapters:
             cursor.execute("delete from projects")
             cursor.executemany("insert into projects values (?)", ((str(project),) for project in project_ids))
             rows = cursor.execute(
+                # (projects first: SQLite keeps the order of a cross join, so the index finds each one's chapters)
                 f"""select chapter_id, xmin, updated_at, {", ".join(_COUNTS)}, {", ".join(_CHECKPOINT)}
-                   from chapter_counts join projects using (project_id)"""
+                   from projects cross join chapter_counts on chapter_counts.project_id = projects.project_id"""
             ).fetchall()
         return Known(
             parameters={
@@ -125,9 +105,6 @@ class CountedChapters:
                 (_row(version, counts) for version, counts in counted.items()),
             )
             cursor.execute("commit")
-
-    def close(self) -> None:
-        self._con.close()
 
 
 def _row(version: ChapterVersion, counted: Counted) -> tuple[object, ...]:

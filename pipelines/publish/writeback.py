@@ -1,7 +1,7 @@
 """Write-back: the published warehouse's rollups into the operational database, in one transaction.
 
 - `analytics.project_metrics`: one row per project for the run's UTC snapshot date, computed in DuckDB from the
-  warehouse; only the rows whose digest differs from the one last written for that date (kept in the data folder)
+  warehouse; only the rows whose digest differs from the one last written for that project (kept in the data folder)
   are COPY'd into a temp table and upserted `on conflict (project_id, metrics_date)`, and a row equal to the stored
   one is not rewritten.
 - `content.content_statistics`: per chapter and per project, computed near the data from the chapters' text; only
@@ -19,7 +19,7 @@ import sqlite3
 import sys
 from contextlib import closing, suppress
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -32,8 +32,11 @@ from tqdm import tqdm
 
 from pipelines.connections import connect, redact
 from pipelines.days import utc_day
+from pipelines.errors import UserError, first_line
 from pipelines.publish.counted_chapters import ChapterVersion, Counted, CountedChapters
 from pipelines.publish.readability import TextCounts, count_from
+from pipelines.publish.writeback_cache import open_cache
+from pipelines.publish.written_digests import WrittenDigests
 from pipelines.queries import one_row, sql_file
 from pipelines.run import hooks
 from pipelines.transform import changes
@@ -105,50 +108,49 @@ def write_back(
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         snapshot_xmin = one_row(conn.execute(sql_file("writeback/snapshot_xmin")))[0]
         since_xid = _watermark(state, url, snapshot_xmin)
-        # The digests are only as good as the watermark beside them: another database, or this one recreated,
-        # and they describe rows the source may not have.
-        known = {} if send_all or not since_xid else _written_digests(state, metrics_date)
-        digests, changed = _changed_rows(metrics, known) if metrics is not None else ({}, [])
-        sending = {row[0] for row in changed}
-        written, skipped = 0, set[str]()
-        if metrics is not None:
-            _forget_before_commit(state_path, state, sending)
-            written, skipped = _upsert_project_metrics(conn, changed)
-        hooks.reached("writeback")  # upserts done, not yet committed
-        # The whole-table scans run without a change set, without a usable state, or on the first run of a UTC day.
-        scan = changed_chapters is None or not since_xid or state.get("statistics_scanned") != metrics_date.isoformat()
-        counts_path = state_path.with_suffix(".sqlite")
-        with closing(CountedChapters(counts_path, redact(url), forget=not since_xid)) as counted_before:
+        # The cache is only as good as the watermark beside it: another database, or this one recreated, and its
+        # digests describe rows the source may not have, its counts versions it does not.
+        cache_path = state_path.with_suffix(".sqlite")
+        with closing(open_cache(cache_path, redact(url), forget=not since_xid)) as cache:
+            digests = WrittenDigests(cache)
+            written, sent, gone = 0, dict[str, str](), list[str]()
+            if metrics is not None:  # else held back: the source keeps its rows, and the digests still describe them
+                unsent, gone = digests.unsent(metrics)
+                sending = metrics if send_all else unsent
+                _forget_before_commit(digests, cache_path, sending.column("project_id").to_pylist())
+                written, skipped = _upsert_project_metrics(conn, _rows(sending))
+                # A row the source refused (its project was deleted meanwhile) was not written: no digest, so it is
+                # sent again should the project come back.
+                sent = {
+                    project: digest
+                    for project, digest in zip(
+                        sending.column("project_id").to_pylist(), sending.column("row_digest").to_pylist(), strict=True
+                    )
+                    if project not in skipped
+                }
+            hooks.reached("writeback")  # upserts done, not yet committed
+            # The whole-table scans run without a change set, without a usable state, or on the first run of a UTC
+            # day.
+            scan = (
+                changed_chapters is None or not since_xid or state.get("statistics_scanned") != metrics_date.isoformat()
+            )
+            counted_before = CountedChapters(cache)
             refreshed = _refresh_statistics(
                 conn, since_xid=since_xid, changed=changed_chapters, scan=scan, counted_before=counted_before
             )
             conn.commit()
-            with suppress(sqlite3.Error):  # only a cache: not kept, those texts are read again next time
+            # Only a cache, each part: counts not kept are counted again, rows without a digest sent again.
+            with suppress(sqlite3.Error):
                 counted_before.remember(refreshed.counted, deleted=changed_chapters.deleted if changed_chapters else ())
-    if metrics is not None:
-        # Projects gone from the warehouse drop out; a row the source refused (its project was deleted meanwhile)
-        # was not written, so it has no digest and is sent again should the project come back.
-        kept = {project: digest for project, digest in known.items() if project in digests and project not in sending}
-        sent = {project: digests[project] for project in sending - skipped}
-        written_state = {"metrics_date": metrics_date.isoformat(), "digests": kept | sent}
-    else:  # held back: the source keeps its rows, and the digests (of this database) still describe them
-        written_state = state.get("project_metrics", {}) if since_xid else {}
-    # Saved only after the commit: a crash in between just recomputes the same rows next time (and re-sends the
-    # changed project metrics, whose digests were dropped from the file before the commit).
+            with suppress(sqlite3.Error):
+                digests.remember(sent, gone)
+    # Saved only after the commit: a crash in between just recomputes the same statistics next time.
     # A run that relied on its change set keeps the previous watermark: the chapters written between its extract's
     # snapshot and this transaction are in the next incremental run's change set, not in this one's, so advancing
     # the watermark would hide them from the next xmin scan (a full run, or a day's first run).
     watermark = snapshot_xmin if scan else state["snapshot_xmin"]
     scanned = metrics_date.isoformat() if scan else state["statistics_scanned"]
-    _save_state(
-        state_path,
-        {
-            "rollup": redact(url),
-            "snapshot_xmin": watermark,
-            "statistics_scanned": scanned,
-            "project_metrics": written_state,
-        },
-    )
+    _save_state(state_path, {"rollup": redact(url), "snapshot_xmin": watermark, "statistics_scanned": scanned})
     return WriteBackCounts(
         project_metrics=written,
         statistics_chapters=refreshed.chapters,
@@ -180,13 +182,9 @@ def metric_rows(warehouse: duckdb.DuckDBPyConnection, snapshot_at: datetime) -> 
     return warehouse.execute(sql_file("writeback/project_metrics"), parameters).to_arrow_table()
 
 
-def _changed_rows(metrics: pa.Table, known: dict[str, str]) -> tuple[dict[str, str], list[tuple[Any, ...]]]:
-    """project_id -> digest of every row, and the rows (METRIC_COLUMNS order) whose digest is not the known one."""
-    projects, row_digests = metrics.column("project_id").to_pylist(), metrics.column("row_digest").to_pylist()
-    at = [index for index, project in enumerate(projects) if known.get(project) != row_digests[index]]
-    changed = metrics.select(list(METRIC_COLUMNS)).take(pa.array(at, type=pa.int64()))
-    rows = list(zip(*(column.to_pylist() for column in changed.columns), strict=True))
-    return dict(zip(projects, row_digests, strict=True)), rows
+def _rows(metrics: pa.Table) -> list[tuple[Any, ...]]:
+    """The rows of `metrics` in METRIC_COLUMNS order, as Python values (only the rows sent become objects)."""
+    return list(zip(*(metrics.column(name).to_pylist() for name in METRIC_COLUMNS), strict=True))
 
 
 def _read_state(state_path: Path) -> dict[str, Any]:
@@ -219,26 +217,17 @@ def _watermark(state: dict[str, Any], url: str, snapshot_xmin: int) -> int:
     return previous % (1 << XID_BITS)
 
 
-def _written_digests(state: dict[str, Any], metrics_date: date) -> dict[str, str]:
-    """project_id -> digest of the row last written for `metrics_date`; empty on another day (each project then
-    gets its row for the new day)."""
-    written = state.get("project_metrics")
-    if not isinstance(written, dict) or written.get("metrics_date") != metrics_date.isoformat():
-        return {}
-    digests = written.get("digests")
-    return digests if isinstance(digests, dict) else {}
-
-
-def _forget_before_commit(state_path: Path, state: dict[str, Any], projects: set[str]) -> None:
-    """Drop the digests of the rows about to be written from the state file before the commit: should the run die
-    after the commit and before the new state is saved, the file must not claim an older row the source no longer
-    has (that row would never be sent again). Projects without a digest need nothing: they are sent anyway."""
-    written = state.get("project_metrics")
-    digests = written.get("digests") if isinstance(written, dict) else None
-    if not isinstance(written, dict) or not isinstance(digests, dict) or digests.keys().isdisjoint(projects):
-        return
-    remaining = {project: digest for project, digest in digests.items() if project not in projects}
-    _save_state(state_path, {**state, "project_metrics": {**written, "digests": remaining}})
+def _forget_before_commit(digests: WrittenDigests, cache_path: Path, projects: list[str]) -> None:
+    """The digests of the rows about to be written leave the cache before the commit: should the run die after the
+    commit and before they are remembered, the cache must not claim an older row the source no longer has (that row
+    would never be sent again). A cache that cannot be changed stops the write-back before anything is written."""
+    try:
+        digests.forget(projects)
+    except sqlite3.Error as exc:
+        raise UserError(
+            f"cannot update the write-back's cache {cache_path}: {first_line(exc)}; free the disk or delete the file "
+            "(only a cache), then run again"
+        ) from exc
 
 
 def _copy_rows(conn: psycopg.Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
