@@ -43,7 +43,7 @@ from pipelines.publish.writeback import WriteBackCounts, metric_rows, read_chang
 from pipelines.queries import registered, sql_file
 from pipelines.run import hooks
 from pipelines.transform import changes
-from pipelines.transform.history import carry_over, history_tables_of, update_history
+from pipelines.transform.history import carry_over, history_tables_of, touched_rows, update_history
 from pipelines.transform.lineage import WRITEBACK, lineage
 from pipelines.transform.runner import Refreshed, mapped_inputs, run_models
 from pipelines.transform.spark import check_prerequisites as check_spark_prerequisites
@@ -497,8 +497,9 @@ def _build(
                     carry_over(con, alias, carried)
                 print(f"carried {len(carried)} history table(s) over from the earlier warehouse file {legacy}")
             reached = _history_reached(con, record)
-            with nullcontext() if reached is None else changes.history_diff(con, reached, mapped_inputs()):
-                record.history = update_history(con, extraction.snapshot_at, reached)
+            touched = {} if reached is None else touched_rows(con, reached, _history_upstream())
+            with nullcontext() if reached is None else changes.history_diff(con, reached, mapped_inputs(), touched):
+                record.history = update_history(con, extraction.snapshot_at, reached, touched)
             # The month closes live beside the warehouse; the restatements mart compares against this copy.
             load_into(con)
         previous = history.last_published(paths().run_history)
@@ -568,10 +569,13 @@ def _history_reached(con: duckdb.DuckDBPyConnection, record: RunRecord) -> set[s
     (`changes.history_reached`); None in a full run, which extends them all and rebuilds every mart."""
     if record.mode != "incremental":
         return None
+    return changes.history_reached(con, _history_upstream())
+
+
+def _history_upstream() -> dict[str, set[str]]:
+    """Each history table's staged tables (transitively)."""
     graph = lineage()
-    return changes.history_reached(
-        con, {name: graph.upstream(name) for name in graph.reads if name.startswith("history.")}
-    )
+    return {name: graph.upstream(name) for name in graph.reads if name.startswith("history.")}
 
 
 def _change_set(

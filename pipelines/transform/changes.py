@@ -183,20 +183,24 @@ def history_reached(con: duckdb.DuckDBPyConnection, upstream: dict[str, set[str]
 
 
 @contextmanager
-def history_diff(con: duckdb.DuckDBPyConnection, reached: set[str], mapped: set[str]) -> Iterator[None]:
+def history_diff(
+    con: duckdb.DuckDBPyConnection, reached: set[str], mapped: set[str], touched: dict[str, str]
+) -> Iterator[None]:
     """Record what the block changes in the `reached` history tables (`history_reached`; the others change nothing).
 
     A history table some refresh declaration maps (`mapped`) gets its changed versions (a diff: history tables are
-    one row per version of an entity); any other one counts as changed everywhere (a mart reading it refreshes whole
-    then anyway), as does one not built before."""
+    one row per version of an entity), of its `touched` rows alone where given (`history.touched_rows`: the others
+    cannot change); any other one counts as changed everywhere (a mart reading it refreshes whole then anyway), as
+    does one not built before."""
     existing = history_tables(con)
-    diffed = sorted(table for table in reached if table in existing and table in mapped)
-    for table in diffed:
-        con.execute(f"create or replace temp table before_{change_table(table)} as from {table}")
+    diffed = {table: f"from {table} where {touched.get(table, 'true')}" for table in reached if table in existing}
+    diffed = {table: rows for table, rows in sorted(diffed.items()) if table in mapped}
+    for table, rows in diffed.items():
+        con.execute(f"create or replace temp table before_{change_table(table)} as {rows}")
     yield
     for table in sorted(reached):
         if table in diffed:
-            record_diff(con, table, f"from before_{change_table(table)}", f"from {table}")
+            record_diff(con, table, f"from before_{change_table(table)}", diffed[table])
             con.execute(f"drop table before_{change_table(table)}")
         else:
             everything(con, table)

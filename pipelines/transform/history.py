@@ -17,11 +17,13 @@ import duckdb
 
 from pipelines.errors import UserError
 from pipelines.queries import QUERIES_DIR, sql_file
+from pipelines.transform import changes
 from pipelines.yaml_files import read_yaml
 
 HISTORY_DIR = QUERIES_DIR / "history"
 ENTITIES_FILE = HISTORY_DIR / "entities.yml"
 COMPLETIONS_TABLE = "chapter_completions"
+_COMPLETIONS_FOLLOW = "staging.chapters"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -64,33 +66,68 @@ def _statement(name: str, **identifiers: str) -> str:
 
 
 def update_history(
-    con: duckdb.DuckDBPyConnection, snapshot_at: datetime, tables: Collection[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    snapshot_at: datetime,
+    tables: Collection[str] | None = None,
+    touched: dict[str, str] | None = None,
 ) -> dict[str, int]:
     """Extend the history tables (`tables`: `history.<name>`, None: every one) with the staged values as of
-    `snapshot_at`; returns versions opened per table extended (by name)."""
+    `snapshot_at`; returns versions opened per table extended (by name). `touched` (`touched_rows`): a table's only
+    rows that can change, as a condition on them; the others are neither read nor compared."""
     con.execute("create schema if not exists history")
     opened: dict[str, int] = {}
     for entity in load_entities():
-        if tables is not None and f"history.{entity.name}" not in tables:
+        table = f"history.{entity.name}"
+        if tables is not None and table not in tables:
             continue
-        con.execute(f"create or replace temp table history_incoming as {entity.sql}")
+        within = (touched or {}).get(table, "true")
+        con.execute(f"create or replace temp table history_incoming as from ({entity.sql}) where {within}")
         con.execute(_statement("scd2_create", table=entity.name))
         same_values = " and ".join(f"incoming.{c} is not distinct from versions.{c}" for c in entity.columns) or "true"
         con.execute(
-            _statement("scd2_close", table=entity.name, key=entity.key, same_values=same_values),
+            _statement("scd2_close", table=entity.name, key=entity.key, same_values=same_values, touched=within),
             {"snapshot_at": snapshot_at},
         )
         opened[entity.name] = _rows_written(
             con, _statement("scd2_open", table=entity.name, key=entity.key), snapshot_at
         )
         con.execute("drop table history_incoming")
-    if tables is not None and f"history.{COMPLETIONS_TABLE}" not in tables:
+    table = f"history.{COMPLETIONS_TABLE}"
+    if tables is not None and table not in tables:
         return opened
     con.execute(_statement("chapter_completions_create"))
+    within = (touched or {}).get(table, "true")
     opened[COMPLETIONS_TABLE] = _rows_written(
-        con, f"insert into history.{COMPLETIONS_TABLE} {_statement(COMPLETIONS_TABLE)}", snapshot_at
+        con, f"insert into {table} from ({_statement(COMPLETIONS_TABLE)}) where {within}", snapshot_at
     )
     return opened
+
+
+def touched_rows(
+    con: duckdb.DuckDBPyConnection, reached: Collection[str], upstream: dict[str, set[str]]
+) -> dict[str, str]:
+    """For the `reached` history tables an incremental run can extend by their changed keys alone, the condition on
+    their rows naming those keys. A history table follows its staged table row by row (each entity is one staged
+    table's rows, keyed by its `id`), and the run before left it in step: only the keys of the rows this run changed
+    (old and new versions, as recorded) can close or open a version. A chapter becomes completed only by a change
+    of its own row: the completions follow the changed chapters (a new version alone completes none). Tables not
+    built yet, and those whose staged table changed everywhere or is not one, are extended whole (left out)."""
+    keys = {f"history.{entity.name}": entity.key for entity in load_entities()}
+    existing = changes.history_tables(con)
+    sources = {table: upstream.get(table, set()) for table in reached}
+    sources[f"history.{COMPLETIONS_TABLE}"] = {_COMPLETIONS_FOLLOW}
+    keys[f"history.{COMPLETIONS_TABLE}"] = "chapter_id"
+    changed = changes.read(con).changed
+    touched = {}
+    for table in sorted(set(reached) & existing):
+        if len(sources[table]) != 1:
+            continue
+        (source,) = sources[table]
+        if source not in changed:  # (the completions, when only versions changed)
+            touched[table] = "false"
+        elif (recorded := changes.recorded(con, source)) is not None:
+            touched[table] = f"{keys[table]} in (select id from temp.{recorded})"
+    return touched
 
 
 def _rows_written(con: duckdb.DuckDBPyConnection, insert: str, snapshot_at: datetime) -> int:
