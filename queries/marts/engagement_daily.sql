@@ -7,8 +7,11 @@ users as (
 ),
 
 -- Active means a user-initiated event: billing events the system records are not activity (user_activity_days).
+-- A refresh from a day on ($window_first; no bound in a whole build) reads the activity from 30 days before it: a
+-- span that started earlier ended before that day, and the running counts below are exact from it on.
 activity as (
     select * from marts.user_activity_days
+    where on_days(day, $window_first::date - 30, $window_last)
 ),
 
 -- Every event of a day, anonymous and billing ones too: the day's counts by type, which that mart keeps (a count of
