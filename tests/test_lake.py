@@ -214,6 +214,21 @@ def test_compaction_keeps_the_file_count_bounded_and_old_publications_readable(
     with warehouse.open_publication() as con:
         assert con.execute(query).fetchall() == [(2000, 1000 + 100 * 55)]
 
+    # A file as large as the merge's bound stays as it is (at `large`, a first load's file rewritten every hour
+    # with the hour's few small ones): three more publications merge into one file of their own beside it.
+    (merged,) = _data_files(published)
+    for n in range(11, 14):
+        work.execute("insert into marts.sales select 1000 * $n + range, $n from range(100)", {"n": n})
+        publish(work, f"run-{n}")
+    with lake.attached(work, published):
+        done = lake.maintain(
+            work, published, now=_now() + timedelta(hours=4), days=90, merge_smaller_than=merged.stat().st_size
+        )
+    assert done == {"expired": 0, "rewritten": 0, "merged": 1, "deleted": 3, "orphans_deleted": 0}
+    assert merged in _data_files(published) and len(_data_files(published)) == 2
+    with warehouse.open_publication() as con:
+        assert con.execute(query).fetchall() == [(2300, 1000 + 100 * (55 + 11 + 12 + 13))]
+
 
 KILLED_WRITER = """
 import os, signal
