@@ -193,8 +193,11 @@ def history_diff(
     cannot change); any other one counts as changed everywhere (a mart reading it refreshes whole then anyway), as
     does one not built before."""
     existing = history_tables(con)
-    diffed = {table: f"from {table} where {touched.get(table, 'true')}" for table in reached if table in existing}
-    diffed = {table: rows for table, rows in sorted(diffed.items()) if table in mapped}
+    diffed = {
+        table: f"from {table} where {touched.get(table, 'true')}"
+        for table in sorted(reached)
+        if table in existing and table in mapped
+    }
     for table, rows in diffed.items():
         con.execute(f"create or replace temp table before_{change_table(table)} as {rows}")
     yield

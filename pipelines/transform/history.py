@@ -75,12 +75,13 @@ def update_history(
     `snapshot_at`; returns versions opened per table extended (by name). `touched` (`touched_rows`): a table's only
     rows that can change, as a condition on them; the others are neither read nor compared."""
     con.execute("create schema if not exists history")
+    touched = touched or {}
     opened: dict[str, int] = {}
     for entity in load_entities():
         table = f"history.{entity.name}"
         if tables is not None and table not in tables:
             continue
-        within = (touched or {}).get(table, "true")
+        within = touched.get(table, "true")
         con.execute(f"create or replace temp table history_incoming as from ({entity.sql}) where {within}")
         con.execute(_statement("scd2_create", table=entity.name))
         same_values = " and ".join(f"incoming.{c} is not distinct from versions.{c}" for c in entity.columns) or "true"
@@ -96,7 +97,7 @@ def update_history(
     if tables is not None and table not in tables:
         return opened
     con.execute(_statement("chapter_completions_create"))
-    within = (touched or {}).get(table, "true")
+    within = touched.get(table, "true")
     opened[COMPLETIONS_TABLE] = _rows_written(
         con, f"insert into {table} from ({_statement(COMPLETIONS_TABLE)}) where {within}", snapshot_at
     )
