@@ -21,19 +21,9 @@ system_packages() {
 system_packages &
 packages=$!
 
-# The venv gets no pip of its own (ensurepip: 3 s of the install): the interpreter's pip installs into it, or, where
-# the interpreter has none, the venv's own, made then.
 if [ ! -x .venv/bin/python ]; then
-    python3 -m venv --without-pip .venv
+    python3 -m venv .venv
 fi
-venv_pip() {
-    if python3 -m pip --version >/dev/null 2>&1; then
-        python3 -m pip --python .venv/bin/python "$@"
-    else
-        { .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip >/dev/null; } \
-            && .venv/bin/python -m pip "$@"
-    fi
-}
 # Byte code is written on first import, so the suite's hundreds of Python processes (servers, drills, fresh
 # interpreters) compile each module once, not at every start (an environment may say otherwise: this is our venv
 # and checkout). The install then compiles nothing up front (PySpark's, Playwright's, ...: half pip's time; uv
@@ -45,13 +35,13 @@ unset PYTHONDONTWRITEBYTECODE
 # PySpark comes as an sdist only, built into a wheel at every fresh install: its jars (already compressed) are
 # stored in that wheel, not deflated again (the build 16 -> 6 s).
 install_with_uv() {
-    venv_pip install -q --disable-pip-version-check --no-compile 'uv>=0.13,<1' \
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-compile 'uv>=0.13,<1' \
         && .venv/bin/uv pip install -q --python .venv/bin/python \
             --config-settings-package 'pyspark:--build-option=--compression=stored' -e '.[test]'
 }
 if ! install_with_uv; then
     echo "uv could not install the test environment (above); pip installs it instead" >&2
-    venv_pip install -q --disable-pip-version-check --no-compile -e '.[test]'
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-compile -e '.[test]'
 fi
 
 .venv/bin/ruff check .
