@@ -117,15 +117,15 @@ def write_back(
             if metrics is not None:  # else held back: the source keeps its rows, and the digests still describe them
                 unsent, gone = digests.unsent(metrics)
                 sending = metrics if send_all else unsent
-                _forget_before_commit(digests, cache_path, sending.column("project_id").to_pylist())
+                projects = sending.column("project_id").to_pylist()
+                _forget_before_commit(digests, cache_path, projects)
                 written, skipped = _upsert_project_metrics(conn, _rows(sending))
                 # A row the source refused (its project was deleted meanwhile) was not written: no digest, so it is
                 # sent again should the project come back.
+                row_digests = sending.column("row_digest").to_pylist()
                 sent = {
                     project: digest
-                    for project, digest in zip(
-                        sending.column("project_id").to_pylist(), sending.column("row_digest").to_pylist(), strict=True
-                    )
+                    for project, digest in zip(projects, row_digests, strict=True)
                     if project not in skipped
                 }
             hooks.reached("writeback")  # upserts done, not yet committed

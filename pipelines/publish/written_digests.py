@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 TABLE = "written_digests"
 SCHEMA = ("create table if not exists written_digests (project_id text primary key, digest text not null)",)
+_DELETE = "delete from written_digests where project_id = ?"
 
 
 class WrittenDigests:
@@ -36,11 +37,11 @@ class WrittenDigests:
     def forget(self, projects: Collection[str]) -> None:
         """Before the source commits rows of `projects`: their digests go first, so a run dying after that commit
         and before `remember` sends them again, never trusting a digest of a row the source no longer has."""
-        self._write("delete from written_digests where project_id = ?", [(project,) for project in projects])
+        self._write(_DELETE, [(project,) for project in projects])
 
     def remember(self, written: dict[str, str], gone: Collection[str]) -> None:
         """After the commit: the digest of each project's row `written`; the projects `gone` drop theirs."""
-        self._write("delete from written_digests where project_id = ?", [(project,) for project in gone])
+        self._write(_DELETE, [(project,) for project in gone])
         self._write("insert or replace into written_digests values (?, ?)", list(written.items()))
 
     def _write(self, statement: str, rows: list[tuple[str, ...]]) -> None:
