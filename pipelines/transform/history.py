@@ -118,16 +118,16 @@ def touched_rows(
     sources = {table: upstream.get(table, set()) for table in reached}
     sources[f"history.{COMPLETIONS_TABLE}"] = {_COMPLETIONS_FOLLOW}
     keys[f"history.{COMPLETIONS_TABLE}"] = "chapter_id"
-    changed = changes.read(con).changed
     touched = {}
     for table in sorted(set(reached) & existing):
         if len(sources[table]) != 1:
             continue
         (source,) = sources[table]
-        if source not in changed:  # (the completions, when only versions changed)
-            touched[table] = "false"
-        elif (recorded := changes.recorded(con, source)) is not None:
-            touched[table] = f"{keys[table]} in (select id from temp.{recorded})"
+        if changes.changed_everywhere(con, source):
+            continue
+        recorded = changes.recorded(con, source)
+        # no change set recorded: the run changed none of its rows (the completions, when only versions changed)
+        touched[table] = "false" if recorded is None else f"{keys[table]} in (select id from temp.{recorded})"
     return touched
 
 
