@@ -45,16 +45,18 @@ USAGE = "insert into billing.usage_records (user_id, resource_type, quantity, to
 # Each change, then the refresh it must cause: (mode, periods) of a few marts; every mart not reached is skipped.
 NEW_DAY = f"""
 insert into analytics.user_events (id, user_id, event_type, timestamp) values
-  ('{EVENT.format(8)}', '{U1}', 'login', '2024-04-11 09:00:00+00'),
-  ('{EVENT.format(9)}', '{U2}', 'page_view', '2024-04-11 23:59:59+00');
-{USAGE} ('{U1}', 'exports', 2, 0.50, '2024-04-11');
+  ('{EVENT.format(8)}', '{U1}', 'login', '2024-04-13 09:00:00+00'),
+  ('{EVENT.format(9)}', '{U2}', 'page_view', '2024-04-13 23:59:59+00');
+{USAGE} ('{U1}', 'exports', 2, 0.50, '2024-04-13');
 insert into ai_processing.ai_generations (id, user_id, model_id, prompt, status, created_at)
-  values ('{GENERATION.format(7)}', '{U2}', '{M1}', 'p', 'failed', '2024-04-11 12:00:00+00');
+  values ('{GENERATION.format(7)}', '{U2}', '{M1}', 'p', 'failed', '2024-04-13 12:00:00+00');
 """
-# U3's late login lands in session S1 (created 2024-03-02 00:00 UTC, E1 04:30): S1 now ends at 15:00.
+# U3's late login lands in session S1 (created 2024-03-02 00:00 UTC, E1 04:30): S1 now ends at 15:00. An anonymous
+# page view on the newest day beside it: the spine refreshes two runs of days, each from its own window of activity.
 LATE_ROW = f"""
 insert into analytics.user_events (id, user_id, session_id, event_type, timestamp) values
-  ('{EVENT.format(10)}', '{U3}', '{S1}', 'login', '2024-03-02 15:00:00+00');
+  ('{EVENT.format(10)}', '{U3}', '{S1}', 'login', '2024-03-02 15:00:00+00'),
+  ('{EVENT.format(11)}', null, null, 'page_view', '2024-04-13 18:00:00+00');
 {USAGE} ('{U3}', 'ai_tokens', 300, 0.03, '2024-03-02');
 insert into ai_processing.ai_generations (id, user_id, model_id, prompt, status, created_at)
   values ('{GENERATION.format(8)}', '{U3}', '{M1}', 'p', 'failed', '2024-03-02 15:00:00+00');
@@ -73,6 +75,11 @@ delete from ai_processing.ai_generations where id = '{G3}';
 """
 # U3 changes, not their tier: their usage days are not reached.
 NULL_DATE = f"update users.users set created_at = null where id = '{U3}'"
+# The events of the last two event days (04-10, 04-13) gone: the last event day is 03-10, and the days between go too.
+LAST_DAYS_DELETED = f"""
+delete from analytics.user_events
+where id in ('{EVENT.format(7)}', '{EVENT.format(8)}', '{EVENT.format(9)}', '{EVENT.format(11)}');
+"""
 
 
 def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
@@ -160,19 +167,27 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
     first_day = _snapshot_day(last_run(env))  # the snapshot date the marts were built with
 
     skipped = {"mode": "skipped"}
+    # The spine refreshes the 30 days a changed day's MAU window reaches (its days beyond its last event day have
+    # no row), and when it loses its last day, again from its first day on (the days before the new last one went).
     steps = [
-        # The spine refreshes from its last day before the run (04-10): a spine growing past its end gains every day.
-        ("new_day", NEW_DAY, ["2024-04-11"], [">= 2024-04-10"]),
-        ("late_row", LATE_ROW, ["2024-03-02"], [">= 2024-03-02"]),
-        ("moved_row", MOVED_ROW, ["2024-03-05", "2024-03-07"], [">= 2024-03-05"]),
-        ("deleted_row", DELETED_ROW, ["2024-03-10"], [">= 2024-03-10"]),
-        ("null_date", NULL_DATE, None, [">= 2024-03-01", "null"]),
+        # two days after the last event day: the spine gains the days between (04-11, 04-12)
+        ("new_day", NEW_DAY, ["2024-04-13"], _day_range("2024-04-11", "2024-05-12")),
+        (
+            "late_row",
+            LATE_ROW,
+            ["2024-03-02", "2024-04-13"],
+            [*_day_range("2024-03-02", "2024-03-31"), *_day_range("2024-04-13", "2024-05-12")],
+        ),
+        ("moved_row", MOVED_ROW, ["2024-03-05", "2024-03-07"], _day_range("2024-03-05", "2024-04-05")),
+        ("deleted_row", DELETED_ROW, ["2024-03-10"], _day_range("2024-03-10", "2024-04-08")),
+        ("null_date", NULL_DATE, None, [*_day_range("2024-03-01", "2024-03-30"), "null"]),
+        ("last_days_deleted", LAST_DAYS_DELETED, ["2024-04-10", "2024-04-13"], [">= 2024-03-01"]),
     ]
     # The days usage_daily, ai_generation_facts, ai_cost_daily (and so ai_writer_days) and session_facts refresh
     # (None: not touched; a dict: as said).
     no_period = {"mode": "skipped", "reason": "no period reached"}
     by_day: dict[str, tuple[list[str] | dict | None, ...]] = {
-        "new_day": (["2024-04-11"], ["2024-04-11"], ["2024-04-11"], no_period),  # events without a session
+        "new_day": (["2024-04-13"], ["2024-04-13"], ["2024-04-13"], no_period),  # events without a session
         "late_row": (["2024-03-02"], ["2024-03-02"], ["2024-03-02"], ["2024-03-02"]),
         # G6 leaves 03-02 for 03-07, and G5 (03-03), next after it on C1, loses its previous
         "moved_row": (
@@ -184,6 +199,7 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
         "deleted_row": (["2024-03-02"], ["2024-03-02"], ["2024-03-02"], no_period),
         # U3's row changed, not their tier: none of their usage days is reached
         "null_date": (no_period, None, None, None),
+        "last_days_deleted": (None, None, None, no_period),  # events without a session
     }
     # The staged tables each change reaches (their change sets publish them).
     events_usage_generations = ["staging.ai_generations", "staging.usage_records", "staging.user_events"]
@@ -193,6 +209,7 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
         "moved_row": ["staging.ai_generations", "staging.user_events", "staging.user_sessions"],
         "deleted_row": events_usage_generations,
         "null_date": ["staging.users"],
+        "last_days_deleted": ["staging.user_events"],
     }
     for name, change, activity_days, engagement_days in steps:
         execute(source_url, change)
@@ -233,8 +250,9 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
 
         # Hand-worked: (dau, wau, mau, events, new_users) on the days the change landed on.
         if name == "new_day":
-            assert _daily(live, "2024-04-11") == (2, 2, 2, 2, 0)
-            assert _usage(live, "2024-04-11") == (2, Decimal("0.50"), 1)
+            assert _daily(live, "2024-04-13") == (2, 2, 2, 2, 0)
+            assert _daily(live, "2024-04-12") == (0, 1, 1, 0, 0)  # U1's 04-10 login
+            assert _usage(live, "2024-04-13") == (2, Decimal("0.50"), 1)
         elif name == "late_row":  # U3's login 40 days before the newest day: with E1 (U1) and E2 (U2)
             assert _daily(live, "2024-03-02") == (3, 3, 3, 3, 0)
             assert _daily(live, "2024-03-31") == (0, 0, 3, 0, 0)  # U1 and U2 on 03-05, U3 on 03-02
@@ -253,8 +271,18 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
             assert _daily(live, "2024-03-10") == (0, 2, 3, 1, 0)
             assert _usage(live, "2024-03-02") == (300, Decimal("0.03"), 1)  # U1's row gone
             assert _ai_cost(live, "2024-03-02") == [(3, 1200, Decimal("0.012345"))]  # G3 gone
-        else:  # U3's sign-up (2024-03-01 08:00 UTC) no longer dated
+        elif name == "null_date":  # U3's sign-up (2024-03-01 08:00 UTC) no longer dated
             assert _daily(live, "2024-03-01") == (0, 0, 0, 1, 0)
+        else:  # the days from 03-01 to the last event day, 03-10, are left
+            days = "select min(day)::varchar, max(day)::varchar, count(*) from marts.engagement_daily"
+            assert query_warehouse(live, days) == [("2024-03-01", "2024-03-10", 10)]
+            assert query_warehouse(live, "select max(day)::varchar from marts.mau_daily") == [("2024-03-10",)]
+
+
+def _day_range(first: str, last: str) -> list[str]:
+    """Every day from `first` to `last`, ISO dates as the run record lists them."""
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [date.fromordinal(day).isoformat() for day in range(start.toordinal(), end.toordinal() + 1)]
 
 
 def _days(*days: int) -> list[date]:
@@ -272,7 +300,7 @@ def _days(*days: int) -> list[date]:
         (_days(1, 2, 3, 5, 10, 12, 20, 30), None, False,
          [tuple(_days(1, 5)), tuple(_days(10, 12)), tuple(_days(20, 20)), tuple(_days(30, 30))]),
         (_days(9, 20), date(2024, 1, 9), False, [(date(2024, 1, 9), None)]),  # a spine: from its first day on
-        # a spine refreshed from its last period as it stood, before the first affected day: from that day on
+        # a spine refreshed again from its first day, before the first affected one (it lost an end): from that day on
         (_days(9, 20), date(2024, 1, 5), False, [(date(2024, 1, 5), None)]),
         (_days(9), None, True, [(None, None)]),  # rows without a day: every event
     ],

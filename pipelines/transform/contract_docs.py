@@ -25,7 +25,7 @@ Reconciliations compare a mart total with the staged source's total and must mat
 
 **Refresh** says what an incremental run rebuilds (docs/etl.md, "Incremental marts"): nothing when no input changed;
 *whole*: the whole mart; *by day* / *by month*: only the periods the changed input rows (old and new versions) reach
-through the expressions listed, widened by the lookback, or from the earliest of them to the end for a spine (a row
+through the expressions listed, widened by the lookback, and for a spine (a row
 for every day); *by key*: only the rows whose key column holds a value the changed input rows reach through the
 expressions listed. A changed input not listed, or a mart that binds a parameter or reads `meta`, refreshes whole.
 """
@@ -58,7 +58,7 @@ def _refresh_text(refresh: Refresh) -> str:
     if refresh.lookback:
         text += f", lookback {refresh.lookback} {refresh.by}s"
     if refresh.spine:
-        text += ", from the earliest affected to the end (spine)"
+        text += ", with the days it gains at either end (spine)"
     inputs = "; ".join(f"`{name}`: `{_cell(expression)}`" for name, expression in refresh.inputs)
     return f"{text}; inputs {inputs}" if inputs else text
 

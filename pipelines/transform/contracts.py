@@ -46,8 +46,9 @@ class Refresh:
     by: str  # one of REFRESH_MODES
     column: str | None = None  # the mart's period column (by day or month), or its key column (by key)
     lookback: int = 0  # a changed period P also changes P .. P+lookback (trailing windows: WAU/MAU)
-    # Rows exist for every period from the first to the last (a day spine): refresh from the earliest affected
-    # period to the end, so a spine that grows or shrinks at either end lands as in a full build.
+    # Rows exist for every period from the first to the last (a day spine): the refresh adds the periods the spine
+    # may gain at either end, and one that lost an end is refreshed again from its first period on
+    # (pipelines/transform/runner.py), so it lands as in a full build.
     spine: bool = False
     # Per input table (`staging.x`, `history.x`, `marts.x`): a SQL expression over one changed row (`changed`, its
     # old or new version) giving the period (or, through unnest, the periods) of this mart it reaches, or by key the

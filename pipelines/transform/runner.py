@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from graphlib import TopologicalSorter
 from pathlib import Path
 
@@ -218,26 +218,91 @@ def _refresh(
     periods, with_null = _affected_periods(con, refresh, reaching, reached)
     if not periods and not with_null:
         return Refreshed("skipped", reason="no period reached")
-    # A spine (a row for every period from the first to the last) refreshes from the earliest affected period, or
-    # from its last period when that is earlier, to the end: a spine growing past its end gains every period in
-    # between (days no changed row reaches), and one shrinking at either end lands as in a full build.
-    last = date.max if refresh.spine else max(periods, default=None)
-    first = min(periods, default=None)
-    if refresh.spine and first is not None:
-        first = min(first, _last_period(con, table, refresh.column) or first)
+    if not refresh.spine:
+        _rebuild_periods(con, model, body, bound, refresh.column, periods, with_null=with_null)
+        return Refreshed(refresh.by, periods=_shown(periods, with_null))
+    # A spine (a row for every period from its first to its last) refreshes its affected periods and the periods it
+    # may gain at either end: past its last period up to the last affected one, before its first from the first
+    # affected one. Only a spine that lost its first or last period can have left rows between behind: it is
+    # refreshed again from its first period on, as in a full build.
+    extent = _extent(con, table, refresh.column)
+    periods = _spine_periods(periods, extent, refresh.by)
+    _rebuild_periods(con, model, body, bound, refresh.column, periods, with_null=with_null)
+    if extent is None or not _shrank(extent, _extent(con, table, refresh.column)):
+        return Refreshed(refresh.by, periods=_shown(periods, with_null))
+    since = min([extent[0], *periods[:1]])
+    _rebuild_periods(con, model, body, bound, refresh.column, [], with_null=with_null, since=since)
+    return Refreshed(refresh.by, periods=[f">= {since.isoformat()}", *(["null"] if with_null else [])])
+
+
+def _rebuild_periods(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    body: str,
+    bound: dict[str, object],
+    column: str | None,
+    periods: list[date],
+    *,
+    with_null: bool,
+    since: date | None = None,
+) -> None:
+    """Rebuild the mart's rows of `periods` (and those without a period when `with_null`), or of every period from
+    `since` on."""
     filter_params: dict[str, object] = {
-        "refresh_first": first,
-        "refresh_last": last,
-        "refresh_periods": [] if refresh.spine else periods,
+        "refresh_first": since or min(periods, default=None),
+        "refresh_last": date.max if since else max(periods, default=None),
+        "refresh_periods": periods,
         "with_null": with_null,
     }
-    in_periods = f"in_refresh(mart_row.{refresh.column}, $refresh_first, $refresh_last, $refresh_periods, $with_null)"
-    # (by day or month here: whole and key have returned)
-    spine_from = first if refresh.spine else None
-    windows = _windows(periods, spine_from=spine_from, with_null=with_null) if model.reads_days else []
-    _rebuild_where(con, model, body, bound, filter_params, in_periods, windows)
-    shown = [f">= {first.isoformat()}"] if refresh.spine and first else [p.isoformat() for p in periods]
-    return Refreshed(refresh.by, periods=shown + (["null"] if with_null else []))
+    in_periods = f"in_refresh(mart_row.{column}, $refresh_first, $refresh_last, $refresh_periods, $with_null)"
+    if not model.reads_days:
+        _rebuild_where(con, model, body, bound, filter_params, in_periods)
+        return
+    windows = _windows(periods, spine_from=since, with_null=with_null)
+    in_window = f"(mart_row.{column} is null or on_days(mart_row.{column}, $window_first, $window_last))"
+    _rebuild_where(con, model, body, bound, filter_params, in_periods, windows, in_window)
+
+
+def _shown(periods: list[date], with_null: bool) -> list[str]:
+    """The periods a refresh by day or month lists in the run record."""
+    return [period.isoformat() for period in periods] + (["null"] if with_null else [])
+
+
+def _extent(con: duckdb.DuckDBPyConnection, table: str, column: str | None) -> tuple[date, date] | None:
+    """The mart's first and last period as it stands; None when it has none."""
+    first, last = one_row(con.execute(f"select min({column}), max({column}) from {table}"))
+    return None if first is None else (first, last)
+
+
+def _spine_periods(periods: list[date], extent: tuple[date, date] | None, by: str) -> list[date]:
+    """A spine's affected `periods` and those it may gain at either end: from its last period (`extent`, as it
+    stands) to the last affected one, from the first affected one to its first; every period from the first
+    affected to the last when it has none yet."""
+    if not periods:
+        return periods
+    first, last = extent or (periods[-1], periods[0])
+    gained = _periods_between(periods[0], first, by) + _periods_between(last, periods[-1], by)
+    return sorted(set(periods) | set(gained))
+
+
+def _periods_between(first: date, last: date, by: str) -> list[date]:
+    """The days or month starts after `first` and before `last`."""
+    between, period = [], _next_period(first, by)
+    while period < last:
+        between.append(period)
+        period = _next_period(period, by)
+    return between
+
+
+def _next_period(period: date, by: str) -> date:
+    if by == "month":
+        return date(period.year + period.month // 12, period.month % 12 + 1, 1)
+    return period + timedelta(days=1)
+
+
+def _shrank(before: tuple[date, date], after: tuple[date, date] | None) -> bool:
+    """Whether a spine lost its first or last period (`_extent` before and after its refresh)."""
+    return after is None or after[0] > before[0] or after[1] < before[1]
 
 
 def _reaching(con: duckdb.DuckDBPyConnection, body: str, bound: dict[str, object], inputs: set[str]) -> set[str]:
@@ -337,12 +402,14 @@ def _record_parameters(con: duckdb.DuckDBPyConnection, mart: str, bound: dict[st
 def _windows(periods: list[date], *, spine_from: date | None, with_null: bool) -> list[tuple[date | None, date | None]]:
     """The days a refresh by day reads (`REFRESH_WINDOW`), or the months (first and last month start) a refresh by
     month reads: each run of consecutive `periods` (days; each month is a run of its own), the closest runs merged
-    down to `MAX_WINDOWS`; a spine from the day its refresh starts on (`spine_from`, which may be before the first
-    period: its last period as it stood) on; every day when rows without a day are refreshed."""
-    if with_null or not periods:
+    down to `MAX_WINDOWS`; from `spine_from` on, for a spine refreshed from that day on (one that lost an end);
+    every day when rows without a day are refreshed."""
+    if with_null:
         return [(None, None)]
     if spine_from is not None:
         return [(spine_from, None)]
+    if not periods:
+        return [(None, None)]
     runs: list[tuple[date, date]] = []
     for day in periods:
         if runs and (day - runs[-1][1]).days <= 1:
@@ -354,14 +421,6 @@ def _windows(periods: list[date], *, spine_from: date | None, with_null: bool) -
         i = gaps.index(min(gaps))
         runs[i : i + 2] = [(runs[i][0], runs[i + 1][1])]
     return [(first, last) for first, last in runs]
-
-
-def _last_period(con: duckdb.DuckDBPyConnection, table: str, column: str | None) -> date | None:
-    """The mart's last period as it stands (before this run's refresh)."""
-    if column is None:
-        return None
-    row = con.execute(f"select max({column}) from {table}").fetchone()
-    return row[0] if row else None
 
 
 def mapping_select(table: str, expression: str, column: str, cast: str = "") -> str:
@@ -456,19 +515,22 @@ def _rebuild_where(
     filter_params: dict[str, object],
     refreshed: str,
     windows: list[tuple[date | None, date | None]] | None = None,
+    in_window: str = "true",
 ) -> None:
     """Replace the mart's rows of the affected periods or keys (`refreshed`: a condition on its row `mart_row`, over
     `filter_params`) by the model's rows for them; only those that differ are deleted and inserted, and they are its
     change set (a chapter's versions refreshed by key are mostly unchanged, and each row deleted has its row group
     rewritten at the checkpoint). The model reads its whole inputs (its trailing windows, a chapter's history stay
     exact) and only its result is filtered; or, given `windows` (first and last day), it runs once per window,
-    reading only those days; a model binding the keys in `bound` reads only theirs (`REFRESH_WINDOW`)."""
+    reading only those days, and keeps only its rows `in_window` (a condition on `mart_row` over the window: a spine
+    runs over every day, exact only in the window it read); a model binding the keys in `bound` reads only theirs
+    (`REFRESH_WINDOW`)."""
     table = f"marts.{model.name}"
     con.execute(
         f"create or replace temp table refresh_before as from {table} as mart_row where {refreshed}", filter_params
     )
     runs = [{"window_first": first, "window_last": last} for first, last in windows or []] or [{}]
-    query = f"select * from ({body}) as mart_row where {refreshed}"
+    query = f"select * from ({body}) as mart_row where {refreshed} and {in_window}"
     con.execute(f"create or replace temp table refresh_after as {query}", {**bound, **filter_params, **runs[0]})
     for window in runs[1:]:
         con.execute(f"insert into refresh_after {query}", {**bound, **filter_params, **window})

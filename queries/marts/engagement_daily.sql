@@ -7,8 +7,9 @@ users as (
 ),
 
 -- Active means a user-initiated event: billing events the system records are not activity (user_activity_days).
--- A refresh from a day on ($window_first; no bound in a whole build) reads the activity from 30 days before it: a
--- span that started earlier ended before that day, and the running counts below are exact from it on.
+-- A refresh of a window of days ($window_first to $window_last; no bound in a whole build) reads the activity from
+-- 30 days before it: a span that started earlier ended before the window, and the running counts below are exact in
+-- it (the refresh keeps only the window's days).
 activity as (
     select * from marts.user_activity_days
     where on_days(day, $window_first::date - 30, $window_last)

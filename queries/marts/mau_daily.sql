@@ -1,8 +1,8 @@
 -- The 30-day active users of each day (engagement_daily.mau) split by tier and plan: each person counts in the tier
 -- and plan of their latest active day in the 30 days (user_activity_days), so the parts add up to the day's MAU
 -- and stickiness (DAU/MAU) can be cut by the same filters as DAU.
--- A refresh from a day on ($window_first; no bound in a whole build) reads the activity from 30 days before it, as
--- engagement_daily does.
+-- A refresh of a window of days ($window_first to $window_last; no bound in a whole build) reads the activity from
+-- 30 days before it, as engagement_daily does.
 with activity as (
     select * from marts.user_activity_days
     where on_days(day, $window_first::date - 30, $window_last)
