@@ -53,10 +53,12 @@ insert into ai_processing.ai_generations (id, user_id, model_id, prompt, status,
 """
 # U3's late login lands in session S1 (created 2024-03-02 00:00 UTC, E1 04:30): S1 now ends at 15:00. An anonymous
 # page view on the newest day beside it: the spine refreshes two runs of days, each from its own window of activity.
+# U1's first export, on a day they were active already.
 LATE_ROW = f"""
 insert into analytics.user_events (id, user_id, session_id, event_type, timestamp) values
   ('{EVENT.format(10)}', '{U3}', '{S1}', 'login', '2024-03-02 15:00:00+00'),
-  ('{EVENT.format(11)}', null, null, 'page_view', '2024-04-13 18:00:00+00');
+  ('{EVENT.format(11)}', null, null, 'page_view', '2024-04-13 18:00:00+00'),
+  ('{EVENT.format(12)}', '{U1}', null, 'export', '2024-03-02 16:00:00+00');
 {USAGE} ('{U3}', 'ai_tokens', 300, 0.03, '2024-03-02');
 insert into ai_processing.ai_generations (id, user_id, model_id, prompt, status, created_at)
   values ('{GENERATION.format(8)}', '{U3}', '{M1}', 'p', 'failed', '2024-03-02 15:00:00+00');
@@ -68,17 +70,23 @@ update analytics.user_events set timestamp = '2024-03-07 10:00:00+00' where id =
 update users.user_sessions set created_at = '2024-03-01 20:00:00+00' where id = '{S1}';
 update ai_processing.ai_generations set created_at = '2024-03-07 10:00:00+00' where id = '{GENERATION.format(6)}';
 """
+# Beside them U1 exports again on 03-09: not their first export.
 DELETED_ROW = f"""
 delete from analytics.user_events where id = '{EVENT.format(5)}';
+insert into analytics.user_events (id, user_id, event_type, timestamp) values
+  ('{EVENT.format(13)}', '{U1}', 'export', '2024-03-09 09:00:00+00');
 delete from billing.usage_records where user_id = '{U1}' and usage_date = '2024-03-02';
 delete from ai_processing.ai_generations where id = '{G3}';
 """
 # U3 changes, not their tier: their usage days are not reached.
 NULL_DATE = f"update users.users set created_at = null where id = '{U3}'"
 # The events of the last two event days (04-10, 04-13) gone: the last event day is 03-10, and the days between go too.
+# U1's first export (03-02) gone, and one on 03-08 beside it: their first export is now that one.
 LAST_DAYS_DELETED = f"""
-delete from analytics.user_events
-where id in ('{EVENT.format(7)}', '{EVENT.format(8)}', '{EVENT.format(9)}', '{EVENT.format(11)}');
+delete from analytics.user_events where id in
+  ('{EVENT.format(7)}', '{EVENT.format(8)}', '{EVENT.format(9)}', '{EVENT.format(11)}', '{EVENT.format(12)}');
+insert into analytics.user_events (id, user_id, event_type, timestamp) values
+  ('{EVENT.format(14)}', '{U1}', 'export', '2024-03-08 09:00:00+00');
 """
 
 
@@ -148,6 +156,12 @@ def _session(live: Path) -> tuple:
     return query_warehouse(live, sql, {"id": S1})[0]
 
 
+def _first_export(live: Path) -> str:
+    """U1's first export (user_milestones), UTC."""
+    sql = "select first_export_at::varchar from marts.user_milestones where user_id = $id"
+    return query_warehouse(live, sql, {"id": U1})[0][0]
+
+
 def _regeneration(live: Path, generation: str) -> bool:
     sql = "select is_regeneration from marts.ai_generation_facts where generation_id = $id"
     return bool(query_warehouse(live, sql, {"id": generation})[0][0])
@@ -179,9 +193,14 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
             [*_day_range("2024-03-02", "2024-03-31"), *_day_range("2024-04-13", "2024-05-12")],
         ),
         ("moved_row", MOVED_ROW, ["2024-03-05", "2024-03-07"], _day_range("2024-03-05", "2024-04-05")),
-        ("deleted_row", DELETED_ROW, ["2024-03-10"], _day_range("2024-03-10", "2024-04-08")),
+        ("deleted_row", DELETED_ROW, ["2024-03-09", "2024-03-10"], _day_range("2024-03-09", "2024-04-08")),
         ("null_date", NULL_DATE, None, [*_day_range("2024-03-01", "2024-03-30"), "null"]),
-        ("last_days_deleted", LAST_DAYS_DELETED, ["2024-04-10", "2024-04-13"], [">= 2024-03-01"]),
+        (
+            "last_days_deleted",
+            LAST_DAYS_DELETED,
+            ["2024-03-02", "2024-03-08", "2024-04-10", "2024-04-13"],
+            [">= 2024-03-01"],
+        ),
     ]
     # The days usage_daily, ai_generation_facts, ai_cost_daily (and so ai_writer_days) and session_facts refresh
     # (None: not touched; a dict: as said).
@@ -211,6 +230,9 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
         "null_date": ["staging.users"],
         "last_days_deleted": ["staging.user_events"],
     }
+    # user_milestones refreshes the users whose first export or first completed generation may move (one later than
+    # theirs moves neither: G6 moved, U1's second export), or whose sign-up moved.
+    milestones = {name: {"mode": "key", "keys": 1} for name in ("late_row", "null_date", "last_days_deleted")}
     for name, change, activity_days, engagement_days in steps:
         execute(source_url, change)
         run_cli("etl", "run", env=env)
@@ -223,6 +245,7 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
             for mart in ("user_activity_days", "events_by_type_daily", "events_by_category_daily"):
                 assert marts[mart] == {"mode": "day", "periods": activity_days}, (name, mart)
         assert marts["engagement_daily"] == {"mode": "day", "periods": engagement_days}, name
+        assert marts["user_milestones"] == milestones.get(name, {"mode": "skipped", "reason": "no key reached"}), name
         by_day_marts = ("usage_daily", "ai_generation_facts", "ai_cost_daily", "session_facts")
         for mart, days in zip(by_day_marts, by_day[name], strict=True):
             expected = days if isinstance(days, dict) else {"mode": "day", "periods": days} if days else skipped
@@ -254,7 +277,8 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
             assert _daily(live, "2024-04-12") == (0, 1, 1, 0, 0)  # U1's 04-10 login
             assert _usage(live, "2024-04-13") == (2, Decimal("0.50"), 1)
         elif name == "late_row":  # U3's login 40 days before the newest day: with E1 (U1) and E2 (U2)
-            assert _daily(live, "2024-03-02") == (3, 3, 3, 3, 0)
+            assert _daily(live, "2024-03-02") == (3, 3, 3, 4, 0)
+            assert _first_export(live) == "2024-03-02 16:00:00+00"
             assert _daily(live, "2024-03-31") == (0, 0, 3, 0, 0)  # U1 and U2 on 03-05, U3 on 03-02
             assert _usage(live, "2024-03-02") == (1500, Decimal("0.04"), 2)  # U3's 300 tokens beside U1's 1200
             assert _regeneration(live, GENERATION.format(5))  # four minutes after G6
@@ -277,6 +301,7 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
             days = "select min(day)::varchar, max(day)::varchar, count(*) from marts.engagement_daily"
             assert query_warehouse(live, days) == [("2024-03-01", "2024-03-10", 10)]
             assert query_warehouse(live, "select max(day)::varchar from marts.mau_daily") == [("2024-03-10",)]
+            assert _first_export(live) == "2024-03-08 09:00:00+00"  # 03-02's gone
 
 
 def _day_range(first: str, last: str) -> list[str]:
@@ -314,18 +339,27 @@ def test_a_refresh_by_day_reads_each_run_of_consecutive_days(
 def test_a_mart_whose_table_no_longer_has_the_models_columns_is_replaced(
     source_url: str, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """A mart rebuilt whole replaces only its rows that differ; a table whose columns are not the model's (a working
-    file an older release built) is replaced whole instead, and the run still equals a full one."""
+    """A table whose columns are not its contract's (a working file an older release built: a column more, a column
+    fewer) is built anew, whether the mart refreshes whole or by day, and published with the contract's columns;
+    the run still equals a full one."""
     insert_platform(source_url)
     run_cli("etl", "run", env=cli_env)
     live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
     with duckdb.connect(str(live.parent / WORK_FILE)) as con:
         con.execute("alter table marts.subscription_months add column retired integer")
+        con.execute("alter table marts.user_activity_days drop column first_export_at")
     execute(source_url, f"update billing.user_subscriptions set amount = 19.99 where id = '{SUB1}'")
+    execute(
+        source_url,
+        f"insert into analytics.user_events (user_id, event_type, timestamp) values ('{U1}', 'export', now())",
+    )
     run_cli("etl", "run", env=cli_env)
-    assert _refreshed(last_run(cli_env), "subscription_months")["mode"] == "whole"
-    columns = "select column_name from information_schema.columns where table_name = 'subscription_months'"
-    assert ("retired",) not in query_warehouse(live, columns)
+    run = last_run(cli_env)
+    assert [_refreshed(run, mart) for mart in ("subscription_months", "user_activity_days")] == [{"mode": "built"}] * 2
+    columns = "select table_name, column_name from information_schema.columns where table_schema = 'marts'"
+    published = set(query_warehouse(live, columns))
+    assert ("subscription_months", "retired") not in published
+    assert ("user_activity_days", "first_export_at") in published
     assert _unequal_tables(live, _full_run_beside(live, cli_env, tmp_path)) == []
 
 

@@ -125,7 +125,7 @@ def run_models(
     contracts = {contract.name: contract for contract in load_contracts()}
     changed = set(changes.changed) if changes is not None else set()
     reached = _Reached(con)
-    existing = _existing_marts(con)
+    existing = _marts_as_contracted(con, contracts)
     try:
         for model in load_models():
             started = time.perf_counter()
@@ -161,10 +161,19 @@ def mapped_inputs() -> set[str]:
     return {name for contract in load_contracts() for name, _ in contract.refresh.inputs}
 
 
-def _existing_marts(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """The marts the working file holds, by name (asked once a run: the catalog query costs a few ms each time)."""
-    rows = con.execute("select table_name from duckdb_tables() where schema_name = 'marts' and not temporary")
-    return {name for (name,) in rows.fetchall()}
+def _marts_as_contracted(con: duckdb.DuckDBPyConnection, contracts: dict[str, MartContract]) -> set[str]:
+    """The marts the working file holds with their contract's columns, by name; any other is built anew (one an
+    older release built with other columns cannot take the model's rows). Asked once a run: the catalog query
+    costs a few ms each time."""
+    rows = con.execute(
+        "select table_name, list((column_name, data_type) order by column_index) from duckdb_columns() "
+        "where database_name = current_database() and schema_name = 'marts' group by table_name"
+    ).fetchall()
+    return {
+        name
+        for name, columns in rows
+        if name in contracts and columns == [(column.name, column.type) for column in contracts[name].columns]
+    }
 
 
 def _refresh(
@@ -491,20 +500,10 @@ def _affected_keys(con: duckdb.DuckDBPyConnection, inputs: dict[str, str], reach
 def _rebuild_whole(con: duckdb.DuckDBPyConnection, model: Model, body: str, bound: dict[str, object]) -> None:
     """Rebuild the mart from its model: only the rows that differ are replaced, and they are its change set (the
     rest of the table is neither written nor checkpointed again: a whole table written anew is compressed again at
-    the checkpoint, a second at medium for the marts rebuilt whole). When the model's columns are no longer the
-    table's, the table is replaced, changed everywhere."""
-    table = f"marts.{model.name}"
+    the checkpoint, a second at medium for the marts rebuilt whole)."""
     con.execute(f"create or replace temp table refresh_after as {body}", bound)
-    if _column_types(con, table) != _column_types(con, "temp.refresh_after"):
-        con.execute(f"create or replace table {table} as from refresh_after")
-        change_sets.everything(con, table)
-    else:
-        change_sets.replace_differing_rows(con, table, "refresh_after")
+    change_sets.replace_differing_rows(con, f"marts.{model.name}", "refresh_after")
     con.execute("drop table refresh_after")
-
-
-def _column_types(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
-    return [(name, str(type_)) for name, type_, *_ in con.execute(f"describe {table}").fetchall()]
 
 
 def _rebuild_where(

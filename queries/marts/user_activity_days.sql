@@ -18,6 +18,8 @@ plan_months as (
 user_events as (
     select
         user_id,
+        event_type,
+        "timestamp",
         utc_day("timestamp") as day
     from events
     where user_id is not null
@@ -25,8 +27,13 @@ user_events as (
       and coalesce(event_category, '') != 'billing'
 ),
 
+-- The day's first export: user_milestones finds a user's first export here, in a tenth of the events' rows.
 user_days as (
-    select user_id, day, count(*) as events
+    select
+        user_id,
+        day,
+        count(*) as events,
+        min("timestamp") filter (where event_type = 'export') as first_export_at
     from user_events
     group by user_id, day
 ),
@@ -39,7 +46,8 @@ final as (
         user_days.user_id,
         coalesce(user_tiers.tier, 'unknown') as tier,
         coalesce(plan_months.plan, '(no plan)') as plan,
-        user_days.events::bigint as events
+        user_days.events::bigint as events,
+        user_days.first_export_at
     from user_days
     left join user_tiers
         on user_tiers.user_id = user_days.user_id

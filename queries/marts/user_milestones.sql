@@ -43,8 +43,8 @@ generations as (
     where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
-events as (
-    select * from staging.user_events
+activity_days as (
+    select * from marts.user_activity_days
     where in_window_keys(user_id, $window_keys::uuid[])
 ),
 
@@ -140,12 +140,13 @@ first_completions as (
     group by user_id
 ),
 
+-- An export is a user-initiated event: each is on one of the user's active days, which keep the day's first.
 first_exports as (
     select
         user_id,
-        min(timestamp) as first_export_at
-    from events
-    where event_type = 'export' and user_id is not null
+        min(first_export_at) as first_export_at
+    from activity_days
+    where first_export_at is not null
     group by user_id
 ),
 
