@@ -179,18 +179,19 @@ REVENUE_SHARES = [
     ),
 ]
 
-# (n, user or None for anonymous, timestamp, event_category)
+# (n, user or None for anonymous, event_type, timestamp, event_category)
 EVENTS = [
-    (1, ALICE, "2024-02-26 10:00:00+00", "session"),
-    (2, ALICE, "2024-02-29 23:30:00-05", "writing"),  # 2024-03-01 UTC
-    (3, BOB, "2024-03-01 09:00:00+00", "writing"),
-    (4, None, "2024-03-01 10:00:00+00", None),
-    (5, ALICE, "2024-03-01 11:00:00+00", "writing"),
-    (6, CAROL, "2024-03-04 12:00:00+00", "session"),
-    (7, ALICE, "2024-03-05 08:00:00+00", None),
-    (8, None, "2024-03-05 09:00:00+00", None),
-    (9, BOB, "2024-03-12 10:00:00+00", "writing"),
-    (10, CAROL, "2024-04-05 10:00:00+00", "session"),
+    (1, ALICE, "page_view", "2024-02-26 10:00:00+00", "session"),
+    (2, ALICE, "page_view", "2024-02-29 23:30:00-05", "writing"),  # 2024-03-01 UTC
+    (3, BOB, "page_view", "2024-03-01 09:00:00+00", "writing"),
+    (4, None, "page_view", "2024-03-01 10:00:00+00", None),
+    (5, ALICE, "page_view", "2024-03-01 11:00:00+00", "writing"),
+    (6, CAROL, "page_view", "2024-03-04 12:00:00+00", "session"),
+    (7, ALICE, "page_view", "2024-03-05 08:00:00+00", None),
+    (8, None, "page_view", "2024-03-05 09:00:00+00", None),
+    (9, BOB, "page_view", "2024-03-12 10:00:00+00", "writing"),
+    (10, CAROL, "page_view", "2024-04-05 10:00:00+00", "session"),
+    (90, ALICE, "chapter_edit", "2024-03-01 12:30:00+00", "writing"),  # between her two versions that day
 ]
 
 # (n, user, created_at: the sign-in) and the events recorded in each session (event n, session n):
@@ -258,7 +259,7 @@ def insert_platform_data(url: str) -> None:
         )
         cur.executemany(
             "insert into analytics.user_events (id, user_id, event_type, timestamp, event_category)"
-            " values (%s, %s, 'page_view', %s, %s)",
+            " values (%s, %s, %s, %s, %s)",
             [(uid("event", n), *rest) for n, *rest in EVENTS],
         )
         cur.executemany(

@@ -135,7 +135,7 @@ def test_events_by_category_daily(con):
     assert rows(con, totals) == [
         (date(2024, 2, 26), "session", 1, 1),
         (date(2024, 3, 1), "uncategorised", 1, 0),  # the anonymous event 4: no user
-        (date(2024, 3, 1), "writing", 3, 2),  # Alice twice (one is 'Feb 29 23:30-05'), Bob
+        (date(2024, 3, 1), "writing", 4, 2),  # Alice three times (one is 'Feb 29 23:30-05', one a chapter edit), Bob
         (date(2024, 3, 4), "session", 1, 1),
         (date(2024, 3, 5), "uncategorised", 2, 1),  # Alice and an anonymous event
         (date(2024, 3, 12), "writing", 1, 1),
@@ -458,7 +458,7 @@ def test_engagement_daily(con):
     # (dau, wau, mau, events, new_users)
     days(date(2024, 2, 26), date(2024, 2, 26), (1, 1, 1, 1, 1))
     days(date(2024, 2, 27), date(2024, 2, 29), (0, 1, 1, 0, 0))
-    days(date(2024, 3, 1), date(2024, 3, 1), (2, 2, 2, 4, 1))  # Alice twice, Bob, one anonymous
+    days(date(2024, 3, 1), date(2024, 3, 1), (2, 2, 2, 5, 1))  # Alice three times, Bob, one anonymous
     days(date(2024, 3, 2), date(2024, 3, 3), (0, 2, 2, 0, 0))  # quiet days
     days(date(2024, 3, 4), date(2024, 3, 4), (1, 3, 3, 1, 1))
     days(date(2024, 3, 5), date(2024, 3, 5), (1, 3, 3, 2, 1))
@@ -562,7 +562,7 @@ def test_reports_read_the_small_marts(con):
     march = {"start": date(2024, 3, 1), "end": date(2024, 3, 31)}
     # writing: Alice twice and Bob on Mar 1, Bob on Mar 12; uncategorised: anonymous Mar 1, Alice and anonymous Mar 5
     assert report(con, "engagement/events_by_category", **march, plans=[], tiers=[]) == [
-        ("writing", 4),
+        ("writing", 5),
         ("uncategorised", 3),
         ("session", 1),
     ]

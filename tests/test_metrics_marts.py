@@ -91,8 +91,8 @@ def test_activity_is_user_initiated_only(runs):
     # view. Cid, touched only by billing events, is never active.
     assert values(runs, ["dau", "wau", "mau"], MON, TUE, grain="day") == [[MON, 1, 1, 1], [TUE, 1, 2, 2]]
     assert query_warehouse(runs["path"], "select * from marts.user_activity_days order by day") == [
-        (MON, AMY, "free", "(no plan)", 1),
-        (TUE, BEN, "premium", "(no plan)", 1),
+        (MON, AMY, "free", "(no plan)", 1, None),  # (no export: no first export of the day)
+        (TUE, BEN, "premium", "(no plan)", 1, None),
     ]
     # engagement_daily: events still count every event (Monday 3: login, payment_failed, anonymous view)
     assert query_warehouse(runs["path"], "select day, dau, wau, mau, events from marts.engagement_daily") == [
