@@ -25,8 +25,8 @@ Reconciliations compare a mart total with the staged source's total and must mat
 
 **Refresh** says what an incremental run rebuilds (docs/etl.md, "Incremental marts"): nothing when no input changed;
 *whole*: the whole mart; *by day* / *by month*: only the periods the changed input rows (old and new versions) reach
-through the expressions listed, widened by the lookback, and for a spine (a row
-for every day); *by key*: only the rows whose key column holds a value the changed input rows reach through the
+through the expressions listed, widened by the lookback, and for a spine (a row for every day) the days it gains at
+either end; *by key*: only the rows whose key column holds a value the changed input rows reach through the
 expressions listed. A changed input not listed, or a mart that binds a parameter or reads `meta`, refreshes whole.
 """
 

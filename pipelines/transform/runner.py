@@ -239,7 +239,7 @@ def _refresh(
     _rebuild_periods(con, model, body, bound, refresh.column, periods, with_null=with_null)
     if extent is None or not _shrank(extent, _extent(con, table, refresh.column)):
         return Refreshed(refresh.by, periods=_shown(periods, with_null))
-    since = min([extent[0], *periods[:1]])
+    since = min([extent[0], *periods])
     _rebuild_periods(con, model, body, bound, refresh.column, [], with_null=with_null, since=since)
     return Refreshed(refresh.by, periods=[f">= {since.isoformat()}", *(["null"] if with_null else [])])
 
