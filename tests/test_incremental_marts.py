@@ -276,7 +276,7 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
             assert _daily(live, "2024-04-13") == (2, 2, 2, 2, 0)
             assert _daily(live, "2024-04-12") == (0, 1, 1, 0, 0)  # U1's 04-10 login
             assert _usage(live, "2024-04-13") == (2, Decimal("0.50"), 1)
-        elif name == "late_row":  # U3's login 40 days before the newest day: with E1 (U1) and E2 (U2)
+        elif name == "late_row":  # U3's login 42 days before the newest day: with E1 (U1) and E2 (U2)
             assert _daily(live, "2024-03-02") == (3, 3, 3, 4, 0)
             assert _first_export(live) == "2024-03-02 16:00:00+00"
             assert _daily(live, "2024-03-31") == (0, 0, 3, 0, 0)  # U1 and U2 on 03-05, U3 on 03-02
