@@ -236,7 +236,7 @@ def _apply_pending(con: duckdb.DuckDBPyConnection, table: SourceTable, pending: 
     types = _staged_types(con, table.name)
     rows = list(pending.rows.items())
     # The rows' values by column (a deleted row's: its key alone) laid out by pyarrow, not by a Python list per column
-    # (71,000 rows of ten columns, a `large` day's events: 0.35 -> 0.10 s).
+    # (71,000 rows of ten columns: 0.35 -> 0.10 s; applying a `large` day's changes, 1.13-1.19 -> 1.00-1.03 s).
     by_column = pa.Table.from_pylist(
         [{table.key: key_text} if values is None else values for key_text, values in rows],
         schema=pa.schema([(column, pa.string()) for column in table.staged_columns]),
