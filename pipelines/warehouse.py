@@ -102,7 +102,8 @@ def work_spill_limit(folder: Path) -> str:
 def checkpointing(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Checkpoint `con`'s database on another thread while the block runs, and wait for it when the block ends (its
     error raised then). The block must leave `con` alone: DuckDB checkpoints without the GIL, so work that waits on
-    another database or computes in Python (the ETL's write-back) runs beside it on the other core."""
+    another database (the ETL moving its replication slot on, its write-back committing) runs beside it on the other
+    core."""
     cursor = con.cursor()
     failed: list[BaseException] = []
 

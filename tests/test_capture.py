@@ -391,7 +391,7 @@ def test_killed_after_the_publish_the_next_run_skips_what_is_staged(
     slot, first_lsn = slot_position(env)
     apply(source_url, CHANGES)
 
-    kill_9(paused_run("writeback", env=env))  # published, the slot not yet advanced
+    kill_9(paused_run("checkpoint", env=env))  # published, the slot not yet advanced
     _, published_lsn = slot_position(env)
     assert confirmed_lsn(source_url, slot) == first_lsn < published_lsn  # the slot is behind the warehouse
 

@@ -32,7 +32,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines.alerts.state import STATE_FILE
+from pipelines.cli import main
+from pipelines.errors import UserError
 from pipelines.publish.lake import WORK_FILE
+from pipelines.run import hooks
 from pipelines.run.schedule import parse_interval
 from pipelines.source import server
 from tests.conftest import (
@@ -605,3 +608,27 @@ def test_a_run_killed_during_write_back_leaves_the_old_metrics_whole(published: 
     assert project_metrics(source_url) == METRICS  # entirely old: the transaction died with the run
     run_cli("etl", "run", env=env)
     assert project_metrics(source_url) == METRICS_AFTER_REWRITE  # entirely new
+
+
+def test_a_publish_that_fails_rolls_the_write_back_back(
+    published: dict[str, str], source_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    """The write-back runs beside the publish and commits only once the publication has: a publish that fails
+    leaves the source's rollups as they were, and the next run writes them."""
+    env = published
+    execute(source_url, REWRITE)
+    use_settings(monkeypatch, env)
+
+    def failed_commit() -> None:
+        raise UserError("the catalog commit failed")
+
+    monkeypatch.setattr(hooks, "_callbacks", {})
+    hooks.on_phase("commit", failed_commit)  # data files written, the catalog commit not made
+    assert main(["etl", "run"]) == 1
+    assert capsys.readouterr().err == "error: the catalog commit failed\n"
+
+    assert [run["status"] for run in runs(env)] == ["published", "failed"]
+    assert project_metrics(source_url) == METRICS  # the write-back had written them, and rolled back
+    monkeypatch.setattr(hooks, "_callbacks", {})
+    run_cli("etl", "run", env=env)
+    assert project_metrics(source_url) == METRICS_AFTER_REWRITE

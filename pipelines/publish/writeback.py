@@ -17,8 +17,10 @@ import json
 import os
 import sqlite3
 import sys
+import threading
+from collections.abc import Callable
 from contextlib import closing, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,33 @@ class WriteBackCounts:
     chapters_counted: int = 0  # chapters whose text was read and counted (the others' counts were kept)
 
 
+class NotPublished(Exception):
+    """The publication a write-back waited for was not made: the write-back rolls its transaction back."""
+
+
+@dataclass
+class Publication:
+    """Whether the publication a write-back writes back was committed, for a write-back running beside the publish:
+    it commits its own transaction only once the publication has (`wait`), so the source never holds the rollups of
+    a run that was not published."""
+
+    _decided: threading.Event = field(default_factory=threading.Event)
+    _committed: bool = False
+
+    def committed(self) -> None:
+        self._committed = True
+        self._decided.set()
+
+    def failed(self) -> None:
+        self._decided.set()
+
+    def wait(self) -> None:
+        """Return once the publication is committed; raise `NotPublished` if it failed."""
+        self._decided.wait()
+        if not self._committed:
+            raise NotPublished
+
+
 def write_back(
     metrics: pa.Table | None,
     url: str,
@@ -92,6 +121,7 @@ def write_back(
     state_path: Path,
     send_all: bool = False,
     changed_chapters: ChangedChapters | None = None,
+    before_commit: Callable[[], None] = lambda: None,
 ) -> WriteBackCounts:
     """Upsert the day's changed project metrics and refresh stale content statistics, all in one transaction.
 
@@ -101,6 +131,8 @@ def write_back(
     `send_all`: send every project's row, whatever the digests say (`etl run --full`).
     `changed_chapters`: the chapters the run changed (`read_changed_chapters`), when `url` is the database it
     extracted; None (unknown): the write-back scans for the stale statistics instead.
+    `before_commit` is called once everything is written, before the commit (`Publication.wait`: the commit waits
+    for the publication); an exception from it rolls the transaction back.
     """
     metrics_date = utc_day(snapshot_at)
     state = _read_state(state_path)
@@ -128,7 +160,6 @@ def write_back(
                     for project, digest in zip(projects, row_digests, strict=True)
                     if project not in skipped
                 }
-            hooks.reached("writeback")  # upserts done, not yet committed
             # The whole-table scans run without a change set, without a usable state, or on the first run of a UTC
             # day.
             scan = (
@@ -138,6 +169,8 @@ def write_back(
             refreshed = _refresh_statistics(
                 conn, since_xid=since_xid, changed=changed_chapters, scan=scan, counted_before=counted_before
             )
+            before_commit()
+            hooks.reached("writeback")  # everything written, not yet committed
             conn.commit()
             # Only a cache, each part: counts not kept are counted again, rows without a digest sent again.
             with suppress(sqlite3.Error):

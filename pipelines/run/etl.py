@@ -1,4 +1,5 @@
-"""One ETL run, start to end: extract -> transform -> check -> publish -> write-back.
+"""One ETL run, start to end: extract -> transform -> check -> publish, the write-back beside it (committed once the
+publication is).
 
 Nothing touches the published warehouse until the checks ran: the run builds in its working file and publishes the
 difference as one DuckLake snapshot (`pipelines.publish.lake`). A failed
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, closing, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +42,13 @@ from pipelines.publish import history, lake
 from pipelines.publish.held_back import keep_previous
 from pipelines.publish.lake import move_aside, published_exists
 from pipelines.publish.lock import etl_lock
-from pipelines.publish.writeback import WriteBackCounts, metric_rows, read_changed_chapters, write_back
+from pipelines.publish.writeback import (
+    Publication,
+    WriteBackCounts,
+    metric_rows,
+    read_changed_chapters,
+    write_back,
+)
 from pipelines.queries import registered, sql_file
 from pipelines.run import hooks
 from pipelines.transform import changes
@@ -275,7 +284,7 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> Iterator[
         con = _open_work(work, published, limits, usable=usable, full=record.mode == "full")
     with closing(con):
         with _building(live, limits):
-            extraction = _build(
+            built = _build(
                 record,
                 con,
                 url,
@@ -285,44 +294,27 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> Iterator[
                 usable=usable,
                 engine=options.engine,
             )
-        if extraction is None:
+        if built is None:
             yield None
             return
+        extraction, writing_back = built
         record.status = "partial" if record.held_back or record.writeback_held_back else "published"
-        assert record.snapshot_at is not None  # the extract of a published run set it
+        confirmed = False
         try:
-            rollup = rollup_url()
-            # The change set describes the database the run extracted: only there does it name the stale content
-            # statistics.
-            same = record.mode == "incremental" and rollup == url
-            with record.step("writeback"):  # in two parts: the working file's reads, then the source's writes
-                metrics = None if record.writeback_held_back else metric_rows(con, record.snapshot_at)
-                changed_chapters = read_changed_chapters(con) if same else None
-            # The working file is read: its one checkpoint (1.5-2 s of a day's run at medium and large) is written
-            # beside the source's writes.
             # (published already: a failed checkpoint leaves its changes in the working file's log, which the next
             # run's open replays)
             checkpoint_outcome = f"run {record.run_id} is published; only the working file's checkpoint failed"
             hooks.reached("checkpoint")
-            with (
-                _building(live, limits, outcome=checkpoint_outcome),
-                warehouse.checkpointing(con),
-                record.step("writeback"),
-            ):
-                try:
-                    record.writeback = write_back(
-                        metrics,
-                        rollup,
-                        snapshot_at=record.snapshot_at,
-                        state_path=paths().home / WRITEBACK_STATE,
-                        send_all=record.mode == "full",
-                        changed_chapters=changed_chapters,
-                    )
-                except (UserError, OSError) as exc:  # its state file's disk full, say: not the working file's
-                    why = exc if isinstance(exc, UserError) else first_line(exc)
-                    raise UserError(f"run {record.run_id} was published, but its write-back failed: {why}") from exc
+            # The working file's one checkpoint is written while the slot moves on and the write-back commits.
+            with _building(live, limits, outcome=checkpoint_outcome), warehouse.checkpointing(con):
+                _confirm_capture(url, extraction, live)
+                confirmed = True
+                with record.step("writeback"):
+                    record.writeback = writing_back.result()
         finally:
-            _confirm_capture(url, extraction, live)
+            writing_back.end()
+            if not confirmed:
+                _confirm_capture(url, extraction, live)
         yield con
 
 
@@ -439,6 +431,69 @@ def _check_source_schema(url: str, tables: list[SourceTable]) -> None:
         raise UserError(f"the source database at {redact(url)} has no table {names}; run `ebook-analytics source init`")
 
 
+class _WriteBack:
+    """The write-back on a thread of its own, beside the publish: it waits on the source and counts words in Python
+    while DuckDB publishes without the GIL (a day at `large`: 1.3 s of its 1.5). Its transaction commits only once
+    the publication has (`published`); a publish that fails rolls it back (`abandon`)."""
+
+    def __init__(self, run_id: str, write: Callable[[Callable[[], None]], WriteBackCounts]) -> None:
+        self._run_id = run_id
+        self._publication = Publication()
+        self._outcome: WriteBackCounts | BaseException | None = None
+        self._thread = threading.Thread(target=self._write, args=(write,), name="writeback")
+        self._thread.start()
+
+    def _write(self, write: Callable[[Callable[[], None]], WriteBackCounts]) -> None:
+        try:
+            self._outcome = write(self._publication.wait)
+        except BaseException as exc:  # raised on the run's thread by `result`
+            self._outcome = exc
+
+    def published(self) -> None:
+        self._publication.committed()
+
+    def abandon(self) -> None:
+        """The publish failed: the write-back rolls back; wait for it to end."""
+        self._publication.failed()
+        self.end()
+
+    def end(self) -> None:
+        self._thread.join()
+
+    def result(self) -> WriteBackCounts:
+        """What the write-back wrote, once it has ended; a one-line error saying the run is published if it failed."""
+        self.end()
+        outcome = self._outcome
+        if isinstance(outcome, UserError | OSError):  # its state file's disk full, say: not the working file's
+            why = outcome if isinstance(outcome, UserError) else first_line(outcome)
+            raise UserError(f"run {self._run_id} was published, but its write-back failed: {why}") from outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is not None
+        return outcome
+
+
+def _start_write_back(record: RunRecord, con: duckdb.DuckDBPyConnection, url: str) -> _WriteBack:
+    """Read what the write-back sends from the working file (now what the run publishes), then start it."""
+    assert record.snapshot_at is not None  # the extract of a published run set it
+    rollup = rollup_url()
+    # The change set describes the database the run extracted: only there does it name the stale content statistics.
+    same = record.mode == "incremental" and rollup == url
+    with record.step("writeback"):  # the working file's reads; the source's writes run beside the publish
+        metrics = None if record.writeback_held_back else metric_rows(con, record.snapshot_at)
+        changed_chapters = read_changed_chapters(con) if same else None
+    write = partial(
+        write_back,
+        metrics,
+        rollup,
+        snapshot_at=record.snapshot_at,
+        state_path=paths().home / WRITEBACK_STATE,
+        send_all=record.mode == "full",
+        changed_chapters=changed_chapters,
+    )
+    return _WriteBack(record.run_id, lambda wait: write(before_commit=wait))
+
+
 def _confirm_capture(url: str, extraction: Extraction, live: Path) -> None:
     """Published: the slot moves on. If that fails the next run skips what is already staged, so only warn."""
     try:
@@ -457,9 +512,9 @@ def _build(
     published: lake.Lake,
     usable: bool,
     engine: str,
-) -> Extraction | None:
-    """Extract, transform, check and publish in the working file (`con`, from `_open_work`); the extraction when it
-    was published, None when the checks blocked it.
+) -> tuple[Extraction, _WriteBack] | None:
+    """Extract, transform, check and publish in the working file (`con`, from `_open_work`), the write-back beside
+    the publish; the extraction and the write-back when it was published, None when the checks blocked it.
 
     `usable`: the lake holds a publication, whose history a full run carries over and whose marts the held-back
     marts keep.
@@ -542,26 +597,34 @@ def _build(
             keep_previous(con, record.held_back, None)
         _write_publication(con, record, results, redacted=redacted)
         totals.keep(con, check_totals)
-        with record.step("publish"), lake.attached(con, published):
-            hooks.reached("publish")
-            _maintain(con, record, published, first=not usable)
-            # Held-back marts now hold the lake's rows, not the rows the checks fingerprinted.
-            unchanged = {table: taken[table] for table in taken if f"{table[0]}.{table[1]}" not in held}
-            written = lake.publish(con, record.run_id, known=unchanged, before_commit=lambda: hooks.reached("commit"))
-            record.publication = {
-                "snapshot_id": written.snapshot_id,
-                "tables_written": len(written.tables),
-                # The tables written from the run's change sets, and those compared whole with the lake's.
-                "by_change_set": sorted(t for t, how in written.methods.items() if how.startswith("change set")),
-                "compared": sorted(t for t, how in written.methods.items() if how == "diff"),
-                # Retention and compaction, when this run did them (at most hourly): how many of each.
-                **({"maintenance": record.publication_maintenance} if record.publication_maintenance else {}),
-            }
+        writing_back = _start_write_back(record, con, url)
+        try:
+            with record.step("publish"), lake.attached(con, published):
+                hooks.reached("publish")
+                _maintain(con, record, published, first=not usable)
+                # Held-back marts now hold the lake's rows, not the rows the checks fingerprinted.
+                unchanged = {table: taken[table] for table in taken if f"{table[0]}.{table[1]}" not in held}
+                written = lake.publish(
+                    con, record.run_id, known=unchanged, before_commit=lambda: hooks.reached("commit")
+                )
+                record.publication = {
+                    "snapshot_id": written.snapshot_id,
+                    "tables_written": len(written.tables),
+                    # The tables written from the run's change sets, and those compared whole with the lake's.
+                    "by_change_set": sorted(t for t, how in written.methods.items() if how.startswith("change set")),
+                    "compared": sorted(t for t, how in written.methods.items() if how == "diff"),
+                    # Retention and compaction, when this run did them (at most hourly): how many of each.
+                    **({"maintenance": record.publication_maintenance} if record.publication_maintenance else {}),
+                }
+        except BaseException:
+            writing_back.abandon()
+            raise
+        writing_back.published()
     except BaseException:
         if record.publication is None:
             _drop_created(url, created)
         raise
-    return extraction
+    return extraction, writing_back
 
 
 def _history_reached(con: duckdb.DuckDBPyConnection, record: RunRecord) -> set[str] | None:
