@@ -1,30 +1,27 @@
 -- A table's net change from its change set ($changes: the temp table `pipelines.transform.changes` records): the old
 -- versions that are not new again (rows to delete from the publication) and the new versions that were not old
 -- (rows to insert), counted as a multiset, each with its row hash as the fingerprint takes it (checks/fingerprint.sql).
+-- Equal rows are grouped and their versions netted once (EXCEPT ALL each way: 3-4x slower, 16 ms for a few rows).
 with versions as (
     select * from query_table($changes)
 ),
 
-old_versions as (
-    select * exclude (_version) from versions
-    where _version = 'old'
-),
-
-new_versions as (
-    select * exclude (_version) from versions
-    where _version = 'new'
+netted as (
+    select
+        columns(* exclude (_version)),
+        sum(if(_version = 'new', 1, -1))::bigint as _net_copies
+    from versions
+    group by all
 ),
 
 deleted as (
-    from old_versions
-    except all
-    from new_versions
+    select netted.* exclude (_net_copies)  -- noqa: RF02
+    from netted, range(-netted._net_copies)
 ),
 
 inserted as (
-    from new_versions
-    except all
-    from old_versions
+    select netted.* exclude (_net_copies)  -- noqa: RF02
+    from netted, range(netted._net_copies)
 ),
 
 final as (
