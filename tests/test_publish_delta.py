@@ -252,6 +252,36 @@ def test_a_change_set_reads_only_the_lake_files_its_rows_can_be_in(work: duckdb.
     _equal_to_work(work, events)
 
 
+# 300,000 events in one data file, three row groups of it (DuckLake writes 122,880 rows to a row group): ids in no
+# order (as random UUIDs are), times in the order the rows were written, one a minute from 2024-01-01 00:00 UTC.
+BIG = """
+create table staging.big as
+select
+    md5(range::varchar)::uuid as id,
+    timestamptz '2024-01-01 00:00:00+00' + range * interval 1 minute as created_at,
+    range % 7 as n
+from range(300000)
+"""
+
+
+def test_a_change_set_in_a_big_file_is_bounded_by_its_times_whose_row_groups_are_skipped(
+    work: duckdb.DuckDBPyConnection,
+) -> None:
+    """No column's range rules the one file out, but the times' range reaches one row group of its three, which DuckDB
+    skips the others of by their statistics; the ids' range reaches them all (and DuckDB prunes no row group by a
+    UUID's statistics)."""
+    big = "staging.big"
+    work.execute(BIG)
+    assert publish(work, "run-2").methods[big] == "replace"
+    changes.start(work)
+    # minute 150,000 is in the second row group (rows 122,880-245,759)
+    moment = "timestamptz '2024-01-01 00:00:00+00' + interval 150000 minute"
+    _change(work, big, (f"created_at = {moment}", f"update {big} set n = 100 where created_at = {moment}", "n = 100"))
+    written = publish(work, "run-3")
+    assert (written.tables[big], written.methods[big], written.bounded_by) == (2, "change set", {big: "created_at"})
+    _equal_to_work(work, big)
+
+
 def test_a_diff_is_exactly_the_multiset_difference() -> None:
     """`changes.record_diff` (by row hashes) records what EXCEPT ALL gives each way: equal rows counted, NULLs equal,
     a row moved between copies recorded only by the copies that differ in number."""
