@@ -273,12 +273,19 @@ def test_a_change_set_in_a_big_file_is_bounded_by_its_times_whose_row_groups_are
     big = "staging.big"
     work.execute(BIG)
     assert publish(work, "run-2").methods[big] == "replace"
-    changes.start(work)
-    # minute 150,000 is in the second row group (rows 122,880-245,759)
-    moment = "timestamptz '2024-01-01 00:00:00+00' + interval 150000 minute"
-    _change(work, big, (f"created_at = {moment}", f"update {big} set n = 100 where created_at = {moment}", "n = 100"))
-    written = publish(work, "run-3")
-    assert (written.tables[big], written.methods[big], written.bounded_by) == (2, "change set", {big: "created_at"})
+
+    def update(*minutes: int) -> tuple[int, str, dict[str, str]]:
+        """Update the rows of those minutes since 2024-01-01 00:00 UTC (row n is minute n) and publish."""
+        changes.start(work)
+        rows = f"(created_at - timestamptz '2024-01-01 00:00:00+00') in {tuple(f'{m} minutes' for m in minutes)}"
+        _change(work, big, (rows, f"update {big} set n = n + 100 where {rows}", rows))
+        written = publish(work, f"run-{minutes}")
+        return written.tables[big], written.methods[big], written.bounded_by
+
+    # minutes 150,000 and 150,030 are in the second row group (rows 122,880-245,759): one range
+    assert update(150_000, 150_030) == (4, "change set", {big: "created_at"})
+    # minute 5,000 is in the first, 290,000 in the third: two ranges, a delete each, as 200 days lie between them
+    assert update(5_000, 290_000) == (4, "change set", {big: "created_at, 2 ranges"})
     _equal_to_work(work, big)
 
 

@@ -673,7 +673,8 @@ class Written:
     # scanned" when the old versions' ranges missed one), "diff" (the whole table compared with the lake's; in
     # `tables` only when they differed), "replace" or "drop"
     methods: dict[str, str] = field(default_factory=dict)
-    # schema.table -> the column whose range bounded the delete of a change set's old versions (none: not bounded)
+    # schema.table -> the column whose range bounded the delete of a change set's old versions, and how many ranges
+    # when more than one (none: not bounded)
     bounded_by: dict[str, str] = field(default_factory=dict)
 
 
@@ -693,22 +694,43 @@ class _Delta:
 
     @property
     def params(self) -> dict[str, object]:
-        return {"low": self.bound.low, "high": self.bound.high} if self.bound else {}
+        return self.bound.params if self.bound else {}
+
+    @property
+    def deletes(self) -> list[tuple[str, dict[str, object]]]:
+        """The bounds the old versions are deleted by, a statement each (`true` when none): one per range, because
+        DuckDB skips no row group by a condition that or-s ranges."""
+        if self.bound is None:
+            return [("true", {})]
+        return [(bound.condition, bound.params) for bound in self.bound.each_range()]
 
 
 @dataclass(frozen=True)
 class _Bound:
-    """A delete's bound: one column's range over the old versions."""
+    """A delete's bound: one column's ranges over the old versions."""
 
     column: str
     data_type: str
-    low: object
-    high: object
+    ranges: list[_Range]
 
     @property
     def condition(self) -> str:
-        between = f"between cast($low as {self.data_type}) and cast($high as {self.data_type})"
-        return f'{{alias}}."{_quoted_name(self.column)}" {between}'
+        name, type_ = f'{{alias}}."{_quoted_name(self.column)}"', self.data_type
+        between = [
+            f"{name} between cast($low_{n} as {type_}) and cast($high_{n} as {type_})" for n in range(len(self.ranges))
+        ]
+        return f"({' or '.join(between)})"
+
+    @property
+    def params(self) -> dict[str, object]:
+        return {
+            f"{end}_{n}": value
+            for n, span in enumerate(self.ranges)
+            for end, value in (("low", span.low), ("high", span.high))
+        }
+
+    def each_range(self) -> list[_Bound]:
+        return [_Bound(self.column, self.data_type, [span]) for span in self.ranges]
 
 
 # Column types whose range over the old versions is a filter DuckLake prunes files by (per-file min/max statistics).
@@ -726,6 +748,13 @@ _TEXT_ORDERED = re.compile(r"DATE|TIMESTAMP|TIMESTAMP WITH TIME ZONE|VARCHAR|UUI
 _CLUSTERED = re.compile(r"DATE|TIMESTAMP|TIMESTAMP WITH TIME ZONE")
 # The rows of a row group in the Parquet files DuckLake writes (DuckDB's default)
 _ROW_GROUP_ROWS = 122_880
+# A date or time bound is up to this many ranges, split at the widest gaps between the old versions' values of at
+# least a day: a day's updates of recent rows and a late change of an old one are two narrow ranges, not one over the
+# whole history (a day at `large`: deleting 852 changed generations from `staging.ai_generations` 0.20 s unbounded,
+# 0.06 s in two). Each range is a delete of its own (~10 ms of catalog look-ups each): a gap of less than a day is
+# not worth one.
+MAX_RANGES = 4
+MIN_GAP_SECONDS = 86_400
 
 
 @dataclass(frozen=True)
@@ -733,7 +762,6 @@ class _Range:
     """A column's range over a change set's old versions: its values (bound in the delete) and their text (compared
     with the catalog's file statistics)."""
 
-    data_type: str
     low: object
     high: object
     low_text: str
@@ -810,14 +838,18 @@ def _bound(
         for name in (_quoted_name(column) for column, _ in ranged)
     )
     row = one_row(con.execute(f"select {selected} from temp.{delta} where _version = 'old'"))
+    types = dict(ranged)
     candidates = {
-        column: _Range(data_type, row[5 * n], row[5 * n + 1], row[5 * n + 3], row[5 * n + 4])
+        column: _ranges(con, delta, column)
+        if _CLUSTERED.fullmatch(data_type)
+        else [_Range(row[5 * n], row[5 * n + 1], row[5 * n + 3], row[5 * n + 4])]
         for n, (column, data_type) in enumerate(ranged)
         if row[5 * n + 2]  # no NULL among the old versions
     }
     if not candidates:
         return None
     file_stats.read()
+    each_range = [(column, span) for column, spans in candidates.items() for span in spans]
     reach = {
         column: (int(reached), int(in_files))
         for column, reached, in_files in con.execute(
@@ -825,11 +857,11 @@ def _bound(
             {
                 "schema": schema,
                 "table": table,
-                "columns": list(candidates),
-                "lows": [span.low_text for span in candidates.values()],
-                "highs": [span.high_text for span in candidates.values()],
-                "numeric": [not _TEXT_ORDERED.fullmatch(span.data_type) for span in candidates.values()],
-                "clustered": [bool(_CLUSTERED.fullmatch(span.data_type)) for span in candidates.values()],
+                "columns": [column for column, _ in each_range],
+                "lows": [span.low_text for _, span in each_range],
+                "highs": [span.high_text for _, span in each_range],
+                "numeric": [not _TEXT_ORDERED.fullmatch(types[column]) for column, _ in each_range],
+                "clustered": [bool(_CLUSTERED.fullmatch(types[column])) for column, _ in each_range],
                 "row_group_rows": _ROW_GROUP_ROWS,
             },
         ).fetchall()
@@ -837,8 +869,15 @@ def _bound(
     best = min(reach, key=lambda column: (reach[column][0], list(candidates).index(column)), default=None)
     if best is None or reach[best][0] >= reach[best][1]:
         return None
-    span = candidates[best]
-    return _Bound(best, span.data_type, span.low, span.high)
+    return _Bound(best, types[best], candidates[best])
+
+
+def _ranges(con: duckdb.DuckDBPyConnection, delta: str, column: str) -> list[_Range]:
+    """The old versions' values of a date or time column as up to `MAX_RANGES` ranges, split at the widest gaps of at
+    least `MIN_GAP_SECONDS`."""
+    query = sql_template("publish/old_version_ranges", delta=f"temp.{delta}", column=f'"{_quoted_name(column)}"')
+    parameters = {"ranges": MAX_RANGES, "min_gap_seconds": MIN_GAP_SECONDS}
+    return [_Range(*row) for row in con.execute(query, parameters).fetchall()]
 
 
 def _quoted_name(name: str) -> str:
@@ -858,10 +897,13 @@ def _write_delta(
     version, put back the copies of them the working table keeps, insert the new versions."""
     target, changed = f"{alias}.{name}", f"temp.{delta.table}"
     if delta.deleted:
-        removed = _execute_count(
-            con,
-            _template("publish/delta_delete", target=target, delta=changed, bounds=delta.bounds, alias="target_row"),
-            delta.params,
+        removed = sum(
+            _execute_count(
+                con,
+                _template("publish/delta_delete", target=target, delta=changed, bounds=bounds, alias="target_row"),
+                params,
+            )
+            for bounds, params in delta.deletes
         )
         if removed < delta.deleted:
             # An old version outside its own ranges (a value that did not survive the round trip through Python):
@@ -944,7 +986,8 @@ def publish(
                 written[key] = delta.deleted + delta.inserted
                 methods[key] = "change set"
                 if delta.bound is not None:
-                    bounded_by[key] = delta.bound.column
+                    spans = len(delta.bound.ranges)
+                    bounded_by[key] = delta.bound.column + (f", {spans} ranges" if spans > 1 else "")
                 plan.append(partial(_write_delta, con, alias, name, delta, key, written, methods))
                 continue
             # Rows are compared by a hash of the whole row, counted (a multiset): every row of a hash whose count

@@ -1,6 +1,7 @@
 -- Delete from the publication's table ({target}) every row equal to an old version of the net change ({delta}, from
--- delta.sql), matched by row hash; {bounds} (`and`-ed `column between $lo_n and $hi_n` over the old versions' values,
--- or `true`) lets DuckLake skip the files no old version can be in.
+-- delta.sql), matched by row hash; {bounds} (one column's range over some of the old versions' values, `column
+-- between $low_n and $high_n`, or `true`) lets DuckLake skip the files, and DuckDB the row groups, no such old version
+-- can be in.
 delete from {target} as target_row
 where
     {bounds}

@@ -29,6 +29,7 @@ final as (
         schemas.schema_name,
         tables.table_name,
         table_columns.column_name,
+        data_files.data_file_id,
         data_files.record_count,
         file_column_stats.min_value,
         file_column_stats.max_value
