@@ -852,6 +852,9 @@ def test_volume_and_freshness_are_decided_without_gx_as_gx_decides_them() -> Non
         suite.add("volume_growth", "warn", expect("ExpectTableRowCountToBeBetween", max_value=2), baseline_rows=1)
         suite.add("fresh", "warn", expect("ExpectColumnMaxToBeBetween", column="ts", min_value=newest))
     t.add("stale", "warn", expect("ExpectColumnMaxToBeBetween", column="ts", min_value=newest + timedelta(minutes=1)))
+    # two values at or after the lower bound (10:00, and 04:30 the next day), the newest beyond the upper one
+    since, until = datetime(2024, 1, 1, 9, 0, tzinfo=UTC), datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+    t.add("too_new", "warn", expect("ExpectColumnMaxToBeBetween", column="ts", min_value=since, max_value=until))
     t.add("naive", "warn", expect("ExpectColumnMaxToBeBetween", column="naive", min_value=newest))
     t.add("id.not_null", "error", expect("ExpectColumnValuesToNotBeNull", column="id"))
     taken = {("staging", name): fingerprint(con, "staging", name) for name in ("t", "empty")}
@@ -862,6 +865,7 @@ def test_volume_and_freshness_are_decided_without_gx_as_gx_decides_them() -> Non
         "staging.t.volume_growth": (False, 2, ("observed 3",)),  # at most 2: 2 more than the 1 before
         "staging.t.fresh": (True, 0, ()),  # on the bound
         "staging.t.stale": (False, 1, ("observed 2024-01-02 04:30:00+00:00",)),
+        "staging.t.too_new": (False, 1, ("observed 2024-01-02 04:30:00+00:00",)),
         "staging.empty.volume_drop": (False, 5, ("observed 0",)),
         "staging.empty.volume_growth": (True, 0, ()),
     }

@@ -3,7 +3,8 @@
 A volume check compares a table's row count with bounds set from the last published count, a freshness check the
 newest value of a column with a bound set from the snapshot time. Their bounds move with every change (volume) or
 every snapshot (freshness), so their results are rarely kept, yet they are the cheapest checks there are: the row
-count is in the table's fingerprint, the newest value one query. Deciding them here, as GX decides them (each bound
+count is in the table's fingerprint, the newest value one query (of the row groups that reach the bound, when any
+does: 1.6 ms against 20-220 ms for the 19M events at `large`). Deciding them here, as GX decides them (each bound
 inclusive; a failure counts the rows lost or gained, or 1 for a stale table, and shows the observed value), leaves
 GX to the checks that need it, so a run whose other checks are all kept never imports it.
 
@@ -47,8 +48,14 @@ def _observed(con: duckdb.DuckDBPyConnection, suite: TableSuite, check: Check, t
         return None if fingerprint is None else fingerprint[0]
     if expectation.kind != "ExpectColumnMaxToBeBetween" or expectation.column is None:
         return None
-    query = sql_file("checks/newest_value").format(column=sql.Identifier(expectation.column).as_string(None))
-    (newest,) = one_row(con.execute(query, {"table": suite.name}))
+    column = sql.Identifier(expectation.column).as_string(None)
+    floor, _ = _bounds(check)
+    newest = None
+    if floor is not None:  # a table on time reads only its recent row groups
+        since = sql_file("checks/newest_value_since").format(column=column)
+        (newest,) = one_row(con.execute(since, {"table": suite.name, "floor": floor}))
+    if newest is None:  # no bound, or no value reaches it (a stale table): the newest of all
+        (newest,) = one_row(con.execute(sql_file("checks/newest_value").format(column=column), {"table": suite.name}))
     if isinstance(newest, datetime) and newest.tzinfo is not None:
         newest = newest.astimezone(UTC)  # shown as GX shows it, in UTC, whatever the session's time zone
     return newest if newest is not None and all(_comparable(newest, bound) for bound in _bounds(check)) else None
