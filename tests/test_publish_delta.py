@@ -259,6 +259,7 @@ create table staging.big as
 select
     md5(range::varchar)::uuid as id,
     timestamptz '2024-01-01 00:00:00+00' + range * interval 1 minute as created_at,
+    range as minute,
     range % 7 as n
 from range(300000)
 """
@@ -277,7 +278,7 @@ def test_a_change_set_in_a_big_file_is_bounded_by_its_times_whose_row_groups_are
     def update(*minutes: int) -> tuple[int, str, dict[str, str]]:
         """Update the rows of those minutes since 2024-01-01 00:00 UTC (row n is minute n) and publish."""
         changes.start(work)
-        rows = f"(created_at - timestamptz '2024-01-01 00:00:00+00') in {tuple(f'{m} minutes' for m in minutes)}"
+        rows = f"minute in {minutes}"
         _change(work, big, (rows, f"update {big} set n = n + 100 where {rows}", rows))
         written = publish(work, f"run-{minutes}")
         return written.tables[big], written.methods[big], written.bounded_by
@@ -286,7 +287,10 @@ def test_a_change_set_in_a_big_file_is_bounded_by_its_times_whose_row_groups_are
     assert update(150_000, 150_030) == (4, "change set", {big: "created_at"})
     # minute 5,000 is in the first, 290,000 in the third: two ranges, a delete each, as 200 days lie between them
     assert update(5_000, 290_000) == (4, "change set", {big: "created_at, 2 ranges"})
-    _equal_to_work(work, big)
+    with lake.attached(work, lake.configured(), read_only=True):  # compared in DuckDB: 300,000 rows
+        lake_only, work_only = f"from lake.{big} except all from {big}", f"from {big} except all from lake.{big}"
+        differing = f"select count(*) from (({lake_only}) union all ({work_only}))"
+        assert work.execute(differing).fetchone() == (0,)
 
 
 def test_a_diff_is_exactly_the_multiset_difference() -> None:
