@@ -305,12 +305,16 @@ def _run_locked(record: RunRecord, options: RunOptions, live: Path) -> Iterator[
             # run's open replays)
             checkpoint_outcome = f"run {record.run_id} is published; only the working file's checkpoint failed"
             hooks.reached("checkpoint")
-            # The working file's one checkpoint is written while the slot moves on and the write-back commits.
-            with _building(live, limits, outcome=checkpoint_outcome), warehouse.checkpointing(con):
+            # The working file's one checkpoint is written while the slot moves on and the write-back commits (the
+            # write-back step's second part).
+            with (
+                _building(live, limits, outcome=checkpoint_outcome),
+                record.step("writeback"),
+                warehouse.checkpointing(con),
+            ):
                 _confirm_capture(url, extraction, live)
                 confirmed = True
-                with record.step("writeback"):
-                    record.writeback = writing_back.result()
+                record.writeback = writing_back.result()
         finally:
             writing_back.end()
             if not confirmed:
