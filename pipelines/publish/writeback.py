@@ -91,7 +91,7 @@ class NotPublished(Exception):
 
 
 @dataclass
-class Publication:
+class PublicationOutcome:
     """Whether the publication a write-back writes back was committed, for a write-back running beside the publish:
     it commits its own transaction only once the publication has (`wait`), so the source never holds the rollups of
     a run that was not published."""
@@ -131,8 +131,8 @@ def write_back(
     `send_all`: send every project's row, whatever the digests say (`etl run --full`).
     `changed_chapters`: the chapters the run changed (`read_changed_chapters`), when `url` is the database it
     extracted; None (unknown): the write-back scans for the stale statistics instead.
-    `before_commit` is called once everything is written, before the commit (`Publication.wait`: the commit waits
-    for the publication); an exception from it rolls the transaction back.
+    `before_commit` is called once everything is written, before the commit (`PublicationOutcome.wait`: the commit
+    waits for the publication); an exception from it rolls the transaction back.
     """
     metrics_date = utc_day(snapshot_at)
     state = _read_state(state_path)

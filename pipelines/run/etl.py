@@ -43,7 +43,7 @@ from pipelines.publish.held_back import keep_previous
 from pipelines.publish.lake import move_aside, published_exists
 from pipelines.publish.lock import etl_lock
 from pipelines.publish.writeback import (
-    Publication,
+    PublicationOutcome,
     WriteBackCounts,
     metric_rows,
     read_changed_chapters,
@@ -442,7 +442,7 @@ class _WriteBack:
 
     def __init__(self, run_id: str, write: Callable[[Callable[[], None]], WriteBackCounts]) -> None:
         self._run_id = run_id
-        self._publication = Publication()
+        self._publication = PublicationOutcome()
         self._outcome: WriteBackCounts | BaseException | None = None
         self._thread = threading.Thread(target=self._write, args=(write,), name="writeback")
         self._thread.start()
