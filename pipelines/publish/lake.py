@@ -826,8 +826,9 @@ def _bound(
 ) -> _Bound | None:
     """A condition every old version meets: the range over the old versions of the one column (of a type DuckLake
     keeps ranges of, without NULLs among them) whose range reaches the fewest rows of the lake table's data files,
-    by the catalog's per-file statistics (and, for dates and times, the share of a big file's row groups it
-    reaches); None when no column's range rules out a file or row group. One column, not all: DuckLake looks a
+    by the catalog's per-file statistics (and, for dates and times, split at wide gaps into up to `MAX_RANGES`
+    ranges, the share of a big file's row groups they reach); None when no column's range rules out a file or row
+    group. One column, not all: DuckLake looks a
     filter column's file statistics up at each delete (~8 ms a column), which cost more than the files the other
     columns ever ruled out."""
     ranged = [(column, data_type) for column, data_type in columns if _RANGED.fullmatch(data_type)]
