@@ -49,7 +49,7 @@ def _observed(con: duckdb.DuckDBPyConnection, suite: TableSuite, check: Check, t
     if expectation.kind != "ExpectColumnMaxToBeBetween" or expectation.column is None:
         return None
     column = sql.Identifier(expectation.column).as_string(None)
-    floor, _ = _bounds(check)
+    floor, ceiling = _bounds(check)
     newest = None
     if floor is not None:  # a table on time reads only its recent row groups
         since = sql_file("checks/newest_value_since").format(column=column)
@@ -58,7 +58,7 @@ def _observed(con: duckdb.DuckDBPyConnection, suite: TableSuite, check: Check, t
         (newest,) = one_row(con.execute(sql_file("checks/newest_value").format(column=column), {"table": suite.name}))
     if isinstance(newest, datetime) and newest.tzinfo is not None:
         newest = newest.astimezone(UTC)  # shown as GX shows it, in UTC, whatever the session's time zone
-    return newest if newest is not None and all(_comparable(newest, bound) for bound in _bounds(check)) else None
+    return newest if newest is not None and all(_comparable(newest, bound) for bound in (floor, ceiling)) else None
 
 
 def _bounds(check: Check) -> tuple[Any, Any]:

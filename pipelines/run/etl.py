@@ -440,16 +440,17 @@ class _WriteBack:
     while DuckDB publishes without the GIL (a day at `large`: 1.3 s of its 1.5). Its transaction commits only once
     the publication has (`published`); a publish that fails rolls it back (`abandon`)."""
 
-    def __init__(self, run_id: str, write: Callable[[Callable[[], None]], WriteBackCounts]) -> None:
+    def __init__(self, run_id: str, write: Callable[..., WriteBackCounts]) -> None:
+        """`write`: `write_back` with its arguments but `before_commit`."""
         self._run_id = run_id
         self._publication = PublicationOutcome()
         self._outcome: WriteBackCounts | BaseException | None = None
         self._thread = threading.Thread(target=self._write, args=(write,), name="writeback")
         self._thread.start()
 
-    def _write(self, write: Callable[[Callable[[], None]], WriteBackCounts]) -> None:
+    def _write(self, write: Callable[..., WriteBackCounts]) -> None:
         try:
-            self._outcome = write(self._publication.wait)
+            self._outcome = write(before_commit=self._publication.wait)
         except BaseException as exc:  # raised on the run's thread by `result`
             self._outcome = exc
 
@@ -495,7 +496,7 @@ def _start_write_back(record: RunRecord, con: duckdb.DuckDBPyConnection, url: st
         send_all=record.mode == "full",
         changed_chapters=changed_chapters,
     )
-    return _WriteBack(record.run_id, lambda wait: write(before_commit=wait))
+    return _WriteBack(record.run_id, write)
 
 
 def _confirm_capture(url: str, extraction: Extraction, live: Path) -> None:
