@@ -12,6 +12,7 @@ together on one worker (tests/work_units.py), so one JVM starts for this module.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -23,8 +24,14 @@ import pytest
 from pipelines import warehouse
 from pipelines.errors import UserError
 from pipelines.run.etl import model_parameters
-from pipelines.transform.runner import load_models
-from pipelines.transform.spark import check_prerequisites, run_models_on_spark, spark_session
+from pipelines.transform.lineage import lineage
+from pipelines.transform.runner import Model, load_models
+from pipelines.transform.spark import (
+    build_each_after_its_inputs,
+    check_prerequisites,
+    run_models_on_spark,
+    spark_session,
+)
 from pipelines.transform.spark_sql import spark_type, to_spark
 from tests.conftest import attach_published, published_as_file, run_cli
 
@@ -111,6 +118,65 @@ def test_spark_builds_every_mart_as_duckdb_does(published_dataset, tmp_path, spa
     left_behind = [path.name for path in tmp_path.iterdir() if not path.name.startswith("spark.duckdb")]
     assert left_behind == []  # no work folder, no `spark-warehouse/`
     con.close()
+
+
+def test_marts_are_built_after_the_marts_they_read_and_as_many_at_once_as_allowed():
+    """The scheduler on its own (no Spark), each build held until the test lets it end, the newest first (the marts
+    read first then stay under way): a mart starts only once every mart it reads has ended, never more than
+    `parallel` at once, and as many as allowed whenever that many are ready; each is built once. A failure is
+    raised, and nothing built from the failed mart starts."""
+    models = load_models()
+    reads = {
+        name: {table.removeprefix("marts.") for table in lineage().reads[f"marts.{name}"]} & set(MARTS)
+        for name in MARTS
+    }
+    assert sum(bool(read) for read in reads.values()) >= 5  # marts read marts: the order is put to the test
+    parallel = 3
+    state = threading.Condition()
+    started: list[str] = []
+    ended: set[str] = set()
+    wrong: list[str] = []  # started too soon, or beyond `parallel`
+    may_end = {name: threading.Event() for name in MARTS}
+
+    def build(model: Model) -> float:
+        with state:
+            if not reads[model.name] <= ended or len(started) - len(ended) == parallel:
+                wrong.append(model.name)
+            started.append(model.name)
+            state.notify_all()
+        may_end[model.name].wait(timeout=30)
+        with state:
+            ended.add(model.name)
+            state.notify_all()
+        return 1.0
+
+    built: dict[str, float] = {}
+    scheduler = threading.Thread(target=lambda: built.update(build_each_after_its_inputs(models, build, parallel)))
+    scheduler.start()
+    for _ in MARTS:
+        with state:
+            ready = [name for name in MARTS if name not in started and reads[name] <= ended]
+            filled = min(parallel, len(started) - len(ended) + len(ready))
+            assert state.wait_for(lambda filled=filled: len(started) - len(ended) >= filled, 30)
+            newest = next(name for name in reversed(started) if name not in ended)
+        may_end[newest].set()
+        with state:
+            assert state.wait_for(lambda newest=newest: newest in ended, 30)
+    scheduler.join(timeout=30)
+    assert (wrong, built, sorted(started)) == ([], dict.fromkeys(MARTS, 1.0), MARTS)
+
+    failing = next(name for name in MARTS if any(name in reads[other] for other in MARTS))
+
+    def fail(model: Model) -> float:
+        if model.name == failing:
+            raise RuntimeError(f"{failing} failed")
+        started.append(model.name)
+        return 1.0
+
+    started.clear()
+    with pytest.raises(RuntimeError, match=f"{failing} failed"):
+        build_each_after_its_inputs(models, fail, 2)
+    assert [name for name in started if failing in reads[name]] == []
 
 
 def test_the_comparison_catches_one_cent(published_dataset):
@@ -235,5 +301,18 @@ def test_spark_without_java_is_one_line_before_any_work(cli_env, tmp_path):
     assert result.stderr.strip() == (
         "error: the Spark engine needs Java 17 or newer (no Java runtime found); on Debian run "
         "`apt-get install openjdk-17-jre-headless` (or set JAVA_HOME to a Java 17+ runtime)"
+    )
+    assert not Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).exists()
+
+
+def test_a_malformed_parallel_marts_setting_is_one_line_before_any_work(cli_env):
+    env = {**cli_env, "EBOOK_ANALYTICS_SPARK_PARALLEL_MARTS": "0"}
+    result = run_cli("etl", "run", "--engine", "spark", env=env, check=False)
+    assert (result.returncode, result.stderr.splitlines()) == (
+        1,
+        [
+            "error: EBOOK_ANALYTICS_SPARK_PARALLEL_MARTS is '0'; set it to a whole number of marts of at least 1"
+            " (default 4)"
+        ],
     )
     assert not Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).exists()

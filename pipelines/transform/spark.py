@@ -1,8 +1,9 @@
 """The transform step on Apache Spark: the same mart models, run by Spark SQL, loaded back into the build file.
 
 1. The tables the marts read (`staging.*`, `history.*`, ...) go from the build file to Parquet.
-2. Each model, in dependency order, is bound by DuckDB (no execution) for its output columns and types, transpiled
-   to Spark SQL (`spark_sql.to_spark`), run by Spark and written to Parquet, where the models after it read it.
+2. Each model, in dependency order, is bound by DuckDB (no execution) for its output columns and types; then
+   transpiled to Spark SQL (`spark_sql.to_spark`), run by Spark and written to Parquet, where the models after it
+   read it: several at once (setting `spark_parallel_marts`), each once the marts it reads are written.
 3. Each mart is loaded back into `marts.<name>` of the build file with DuckDB's own column types (DECIMAL exact),
    so checks, publish, dashboards and exports see the same warehouse whichever engine built it.
 """
@@ -16,15 +17,17 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 
-from pipelines.config import setting
+from pipelines.config import setting, whole_number_setting
 from pipelines.errors import UserError
+from pipelines.transform.lineage import lineage
 from pipelines.transform.runner import Model, load_models
 
 if TYPE_CHECKING:
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 MINIMUM_JAVA = 17
 DEFAULT_MASTER = "local[*]"
 DEFAULT_DRIVER_MEMORY = "2g"
+DEFAULT_PARALLEL_MARTS = 4
 # DuckDB types Spark cannot read from Parquet travel as one it can (DuckDB casts them back on load): UUID, JSON,
 # ENUM and TIME as text, HUGEINT as a 38-digit decimal.
 _TRANSPORTED = {"UUID": "VARCHAR", "JSON": "VARCHAR", "ENUM": "VARCHAR", "TIME": "VARCHAR", "HUGEINT": "DECIMAL(38,0)"}
@@ -46,7 +50,7 @@ _JAVA_VERSION = re.compile(r'version "(\d+)(?:\.(\d+))?')
 
 
 def check_prerequisites() -> None:
-    """Before any work: pyspark and sqlglot importable, and a Java runtime Spark accepts."""
+    """Before any work: pyspark and sqlglot importable, a Java runtime Spark accepts, and the settings read later."""
     missing = [name for name in ("pyspark", "sqlglot") if importlib.util.find_spec(name) is None]
     if missing:
         raise UserError(
@@ -60,6 +64,7 @@ def check_prerequisites() -> None:
             f"the Spark engine needs Java {MINIMUM_JAVA} or newer ({what}); on Debian run "
             "`apt-get install openjdk-17-jre-headless` (or set JAVA_HOME to a Java 17+ runtime)"
         )
+    parallel_marts()  # (read once the tables are exported: a malformed setting is a one-line error before any work)
 
 
 def java_version() -> int | None:
@@ -145,20 +150,62 @@ def _run(
         session.sql(f"create database if not exists {schema_name} location '{(work / schema_name).as_uri()}'")
     for table in tables:
         schema.setdefault(table[0], {})[table[1]] = _export(con, session, table, work)
-    timings: dict[str, float] = {}
+    # DuckDB's part, in dependency order: each mart's columns and types, an empty table of them. The bound models
+    # are Spark's to run (the refresh window unbounded: Spark builds every day).
+    bound = {model.name: model.bind(params) for model in models}
+    marts = schema.setdefault("marts", {})
     for model in models:
+        marts[model.name] = _create_empty_mart(con, model, bound[model.name])
+
+    def build(model: Model) -> float:
         started = time.perf_counter()
-        bound = model.bind(params)  # the refresh window unbounded: Spark builds every day
-        columns = _create_empty_mart(con, model, bound)
-        schema.setdefault("marts", {})[model.name] = columns
         output = work / "marts" / model.name
-        result = session.sql(to_spark(model.sql, schema), args=bound)
+        result = session.sql(to_spark(model.sql, schema), args=bound[model.name])
         result.write.parquet(str(output))
         spark_columns = {field.name: field.dataType.simpleString() for field in result.schema.fields}
         _register(session, f"marts.{model.name}", spark_columns, output)
+        return time.perf_counter() - started
+
+    timings = build_each_after_its_inputs(models, build, parallel_marts())
+    for model in models:
+        started = time.perf_counter()
+        output = work / "marts" / model.name
         con.execute(f"insert into marts.{model.name} select * from read_parquet('{output}/*.parquet')")
-        timings[model.name] = time.perf_counter() - started
+        timings[model.name] += time.perf_counter() - started
     return timings
+
+
+def parallel_marts() -> int:
+    """How many marts Spark builds at once (setting `spark_parallel_marts`): a small mart's job is mostly the
+    driver's planning and the round trips to it, which overlap."""
+    return whole_number_setting("spark_parallel_marts", DEFAULT_PARALLEL_MARTS, "marts", minimum=1)
+
+
+def build_each_after_its_inputs(
+    models: list[Model], build: Callable[[Model], float], parallel: int
+) -> dict[str, float]:
+    """`build` each model on up to `parallel` threads, each once every mart it reads is built, in the models'
+    order among those ready; returns what each returned. The first failure is raised once the builds under way end."""
+    names = {model.name for model in models}
+    needs = {
+        model.name: {table.removeprefix("marts.") for table in lineage().reads[f"marts.{model.name}"]} & names
+        for model in models
+    }
+    waiting = list(models)
+    built: dict[str, float] = {}
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="spark-mart") as pool:
+        running: dict[Future[float], str] = {}
+        while waiting or running:
+            for model in [model for model in waiting if needs[model.name] <= built.keys()]:
+                if len(running) == parallel:
+                    break
+                waiting.remove(model)
+                running[pool.submit(build, model)] = model.name
+            assert running, "load_models orders every mart after the marts it reads"
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                built[running.pop(future)] = future.result()
+    return built
 
 
 def _tables_read(models: list[Model]) -> list[tuple[str, str]]:
