@@ -190,6 +190,43 @@ def test_changes_arrive_exactly_and_equal_a_full_run(captured: dict[str, str], s
     full_copy_equals(env, tmp_path)
 
 
+def test_a_transaction_larger_than_the_decoding_memory_arrives_streamed_and_exact(
+    captured: dict[str, str], source_url: str
+):
+    """A transaction beyond the server's `logical_decoding_work_mem` (64kB for the run, the least it takes) arrives
+    streamed in chunks, not spilled to disk: 1,000 events kept, 300 rolled back to a savepoint, an update and a
+    delete, while a late event commits on its own in the middle; then another 1,000 events rolled back whole."""
+    env = {**captured, "PGOPTIONS": "-c logical_decoding_work_mem=64kB"}
+    events = """insert into analytics.user_events (user_id, event_type, timestamp, event_data)
+        select %s, 'page_view', '2024-03-02 05:00:00+00'::timestamptz + g * interval '1 second',
+            jsonb_build_object('padding', repeat('x', 200))
+        from generate_series(1, %s) g"""
+    with psycopg.connect(source_url) as big, psycopg.connect(source_url, autocommit=True) as small:
+        big.execute(events, (U1, 1000))
+        big.execute("savepoint half")
+        big.execute(events, (U2, 300))
+        big.execute("rollback to savepoint half")
+        small.execute(CHANGES[7])  # E3, late, committed first
+        big.execute(f"update analytics.user_events set event_type = 'logout' where id = '{E1}'")
+        big.execute(f"delete from analytics.user_events where id = '{E2}'")
+        big.commit()
+        big.execute(events, (U3, 1000))
+        big.rollback()
+        small.execute("create temp table flushed (x int)")  # a commit that wrote WAL flushes what the rollback left
+    run_cli("etl", "run", env=env)
+
+    run = last_run(env)
+    assert counts(run, "user_events") == {"rows_read": 1003, "rows_changed": 1002, "rows_deleted": 1}
+    staged = "select user_id::varchar, event_type, count(*) from staging.user_events group by all order by 1, 2"
+    assert query_warehouse(warehouse(env), staged) == [(U1, "logout", 1), (U1, "page_view", 1000), (U3, "login", 1)]
+    slot, _ = slot_position(env)
+    with psycopg.connect(source_url) as conn:
+        streamed, spilled = conn.execute(
+            "select stream_txns, spill_txns from pg_stat_replication_slots where slot_name = %s", (slot,)
+        ).fetchone()
+    assert streamed >= 1 and spilled == 0  # (the rolled-back one PostgreSQL may discard unstreamed)
+
+
 def test_the_slot_keeps_only_the_wal_since_its_last_publication(captured: dict[str, str], source_url: str):
     """After a run, the slot restarts from the last running-transactions record before the published position, not
     from the first one after the previous run's: the next run decodes its own changes only, and the source keeps

@@ -1,6 +1,7 @@
 """The pgoutput decoder (`pipelines.extract.pgoutput`) on hand-built messages, byte for byte as the protocol lays them
-out (protocol version 1): every message kind change capture reads, each tuple value kind (text, NULL, unchanged
-TOAST), an update's old key and a delete's whole old row. No server: tests/test_capture.py decodes a real slot."""
+out (protocol version 1, and 2's streamed transactions): every message kind change capture reads, each tuple value
+kind (text, NULL, unchanged TOAST), an update's old key and a delete's whole old row. No server: tests/test_capture.py
+decodes a real slot."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import struct
 
 import pytest
 
-from pipelines.extract.pgoutput import UNCHANGED, Change, Decoder
+from pipelines.extract.capture import peek_options
+from pipelines.extract.pgoutput import UNCHANGED, Change, Decoder, Transaction
 
 EVENTS, USERS = 16400, 16500  # relation oids
 
@@ -51,8 +53,21 @@ def values(*row: str | None) -> bytes:
     return struct.pack("!h", len(row)) + encoded
 
 
-def row_message(kind: bytes, oid: int, *parts: bytes) -> bytes:
-    return kind + struct.pack("!i", oid) + b"".join(parts)
+def row_message(kind: bytes, oid: int, *parts: bytes, xid: int | None = None) -> bytes:
+    """A row change; `xid`: its (sub)transaction, which a message inside a streamed chunk carries first."""
+    return kind + (b"" if xid is None else struct.pack("!I", xid)) + struct.pack("!i", oid) + b"".join(parts)
+
+
+def stream_start(xid: int) -> bytes:
+    return b"S" + struct.pack("!Ib", xid, 1)
+
+
+def stream_commit(xid: int, lsn: int) -> bytes:
+    return b"c" + struct.pack("!IbQQQ", xid, 0, lsn, lsn + 8, 0)
+
+
+def stream_abort(xid: int, subxid: int) -> bytes:
+    return b"A" + struct.pack("!II", xid, subxid)
 
 
 def test_each_message_kind_decodes_into_whole_transactions_in_commit_order():
@@ -90,3 +105,53 @@ def test_a_row_change_outside_a_transaction_is_refused():
     decoder.feed(relation(EVENTS, "analytics", "user_events", ["id"]))
     with pytest.raises(ValueError, match="outside a transaction"):
         decoder.feed(row_message(b"I", EVENTS, b"N", values("e1")))
+
+
+def test_streamed_transactions_arrive_whole_at_their_commit_without_what_was_rolled_back():
+    """Protocol version 2: a large transaction arrives in chunks, each message carrying its (sub)transaction's id
+    (3_000_000_000: ids are unsigned), while smaller transactions commit between the chunks. A subtransaction rolled
+    back takes its own changes back, a transaction rolled back whole all of its; each transaction is returned at its
+    own commit, with its commit's LSN."""
+    big, savepoint, inner, doomed = 3_000_000_000, 3_000_000_001, 3_000_000_002, 3_000_000_005
+    decoder = Decoder()
+    messages = [
+        stream_start(big),
+        b"R" + struct.pack("!I", big) + relation(EVENTS, "analytics", "user_events", ["id", "user_id"])[1:],
+        row_message(b"I", EVENTS, b"N", values("e1", "u1"), xid=big),
+        row_message(b"I", EVENTS, b"N", values("e2", "u1"), xid=savepoint),  # rolled back below
+        row_message(b"I", EVENTS, b"N", values("e3", "u1"), xid=inner),  # kept: a savepoint released
+        b"E",
+        begin(0x2_0000_0010),  # a small transaction commits between the chunks: first
+        row_message(b"D", EVENTS, b"K", values("e0", None)),
+        commit(0x2_0000_0010),
+        stream_start(doomed),
+        row_message(b"I", EVENTS, b"N", values("e9", "u9"), xid=doomed),
+        b"E",
+        stream_start(big),
+        row_message(b"U", EVENTS, b"N", values("e1", "u2"), xid=big),
+        b"T" + struct.pack("!Iib", big, 1, 0) + struct.pack("!i", EVENTS),
+        row_message(b"I", EVENTS, b"N", values("e4", "u1"), xid=savepoint),
+        b"E",
+        stream_abort(big, savepoint),
+        stream_abort(doomed, doomed),
+        stream_commit(big, 0x2_0000_0100),
+    ]
+    done = [(index, transaction) for index, message in enumerate(messages) if (transaction := decoder.feed(message))]
+
+    assert [(index, transaction.commit_lsn) for index, transaction in done] == [(8, 0x2_0000_0010), (19, 0x2_0000_0100)]
+    assert done[0][1].changes == [Change("analytics.user_events", "delete", {"id": "e0", "user_id": None})]
+    assert done[1][1].changes == [
+        Change("analytics.user_events", "insert", {"id": "e1", "user_id": "u1"}),
+        Change("analytics.user_events", "insert", {"id": "e3", "user_id": "u1"}),
+        Change("analytics.user_events", "update", {"id": "e1", "user_id": "u2"}),
+        Change("analytics.user_events", "truncate"),
+    ]
+    assert decoder.feed(stream_commit(doomed, 0x2_0000_0200)) == Transaction(0x2_0000_0200, [])  # nothing left of it
+
+
+def test_servers_from_14_on_are_asked_to_stream_and_older_ones_speak_version_1():
+    assert peek_options(130_012) == ["publication_names", "ebook_analytics", "proto_version", "1"]
+    assert peek_options(140_000) == [
+        *("publication_names", "ebook_analytics"),
+        *("proto_version", "2", "streaming", "on"),
+    ]

@@ -29,6 +29,7 @@ from pipelines.queries import one_row, sql_file
 PUBLICATION = "ebook_analytics"
 SLOT_PREFIX = "ebook_analytics_"
 LOGICAL, XMIN, FULL = "logical", "xmin", "full"  # a table's capture_method in the run record
+STREAMING_SINCE = 140000  # the server version whose pgoutput streams large transactions (protocol version 2)
 PEEK_BATCH = 10_000  # rows fetched at a time from the slot (a server-side cursor: the backlog never sits in memory)
 
 
@@ -200,6 +201,18 @@ def _new_slot(url: str, prefix: str, *, note: str | None) -> Plan:
     )
 
 
+def peek_options(server_version: int) -> list[str]:
+    """pgoutput's options, as name-value pairs: protocol version 2 with streaming where the server has it (14 and
+    later). A transaction larger than the server's `logical_decoding_work_mem` then arrives in chunks as it is
+    decoded, each change of a table not published dropped at once, instead of being spilled to disk whole and read
+    back: the write-back's first fill at `large` (626 MB of WAL after a full run) took the next run's extract
+    from 3 s to 7 s; a 651 MB transaction on a table not published, at `tiny`: 2.6-2.8 s against 10.7-11.4 s."""
+    options = ["publication_names", PUBLICATION]
+    if server_version >= STREAMING_SINCE:
+        return [*options, "proto_version", "2", "streaming", "on"]
+    return [*options, "proto_version", "1"]
+
+
 def read_changes(url: str, capture: Plan, upto_lsn: int) -> Iterator[Change]:
     """The changes of transactions committed in [since_lsn, upto_lsn), in commit order, without consuming them."""
     assert capture.since_lsn is not None
@@ -210,7 +223,7 @@ def read_changes(url: str, capture: Plan, upto_lsn: int) -> Iterator[Change]:
         cursor.itersize = PEEK_BATCH
         cursor.execute(
             sql_file("capture/peek"),
-            {"slot": capture.slot, "upto_lsn": lsn_text(upto_lsn), "publication": PUBLICATION},
+            {"slot": capture.slot, "upto_lsn": lsn_text(upto_lsn), "options": peek_options(conn.info.server_version)},
         )
         for (data,) in cursor:
             transaction = decoder.feed(data)
