@@ -222,7 +222,15 @@ def _refresh(
         key_params = {f"refresh_key_{i}": key for i, key in enumerate(keys)}
         in_keys = f"mart_row.{refresh.column} in ({', '.join(f'${name}' for name in key_params)})"
         reading = {**bound, "window_keys": keys} if model.reads_keys else bound
-        _rebuild_where(con, model, body, reading, key_params, in_keys)
+        # The mart's stored rows of those keys (the rows before, the rows replaced) by a join with the keys: binding
+        # thousands of parameters again costs more than the join (5,000 users: 36 -> 13 ms a statement at large).
+        con.execute("create or replace temp table refresh_keys as select unnest($keys) as key", {"keys": keys})
+        stored: tuple[str, dict[str, object]] = (
+            f"mart_row.{refresh.column} in (select refresh_keys.key from temp.refresh_keys)",
+            {},
+        )
+        _rebuild_where(con, model, body, reading, key_params, in_keys, stored=stored)
+        con.execute("drop table temp.refresh_keys")
         return Refreshed("key", keys=len(keys))
     periods, with_null = _affected_periods(con, refresh, reaching, reached)
     if not periods and not with_null:
@@ -515,6 +523,8 @@ def _rebuild_where(
     refreshed: str,
     windows: list[tuple[date | None, date | None]] | None = None,
     in_window: str = "true",
+    *,
+    stored: tuple[str, dict[str, object]] | None = None,
 ) -> None:
     """Replace the mart's rows of the affected periods or keys (`refreshed`: a condition on its row `mart_row`, over
     `filter_params`) by the model's rows for them; only those that differ are deleted and inserted, and they are its
@@ -523,17 +533,19 @@ def _rebuild_where(
     exact) and only its result is filtered; or, given `windows` (first and last day), it runs once per window,
     reading only those days, and keeps only its rows `in_window` (a condition on `mart_row` over the window: a spine
     runs over every day, exact only in the window it read); a model binding the keys in `bound` reads only theirs
-    (`REFRESH_WINDOW`)."""
+    (`REFRESH_WINDOW`). `stored`: the same rows as `refreshed`, as a condition (and its parameters) cheaper on the
+    mart's stored rows."""
     table = f"marts.{model.name}"
+    in_stored, stored_params = stored or (refreshed, filter_params)
     con.execute(
-        f"create or replace temp table refresh_before as from {table} as mart_row where {refreshed}", filter_params
+        f"create or replace temp table refresh_before as from {table} as mart_row where {in_stored}", stored_params
     )
     runs = [{"window_first": first, "window_last": last} for first, last in windows or []] or [{}]
     query = f"select * from ({body}) as mart_row where {refreshed} and {in_window}"
     con.execute(f"create or replace temp table refresh_after as {query}", {**bound, **filter_params, **runs[0]})
     for window in runs[1:]:
         con.execute(f"insert into refresh_after {query}", {**bound, **filter_params, **window})
-    subset = ("from refresh_before", refreshed, filter_params)
+    subset = ("from refresh_before", in_stored, stored_params)
     change_sets.replace_differing_rows(con, table, "refresh_after", subset=subset)
     con.execute("drop table refresh_before")
     con.execute("drop table refresh_after")
