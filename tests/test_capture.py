@@ -227,6 +227,39 @@ def test_a_transaction_larger_than_the_decoding_memory_arrives_streamed_and_exac
     assert streamed >= 1 and spilled == 0  # (the rolled-back one PostgreSQL may discard unstreamed)
 
 
+def test_a_value_too_large_to_keep_inline_stays_staged_when_its_row_changes_elsewhere(
+    captured: dict[str, str], source_url: str
+):
+    """A value PostgreSQL keeps out of line (TOASTed) is not in the WAL when another column of its row changes: the
+    slot says "unchanged", and the staged value stays. The platform's staged text columns are too short to be
+    TOASTed, so this source widens one (as another platform's schema may be)."""
+    from pipelines.extract.capture import publication_columns
+
+    env = captured
+    audience = "select string_agg(md5(g::text), '') from generate_series(1, 400) g"  # 12,800 characters
+    published = ", ".join(publication_columns()["content.projects"])
+    apply(
+        source_url,
+        (
+            "alter publication ebook_analytics drop table content.projects",  # (a published column keeps its type)
+            "alter table content.projects alter column target_audience type text",
+            f"alter publication ebook_analytics add table content.projects ({published})",
+            f"update content.projects set target_audience = ({audience}) where id = '{P2}'",
+        ),
+    )
+    run_cli("etl", "run", env=env)
+    apply(source_url, (f"update content.projects set status = 'archived' where id = '{P2}'",))
+    run_cli("etl", "run", env=env)
+
+    assert counts(last_run(env), "projects") == {"rows_read": 1, "rows_changed": 1, "rows_deleted": 0}
+    with psycopg.connect(source_url) as conn:
+        (expected,) = conn.execute(audience).fetchone()
+    assert query_warehouse(
+        warehouse(env),
+        f"select status, length(target_audience), target_audience from staging.projects where id = '{P2}'",
+    ) == [("archived", 12_800, expected)]
+
+
 def test_the_slot_keeps_only_the_wal_since_its_last_publication(captured: dict[str, str], source_url: str):
     """After a run, the slot restarts from the last running-transactions record before the published position, not
     from the first one after the previous run's: the next run decodes its own changes only, and the source keeps
