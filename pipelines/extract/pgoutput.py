@@ -68,9 +68,9 @@ class Decoder:
             done, self._open = self._open, None
             return done
         elif kind == _RELATION:
-            self._relation(_Reader(data, 5 if self._stream is not None else 1))
+            self._relation(_Reader(data, self._fields_start()))
         elif kind == _TRUNCATE:
-            reader = _Reader(data, 5 if self._stream is not None else 1)
+            reader = _Reader(data, self._fields_start())
             xid = self._stream_xid(data)
             count = reader.int32()
             reader.byte()  # options: CASCADE / RESTART IDENTITY
@@ -92,6 +92,10 @@ class Decoder:
     def _stream_xid(self, data: bytes) -> int | None:
         """The (sub)transaction of a message inside a streamed chunk; None outside one."""
         return None if self._stream is None else int(_XID.unpack_from(data, 1)[0])
+
+    def _fields_start(self) -> int:
+        """Where a message's own fields begin: after its kind, and inside a streamed chunk after its xid."""
+        return 1 if self._stream is None else 1 + _XID.size
 
     def _abort(self, xid: int, subxid: int) -> None:
         """A streamed transaction rolled back whole, or one of its subtransactions (its changes go, the rest stay)."""
@@ -115,8 +119,7 @@ class Decoder:
     def _row_change(self, kind: int, data: bytes) -> None:
         """Insert: oid, N, the row. Delete: oid, K or O, the key (or old row). Update: oid, optionally K or O and the
         old key, then N and the new row. Inside a streamed chunk the (sub)transaction's id comes first."""
-        xid = self._stream_xid(data)
-        at = 1 if xid is None else 5
+        xid, at = self._stream_xid(data), self._fields_start()
         (oid,) = _INT32.unpack_from(data, at)
         relation, columns = self.relations[oid]
         old_key = None
