@@ -27,7 +27,6 @@ import duckdb
 
 from pipelines.config import setting, whole_number_setting
 from pipelines.errors import UserError
-from pipelines.transform.lineage import lineage
 from pipelines.transform.runner import Model, load_models
 
 if TYPE_CHECKING:
@@ -187,10 +186,7 @@ def build_each_after_its_inputs(
     """`build` each model on up to `parallel` threads, each once every mart it reads is built, in the models'
     order among those ready; returns what each returned. The first failure is raised once the builds under way end."""
     names = {model.name for model in models}
-    needs = {
-        model.name: {table.removeprefix("marts.") for table in lineage().reads[f"marts.{model.name}"]} & names
-        for model in models
-    }
+    needs = {model.name: model.depends_on & names for model in models}  # as `load_models` orders them
     waiting = list(models)
     built: dict[str, float] = {}
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="spark-mart") as pool:
