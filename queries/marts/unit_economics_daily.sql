@@ -5,11 +5,13 @@ with generations as (
     where on_days(day, $window_first, $window_last)
 ),
 
-all_generations as (
+-- (Both read twice, each read with its own filter: DuckDB would copy a CTE read twice whole, every generation and
+-- chapter at every refresh.)
+all_generations as not materialized (
     select * from marts.ai_generation_facts
 ),
 
-chapters as (
+chapters as not materialized (
     select * from staging.chapters
 ),
 
