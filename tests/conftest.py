@@ -52,6 +52,16 @@ def skip_the_direct_run_warning() -> None:
 
 
 skip_the_direct_run_warning()
+
+
+def pytest_sessionfinish() -> None:
+    """AppTest writes each page script into a folder it makes on import and removes at the interpreter's exit, which
+    an xdist worker never reaches (it ends with `os._exit`): removed here, or every session leaves it in /tmp."""
+    app_test = sys.modules.get("streamlit.testing.v1.app_test")
+    if app_test is not None:
+        app_test.TMP_DIR.cleanup()
+
+
 # How the tests are split between xdist workers (tests/run.sh).
 pytest_plugins = ("tests.work_units",)
 # bcrypt at its lowest cost for the accounts the tests make (~1 ms a hash or check, not ~0.2 s at the default 12): the

@@ -29,7 +29,15 @@ from pathlib import Path
 from typing import IO, Any
 
 # What the CLI processes import: the command modules (each call its own), and what `etl run` imports when it runs.
-PRELOAD = ("pipelines.run.etl", "pipelines.quality.gate", "pipelines.quality.validation")  # validation: with GX
+# AppTest's module too (the report packs and the dashboards' warm-up render pages with it): it writes each page
+# script into a folder it makes on import and removes at the process's exit, which a child (`os._exit`) never
+# reaches; made here, the folder is this process's, removed when the session ends.
+PRELOAD = (
+    "pipelines.run.etl",
+    "pipelines.quality.gate",
+    "pipelines.quality.validation",  # with GX
+    "streamlit.testing.v1.app_test",
+)
 
 
 def one_thread_per_connection() -> None:
