@@ -1,7 +1,7 @@
 """The pgoutput decoder (`pipelines.extract.pgoutput`) on hand-built messages, byte for byte as the protocol lays them
-out (protocol version 1, and 2's streamed transactions): every message kind change capture reads, each tuple value
-kind (text, NULL, unchanged TOAST), an update's old key and a delete's whole old row. No server: tests/test_capture.py
-decodes a real slot."""
+out (version 2: a transaction whole, laid out as in version 1, or streamed in chunks): every message kind change
+capture reads, each tuple value kind (text, NULL, unchanged TOAST), an update's old key and a delete's whole old row;
+and which servers capture reads. No server: tests/test_capture.py decodes a real slot."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import struct
 
 import pytest
 
-from pipelines.extract.capture import peek_options
+from pipelines.extract.capture import capture_refused
 from pipelines.extract.pgoutput import UNCHANGED, Change, Decoder, Transaction
+
+pytestmark = pytest.mark.fast
 
 EVENTS, USERS = 16400, 16500  # relation oids
 
@@ -149,9 +151,9 @@ def test_streamed_transactions_arrive_whole_at_their_commit_without_what_was_rol
     assert decoder.feed(stream_commit(doomed, 0x2_0000_0200)) == Transaction(0x2_0000_0200, [])  # nothing left of it
 
 
-def test_servers_from_14_on_are_asked_to_stream_and_older_ones_speak_version_1():
-    assert peek_options(130_012) == ["publication_names", "ebook_analytics", "proto_version", "1"]
-    assert peek_options(140_000) == [
-        *("publication_names", "ebook_analytics"),
-        *("proto_version", "2", "streaming", "on"),
-    ]
+def test_servers_before_15_are_read_by_the_xmin_method_whatever_else_they_allow():
+    """Column lists (15) keep the columns no staged table reads at the source; the refusal names the version."""
+    refused = "the source is PostgreSQL 14; change capture needs 15 or later"
+    assert capture_refused(True, False, True, 140_013) == refused
+    assert capture_refused(True, False, True, 150_000) is None
+    assert capture_refused(True, False, False, 180_001).startswith("the source role may not replicate")

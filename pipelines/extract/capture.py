@@ -29,7 +29,9 @@ from pipelines.queries import one_row, sql_file
 PUBLICATION = "ebook_analytics"
 SLOT_PREFIX = "ebook_analytics_"
 LOGICAL, XMIN, FULL = "logical", "xmin", "full"  # a table's capture_method in the run record
-STREAMING_SINCE = 140000  # the server version whose pgoutput streams large transactions (protocol version 2)
+# The first server version whose publications take column lists: the columns no staged table reads (password hashes,
+# session tokens) never leave the source. Older servers are read by the xmin method.
+CAPTURE_SINCE = 150000
 PEEK_BATCH = 10_000  # rows fetched at a time from the slot (a server-side cursor: the backlog never sits in memory)
 
 
@@ -95,7 +97,8 @@ def plan(
     if setting("capture", "auto") == XMIN:
         return Plan(logical=False, note="change capture is off (setting capture = xmin)")
     with connect(url, autocommit=True) as conn:
-        reason = _not_allowed(conn) or ensure_publication(conn, tables)
+        allowed = one_row(conn.execute(sql_file("capture/allowed")))
+        reason = capture_refused(*allowed) or ensure_publication(conn, tables)
         if reason:
             return Plan(logical=False, note=f"{reason}: xmin method")
         if not full and why_full is None and previous is not None:
@@ -108,8 +111,18 @@ def plan(
     return _new_slot(url, slot_prefix(warehouse), note=None if full else f"{why_full}: full snapshot")
 
 
-def _not_allowed(conn: psycopg.Connection) -> str | None:
-    logical_wal, in_recovery, may_replicate, _ = one_row(conn.execute(sql_file("capture/allowed")))
+def version_refused(server_version: int) -> str | None:
+    """Why a server of this version (`server_version_num`) cannot be read from a slot, or None."""
+    if server_version >= CAPTURE_SINCE:
+        return None
+    return f"the source is PostgreSQL {server_version // 10000}; change capture needs {CAPTURE_SINCE // 10000} or later"
+
+
+def capture_refused(logical_wal: bool, in_recovery: bool, may_replicate: bool, server_version: int) -> str | None:
+    """Why the source cannot be read from a slot (`capture/allowed`), or None."""
+    too_old = version_refused(server_version)
+    if too_old:
+        return too_old
     if not logical_wal:
         return "the source's wal_level is not logical"
     if in_recovery:
@@ -201,16 +214,12 @@ def _new_slot(url: str, prefix: str, *, note: str | None) -> Plan:
     )
 
 
-def peek_options(server_version: int) -> list[str]:
-    """pgoutput's options, as name-value pairs: protocol version 2 with streaming where the server has it (14 and
-    later). A transaction larger than the server's `logical_decoding_work_mem` then arrives in chunks as it is
-    decoded, each change of a table not published dropped at once, instead of being spilled to disk whole and read
-    back: the write-back's first fill at `large` (626 MB of WAL after a full run) took the next run's extract
-    from 3 s to 7 s; a 651 MB transaction on a table not published, at `tiny`: 2.6-2.8 s against 10.7-11.4 s."""
-    options = ["publication_names", PUBLICATION]
-    if server_version >= STREAMING_SINCE:
-        return [*options, "proto_version", "2", "streaming", "on"]
-    return [*options, "proto_version", "1"]
+# pgoutput's options, as name-value pairs: protocol version 2 with streaming (every server capture reads: 14 and
+# later). A transaction larger than the server's `logical_decoding_work_mem` then arrives in chunks as it is decoded,
+# each change of a table not published dropped at once, instead of being spilled to disk whole and read back: the
+# write-back's first fill at `large` (626 MB of WAL after a full run) took the next run's extract from 3 s to 7 s; a
+# 651 MB transaction on a table not published, at `tiny`: 2.6-2.8 s against 10.7-11.4 s.
+PEEK_OPTIONS = ["publication_names", PUBLICATION, "proto_version", "2", "streaming", "on"]
 
 
 def read_changes(url: str, capture: Plan, upto_lsn: int) -> Iterator[Change]:
@@ -223,7 +232,7 @@ def read_changes(url: str, capture: Plan, upto_lsn: int) -> Iterator[Change]:
         cursor.itersize = PEEK_BATCH
         cursor.execute(
             sql_file("capture/peek"),
-            {"slot": capture.slot, "upto_lsn": lsn_text(upto_lsn), "options": peek_options(conn.info.server_version)},
+            {"slot": capture.slot, "upto_lsn": lsn_text(upto_lsn), "options": PEEK_OPTIONS},
         )
         for (data,) in cursor:
             transaction = decoder.feed(data)
@@ -264,12 +273,21 @@ class SlotLag:
     active: bool
     retained_bytes: int  # WAL the server keeps for the slot
     lag_bytes: int  # WAL written since the position the warehouse confirmed
-    idle_seconds: int | None  # since the slot was last used (None while in use)
+    idle_seconds: int | None  # since the slot was last used (None while in use, and before PostgreSQL 17)
     wal_status: str  # reserved / extended / unreserved (about to be invalidated) / lost
     invalidation: str | None
+    # Its decoding since the server's statistics were reset: transactions streamed as they were decoded, and
+    # transactions spilled to disk first (beyond `logical_decoding_work_mem` before streaming could begin).
+    streamed_transactions: int
+    streamed_bytes: int
+    spilled_transactions: int
+    spilled_bytes: int
 
 
 def slot_lag(url: str) -> list[SlotLag]:
-    """Every ETL slot on the source's server; empty when the role may not see them or logical decoding is off."""
+    """Every ETL slot on the source's server; empty when the role may not see them, logical decoding is off, or the
+    server is older than change capture needs (no slot of ours there)."""
     with connect(url) as conn:
+        if conn.info.server_version < CAPTURE_SINCE:
+            return []
         return [SlotLag(*row) for row in conn.execute(sql_file("capture/lag")).fetchall()]

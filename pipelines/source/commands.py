@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from typing import TYPE_CHECKING
 
 from pipelines.connections import connect, redact, source_url
 from pipelines.errors import UserError
 from pipelines.source import server
+
+if TYPE_CHECKING:
+    from pipelines.extract.capture import SlotLag
 
 SCALES = ("tiny", "small", "medium", "large")
 
@@ -91,11 +95,17 @@ def _print_slots(url: str) -> None:
     for slot in slot_lag(url):
         print(
             f"slot {slot.name} ({slot.database}): {slot.lag_bytes:,} bytes behind, "
-            f"{slot.retained_bytes:,} bytes of WAL kept, "
-            + (f"unused for {slot.idle_seconds:,} s, " if slot.idle_seconds is not None else "in use, ")
-            + f"wal_status {slot.wal_status}"
+            f"{slot.retained_bytes:,} bytes of WAL kept, {_use(slot)}, wal_status {slot.wal_status}"
             + (f", invalidated: {slot.invalidation}" if slot.invalidation else "")
+            + f"; decoded: {slot.streamed_transactions:,} transactions streamed ({slot.streamed_bytes:,} bytes), "
+            f"{slot.spilled_transactions:,} spilled to disk ({slot.spilled_bytes:,} bytes)"
         )
+
+
+def _use(slot: SlotLag) -> str:
+    if slot.active:
+        return "in use"
+    return "unused" if slot.idle_seconds is None else f"unused for {slot.idle_seconds:,} s"  # (known from 17 on)
 
 
 def _url(args: argparse.Namespace) -> int:

@@ -122,8 +122,11 @@ def _grant_reader(conn: psycopg.Connection, role: str) -> str:
 
 
 def _grant_replication(conn: psycopg.Connection, role: str, replication: bool) -> str:
-    from pipelines.extract.capture import PUBLICATION, ensure_publication, publication_columns
+    from pipelines.extract.capture import PUBLICATION, ensure_publication, publication_columns, version_refused
 
+    too_old = version_refused(conn.info.server_version) if replication else None
+    if too_old:
+        raise UserError(f"cannot set up change capture: {too_old}; grant without --replication (the xmin method)")
     conn.execute(template("grants_replication" if replication else "grants_no_replication", role=sql.Identifier(role)))
     if not replication:
         return f"reader role {role}: NOREPLICATION (the ETL reads with the xmin method; --replication allows more)"
