@@ -194,6 +194,19 @@ def _period_start(day: date, period: str) -> date:
     return day
 
 
+def with_asked_period(frame: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
+    """`frame` knowing the range its rows were asked for: a chart's time axis spans the range, not just the rows.
+    As text: Streamlit writes a table's attrs as JSON, which has no dates."""
+    frame.attrs["period"] = (start.isoformat(), end.isoformat())
+    return frame
+
+
+def asked_period(frame: pd.DataFrame) -> tuple[date, date] | None:
+    """The range `with_asked_period` recorded, if any."""
+    span = frame.attrs.get("period")
+    return None if span is None else (date.fromisoformat(span[0]), date.fromisoformat(span[1]))
+
+
 def period_marks(frame: pd.DataFrame, annotations: pd.DataFrame) -> dict[date, list[str]] | None:
     """The labels of `annotations` (day, kind, label) per period of the frame's period column, over the periods
     the frame spans (or the range its rows were asked for); None for a frame without a period column."""
@@ -201,7 +214,7 @@ def period_marks(frame: pd.DataFrame, annotations: pd.DataFrame) -> dict[date, l
     if period is None:
         return None
     days = [pd.Timestamp(value).date() for value in frame[period].dropna()]
-    span = frame.attrs.get("period")
+    span = asked_period(frame)
     if span is not None:
         days += [span[0], span[1]]
     marks: dict[date, list[str]] = {}
@@ -424,10 +437,11 @@ def read_right(figure: go.Figure, frame: pd.DataFrame) -> go.Figure:
         (figure.update_xaxes if horizontal else figure.update_yaxes)(title_text=value_title)
         (figure.update_yaxes if horizontal else figure.update_xaxes)(title_text=category_title)
     if rate_axis:
-        top = max(1.0, float(np.nanmax([np.nanmax(np.asarray(t.y, dtype="float64")) for t in figure.data])))
+        rates = np.concatenate([np.asarray(trace.y, dtype="float64") for trace in figure.data])
+        top = max(1.0, float(np.nanmax(rates))) if not np.isnan(rates).all() else 1.0
         figure.update_yaxes(tickformat=".0%", range=[0, top * (1.05 if top > 1 else 1)], rangemode="tozero")
     if period_column:
-        _period_axis(figure, frame[period_column], PERIODS[period_column], frame.attrs.get("period"))
+        _period_axis(figure, frame[period_column], PERIODS[period_column], asked_period(frame))
     return figure
 
 

@@ -116,8 +116,7 @@ def series(
     rows = rows.rename(columns={"period": time})
     values = rows[wanted]
     rows = rows.iloc[0:0] if (values.isna() | (values == 0)).all(axis=None) else rows
-    rows.attrs["period"] = (period.start, period.end)  # the chart's time axis spans the range, not just the rows
-    return rows
+    return charts.with_asked_period(rows, period.start, period.end)
 
 
 def with_people(id_column: str, label: str, position: int = 0) -> Callable[[pd.DataFrame], pd.DataFrame]:
