@@ -23,7 +23,6 @@ from pipelines.connections import connect
 from pipelines.errors import UserError, first_line
 from pipelines.queries import sql_file
 
-JOB_TYPE = "analytics_alert"
 WEBHOOK_TIMEOUT_SECONDS = 10
 
 

@@ -67,10 +67,6 @@ class Rule:
     threshold: Decimal | None = None  # SQL rules: bound as $threshold
     source: str = ""  # the yml file, for messages
 
-    @property
-    def sql_path(self) -> Path:
-        return ALERTS_DIR / f"{self.sql}.sql"
-
 
 def _fail(where: str, problem: str) -> UserError:
     return UserError(f"{where}: {problem}; fix the alert rule")

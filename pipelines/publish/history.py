@@ -10,8 +10,6 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-STATUSES = ("published", "partial", "blocked", "failed")
-
 
 def append_run(path: Path, record: dict[str, Any]) -> None:
     """Append one run as a single line; one `write` of a line opened for append cannot interleave with another. A

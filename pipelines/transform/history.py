@@ -154,8 +154,3 @@ def history_tables_of(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]
         {"catalog": catalog},
     ).fetchall()
     return [name for (name,) in rows]
-
-
-def quoted_path(path: Path) -> str:
-    # ATTACH takes no bound parameter; a quote in the path is doubled as in any SQL string literal.
-    return str(path).replace("'", "''")

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from pipelines.source.seed import catalog
 from pipelines.source.seed.columns import join, labels, nulled, ref, text, time_uuids, timestamps
-from pipelines.source.seed.people import Sessions, random_ips
+from pipelines.source.seed.people import BILLING_EVENTS, Sessions, random_ips
 from pipelines.source.seed.timeline import Window, reshape_to_rhythm
 
 # event type -> category
@@ -164,9 +164,7 @@ def account_events(
             page=pa.array(["/signup"] * len(signup_at), pa.string()),
         )
     ]
-    for kind_index, name in enumerate(
-        ("subscription_start", "subscription_cancel", "payment_failed", "checkout_abandoned")
-    ):
+    for kind_index, name in enumerate(BILLING_EVENTS):
         pick = billing_kind == kind_index
         parts.append(_rows(_TYPES.index(name), billing_at[pick], billing_user[pick], np.full(pick.sum(), -1)))
     return parts
