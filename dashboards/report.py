@@ -10,17 +10,22 @@ email). The role is a scope chosen by whoever runs the command, who can read the
 from __future__ import annotations
 
 import argparse
+import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from dashboards import pages
 from pipelines import audit
 from pipelines.config import paths
 from pipelines.errors import UserError
 from pipelines.publish import lake
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 TIMEOUT_SECONDS = 300
 FORMATS = ("xlsx", "pdf")
@@ -91,18 +96,24 @@ def check_role(page_key: str, role: str) -> None:
         raise UserError(f"the {role} role may not open the {page.title} page; choose one of {sorted(page.roles)}")
 
 
-def build_pack(page_key: str, role: str, query: dict[str, list[str]], file_format: str) -> ReportPack:
-    """The page drawn headless for `role` with the URL's `query`, and its pack in `file_format` (xlsx or pdf)."""
+def headless(script: Callable[..., None], args: tuple[Any, ...], timeout: float) -> AppTest:
+    """A runner of `script` (a page's, as a function) drawn headless: Streamlit's AppTest, outside any server.
+    Quiet: made outside a script run, it logs "missing ScriptRunContext" otherwise (Streamlit's own note says to
+    ignore it), in the dashboard's log at every warm-up and on every `report`."""
     from streamlit.testing.v1 import AppTest
 
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
+    os.environ.setdefault("STREAMLIT_SERVER_HEADLESS", "true")
+    return AppTest.from_function(script, args=args, default_timeout=timeout)
+
+
+def build_pack(page_key: str, role: str, query: dict[str, list[str]], file_format: str) -> ReportPack:
+    """The page drawn headless for `role` with the URL's `query`, and its pack in `file_format` (xlsx or pdf)."""
     check_role(page_key, role)
     page = pages.page(page_key)
     if lake.version(lake.configured()) is None:
         raise UserError(f"no warehouse at {paths().warehouse}; run `ebook-analytics etl run` first")
-    os.environ.setdefault("STREAMLIT_SERVER_HEADLESS", "true")
-    runner = AppTest.from_function(
-        _page_script, args=(page_key, role, audit.cli_user(), file_format), default_timeout=TIMEOUT_SECONDS
-    )
+    runner = headless(_page_script, (page_key, role, audit.cli_user(), file_format), TIMEOUT_SECONDS)
     runner.query_params.update(query)
     runner.run()
     if runner.exception:

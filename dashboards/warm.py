@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -82,9 +83,8 @@ def _view_script(page_key: str, role: str) -> None:
 def warm() -> int:
     """Draw every default view of the current publication into the cache folder; the number of views drawn (0 when
     another process has warmed or is warming it)."""
-    from streamlit.testing.v1 import AppTest
-
     from dashboards.publication_cache import cache_root
+    from dashboards.report import headless
 
     version = publication_version()
     if version is None:
@@ -95,8 +95,7 @@ def warm() -> int:
             return 0
         drawn = 0
         for role, page_key in views():
-            runner = AppTest.from_function(_view_script, args=(page_key, role), default_timeout=TIMEOUT_S)
-            runner.run()
+            headless(_view_script, (page_key, role), TIMEOUT_S).run()
             drawn += 1
         if publication_version() == version:  # not replaced meanwhile: these are its views
             (folder / WARMED).touch()
@@ -157,4 +156,10 @@ def start_watching(warehouse: Path, env: Mapping[str, str]) -> threading.Event:
 
 if __name__ == "__main__":
     os.nice(NICENESS)
-    print(f"warmed {warm()} views", file=sys.stderr)
+    # Stopping the dashboard stops its process group, this warm-up included: it exits as on Ctrl+C, so what it made
+    # in /tmp (the headless runner's page scripts) goes with it.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        print(f"warmed {warm()} views", file=sys.stderr)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -4,6 +4,9 @@ and the default views made before the first viewer asks (dashboards.publication_
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -177,6 +180,27 @@ def test_the_warm_up_draws_every_roles_default_view_first() -> None:
         ("product", "overview"),
     ]
     assert len(views) == 23  # admin 8, finance 5, analyst 6, product 4 pages that read the warehouse
+
+
+def test_a_warm_up_stopped_with_the_dashboard_leaves_nothing_in_tmp(home: Path, tmp_path: Path) -> None:
+    """Stopping the dashboard stops its process group, the warm-up of a new publication included: the warm-up exits
+    as on Ctrl+C (130, no traceback), and the page scripts its headless runner wrote in the temp folder go with it."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    lake.new_snapshot(lake.at(Path(os.environ["EBOOK_ANALYTICS_WAREHOUSE"])))  # a publication to warm
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dashboards.warm"],
+        env={**os.environ, "TMPDIR": str(scratch)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + TIMEOUT
+    while not any(scratch.glob("*/*")):  # the runner has written its first page script: it is drawing
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=TIMEOUT) == 130
+    assert (list(scratch.iterdir()), process.stderr.read()) == ([], "")
 
 
 def test_the_dashboard_warms_a_new_publication_before_its_first_viewer(home: Path) -> None:
