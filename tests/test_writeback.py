@@ -131,7 +131,8 @@ def test_kept_counts_from_before_checkpoints_are_dropped(tmp_path: Path) -> None
         assert counted.of_projects([UUID(P1)]).rows == {}
         version = (UUID(C1), UUID(P1), 8, None)
         counts, checkpoint = count_from(C1_TEXT + " More.", None)
-        counted.remember({version: (counts, checkpoint)}, deleted=())
+        counted.stage([(version, (counts, checkpoint))])
+        counted.remember(deleted=())
         known = counted.of_projects([UUID(P1)])
     assert list(known.rows) == [C1]
     assert (known.counts(UUID(C1)), known.checkpoint(UUID(C1))) == (counts, checkpoint)

@@ -174,7 +174,7 @@ def write_back(
             conn.commit()
             # Only a cache, each part: counts not kept are counted again, rows without a digest sent again.
             with suppress(sqlite3.Error):
-                counted_before.remember(refreshed.counted, deleted=changed_chapters.deleted if changed_chapters else ())
+                counted_before.remember(deleted=changed_chapters.deleted if changed_chapters else ())
             with suppress(sqlite3.Error):
                 digests.remember(sent, gone)
     # Saved only after the commit: a crash in between just recomputes the same statistics next time.
@@ -188,7 +188,7 @@ def write_back(
         project_metrics=written,
         statistics_chapters=refreshed.chapters,
         statistics_projects=refreshed.projects,
-        chapters_counted=len(refreshed.counted),
+        chapters_counted=refreshed.counted,
     )
 
 
@@ -287,7 +287,7 @@ def _upsert_project_metrics(conn: psycopg.Connection, rows: list[tuple[Any, ...]
 class _Refreshed:
     chapters: int  # chapter rows rewritten
     projects: int  # project rows rewritten
-    counted: dict[ChapterVersion, Counted]  # the chapter versions whose text was read and counted
+    counted: int  # the chapter versions whose text was read and counted (staged in `counted_before`)
 
 
 def _refresh_statistics(
@@ -316,7 +316,7 @@ def _refresh_statistics(
     project_ids = sorted(affected)
     known = counted_before.of_projects(project_ids)
     projects: dict[UUID, TextCounts] = {project_id: TextCounts() for project_id in project_ids}
-    counted: dict[ChapterVersion, Counted] = {}
+    counted = 0
     conn.execute(sql_file("writeback/statistics_incoming"))
     chapters = 0
     progress = tqdm(desc="content statistics", unit="chapter", file=sys.stderr, disable=None, leave=False)
@@ -326,16 +326,20 @@ def _refresh_statistics(
         cur.execute(sql_file("writeback/statistics_chapters"), {"project_ids": project_ids, **known.parameters})
         while batch := cur.fetchmany(CHAPTER_BATCH):
             rows = []
+            fresh: list[tuple[ChapterVersion, Counted]] = []
             for chapter_id, project_id, row_xmin, updated_at, counted_earlier, content in batch:
                 if counted_earlier:
                     counts = known.counts(chapter_id)
                 else:  # from the chapter's last counted version where the text goes on from it
-                    version = (chapter_id, project_id, row_xmin, updated_at)
-                    counted[version] = count_from(content, known.checkpoint(chapter_id))
-                    counts = counted[version][0]
+                    counted_now = count_from(content, known.checkpoint(chapter_id))
+                    fresh.append(((chapter_id, project_id, row_xmin, updated_at), counted_now))
+                    counts = counted_now[0]
                 rows.append(_statistics_row(chapter_id, "chapter", counts))
                 projects[project_id] += counts
             _copy_rows(conn, "statistics_incoming", STATISTICS_COLUMNS, rows)
+            with suppress(sqlite3.Error):  # only a cache: what is not kept is counted again
+                counted_before.stage(fresh)
+            counted += len(fresh)
             chapters += len(rows)
             progress.update(len(rows))
     project_rows = [_statistics_row(project_id, "project", counts) for project_id, counts in projects.items()]
