@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, Any, cast
 
 import duckdb
 import pandas as pd
@@ -40,6 +40,9 @@ from pipelines.publish.history import read_runs
 from pipelines.queries import sql_file
 from pipelines.transform.lineage import lineage
 from pipelines.warehouse import connect
+
+if TYPE_CHECKING:
+    from pipelines.export import revenue_share
 
 _REPORT_NAME = re.compile(r"[a-z_]+/[a-z0-9_]+")
 _PARAMETER = re.compile(r"\$(\w+)")
@@ -449,26 +452,43 @@ def people(user_ids: pd.Series) -> pd.Series:
     return ids.map(lambda user_id: names.get(user_id) or pseudonymize(user_id), na_action="ignore")
 
 
-def statement_files(month: date) -> tuple[bytes, bytes]:
-    """The month's revenue-share statements as CSV and XLSX, made by the same code as `export revenue-share`."""
+def statement_files(month: date) -> tuple[bytes, Callable[[], bytes]]:
+    """The month's revenue-share statements as CSV, and a function that makes them as XLSX, by the same code as
+    `export revenue-share`. Streamlit calls the function on another thread when the button is clicked (what it needs
+    is taken now, in the script run): at large the workbook takes seconds the page would wait for otherwise."""
     if not may_read("revenue_share"):
         raise OutOfScope(f"the {_role()} role may not export revenue share statements")
-    return _statement_files(month, warehouse_version(), _as_of())
+    version, as_of = warehouse_version(), _as_of()
+    csv_file = _statement_csv(month, version, as_of)
+    return csv_file, lambda: _statement_xlsx(month, version, as_of)
 
 
 @st.cache_data(show_spinner=False, max_entries=24)
-def _statement_files(month: date, version: str | None, as_of: str | None) -> tuple[bytes, bytes]:
-    from pipelines.export.revenue_share import publication, statement_rows, to_csv_bytes
+def _statement_csv(month: date, version: str | None, as_of: str | None) -> bytes:
+    from pipelines.export.revenue_share import to_csv_bytes
+
+    rows, _ = _statements(month, as_of)
+    return to_csv_bytes(rows)
+
+
+@st.cache_data(show_spinner=False, max_entries=24)
+def _statement_xlsx(month: date, version: str | None, as_of: str | None) -> bytes:
     from pipelines.export.statement_xlsx import to_xlsx_bytes
+
+    rows, source = _statements(month, as_of)
+    return to_xlsx_bytes(month, rows, source)
+
+
+def _statements(month: date, as_of: str | None) -> tuple[list[dict[str, Any]], revenue_share.Publication]:
+    """The month's statement rows and the publication they come from."""
+    from pipelines.export.revenue_share import publication, statement_rows
 
     reads = (sql_file("exports/revenue_share_statements"), sql_file("dashboards/publication"))  # what they run
     con = connect(warehouse_path(), read_only=True, as_of=as_of, copies=True, reads=reads)
     try:
-        rows = statement_rows(con, month)
-        source = publication(con)
+        return statement_rows(con, month), publication(con)
     finally:
         con.close()
-    return to_csv_bytes(rows), to_xlsx_bytes(month, rows, source)
 
 
 # --- month close (`pipelines.close`): the Revenue share page's state of a month and its "Close month" button ------

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import socket
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -736,6 +737,51 @@ def _same_as_csv(cell: object, text: str) -> bool:
     if isinstance(cell, bool) or not isinstance(cell, int | float | Decimal):
         return str(cell) == text
     return Decimal(str(cell)) == Decimal(text)
+
+
+def test_the_statements_xlsx_is_made_on_click_as_the_export_makes_it(
+    published: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The revenue share page gives Streamlit a function for its statements XLSX (at large the workbook takes
+    seconds, which every first view of a month waited for), called on another thread when the button is clicked:
+    outside the script run, it makes the export's workbook, cell for cell; the CSV is the export's, byte for byte."""
+
+    def script() -> None:
+        from datetime import date
+
+        import streamlit as st
+
+        from dashboards import data
+        from dashboards.auth import User
+
+        data.start_run(User(email="fin@example.com", role="finance"))
+        data.open_page("revenue_share")
+        st.session_state["files"] = data.statement_files(date(2024, 2, 1))
+
+    for name, value in _env(Path(published["EBOOK_ANALYTICS_HOME"]), no_auth=False).items():
+        monkeypatch.setenv(name, value)
+    at = AppTest.from_function(script, default_timeout=TIMEOUT).run()
+    _no_errors(at)
+    csv_file, make_xlsx = at.session_state["files"]
+    made: list[bytes] = []
+    clicked = threading.Thread(target=lambda: made.append(make_xlsx()))  # as Streamlit calls it: no script run
+    clicked.start()
+    clicked.join()
+    exported = {kind: tmp_path / f"statements.{kind}" for kind in ("csv", "xlsx")}
+    for kind, path in exported.items():
+        run_cli("export", "revenue-share", "--period", "2024-02", "--format", kind, "--out", str(path), env=published)
+
+    def cells(workbook: bytes) -> dict[str, list[list[object]]]:
+        book = openpyxl.load_workbook(io.BytesIO(workbook))
+        generated = "Generated at (UTC)"  # the cover's one line that is the moment it was made
+        return {
+            name: [[cell.value for cell in row] for row in book[name].iter_rows() if row[0].value != generated]
+            for name in book.sheetnames
+        }
+
+    assert csv_file == exported["csv"].read_bytes()
+    assert cells(made[0]) == cells(exported["xlsx"].read_bytes())
+    assert len(cells(made[0])["Statements"]) == 5  # a header, February's three statements and their total
 
 
 def test_an_analysts_page_pack_equals_the_page_csvs_and_names_nobody(

@@ -92,7 +92,7 @@ else:
             icon=":material/lock:",
         )
     try:
-        csv_file, xlsx_file = data.statement_files(month)
+        csv_file, make_xlsx = data.statement_files(month)
     except UserError as refused:  # e.g. a --redact-pii warehouse has no author emails to put on statements
         st.info(f"The statement files are not available: {refused}", icon=":material/file_download_off:")
     else:
@@ -109,7 +109,7 @@ else:
         )
         right.download_button(
             "Statements XLSX",
-            xlsx_file,
+            make_xlsx,  # made on click
             file_name=f"revenue-share-{month:%Y-%m}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key="statements_xlsx",
