@@ -97,8 +97,9 @@ def plan(
     if setting("capture", "auto") == XMIN:
         return Plan(logical=False, note="change capture is off (setting capture = xmin)")
     with connect(url, autocommit=True) as conn:
-        allowed = one_row(conn.execute(sql_file("capture/allowed")))
-        reason = capture_refused(*allowed) or ensure_publication(conn, tables)
+        logical_wal, in_recovery, may_replicate = one_row(conn.execute(sql_file("capture/allowed")))
+        refused = capture_refused(logical_wal, in_recovery, may_replicate, conn.info.server_version)
+        reason = refused or ensure_publication(conn, tables)
         if reason:
             return Plan(logical=False, note=f"{reason}: xmin method")
         if not full and why_full is None and previous is not None:
@@ -119,7 +120,8 @@ def version_refused(server_version: int) -> str | None:
 
 
 def capture_refused(logical_wal: bool, in_recovery: bool, may_replicate: bool, server_version: int) -> str | None:
-    """Why the source cannot be read from a slot (`capture/allowed`), or None."""
+    """Why the source cannot be read from a slot (`capture/allowed`, and the server's `server_version_num`), or
+    None."""
     too_old = version_refused(server_version)
     if too_old:
         return too_old
@@ -288,6 +290,6 @@ def slot_lag(url: str) -> list[SlotLag]:
     """Every ETL slot on the source's server; empty when the role may not see them, logical decoding is off, or the
     server is older than change capture needs (no slot of ours there)."""
     with connect(url) as conn:
-        if conn.info.server_version < CAPTURE_SINCE:
+        if version_refused(conn.info.server_version):
             return []
         return [SlotLag(*row) for row in conn.execute(sql_file("capture/lag")).fetchall()]

@@ -2,5 +2,4 @@
 select
     current_setting('wal_level') = 'logical' as logical_wal,
     pg_is_in_recovery() as in_recovery,
-    (select rolsuper or rolreplication from pg_roles where rolname = current_user) as may_replicate,
-    current_setting('server_version_num')::int as server_version
+    (select rolsuper or rolreplication from pg_roles where rolname = current_user) as may_replicate
