@@ -59,19 +59,18 @@ beside() {  # NAME COMMAND...: the command's output and exit status in $checks
 beside mypy .venv/bin/mypy &  # strict on pipelines/: pyproject.toml [tool.mypy]
 beside sqlfluff .venv/bin/sqlfluff lint queries &  # dialect, templater and rules: pyproject.toml [tool.sqlfluff]
 wait "$packages"
-# Two workers: the suite waits on PostgreSQL, subprocesses and the browser as much as it computes, so two cores carry
-# two workers. Tests sharing a module fixture stay on one worker (it publishes once), every other test is a work unit
-# of its own, longest first (tests/work_units.py), so no long module holds up the end.
 # The tests' folders (each worker's PostgreSQL, every test's warehouse) live in memory where the machine has room for
 # them: no disk writes, no fsync waits (434 -> 407 s). A passed test's folder goes when it ends (pyproject.toml), the
-# rest when the suite does; to keep them, pass --basetemp DIR (the last one given is pytest's).
+# rest when the suite does; with --basetemp DIR (the last one given is pytest's) a failed test's folder stays there.
 memory_folder=()
-available_kib() { awk -v key="$1" '$1 == key {print $2}' /proc/meminfo; }
 if [ -d /dev/shm ] && [ "$(df --output=avail -k /dev/shm | tail -n 1)" -ge $((8 << 20)) ] \
-    && [ "$(available_kib MemAvailable:)" -ge $((12 << 20)) ]; then
+    && [ "$(awk '$1 == "MemAvailable:" {print $2}' /proc/meminfo)" -ge $((12 << 20)) ]; then
     memory_folder=(--basetemp "$(mktemp -d /dev/shm/ebook-analytics-tests.XXXXXX)")
     trap 'rm -rf "${memory_folder[1]}"' EXIT
 fi
+# Two workers: the suite waits on PostgreSQL, subprocesses and the browser as much as it computes, so two cores carry
+# two workers. Tests sharing a module fixture stay on one worker (it publishes once), every other test is a work unit
+# of its own, longest first (tests/work_units.py), so no long module holds up the end.
 suite=0
 .venv/bin/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder "${memory_folder[@]}" "$@" || suite=$?
 wait
