@@ -216,11 +216,12 @@ def _new_slot(url: str, prefix: str, *, note: str | None) -> Plan:
     )
 
 
-# pgoutput's options, as name-value pairs: protocol version 2 with streaming (every server capture reads: 14 and
-# later). A transaction larger than the server's `logical_decoding_work_mem` then arrives in chunks as it is decoded,
-# each change of a table not published dropped at once, instead of being spilled to disk whole and read back: the
-# write-back's first fill at `large` (626 MB of WAL after a full run) took the next run's extract from 3 s to 7 s; a
-# 651 MB transaction on a table not published, at `tiny`: 2.6-2.8 s against 10.7-11.4 s.
+# pgoutput's options, as name-value pairs: protocol version 2 with streaming (every server capture reads: 15 and
+# later, `CAPTURE_SINCE`; streaming came in 14). A transaction larger than the server's `logical_decoding_work_mem`
+# then arrives in chunks as it is decoded, each change of a table not published dropped at once, instead of being
+# spilled to disk whole and read back: the write-back's first fill at `large` (626 MB of WAL after a full run) took
+# the next run's extract from 3 s to 7 s; a 651 MB transaction on a table not published, at `tiny`: 2.6-2.8 s
+# against 10.7-11.4 s.
 PEEK_OPTIONS = ["publication_names", PUBLICATION, "proto_version", "2", "streaming", "on"]
 
 
