@@ -55,7 +55,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # venv's own site-packages, and the .pth files inside it (the checkout's editable install) are not run.
     borrowed = root / "dependencies"
     borrowed.mkdir()
-    for shared in map(Path, site.getsitepackages()):
+    # (Debian's Python lists folders that may not exist, e.g. `.venv/local/lib/python3.11/dist-packages`.)
+    for shared in (path for path in map(Path, site.getsitepackages()) if path.is_dir()):
         for entry in shared.iterdir():
             if not entry.name.lower().startswith(EXTRAS_ONLY) and not (borrowed / entry.name).exists():
                 (borrowed / entry.name).symlink_to(entry)
