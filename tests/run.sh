@@ -50,6 +50,7 @@ fi
 # the share of the two cores the suite leaves while it waits on PostgreSQL, subprocesses and the browser, and their
 # verdicts are read when it ends (a failure in either fails the run, as a failed test does).
 checks=$(mktemp -d)
+trap 'rm -rf "$checks"' EXIT
 beside() {  # NAME COMMAND...: the command's output and exit status in $checks
     local name=$1 status=0
     shift
@@ -66,7 +67,7 @@ memory_folder=()
 if [ -d /dev/shm ] && [ "$(df --output=avail -k /dev/shm | tail -n 1)" -ge $((8 << 20)) ] \
     && [ "$(awk '$1 == "MemAvailable:" {print $2}' /proc/meminfo)" -ge $((12 << 20)) ]; then
     memory_folder=(--basetemp "$(mktemp -d /dev/shm/ebook-analytics-tests.XXXXXX)")
-    trap 'rm -rf "${memory_folder[1]}"' EXIT
+    trap 'rm -rf "$checks" "${memory_folder[1]}"' EXIT
 fi
 # Two workers: the suite waits on PostgreSQL, subprocesses and the browser as much as it computes, so two cores carry
 # two workers. Tests sharing a module fixture stay on one worker (it publishes once), every other test is a work unit
@@ -82,5 +83,4 @@ for check in mypy sqlfluff; do
         [ "$status" -ne 0 ] || status=$check_status
     fi
 done
-rm -rf "$checks"
 exit "$status"
