@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -52,6 +54,18 @@ def skip_the_direct_run_warning() -> None:
 
 
 skip_the_direct_run_warning()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def pytest_configure() -> None:
+    """A stop by SIGTERM (a CI's cancel or time limit; tests/run.sh passes its own on) ends the session as Ctrl+C
+    does: the teardowns run, so the tests' PostgreSQL servers stop and their folders go. (Python's default for
+    SIGTERM ends the process without them; and SIGINT is ignored in a job a script starts in the background.)"""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
 
 
 def pytest_sessionfinish() -> None:

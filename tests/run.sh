@@ -53,14 +53,12 @@ fi
 # verdicts are read when it ends (a failure in either fails the run, as a failed test does).
 checks=$(mktemp -d)
 trap 'rm -rf "$checks"' EXIT
-beside() {  # NAME COMMAND...: the command's output and exit status in $checks
-    local name=$1 status=0
-    shift
-    "$@" > "$checks/$name" 2>&1 || status=$?
-    echo "$status" > "$checks/$name.status"
-}
-beside mypy .venv/bin/mypy &  # strict on pipelines/: pyproject.toml [tool.mypy]
-beside sqlfluff .venv/bin/sqlfluff lint queries &  # dialect, templater and rules: pyproject.toml [tool.sqlfluff]
+# Each in a process group of its own, as the suite below: a stop reaches what they started (sqlfluff's workers).
+declare -A checker=()  # name -> pid; its output in $checks/name
+setsid .venv/bin/mypy > "$checks/mypy" 2>&1 &  # strict on pipelines/: pyproject.toml [tool.mypy]
+checker[mypy]=$!
+setsid .venv/bin/sqlfluff lint queries > "$checks/sqlfluff" 2>&1 &  # dialect, templater, rules: [tool.sqlfluff]
+checker[sqlfluff]=$!
 wait "$packages"
 # The tests' folders (each worker's PostgreSQL, every test's warehouse) live in memory where the machine has room for
 # them: no disk writes, no fsync waits (434 -> 407 s). A passed test's folder goes when it ends (pyproject.toml), the
@@ -74,12 +72,22 @@ fi
 # Two workers: the suite waits on PostgreSQL, subprocesses and the browser as much as it computes, so two cores carry
 # two workers. Tests sharing a module fixture stay on one worker (it publishes once), every other test is a work unit
 # of its own, longest first (tests/work_units.py), so no long module holds up the end.
+setsid .venv/bin/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder "${memory_folder[@]}" "$@" &
+suite_pid=$!
+# A stop (Ctrl+C, or a CI's cancel or time limit: SIGTERM to this script) reaches every process the suite and the
+# checks started, as SIGTERM (SIGINT is ignored in background jobs): pytest's workers and pytest then run their
+# teardowns (tests/conftest.py), which stop the tests' PostgreSQL servers and remove their folders.
+trap 'kill -TERM -- "-$suite_pid" "-${checker[mypy]}" "-${checker[sqlfluff]}" 2>/dev/null || true' INT TERM
 suite=0
-.venv/bin/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder "${memory_folder[@]}" "$@" || suite=$?
-wait
+wait "$suite_pid" || suite=$?
+while kill -0 "$suite_pid" 2>/dev/null; do  # that wait was cut short by a stop: the suite is still tearing down
+    suite=0
+    wait "$suite_pid" || suite=$?
+done
 status=$suite
 for check in mypy sqlfluff; do
-    check_status=$(cat "$checks/$check.status")
+    check_status=0
+    wait "${checker[$check]}" || check_status=$?
     if [ "$check_status" -ne 0 ]; then
         cat "$checks/$check"
         [ "$status" -ne 0 ] || status=$check_status
