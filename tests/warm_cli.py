@@ -20,6 +20,7 @@ import importlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -138,6 +139,9 @@ def serve(read_fd: int, write_fd: int, check_results: Path | None = None) -> Non
     # would traverse its ~300,000 objects, ~0.3 s each time, in whatever step of the command one lands), and
     # the pages the children share with this process stay shared.
     gc.freeze()
+    # A stopped suite (tests/run.sh: SIGTERM to every process it started) ends this process as the end of its
+    # requests does, so its temporary folders go with it (AppTest's); each child gets Python's default back.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     requests = os.fdopen(read_fd, "r", encoding="utf-8")
     replies = os.fdopen(write_fd, "w", encoding="utf-8")
     waiters: list[int] = []  # background calls' waiter processes, reaped as they finish
@@ -146,6 +150,7 @@ def serve(read_fd: int, write_fd: int, check_results: Path | None = None) -> Non
         waiters = [pid for pid in waiters if os.waitpid(pid, os.WNOHANG)[0] == 0]
         pid = os.fork()
         if pid == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             requests.close()
             replies.close()
             code = 1
