@@ -56,16 +56,12 @@ def skip_the_direct_run_warning() -> None:
 skip_the_direct_run_warning()
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def pytest_configure() -> None:
     """A stop by SIGTERM (a CI's cancel or time limit; tests/run.sh passes its own on) ends the session as Ctrl+C
     does: the teardowns run, so the tests' PostgreSQL servers stop and their folders go. (Python's default for
     SIGTERM ends the process without them; and SIGINT is ignored in a job a script starts in the background.)"""
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def pytest_sessionfinish() -> None:
