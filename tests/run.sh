@@ -52,7 +52,8 @@ fi
 # the share of the two cores the suite leaves while it waits on PostgreSQL, subprocesses and the browser, and their
 # verdicts are read when it ends (a failure in either fails the run, as a failed test does).
 checks=$(mktemp -d)
-trap 'rm -rf "$checks"' EXIT
+memory_folder=()  # pytest's --basetemp in memory, when there is room (below)
+trap 'rm -rf "$checks" "${memory_folder[@]:1}"' EXIT
 # Each in a process group of its own, as the suite below: a stop reaches what they started (sqlfluff's workers).
 declare -A checker=()  # name -> pid; its output in $checks/name
 setsid .venv/bin/mypy > "$checks/mypy" 2>&1 &  # strict on pipelines/: pyproject.toml [tool.mypy]
@@ -63,11 +64,9 @@ wait "$packages"
 # The tests' folders (each worker's PostgreSQL, every test's warehouse) live in memory where the machine has room for
 # them: no disk writes, no fsync waits (434 -> 407 s). A passed test's folder goes when it ends (pyproject.toml), the
 # rest when the suite does; with --basetemp DIR (the last one given is pytest's) a failed test's folder stays there.
-memory_folder=()
 if [ -d /dev/shm ] && [ "$(df --output=avail -k /dev/shm | tail -n 1)" -ge $((8 << 20)) ] \
     && [ "$(awk '$1 == "MemAvailable:" {print $2}' /proc/meminfo)" -ge $((12 << 20)) ]; then
     memory_folder=(--basetemp "$(mktemp -d /dev/shm/ebook-analytics-tests.XXXXXX)")
-    trap 'rm -rf "$checks" "${memory_folder[1]}"' EXIT
 fi
 # Two workers: the suite waits on PostgreSQL, subprocesses and the browser as much as it computes, so two cores carry
 # two workers. Tests sharing a module fixture stay on one worker (it publishes once), every other test is a work unit
