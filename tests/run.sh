@@ -60,6 +60,17 @@ setsid .venv/bin/mypy > "$checks/mypy" 2>&1 &  # strict on pipelines/: pyproject
 checker[mypy]=$!
 setsid .venv/bin/sqlfluff lint queries > "$checks/sqlfluff" 2>&1 &  # dialect, templater, rules: [tool.sqlfluff]
 checker[sqlfluff]=$!
+suite_pid=  # pytest's, once started (below)
+# A stop (Ctrl+C, or a CI's cancel or time limit: SIGTERM to this script) reaches every process the checks and the
+# suite started, as SIGTERM (SIGINT is ignored in background jobs): pytest's workers and pytest then run their
+# teardowns (tests/conftest.py), which stop the tests' PostgreSQL servers and remove their folders. Before the suite
+# has started (while the system packages install), the script ends at once.
+stop() {  # EXIT_STATUS: the script's own, when the suite has not started
+    kill -TERM -- "-${checker[mypy]}" "-${checker[sqlfluff]}" ${suite_pid:+"-$suite_pid"} 2>/dev/null || true
+    [ -n "$suite_pid" ] || exit "$1"
+}
+trap 'stop 130' INT
+trap 'stop 143' TERM
 wait "$packages"
 # The tests' folders (each worker's PostgreSQL, every test's warehouse) live in memory where the machine has room for
 # them: no disk writes, no fsync waits (434 -> 407 s). A passed test's folder goes when it ends (pyproject.toml), the
@@ -73,10 +84,6 @@ fi
 # of its own, longest first (tests/work_units.py), so no long module holds up the end.
 setsid .venv/bin/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder "${memory_folder[@]}" "$@" &
 suite_pid=$!
-# A stop (Ctrl+C, or a CI's cancel or time limit: SIGTERM to this script) reaches every process the suite and the
-# checks started, as SIGTERM (SIGINT is ignored in background jobs): pytest's workers and pytest then run their
-# teardowns (tests/conftest.py), which stop the tests' PostgreSQL servers and remove their folders.
-trap 'kill -TERM -- "-$suite_pid" "-${checker[mypy]}" "-${checker[sqlfluff]}" 2>/dev/null || true' INT TERM
 suite=0
 wait "$suite_pid" || suite=$?
 while kill -0 "$suite_pid" 2>/dev/null; do  # that wait was cut short by a stop: the suite is still tearing down
