@@ -60,6 +60,7 @@ def pytest_configure() -> None:
     """A stop by SIGTERM (a CI's cancel or time limit; tests/run.sh passes its own on) ends the session as Ctrl+C
     does: the teardowns run, so the tests' PostgreSQL servers stop and their folders go. (Python's default for
     SIGTERM ends the process without them; and SIGINT is ignored in a job a script starts in the background.)"""
+    # pytest.main() called from another thread (some IDE runners) may not set handlers: signal.signal would raise.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.default_int_handler)
 
