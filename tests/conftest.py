@@ -21,11 +21,13 @@ import pytest
 from psycopg import sql
 
 from pipelines import warehouse
-from pipelines.duckdb_extensions import CONNECT_CONFIG
+from pipelines.duckdb_extensions import CONNECT_CONFIG, quoted
+from pipelines.extract.tables import load_tables
 from pipelines.fingerprints import Fingerprint, fingerprint
 from pipelines.publish import lake
 from pipelines.queries import one_row
 from pipelines.source import server
+from pipelines.transform.lineage import lineage
 from tests.warm_cli import WarmCli, WarmProcess, one_thread_per_connection
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -337,36 +339,61 @@ def publication_differences(
     as_of: tuple[str | None, str | None] = (None, None),
     schemas: tuple[str, ...] = ("staging", "history", "marts"),
 ) -> dict[str, tuple[int, int]]:
-    """Per table of `schemas` (both publications must have the same ones), the rows only in the first publication
-    and the rows only in the second (EXCEPT ALL both ways), each at its `as_of` (the latest by default).
+    """Per table of `schemas` (both publications must have the same ones, column for column), the rows only in the
+    first publication and the rows only in the second (EXCEPT ALL both ways), each at its `as_of` (the latest by
+    default).
 
-    Tables whose fingerprints (row count and sum of row hashes) are equal are (0, 0) without comparing them row by
-    row, and everything is read in one transaction: DuckLake reads its catalog once, and a scan of a small table then
-    costs a few milliseconds where an EXCEPT ALL costs tens (two of them per table were most of some tests)."""
+    Everything is read in one transaction: DuckLake reads its catalog once."""
     con = duckdb.connect(config=CONNECT_CONFIG)
     try:
         attach_published(con, first, "one", as_of[0])
         attach_published(con, second, "two", as_of[1])
         con.execute("begin")
-        tables = {alias: _published_tables(con, alias, schemas) for alias in ("one", "two")}
-        assert tables["one"] == tables["two"]
-        prints = {alias: _fingerprints(con, alias, tables[alias]) for alias in ("one", "two")}
-        return {
-            table: (0, 0) if prints["one"][table] == prints["two"][table] else _rows_only_in_each(con, table)
-            for table in tables["one"]
-        }
+        return _differences(con, schemas)
     finally:
         con.close()
 
 
-def publication_fingerprints(
-    path: Path | str, schemas: tuple[str, ...] = ("staging", "history", "marts")
-) -> dict[str, Fingerprint]:
-    """Per table of `schemas` in the latest publication at `path`, its fingerprint as the product takes it (row count
-    and sum of row hashes), read in one transaction: DuckLake reads its catalog once, not at every table."""
-    with open_published(path) as con:
-        con.execute("begin")
-        return _fingerprints(con, lake.LAKE_ALIAS, _published_tables(con, lake.LAKE_ALIAS, schemas))
+def full_run_differences(live: Path, env: dict[str, str], directory: Path) -> dict[str, tuple[int, int]]:
+    """`etl run --full` into a copy of the warehouse at `live` (its history carried over, which the source cannot
+    give back: docs/etl.md, "History"); the staging, history and mart tables whose rows differ between the two, each
+    with its rows only in `live` and its rows only in the full run. Empty when the runs that built `live` left it as
+    a full run builds it; `live` must keep true fingerprints of its tables (asserted), as its next run trusts them.
+
+    Compared in the two warehouses' working files, each equal to its latest publication (asserted): the full run on
+    a copy writes to the lake only the tables whose rows differ from `live`'s, so for every equal table the two lakes
+    hold the same data files, and reading them through DuckLake (catalog queries at every scan) would cost a
+    comparison three times as much for nothing more."""
+    full = directory / "full" / live.name
+    copy_folder(live.parent, full.parent)  # the lake (its catalog and data files) and its working file
+    run_cli("etl", "run", "--full", env={**env, "EBOOK_ANALYTICS_WAREHOUSE": str(full)})
+    con = duckdb.connect(config=CONNECT_CONFIG)
+    try:
+        for alias, path in (("one", live), ("two", full)):
+            con.execute(f"attach '{quoted(str(path.parent / lake.WORK_FILE))}' as {alias} (read_only)")
+            con.execute(f"use {alias}")
+            published = lake.latest(lake.at(path))
+            assert published is not None and lake.stored_work_state(con) == (published.snapshot_id, False), path
+        differences = _differences(con, ("staging", "history", "marts"))
+    finally:
+        con.close()
+    every_table = [f"staging.{table.name}" for table in load_tables()] + [f"marts.{m}" for m in lineage().marts]
+    assert [table for table in every_table if table not in differences] == []  # each compared
+    assert untrue_kept_fingerprints(live) == {}
+    return {table: rows for table, rows in differences.items() if rows != (0, 0)}
+
+
+def _differences(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    """`publication_differences` of the databases attached as `one` and `two`. Tables whose fingerprints (row count
+    and sum of row hashes) are equal are (0, 0) without comparing them row by row: a scan of a small table costs a
+    few milliseconds where an EXCEPT ALL costs tens (two of them per table were most of some tests)."""
+    assert _columns(con, "one", schemas) == _columns(con, "two", schemas)
+    tables = _tables(con, "one", schemas)
+    prints = {alias: _fingerprints(con, alias, tables) for alias in ("one", "two")}
+    return {
+        table: (0, 0) if prints["one"][table] == prints["two"][table] else _rows_only_in_each(con, table)
+        for table in tables
+    }
 
 
 def runs(env: dict[str, str]) -> list[dict]:
@@ -390,13 +417,17 @@ def untrue_kept_fingerprints(live: Path | str) -> dict[str, tuple[Fingerprint, F
     return {f"{s}.{t}": (kept[(s, t)], scanned[(s, t)]) for s, t in kept if kept[(s, t)] != scanned[(s, t)]}
 
 
-def _published_tables(con: duckdb.DuckDBPyConnection, alias: str, schemas: tuple[str, ...]) -> list[str]:
-    rows = con.execute(
-        "select table_schema || '.' || table_name from information_schema.tables "
-        "where table_catalog = $alias and table_schema in $schemas order by 1",
+def _columns(con: duckdb.DuckDBPyConnection, alias: str, schemas: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """(schema.table, column, type) of every table of `schemas` in the database attached as `alias`, in order."""
+    return con.execute(
+        "select table_schema || '.' || table_name, column_name, data_type from information_schema.columns "
+        "where table_catalog = $alias and table_schema in $schemas order by 1, ordinal_position",
         {"alias": alias, "schemas": list(schemas)},
     ).fetchall()
-    return [name for (name,) in rows]
+
+
+def _tables(con: duckdb.DuckDBPyConnection, alias: str, schemas: tuple[str, ...]) -> list[str]:
+    return sorted({table for table, _, _ in _columns(con, alias, schemas)})
 
 
 def _fingerprints(con: duckdb.DuckDBPyConnection, alias: str, tables: list[str]) -> dict[str, Fingerprint]:

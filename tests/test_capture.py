@@ -16,11 +16,10 @@ import pytest
 
 from pipelines.bench.tuples import tuples_read, wait_until_quiet
 from pipelines.extract.tables import load_tables
-from tests.conftest import cli_environment, last_run, publication_differences, run_cli, untrue_kept_fingerprints
+from tests.conftest import cli_environment, full_run_differences, last_run, run_cli
 from tests.etl_rows import E1, E2, G2, G3, G4, M1, P2, RS1, U1, U2, U3, insert_platform, query_warehouse
 from tests.paused_cli import resume
 from tests.test_fault_drills import error_line, finish, kill_9, paused_run
-from tests.test_incremental import _full_env_with_history_of
 
 G5 = "d0000000-0000-0000-0000-000000000005"
 E3 = "f0000000-0000-0000-0000-000000000003"
@@ -103,17 +102,6 @@ def counts(run: dict, table: str) -> dict:
     return {key: value for key, value in run["tables"][table].items() if key not in ("rows", "capture_method")}
 
 
-def full_copy_equals(env: dict[str, str], tmp_path: Path) -> None:
-    """A --full run on a copy of the warehouse (the history carried over) gives the same staging, history and marts,
-    table by table (EXCEPT ALL both ways)."""
-    full_env = _full_env_with_history_of(warehouse(env), env, tmp_path)
-    run_cli("etl", "run", "--full", env=full_env)
-    differences = publication_differences(warehouse(env), warehouse(full_env))
-    assert {table: diff for table, diff in differences.items() if diff != (0, 0)} == {}
-    assert len([table for table in differences if table.startswith("staging.")]) == 19
-    assert untrue_kept_fingerprints(warehouse(env)) == {}
-
-
 @pytest.fixture
 def captured(source_url: str, cli_env: dict[str, str]) -> dict[str, str]:
     """The platform published once by a full run that created this warehouse's slot."""
@@ -187,7 +175,7 @@ def test_changes_arrive_exactly_and_equal_a_full_run(captured: dict[str, str], s
     run_cli("etl", "run", env=env)
     assert sum(table["rows_read"] for table in last_run(env)["tables"].values()) == 0
 
-    full_copy_equals(env, tmp_path)
+    assert full_run_differences(warehouse(env), env, tmp_path) == {}
 
 
 def test_a_transaction_larger_than_the_decoding_memory_arrives_streamed_and_exact(
@@ -329,7 +317,7 @@ def test_a_partial_run_consumes_its_changes_and_the_fix_catches_up(
     assert (run["status"], run["held_back"], run["capture"]["method"]) == ("published", {}, "logical")
     assert counts(run, "ai_generations") == {"rows_read": 1, "rows_changed": 1, "rows_deleted": 0}  # the fix only
     assert counts(run, "user_events") == {"rows_read": 0, "rows_changed": 0, "rows_deleted": 0}
-    full_copy_equals(env, tmp_path)
+    assert full_run_differences(warehouse(env), env, tmp_path) == {}
 
 
 def test_a_slot_dropped_behind_the_etls_back_falls_back_to_a_full_snapshot(
@@ -361,7 +349,7 @@ def test_a_slot_dropped_behind_the_etls_back_falls_back_to_a_full_snapshot(
         "backlog_bytes": run["capture"]["backlog_bytes"],
     }
     assert counts(run, "user_events") == {"rows_read": 1, "rows_changed": 0, "rows_deleted": 1}
-    full_copy_equals(env, tmp_path)
+    assert full_run_differences(warehouse(env), env, tmp_path) == {}
 
 
 def test_xmin_stays_where_the_role_may_not_replicate_until_granted(
@@ -396,7 +384,7 @@ def test_xmin_stays_where_the_role_may_not_replicate_until_granted(
     run = last_run(env)
     assert run["capture"]["method"] == "logical"
     assert counts(run, "user_events") == {"rows_read": 1, "rows_changed": 0, "rows_deleted": 1}
-    full_copy_equals(env, tmp_path)
+    assert full_run_differences(warehouse(env), env, tmp_path) == {}
 
 
 def test_an_incremental_run_reads_at_most_twice_the_rows_it_changes(
@@ -451,7 +439,7 @@ def test_killed_before_the_publish_the_next_run_reads_the_same_changes(
     assert (run["status"], run["capture"]["method"]) == ("published", "logical")
     assert counts(run, "ai_generations") == {"rows_read": 6, "rows_changed": 2, "rows_deleted": 1}
     assert confirmed_lsn(source_url, slot) == slot_position(env)[1] > published_lsn
-    full_copy_equals(env, tmp_path)
+    assert full_run_differences(warehouse(env), env, tmp_path) == {}
 
 
 def test_killed_after_the_publish_the_next_run_skips_what_is_staged(
@@ -473,7 +461,7 @@ def test_killed_after_the_publish_the_next_run_skips_what_is_staged(
     assert sum(table["rows_read"] for table in run["tables"].values()) == 1
     assert counts(run, "user_events") == {"rows_read": 1, "rows_changed": 0, "rows_deleted": 1}
     assert confirmed_lsn(source_url, slot) == slot_position(env)[1]
-    full_copy_equals(env, tmp_path)
+    assert full_run_differences(warehouse(env), env, tmp_path) == {}
 
 
 def test_source_restarted_mid_run_fails_clearly_and_the_next_run_continues_from_the_slot(tmp_path: Path):
@@ -504,7 +492,7 @@ def test_source_restarted_mid_run_fails_clearly_and_the_next_run_continues_from_
         run = last_run(env)
         assert (run["status"], run["capture"]["method"], run["capture"]["slot"]) == ("published", "logical", slot)
         assert counts(run, "ai_generations") == {"rows_read": 6, "rows_changed": 2, "rows_deleted": 1}
-        full_copy_equals(env, tmp_path)
+        assert full_run_differences(warehouse(env), env, tmp_path) == {}
     finally:
         server.stop(pgdata)
 
@@ -557,4 +545,4 @@ def test_a_server_before_17_continues_from_its_slot_without_the_slot_columns_17_
     assert (run["mode"], run["status"], run["capture"]["method"]) == ("incremental", "published", "logical")
     assert counts(run, "ai_generations") == {"rows_read": 6, "rows_changed": 2, "rows_deleted": 1}
     assert ", unused, wal_status reserved; decoded: " in status(captured)
-    full_copy_equals(captured, tmp_path)
+    assert full_run_differences(warehouse(captured), captured, tmp_path) == {}

@@ -11,9 +11,9 @@ from pathlib import Path
 import duckdb
 
 from pipelines.publish.lake import WORK_FILE, stored_fingerprints
-from tests.conftest import last_run, run_cli
+from tests.conftest import full_run_differences, last_run, run_cli
 from tests.etl_rows import C1, G3, M1, P1, P2, U1, U2, U3, execute, insert_platform, query_warehouse
-from tests.test_incremental_marts import _full_run_beside, _refreshed, _unequal_tables
+from tests.test_incremental_marts import _refreshed
 
 # Two chapters of our own beside the platform's (whose versions are dated by the database's clock): C3 in P1
 # (mystery), versions V1 manual 100 words, V2 an AI generation growing it to 250, V3 manual to 300; C4 in P2
@@ -248,4 +248,4 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
         # the working file keeps a fingerprint of every published table (each checked against a scan below)
         with duckdb.connect(str(live.parent / WORK_FILE), read_only=True) as con:
             assert len(stored_fingerprints(con)) > 60, name
-        assert _unequal_tables(live, _full_run_beside(live, env, tmp_path / name)) == [], name
+        assert full_run_differences(live, env, tmp_path / name) == {}, name

@@ -15,7 +15,7 @@ from pipelines.publish.lake import WORK_FILE
 from pipelines.transform import runner
 from pipelines.transform.changes import change_table
 from pipelines.transform.contracts import load_contracts, shared_mappings
-from tests.conftest import copy_folder, last_run, publication_differences, run_cli, untrue_kept_fingerprints
+from tests.conftest import full_run_differences, last_run, run_cli
 from tests.etl_rows import G3, M1, P1, PRO, S1, SUB1, U1, U2, U3, execute, insert_platform, query_warehouse
 
 SUB3 = "41000000-0000-0000-0000-000000000003"
@@ -99,22 +99,6 @@ def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
             {"db": database},
         ).fetchall()
     ]
-
-
-def _unequal_tables(incremental: Path, full: Path) -> list[str]:
-    """The staging, history and mart tables whose rows differ between the two warehouses."""
-    differences = publication_differences(incremental, full)
-    assert len([table for table in differences if table.startswith("marts.")]) == 39
-    assert untrue_kept_fingerprints(incremental) == {}
-    return [table for table, difference in differences.items() if difference != (0, 0)]
-
-
-def _full_run_beside(live: Path, env: dict[str, str], directory: Path) -> Path:
-    """`etl run --full` into a copy of `live`'s warehouse (the history carries over: the source cannot give it back)."""
-    copy_folder(live.parent, directory / "full")  # the lake: its catalog and data files
-    full = directory / "full" / live.name
-    run_cli("etl", "run", "--full", env={**env, "EBOOK_ANALYTICS_WAREHOUSE": str(full)})
-    return full
 
 
 def _snapshot_day(run: dict) -> date:
@@ -269,7 +253,7 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
         assert written <= {mart for mart, how in marts.items() if how["mode"] != "skipped"}, name
         for table in publication["compared"]:
             assert table.startswith("meta.") or marts[table.removeprefix("marts.")]["mode"] == "whole", (name, table)
-        assert _unequal_tables(live, _full_run_beside(live, env, tmp_path / name)) == [], name
+        assert full_run_differences(live, env, tmp_path / name) == {}, name
 
         # Hand-worked: (dau, wau, mau, events, new_users) on the days the change landed on.
         if name == "new_day":
@@ -360,7 +344,7 @@ def test_a_mart_whose_table_no_longer_has_the_models_columns_is_replaced(
     published = set(query_warehouse(live, columns))
     assert ("subscription_months", "retired") not in published
     assert ("user_activity_days", "first_export_at") in published
-    assert _unequal_tables(live, _full_run_beside(live, cli_env, tmp_path)) == []
+    assert full_run_differences(live, cli_env, tmp_path) == {}
 
 
 def test_a_plan_changed_in_place_reaches_every_subscription_and_sign_up_on_it(
@@ -394,7 +378,7 @@ def test_a_plan_changed_in_place_reaches_every_subscription_and_sign_up_on_it(
         (SUB3, "Pro Yearly", "yearly", Decimal("8.250000")),
     ]
     assert query_warehouse(live, sign_ups) == [(U1, "(no plan)"), (U3, "Pro Yearly")]  # U1 signed up in January
-    assert _unequal_tables(live, _full_run_beside(live, cli_env, tmp_path)) == []
+    assert full_run_differences(live, cli_env, tmp_path) == {}
 
 
 @pytest.mark.fast
