@@ -801,6 +801,7 @@ class _LakeFileStats:
     con: duckdb.DuckDBPyConnection
     alias: str
     taken: bool = False
+    with_files: set[tuple[str, str]] = field(default_factory=set)  # (schema, table) of every table with a data file
 
     def read(self) -> None:
         if not self.taken:
@@ -809,7 +810,15 @@ class _LakeFileStats:
                 "create or replace temp table lake_file_stats as "
                 + _template("publish/lake_file_stats", catalog=catalog)
             )
+            rows = self.con.execute("select distinct schema_name, table_name from temp.lake_file_stats").fetchall()
+            self.with_files = {(str(schema), str(table)) for schema, table in rows}
             self.taken = True
+
+    def has_files(self, schema: str, table: str) -> bool:
+        """Whether any of the table's rows are in data files; none are when DuckLake keeps them all in its catalog
+        (data inlining: small tables, and small changes until compaction)."""
+        self.read()
+        return (schema, table) in self.with_files
 
     def drop(self) -> None:
         self.con.execute("drop table if exists temp.lake_file_stats")
@@ -830,9 +839,10 @@ def _bound(
     ranges, the share of a big file's row groups they reach); None when no column's range rules out a file or row
     group. One column, not all: DuckLake looks a
     filter column's file statistics up at each delete (~8 ms a column), which cost more than the files the other
-    columns ever ruled out."""
+    columns ever ruled out. None too, without a query of the old versions, when the table has no data file: its
+    rows are all in the catalog, and a bound would rule nothing out."""
     ranged = [(column, data_type) for column, data_type in columns if _RANGED.fullmatch(data_type)]
-    if not ranged:
+    if not ranged or not file_stats.has_files(schema, table):
         return None
     selected = ", ".join(
         f'min("{name}"), max("{name}"), count(*) = count("{name}"), min("{name}")::varchar, max("{name}")::varchar'
@@ -849,7 +859,6 @@ def _bound(
     }
     if not candidates:
         return None
-    file_stats.read()
     each_range = [(column, span) for column, spans in candidates.items() for span in spans]
     reach = {
         column: (int(reached), int(in_files))
