@@ -354,16 +354,17 @@ def publication_differences(
         con.close()
 
 
-def full_run_differences(live: Path, env: dict[str, str], directory: Path) -> dict[str, tuple[int, int]]:
-    """`etl run --full` into a copy of the warehouse at `live` (its history carried over, which the source cannot
-    give back: docs/etl.md, "History"); the staging, history and mart tables whose rows differ between the two, each
-    with its rows only in `live` and its rows only in the full run. Empty when the runs that built `live` left it as
-    a full run builds it; `live` must keep true fingerprints of its tables (asserted), as its next run trusts them.
+def full_run_differences(env: dict[str, str], directory: Path) -> dict[str, tuple[int, int]]:
+    """`etl run --full` into a copy of the warehouse of `env`, `live` (its history carried over, which the source
+    cannot give back: docs/etl.md, "History"); the staging, history and mart tables whose rows differ between the two,
+    each with its rows only in `live` and its rows only in the full run. Empty when the runs that built `live` left it
+    as a full run builds it; `live` must keep true fingerprints of its tables (asserted), as its next run trusts them.
 
     Compared in the two warehouses' working files, each equal to its latest publication (asserted): the full run on
     a copy writes to the lake only the tables whose rows differ from `live`'s, so for every equal table the two lakes
     hold the same data files, and reading them through DuckLake (catalog queries at every scan) would cost a
     comparison three times as much for nothing more."""
+    live = Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
     full = directory / "full" / live.name
     copy_folder(live.parent, full.parent)  # the lake (its catalog and data files) and its working file
     run_cli("etl", "run", "--full", env={**env, "EBOOK_ANALYTICS_WAREHOUSE": str(full)})
@@ -388,8 +389,9 @@ def _differences(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> di
     """`publication_differences` of the databases attached as `one` and `two`. Tables whose fingerprints (row count
     and sum of row hashes) are equal are (0, 0) without comparing them row by row: a scan of a small table costs a
     few milliseconds where an EXCEPT ALL costs tens (two of them per table were most of some tests)."""
-    assert _columns(con, "one", schemas) == _columns(con, "two", schemas)
-    tables = _tables(con, "one", schemas)
+    columns = {alias: _columns(con, alias, schemas) for alias in ("one", "two")}
+    assert columns["one"] == columns["two"]
+    tables = sorted({table for table, _, _ in columns["one"]})
     prints = {alias: _fingerprints(con, alias, tables) for alias in ("one", "two")}
     return {
         table: (0, 0) if prints["one"][table] == prints["two"][table] else _rows_only_in_each(con, table)
@@ -425,10 +427,6 @@ def _columns(con: duckdb.DuckDBPyConnection, alias: str, schemas: tuple[str, ...
         "where table_catalog = $alias and table_schema in $schemas order by 1, ordinal_position",
         {"alias": alias, "schemas": list(schemas)},
     ).fetchall()
-
-
-def _tables(con: duckdb.DuckDBPyConnection, alias: str, schemas: tuple[str, ...]) -> list[str]:
-    return sorted({table for table, _, _ in _columns(con, alias, schemas)})
 
 
 def _fingerprints(con: duckdb.DuckDBPyConnection, alias: str, tables: list[str]) -> dict[str, Fingerprint]:

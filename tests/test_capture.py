@@ -175,7 +175,7 @@ def test_changes_arrive_exactly_and_equal_a_full_run(captured: dict[str, str], s
     run_cli("etl", "run", env=env)
     assert sum(table["rows_read"] for table in last_run(env)["tables"].values()) == 0
 
-    assert full_run_differences(warehouse(env), env, tmp_path) == {}
+    assert full_run_differences(env, tmp_path) == {}
 
 
 def test_a_transaction_larger_than_the_decoding_memory_arrives_streamed_and_exact(
@@ -317,7 +317,7 @@ def test_a_partial_run_consumes_its_changes_and_the_fix_catches_up(
     assert (run["status"], run["held_back"], run["capture"]["method"]) == ("published", {}, "logical")
     assert counts(run, "ai_generations") == {"rows_read": 1, "rows_changed": 1, "rows_deleted": 0}  # the fix only
     assert counts(run, "user_events") == {"rows_read": 0, "rows_changed": 0, "rows_deleted": 0}
-    assert full_run_differences(warehouse(env), env, tmp_path) == {}
+    assert full_run_differences(env, tmp_path) == {}
 
 
 def test_a_slot_dropped_behind_the_etls_back_falls_back_to_a_full_snapshot(
@@ -349,7 +349,7 @@ def test_a_slot_dropped_behind_the_etls_back_falls_back_to_a_full_snapshot(
         "backlog_bytes": run["capture"]["backlog_bytes"],
     }
     assert counts(run, "user_events") == {"rows_read": 1, "rows_changed": 0, "rows_deleted": 1}
-    assert full_run_differences(warehouse(env), env, tmp_path) == {}
+    assert full_run_differences(env, tmp_path) == {}
 
 
 def test_xmin_stays_where_the_role_may_not_replicate_until_granted(
@@ -384,7 +384,7 @@ def test_xmin_stays_where_the_role_may_not_replicate_until_granted(
     run = last_run(env)
     assert run["capture"]["method"] == "logical"
     assert counts(run, "user_events") == {"rows_read": 1, "rows_changed": 0, "rows_deleted": 1}
-    assert full_run_differences(warehouse(env), env, tmp_path) == {}
+    assert full_run_differences(env, tmp_path) == {}
 
 
 def test_an_incremental_run_reads_at_most_twice_the_rows_it_changes(
@@ -439,7 +439,7 @@ def test_killed_before_the_publish_the_next_run_reads_the_same_changes(
     assert (run["status"], run["capture"]["method"]) == ("published", "logical")
     assert counts(run, "ai_generations") == {"rows_read": 6, "rows_changed": 2, "rows_deleted": 1}
     assert confirmed_lsn(source_url, slot) == slot_position(env)[1] > published_lsn
-    assert full_run_differences(warehouse(env), env, tmp_path) == {}
+    assert full_run_differences(env, tmp_path) == {}
 
 
 def test_killed_after_the_publish_the_next_run_skips_what_is_staged(
@@ -461,7 +461,7 @@ def test_killed_after_the_publish_the_next_run_skips_what_is_staged(
     assert sum(table["rows_read"] for table in run["tables"].values()) == 1
     assert counts(run, "user_events") == {"rows_read": 1, "rows_changed": 0, "rows_deleted": 1}
     assert confirmed_lsn(source_url, slot) == slot_position(env)[1]
-    assert full_run_differences(warehouse(env), env, tmp_path) == {}
+    assert full_run_differences(env, tmp_path) == {}
 
 
 def test_source_restarted_mid_run_fails_clearly_and_the_next_run_continues_from_the_slot(tmp_path: Path):
@@ -492,7 +492,7 @@ def test_source_restarted_mid_run_fails_clearly_and_the_next_run_continues_from_
         run = last_run(env)
         assert (run["status"], run["capture"]["method"], run["capture"]["slot"]) == ("published", "logical", slot)
         assert counts(run, "ai_generations") == {"rows_read": 6, "rows_changed": 2, "rows_deleted": 1}
-        assert full_run_differences(warehouse(env), env, tmp_path) == {}
+        assert full_run_differences(env, tmp_path) == {}
     finally:
         server.stop(pgdata)
 
@@ -545,4 +545,4 @@ def test_a_server_before_17_continues_from_its_slot_without_the_slot_columns_17_
     assert (run["mode"], run["status"], run["capture"]["method"]) == ("incremental", "published", "logical")
     assert counts(run, "ai_generations") == {"rows_read": 6, "rows_changed": 2, "rows_deleted": 1}
     assert ", unused, wal_status reserved; decoded: " in status(captured)
-    assert full_run_differences(warehouse(captured), captured, tmp_path) == {}
+    assert full_run_differences(captured, tmp_path) == {}

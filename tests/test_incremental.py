@@ -97,7 +97,7 @@ def test_incremental_run_reflects_changes_and_equals_full(
     for table in ("ai_generations", "revenue_shares", "user_events", "users"):
         assert query_warehouse(live, f"select count(*) - count(distinct id) from staging.{table}") == [(0,)]
 
-    assert full_run_differences(live, cli_env, tmp_path) == {}
+    assert full_run_differences(cli_env, tmp_path) == {}
 
 
 def test_the_comparison_with_a_full_run_finds_what_the_live_warehouse_has_not_read(
@@ -107,9 +107,8 @@ def test_the_comparison_with_a_full_run_finds_what_the_live_warehouse_has_not_re
     the full run beside it and not in the live one, row for row."""
     insert_platform(source_url)
     run_cli("etl", "run", env=cli_env)
-    live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
     execute(source_url, f"update users.users set email = 'carol@example.org' where id = '{U3}'")
-    assert full_run_differences(live, cli_env, tmp_path / "changed") == {"staging.user_pii": (1, 1)}
+    assert full_run_differences(cli_env, tmp_path / "changed") == {"staging.user_pii": (1, 1)}
 
 
 def test_after_advancing_three_days_the_incremental_run_reads_only_the_change_and_equals_full(
@@ -129,5 +128,4 @@ def test_after_advancing_three_days_the_incremental_run_reads_only_the_change_an
     assert 0 < changed <= read < sum(rows_before.values()) // 2  # it read the change, not the history
     assert run["tables"]["user_events"]["rows"] > rows_before["user_events"]
 
-    live = Path(cli_env["EBOOK_ANALYTICS_WAREHOUSE"])
-    assert full_run_differences(live, cli_env, tmp_path) == {}
+    assert full_run_differences(cli_env, tmp_path) == {}

@@ -248,4 +248,4 @@ def test_version_facts_refresh_by_chapter_and_equal_full(
         # the working file keeps a fingerprint of every published table (each checked against a scan below)
         with duckdb.connect(str(live.parent / WORK_FILE), read_only=True) as con:
             assert len(stored_fingerprints(con)) > 60, name
-        assert full_run_differences(live, env, tmp_path / name) == {}, name
+        assert full_run_differences(env, tmp_path / name) == {}, name

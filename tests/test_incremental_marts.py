@@ -253,7 +253,7 @@ def test_each_incremental_run_refreshes_only_what_changed_and_equals_full(
         assert written <= {mart for mart, how in marts.items() if how["mode"] != "skipped"}, name
         for table in publication["compared"]:
             assert table.startswith("meta.") or marts[table.removeprefix("marts.")]["mode"] == "whole", (name, table)
-        assert full_run_differences(live, env, tmp_path / name) == {}, name
+        assert full_run_differences(env, tmp_path / name) == {}, name
 
         # Hand-worked: (dau, wau, mau, events, new_users) on the days the change landed on.
         if name == "new_day":
@@ -344,7 +344,7 @@ def test_a_mart_whose_table_no_longer_has_the_models_columns_is_replaced(
     published = set(query_warehouse(live, columns))
     assert ("subscription_months", "retired") not in published
     assert ("user_activity_days", "first_export_at") in published
-    assert full_run_differences(live, cli_env, tmp_path) == {}
+    assert full_run_differences(cli_env, tmp_path) == {}
 
 
 def test_a_plan_changed_in_place_reaches_every_subscription_and_sign_up_on_it(
@@ -378,7 +378,7 @@ def test_a_plan_changed_in_place_reaches_every_subscription_and_sign_up_on_it(
         (SUB3, "Pro Yearly", "yearly", Decimal("8.250000")),
     ]
     assert query_warehouse(live, sign_ups) == [(U1, "(no plan)"), (U3, "Pro Yearly")]  # U1 signed up in January
-    assert full_run_differences(live, cli_env, tmp_path) == {}
+    assert full_run_differences(cli_env, tmp_path) == {}
 
 
 @pytest.mark.fast
