@@ -4,9 +4,9 @@ For every staged, history and mart table a run changed, a temp table `changes_<s
 warehouse file, so never published) holds the old version of each changed row (`_version` 'old': updated or
 deleted) and the new one ('new': inserted or updated), with the table's own columns. A table whose every row may
 have changed (created or re-read without a staged copy to compare with) is listed as changed everywhere instead.
-Which tables have a change set, and which changed everywhere, is kept beside the connection in Python: a run asks
-some 400 times. The runner maps the changed rows to the periods each mart refreshes (docs/etl.md, "Incremental
-marts").
+Which tables have a change set (and how many rows each holds), and which changed everywhere, is kept beside the
+connection in Python: a run asks some 400 times, and counting a temp table's rows is a statement each time. The
+runner maps the changed rows to the periods each mart refreshes (docs/etl.md, "Incremental marts").
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ def change_table(table: str) -> str:
 
 @dataclass
 class _Started:
-    """A connection's change sets: the temp tables `record` made (by name), the tables changed everywhere, and what
-    each change set does to its table's fingerprint (`fingerprint_change`) since it was last added to."""
+    """A connection's change sets: the temp tables `record` made (by name) with the rows each holds (only `record`
+    writes to them), the tables changed everywhere, and what each change set does to its table's fingerprint
+    (`fingerprint_change`) since it was last added to."""
 
-    change_tables: set[str] = field(default_factory=set)
+    change_tables: dict[str, int] = field(default_factory=dict)
     everywhere: set[str] = field(default_factory=set)
     fingerprint_changes: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
@@ -59,11 +60,7 @@ def _started(con: duckdb.DuckDBPyConnection) -> _Started:
 
 def recorded_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
     """How many changed rows (old and new versions) are recorded for `schema.table`; 0 when none."""
-    name = change_table(table)
-    if name not in _started(con).change_tables:
-        return 0
-    row = con.execute(f'select count(*) from temp."{name}"').fetchone()
-    return int(row[0]) if row else 0
+    return _started(con).change_tables.get(change_table(table), 0)
 
 
 def fingerprint_change(con: duckdb.DuckDBPyConnection, name: str) -> tuple[int, int, int]:
@@ -105,11 +102,11 @@ def record(
     started = _started(con)
     started.fingerprint_changes.pop(target, None)
     if target in started.change_tables:
-        added = con.execute(f"insert into {target} select '{version}' as _version, * from ({select})", params or {})
-        return int(one_row(added)[0])
-    created = f"create temp table {target} as select '{version}' as _version, * from ({select})"
-    rows = int(one_row(con.execute(created, params or {}))[0])
-    started.change_tables.add(target)
+        statement = f"insert into {target} select '{version}' as _version, * from ({select})"
+    else:
+        statement = f"create temp table {target} as select '{version}' as _version, * from ({select})"
+    rows = int(one_row(con.execute(statement, params or {}))[0])
+    started.change_tables[target] = started.change_tables.get(target, 0) + rows
     return rows
 
 
@@ -230,10 +227,11 @@ class ChangeSet:
 def read(con: duckdb.DuckDBPyConnection) -> ChangeSet:
     """The change sets recorded so far in this connection (tables with no changed row are left out)."""
     started = _started(con)
-    rows = set()
-    for name in sorted(started.change_tables):
-        count = con.execute(f'select count(*) from temp."{name}"').fetchone()
-        if count and count[0]:
-            schema, _, table = name.removeprefix(_PREFIX).partition("_")
-            rows.add(f"{schema}.{table}")
+    rows = {_recorded_table(name) for name, count in started.change_tables.items() if count}
     return ChangeSet(frozenset(started.everywhere), frozenset(rows))
+
+
+def _recorded_table(name: str) -> str:
+    """`schema.table` of change table `name` (`change_table`'s inverse: the house schemas have no underscore)."""
+    schema, _, table = name.removeprefix(_PREFIX).partition("_")
+    return f"{schema}.{table}"
