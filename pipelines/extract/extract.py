@@ -152,11 +152,16 @@ def _extract_changes(con: duckdb.DuckDBPyConnection, tables: list[SourceTable], 
         _add_computed(url, table, pending[table.name])
     counts = {table.name: _apply_pending(con, table, pending[table.name]) for table in tables}
     # The xmin state stays that of the last snapshot: still a valid (if older) start should xmin be needed again.
-    for table in tables:
-        con.execute(
-            "update meta.extract_state set rows = $rows, extracted_at = $at where table_name = $name",
-            {"name": table.name, "rows": counts[table.name].rows, "at": snapshot_at},
-        )
+    con.execute(
+        "update meta.extract_state set rows = counted.rows, extracted_at = $at"
+        " from (select unnest($names) as table_name, unnest($rows) as rows) as counted"
+        " where extract_state.table_name = counted.table_name",
+        {
+            "names": [table.name for table in tables],
+            "rows": [counts[table.name].rows for table in tables],
+            "at": snapshot_at,
+        },
+    )
     assert plan.slot is not None
     slot = SlotState(plan.slot, upto_lsn)
     _record_slot(con, slot)
@@ -423,15 +428,14 @@ def _record_states(
     extracted_at: datetime,
 ) -> None:
     con.execute("delete from meta.extract_state")
-    for table in tables:
-        con.execute(
-            "insert into meta.extract_state values ($name, $strategy, $xmin, $epoch, $rows, $at)",
-            {
-                "name": table.name,
-                "strategy": table.strategy,
-                "xmin": snapshot_xmin % (1 << XID_BITS),
-                "epoch": snapshot_xmin >> XID_BITS,
-                "rows": counts[table.name].rows,
-                "at": extracted_at,
-            },
-        )
+    con.execute(
+        "insert into meta.extract_state select unnest($names), unnest($strategies), $xmin, $epoch, unnest($rows), $at",
+        {
+            "names": [table.name for table in tables],
+            "strategies": [table.strategy for table in tables],
+            "xmin": snapshot_xmin % (1 << XID_BITS),
+            "epoch": snapshot_xmin >> XID_BITS,
+            "rows": [counts[table.name].rows for table in tables],
+            "at": extracted_at,
+        },
+    )
