@@ -800,11 +800,11 @@ class _LakeFileStats:
 
     con: duckdb.DuckDBPyConnection
     alias: str
-    taken: bool = False
-    with_files: set[tuple[str, str]] = field(default_factory=set)  # (schema, table) of every table with a data file
+    # (schema, table) of every table with a data file; None until the statistics are read in this publish
+    with_files: set[tuple[str, str]] | None = None
 
-    def read(self) -> None:
-        if not self.taken:
+    def read(self) -> set[tuple[str, str]]:
+        if self.with_files is None:
             catalog = f"__ducklake_metadata_{self.alias}"
             self.con.execute(
                 "create or replace temp table lake_file_stats as "
@@ -812,17 +812,16 @@ class _LakeFileStats:
             )
             rows = self.con.execute("select distinct schema_name, table_name from temp.lake_file_stats").fetchall()
             self.with_files = {(str(schema), str(table)) for schema, table in rows}
-            self.taken = True
+        return self.with_files
 
     def has_files(self, schema: str, table: str) -> bool:
         """Whether any of the table's rows are in data files; none are when DuckLake keeps them all in its catalog
         (data inlining: small tables, and small changes until compaction)."""
-        self.read()
-        return (schema, table) in self.with_files
+        return (schema, table) in self.read()
 
     def drop(self) -> None:
         self.con.execute("drop table if exists temp.lake_file_stats")
-        self.taken = False
+        self.with_files = None
 
 
 def _bound(
