@@ -11,7 +11,6 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,6 +19,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from dashboards.report import scan_installed_components_once
 from pipelines import warehouse
 from pipelines.duckdb_extensions import CONNECT_CONFIG, quoted
 from pipelines.extract.tables import load_tables
@@ -35,14 +35,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 one_thread_per_connection()
 
 
-def scan_installed_components_once() -> None:
-    """Streamlit's AppTest scans every installed distribution's metadata for components at each new AppTest (0.2-0.3
-    s, a few hundred AppTests a session); nothing is installed during a session, so the first scan serves them all."""
-    from streamlit.components.v2 import manifest_scanner
-
-    manifest_scanner.scan_component_manifests = cache(manifest_scanner.scan_component_manifests)
-
-
+# The in-process pages (AppTest) of the tests scan the installed components once, as the product's headless runner
+# does: a few hundred AppTests a session.
 scan_installed_components_once()
 
 
