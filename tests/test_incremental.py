@@ -99,14 +99,8 @@ def test_incremental_run_reflects_changes_and_equals_full(
 
     assert full_run_differences(cli_env, tmp_path) == {}
 
-
-def test_the_comparison_with_a_full_run_finds_what_the_live_warehouse_has_not_read(
-    source_url: str, cli_env: dict[str, str], tmp_path: Path
-) -> None:
-    """The tests' oracle (`full_run_differences`) can fail: a change made after the live warehouse's last run is in
-    the full run beside it and not in the live one, row for row."""
-    insert_platform(source_url)
-    run_cli("etl", "run", env=cli_env)
+    # The tests' oracle can fail: a change made after the live warehouse's last run is in the full run beside it and
+    # not in the live one, row for row.
     execute(source_url, f"update users.users set email = 'carol@example.org' where id = '{U3}'")
     assert full_run_differences(cli_env, tmp_path / "changed") == {"staging.user_pii": (1, 1)}
 
