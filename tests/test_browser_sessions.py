@@ -1,8 +1,8 @@
 """Sessions that last, in headless Debian Chromium against the real server (`ebook-analytics dashboard`, with
 sign-in): reloads, new tabs and deep links keep the session, page and filters; sign-out ends it everywhere (the old
 cookie stops working); a page the role may not open says so; a short lifetime set through the settings expires; a
-second server process on the same home shares the sessions. (A role change signs the account out on every process:
-tests/test_dashboard_processes.py, through the browser's own protocol.)"""
+second server process on the same home shares the sessions. (That a role change signs the account out on every
+process is tests/test_dashboard_processes.py's, driven by the protocol client as a browser's websocket.)"""
 
 from __future__ import annotations
 
