@@ -130,6 +130,46 @@ def query_warehouse(path: Path, statement: str, params: dict[str, Any] | None = 
         return con.execute(statement, params or {}).fetchall()
 
 
+COLUMNS = (
+    "select table_schema, table_name, column_name from information_schema.columns "
+    "where table_schema not in ('information_schema', 'pg_catalog') order by all"
+)
+
+
+def warehouse_columns(path: Path) -> list[tuple[str, str, str]]:
+    """(schema, table, column) of every table in the publication at `path`."""
+    return query_warehouse(path, COLUMNS)
+
+
+def values_matching(path: Path, pattern: str) -> dict[str, list[str]]:
+    """Every column (any type, cast to text) of the publication at `path` holding a value that matches the regex
+    (anywhere in it): 'schema.table.column' -> its distinct matching values, sorted.
+
+    One query over every table (each unpivoted to column name and text value), not one per column or table: a
+    warehouse has hundreds of columns, and each query on the lake pays its catalog look-ups."""
+    with warehouse.connect(path, read_only=True) as con:
+        tables: dict[tuple[str, str], list[str]] = {}
+        for schema, table, column in con.execute(COLUMNS).fetchall():
+            tables.setdefault((schema, table), []).append(column)
+        # Identifiers come from the warehouse's own catalog; quoting keeps odd names harmless.
+        unpivoted = " union all ".join(
+            f"select '{schema}.{table}.' || name as name, value from (unpivot (select "
+            + ", ".join(f'"{column}"::varchar as "{column}"' for column in columns)
+            + f' from "{schema}"."{table}") on '
+            + ", ".join(f'"{column}"' for column in columns)
+            + " into name name value value)"
+            for (schema, table), columns in tables.items()
+        )
+        rows = con.execute(
+            f"select distinct name, value from ({unpivoted}) where regexp_matches(value, $pattern) order by all",
+            {"pattern": pattern},
+        ).fetchall()
+    found: dict[str, list[str]] = {}
+    for name, value in rows:
+        found.setdefault(name, []).append(value)
+    return found
+
+
 def publish_then_change(
     url: str, directory: Path, change: Callable[[str], None], read_first: Callable[[Path], T]
 ) -> tuple[dict[str, str], Path, T]:

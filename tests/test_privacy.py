@@ -17,6 +17,7 @@ from dashboards.auth import ROLES, allowed_pages, pseudonym, sees_personal_data
 from dashboards.auth.users import add_user
 from pipelines.warehouse import connect
 from tests.conftest import REPO_ROOT, cli_environment, copy_folder, run_cli, table_checksums, use_settings
+from tests.etl_rows import values_matching, warehouse_columns
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 NEVER_EXTRACTED = (
@@ -123,63 +124,20 @@ def published(create_database, schema_template: str, tmp_path_factory: pytest.Te
     return env
 
 
-def _columns(path: Path) -> list[tuple[str, str, str]]:
-    """(schema, table, column) of every table in the warehouse file."""
-    con = connect(path, read_only=True)
-    try:
-        return con.execute(
-            "select table_schema, table_name, column_name from information_schema.columns "
-            "where table_schema not in ('information_schema', 'pg_catalog') order by all"
-        ).fetchall()
-    finally:
-        con.close()
-
-
-def _values_matching(path: Path, pattern: str) -> dict[str, list[str]]:
-    """Every column (any type, cast to text) holding a value that matches the regex: 'schema.table.column' -> values.
-
-    One query over every table (each unpivoted to column name and text value), not one per column: a warehouse
-    has hundreds of columns, and each query on the lake pays its catalog look-ups."""
-    tables: dict[tuple[str, str], list[str]] = {}
-    for schema, table, column in _columns(path):
-        tables.setdefault((schema, table), []).append(column)
-    # Identifiers come from the warehouse's own catalog; quoting keeps odd names harmless.
-    unpivoted = " union all ".join(
-        f"select '{schema}.{table}.' || name as name, value from (unpivot (select "
-        + ", ".join(f'"{column}"::varchar as "{column}"' for column in columns)
-        + f' from "{schema}"."{table}") on '
-        + ", ".join(f'"{column}"' for column in columns)
-        + " into name name value value)"
-        for (schema, table), columns in tables.items()
-    )
-    con = connect(path, read_only=True)
-    try:
-        rows = con.execute(
-            f"select distinct name, value from ({unpivoted}) where regexp_matches(value, $pattern) order by all",
-            {"pattern": pattern},
-        ).fetchall()
-    finally:
-        con.close()
-    found: dict[str, list[str]] = {}
-    for name, value in rows:
-        found.setdefault(name, []).append(value)
-    return found
-
-
 def test_emails_and_names_only_in_user_pii_and_no_secret_extracted(published: dict[str, str]) -> None:
     path = Path(published["EBOOK_ANALYTICS_WAREHOUSE"])
-    columns = _columns(path)
+    columns = warehouse_columns(path)
     assert {table for schema, table, _ in columns if schema == "marts"}, "the run published no marts"
     assert [f"{s}.{t}.{c}" for s, t, c in columns if c in NEVER_EXTRACTED] == []
-    assert _values_matching(path, EMAIL.pattern) == {
+    assert values_matching(path, EMAIL.pattern) == {
         "staging.user_pii.email": ["Bob.Reader@Example.org", "alice.author@example.com"],
     }
-    assert _values_matching(path, "Alicia|Authorsson|alice_writes|bobr") == {
+    assert values_matching(path, "Alicia|Authorsson|alice_writes|bobr") == {
         "staging.user_pii.first_name": ["Alicia"],
         "staging.user_pii.last_name": ["Authorsson"],
         "staging.user_pii.username": ["alice_writes", "bobr"],
     }
-    assert _values_matching(path, "SECRET|203\\.0\\.113\\.7") == {}
+    assert values_matching(path, "SECRET|203\\.0\\.113\\.7") == {}
 
 
 def test_redact_pii_drops_the_pii_an_earlier_run_staged(published: dict[str, str], tmp_path: Path) -> None:
@@ -187,13 +145,13 @@ def test_redact_pii_drops_the_pii_an_earlier_run_staged(published: dict[str, str
     copy_folder(published["EBOOK_ANALYTICS_HOME"], tmp_path / "home")
     env = cli_environment(tmp_path, published["EBOOK_ANALYTICS_SOURCE_URL"])
     path = Path(env["EBOOK_ANALYTICS_WAREHOUSE"])
-    assert "staging.user_pii.email" in _values_matching(path, EMAIL.pattern)
+    assert "staging.user_pii.email" in values_matching(path, EMAIL.pattern)
 
     run_cli("etl", "run", "--redact-pii", env=env)
-    tables = {f"{schema}.{table}" for schema, table, _ in _columns(path)}
+    tables = {f"{schema}.{table}" for schema, table, _ in warehouse_columns(path)}
     assert "staging.users" in tables and "staging.user_pii" not in tables
-    assert _values_matching(path, EMAIL.pattern) == {}
-    assert _values_matching(path, "Alicia|Authorsson|alice_writes|bobr|SECRET") == {}
+    assert values_matching(path, EMAIL.pattern) == {}
+    assert values_matching(path, "Alicia|Authorsson|alice_writes|bobr|SECRET") == {}
     con = connect(path, read_only=True)
     try:
         assert con.execute("select redacted from meta.publication").fetchall() == [(True,)]
