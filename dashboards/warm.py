@@ -102,6 +102,17 @@ def warm() -> int:
         return drawn
 
 
+def wait_until_warmed(folder: Path, timeout_s: float = TIMEOUT_S) -> float:
+    """Seconds until the warm-up of the version whose cache folder is `folder` has finished (its marker written),
+    looked for every 0.1 s; RuntimeError after `timeout_s`."""
+    started = time.monotonic()
+    while not (folder / WARMED).exists():
+        if time.monotonic() - started > timeout_s:
+            raise RuntimeError(f"the dashboard did not warm the new publication within {timeout_s:g} s")
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
 @contextlib.contextmanager
 def _only_one(folder: Path) -> Iterator[bool]:
     """Whether this process holds the version's warm-up lock (released when the block ends, or the process dies)."""

@@ -210,11 +210,7 @@ def test_the_dashboard_warms_a_new_publication_before_its_first_viewer(home: Pat
     watcher.start()
     try:
         version = lake.new_snapshot(lake.at(warehouse))  # a publication lands
-        marker = home / "dashboard-cache" / version / warm.WARMED
-        deadline = time.monotonic() + warm.TIMEOUT_S
-        while not marker.exists() and time.monotonic() < deadline:
-            stop.wait(0.1)
-        assert marker.exists()
+        warm.wait_until_warmed(home / "dashboard-cache" / version)
     finally:
         stop.set()
         watcher.join()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboards.publication_cache import cache_root
-from dashboards.warm import WARMED
+from dashboards.warm import wait_until_warmed
 from pipelines.bench.dashboards import PAGE_TIMEOUT_S, app_environment, chromium_path, dashboard_server, launched
 from pipelines.bench.environment import BenchEnvironment
 from pipelines.bench.load import percentiles
@@ -30,15 +30,6 @@ WARM_UP_TIMEOUT_S = 600
 def _publish_again(warehouse: Path) -> str:
     """Commit a new snapshot of the same data, as publishing commits one: a new version for the dashboards."""
     return lake.new_snapshot(lake.at(warehouse))
-
-
-def _wait_until_warmed(folder: Path) -> float:
-    started = time.monotonic()
-    while not (folder / WARMED).exists():
-        if time.monotonic() - started > WARM_UP_TIMEOUT_S:
-            raise RuntimeError(f"the dashboard did not warm the new publication within {WARM_UP_TIMEOUT_S} s")
-        time.sleep(0.1)
-    return time.monotonic() - started
 
 
 async def _first_chart_ms(url: str, chromium: str) -> float:
@@ -59,7 +50,7 @@ def measure_first_view(bench: BenchEnvironment) -> dict[str, Any]:
         with app_environment(bench):  # where `cache_root` finds the bench's cache folder
             for _ in range(PUBLICATIONS):
                 version = _publish_again(bench.warehouse)
-                warm_ups.append(_wait_until_warmed(cache_root() / version))
+                warm_ups.append(wait_until_warmed(cache_root() / version, WARM_UP_TIMEOUT_S))
                 waits.append(asyncio.run(_first_chart_ms(url, chromium)))
     return {
         "first_view_after_publish_ms": percentiles(waits)["p95_ms"],
