@@ -505,8 +505,9 @@ def test_a_foreign_file_at_the_warehouse_path_is_never_overwritten(
     for args in (["etl", "run"], ["etl", "run", "--full"]):
         result = run_cli(*args, env=env, check=False)
         assert result.returncode == 1 and result.stderr.count("\n") == 1
-        assert "is not a warehouse published by ebook-analytics" in error_line(result)
-        assert "it was left untouched" in error_line(result) and "--full --rebuild" in error_line(result)
+        line = error_line(result)
+        assert "is not a warehouse published by ebook-analytics" in line
+        assert "it was left untouched" in line and "--full --rebuild" in line
         assert digest(live) == before
 
     run_cli("etl", "run", "--full", "--rebuild", env=env)
