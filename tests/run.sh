@@ -24,7 +24,8 @@ system_packages &
 packages=$!
 
 if [ ! -x .venv/bin/python ]; then
-    python3 -m venv .venv
+    # Without ensurepip's pip (3.7 of the venv's 3.8 s, most of it compiling pip): pip and uv go in together, below.
+    python3 -m venv --without-pip .venv
 fi
 # Byte code is written on first import, so the suite's hundreds of Python processes (servers, drills, fresh
 # interpreters) compile each module once, not at every start (an environment may say otherwise: this is our venv
@@ -34,16 +35,28 @@ unset PYTHONDONTWRITEBYTECODE
 # uv installs the same ranges (pyproject.toml) as pip in half the time: pip spends ~40 s parsing every release listed
 # on each package's index page (54 -> 28 s here). uv reads the public index only; where it cannot be had or cannot
 # reach it (a machine with only its own mirror), pip, configured as the machine says, installs instead.
-# PySpark comes as an sdist only, built into a wheel at every fresh install: its jars (already compressed) are
-# stored in that wheel, not deflated again (the build 16 -> 6 s).
+# PySpark comes as an sdist only, built into a wheel: its jars (already compressed) are stored in that wheel, not
+# deflated again (the build 16 -> 6 s). An index that sends no cache validators (this machine's) makes uv fetch that
+# 456 MB sdist again and build it at every install, keeping each build (its cache grew ~1 GB an install): what uv has
+# cached installs offline (10 -> 3 s), and only what it lacks is fetched.
+TOOLS=('pip>=23' 'uv>=0.13,<1')
+venv_pip() {  # the venv's own pip, put in by ensurepip where the machine's pip did not put one in
+    .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip >/dev/null
+    .venv/bin/python -m pip -q --disable-pip-version-check "$@"
+}
+uv_install() {
+    .venv/bin/uv pip install -q --python .venv/bin/python \
+        --config-settings-package 'pyspark:--build-option=--compression=stored' "$@" -e '.[test]'
+}
 install_with_uv() {
-    .venv/bin/python -m pip install -q --disable-pip-version-check --no-compile 'uv>=0.13,<1' \
-        && .venv/bin/uv pip install -q --python .venv/bin/python \
-            --config-settings-package 'pyspark:--build-option=--compression=stored' -e '.[test]'
+    # pip and uv, uncompiled, by the machine's pip (into the venv: its --python) in 2.4 s, else by the venv's own
+    { python3 -m pip --python .venv/bin/python install -q --disable-pip-version-check --no-compile "${TOOLS[@]}" \
+        2>/dev/null || venv_pip install --no-compile "${TOOLS[@]}"; } \
+        && { uv_install --offline 2>/dev/null || uv_install; }
 }
 if ! install_with_uv; then
     echo "uv could not install the test environment (above); pip installs it instead" >&2
-    .venv/bin/python -m pip install -q --disable-pip-version-check --no-compile -e '.[test]'
+    venv_pip install --no-compile -e '.[test]'
 fi
 
 .venv/bin/ruff check .

@@ -32,9 +32,9 @@ END_DATE = "2026-01-31"  # a fixed history: the same rows on every run
 EXTRAS_ONLY = ("playwright", "ebook_analytics", "__editable__")  # not part of a plain install of the wheel
 
 
-def _run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess:
+def _run(argv: list[str | Path], **kwargs: object) -> subprocess.CompletedProcess:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=300, **kwargs)
-    assert result.returncode == 0, f"{' '.join(argv)} exited {result.returncode}:\n{result.stderr}"
+    assert result.returncode == 0, f"{' '.join(map(str, argv))} exited {result.returncode}:\n{result.stderr}"
     return result
 
 
