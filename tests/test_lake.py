@@ -145,6 +145,23 @@ def restore(con: duckdb.DuckDBPyConnection) -> None:
         lake.restore(con, lake.resolve(lake.configured(), None))
 
 
+def test_a_catalog_restored_in_place_then_published_to_is_another_version(work: duckdb.DuckDBPyConnection) -> None:
+    published = lake.configured()
+    assert published.local is not None
+    publish(work, "run-1")
+    backup = published.local.read_bytes()
+    work.execute("update marts.one set version = 2")
+    publish(work, "run-2")
+    seen = lake.version(published)  # what the dashboards keep run-2's numbers under
+    assert seen is not None
+
+    published.local.write_bytes(backup)  # a backup copied over the catalog: the same file (inode), run-1's snapshots
+    assert lake.version(published) != seen
+    again = lake.new_snapshot(published)  # the restored catalog's next snapshot takes run-2's snapshot id ...
+    assert again.split("-")[:2] == seen.split("-")[:2]
+    assert again != seen  # ... and is another publication: another version, never run-2's cached numbers
+
+
 def _table_oids(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """The working file's published tables by name, each with its catalog id (a table made anew gets another)."""
     rows = con.execute(

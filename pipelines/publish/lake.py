@@ -261,16 +261,25 @@ def version(lake: Lake) -> str | None:
     if lake.local is not None and not lake.local.is_file():
         return None
     try:
-        rows = _catalog_rows(lake, "select max(snapshot_id) from ducklake_snapshot")
+        rows = _catalog_rows(
+            lake,
+            "select snapshot_id, snapshot_time from ducklake_snapshot"
+            " where snapshot_id = (select max(snapshot_id) from ducklake_snapshot)",
+        )
     except CatalogDiskFull:
         raise  # published, but unreadable until there is space: not "nothing published"
     except UserError:  # not (yet) a DuckLake catalog
         return None
-    newest = rows[0][0] if rows else None
+    newest, committed = rows[0] if rows else (None, None)
     if newest is None or int(str(newest)) == 0:
         return None
-    # The catalog file's inode too: a copy of a warehouse (a restore, a test's copy) is another warehouse.
-    return f"{lake.local.stat().st_ino}-{newest}" if lake.local is not None else f"snapshot-{newest}"
+    # The catalog file's inode, and the snapshot's commit time beside its id: a copy of a warehouse (a test's copy) is
+    # another warehouse, and a catalog restored from a backup, then published to, numbers its snapshots again from
+    # the backup's (a file copied over in place keeps its inode). The time's digits, to the microsecond, keep the
+    # version a plain name for the caches' folders.
+    stamp = re.sub(r"\D", "", str(committed))[:20]
+    where = str(lake.local.stat().st_ino) if lake.local is not None else "snapshot"
+    return f"{where}-{newest}-{stamp}"
 
 
 def resolve(lake: Lake, as_of: str | None) -> Publication:
