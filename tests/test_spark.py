@@ -12,6 +12,7 @@ together on one worker (tests/work_units.py), so one JVM starts for this module.
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -31,6 +32,7 @@ from pipelines.transform.spark import (
     check_prerequisites,
     run_models_on_spark,
     spark_session,
+    standard_error_to,
 )
 from pipelines.transform.spark_sql import spark_type, to_spark
 from tests.conftest import attach_published, published_as_file, run_cli
@@ -60,7 +62,13 @@ MARTS = sorted(model.name for model in load_models())
 
 
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def spark_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session's JVM writes its output (the product's default is the home's `spark.log`)."""
+    return tmp_path_factory.mktemp("spark-log") / "spark.log"
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory, spark_log: Path) -> Iterator[Any]:
     """One local Spark session for the whole test session; the databases the tests create go to a temporary folder
     (Spark's default is `spark-warehouse/` in the directory it starts in: the checkout)."""
     try:
@@ -68,7 +76,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     except UserError as exc:  # tests/run.sh installs Java; only a failed installation gets here
         pytest.skip(f"Spark cannot start here: {exc}")
     warehouse_dir = tmp_path_factory.mktemp("spark-warehouse")
-    with spark_session({**SMALL_DATA, "spark.sql.warehouse.dir": str(warehouse_dir)}) as session:
+    with spark_session({**SMALL_DATA, "spark.sql.warehouse.dir": str(warehouse_dir)}, log=spark_log) as session:
         yield session
 
 
@@ -311,6 +319,34 @@ def test_spark_without_java_is_one_line_before_any_work(cli_env, tmp_path):
         "error: the Spark engine needs Java 17 or newer (no Java runtime found); on Debian run "
         "`apt-get install openjdk-17-jre-headless` (or set JAVA_HOME to a Java 17+ runtime)"
     )
+    assert not Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).exists()
+
+
+def test_the_jvms_output_goes_to_its_log_not_the_terminal(spark, spark_log: Path) -> None:
+    assert "Using Spark's default log4j profile" in spark_log.read_text()  # the JVM's first line, at its start
+
+
+def test_standard_error_of_what_starts_inside_goes_to_the_log(tmp_path: Path, capfd: pytest.CaptureFixture) -> None:
+    log = tmp_path / "logs" / "spark.log"
+    with standard_error_to(log):
+        subprocess.run(["sh", "-c", "echo inside >&2"], check=True)
+    subprocess.run(["sh", "-c", "echo outside >&2"], check=True)
+    assert log.read_text() == "inside\n"
+    assert capfd.readouterr().err == "outside\n"
+
+
+def test_a_jvm_that_does_not_start_is_one_line_naming_its_log(cli_env):
+    env = {**cli_env, "EBOOK_ANALYTICS_SPARK_DRIVER_MEMORY": "lots"}
+    result = run_cli("etl", "run", "--engine", "spark", env=env, check=False)
+    log = Path(env["EBOOK_ANALYTICS_HOME"]) / "spark.log"
+    assert (result.returncode, result.stderr.splitlines()) == (
+        1,
+        [
+            "error: Spark did not start ([JAVA_GATEWAY_EXITED] Java gateway process exited before sending its port"
+            f" number.); its output is in {log}"
+        ],
+    )
+    assert "Invalid maximum heap size: -Xmxlots" in log.read_text()  # the JVM's own reason
     assert not Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).exists()
 
 

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -25,8 +26,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from pipelines.config import setting, whole_number_setting
-from pipelines.errors import UserError
+from pipelines.config import paths, setting, whole_number_setting
+from pipelines.errors import UserError, first_line
 from pipelines.transform.runner import Model, load_models
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ MINIMUM_JAVA = 17
 DEFAULT_MASTER = "local[*]"
 DEFAULT_DRIVER_MEMORY = "2g"
 DEFAULT_PARALLEL_MARTS = 4
+SPARK_LOG = "spark.log"  # under the home: the JVM's output (spark_session)
 # DuckDB types Spark cannot read from Parquet travel as one it can (DuckDB casts them back on load): UUID, JSON,
 # ENUM and TIME as text, HUGEINT as a 38-digit decimal.
 _TRANSPORTED = {"UUID": "VARCHAR", "JSON": "VARCHAR", "ENUM": "VARCHAR", "TIME": "VARCHAR", "HUGEINT": "DECIMAL(38,0)"}
@@ -84,13 +86,39 @@ def java_version() -> int | None:
 
 
 @contextmanager
-def spark_session(conf: dict[str, str] | None = None) -> Iterator[SparkSession]:
-    """A Spark session (master from EBOOK_ANALYTICS_SPARK_MASTER; `conf` on top of ours), stopped afterwards."""
-    session = _new_session(setting("spark_master", DEFAULT_MASTER) or DEFAULT_MASTER, conf or {})
+def spark_session(conf: dict[str, str] | None = None, log: Path | None = None) -> Iterator[SparkSession]:
+    """A Spark session (master from EBOOK_ANALYTICS_SPARK_MASTER; `conf` on top of ours), stopped afterwards.
+
+    The JVM's own output (its start-up lines, Spark's log) goes to `log`, default `<home>/spark.log`, not to the
+    terminal: the command's output stays its own, and a JVM that does not start is one line naming that file."""
+    log = log or paths().home / SPARK_LOG
+    master = setting("spark_master", DEFAULT_MASTER) or DEFAULT_MASTER
+    with standard_error_to(log):
+        try:
+            session = _new_session(master, conf or {})
+        except Exception as exc:  # the JVM did not start, or refused a setting: its reason is in the log
+            raise UserError(f"Spark did not start ({first_line(exc)}); its output is in {log}") from exc
     try:
         yield session
     finally:
         session.stop()
+
+
+@contextmanager
+def standard_error_to(log: Path) -> Iterator[None]:
+    """This process's standard error (file descriptor 2) appended to `log` for the block: the processes started in
+    it (Spark's JVM) keep writing there for their lifetime."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    kept = os.dup(2)
+    try:
+        with log.open("ab") as appended:
+            os.dup2(appended.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(kept, 2)
+        os.close(kept)
 
 
 def _new_session(master: str, conf: dict[str, str]) -> SparkSession:
