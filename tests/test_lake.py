@@ -162,6 +162,18 @@ def test_a_catalog_restored_in_place_then_published_to_is_another_version(work: 
     assert again != seen  # ... and is another publication: another version, never run-2's cached numbers
 
 
+@pytest.mark.parametrize(
+    "committed",
+    [
+        "2026-12-06 07:02:54.07672+00",  # SQLite's text, a trailing zero cut
+        "2026-12-06 12:32:54.07672+05:30",  # written in another zone
+        datetime(2026, 12, 6, 7, 2, 54, 76720, tzinfo=UTC),  # PostgreSQL's
+    ],
+)
+def test_a_commit_time_is_the_same_utc_digits_however_the_catalog_wrote_it(committed: object) -> None:
+    assert lake.commit_stamp(committed) == "20261206070254076720"
+
+
 def _table_oids(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """The working file's published tables by name, each with its catalog id (a table made anew gets another)."""
     rows = con.execute(

@@ -49,9 +49,10 @@ def home(published_dataset: dict[str, str], tmp_path: Path, monkeypatch: pytest.
         "EBOOK_ANALYTICS_NO_AUTH": "1",
     }.items():
         monkeypatch.setenv(name, value)
-    # A dashboard process of its own: a publication's version is its catalog file's inode and snapshot, and a copy
-    # made after an earlier test's folder was deleted can reuse that folder's inode, so this process's caches would
-    # take the copy for the earlier test's publication (entries in memory, nothing written to this home's folder).
+    # A dashboard process of its own: a publication's version is its catalog file's inode, snapshot id and commit
+    # time, and a copy (which keeps the times) made after an earlier test's folder was deleted can reuse that folder's
+    # inode, so this process's caches would take the copy for the earlier test's publication (entries in memory,
+    # nothing written to this home's folder).
     _forget()
     return home
 

@@ -275,11 +275,16 @@ def version(lake: Lake) -> str | None:
         return None
     # The catalog file's inode, and the snapshot's commit time beside its id: a copy of a warehouse (a test's copy) is
     # another warehouse, and a catalog restored from a backup, then published to, numbers its snapshots again from
-    # the backup's (a file copied over in place keeps its inode). The time's digits, to the microsecond, keep the
-    # version a plain name for the caches' folders.
-    stamp = re.sub(r"\D", "", str(committed))[:20]
+    # the backup's (a file copied over in place keeps its inode).
     where = str(lake.local.stat().st_ino) if lake.local is not None else "snapshot"
-    return f"{where}-{newest}-{stamp}"
+    return f"{where}-{newest}-{commit_stamp(committed)}"
+
+
+def commit_stamp(committed: object) -> str:
+    """A snapshot's commit time as UTC digits to the microsecond: the same instant gives the same name whatever the
+    zone it was written in (SQLite's catalog keeps it as text in the writer's zone, trailing zeros cut; PostgreSQL's
+    as a timestamp), and a version made of it stays a plain name for cache folders."""
+    return _timestamp(str(committed)).astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
 
 
 def resolve(lake: Lake, as_of: str | None) -> Publication:
