@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,7 +38,7 @@ MINIMUM_JAVA = 17
 DEFAULT_MASTER = "local[*]"
 DEFAULT_DRIVER_MEMORY = "2g"
 DEFAULT_PARALLEL_MARTS = 4
-SPARK_LOG = "spark.log"  # under the home: the JVM's output (spark_session)
+SPARK_LOG = "spark.log"  # beside the warehouse: the JVM's output (spark_session)
 # DuckDB types Spark cannot read from Parquet travel as one it can (DuckDB casts them back on load): UUID, JSON,
 # ENUM and TIME as text, HUGEINT as a 38-digit decimal.
 _TRANSPORTED = {"UUID": "VARCHAR", "JSON": "VARCHAR", "ENUM": "VARCHAR", "TIME": "VARCHAR", "HUGEINT": "DECIMAL(38,0)"}
@@ -89,14 +90,16 @@ def java_version() -> int | None:
 def spark_session(conf: dict[str, str] | None = None, log: Path | None = None) -> Iterator[SparkSession]:
     """A Spark session (master from EBOOK_ANALYTICS_SPARK_MASTER; `conf` on top of ours), stopped afterwards.
 
-    The JVM's own output (its start-up lines, Spark's log) goes to `log`, default `<home>/spark.log`, not to the
-    terminal: the command's output stays its own, and a JVM that does not start is one line naming that file."""
-    log = log or paths().home / SPARK_LOG
+    The JVM's own output (its start-up lines, Spark's log, a crash report) is appended to `log`, default `spark.log`
+    beside the warehouse, not printed: the command's output stays its own, and a JVM that does not start is one line
+    naming that file. (A JVM this process started before, for an earlier session, keeps writing where it did.)"""
+    if log is None:
+        log = paths().warehouse_dir / SPARK_LOG
     master = setting("spark_master", DEFAULT_MASTER) or DEFAULT_MASTER
-    with standard_error_to(log):
+    with output_to(log, f"--- {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} process {os.getpid()} starts Spark"):
         try:
             session = _new_session(master, conf or {})
-        except Exception as exc:  # the JVM did not start, or refused a setting: its reason is in the log
+        except _spark_errors() as exc:  # the JVM did not start, or refused a setting: its reason is in the log
             raise UserError(f"Spark did not start ({first_line(exc)}); its output is in {log}") from exc
     try:
         yield session
@@ -104,21 +107,36 @@ def spark_session(conf: dict[str, str] | None = None, log: Path | None = None) -
         session.stop()
 
 
+def _spark_errors() -> tuple[type[Exception], ...]:
+    """What PySpark raises when the JVM does not start or refuses the session (imported with pyspark, as needed)."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    return (PySparkException, Py4JError)
+
+
 @contextmanager
-def standard_error_to(log: Path) -> Iterator[None]:
-    """This process's standard error (file descriptor 2) appended to `log` for the block: the processes started in
-    it (Spark's JVM) keep writing there for their lifetime."""
+def output_to(log: Path, heading: str) -> Iterator[None]:
+    """This process's standard output and error (file descriptors 1 and 2) appended to `log` for the block, after a
+    line `heading` (each start's lines findable in a file that keeps growing): the processes started in the block
+    (Spark's JVM) keep writing there for their lifetime. The process's own threads write there too meanwhile."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
     sys.stderr.flush()
-    kept = os.dup(2)
+    kept = {fd: os.dup(fd) for fd in (1, 2)}
     try:
         with log.open("ab") as appended:
-            os.dup2(appended.fileno(), 2)
+            appended.write(f"{heading}\n".encode())
+            appended.flush()
+            for fd in kept:
+                os.dup2(appended.fileno(), fd)
         yield
     finally:
+        sys.stdout.flush()
         sys.stderr.flush()
-        os.dup2(kept, 2)
-        os.close(kept)
+        for fd, copy in kept.items():
+            os.dup2(copy, fd)
+            os.close(copy)
 
 
 def _new_session(master: str, conf: dict[str, str]) -> SparkSession:
