@@ -238,7 +238,7 @@ def warm_cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         results = root / "check-results"
     else:
         results = root.parent / f"check-results-{worker_input['testrunuid']}"
-    _warm.append(WarmCli(REPO_ROOT, check_results=results))
+    _warm.append(WarmCli(REPO_ROOT, tmp_path_factory.mktemp("warm-cli-home"), check_results=results))
     yield
     _warm.pop().close()
 
