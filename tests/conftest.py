@@ -229,7 +229,21 @@ _warm: list[WarmCli] = []  # this session's warm CLI process (tests/warm_cli.py)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def warm_cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The data folder of the test process, and of its warm CLI, where a test names none: what the code keeps under
+    the home when a test reads a warehouse in this process (the extensions' links, their checked signatures) goes
+    here, not to `.ebook-analytics/` of the checkout. Each test's CLI environment names its own (`cli_environment`)."""
+    home = tmp_path_factory.mktemp("session-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EBOOK_ANALYTICS_HOME", str(home))
+        yield home
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_cli(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, session_home: Path
+) -> Iterator[None]:
+    # (started once `session_home` is set: the warm process keeps that home until a call names another)
     # The check results the session's runs remember (tests/check_cache.py): one folder for both xdist workers, named
     # by the session (never a former session's: the code checked may have changed since).
     root = tmp_path_factory.getbasetemp()
@@ -238,7 +252,7 @@ def warm_cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         results = root / "check-results"
     else:
         results = root.parent / f"check-results-{worker_input['testrunuid']}"
-    _warm.append(WarmCli(REPO_ROOT, tmp_path_factory.mktemp("warm-cli-home"), check_results=results))
+    _warm.append(WarmCli(REPO_ROOT, check_results=results))
     yield
     _warm.pop().close()
 

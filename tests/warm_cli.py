@@ -192,16 +192,13 @@ def _waiter(request: dict[str, Any]) -> int:
 class WarmCli:
     """A client of one warm process; calls are serialized (a busy warm process is not waited for: see `run`)."""
 
-    def __init__(self, cwd: Path, home: Path, check_results: Path | None = None) -> None:
-        """`home`: the warm process's own data folder (what it writes before any call, such as the record of the
-        extensions' checked signatures), not the default one in `cwd`; each call names its own."""
+    def __init__(self, cwd: Path, check_results: Path | None = None) -> None:
         to_server, self._requests = os.pipe()
         self._replies, from_server = os.pipe()
         remembered = [str(check_results)] if check_results is not None else []
         self._process = subprocess.Popen(
             [sys.executable, "-m", "tests.warm_cli", str(to_server), str(from_server), *remembered],
             cwd=cwd,
-            env={**os.environ, "EBOOK_ANALYTICS_HOME": str(home)},
             pass_fds=(to_server, from_server),
         )
         os.close(to_server)
