@@ -12,6 +12,7 @@ together on one worker (tests/work_units.py), so one JVM starts for this module.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import threading
@@ -29,6 +30,7 @@ from pipelines.run.etl import model_parameters
 from pipelines.transform.lineage import lineage
 from pipelines.transform.runner import Model, load_models
 from pipelines.transform.spark import (
+    LOG_ROTATE_BYTES,
     build_each_after_its_inputs,
     check_prerequisites,
     output_to,
@@ -336,6 +338,24 @@ def test_output_of_what_starts_inside_goes_to_the_log(tmp_path: Path, capfd: pyt
     subprocess.run(["sh", "-c", "echo after; echo after >&2"], check=True)
     assert log.read_text() == "--- a start\nout\nerr\n"
     assert capfd.readouterr() == ("after\n", "after\n")
+
+
+def test_a_full_log_is_moved_aside_at_the_next_start_replacing_the_one_before(tmp_path: Path) -> None:
+    log, previous = tmp_path / "spark.log", tmp_path / "spark.log.1"
+    previous.write_text("the oldest start\n")
+    log.write_text("--- an earlier start\n")
+    os.truncate(log, LOG_ROTATE_BYTES - 1)  # one byte short: appended to
+    with output_to(log, "--- a start"):
+        pass
+    assert (log.stat().st_size, previous.read_text()) == (
+        LOG_ROTATE_BYTES - 1 + len("--- a start\n"),
+        "the oldest start\n",
+    )
+    with output_to(log, "--- the next start"):
+        subprocess.run(["echo", "out"], check=True)
+    assert log.read_text() == "--- the next start\nout\n"
+    assert previous.stat().st_size == LOG_ROTATE_BYTES + len("--- a start")
+    assert previous.read_text().startswith("--- an earlier start\n")
 
 
 def test_a_jvm_that_does_not_start_is_one_line_naming_its_log(cli_env):
