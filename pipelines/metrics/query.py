@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines.errors import UserError
+from pipelines.errors import UserError, first_line
 from pipelines.metrics.definitions import GRAINS, Metric, definitions, resolve
 
 # The kinds whose value over no rows is 0 (a quiet day had no cost), not unknown.
@@ -174,7 +174,7 @@ def _fetch(
         rows = con.execute(sql, params).fetchall()
     except duckdb.CatalogException as exc:
         raise UserError(
-            f"metric {metric.name}: the warehouse has no {metric.model} ({str(exc).splitlines()[0]}); "
+            f"metric {metric.name}: the warehouse has no {metric.model} ({first_line(exc)}); "
             "run `ebook-analytics etl run` to rebuild the marts"
         ) from exc
     return {tuple(row[:-1]): row[-1] for row in rows}
