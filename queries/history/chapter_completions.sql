@@ -38,8 +38,8 @@ final as (
     select
         newly_completed.chapter_id,
         case
-            when first_load.is_first_load then (newly_completed.last_version_at at time zone 'UTC')::date
-            else ($snapshot_at::timestamptz at time zone 'UTC')::date
+            when first_load.is_first_load then utc_day(newly_completed.last_version_at)
+            else utc_day($snapshot_at::timestamptz)
         end as completed_day,
         case when first_load.is_first_load then 'initial_load' else 'observed' end as basis
     from newly_completed
