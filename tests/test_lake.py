@@ -237,6 +237,12 @@ def test_compaction_keeps_the_file_count_bounded_and_old_publications_readable(
     # Every publication kept; 10 files merged into 1; none had deleted rows, and no run was killed.
     assert done == {"expired": 0, "rewritten": 0, "merged": 1, "deleted": 10, "orphans_deleted": 0}
     assert len(_data_files(published)) == 1
+    # The merge is a snapshot of the catalog's own, the newest, but no publication: the latest is still run-10.
+    with lake.attached(work, published):
+        (newest_snapshot,) = work.execute("select max(snapshot_id) from ducklake_snapshots('lake')").fetchone()
+    latest = lake.latest(published)
+    assert latest is not None and (latest.run_id, latest.snapshot_id < newest_snapshot) == ("run-10", True)
+    assert latest == lake.publications(published)[-1] == lake.resolve(published, None)
     query = "select count(*), sum(version) from marts.sales"
     with warehouse.open_publication("run-4") as con:  # still exactly as published
         assert con.execute(query).fetchall() == [(1400, 1000 + 100 * (1 + 2 + 3 + 4))]
