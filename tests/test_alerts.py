@@ -8,7 +8,7 @@ The snapshot is 2024-03-31 18:00 UTC: the latest day of the model rules is 2024-
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -54,8 +54,8 @@ def _warehouse(tmp_path: Path, generations: Iterable[tuple[Any, ...]] = ()) -> d
     return con
 
 
-def _context(now: datetime = SNAPSHOT, runs: list[dict[str, Any]] | None = None) -> Context:
-    return Context(snapshot_at=SNAPSHOT, now=now, runs=runs or [])
+def _context(now: datetime = SNAPSHOT, runs: Iterable[dict[str, Any]] = ()) -> Context:
+    return Context(snapshot_at=SNAPSHOT, now=now, runs=lambda: iter(runs))
 
 
 def _times(count: int, *row: Any) -> list[tuple[Any, ...]]:
@@ -179,10 +179,17 @@ def test_held_back_runs_of_the_last_day(tmp_path: Path) -> None:
         {"run_id": "r2", "status": "failed", "started_at": "2024-04-01T12:30:00+00:00", "error": "source down"},
         {"run_id": "r1", "status": "failed", "started_at": "2024-04-01T11:59:59+00:00", "error": "too old"},
     ]
-    assert evaluate_rule(con, rule("etl_run_held_back"), _context(now, runs)) == [
+    held_back = [
         Breach("etl_run_held_back", "r2", D("0"), D("0"), "2024-04-01T12:30:00Z", "failed: source down"),
         Breach("etl_run_held_back", "r3", D("2"), D("0"), "2024-04-02T10:00:00Z", "blocked"),
     ]
+    assert evaluate_rule(con, rule("etl_run_held_back"), _context(now, runs)) == held_back
+
+    def history() -> Iterator[dict[str, Any]]:  # years of runs before r1: the rule's day is read, and no further
+        yield from runs
+        raise AssertionError("the history was read past the first run before the rule's window")
+
+    assert evaluate_rule(con, rule("etl_run_held_back"), Context(SNAPSHOT, now, history)) == held_back
 
 
 def test_stale_tables_and_publication(tmp_path: Path) -> None:

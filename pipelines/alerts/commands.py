@@ -18,7 +18,7 @@ from pipelines.alerts.state import read_episodes, state_path
 from pipelines.config import paths
 from pipelines.errors import UserError
 from pipelines.metrics.commands import render
-from pipelines.publish.history import read_runs
+from pipelines.publish.history import runs_newest_first
 from pipelines.publish.lake import published_exists
 
 HISTORY_COLUMNS = ("rule", "subject", "severity", "value", "threshold", "alert_window", "fired_at", "resolved_at")
@@ -62,7 +62,7 @@ def _test(args: argparse.Namespace) -> int:
     if not published_exists(live):
         raise UserError(f"no published warehouse at {live}; run `ebook-analytics etl run` first")
     with warehouse.connect(live, read_only=True) as con:
-        context = published_context(con, datetime.now(UTC), read_runs(paths().run_history))
+        context = published_context(con, datetime.now(UTC), lambda: runs_newest_first(paths().run_history))
         breaches = evaluate_rule(con, item, context)
     records: list[dict[str, Any]] = [
         {"subject": b.subject, "value": b.value, "threshold": b.threshold, "window": b.window, "detail": b.detail}

@@ -59,7 +59,8 @@ for an additive metric). They fire when the value is above factor x baseline + m
 the minimum volume; a subject without a baseline (a new model) is not judged. **SQL rules** are a query over the
 warehouse (`queries/alerts/<name>.sql`) returning the breaching rows (subject, value, threshold, window, detail);
 they may bind `$snapshot_at`, `$snapshot_date`, `$now`, `$threshold`, `$min_volume`, `$window_days`, and read the
-run history as `etl_runs` (run_id, status, started_at, error, failed_error_checks).
+run history as `etl_runs` (run_id, status, started_at, error, failed_error_checks): the runs started in the rule's
+last `window_days` before now, every run when it has none (read from the history's end, no further than that).
 
 CLI: `ebook-analytics alerts list [--json]`; `alerts test RULE [--json]` evaluates one rule on the published
 warehouse now and prints what would fire (no state change, nothing delivered); `alerts history [--open] [--limit N]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,9 @@ from pipelines.errors import UserError, first_line
 from pipelines.queries import one_row, sql_file
 
 
-def published_context(con: duckdb.DuckDBPyConnection, now: datetime, runs: Sequence[Mapping[str, Any]]) -> Context:
+def published_context(
+    con: duckdb.DuckDBPyConnection, now: datetime, runs: Callable[[], Iterable[Mapping[str, Any]]]
+) -> Context:
     """The evaluation context of a published warehouse: its snapshot."""
     _run_id, snapshot_at = one_row(con.execute(sql_file("dashboards/publication")))
     return Context(snapshot_at=snapshot_at, now=now, runs=runs)
@@ -42,14 +44,14 @@ def alert_step(
     *,
     state: Path,
     run_id: str,
-    runs: Sequence[Mapping[str, Any]],
+    runs: Callable[[], Iterable[Mapping[str, Any]]],
     now: datetime,
     jobs_url: str,
     webhook: str | None,
 ) -> dict[str, Any]:
     """Evaluate, reconcile the state and deliver; the summary kept in the run history.
 
-    `con`: the published warehouse. `runs`: the run history newest first, the finishing run included. Raises on a
+    `con`: the published warehouse. `runs`: reads the run history newest first, the finishing run included. Raises on a
     bad rule file or an unusable state file (the caller records it: alerts never undo a publication).
     """
     catalog = rules()

@@ -48,8 +48,9 @@ def _lines_newest_first(path: Path, block: int = 1 << 16) -> Iterator[bytes]:
             yield tail
 
 
-def _runs_newest_first(path: Path) -> Iterator[dict[str, Any]]:
-    """The recorded runs, newest first; a torn line (a crash mid-write) is skipped."""
+def runs_newest_first(path: Path) -> Iterator[dict[str, Any]]:
+    """The recorded runs, newest first, read from the end as they are asked for; a torn line (a crash mid-write) is
+    skipped."""
     if not path.is_file():
         return
     for line in _lines_newest_first(path):
@@ -61,9 +62,27 @@ def _runs_newest_first(path: Path) -> Iterator[dict[str, Any]]:
 
 def read_runs(path: Path, *, limit: int | None = None) -> list[dict[str, Any]]:
     """The recorded runs, newest first (at most `limit`); a torn line (a crash mid-write) is skipped."""
-    return list(islice(_runs_newest_first(path), limit))
+    return list(islice(runs_newest_first(path), limit))
 
 
 def last_published(path: Path) -> dict[str, Any] | None:
     """The last run whose build became the live warehouse (a partial run too: its staging is published whole)."""
-    return next((run for run in _runs_newest_first(path) if run.get("status") in ("published", "partial")), None)
+    return next((run for run in runs_newest_first(path) if run.get("status") in ("published", "partial")), None)
+
+
+def runs_from(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """The runs recorded from byte `offset` on, oldest first, and the offset after the last whole line read: a reader
+    keeping the offset reads each run once, however long the history grows. A torn line is skipped; a line still
+    being written is left for the next call."""
+    runs: list[dict[str, Any]] = []
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        for line in handle:
+            if not line.endswith(b"\n"):
+                break
+            offset += len(line)
+            try:
+                runs.append(json.loads(line))
+            except ValueError:  # not JSON, or not UTF-8: torn
+                continue
+    return runs, offset

@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager, closing, contextmanager, nullcont
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -224,7 +225,7 @@ def _alerts(record: RunRecord, live: Path, work: duckdb.DuckDBPyConnection | Non
                     con,
                     state=state_path(),
                     run_id=record.run_id,
-                    runs=[record.as_dict(), *history.read_runs(paths().run_history)],
+                    runs=lambda: chain([record.as_dict()], history.runs_newest_first(paths().run_history)),
                     now=datetime.now(UTC),
                     jobs_url=rollup_url(),
                     webhook=setting("alerts_webhook_url"),
