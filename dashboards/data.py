@@ -13,7 +13,9 @@ share page's "as published at" picker): its answers are cached under their own r
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,7 +38,7 @@ from pipelines.days import utc_day
 from pipelines.metrics.definitions import Metric, resolve
 from pipelines.metrics.query import query_metrics
 from pipelines.publish import lake
-from pipelines.publish.history import read_runs
+from pipelines.publish.history import read_runs, runs_from
 from pipelines.queries import sql_file
 from pipelines.transform.lineage import lineage
 from pipelines.warehouse import connect
@@ -405,8 +407,17 @@ def data_span() -> tuple[date, date] | None:
 
 
 def runs(limit: int = 50) -> list[dict]:
-    """The last `limit` ETL runs from the run history (`runs.jsonl` beside the warehouse), newest first."""
-    return read_runs(paths().run_history, limit=limit)
+    """The last `limit` ETL runs from the run history (`runs.jsonl` beside the warehouse), newest first: read once
+    per version of the file, not at each page run (every page shows the latest run, Data quality 200 of them,
+    ~200 kB each with its checks)."""
+    path = paths().run_history
+    return list(_runs(path, file_version(path), limit))
+
+
+@lru_cache(maxsize=8)
+def _runs(path: Path, history: str | None, limit: int) -> tuple[dict, ...]:
+    """`history` is only the cache key."""
+    return tuple(read_runs(path, limit=limit))
 
 
 ANNOTATION_COLUMNS = ("day", "kind", "label")
@@ -425,20 +436,44 @@ def annotations() -> pd.DataFrame:
 def _annotations(version: str | None, history: str | None) -> pd.DataFrame:
     """`version` and `history` are only the cache key."""
     changes = _frame("annotations")
-    runs = [
-        {
-            "day": utc_day(datetime.fromisoformat(str(run["started_at"]))),
-            "kind": "etl_run",
-            "label": f"ETL run {run['status']}: {run.get('run_id')}",
-        }
-        for run in read_runs(paths().run_history)
-        if run.get("status") in _MARKED_RUNS and run.get("started_at")
-    ]
-    frames = [frame for frame in (changes, pd.DataFrame(runs)) if not frame.empty]
+    frames = [frame for frame in (changes, pd.DataFrame(_run_marks(paths().run_history))) if not frame.empty]
     if not frames:
         return pd.DataFrame(columns=list(ANNOTATION_COLUMNS))
     marks = pd.concat([frame[list(ANNOTATION_COLUMNS)] for frame in frames], ignore_index=True)
     return marks.sort_values(list(ANNOTATION_COLUMNS), ignore_index=True)
+
+
+# run history -> (its first bytes, bytes read, the marks of those)
+_RUN_MARKS: dict[Path, tuple[bytes, int, list[dict[str, object]]]] = {}
+_RUN_MARKS_LOCK = threading.Lock()
+_HEAD_BYTES = 128  # the first run's id and start: another file (the history deleted, then runs again) starts otherwise
+
+
+def _run_marks(path: Path) -> list[dict[str, object]]:
+    """The marks of the runs of the history `path` held back, blocked or failed. Each run is read once per process:
+    the history is only appended to (a run every 15 minutes, each line ~200 kB with its checks), so a call reads
+    what was appended since the last; another file, or one cut short, is read again from its start."""
+    try:
+        with path.open("rb") as handle:
+            head, size = handle.read(_HEAD_BYTES), os.fstat(handle.fileno()).st_size
+    except FileNotFoundError:
+        return []
+    with _RUN_MARKS_LOCK:
+        known, offset, marks = _RUN_MARKS.get(path, (head, 0, []))
+        if known != head or size < offset:
+            offset, marks = 0, []
+        runs, offset = runs_from(path, offset)
+        marks = marks + [
+            {
+                "day": utc_day(datetime.fromisoformat(str(run["started_at"]))),
+                "kind": "etl_run",
+                "label": f"ETL run {run['status']}: {run.get('run_id')}",
+            }
+            for run in runs
+            if run.get("status") in _MARKED_RUNS and run.get("started_at")
+        ]
+        _RUN_MARKS[path] = (head, offset, marks)
+        return marks
 
 
 def alert_episodes() -> pd.DataFrame:

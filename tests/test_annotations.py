@@ -14,8 +14,9 @@ import psycopg
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboards import charts
+from dashboards import charts, data
 from pipelines import warehouse
+from pipelines.publish.history import append_run
 from pipelines.queries import sql_file
 from tests.conftest import copy_published, open_published, run_cli
 from tests.marts_dataset import LIFETIME, PRO_MONTHLY, uid
@@ -115,6 +116,32 @@ def test_marks_fall_in_the_period_of_their_day() -> None:
     models = pd.DataFrame({"model": ["gpt-4"], "cost": [1]})  # no time axis: no marks, the CSV as it was
     assert charts.period_marks(models, marks) is None
     assert list(charts.with_annotations(models, None).columns) == ["model", "cost"]
+
+
+def test_the_run_marks_read_each_run_once_and_a_new_history_from_its_start(tmp_path: Path) -> None:
+    path = tmp_path / "runs.jsonl"
+
+    def labels() -> list[tuple[date, str]]:
+        return [(mark["day"], mark["label"]) for mark in data._run_marks(path)]
+
+    assert labels() == []  # no history yet
+    append_run(path, {"run_id": "r1", "status": "published", "started_at": "2024-03-01T23:00:00+00:00"})
+    append_run(path, {"run_id": "r2", "status": "failed", "started_at": "2024-03-01T23:30:00-01:00"})  # 2nd, UTC
+    assert labels() == [(date(2024, 3, 2), "ETL run failed: r2")]
+    with path.open("ab") as history:  # a run being recorded: left for the next read
+        history.write(b'{"run_id": "r3", "status": "blocked", "started_at": "2024-03-03T0')
+    assert labels() == [(date(2024, 3, 2), "ETL run failed: r2")]
+    with path.open("ab") as history:
+        history.write(b'8:00:00+00:00"}\n')
+    assert labels() == [(date(2024, 3, 2), "ETL run failed: r2"), (date(2024, 3, 3), "ETL run blocked: r3")]
+    # Read from where the last read stopped: r3, rewritten in place, is not read again.
+    rewritten = path.read_bytes().replace(b'"blocked"', b'"BLOCKED"')
+    path.write_bytes(rewritten + b'{"run_id": "r4", "status": "partial", "started_at": "2024-03-04T08:00:00Z"}\n')
+    assert [label for _, label in labels()] == ["ETL run failed: r2", "ETL run blocked: r3", "ETL run partial: r4"]
+    # The history deleted, then another run recorded: another file, read from its start.
+    path.unlink()
+    append_run(path, {"run_id": "r5", "status": "failed", "started_at": "2024-03-05T08:00:00+00:00"})
+    assert labels() == [(date(2024, 3, 5), "ETL run failed: r5")]
 
 
 @pytest.fixture(scope="module")
