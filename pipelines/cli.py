@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import select
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -165,12 +168,30 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError as exc:
+        if not _reader_gone():
+            return _unexpected(exc, debug)
+        # The output's reader went away (`| head`): it read what it wanted. The rest goes nowhere (Python would meet
+        # the closed pipe again flushing at exit), and the exit is a pipe writer's, as `set -o pipefail` knows it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line unless --debug
-        if debug:
-            traceback.print_exc()
-        else:
-            print(f"error: {unexpected(exc)} (rerun with --debug for details)", file=sys.stderr)
-        return 1
+        return _unexpected(exc, debug)
+
+
+def _unexpected(exc: BaseException, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    else:
+        print(f"error: {unexpected(exc)} (rerun with --debug for details)", file=sys.stderr)
+    return 1
+
+
+def _reader_gone() -> bool:
+    """Whether the reader of the standard output closed it: the writer's end of such a pipe polls as an error."""
+    poller = select.poll()
+    poller.register(sys.stdout.fileno(), select.POLLOUT)
+    return any(event & select.POLLERR for _, event in poller.poll(0))
 
 
 if __name__ == "__main__":

@@ -9,9 +9,11 @@ import inspect
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from pipelines.cli import COMMAND_MODULES, COMMANDS, build_parser
-from tests.conftest import REPO_ROOT
+from pipelines.publish.history import append_run
+from tests.conftest import REPO_ROOT, cli_environment, start_cli
 
 
 def _commands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[argparse.ArgumentParser]:
@@ -76,3 +78,17 @@ def test_listing_the_commands_or_choosing_one_imports_only_its_module() -> None:
     assert imported("bogus") == []
     assert imported("runs", "--help") == ["pipelines.run.commands"]
     assert imported("--debug", "audit", "--help") == ["pipelines.audit.commands"]
+
+
+def test_output_whose_reader_stops_reading_ends_without_an_error_as_a_pipes_writer(tmp_path: Path) -> None:
+    """`ebook-analytics runs --json --limit 300 | head -1`: no error line; the exit a writer stopped by SIGPIPE has
+    (141), which `set -o pipefail` tells from a failure."""
+    env = cli_environment(tmp_path, "postgresql://nobody@localhost/unused")  # `runs` reads no source
+    history = Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl"
+    for number in range(300):  # ~100 kB of JSON: more than a pipe holds
+        append_run(history, {"run_id": f"run-{number}", "status": "published", "error": "x" * 250})
+    process = start_cli("runs", "--json", "--limit", "300", env=env)
+    assert process.stdout.readline() == "[\n"
+    process.stdout.close()
+    assert process.wait(timeout=60) == 141
+    assert process.stderr.read() == ""
