@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from dashboards import pages
 from pipelines import audit
+from pipelines.arguments import day
 from pipelines.config import paths
 from pipelines.errors import UserError
 from pipelines.publish import lake
@@ -42,8 +43,8 @@ class ReportPack:
 def define_report(report: argparse.ArgumentParser) -> None:
     report.add_argument("--page", required=True, choices=[page.key for page in pages.REGISTRY], help="the page")
     report.add_argument("--role", required=True, choices=pages.ROLES, help="whose view: the pack follows its scope")
-    report.add_argument("--start", type=date.fromisoformat, metavar="YYYY-MM-DD", help="first UTC day (inclusive)")
-    report.add_argument("--end", type=date.fromisoformat, metavar="YYYY-MM-DD", help="last UTC day (inclusive)")
+    report.add_argument("--start", type=day, metavar="YYYY-MM-DD", help="first UTC day (inclusive)")
+    report.add_argument("--end", type=day, metavar="YYYY-MM-DD", help="last UTC day (inclusive)")
     report.add_argument(
         "--filter",
         action="append",

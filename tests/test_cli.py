@@ -11,7 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines.cli import COMMAND_MODULES, COMMANDS, build_parser
+import pytest
+
+from pipelines.cli import COMMAND_MODULES, COMMANDS, build_parser, main
 from pipelines.publish.history import append_run
 from tests.conftest import REPO_ROOT, cli_environment, start_cli
 
@@ -92,3 +94,30 @@ def test_output_whose_reader_stops_reading_ends_without_an_error_as_a_pipes_writ
     process.stdout.close()
     assert process.wait(timeout=60) == 141
     assert process.stderr.read() == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "refused"),
+    [
+        (["runs", "--limit", "0"], "argument --limit: '0' is not a whole number of 1 or more"),
+        (["alerts", "history", "--limit", "-1"], "argument --limit: '-1' is not a whole number of 1 or more"),
+        (["audit", "--limit", "-1"], "argument --limit: '-1' is not a whole number of 0 or more"),
+        (["audit", "--limit", "ten"], "argument --limit: 'ten' is not a whole number of 0 or more"),
+        (
+            ["source", "seed", "--end-date", "2026-02-30"],
+            "argument --end-date: '2026-02-30' is not a date; write YYYY-MM-DD",
+        ),
+        (["report", "--start", "2026-13-01"], "argument --start: '2026-13-01' is not a date; write YYYY-MM-DD"),
+        (
+            ["metrics", "query", "cost", "--start", "03/01/2024"],
+            "argument --start: '03/01/2024' is not a date; write YYYY-MM-DD",
+        ),
+    ],
+)
+def test_a_count_or_a_day_is_refused_in_the_same_words_by_every_command(
+    argv: list[str], refused: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(f"error: {refused}")

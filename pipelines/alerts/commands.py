@@ -15,6 +15,7 @@ from pipelines.alerts.evaluate import evaluate_rule
 from pipelines.alerts.rules import Rule, rule, rules
 from pipelines.alerts.run import published_context
 from pipelines.alerts.state import read_episodes, state_path
+from pipelines.arguments import whole_number
 from pipelines.config import paths
 from pipelines.errors import UserError
 from pipelines.metrics.commands import render
@@ -111,6 +112,8 @@ def define_alerts(parser: argparse.ArgumentParser) -> None:
     test.set_defaults(func=_test)
     history = commands.add_parser("history", help="alert episodes, newest first: fired, and resolved when over")
     history.add_argument("--open", action="store_true", help="only the episodes still open")
-    history.add_argument("--limit", type=int, default=50, metavar="N", help="at most N episodes (default 50)")
+    history.add_argument(
+        "--limit", type=whole_number(1), default=50, metavar="N", help="at most N episodes (default 50)"
+    )
     history.add_argument("--json", action="store_true", help="every column of the state, as a JSON list")
     history.set_defaults(func=_history)

@@ -6,11 +6,12 @@ import argparse
 import json
 
 from pipelines import audit
+from pipelines.arguments import whole_number
 
 
 def define_audit(command: argparse.ArgumentParser) -> None:
     command.add_argument("--json", action="store_true", help="one JSON object per line, every field")
-    command.add_argument("--limit", type=int, default=50, metavar="N", help="at most N entries (0: all)")
+    command.add_argument("--limit", type=whole_number(0), default=50, metavar="N", help="at most N entries (0: all)")
     command.set_defaults(func=_audit)
 
 

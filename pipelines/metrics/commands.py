@@ -14,18 +14,12 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from pipelines.arguments import day
 from pipelines.errors import UserError
 from pipelines.metrics import metrics as compute
 from pipelines.metrics.definitions import GRAINS, definitions
 
 FORMATS = ("table", "csv", "json")
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write YYYY-MM-DD") from exc
 
 
 def _names(text: str) -> list[str]:
@@ -122,8 +116,8 @@ def define_metrics(parser: argparse.ArgumentParser) -> None:
         "decimals as strings at full precision, counts as integers, rates and percentiles as numbers.",
     )
     query.add_argument("names", metavar="NAME[,NAME...]", help="metric names, comma-separated")
-    query.add_argument("--start", type=_day, required=True, metavar="YYYY-MM-DD", help="first UTC day")
-    query.add_argument("--end", type=_day, required=True, metavar="YYYY-MM-DD", help="last UTC day (included)")
+    query.add_argument("--start", type=day, required=True, metavar="YYYY-MM-DD", help="first UTC day")
+    query.add_argument("--end", type=day, required=True, metavar="YYYY-MM-DD", help="last UTC day (included)")
     query.add_argument("--grain", choices=GRAINS, default="all", help="period per row (week: ISO, Monday)")
     query.add_argument("--by", metavar="DIM[,DIM...]", help="dimensions to cut by")
     query.add_argument(

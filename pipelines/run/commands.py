@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from pipelines.arguments import whole_number
 from pipelines.config import paths
 from pipelines.errors import UserError
 from pipelines.publish.history import read_runs
@@ -53,7 +54,7 @@ def define_etl(etl: argparse.ArgumentParser) -> None:
 
 def define_runs(runs: argparse.ArgumentParser) -> None:
     runs.add_argument("--json", action="store_true", help="print a JSON list")
-    runs.add_argument("--limit", type=int, default=20, metavar="N", help="at most N runs (default 20)")
+    runs.add_argument("--limit", type=whole_number(1), default=20, metavar="N", help="at most N runs (default 20)")
     runs.set_defaults(func=_runs)
 
 
@@ -171,8 +172,6 @@ def capture_methods(tables: dict[str, dict[str, int | str]]) -> str:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    if args.limit < 1:
-        raise UserError("--limit must be 1 or more")
     runs = read_runs(paths().run_history, limit=args.limit)
     if args.json:
         print(json.dumps(runs, indent=2))

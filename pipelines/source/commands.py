@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from typing import TYPE_CHECKING
 
+from pipelines.arguments import day
 from pipelines.connections import connect, redact, source_url
 from pipelines.errors import UserError
 from pipelines.source import server
@@ -31,7 +31,7 @@ def define_source(source: argparse.ArgumentParser) -> None:
     )
     partitions.add_argument(
         "--start",
-        type=date.fromisoformat,
+        type=day,
         default=None,
         metavar="YYYY-MM-DD",
         help="first month to cover (default: the earliest month waiting in DEFAULT, else now)",
@@ -43,7 +43,7 @@ def define_source(source: argparse.ArgumentParser) -> None:
     seed.add_argument("--seed", type=int, default=42, help="random seed: same seed, same data")
     seed.add_argument(
         "--end-date",
-        type=date.fromisoformat,
+        type=day,
         default=None,
         metavar="YYYY-MM-DD",
         help="last day of history (default: 4 days ago, UTC, so `source advance --days 3` fits today)",
