@@ -51,12 +51,14 @@ def test_sql_formats_refuses_writes_and_bad_sql_and_knows_its_publication(publis
     later = (published_at + timedelta(seconds=1)).isoformat()
     for as_of in (run_id, later, published_at.isoformat()):
         assert run_cli("sql", count, "--as-of", as_of, env=env).stdout == "runs\n1\n"
-    for older in ("20240101T000000Z-abcdef", (published_at - timedelta(seconds=1)).isoformat()):
+    before = published_at - timedelta(seconds=1)
+    for older, refusal in (
+        ("20240101T000000Z-abcdef", "no kept publication is run 20240101T000000Z-abcdef (--as-of takes a run id or"),
+        (before.isoformat(), f"no kept publication was published at or before {before.isoformat()} (publications"),
+    ):
         refused = run_cli("sql", count, "--as-of", older, env=env, check=False)
         assert refused.returncode == 1 and refused.stderr.count("\n") == 1
-        assert refused.stderr.startswith("error: publication ") and " is not kept (publications are kept 90 days)" in (
-            refused.stderr
-        )
+        assert refused.stderr.startswith(f"error: {refusal}") and "(publications are kept 90 days)" in refused.stderr
         assert f"; the oldest kept is run {run_id}, published {published_at.isoformat()}" in refused.stderr
 
 

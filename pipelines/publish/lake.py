@@ -312,8 +312,9 @@ def _resolve(lake: Lake, kept: list[Publication], as_of: str | None) -> Publicat
     if as_of is None:
         return kept[-1]
     oldest = kept[0]
-    not_kept = (
-        f"is not kept (publications are kept {retention_days()} days); the oldest kept is run {oldest.run_id}, "
+    # (kept or never made: a run id gone from the catalog, or a time before the first publication, are the same)
+    kept_since = (
+        f"(publications are kept {retention_days()} days); the oldest kept is run {oldest.run_id}, "
         f"published {oldest.published_at.isoformat()}"
     )
     for publication in kept:
@@ -322,11 +323,13 @@ def _resolve(lake: Lake, kept: list[Publication], as_of: str | None) -> Publicat
     try:
         moment = datetime.fromisoformat(as_of)
     except ValueError:
-        raise UserError(f"publication {as_of} {not_kept}") from None
+        raise UserError(
+            f"no kept publication is run {as_of} (--as-of takes a run id or an ISO time) {kept_since}"
+        ) from None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     before = [publication for publication in kept if publication.published_at <= moment]
     if not before:
-        raise UserError(f"publication as of {moment.isoformat()} {not_kept}")
+        raise UserError(f"no kept publication was published at or before {moment.isoformat()} {kept_since}")
     return before[-1]
 
 
