@@ -50,7 +50,7 @@ def define_report(report: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="an on-screen filter as in the page's URL (e.g. provider=openai, month=2024-03); repeat for more",
+        help="an on-screen filter as in the page's URL (e.g. provider=OpenAI, month=2024-03); repeat for more",
     )
     report.add_argument("--format", required=True, choices=FORMATS, help="file format")
     report.add_argument("--out", required=True, type=Path, metavar="PATH", help="file to write")
@@ -69,7 +69,7 @@ def page_query(start: date | None, end: date | None, filters: Sequence[str]) -> 
     for item in filters:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UserError(f"--filter {item!r} is not KEY=VALUE; write it as in the page's URL, e.g. provider=openai")
+            raise UserError(f"--filter {item!r} is not KEY=VALUE; write it as in the page's URL, e.g. provider=OpenAI")
         query.setdefault(key.strip(), []).append(value.strip())
     return query
 
@@ -80,13 +80,15 @@ def _page_script(page_key: str, role: str, user: str, file_format: str) -> None:
 
     import streamlit as st
 
-    from dashboards import data
+    from dashboards import data, filters
     from dashboards.auth import User
     from dashboards.pages import page
 
     data.start_run(User(email=user, role=role))
     data.open_page(page_key)
+    asked = filters.start_run()
     runpy.run_path(str(page(page_key).view_path))
+    st.session_state["report_ignored"] = filters.ignored(asked)
     st.session_state["report_pack"] = data.page_pack(page(page_key).title, file_format)()
     source = data.publication()
     st.session_state["report_run_id"] = source.run_id if source else None
@@ -134,6 +136,12 @@ def build_pack(page_key: str, role: str, query: dict[str, list[str]], file_forma
     if "report_pack" not in runner.session_state:  # the page stopped early, e.g. on an empty warehouse
         shown = " ".join(element.value for element in [*runner.info, *runner.error])
         raise UserError(f"the {page.title} page drew nothing to pack ({shown or 'it stopped'}); publish data first")
+    ignored = runner.session_state["report_ignored"]
+    if ignored:  # a pack without the filter asked for would pass for one with it
+        raise UserError(
+            f"the {page.title} page did not take {'; '.join(ignored).replace('`', '')}; "
+            "write each filter as in the page's URL, with a value the page lists"
+        )
     return ReportPack(
         content=runner.session_state["report_pack"], run_id=runner.session_state["report_run_id"], title=page.title
     )

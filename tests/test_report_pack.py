@@ -103,7 +103,12 @@ def test_an_analysts_ai_cost_pack_from_the_command_line(env, tmp_path):
         ),
         (
             ["--page", "usage", "--role", "admin", "--filter", "tier"],
-            "error: --filter 'tier' is not KEY=VALUE; write it as in the page's URL, e.g. provider=openai\n",
+            "error: --filter 'tier' is not KEY=VALUE; write it as in the page's URL, e.g. provider=OpenAI\n",
+        ),
+        (  # the hand-made history's providers are openai and anthropic
+            ["--page", "ai_cost", "--role", "admin", "--filter", "provider=OpenAI", "--filter", "colour=red"],
+            "error: the AI cost page did not take provider OpenAI: no such provider in the data; colour: this page has"
+            " no such filter; write each filter as in the page's URL, with a value the page lists\n",
         ),
     ],
 )

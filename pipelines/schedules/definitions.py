@@ -2,7 +2,7 @@
 named after the schedule (`<name>.yml`). Each says what to send (a page's report pack or the month's statement pack),
 when (`pipelines.schedules.when`), and where: email recipients (`to`), a folder, or both.
 
-    report: {page: ai_cost, role: analyst, format: pdf, last_days: 7, filters: {provider: openai}}
+    report: {page: ai_cost, role: analyst, format: pdf, last_days: 7, filters: {provider: OpenAI}}
     when: weekly on monday at 06:00
     to: [finance@example.com]
     folder: /srv/reports
@@ -121,7 +121,7 @@ def _report(data: Any, path: Path) -> ReportSpec:
         raise _fail(path, "report.format", f"{file_format!r} is not one of {', '.join(REPORT_FORMATS)}")
     filters = spec.get("filters", {})
     if not isinstance(filters, dict):
-        raise _fail(path, "report.filters", "must be a mapping of the page's URL filters (e.g. provider: openai)")
+        raise _fail(path, "report.filters", "must be a mapping of the page's URL filters (e.g. provider: OpenAI)")
     pairs: list[tuple[str, str]] = []
     for key, value in filters.items():
         values = value if isinstance(value, list) else [value]
