@@ -484,3 +484,22 @@ def test_the_page_registry_is_whole() -> None:
     assert all(page.roles <= set(ROLES) and page.view_path.is_file() for page in REGISTRY)
     folders = sorted(path.name for path in (QUERIES_DIR / "reports").iterdir() if path.is_dir())
     assert sorted(page.reports for page in REGISTRY if page.reports) == folders
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/access-control.md"])
+def test_the_roles_tables_give_each_page_to_the_roles_the_registry_does(doc: str) -> None:
+    """The tables are written by hand (their cells say what each role sees there), so their yes/blank is held to the
+    page registry, the one source of who opens which page."""
+    lines = (REPO_ROOT / doc).read_text().splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith("| page |"))
+    table = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[start:]]
+    table = table[: next(index for index, row in enumerate(table) if len(row) != len(table[0]))]
+    (_, *roles), _, *rows = table
+    assert sorted(roles) == sorted(ROLES)
+    opened = {}
+    for name, *cells in rows:
+        titled = [page for page in REGISTRY if name.startswith(page.title)]
+        if titled:
+            page = max(titled, key=lambda page: len(page.title))
+            opened[page.key] = {role for role, cell in zip(roles, cells, strict=True) if cell}
+    assert opened == {page.key: set(page.roles) for page in REGISTRY}
