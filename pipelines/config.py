@@ -61,6 +61,24 @@ def setting(name: str, default: str | None = None) -> str | None:
     return default if configured is None or configured == "" else str(configured)  # 0 is a value, not unset
 
 
+def setting_source(name: str) -> str:
+    """Where `setting(name)` was read, for a message about its value: the environment variable, else the settings
+    file's key."""
+    if os.environ.get(f"EBOOK_ANALYTICS_{name.upper()}"):
+        return f"EBOOK_ANALYTICS_{name.upper()}"
+    return f"{name.lower()} in {settings_file()}"
+
+
+def choice_setting(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """`setting(name)`, one of `choices`; a one-line error naming where it was read otherwise."""
+    value = setting(name, default)
+    if value not in choices:
+        raise UserError(
+            f"{setting_source(name)} is {value!r}; set it to one of {', '.join(choices)} (default {default})"
+        )
+    return value
+
+
 _SIZE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
@@ -70,7 +88,7 @@ def size_setting(name: str, default: str) -> str:
     value = setting(name, default)
     if not _SIZE.fullmatch(value.strip()):
         raise UserError(
-            f"EBOOK_ANALYTICS_{name.upper()} is {value!r}; set it to a size such as 1GB or 512MiB (default {default})"
+            f"{setting_source(name)} is {value!r}; set it to a size such as 1GB or 512MiB (default {default})"
         )
     return value.strip()
 
@@ -85,8 +103,7 @@ def whole_number_setting(name: str, default: int, unit: str, *, minimum: int = 0
         else:
             bounds = f" of at least {minimum}" if minimum else ""
         raise UserError(
-            f"EBOOK_ANALYTICS_{name.upper()} is {value!r}; set it to a whole number of {unit}{bounds} "
-            f"(default {default})"
+            f"{setting_source(name)} is {value!r}; set it to a whole number of {unit}{bounds} (default {default})"
         )
     return int(value)
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from dashboards.commands import server_command
-from pipelines.config import setting, whole_number_setting
+from pipelines.config import choice_setting, setting, whole_number_setting
+from pipelines.errors import UserError
 from tests.conftest import REPO_ROOT
 
 
@@ -114,3 +115,27 @@ def test_a_malformed_retention_stops_the_run_before_any_work(tmp_path: Path, els
         "(default 90)\n",
     )
     assert not home.exists()
+
+
+def test_a_malformed_value_names_where_it_was_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings file's key when it came from there (naming the environment variable would send the user to the
+    wrong place), the variable when it did; a choice outside its few values is refused like a number."""
+    settings = tmp_path / "settings.toml"
+    settings.write_text('password_rounds = 100\ncapture = "logical"\n')
+    for name in list(os.environ):
+        if name.startswith("EBOOK_ANALYTICS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("EBOOK_ANALYTICS_SETTINGS", str(settings))
+    with pytest.raises(UserError) as refused:
+        whole_number_setting("password_rounds", 12, "rounds", minimum=4, maximum=31)
+    assert str(refused.value) == (
+        f"password_rounds in {settings} is '100'; set it to a whole number of rounds from 4 to 31 (default 12)"
+    )
+    with pytest.raises(UserError) as refused:
+        choice_setting("capture", "auto", ("auto", "xmin"))
+    assert str(refused.value) == f"capture in {settings} is 'logical'; set it to one of auto, xmin (default auto)"
+    monkeypatch.setenv("EBOOK_ANALYTICS_CAPTURE", "Xmin")
+    with pytest.raises(UserError, match="^EBOOK_ANALYTICS_CAPTURE is 'Xmin'; set it to one of auto, xmin"):
+        choice_setting("capture", "auto", ("auto", "xmin"))
+    monkeypatch.setenv("EBOOK_ANALYTICS_CAPTURE", "xmin")
+    assert choice_setting("capture", "auto", ("auto", "xmin")) == "xmin"

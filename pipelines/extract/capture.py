@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 from psycopg import errors, sql
 
-from pipelines.config import setting
+from pipelines.config import choice_setting
 from pipelines.connections import connect
 from pipelines.errors import first_line
 from pipelines.extract.pgoutput import Change, Decoder
@@ -94,7 +94,7 @@ def plan(
     `full`: a full run (`--full`, no warehouse yet), which reads a snapshot anyway; `why_full`: why an incremental
     run must read one (a table new to the warehouse). Both go in the note only when the run meant to continue.
     """
-    if setting("capture", "auto") == XMIN:
+    if choice_setting("capture", "auto", ("auto", XMIN)) == XMIN:
         return Plan(logical=False, note="change capture is off (setting capture = xmin)")
     with connect(url, autocommit=True) as conn:
         logical_wal, in_recovery, may_replicate = one_row(conn.execute(sql_file("capture/allowed")))

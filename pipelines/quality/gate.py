@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.config import paths, setting
+from pipelines.config import paths, setting, setting_source
 from pipelines.errors import UserError
 from pipelines.fingerprints import Fingerprint
 from pipelines.quality import bounds, reuse, row_checks, totals
@@ -58,7 +58,7 @@ def _non_negative_setting(name: str) -> float:
     except ValueError:
         value = float("nan")
     if not value >= 0:  # NaN too
-        raise UserError(f"setting {name} is {raw!r}, not a non-negative number; set e.g. {name}={default}")
+        raise UserError(f"{setting_source(name)} is {raw!r}, not a non-negative number; set it to e.g. {default}")
     return value
 
 
