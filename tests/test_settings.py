@@ -121,7 +121,7 @@ def test_a_malformed_value_names_where_it_was_read(tmp_path: Path, monkeypatch: 
     """The settings file's key when it came from there (naming the environment variable would send the user to the
     wrong place), the variable when it did; a choice outside its few values is refused like a number."""
     settings = tmp_path / "settings.toml"
-    settings.write_text('password_rounds = 100\ncapture = "logical"\n')
+    settings.write_text('password_rounds = 100\ncapture = "slot"\n')
     for name in list(os.environ):
         if name.startswith("EBOOK_ANALYTICS_"):
             monkeypatch.delenv(name)
@@ -133,7 +133,7 @@ def test_a_malformed_value_names_where_it_was_read(tmp_path: Path, monkeypatch: 
     )
     with pytest.raises(UserError) as refused:
         choice_setting("capture", "auto", ("auto", "xmin"))
-    assert str(refused.value) == f"capture in {settings} is 'logical'; set it to one of auto, xmin (default auto)"
+    assert str(refused.value) == f"capture in {settings} is 'slot'; set it to one of auto, xmin (default auto)"
     monkeypatch.setenv("EBOOK_ANALYTICS_CAPTURE", "Xmin")
     with pytest.raises(UserError, match="^EBOOK_ANALYTICS_CAPTURE is 'Xmin'; set it to one of auto, xmin"):
         choice_setting("capture", "auto", ("auto", "xmin"))

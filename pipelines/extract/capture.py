@@ -94,7 +94,8 @@ def plan(
     `full`: a full run (`--full`, no warehouse yet), which reads a snapshot anyway; `why_full`: why an incremental
     run must read one (a table new to the warehouse). Both go in the note only when the run meant to continue.
     """
-    if choice_setting("capture", "auto", ("auto", XMIN)) == XMIN:
+    # (`logical` reads as `auto`: a slot where the source allows one, the xmin method where it does not, said so)
+    if choice_setting("capture", "auto", ("auto", "logical", XMIN)) == XMIN:
         return Plan(logical=False, note="change capture is off (setting capture = xmin)")
     with connect(url, autocommit=True) as conn:
         logical_wal, in_recovery, may_replicate = one_row(conn.execute(sql_file("capture/allowed")))
