@@ -327,7 +327,9 @@ def test_bad_threshold_setting_is_one_line(built, monkeypatch: pytest.MonkeyPatc
 
     con, snapshot_at = built
     monkeypatch.setenv("EBOOK_ANALYTICS_FRESHNESS_HOURS", "two days")
-    with pytest.raises(UserError, match="freshness_hours is 'two days'"):
+    with pytest.raises(
+        UserError, match="^EBOOK_ANALYTICS_FRESHNESS_HOURS is 'two days', not a non-negative number; set"
+    ):
         run_checks(con, snapshot_at=snapshot_at, previous=None)
 
 
