@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import psycopg
 
 from pipelines.config import setting
-from pipelines.errors import UserError
+from pipelines.errors import UserError, first_line
 from pipelines.source import server
 
 
@@ -47,13 +47,17 @@ def _check_url(url: str) -> None:
         )
 
 
+# psycopg's message names the server it tried, then why it failed, then (a line of its own) a hint: why is the point.
+_TRIED = re.compile(r"^connection (?:failed|is bad): (?:connection to server (?:at|on) .*? failed: )?")
+
+
 def connect(url: str, *, autocommit: bool = False, what: str = "source database") -> psycopg.Connection:
     """Open a psycopg connection or raise a UserError naming the URL (password hidden) and the fix."""
     _check_url(url)
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
     except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        reason = _TRIED.sub("", first_line(exc))
         raise UserError(
             f"cannot connect to the {what} at {redact(url)}: {reason}. "
             "Check EBOOK_ANALYTICS_SOURCE_URL, or run `ebook-analytics source start` for the embedded server"

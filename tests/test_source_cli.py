@@ -43,7 +43,8 @@ def test_init_twice_reports_the_version(cli_env: dict[str, str], create_database
         ("mysql://x", "error: source URL 'mysql://x' is not a PostgreSQL URL; use postgresql://"),
         (
             "postgresql://postgres@127.0.0.1:1/x",
-            "error: cannot connect to the source database at postgresql://postgres@127.0.0.1:1/x: ",
+            "error: cannot connect to the source database at postgresql://postgres@127.0.0.1:1/x: Connection refused."
+            " Check EBOOK_ANALYTICS_SOURCE_URL, or run `ebook-analytics source start` for the embedded server",
         ),
     ],
 )
