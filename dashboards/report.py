@@ -97,7 +97,9 @@ def _page_script(page_key: str, role: str, user: str, file_format: str) -> None:
 def check_role(page_key: str, role: str) -> None:
     page = pages.page(page_key)
     if role not in page.roles:
-        raise UserError(f"the {role} role may not open the {page.title} page; choose one of {sorted(page.roles)}")
+        raise UserError(
+            f"the {role} role may not open the {page.title} page; choose one of {', '.join(sorted(page.roles))}"
+        )
 
 
 def headless(script: Callable[..., None], args: tuple[Any, ...], timeout: float) -> AppTest:

@@ -95,7 +95,7 @@ def test_an_analysts_ai_cost_pack_from_the_command_line(env, tmp_path):
     [
         (
             ["--page", "revenue_share", "--role", "analyst"],
-            "error: the analyst role may not open the Revenue share page; choose one of ['admin', 'finance']\n",
+            "error: the analyst role may not open the Revenue share page; choose one of admin, finance\n",
         ),
         (
             ["--page", "usage", "--role", "admin", "--start", "2024-03-01"],

@@ -69,7 +69,7 @@ def test_due_times_on_an_injected_clock(when, now, latest, following):
         ("when: daily at 06:00\nto: [a@example.com]\n", "`report` or `statements`: give exactly one"),
         (
             "report: {page: revenue_share, role: analyst}\nwhen: daily at 06:00\nto: [a@example.com]\n",
-            "`report.role` 'analyst' may not open the Revenue share page; one of ['admin', 'finance']",
+            "`report.role` 'analyst' may not open the Revenue share page; one of admin, finance",
         ),
         (
             "statements: {}\nwhen: daily at 25:00\nto: [a@example.com]\n",

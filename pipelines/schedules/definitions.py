@@ -115,7 +115,9 @@ def _report(data: Any, path: Path) -> ReportSpec:
         raise _fail(path, "report.page", f"{page_key!r} is not a page; one of {', '.join(pages.PAGES_BY_KEY)}")
     page = pages.page(page_key)
     if role not in page.roles:
-        raise _fail(path, "report.role", f"{role!r} may not open the {page.title} page; one of {sorted(page.roles)}")
+        raise _fail(
+            path, "report.role", f"{role!r} may not open the {page.title} page; one of {', '.join(sorted(page.roles))}"
+        )
     file_format = spec.get("format", "pdf")
     if file_format not in REPORT_FORMATS:
         raise _fail(path, "report.format", f"{file_format!r} is not one of {', '.join(REPORT_FORMATS)}")
