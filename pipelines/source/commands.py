@@ -21,7 +21,9 @@ def define_source(source: argparse.ArgumentParser) -> None:
 
     commands.add_parser("start", help="start the embedded PostgreSQL").set_defaults(func=_start)
     commands.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=_stop)
-    commands.add_parser("status", help="is the embedded PostgreSQL running?").set_defaults(func=_status)
+    commands.add_parser(
+        "status", help="is the embedded PostgreSQL running? (exit 0 if so, 3 if stopped, as a service's status)"
+    ).set_defaults(func=_status)
     commands.add_parser("url", help="print the source URL in use").set_defaults(func=_url)
     commands.add_parser("init", help="create or migrate the platform schema").set_defaults(func=_init)
 
