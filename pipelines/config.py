@@ -36,8 +36,15 @@ def settings_file() -> Path:
 
 
 @cache
-def _file_settings(path: Path) -> dict[str, Any]:
+def _file_settings(path: Path, named: bool) -> dict[str, Any]:
+    """The settings in `path`; none when there is no such file, unless `named` by EBOOK_ANALYTICS_SETTINGS (a typo
+    there would leave every setting at its default, silently)."""
     if not path.is_file():
+        if named:
+            raise UserError(
+                f"EBOOK_ANALYTICS_SETTINGS names {path}, which is not a file; "
+                "correct the path, or unset it to read the default settings file"
+            )
         return {}
     try:
         with path.open("rb") as handle:
@@ -57,7 +64,7 @@ def setting(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(f"EBOOK_ANALYTICS_{name.upper()}")
     if value:
         return value
-    configured = _file_settings(settings_file()).get(name.lower())
+    configured = _file_settings(settings_file(), bool(os.environ.get("EBOOK_ANALYTICS_SETTINGS"))).get(name.lower())
     return default if configured is None or configured == "" else str(configured)  # 0 is a value, not unset
 
 

@@ -59,6 +59,16 @@ def test_the_default_settings_file_is_in_the_users_config_folder(tmp_path: Path,
     assert url.stdout == "postgresql://default@/platform\n"
 
 
+def test_a_settings_file_named_but_missing_is_one_line(tmp_path: Path, elsewhere: Path) -> None:
+    missing = tmp_path / "setings.toml"
+    result = _cli("runs", cwd=elsewhere, EBOOK_ANALYTICS_SETTINGS=str(missing))
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"error: EBOOK_ANALYTICS_SETTINGS names {missing}, which is not a file; correct the path, or unset it to"
+        " read the default settings file\n",
+    )
+
+
 def test_a_broken_settings_file_is_one_line(tmp_path: Path, elsewhere: Path) -> None:
     settings = tmp_path / "settings.toml"
     settings.write_text("source_url = \n")
