@@ -32,6 +32,8 @@ def _sql(args: argparse.Namespace) -> int:
     con = warehouse.open_publication(args.as_of)
     try:
         try:
+            if len(statements := con.extract_statements(args.query)) > 1:  # DuckDB would answer with the last alone
+                raise UserError(f"{len(statements)} statements given; run one at a time")
             frame = con.execute(args.query).to_arrow_table().to_pandas()  # Arrow: DECIMAL stays Decimal
         except duckdb.Error as exc:
             raise UserError(f"{first_line(exc)}; {_hint(exc)}") from exc

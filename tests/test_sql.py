@@ -36,6 +36,9 @@ def test_sql_formats_refuses_writes_and_bad_sql_and_knows_its_publication(publis
     assert query_warehouse(live, "select count(*) from information_schema.tables where table_schema = 'marts'") == [
         (marts,)
     ]
+    several = run_cli("sql", "select 1 as one; select 2 as two", env=env, check=False)
+    assert (several.returncode, several.stderr) == (1, "error: 2 statements given; run one at a time\n")
+    assert run_cli("sql", "select ';' as semicolon;", env=env).stdout == "semicolon\n;\n"  # one, ended by ';'
     bad = run_cli("sql", "select from nowhere where", env=env, check=False)
     assert bad.returncode == 1 and bad.stderr.startswith("error: Parser Error: ") and bad.stderr.count("\n") == 1
     # Not a write: no word of read-only, but where to look the names up.
