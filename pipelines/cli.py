@@ -16,7 +16,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pipelines.config import SETTINGS_HELP
 from pipelines.errors import UserError, unexpected
@@ -135,10 +135,18 @@ class _Commands(_SubParsers):
         super().__call__(parser, namespace, values, option_string)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line that names the help to read (argparse would print the usage block before it); the
+    commands' parsers are of this class too (argparse gives subparsers their parent's)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser(*, lazy: bool = False) -> argparse.ArgumentParser:
     """The CLI's parser; `lazy`: a command is defined only when the parsed arguments choose it (`main`), else all
     commands are defined now (the docs, the tests)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ebook-analytics",
         description="Analytics for the AI ebook platform: source, ETL, checks, dashboards and exports.",
         epilog=SETTINGS_HELP,
