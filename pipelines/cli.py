@@ -167,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = [arg for arg in argv if arg != "--debug"]  # accepted anywhere on the line
     try:
         args = build_parser(lazy=True).parse_args(argv)
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # here, not at the exit: a reader gone (`| head`) is met below
+        return code
     except UserError as exc:
         if debug:
             traceback.print_exc()
@@ -197,8 +199,11 @@ def _unexpected(exc: BaseException, debug: bool) -> int:
 
 def _reader_gone() -> bool:
     """Whether the reader of the standard output closed it: the writer's end of such a pipe polls as an error."""
-    poller = select.poll()
-    poller.register(sys.stdout.fileno(), select.POLLOUT)
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+    except (AttributeError, OSError, ValueError):  # no standard output, or not a file
+        return False
     return any(event & select.POLLERR for _, event in poller.poll(0))
 
 

@@ -7,6 +7,7 @@ import argparse
 import importlib
 import inspect
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,18 +83,45 @@ def test_listing_the_commands_or_choosing_one_imports_only_its_module() -> None:
     assert imported("--debug", "audit", "--help") == ["pipelines.audit.commands"]
 
 
+def _history_of(env: dict[str, str], runs: int) -> None:
+    history = Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl"
+    for number in range(runs):
+        append_run(history, {"run_id": f"run-{number}", "status": "published", "error": "x" * 250})
+
+
 def test_output_whose_reader_stops_reading_ends_without_an_error_as_a_pipes_writer(tmp_path: Path) -> None:
     """`ebook-analytics runs --json --limit 300 | head -1`: no error line; the exit a writer stopped by SIGPIPE has
     (141), which `set -o pipefail` tells from a failure."""
     env = cli_environment(tmp_path, "postgresql://nobody@localhost/unused")  # `runs` reads no source
-    history = Path(env["EBOOK_ANALYTICS_WAREHOUSE"]).parent / "runs.jsonl"
-    for number in range(300):  # ~100 kB of JSON: more than a pipe holds
-        append_run(history, {"run_id": f"run-{number}", "status": "published", "error": "x" * 250})
+    _history_of(env, 300)  # ~100 kB of JSON: more than a pipe holds
     process = start_cli("runs", "--json", "--limit", "300", env=env)
     assert process.stdout.readline() == "[\n"
     process.stdout.close()
     assert process.wait(timeout=60) == 141
     assert process.stderr.read() == ""
+
+
+def test_buffered_output_whose_reader_has_gone_ends_the_same(tmp_path: Path) -> None:
+    """A terminal user's process buffers its output: a short one first meets the closed pipe when it is flushed,
+    after the command returned (Python's own flush at the exit would print "Exception ignored" and exit 120)."""
+    env = cli_environment(tmp_path, "postgresql://nobody@localhost/unused")
+    _history_of(env, 1)
+    env = {name: value for name, value in env.items() if name != "PYTHONUNBUFFERED"}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before the first byte
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", "runs", "--json"],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert (result.returncode, result.stderr) == (141, "")
 
 
 @pytest.mark.parametrize(
@@ -103,6 +131,12 @@ def test_output_whose_reader_stops_reading_ends_without_an_error_as_a_pipes_writ
         (["alerts", "history", "--limit", "-1"], "argument --limit: '-1' is not a whole number of 1 or more"),
         (["audit", "--limit", "-1"], "argument --limit: '-1' is not a whole number of 0 or more"),
         (["audit", "--limit", "ten"], "argument --limit: 'ten' is not a whole number of 0 or more"),
+        (["source", "advance", "--days", "0"], "argument --days: '0' is not a whole number of 1 or more"),
+        (
+            ["source", "partitions", "--months-ahead", "-1"],
+            "argument --months-ahead: '-1' is not a whole number of 0 or more",
+        ),
+        (["etl", "run", "--max-runs", "0"], "argument --max-runs: '0' is not a whole number of 1 or more"),
         (
             ["source", "seed", "--end-date", "2026-02-30"],
             "argument --end-date: '2026-02-30' is not a date; write YYYY-MM-DD",
