@@ -79,7 +79,7 @@ def _page_pack_button(title: str, key: str) -> None:
 def _status_banner(tables: set[str]) -> None:
     """Say when the data may be stale or doubtful, naming the checks that concern the tables this page read."""
     publication = data.publication()
-    latest = next(iter(data.runs(limit=1)), None)
+    latest = data.latest_run()
     superseded = publication is not None and latest is not None and latest.get("run_id") == publication.run_id
     if latest and latest.get("status") != "published" and not superseded:
         failing = [

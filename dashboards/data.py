@@ -83,7 +83,7 @@ def warehouse_version() -> str | None:
 def publications() -> list[lake.Publication]:
     """The kept publications, newest first: what the "as published at" picker offers. Read once per publication
     (each one, and the retention it applies, changes them), not at every page run: a run every 15 minutes kept
-    90 days (the defaults) is thousands, 43 ms to read."""
+    90 days (the defaults) is thousands, 38 ms to read."""
     return list(_publications(warehouse_version()))
 
 
@@ -407,17 +407,21 @@ def data_span() -> tuple[date, date] | None:
 
 
 def runs(limit: int = 50) -> list[dict]:
-    """The last `limit` ETL runs from the run history (`runs.jsonl` beside the warehouse), newest first: read once
-    per version of the file, not at each page run (every page shows the latest run, Data quality 200 of them,
-    ~200 kB each with its checks)."""
+    """The last `limit` ETL runs from the run history (`runs.jsonl` beside the warehouse), newest first."""
+    return read_runs(paths().run_history, limit=limit)
+
+
+def latest_run() -> dict | None:
+    """The newest run of the history, which every page's frame shows: read once per version of the file (a record
+    is ~200 kB with its checks), not at each page run."""
     path = paths().run_history
-    return list(_runs(path, file_version(path), limit))
+    return _latest_run(path, file_version(path))
 
 
-@lru_cache(maxsize=8)
-def _runs(path: Path, history: str | None, limit: int) -> tuple[dict, ...]:
-    """`history` is only the cache key."""
-    return tuple(read_runs(path, limit=limit))
+@lru_cache(maxsize=1)
+def _latest_run(path: Path, history: str | None) -> dict | None:
+    """`history` is only the cache key; one entry: a newer version is never asked for the older one's run."""
+    return next(iter(read_runs(path, limit=1)), None)
 
 
 ANNOTATION_COLUMNS = ("day", "kind", "label")
@@ -443,8 +447,8 @@ def _annotations(version: str | None, history: str | None) -> pd.DataFrame:
     return marks.sort_values(list(ANNOTATION_COLUMNS), ignore_index=True)
 
 
-# run history -> (its first bytes, bytes read, the marks of those)
-_RUN_MARKS: dict[Path, tuple[bytes, int, list[dict[str, object]]]] = {}
+# run history -> (the file's identity: device, inode and first bytes; bytes read; the marks of those)
+_RUN_MARKS: dict[Path, tuple[tuple[int, int, bytes], int, list[dict[str, object]]]] = {}
 _RUN_MARKS_LOCK = threading.Lock()
 _HEAD_BYTES = 128  # the first run's id and start: another file (the history deleted, then runs again) starts otherwise
 
@@ -453,14 +457,15 @@ def _run_marks(path: Path) -> list[dict[str, object]]:
     """The marks of the runs of the history `path` held back, blocked or failed. Each run is read once per process:
     the history is only appended to (a run every 15 minutes, each line ~200 kB with its checks), so a call reads
     what was appended since the last; another file, or one cut short, is read again from its start."""
-    try:
-        with path.open("rb") as handle:
-            head, size = handle.read(_HEAD_BYTES), os.fstat(handle.fileno()).st_size
-    except FileNotFoundError:
-        return []
-    with _RUN_MARKS_LOCK:
-        known, offset, marks = _RUN_MARKS.get(path, (head, 0, []))
-        if known != head or size < offset:
+    with _RUN_MARKS_LOCK:  # (the file looked at under the lock: another call may have read further meanwhile)
+        try:
+            with path.open("rb") as handle:
+                stat = os.fstat(handle.fileno())
+                identity = (stat.st_dev, stat.st_ino, handle.read(_HEAD_BYTES))
+        except FileNotFoundError:
+            return []
+        known, offset, marks = _RUN_MARKS.get(path, (identity, 0, []))
+        if known != identity or stat.st_size < offset:
             offset, marks = 0, []
         runs, offset = runs_from(path, offset)
         marks = marks + [
@@ -472,7 +477,7 @@ def _run_marks(path: Path) -> list[dict[str, object]]:
             for run in runs
             if run.get("status") in _MARKED_RUNS and run.get("started_at")
         ]
-        _RUN_MARKS[path] = (head, offset, marks)
+        _RUN_MARKS[path] = (identity, offset, marks)
         return marks
 
 
