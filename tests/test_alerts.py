@@ -176,8 +176,9 @@ def test_held_back_runs_of_the_last_day(tmp_path: Path) -> None:
             "started_at": "2024-04-02T10:00:00+00:00",
             "checks": [failed_check, failed_check, {"severity": "warn", "success": False}],
         },
+        {"run_id": "r2b", "status": "failed", "error": "a line written by hand, without its start"},
         {"run_id": "r2", "status": "failed", "started_at": "2024-04-01T12:30:00+00:00", "error": "source down"},
-        {"run_id": "r1", "status": "failed", "started_at": "2024-04-01T11:59:59+00:00", "error": "too old"},
+        {"run_id": "r1", "status": "failed", "started_at": "2024-04-01T11:59:59", "error": "too old (UTC, no zone)"},
     ]
     held_back = [
         Breach("etl_run_held_back", "r2", D("0"), D("0"), "2024-04-01T12:30:00Z", "failed: source down"),
