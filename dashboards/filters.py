@@ -195,6 +195,11 @@ def start_run() -> dict[str, list[str]]:
     return {key: st.query_params.get_all(key) for key in st.query_params}
 
 
+def offered() -> set[str]:
+    """The URL keys of the filters the page offered in this run."""
+    return set(st.session_state.get(_OFFERED, {}))
+
+
 def ignored(asked: dict[str, list[str]]) -> list[str]:
     """After the page ran: why each parameter of the link the filters did not take was dropped, in words."""
     offered: dict[str, tuple[str, list[str] | None]] = st.session_state.get(_OFFERED, {})

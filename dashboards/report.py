@@ -88,6 +88,8 @@ def _page_script(page_key: str, role: str, user: str, file_format: str) -> None:
     data.open_page(page_key)
     asked = filters.start_run()
     runpy.run_path(str(page(page_key).view_path))
+    if "dates" not in filters.offered():  # a page without a date range shows all of it: --start/--end (a schedule's
+        asked.pop("dates", None)  # last_days) do not apply, and are no mistake
     st.session_state["report_ignored"] = filters.ignored(asked)
     st.session_state["report_pack"] = data.page_pack(page(page_key).title, file_format)()
     source = data.publication()

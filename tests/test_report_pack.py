@@ -90,6 +90,14 @@ def test_an_analysts_ai_cost_pack_from_the_command_line(env, tmp_path):
     }
 
 
+def test_a_date_range_for_a_page_without_one_is_no_mistake(env, tmp_path):
+    """Unit economics shows every day: --start/--end (a schedule's last_days) do not apply to it."""
+    out = tmp_path / "economics.xlsx"
+    args = ["--page", "unit_economics", "--role", "finance", "--start", "2024-03-01", "--end", "2024-03-31"]
+    result = run_cli("report", *args, "--format", "xlsx", "--out", str(out), env=env)
+    assert result.stdout == f"wrote the Unit economics report pack for the finance role to {out}\n"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
