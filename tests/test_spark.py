@@ -340,7 +340,7 @@ def test_output_of_what_starts_inside_goes_to_the_log(tmp_path: Path, capfd: pyt
     assert capfd.readouterr() == ("after\n", "after\n")
 
 
-def test_a_full_log_is_moved_aside_at_the_next_start_replacing_the_one_before(tmp_path: Path) -> None:
+def test_a_full_log_is_copied_aside_and_emptied_at_the_next_start_replacing_the_one_before(tmp_path: Path) -> None:
     log, previous = tmp_path / "spark.log", tmp_path / "spark.log.1"
     previous.write_text("the oldest start\n")
     log.write_text("--- an earlier start\n")
@@ -351,9 +351,11 @@ def test_a_full_log_is_moved_aside_at_the_next_start_replacing_the_one_before(tm
         LOG_ROTATE_BYTES - 1 + len("--- a start\n"),
         "the oldest start\n",
     )
-    with output_to(log, "--- the next start"):
-        subprocess.run(["echo", "out"], check=True)
-    assert log.read_text() == "--- the next start\nout\n"
+    with log.open("a") as jvm:  # an `--every` process's JVM, started once, still writing to the file it opened
+        with output_to(log, "--- the next start"):
+            subprocess.run(["echo", "out"], check=True)
+        jvm.write("the JVM's next line\n")
+    assert log.read_text() == "--- the next start\nout\nthe JVM's next line\n"
     assert previous.stat().st_size == LOG_ROTATE_BYTES + len("--- a start")
     assert previous.read_text().startswith("--- an earlier start\n")
 

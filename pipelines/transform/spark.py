@@ -39,8 +39,8 @@ DEFAULT_MASTER = "local[*]"
 DEFAULT_DRIVER_MEMORY = "2g"
 DEFAULT_PARALLEL_MARTS = 4
 SPARK_LOG = "spark.log"  # beside the warehouse: the JVM's output (spark_session)
-# A log this large is moved to `<log>.1` (replacing the one before) when the next Spark starts: the two files stay
-# bounded (a run adds ~10 lines; a crash report, a few hundred).
+# A log this large is copied to `<log>.1` (replacing the one before) and emptied when the next Spark starts: the two
+# files stay bounded (a run adds ~10 lines; a crash report, a few hundred).
 LOG_ROTATE_BYTES = 10 << 20
 # DuckDB types Spark cannot read from Parquet travel as one it can (DuckDB casts them back on load): UUID, JSON,
 # ENUM and TIME as text, HUGEINT as a 38-digit decimal.
@@ -124,11 +124,12 @@ def output_to(log: Path, heading: str) -> Iterator[None]:
     line `heading` (each start's lines findable in a file that keeps growing): the processes started in the block
     (Spark's JVM) keep writing there for their lifetime. The process's own threads write there too meanwhile.
 
-    A `log` of `LOG_ROTATE_BYTES` or more is first moved to `<log>.1`, replacing the one before (a JVM still
-    writing to it, an `--every` process's, goes on writing there)."""
+    A `log` of `LOG_ROTATE_BYTES` or more is first copied to `<log>.1`, replacing the one before, and emptied: a
+    JVM still writing to it (an `--every` process's, started once) appends at its new end, so both stay bounded."""
     log.parent.mkdir(parents=True, exist_ok=True)
     if log.exists() and log.stat().st_size >= LOG_ROTATE_BYTES:
-        log.replace(log.with_name(f"{log.name}.1"))
+        shutil.copyfile(log, log.with_name(f"{log.name}.1"))
+        os.truncate(log, 0)
     sys.stdout.flush()
     sys.stderr.flush()
     kept = {fd: os.dup(fd) for fd in (1, 2)}
