@@ -63,7 +63,6 @@ def test_a_missing_database_gives_one_error_line(cli_env: dict[str, str], source
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("source", "partitions", "--months-ahead", "-1"), "error: --months-ahead must be 0 or more\n"),
         (("source", "grant"), "error: name at least one role: --reader NAME and/or --writer NAME\n"),
         (
             ("source", "grant", "--reader", "Bad-Name"),

@@ -48,7 +48,7 @@ def define_etl(etl: argparse.ArgumentParser) -> None:
         help="keep running, one run every INTERVAL (90s, 15m, 1h); a failed run is logged and retried "
         "at the next tick; SIGTERM stops it once the run in progress has finished (docs/operations.md)",
     )
-    run.add_argument("--max-runs", type=int, metavar="N", help="with --every: stop after N runs")
+    run.add_argument("--max-runs", type=whole_number(1), metavar="N", help="with --every: stop after N runs")
     run.set_defaults(func=_run)
 
 
@@ -59,8 +59,8 @@ def define_runs(runs: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.max_runs is not None and (args.every is None or args.max_runs < 1):
-        raise UserError("--max-runs N (N >= 1) goes with --every INTERVAL")
+    if args.max_runs is not None and args.every is None:
+        raise UserError("--max-runs N goes with --every INTERVAL")
     if args.every is not None:
         return run_every(args.every, args.max_runs, lambda: _run_and_deliver(args))
     from pipelines.run.etl import EXIT_BLOCKED

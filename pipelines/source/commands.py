@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from pipelines.arguments import day
+from pipelines.arguments import day, whole_number
 from pipelines.connections import connect, redact, source_url
 from pipelines.errors import UserError
 from pipelines.source import server
@@ -29,7 +29,7 @@ def define_source(source: argparse.ArgumentParser) -> None:
 
     partitions = commands.add_parser("partitions", help="create monthly partitions ahead of time")
     partitions.add_argument(
-        "--months-ahead", type=int, default=3, metavar="N", help="months after the current one to create"
+        "--months-ahead", type=whole_number(0), default=3, metavar="N", help="months after the current one to create"
     )
     partitions.add_argument(
         "--start",
@@ -54,7 +54,9 @@ def define_source(source: argparse.ArgumentParser) -> None:
     seed.set_defaults(func=_seed)
 
     advance = commands.add_parser("advance", help="append N more days of activity")
-    advance.add_argument("--days", type=int, default=1, metavar="N", help="days to append after the last one")
+    advance.add_argument(
+        "--days", type=whole_number(1), default=1, metavar="N", help="days to append after the last one"
+    )
     advance.add_argument("--seed", type=int, default=None, help="random seed of the new days (default 0)")
     advance.set_defaults(func=_advance)
 
@@ -129,8 +131,6 @@ def _init(args: argparse.Namespace) -> int:
 def _partitions(args: argparse.Namespace) -> int:
     from pipelines.source.partitions import ensure_monthly_partitions
 
-    if args.months_ahead < 0:
-        raise UserError("--months-ahead must be 0 or more")
     with connect(source_url()) as conn:
         created = ensure_monthly_partitions(conn, months_ahead=args.months_ahead, start=args.start)
     print(f"created {len(created)} partitions" + (f": {', '.join(created)}" if created else ""))
@@ -149,8 +149,6 @@ def _seed(args: argparse.Namespace) -> int:
 def _advance(args: argparse.Namespace) -> int:
     from pipelines.source.seed.advance import advance
 
-    if args.days < 1:
-        raise UserError("--days must be 1 or more")
     counts = advance(source_url(), days=args.days, seed=args.seed)
     for table, rows in counts.items():
         print(f"{table:40s} {rows:>12,}")
