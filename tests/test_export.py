@@ -241,7 +241,7 @@ def test_as_of_reproduces_a_statement_file_byte_for_byte(published_dataset, crea
     gone = export(env, latest, "2024-02", "csv", "--as-of", "20200101T000000Z-000000", check=False, name="statements")
     assert gone.returncode == 1 and gone.stderr.count("\n") == 1
     assert gone.stderr.startswith(
-        "error: no kept publication is run 20200101T000000Z-000000 (--as-of takes a run id or an ISO time)"
+        "error: no kept publication is run 20200101T000000Z-000000, nor is it an ISO time"
         " (publications are kept 90 days); "
         f"the oldest kept is run {first_run}, published {first_published.isoformat()}"
     )

@@ -206,8 +206,8 @@ def test_retention_expires_old_publications_then_as_of_them_is_one_line(
     oldest = lake.publications(published)[0]
     assert (refused.returncode, refused.stderr) == (
         1,
-        "error: no kept publication is run run-1 (--as-of takes a run id or an ISO time) (publications are kept 90"
-        " days); the oldest kept is run run-3, "
+        "error: no kept publication is run run-1, nor is it an ISO time (publications are kept 90 days); the"
+        " oldest kept is run run-3, "
         f"published {oldest.published_at.isoformat()}\n",
     )
     monkeypatch.setenv("EBOOK_ANALYTICS_PUBLICATION_RETENTION_DAYS", "30")

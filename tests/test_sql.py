@@ -56,7 +56,7 @@ def test_sql_formats_refuses_writes_and_bad_sql_and_knows_its_publication(publis
         assert run_cli("sql", count, "--as-of", as_of, env=env).stdout == "runs\n1\n"
     before = published_at - timedelta(seconds=1)
     for older, refusal in (
-        ("20240101T000000Z-abcdef", "no kept publication is run 20240101T000000Z-abcdef (--as-of takes a run id or"),
+        ("20240101T000000Z-abcdef", "no kept publication is run 20240101T000000Z-abcdef, nor is it an ISO time"),
         (before.isoformat(), f"no kept publication was published at or before {before.isoformat()} (publications"),
     ):
         refused = run_cli("sql", count, "--as-of", older, env=env, check=False)

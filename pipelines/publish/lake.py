@@ -228,7 +228,7 @@ def publications(lake: Lake) -> list[Publication]:
 
 def _publications(lake: Lake, *, newest_only: bool) -> list[Publication]:
     """The kept publications, oldest first, or the newest alone: a run every 15 minutes kept 90 days (the
-    defaults) is thousands, 43 ms to read and parse, where the newest is one row (1 ms)."""
+    defaults) is thousands, 38 ms to read and parse, where the newest is one row (1 ms)."""
     if lake.local is not None and not lake.local.is_file():
         return []
     # Ordered by the changes' key: SQLite then walks that table's index from the end and stops at the first
@@ -323,9 +323,7 @@ def _resolve(lake: Lake, kept: list[Publication], as_of: str | None) -> Publicat
     try:
         moment = datetime.fromisoformat(as_of)
     except ValueError:
-        raise UserError(
-            f"no kept publication is run {as_of} (--as-of takes a run id or an ISO time) {kept_since}"
-        ) from None
+        raise UserError(f"no kept publication is run {as_of}, nor is it an ISO time {kept_since}") from None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     before = [publication for publication in kept if publication.published_at <= moment]
     if not before:
