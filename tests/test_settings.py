@@ -113,17 +113,21 @@ def test_zero_in_the_settings_file_is_zero_not_the_default(tmp_path: Path, monke
     assert setting("full_check_hours", "24") == "6"
 
 
-def test_a_malformed_retention_stops_the_run_before_any_work(tmp_path: Path, elsewhere: Path) -> None:
-    """Read only at the publish, after minutes of work at scale: checked before the run takes its lock."""
+@pytest.mark.parametrize(
+    ("name", "value", "refusal"),
+    [
+        ("PUBLICATION_RETENTION_DAYS", "0", "set it to a whole number of days of at least 1 (default 90)"),
+        ("CAPTURE", "slot", "set it to one of auto, logical, xmin (default auto)"),
+    ],
+)
+def test_a_malformed_setting_read_late_stops_the_run_before_any_work(
+    tmp_path: Path, elsewhere: Path, name: str, value: str, refusal: str
+) -> None:
+    """Read only at the extract or the publish, after minutes of work at scale: checked before the run takes its
+    lock."""
     home = tmp_path / "home"
-    result = _cli(
-        "etl", "run", cwd=elsewhere, EBOOK_ANALYTICS_HOME=str(home), EBOOK_ANALYTICS_PUBLICATION_RETENTION_DAYS="0"
-    )
-    assert (result.returncode, result.stderr) == (
-        1,
-        "error: EBOOK_ANALYTICS_PUBLICATION_RETENTION_DAYS is '0'; set it to a whole number of days of at least 1 "
-        "(default 90)\n",
-    )
+    result = _cli("etl", "run", cwd=elsewhere, EBOOK_ANALYTICS_HOME=str(home), **{f"EBOOK_ANALYTICS_{name}": value})
+    assert (result.returncode, result.stderr) == (1, f"error: EBOOK_ANALYTICS_{name} is {value!r}; {refusal}\n")
     assert not home.exists()
 
 

@@ -80,6 +80,12 @@ def slot_prefix(warehouse: Path) -> str:
     return f"{SLOT_PREFIX}{hashlib.sha256(str(warehouse.absolute()).encode()).hexdigest()[:8]}_"
 
 
+def setting_value() -> str:
+    """Setting `capture`: `auto`, or `logical`, the same (a slot where the source allows one, the xmin method where
+    it does not, said so), or `xmin`; a one-line error for anything else."""
+    return choice_setting("capture", "auto", ("auto", "logical", XMIN))
+
+
 def plan(
     url: str,
     tables: list[SourceTable],
@@ -94,8 +100,7 @@ def plan(
     `full`: a full run (`--full`, no warehouse yet), which reads a snapshot anyway; `why_full`: why an incremental
     run must read one (a table new to the warehouse). Both go in the note only when the run meant to continue.
     """
-    # (`logical` reads as `auto`: a slot where the source allows one, the xmin method where it does not, said so)
-    if choice_setting("capture", "auto", ("auto", "logical", XMIN)) == XMIN:
+    if setting_value() == XMIN:
         return Plan(logical=False, note="change capture is off (setting capture = xmin)")
     with connect(url, autocommit=True) as conn:
         logical_wal, in_recovery, may_replicate = one_row(conn.execute(sql_file("capture/allowed")))

@@ -188,6 +188,7 @@ def run_etl(options: RunOptions) -> RunRecord:
     if options.engine == "spark":
         check_spark_prerequisites()  # before the lock and any reading: a missing Java is a one-line error
     lake.retention_days()  # read at the publish: a malformed setting is a one-line error before any work
+    capture.setting_value()  # likewise at the extract
     live = paths().warehouse
     _ensure_directory(live.parent)
     with etl_lock(live.parent, wait=options.wait):
