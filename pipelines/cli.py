@@ -165,11 +165,27 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     argv = [arg for arg in argv if arg != "--debug"]  # accepted anywhere on the line
+    code = 0
+    try:
+        code = _command(argv, debug)
+        if sys.stdout is not None:  # (closed by the caller: `>&-`)
+            sys.stdout.flush()  # here, not at the exit: a reader gone (`| head`) is met below
+    except BrokenPipeError as exc:
+        if not _reader_gone():
+            return _unexpected(exc, debug)
+        # The output's reader went away (`| head`): it read what it wanted. The rest goes nowhere (Python would meet
+        # the closed pipe again flushing at exit), and the exit is a pipe writer's, as `set -o pipefail` knows it,
+        # unless the command had failed already.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return code or 128 + signal.SIGPIPE
+    return code
+
+
+def _command(argv: list[str], debug: bool) -> int:
+    """Run the command `argv` names; its exit code, an error said in one line (a closed output pipe is `main`'s)."""
     try:
         args = build_parser(lazy=True).parse_args(argv)
-        code = int(args.func(args) or 0)
-        sys.stdout.flush()  # here, not at the exit: a reader gone (`| head`) is met below
-        return code
+        return int(args.func(args) or 0)
     except UserError as exc:
         if debug:
             traceback.print_exc()
@@ -178,13 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError as exc:
-        if not _reader_gone():
-            return _unexpected(exc, debug)
-        # The output's reader went away (`| head`): it read what it wanted. The rest goes nowhere (Python would meet
-        # the closed pipe again flushing at exit), and the exit is a pipe writer's, as `set -o pipefail` knows it.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 128 + signal.SIGPIPE
+    except BrokenPipeError:
+        raise
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line unless --debug
         return _unexpected(exc, debug)
 

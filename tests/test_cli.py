@@ -124,6 +124,22 @@ def test_buffered_output_whose_reader_has_gone_ends_the_same(tmp_path: Path) -> 
     assert (result.returncode, result.stderr) == (141, "")
 
 
+def test_a_command_run_without_standard_output_ends_as_it_would(tmp_path: Path) -> None:
+    """A cron line ending in `>&-`: Python starts without `sys.stdout`, and what the command prints goes nowhere."""
+    env = cli_environment(tmp_path, "postgresql://nobody@localhost/unused")
+    _history_of(env, 1)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "runs", "--json"],
+        env=env,
+        cwd=REPO_ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.close(1),  # noqa: PLW1509 - the child's own descriptor, before it runs anything
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+
+
 @pytest.mark.parametrize(
     ("argv", "refused"),
     [
