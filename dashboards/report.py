@@ -38,6 +38,7 @@ class ReportPack:
     content: bytes
     run_id: str | None
     title: str  # the page's title
+    query: dict[str, list[str]]  # the URL query the pack was drawn with (a date range the page has none of left out)
 
 
 def define_report(report: argparse.ArgumentParser) -> None:
@@ -88,8 +89,12 @@ def _page_script(page_key: str, role: str, user: str, file_format: str) -> None:
     data.open_page(page_key)
     asked = filters.start_run()
     runpy.run_path(str(page(page_key).view_path))
-    if "dates" not in filters.offered():  # a page without a date range shows all of it: --start/--end (a schedule's
-        asked.pop("dates", None)  # last_days) do not apply, and are no mistake
+    # A page without a date range shows all of it: a range asked for (--start/--end, a schedule's last_days) does not
+    # apply, is no mistake, and is not claimed by the pack (its cover lists the URL's parameters).
+    st.session_state["report_dates_apply"] = "dates" in filters.offered()
+    if not st.session_state["report_dates_apply"]:
+        asked.pop("dates", None)
+        st.query_params.pop("dates", None)
     st.session_state["report_ignored"] = filters.ignored(asked)
     st.session_state["report_pack"] = data.page_pack(page(page_key).title, file_format)()
     source = data.publication()
@@ -146,8 +151,14 @@ def build_pack(page_key: str, role: str, query: dict[str, list[str]], file_forma
             f"the {page.title} page did not take {'; '.join(ignored).replace('`', '')}; "
             "write each filter as in the page's URL, with a value the page lists"
         )
+    applied = {
+        key: values for key, values in query.items() if key != "dates" or runner.session_state["report_dates_apply"]
+    }
     return ReportPack(
-        content=runner.session_state["report_pack"], run_id=runner.session_state["report_run_id"], title=page.title
+        content=runner.session_state["report_pack"],
+        run_id=runner.session_state["report_run_id"],
+        title=page.title,
+        query=applied,
     )
 
 
@@ -163,7 +174,7 @@ def _report(args: argparse.Namespace) -> int:
     audit.record(
         "report pack",
         f"{pack.title} report pack ({args.format})",
-        filters=pack_filters(args.page, args.role, query),
+        filters=pack_filters(args.page, args.role, pack.query),
         run_id=pack.run_id,
         files=[str(args.out.absolute())],
     )

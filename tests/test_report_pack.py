@@ -96,6 +96,10 @@ def test_a_date_range_for_a_page_without_one_is_no_mistake(env, tmp_path):
     args = ["--page", "unit_economics", "--role", "finance", "--start", "2024-03-01", "--end", "2024-03-31"]
     result = run_cli("report", *args, "--format", "xlsx", "--out", str(out), env=env)
     assert result.stdout == f"wrote the Unit economics report pack for the finance role to {out}\n"
+    cover = [row[0].value for row in openpyxl.load_workbook(out)["Cover"].iter_rows()]
+    assert "Page" in cover and not [line for line in cover if str(line).startswith("Filter:")]  # no range claimed
+    (entry,) = [json.loads(line) for line in run_cli("audit", "--json", env=env).stdout.splitlines()][:1]
+    assert entry["filters"] == {"page": "unit_economics", "role": "finance"}
 
 
 @pytest.mark.parametrize(

@@ -82,7 +82,7 @@ def _report_contents(name: str, spec: ReportSpec, due_at: datetime, heading: str
     start, end = spec.dates(due_at)
     query = page_query(start, end, [f"{key}={value}" for key, value in spec.filters])
     pack = build_pack(spec.page, spec.role, query, spec.file_format)
-    filters = pack_filters(spec.page, spec.role, query)
+    filters = pack_filters(spec.page, spec.role, pack.query)
     body = "\n".join(
         [
             f"{heading}.",
