@@ -38,7 +38,7 @@ from pipelines.days import utc_day
 from pipelines.metrics.definitions import Metric, resolve
 from pipelines.metrics.query import query_metrics
 from pipelines.publish import lake
-from pipelines.publish.history import read_runs, runs_from
+from pipelines.publish.history import read_runs, runs_from, runs_newest_first
 from pipelines.queries import sql_file
 from pipelines.transform.lineage import lineage
 from pipelines.warehouse import connect
@@ -407,8 +407,28 @@ def data_span() -> tuple[date, date] | None:
 
 
 def runs(limit: int = 50) -> list[dict]:
-    """The last `limit` ETL runs from the run history (`runs.jsonl` beside the warehouse), newest first."""
-    return read_runs(paths().run_history, limit=limit)
+    """The last `limit` ETL runs from the run history (`runs.jsonl` beside the warehouse), newest first, each with
+    the checks that did not pass (`failed_checks`) in place of every check's result (`run_checks` reads a run's):
+    read once per version of the history, not at each page run (a record is ~200 kB with them)."""
+    path = paths().run_history
+    return list(_summaries(path, file_version(path), limit))
+
+
+@lru_cache(maxsize=1)
+def _summaries(path: Path, history: str | None, limit: int) -> tuple[dict, ...]:
+    """`history` is only the cache key."""
+    return tuple(
+        {key: value for key, value in run.items() if key != "checks"}
+        | {"failed_checks": [check for check in run.get("checks") or [] if not check.get("success")]}
+        for run in read_runs(path, limit=limit)
+    )
+
+
+def run_checks(run_id: str) -> list[dict]:
+    """Every check result of run `run_id`, read from the history's end as far as that run (none when it is not
+    there)."""
+    found = (run for run in runs_newest_first(paths().run_history) if run.get("run_id") == run_id)
+    return list(next(found, {}).get("checks") or [])
 
 
 def latest_run() -> dict | None:
@@ -459,15 +479,16 @@ def _run_marks(path: Path) -> list[dict[str, object]]:
     what was appended since the last; another file, or one cut short, is read again from its start."""
     with _RUN_MARKS_LOCK:  # (the file looked at under the lock: another call may have read further meanwhile)
         try:
-            with path.open("rb") as handle:
-                stat = os.fstat(handle.fileno())
-                identity = (stat.st_dev, stat.st_ino, handle.read(_HEAD_BYTES))
+            handle = path.open("rb")
         except FileNotFoundError:
             return []
-        known, offset, marks = _RUN_MARKS.get(path, (identity, 0, []))
-        if known != identity or stat.st_size < offset:
-            offset, marks = 0, []
-        runs, offset = runs_from(path, offset)
+        with handle:  # one open file, looked at and read: not another one replacing it in between
+            stat = os.fstat(handle.fileno())
+            identity = (stat.st_dev, stat.st_ino, handle.read(_HEAD_BYTES))
+            known, offset, marks = _RUN_MARKS.get(path, (identity, 0, []))
+            if known != identity or stat.st_size < offset:
+                offset, marks = 0, []
+            runs, offset = runs_from(handle, offset)
         marks = marks + [
             {
                 "day": utc_day(datetime.fromisoformat(str(run["started_at"]))),

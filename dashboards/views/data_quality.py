@@ -18,7 +18,6 @@ runs = data.runs(limit=200)
 def _run_row(run: dict) -> dict:
     steps = run.get("steps") or {}
     tables = run.get("tables") or {}
-    failed = [check for check in run.get("checks") or [] if not check.get("success")]
     return {
         "run_id": run.get("run_id"),
         "started_at": pd.to_datetime(run.get("started_at"), utc=True, errors="coerce"),
@@ -26,7 +25,7 @@ def _run_row(run: dict) -> dict:
         "mode": run.get("mode"),
         "seconds": round(sum(v for v in steps.values() if isinstance(v, int | float)), 1),
         "rows_changed": sum((t or {}).get("rows_changed") or 0 for t in tables.values()),
-        "failed_checks": len(failed),
+        "failed_checks": len(run["failed_checks"]),
         "held_back": ", ".join(sorted(run.get("held_back") or {})),
         "error": run.get("error"),
     }
@@ -72,7 +71,7 @@ else:
 
     run_ids = history["run_id"].astype(str).tolist()
     picked = filters.select("Checks of run", "run", run_ids)
-    checks = pd.DataFrame(next(run for run in runs if str(run.get("run_id")) == picked).get("checks") or [])
+    checks = pd.DataFrame(data.run_checks(picked))
     failed_only = st.toggle("Failed checks only", value=True, key="failed_only")
     if not checks.empty:
         checks = checks.sort_values(["success", "severity"], kind="stable")
