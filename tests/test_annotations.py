@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -138,6 +139,13 @@ def test_the_run_marks_read_each_run_once_and_a_new_history_from_its_start(tmp_p
     rewritten = path.read_bytes().replace(b'"blocked"', b'"BLOCKED"')
     path.write_bytes(rewritten + b'{"run_id": "r4", "status": "partial", "started_at": "2024-03-04T08:00:00Z"}\n')
     assert [label for _, label in labels()] == ["ETL run failed: r2", "ETL run blocked: r3", "ETL run partial: r4"]
+    # Another file put in its place, starting as it did (a copy, then one more run): read from its start, so r3 as
+    # it now stands.
+    replacement = tmp_path / "runs.jsonl.new"
+    replacement.write_bytes(path.read_bytes())
+    append_run(replacement, {"run_id": "r4b", "status": "failed", "started_at": "2024-03-04T09:00:00Z"})
+    os.replace(replacement, path)
+    assert [label for _, label in labels()] == ["ETL run failed: r2", "ETL run partial: r4", "ETL run failed: r4b"]
     # The history deleted, then another run recorded: another file, read from its start.
     path.unlink()
     append_run(path, {"run_id": "r5", "status": "failed", "started_at": "2024-03-05T08:00:00+00:00"})

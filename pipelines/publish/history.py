@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
 def append_run(path: Path, record: dict[str, Any]) -> None:
@@ -70,19 +70,18 @@ def last_published(path: Path) -> dict[str, Any] | None:
     return next((run for run in runs_newest_first(path) if run.get("status") in ("published", "partial")), None)
 
 
-def runs_from(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """The runs recorded from byte `offset` on, oldest first, and the offset after the last whole line read: a reader
-    keeping the offset reads each run once, however long the history grows. A torn line is skipped; a line still
-    being written is left for the next call."""
+def runs_from(handle: BinaryIO, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """The runs recorded in the open history `handle` from byte `offset` on, oldest first, and the offset after the
+    last whole line read: a reader keeping the offset reads each run once, however long the history grows. A torn
+    line is skipped; a line still being written is left for the next call."""
     runs: list[dict[str, Any]] = []
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        for line in handle:
-            if not line.endswith(b"\n"):
-                break
-            offset += len(line)
-            try:
-                runs.append(json.loads(line))
-            except ValueError:  # not JSON, or not UTF-8: torn
-                continue
+    handle.seek(offset)
+    for line in handle:
+        if not line.endswith(b"\n"):
+            break
+        offset += len(line)
+        try:
+            runs.append(json.loads(line))
+        except ValueError:  # not JSON, or not UTF-8: torn
+            continue
     return runs, offset
