@@ -32,8 +32,11 @@ def _sql(args: argparse.Namespace) -> int:
     con = warehouse.open_publication(args.as_of)
     try:
         try:
-            if len(statements := con.extract_statements(args.query)) > 1:  # DuckDB would answer with the last alone
-                raise UserError(f"{len(statements)} statements given; run one at a time")
+            statements = len(con.extract_statements(args.query))
+            if statements != 1:  # none (a comment) had no answer; of several, DuckDB would answer with the last alone
+                raise UserError(
+                    f"{statements} statements given; run one, e.g. select * from marts.ai_cost_daily limit 5"
+                )
             frame = con.execute(args.query).to_arrow_table().to_pandas()  # Arrow: DECIMAL stays Decimal
         except duckdb.Error as exc:
             raise UserError(f"{first_line(exc)}; {_hint(exc)}") from exc

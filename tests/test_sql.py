@@ -37,7 +37,12 @@ def test_sql_formats_refuses_writes_and_bad_sql_and_knows_its_publication(publis
         (marts,)
     ]
     several = run_cli("sql", "select 1 as one; select 2 as two", env=env, check=False)
-    assert (several.returncode, several.stderr) == (1, "error: 2 statements given; run one at a time\n")
+    assert (several.returncode, several.stderr) == (
+        1,
+        "error: 2 statements given; run one, e.g. select * from marts.ai_cost_daily limit 5\n",
+    )
+    nothing = run_cli("sql", "-- a comment alone", env=env, check=False)
+    assert (nothing.returncode, nothing.stderr.split(";")[0]) == (1, "error: 0 statements given")
     assert run_cli("sql", "select ';' as semicolon;", env=env).stdout == "semicolon\n;\n"  # one, ended by ';'
     bad = run_cli("sql", "select from nowhere where", env=env, check=False)
     assert bad.returncode == 1 and bad.stderr.startswith("error: Parser Error: ") and bad.stderr.count("\n") == 1
