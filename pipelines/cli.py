@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 def _command(argv: list[str], debug: bool) -> int:
     """Run the command `argv` names; its exit code, an error said in one line (a closed output pipe is `main`'s)."""
     try:
-        args = build_parser(lazy=True).parse_args(argv)
+        args = _parsed(argv)
         return int(args.func(args) or 0)
     except UserError as exc:
         if debug:
@@ -198,6 +198,28 @@ def _command(argv: list[str], debug: bool) -> int:
         raise
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line unless --debug
         return _unexpected(exc, debug)
+
+
+def _parsed(argv: list[str]) -> argparse.Namespace:
+    """The arguments; an option no parser took is refused by the parser of the command `argv` names, so the error
+    points to that command's help (argparse's own check is the top parser's)."""
+    parser = build_parser(lazy=True)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _named_parser(parser, argv).error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
+def _named_parser(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.ArgumentParser:
+    """The parser of the (sub)command the words of `argv` name, e.g. `source advance`'s."""
+    for word in argv:
+        commands = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+        if not commands or word not in commands[0].choices:
+            if commands and not word.startswith("-"):
+                break  # not a command of this parser: the rest names no deeper one
+            continue
+        parser = commands[0].choices[word]
+    return parser
 
 
 def _unexpected(exc: BaseException, debug: bool) -> int:

@@ -153,6 +153,7 @@ def test_a_command_run_without_standard_output_ends_as_it_would(tmp_path: Path) 
             "argument --months-ahead: '-1' is not a whole number of 0 or more",
         ),
         (["etl", "run", "--max-runs", "0"], "argument --max-runs: '0' is not a whole number of 1 or more"),
+        (["source", "advance", "--dayz", "3"], "unrecognized arguments: --dayz 3"),
         (
             ["source", "seed", "--end-date", "2026-02-30"],
             "argument --end-date: '2026-02-30' is not a date; write YYYY-MM-DD",
