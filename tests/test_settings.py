@@ -97,15 +97,23 @@ def test_the_dashboard_server_reads_sign_in_from_the_settings_file(
     assert command[-1] == f"--secrets.files={tmp_path / 'settings.toml'}"
 
 
-def test_zero_in_the_settings_file_is_zero_not_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`full_check_hours = 0` (check everything every run) or `reader_copy_max_mb = 0` (copy nothing) mean what they
-    say; an empty string is unset, and `false` is not the "1" that switches a flag on."""
-    settings = tmp_path / "settings.toml"
-    settings.write_text('full_check_hours = 0\nreader_copy_max_mb = 0\nno_auth = false\nsmtp_host = ""\n')
+def _only_the_settings_file(monkeypatch: pytest.MonkeyPatch, folder: Path, text: str) -> Path:
+    """This process reads its settings from a file holding `text` alone: no EBOOK_ANALYTICS_* variable is set."""
+    settings = folder / "settings.toml"
+    settings.write_text(text)
     for name in list(os.environ):
         if name.startswith("EBOOK_ANALYTICS_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("EBOOK_ANALYTICS_SETTINGS", str(settings))
+    return settings
+
+
+def test_zero_in_the_settings_file_is_zero_not_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`full_check_hours = 0` (check everything every run) or `reader_copy_max_mb = 0` (copy nothing) mean what they
+    say; an empty string is unset, and `false` is not the "1" that switches a flag on."""
+    _only_the_settings_file(
+        monkeypatch, tmp_path, 'full_check_hours = 0\nreader_copy_max_mb = 0\nno_auth = false\nsmtp_host = ""\n'
+    )
     assert setting("full_check_hours", "24") == "0"
     assert whole_number_setting("reader_copy_max_mb", 64, "MB") == 0
     assert setting("no_auth") == "False" and setting("smtp_host") is None
@@ -134,12 +142,7 @@ def test_a_malformed_setting_read_late_stops_the_run_before_any_work(
 def test_a_malformed_value_names_where_it_was_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The settings file's key when it came from there (naming the environment variable would send the user to the
     wrong place), the variable when it did; a choice outside its few values is refused like a number."""
-    settings = tmp_path / "settings.toml"
-    settings.write_text('password_rounds = 100\ncapture = "slot"\n')
-    for name in list(os.environ):
-        if name.startswith("EBOOK_ANALYTICS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("EBOOK_ANALYTICS_SETTINGS", str(settings))
+    settings = _only_the_settings_file(monkeypatch, tmp_path, 'password_rounds = 100\ncapture = "slot"\n')
     with pytest.raises(UserError) as refused:
         whole_number_setting("password_rounds", 12, "rounds", minimum=4, maximum=31)
     assert str(refused.value) == (
