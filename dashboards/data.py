@@ -34,7 +34,7 @@ from dashboards.warm import file_version
 from pipelines import audit, close
 from pipelines.alerts.state import EPISODE_COLUMNS, read_episodes, state_path
 from pipelines.config import paths
-from pipelines.days import utc_day
+from pipelines.days import utc_day, utc_instant
 from pipelines.metrics.definitions import Metric, resolve
 from pipelines.metrics.query import query_metrics
 from pipelines.publish import lake
@@ -491,7 +491,7 @@ def _run_marks(path: Path) -> list[dict[str, object]]:
             runs, offset = runs_from(handle, offset)
         marks = marks + [
             {
-                "day": utc_day(datetime.fromisoformat(str(run["started_at"]))),
+                "day": utc_day(utc_instant(str(run["started_at"]))),
                 "kind": "etl_run",
                 "label": f"ETL run {run['status']}: {run.get('run_id')}",
             }

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
-from pipelines.days import utc_day
+from pipelines.days import utc_day, utc_instant
 
 pytestmark = pytest.mark.fast
 
@@ -23,3 +23,15 @@ pytestmark = pytest.mark.fast
 )
 def test_the_utc_day_of_an_instant(instant: str, day: date) -> None:
     assert utc_day(datetime.fromisoformat(instant)) == day
+
+
+@pytest.mark.parametrize(
+    ("text", "instant"),
+    [
+        ("2024-03-01T23:30:00", datetime(2024, 3, 1, 23, 30, tzinfo=UTC)),  # no offset: UTC, never the local zone
+        ("2024-03-01 23:30:00.5+00", datetime(2024, 3, 1, 23, 30, 0, 500000, tzinfo=UTC)),  # SQLite's catalog text
+        ("2024-03-02T00:30:00+01:00", datetime(2024, 3, 1, 23, 30, tzinfo=UTC)),  # its own offset kept
+    ],
+)
+def test_an_iso_time_without_an_offset_is_utc(text: str, instant: datetime) -> None:
+    assert utc_instant(text) == instant and utc_instant(text).utcoffset() is not None

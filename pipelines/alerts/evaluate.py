@@ -15,7 +15,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.alerts.rules import SQL_PARAMETER, Rule
-from pipelines.days import utc_day
+from pipelines.days import utc_day, utc_instant
 from pipelines.metrics.definitions import Metric, definitions
 from pipelines.metrics.query import ADDITIVE_KINDS, query_metrics
 from pipelines.queries import one_row, sql_file
@@ -171,10 +171,9 @@ def runs_in_window(context: Context, days: int | None) -> list[Mapping[str, Any]
 def _started(run: Mapping[str, Any]) -> datetime | None:
     """When the run started (UTC unless it says otherwise); None when its record does not say."""
     try:
-        moment = datetime.fromisoformat(str(run["started_at"]))
+        return utc_instant(str(run["started_at"]))
     except (KeyError, ValueError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _runs_frame(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:

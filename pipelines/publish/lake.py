@@ -36,6 +36,7 @@ import psycopg
 import pyarrow as pa
 
 from pipelines.config import paths, setting, whole_number_setting
+from pipelines.days import utc_instant
 from pipelines.duckdb_extensions import CONNECT_CONFIG, DUCKLAKE, POSTGRES, SQLITE, quoted
 from pipelines.errors import UserError, first_line
 from pipelines.fingerprints import Fingerprint, change_set_adds_up, fingerprint, row_count
@@ -249,12 +250,7 @@ def _published_at(committed: object, extra: object) -> datetime:
         recorded = json.loads(str(extra)).get("published_at") if extra else None
     except (ValueError, AttributeError):
         recorded = None
-    return _timestamp(str(recorded or committed))
-
-
-def _timestamp(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace(" ", "T"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return utc_instant(str(recorded or committed))
 
 
 def latest(lake: Lake) -> Publication | None:
@@ -292,7 +288,7 @@ def commit_stamp(committed: object) -> str:
     """A snapshot's commit time as UTC digits to the microsecond: the same instant gives the same name whatever the
     zone it was written in (SQLite's catalog keeps it as text in the writer's zone, trailing zeros cut; PostgreSQL's
     as a timestamp), and a version made of it stays a plain name for cache folders."""
-    return _timestamp(str(committed)).astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
+    return utc_instant(str(committed)).astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
 
 
 def resolve(lake: Lake, as_of: str | None) -> Publication:
@@ -321,10 +317,9 @@ def _resolve(lake: Lake, kept: list[Publication], as_of: str | None) -> Publicat
         if publication.run_id == as_of:
             return publication
     try:
-        moment = datetime.fromisoformat(as_of)
+        moment = utc_instant(as_of)
     except ValueError:
         raise UserError(f"no kept publication is run {as_of}, nor is it an ISO time {kept_since}") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     before = [publication for publication in kept if publication.published_at <= moment]
     if not before:
         raise UserError(f"no kept publication was published at or before {moment.isoformat()} {kept_since}")
