@@ -91,10 +91,10 @@ def _page_script(page_key: str, role: str, user: str, file_format: str) -> None:
     runpy.run_path(str(page(page_key).view_path))
     # A page without a date range shows all of it: a range asked for (--start/--end, a schedule's last_days) does not
     # apply, is no mistake, and is not claimed by the pack (its cover lists the URL's parameters).
-    st.session_state["report_dates_apply"] = "dates" in filters.offered()
-    if not st.session_state["report_dates_apply"]:
+    if "dates" not in filters.offered():
         asked.pop("dates", None)
         st.query_params.pop("dates", None)
+    st.session_state["report_query"] = asked  # what the pack was drawn with, once nothing of it is ignored (below)
     st.session_state["report_ignored"] = filters.ignored(asked)
     st.session_state["report_pack"] = data.page_pack(page(page_key).title, file_format)()
     source = data.publication()
@@ -151,14 +151,11 @@ def build_pack(page_key: str, role: str, query: dict[str, list[str]], file_forma
             f"the {page.title} page did not take {'; '.join(ignored).replace('`', '')}; "
             "write each filter as in the page's URL, with a value the page lists"
         )
-    applied = {
-        key: values for key, values in query.items() if key != "dates" or runner.session_state["report_dates_apply"]
-    }
     return ReportPack(
         content=runner.session_state["report_pack"],
         run_id=runner.session_state["report_run_id"],
         title=page.title,
-        query=applied,
+        query=runner.session_state["report_query"],
     )
 
 
