@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,6 +90,19 @@ def _history_of(env: dict[str, str], runs: int) -> None:
         append_run(history, {"run_id": f"run-{number}", "status": "published", "error": "x" * 250})
 
 
+def _runs_in_a_process_of_its_own(env: dict[str, str], **standard_output: Any) -> subprocess.CompletedProcess[str]:
+    """`ebook-analytics runs --json` in a fresh interpreter (the warm CLI's children share its output's set-up)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "runs", "--json"],
+        env=env,
+        cwd=REPO_ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        **standard_output,
+    )
+
+
 def test_output_whose_reader_stops_reading_ends_without_an_error_as_a_pipes_writer(tmp_path: Path) -> None:
     """`ebook-analytics runs --json --limit 300 | head -1`: no error line; the exit a writer stopped by SIGPIPE has
     (141), which `set -o pipefail` tells from a failure."""
@@ -110,15 +124,7 @@ def test_buffered_output_whose_reader_has_gone_ends_the_same(tmp_path: Path) -> 
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader has gone before the first byte
     try:
-        result = subprocess.run(
-            [sys.executable, "-m", "pipelines.cli", "runs", "--json"],
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-        )
+        result = _runs_in_a_process_of_its_own(env, stdout=write_end)
     finally:
         os.close(write_end)
     assert (result.returncode, result.stderr) == (141, "")
@@ -128,15 +134,8 @@ def test_a_command_run_without_standard_output_ends_as_it_would(tmp_path: Path) 
     """A cron line ending in `>&-`: Python starts without `sys.stdout`, and what the command prints goes nowhere."""
     env = cli_environment(tmp_path, "postgresql://nobody@localhost/unused")
     _history_of(env, 1)
-    result = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "runs", "--json"],
-        env=env,
-        cwd=REPO_ROOT,
-        stderr=subprocess.PIPE,
-        text=True,
-        timeout=60,
-        preexec_fn=lambda: os.close(1),  # noqa: PLW1509 - the child's own descriptor, before it runs anything
-    )
+    # (the child's own descriptor, closed before it runs anything)
+    result = _runs_in_a_process_of_its_own(env, preexec_fn=lambda: os.close(1))
     assert (result.returncode, result.stderr) == (0, "")
 
 
